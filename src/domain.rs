@@ -1,0 +1,380 @@
+//! The vocabulary shared by every layer: identifiers, sites, credentials, fingerprints,
+//! harvest runs and their diffs, audit entries. Secrets are `SecretString` throughout.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Why a string is not a GUID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuidError {
+    /// An integer: SIMS ID shows integer application ids in other places.
+    #[error("`{0}` is an integer, not a GUID")]
+    Integer(String),
+    /// Anything else that is not 8-4-4-4-12 hex digits.
+    #[error("`{0}` is not a GUID")]
+    NotGuid(String),
+}
+
+/// Parses a GUID in any case, with or without braces or hyphens, into the canonical
+/// upper-case hyphenated form `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`.
+pub fn normalise_guid(input: &str) -> Result<String, GuidError> {
+    let trimmed = input.trim();
+    let shown: String = trimmed.chars().take(60).collect();
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+        return Err(GuidError::Integer(shown));
+    }
+    let inner = trimmed
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(trimmed);
+    let hex: String = inner.chars().filter(|c| *c != '-').collect();
+    let hyphens_ok = if inner.contains('-') {
+        let parts: Vec<usize> = inner.split('-').map(str::len).collect();
+        parts == [8, 4, 4, 4, 12]
+    } else {
+        true
+    };
+    if hex.len() != 32 || !hyphens_ok || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(GuidError::NotGuid(shown));
+    }
+    let up = hex.to_ascii_uppercase();
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &up[0..8],
+        &up[8..12],
+        &up[12..16],
+        &up[16..20],
+        &up[20..32]
+    ))
+}
+
+/// An organisation (site) id: a GUID, stored upper-case and hyphenated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Parses any case, with or without braces.
+    pub fn parse(input: &str) -> Result<Self, GuidError> {
+        normalise_guid(input).map(OrgId)
+    }
+    /// The canonical upper-case hyphenated form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrgId {
+    type Error = GuidError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        OrgId::parse(&value)
+    }
+}
+
+impl From<OrgId> for String {
+    fn from(value: OrgId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An application id: a GUID from SIMS ID's App Management page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppId(String);
+
+impl AppId {
+    /// Parses any case, with or without braces.
+    pub fn parse(input: &str) -> Result<Self, GuidError> {
+        normalise_guid(input).map(AppId)
+    }
+    /// The canonical upper-case hyphenated form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A school using the application, as the site list reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub org_id: OrgId,
+    pub name: String,
+    pub dfe_code: Option<String>,
+    pub deni_number: Option<String>,
+    /// `Some(true)` when the school approved the application; `None` when unknown.
+    pub authorised: Option<bool>,
+}
+
+/// One API client of a school. `Debug` never shows the secret (secrecy redacts it).
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub client_id: String,
+    pub secret: SecretString,
+    pub description: Option<String>,
+}
+
+/// A keyed hash of a secret (16 hex characters): names a secret without revealing it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(pub String);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the last harvest changed for a site: the badge in the sites table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeBadge {
+    Added,
+    AuthorisationChanged,
+    CredentialsChanged,
+}
+
+/// A cached site as the store lists it (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRow {
+    pub site: Site,
+    pub credential_count: usize,
+    /// The last harvest could not fetch this site's clients; its credentials are the old ones.
+    pub stale: bool,
+    pub last_error: Option<String>,
+    /// The latest `last_changed` of its credentials, or when the site was first seen.
+    pub last_changed: Option<DateTime<Utc>>,
+    /// What the most recent harvest changed here, if anything.
+    pub badge: Option<ChangeBadge>,
+}
+
+/// A cached credential without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRow {
+    pub client_id: String,
+    pub description: Option<String>,
+    pub fingerprint: Fingerprint,
+    pub first_seen: DateTime<Utc>,
+    pub last_changed: DateTime<Utc>,
+    pub stale: bool,
+    pub last_error: Option<String>,
+}
+
+/// One site and its credentials (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteDetail {
+    pub row: SiteRow,
+    pub credentials: Vec<CredentialRow>,
+}
+
+/// How a harvest run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Complete,
+    Partial,
+    Failed,
+}
+
+impl RunStatus {
+    /// The word used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// An authorisation change in a diff (`0`/`1`, `null` when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorisationChange {
+    pub organisation_id: OrgId,
+    pub from: Option<u8>,
+    pub to: Option<u8>,
+}
+
+/// A credential named in a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRef {
+    pub organisation_id: OrgId,
+    pub client_id: String,
+}
+
+/// What a harvest changed against the previous state (the `diff` of cli.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    pub sites_added: Vec<OrgId>,
+    pub sites_removed: Vec<OrgId>,
+    pub authorisation_changed: Vec<AuthorisationChange>,
+    pub credentials_added: Vec<CredentialRef>,
+    pub credentials_removed: Vec<CredentialRef>,
+    pub credentials_rotated: Vec<CredentialRef>,
+}
+
+impl Diff {
+    /// True when the harvest changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.sites_added.is_empty()
+            && self.sites_removed.is_empty()
+            && self.authorisation_changed.is_empty()
+            && self.credentials_added.is_empty()
+            && self.credentials_removed.is_empty()
+            && self.credentials_rotated.is_empty()
+    }
+}
+
+/// A site whose clients could not be fetched in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteFailure {
+    pub organisation_id: OrgId,
+    pub error: String,
+}
+
+/// A harvest run's summary as recorded in the history (`harvest --json` shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: uuid::Uuid,
+    pub status: RunStatus,
+    #[serde(with = "rfc3339")]
+    pub started_at: DateTime<Utc>,
+    #[serde(with = "rfc3339")]
+    pub finished_at: DateTime<Utc>,
+    pub sites_total: usize,
+    pub sites_harvested: usize,
+    pub sites_failed: usize,
+    pub credentials_total: usize,
+    pub diff: Diff,
+    pub failures: Vec<SiteFailure>,
+    pub error: Option<String>,
+}
+
+/// What an audit record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Reveal,
+    Copy,
+    Verify,
+    Export,
+    Harvest,
+}
+
+impl AuditAction {
+    /// The word used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Reveal => "reveal",
+            AuditAction::Copy => "copy",
+            AuditAction::Verify => "verify",
+            AuditAction::Export => "export",
+            AuditAction::Harvest => "harvest",
+        }
+    }
+}
+
+/// One audit-trail record: who did what to which credential. Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    #[serde(with = "rfc3339")]
+    pub at: DateTime<Utc>,
+    pub user: String,
+    pub action: AuditAction,
+    pub organisation_id: Option<OrgId>,
+    pub client_id: Option<String>,
+    pub fingerprint: Option<Fingerprint>,
+    /// A short free-text note (outcome, run id, export format); never a secret.
+    pub detail: Option<String>,
+}
+
+/// RFC 3339 UTC with seconds precision and a `Z` suffix, as cli.md requires.
+pub mod rfc3339 {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Formats a time as `2026-11-27T16:55:39Z`.
+    pub fn format(t: &DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    }
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_normalises_case_and_braces() {
+        let want = "207A1392-E1F6-47BA-81DA-6C374971D788";
+        for input in [
+            "207a1392-e1f6-47ba-81da-6c374971d788",
+            "{207A1392-E1F6-47BA-81DA-6C374971D788}",
+            " 207a1392e1f647ba81da6c374971d788 ",
+        ] {
+            assert_eq!(OrgId::parse(input).unwrap().as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn integers_and_junk_are_refused() {
+        assert_eq!(
+            AppId::parse("12345"),
+            Err(GuidError::Integer("12345".into()))
+        );
+        assert!(matches!(AppId::parse("abc"), Err(GuidError::NotGuid(_))));
+        assert!(matches!(
+            AppId::parse("207A1392-E1F647BA-81DA-6C374971D788-"),
+            Err(GuidError::NotGuid(_))
+        ));
+        assert!(matches!(AppId::parse(""), Err(GuidError::NotGuid(_))));
+    }
+}
+
+/// The cached state a harvest is compared against: every site with its credentials'
+/// fingerprints, keyed by client id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub sites: std::collections::BTreeMap<OrgId, SnapshotSite>,
+}
+
+/// One site of a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSite {
+    pub site: Site,
+    /// client id → fingerprint of its secret.
+    pub credentials: std::collections::BTreeMap<String, Fingerprint>,
+}
+
+/// What a harvest whose site list succeeded brings to the store to commit in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct HarvestData {
+    /// The complete site list: every site not in it is removed.
+    pub sites: Vec<Site>,
+    /// Sites whose clients were fetched (possibly none): their credentials are replaced.
+    pub fetched: std::collections::BTreeMap<OrgId, Vec<(Credential, Fingerprint)>>,
+    /// Sites whose clients call failed: previous credentials kept, marked stale with the error.
+    pub failed: std::collections::BTreeMap<OrgId, String>,
+}
