@@ -378,3 +378,11 @@ pub struct HarvestData {
     /// Sites whose clients call failed: previous credentials kept, marked stale with the error.
     pub failed: std::collections::BTreeMap<OrgId, String>,
 }
+
+/// The outcome of one verify token request with a school's credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResult {
+    pub client_id: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}

@@ -1,0 +1,35 @@
+//! Progress events a harvest sends to whoever shows them (console pane, progress bar).
+
+use std::time::Duration;
+
+use crate::domain::{OrgId, RunSummary};
+
+/// One step of a running harvest. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HarvestEvent {
+    /// The token was obtained and the site list fetched: `total` sites to harvest.
+    Listed { total: usize },
+    /// A request for this site's clients started (requests in flight += 1).
+    SiteStarted { org: OrgId },
+    /// A request failed transiently and will be retried after `delay`
+    /// (`org` is `None` for the token or the site list).
+    Retrying {
+        org: Option<OrgId>,
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// A site's clients were fetched (requests in flight -= 1).
+    SiteDone { org: OrgId, credentials: usize },
+    /// A site's clients could not be fetched after retries (requests in flight -= 1).
+    SiteFailed { org: OrgId, error: String },
+}
+
+/// How a harvest ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HarvestEnd {
+    /// Cancelled by the user: nothing was committed.
+    Cancelled,
+    /// Ran to an end (complete, partial or failed) and was recorded.
+    Finished(Box<RunSummary>),
+}
