@@ -1,1 +1,782 @@
-//! config (in progress).
+//! Settings: built-in defaults → config file profile → environment → flags, validated in one
+//! pass before any network call. Every problem is reported at once (exit code 2).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::{AppId, GuidError, OrgId};
+
+/// Production token endpoint.
+pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
+/// Production partner API base.
+pub const DEFAULT_API_BASE: &str = "https://rap.sims.co.uk/api/v1/partner";
+/// Scopes the partner API needs.
+pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
+/// `acr_values` template; `{organisation_id}` is replaced.
+pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
+/// Concurrent Clients requests in a harvest.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Whole-request timeout.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Highest accepted concurrency.
+pub const MAX_CONCURRENCY: usize = 256;
+
+/// Values given on the command line (the highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub store: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    pub readonly: bool,
+    pub concurrency: Option<usize>,
+}
+
+/// Where the process reads environment variables from (injectable for tests).
+pub trait Env {
+    /// The variable's value, `None` when unset or empty.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Env for BTreeMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+}
+
+/// Settings every command needs (no network).
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub profile: String,
+    /// The config file that was read, if any.
+    pub config_path: Option<PathBuf>,
+    pub store_path: PathBuf,
+    /// `SIMSID_STORE_KEY` (base64), when set; otherwise the key file beside the store.
+    pub store_key: Option<SecretString>,
+    pub log_path: PathBuf,
+    pub readonly: bool,
+    pub profiles: Vec<String>,
+}
+
+/// Settings for talking to SIMS ID, all validated.
+#[derive(Debug, Clone)]
+pub struct RemoteSettings {
+    pub application_id: AppId,
+    pub client_id: String,
+    pub organisation_id: OrgId,
+    pub client_secret: SecretString,
+    pub sts_url: String,
+    pub api_base: String,
+    pub scopes: String,
+    pub acr_values: String,
+    pub apim_key: Option<SecretString>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+/// Every resolved setting: local ones, and the remote ones when complete and valid.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub local: LocalSettings,
+    /// `Err` lists what is missing or wrong for network commands.
+    pub remote: Result<RemoteSettings, ConfigError>,
+    /// The application id as configured (for display), even when other settings are missing.
+    pub application_id: Option<String>,
+    /// Non-fatal problems (e.g. a secret file readable by others).
+    pub warnings: Vec<String>,
+}
+
+/// One or more configuration problems, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems(.problems))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+fn render_problems(problems: &[String]) -> String {
+    match problems {
+        [one] => format!("configuration error: {one}"),
+        many => {
+            let mut s = format!("{} configuration errors:", many.len());
+            for p in many {
+                s.push_str("\n  - ");
+                s.push_str(p);
+            }
+            s
+        }
+    }
+}
+
+/// One `[profile.NAME]` table as written in the config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    application_id: Option<String>,
+    client_id: Option<String>,
+    organisation_id: Option<String>,
+    /// Refused: present only so the error can say why.
+    client_secret: Option<toml::Value>,
+    client_secret_env: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    sts_url: Option<String>,
+    api_base: Option<String>,
+    scopes: Option<String>,
+    acr_values: Option<String>,
+    apim_key_env: Option<String>,
+    concurrency: Option<i64>,
+    timeout_secs: Option<i64>,
+    store: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+    readonly: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    profile: BTreeMap<String, ProfileFile>,
+}
+
+/// Platform directories (`directories::ProjectDirs` for `simsid`), overridable for tests.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Dirs {
+    /// The platform's directories for `simsid`, or `./.simsid` when there is no home.
+    pub fn platform() -> Self {
+        match directories::ProjectDirs::from("", "", "simsid") {
+            Some(p) => Dirs {
+                config_dir: p.config_dir().to_path_buf(),
+                data_dir: p.data_dir().to_path_buf(),
+                state_dir: p
+                    .state_dir()
+                    .unwrap_or_else(|| p.data_local_dir())
+                    .to_path_buf(),
+            },
+            None => {
+                let base = PathBuf::from(".simsid");
+                Dirs {
+                    config_dir: base.clone(),
+                    data_dir: base.clone(),
+                    state_dir: base,
+                }
+            }
+        }
+    }
+}
+
+fn guid_problem(what: &str, key: &str, env: &str, err: &GuidError) -> String {
+    match (what, err) {
+        ("application id", GuidError::Integer(v)) => format!(
+            "application id `{v}` is an integer; SIMS ID shows integer application ids in other \
+             places, but this API needs the application GUID from SIMS ID's App Management page \
+             (set {env} or `{key}`)"
+        ),
+        ("application id", GuidError::NotGuid(v)) => format!(
+            "application id `{v}` is not a GUID; use the application GUID from SIMS ID's App \
+             Management page, not an integer id (set {env} or `{key}`)"
+        ),
+        (_, GuidError::Integer(v)) | (_, GuidError::NotGuid(v)) => format!(
+            "{what} `{v}` is not a GUID; SIMS ID shows integer ids in other places, but this \
+             needs the organisation GUID (e.g. 207A1392-E1F6-47BA-81DA-6C374971D788) from SIMS ID's \
+             App Management page (set {env} or `{key}`)"
+        ),
+    }
+}
+
+fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretString, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("client_secret_file {}: {}", path.display(), e.kind()))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        warnings.push(format!(
+            "client_secret_file {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        ));
+    }
+    let raw = std::fs::read(path)
+        .map_err(|e| format!("client_secret_file {}: {}", path.display(), e.kind()))?;
+    let text = String::from_utf8(raw)
+        .map_err(|_| format!("client_secret_file {} is not UTF-8", path.display()))?;
+    let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
+    drop(text);
+    if trimmed.is_empty() {
+        return Err(format!("client_secret_file {} is empty", path.display()));
+    }
+    Ok(SecretString::from(trimmed))
+}
+
+/// Resolves every setting. `Err` only for problems that stop every command (an unreadable or
+/// invalid config file, an unknown profile, a plaintext secret, a malformed value).
+pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
+
+    // The config file.
+    let explicit = flags
+        .config
+        .clone()
+        .or_else(|| env.var("SIMSID_CONFIG").map(PathBuf::from));
+    let default_path = dirs.config_dir.join("config.toml");
+    let (config_path, file) = match &explicit {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(text) => (Some(p.clone()), parse_file(p, &text, &mut problems)),
+            Err(e) => {
+                problems.push(format!(
+                    "cannot read config file {}: {}",
+                    p.display(),
+                    e.kind()
+                ));
+                (None, ConfigFile::default())
+            }
+        },
+        None if default_path.exists() => match std::fs::read_to_string(&default_path) {
+            Ok(text) => (
+                Some(default_path.clone()),
+                parse_file(&default_path, &text, &mut problems),
+            ),
+            Err(e) => {
+                problems.push(format!(
+                    "cannot read config file {}: {}",
+                    default_path.display(),
+                    e.kind()
+                ));
+                (None, ConfigFile::default())
+            }
+        },
+        None => (None, ConfigFile::default()),
+    };
+
+    let profile = flags
+        .profile
+        .clone()
+        .or_else(|| env.var("SIMSID_PROFILE"))
+        .unwrap_or_else(|| "default".to_string());
+    let profiles: Vec<String> = file.profile.keys().cloned().collect();
+    let p = match file.profile.get(&profile) {
+        Some(p) => p.clone(),
+        None => {
+            if profile != "default" {
+                let known = if profiles.is_empty() {
+                    "none".to_string()
+                } else {
+                    profiles.join(", ")
+                };
+                problems.push(format!(
+                    "profile `{profile}` is not in the config file (profiles: {known})"
+                ));
+            }
+            ProfileFile::default()
+        }
+    };
+    let table = format!("[profile.{profile}]");
+    if p.client_secret.is_some() {
+        problems.push(format!(
+            "`client_secret` in {table} of the config file is refused: a plaintext secret in a file \
+             leaks; use `client_secret_env = \"SIMSID_CLIENT_SECRET\"` (the name of an environment \
+             variable) or `client_secret_file = \"/run/secrets/simsid\"` (a file with mode 0600)"
+        ));
+    }
+
+    // Local settings.
+    let store_path = flags
+        .store
+        .clone()
+        .or_else(|| env.var("SIMSID_STORE").map(PathBuf::from))
+        .or_else(|| p.store.clone())
+        .unwrap_or_else(|| {
+            if profile == "default" {
+                dirs.data_dir.join("store.sqlite3")
+            } else {
+                dirs.data_dir.join(format!("store-{profile}.sqlite3"))
+            }
+        });
+    let log_path = flags
+        .log_file
+        .clone()
+        .or_else(|| env.var("SIMSID_LOG").map(PathBuf::from))
+        .or_else(|| p.log_file.clone())
+        .unwrap_or_else(|| dirs.state_dir.join("simsid.log"));
+    let readonly = flags.readonly
+        || env
+            .var("SIMSID_READONLY")
+            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+        || p.readonly.unwrap_or(false);
+    let store_key = env.var("SIMSID_STORE_KEY").map(SecretString::from);
+
+    // Remote settings: every value is validated when present.
+    let mut missing: Vec<String> = Vec::new();
+    let application_raw = env
+        .var("SIMSID_APPLICATION_ID")
+        .or(p.application_id.clone());
+    let application_id = match &application_raw {
+        Some(v) => match AppId::parse(v) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                problems.push(guid_problem(
+                    "application id",
+                    "application_id",
+                    "SIMSID_APPLICATION_ID",
+                    &e,
+                ));
+                None
+            }
+        },
+        None => {
+            missing.push(format!(
+                "application id: set SIMSID_APPLICATION_ID or `application_id` in {table}"
+            ));
+            None
+        }
+    };
+    let organisation_id = match env
+        .var("SIMSID_ORGANISATION_ID")
+        .or(p.organisation_id.clone())
+    {
+        Some(v) => match OrgId::parse(&v) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                problems.push(guid_problem(
+                    "organisation id",
+                    "organisation_id",
+                    "SIMSID_ORGANISATION_ID",
+                    &e,
+                ));
+                None
+            }
+        },
+        None => {
+            missing.push(format!(
+                "organisation id: set SIMSID_ORGANISATION_ID or `organisation_id` in {table}"
+            ));
+            None
+        }
+    };
+    let client_id = env.var("SIMSID_CLIENT_ID").or(p.client_id.clone());
+    if client_id.is_none() {
+        missing.push(format!(
+            "client id: set SIMSID_CLIENT_ID or `client_id` in {table}"
+        ));
+    }
+    let client_secret = if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
+        Some(SecretString::from(s))
+    } else if let Some(var) = &p.client_secret_env {
+        match env.var(var) {
+            Some(s) => Some(SecretString::from(s)),
+            None => {
+                missing.push(format!(
+                    "client secret: `client_secret_env` in {table} names ${var}, which is not set"
+                ));
+                None
+            }
+        }
+    } else if let Some(path) = &p.client_secret_file {
+        match read_secret_file(path, &mut warnings) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        }
+    } else {
+        missing.push(format!(
+            "client secret: set SIMSID_CLIENT_SECRET, or `client_secret_env` or `client_secret_file` in {table}"
+        ));
+        None
+    };
+    let apim_key = match &p.apim_key_env {
+        Some(var) => env.var(var).map(SecretString::from),
+        None => env.var("SIMSID_APIM_KEY").map(SecretString::from),
+    };
+    let sts_url = env
+        .var("SIMSID_STS_URL")
+        .or(p.sts_url.clone())
+        .unwrap_or_else(|| DEFAULT_STS_URL.to_string());
+    let api_base = env
+        .var("SIMSID_API_BASE")
+        .or(p.api_base.clone())
+        .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
+    for (name, url) in [("STS URL", &sts_url), ("API base", &api_base)] {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
+            problems.push(format!(
+                "{name} `{url}` is not an http(s) URL (SIMSID_STS_URL / sts_url, SIMSID_API_BASE / api_base)"
+            ));
+        }
+    }
+    let scopes = env
+        .var("SIMSID_SCOPES")
+        .or(p.scopes.clone())
+        .unwrap_or_else(|| DEFAULT_SCOPES.to_string());
+    let acr_values = p
+        .acr_values
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ACR_VALUES.to_string());
+    let concurrency = match flags.concurrency {
+        Some(n) => Some(n as i64),
+        None => match env.var("SIMSID_CONCURRENCY") {
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    problems.push(format!(
+                        "SIMSID_CONCURRENCY `{v}` is not a whole number (1 to {MAX_CONCURRENCY})"
+                    ));
+                    None
+                }
+            },
+            None => p.concurrency,
+        },
+    }
+    .unwrap_or(DEFAULT_CONCURRENCY as i64);
+    if !(1..=MAX_CONCURRENCY as i64).contains(&concurrency) {
+        problems.push(format!(
+            "concurrency {concurrency} is out of range: use 1 to {MAX_CONCURRENCY}"
+        ));
+    }
+    let timeout_secs = p.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS as i64);
+    if !(1..=600).contains(&timeout_secs) {
+        problems.push(format!(
+            "timeout_secs {timeout_secs} in {table} is out of range: use 1 to 600"
+        ));
+    }
+
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+
+    let remote = match (application_id, organisation_id, client_id, client_secret) {
+        (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
+            if missing.is_empty() =>
+        {
+            Ok(RemoteSettings {
+                application_id,
+                client_id,
+                organisation_id,
+                client_secret,
+                sts_url,
+                api_base,
+                scopes,
+                acr_values,
+                apim_key,
+                concurrency: concurrency as usize,
+                timeout: Duration::from_secs(timeout_secs as u64),
+            })
+        }
+        _ => Err(ConfigError {
+            problems: missing
+                .into_iter()
+                .map(|m| format!("missing {m}"))
+                .collect(),
+        }),
+    };
+
+    Ok(Settings {
+        local: LocalSettings {
+            profile,
+            config_path,
+            store_path,
+            store_key,
+            log_path,
+            readonly,
+            profiles,
+        },
+        remote,
+        application_id: application_raw,
+        warnings,
+    })
+}
+
+fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile {
+    match toml::from_str::<ConfigFile>(text) {
+        Ok(f) => f,
+        Err(e) => {
+            // toml's messages quote the offending line, which could hold a plaintext secret:
+            // report the location and the kind of problem only.
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" at line {line}")
+                })
+                .unwrap_or_default();
+            let kind = e.message().lines().next().unwrap_or("invalid TOML");
+            let kind = if kind.contains('"') || kind.contains('\'') {
+                "invalid value or unknown key"
+            } else {
+                kind
+            };
+            problems.push(format!(
+                "config file {} is not valid{at}: {kind} (expected [profile.NAME] tables with keys \
+                 application_id, client_id, organisation_id, client_secret_env or \
+                 client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
+                 concurrency, timeout_secs, store, log_file, readonly)",
+                path.display()
+            ));
+            ConfigFile::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const APP: &str = "11111111-2222-3333-4444-555555555555";
+    const ORG: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";
+
+    fn dirs(tmp: &Path) -> Dirs {
+        Dirs {
+            config_dir: tmp.join("cfg"),
+            data_dir: tmp.join("data"),
+            state_dir: tmp.join("state"),
+        }
+    }
+
+    fn full_env() -> BTreeMap<String, String> {
+        [
+            ("SIMSID_APPLICATION_ID", APP),
+            ("SIMSID_CLIENT_ID", "sas-test"),
+            ("SIMSID_ORGANISATION_ID", ORG),
+            ("SIMSID_CLIENT_SECRET", "integrator-secret-xyz"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn environment_alone_is_enough() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = resolve(&Flags::default(), &full_env(), &dirs(tmp.path())).unwrap();
+        let r = s.remote.unwrap();
+        assert_eq!(r.application_id.as_str(), APP);
+        assert_eq!(r.client_secret.expose_secret(), "integrator-secret-xyz");
+        assert_eq!(r.sts_url, DEFAULT_STS_URL);
+        assert_eq!(r.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(
+            s.local.store_path,
+            tmp.path().join("data").join("store.sqlite3")
+        );
+        assert_eq!(
+            s.local.log_path,
+            tmp.path().join("state").join("simsid.log")
+        );
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flags() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[profile.default]\napplication_id = \"{APP}\"\nclient_id = \"from-file\"\n\
+                 organisation_id = \"{ORG}\"\nclient_secret_env = \"MY_SECRET\"\n\
+                 concurrency = 4\nsts_url = \"http://127.0.0.1:1/token\"\nstore = \"/tmp/file-store\"\n"
+            ),
+        )
+        .unwrap();
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        env.insert("MY_SECRET".into(), "s3cr3t-from-env-var".into());
+        env.insert("SIMSID_CONCURRENCY".into(), "8".into());
+        env.insert("SIMSID_STORE".into(), "/tmp/env-store".into());
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        let r = s.remote.as_ref().unwrap();
+        assert_eq!(r.client_id, "from-file");
+        assert_eq!(r.client_secret.expose_secret(), "s3cr3t-from-env-var");
+        assert_eq!(r.concurrency, 8, "env beats file");
+        assert_eq!(r.sts_url, "http://127.0.0.1:1/token", "file beats default");
+        assert_eq!(r.scopes, DEFAULT_SCOPES);
+        assert_eq!(s.local.store_path, PathBuf::from("/tmp/env-store"));
+
+        env.insert("SIMSID_CLIENT_ID".into(), "from-env".into());
+        let flags = Flags {
+            config: Some(cfg),
+            concurrency: Some(2),
+            store: Some("/tmp/flag-store".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        let r = s.remote.as_ref().unwrap();
+        assert_eq!(r.client_id, "from-env", "env beats file");
+        assert_eq!(r.concurrency, 2, "flag beats env");
+        assert_eq!(s.local.store_path, PathBuf::from("/tmp/flag-store"));
+    }
+
+    #[test]
+    fn integer_application_id_is_explained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut env = full_env();
+        env.insert("SIMSID_APPLICATION_ID".into(), "12345".into());
+        env.insert("SIMSID_ORGANISATION_ID".into(), "678".into());
+        let err = resolve(&Flags::default(), &env, &dirs(tmp.path())).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 2, "{text}");
+        assert!(text.contains("`12345` is an integer"), "{text}");
+        assert!(text.contains("App Management"), "{text}");
+        assert!(text.contains("integer application ids in other"), "{text}");
+        assert!(
+            text.contains("organisation id `678` is not a GUID"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn plaintext_secret_in_file_is_refused_naming_alternatives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[profile.default]\nclient_secret = \"plain-text-secret-123\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(cfg),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("client_secret_env"), "{text}");
+        assert!(text.contains("client_secret_file"), "{text}");
+        assert!(!text.contains("plain-text-secret-123"), "{text}");
+    }
+
+    #[test]
+    fn missing_settings_are_each_named_with_env_and_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = resolve(&Flags::default(), &BTreeMap::new(), &dirs(tmp.path())).unwrap();
+        let err = s.remote.unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.problems.len(), 4, "{text}");
+        for needle in [
+            "SIMSID_APPLICATION_ID",
+            "`application_id`",
+            "SIMSID_CLIENT_ID",
+            "`client_id`",
+            "SIMSID_ORGANISATION_ID",
+            "`organisation_id`",
+            "SIMSID_CLIENT_SECRET",
+            "`client_secret_file`",
+        ] {
+            assert!(text.contains(needle), "{needle} missing in {text}");
+        }
+    }
+
+    #[test]
+    fn secret_file_readable_by_others_warns() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("secret");
+        std::fs::write(&secret, "file-secret-value\n").unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[profile.default]\napplication_id = \"{APP}\"\nclient_id = \"c\"\n\
+                 organisation_id = \"{ORG}\"\nclient_secret_file = \"{}\"\n",
+                secret.display()
+            ),
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(cfg),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap();
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(s.warnings[0].contains("readable by group or others"));
+        let r = s.remote.unwrap();
+        assert_eq!(r.client_secret.expose_secret(), "file-secret-value");
+
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let flags = Flags {
+            config: Some(tmp.path().join("c.toml")),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap();
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn unknown_profile_and_bad_toml_are_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(&cfg, "[profile.a]\nclient_id = \"x\"\n").unwrap();
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            profile: Some("b".into()),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("profile `b`"), "{err}");
+        assert!(err.to_string().contains("profiles: a"), "{err}");
+
+        std::fs::write(&cfg, "[profile.default]\nclient_idd = \"x\"\n").unwrap();
+        let flags = Flags {
+            config: Some(cfg),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+
+        let flags = Flags {
+            config: Some(tmp.path().join("nope.toml")),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &BTreeMap::new(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("cannot read config file"), "{err}");
+    }
+
+    #[test]
+    fn profiles_get_their_own_store_and_bad_concurrency_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(&cfg, "[profile.other]\nconcurrency = 0\n").unwrap();
+        let flags = Flags {
+            config: Some(cfg),
+            profile: Some("other".into()),
+            ..Flags::default()
+        };
+        let err = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("concurrency 0"), "{err}");
+
+        let mut env = full_env();
+        env.insert("SIMSID_PROFILE".into(), "other".into());
+        env.insert("SIMSID_CONCURRENCY".into(), "3".into());
+        let cfg = tmp.path().join("c2.toml");
+        std::fs::write(&cfg, "[profile.other]\n").unwrap();
+        let flags = Flags {
+            config: Some(cfg),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        assert_eq!(s.local.profile, "other");
+        assert!(s.local.store_path.ends_with("store-other.sqlite3"));
+    }
+}

@@ -1,0 +1,512 @@
+//! Runs one full re-harvest against a [`Source`]: the site list, then every site's clients
+//! with bounded concurrency and retries; then [`conclude`] turns what was fetched into the
+//! run summary and the data to commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use backon::Retryable;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use secrecy::SecretString;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::diff::compute_diff;
+use super::retry::RetryPolicy;
+use super::source::{ClientsError, Source};
+use super::HarvestEvent;
+use crate::domain::{
+    Credential, Fingerprint, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteFailure, Snapshot,
+};
+
+/// How a harvest runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HarvestOptions {
+    /// Clients requests in flight at most (at least 1).
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for HarvestOptions {
+    fn default() -> Self {
+        HarvestOptions {
+            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What was fetched by a run whose site list succeeded (before fingerprints and the diff).
+#[derive(Debug)]
+pub struct Fetched {
+    pub run_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub sites: Vec<Site>,
+    pub clients: BTreeMap<OrgId, Vec<Credential>>,
+    pub failed: BTreeMap<OrgId, String>,
+}
+
+/// How [`run`] ended.
+#[derive(Debug)]
+pub enum HarvestOutput {
+    /// Cancelled: nothing to commit.
+    Cancelled,
+    /// The token or the site list failed: the store stays unchanged; record the summary only.
+    Failed(Box<RunSummary>),
+    /// The site list was fetched: conclude and commit.
+    Fetched(Box<Fetched>),
+}
+
+fn send(events: &UnboundedSender<HarvestEvent>, event: HarvestEvent) {
+    // A closed receiver means nobody watches progress any more; the harvest goes on.
+    let _ = events.send(event);
+}
+
+/// Fetches the site list and every site's clients. Cancelling `cancel` stops at once:
+/// requests in flight are dropped and [`HarvestOutput::Cancelled`] is returned.
+pub async fn run<S: Source>(
+    source: S,
+    options: HarvestOptions,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: CancellationToken,
+) -> HarvestOutput {
+    let run_id = Uuid::new_v4();
+    let started_at = Utc::now();
+    let policy = options.retry;
+
+    let list = {
+        let source = source.clone();
+        let events = events.clone();
+        (move || {
+            let source = source.clone();
+            async move { source.sites().await }
+        })
+        .retry(policy.backoff())
+        .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
+        .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
+        .notify({
+            let mut attempt = 0u32;
+            move |e: &ClientsError, delay| {
+                attempt += 1;
+                send(
+                    &events,
+                    HarvestEvent::Retrying {
+                        org: None,
+                        attempt,
+                        delay,
+                        reason: e.message(),
+                    },
+                );
+            }
+        })
+    };
+    let listed = tokio::select! {
+        _ = cancel.cancelled() => return HarvestOutput::Cancelled,
+        r = list => r,
+    };
+    let sites = match listed {
+        Ok(sites) => dedupe(sites),
+        Err(e) => {
+            let message = match e {
+                ClientsError::NoCredentials => {
+                    "the site list was refused (403/404): check the application id".to_string()
+                }
+                other => format!("could not fetch the site list: {}", other.message()),
+            };
+            return HarvestOutput::Failed(Box::new(failed_summary(run_id, started_at, message)));
+        }
+    };
+    send(&events, HarvestEvent::Listed { total: sites.len() });
+
+    let concurrency = options.concurrency.max(1);
+    let orgs: Vec<OrgId> = sites.iter().map(|s| s.org_id.clone()).collect();
+    let mut stream = futures::stream::iter(orgs.into_iter().map(|org| {
+        let source = source.clone();
+        let events = events.clone();
+        async move {
+            send(&events, HarvestEvent::SiteStarted { org: org.clone() });
+            let result = fetch_site(&source, &org, policy, &events).await;
+            match &result {
+                Ok(creds) => send(
+                    &events,
+                    HarvestEvent::SiteDone {
+                        org: org.clone(),
+                        credentials: creds.len(),
+                    },
+                ),
+                Err(error) => send(
+                    &events,
+                    HarvestEvent::SiteFailed {
+                        org: org.clone(),
+                        error: error.clone(),
+                    },
+                ),
+            }
+            (org, result)
+        }
+    }))
+    .buffer_unordered(concurrency);
+
+    let mut clients = BTreeMap::new();
+    let mut failed = BTreeMap::new();
+    loop {
+        let next = tokio::select! {
+            _ = cancel.cancelled() => return HarvestOutput::Cancelled,
+            n = stream.next() => n,
+        };
+        match next {
+            Some((org, Ok(creds))) => {
+                clients.insert(org, creds);
+            }
+            Some((org, Err(e))) => {
+                failed.insert(org, e);
+            }
+            None => break,
+        }
+    }
+    if cancel.is_cancelled() {
+        return HarvestOutput::Cancelled;
+    }
+    HarvestOutput::Fetched(Box::new(Fetched {
+        run_id,
+        started_at,
+        finished_at: Utc::now(),
+        sites,
+        clients,
+        failed,
+    }))
+}
+
+fn retry_after(e: &ClientsError) -> Option<std::time::Duration> {
+    match e {
+        ClientsError::Transient { retry_after, .. } => *retry_after,
+        _ => None,
+    }
+}
+
+/// One site's clients with retries: 403/404 means no credentials; a persistent error is the
+/// failure's text (never a secret).
+async fn fetch_site<S: Source>(
+    source: &S,
+    org: &OrgId,
+    policy: RetryPolicy,
+    events: &UnboundedSender<HarvestEvent>,
+) -> Result<Vec<Credential>, String> {
+    let attempt = (|| async { source.clients(org).await })
+        .retry(policy.backoff())
+        .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
+        .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
+        .notify({
+            let mut attempt = 0u32;
+            move |e: &ClientsError, delay| {
+                attempt += 1;
+                send(
+                    events,
+                    HarvestEvent::Retrying {
+                        org: Some(org.clone()),
+                        attempt,
+                        delay,
+                        reason: e.message(),
+                    },
+                );
+            }
+        });
+    match attempt.await {
+        Ok(creds) => Ok(creds),
+        Err(ClientsError::NoCredentials) => Ok(Vec::new()),
+        Err(e) => Err(e.message()),
+    }
+}
+
+/// Keeps the first of any repeated organisation id.
+fn dedupe(sites: Vec<Site>) -> Vec<Site> {
+    let mut seen = BTreeSet::new();
+    sites
+        .into_iter()
+        .filter(|s| seen.insert(s.org_id.clone()))
+        .collect()
+}
+
+/// The summary of a run that failed before any site was harvested.
+pub fn failed_summary(run_id: Uuid, started_at: DateTime<Utc>, error: String) -> RunSummary {
+    RunSummary {
+        run_id,
+        status: RunStatus::Failed,
+        started_at,
+        finished_at: Utc::now(),
+        sites_total: 0,
+        sites_harvested: 0,
+        sites_failed: 0,
+        credentials_total: 0,
+        diff: Default::default(),
+        failures: Vec::new(),
+        error: Some(error),
+    }
+}
+
+/// Fingerprints what was fetched, computes the diff against `previous`, and returns the run
+/// summary with the data to commit. `credentials_total` counts the credentials cached after
+/// the commit (fetched ones plus the kept ones of failed sites).
+pub fn conclude(
+    fetched: Fetched,
+    previous: &Snapshot,
+    fingerprint: impl Fn(&SecretString) -> Fingerprint,
+) -> (RunSummary, HarvestData) {
+    let Fetched {
+        run_id,
+        started_at,
+        finished_at,
+        sites,
+        clients,
+        failed,
+    } = fetched;
+    let fetched: BTreeMap<OrgId, Vec<(Credential, Fingerprint)>> = clients
+        .into_iter()
+        .map(|(org, creds)| {
+            let with_fp = creds
+                .into_iter()
+                .map(|c| {
+                    let fp = fingerprint(&c.secret);
+                    (c, fp)
+                })
+                .collect();
+            (org, with_fp)
+        })
+        .collect();
+    let diff = compute_diff(previous, &sites, &fetched);
+    let kept: usize = failed
+        .keys()
+        .filter_map(|org| previous.sites.get(org))
+        .map(|s| s.credentials.len())
+        .sum();
+    let credentials_total = fetched.values().map(Vec::len).sum::<usize>() + kept;
+    let failures: Vec<SiteFailure> = failed
+        .iter()
+        .map(|(org, error)| SiteFailure {
+            organisation_id: org.clone(),
+            error: error.clone(),
+        })
+        .collect();
+    let summary = RunSummary {
+        run_id,
+        status: if failed.is_empty() {
+            RunStatus::Complete
+        } else {
+            RunStatus::Partial
+        },
+        started_at,
+        finished_at,
+        sites_total: sites.len(),
+        sites_harvested: fetched.len(),
+        sites_failed: failed.len(),
+        credentials_total,
+        diff,
+        failures,
+        error: None,
+    };
+    let data = HarvestData {
+        sites,
+        fetched,
+        failed,
+    };
+    (summary, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// An in-memory source for the engine's own logic (the simulator-backed tests live in
+    /// `tests/`): per-site scripted answers, in-flight accounting.
+    #[derive(Clone, Default)]
+    struct Scripted {
+        sites: Vec<Site>,
+        answers: Arc<Mutex<BTreeMap<OrgId, Vec<Result<usize, ClientsError>>>>>,
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
+        list_error: Option<ClientsError>,
+    }
+
+    impl Source for Scripted {
+        async fn sites(&self) -> Result<Vec<Site>, ClientsError> {
+            match &self.list_error {
+                Some(e) => Err(e.clone()),
+                None => Ok(self.sites.clone()),
+            }
+        }
+        async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, ClientsError> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let next = {
+                let mut answers = self.answers.lock().unwrap();
+                let queue = answers.entry(org.clone()).or_default();
+                if queue.is_empty() {
+                    Ok(1)
+                } else {
+                    queue.remove(0)
+                }
+            };
+            next.map(|n| {
+                (0..n)
+                    .map(|i| Credential {
+                        client_id: format!("client-{i}"),
+                        secret: SecretString::from(format!("secret-{org}-{i}")),
+                        description: None,
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    fn sites(n: usize) -> Vec<Site> {
+        (0..n)
+            .map(|i| Site {
+                org_id: OrgId::parse(&format!("{i:08X}-0000-0000-0000-000000000001")).unwrap(),
+                name: format!("School {i}"),
+                dfe_code: None,
+                deni_number: None,
+                authorised: Some(true),
+            })
+            .collect()
+    }
+
+    fn fast() -> HarvestOptions {
+        HarvestOptions {
+            concurrency: 4,
+            retry: RetryPolicy {
+                max_retries: 2,
+                min_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+                retry_after_cap: Duration::from_millis(20),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn bounded_concurrency_retries_and_failures() {
+        let src = Scripted {
+            sites: sites(20),
+            ..Default::default()
+        };
+        let flaky = src.sites[0].org_id.clone();
+        let dead = src.sites[1].org_id.clone();
+        let none = src.sites[2].org_id.clone();
+        {
+            let mut a = src.answers.lock().unwrap();
+            a.insert(
+                flaky.clone(),
+                vec![Err(ClientsError::Transient {
+                    message: "rate limited".into(),
+                    retry_after: Some(Duration::from_secs(60)),
+                })],
+            );
+            a.insert(
+                dead.clone(),
+                (0..5)
+                    .map(|_| {
+                        Err(ClientsError::Transient {
+                            message: "SIMS ID server error 500".into(),
+                            retry_after: None,
+                        })
+                    })
+                    .collect(),
+            );
+            a.insert(none.clone(), vec![Err(ClientsError::NoCredentials)]);
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let out = run(src.clone(), fast(), tx, CancellationToken::new()).await;
+        let HarvestOutput::Fetched(f) = out else {
+            panic!("expected fetched");
+        };
+        assert_eq!(f.clients.len(), 19);
+        assert_eq!(f.clients[&flaky].len(), 1);
+        assert!(f.clients[&none].is_empty());
+        assert_eq!(
+            f.failed.get(&dead).map(String::as_str),
+            Some("SIMS ID server error 500")
+        );
+        let max = src.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&max), "max in flight {max}");
+
+        let mut progress = super::super::Progress::new(std::time::Instant::now());
+        while let Ok(e) = rx.try_recv() {
+            progress.apply(&e);
+        }
+        assert_eq!(progress.total, Some(20));
+        assert_eq!((progress.done, progress.failed), (19, 1));
+        assert_eq!(
+            progress.retries, 3,
+            "1 for the flaky site, 2 for the dead one"
+        );
+        assert_eq!(progress.in_flight, 0);
+
+        let (summary, data) = conclude(*f, &Snapshot::default(), |s| {
+            use secrecy::ExposeSecret;
+            Fingerprint(s.expose_secret().len().to_string())
+        });
+        assert_eq!(summary.status, RunStatus::Partial);
+        assert_eq!(summary.sites_total, 20);
+        assert_eq!(summary.sites_harvested, 19);
+        assert_eq!(summary.sites_failed, 1);
+        assert_eq!(summary.credentials_total, 18);
+        assert_eq!(summary.diff.sites_added.len(), 20);
+        assert_eq!(data.failed.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn failed_site_list_fails_the_run() {
+        let src = Scripted {
+            sites: sites(3),
+            list_error: Some(ClientsError::Permanent {
+                message: "the STS refused the client id and secret".into(),
+            }),
+            ..Default::default()
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let out = run(src, fast(), tx, CancellationToken::new()).await;
+        let HarvestOutput::Failed(s) = out else {
+            panic!("expected failed");
+        };
+        assert_eq!(s.status, RunStatus::Failed);
+        assert!(s.error.unwrap().contains("refused"));
+    }
+
+    #[tokio::test]
+    async fn cancel_returns_cancelled() {
+        let src = Scripted {
+            sites: sites(200),
+            ..Default::default()
+        };
+        let cancel = CancellationToken::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let handle = tokio::spawn(run(
+            src,
+            HarvestOptions {
+                concurrency: 1,
+                ..fast()
+            },
+            tx,
+            cancel.clone(),
+        ));
+        // Wait until a few sites are done, then cancel.
+        let mut done = 0;
+        while done < 3 {
+            if let Some(HarvestEvent::SiteDone { .. }) = rx.recv().await {
+                done += 1;
+            }
+        }
+        cancel.cancel();
+        let out = tokio::time::timeout(Duration::from_secs(5), handle)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(out, HarvestOutput::Cancelled));
+    }
+}

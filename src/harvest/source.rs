@@ -1,0 +1,43 @@
+//! Where a harvest reads from: the SIMS ID client in production, anything else in unit tests.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{Credential, OrgId, Site};
+
+/// How the harvest should treat a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientsError {
+    /// Worth retrying (timeouts, 429, 5xx, network), optionally after the server's delay.
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// The site has no credentials for us (403 or 404): not a failure.
+    NoCredentials,
+    /// Will not get better by retrying.
+    Permanent { message: String },
+}
+
+impl ClientsError {
+    /// A human-readable reason, never a secret.
+    pub fn message(&self) -> String {
+        match self {
+            ClientsError::Transient { message, .. } | ClientsError::Permanent { message } => {
+                message.clone()
+            }
+            ClientsError::NoCredentials => "no credentials (403/404)".to_string(),
+        }
+    }
+}
+
+/// A source of the site list and each site's clients.
+pub trait Source: Clone + Send + Sync + 'static {
+    /// The complete list of sites using the application (token first if needed).
+    fn sites(&self) -> impl Future<Output = Result<Vec<Site>, ClientsError>> + Send;
+    /// One site's clients.
+    fn clients(
+        &self,
+        org: &OrgId,
+    ) -> impl Future<Output = Result<Vec<Credential>, ClientsError>> + Send;
+}
