@@ -323,10 +323,12 @@ mod tests {
 
     /// An in-memory source for the engine's own logic (the simulator-backed tests live in
     /// `tests/`): per-site scripted answers, in-flight accounting.
+    type Script = Arc<Mutex<BTreeMap<OrgId, Vec<Result<usize, ClientsError>>>>>;
+
     #[derive(Clone, Default)]
     struct Scripted {
         sites: Vec<Site>,
-        answers: Arc<Mutex<BTreeMap<OrgId, Vec<Result<usize, ClientsError>>>>>,
+        answers: Script,
         in_flight: Arc<AtomicUsize>,
         max_in_flight: Arc<AtomicUsize>,
         list_error: Option<ClientsError>,
