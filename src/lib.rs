@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod filter;
 pub mod harvest;
 pub mod logging;
 pub mod security;

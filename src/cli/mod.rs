@@ -1,1 +1,3 @@
-//! cli layer (in progress).
+//! Headless commands: turn results into text, JSON or CSV, with the exit codes of cli.md.
+
+pub mod output;

@@ -1,0 +1,454 @@
+//! Pure renderers for the headless commands: JSON documents (the contract of cli.md) and
+//! human-readable text. Nothing here reads a secret except `show --reveal`, whose secrets are
+//! passed in explicitly.
+
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use crate::domain::{
+    rfc3339, AuditEntry, ChangeBadge, CredentialRow, Diff, RunSummary, SiteDetail, SiteRow,
+    VerifyResult,
+};
+
+/// Masked secret as shown everywhere a secret is not explicitly revealed.
+pub const MASK: &str = "••••••••";
+
+fn time(t: &DateTime<Utc>) -> String {
+    rfc3339::format(t)
+}
+
+/// A short human time: `2026-11-27 16:55 UTC`.
+pub fn human_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn badge(b: Option<ChangeBadge>) -> Value {
+    match b {
+        None => Value::Null,
+        Some(ChangeBadge::Added) => json!("added"),
+        Some(ChangeBadge::AuthorisationChanged) => json!("authorisation_changed"),
+        Some(ChangeBadge::CredentialsChanged) => json!("credentials_changed"),
+    }
+}
+
+/// One element of `sites --json`.
+pub fn site_json(row: &SiteRow) -> Value {
+    json!({
+        "organisation_id": row.site.org_id,
+        "name": row.site.name,
+        "dfe_code": row.site.dfe_code,
+        "deni_number": row.site.deni_number,
+        "authorised": row.site.authorised,
+        "credential_count": row.credential_count,
+        "stale": row.stale,
+        "last_error": row.last_error,
+        "last_changed": row.last_changed.as_ref().map(time),
+        "changed": badge(row.badge),
+    })
+}
+
+fn credential_json(c: &CredentialRow, secret: Option<&SecretString>) -> Value {
+    json!({
+        "client_id": c.client_id,
+        // The only place a secret is ever serialised: `show --reveal`.
+        "secret": secret.map(|s| s.expose_secret().to_string()),
+        "description": c.description,
+        "fingerprint": c.fingerprint,
+        "first_seen": time(&c.first_seen),
+        "last_changed": time(&c.last_changed),
+        "stale": c.stale,
+        "last_error": c.last_error,
+    })
+}
+
+/// `show ORG --json`; `secrets[i]` is the revealed secret of `detail.credentials[i]`, if any.
+pub fn show_json(detail: &SiteDetail, secrets: &[Option<SecretString>]) -> Value {
+    let row = &detail.row;
+    let creds: Vec<Value> = detail
+        .credentials
+        .iter()
+        .enumerate()
+        .map(|(i, c)| credential_json(c, secrets.get(i).and_then(Option::as_ref)))
+        .collect();
+    json!({
+        "organisation_id": row.site.org_id,
+        "name": row.site.name,
+        "dfe_code": row.site.dfe_code,
+        "deni_number": row.site.deni_number,
+        "authorised": row.site.authorised,
+        "stale": row.stale,
+        "last_error": row.last_error,
+        "credentials": creds,
+    })
+}
+
+/// One site of `export --format json` (fingerprints, never secrets).
+pub fn export_json(detail: &SiteDetail) -> Value {
+    show_json(detail, &[])
+        .as_object()
+        .map(|o| {
+            let mut o = o.clone();
+            if let Some(Value::Array(creds)) = o.get_mut("credentials") {
+                for c in creds {
+                    if let Some(obj) = c.as_object_mut() {
+                        obj.remove("secret");
+                    }
+                }
+            }
+            Value::Object(o)
+        })
+        .unwrap_or(Value::Null)
+}
+
+/// The CSV header of `export --format csv`.
+pub const EXPORT_CSV_HEADER: [&str; 12] = [
+    "organisation_id",
+    "name",
+    "dfe_code",
+    "deni_number",
+    "authorised",
+    "site_stale",
+    "client_id",
+    "description",
+    "fingerprint",
+    "first_seen",
+    "last_changed",
+    "credential_stale",
+];
+
+/// The CSV rows of one site: one per credential, or one with empty credential columns.
+pub fn export_csv_rows(detail: &SiteDetail) -> Vec<Vec<String>> {
+    let row = &detail.row;
+    let site = &row.site;
+    let base = vec![
+        site.org_id.to_string(),
+        site.name.clone(),
+        site.dfe_code.clone().unwrap_or_default(),
+        site.deni_number.clone().unwrap_or_default(),
+        match site.authorised {
+            Some(true) => "1".into(),
+            Some(false) => "0".into(),
+            None => String::new(),
+        },
+        row.stale.to_string(),
+    ];
+    if detail.credentials.is_empty() {
+        let mut r = base;
+        r.extend(std::iter::repeat_n(String::new(), 6));
+        return vec![r];
+    }
+    detail
+        .credentials
+        .iter()
+        .map(|c| {
+            let mut r = base.clone();
+            r.extend([
+                c.client_id.clone(),
+                c.description.clone().unwrap_or_default(),
+                c.fingerprint.to_string(),
+                time(&c.first_seen),
+                time(&c.last_changed),
+                c.stale.to_string(),
+            ]);
+            r
+        })
+        .collect()
+}
+
+/// `verify ORG --json`.
+pub fn verify_json(org: &str, results: &[VerifyResult]) -> Value {
+    json!({ "organisation_id": org, "results": results })
+}
+
+/// One element of `audit --json`.
+pub fn audit_json(e: &AuditEntry) -> Value {
+    json!({
+        "at": time(&e.at),
+        "user": e.user,
+        "action": e.action.as_str(),
+        "organisation_id": e.organisation_id,
+        "client_id": e.client_id,
+        "fingerprint": e.fingerprint,
+        "detail": e.detail,
+    })
+}
+
+/// Writes a JSON document followed by a newline.
+pub fn write_json(out: &mut impl Write, v: &Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, v)?;
+    writeln!(out)
+}
+
+fn auth_word(a: Option<bool>) -> &'static str {
+    match a {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    }
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// `sites` as a text table.
+pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<36}  {:<8}  {:<8}  {:<4}  {:>5}  {:<5}  NAME",
+        "ORGANISATION ID", "DFE", "DENI", "AUTH", "CREDS", "STALE"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<36}  {:<8}  {:<8}  {:<4}  {:>5}  {:<5}  {}",
+            r.site.org_id,
+            r.site.dfe_code.as_deref().unwrap_or("-"),
+            r.site.deni_number.as_deref().unwrap_or("-"),
+            auth_word(r.site.authorised),
+            r.credential_count,
+            if r.stale { "stale" } else { "" },
+            truncate(&r.site.name, 60),
+        )?;
+    }
+    writeln!(out, "{} site(s)", rows.len())
+}
+
+/// `show ORG` as text; revealed secrets replace the mask.
+pub fn show_text(
+    out: &mut impl Write,
+    detail: &SiteDetail,
+    secrets: &[Option<SecretString>],
+) -> io::Result<()> {
+    let row = &detail.row;
+    let s = &row.site;
+    writeln!(out, "{}", s.name)?;
+    writeln!(out, "  organisation id  {}", s.org_id)?;
+    writeln!(out, "  DfE code         {}", s.dfe_code.as_deref().unwrap_or("-"))?;
+    writeln!(
+        out,
+        "  DENI number      {}",
+        s.deni_number.as_deref().unwrap_or("-")
+    )?;
+    writeln!(out, "  authorised       {}", auth_word(s.authorised))?;
+    if row.stale {
+        writeln!(
+            out,
+            "  STALE            last harvest failed: {}",
+            row.last_error.as_deref().unwrap_or("unknown error")
+        )?;
+    }
+    writeln!(out, "  credentials      {}", detail.credentials.len())?;
+    for (i, c) in detail.credentials.iter().enumerate() {
+        let shown = match secrets.get(i).and_then(Option::as_ref) {
+            Some(secret) => secret.expose_secret().to_string(),
+            None => MASK.to_string(),
+        };
+        writeln!(out)?;
+        writeln!(out, "  client id        {}", c.client_id)?;
+        writeln!(out, "  secret           {shown}  (fingerprint {})", c.fingerprint)?;
+        writeln!(
+            out,
+            "  description      {}",
+            c.description.as_deref().unwrap_or("-")
+        )?;
+        writeln!(out, "  first seen       {}", human_time(&c.first_seen))?;
+        writeln!(out, "  last changed     {}", human_time(&c.last_changed))?;
+        if c.stale {
+            writeln!(
+                out,
+                "  stale            {}",
+                c.last_error.as_deref().unwrap_or("yes")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `verify ORG` as text.
+pub fn verify_text(out: &mut impl Write, org: &str, results: &[VerifyResult]) -> io::Result<()> {
+    if results.is_empty() {
+        return writeln!(out, "{org}: no credentials to verify");
+    }
+    for r in results {
+        match (&r.ok, &r.error) {
+            (true, _) => writeln!(out, "ok       {}", r.client_id)?,
+            (false, e) => writeln!(
+                out,
+                "REFUSED  {}  {}",
+                r.client_id,
+                e.as_deref().unwrap_or("")
+            )?,
+        }
+    }
+    let ok = results.iter().filter(|r| r.ok).count();
+    writeln!(out, "{ok} of {} credential(s) work", results.len())
+}
+
+/// The diff as indented text lines (empty diff: "no changes").
+pub fn diff_text(out: &mut impl Write, diff: &Diff, indent: &str) -> io::Result<()> {
+    if diff.is_empty() {
+        return writeln!(out, "{indent}no changes");
+    }
+    for o in &diff.sites_added {
+        writeln!(out, "{indent}+ site {o}")?;
+    }
+    for o in &diff.sites_removed {
+        writeln!(out, "{indent}- site {o}")?;
+    }
+    for a in &diff.authorisation_changed {
+        let w = |v: Option<u8>| v.map_or("null".to_string(), |v| v.to_string());
+        writeln!(
+            out,
+            "{indent}~ authorised {} {} -> {}",
+            a.organisation_id,
+            w(a.from),
+            w(a.to)
+        )?;
+    }
+    for c in &diff.credentials_added {
+        writeln!(
+            out,
+            "{indent}+ credential {} {}",
+            c.organisation_id, c.client_id
+        )?;
+    }
+    for c in &diff.credentials_removed {
+        writeln!(
+            out,
+            "{indent}- credential {} {}",
+            c.organisation_id, c.client_id
+        )?;
+    }
+    for c in &diff.credentials_rotated {
+        writeln!(
+            out,
+            "{indent}* rotated {} {}",
+            c.organisation_id, c.client_id
+        )?;
+    }
+    Ok(())
+}
+
+/// A harvest run summary as text (used by `harvest` and `history`).
+pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
+    let secs = (s.finished_at - s.started_at).num_milliseconds() as f64 / 1000.0;
+    writeln!(
+        out,
+        "{}  {:<8}  {} site(s), {} harvested, {} failed, {} credential(s)  [{:.1} s]  run {}",
+        human_time(&s.started_at),
+        s.status.as_str(),
+        s.sites_total,
+        s.sites_harvested,
+        s.sites_failed,
+        s.credentials_total,
+        secs,
+        s.run_id
+    )?;
+    if let Some(e) = &s.error {
+        writeln!(out, "    error: {e}")?;
+    }
+    for f in &s.failures {
+        writeln!(out, "    failed {}: {}", f.organisation_id, f.error)?;
+    }
+    diff_text(out, &s.diff, "    ")
+}
+
+/// `audit` as text.
+pub fn audit_text(out: &mut impl Write, entries: &[AuditEntry]) -> io::Result<()> {
+    for e in entries {
+        writeln!(
+            out,
+            "{}  {:<10} {:<8} {:<36} {:<32} {:<16} {}",
+            time(&e.at),
+            truncate(&e.user, 10),
+            e.action.as_str(),
+            e.organisation_id
+                .as_ref()
+                .map_or("-".to_string(), ToString::to_string),
+            e.client_id.as_deref().unwrap_or("-"),
+            e.fingerprint
+                .as_ref()
+                .map_or("-".to_string(), ToString::to_string),
+            e.detail.as_deref().unwrap_or("")
+        )?;
+    }
+    writeln!(out, "{} audit record(s)", entries.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Fingerprint, OrgId, Site};
+
+    fn detail() -> SiteDetail {
+        let t = DateTime::parse_from_rfc3339("2026-11-27T16:55:39Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        SiteDetail {
+            row: SiteRow {
+                site: Site {
+                    org_id: OrgId::parse("{207a1392-e1f6-47ba-81da-6c374971d788}").unwrap(),
+                    name: "St Mary's, \"Upper\" School".into(),
+                    dfe_code: Some("3734001".into()),
+                    deni_number: None,
+                    authorised: Some(true),
+                },
+                credential_count: 1,
+                stale: false,
+                last_error: None,
+                last_changed: Some(t),
+                badge: Some(ChangeBadge::Added),
+            },
+            credentials: vec![CredentialRow {
+                client_id: "sas-simsprimary-1".into(),
+                description: Some("Primary".into()),
+                fingerprint: Fingerprint("0123456789abcdef".into()),
+                first_seen: t,
+                last_changed: t,
+                stale: false,
+                last_error: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn show_json_masks_unless_revealed() {
+        let d = detail();
+        let v = show_json(&d, &[]);
+        assert_eq!(v["organisation_id"], "207A1392-E1F6-47BA-81DA-6C374971D788");
+        assert_eq!(v["credentials"][0]["secret"], Value::Null);
+        assert_eq!(v["credentials"][0]["first_seen"], "2026-11-27T16:55:39Z");
+        let v = show_json(&d, &[Some(SecretString::from("revealed-value".to_string()))]);
+        assert_eq!(v["credentials"][0]["secret"], "revealed-value");
+        let e = export_json(&d);
+        assert!(e["credentials"][0].get("secret").is_none());
+        assert_eq!(e["credentials"][0]["fingerprint"], "0123456789abcdef");
+    }
+
+    #[test]
+    fn text_renderers_mask_and_list() {
+        let d = detail();
+        let mut buf = Vec::new();
+        show_text(&mut buf, &d, &[None]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains(MASK) && text.contains("0123456789abcdef"));
+        let mut buf = Vec::new();
+        sites_text(&mut buf, &[d.row.clone()]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains("3734001") && text.ends_with("1 site(s)\n"));
+        let rows = export_csv_rows(&d);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].len(), EXPORT_CSV_HEADER.len());
+        assert_eq!(site_json(&d.row)["changed"], "added");
+    }
+}
