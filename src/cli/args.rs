@@ -1,0 +1,152 @@
+//! The command line (clap): global flags and the commands of cli.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Flags;
+
+/// simsid — harvest, cache, browse and audit SIMS ID partner credentials.
+#[derive(Debug, Parser)]
+#[command(name = "simsid", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags accepted before or after any command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: $SIMSID_CONFIG, else config.toml in the platform config directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Profile table to use (default: $SIMSID_PROFILE, else `default`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Store file (default: $SIMSID_STORE, else store.sqlite3 in the platform data directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Log file, JSON lines (default: $SIMSID_LOG, else simsid.log in the platform state directory).
+    #[arg(long = "log-file", global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// More log detail (repeat for more); never secrets.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Browse only: reveal, copy, verify and harvest are turned off.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+}
+
+impl GlobalArgs {
+    /// The flags layer of the settings.
+    pub fn flags(&self, concurrency: Option<usize>) -> Flags {
+        Flags {
+            config: self.config.clone(),
+            profile: self.profile.clone(),
+            store: self.store.clone(),
+            log_file: self.log_file.clone(),
+            readonly: self.readonly,
+            concurrency,
+        }
+    }
+}
+
+/// Status views of `sites --status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusView {
+    Authorised,
+    Unauthorised,
+    Changed,
+    Stale,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the console on the cached store (no network until asked).
+    Tui,
+    /// Start the built-in simulator with a throw-away store and open the console against it.
+    Demo {
+        /// Number of simulated schools.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        sites: u32,
+        /// Dataset seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Full re-harvest into the store.
+    Harvest {
+        /// Print the run as one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// Clients requests in flight at most.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
+        concurrency: Option<u32>,
+    },
+    /// List cached sites (no secrets).
+    Sites {
+        #[arg(long)]
+        json: bool,
+        /// Plain text (name, DfE, DENI, organisation id), `!` inverts, `re:` regular expression.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        #[arg(long, value_enum, value_name = "S")]
+        status: Option<StatusView>,
+    },
+    /// One site and its credentials, masked unless --reveal (audited).
+    Show {
+        /// Organisation id (any case, braces optional), DfE code or DENI number.
+        org: String,
+        #[arg(long)]
+        json: bool,
+        /// Show the secrets (writes an audit record per credential).
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Request a token from the STS with each of ORG's credentials.
+    Verify {
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Past harvest runs and what each changed.
+    History {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail.
+    Audit {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inventory without secrets (fingerprints only).
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write to FILE (created 0600) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Run the simulator alone; prints the settings a client needs, serves until interrupted.
+    Simulate {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 200)]
+        sites: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Latency added to every API call, in milliseconds.
+        #[arg(long = "latency-ms", default_value_t = 0)]
+        latency_ms: u64,
+    },
+}
