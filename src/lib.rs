@@ -13,6 +13,7 @@ pub mod domain;
 pub mod filter;
 pub mod harvest;
 pub mod logging;
+pub mod ops;
 pub mod security;
 pub mod sim;
 pub mod sims;

@@ -1,8 +1,12 @@
 //! Headless commands: turn results into text, JSON or CSV, with the exit codes of cli.md.
 
 pub mod args;
+pub mod commands;
+pub mod demo;
 pub mod exit;
 pub mod output;
+pub mod run;
 
 pub use args::{Cli, Command, GlobalArgs};
 pub use exit::CliError;
+pub use run::run;

@@ -1,0 +1,343 @@
+//! The headless commands of cli.md: each opens what it needs, does one thing, prints text or
+//! JSON on stdout, and returns its exit code.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use super::args::{ExportFormat, StatusView};
+use super::exit::{self, CliError};
+use super::output;
+use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
+use crate::filter::Filter;
+use crate::harvest::{HarvestEnd, HarvestOptions, Progress};
+use crate::ops::{self, secrets, Context};
+use crate::store::Store;
+
+/// Result of a command: its exit code, or an error carrying one.
+pub type CmdResult = Result<u8, CliError>;
+
+fn io_err(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError {
+            code: exit::OK,
+            message: String::new(),
+        }
+    } else {
+        CliError::runtime(format!("cannot write output: {e}"))
+    }
+}
+
+fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
+    store
+        .resolve(query)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .ok_or_else(|| CliError::not_found(query))
+}
+
+fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
+    if ctx.settings.local.readonly {
+        return Err(CliError::usage(format!(
+            "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
+        )));
+    }
+    Ok(())
+}
+
+/// `simsid harvest`.
+pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "harvest")?;
+    let remote = ctx.remote()?.clone();
+    let client = ops::sims_client(&remote)?;
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let options = HarvestOptions {
+        concurrency: remote.concurrency,
+        ..HarvestOptions::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+
+    // Ctrl-C cancels: nothing is committed.
+    let ctrlc = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    // Progress on stderr when it is a terminal.
+    let show_progress = std::io::stderr().is_terminal();
+    let progress_task = tokio::spawn(async move {
+        let bar = if show_progress {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} harvest [{bar:30}] {pos}/{len} sites  {per_sec}  eta {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            Some(bar)
+        } else {
+            None
+        };
+        let mut p = Progress::new(std::time::Instant::now());
+        while let Some(event) = rx.recv().await {
+            p.apply(&event);
+            if let Some(bar) = &bar {
+                if let Some(total) = p.total {
+                    bar.set_length(total as u64);
+                }
+                bar.set_position(p.finished() as u64);
+                bar.set_message(format!(
+                    "in flight {}  retries {}  failed {}",
+                    p.in_flight, p.retries, p.failed
+                ));
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    });
+
+    let end = ops::harvest_and_commit(&mut store, client, options, &ctx.user, tx, cancel).await;
+    ctrlc.abort();
+    let _ = progress_task.await;
+    let end = end?;
+    let summary = match end {
+        HarvestEnd::Cancelled => {
+            eprintln!("harvest cancelled; nothing committed");
+            return Ok(exit::CANCELLED);
+        }
+        HarvestEnd::Finished(s) => s,
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::to_value(&*summary)
+            .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+        output::write_json(&mut out, &v).map_err(io_err)?;
+    } else {
+        output::run_text(&mut out, &summary).map_err(io_err)?;
+    }
+    Ok(match summary.status {
+        RunStatus::Complete => exit::OK,
+        RunStatus::Partial => exit::PARTIAL,
+        RunStatus::Failed => {
+            if !json {
+                eprintln!(
+                    "harvest failed: {}",
+                    summary.error.as_deref().unwrap_or("unknown error")
+                );
+            }
+            exit::RUNTIME
+        }
+    })
+}
+
+fn status_keeps(status: Option<StatusView>, row: &SiteRow) -> bool {
+    match status {
+        None => true,
+        Some(StatusView::Authorised) => row.site.authorised == Some(true),
+        Some(StatusView::Unauthorised) => row.site.authorised != Some(true),
+        Some(StatusView::Changed) => row.badge.is_some(),
+        Some(StatusView::Stale) => row.stale,
+    }
+}
+
+/// `simsid sites`.
+pub fn sites(
+    ctx: &Context,
+    json: bool,
+    filter: Option<&str>,
+    status: Option<StatusView>,
+) -> CmdResult {
+    let filter = Filter::parse(filter.unwrap_or(""))
+        .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
+    let store = ops::open_store(&ctx.settings.local)?;
+    let rows: Vec<SiteRow> = store
+        .sites()
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .into_iter()
+        .filter(|r| filter.matches(&r.site) && status_keeps(status, r))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::Value::Array(rows.iter().map(output::site_json).collect());
+        output::write_json(&mut out, &v).map_err(io_err)?;
+    } else {
+        output::sites_text(&mut out, &rows).map_err(io_err)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid show ORG`.
+pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
+    if reveal {
+        readonly_refusal(ctx, "reveal")?;
+    }
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let org_id = resolve_org(&store, org)?;
+    let detail = store
+        .site(&org_id)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .ok_or_else(|| CliError::not_found(org))?;
+    let mut secrets_shown: Vec<Option<SecretString>> = Vec::new();
+    if reveal {
+        for c in &detail.credentials {
+            let s = secrets::unseal_audited(
+                &mut store,
+                ctx,
+                AuditAction::Reveal,
+                &org_id,
+                &c.client_id,
+            )?;
+            secrets_shown.push(Some(s));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut out, &output::show_json(&detail, &secrets_shown))
+            .map_err(io_err)?;
+    } else {
+        output::show_text(&mut out, &detail, &secrets_shown).map_err(io_err)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid verify ORG`.
+pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "verify")?;
+    let remote = ctx.remote()?.clone();
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let org_id = resolve_org(&store, org)?;
+    let client = ops::sims_client(&remote)?;
+    let creds = secrets::credentials_for_verify(&store, &org_id)?;
+    let results = secrets::verify_all(&client, &org_id, &creds).await;
+    secrets::audit_verify(&mut store, ctx, &org_id, &creds, &results)?;
+    drop(creds);
+    let mut out = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
+            .map_err(io_err)?;
+    } else {
+        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
+    }
+    Ok(if results.iter().any(secrets::is_refusal) {
+        exit::REFUSED
+    } else if results.iter().any(|r| !r.ok) {
+        exit::RUNTIME
+    } else {
+        exit::OK
+    })
+}
+
+/// `simsid history`.
+pub fn history(ctx: &Context, json: bool) -> CmdResult {
+    let store = ops::open_store(&ctx.settings.local)?;
+    let runs = store
+        .runs()
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::to_value(&runs)
+            .map_err(|e| CliError::runtime(format!("cannot encode runs: {e}")))?;
+        output::write_json(&mut out, &v).map_err(io_err)?;
+    } else if runs.is_empty() {
+        writeln!(out, "no harvest yet: run `simsid harvest`").map_err(io_err)?;
+    } else {
+        for r in &runs {
+            output::run_text(&mut out, r).map_err(io_err)?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid audit`.
+pub fn audit(ctx: &Context, json: bool) -> CmdResult {
+    let store = ops::open_store(&ctx.settings.local)?;
+    let entries = store
+        .audit()
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let v = serde_json::Value::Array(entries.iter().map(output::audit_json).collect());
+        output::write_json(&mut out, &v).map_err(io_err)?;
+    } else {
+        output::audit_text(&mut out, &entries).map_err(io_err)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid export`.
+pub fn export(
+    ctx: &Context,
+    format: ExportFormat,
+    output_path: Option<&std::path::Path>,
+) -> CmdResult {
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let rows = store
+        .sites()
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let mut details = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(d) = store
+            .site(&r.site.org_id)
+            .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        {
+            details.push(d);
+        }
+    }
+    let mut buf: Vec<u8> = Vec::new();
+    match format {
+        ExportFormat::Json => {
+            let v = serde_json::Value::Array(details.iter().map(output::export_json).collect());
+            output::write_json(&mut buf, &v).map_err(io_err)?;
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            let csv_err = |e: csv::Error| CliError::runtime(format!("cannot write CSV: {e}"));
+            w.write_record(output::EXPORT_CSV_HEADER).map_err(csv_err)?;
+            for d in &details {
+                for row in output::export_csv_rows(d) {
+                    w.write_record(&row).map_err(csv_err)?;
+                }
+            }
+            w.flush()
+                .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
+        }
+    }
+    match output_path {
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
+            f.write_all(&buf)
+                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
+        }
+        None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
+    }
+    let format_word = match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Csv => "csv",
+    };
+    let detail = format!(
+        "{format_word}, {} site(s){}",
+        details.len(),
+        output_path.map_or(String::new(), |p| format!(", to {}", p.display()))
+    );
+    let entry = ctx.audit_entry(AuditAction::Export, None, None, None, Some(detail));
+    store
+        .append_audit(&entry)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    Ok(exit::OK)
+}

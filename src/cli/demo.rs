@@ -1,0 +1,115 @@
+//! `simsid demo`: the simulator in-process on loopback with realistic latency and a few
+//! faults, a throw-away store in a temporary directory (removed on exit), a first harvest,
+//! then the console. Before each later harvest the simulator changes a few sites, so `R`
+//! shows a real diff.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::exit::{self, CliError};
+use crate::config::{LocalSettings, RemoteSettings, Settings};
+use crate::domain::{AppId, OrgId};
+use crate::harvest::{HarvestEnd, HarvestOptions};
+use crate::ops::console::ConsoleServices;
+use crate::ops::{self, Context};
+use crate::sim::{Fault, SimConfig, Simulator};
+use crate::tui::{self, ConsoleOptions};
+
+/// Runs the demo until the console is closed.
+pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result<u8, CliError> {
+    let tmp = tempfile::Builder::new()
+        .prefix("simsid-demo-")
+        .tempdir()
+        .map_err(|e| CliError::runtime(format!("cannot create a temporary directory: {e}")))?;
+    let log_path = tmp.path().join("simsid.log");
+    if let Err(e) = crate::logging::init(&log_path, verbose) {
+        eprintln!("simsid: warning: cannot open log file: {e}");
+    }
+    eprintln!("simsid demo: starting the simulator with {sites} schools…");
+    let sim = Simulator::start(
+        SimConfig::demo(sites, seed),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    )
+    .await
+    .map_err(|e| CliError::runtime(format!("cannot start the simulator: {e}")))?;
+    let control = sim.control().clone();
+    // One school that always fails, and a few transient faults the retries absorb.
+    let school_sites = control.sites();
+    if let Some(broken) = school_sites.get(sites / 2) {
+        control.set_site_fault(&broken.org_id, Fault::Status500, None);
+    }
+    control.set_global_fault(Some(Fault::RateLimited { retry_after_secs: 1 }), Some(3));
+
+    let env = sim.env();
+    let settings = Settings {
+        local: LocalSettings {
+            profile: "demo".to_string(),
+            config_path: None,
+            store_path: tmp.path().join("store.sqlite3"),
+            store_key: None,
+            log_path,
+            readonly,
+            profiles: vec!["demo".to_string()],
+        },
+        remote: Ok(RemoteSettings {
+            application_id: AppId::parse(&env.application_id)
+                .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+            client_id: env.client_id.clone(),
+            organisation_id: OrgId::parse(&env.organisation_id)
+                .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+            client_secret: SecretString::from(secrecy::ExposeSecret::expose_secret(
+                &env.client_secret,
+            ).to_string()),
+            sts_url: env.sts_url.clone(),
+            api_base: env.api_base.clone(),
+            scopes: crate::config::DEFAULT_SCOPES.to_string(),
+            acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
+            apim_key: None,
+            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            timeout: Duration::from_secs(10),
+        }),
+        application_id: Some(env.application_id.clone()),
+        warnings: Vec::new(),
+    };
+    let ctx = Context::new(settings);
+
+    // The first harvest, before the console opens.
+    {
+        let remote = ctx.remote()?.clone();
+        let client = ops::sims_client(&remote)?;
+        let mut store = ops::open_store(&ctx.settings.local)?;
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        eprintln!("simsid demo: first harvest…");
+        let end = ops::harvest_and_commit(
+            &mut store,
+            client,
+            HarvestOptions::default(),
+            &ctx.user,
+            tx,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await?;
+        if let HarvestEnd::Finished(s) = end {
+            eprintln!(
+                "simsid demo: {} sites, {} credentials ({})",
+                s.sites_total,
+                s.credentials_total,
+                s.status.as_str()
+            );
+        }
+    }
+
+    let hook_control = control.clone();
+    let hook: ops::console::HarvestHook = Arc::new(move || {
+        hook_control.demo_mutate();
+    });
+    let services = ConsoleServices::new(ctx, None, Some(hook))
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let result = tui::run(Arc::new(services), ConsoleOptions { readonly }).await;
+    sim.shutdown().await;
+    drop(tmp);
+    result.map_err(|e| CliError::runtime(e.to_string()))?;
+    Ok(exit::OK)
+}

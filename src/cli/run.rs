@@ -1,0 +1,122 @@
+//! Runs one parsed command line: hardening, settings, logging, then the command.
+
+use std::sync::Arc;
+
+use super::args::{Cli, Command};
+use super::exit::{self, CliError};
+use super::{commands, demo};
+use crate::config::{self, Dirs, ProcessEnv};
+use crate::ops::console::ConsoleServices;
+use crate::ops::Context;
+
+/// Runs the command line and returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    let hardening = crate::security::harden_process();
+    match execute(cli, &hardening).await {
+        Ok(code) => code,
+        Err(e) => {
+            if !e.message.is_empty() {
+                eprintln!("simsid: {}", e.message);
+            }
+            tracing::error!(code = e.code, message = %e.message, "command failed");
+            e.code
+        }
+    }
+}
+
+async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
+    let global = cli.global;
+    let command = cli.command.unwrap_or(Command::Tui);
+    match command {
+        Command::Simulate {
+            listen,
+            sites,
+            seed,
+            latency_ms,
+        } => {
+            let config = crate::sim::SimConfig {
+                sites: sites as usize,
+                seed,
+                latency: std::time::Duration::from_millis(latency_ms),
+                ..crate::sim::SimConfig::default()
+            };
+            let mut out = std::io::stdout();
+            crate::sim::serve_until_interrupted(config, listen, &mut out)
+                .await
+                .map_err(|e| CliError::runtime(format!("simulator: {e}")))?;
+            return Ok(exit::OK);
+        }
+        Command::Demo { sites, seed } => {
+            return demo::run(sites as usize, seed, global.readonly, global.verbose).await;
+        }
+        _ => {}
+    }
+
+    let concurrency = match &command {
+        Command::Harvest { concurrency, .. } => concurrency.map(|c| c as usize),
+        _ => None,
+    };
+    let flags = global.flags(concurrency);
+    let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    for w in &settings.warnings {
+        eprintln!("simsid: warning: {w}");
+    }
+    if let Err(e) = crate::logging::init(&settings.local.log_path, global.verbose) {
+        eprintln!(
+            "simsid: warning: cannot open log file {}: {e}",
+            settings.local.log_path.display()
+        );
+    }
+    for p in hardening {
+        tracing::warn!(problem = %p, "process hardening");
+    }
+    for w in crate::store::check_permissions(&settings.local.store_path) {
+        eprintln!("simsid: warning: {w}");
+    }
+    let ctx = Context::new(settings);
+    tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
+
+    match command {
+        Command::Tui => {
+            let services = ConsoleServices::new(ctx.clone(), Some(flags), None)
+                .map_err(|e| CliError::runtime(e.to_string()))?;
+            crate::tui::run(
+                Arc::new(services),
+                crate::tui::ConsoleOptions {
+                    readonly: ctx.settings.local.readonly,
+                },
+            )
+            .await
+            .map_err(|e| CliError::runtime(e.to_string()))?;
+            Ok(exit::OK)
+        }
+        Command::Harvest { json, .. } => commands::harvest(&ctx, json).await,
+        Command::Sites {
+            json,
+            filter,
+            status,
+        } => commands::sites(&ctx, json, filter.as_deref(), status),
+        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal),
+        Command::Verify { org, json } => commands::verify(&ctx, &org, json).await,
+        Command::History { json } => commands::history(&ctx, json),
+        Command::Audit { json } => commands::audit(&ctx, json),
+        Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
+        Command::Simulate { .. } | Command::Demo { .. } => Ok(exit::OK),
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Tui => "tui",
+        Command::Demo { .. } => "demo",
+        Command::Harvest { .. } => "harvest",
+        Command::Sites { .. } => "sites",
+        Command::Show { .. } => "show",
+        Command::Verify { .. } => "verify",
+        Command::History { .. } => "history",
+        Command::Audit { .. } => "audit",
+        Command::Export { .. } => "export",
+        Command::Simulate { .. } => "simulate",
+    }
+}

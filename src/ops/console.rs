@@ -1,0 +1,183 @@
+//! The console's [`Services`] over the real store, SIMS client and harvest engine.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::{anyhow, Context as _};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use secrecy::SecretString;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Dirs, Flags, ProcessEnv};
+use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
+use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::store::Store;
+use crate::tui::{Overview, Services};
+
+use super::{open_store, secrets, sims_client, Context};
+
+/// Runs before each console harvest (the demo changes the simulator there).
+pub type HarvestHook = Arc<dyn Fn() + Send + Sync>;
+
+struct Inner {
+    ctx: Context,
+    store: Store,
+}
+
+/// The console's view of the program: one store connection for reads and audit records; each
+/// harvest opens its own connection so that browsing never waits for it.
+pub struct ConsoleServices {
+    inner: Arc<Mutex<Inner>>,
+    flags: Option<Flags>,
+    before_harvest: Option<HarvestHook>,
+}
+
+impl ConsoleServices {
+    /// Services for `ctx`; `flags` allow `:profile` to re-resolve settings (None: one profile).
+    pub fn new(
+        ctx: Context,
+        flags: Option<Flags>,
+        before_harvest: Option<HarvestHook>,
+    ) -> anyhow::Result<Self> {
+        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        Ok(ConsoleServices {
+            inner: Arc::new(Mutex::new(Inner { ctx, store })),
+            flags,
+            before_harvest,
+        })
+    }
+
+    fn lock(&self) -> anyhow::Result<MutexGuard<'_, Inner>> {
+        self.inner
+            .lock()
+            .map_err(|_| anyhow!("internal error: the store lock was poisoned"))
+    }
+}
+
+fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> {
+    inner
+        .lock()
+        .map_err(|_| anyhow!("internal error: the store lock was poisoned"))
+}
+
+impl Services for ConsoleServices {
+    fn overview(&self) -> anyhow::Result<Overview> {
+        let inner = self.lock()?;
+        let local = &inner.ctx.settings.local;
+        Ok(Overview {
+            profile: local.profile.clone(),
+            application_id: inner
+                .ctx
+                .settings
+                .application_id
+                .clone()
+                .unwrap_or_else(|| "(not configured)".to_string()),
+            store_path: local.store_path.display().to_string(),
+            sites: inner.store.sites().context("cannot read sites")?,
+            last_run: inner.store.last_run().context("cannot read the history")?,
+        })
+    }
+
+    fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
+        Ok(self.lock()?.store.site(org)?)
+    }
+
+    fn runs(&self) -> anyhow::Result<Vec<RunSummary>> {
+        Ok(self.lock()?.store.runs()?)
+    }
+
+    fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+        let mut inner = self.lock()?;
+        let Inner { ctx, store } = &mut *inner;
+        if ctx.settings.local.readonly {
+            return Err(anyhow!("read-only mode: reveal is off"));
+        }
+        secrets::unseal_audited(store, ctx, AuditAction::Reveal, org, client_id)
+            .map_err(|e| anyhow!(e.message))
+    }
+
+    fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+        let mut inner = self.lock()?;
+        let Inner { ctx, store } = &mut *inner;
+        if ctx.settings.local.readonly {
+            return Err(anyhow!("read-only mode: copy is off"));
+        }
+        secrets::unseal_audited(store, ctx, AuditAction::Copy, org, client_id)
+            .map_err(|e| anyhow!(e.message))
+    }
+
+    fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
+        let inner = self.inner.clone();
+        let org = org.clone();
+        async move {
+            let (client, creds) = {
+                let guard = lock_arc(&inner)?;
+                if guard.ctx.settings.local.readonly {
+                    return Err(anyhow!("read-only mode: verify is off"));
+                }
+                let remote = guard.ctx.remote().map_err(|e| anyhow!(e.message))?;
+                let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
+                let creds = secrets::credentials_for_verify(&guard.store, &org)
+                    .map_err(|e| anyhow!(e.message))?;
+                (client, creds)
+            };
+            let results = secrets::verify_all(&client, &org, &creds).await;
+            let mut guard = lock_arc(&inner)?;
+            let Inner { ctx, store } = &mut *guard;
+            secrets::audit_verify(store, ctx, &org, &creds, &results)
+                .map_err(|e| anyhow!(e.message))?;
+            Ok(results)
+        }
+        .boxed()
+    }
+
+    fn harvest(
+        &self,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        let inner = self.inner.clone();
+        let hook = self.before_harvest.clone();
+        async move {
+            let (ctx, remote) = {
+                let guard = lock_arc(&inner)?;
+                if guard.ctx.settings.local.readonly {
+                    return Err(anyhow!("read-only mode: harvest is off"));
+                }
+                let remote = guard.ctx.remote().map_err(|e| anyhow!(e.message))?.clone();
+                (guard.ctx.clone(), remote)
+            };
+            if let Some(hook) = hook {
+                hook();
+            }
+            let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+            let mut store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+            let options = HarvestOptions {
+                concurrency: remote.concurrency,
+                ..HarvestOptions::default()
+            };
+            super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
+                .await
+                .map_err(|e| anyhow!(e.message))
+        }
+        .boxed()
+    }
+
+    fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
+        let Some(flags) = &self.flags else {
+            return Err(anyhow!("this console has a single profile"));
+        };
+        let flags = Flags {
+            profile: Some(name.to_string()),
+            ..flags.clone()
+        };
+        let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
+            .map_err(|e| anyhow!(e.to_string()))?;
+        let ctx = Context::new(settings);
+        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let mut inner = self.lock()?;
+        *inner = Inner { ctx, store };
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Operations shared by the headless commands and the console: open the store, build the
+//! SIMS client, harvest and commit, reveal/copy/verify with their audit records. Errors are
+//! [`CliError`]s: a message (never a secret) with the exit code of cli.md.
+
+pub mod console;
+pub mod context;
+pub mod harvest;
+pub mod secrets;
+pub mod source;
+
+pub use context::{open_store, sims_client, Context};
+pub use harvest::harvest_and_commit;
+
+use crate::cli::CliError;
+
+/// Result of an operation.
+pub type OpResult<T> = Result<T, CliError>;

@@ -1,0 +1,102 @@
+//! The few operations that unseal a secret: reveal, copy and verify. Each writes an audit
+//! record naming the credential by fingerprint, never by value.
+
+use secrecy::SecretString;
+use tracing::info;
+
+use crate::cli::CliError;
+use crate::domain::{AuditAction, OrgId, VerifyResult};
+use crate::sims::{SimsClient, SimsError};
+use crate::store::Store;
+
+use super::{Context, OpResult};
+
+fn store_err(e: crate::store::StoreError) -> CliError {
+    CliError::runtime(format!("store: {e}"))
+}
+
+/// Unseals one secret for an explicit reveal or copy and audits it.
+pub fn unseal_audited(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<SecretString> {
+    let secret = store.secret(org, client_id).map_err(store_err)?;
+    let fp = store.fingerprint(&secret);
+    let entry = ctx.audit_entry(action, Some(org), Some(client_id), Some(&fp), None);
+    store.append_audit(&entry).map_err(store_err)?;
+    info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, "secret unsealed");
+    Ok(secret)
+}
+
+/// The credentials of `org` to verify, with their fingerprints.
+pub fn credentials_for_verify(
+    store: &Store,
+    org: &OrgId,
+) -> OpResult<Vec<(crate::domain::Credential, crate::domain::Fingerprint)>> {
+    let creds = store.credentials(org).map_err(store_err)?;
+    Ok(creds
+        .into_iter()
+        .map(|c| {
+            let fp = store.fingerprint(&c.secret);
+            (c, fp)
+        })
+        .collect())
+}
+
+/// Requests a token with each credential; refused ones say why (never the secret).
+pub async fn verify_all(
+    client: &SimsClient,
+    org: &OrgId,
+    creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
+) -> Vec<VerifyResult> {
+    let checks = creds.iter().map(|(c, _)| async move {
+        let r = client.verify(org, &c.client_id, &c.secret).await;
+        VerifyResult {
+            client_id: c.client_id.clone(),
+            ok: r.is_ok(),
+            error: r.err().map(|e| match e {
+                SimsError::CredentialsRefused => "refused by the STS (invalid_client)".to_string(),
+                other => other.to_string(),
+            }),
+        }
+    });
+    futures::future::join_all(checks).await
+}
+
+/// Audits a verify run: one record per credential with its outcome.
+pub fn audit_verify(
+    store: &mut Store,
+    ctx: &Context,
+    org: &OrgId,
+    creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
+    results: &[VerifyResult],
+) -> OpResult<()> {
+    for ((c, fp), r) in creds.iter().zip(results) {
+        let detail = if r.ok {
+            "ok".to_string()
+        } else {
+            format!("failed: {}", r.error.as_deref().unwrap_or("unknown"))
+        };
+        let entry = ctx.audit_entry(
+            AuditAction::Verify,
+            Some(org),
+            Some(&c.client_id),
+            Some(fp),
+            Some(detail),
+        );
+        store.append_audit(&entry).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// Whether a verify error was a refusal (exit 5) rather than a transport problem (exit 1).
+pub fn is_refusal(r: &VerifyResult) -> bool {
+    !r.ok
+        && r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("refused"))
+}
