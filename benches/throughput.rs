@@ -1,1 +1,211 @@
-fn main() {}
+//! Benchmarks (measure, never assert): harvest throughput against the loopback simulator,
+//! filtering 25,000 sites, and committing a 25,000-site harvest to the store.
+//!
+//! `cargo bench --bench throughput` (set `SIMSID_BENCH_SITES` to change the harvest size).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use secrecy::SecretString;
+use simsid::domain::{
+    AppId, Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteRow,
+};
+use simsid::filter::Filter;
+use simsid::harvest::{HarvestEnd, HarvestOptions};
+use simsid::sim::{SimConfig, Simulator};
+use simsid::sims::{SimsClient, SimsSettings};
+use simsid::store::{Store, StoreKey};
+use tokio_util::sync::CancellationToken;
+
+fn org(i: usize) -> OrgId {
+    OrgId::parse(&format!("{:08X}-1234-4321-ABCD-{:012X}", i, i * 7)).expect("guid")
+}
+
+fn sites(n: usize) -> Vec<Site> {
+    (0..n)
+        .map(|i| Site {
+            org_id: org(i),
+            name: format!("Ysgol Gynradd {i} St Mary's C of E Primary"),
+            dfe_code: Some(format!("{:07}", 3_000_000 + i)),
+            deni_number: (i % 50 == 0).then(|| format!("{:07}", 1_000_000 + i)),
+            authorised: Some(i % 10 != 0),
+        })
+        .collect()
+}
+
+fn bench_filter(c: &mut Criterion) {
+    let rows: Vec<SiteRow> = sites(25_000)
+        .into_iter()
+        .map(|site| SiteRow {
+            site,
+            credential_count: 2,
+            stale: false,
+            last_error: None,
+            last_changed: None,
+            badge: None,
+        })
+        .collect();
+    let mut g = c.benchmark_group("filter_25k");
+    g.throughput(Throughput::Elements(rows.len() as u64));
+    for text in ["mary", "!ysgol", "re:^30012", "3001234"] {
+        let f = Filter::parse(text).expect("filter");
+        g.bench_with_input(BenchmarkId::from_parameter(text), &f, |b, f| {
+            b.iter(|| rows.iter().filter(|r| f.matches(&r.site)).count())
+        });
+    }
+    g.finish();
+}
+
+fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
+    let sites = sites(n);
+    let key = StoreKey::generate();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = Store::open(&tmp.path().join("fp.sqlite3"), key).expect("store");
+    let mut fetched = BTreeMap::new();
+    for s in &sites {
+        let creds = (0..2)
+            .map(|j| {
+                let secret = SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id));
+                let fp = store.fingerprint(&secret);
+                (
+                    Credential {
+                        client_id: format!("sas-simsprimary-{j}"),
+                        secret,
+                        description: Some("Primary".into()),
+                    },
+                    fp,
+                )
+            })
+            .collect();
+        fetched.insert(s.org_id.clone(), creds);
+    }
+    let now = chrono::Utc::now();
+    let summary = RunSummary {
+        run_id: uuid::Uuid::new_v4(),
+        status: RunStatus::Complete,
+        started_at: now,
+        finished_at: now,
+        sites_total: n,
+        sites_harvested: n,
+        sites_failed: 0,
+        credentials_total: 2 * n,
+        diff: Diff::default(),
+        failures: Vec::new(),
+        error: None,
+    };
+    (
+        HarvestData {
+            sites,
+            fetched,
+            failed: BTreeMap::new(),
+        },
+        summary,
+    )
+}
+
+fn bench_store(c: &mut Criterion) {
+    let n = 25_000;
+    let (data, summary) = harvest_data(n);
+    let mut g = c.benchmark_group("store_25k");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("commit_harvest", |b| {
+        b.iter_with_setup(
+            || {
+                let tmp = tempfile::tempdir().expect("tmp");
+                let store =
+                    Store::open(&tmp.path().join("s.sqlite3"), StoreKey::generate()).expect("open");
+                (tmp, store)
+            },
+            |(tmp, mut store)| {
+                store.commit_harvest(&data, &summary).expect("commit");
+                drop(store);
+                drop(tmp);
+            },
+        )
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut store = Store::open(&tmp.path().join("s.sqlite3"), StoreKey::generate()).expect("open");
+    store.commit_harvest(&data, &summary).expect("commit");
+    g.bench_function("load_sites", |b| b.iter(|| store.sites().expect("sites").len()));
+    g.finish();
+}
+
+fn bench_harvest(c: &mut Criterion) {
+    let n: usize = std::env::var("SIMSID_BENCH_SITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sim = rt
+        .block_on(Simulator::start(
+            SimConfig {
+                sites: n,
+                seed: 1,
+                ..SimConfig::default()
+            },
+            "127.0.0.1:0".parse().expect("addr"),
+        ))
+        .expect("simulator");
+    let env = sim.env();
+    let client = SimsClient::new(SimsSettings {
+        sts_url: env.sts_url.clone(),
+        api_base: env.api_base.clone(),
+        application_id: AppId::parse(&env.application_id).expect("guid"),
+        client_id: env.client_id.clone(),
+        client_secret: env.client_secret.clone(),
+        organisation_id: OrgId::parse(&env.organisation_id).expect("guid"),
+        scopes: "rapapi partner partner-read partner-write".into(),
+        acr_values: "orgselect:{organisation_id}".into(),
+        apim_key: None,
+        timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .expect("client");
+    let mut g = c.benchmark_group("harvest_loopback");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Elements(n as u64));
+    for concurrency in [1usize, 16] {
+        g.bench_with_input(
+            BenchmarkId::new("sites", format!("{n}@c{concurrency}")),
+            &concurrency,
+            |b, &concurrency| {
+                b.iter_with_setup(
+                    || {
+                        let tmp = tempfile::tempdir().expect("tmp");
+                        let store = Store::open(&tmp.path().join("h.sqlite3"), StoreKey::generate())
+                            .expect("open");
+                        (tmp, store)
+                    },
+                    |(tmp, mut store)| {
+                        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+                        let end = rt
+                            .block_on(simsid::ops::harvest_and_commit(
+                                &mut store,
+                                client.clone(),
+                                HarvestOptions {
+                                    concurrency,
+                                    ..HarvestOptions::default()
+                                },
+                                "bench",
+                                tx,
+                                CancellationToken::new(),
+                            ))
+                            .expect("harvest");
+                        assert!(matches!(end, HarvestEnd::Finished(_)));
+                        drop(store);
+                        drop(tmp);
+                    },
+                )
+            },
+        );
+    }
+    g.finish();
+    rt.block_on(sim.shutdown());
+}
+
+criterion_group!(benches, bench_filter, bench_store, bench_harvest);
+criterion_main!(benches);
