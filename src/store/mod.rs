@@ -183,17 +183,45 @@ impl Store {
     }
 }
 
-/// Checks schema and key on a read-only connection, which cannot write the database file.
+/// Checks schema and key without writing anything. When no `-wal` file exists every
+/// committed page is in the main file, which is then read as immutable (no `-wal` or `-shm`
+/// is created); otherwise a plain read-only connection reads through the existing WAL.
+/// Neither can write the database file.
 fn check_read_only(path: &Path, crypto: &Crypto) -> Result<(), StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let [wal, _] = files::sidecars(path);
+    let conn = if wal.exists() {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?
+    } else {
+        Connection::open_with_flags(
+            immutable_uri(path),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?
+    };
     conn.busy_timeout(BUSY_TIMEOUT)?;
     if schema::check_compatible(&conn)? > 0 {
         verify_key(&conn, crypto, false)?;
     }
     Ok(())
+}
+
+/// `file:` URI of `path` (percent-encoded) with `immutable=1`.
+fn immutable_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// Verifies the key check record; on a store created just now (`may_create`) writes it.
@@ -218,5 +246,22 @@ fn verify_key(conn: &Connection, crypto: &Crypto, may_create: bool) -> Result<()
         None => Err(StoreError::Corrupt(
             "the store has no key check record".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immutable_uri_escapes_everything_but_plain_path_characters() {
+        assert_eq!(
+            immutable_uri(Path::new("/data/my store?#%.sqlite3")),
+            "file:/data/my%20store%3F%23%25.sqlite3?immutable=1"
+        );
+        assert_eq!(
+            immutable_uri(Path::new("rel/s.db")),
+            "file:rel/s.db?immutable=1"
+        );
     }
 }

@@ -224,10 +224,21 @@ pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         );
     }
     drop(rows);
-    let mut stmt = conn.prepare_cached("SELECT org_id, client_id, fingerprint FROM credentials")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT org_id, client_id, fingerprint FROM credentials ORDER BY org_id")?;
     let mut rows = stmt.query([])?;
+    // Rows come grouped by site: parse each organisation id once.
+    let mut current: Option<(String, OrgId)> = None;
     while let Some(row) = rows.next()? {
-        let org = org_from_sql(row.get_ref(0)?.as_str()?)?;
+        let raw = row.get_ref(0)?.as_str()?;
+        let org = match &current {
+            Some((text, org)) if text == raw => org.clone(),
+            _ => {
+                let org = org_from_sql(raw)?;
+                current = Some((raw.to_owned(), org.clone()));
+                org
+            }
+        };
         let entry = sites.get_mut(&org).ok_or_else(|| {
             StoreError::Corrupt(format!("credentials of {org}, which is not a cached site"))
         })?;
