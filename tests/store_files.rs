@@ -395,3 +395,21 @@ fn fingerprints_depend_on_secret_and_store_key_only() {
     assert_ne!(a.fingerprint(&s1), a.fingerprint(&s2));
     assert_ne!(a.fingerprint(&s1), c.fingerprint(&s1));
 }
+
+#[test]
+fn store_and_key_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Store>();
+    assert_send::<StoreKey>();
+    assert_send::<StoreError>();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store.sqlite3");
+    let mut store = Store::open(&path, StoreKey::generate()).unwrap();
+    let handle = std::thread::spawn(move || {
+        sample(&mut store);
+        store
+    });
+    let store = handle.join().unwrap();
+    assert_eq!(store.sites().unwrap().len(), 2);
+    assert_eq!(store.path(), path.as_path());
+}

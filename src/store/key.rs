@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine;
+use base64::{DecodeSliceError, Engine};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
@@ -25,20 +25,41 @@ impl StoreKey {
     /// ignored) that must hold exactly 32 bytes. The error never quotes the value.
     pub fn from_base64(s: &SecretString) -> Result<Self, StoreError> {
         let text = s.expose_secret().trim();
-        let decoded = [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-            .iter()
-            .find_map(|engine| engine.decode(text).ok().map(Zeroizing::new))
-            .ok_or_else(|| {
-                StoreError::BadKey("the store key is not valid base64 (expected 32 bytes)".into())
-            })?;
-        if decoded.len() != KEY_LEN {
+        // Decode into one zeroised buffer, so no copy of the key is left in freed memory.
+        let mut buf = Zeroizing::new([0u8; 2 * KEY_LEN]);
+        let mut decoded_len = None;
+        let mut too_long = false;
+        for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+            match engine.decode_slice(text, buf.as_mut()) {
+                Ok(n) => {
+                    decoded_len = Some(n);
+                    break;
+                }
+                Err(DecodeSliceError::OutputSliceTooSmall) => too_long = true,
+                Err(DecodeSliceError::DecodeError(_)) => {}
+            }
+        }
+        let len = match decoded_len {
+            Some(n) => n,
+            None if too_long => 2 * KEY_LEN + 1,
+            None => {
+                return Err(StoreError::BadKey(
+                    "the store key is not valid base64 (expected 32 bytes)".into(),
+                ))
+            }
+        };
+        if len != KEY_LEN {
+            let got = if len > 2 * KEY_LEN {
+                format!("more than {}", 2 * KEY_LEN)
+            } else {
+                len.to_string()
+            };
             return Err(StoreError::BadKey(format!(
-                "the store key must decode to exactly {KEY_LEN} bytes, not {}",
-                decoded.len()
+                "the store key must decode to exactly {KEY_LEN} bytes, not {got}"
             )));
         }
         let mut bytes = Box::new([0u8; KEY_LEN]);
-        bytes.copy_from_slice(&decoded);
+        bytes.copy_from_slice(&buf[..KEY_LEN]);
         Ok(StoreKey(SecretBox::new(bytes)))
     }
 
