@@ -163,7 +163,7 @@ fn wrong_key_while_another_connection_is_open_changes_no_data() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("store.sqlite3");
     let key = StoreKey::generate();
-    let mut live = Store::open(&path, key).unwrap();
+    let mut live = Store::open(&path, key.clone()).unwrap();
     sample(&mut live);
     let wal = tmp.path().join("store.sqlite3-wal");
     let db_before = fs::read(&path).unwrap();
@@ -174,6 +174,27 @@ fn wrong_key_while_another_connection_is_open_changes_no_data() {
     assert_eq!(fs::read(&path).unwrap(), db_before);
     assert_eq!(fs::read(&wal).unwrap(), wal_before);
     assert_eq!(live.sites().unwrap().len(), 2);
+
+    // The same files as a crash would leave them (WAL not checkpointed), nobody holding them.
+    let crashed = tempfile::tempdir().unwrap();
+    for (name, bytes) in read_dir_bytes(tmp.path()) {
+        fs::write(crashed.path().join(name), bytes).unwrap();
+    }
+    drop(live);
+    let before = hash_dir(crashed.path());
+    assert!(before.contains_key("store.sqlite3-wal"));
+    let copy = crashed.path().join("store.sqlite3");
+    let err = Store::open(&copy, StoreKey::generate()).unwrap_err();
+    assert!(matches!(err, StoreError::KeyMismatch), "{err:?}");
+    let after = hash_dir(crashed.path());
+    assert_eq!(after["store.sqlite3"], before["store.sqlite3"]);
+    assert_eq!(after["store.sqlite3-wal"], before["store.sqlite3-wal"]);
+    let recovered = Store::open(&copy, key).unwrap();
+    assert_eq!(
+        recovered.sites().unwrap().len(),
+        2,
+        "the WAL is replayed with the right key"
+    );
 }
 
 #[test]
