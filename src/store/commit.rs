@@ -1,0 +1,291 @@
+//! Writing the store: a harvest in one transaction, run history and the audit trail.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
+use super::crypto::Crypto;
+use super::error::StoreError;
+use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
+
+/// The badge each site gets from a run's diff: Added > CredentialsChanged >
+/// AuthorisationChanged when several apply.
+pub(crate) fn badges(diff: &Diff) -> BTreeMap<&OrgId, ChangeBadge> {
+    fn rank(b: ChangeBadge) -> u8 {
+        match b {
+            ChangeBadge::Added => 3,
+            ChangeBadge::CredentialsChanged => 2,
+            ChangeBadge::AuthorisationChanged => 1,
+        }
+    }
+    let mut out: BTreeMap<&OrgId, ChangeBadge> = BTreeMap::new();
+    let mut set = |org, badge| {
+        let slot = out.entry(org).or_insert(badge);
+        if rank(badge) > rank(*slot) {
+            *slot = badge;
+        }
+    };
+    for org in &diff.sites_added {
+        set(org, ChangeBadge::Added);
+    }
+    for c in diff
+        .credentials_added
+        .iter()
+        .chain(&diff.credentials_removed)
+        .chain(&diff.credentials_rotated)
+    {
+        set(&c.organisation_id, ChangeBadge::CredentialsChanged);
+    }
+    for a in &diff.authorisation_changed {
+        set(&a.organisation_id, ChangeBadge::AuthorisationChanged);
+    }
+    out
+}
+
+/// Every site named in `fetched` or `failed` must be in the site list, and no site both.
+fn validate(data: &HarvestData) -> Result<(), StoreError> {
+    let listed: HashSet<&OrgId> = data.sites.iter().map(|s| &s.org_id).collect();
+    for org in data.fetched.keys().chain(data.failed.keys()) {
+        if !listed.contains(org) {
+            return Err(StoreError::InvalidData(format!(
+                "site {org} has a clients result but is not in the site list"
+            )));
+        }
+    }
+    if let Some(org) = data
+        .fetched
+        .keys()
+        .find(|org| data.failed.contains_key(*org))
+    {
+        return Err(StoreError::InvalidData(format!(
+            "site {org} is both fetched and failed"
+        )));
+    }
+    Ok(())
+}
+
+/// What the store knew about a credential before this harvest.
+struct Previous {
+    fingerprint: String,
+    first_seen: String,
+    last_changed: String,
+}
+
+/// Commits a harvest whose site list succeeded, in one transaction (cli.md, "Harvest
+/// semantics"): sites not listed are removed with their credentials, listed sites are
+/// upserted, fetched sites get exactly the fetched credentials, failed sites keep theirs
+/// marked stale, badges are set from the diff and the run is recorded.
+pub(crate) fn commit_harvest(
+    conn: &mut Connection,
+    crypto: &Crypto,
+    data: &HarvestData,
+    summary: &RunSummary,
+) -> Result<(), StoreError> {
+    validate(data)?;
+    let now = time_to_sql(&summary.finished_at);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+    // Sites no longer listed go, with their credentials.
+    let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
+    let cached: Vec<String> = tx
+        .prepare("SELECT org_id FROM sites")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    {
+        let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
+        let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
+        for org in cached.iter().filter(|o| !listed.contains(o.as_str())) {
+            del_creds.execute([org])?;
+            del_site.execute([org])?;
+        }
+    }
+
+    // Listed sites: upserted, first_seen kept, badges cleared (set again below).
+    tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
+    {
+        let mut upsert = tx.prepare(
+            "INSERT INTO sites (org_id, name, dfe_code, deni_number, authorised, first_seen, \
+             badge, stale, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, NULL) \
+             ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, \
+             dfe_code = excluded.dfe_code, deni_number = excluded.deni_number, \
+             authorised = excluded.authorised",
+        )?;
+        for site in &data.sites {
+            upsert.execute(params![
+                site.org_id.as_str(),
+                site.name,
+                site.dfe_code,
+                site.deni_number,
+                site.authorised.map(i64::from),
+                now,
+            ])?;
+        }
+    }
+
+    // Fetched sites: credentials replaced by the fetched set.
+    let mut previous: HashMap<(String, String), Previous> = HashMap::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT org_id, client_id, fingerprint, first_seen, last_changed FROM credentials",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            previous.insert(
+                (row.get(0)?, row.get(1)?),
+                Previous {
+                    fingerprint: row.get(2)?,
+                    first_seen: row.get(3)?,
+                    last_changed: row.get(4)?,
+                },
+            );
+        }
+    }
+    {
+        let mut clear = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
+        let mut insert = tx.prepare(
+            "INSERT INTO credentials (org_id, client_id, secret, nonce, description, \
+             fingerprint, first_seen, last_changed, stale, last_error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL) \
+             ON CONFLICT (org_id, client_id) DO UPDATE SET secret = excluded.secret, \
+             nonce = excluded.nonce, description = excluded.description, \
+             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed",
+        )?;
+        let mut fresh =
+            tx.prepare("UPDATE sites SET stale = 0, last_error = NULL WHERE org_id = ?1")?;
+        for (org, fetched) in &data.fetched {
+            clear.execute([org.as_str()])?;
+            for (credential, _) in fetched {
+                // The store's own fingerprint is authoritative.
+                let fingerprint = crypto.fingerprint(&credential.secret);
+                let key = (org.as_str().to_owned(), credential.client_id.clone());
+                let (first_seen, last_changed) = match previous.get(&key) {
+                    Some(p) if p.fingerprint == fingerprint.0 => {
+                        (p.first_seen.as_str(), p.last_changed.as_str())
+                    }
+                    Some(p) => (p.first_seen.as_str(), now.as_str()),
+                    None => (now.as_str(), now.as_str()),
+                };
+                let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                insert.execute(params![
+                    org.as_str(),
+                    credential.client_id,
+                    sealed.ciphertext,
+                    &sealed.nonce[..],
+                    credential.description,
+                    fingerprint.0,
+                    first_seen,
+                    last_changed,
+                ])?;
+            }
+            fresh.execute([org.as_str()])?;
+        }
+    }
+
+    // Failed sites: previous credentials kept, all marked stale with the error.
+    {
+        let mut site_stale =
+            tx.prepare("UPDATE sites SET stale = 1, last_error = ?2 WHERE org_id = ?1")?;
+        let mut creds_stale =
+            tx.prepare("UPDATE credentials SET stale = 1, last_error = ?2 WHERE org_id = ?1")?;
+        for (org, error) in &data.failed {
+            site_stale.execute(params![org.as_str(), error])?;
+            creds_stale.execute(params![org.as_str(), error])?;
+        }
+    }
+
+    {
+        let mut set_badge = tx.prepare("UPDATE sites SET badge = ?2 WHERE org_id = ?1")?;
+        for (org, badge) in badges(&summary.diff) {
+            set_badge.execute(params![org.as_str(), badge_to_sql(badge)])?;
+        }
+    }
+
+    insert_run(&tx, summary)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Adds a run to the history.
+pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), StoreError> {
+    let diff = serde_json::to_string(&summary.diff)
+        .map_err(|_| StoreError::InvalidData("run diff cannot be encoded".into()))?;
+    let failures = serde_json::to_string(&summary.failures)
+        .map_err(|_| StoreError::InvalidData("run failures cannot be encoded".into()))?;
+    conn.prepare_cached(
+        "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
+         sites_harvested, sites_failed, credentials_total, diff, failures, error) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        summary.run_id.to_string(),
+        summary.status.as_str(),
+        time_to_sql(&summary.started_at),
+        time_to_sql(&summary.finished_at),
+        count_to_sql(summary.sites_total)?,
+        count_to_sql(summary.sites_harvested)?,
+        count_to_sql(summary.sites_failed)?,
+        count_to_sql(summary.credentials_total)?,
+        diff,
+        failures,
+        summary.error,
+    ])?;
+    Ok(())
+}
+
+/// Appends one audit record.
+pub(crate) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, user, action, org_id, client_id, fingerprint, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        time_to_sql(&entry.at),
+        entry.user,
+        entry.action.as_str(),
+        entry.organisation_id.as_ref().map(OrgId::as_str),
+        entry.client_id,
+        entry.fingerprint.as_ref().map(|f| f.0.as_str()),
+        entry.detail,
+    ])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AuthorisationChange, CredentialRef};
+
+    fn org(n: u8) -> OrgId {
+        OrgId::parse(&format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
+    }
+
+    #[test]
+    fn badge_priority_is_added_then_credentials_then_authorisation() {
+        let cref = |n| CredentialRef {
+            organisation_id: org(n),
+            client_id: "c".into(),
+        };
+        let auth = |n| AuthorisationChange {
+            organisation_id: org(n),
+            from: Some(0),
+            to: Some(1),
+        };
+        let diff = Diff {
+            sites_added: vec![org(1)],
+            sites_removed: vec![org(9)],
+            authorisation_changed: vec![auth(1), auth(2), auth(3)],
+            credentials_added: vec![cref(1), cref(2)],
+            credentials_removed: vec![cref(4)],
+            credentials_rotated: vec![cref(5)],
+        };
+        let b = badges(&diff);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b[&org(1)], ChangeBadge::Added);
+        assert_eq!(b[&org(2)], ChangeBadge::CredentialsChanged);
+        assert_eq!(b[&org(3)], ChangeBadge::AuthorisationChanged);
+        assert_eq!(b[&org(4)], ChangeBadge::CredentialsChanged);
+        assert_eq!(b[&org(5)], ChangeBadge::CredentialsChanged);
+        assert!(!b.contains_key(&org(9)));
+    }
+}

@@ -1,0 +1,311 @@
+//! Reading the store: sites, credentials, history and audit. One query per list.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use secrecy::SecretString;
+
+use super::codec::{
+    action_from_sql, badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql,
+};
+use super::crypto::Crypto;
+use super::error::StoreError;
+use crate::domain::{
+    AuditEntry, Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
+    SiteRow, Snapshot, SnapshotSite,
+};
+
+/// Sites with their credential count and latest change, aggregated in one pass.
+const SITE_ROW_SELECT: &str = "SELECT s.org_id, s.name, s.dfe_code, s.deni_number, \
+     s.authorised, s.first_seen, s.badge, s.stale, s.last_error, \
+     count(c.client_id), max(c.last_changed) \
+     FROM sites s LEFT JOIN credentials c ON c.org_id = s.org_id";
+
+fn site_from_row(row: &Row<'_>) -> Result<Site, StoreError> {
+    Ok(Site {
+        org_id: org_from_sql(row.get_ref(0)?.as_str()?)?,
+        name: row.get(1)?,
+        dfe_code: row.get(2)?,
+        deni_number: row.get(3)?,
+        authorised: row.get::<_, Option<i64>>(4)?.map(|v| v != 0),
+    })
+}
+
+fn site_row_from_row(row: &Row<'_>) -> Result<SiteRow, StoreError> {
+    let site = site_from_row(row)?;
+    let first_seen = time_from_sql(row.get_ref(5)?.as_str()?)?;
+    let badge = match row.get_ref(6)?.as_str_or_null()? {
+        Some(b) => Some(badge_from_sql(b)?),
+        None => None,
+    };
+    let latest = match row.get_ref(10)?.as_str_or_null()? {
+        Some(t) => time_from_sql(t)?,
+        None => first_seen,
+    };
+    Ok(SiteRow {
+        site,
+        credential_count: count_from_sql(row.get(9)?)?,
+        stale: row.get(7)?,
+        last_error: row.get(8)?,
+        last_changed: Some(latest),
+        badge,
+    })
+}
+
+/// All cached sites, sorted by name (case-insensitively), then organisation id.
+pub(crate) fn sites(conn: &Connection) -> Result<Vec<SiteRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SITE_ROW_SELECT} GROUP BY s.org_id ORDER BY s.name COLLATE NOCASE, s.name, s.org_id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(site_row_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// One site with its credentials (no secrets), or `None`.
+pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SITE_ROW_SELECT} WHERE s.org_id = ?1 GROUP BY s.org_id"
+    ))?;
+    let mut rows = stmt.query([org.as_str()])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let site_row = site_row_from_row(row)?;
+    drop(rows);
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id, description, fingerprint, first_seen, last_changed, stale, \
+         last_error FROM credentials WHERE org_id = ?1 ORDER BY client_id",
+    )?;
+    let mut rows = stmt.query([org.as_str()])?;
+    let mut credentials = Vec::new();
+    while let Some(row) = rows.next()? {
+        credentials.push(CredentialRow {
+            client_id: row.get(0)?,
+            description: row.get(1)?,
+            fingerprint: Fingerprint(row.get(2)?),
+            first_seen: time_from_sql(row.get_ref(3)?.as_str()?)?,
+            last_changed: time_from_sql(row.get_ref(4)?.as_str()?)?,
+            stale: row.get(5)?,
+            last_error: row.get(6)?,
+        });
+    }
+    Ok(Some(SiteDetail {
+        row: site_row,
+        credentials,
+    }))
+}
+
+fn first_org(conn: &Connection, sql: &str, value: &str) -> Result<Option<OrgId>, StoreError> {
+    let found: Option<String> = conn
+        .prepare_cached(sql)?
+        .query_row([value], |row| row.get(0))
+        .optional()?;
+    found.map(|s| org_from_sql(&s)).transpose()
+}
+
+/// Finds a site by organisation id (any case, braces optional), DfE code or DENI number
+/// (case-insensitive; `/`, `-` and spaces ignored when there is no exact match).
+pub(crate) fn resolve(conn: &Connection, query: &str) -> Result<Option<OrgId>, StoreError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(org) = OrgId::parse(query) {
+        return first_org(
+            conn,
+            "SELECT org_id FROM sites WHERE org_id = ?1",
+            org.as_str(),
+        );
+    }
+    for column in ["dfe_code", "deni_number"] {
+        let sql = format!(
+            "SELECT org_id FROM sites WHERE {column} = ?1 COLLATE NOCASE ORDER BY org_id LIMIT 1"
+        );
+        if let Some(org) = first_org(conn, &sql, query)? {
+            return Ok(Some(org));
+        }
+    }
+    let compact: String = query
+        .chars()
+        .filter(|c| !matches!(c, '/' | '-' | ' '))
+        .collect();
+    if compact.is_empty() {
+        return Ok(None);
+    }
+    for column in ["dfe_code", "deni_number"] {
+        let sql = format!(
+            "SELECT org_id FROM sites \
+             WHERE replace(replace(replace({column}, '/', ''), '-', ''), ' ', '') = ?1 \
+             COLLATE NOCASE ORDER BY org_id LIMIT 1"
+        );
+        if let Some(org) = first_org(conn, &sql, &compact)? {
+            return Ok(Some(org));
+        }
+    }
+    Ok(None)
+}
+
+fn site_exists(conn: &Connection, org: &OrgId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sites WHERE org_id = ?1")?
+        .exists([org.as_str()])?)
+}
+
+/// Unseals one secret; `NotFound` when there is no such credential.
+pub(crate) fn secret(
+    conn: &Connection,
+    crypto: &Crypto,
+    org: &OrgId,
+    client_id: &str,
+) -> Result<SecretString, StoreError> {
+    let sealed: Option<(Vec<u8>, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT secret, nonce FROM credentials WHERE org_id = ?1 AND client_id = ?2",
+        )?
+        .query_row(params![org.as_str(), client_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let (ciphertext, nonce) = sealed.ok_or(StoreError::NotFound)?;
+    crypto.unseal(org, client_id, &ciphertext, &nonce)
+}
+
+/// A site's credentials with their secrets unsealed (for verify); `NotFound` when the site
+/// is not cached.
+pub(crate) fn credentials(
+    conn: &Connection,
+    crypto: &Crypto,
+    org: &OrgId,
+) -> Result<Vec<Credential>, StoreError> {
+    if !site_exists(conn, org)? {
+        return Err(StoreError::NotFound);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT client_id, secret, nonce, description FROM credentials \
+         WHERE org_id = ?1 ORDER BY client_id",
+    )?;
+    let mut rows = stmt.query([org.as_str()])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let client_id: String = row.get(0)?;
+        let secret = crypto.unseal(
+            org,
+            &client_id,
+            row.get_ref(1)?.as_blob()?,
+            row.get_ref(2)?.as_blob()?,
+        )?;
+        out.push(Credential {
+            client_id,
+            secret,
+            description: row.get(3)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Every cached site with its credentials' fingerprints.
+pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
+    let mut sites = BTreeMap::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT org_id, name, dfe_code, deni_number, authorised FROM sites")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let site = site_from_row(row)?;
+        sites.insert(
+            site.org_id.clone(),
+            SnapshotSite {
+                site,
+                credentials: BTreeMap::new(),
+            },
+        );
+    }
+    drop(rows);
+    let mut stmt = conn
+        .prepare_cached("SELECT org_id, client_id, fingerprint FROM credentials ORDER BY org_id")?;
+    let mut rows = stmt.query([])?;
+    // Rows come grouped by site: parse each organisation id once.
+    let mut current: Option<(String, OrgId)> = None;
+    while let Some(row) = rows.next()? {
+        let raw = row.get_ref(0)?.as_str()?;
+        let org = match &current {
+            Some((text, org)) if text == raw => org.clone(),
+            _ => {
+                let org = org_from_sql(raw)?;
+                current = Some((raw.to_owned(), org.clone()));
+                org
+            }
+        };
+        let entry = sites.get_mut(&org).ok_or_else(|| {
+            StoreError::Corrupt(format!("credentials of {org}, which is not a cached site"))
+        })?;
+        entry
+            .credentials
+            .insert(row.get(1)?, Fingerprint(row.get(2)?));
+    }
+    Ok(Snapshot { sites })
+}
+
+const RUN_SELECT: &str = "SELECT run_id, status, started_at, finished_at, sites_total, \
+     sites_harvested, sites_failed, credentials_total, diff, failures, error FROM runs \
+     ORDER BY started_at DESC, seq DESC";
+
+fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
+    let run_id = row.get_ref(0)?.as_str()?;
+    Ok(RunSummary {
+        run_id: uuid::Uuid::parse_str(run_id)
+            .map_err(|_| StoreError::Corrupt(format!("bad run id `{run_id}`")))?,
+        status: status_from_sql(row.get_ref(1)?.as_str()?)?,
+        started_at: time_from_sql(row.get_ref(2)?.as_str()?)?,
+        finished_at: time_from_sql(row.get_ref(3)?.as_str()?)?,
+        sites_total: count_from_sql(row.get(4)?)?,
+        sites_harvested: count_from_sql(row.get(5)?)?,
+        sites_failed: count_from_sql(row.get(6)?)?,
+        credentials_total: count_from_sql(row.get(7)?)?,
+        diff: serde_json::from_str(row.get_ref(8)?.as_str()?)
+            .map_err(|_| StoreError::Corrupt(format!("bad diff in run {run_id}")))?,
+        failures: serde_json::from_str(row.get_ref(9)?.as_str()?)
+            .map_err(|_| StoreError::Corrupt(format!("bad failures in run {run_id}")))?,
+        error: row.get(10)?,
+    })
+}
+
+/// Harvest runs, newest first; at most `limit` of them.
+pub(crate) fn runs(conn: &Connection, limit: Option<usize>) -> Result<Vec<RunSummary>, StoreError> {
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut stmt = conn.prepare_cached(&format!("{RUN_SELECT} LIMIT ?1"))?;
+    let mut rows = stmt.query([limit])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(run_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// The audit trail, oldest first.
+pub(crate) fn audit(conn: &Connection) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, user, action, org_id, client_id, fingerprint, detail FROM audit ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(AuditEntry {
+            at: time_from_sql(row.get_ref(0)?.as_str()?)?,
+            user: row.get(1)?,
+            action: action_from_sql(row.get_ref(2)?.as_str()?)?,
+            organisation_id: row
+                .get_ref(3)?
+                .as_str_or_null()?
+                .map(org_from_sql)
+                .transpose()?,
+            client_id: row.get(4)?,
+            fingerprint: row.get::<_, Option<String>>(5)?.map(Fingerprint),
+            detail: row.get(6)?,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! The versioned schema: `PRAGMA user_version` counts the migrations applied, in order.
+
+use rusqlite::Connection;
+
+use super::error::StoreError;
+
+/// Migrations, oldest first; migration `i` brings the schema to version `i + 1`.
+/// Append new ones; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value BLOB NOT NULL
+    );
+    CREATE TABLE sites (
+        org_id      TEXT PRIMARY KEY NOT NULL,
+        name        TEXT NOT NULL,
+        dfe_code    TEXT,
+        deni_number TEXT,
+        authorised  INTEGER,
+        first_seen  TEXT NOT NULL,
+        badge       TEXT,
+        stale       INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT
+    );
+    CREATE INDEX sites_dfe_code ON sites (dfe_code COLLATE NOCASE);
+    CREATE INDEX sites_deni_number ON sites (deni_number COLLATE NOCASE);
+    CREATE TABLE credentials (
+        org_id       TEXT NOT NULL REFERENCES sites (org_id) ON DELETE CASCADE,
+        client_id    TEXT NOT NULL,
+        secret       BLOB NOT NULL,
+        nonce        BLOB NOT NULL,
+        description  TEXT,
+        fingerprint  TEXT NOT NULL,
+        first_seen   TEXT NOT NULL,
+        last_changed TEXT NOT NULL,
+        stale        INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT,
+        PRIMARY KEY (org_id, client_id)
+    );
+    CREATE TABLE runs (
+        seq               INTEGER PRIMARY KEY,
+        run_id            TEXT NOT NULL UNIQUE,
+        status            TEXT NOT NULL,
+        started_at        TEXT NOT NULL,
+        finished_at       TEXT NOT NULL,
+        sites_total       INTEGER NOT NULL,
+        sites_harvested   INTEGER NOT NULL,
+        sites_failed      INTEGER NOT NULL,
+        credentials_total INTEGER NOT NULL,
+        diff              TEXT NOT NULL,
+        failures          TEXT NOT NULL,
+        error             TEXT
+    );
+    CREATE INDEX runs_started_at ON runs (started_at);
+    CREATE TABLE audit (
+        id          INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        user        TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        org_id      TEXT,
+        client_id   TEXT,
+        fingerprint TEXT,
+        detail      TEXT
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The store's schema version (0 for a new, empty file).
+pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Refuses files this build must not touch: a newer schema, or an SQLite database that
+/// is not a simsid store (version 0 with tables in it). Reads only.
+pub(crate) fn check_compatible(conn: &Connection) -> Result<u32, StoreError> {
+    let found = version(conn)?;
+    if found > LATEST_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: LATEST_VERSION,
+        });
+    }
+    if found == 0 {
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?;
+        if objects > 0 {
+            return Err(StoreError::Corrupt(
+                "the file is an SQLite database but not a simsid store".into(),
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// Applies the missing migrations in order. The caller holds a write transaction, so they
+/// all apply or none does.
+pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let found = check_compatible(conn)?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        conn.execute_batch(sql)?;
+        conn.pragma_update(None, "user_version", index as u32 + 1)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_database_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST_VERSION);
+        migrate(&conn).unwrap();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(tables, ["audit", "credentials", "meta", "runs", "sites"]);
+    }
+
+    #[test]
+    fn refuses_newer_and_foreign_databases() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&conn),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+        let foreign = Connection::open_in_memory().unwrap();
+        foreign.execute_batch("CREATE TABLE t (x)").unwrap();
+        assert!(matches!(migrate(&foreign), Err(StoreError::Corrupt(_))));
+    }
+}
