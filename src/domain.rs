@@ -23,7 +23,7 @@ pub enum GuidError {
 pub fn normalise_guid(input: &str) -> Result<String, GuidError> {
     let trimmed = input.trim();
     let shown: String = trimmed.chars().take(60).collect();
-    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit()) {
+    if !trimmed.is_empty() && trimmed.len() != 32 && trimmed.chars().all(|c| c.is_ascii_digit()) {
         return Err(GuidError::Integer(shown));
     }
     let inner = trimmed
