@@ -262,7 +262,9 @@ async fn read_body(mut response: Response, limit: usize) -> Result<Zeroizing<Vec
         }
         if body.capacity() < body.len() + chunk.len() {
             let mut bigger = Zeroizing::new(Vec::with_capacity(
-                (body.len() + chunk.len()).max(body.capacity() * 2).min(limit),
+                (body.len() + chunk.len())
+                    .max(body.capacity() * 2)
+                    .min(limit),
             ));
             bigger.extend_from_slice(&body);
             body = bigger;
@@ -287,7 +289,9 @@ fn checked_url(text: &str, what: &str) -> Result<Url, SimsError> {
         "http" => Err(SimsError::Network(format!(
             "the {what} must use https (plain http is allowed only on loopback)"
         ))),
-        _ => Err(SimsError::Network(format!("the {what} must be an https URL"))),
+        _ => Err(SimsError::Network(format!(
+            "the {what} must be an https URL"
+        ))),
     }
 }
 

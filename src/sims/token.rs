@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio::sync::Mutex;
 use std::time::Instant;
+use tokio::sync::Mutex;
 
 use crate::sims::error::SimsError;
 use crate::sims::wire::TokenAnswer;
@@ -164,10 +164,19 @@ mod tests {
         let count = AtomicU64::new(0);
         let start = Instant::now();
         let at = |secs: u64| move || start + Duration::from_secs(secs);
-        let first = cache.get_at(at(0), || fetch(&count, Some(3600))).await.unwrap();
-        let same = cache.get_at(at(3530), || fetch(&count, Some(3600))).await.unwrap();
+        let first = cache
+            .get_at(at(0), || fetch(&count, Some(3600)))
+            .await
+            .unwrap();
+        let same = cache
+            .get_at(at(3530), || fetch(&count, Some(3600)))
+            .await
+            .unwrap();
         assert!(Arc::ptr_eq(&first, &same));
-        let renewed = cache.get_at(at(3550), || fetch(&count, Some(3600))).await.unwrap();
+        let renewed = cache
+            .get_at(at(3550), || fetch(&count, Some(3600)))
+            .await
+            .unwrap();
         assert_eq!(renewed.expose_secret(), "token-2");
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }
@@ -177,10 +186,16 @@ mod tests {
         let cache = TokenCache::default();
         let count = AtomicU64::new(0);
         let stale = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
-        let fresh = cache.renew(&stale, || fetch(&count, Some(3600))).await.unwrap();
+        let fresh = cache
+            .renew(&stale, || fetch(&count, Some(3600)))
+            .await
+            .unwrap();
         assert_eq!(fresh.expose_secret(), "token-2");
         // A second caller that saw the same stale token gets the fresh one, no new fetch.
-        let again = cache.renew(&stale, || fetch(&count, Some(3600))).await.unwrap();
+        let again = cache
+            .renew(&stale, || fetch(&count, Some(3600)))
+            .await
+            .unwrap();
         assert!(Arc::ptr_eq(&fresh, &again));
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }

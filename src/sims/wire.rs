@@ -308,8 +308,6 @@ fn authorised(value: Loose, field: &str) -> Result<Option<bool>, String> {
         Loose::Bool(b) => Ok(Some(b)),
         Loose::Int(0) => Ok(Some(false)),
         Loose::Int(1) => Ok(Some(true)),
-        Loose::Float(f) if f == 0.0 => Ok(Some(false)),
-        Loose::Float(f) if f == 1.0 => Ok(Some(true)),
         Loose::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
             "0" | "false" => Ok(Some(false)),
             "1" | "true" => Ok(Some(true)),
@@ -458,9 +456,11 @@ impl Fields for TokenFields {
             Loose::Missing | Loose::Null => None,
             Loose::Int(n) => Some(u64::try_from(n.max(0)).unwrap_or(u64::MAX)),
             Loose::Float(f) if f.is_finite() && f >= 0.0 => Some(f as u64),
-            Loose::Str(s) => Some(s.trim().parse::<u64>().map_err(|_| {
-                "field `expires_in` is not a number of seconds".to_owned()
-            })?),
+            Loose::Str(s) => Some(
+                s.trim()
+                    .parse::<u64>()
+                    .map_err(|_| "field `expires_in` is not a number of seconds".to_owned())?,
+            ),
             other => {
                 return Err(format!(
                     "field `expires_in` is {}, expected a number",
@@ -501,9 +501,7 @@ impl Fields for OAuthErrorFields {
         if key_is(key, "error") {
             self.code = Some(match map.next_value::<Loose>()? {
                 Loose::Str(code) if code == "invalid_client" => OAuthError::InvalidClient,
-                Loose::Str(code) if code == "unauthorized_client" => {
-                    OAuthError::UnauthorizedClient
-                }
+                Loose::Str(code) if code == "unauthorized_client" => OAuthError::UnauthorizedClient,
                 _ => OAuthError::Other,
             });
         } else {

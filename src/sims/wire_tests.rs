@@ -110,7 +110,10 @@ fn site_field_types_are_checked() {
     assert!(!text.contains("Secretive"), "{text}");
     let body = json!([{"Name": "A", "OrganisationId": ORG, "DfeCode": {"code": "HIDDEN1"}}]);
     let text = malformed(parse_sites(&bytes(&body)));
-    assert!(text.contains("DfeCode") && !text.contains("HIDDEN1"), "{text}");
+    assert!(
+        text.contains("DfeCode") && !text.contains("HIDDEN1"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -146,8 +149,13 @@ fn clients_accept_null_description_and_apim_key() {
 
 #[test]
 fn a_secret_of_the_wrong_type_is_refused_without_quoting_it() {
-    for secret in [json!(918273645), json!(["hidden-secret-1"]), json!({"v": "hidden-secret-2"}),
-                   json!(true), json!(null)] {
+    for secret in [
+        json!(918273645),
+        json!(["hidden-secret-1"]),
+        json!({"v": "hidden-secret-2"}),
+        json!(true),
+        json!(null),
+    ] {
         let body = json!([{"ClientId": "visible-client", "Secret": secret,
                            "Description": "desc-value"}]);
         let text = malformed(parse_clients(&bytes(&body)));
@@ -164,11 +172,17 @@ fn a_secret_of_the_wrong_type_is_refused_without_quoting_it() {
 fn other_client_field_types_are_checked() {
     let body = json!([{"ClientId": 123456789, "Secret": "hidden-secret-3"}]);
     let text = malformed(parse_clients(&bytes(&body)));
-    assert!(text.contains("ClientId") && !text.contains("123456789"), "{text}");
+    assert!(
+        text.contains("ClientId") && !text.contains("123456789"),
+        "{text}"
+    );
     assert!(!text.contains("hidden-secret-3"), "{text}");
     let body = json!([{"ClientId": "c", "Secret": "hidden-secret-4", "Description": 55555}]);
     let text = malformed(parse_clients(&bytes(&body)));
-    assert!(text.contains("Description") && !text.contains("55555"), "{text}");
+    assert!(
+        text.contains("Description") && !text.contains("55555"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -177,10 +191,17 @@ fn bodies_that_are_not_arrays_of_objects_are_malformed() {
     assert_eq!(text, "expected a JSON array of sites, got an object");
     let text = malformed(parse_clients(&bytes(&json!(["hidden-secret-5"]))));
     assert_eq!(text, "client 0: is a string, expected an object");
-    let text = malformed(parse_clients(b"<html><body>Bad Gateway hidden-secret-6</body></html>"));
-    assert!(text.starts_with("not valid JSON (line 1, column 1)"), "{text}");
+    let text = malformed(parse_clients(
+        b"<html><body>Bad Gateway hidden-secret-6</body></html>",
+    ));
+    assert!(
+        text.starts_with("not valid JSON (line 1, column 1)"),
+        "{text}"
+    );
     assert!(!text.contains("hidden"), "{text}");
-    let text = malformed(parse_clients(br#"[{"ClientId": "c", "Secret": "hidden-secret-7"#));
+    let text = malformed(parse_clients(
+        br#"[{"ClientId": "c", "Secret": "hidden-secret-7"#,
+    ));
     assert!(text.starts_with("not valid JSON"), "{text}");
     assert!(!text.contains("hidden"), "{text}");
     let text = malformed(parse_sites(b"  "));
@@ -204,11 +225,22 @@ fn token_answers_parse_tolerantly() {
     let text = malformed(parse_token(br#"{"token_type":"Bearer"}"#));
     assert!(text.contains("`access_token` is missing"), "{text}");
     let text = malformed(parse_token(br#"{"access_token":77777777}"#));
-    assert!(text.contains("access_token") && !text.contains("77777777"), "{text}");
+    assert!(
+        text.contains("access_token") && !text.contains("77777777"),
+        "{text}"
+    );
     let text = malformed(parse_token(b"{\"access_token\":\"line\\nbreak-hidden\"}"));
-    assert!(text.contains("printable") && !text.contains("hidden"), "{text}");
-    let text = malformed(parse_token(br#"{"access_token":"t","expires_in":"soon-hidden"}"#));
-    assert!(text.contains("expires_in") && !text.contains("hidden"), "{text}");
+    assert!(
+        text.contains("printable") && !text.contains("hidden"),
+        "{text}"
+    );
+    let text = malformed(parse_token(
+        br#"{"access_token":"t","expires_in":"soon-hidden"}"#,
+    ));
+    assert!(
+        text.contains("expires_in") && !text.contains("hidden"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -221,7 +253,10 @@ fn oauth_error_codes_are_recognised() {
         parse_oauth_error(br#"{"Error":"unauthorized_client","error_description":"x"}"#),
         OAuthError::UnauthorizedClient
     );
-    assert_eq!(parse_oauth_error(br#"{"error":"invalid_scope"}"#), OAuthError::Other);
+    assert_eq!(
+        parse_oauth_error(br#"{"error":"invalid_scope"}"#),
+        OAuthError::Other
+    );
     assert_eq!(parse_oauth_error(br#"{"error":42}"#), OAuthError::Other);
     assert_eq!(parse_oauth_error(b"<html>"), OAuthError::Other);
     assert_eq!(parse_oauth_error(b""), OAuthError::Other);
