@@ -29,6 +29,15 @@ pub struct SimsClient {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for SimsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimsClient")
+            .field("sts_url", &self.inner.sts_url.as_str())
+            .field("application_id", &self.inner.settings.application_id)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     settings: SimsSettings,
     http: reqwest::Client,

@@ -4,6 +4,7 @@
 //! is being fetched wait for that one request instead of sending their own (single flight).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,12 +40,22 @@ struct Cached {
 /// One cached token shared by every clone of the client.
 #[derive(Default)]
 pub struct TokenCache {
-    slot: Mutex<Option<Cached>>,
+    slot: Mutex<Slot>,
+    /// Token fetches finished so far (success or failure).
+    finished: AtomicU64,
+}
+
+#[derive(Default)]
+struct Slot {
+    cached: Option<Cached>,
+    /// The last fetch's failure and its number in `finished`: callers that were waiting
+    /// while that fetch ran share its error instead of each sending a request of their own.
+    failure: Option<(u64, SimsError)>,
 }
 
 impl TokenCache {
     /// The cached token, or a new one from `fetch` when there is none or it is due for
-    /// renewal. Concurrent callers share a single `fetch`.
+    /// renewal. Concurrent callers share a single `fetch` and its outcome.
     pub async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<SecretString>, SimsError>
     where
         F: FnOnce() -> Fut,
@@ -63,13 +74,14 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenAnswer, SimsError>>,
     {
+        let arrived = self.finished.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
-        if let Some(cached) = slot.as_ref() {
+        if let Some(cached) = &slot.cached {
             if now() < cached.renew_at {
                 return Ok(Arc::clone(&cached.token));
             }
         }
-        Self::refill(&mut slot, now, fetch).await
+        self.refill(&mut slot, arrived, now, fetch).await
     }
 
     /// Replaces `stale` (a token the API refused) with a new one from `fetch`, unless
@@ -83,17 +95,22 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenAnswer, SimsError>>,
     {
+        let arrived = self.finished.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
-        if let Some(cached) = slot.as_ref() {
+        if let Some(cached) = &slot.cached {
             if !Arc::ptr_eq(&cached.token, stale) && Instant::now() < cached.renew_at {
                 return Ok(Arc::clone(&cached.token));
             }
         }
-        Self::refill(&mut slot, Instant::now, fetch).await
+        self.refill(&mut slot, arrived, Instant::now, fetch).await
     }
 
+    /// Fetches a token into `slot`, unless a fetch that finished after this caller
+    /// `arrived` failed: then that failure is the answer.
     async fn refill<F, Fut>(
-        slot: &mut Option<Cached>,
+        &self,
+        slot: &mut Slot,
+        arrived: u64,
         now: impl Fn() -> Instant,
         fetch: F,
     ) -> Result<Arc<SecretString>, SimsError>
@@ -101,15 +118,30 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenAnswer, SimsError>>,
     {
+        if let Some((number, error)) = &slot.failure {
+            if *number > arrived {
+                return Err(error.clone());
+            }
+        }
         // Forget the old token first: if the fetch fails, nothing stale stays cached.
-        *slot = None;
-        let answer = fetch().await?;
-        let token = Arc::new(answer.access_token);
-        *slot = Some(Cached {
-            token: Arc::clone(&token),
-            renew_at: now() + use_for(answer.expires_in),
-        });
-        Ok(token)
+        slot.cached = None;
+        slot.failure = None;
+        let result = fetch().await;
+        let number = self.finished.fetch_add(1, Ordering::AcqRel) + 1;
+        match result {
+            Ok(answer) => {
+                let token = Arc::new(answer.access_token);
+                slot.cached = Some(Cached {
+                    token: Arc::clone(&token),
+                    renew_at: now() + use_for(answer.expires_in),
+                });
+                Ok(token)
+            }
+            Err(error) => {
+                slot.failure = Some((number, error.clone()));
+                Err(error)
+            }
+        }
     }
 }
 
@@ -117,7 +149,6 @@ impl TokenCache {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
-    use std::sync::atomic::{AtomicU64, Ordering};
 
     fn answer(n: u64, expires_in: Option<u64>) -> TokenAnswer {
         TokenAnswer {
@@ -211,5 +242,35 @@ mod tests {
         assert_eq!(failed.unwrap_err(), SimsError::Timeout);
         let next = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
         assert_eq!(next.expose_secret(), "token-2");
+    }
+
+    #[tokio::test]
+    async fn callers_waiting_on_a_failed_fetch_share_its_error() {
+        let cache = Arc::new(TokenCache::default());
+        let count = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, count) = (Arc::clone(&cache), Arc::clone(&count));
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get(|| async {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err(SimsError::Server { status: 503 })
+                    })
+                    .await
+            }));
+        }
+        // Let every task queue on the lock while the first fetch is in flight.
+        for task in tasks {
+            assert_eq!(
+                task.await.unwrap().unwrap_err(),
+                SimsError::Server { status: 503 }
+            );
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        // A caller arriving after the failure tries again.
+        let token = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
+        assert_eq!(token.expose_secret(), "token-2");
     }
 }
