@@ -6,9 +6,9 @@ mod client;
 mod error;
 mod settings;
 mod token;
+mod tolerant;
 pub mod wire;
 
 pub use client::SimsClient;
 pub use error::{parse_retry_after, SimsError};
 pub use settings::{fill_acr_values, SimsSettings, ORG_PLACEHOLDER};
-pub use token::{use_for as token_use_for, RENEW_MARGIN};
