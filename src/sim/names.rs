@@ -18,8 +18,10 @@ pub(crate) enum Region {
 
 struct Lists {
     saints: Vec<&'static str>,
-    dedications: Vec<&'static str>,
-    church_types: Vec<&'static str>,
+    anglican_dedications: Vec<&'static str>,
+    anglican_types: Vec<&'static str>,
+    catholic_dedications: Vec<&'static str>,
+    catholic_types: Vec<&'static str>,
     english_places: Vec<&'static str>,
     features: Vec<&'static str>,
     phases: Vec<&'static str>,
@@ -44,8 +46,10 @@ fn lists() -> &'static Lists {
     static LISTS: OnceLock<Lists> = OnceLock::new();
     LISTS.get_or_init(|| Lists {
         saints: entries(include_str!("../../assets/names/saints.txt")),
-        dedications: entries(include_str!("../../assets/names/dedications.txt")),
-        church_types: entries(include_str!("../../assets/names/church_types.txt")),
+        anglican_dedications: entries(include_str!("../../assets/names/anglican_dedications.txt")),
+        anglican_types: entries(include_str!("../../assets/names/anglican_types.txt")),
+        catholic_dedications: entries(include_str!("../../assets/names/catholic_dedications.txt")),
+        catholic_types: entries(include_str!("../../assets/names/catholic_types.txt")),
         english_places: entries(include_str!("../../assets/names/english_places.txt")),
         features: entries(include_str!("../../assets/names/features.txt")),
         phases: entries(include_str!("../../assets/names/phases.txt")),
@@ -76,17 +80,15 @@ pub(crate) fn school_name<R: Rng>(rng: &mut R, region: Region, test_number: u32)
 
 fn english<R: Rng>(rng: &mut R) -> String {
     let l = lists();
+    // A church school's dedication and ending come from the same denomination.
+    let (dedications, church_types) = if rng.gen_bool(0.55) {
+        (&l.anglican_dedications, &l.anglican_types)
+    } else {
+        (&l.catholic_dedications, &l.catholic_types)
+    };
     match rng.gen_range(0..100) {
-        0..=21 => format!(
-            "St {}'s {}",
-            pick(rng, &l.saints),
-            pick(rng, &l.church_types)
-        ),
-        22..=31 => format!(
-            "{} {}",
-            pick(rng, &l.dedications),
-            pick(rng, &l.church_types)
-        ),
+        0..=21 => format!("St {}'s {}", pick(rng, &l.saints), pick(rng, church_types)),
+        22..=31 => format!("{} {}", pick(rng, dedications), pick(rng, church_types)),
         32..=61 => format!("{} {}", pick(rng, &l.english_places), pick(rng, &l.phases)),
         62..=76 => format!(
             "{} {} {}",
@@ -99,7 +101,7 @@ fn english<R: Rng>(rng: &mut R) -> String {
         _ => format!(
             "{} {}",
             pick(rng, &l.english_places),
-            pick(rng, &l.church_types)
+            pick(rng, church_types)
         ),
     }
 }
@@ -145,8 +147,10 @@ mod tests {
         let l = lists();
         for list in [
             &l.saints,
-            &l.dedications,
-            &l.church_types,
+            &l.anglican_dedications,
+            &l.anglican_types,
+            &l.catholic_dedications,
+            &l.catholic_types,
             &l.english_places,
             &l.features,
             &l.phases,
