@@ -45,7 +45,7 @@ pub struct SimClient {
 }
 
 /// A failure the simulator can inject into Clients calls.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// `500` with a JSON error body.
     Status500,

@@ -40,7 +40,7 @@ impl FaultSlot {
     /// The fault to apply to this request, counting it down and clearing it when used up.
     fn take(slot: &mut Option<FaultSlot>) -> Option<Fault> {
         let current = slot.as_mut()?;
-        let fault = current.fault.clone();
+        let fault = current.fault;
         if let Some(left) = current.remaining.as_mut() {
             *left = left.saturating_sub(1);
             if *left == 0 {
