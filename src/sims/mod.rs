@@ -1,1 +1,14 @@
-//! sims layer (in progress).
+//! The only code that speaks HTTP to SIMS ID: the STS token (cached, renewed before expiry
+//! and once on a `401`), the site list and a site's clients, parsed tolerantly into domain
+//! types.
+
+mod client;
+mod error;
+mod settings;
+mod token;
+mod tolerant;
+pub mod wire;
+
+pub use client::SimsClient;
+pub use error::{parse_retry_after, SimsError};
+pub use settings::{fill_acr_values, SimsSettings, ORG_PLACEHOLDER};

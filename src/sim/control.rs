@@ -1,0 +1,134 @@
+//! [`SimControl`]: the in-process handle that reads and changes a running simulator's
+//! dataset, faults and counters. The `/_sim/` HTTP routes call the same methods.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::model::{DemoChanges, Fault, SimSite, SimStats};
+use super::state::State;
+use super::stats::Counters;
+use crate::domain::OrgId;
+
+struct Shared {
+    state: Mutex<State>,
+    counters: Arc<Counters>,
+}
+
+/// A cheap, cloneable handle on a simulator's state. Changes apply to the next request.
+#[derive(Clone)]
+pub struct SimControl {
+    shared: Arc<Shared>,
+}
+
+impl SimControl {
+    pub(crate) fn new(state: State) -> SimControl {
+        SimControl {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                counters: Arc::new(Counters::default()),
+            }),
+        }
+    }
+
+    /// The state, locked. A panic while holding the lock cannot leave it half-changed in
+    /// a way that matters to a simulator, so a poisoned lock is used as is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
+    /// The current dataset, in site-list order.
+    pub fn sites(&self) -> Vec<SimSite> {
+        self.lock().sites()
+    }
+
+    /// Every school secret ever generated (rotated-away ones included), the integrator's
+    /// secret, every access token issued and the APIM key: what must never leak.
+    pub fn all_secrets(&self) -> Vec<String> {
+        self.lock().all_secrets()
+    }
+
+    /// Removes a site from the site list (its clients stop working). False if unknown.
+    pub fn remove_site(&self, org: &OrgId) -> bool {
+        self.lock().remove_site(org)
+    }
+
+    /// Adds a generated, authorised site with one or two clients.
+    pub fn add_site(&self) -> OrgId {
+        self.lock().add_site()
+    }
+
+    /// Gives a client a new secret; the old one is refused from now on.
+    pub fn rotate_secret(&self, org: &OrgId, client_id: &str) -> bool {
+        self.lock().rotate_secret(org, client_id)
+    }
+
+    /// Removes a client from a site; its secret is refused from now on.
+    pub fn withdraw_client(&self, org: &OrgId, client_id: &str) -> bool {
+        self.lock().withdraw_client(org, client_id)
+    }
+
+    /// Adds a client to a site and returns its id (`None` if the site is unknown).
+    pub fn add_client(&self, org: &OrgId) -> Option<String> {
+        self.lock().add_client(org)
+    }
+
+    /// Sets the site's `Authorised` field (`None` = null). Only `Some(true)` serves clients.
+    pub fn set_authorised(&self, org: &OrgId, authorised: Option<bool>) -> bool {
+        self.lock().set_authorised(org, authorised)
+    }
+
+    /// Injects `fault` into the site's Clients calls: `times` = `None` until cleared,
+    /// `Some(n)` for the next `n` calls. Ignored for an unknown site.
+    pub fn set_site_fault(&self, org: &OrgId, fault: Fault, times: Option<u32>) {
+        self.lock().set_site_fault(org, Some(fault), times);
+    }
+
+    /// Clears the site's fault.
+    pub fn clear_site_fault(&self, org: &OrgId) {
+        self.lock().set_site_fault(org, None, None);
+    }
+
+    /// Injects `fault` into every Clients call (it takes precedence over a site fault);
+    /// `None` clears it.
+    pub fn set_global_fault(&self, fault: Option<Fault>, times: Option<u32>) {
+        self.lock().set_global_fault(fault, times);
+    }
+
+    /// The site list answers `503` for the next `times` calls (`None` = until cleared).
+    pub fn fail_site_list(&self, times: Option<u32>) {
+        self.lock().fail_site_list(times);
+    }
+
+    /// Clears the site-list fault.
+    pub fn clear_site_list_fault(&self) {
+        self.lock().clear_site_list_fault();
+    }
+
+    /// Every access token stops working (`401`) once it has served `calls` API calls,
+    /// counted since it was issued; `None` lifts the limit.
+    pub fn expire_tokens_after(&self, calls: Option<u64>) {
+        self.lock().expire_tokens_after(calls);
+    }
+
+    /// The request counters.
+    pub fn stats(&self) -> SimStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Zeroes the request counters.
+    pub fn reset_stats(&self) {
+        self.shared.counters.reset();
+    }
+
+    /// Between demo harvests: removes one site, rotates one secret, flips one
+    /// authorisation and adds one site, and says what it did.
+    pub fn demo_mutate(&self) -> DemoChanges {
+        self.lock().demo_mutate()
+    }
+}

@@ -1,0 +1,280 @@
+//! The production paths over HTTP: `POST /connect/token` and the partner API
+//! (`GetSiteByApplication`, `Clients`). Handlers ask [`State`](super::state::State) what to
+//! answer, wait the configured latency and any injected delay, then write the answer.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE,
+};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::Rng;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::admin;
+use super::control::SimControl;
+use super::state::{Access, Delay, Failure, Plan, Reply};
+use super::wire::{ApiMessage, OAuthError, TokenForm};
+
+/// How long a hanging request waits when the simulator is not shut down first.
+const HANG: Duration = Duration::from_secs(3600);
+
+/// What every handler needs.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub control: SimControl,
+    /// Mean latency added to every token and API call (jittered ±50 %).
+    pub latency: Duration,
+    /// Cancelled at shutdown: wakes every sleeping or hanging request.
+    pub cancel: CancellationToken,
+    /// SHA-256 of the `/_sim/` bearer token.
+    pub control_digest: [u8; 32],
+}
+
+impl Ctx {
+    /// Sleeps `wait` unless the simulator shuts down first; true if the full wait passed.
+    async fn sleep(&self, wait: Duration) -> bool {
+        if wait.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => true,
+            () = self.cancel.cancelled() => false,
+        }
+    }
+
+    /// The configured latency with ±50 % jitter.
+    fn jittered_latency(&self) -> Duration {
+        let micros = u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX);
+        if micros < 2 {
+            return self.latency;
+        }
+        let half = micros / 2;
+        let jittered = rand::thread_rng().gen_range(half..=half.saturating_mul(3));
+        Duration::from_micros(jittered)
+    }
+
+    /// Waits the plan's delay, then writes its reply.
+    async fn run(&self, plan: Plan) -> Response {
+        let completed = match plan.delay {
+            Some(Delay::Sleep(wait)) => self.sleep(wait).await,
+            Some(Delay::Hang) => {
+                self.sleep(HANG).await;
+                false
+            }
+            None => true,
+        };
+        if completed {
+            reply(plan.reply)
+        } else {
+            failure(Failure::Unavailable)
+        }
+    }
+}
+
+/// The production routes plus `/_sim/`.
+pub(crate) fn router(ctx: Ctx) -> Router {
+    Router::new()
+        .route("/connect/token", post(token))
+        .route(
+            "/api/v1/partner/{application_id}/GetSiteByApplication",
+            get(site_list),
+        )
+        .route(
+            "/api/v1/partner/{application_id}/{organisation_id}/Clients",
+            get(clients),
+        )
+        .nest("/_sim", admin::router(ctx.clone()))
+        .fallback(|| async { failure(Failure::NotFound) })
+        .with_state(ctx)
+}
+
+/// The bearer token of an `Authorization` header, if it has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
+    ctx.control.counters().token_request();
+    if !ctx.sleep(ctx.jittered_latency()).await {
+        return failure(Failure::Unavailable);
+    }
+    if !is_form(&headers) {
+        return oauth_error("invalid_request");
+    }
+    // The form error is not kept: its text could quote the body.
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return oauth_error("invalid_request");
+    };
+    let answer = ctx.control.lock().token(form, Instant::now());
+    match answer {
+        Ok(answer) => (
+            StatusCode::OK,
+            [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
+            Json(answer),
+        )
+            .into_response(),
+        Err(code) => oauth_error(code),
+    }
+}
+
+async fn site_list(
+    State(ctx): State<Ctx>,
+    Path(application_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let _in_flight = ctx.control.counters().api_request();
+    if !ctx.sleep(ctx.jittered_latency()).await {
+        return failure(Failure::Unavailable);
+    }
+    let plan = {
+        let mut state = ctx.control.lock();
+        match state.authenticate(bearer(&headers), Instant::now()) {
+            Access::Granted => state.site_list(&application_id),
+            Access::Unauthorised => return unauthorised(),
+            Access::Forbidden => return failure(Failure::Forbidden),
+        }
+    };
+    ctx.run(plan).await
+}
+
+async fn clients(
+    State(ctx): State<Ctx>,
+    Path((application_id, organisation_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let _in_flight = ctx.control.counters().api_request();
+    if !ctx.sleep(ctx.jittered_latency()).await {
+        return failure(Failure::Unavailable);
+    }
+    let plan = {
+        let mut state = ctx.control.lock();
+        match state.authenticate(bearer(&headers), Instant::now()) {
+            Access::Granted => state.clients(&application_id, &organisation_id),
+            Access::Unauthorised => return unauthorised(),
+            Access::Forbidden => return failure(Failure::Forbidden),
+        }
+    };
+    ctx.run(plan).await
+}
+
+fn reply(reply: Reply) -> Response {
+    match reply {
+        Reply::Sites(sites) => Json(sites).into_response(),
+        Reply::Clients(clients) => Json(clients).into_response(),
+        Reply::Fail(f) => failure(f),
+    }
+}
+
+fn message(status: StatusCode, message: &'static str) -> Response {
+    (status, Json(ApiMessage { message })).into_response()
+}
+
+fn oauth_error(error: &'static str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(CACHE_CONTROL, "no-store")],
+        Json(OAuthError { error }),
+    )
+        .into_response()
+}
+
+pub(crate) fn unauthorised() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        Json(ApiMessage {
+            message: "Authorization has been denied for this request.",
+        }),
+    )
+        .into_response()
+}
+
+/// The body of a gateway's 502 page.
+const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n\
+<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>simulated gateway</center>\r\n\
+</body>\r\n</html>\r\n";
+
+pub(crate) fn failure(f: Failure) -> Response {
+    match f {
+        Failure::BadRequest => message(StatusCode::BAD_REQUEST, "The request is invalid."),
+        Failure::Forbidden => message(
+            StatusCode::FORBIDDEN,
+            "Authorization has been denied for this request.",
+        ),
+        Failure::NotFound => message(StatusCode::NOT_FOUND, "No matching resource was found."),
+        Failure::Status500 => message(StatusCode::INTERNAL_SERVER_ERROR, "An error has occurred."),
+        Failure::Html502 => (
+            StatusCode::BAD_GATEWAY,
+            [(CONTENT_TYPE, "text/html")],
+            BAD_GATEWAY_HTML,
+        )
+            .into_response(),
+        Failure::RateLimited { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(RETRY_AFTER, retry_after_secs.to_string())],
+            Json(serde_json::json!({
+                "statusCode": 429,
+                "message": format!("Rate limit is exceeded. Try again in {retry_after_secs} seconds."),
+            })),
+        )
+            .into_response(),
+        Failure::Unavailable => message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is unavailable. Please try again later.",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_is_case_insensitive_and_rejects_other_schemes() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer(&h), None);
+        h.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc"));
+        assert_eq!(bearer(&h), Some("abc"));
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer(&h), None);
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer(&h), None);
+    }
+
+    #[test]
+    fn form_content_type_with_charset_is_accepted() {
+        let mut h = HeaderMap::new();
+        assert!(!is_form(&h));
+        h.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        assert!(is_form(&h));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(!is_form(&h));
+    }
+}
