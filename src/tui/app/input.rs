@@ -1,0 +1,359 @@
+//! What each key command does, by mode (confirmation, text line) and screen.
+
+use crate::domain::OrgId;
+use crate::tui::action::{Command, Effect};
+use crate::tui::app::command::{self, LineCommand};
+use crate::tui::app::cursor::Cursor;
+use crate::tui::app::harvest::{HarvestState, Outcome};
+use crate::tui::app::history::{HistoryView, RunView};
+use crate::tui::app::site::{SiteView, VerifyState};
+use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
+use crate::tui::app::diff::DiffList;
+use crate::tui::keys;
+use crate::tui::strings;
+
+impl App {
+    pub(super) fn command(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+        if let Some(confirm) = self.confirm.take() {
+            match cmd {
+                Command::ConfirmYes => self.confirmed(confirm, fx),
+                Command::Quit => self.quit(fx),
+                _ => self.info(strings::CANCELLED.to_string()),
+            }
+            return;
+        }
+        if self.input.is_some() {
+            self.typed(cmd, fx);
+            return;
+        }
+        match cmd {
+            Command::Up
+            | Command::Down
+            | Command::PageUp
+            | Command::PageDown
+            | Command::Top
+            | Command::Bottom => self.navigate(cmd),
+            Command::Open => self.open(fx),
+            Command::Back => self.back(),
+            Command::Filter => {
+                if matches!(self.screen(), Screen::Sites) {
+                    self.input = Some(Input {
+                        kind: InputKind::Filter,
+                        text: self.sites.filter_text().to_string(),
+                    });
+                }
+            }
+            Command::SortNext | Command::SortReverse | Command::ViewNext => {
+                if matches!(self.screen(), Screen::Sites) {
+                    let page = self.page();
+                    match cmd {
+                        Command::SortNext => self.sites.cycle_sort(page),
+                        Command::SortReverse => self.sites.reverse_sort(page),
+                        _ => self.sites.cycle_view(page),
+                    }
+                }
+            }
+            Command::Reveal | Command::Copy | Command::Verify => self.site_action(cmd, fx),
+            Command::Harvest => self.harvest_key(),
+            Command::History => {
+                if !matches!(self.screen(), Screen::History(_)) {
+                    self.stack.push(Screen::History(HistoryView::new()));
+                    fx.push(Effect::LoadRuns);
+                }
+            }
+            Command::CommandLine => {
+                self.input = Some(Input {
+                    kind: InputKind::Command,
+                    text: String::new(),
+                });
+            }
+            Command::Help => {
+                if matches!(self.screen(), Screen::Help(_)) {
+                    self.stack.pop();
+                } else {
+                    self.stack.push(Screen::Help(Cursor::default()));
+                }
+            }
+            Command::Quit => self.quit(fx),
+            Command::CancelHarvest => self.cancel_or_close_harvest(fx),
+            Command::HidePane => {
+                if matches!(self.screen(), Screen::Harvest) {
+                    self.stack.pop();
+                    if self.harvest_running() {
+                        self.info(strings::FLASH_HARVEST_HIDDEN.to_string());
+                    } else {
+                        self.harvest = None;
+                    }
+                }
+            }
+            Command::InputChar(_)
+            | Command::InputBackspace
+            | Command::InputSubmit
+            | Command::InputCancel
+            | Command::ConfirmYes
+            | Command::ConfirmNo => {}
+        }
+    }
+
+    pub(super) fn quit(&mut self, fx: &mut Vec<Effect>) {
+        if self.harvest_running() {
+            fx.push(Effect::CancelHarvest);
+        }
+        if self.clipboard_clear_at.take().is_some() {
+            fx.push(Effect::ClearClipboard);
+        }
+        fx.push(Effect::Quit);
+        self.quit = true;
+    }
+
+    fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
+        match confirm {
+            Confirm::Reveal { org, client_id, .. } => fx.push(Effect::Reveal { org, client_id }),
+            Confirm::Harvest => {
+                if self.harvest_running() {
+                    return;
+                }
+                self.harvest = Some(HarvestState::new(self.now));
+                self.stack.retain(|s| !matches!(s, Screen::Harvest));
+                self.stack.push(Screen::Harvest);
+                fx.push(Effect::StartHarvest);
+            }
+        }
+    }
+
+    fn typed(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+        let Some(input) = self.input.as_mut() else {
+            return;
+        };
+        let kind = input.kind;
+        match cmd {
+            Command::InputChar(c) => input.text.push(c),
+            Command::InputBackspace => {
+                if input.text.pop().is_none() && kind == InputKind::Command {
+                    self.input = None;
+                    return;
+                }
+            }
+            Command::InputSubmit => {
+                let text = std::mem::take(&mut input.text);
+                self.input = None;
+                if kind == InputKind::Command {
+                    self.run_line(&text, fx);
+                }
+                return;
+            }
+            Command::InputCancel => {
+                self.input = None;
+                if kind == InputKind::Filter {
+                    let page = self.page();
+                    self.sites.set_filter("", page);
+                }
+                return;
+            }
+            Command::Quit => {
+                self.input = None;
+                self.quit(fx);
+                return;
+            }
+            _ => return,
+        }
+        if kind == InputKind::Filter {
+            let text = input.text.clone();
+            let page = self.page();
+            self.sites.set_filter(&text, page);
+        }
+    }
+
+    fn run_line(&mut self, text: &str, fx: &mut Vec<Effect>) {
+        match command::parse(text) {
+            Ok(LineCommand::Goto(query)) => match self.sites.find(&query) {
+                Some(row) => {
+                    let org = row.site.org_id.clone();
+                    self.open_site(org, fx);
+                }
+                None => self.error(strings::not_found(&query)),
+            },
+            Ok(LineCommand::Harvest) => self.harvest_key(),
+            Ok(LineCommand::Profile(name)) => {
+                if self.harvest_running() {
+                    self.warn(strings::FLASH_BUSY_PROFILE.to_string());
+                } else {
+                    fx.push(Effect::SwitchProfile(name));
+                }
+            }
+            Ok(LineCommand::Quit) => self.quit(fx),
+            Err(message) => self.error(message),
+        }
+    }
+
+    fn navigate(&mut self, cmd: Command) {
+        let page = self.page();
+        let help_lines = help_len();
+        let len = self.sites.visible().len();
+        match self.stack.last_mut() {
+            None | Some(Screen::Sites) => {
+                self.sites.cursor.apply(cmd, len, page);
+            }
+            Some(Screen::Site(view)) => {
+                let len = view.credentials().len();
+                view.cursor.apply(cmd, len, page);
+            }
+            Some(Screen::Harvest) => {
+                if let Some(Outcome::Finished { changes, .. }) =
+                    self.harvest.as_mut().and_then(|h| h.outcome.as_mut())
+                {
+                    let len = changes.items.len();
+                    changes.cursor.apply(cmd, len, page);
+                }
+            }
+            Some(Screen::History(view)) => {
+                let len = view.runs().len();
+                view.cursor.apply(cmd, len, page);
+            }
+            Some(Screen::Run(view)) => {
+                let len = view.changes.items.len();
+                view.changes.cursor.apply(cmd, len, page);
+            }
+            Some(Screen::Help(cursor)) => {
+                cursor.apply(cmd, help_lines, page);
+            }
+        }
+    }
+
+    fn open(&mut self, fx: &mut Vec<Effect>) {
+        let target: Option<OrgId> = match self.screen() {
+            Screen::Sites => self.sites.selected_row().map(|r| r.site.org_id.clone()),
+            Screen::Harvest => match self.harvest.as_ref().and_then(|h| h.outcome.as_ref()) {
+                Some(Outcome::Finished { changes, .. }) => changes.selected().map(|i| i.org.clone()),
+                _ => None,
+            },
+            Screen::Run(view) => view.changes.selected().map(|i| i.org.clone()),
+            Screen::History(view) => {
+                if let Some(run) = view.selected() {
+                    let changes = DiffList::new(&run.diff);
+                    let run = Box::new(run.clone());
+                    self.stack.push(Screen::Run(RunView { run, changes }));
+                }
+                None
+            }
+            Screen::Site(_) | Screen::Help(_) => None,
+        };
+        if let Some(org) = target {
+            if self.sites.by_org(&org).is_some() {
+                self.open_site(org, fx);
+            } else {
+                self.warn(strings::FLASH_SITE_GONE.to_string());
+            }
+        }
+    }
+
+    pub(super) fn open_site(&mut self, org: OrgId, fx: &mut Vec<Effect>) {
+        let page = self.page();
+        let name = self
+            .sites
+            .by_org(&org)
+            .map(|r| r.site.name.clone())
+            .unwrap_or_default();
+        self.sites.select_org(&org, page);
+        if let Some(Screen::Site(_)) = self.stack.last() {
+            self.stack.pop();
+        }
+        self.stack.push(Screen::Site(SiteView::new(org.clone(), name)));
+        fx.push(Effect::LoadSite(org));
+    }
+
+    fn back(&mut self) {
+        match self.screen() {
+            Screen::Sites => {
+                if !self.sites.filter_text().is_empty() {
+                    let page = self.page();
+                    self.sites.set_filter("", page);
+                }
+            }
+            Screen::Harvest => {
+                self.stack.pop();
+                if !self.harvest_running() {
+                    self.harvest = None;
+                }
+            }
+            _ => {
+                self.stack.pop();
+            }
+        }
+    }
+
+    fn site_action(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+        if self.readonly {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
+            return;
+        }
+        let Some(Screen::Site(view)) = self.stack.last_mut() else {
+            return;
+        };
+        let org = view.org.clone();
+        if cmd == Command::Verify {
+            if view.credentials().is_empty() {
+                self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
+                return;
+            }
+            view.verify = Some(VerifyState::Pending);
+            fx.push(Effect::Verify(org));
+            self.info(strings::FLASH_VERIFYING.to_string());
+            return;
+        }
+        let Some(client_id) = view.selected_credential().map(|c| c.client_id.clone()) else {
+            self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
+            return;
+        };
+        if cmd == Command::Copy {
+            fx.push(Effect::Copy { org, client_id });
+            return;
+        }
+        if view.revealed_for(&client_id).is_some() {
+            view.mask();
+            return;
+        }
+        let site = view.name.clone();
+        self.confirm = Some(Confirm::Reveal {
+            org,
+            client_id,
+            site,
+        });
+    }
+
+    fn harvest_key(&mut self) {
+        if self.readonly {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
+        } else if self.harvest_running() {
+            if !matches!(self.screen(), Screen::Harvest) {
+                self.stack.retain(|s| !matches!(s, Screen::Harvest));
+                self.stack.push(Screen::Harvest);
+            }
+        } else {
+            self.confirm = Some(Confirm::Harvest);
+        }
+    }
+
+    fn cancel_or_close_harvest(&mut self, fx: &mut Vec<Effect>) {
+        if !matches!(self.screen(), Screen::Harvest) {
+            return;
+        }
+        match self.harvest.as_mut() {
+            Some(h) if h.running() => {
+                if !h.cancelling {
+                    h.cancelling = true;
+                    fx.push(Effect::CancelHarvest);
+                }
+            }
+            _ => {
+                self.stack.pop();
+                self.harvest = None;
+            }
+        }
+    }
+}
+
+/// Lines of the help screen: a heading and a blank line per group, a line per binding.
+fn help_len() -> usize {
+    keys::groups().iter().map(|(_, list)| list.len() + 2).sum()
+}

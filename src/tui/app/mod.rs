@@ -1,0 +1,458 @@
+//! The console's state and its pure `update`: every change goes through
+//! [`App::update`], which does no I/O and returns the [`Effect`]s the runtime must run.
+//! Time comes in as [`Action::Tick`], so timeouts are testable.
+
+pub mod command;
+pub mod cursor;
+pub mod diff;
+pub mod filter;
+pub mod flash;
+pub mod harvest;
+pub mod history;
+mod input;
+pub mod site;
+pub mod sites;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyEvent;
+
+use crate::domain::{OrgId, RunSummary};
+use crate::harvest::HarvestEnd;
+use crate::tui::action::{Action, Effect};
+use crate::tui::keys::{self, Context};
+use crate::tui::services::{ConsoleOptions, Overview};
+use crate::tui::strings;
+use crate::tui::theme::Theme;
+
+use self::cursor::Cursor;
+use self::diff::DiffList;
+use self::flash::{Flash, Level};
+use self::harvest::{HarvestState, Outcome};
+use self::history::{HistoryView, RunView};
+use self::site::{Load, Revealed, SiteView, VerifyState};
+use self::sites::SiteList;
+
+/// How long a revealed secret stays on screen.
+pub const REVEAL_FOR: Duration = Duration::from_secs(30);
+/// How long a copied secret stays on the clipboard.
+pub const CLIPBOARD_FOR: Duration = Duration::from_secs(30);
+/// Rows of the terminal that are not list rows (title, header, status, footer).
+const CHROME_ROWS: u16 = 9;
+
+/// A screen of the console; they stack (`Esc` goes back).
+#[derive(Debug)]
+pub enum Screen {
+    Sites,
+    Site(SiteView),
+    Harvest,
+    History(HistoryView),
+    Run(RunView),
+    /// The help screen and its scroll position.
+    Help(Cursor),
+}
+
+/// A risky action waiting for `y`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    Reveal {
+        org: OrgId,
+        client_id: String,
+        site: String,
+    },
+    Harvest,
+}
+
+/// What a text line at the bottom is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Command,
+}
+
+/// A text line being typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+}
+
+/// The whole state of the console.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) profile: String,
+    pub(crate) application_id: String,
+    pub(crate) store_path: String,
+    pub(crate) last_run: Option<RunSummary>,
+    pub(crate) sites: SiteList,
+    /// Screens above the sites list; the last one is shown.
+    pub(crate) stack: Vec<Screen>,
+    pub(crate) harvest: Option<HarvestState>,
+    pub(crate) confirm: Option<Confirm>,
+    pub(crate) input: Option<Input>,
+    pub(crate) flash: Option<Flash>,
+    pub(crate) readonly: bool,
+    pub(crate) theme: Theme,
+    pub(crate) now: Instant,
+    pub(crate) size: (u16, u16),
+    clipboard_clear_at: Option<Instant>,
+    quit: bool,
+}
+
+const BASE: Screen = Screen::Sites;
+
+impl App {
+    /// A console on a loaded overview. `now` is the instant timeouts count from.
+    pub fn new(overview: Overview, options: ConsoleOptions, theme: Theme, now: Instant) -> Self {
+        let mut app = App {
+            profile: String::new(),
+            application_id: String::new(),
+            store_path: String::new(),
+            last_run: None,
+            sites: SiteList::default(),
+            stack: Vec::new(),
+            harvest: None,
+            confirm: None,
+            input: None,
+            flash: None,
+            readonly: options.readonly,
+            theme,
+            now,
+            size: (80, 24),
+            clipboard_clear_at: None,
+            quit: false,
+        };
+        app.apply_overview(overview);
+        app
+    }
+
+    /// The shown screen.
+    pub fn screen(&self) -> &Screen {
+        self.stack.last().unwrap_or(&BASE)
+    }
+
+    /// The sites list.
+    pub fn sites(&self) -> &SiteList {
+        &self.sites
+    }
+
+    /// The running or finished harvest.
+    pub fn harvest(&self) -> Option<&HarvestState> {
+        self.harvest.as_ref()
+    }
+
+    /// Whether a harvest is running.
+    pub fn harvest_running(&self) -> bool {
+        self.harvest.as_ref().is_some_and(HarvestState::running)
+    }
+
+    /// The open confirmation dialog.
+    pub fn confirm(&self) -> Option<&Confirm> {
+        self.confirm.as_ref()
+    }
+
+    /// The text line being typed.
+    pub fn input(&self) -> Option<&Input> {
+        self.input.as_ref()
+    }
+
+    /// The current message.
+    pub fn flash(&self) -> Option<&Flash> {
+        self.flash.as_ref()
+    }
+
+    /// Whether the console was asked to quit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether a copied secret may still be on the clipboard.
+    pub fn clipboard_pending(&self) -> bool {
+        self.clipboard_clear_at.is_some()
+    }
+
+    /// Whether reveal, copy, verify and harvest are off.
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    /// The open site, if a site screen is shown.
+    pub fn site_view(&self) -> Option<&SiteView> {
+        match self.screen() {
+            Screen::Site(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Where keys go now (which part of the key table applies).
+    pub fn context(&self) -> Context {
+        if self.confirm.is_some() {
+            return Context::Confirm;
+        }
+        match self.input.as_ref().map(|i| i.kind) {
+            Some(InputKind::Filter) => return Context::Filter,
+            Some(InputKind::Command) => return Context::CommandLine,
+            None => {}
+        }
+        match self.screen() {
+            Screen::Sites => Context::Sites,
+            Screen::Site(_) => Context::Site,
+            Screen::Harvest => Context::Harvest,
+            Screen::History(_) | Screen::Run(_) => Context::History,
+            Screen::Help(_) => Context::Help,
+        }
+    }
+
+    /// Looks a key up in the key table and applies it.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match keys::resolve(self.context(), &key) {
+            Some(command) => self.update(Action::Key(command)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Applies an action; returns what the runtime must do. No I/O.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match action {
+            Action::Tick(now) => self.tick(now, &mut fx),
+            Action::Resize { width, height } => {
+                self.size = (width, height);
+                let page = self.page();
+                self.sites.cursor.clamp(self.sites.visible().len(), page);
+            }
+            Action::Key(command) => self.command(command, &mut fx),
+            Action::OverviewLoaded(Ok(overview)) => self.apply_overview(overview),
+            Action::OverviewLoaded(Err(e)) => self.error(strings::failed("reload", &e)),
+            Action::SiteLoaded { org, result } => self.site_loaded(&org, result),
+            Action::RunsLoaded(result) => self.runs_loaded(result),
+            Action::Revealed {
+                org,
+                client_id,
+                result,
+            } => self.revealed(&org, client_id, result),
+            Action::Copied { client_id, result, .. } => match result {
+                Ok(()) => {
+                    self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
+                    self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
+                }
+                Err(e) => self.error(strings::failed("copy", &e)),
+            },
+            Action::Verified { org, result } => self.verified(&org, result),
+            Action::Harvest(events) => {
+                let now = self.now;
+                if let Some(h) = self.harvest.as_mut().filter(|h| h.running()) {
+                    for event in &events {
+                        h.apply(event, now);
+                    }
+                }
+            }
+            Action::HarvestFinished(result) => self.harvest_finished(result, &mut fx),
+            Action::ProfileSwitched { name, result } => match result {
+                Ok(overview) => {
+                    self.apply_overview(overview);
+                    self.stack.clear();
+                    self.info(strings::profile_switched(&name));
+                }
+                Err(e) => self.error(strings::failed("profile switch", &e)),
+            },
+        }
+        self.mask_covered_sites();
+        fx
+    }
+
+    /// List rows that fit on a page (an estimate; views use their real height).
+    pub(crate) fn page(&self) -> usize {
+        usize::from(self.size.1.saturating_sub(CHROME_ROWS).max(1))
+    }
+
+    fn tick(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        self.now = now;
+        if self.flash.as_ref().is_some_and(|f| f.expired(now)) {
+            self.flash = None;
+        }
+        for screen in &mut self.stack {
+            if let Screen::Site(view) = screen {
+                if view.revealed.as_ref().is_some_and(|r| now >= r.until) {
+                    view.mask();
+                }
+            }
+        }
+        if self.clipboard_clear_at.is_some_and(|at| now >= at) {
+            self.clipboard_clear_at = None;
+            fx.push(Effect::ClearClipboard);
+            self.info(strings::FLASH_CLIPBOARD_CLEARED.to_string());
+        }
+    }
+
+    /// A revealed secret never stays behind another screen.
+    fn mask_covered_sites(&mut self) {
+        let top = self.stack.len().saturating_sub(1);
+        for (i, screen) in self.stack.iter_mut().enumerate() {
+            if let Screen::Site(view) = screen {
+                if i != top {
+                    view.mask();
+                }
+            }
+        }
+    }
+
+    fn apply_overview(&mut self, overview: Overview) {
+        let page = self.page();
+        self.profile = overview.profile;
+        self.application_id = overview.application_id;
+        self.store_path = overview.store_path;
+        self.last_run = overview.last_run;
+        self.sites.replace_rows(overview.sites, page);
+    }
+
+    fn site_loaded(
+        &mut self,
+        org: &OrgId,
+        result: Result<Option<crate::domain::SiteDetail>, String>,
+    ) {
+        let page = self.page();
+        if let Some(view) = self.site_view_mut(org) {
+            view.detail = match result {
+                Ok(Some(detail)) => Load::Ready(detail),
+                Ok(None) => Load::Missing,
+                Err(e) => Load::Failed(e),
+            };
+            let len = view.credentials().len();
+            view.cursor.clamp(len, page);
+        }
+    }
+
+    fn runs_loaded(&mut self, result: Result<Vec<RunSummary>, String>) {
+        let page = self.page();
+        for screen in self.stack.iter_mut().rev() {
+            if let Screen::History(view) = screen {
+                view.runs = match result {
+                    Ok(runs) => Load::Ready(runs),
+                    Err(e) => Load::Failed(e),
+                };
+                let len = view.runs().len();
+                view.cursor.clamp(len, page);
+                return;
+            }
+        }
+    }
+
+    fn revealed(
+        &mut self,
+        org: &OrgId,
+        client_id: String,
+        result: Result<secrecy::SecretString, String>,
+    ) {
+        let until = self.now + REVEAL_FOR;
+        match result {
+            Ok(secret) => {
+                // Only shown if the user is still looking at that site (otherwise dropped).
+                let shown = match self.stack.last_mut() {
+                    Some(Screen::Site(view))
+                        if &view.org == org
+                            && view.credentials().iter().any(|c| c.client_id == client_id) =>
+                    {
+                        view.revealed = Some(Revealed {
+                            client_id: client_id.clone(),
+                            secret,
+                            until,
+                        });
+                        true
+                    }
+                    _ => false,
+                };
+                if shown {
+                    self.info(strings::revealed(&client_id, REVEAL_FOR.as_secs()));
+                }
+            }
+            Err(e) => self.error(strings::failed("reveal", &e)),
+        }
+    }
+
+    fn verified(&mut self, org: &OrgId, result: Result<Vec<crate::domain::VerifyResult>, String>) {
+        let message = match &result {
+            Ok(results) => {
+                let ok = results.iter().filter(|r| r.ok).count();
+                (Level::Info, strings::verified(ok, results.len() - ok))
+            }
+            Err(e) => (Level::Error, strings::failed("verify", e)),
+        };
+        if let Some(view) = self.site_view_mut(org) {
+            view.verify = Some(match result {
+                Ok(results) => VerifyState::Done(results),
+                Err(e) => VerifyState::Failed(e),
+            });
+        }
+        self.set_flash(message.0, message.1);
+    }
+
+    fn harvest_finished(&mut self, result: Result<HarvestEnd, String>, fx: &mut Vec<Effect>) {
+        let shown = matches!(self.screen(), Screen::Harvest);
+        match result {
+            Ok(HarvestEnd::Cancelled) => {
+                self.harvest = None;
+                self.stack.retain(|s| !matches!(s, Screen::Harvest));
+                self.warn(strings::FLASH_HARVEST_CANCELLED.to_string());
+                return;
+            }
+            Ok(HarvestEnd::Finished(summary)) => {
+                let changes = DiffList::new(&summary.diff);
+                let message =
+                    strings::harvest_ended(summary.status.as_str(), changes.items.len(), !shown);
+                let level = match summary.status {
+                    crate::domain::RunStatus::Complete => Level::Info,
+                    crate::domain::RunStatus::Partial => Level::Warning,
+                    crate::domain::RunStatus::Failed => Level::Error,
+                };
+                self.last_run = Some((*summary).clone());
+                if let Some(h) = self.harvest.as_mut() {
+                    h.outcome = Some(Outcome::Finished { summary, changes });
+                    h.in_flight = 0;
+                }
+                self.set_flash(level, message);
+                fx.push(Effect::LoadOverview);
+                if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
+                    fx.push(Effect::LoadRuns);
+                }
+            }
+            Err(e) => {
+                if let Some(h) = self.harvest.as_mut() {
+                    h.outcome = Some(Outcome::Error(e.clone()));
+                    h.in_flight = 0;
+                }
+                self.error(strings::failed("harvest", &e));
+            }
+        }
+        if !shown && !self.stack.iter().any(|s| matches!(s, Screen::Harvest)) {
+            self.harvest = None;
+        }
+    }
+
+    pub(crate) fn site_view_mut(&mut self, org: &OrgId) -> Option<&mut SiteView> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::Site(v) if &v.org == org => Some(v),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn set_flash(&mut self, level: Level, text: String) {
+        self.flash = Some(Flash {
+            level,
+            text,
+            at: self.now,
+        });
+    }
+
+    pub(crate) fn info(&mut self, text: String) {
+        self.set_flash(Level::Info, text);
+    }
+
+    pub(crate) fn warn(&mut self, text: String) {
+        self.set_flash(Level::Warning, text);
+    }
+
+    pub(crate) fn error(&mut self, text: String) {
+        self.set_flash(Level::Error, text);
+    }
+}

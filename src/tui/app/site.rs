@@ -1,0 +1,95 @@
+//! The state of one open site: its details, the selected credential, a revealed secret
+//! (with its deadline) and verify results. Dropping the view drops the secret.
+
+use std::time::Instant;
+
+use secrecy::SecretString;
+
+use crate::domain::{CredentialRow, OrgId, SiteDetail, VerifyResult};
+use crate::tui::app::cursor::Cursor;
+
+/// Something loaded in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Load<T> {
+    Loading,
+    Ready(T),
+    /// Not in the store.
+    Missing,
+    Failed(String),
+}
+
+/// A secret on screen until `until`.
+#[derive(Debug)]
+pub struct Revealed {
+    pub client_id: String,
+    pub secret: SecretString,
+    pub until: Instant,
+}
+
+/// The verify state of a site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyState {
+    Pending,
+    Done(Vec<VerifyResult>),
+    Failed(String),
+}
+
+/// One open site.
+#[derive(Debug)]
+pub struct SiteView {
+    pub org: OrgId,
+    /// The name from the list, shown while the details load.
+    pub name: String,
+    pub detail: Load<SiteDetail>,
+    pub cursor: Cursor,
+    pub revealed: Option<Revealed>,
+    pub verify: Option<VerifyState>,
+}
+
+impl SiteView {
+    /// A view waiting for its details.
+    pub fn new(org: OrgId, name: String) -> Self {
+        SiteView {
+            org,
+            name,
+            detail: Load::Loading,
+            cursor: Cursor::default(),
+            revealed: None,
+            verify: None,
+        }
+    }
+
+    /// The site's credentials (none until loaded).
+    pub fn credentials(&self) -> &[CredentialRow] {
+        match &self.detail {
+            Load::Ready(d) => &d.credentials,
+            _ => &[],
+        }
+    }
+
+    /// The selected credential.
+    pub fn selected_credential(&self) -> Option<&CredentialRow> {
+        self.credentials().get(self.cursor.selected())
+    }
+
+    /// The revealed secret of a credential, if it is the one shown.
+    pub fn revealed_for(&self, client_id: &str) -> Option<&Revealed> {
+        self.revealed.as_ref().filter(|r| r.client_id == client_id)
+    }
+
+    /// The verify result of a credential: `None` when not verified, `Some(None)` pending.
+    pub fn verify_for(&self, client_id: &str) -> Option<Option<&VerifyResult>> {
+        match &self.verify {
+            Some(VerifyState::Pending) => Some(None),
+            Some(VerifyState::Done(results)) => {
+                results.iter().find(|r| r.client_id == client_id).map(Some)
+            }
+            _ => None,
+        }
+    }
+
+    /// Hides (drops) a revealed secret.
+    pub fn mask(&mut self) {
+        self.revealed = None;
+    }
+}

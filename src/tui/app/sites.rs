@@ -1,0 +1,414 @@
+//! The sites list: rows loaded once, and a vector of row indices that sorting, the status
+//! view and the filter reorder and narrow. Views build widgets only for the visible window.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use crate::domain::{ChangeBadge, OrgId, SiteRow};
+use crate::tui::app::cursor::Cursor;
+use crate::tui::app::filter::Filter;
+use crate::tui::strings;
+
+/// The column the list is sorted by (`s` cycles, `S` reverses).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortColumn {
+    #[default]
+    Name,
+    Dfe,
+    Deni,
+    Organisation,
+    Authorised,
+    Credentials,
+    LastChanged,
+    Change,
+}
+
+impl SortColumn {
+    /// Every column, in cycling order.
+    pub const ALL: [SortColumn; 8] = [
+        SortColumn::Name,
+        SortColumn::Dfe,
+        SortColumn::Deni,
+        SortColumn::Organisation,
+        SortColumn::Authorised,
+        SortColumn::Credentials,
+        SortColumn::LastChanged,
+        SortColumn::Change,
+    ];
+
+    /// The next column in the cycle.
+    pub fn next(self) -> SortColumn {
+        let i = SortColumn::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        SortColumn::ALL[(i + 1) % SortColumn::ALL.len()]
+    }
+
+    /// The column's header text.
+    pub fn label(self) -> &'static str {
+        match self {
+            SortColumn::Name => strings::COL_NAME,
+            SortColumn::Dfe => strings::COL_DFE,
+            SortColumn::Deni => strings::COL_DENI,
+            SortColumn::Organisation => strings::COL_ORG,
+            SortColumn::Authorised => strings::COL_AUTH,
+            SortColumn::Credentials => strings::COL_CREDS,
+            SortColumn::LastChanged => strings::COL_CHANGED,
+            SortColumn::Change => strings::COL_BADGE,
+        }
+    }
+}
+
+/// Which sites are listed (`a` cycles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusView {
+    #[default]
+    All,
+    Authorised,
+    Unauthorised,
+    Changed,
+    Stale,
+}
+
+impl StatusView {
+    /// The next view in the cycle.
+    pub fn next(self) -> StatusView {
+        match self {
+            StatusView::All => StatusView::Authorised,
+            StatusView::Authorised => StatusView::Unauthorised,
+            StatusView::Unauthorised => StatusView::Changed,
+            StatusView::Changed => StatusView::Stale,
+            StatusView::Stale => StatusView::All,
+        }
+    }
+
+    /// The view's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusView::All => "all",
+            StatusView::Authorised => "authorised",
+            StatusView::Unauthorised => "unauthorised",
+            StatusView::Changed => "changed",
+            StatusView::Stale => "stale",
+        }
+    }
+
+    /// Whether a site belongs in this view.
+    pub fn includes(self, row: &SiteRow) -> bool {
+        match self {
+            StatusView::All => true,
+            StatusView::Authorised => row.site.authorised == Some(true),
+            StatusView::Unauthorised => row.site.authorised == Some(false),
+            StatusView::Changed => row.badge.is_some(),
+            StatusView::Stale => row.stale,
+        }
+    }
+}
+
+/// The header's counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub sites: usize,
+    pub authorised: usize,
+    pub unauthorised: usize,
+    pub unknown: usize,
+    pub stale: usize,
+    pub changed: usize,
+}
+
+/// The loaded sites and how they are currently listed.
+#[derive(Debug, Clone, Default)]
+pub struct SiteList {
+    rows: Vec<SiteRow>,
+    /// Lower-cased name, DfE, DENI, organisation id of each row.
+    lower: Vec<[String; 4]>,
+    by_org: HashMap<OrgId, usize>,
+    by_code: HashMap<String, usize>,
+    sorted: Vec<usize>,
+    visible: Vec<usize>,
+    sort: SortColumn,
+    reverse: bool,
+    view: StatusView,
+    filter_text: String,
+    filter: Filter,
+    filter_error: Option<String>,
+    counts: Counts,
+    /// The selection in the visible rows.
+    pub cursor: Cursor,
+}
+
+/// The digits of a code (`123/4567` → `1234567`), to match DfE and DENI however written.
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl SiteList {
+    /// A list over `rows`, sorted by name.
+    pub fn new(rows: Vec<SiteRow>) -> Self {
+        let mut list = SiteList::default();
+        list.load(rows);
+        list
+    }
+
+    /// Replaces the rows (after a harvest or a profile switch), keeping sort, view, filter
+    /// and, when it still exists, the selected site.
+    pub fn replace_rows(&mut self, rows: Vec<SiteRow>, page: usize) {
+        let keep = self.selected_row().map(|r| r.site.org_id.clone());
+        self.load(rows);
+        self.restore_selection(keep.and_then(|org| self.by_org.get(&org).copied()), page);
+    }
+
+    fn load(&mut self, rows: Vec<SiteRow>) {
+        self.lower = rows
+            .iter()
+            .map(|r| {
+                let [a, b, c, d] = fields(r);
+                [a.to_lowercase(), b.to_lowercase(), c.to_lowercase(), d.to_lowercase()]
+            })
+            .collect();
+        self.by_org = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.site.org_id.clone(), i))
+            .collect();
+        self.by_code.clear();
+        for (i, r) in rows.iter().enumerate() {
+            for code in [&r.site.dfe_code, &r.site.deni_number].into_iter().flatten() {
+                let d = digits(code);
+                if !d.is_empty() {
+                    self.by_code.entry(d).or_insert(i);
+                }
+            }
+        }
+        let mut counts = Counts {
+            sites: rows.len(),
+            ..Counts::default()
+        };
+        for r in &rows {
+            match r.site.authorised {
+                Some(true) => counts.authorised += 1,
+                Some(false) => counts.unauthorised += 1,
+                None => counts.unknown += 1,
+            }
+            counts.stale += usize::from(r.stale);
+            counts.changed += usize::from(r.badge.is_some());
+        }
+        self.counts = counts;
+        self.rows = rows;
+        self.sort_rows();
+        self.refilter();
+    }
+
+    /// Every loaded row.
+    pub fn rows(&self) -> &[SiteRow] {
+        &self.rows
+    }
+
+    /// The listed rows, as indices into [`Self::rows`], in display order.
+    pub fn visible(&self) -> &[usize] {
+        &self.visible
+    }
+
+    /// The header's counts (over all rows).
+    pub fn counts(&self) -> Counts {
+        self.counts
+    }
+
+    pub fn sort(&self) -> (SortColumn, bool) {
+        (self.sort, self.reverse)
+    }
+
+    pub fn view(&self) -> StatusView {
+        self.view
+    }
+
+    pub fn filter_text(&self) -> &str {
+        &self.filter_text
+    }
+
+    /// The error of an invalid regular expression (the list is then unfiltered).
+    pub fn filter_error(&self) -> Option<&str> {
+        self.filter_error.as_deref()
+    }
+
+    /// The selected row, if any is listed.
+    pub fn selected_row(&self) -> Option<&SiteRow> {
+        self.visible
+            .get(self.cursor.selected())
+            .and_then(|&i| self.rows.get(i))
+    }
+
+    /// A row by organisation id.
+    pub fn by_org(&self, org: &OrgId) -> Option<&SiteRow> {
+        self.by_org.get(org).and_then(|&i| self.rows.get(i))
+    }
+
+    /// Sets the filter text and narrows the list (an invalid regex leaves it unfiltered).
+    pub fn set_filter(&mut self, text: &str, page: usize) {
+        self.filter_text = text.to_string();
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_error = None;
+            }
+            Err(e) => {
+                self.filter = Filter::All;
+                self.filter_error = Some(e);
+            }
+        }
+        let keep = self.selected_index();
+        self.refilter();
+        self.restore_selection(keep, page);
+    }
+
+    /// Sorts by the next column.
+    pub fn cycle_sort(&mut self, page: usize) {
+        self.sort = self.sort.next();
+        self.resort(page);
+    }
+
+    /// Reverses the sort order.
+    pub fn reverse_sort(&mut self, page: usize) {
+        self.reverse = !self.reverse;
+        self.resort(page);
+    }
+
+    /// Shows the next status view.
+    pub fn cycle_view(&mut self, page: usize) {
+        self.view = self.view.next();
+        let keep = self.selected_index();
+        self.refilter();
+        self.restore_selection(keep, page);
+    }
+
+    /// Finds a site by organisation id (any case, braces), DfE code or DENI number.
+    pub fn find(&self, query: &str) -> Option<&SiteRow> {
+        let query = query.trim();
+        if let Ok(org) = OrgId::parse(query) {
+            if let Some(row) = self.by_org(&org) {
+                return Some(row);
+            }
+        }
+        let d = digits(query);
+        if d.is_empty() || d.len() != query.chars().filter(|c| c.is_alphanumeric()).count() {
+            return None;
+        }
+        self.by_code.get(&d).and_then(|&i| self.rows.get(i))
+    }
+
+    /// Moves the cursor onto a site if it is listed; returns whether it is.
+    pub fn select_org(&mut self, org: &OrgId, page: usize) -> bool {
+        let Some(&i) = self.by_org.get(org) else {
+            return false;
+        };
+        match self.visible.iter().position(|&v| v == i) {
+            Some(pos) => {
+                self.cursor.select(pos, self.visible.len(), page);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn selected_index(&self) -> Option<usize> {
+        self.visible.get(self.cursor.selected()).copied()
+    }
+
+    fn restore_selection(&mut self, keep: Option<usize>, page: usize) {
+        let pos = keep
+            .and_then(|i| self.visible.iter().position(|&v| v == i))
+            .unwrap_or(0);
+        self.cursor.select(pos, self.visible.len(), page);
+    }
+
+    fn resort(&mut self, page: usize) {
+        let keep = self.selected_index();
+        self.sort_rows();
+        self.refilter();
+        self.restore_selection(keep, page);
+    }
+
+    fn sort_rows(&mut self) {
+        let mut order: Vec<usize> = (0..self.rows.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.compare(a, b));
+        self.sorted = order;
+    }
+
+    fn refilter(&mut self) {
+        let (rows, lower, filter, view) = (&self.rows, &self.lower, &self.filter, self.view);
+        self.visible = self
+            .sorted
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let row = &rows[i];
+                view.includes(row) && filter.matches(&fields(row), &lower[i])
+            })
+            .collect();
+    }
+
+    fn compare(&self, a: usize, b: usize) -> Ordering {
+        let (ra, rb) = (&self.rows[a], &self.rows[b]);
+        let primary = match self.sort {
+            SortColumn::Name => Ordering::Equal,
+            SortColumn::Dfe => none_last(ra.site.dfe_code.as_ref(), rb.site.dfe_code.as_ref()),
+            SortColumn::Deni => {
+                none_last(ra.site.deni_number.as_ref(), rb.site.deni_number.as_ref())
+            }
+            SortColumn::Organisation => ra.site.org_id.cmp(&rb.site.org_id),
+            SortColumn::Authorised => {
+                auth_rank(ra.site.authorised).cmp(&auth_rank(rb.site.authorised))
+            }
+            SortColumn::Credentials => ra.credential_count.cmp(&rb.credential_count),
+            SortColumn::LastChanged => none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref()),
+            SortColumn::Change => badge_rank(ra.badge).cmp(&badge_rank(rb.badge)),
+        };
+        let by_name = self.lower[a][0]
+            .cmp(&self.lower[b][0])
+            .then_with(|| ra.site.org_id.cmp(&rb.site.org_id));
+        let (primary, by_name) = if self.reverse {
+            if self.sort == SortColumn::Name {
+                (primary, by_name.reverse())
+            } else {
+                (primary.reverse(), by_name)
+            }
+        } else {
+            (primary, by_name)
+        };
+        primary.then(by_name)
+    }
+}
+
+/// A row's searchable fields: name, DfE, DENI, organisation id.
+pub fn fields(row: &SiteRow) -> [&str; 4] {
+    [
+        row.site.name.as_str(),
+        row.site.dfe_code.as_deref().unwrap_or(""),
+        row.site.deni_number.as_deref().unwrap_or(""),
+        row.site.org_id.as_str(),
+    ]
+}
+
+fn none_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn auth_rank(a: Option<bool>) -> u8 {
+    match a {
+        Some(true) => 0,
+        Some(false) => 1,
+        None => 2,
+    }
+}
+
+fn badge_rank(b: Option<ChangeBadge>) -> u8 {
+    match b {
+        Some(ChangeBadge::Added) => 0,
+        Some(ChangeBadge::AuthorisationChanged) => 1,
+        Some(ChangeBadge::CredentialsChanged) => 2,
+        None => 3,
+    }
+}

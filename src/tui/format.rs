@@ -1,0 +1,103 @@
+//! Small pure formatters shared by the views: times, durations, optional fields.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::ChangeBadge;
+use crate::tui::strings;
+
+/// `2026-11-27 16:55` (UTC).
+pub fn time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `2026-11-27` (UTC), for narrow columns.
+pub fn date(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A time or a dash.
+pub fn opt_time(t: Option<&DateTime<Utc>>) -> String {
+    t.map_or_else(|| strings::NONE.to_string(), time)
+}
+
+/// A field or a dash.
+pub fn opt(s: Option<&str>) -> &str {
+    match s {
+        Some(v) if !v.is_empty() => v,
+        _ => strings::NONE,
+    }
+}
+
+/// `1h 02m`, `3m 04s`, `9s`.
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// `yes`, `no` or `?` for an authorisation flag.
+pub fn authorised(a: Option<bool>) -> &'static str {
+    match a {
+        Some(true) => strings::YES,
+        Some(false) => strings::NO,
+        None => strings::UNKNOWN,
+    }
+}
+
+/// `yes` / `no`.
+pub fn yes_no(b: bool) -> &'static str {
+    if b {
+        strings::YES
+    } else {
+        strings::NO
+    }
+}
+
+/// The short badge of what the last harvest changed at a site.
+pub fn badge(b: Option<ChangeBadge>) -> &'static str {
+    match b {
+        Some(ChangeBadge::Added) => strings::BADGE_ADDED,
+        Some(ChangeBadge::AuthorisationChanged) => strings::BADGE_AUTH,
+        Some(ChangeBadge::CredentialsChanged) => strings::BADGE_CREDS,
+        None => "",
+    }
+}
+
+/// Cuts `s` to at most `max` characters, ending with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn formats_times_and_durations() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 27, 16, 55, 39).unwrap();
+        assert_eq!(time(&t), "2026-11-27 16:55");
+        assert_eq!(date(&t), "2026-11-27");
+        assert_eq!(duration(Duration::from_secs(9)), "9s");
+        assert_eq!(duration(Duration::from_secs(184)), "3m 04s");
+        assert_eq!(duration(Duration::from_secs(3720)), "1h 02m");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(truncate("Dŵr", 2), "D…");
+    }
+}

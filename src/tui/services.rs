@@ -1,0 +1,59 @@
+//! The console's window on the rest of the program: the [`Services`] trait the binary
+//! implements over the store, the SIMS client and the harvest engine.
+
+use futures::future::BoxFuture;
+use secrecy::SecretString;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
+use crate::harvest::{HarvestEnd, HarvestEvent};
+
+/// What the console needs from the rest of the program (implemented by the binary over the
+/// store, the SIMS client and the harvest engine). All methods are cheap to call from the
+/// runtime; slow ones return futures that the runtime spawns so the UI never blocks.
+pub trait Services: Send + Sync + 'static {
+    /// Reloads the overview (profile, application, every cached site, last run) from the store.
+    fn overview(&self) -> anyhow::Result<Overview>;
+    /// One cached site with its credentials (no secrets); `None` when it is not in the store.
+    fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
+    /// Past harvest runs, newest first.
+    fn runs(&self) -> anyhow::Result<Vec<RunSummary>>;
+    /// Unseals one secret for display and writes an audit record.
+    fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
+    /// Unseals one secret for the clipboard and writes an audit record.
+    fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
+    /// Requests a token from the STS with each of the site's credentials.
+    fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>>;
+    /// Runs a full re-harvest, sending progress on `events`; stops without committing when
+    /// `cancel` fires.
+    fn harvest(
+        &self,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
+    /// Switches to another configured profile; `overview()` then reflects it.
+    fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
+}
+
+/// Everything the sites screen shows, loaded once from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    /// The active profile's name.
+    pub profile: String,
+    /// The application id (GUID) of the profile.
+    pub application_id: String,
+    /// Where the store lives, as shown to the user.
+    pub store_path: String,
+    /// Every cached site.
+    pub sites: Vec<SiteRow>,
+    /// The most recent harvest run, if any.
+    pub last_run: Option<RunSummary>,
+}
+
+/// How the console was started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConsoleOptions {
+    /// Turns off reveal, copy, verify and harvest (for staff who only browse).
+    pub readonly: bool,
+}

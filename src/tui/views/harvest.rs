@@ -1,0 +1,163 @@
+//! The harvest pane: live progress while it runs; the run's summary and changes when done.
+
+use std::time::Instant;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::app::harvest::{HarvestState, Outcome};
+use crate::tui::app::App;
+use crate::tui::{format, strings};
+
+use super::diff;
+
+/// One line of progress for the status line: `harvest 1200/25000 (4%) · 130.0 sites/s · ETA 3m 04s`.
+pub fn progress_text(h: &HarvestState, now: Instant) -> String {
+    match h.total {
+        None => format!("harvest: {}", strings::HARVEST_LISTING),
+        Some(total) => {
+            let mut s = format!(
+                "harvest {}/{} ({:.0}%)",
+                h.done(),
+                total,
+                h.ratio() * 100.0
+            );
+            if let Some(rate) = h.rate(now) {
+                s.push_str(&format!(" · {rate:.1} sites/s"));
+            }
+            if let Some(eta) = h.eta(now) {
+                s.push_str(&format!(" · {} {}", strings::ETA, format::duration(eta)));
+            }
+            s
+        }
+    }
+}
+
+/// A text progress bar that reads without colour: `██████░░░░`.
+fn bar(ratio: f64, width: usize) -> String {
+    let filled = ((ratio * width as f64).round() as usize).min(width);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// The pane.
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(h) = app.harvest() else {
+        return;
+    };
+    let t = &app.theme;
+    let title = match &h.outcome {
+        None if h.cancelling => format!(" {} — {} ", strings::HARVEST_RUNNING, strings::HARVEST_CANCELLING),
+        None => format!(" {} ", strings::HARVEST_RUNNING),
+        Some(Outcome::Finished { summary, .. }) => format!(" Harvest {} ", summary.status.as_str()),
+        Some(Outcome::Error(_)) => format!(" {} ", strings::HARVEST_FAILED),
+    };
+    let block = Block::bordered()
+        .title(Span::styled(title, t.title))
+        .border_style(t.dim);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match &h.outcome {
+        None => draw_progress(app, h, frame, inner),
+        Some(Outcome::Finished { summary, changes }) => {
+            let mut lines = diff::summary_lines(app, summary);
+            for f in summary.failures.iter().take(3) {
+                lines.push(Line::from(vec![
+                    Span::raw(" "),
+                    Span::styled(format!("{} ", strings::FAILED), t.error),
+                    Span::raw(diff::site_name(app, &f.organisation_id)),
+                    Span::styled(format!(" — {}", f.error), t.dim),
+                ]));
+            }
+            let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(inner);
+            frame.render_widget(Paragraph::new(lines), top);
+            diff::draw_changes(app, changes, true, frame, rest);
+        }
+        Some(Outcome::Error(e)) => {
+            let p = Paragraph::new(Line::from(vec![
+                Span::raw(" "),
+                Span::styled(e.clone(), t.error),
+            ]))
+            .wrap(Wrap { trim: true });
+            frame.render_widget(p, inner);
+        }
+    }
+}
+
+fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let now = app.now;
+    let sep = || Span::raw("   ");
+    let mut lines = Vec::new();
+    match h.total {
+        None => lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(strings::HARVEST_LISTING, t.dim),
+        ])),
+        Some(total) => {
+            let label = format!(" {}/{} sites ({:.0}%)", h.done(), total, h.ratio() * 100.0);
+            let width = usize::from(area.width)
+                .saturating_sub(label.chars().count() + 2)
+                .max(1);
+            lines.push(Line::from(vec![
+                Span::raw(" "),
+                Span::styled(bar(h.ratio(), width), t.accent),
+                Span::raw(label),
+            ]));
+        }
+    }
+    let value = |s: String| Span::styled(s, t.accent);
+    let label = |s: &'static str| Span::styled(format!("{s} "), t.label);
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        label(strings::RATE),
+        value(h.rate(now).map_or_else(|| strings::NONE.to_string(), |r| format!("{r:.1} sites/s"))),
+        sep(),
+        label(strings::ETA),
+        value(h.eta(now).map_or_else(|| strings::NONE.to_string(), format::duration)),
+        sep(),
+        label(strings::ELAPSED),
+        value(format::duration(h.elapsed(now))),
+    ]));
+    lines.push(Line::from(vec![
+        Span::raw(" "),
+        label(strings::IN_FLIGHT),
+        value(h.in_flight.to_string()),
+        sep(),
+        label(strings::RETRIES),
+        value(h.retries.to_string()),
+        sep(),
+        label(strings::FAILED),
+        Span::styled(h.failed.to_string(), if h.failed > 0 { t.error } else { t.accent }),
+        sep(),
+        label(strings::CREDENTIALS),
+        value(h.credentials.to_string()),
+    ]));
+    if let Some(retry) = &h.last_retry {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            label(strings::LAST_RETRY),
+            Span::styled(retry.clone(), t.dim),
+        ]));
+    }
+    if !h.failures.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(format!("{} ({})", strings::FAILURES, h.failures.len()), t.header),
+        ]));
+        let room = usize::from(area.height).saturating_sub(lines.len());
+        let skip = h.failures.len().saturating_sub(room);
+        for f in &h.failures[skip..] {
+            lines.push(Line::from(vec![
+                Span::raw("  "),
+                Span::raw(diff::site_name(app, &f.organisation_id)),
+                Span::styled(format!(" — {}", f.error), t.error),
+            ]));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}

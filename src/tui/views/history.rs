@@ -1,0 +1,111 @@
+//! The history screen (past runs; the selected run's diff below) and one run's changes.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+
+use crate::tui::app::cursor::window;
+use crate::tui::app::diff::DiffList;
+use crate::tui::app::history::{HistoryView, RunView};
+use crate::tui::app::site::Load;
+use crate::tui::app::App;
+use crate::tui::{format, strings};
+
+use super::diff;
+
+/// Runs on top, the selected run's summary and changes below.
+pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
+    let runs = match &view.runs {
+        Load::Ready(runs) if !runs.is_empty() => runs,
+        Load::Ready(_) | Load::Missing => return line(app, frame, area, strings::NO_RUNS, app.theme.dim),
+        Load::Loading => return line(app, frame, area, strings::LOADING, app.theme.dim),
+        Load::Failed(e) => return line(app, frame, area, &strings::failed("history", e), app.theme.error),
+    };
+    let table_h = u16::try_from(runs.len() + 1)
+        .unwrap_or(u16::MAX)
+        .min(area.height / 2)
+        .max(2);
+    let [top, gap, summary, changes] = Layout::vertical([
+        Constraint::Length(table_h),
+        Constraint::Length(1),
+        Constraint::Length(2),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    let _ = gap;
+    let height = usize::from(top.height.saturating_sub(1));
+    let selected = view.cursor.selected();
+    let offset = window(selected, view.cursor.offset(), runs.len(), height);
+    let end = (offset + height).min(runs.len());
+    let rows: Vec<Row> = runs[offset..end]
+        .iter()
+        .map(|r| {
+            let changes = crate::tui::app::diff::items(&r.diff).len();
+            Row::new(vec![
+                Cell::from(format::time(&r.started_at)),
+                Cell::from(r.status.as_str()).style(diff::status_style(app, r.status)),
+                Cell::from(format!("{:>6}", r.sites_total)),
+                Cell::from(format!("{:>6}", r.sites_harvested)),
+                Cell::from(format!("{:>6}", r.sites_failed)),
+                Cell::from(format!("{:>6}", r.credentials_total)),
+                Cell::from(format!("{changes:>7}")),
+            ])
+        })
+        .collect();
+    let header = Row::new(vec![
+        strings::COL_STARTED,
+        strings::COL_STATUS,
+        strings::COL_SITES,
+        strings::COL_HARVESTED,
+        strings::COL_FAILED,
+        strings::COL_CREDS,
+        strings::COL_CHANGES,
+    ])
+    .style(app.theme.header);
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(16),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(7),
+        ],
+    )
+    .header(header)
+    .column_spacing(2)
+    .row_highlight_style(app.theme.selected)
+    .highlight_symbol("▌");
+    let mut state = TableState::default().with_selected(Some(selected - offset));
+    frame.render_stateful_widget(table, top, &mut state);
+    if let Some(run) = view.selected() {
+        frame.render_widget(Paragraph::new(diff::summary_lines(app, run)), summary);
+        diff::draw_changes(app, &DiffList::new(&run.diff), false, frame, changes);
+    }
+}
+
+/// One run opened from the history: its summary and selectable changes.
+pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
+    let mut lines = diff::summary_lines(app, &view.run);
+    for f in view.run.failures.iter().take(3) {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(format!("{} ", strings::FAILED), app.theme.error),
+            Span::raw(diff::site_name(app, &f.organisation_id)),
+            Span::styled(format!(" — {}", f.error), app.theme.dim),
+        ]));
+    }
+    let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
+    let [top, rest] = Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(area);
+    frame.render_widget(Paragraph::new(lines), top);
+    diff::draw_changes(app, &view.changes, true, frame, rest);
+}
+
+fn line(app: &App, frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
+    let _ = app;
+    let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]));
+    frame.render_widget(p, area);
+}

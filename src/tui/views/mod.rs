@@ -1,0 +1,77 @@
+//! Drawing: `draw(&App, &mut Frame)` only reads the state. One module per screen, plus the
+//! chrome around them (title bar, status line, message line, footer hints).
+
+mod chrome;
+mod confirm;
+mod diff;
+mod harvest;
+mod help;
+mod history;
+mod site;
+mod sites;
+mod small;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::Frame;
+
+use crate::tui::app::{App, Screen};
+
+/// Below this width the console shows "terminal too small".
+pub const MIN_WIDTH: u16 = 60;
+/// Below this height the console shows "terminal too small".
+pub const MIN_HEIGHT: u16 = 12;
+
+/// Draws the whole console for the current state.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        small::draw(app, frame, area);
+        return;
+    }
+    let [title, body, status, message, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    chrome::title(app, frame, title);
+    match app.screen() {
+        Screen::Sites => sites::draw(app, frame, body),
+        Screen::Site(view) => site::draw(app, view, frame, body),
+        Screen::Harvest => harvest::draw(app, frame, body),
+        Screen::History(view) => history::draw(app, view, frame, body),
+        Screen::Run(view) => history::draw_run(app, view, frame, body),
+        Screen::Help(cursor) => help::draw(app, cursor, frame, body),
+    }
+    chrome::status(app, frame, status);
+    chrome::message(app, frame, message);
+    chrome::footer(app, frame, footer);
+    if let Some(confirm) = app.confirm() {
+        confirm::draw(app, confirm, frame, area);
+    }
+}
+
+/// `label value` as two spans: a dim label and the value in `style`.
+fn field<'a>(app: &App, label: &'a str, value: String, style: Style) -> [Span<'a>; 3] {
+    [
+        Span::styled(label, app.theme.label),
+        Span::raw(" "),
+        Span::styled(value, style),
+    ]
+}
+
+/// A rectangle of at most `width`×`height` centred in `area`.
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

@@ -1,0 +1,220 @@
+//! The site screen: the site's details, its credentials (secrets masked, fingerprint
+//! beside) and a panel for the selected credential, where a revealed secret is shown.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::Frame;
+use secrecy::ExposeSecret;
+
+use crate::domain::{CredentialRow, SiteDetail};
+use crate::tui::app::cursor::window;
+use crate::tui::app::site::{Load, SiteView, VerifyState};
+use crate::tui::app::App;
+use crate::tui::{format, strings};
+
+use super::field;
+
+/// From this width the table also shows first seen and last error.
+const WIDE: u16 = 120;
+/// Width of the secret column: mask, a space and a 16-digit fingerprint.
+const SECRET_W: u16 = 25;
+
+/// Details, credentials table, selected credential.
+pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
+    let detail = match &view.detail {
+        Load::Ready(d) => d,
+        Load::Loading => return message(app, frame, area, strings::LOADING, app.theme.dim),
+        Load::Missing => return message(app, frame, area, strings::SITE_MISSING, app.theme.warning),
+        Load::Failed(e) => {
+            return message(app, frame, area, &strings::failed("loading", e), app.theme.error)
+        }
+    };
+    let [info, table, panel] = Layout::vertical([
+        Constraint::Length(3),
+        Constraint::Min(2),
+        Constraint::Length(7),
+    ])
+    .areas(area);
+    draw_info(app, detail, frame, info);
+    if detail.credentials.is_empty() {
+        message(app, frame, table, strings::NO_CREDENTIALS, app.theme.dim);
+        return;
+    }
+    draw_table(app, view, &detail.credentials, frame, table);
+    if let Some(cred) = view.selected_credential() {
+        draw_panel(app, view, cred, frame, panel);
+    }
+}
+
+fn message(app: &App, frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    let _ = app;
+    let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]));
+    frame.render_widget(p, area);
+}
+
+fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let row = &d.row;
+    let plain = Style::new();
+    let gap = || Span::raw("   ");
+    let mut l1 = vec![Span::raw(" ")];
+    l1.extend(field(app, strings::ORGANISATION, row.site.org_id.to_string(), plain));
+    l1.push(gap());
+    let auth_style = if row.site.authorised == Some(true) { t.ok } else { t.warning };
+    l1.extend(field(app, strings::AUTHORISED, format::authorised(row.site.authorised).to_string(), auth_style));
+    let mut l2 = vec![Span::raw(" ")];
+    l2.extend(field(app, strings::COL_DFE, format::opt(row.site.dfe_code.as_deref()).to_string(), plain));
+    l2.push(gap());
+    l2.extend(field(app, strings::COL_DENI, format::opt(row.site.deni_number.as_deref()).to_string(), plain));
+    l2.push(gap());
+    l2.extend(field(app, strings::CREDENTIALS, d.credentials.len().to_string(), plain));
+    l2.push(gap());
+    l2.extend(field(app, strings::LAST_CHANGED, format::opt_time(row.last_changed.as_ref()), plain));
+    let mut l3 = vec![Span::raw(" ")];
+    l3.extend(field(app, strings::STALE, format::yes_no(row.stale).to_string(), if row.stale { t.warning } else { plain }));
+    l3.push(gap());
+    let err_style = if row.last_error.is_some() { t.error } else { plain };
+    l3.extend(field(app, strings::LAST_ERROR, format::opt(row.last_error.as_deref()).to_string(), err_style));
+    frame.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]), area);
+}
+
+fn secret_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
+    match view.revealed_for(&c.client_id) {
+        Some(r) => Cell::from(format::truncate(
+            r.secret.expose_secret(),
+            usize::from(SECRET_W),
+        ))
+        .style(app.theme.secret),
+        None => Cell::from(Line::from(vec![
+            Span::raw(strings::MASK),
+            Span::raw(" "),
+            Span::styled(c.fingerprint.to_string(), app.theme.dim),
+        ])),
+    }
+}
+
+fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
+    match view.verify_for(&c.client_id) {
+        None => Cell::from(strings::NONE),
+        Some(None) => Cell::from(strings::VERIFY_PENDING).style(app.theme.dim),
+        Some(Some(r)) if r.ok => Cell::from(strings::VERIFY_OK).style(app.theme.ok),
+        Some(Some(_)) => Cell::from(strings::VERIFY_REFUSED).style(app.theme.error),
+    }
+}
+
+fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let wide = area.width >= WIDE;
+    let height = usize::from(area.height.saturating_sub(1));
+    let selected = view.cursor.selected();
+    let offset = window(selected, view.cursor.offset(), creds.len(), height);
+    let end = (offset + height).min(creds.len());
+    let rows: Vec<Row> = creds[offset..end]
+        .iter()
+        .map(|c| {
+            let mut cells = vec![
+                Cell::from(c.client_id.clone()),
+                secret_cell(app, view, c),
+                Cell::from(format::opt(c.description.as_deref()).to_string()),
+            ];
+            if wide {
+                cells.push(Cell::from(format::time(&c.first_seen)));
+                cells.push(Cell::from(format::time(&c.last_changed)));
+            } else {
+                cells.push(Cell::from(format::date(&c.last_changed)));
+            }
+            cells.push(Cell::from(format::yes_no(c.stale)).style(if c.stale { t.warning } else { Style::new() }));
+            cells.push(verify_cell(app, view, c));
+            if wide {
+                cells.push(Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let (headers, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+        [
+            (strings::COL_CLIENT, Constraint::Min(14)),
+            (strings::COL_SECRET, Constraint::Length(SECRET_W)),
+            (strings::COL_DESCRIPTION, Constraint::Min(12)),
+            (strings::COL_FIRST_SEEN, Constraint::Length(16)),
+            (strings::COL_CHANGED, Constraint::Length(16)),
+            (strings::COL_STALE, Constraint::Length(5)),
+            (strings::COL_VERIFY, Constraint::Length(7)),
+            (strings::COL_ERROR, Constraint::Min(12)),
+        ]
+        .into_iter()
+        .unzip()
+    } else {
+        [
+            (strings::COL_CLIENT, Constraint::Min(12)),
+            (strings::COL_SECRET, Constraint::Length(SECRET_W)),
+            (strings::COL_DESCRIPTION, Constraint::Min(8)),
+            (strings::COL_CHANGED_SHORT, Constraint::Length(10)),
+            (strings::COL_STALE, Constraint::Length(5)),
+            (strings::COL_VERIFY, Constraint::Length(7)),
+        ]
+        .into_iter()
+        .unzip()
+    };
+    let table = Table::new(rows, widths)
+        .header(Row::new(headers).style(t.header))
+        .column_spacing(1)
+        .row_highlight_style(t.selected)
+        .highlight_symbol("▌");
+    let mut state = TableState::default().with_selected(Some(selected - offset));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let plain = Style::new();
+    let label = |s: &'static str| Span::styled(format!("{s:<13}"), t.label);
+    let secret_line = match view.revealed_for(&c.client_id) {
+        Some(r) => {
+            let left = r.until.saturating_duration_since(app.now).as_secs();
+            Line::from(vec![
+                Span::raw(" "),
+                label(strings::SECRET),
+                Span::styled(r.secret.expose_secret().to_string(), t.secret),
+                Span::raw("  "),
+                Span::styled(strings::hides_in(left), t.dim),
+            ])
+        }
+        None => Line::from(vec![
+            Span::raw(" "),
+            label(strings::SECRET),
+            Span::raw(strings::MASK),
+            Span::raw("  "),
+            Span::styled(strings::FINGERPRINT, t.label),
+            Span::raw(" "),
+            Span::raw(c.fingerprint.to_string()),
+        ]),
+    };
+    let verify = match (&view.verify, view.verify_for(&c.client_id)) {
+        (Some(VerifyState::Failed(e)), _) => Span::styled(strings::failed("verify", e), t.error),
+        (_, None) => Span::styled(strings::NONE, t.dim),
+        (_, Some(None)) => Span::styled(strings::VERIFY_PENDING, t.dim),
+        (_, Some(Some(r))) if r.ok => Span::styled(strings::VERIFY_OK, t.ok),
+        (_, Some(Some(r))) => Span::styled(
+            format!("{}: {}", strings::VERIFY_REFUSED, format::opt(r.error.as_deref())),
+            t.error,
+        ),
+    };
+    let mut times = vec![Span::raw(" "), label(strings::FIRST_SEEN), Span::raw(format::time(&c.first_seen)), Span::raw("   ")];
+    times.extend(field(app, strings::LAST_CHANGED, format::time(&c.last_changed), plain));
+    let mut state = vec![Span::raw(" "), label(strings::STALE), Span::styled(format::yes_no(c.stale), if c.stale { t.warning } else { plain }), Span::raw("   ")];
+    state.extend(field(app, strings::LAST_ERROR, format::opt(c.last_error.as_deref()).to_string(), if c.last_error.is_some() { t.error } else { plain }));
+    let lines = vec![
+        secret_line,
+        Line::from(vec![Span::raw(" "), label(strings::DESCRIPTION), Span::raw(format::opt(c.description.as_deref()).to_string())]),
+        Line::from(times),
+        Line::from(state),
+        Line::from(vec![Span::raw(" "), label(strings::VERIFY), verify]),
+    ];
+    let block = Block::bordered()
+        .title(Line::from(vec![Span::raw(" "), Span::styled(c.client_id.clone(), t.accent), Span::raw(" ")]))
+        .border_style(t.dim);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
