@@ -66,7 +66,8 @@ fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
     for s in &sites {
         let creds = (0..2)
             .map(|j| {
-                let secret = SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id));
+                let secret =
+                    SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id));
                 let fp = store.fingerprint(&secret);
                 (
                     Credential {
@@ -129,7 +130,9 @@ fn bench_store(c: &mut Criterion) {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut store = Store::open(&tmp.path().join("s.sqlite3"), StoreKey::generate()).expect("open");
     store.commit_harvest(&data, &summary).expect("commit");
-    g.bench_function("load_sites", |b| b.iter(|| store.sites().expect("sites").len()));
+    g.bench_function("load_sites", |b| {
+        b.iter(|| store.sites().expect("sites").len())
+    });
     g.finish();
 }
 
@@ -176,8 +179,9 @@ fn bench_harvest(c: &mut Criterion) {
                 b.iter_with_setup(
                     || {
                         let tmp = tempfile::tempdir().expect("tmp");
-                        let store = Store::open(&tmp.path().join("h.sqlite3"), StoreKey::generate())
-                            .expect("open");
+                        let store =
+                            Store::open(&tmp.path().join("h.sqlite3"), StoreKey::generate())
+                                .expect("open");
                         (tmp, store)
                     },
                     |(tmp, mut store)| {

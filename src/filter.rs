@@ -38,7 +38,14 @@ impl Filter {
                 .size_limit(1 << 20)
                 .build()
                 .map_err(|e| {
-                    FilterError(e.to_string().lines().last().unwrap_or("").trim().to_string())
+                    FilterError(
+                        e.to_string()
+                            .lines()
+                            .last()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    )
                 })?;
             Matcher::Regex(re)
         } else if rest.trim().is_empty() {

@@ -132,7 +132,10 @@ async fn commands_json_and_exit_codes() {
     let o = simsid(&env, &["show", &org, "--json", "--reveal"]).await;
     assert_eq!(o.status.code(), Some(0));
     let v = json(&o);
-    let client_id = v["credentials"][0]["client_id"].as_str().unwrap().to_string();
+    let client_id = v["credentials"][0]["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let revealed = v["credentials"][0]["secret"].as_str().unwrap().to_string();
     let served = sim
         .control()
@@ -199,7 +202,10 @@ async fn commands_json_and_exit_codes() {
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0));
     let run = json(&o);
-    assert_eq!(run["diff"]["credentials_removed"][0]["client_id"], client_id.as_str());
+    assert_eq!(
+        run["diff"]["credentials_removed"][0]["client_id"],
+        client_id.as_str()
+    );
     let o = simsid(&env, &["history", "--json"]).await;
     let hist = json(&o);
     assert_eq!(hist.as_array().unwrap().len(), 2);
@@ -216,7 +222,13 @@ async fn commands_json_and_exit_codes() {
     let out_file = ts.dir.path().join("inventory.json");
     let o = simsid(
         &env,
-        &["export", "--format", "json", "--output", out_file.to_str().unwrap()],
+        &[
+            "export",
+            "--format",
+            "json",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(o.status.code(), Some(0));
@@ -232,7 +244,8 @@ async fn commands_json_and_exit_codes() {
 
     // A failing site → partial, exit 3.
     let broken = sim.control().sites()[0].org_id.clone();
-    sim.control().set_site_fault(&broken, Fault::Status500, None);
+    sim.control()
+        .set_site_fault(&broken, Fault::Status500, None);
     let o = simsid(&env, &["harvest", "--json", "--concurrency", "4"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let run = json(&o);
@@ -265,7 +278,11 @@ async fn configuration_errors_exit_2_before_any_network_call() {
 
     // Plaintext secret in the config file.
     let cfg = ts.dir.path().join("config.toml");
-    std::fs::write(&cfg, "[profile.default]\nclient_secret = \"do-not-store-me\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[profile.default]\nclient_secret = \"do-not-store-me\"\n",
+    )
+    .unwrap();
     let env2: BTreeMap<String, String> = [
         ("SIMSID_CONFIG".to_string(), cfg.display().to_string()),
         ("SIMSID_STORE".to_string(), ts.path().display().to_string()),
@@ -278,15 +295,17 @@ async fn configuration_errors_exit_2_before_any_network_call() {
     assert!(!stderr(&o).contains("do-not-store-me"));
 
     // Missing settings are each named.
-    let env3: BTreeMap<String, String> = [(
-        "SIMSID_STORE".to_string(),
-        ts.path().display().to_string(),
-    )]
-    .into_iter()
-    .collect();
+    let env3: BTreeMap<String, String> =
+        [("SIMSID_STORE".to_string(), ts.path().display().to_string())]
+            .into_iter()
+            .collect();
     let o = simsid(&env3, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(2));
-    for needle in ["SIMSID_APPLICATION_ID", "SIMSID_CLIENT_ID", "SIMSID_CLIENT_SECRET"] {
+    for needle in [
+        "SIMSID_APPLICATION_ID",
+        "SIMSID_CLIENT_ID",
+        "SIMSID_CLIENT_SECRET",
+    ] {
         assert!(stderr(&o).contains(needle), "{}", stderr(&o));
     }
     // Unknown flag: clap's usage error is exit 2 too.
@@ -390,6 +409,9 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
     // And the store still takes a new harvest.
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(json(&o)["diff"]["sites_removed"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&o)["diff"]["sites_removed"].as_array().unwrap().len(),
+        1
+    );
     sim.shutdown().await;
 }

@@ -165,7 +165,8 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     harvest(&sim, &mut store, quick()).await;
     let broken = pick(&sim, 1, 0);
     let before = store.site(&broken).unwrap().unwrap();
-    sim.control().set_site_fault(&broken, Fault::Status500, None);
+    sim.control()
+        .set_site_fault(&broken, Fault::Status500, None);
     // Rotate its secret too: the failed fetch must not report or apply it.
     let cid = before.credentials[0].client_id.clone();
     sim.control().rotate_secret(&broken, &cid);
@@ -174,13 +175,25 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     assert_eq!(run.status, RunStatus::Partial);
     assert_eq!(run.sites_failed, 1);
     assert_eq!(run.failures[0].organisation_id, broken);
-    assert!(run.failures[0].error.contains("500"), "{}", run.failures[0].error);
+    assert!(
+        run.failures[0].error.contains("500"),
+        "{}",
+        run.failures[0].error
+    );
     assert!(run.diff.credentials_rotated.is_empty());
     let after = store.site(&broken).unwrap().unwrap();
     assert!(after.row.stale);
-    assert!(after.row.last_error.as_deref().unwrap_or("").contains("500"));
+    assert!(after
+        .row
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("500"));
     assert_eq!(after.credentials.len(), before.credentials.len());
-    assert_eq!(after.credentials[0].fingerprint, before.credentials[0].fingerprint);
+    assert_eq!(
+        after.credentials[0].fingerprint,
+        before.credentials[0].fingerprint
+    );
 
     // Once it answers again, the next harvest clears stale and sees the rotation.
     sim.control().clear_site_fault(&broken);
@@ -203,7 +216,11 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
     sim.control().fail_site_list(None);
     let run = harvest(&sim, &mut store, quick()).await;
     assert_eq!(run.status, RunStatus::Failed);
-    assert!(run.error.as_deref().unwrap().contains("503"), "{:?}", run.error);
+    assert!(
+        run.error.as_deref().unwrap().contains("503"),
+        "{:?}",
+        run.error
+    );
     assert_eq!(store.snapshot().unwrap(), snapshot);
     assert_eq!(store.sites().unwrap(), rows);
     assert_eq!(store.runs().unwrap()[0].status, RunStatus::Failed);
@@ -246,7 +263,13 @@ async fn transient_faults_and_token_expiry_still_complete() {
     let c = sim.control();
     let a = pick(&sim, 1, 0);
     let b = pick(&sim, 1, 1);
-    c.set_site_fault(&a, Fault::RateLimited { retry_after_secs: 1 }, Some(2));
+    c.set_site_fault(
+        &a,
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        Some(2),
+    );
     c.set_site_fault(&b, Fault::Html502, Some(2));
     c.set_global_fault(Some(Fault::Status500), Some(3));
     c.expire_tokens_after(Some(15));
@@ -258,7 +281,10 @@ async fn transient_faults_and_token_expiry_still_complete() {
     // Retry-After of 1 s was honoured at least twice for site `a`.
     assert!(started.elapsed() >= Duration::from_secs(2));
     let stats = c.stats();
-    assert!(stats.token_requests >= 2, "the token expired and was renewed");
+    assert!(
+        stats.token_requests >= 2,
+        "the token expired and was renewed"
+    );
     assert!(
         stats.token_requests * 4 < 60,
         "token requests {} should be far fewer than sites",
@@ -301,7 +327,11 @@ async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
     };
     assert_eq!(run.status, RunStatus::Partial);
     assert_eq!(run.failures[0].organisation_id, hung);
-    assert!(run.failures[0].error.contains("timed out"), "{}", run.failures[0].error);
+    assert!(
+        run.failures[0].error.contains("timed out"),
+        "{}",
+        run.failures[0].error
+    );
     // 3 tries × 0.4 s + backoff, with generous slack for a loaded machine.
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
     sim.shutdown().await;

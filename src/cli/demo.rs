@@ -40,7 +40,12 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     if let Some(broken) = school_sites.get(sites / 2) {
         control.set_site_fault(&broken.org_id, Fault::Status500, None);
     }
-    control.set_global_fault(Some(Fault::RateLimited { retry_after_secs: 1 }), Some(3));
+    control.set_global_fault(
+        Some(Fault::RateLimited {
+            retry_after_secs: 1,
+        }),
+        Some(3),
+    );
 
     let env = sim.env();
     let settings = Settings {
@@ -59,9 +64,9 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             client_id: env.client_id.clone(),
             organisation_id: OrgId::parse(&env.organisation_id)
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-            client_secret: SecretString::from(secrecy::ExposeSecret::expose_secret(
-                &env.client_secret,
-            ).to_string()),
+            client_secret: SecretString::from(
+                secrecy::ExposeSecret::expose_secret(&env.client_secret).to_string(),
+            ),
             sts_url: env.sts_url.clone(),
             api_base: env.api_base.clone(),
             scopes: crate::config::DEFAULT_SCOPES.to_string(),

@@ -233,7 +233,11 @@ pub fn show_text(
     let s = &row.site;
     writeln!(out, "{}", s.name)?;
     writeln!(out, "  organisation id  {}", s.org_id)?;
-    writeln!(out, "  DfE code         {}", s.dfe_code.as_deref().unwrap_or("-"))?;
+    writeln!(
+        out,
+        "  DfE code         {}",
+        s.dfe_code.as_deref().unwrap_or("-")
+    )?;
     writeln!(
         out,
         "  DENI number      {}",
@@ -255,7 +259,11 @@ pub fn show_text(
         };
         writeln!(out)?;
         writeln!(out, "  client id        {}", c.client_id)?;
-        writeln!(out, "  secret           {shown}  (fingerprint {})", c.fingerprint)?;
+        writeln!(
+            out,
+            "  secret           {shown}  (fingerprint {})",
+            c.fingerprint
+        )?;
         writeln!(
             out,
             "  description      {}",
@@ -428,7 +436,10 @@ mod tests {
         assert_eq!(v["organisation_id"], "207A1392-E1F6-47BA-81DA-6C374971D788");
         assert_eq!(v["credentials"][0]["secret"], Value::Null);
         assert_eq!(v["credentials"][0]["first_seen"], "2026-11-27T16:55:39Z");
-        let v = show_json(&d, &[Some(SecretString::from("revealed-value".to_string()))]);
+        let v = show_json(
+            &d,
+            &[Some(SecretString::from("revealed-value".to_string()))],
+        );
         assert_eq!(v["credentials"][0]["secret"], "revealed-value");
         let e = export_json(&d);
         assert!(e["credentials"][0].get("secret").is_none());
@@ -443,7 +454,7 @@ mod tests {
         let text = String::from_utf8(buf).unwrap();
         assert!(text.contains(MASK) && text.contains("0123456789abcdef"));
         let mut buf = Vec::new();
-        sites_text(&mut buf, &[d.row.clone()]).unwrap();
+        sites_text(&mut buf, std::slice::from_ref(&d.row)).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert!(text.contains("3734001") && text.ends_with("1 site(s)\n"));
         let rows = export_csv_rows(&d);

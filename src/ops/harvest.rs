@@ -42,8 +42,7 @@ pub async fn harvest_and_commit<S: Source>(
             *summary
         }
         HarvestOutput::Fetched(fetched) => {
-            let (summary, data) =
-                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+            let (summary, data) = harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
             store
                 .commit_harvest(&data, &summary)
                 .map_err(|e| CliError::runtime(format!("cannot commit the harvest: {e}")))?;
@@ -65,7 +64,11 @@ pub async fn harvest_and_commit<S: Source>(
         organisation_id: None,
         client_id: None,
         fingerprint: None,
-        detail: Some(format!("run {} {}", summary.run_id, summary.status.as_str())),
+        detail: Some(format!(
+            "run {} {}",
+            summary.run_id,
+            summary.status.as_str()
+        )),
     };
     store
         .append_audit(&entry)

@@ -94,9 +94,5 @@ pub fn audit_verify(
 
 /// Whether a verify error was a refusal (exit 5) rather than a transport problem (exit 1).
 pub fn is_refusal(r: &VerifyResult) -> bool {
-    !r.ok
-        && r
-            .error
-            .as_deref()
-            .is_some_and(|e| e.starts_with("refused"))
+    !r.ok && r.error.as_deref().is_some_and(|e| e.starts_with("refused"))
 }

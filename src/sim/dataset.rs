@@ -154,11 +154,11 @@ impl Generator {
         let tests = if count >= 20 { 1 + count / 1000 } else { 0 };
         let wales = count * 18 / 100;
         let mut regions = Vec::with_capacity(count);
-        regions.extend(std::iter::repeat(Region::NorthernIreland).take(ni));
-        regions.extend(std::iter::repeat(Region::VendorTest).take(tests));
-        regions.extend(std::iter::repeat(Region::Wales).take(wales));
+        regions.extend(std::iter::repeat_n(Region::NorthernIreland, ni));
+        regions.extend(std::iter::repeat_n(Region::VendorTest, tests));
+        regions.extend(std::iter::repeat_n(Region::Wales, wales));
         let england = count.saturating_sub(regions.len());
-        regions.extend(std::iter::repeat(Region::England).take(england));
+        regions.extend(std::iter::repeat_n(Region::England, england));
         regions.truncate(count);
         regions.shuffle(&mut self.rng);
 

@@ -245,7 +245,10 @@ mod tests {
             resolve(Context::Harvest, &key(KeyCode::Esc)),
             Some(Command::CancelHarvest)
         );
-        assert_eq!(resolve(Context::Sites, &key(KeyCode::Esc)), Some(Command::Back));
+        assert_eq!(
+            resolve(Context::Sites, &key(KeyCode::Esc)),
+            Some(Command::Back)
+        );
     }
 
     #[test]
@@ -269,15 +272,26 @@ mod tests {
             resolve(Context::Confirm, &key(KeyCode::Char('y'))),
             Some(Command::ConfirmYes)
         );
-        for code in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter, KeyCode::Char('Y')] {
-            assert_eq!(resolve(Context::Confirm, &key(code)), Some(Command::ConfirmNo));
+        for code in [
+            KeyCode::Char('n'),
+            KeyCode::Esc,
+            KeyCode::Enter,
+            KeyCode::Char('Y'),
+        ] {
+            assert_eq!(
+                resolve(Context::Confirm, &key(code)),
+                Some(Command::ConfirmNo)
+            );
         }
     }
 
     #[test]
     fn shift_letters_and_releases() {
         let shift_s = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
-        assert_eq!(resolve(Context::Sites, &shift_s), Some(Command::SortReverse));
+        assert_eq!(
+            resolve(Context::Sites, &shift_s),
+            Some(Command::SortReverse)
+        );
         let mut release = key(KeyCode::Char('q'));
         release.kind = KeyEventKind::Release;
         assert_eq!(resolve(Context::Sites, &release), None);
@@ -330,7 +344,9 @@ mod tests {
         let hints: Vec<&str> = footer(Context::Sites).iter().map(|b| b.hint).collect();
         assert_eq!(hints[..5], ["open", "filter", "sort", "reverse", "view"]);
         assert!(hints.contains(&"quit"));
-        assert!(footer(Context::Confirm).iter().all(|b| b.context == Context::Confirm));
+        assert!(footer(Context::Confirm)
+            .iter()
+            .all(|b| b.context == Context::Confirm));
         let total: usize = groups().iter().map(|(_, l)| l.len()).sum();
         assert_eq!(total, BINDINGS.len(), "every binding is on the help screen");
     }

@@ -18,9 +18,19 @@ use super::diff;
 pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     let runs = match &view.runs {
         Load::Ready(runs) if !runs.is_empty() => runs,
-        Load::Ready(_) | Load::Missing => return line(app, frame, area, strings::NO_RUNS, app.theme.dim),
+        Load::Ready(_) | Load::Missing => {
+            return line(app, frame, area, strings::NO_RUNS, app.theme.dim)
+        }
         Load::Loading => return line(app, frame, area, strings::LOADING, app.theme.dim),
-        Load::Failed(e) => return line(app, frame, area, &strings::failed("history", e), app.theme.error),
+        Load::Failed(e) => {
+            return line(
+                app,
+                frame,
+                area,
+                &strings::failed("history", e),
+                app.theme.error,
+            )
+        }
     };
     let table_h = u16::try_from(runs.len() + 1)
         .unwrap_or(u16::MAX)
@@ -98,7 +108,9 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
             Span::styled(format!(" — {}", f.error), app.theme.dim),
         ]));
     }
-    let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
+    let n = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(1);
     let [top, rest] = Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(area);
     frame.render_widget(Paragraph::new(lines), top);
     diff::draw_changes(app, &view.changes, true, frame, rest);
@@ -106,6 +118,9 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
 
 fn line(app: &App, frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
     let _ = app;
-    let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]));
+    let p = Paragraph::new(Line::from(vec![
+        Span::raw(" "),
+        Span::styled(text.to_string(), style),
+    ]));
     frame.render_widget(p, area);
 }

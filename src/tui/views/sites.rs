@@ -19,8 +19,7 @@ const WIDE: u16 = 120;
 
 /// Header lines and the table.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let [info, table] =
-        Layout::vertical([Constraint::Length(4), Constraint::Min(1)]).areas(area);
+    let [info, table] = Layout::vertical([Constraint::Length(4), Constraint::Min(1)]).areas(area);
     draw_info(app, frame, info);
     draw_table(app, frame, table);
 }
@@ -38,8 +37,17 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         ratatui::style::Style::new(),
     ));
     let mut line2 = vec![Span::raw(" ")];
-    line2.extend(field(app, strings::STORE, app.store_path.clone(), ratatui::style::Style::new()));
-    let mut line3 = vec![Span::raw(" "), Span::styled(strings::LAST_HARVEST, t.label), Span::raw(" ")];
+    line2.extend(field(
+        app,
+        strings::STORE,
+        app.store_path.clone(),
+        ratatui::style::Style::new(),
+    ));
+    let mut line3 = vec![
+        Span::raw(" "),
+        Span::styled(strings::LAST_HARVEST, t.label),
+        Span::raw(" "),
+    ];
     match &app.last_run {
         Some(run) => {
             let status_style = match run.status {
@@ -101,8 +109,18 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             strings::NO_MATCH
         };
-        let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text, app.theme.dim)]));
-        frame.render_widget(p, Rect { y: area.y + 1, height: area.height.saturating_sub(1), ..area });
+        let p = Paragraph::new(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(text, app.theme.dim),
+        ]));
+        frame.render_widget(
+            p,
+            Rect {
+                y: area.y + 1,
+                height: area.height.saturating_sub(1),
+                ..area
+            },
+        );
         return;
     }
     let wide = area.width >= WIDE;
@@ -150,11 +168,31 @@ fn columns(wide: bool) -> [(SortColumn, &'static str, Constraint); 8] {
         (SortColumn::Name, strings::COL_NAME, Constraint::Min(16)),
         (SortColumn::Dfe, strings::COL_DFE, Constraint::Length(8)),
         (SortColumn::Deni, strings::COL_DENI, Constraint::Length(8)),
-        (SortColumn::Organisation, org_label, Constraint::Length(org_w)),
-        (SortColumn::Authorised, strings::COL_AUTH, Constraint::Length(4)),
-        (SortColumn::Credentials, strings::COL_CREDS, Constraint::Length(5)),
-        (SortColumn::LastChanged, time_label, Constraint::Length(time_w)),
-        (SortColumn::Change, strings::COL_BADGE, Constraint::Length(5)),
+        (
+            SortColumn::Organisation,
+            org_label,
+            Constraint::Length(org_w),
+        ),
+        (
+            SortColumn::Authorised,
+            strings::COL_AUTH,
+            Constraint::Length(4),
+        ),
+        (
+            SortColumn::Credentials,
+            strings::COL_CREDS,
+            Constraint::Length(5),
+        ),
+        (
+            SortColumn::LastChanged,
+            time_label,
+            Constraint::Length(time_w),
+        ),
+        (
+            SortColumn::Change,
+            strings::COL_BADGE,
+            Constraint::Length(5),
+        ),
     ]
 }
 
@@ -180,7 +218,11 @@ fn row<'a>(app: &App, r: &'a SiteRow, wide: bool) -> Row<'a> {
         name.push_str(" (stale)");
     }
     Row::new(vec![
-        Cell::from(name).style(if r.stale { t.warning } else { ratatui::style::Style::new() }),
+        Cell::from(name).style(if r.stale {
+            t.warning
+        } else {
+            ratatui::style::Style::new()
+        }),
         Cell::from(format::opt(r.site.dfe_code.as_deref())),
         Cell::from(format::opt(r.site.deni_number.as_deref())),
         Cell::from(org).style(t.dim),
