@@ -302,49 +302,63 @@ pub fn verify_text(out: &mut impl Write, org: &str, results: &[VerifyResult]) ->
     writeln!(out, "{ok} of {} credential(s) work", results.len())
 }
 
-/// The diff as indented text lines (empty diff: "no changes").
+/// How many entries of each kind the text diff lists before summarising the rest.
+pub const DIFF_TEXT_LIMIT: usize = 20;
+
+fn capped<T>(
+    out: &mut impl Write,
+    items: &[T],
+    indent: &str,
+    line: impl Fn(&T) -> String,
+) -> io::Result<()> {
+    for item in items.iter().take(DIFF_TEXT_LIMIT) {
+        writeln!(out, "{indent}{}", line(item))?;
+    }
+    if items.len() > DIFF_TEXT_LIMIT {
+        writeln!(
+            out,
+            "{indent}  … and {} more (see --json)",
+            items.len() - DIFF_TEXT_LIMIT
+        )?;
+    }
+    Ok(())
+}
+
+/// The diff as indented text: a count line, then up to [`DIFF_TEXT_LIMIT`] entries per kind.
 pub fn diff_text(out: &mut impl Write, diff: &Diff, indent: &str) -> io::Result<()> {
     if diff.is_empty() {
         return writeln!(out, "{indent}no changes");
     }
-    for o in &diff.sites_added {
-        writeln!(out, "{indent}+ site {o}")?;
-    }
-    for o in &diff.sites_removed {
-        writeln!(out, "{indent}- site {o}")?;
-    }
-    for a in &diff.authorisation_changed {
+    writeln!(
+        out,
+        "{indent}sites +{} -{}, authorisation changed {}, credentials +{} -{} rotated {}",
+        diff.sites_added.len(),
+        diff.sites_removed.len(),
+        diff.authorisation_changed.len(),
+        diff.credentials_added.len(),
+        diff.credentials_removed.len(),
+        diff.credentials_rotated.len()
+    )?;
+    capped(out, &diff.sites_added, indent, |o| format!("+ site {o}"))?;
+    capped(out, &diff.sites_removed, indent, |o| format!("- site {o}"))?;
+    capped(out, &diff.authorisation_changed, indent, |a| {
         let w = |v: Option<u8>| v.map_or("null".to_string(), |v| v.to_string());
-        writeln!(
-            out,
-            "{indent}~ authorised {} {} -> {}",
+        format!(
+            "~ authorised {} {} -> {}",
             a.organisation_id,
             w(a.from),
             w(a.to)
-        )?;
-    }
-    for c in &diff.credentials_added {
-        writeln!(
-            out,
-            "{indent}+ credential {} {}",
-            c.organisation_id, c.client_id
-        )?;
-    }
-    for c in &diff.credentials_removed {
-        writeln!(
-            out,
-            "{indent}- credential {} {}",
-            c.organisation_id, c.client_id
-        )?;
-    }
-    for c in &diff.credentials_rotated {
-        writeln!(
-            out,
-            "{indent}* rotated {} {}",
-            c.organisation_id, c.client_id
-        )?;
-    }
-    Ok(())
+        )
+    })?;
+    capped(out, &diff.credentials_added, indent, |c| {
+        format!("+ credential {} {}", c.organisation_id, c.client_id)
+    })?;
+    capped(out, &diff.credentials_removed, indent, |c| {
+        format!("- credential {} {}", c.organisation_id, c.client_id)
+    })?;
+    capped(out, &diff.credentials_rotated, indent, |c| {
+        format!("* rotated {} {}", c.organisation_id, c.client_id)
+    })
 }
 
 /// A harvest run summary as text (used by `harvest` and `history`).

@@ -17,8 +17,8 @@ pub async fn run(cli: Cli) -> u8 {
         Err(e) => {
             if !e.message.is_empty() {
                 eprintln!("simsid: {}", e.message);
+                tracing::error!(code = e.code, error = %e.message, "command failed");
             }
-            tracing::error!(code = e.code, message = %e.message, "command failed");
             e.code
         }
     }
