@@ -415,3 +415,88 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_with_130_and_commits_nothing() {
+    let sim = Simulator::start(
+        SimConfig {
+            sites: 100,
+            seed: 13,
+            latency: Duration::from_millis(50),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    assert_eq!(simsid(&env, &["harvest"]).await.status.code(), Some(0));
+    let before = json(&simsid(&env, &["sites", "--json"]).await);
+    let runs_before = json(&simsid(&env, &["history", "--json"]).await);
+    sim.control().remove_site(&sim.control().sites()[0].org_id);
+
+    let env2 = env.clone();
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::temp_dir())
+            .envs(&env2)
+            .args(["harvest", "--concurrency", "1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1000));
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("nothing committed"), "{err}");
+    assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), before);
+    assert_eq!(
+        json(&simsid(&env, &["history", "--json"]).await),
+        runs_before
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readonly_turns_off_reveal_verify_and_harvest() {
+    let sim = simulator(8, 14).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    assert_eq!(simsid(&env, &["harvest"]).await.status.code(), Some(0));
+    let sites = json(&simsid(&env, &["sites", "--json"]).await);
+    let org = sites[0]["organisation_id"].as_str().unwrap().to_string();
+    for args in [
+        vec!["--readonly", "show", org.as_str(), "--reveal"],
+        vec!["--readonly", "verify", org.as_str()],
+        vec!["harvest", "--readonly"],
+    ] {
+        let o = simsid(&env, &args).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
+    }
+    // Browsing still works.
+    let o = simsid(&env, &["--readonly", "show", org.as_str()]).await;
+    assert_eq!(o.status.code(), Some(0));
+    let audit = json(&simsid(&env, &["audit", "--json"]).await);
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"] != "reveal"));
+    sim.shutdown().await;
+}
