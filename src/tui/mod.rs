@@ -8,6 +8,13 @@ pub mod pacer;
 pub mod services;
 pub mod strings;
 pub mod theme;
-
-pub use services::{ConsoleOptions, Overview, Services};
 pub mod views;
+
+mod run;
+mod terminal;
+
+pub use action::{Action, Command, Effect};
+pub use app::App;
+pub use run::run;
+pub use services::{ConsoleOptions, Overview, Services};
+pub use terminal::PANIC_MESSAGE;

@@ -258,7 +258,8 @@ impl App {
         if let Some(Screen::Site(_)) = self.stack.last() {
             self.stack.pop();
         }
-        self.stack.push(Screen::Site(SiteView::new(org.clone(), name)));
+        self.stack
+            .push(Screen::Site(Box::new(SiteView::new(org.clone(), name))));
         fx.push(Effect::LoadSite(org));
     }
 
