@@ -609,7 +609,9 @@ fn harvest_events_update_the_counters() {
     assert_eq!(h.retries, 1);
     assert_eq!(h.credentials, 2);
     assert_eq!(h.failures[0].error, "timeout after 3 attempts");
-    assert!(h.last_retry.as_deref().unwrap().contains("HTTP 429"));
+    let retry = h.last_retry.as_ref().unwrap();
+    assert_eq!((retry.reason.as_str(), retry.attempt), ("HTTP 429", 1));
+    assert_eq!(retry.org, Some(org(OAKFIELD)));
     // 2 sites in 4 s since the list arrived: 0.5/s, 4 left → ETA 8 s.
     let now = t0() + secs(5);
     assert_eq!(h.rate(now), Some(0.5));

@@ -137,10 +137,22 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         value(h.credentials.to_string()),
     ]));
     if let Some(retry) = &h.last_retry {
+        let at = retry.org.as_ref().map_or_else(
+            || strings::RETRY_SITE_LIST.to_string(),
+            |o| diff::site_name(app, o),
+        );
         lines.push(Line::from(vec![
             Span::raw(" "),
             label(strings::LAST_RETRY),
-            Span::styled(retry.clone(), t.dim),
+            Span::raw(format!("{at}: {}", retry.reason)),
+            Span::styled(
+                format!(
+                    " (try {}, again in {})",
+                    retry.attempt,
+                    format::duration(retry.delay)
+                ),
+                t.dim,
+            ),
         ]));
     }
     if !h.failures.is_empty() {

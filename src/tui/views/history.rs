@@ -26,14 +26,18 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         .unwrap_or(u16::MAX)
         .min(area.height / 2)
         .max(2);
-    let [top, gap, summary, changes] = Layout::vertical([
+    let summary_h = view
+        .selected()
+        .map_or(0, |run| diff::summary_lines(app, run).len());
+    let summary_h = u16::try_from(summary_h).unwrap_or(u16::MAX);
+    let [top, _, summary, _, changes] = Layout::vertical([
         Constraint::Length(table_h),
         Constraint::Length(1),
-        Constraint::Length(2),
+        Constraint::Length(summary_h),
+        Constraint::Length(1),
         Constraint::Min(1),
     ])
     .areas(area);
-    let _ = gap;
     let height = usize::from(top.height.saturating_sub(1));
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), runs.len(), height);

@@ -29,8 +29,6 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let counts = app.sites().counts();
     let mut line1 = vec![Span::raw(" ")];
-    line1.extend(field(app, strings::PROFILE, app.profile.clone(), t.accent));
-    line1.push(Span::raw("   "));
     line1.extend(field(
         app,
         strings::APPLICATION,
