@@ -1,6 +1,6 @@
 //! A run's summary and its changes, shared by the harvest pane, the history and a run.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
@@ -141,14 +141,17 @@ pub fn draw_changes(app: &App, changes: &DiffList, selectable: bool, frame: &mut
         Cell::from(strings::COL_CLIENT),
     ])
     .style(app.theme.header);
-    let mut table = Table::new(
-        rows,
-        [
-            Constraint::Length(19),
-            Constraint::Fill(1),
-            Constraint::Length(20),
+    let widths = super::fit::columns(
+        area.width,
+        1,
+        1,
+        &[
+            super::fit::Col::fixed(19, 10, 1),
+            super::fit::Col::flex(12),
+            super::fit::Col::fixed(20, 8, 0),
         ],
-    )
+    );
+    let mut table = Table::new(rows, widths)
     .header(header)
     .column_spacing(1)
     .highlight_symbol("▌")

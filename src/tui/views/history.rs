@@ -1,6 +1,6 @@
 //! The history screen (past runs; the selected run's diff below) and one run's changes.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -13,6 +13,7 @@ use crate::tui::app::App;
 use crate::tui::{format, strings};
 
 use super::diff;
+use super::fit::{self, Col};
 
 /// Runs on top, the selected run's summary and changes below.
 pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
@@ -30,14 +31,11 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         .selected()
         .map_or(0, |run| diff::summary_lines(app, run).len());
     let summary_h = u16::try_from(summary_h).unwrap_or(u16::MAX);
-    let [top, _, summary, _, changes] = Layout::vertical([
-        Constraint::Length(table_h),
-        Constraint::Length(1),
-        Constraint::Length(summary_h),
-        Constraint::Length(1),
-        Constraint::Min(1),
-    ])
-    .areas(area);
+    let mut changes = area;
+    let top = fit::take_top(&mut changes, table_h);
+    fit::take_top(&mut changes, 1);
+    let summary = fit::take_top(&mut changes, summary_h);
+    fit::take_top(&mut changes, 1);
     let height = usize::from(top.height.saturating_sub(1));
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), runs.len(), height);
@@ -67,18 +65,21 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         strings::COL_CHANGES,
     ])
     .style(app.theme.header);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(16),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(7),
+    let widths = fit::columns(
+        top.width,
+        2,
+        1,
+        &[
+            Col::fixed(16, 10, 6),
+            Col::fixed(8, 4, 5),
+            Col::fixed(6, 4, 0),
+            Col::fixed(6, 4, 1),
+            Col::fixed(6, 4, 2),
+            Col::fixed(6, 4, 3),
+            Col::fixed(7, 4, 4),
         ],
-    )
+    );
+    let table = Table::new(rows, widths)
     .header(header)
     .column_spacing(2)
     .row_highlight_style(app.theme.selected)
@@ -103,7 +104,8 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
         ]));
     }
     let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
-    let [top, rest] = Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(area);
+    let mut rest = area;
+    let top = fit::take_top(&mut rest, n);
     frame.render_widget(Paragraph::new(lines), top);
     diff::draw_changes(app, &view.changes, true, frame, rest);
 }
