@@ -73,7 +73,11 @@ fn regex_filter_and_inverted_regex() {
     typed(&mut app, "re:^(ysgol|st )");
     assert_eq!(
         names(&app),
-        ["St Mary's C of E Primary School", "Ysgol Gymraeg Bro Dŵr", "Ysgol y Graig"]
+        [
+            "St Mary's C of E Primary School",
+            "Ysgol Gymraeg Bro Dŵr",
+            "Ysgol y Graig"
+        ]
     );
     let mut app = self::tui_support::app();
     ch(&mut app, '/');
@@ -85,7 +89,11 @@ fn regex_filter_and_inverted_regex() {
     typed(&mut app, r"re:^\d{3}/4");
     assert_eq!(
         names(&app),
-        ["Northgate High School", "Oakfield Academy", "St Mary's C of E Primary School"]
+        [
+            "Northgate High School",
+            "Oakfield Academy",
+            "St Mary's C of E Primary School"
+        ]
     );
 }
 
@@ -183,13 +191,21 @@ fn s_cycles_every_column_and_each_sorts_ascending_then_s_reverses() {
         let rows = listed(&app);
         assert_eq!(rows.len(), 6);
         for w in rows.windows(2) {
-            assert_ne!(key_cmp(col, &w[0], &w[1]), Ordering::Greater, "{col:?} ascending");
+            assert_ne!(
+                key_cmp(col, &w[0], &w[1]),
+                Ordering::Greater,
+                "{col:?} ascending"
+            );
         }
         ch(&mut app, 'S');
         let rows = listed(&app);
         assert!(app.sites().sort().1);
         for w in rows.windows(2) {
-            assert_ne!(key_cmp(col, &w[0], &w[1]), Ordering::Less, "{col:?} descending");
+            assert_ne!(
+                key_cmp(col, &w[0], &w[1]),
+                Ordering::Less,
+                "{col:?} descending"
+            );
         }
         ch(&mut app, 'S');
         ch(&mut app, 's');
@@ -240,11 +256,18 @@ fn a_cycles_status_views() {
     }
     assert_eq!(got[0].0, "authorised");
     assert_eq!(got[0].1.len(), 4);
-    assert_eq!(got[1], ("unauthorised", vec!["Belfast Royal Academy".to_string()]));
+    assert_eq!(
+        got[1],
+        ("unauthorised", vec!["Belfast Royal Academy".to_string()])
+    );
     assert_eq!(got[2].0, "changed");
     assert_eq!(
         got[2].1,
-        ["Belfast Royal Academy", "St Mary's C of E Primary School", "Ysgol Gymraeg Bro Dŵr"]
+        [
+            "Belfast Royal Academy",
+            "St Mary's C of E Primary School",
+            "Ysgol Gymraeg Bro Dŵr"
+        ]
     );
     assert_eq!(got[3], ("stale", vec!["Oakfield Academy".to_string()]));
     assert_eq!(got[4].0, "all");
@@ -257,7 +280,11 @@ fn views_and_filters_combine() {
     ch(&mut app, 'a'); // authorised
     ch(&mut app, '/');
     typed(&mut app, "ysgol");
-    assert_eq!(names(&app), ["Ysgol Gymraeg Bro Dŵr"], "Graig's authorisation is unknown");
+    assert_eq!(
+        names(&app),
+        ["Ysgol Gymraeg Bro Dŵr"],
+        "Graig's authorisation is unknown"
+    );
 }
 
 // ---------- navigation ----------
@@ -277,7 +304,10 @@ fn navigation_stays_in_bounds() {
     assert_eq!(sel(&app), 2);
     key(&mut app, KeyCode::PageDown);
     let page = sel(&app) - 2;
-    assert!(page >= 10, "a page at 24 rows is most of the screen, got {page}");
+    assert!(
+        page >= 10,
+        "a page at 24 rows is most of the screen, got {page}"
+    );
     key(&mut app, KeyCode::PageUp);
     assert_eq!(sel(&app), 2);
     key(&mut app, KeyCode::PageUp);
@@ -287,7 +317,10 @@ fn navigation_stays_in_bounds() {
     ch(&mut app, 'j');
     key(&mut app, KeyCode::PageDown);
     assert_eq!(sel(&app), 99);
-    assert!(app.sites().cursor.offset() + page > 99, "the last row is in view");
+    assert!(
+        app.sites().cursor.offset() + page > 99,
+        "the last row is in view"
+    );
     ch(&mut app, 'g');
     assert_eq!(sel(&app), 0);
     assert_eq!(app.sites().cursor.offset(), 0);
@@ -316,7 +349,11 @@ fn enter_opens_the_site_and_esc_goes_back() {
     assert_eq!(view.credentials().len(), 2);
     ch(&mut app, 'j');
     assert_eq!(
-        app.site_view().unwrap().selected_credential().unwrap().client_id,
+        app.site_view()
+            .unwrap()
+            .selected_credential()
+            .unwrap()
+            .client_id,
         BACKUP_CLIENT
     );
     ch(&mut app, 'j');
@@ -380,7 +417,12 @@ fn reveal_asks_and_y_reveals() {
 
 #[test]
 fn reveal_any_other_key_cancels() {
-    for code in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter, KeyCode::Char('Y')] {
+    for code in [
+        KeyCode::Char('n'),
+        KeyCode::Esc,
+        KeyCode::Enter,
+        KeyCode::Char('Y'),
+    ] {
         let mut app = app();
         open_st_marys(&mut app);
         ch(&mut app, 'r');
@@ -388,7 +430,10 @@ fn reveal_any_other_key_cancels() {
         assert!(fx.is_empty(), "{code:?}");
         assert!(app.confirm().is_none());
         assert!(app.site_view().unwrap().revealed.is_none());
-        assert!(matches!(app.screen(), Screen::Site(_)), "{code:?} only closes the dialog");
+        assert!(
+            matches!(app.screen(), Screen::Site(_)),
+            "{code:?} only closes the dialog"
+        );
     }
 }
 
@@ -400,9 +445,15 @@ fn revealed_secret_hides_after_30_seconds() {
     reveal_main(&mut app);
     assert!(app.site_view().unwrap().revealed_for(MAIN_CLIENT).is_some());
     app.update(Action::Tick(t0() + secs(129)));
-    assert!(app.site_view().unwrap().revealed.is_some(), "still shown at 29 s");
+    assert!(
+        app.site_view().unwrap().revealed.is_some(),
+        "still shown at 29 s"
+    );
     app.update(Action::Tick(t0() + secs(130)));
-    assert!(app.site_view().unwrap().revealed.is_none(), "hidden at 30 s");
+    assert!(
+        app.site_view().unwrap().revealed.is_none(),
+        "hidden at 30 s"
+    );
 }
 
 #[test]
@@ -698,11 +749,17 @@ fn finished_harvest_shows_the_diff_and_enter_opens_a_changed_site() {
     assert!(!app.harvest_running());
     // Items: Bro Dŵr added, Belfast authorisation, Bro Dŵr credential, St Mary's rotated.
     ch(&mut app, 'G');
-    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::LoadSite(org(ST_MARYS))]);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::LoadSite(org(ST_MARYS))]
+    );
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Harvest), "back to the diff");
     ch(&mut app, 'g');
-    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::LoadSite(org(BRO_DWR))]);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::LoadSite(org(BRO_DWR))]
+    );
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Sites));
@@ -767,7 +824,10 @@ fn goto_finds_org_id_in_any_case_with_braces_dfe_and_deni() {
     let mut app = app();
     ch(&mut app, ':');
     typed(&mut app, "goto 142-0021");
-    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::LoadSite(org(BELFAST))]);
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        vec![Effect::LoadSite(org(BELFAST))]
+    );
 }
 
 #[test]
@@ -859,7 +919,11 @@ fn cli_md_keys() -> Vec<(&'static str, KeyEvent, Context)> {
         ("PgUp", k(KeyCode::PageUp), Context::Sites),
         ("PgDn", k(KeyCode::PageDown), Context::Sites),
         ("g", c('g'), Context::Sites),
-        ("G", KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT), Context::Sites),
+        (
+            "G",
+            KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT),
+            Context::Sites,
+        ),
         ("/", c('/'), Context::Sites),
         ("Esc", k(KeyCode::Esc), Context::Sites),
         ("Enter", k(KeyCode::Enter), Context::Sites),
@@ -877,7 +941,11 @@ fn cli_md_keys() -> Vec<(&'static str, KeyEvent, Context)> {
         (":", c(':'), Context::Sites),
         ("?", c('?'), Context::Sites),
         ("q", c('q'), Context::Sites),
-        ("Ctrl-C", KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL), Context::Sites),
+        (
+            "Ctrl-C",
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Context::Sites,
+        ),
     ]
 }
 
@@ -892,7 +960,9 @@ fn key_table_covers_every_key_of_cli_md_and_help_lists_them() {
         let binding = keys::BINDINGS
             .iter()
             .find(|b| {
-                (b.context == context || b.context == Context::Global || b.context == Context::Always)
+                (b.context == context
+                    || b.context == Context::Global
+                    || b.context == Context::Always)
                     && Some(b.command) == command
             })
             .unwrap_or_else(|| panic!("{name}: no binding"));
@@ -928,7 +998,10 @@ fn footer_and_help_mark_readonly_keys() {
     let mut app = app_with(overview(), true);
     ch(&mut app, '?');
     let help = screen_text(&app, 100, 80);
-    let marked = help.lines().filter(|l| l.contains("(read-only: off)")).count();
+    let marked = help
+        .lines()
+        .filter(|l| l.contains("(read-only: off)"))
+        .count();
     assert_eq!(marked, keys::BINDINGS.iter().filter(|b| b.writes).count());
     ch(&mut app, '?');
     let text = screen_text(&app, 120, 24);

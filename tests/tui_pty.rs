@@ -92,7 +92,10 @@ struct Tmux {
 
 impl Tmux {
     fn available() -> bool {
-        Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
     }
 
     fn start(mode: &str) -> Tmux {
@@ -105,8 +108,19 @@ impl Tmux {
         let raw = tempfile::NamedTempFile::new().unwrap();
         let tmux = Tmux { socket, raw };
         tmux.run(&[
-            "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", "-e",
-            &format!("{CHILD_ENV}={mode}"), "-e", "NO_COLOR=1", &child,
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            &format!("{CHILD_ENV}={mode}"),
+            "-e",
+            "NO_COLOR=1",
+            &child,
         ]);
         tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
         let pipe = format!("cat >> '{}'", tmux.raw.path().display());
@@ -169,7 +183,9 @@ impl Tmux {
     }
 
     fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "0", f]).trim().to_string()
+        self.run(&["display-message", "-p", "-t", "0", f])
+            .trim()
+            .to_string()
     }
 }
 
@@ -194,7 +210,11 @@ fn console_in_tmux() {
     }
     let t = Tmux::start("normal");
     let s = t.wait_for("St Mary's C of E Primary School");
-    assert_eq!(t.format("#{alternate_on}"), "1", "the console uses the alternate screen");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "1",
+        "the console uses the alternate screen"
+    );
     assert!(s.contains("6 of 6"));
 
     // Incremental filter, then Esc clears it.
@@ -213,7 +233,11 @@ fn console_in_tmux() {
     t.text("c");
     let s = t.wait_for("clears in 30 s");
     assert!(!s.contains(SECRET), "copying does not show the secret");
-    assert_eq!(t.run(&["show-buffer"]), SECRET, "OSC 52 reached the terminal");
+    assert_eq!(
+        t.run(&["show-buffer"]),
+        SECRET,
+        "OSC 52 reached the terminal"
+    );
     let copy = format!("\x1b]52;c;{}\x07", base64_of(SECRET));
     assert!(t.raw_contains(copy.as_bytes()));
     assert!(!t.raw_has(b"\x1b]52;c;\x07"), "not cleared yet");
@@ -238,11 +262,17 @@ fn console_in_tmux() {
     // q quits: terminal restored, raw mode off, clipboard cleared.
     t.text("q");
     let s = t.wait_for("CONSOLE_EXIT");
-    assert!(s.contains("CONSOLE_EXIT ok=true panicked=false raw=false"), "{s}");
+    assert!(
+        s.contains("CONSOLE_EXIT ok=true panicked=false raw=false"),
+        "{s}"
+    );
     assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
     assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown");
     // tmux ignores an empty OSC 52, so look for the clearing sequence in the raw output.
-    assert!(t.raw_contains(b"\x1b]52;c;\x07"), "the clipboard was cleared on quit");
+    assert!(
+        t.raw_contains(b"\x1b]52;c;\x07"),
+        "the clipboard was cleared on quit"
+    );
 }
 
 #[test]
@@ -257,7 +287,10 @@ fn panic_restores_the_terminal_without_printing_state() {
     let s = t.wait_for("CONSOLE_EXIT");
     assert!(s.contains(simsid::tui::PANIC_MESSAGE), "{s}");
     assert!(s.contains("panicked=true raw=false"), "{s}");
-    assert!(!s.contains(PANIC_PAYLOAD), "the panic payload is not printed: {s}");
+    assert!(
+        !s.contains(PANIC_PAYLOAD),
+        "the panic payload is not printed: {s}"
+    );
     assert_eq!(t.format("#{alternate_on}"), "0");
     assert_eq!(t.format("#{cursor_flag}"), "1");
 }

@@ -175,7 +175,16 @@ fn too_small() {
 fn every_screen_draws_at_odd_sizes_without_panicking() {
     let mut app = app();
     let mut states = Vec::new();
-    let sizes = [(0, 0), (1, 1), (20, 5), (59, 30), (60, 12), (61, 13), (80, 24), (200, 60)];
+    let sizes = [
+        (0, 0),
+        (1, 1),
+        (20, 5),
+        (59, 30),
+        (60, 12),
+        (61, 13),
+        (80, 24),
+        (200, 60),
+    ];
     for (w, h) in sizes {
         states.push(render(&app, w.max(1), h.max(1)).backend().to_string());
     }

@@ -58,7 +58,10 @@ pub enum Action {
     /// Time passes (the runtime sends the current instant; tests send fixed ones).
     Tick(Instant),
     /// The terminal has a new size.
-    Resize { width: u16, height: u16 },
+    Resize {
+        width: u16,
+        height: u16,
+    },
     /// A key, already looked up in the key table.
     Key(Command),
     OverviewLoaded(Result<Overview, String>),
@@ -98,8 +101,14 @@ pub enum Effect {
     LoadOverview,
     LoadSite(OrgId),
     LoadRuns,
-    Reveal { org: OrgId, client_id: String },
-    Copy { org: OrgId, client_id: String },
+    Reveal {
+        org: OrgId,
+        client_id: String,
+    },
+    Copy {
+        org: OrgId,
+        client_id: String,
+    },
     /// Write an OSC 52 sequence with an empty payload.
     ClearClipboard,
     Verify(OrgId),

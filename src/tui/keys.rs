@@ -195,10 +195,7 @@ pub fn resolve(context: Context, key: &KeyEvent) -> Option<Command> {
 
 /// The footer hints for a context: its own, then the global ones it does not shadow.
 pub fn footer(context: Context) -> Vec<&'static Binding> {
-    let mine: Vec<&Binding> = BINDINGS
-        .iter()
-        .filter(|bd| bd.context == context)
-        .collect();
+    let mine: Vec<&Binding> = BINDINGS.iter().filter(|bd| bd.context == context).collect();
     let shadowed = |bd: &Binding| {
         mine.iter()
             .any(|m| m.keys.iter().any(|k| bd.keys.contains(k)))
@@ -321,7 +318,10 @@ mod tests {
             resolve(Context::Harvest, &key(KeyCode::Esc)),
             Some(Command::CancelHarvest)
         );
-        assert_eq!(resolve(Context::Sites, &key(KeyCode::Esc)), Some(Command::Back));
+        assert_eq!(
+            resolve(Context::Sites, &key(KeyCode::Esc)),
+            Some(Command::Back)
+        );
     }
 
     #[test]
@@ -345,15 +345,26 @@ mod tests {
             resolve(Context::Confirm, &key(KeyCode::Char('y'))),
             Some(Command::ConfirmYes)
         );
-        for code in [KeyCode::Char('n'), KeyCode::Esc, KeyCode::Enter, KeyCode::Char('Y')] {
-            assert_eq!(resolve(Context::Confirm, &key(code)), Some(Command::ConfirmNo));
+        for code in [
+            KeyCode::Char('n'),
+            KeyCode::Esc,
+            KeyCode::Enter,
+            KeyCode::Char('Y'),
+        ] {
+            assert_eq!(
+                resolve(Context::Confirm, &key(code)),
+                Some(Command::ConfirmNo)
+            );
         }
     }
 
     #[test]
     fn shift_letters_and_releases() {
         let shift_s = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
-        assert_eq!(resolve(Context::Sites, &shift_s), Some(Command::SortReverse));
+        assert_eq!(
+            resolve(Context::Sites, &shift_s),
+            Some(Command::SortReverse)
+        );
         let mut release = key(KeyCode::Char('q'));
         release.kind = KeyEventKind::Release;
         assert_eq!(resolve(Context::Sites, &release), None);
@@ -407,7 +418,10 @@ mod tests {
             let lines = help_lines(width, true);
             for l in &lines {
                 if let HelpLine::Entry { text, .. } = l {
-                    assert!(HELP_INDENT + text.chars().count() < usize::from(width), "{text}");
+                    assert!(
+                        HELP_INDENT + text.chars().count() < usize::from(width),
+                        "{text}"
+                    );
                 }
             }
             let labels = lines
@@ -425,9 +439,14 @@ mod tests {
         assert_eq!(hints[..3], ["filter", "sort", "view"]);
         let harvest: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.label).collect();
         assert!(harvest.contains(&"Esc/x"));
-        assert!(!harvest.contains(&"Esc"), "the global Esc is shadowed in the pane");
+        assert!(
+            !harvest.contains(&"Esc"),
+            "the global Esc is shadowed in the pane"
+        );
         assert!(hints.contains(&"quit"));
-        assert!(footer(Context::Confirm).iter().all(|b| b.context == Context::Confirm));
+        assert!(footer(Context::Confirm)
+            .iter()
+            .all(|b| b.context == Context::Confirm));
         let total: usize = groups().iter().map(|(_, l)| l.len()).sum();
         assert_eq!(total, BINDINGS.len(), "every binding is on the help screen");
     }

@@ -55,7 +55,10 @@ impl FramePacer {
         if !self.dirty {
             return None;
         }
-        Some(self.last.map_or(now, |last| (last + self.min_frame).max(now)))
+        Some(
+            self.last
+                .map_or(now, |last| (last + self.min_frame).max(now)),
+        )
     }
 }
 

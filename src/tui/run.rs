@@ -349,7 +349,10 @@ impl Runtime {
         if let Some(h) = self.harvest.take() {
             h.cancel.cancel();
             let mut task = h.task;
-            if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task).await.is_err() {
+            if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
             }
         }

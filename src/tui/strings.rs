@@ -59,7 +59,8 @@ pub const COL_VERIFY: &str = "Verify";
 pub const COL_ERROR: &str = "Last error";
 pub const LOADING: &str = "loading…";
 pub const SITE_MISSING: &str = "This site is not in the store (removed by a harvest?).";
-pub const NO_CREDENTIALS: &str = "No credentials: the school has not issued any to this application.";
+pub const NO_CREDENTIALS: &str =
+    "No credentials: the school has not issued any to this application.";
 pub const VERIFY_PENDING: &str = "…";
 pub const VERIFY_OK: &str = "ok";
 pub const VERIFY_REFUSED: &str = "refused";
@@ -139,7 +140,9 @@ pub fn hides_in(secs: u64) -> String {
 
 /// Reveal confirmation text.
 pub fn confirm_reveal(client_id: &str, site: &str) -> String {
-    format!("Reveal the secret of {client_id} at {site}? The reveal is recorded in the audit trail.")
+    format!(
+        "Reveal the secret of {client_id} at {site}? The reveal is recorded in the audit trail."
+    )
 }
 
 /// "verify: 2 ok, 1 refused".
@@ -149,7 +152,11 @@ pub fn verified(ok: usize, refused: usize) -> String {
 
 /// The end of a harvest as a flash message.
 pub fn harvest_ended(status: &str, changes: usize, pane_hidden: bool) -> String {
-    let tail = if pane_hidden { " — h shows the diff" } else { "" };
+    let tail = if pane_hidden {
+        " — h shows the diff"
+    } else {
+        ""
+    };
     format!("harvest {status}: {changes} change(s){tail}")
 }
 

@@ -38,9 +38,14 @@ impl Tui {
         PANICKED.store(false, Ordering::SeqCst);
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
-        let setup = execute!(io::stdout(), EnterAlternateScreen, Hide, EnableBracketedPaste)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Into::into));
+        let setup = execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Hide,
+            EnableBracketedPaste
+        )
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Into::into));
         match setup {
             Ok(terminal) => Ok(Tui { terminal }),
             Err(e) => {
@@ -51,7 +56,10 @@ impl Tui {
     }
 
     /// Writes raw bytes (an OSC 52 sequence) to the terminal.
-    pub fn write_raw(&mut self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    pub fn write_raw(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         let backend = self.terminal.backend_mut();
         write(backend)?;
         backend.flush()
@@ -77,7 +85,12 @@ pub fn panicked() -> bool {
 /// Restores the terminal if a console owns it; safe to call any number of times.
 fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
-        let _ = execute!(io::stdout(), DisableBracketedPaste, LeaveAlternateScreen, Show);
+        let _ = execute!(
+            io::stdout(),
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            Show
+        );
         let _ = disable_raw_mode();
     }
 }

@@ -174,7 +174,7 @@ pub fn cref(o: &str, client: &str) -> CredentialRef {
 /// The latest run: partial, with one change of every kind but removals.
 pub fn latest_run() -> RunSummary {
     RunSummary {
-        run_id: uuid::Uuid::from_u128(0x1234_5678_9abc_4def_8123_456789abcdef),
+        run_id: uuid::Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef),
         status: RunStatus::Partial,
         started_at: at(2026, 11, 27, 16, 52),
         finished_at: at(2026, 11, 27, 16, 55),
@@ -205,7 +205,7 @@ pub fn latest_run() -> RunSummary {
 /// An older complete run that removed a site.
 pub fn older_run() -> RunSummary {
     RunSummary {
-        run_id: uuid::Uuid::from_u128(0x0fed_cba9_8765_4321_8000_000000000001),
+        run_id: uuid::Uuid::from_u128(0x0fed_cba9_8765_4321_8000_0000_0000_0001),
         status: RunStatus::Complete,
         started_at: at(2026, 11, 20, 9, 0),
         finished_at: at(2026, 11, 20, 9, 2),
@@ -244,7 +244,12 @@ pub fn secs(s: u64) -> Duration {
 }
 
 pub fn app_with(overview: Overview, readonly: bool) -> App {
-    let mut app = App::new(overview, ConsoleOptions { readonly }, Theme::new(false), t0());
+    let mut app = App::new(
+        overview,
+        ConsoleOptions { readonly },
+        Theme::new(false),
+        t0(),
+    );
     app.update(Action::Resize {
         width: 80,
         height: 24,
@@ -411,7 +416,10 @@ impl Services for FakeServices {
                 }
                 let o = s.site.org_id.clone();
                 let _ = events.send(HarvestEvent::SiteStarted { org: o.clone() });
-                let _ = events.send(HarvestEvent::SiteDone { org: o, credentials: i % 3 });
+                let _ = events.send(HarvestEvent::SiteDone {
+                    org: o,
+                    credentials: i % 3,
+                });
             }
             Ok(HarvestEnd::Finished(Box::new(latest_run())))
         })

@@ -39,10 +39,19 @@ mod tests {
 
     #[test]
     fn parses_commands() {
-        assert_eq!(parse("goto 123/4567"), Ok(LineCommand::Goto("123/4567".into())));
-        assert_eq!(parse("  goto   {abc}  "), Ok(LineCommand::Goto("{abc}".into())));
+        assert_eq!(
+            parse("goto 123/4567"),
+            Ok(LineCommand::Goto("123/4567".into()))
+        );
+        assert_eq!(
+            parse("  goto   {abc}  "),
+            Ok(LineCommand::Goto("{abc}".into()))
+        );
         assert_eq!(parse("harvest"), Ok(LineCommand::Harvest));
-        assert_eq!(parse("profile staging"), Ok(LineCommand::Profile("staging".into())));
+        assert_eq!(
+            parse("profile staging"),
+            Ok(LineCommand::Profile("staging".into()))
+        );
         assert_eq!(parse("q"), Ok(LineCommand::Quit));
         assert_eq!(parse("quit"), Ok(LineCommand::Quit));
         assert!(parse("goto").is_err());

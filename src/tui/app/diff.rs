@@ -50,8 +50,16 @@ pub fn items(diff: &Diff) -> Vec<DiffItem> {
         org: org.clone(),
         kind,
     };
-    out.extend(diff.sites_added.iter().map(|o| item(o, DiffKind::SiteAdded)));
-    out.extend(diff.sites_removed.iter().map(|o| item(o, DiffKind::SiteRemoved)));
+    out.extend(
+        diff.sites_added
+            .iter()
+            .map(|o| item(o, DiffKind::SiteAdded)),
+    );
+    out.extend(
+        diff.sites_removed
+            .iter()
+            .map(|o| item(o, DiffKind::SiteRemoved)),
+    );
     out.extend(diff.authorisation_changed.iter().map(|a| {
         item(
             &a.organisation_id,

@@ -11,8 +11,14 @@ pub enum Filter {
     #[default]
     All,
     /// Lower-case text to look for.
-    Plain { needle: String, invert: bool },
-    Regex { re: Regex, invert: bool },
+    Plain {
+        needle: String,
+        invert: bool,
+    },
+    Regex {
+        re: Regex,
+        invert: bool,
+    },
 }
 
 impl Filter {
@@ -83,7 +89,12 @@ mod tests {
 
     #[test]
     fn plain_inverted_and_regex() {
-        let row = ["Ysgol Gymraeg Bro Dŵr", "667/2001", "", "B1C2D3E4-0000-4000-8000-000000000002"];
+        let row = [
+            "Ysgol Gymraeg Bro Dŵr",
+            "667/2001",
+            "",
+            "B1C2D3E4-0000-4000-8000-000000000002",
+        ];
         assert!(check("bro dŵr", &row));
         assert!(check("DŴR", &row));
         assert!(check("2001", &row));

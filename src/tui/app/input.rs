@@ -4,11 +4,11 @@ use crate::domain::OrgId;
 use crate::tui::action::{Command, Effect};
 use crate::tui::app::command::{self, LineCommand};
 use crate::tui::app::cursor::Cursor;
+use crate::tui::app::diff::DiffList;
 use crate::tui::app::harvest::{HarvestState, Outcome};
 use crate::tui::app::history::{HistoryView, RunView};
 use crate::tui::app::site::{SiteView, VerifyState};
 use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
-use crate::tui::app::diff::DiffList;
 use crate::tui::keys;
 use crate::tui::strings;
 
@@ -229,7 +229,9 @@ impl App {
         let target: Option<OrgId> = match self.screen() {
             Screen::Sites => self.sites.selected_row().map(|r| r.site.org_id.clone()),
             Screen::Harvest => match self.harvest.as_ref().and_then(|h| h.outcome.as_ref()) {
-                Some(Outcome::Finished { changes, .. }) => changes.selected().map(|i| i.org.clone()),
+                Some(Outcome::Finished { changes, .. }) => {
+                    changes.selected().map(|i| i.org.clone())
+                }
                 _ => None,
             },
             Screen::Run(view) => view.changes.selected().map(|i| i.org.clone()),

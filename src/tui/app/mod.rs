@@ -231,7 +231,9 @@ impl App {
                 client_id,
                 result,
             } => self.revealed(&org, client_id, result),
-            Action::Copied { client_id, result, .. } => match result {
+            Action::Copied {
+                client_id, result, ..
+            } => match result {
                 Ok(()) => {
                     self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
                     self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));

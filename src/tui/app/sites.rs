@@ -161,7 +161,12 @@ impl SiteList {
             .iter()
             .map(|r| {
                 let [a, b, c, d] = fields(r);
-                [a.to_lowercase(), b.to_lowercase(), c.to_lowercase(), d.to_lowercase()]
+                [
+                    a.to_lowercase(),
+                    b.to_lowercase(),
+                    c.to_lowercase(),
+                    d.to_lowercase(),
+                ]
             })
             .collect();
         self.by_org = rows
@@ -171,7 +176,10 @@ impl SiteList {
             .collect();
         self.by_code.clear();
         for (i, r) in rows.iter().enumerate() {
-            for code in [&r.site.dfe_code, &r.site.deni_number].into_iter().flatten() {
+            for code in [&r.site.dfe_code, &r.site.deni_number]
+                .into_iter()
+                .flatten()
+            {
                 let d = digits(code);
                 if !d.is_empty() {
                     self.by_code.entry(d).or_insert(i);
@@ -358,7 +366,9 @@ impl SiteList {
                 auth_rank(ra.site.authorised).cmp(&auth_rank(rb.site.authorised))
             }
             SortColumn::Credentials => ra.credential_count.cmp(&rb.credential_count),
-            SortColumn::LastChanged => none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref()),
+            SortColumn::LastChanged => {
+                none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref())
+            }
             SortColumn::Change => badge_rank(ra.badge).cmp(&badge_rank(rb.badge)),
         };
         let by_name = self.lower[a][0]

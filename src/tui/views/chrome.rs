@@ -85,7 +85,10 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
                 )));
                 if !list.filter_text().is_empty() {
                     spans.push(Span::raw(" · filter "));
-                    spans.push(Span::styled(list.filter_text().to_string(), app.theme.accent));
+                    spans.push(Span::styled(
+                        list.filter_text().to_string(),
+                        app.theme.accent,
+                    ));
                 }
             }
         }
@@ -96,10 +99,7 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
             v.credentials().len()
         ))),
         Screen::History(v) => spans.push(Span::raw(format!("{} run(s)", v.runs().len()))),
-        Screen::Run(v) => spans.push(Span::raw(format!(
-            "{} change(s)",
-            v.changes.items.len()
-        ))),
+        Screen::Run(v) => spans.push(Span::raw(format!("{} change(s)", v.changes.items.len()))),
         _ => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

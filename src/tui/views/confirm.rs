@@ -21,7 +21,10 @@ pub fn draw(app: &App, confirm: &Confirm, frame: &mut Frame, area: Rect) {
     };
     let popup = centered(area, 64, 8);
     let block = Block::bordered()
-        .title(Span::styled(format!(" {} ", strings::CONFIRM_TITLE), t.warning))
+        .title(Span::styled(
+            format!(" {} ", strings::CONFIRM_TITLE),
+            t.warning,
+        ))
         .border_style(t.warning);
     let lines = vec![
         Line::raw(""),

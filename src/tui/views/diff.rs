@@ -114,7 +114,13 @@ fn item_row(app: &App, item: &DiffItem) -> Row<'static> {
 }
 
 /// The changes as a table; with `selectable`, the cursor's row is highlighted.
-pub fn draw_changes(app: &App, changes: &DiffList, selectable: bool, frame: &mut Frame, area: Rect) {
+pub fn draw_changes(
+    app: &App,
+    changes: &DiffList,
+    selectable: bool,
+    frame: &mut Frame,
+    area: Rect,
+) {
     if changes.items.is_empty() {
         let p = Paragraph::new(Line::from(vec![
             Span::raw(" "),
@@ -126,7 +132,12 @@ pub fn draw_changes(app: &App, changes: &DiffList, selectable: bool, frame: &mut
     let height = usize::from(area.height.saturating_sub(1));
     let selected = changes.cursor.selected();
     let offset = if selectable {
-        window(selected, changes.cursor.offset(), changes.items.len(), height)
+        window(
+            selected,
+            changes.cursor.offset(),
+            changes.items.len(),
+            height,
+        )
     } else {
         0
     };
@@ -152,10 +163,10 @@ pub fn draw_changes(app: &App, changes: &DiffList, selectable: bool, frame: &mut
         ],
     );
     let mut table = Table::new(rows, widths)
-    .header(header)
-    .column_spacing(1)
-    .highlight_symbol("▌")
-    .highlight_spacing(HighlightSpacing::Always);
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▌")
+        .highlight_spacing(HighlightSpacing::Always);
     let mut state = TableState::default();
     if selectable {
         table = table.row_highlight_style(app.theme.selected);

@@ -60,7 +60,10 @@ impl Col {
 pub fn columns(total: u16, spacing: u16, highlight: u16, cols: &[Col]) -> Vec<Constraint> {
     let gaps = spacing.saturating_mul(u16::try_from(cols.len().saturating_sub(1)).unwrap_or(0));
     let avail = total.saturating_sub(gaps).saturating_sub(highlight);
-    let mut w: Vec<u16> = cols.iter().map(|c| if c.flex { c.min } else { c.pref }).collect();
+    let mut w: Vec<u16> = cols
+        .iter()
+        .map(|c| if c.flex { c.min } else { c.pref })
+        .collect();
     let sum: u16 = w.iter().fold(0u16, |a, b| a.saturating_add(*b));
     if sum <= avail {
         let flex: Vec<usize> = (0..cols.len()).filter(|&i| cols[i].flex).collect();

@@ -19,12 +19,7 @@ pub fn progress_text(h: &HarvestState, now: Instant) -> String {
     match h.total {
         None => format!("harvest: {}", strings::HARVEST_LISTING),
         Some(total) => {
-            let mut s = format!(
-                "harvest {}/{} ({:.0}%)",
-                h.done(),
-                total,
-                h.ratio() * 100.0
-            );
+            let mut s = format!("harvest {}/{} ({:.0}%)", h.done(), total, h.ratio() * 100.0);
             if let Some(rate) = h.rate(now) {
                 s.push_str(&format!(" · {rate:.1} sites/s"));
             }
@@ -49,7 +44,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     let t = &app.theme;
     let title = match &h.outcome {
-        None if h.cancelling => format!(" {} — {} ", strings::HARVEST_RUNNING, strings::HARVEST_CANCELLING),
+        None if h.cancelling => format!(
+            " {} — {} ",
+            strings::HARVEST_RUNNING,
+            strings::HARVEST_CANCELLING
+        ),
         None => format!(" {} ", strings::HARVEST_RUNNING),
         Some(Outcome::Finished { summary, .. }) => format!(" Harvest {} ", summary.status.as_str()),
         Some(Outcome::Error(_)) => format!(" {} ", strings::HARVEST_FAILED),
@@ -71,7 +70,9 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                     Span::styled(format!(" — {}", f.error), t.dim),
                 ]));
             }
-            let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
+            let n = u16::try_from(lines.len())
+                .unwrap_or(u16::MAX)
+                .saturating_add(1);
             let mut rest = inner;
             let top = fit::take_top(&mut rest, n);
             frame.render_widget(Paragraph::new(lines), top);
@@ -115,10 +116,16 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::raw(" "),
         label(strings::RATE),
-        value(h.rate(now).map_or_else(|| strings::NONE.to_string(), |r| format!("{r:.1} sites/s"))),
+        value(
+            h.rate(now)
+                .map_or_else(|| strings::NONE.to_string(), |r| format!("{r:.1} sites/s")),
+        ),
         sep(),
         label(strings::ETA),
-        value(h.eta(now).map_or_else(|| strings::NONE.to_string(), format::duration)),
+        value(
+            h.eta(now)
+                .map_or_else(|| strings::NONE.to_string(), format::duration),
+        ),
         sep(),
         label(strings::ELAPSED),
         value(format::duration(h.elapsed(now))),
@@ -132,7 +139,10 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         value(h.retries.to_string()),
         sep(),
         label(strings::FAILED),
-        Span::styled(h.failed.to_string(), if h.failed > 0 { t.error } else { t.accent }),
+        Span::styled(
+            h.failed.to_string(),
+            if h.failed > 0 { t.error } else { t.accent },
+        ),
         sep(),
         label(strings::CREDENTIALS),
         value(h.credentials.to_string()),
@@ -160,7 +170,10 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
             Span::raw(" "),
-            Span::styled(format!("{} ({})", strings::FAILURES, h.failures.len()), t.header),
+            Span::styled(
+                format!("{} ({})", strings::FAILURES, h.failures.len()),
+                t.header,
+            ),
         ]));
         let room = usize::from(area.height).saturating_sub(lines.len());
         let skip = h.failures.len().saturating_sub(room);

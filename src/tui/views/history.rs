@@ -19,9 +19,19 @@ use super::fit::{self, Col};
 pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     let runs = match &view.runs {
         Load::Ready(runs) if !runs.is_empty() => runs,
-        Load::Ready(_) | Load::Missing => return line(app, frame, area, strings::NO_RUNS, app.theme.dim),
+        Load::Ready(_) | Load::Missing => {
+            return line(app, frame, area, strings::NO_RUNS, app.theme.dim)
+        }
         Load::Loading => return line(app, frame, area, strings::LOADING, app.theme.dim),
-        Load::Failed(e) => return line(app, frame, area, &strings::failed("history", e), app.theme.error),
+        Load::Failed(e) => {
+            return line(
+                app,
+                frame,
+                area,
+                &strings::failed("history", e),
+                app.theme.error,
+            )
+        }
     };
     let table_h = u16::try_from(runs.len() + 1)
         .unwrap_or(u16::MAX)
@@ -80,10 +90,10 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         ],
     );
     let table = Table::new(rows, widths)
-    .header(header)
-    .column_spacing(2)
-    .row_highlight_style(app.theme.selected)
-    .highlight_symbol("▌");
+        .header(header)
+        .column_spacing(2)
+        .row_highlight_style(app.theme.selected)
+        .highlight_symbol("▌");
     let mut state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, top, &mut state);
     if let Some(run) = view.selected() {
@@ -103,7 +113,9 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
             Span::styled(format!(" — {}", f.error), app.theme.dim),
         ]));
     }
-    let n = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(1);
+    let n = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(1);
     let mut rest = area;
     let top = fit::take_top(&mut rest, n);
     frame.render_widget(Paragraph::new(lines), top);
@@ -112,6 +124,9 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
 
 fn line(app: &App, frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
     let _ = app;
-    let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]));
+    let p = Paragraph::new(Line::from(vec![
+        Span::raw(" "),
+        Span::styled(text.to_string(), style),
+    ]));
     frame.render_widget(p, area);
 }

@@ -14,8 +14,8 @@ use crate::tui::app::site::{Load, SiteView, VerifyState};
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::fit::{self, Col};
 use super::field;
+use super::fit::{self, Col};
 
 /// From this width the table also shows first seen and last error.
 const WIDE: u16 = 120;
@@ -27,9 +27,17 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     let detail = match &view.detail {
         Load::Ready(d) => d,
         Load::Loading => return message(app, frame, area, strings::LOADING, app.theme.dim),
-        Load::Missing => return message(app, frame, area, strings::SITE_MISSING, app.theme.warning),
+        Load::Missing => {
+            return message(app, frame, area, strings::SITE_MISSING, app.theme.warning)
+        }
         Load::Failed(e) => {
-            return message(app, frame, area, &strings::failed("loading", e), app.theme.error)
+            return message(
+                app,
+                frame,
+                area,
+                &strings::failed("loading", e),
+                app.theme.error,
+            )
         }
     };
     let mut table = area;
@@ -52,7 +60,10 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
 
 fn message(app: &App, frame: &mut Frame, area: Rect, text: &str, style: Style) {
     let _ = app;
-    let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]));
+    let p = Paragraph::new(Line::from(vec![
+        Span::raw(" "),
+        Span::styled(text.to_string(), style),
+    ]));
     frame.render_widget(p, area);
 }
 
@@ -62,24 +73,75 @@ fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
     let plain = Style::new();
     let gap = || Span::raw("   ");
     let mut l1 = vec![Span::raw(" ")];
-    l1.extend(field(app, strings::ORGANISATION, row.site.org_id.to_string(), plain));
+    l1.extend(field(
+        app,
+        strings::ORGANISATION,
+        row.site.org_id.to_string(),
+        plain,
+    ));
     l1.push(gap());
-    let auth_style = if row.site.authorised == Some(true) { t.ok } else { t.warning };
-    l1.extend(field(app, strings::AUTHORISED, format::authorised(row.site.authorised).to_string(), auth_style));
+    let auth_style = if row.site.authorised == Some(true) {
+        t.ok
+    } else {
+        t.warning
+    };
+    l1.extend(field(
+        app,
+        strings::AUTHORISED,
+        format::authorised(row.site.authorised).to_string(),
+        auth_style,
+    ));
     let mut l2 = vec![Span::raw(" ")];
-    l2.extend(field(app, strings::COL_DFE, format::opt(row.site.dfe_code.as_deref()).to_string(), plain));
+    l2.extend(field(
+        app,
+        strings::COL_DFE,
+        format::opt(row.site.dfe_code.as_deref()).to_string(),
+        plain,
+    ));
     l2.push(gap());
-    l2.extend(field(app, strings::COL_DENI, format::opt(row.site.deni_number.as_deref()).to_string(), plain));
+    l2.extend(field(
+        app,
+        strings::COL_DENI,
+        format::opt(row.site.deni_number.as_deref()).to_string(),
+        plain,
+    ));
     l2.push(gap());
-    l2.extend(field(app, strings::CREDENTIALS, d.credentials.len().to_string(), plain));
+    l2.extend(field(
+        app,
+        strings::CREDENTIALS,
+        d.credentials.len().to_string(),
+        plain,
+    ));
     l2.push(gap());
-    l2.extend(field(app, strings::LAST_CHANGED, format::opt_time(row.last_changed.as_ref()), plain));
+    l2.extend(field(
+        app,
+        strings::LAST_CHANGED,
+        format::opt_time(row.last_changed.as_ref()),
+        plain,
+    ));
     let mut l3 = vec![Span::raw(" ")];
-    l3.extend(field(app, strings::STALE, format::yes_no(row.stale).to_string(), if row.stale { t.warning } else { plain }));
+    l3.extend(field(
+        app,
+        strings::STALE,
+        format::yes_no(row.stale).to_string(),
+        if row.stale { t.warning } else { plain },
+    ));
     l3.push(gap());
-    let err_style = if row.last_error.is_some() { t.error } else { plain };
-    l3.extend(field(app, strings::LAST_ERROR, format::opt(row.last_error.as_deref()).to_string(), err_style));
-    frame.render_widget(Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]), area);
+    let err_style = if row.last_error.is_some() {
+        t.error
+    } else {
+        plain
+    };
+    l3.extend(field(
+        app,
+        strings::LAST_ERROR,
+        format::opt(row.last_error.as_deref()).to_string(),
+        err_style,
+    ));
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(l1), Line::from(l2), Line::from(l3)]),
+        area,
+    );
 }
 
 fn secret_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
@@ -127,10 +189,16 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             } else {
                 cells.push(Cell::from(format::date(&c.last_changed)));
             }
-            cells.push(Cell::from(format::yes_no(c.stale)).style(if c.stale { t.warning } else { Style::new() }));
+            cells.push(Cell::from(format::yes_no(c.stale)).style(if c.stale {
+                t.warning
+            } else {
+                Style::new()
+            }));
             cells.push(verify_cell(app, view, c));
             if wide {
-                cells.push(Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error));
+                cells.push(
+                    Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error),
+                );
             }
             Row::new(cells)
         })
@@ -201,23 +269,62 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         (_, Some(None)) => Span::styled(strings::VERIFY_PENDING, t.dim),
         (_, Some(Some(r))) if r.ok => Span::styled(strings::VERIFY_OK, t.ok),
         (_, Some(Some(r))) => Span::styled(
-            format!("{}: {}", strings::VERIFY_REFUSED, format::opt(r.error.as_deref())),
+            format!(
+                "{}: {}",
+                strings::VERIFY_REFUSED,
+                format::opt(r.error.as_deref())
+            ),
             t.error,
         ),
     };
-    let mut times = vec![Span::raw(" "), label(strings::FIRST_SEEN), Span::raw(format::time(&c.first_seen)), Span::raw("   ")];
-    times.extend(field(app, strings::LAST_CHANGED, format::time(&c.last_changed), plain));
-    let mut state = vec![Span::raw(" "), label(strings::STALE), Span::styled(format::yes_no(c.stale), if c.stale { t.warning } else { plain }), Span::raw("   ")];
-    state.extend(field(app, strings::LAST_ERROR, format::opt(c.last_error.as_deref()).to_string(), if c.last_error.is_some() { t.error } else { plain }));
+    let mut times = vec![
+        Span::raw(" "),
+        label(strings::FIRST_SEEN),
+        Span::raw(format::time(&c.first_seen)),
+        Span::raw("   "),
+    ];
+    times.extend(field(
+        app,
+        strings::LAST_CHANGED,
+        format::time(&c.last_changed),
+        plain,
+    ));
+    let mut state = vec![
+        Span::raw(" "),
+        label(strings::STALE),
+        Span::styled(
+            format::yes_no(c.stale),
+            if c.stale { t.warning } else { plain },
+        ),
+        Span::raw("   "),
+    ];
+    state.extend(field(
+        app,
+        strings::LAST_ERROR,
+        format::opt(c.last_error.as_deref()).to_string(),
+        if c.last_error.is_some() {
+            t.error
+        } else {
+            plain
+        },
+    ));
     let lines = vec![
         secret_line,
-        Line::from(vec![Span::raw(" "), label(strings::DESCRIPTION), Span::raw(format::opt(c.description.as_deref()).to_string())]),
+        Line::from(vec![
+            Span::raw(" "),
+            label(strings::DESCRIPTION),
+            Span::raw(format::opt(c.description.as_deref()).to_string()),
+        ]),
         Line::from(times),
         Line::from(state),
         Line::from(vec![Span::raw(" "), label(strings::VERIFY), verify]),
     ];
     let block = Block::bordered()
-        .title(Line::from(vec![Span::raw(" "), Span::styled(c.client_id.clone(), t.accent), Span::raw(" ")]))
+        .title(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(c.client_id.clone(), t.accent),
+            Span::raw(" "),
+        ]))
         .border_style(t.dim);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -12,8 +12,8 @@ use crate::tui::app::sites::SortColumn;
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::fit::{self, Col};
 use super::field;
+use super::fit::{self, Col};
 
 /// Widths from which the table shows full organisation ids and times.
 const WIDE: u16 = 120;
@@ -37,8 +37,17 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         ratatui::style::Style::new(),
     ));
     let mut line2 = vec![Span::raw(" ")];
-    line2.extend(field(app, strings::STORE, app.store_path.clone(), ratatui::style::Style::new()));
-    let mut line3 = vec![Span::raw(" "), Span::styled(strings::LAST_HARVEST, t.label), Span::raw(" ")];
+    line2.extend(field(
+        app,
+        strings::STORE,
+        app.store_path.clone(),
+        ratatui::style::Style::new(),
+    ));
+    let mut line3 = vec![
+        Span::raw(" "),
+        Span::styled(strings::LAST_HARVEST, t.label),
+        Span::raw(" "),
+    ];
     match &app.last_run {
         Some(run) => {
             let status_style = match run.status {
@@ -100,8 +109,18 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             strings::NO_MATCH
         };
-        let p = Paragraph::new(Line::from(vec![Span::raw(" "), Span::styled(text, app.theme.dim)]));
-        frame.render_widget(p, Rect { y: area.y + 1, height: area.height.saturating_sub(1), ..area });
+        let p = Paragraph::new(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(text, app.theme.dim),
+        ]));
+        frame.render_widget(
+            p,
+            Rect {
+                y: area.y + 1,
+                height: area.height.saturating_sub(1),
+                ..area
+            },
+        );
         return;
     }
     let wide = area.width >= WIDE;
@@ -151,9 +170,21 @@ fn columns(wide: bool) -> [(SortColumn, &'static str, Col); 8] {
         (SortColumn::Dfe, strings::COL_DFE, Col::fixed(8, 5, 3)),
         (SortColumn::Deni, strings::COL_DENI, Col::fixed(8, 5, 2)),
         (SortColumn::Organisation, org_label, Col::fixed(org_w, 4, 0)),
-        (SortColumn::Authorised, strings::COL_AUTH, Col::fixed(4, 3, 5)),
-        (SortColumn::Credentials, strings::COL_CREDS, Col::fixed(5, 3, 4)),
-        (SortColumn::LastChanged, time_label, Col::fixed(time_w, 5, 1)),
+        (
+            SortColumn::Authorised,
+            strings::COL_AUTH,
+            Col::fixed(4, 3, 5),
+        ),
+        (
+            SortColumn::Credentials,
+            strings::COL_CREDS,
+            Col::fixed(5, 3, 4),
+        ),
+        (
+            SortColumn::LastChanged,
+            time_label,
+            Col::fixed(time_w, 5, 1),
+        ),
         (SortColumn::Change, strings::COL_BADGE, Col::fixed(5, 3, 6)),
     ]
 }
@@ -180,7 +211,11 @@ fn row<'a>(app: &App, r: &'a SiteRow, wide: bool) -> Row<'a> {
         name.push_str(" (stale)");
     }
     Row::new(vec![
-        Cell::from(name).style(if r.stale { t.warning } else { ratatui::style::Style::new() }),
+        Cell::from(name).style(if r.stale {
+            t.warning
+        } else {
+            ratatui::style::Style::new()
+        }),
         Cell::from(format::opt(r.site.dfe_code.as_deref())),
         Cell::from(format::opt(r.site.deni_number.as_deref())),
         Cell::from(org).style(t.dim),
