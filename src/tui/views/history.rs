@@ -12,25 +12,19 @@ use crate::tui::app::site::Load;
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::diff;
 use super::fit::{self, Col};
+use super::{diff, note};
 
 /// Runs on top, the selected run's summary and changes below.
 pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     let runs = match &view.runs {
         Load::Ready(runs) if !runs.is_empty() => runs,
         Load::Ready(_) | Load::Missing => {
-            return line(app, frame, area, strings::NO_RUNS, app.theme.dim)
+            return note(frame, area, strings::NO_RUNS, app.theme.dim)
         }
-        Load::Loading => return line(app, frame, area, strings::LOADING, app.theme.dim),
+        Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
         Load::Failed(e) => {
-            return line(
-                app,
-                frame,
-                area,
-                &strings::failed("history", e),
-                app.theme.error,
-            )
+            return note(frame, area, &strings::failed("history", e), app.theme.error)
         }
     };
     let table_h = u16::try_from(runs.len() + 1)
@@ -120,13 +114,4 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
     let top = fit::take_top(&mut rest, n);
     frame.render_widget(Paragraph::new(lines), top);
     diff::draw_changes(app, &view.changes, true, frame, rest);
-}
-
-fn line(app: &App, frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
-    let _ = app;
-    let p = Paragraph::new(Line::from(vec![
-        Span::raw(" "),
-        Span::styled(text.to_string(), style),
-    ]));
-    frame.render_widget(p, area);
 }

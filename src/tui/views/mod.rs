@@ -62,6 +62,13 @@ fn field<'a>(app: &App, label: &'a str, value: String, style: Style) -> [Span<'a
     ]
 }
 
+/// One line of text in `style`, indented by a space.
+fn note(frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    let line =
+        ratatui::text::Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]);
+    frame.render_widget(ratatui::widgets::Paragraph::new(line), area);
+}
+
 /// A rectangle of at most `width`×`height` centred in `area`.
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);

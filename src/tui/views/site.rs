@@ -14,8 +14,8 @@ use crate::tui::app::site::{Load, SiteView, VerifyState};
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::field;
 use super::fit::{self, Col};
+use super::{field, note};
 
 /// From this width the table also shows first seen and last error.
 const WIDE: u16 = 120;
@@ -26,18 +26,10 @@ const SECRET_W: u16 = 25;
 pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     let detail = match &view.detail {
         Load::Ready(d) => d,
-        Load::Loading => return message(app, frame, area, strings::LOADING, app.theme.dim),
-        Load::Missing => {
-            return message(app, frame, area, strings::SITE_MISSING, app.theme.warning)
-        }
+        Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
+        Load::Missing => return note(frame, area, strings::SITE_MISSING, app.theme.warning),
         Load::Failed(e) => {
-            return message(
-                app,
-                frame,
-                area,
-                &strings::failed("loading", e),
-                app.theme.error,
-            )
+            return note(frame, area, &strings::failed("loading", e), app.theme.error)
         }
     };
     let mut table = area;
@@ -49,22 +41,13 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     };
     draw_info(app, detail, frame, info);
     if detail.credentials.is_empty() {
-        message(app, frame, table, strings::NO_CREDENTIALS, app.theme.dim);
+        note(frame, table, strings::NO_CREDENTIALS, app.theme.dim);
         return;
     }
     draw_table(app, view, &detail.credentials, frame, table);
     if let Some(cred) = view.selected_credential().filter(|_| !panel.is_empty()) {
         draw_panel(app, view, cred, frame, panel);
     }
-}
-
-fn message(app: &App, frame: &mut Frame, area: Rect, text: &str, style: Style) {
-    let _ = app;
-    let p = Paragraph::new(Line::from(vec![
-        Span::raw(" "),
-        Span::styled(text.to_string(), style),
-    ]));
-    frame.render_widget(p, area);
 }
 
 fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
