@@ -217,3 +217,48 @@ fn large_list_draws_only_the_window() {
     let text = render(&app, 80, 24).backend().to_string();
     assert!(text.contains("10 of 25000"), "{text}");
 }
+
+/// Colours are accents only: no cell ever gets a background colour (readable on dark and
+/// light terminals), and with `NO_COLOR` no cell gets a foreground colour either.
+#[test]
+fn colours_are_accents_only_and_no_color_has_none() {
+    use ratatui::style::Color;
+    use simsid::tui::theme::Theme;
+    use simsid::tui::{App, ConsoleOptions};
+    for color in [true, false] {
+        let mut app = App::new(
+            overview(),
+            ConsoleOptions { readonly: false },
+            Theme::new(color),
+            t0(),
+        );
+        let mut screens = vec![render(&app, 80, 24)];
+        open_st_marys(&mut app);
+        reveal_main(&mut app);
+        screens.push(render(&app, 80, 24));
+        key(&mut app, KeyCode::Esc);
+        ch(&mut app, 'R');
+        screens.push(render(&app, 80, 24));
+        ch(&mut app, 'y');
+        app.update(Action::HarvestFinished(Ok(HarvestEnd::Finished(Box::new(
+            latest_run(),
+        )))));
+        screens.push(render(&app, 80, 24));
+        ch(&mut app, '?');
+        screens.push(render(&app, 80, 24));
+        let mut coloured = 0;
+        for t in &screens {
+            for cell in t.backend().buffer().content() {
+                assert_eq!(cell.bg, Color::Reset, "no background colours");
+                if cell.fg != Color::Reset {
+                    coloured += 1;
+                }
+            }
+        }
+        if color {
+            assert!(coloured > 0, "accents are used when colour is allowed");
+        } else {
+            assert_eq!(coloured, 0, "NO_COLOR: no colours at all");
+        }
+    }
+}
