@@ -146,10 +146,10 @@ pub const BINDINGS: &[Binding] = &[
     b(":", &[Char(':')], X::Global, Command::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),
     b("?", &[Char('?')], X::Global, Command::Help, "help (this screen)", "help"),
     b("q", &[Char('q')], X::Global, Command::Quit, "quit", "quit"),
-    b("Enter", &[Code(KeyCode::Enter)], X::Sites, Command::Open, "open the selected site", "open"),
-    b("/", &[Char('/')], X::Sites, Command::Filter, "filter: text matches name, DfE, DENI, organisation id; !text inverts; re:REGEX", "filter"),
+    b("Enter", &[Code(KeyCode::Enter)], X::Sites, Command::Open, "open the selected site", ""),
+    b("/", &[Char('/')], X::Sites, Command::Filter, "filter by name, DfE, DENI or organisation id (!text inverts, re:REGEX)", "filter"),
     b("s", &[Char('s')], X::Sites, Command::SortNext, "cycle the sort column", "sort"),
-    b("S", &[Char('S')], X::Sites, Command::SortReverse, "reverse the sort", "reverse"),
+    b("S", &[Char('S')], X::Sites, Command::SortReverse, "reverse the sort", ""),
     b("a", &[Char('a')], X::Sites, Command::ViewNext, "cycle the view: all / authorised / unauthorised / changed / stale", "view"),
     w(b("r", &[Char('r')], X::Site, Command::Reveal, "reveal the selected secret (asks y; hides after 30 s; audited)", "reveal")),
     w(b("c", &[Char('c')], X::Site, Command::Copy, "copy the selected secret (OSC 52; cleared after 30 s; audited)", "copy")),
@@ -193,16 +193,28 @@ pub fn resolve(context: Context, key: &KeyEvent) -> Option<Command> {
     })
 }
 
-/// The footer hints for a context: its own, then the global ones.
+/// The footer hints for a context: its own, then the global ones it does not shadow.
 pub fn footer(context: Context) -> Vec<&'static Binding> {
-    let mine = BINDINGS
-        .iter()
-        .filter(|bd| bd.context == context && !bd.hint.is_empty());
+    let mine: Vec<&Binding> = BINDINGS.iter().filter(|bd| bd.context == context).collect();
+    let shadowed = |bd: &Binding| {
+        mine.iter()
+            .any(|m| m.keys.iter().any(|k| bd.keys.contains(k)))
+    };
     let global = BINDINGS.iter().filter(|bd| {
-        context.inherits_global() && bd.context == Context::Global && !bd.hint.is_empty()
+        context.inherits_global()
+            && bd.context == Context::Global
+            && !bd.hint.is_empty()
+            && !shadowed(bd)
     });
-    mine.chain(global).collect()
+    mine.iter()
+        .copied()
+        .filter(|bd| !bd.hint.is_empty())
+        .chain(global)
+        .collect()
 }
+
+/// The labels of global hints the footer drops first when it is too narrow, in order.
+pub const FOOTER_DROP_ORDER: [&str; 4] = [":", "Esc", "h", "R"];
 
 /// The help screen's groups, in order, each with its bindings.
 pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
@@ -229,6 +241,67 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
         })
         .filter(|(_, list)| !list.is_empty())
         .collect()
+}
+
+/// One line of the help screen, before styling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpLine {
+    Heading(&'static str),
+    /// A binding (`label` on its first line only), its description wrapped to the width,
+    /// and whether `--readonly` turned it off.
+    Entry {
+        label: Option<&'static str>,
+        text: String,
+        off: bool,
+    },
+    Blank,
+}
+
+/// Columns before a description on the help screen.
+pub const HELP_INDENT: usize = 18;
+
+/// The help screen's lines for a width: every group of [`groups`], descriptions wrapped.
+pub fn help_lines(width: u16, readonly: bool) -> Vec<HelpLine> {
+    let room = usize::from(width).saturating_sub(HELP_INDENT + 1).max(10);
+    let mut out = Vec::new();
+    for (title, bindings) in groups() {
+        out.push(HelpLine::Heading(title));
+        for b in bindings {
+            let off = readonly && b.writes;
+            let mut text = b.description.to_string();
+            if off {
+                text.push(' ');
+                text.push_str(crate::tui::strings::HELP_UNAVAILABLE);
+            }
+            for (i, part) in wrap(&text, room).into_iter().enumerate() {
+                out.push(HelpLine::Entry {
+                    label: (i == 0).then_some(b.label),
+                    text: part,
+                    off,
+                });
+            }
+        }
+        out.push(HelpLine::Blank);
+    }
+    out
+}
+
+/// Greedy word wrap to `width` characters (a longer word gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 #[cfg(test)]
@@ -340,9 +413,36 @@ mod tests {
     }
 
     #[test]
+    fn help_wraps_descriptions_to_the_width() {
+        for width in [60u16, 80, 200] {
+            let lines = help_lines(width, true);
+            for l in &lines {
+                if let HelpLine::Entry { text, .. } = l {
+                    assert!(
+                        HELP_INDENT + text.chars().count() < usize::from(width),
+                        "{text}"
+                    );
+                }
+            }
+            let labels = lines
+                .iter()
+                .filter(|l| matches!(l, HelpLine::Entry { label: Some(_), .. }))
+                .count();
+            assert_eq!(labels, BINDINGS.len());
+        }
+        assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
+    }
+
+    #[test]
     fn footer_and_help_come_from_the_table() {
         let hints: Vec<&str> = footer(Context::Sites).iter().map(|b| b.hint).collect();
-        assert_eq!(hints[..5], ["open", "filter", "sort", "reverse", "view"]);
+        assert_eq!(hints[..3], ["filter", "sort", "view"]);
+        let harvest: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.label).collect();
+        assert!(harvest.contains(&"Esc/x"));
+        assert!(
+            !harvest.contains(&"Esc"),
+            "the global Esc is shadowed in the pane"
+        );
         assert!(hints.contains(&"quit"));
         assert!(footer(Context::Confirm)
             .iter()

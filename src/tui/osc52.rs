@@ -13,7 +13,7 @@ const BEL: u8 = 0x07;
 /// sequence is wrapped in tmux's passthrough `ESC P tmux; … ESC \` with every inner `ESC`
 /// doubled. An empty payload clears the clipboard. Intermediate copies of the payload are
 /// zeroed when dropped.
-pub fn write_osc52(out: &mut impl Write, payload: &[u8], tmux: bool) -> io::Result<()> {
+pub fn write_osc52<W: Write + ?Sized>(out: &mut W, payload: &[u8], tmux: bool) -> io::Result<()> {
     let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(payload));
     let mut seq = Zeroizing::new(Vec::with_capacity(encoded.len() + 16));
     seq.extend_from_slice(&[ESC, b']']);
@@ -39,7 +39,7 @@ pub fn write_osc52(out: &mut impl Write, payload: &[u8], tmux: bool) -> io::Resu
 }
 
 /// Writes the OSC 52 sequence that empties the clipboard.
-pub fn write_clear(out: &mut impl Write, tmux: bool) -> io::Result<()> {
+pub fn write_clear<W: Write + ?Sized>(out: &mut W, tmux: bool) -> io::Result<()> {
     write_osc52(out, b"", tmux)
 }
 

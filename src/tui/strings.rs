@@ -78,7 +78,9 @@ pub const RETRIES: &str = "retries";
 pub const FAILED: &str = "failed";
 pub const FAILURES: &str = "Failures";
 pub const LAST_RETRY: &str = "last retry";
-pub const CHANGES: &str = "Changes (Enter opens the site)";
+pub const RETRY_SITE_LIST: &str = "token or site list";
+pub const COL_CHANGE: &str = "Change";
+pub const COL_SITE: &str = "Site";
 pub const NO_CHANGES: &str = "Nothing changed.";
 
 // History.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::domain::{RunSummary, SiteFailure};
+use crate::domain::{OrgId, RunSummary, SiteFailure};
 use crate::harvest::HarvestEvent;
 use crate::tui::app::diff::DiffList;
 
@@ -19,6 +19,16 @@ pub enum Outcome {
     Error(String),
 }
 
+/// A request that failed transiently and will be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retry {
+    /// The site, or `None` for the token or the site list.
+    pub org: Option<OrgId>,
+    pub attempt: u32,
+    pub delay: Duration,
+    pub reason: String,
+}
+
 /// Progress of a harvest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarvestState {
@@ -32,8 +42,8 @@ pub struct HarvestState {
     pub retries: usize,
     pub credentials: usize,
     pub failures: Vec<SiteFailure>,
-    /// The reason of the most recent retry.
-    pub last_retry: Option<String>,
+    /// The most recent retry.
+    pub last_retry: Option<Retry>,
     pub cancelling: bool,
     pub outcome: Option<Outcome>,
 }
@@ -77,11 +87,12 @@ impl HarvestState {
                 reason,
             } => {
                 self.retries += 1;
-                let at = org.as_ref().map_or("site list", |o| o.as_str());
-                self.last_retry = Some(format!(
-                    "{reason} — {at}, attempt {attempt}, again in {}",
-                    crate::tui::format::duration(*delay)
-                ));
+                self.last_retry = Some(Retry {
+                    org: org.clone(),
+                    attempt: *attempt,
+                    delay: *delay,
+                    reason: reason.clone(),
+                });
             }
             HarvestEvent::SiteDone { credentials, .. } => {
                 self.in_flight = self.in_flight.saturating_sub(1);

@@ -188,7 +188,12 @@ impl App {
 
     fn navigate(&mut self, cmd: Command) {
         let page = self.page();
-        let help_lines = help_len();
+        // The help cursor is its scroll offset: positions up to the last full screen.
+        let body = usize::from(self.size.1.saturating_sub(4));
+        let help_positions = keys::help_lines(self.size.0, self.readonly)
+            .len()
+            .saturating_sub(body)
+            + 1;
         let len = self.sites.visible().len();
         match self.stack.last_mut() {
             None | Some(Screen::Sites) => {
@@ -215,7 +220,7 @@ impl App {
                 view.changes.cursor.apply(cmd, len, page);
             }
             Some(Screen::Help(cursor)) => {
-                cursor.apply(cmd, help_lines, page);
+                cursor.apply(cmd, help_positions, page);
             }
         }
     }
@@ -261,7 +266,7 @@ impl App {
             self.stack.pop();
         }
         self.stack
-            .push(Screen::Site(SiteView::new(org.clone(), name)));
+            .push(Screen::Site(Box::new(SiteView::new(org.clone(), name))));
         fx.push(Effect::LoadSite(org));
     }
 
@@ -354,9 +359,4 @@ impl App {
             }
         }
     }
-}
-
-/// Lines of the help screen: a heading and a blank line per group, a line per binding.
-fn help_len() -> usize {
-    keys::groups().iter().map(|(_, list)| list.len() + 2).sum()
 }

@@ -44,7 +44,7 @@ const CHROME_ROWS: u16 = 9;
 #[derive(Debug)]
 pub enum Screen {
     Sites,
-    Site(SiteView),
+    Site(Box<SiteView>),
     Harvest,
     History(HistoryView),
     Run(RunView),
@@ -433,7 +433,7 @@ impl App {
 
     pub(crate) fn site_view_mut(&mut self, org: &OrgId) -> Option<&mut SiteView> {
         self.stack.iter_mut().rev().find_map(|s| match s {
-            Screen::Site(v) if &v.org == org => Some(v),
+            Screen::Site(v) if &v.org == org => Some(v.as_mut()),
             _ => None,
         })
     }

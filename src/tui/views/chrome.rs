@@ -143,8 +143,8 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// `key hint` pairs for the current context, from the key table. Keys turned off by
-/// `--readonly` are crossed out and marked. When the line is too narrow, global hints are
-/// dropped from the middle, keeping help and quit.
+/// `--readonly` are crossed out and marked. When the line is too narrow, the least useful
+/// global hints go first ([`keys::FOOTER_DROP_ORDER`]), help and quit stay.
 pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
     let mut hints: Vec<(&keys::Binding, bool)> = keys::footer(app.context())
         .into_iter()
@@ -165,12 +165,10 @@ pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
             + 1
     };
     while width(&hints) > usize::from(area.width) && hints.len() > 2 {
-        let globals: Vec<usize> = (0..hints.len()).filter(|&i| hints[i].1).collect();
-        let drop = if globals.len() > 2 {
-            globals[globals.len() - 3]
-        } else {
-            hints.len() - 3
-        };
+        let drop = keys::FOOTER_DROP_ORDER
+            .iter()
+            .find_map(|label| hints.iter().position(|(b, g)| *g && b.label == *label))
+            .unwrap_or(hints.len() - 3);
         hints.remove(drop);
     }
     let mut spans = vec![Span::raw(" ")];

@@ -1,9 +1,9 @@
 //! A run's summary and its changes, shared by the harvest pane, the history and a run.
 
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
 use crate::domain::{RunStatus, RunSummary};
@@ -21,26 +21,31 @@ pub fn status_style(app: &App, status: RunStatus) -> Style {
     }
 }
 
-/// Two or three lines: when and how a run went, and how many things changed.
+/// Three or four lines: when and how a run went, and how many things changed.
 pub fn summary_lines(app: &App, run: &RunSummary) -> Vec<Line<'static>> {
     let t = &app.theme;
     let d = &run.diff;
     let sep = || Span::styled(" · ", t.dim);
+    let finished = if run.finished_at.date_naive() == run.started_at.date_naive() {
+        run.finished_at.format("%H:%M").to_string()
+    } else {
+        format::time(&run.finished_at)
+    };
     let mut lines = vec![
         Line::from(vec![
             Span::raw(" "),
             Span::styled(run.status.as_str(), status_style(app, run.status)),
             sep(),
+            Span::raw(format!("{} → {finished}", format::time(&run.started_at))),
+        ]),
+        Line::from(vec![
+            Span::raw(" "),
             Span::raw(format!(
-                "{} → {}",
-                format::time(&run.started_at),
-                format::time(&run.finished_at)
+                "{} sites, {} harvested, {} failed",
+                run.sites_total, run.sites_harvested, run.sites_failed
             )),
             sep(),
-            Span::raw(format!(
-                "{} sites, {} harvested, {} failed, {} credentials",
-                run.sites_total, run.sites_harvested, run.sites_failed, run.credentials_total
-            )),
+            Span::raw(format!("{} credentials", run.credentials_total)),
         ]),
         Line::from(vec![
             Span::raw(" "),
@@ -142,26 +147,29 @@ pub fn draw_changes(
         .map(|i| item_row(app, i))
         .collect();
     let header = Row::new(vec![
-        Cell::from(strings::CHANGES),
-        Cell::from(""),
-        Cell::from(""),
+        Cell::from(strings::COL_CHANGE),
+        Cell::from(strings::COL_SITE),
+        Cell::from(strings::COL_CLIENT),
     ])
     .style(app.theme.header);
-    let mut table = Table::new(
-        rows,
-        [
-            Constraint::Length(22),
-            Constraint::Min(16),
-            Constraint::Min(10),
+    let widths = super::fit::columns(
+        area.width,
+        1,
+        1,
+        &[
+            super::fit::Col::fixed(19, 10, 1),
+            super::fit::Col::flex(12),
+            super::fit::Col::fixed(20, 8, 0),
         ],
-    )
-    .header(header)
-    .column_spacing(1);
+    );
+    let mut table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(1)
+        .highlight_symbol("▌")
+        .highlight_spacing(HighlightSpacing::Always);
     let mut state = TableState::default();
     if selectable {
-        table = table
-            .row_highlight_style(app.theme.selected)
-            .highlight_symbol("▌");
+        table = table.row_highlight_style(app.theme.selected);
         state = state.with_selected(Some(selected - offset));
     }
     frame.render_stateful_widget(table, area, &mut state);

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
@@ -12,6 +12,7 @@ use crate::tui::app::App;
 use crate::tui::{format, strings};
 
 use super::diff;
+use super::fit;
 
 /// One line of progress for the status line: `harvest 1200/25000 (4%) · 130.0 sites/s · ETA 3m 04s`.
 pub fn progress_text(h: &HarvestState, now: Instant) -> String {
@@ -72,8 +73,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             let n = u16::try_from(lines.len())
                 .unwrap_or(u16::MAX)
                 .saturating_add(1);
-            let [top, rest] =
-                Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(inner);
+            let mut rest = inner;
+            let top = fit::take_top(&mut rest, n);
             frame.render_widget(Paragraph::new(lines), top);
             diff::draw_changes(app, changes, true, frame, rest);
         }
@@ -147,10 +148,22 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         value(h.credentials.to_string()),
     ]));
     if let Some(retry) = &h.last_retry {
+        let at = retry.org.as_ref().map_or_else(
+            || strings::RETRY_SITE_LIST.to_string(),
+            |o| diff::site_name(app, o),
+        );
         lines.push(Line::from(vec![
             Span::raw(" "),
             label(strings::LAST_RETRY),
-            Span::styled(retry.clone(), t.dim),
+            Span::raw(format!("{at}: {}", retry.reason)),
+            Span::styled(
+                format!(
+                    " (try {}, again in {})",
+                    retry.attempt,
+                    format::duration(retry.delay)
+                ),
+                t.dim,
+            ),
         ]));
     }
     if !h.failures.is_empty() {

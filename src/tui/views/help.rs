@@ -7,36 +7,37 @@ use ratatui::Frame;
 
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::App;
-use crate::tui::{keys, strings};
+use crate::tui::keys::{self, HelpLine, HELP_INDENT};
+use crate::tui::strings;
 
-/// The help text: a heading per group and a line per binding.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+/// The help text for a width, styled.
+pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let mut out = Vec::new();
-    for (title, bindings) in keys::groups() {
-        out.push(Line::from(Span::styled(format!(" {title}"), t.header)));
-        for b in bindings {
-            let off = app.readonly && b.writes;
-            let key_style = if off { t.off } else { t.key };
-            let mut spans = vec![
-                Span::raw("   "),
-                Span::styled(format!("{:<14}", b.label), key_style),
-                Span::raw(b.description),
-            ];
-            if off {
-                spans.push(Span::raw(" "));
-                spans.push(Span::styled(strings::HELP_UNAVAILABLE, t.warning));
+    keys::help_lines(width, app.readonly)
+        .into_iter()
+        .map(|l| match l {
+            HelpLine::Heading(title) => Line::from(Span::styled(format!(" {title}"), t.header)),
+            HelpLine::Blank => Line::raw(""),
+            HelpLine::Entry { label, text, off } => {
+                let key_style = if off { t.off } else { t.key };
+                let label = format!("   {:<w$}", label.unwrap_or(""), w = HELP_INDENT - 3);
+                let mut spans = vec![Span::styled(label, key_style)];
+                match text.strip_suffix(strings::HELP_UNAVAILABLE) {
+                    Some(rest) if off => {
+                        spans.push(Span::raw(rest.to_string()));
+                        spans.push(Span::styled(strings::HELP_UNAVAILABLE, t.warning));
+                    }
+                    _ => spans.push(Span::raw(text)),
+                }
+                Line::from(spans)
             }
-            out.push(Line::from(spans));
-        }
-        out.push(Line::raw(""));
-    }
-    out
+        })
+        .collect()
 }
 
-/// The help text, scrolled so the cursor's line is in view (↑/↓, PgUp/PgDn, g/G).
+/// The help text scrolled by the cursor (↑/↓, PgUp/PgDn, g/G move the view).
 pub fn draw(app: &App, cursor: &Cursor, frame: &mut Frame, area: Rect) {
-    let lines = lines(app);
+    let lines = lines(app, area.width);
     let max = lines.len().saturating_sub(usize::from(area.height));
     let scroll = u16::try_from(cursor.selected().min(max)).unwrap_or(0);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);

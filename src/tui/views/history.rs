@@ -1,6 +1,6 @@
 //! The history screen (past runs; the selected run's diff below) and one run's changes.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -12,38 +12,34 @@ use crate::tui::app::site::Load;
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::diff;
+use super::fit::{self, Col};
+use super::{diff, note};
 
 /// Runs on top, the selected run's summary and changes below.
 pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     let runs = match &view.runs {
         Load::Ready(runs) if !runs.is_empty() => runs,
         Load::Ready(_) | Load::Missing => {
-            return line(app, frame, area, strings::NO_RUNS, app.theme.dim)
+            return note(frame, area, strings::NO_RUNS, app.theme.dim)
         }
-        Load::Loading => return line(app, frame, area, strings::LOADING, app.theme.dim),
+        Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
         Load::Failed(e) => {
-            return line(
-                app,
-                frame,
-                area,
-                &strings::failed("history", e),
-                app.theme.error,
-            )
+            return note(frame, area, &strings::failed("history", e), app.theme.error)
         }
     };
     let table_h = u16::try_from(runs.len() + 1)
         .unwrap_or(u16::MAX)
         .min(area.height / 2)
         .max(2);
-    let [top, gap, summary, changes] = Layout::vertical([
-        Constraint::Length(table_h),
-        Constraint::Length(1),
-        Constraint::Length(2),
-        Constraint::Min(1),
-    ])
-    .areas(area);
-    let _ = gap;
+    let summary_h = view
+        .selected()
+        .map_or(0, |run| diff::summary_lines(app, run).len());
+    let summary_h = u16::try_from(summary_h).unwrap_or(u16::MAX);
+    let mut changes = area;
+    let top = fit::take_top(&mut changes, table_h);
+    fit::take_top(&mut changes, 1);
+    let summary = fit::take_top(&mut changes, summary_h);
+    fit::take_top(&mut changes, 1);
     let height = usize::from(top.height.saturating_sub(1));
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), runs.len(), height);
@@ -73,22 +69,25 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         strings::COL_CHANGES,
     ])
     .style(app.theme.header);
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(16),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(7),
+    let widths = fit::columns(
+        top.width,
+        2,
+        1,
+        &[
+            Col::fixed(16, 10, 6),
+            Col::fixed(8, 4, 5),
+            Col::fixed(6, 4, 0),
+            Col::fixed(6, 4, 1),
+            Col::fixed(6, 4, 2),
+            Col::fixed(6, 4, 3),
+            Col::fixed(7, 4, 4),
         ],
-    )
-    .header(header)
-    .column_spacing(2)
-    .row_highlight_style(app.theme.selected)
-    .highlight_symbol("▌");
+    );
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(2)
+        .row_highlight_style(app.theme.selected)
+        .highlight_symbol("▌");
     let mut state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, top, &mut state);
     if let Some(run) = view.selected() {
@@ -111,16 +110,8 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
     let n = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(1);
-    let [top, rest] = Layout::vertical([Constraint::Length(n), Constraint::Min(1)]).areas(area);
+    let mut rest = area;
+    let top = fit::take_top(&mut rest, n);
     frame.render_widget(Paragraph::new(lines), top);
     diff::draw_changes(app, &view.changes, true, frame, rest);
-}
-
-fn line(app: &App, frame: &mut Frame, area: Rect, text: &str, style: ratatui::style::Style) {
-    let _ = app;
-    let p = Paragraph::new(Line::from(vec![
-        Span::raw(" "),
-        Span::styled(text.to_string(), style),
-    ]));
-    frame.render_widget(p, area);
 }

@@ -4,6 +4,7 @@
 mod chrome;
 mod confirm;
 mod diff;
+mod fit;
 mod harvest;
 mod help;
 mod history;
@@ -11,7 +12,7 @@ mod site;
 mod sites;
 mod small;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::Frame;
@@ -30,14 +31,11 @@ pub fn draw(app: &App, frame: &mut Frame) {
         small::draw(app, frame, area);
         return;
     }
-    let [title, body, status, message, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let mut body = area;
+    let title = fit::take_top(&mut body, 1);
+    let footer = fit::take_bottom(&mut body, 1);
+    let message = fit::take_bottom(&mut body, 1);
+    let status = fit::take_bottom(&mut body, 1);
     chrome::title(app, frame, title);
     match app.screen() {
         Screen::Sites => sites::draw(app, frame, body),
@@ -62,6 +60,13 @@ fn field<'a>(app: &App, label: &'a str, value: String, style: Style) -> [Span<'a
         Span::raw(" "),
         Span::styled(value, style),
     ]
+}
+
+/// One line of text in `style`, indented by a space.
+fn note(frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    let line =
+        ratatui::text::Line::from(vec![Span::raw(" "), Span::styled(text.to_string(), style)]);
+    frame.render_widget(ratatui::widgets::Paragraph::new(line), area);
 }
 
 /// A rectangle of at most `width`×`height` centred in `area`.

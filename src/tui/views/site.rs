@@ -1,7 +1,7 @@
 //! The site screen: the site's details, its credentials (secrets masked, fingerprint
 //! beside) and a panel for the selected credential, where a revealed secret is shown.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
@@ -14,7 +14,8 @@ use crate::tui::app::site::{Load, SiteView, VerifyState};
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
-use super::field;
+use super::fit::{self, Col};
+use super::{field, note};
 
 /// From this width the table also shows first seen and last error.
 const WIDE: u16 = 120;
@@ -25,44 +26,28 @@ const SECRET_W: u16 = 25;
 pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     let detail = match &view.detail {
         Load::Ready(d) => d,
-        Load::Loading => return message(app, frame, area, strings::LOADING, app.theme.dim),
-        Load::Missing => {
-            return message(app, frame, area, strings::SITE_MISSING, app.theme.warning)
-        }
+        Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
+        Load::Missing => return note(frame, area, strings::SITE_MISSING, app.theme.warning),
         Load::Failed(e) => {
-            return message(
-                app,
-                frame,
-                area,
-                &strings::failed("loading", e),
-                app.theme.error,
-            )
+            return note(frame, area, &strings::failed("loading", e), app.theme.error)
         }
     };
-    let [info, table, panel] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Min(2),
-        Constraint::Length(7),
-    ])
-    .areas(area);
+    let mut table = area;
+    let info = fit::take_top(&mut table, 3);
+    let panel = if table.height >= 7 + 3 {
+        fit::take_bottom(&mut table, 7)
+    } else {
+        Rect::default()
+    };
     draw_info(app, detail, frame, info);
     if detail.credentials.is_empty() {
-        message(app, frame, table, strings::NO_CREDENTIALS, app.theme.dim);
+        note(frame, table, strings::NO_CREDENTIALS, app.theme.dim);
         return;
     }
     draw_table(app, view, &detail.credentials, frame, table);
-    if let Some(cred) = view.selected_credential() {
+    if let Some(cred) = view.selected_credential().filter(|_| !panel.is_empty()) {
         draw_panel(app, view, cred, frame, panel);
     }
-}
-
-fn message(app: &App, frame: &mut Frame, area: Rect, text: &str, style: Style) {
-    let _ = app;
-    let p = Paragraph::new(Line::from(vec![
-        Span::raw(" "),
-        Span::styled(text.to_string(), style),
-    ]));
-    frame.render_widget(p, area);
 }
 
 fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
@@ -201,31 +186,32 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             Row::new(cells)
         })
         .collect();
-    let (headers, widths): (Vec<&str>, Vec<Constraint>) = if wide {
+    let (headers, cols): (Vec<&str>, Vec<Col>) = if wide {
         [
-            (strings::COL_CLIENT, Constraint::Min(14)),
-            (strings::COL_SECRET, Constraint::Length(SECRET_W)),
-            (strings::COL_DESCRIPTION, Constraint::Min(12)),
-            (strings::COL_FIRST_SEEN, Constraint::Length(16)),
-            (strings::COL_CHANGED, Constraint::Length(16)),
-            (strings::COL_STALE, Constraint::Length(5)),
-            (strings::COL_VERIFY, Constraint::Length(7)),
-            (strings::COL_ERROR, Constraint::Min(12)),
+            (strings::COL_CLIENT, Col::flex(14)),
+            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 0)),
+            (strings::COL_DESCRIPTION, Col::flex(12)),
+            (strings::COL_FIRST_SEEN, Col::fixed(16, 10, 1)),
+            (strings::COL_CHANGED, Col::fixed(16, 10, 2)),
+            (strings::COL_STALE, Col::fixed(5, 3, 3)),
+            (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
+            (strings::COL_ERROR, Col::flex(12)),
         ]
         .into_iter()
         .unzip()
     } else {
         [
-            (strings::COL_CLIENT, Constraint::Min(12)),
-            (strings::COL_SECRET, Constraint::Length(SECRET_W)),
-            (strings::COL_DESCRIPTION, Constraint::Min(8)),
-            (strings::COL_CHANGED_SHORT, Constraint::Length(10)),
-            (strings::COL_STALE, Constraint::Length(5)),
-            (strings::COL_VERIFY, Constraint::Length(7)),
+            (strings::COL_CLIENT, Col::flex(12)),
+            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 0)),
+            (strings::COL_DESCRIPTION, Col::flex(8)),
+            (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 1)),
+            (strings::COL_STALE, Col::fixed(5, 3, 2)),
+            (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
         ]
         .into_iter()
         .unzip()
     };
+    let widths = fit::columns(area.width, 1, 1, &cols);
     let table = Table::new(rows, widths)
         .header(Row::new(headers).style(t.header))
         .column_spacing(1)

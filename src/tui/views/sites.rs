@@ -1,7 +1,7 @@
 //! The sites screen: the store's overview and the sites table. Only the rows in the
 //! visible window are turned into widgets, however many sites there are.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
@@ -13,13 +13,15 @@ use crate::tui::app::App;
 use crate::tui::{format, strings};
 
 use super::field;
+use super::fit::{self, Col};
 
 /// Widths from which the table shows full organisation ids and times.
 const WIDE: u16 = 120;
 
 /// Header lines and the table.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
-    let [info, table] = Layout::vertical([Constraint::Length(4), Constraint::Min(1)]).areas(area);
+    let mut table = area;
+    let info = fit::take_top(&mut table, 4);
     draw_info(app, frame, info);
     draw_table(app, frame, table);
 }
@@ -28,8 +30,6 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let counts = app.sites().counts();
     let mut line1 = vec![Span::raw(" ")];
-    line1.extend(field(app, strings::PROFILE, app.profile.clone(), t.accent));
-    line1.push(Span::raw("   "));
     line1.extend(field(
         app,
         strings::APPLICATION,
@@ -147,7 +147,8 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
             .collect::<Vec<_>>(),
     )
     .style(app.theme.header);
-    let widths: Vec<Constraint> = columns(wide).iter().map(|(_, _, w)| *w).collect();
+    let cols: Vec<Col> = columns(wide).iter().map(|(_, _, c)| *c).collect();
+    let widths = fit::columns(area.width, 1, 1, &cols);
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(1)
@@ -158,41 +159,33 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// The columns: which sort column each is, its header and its width.
-fn columns(wide: bool) -> [(SortColumn, &'static str, Constraint); 8] {
+fn columns(wide: bool) -> [(SortColumn, &'static str, Col); 8] {
     let (org_label, org_w, time_label, time_w) = if wide {
         (strings::COL_ORG, 36, strings::COL_CHANGED, 16)
     } else {
         (strings::COL_ORG_SHORT, 9, strings::COL_CHANGED_SHORT, 10)
     };
     [
-        (SortColumn::Name, strings::COL_NAME, Constraint::Min(16)),
-        (SortColumn::Dfe, strings::COL_DFE, Constraint::Length(8)),
-        (SortColumn::Deni, strings::COL_DENI, Constraint::Length(8)),
-        (
-            SortColumn::Organisation,
-            org_label,
-            Constraint::Length(org_w),
-        ),
+        (SortColumn::Name, strings::COL_NAME, Col::flex(14)),
+        (SortColumn::Dfe, strings::COL_DFE, Col::fixed(8, 5, 3)),
+        (SortColumn::Deni, strings::COL_DENI, Col::fixed(8, 5, 2)),
+        (SortColumn::Organisation, org_label, Col::fixed(org_w, 4, 0)),
         (
             SortColumn::Authorised,
             strings::COL_AUTH,
-            Constraint::Length(4),
+            Col::fixed(4, 3, 5),
         ),
         (
             SortColumn::Credentials,
             strings::COL_CREDS,
-            Constraint::Length(5),
+            Col::fixed(5, 3, 4),
         ),
         (
             SortColumn::LastChanged,
             time_label,
-            Constraint::Length(time_w),
+            Col::fixed(time_w, 5, 1),
         ),
-        (
-            SortColumn::Change,
-            strings::COL_BADGE,
-            Constraint::Length(5),
-        ),
+        (SortColumn::Change, strings::COL_BADGE, Col::fixed(5, 3, 6)),
     ]
 }
 

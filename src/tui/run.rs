@@ -1,0 +1,377 @@
+//! The runtime: owns the terminal, turns terminal events into actions through the key
+//! table, runs effects (calling [`Services`], spawning slow work whose results come back
+//! as actions on a channel), coalesces harvest progress and paces frames.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event};
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::harvest::HarvestEvent;
+use crate::tui::action::{Action, Command, Effect};
+use crate::tui::app::App;
+use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
+use crate::tui::services::{ConsoleOptions, Services};
+use crate::tui::terminal::{self, Tui};
+use crate::tui::theme::Theme;
+use crate::tui::{osc52, views};
+
+/// The most harvest events applied as one action.
+const MAX_BATCH: usize = 100_000;
+/// How long quitting waits for a cancelled harvest to stop.
+const HARVEST_STOP_WAIT: Duration = Duration::from_secs(3);
+/// How often the input thread checks whether to stop.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+
+/// Set up the terminal, run the event loop until quit, restore the terminal (also on
+/// error and panic).
+pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow::Result<()> {
+    let overview = services.overview()?;
+    let app = App::new(overview, options, Theme::from_env(), Instant::now());
+    let mut tui = Tui::enter()?;
+    let mut runtime = Runtime::new(services, osc52::inside_tmux());
+    let result = runtime.run(&mut tui, app).await;
+    runtime.shutdown(&mut tui).await;
+    tui.restore();
+    result
+}
+
+/// What the input thread sends.
+enum TermInput {
+    Event(Event),
+    Failed(String),
+}
+
+/// A thread reading terminal events (crossterm's blocking reader) until stopped.
+struct InputThread {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl InputThread {
+    fn spawn(tx: UnboundedSender<TermInput>) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("simsid-input".into())
+            .spawn(move || {
+                while !flag.load(Ordering::SeqCst) {
+                    let next = match event::poll(INPUT_POLL) {
+                        Ok(false) => continue,
+                        Ok(true) => event::read().map(TermInput::Event),
+                        Err(e) => Err(e),
+                    };
+                    let next = next.unwrap_or_else(|e| TermInput::Failed(e.to_string()));
+                    let failed = matches!(next, TermInput::Failed(_));
+                    if tx.send(next).is_err() || failed {
+                        break;
+                    }
+                }
+            })?;
+        Ok(InputThread {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for InputThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// A harvest running in a task.
+struct RunningHarvest {
+    cancel: CancellationToken,
+    events: Option<UnboundedReceiver<HarvestEvent>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Runtime {
+    services: Arc<dyn Services>,
+    tmux: bool,
+    actions_tx: UnboundedSender<Action>,
+    actions_rx: UnboundedReceiver<Action>,
+    harvest: Option<RunningHarvest>,
+    tasks: JoinSet<()>,
+    /// A copied secret may be on the clipboard.
+    clipboard_dirty: bool,
+}
+
+impl Runtime {
+    fn new(services: Arc<dyn Services>, tmux: bool) -> Self {
+        let (actions_tx, actions_rx) = mpsc::unbounded_channel();
+        Runtime {
+            services,
+            tmux,
+            actions_tx,
+            actions_rx,
+            harvest: None,
+            tasks: JoinSet::new(),
+            clipboard_dirty: false,
+        }
+    }
+
+    async fn run(&mut self, tui: &mut Tui, mut app: App) -> anyhow::Result<()> {
+        let (input_tx, mut input_rx) = mpsc::unbounded_channel();
+        let _input = InputThread::spawn(input_tx)?;
+        let size = tui.terminal.size()?;
+        app.update(Action::Resize {
+            width: size.width,
+            height: size.height,
+        });
+        let mut pacer = FramePacer::new(MIN_FRAME);
+        let mut next_tick = Instant::now();
+        loop {
+            if terminal::panicked() {
+                anyhow::bail!("internal error");
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                self.dispatch(tui, &mut app, Action::Tick(now))?;
+                next_tick = now + tick_period(app.harvest_running());
+                pacer.mark_dirty();
+            }
+            if app.should_quit() {
+                return Ok(());
+            }
+            if pacer.should_draw(now) {
+                tui.terminal.draw(|frame| views::draw(&app, frame))?;
+                pacer.drew(now);
+            }
+            let wake = pacer
+                .next_frame(now)
+                .map_or(next_tick, |frame| frame.min(next_tick));
+            let harvest_rx = self.harvest.as_mut().and_then(|h| h.events.as_mut());
+            tokio::select! {
+                input = input_rx.recv() => match input {
+                    Some(TermInput::Event(ev)) => self.on_event(tui, &mut app, ev)?,
+                    Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
+                    None => anyhow::bail!("the terminal input closed"),
+                },
+                Some(action) = self.actions_rx.recv() => {
+                    if matches!(action, Action::HarvestFinished(_)) {
+                        self.drain_harvest(tui, &mut app)?;
+                        self.harvest = None;
+                    }
+                    self.dispatch(tui, &mut app, action)?;
+                }
+                event = recv_or_wait(harvest_rx) => match event {
+                    Some(first) => self.on_harvest_event(tui, &mut app, first)?,
+                    None => {
+                        if let Some(h) = self.harvest.as_mut() {
+                            h.events = None;
+                        }
+                    }
+                },
+                () = tokio::time::sleep_until(wake.into()) => {}
+            }
+            pacer.mark_dirty();
+        }
+    }
+
+    fn on_event(&mut self, tui: &mut Tui, app: &mut App, event: Event) -> anyhow::Result<()> {
+        match event {
+            Event::Key(key) => {
+                if let Some(command) = crate::tui::keys::resolve(app.context(), &key) {
+                    self.dispatch(tui, app, Action::Key(command))?;
+                }
+            }
+            Event::Resize(width, height) => {
+                self.dispatch(tui, app, Action::Resize { width, height })?;
+            }
+            Event::Paste(text) if app.input().is_some() => {
+                for c in text.chars().filter(|c| !c.is_control()).take(1000) {
+                    self.dispatch(tui, app, Action::Key(Command::InputChar(c)))?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies one harvest event and every other one already waiting, as one action.
+    fn on_harvest_event(
+        &mut self,
+        tui: &mut Tui,
+        app: &mut App,
+        first: HarvestEvent,
+    ) -> anyhow::Result<()> {
+        let mut batch = vec![first];
+        if let Some(rx) = self.harvest.as_mut().and_then(|h| h.events.as_mut()) {
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(ev) => batch.push(ev),
+                    Err(_) => break,
+                }
+            }
+        }
+        self.dispatch(tui, app, Action::Harvest(batch))
+    }
+
+    /// Applies every harvest event still queued (before the harvest's end is applied).
+    fn drain_harvest(&mut self, tui: &mut Tui, app: &mut App) -> anyhow::Result<()> {
+        let mut batch = Vec::new();
+        if let Some(rx) = self.harvest.as_mut().and_then(|h| h.events.as_mut()) {
+            while let Ok(ev) = rx.try_recv() {
+                batch.push(ev);
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.dispatch(tui, app, Action::Harvest(batch))
+    }
+
+    /// Applies an action and runs its effects, feeding their results back in.
+    fn dispatch(&mut self, tui: &mut Tui, app: &mut App, action: Action) -> anyhow::Result<()> {
+        let mut queue = VecDeque::from([action]);
+        let mut steps = 0;
+        while let Some(action) = queue.pop_front() {
+            steps += 1;
+            if steps > 64 {
+                break;
+            }
+            for effect in app.update(action) {
+                if let Some(next) = self.execute(tui, effect)? {
+                    queue.push_back(next);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
+    fn execute(&mut self, tui: &mut Tui, effect: Effect) -> anyhow::Result<Option<Action>> {
+        let s = self.services.clone();
+        Ok(match effect {
+            Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
+            Effect::LoadSite(org) => {
+                let result = s.site(&org).map_err(message);
+                Some(Action::SiteLoaded { org, result })
+            }
+            Effect::LoadRuns => Some(Action::RunsLoaded(s.runs().map_err(message))),
+            Effect::Reveal { org, client_id } => {
+                let result = s.reveal(&org, &client_id).map_err(message);
+                Some(Action::Revealed {
+                    org,
+                    client_id,
+                    result,
+                })
+            }
+            Effect::Copy { org, client_id } => {
+                let result = match s.copy_secret(&org, &client_id) {
+                    Ok(secret) => {
+                        let tmux = self.tmux;
+                        self.clipboard_dirty = true;
+                        tui.write_raw(|out| {
+                            osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
+                        })
+                        .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(message(e)),
+                };
+                Some(Action::Copied {
+                    org,
+                    client_id,
+                    result,
+                })
+            }
+            Effect::ClearClipboard => {
+                self.clear_clipboard(tui);
+                None
+            }
+            Effect::Verify(org) => {
+                let future = s.verify(&org);
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await.map_err(message);
+                    let _ = tx.send(Action::Verified { org, result });
+                });
+                None
+            }
+            Effect::StartHarvest => {
+                if self.harvest.is_none() {
+                    let (events_tx, events_rx) = mpsc::unbounded_channel();
+                    let cancel = CancellationToken::new();
+                    let future = s.harvest(events_tx, cancel.clone());
+                    let tx = self.actions_tx.clone();
+                    let task = tokio::spawn(async move {
+                        let result = future.await.map_err(message);
+                        let _ = tx.send(Action::HarvestFinished(result));
+                    });
+                    self.harvest = Some(RunningHarvest {
+                        cancel,
+                        events: Some(events_rx),
+                        task,
+                    });
+                }
+                None
+            }
+            Effect::CancelHarvest => {
+                if let Some(h) = &self.harvest {
+                    h.cancel.cancel();
+                }
+                None
+            }
+            Effect::SwitchProfile(name) => {
+                let result = s
+                    .switch_profile(&name)
+                    .and_then(|()| s.overview())
+                    .map_err(message);
+                Some(Action::ProfileSwitched { name, result })
+            }
+            Effect::Quit => None,
+        })
+    }
+
+    fn clear_clipboard(&mut self, tui: &mut Tui) {
+        let tmux = self.tmux;
+        if tui.write_raw(|out| osc52::write_clear(out, tmux)).is_ok() {
+            self.clipboard_dirty = false;
+        }
+    }
+
+    /// On the way out: stop a running harvest (nothing is committed), clear a copied
+    /// secret from the clipboard, stop background tasks.
+    async fn shutdown(&mut self, tui: &mut Tui) {
+        if let Some(h) = self.harvest.take() {
+            h.cancel.cancel();
+            let mut task = h.task;
+            if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+        if self.clipboard_dirty {
+            self.clear_clipboard(tui);
+        }
+        self.tasks.abort_all();
+    }
+}
+
+/// The next event of a receiver, or never when there is none.
+async fn recv_or_wait(rx: Option<&mut UnboundedReceiver<HarvestEvent>>) -> Option<HarvestEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// An error as one line for the user.
+fn message(e: anyhow::Error) -> String {
+    format!("{e:#}")
+}

@@ -1,0 +1,118 @@
+//! Terminal setup and restore. The terminal is restored (raw mode off, alternate screen
+//! left, cursor shown) when [`Tui`] is dropped or restored, on error and on panic: a panic
+//! hook restores it and prints a generic message, never the panic's payload (which could
+//! hold state).
+
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::execute;
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+/// Whether a console currently owns the terminal (the panic hook restores it then).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Whether a panic happened while the console owned the terminal.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+static HOOK: Once = Once::new();
+
+/// The message printed after a panic instead of the panic's own text.
+pub const PANIC_MESSAGE: &str =
+    "simsid: internal error; the console stopped and the terminal was restored.";
+
+/// The console's terminal.
+pub struct Tui {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Tui {
+    /// Raw mode, alternate screen, hidden cursor, bracketed paste; undone on drop.
+    pub fn enter() -> anyhow::Result<Tui> {
+        install_panic_hook();
+        PANICKED.store(false, Ordering::SeqCst);
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let setup = execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            Hide,
+            EnableBracketedPaste
+        )
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Into::into));
+        match setup {
+            Ok(terminal) => Ok(Tui { terminal }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes raw bytes (an OSC 52 sequence) to the terminal.
+    pub fn write_raw(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let backend = self.terminal.backend_mut();
+        write(backend)?;
+        backend.flush()
+    }
+
+    /// Gives the terminal back (idempotent).
+    pub fn restore(&mut self) {
+        restore();
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Whether a panic happened while the console owned the terminal.
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
+
+/// Restores the terminal if a console owns it; safe to call any number of times.
+fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(
+            io::stdout(),
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            Show
+        );
+        let _ = disable_raw_mode();
+    }
+}
+
+/// Installs (once per process) a panic hook that, while a console owns the terminal,
+/// restores it and prints [`PANIC_MESSAGE`] with the code location only. Otherwise the
+/// previous hook runs as before.
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if ACTIVE.load(Ordering::SeqCst) {
+                restore();
+                PANICKED.store(true, Ordering::SeqCst);
+                let at = info
+                    .location()
+                    .map(|l| format!(" ({}:{})", l.file(), l.line()))
+                    .unwrap_or_default();
+                eprintln!("{PANIC_MESSAGE}{at}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}

@@ -1,0 +1,296 @@
+//! The real console in a real pseudo-terminal (a private tmux server): keys, screens, OSC 52
+//! copy, reveal, harvest, quit, and terminal restore on quit and on panic. Skipped (with a
+//! note) when tmux is not installed.
+
+mod tui_support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use secrecy::SecretString;
+use simsid::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
+use simsid::harvest::{HarvestEnd, HarvestEvent};
+use simsid::tui::{ConsoleOptions, Overview, Services};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+use tui_support::*;
+
+const CHILD_ENV: &str = "SIMSID_TUI_PTY_CHILD";
+/// Text of a panic that must never reach the screen.
+const PANIC_PAYLOAD: &str = "state-that-must-not-be-printed";
+
+/// Services whose `site` panics, to check the terminal is restored on panic.
+struct PanickingServices(Arc<FakeServices>);
+
+impl Services for PanickingServices {
+    fn overview(&self) -> anyhow::Result<Overview> {
+        self.0.overview()
+    }
+    fn site(&self, _: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
+        panic!("{PANIC_PAYLOAD}")
+    }
+    fn runs(&self) -> anyhow::Result<Vec<RunSummary>> {
+        self.0.runs()
+    }
+    fn reveal(&self, o: &OrgId, c: &str) -> anyhow::Result<SecretString> {
+        self.0.reveal(o, c)
+    }
+    fn copy_secret(&self, o: &OrgId, c: &str) -> anyhow::Result<SecretString> {
+        self.0.copy_secret(o, c)
+    }
+    fn verify(&self, o: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
+        self.0.verify(o)
+    }
+    fn harvest(
+        &self,
+        e: UnboundedSender<HarvestEvent>,
+        c: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        self.0.harvest(e, c)
+    }
+    fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
+        self.0.switch_profile(name)
+    }
+}
+
+/// Runs the console when started by `console_in_tmux` (does nothing otherwise).
+#[test]
+#[ignore = "started inside tmux by the other tests of this file"]
+fn pty_child() {
+    let Ok(mode) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    // tmux sets $TMUX in the pane whatever `-e` says; without it the console writes plain
+    // OSC 52, which tmux (set-clipboard on) keeps as a paste buffer the test can read.
+    // (The passthrough form is checked byte for byte in the osc52 unit tests.)
+    std::env::remove_var("TMUX");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let services: Arc<dyn Services> = match mode.as_str() {
+        "panic" => Arc::new(PanickingServices(FakeServices::new())),
+        _ => FakeServices::new(),
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(simsid::tui::run(services, ConsoleOptions::default()))
+    }));
+    let raw = crossterm::terminal::is_raw_mode_enabled().unwrap();
+    println!(
+        "CONSOLE_EXIT ok={} panicked={} raw={raw}",
+        matches!(result, Ok(Ok(()))),
+        result.is_err()
+    );
+}
+
+/// A private tmux server, killed when dropped.
+struct Tmux {
+    socket: String,
+    /// Everything the pane's program wrote (tmux pipe-pane).
+    raw: tempfile::NamedTempFile,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn start(mode: &str) -> Tmux {
+        let socket = format!("simsid-tui-test-{}-{mode}", std::process::id());
+        let exe: PathBuf = std::env::current_exe().unwrap();
+        let child = format!(
+            "{} pty_child --exact --ignored --nocapture --test-threads=1; sleep 30",
+            exe.display()
+        );
+        let raw = tempfile::NamedTempFile::new().unwrap();
+        let tmux = Tmux { socket, raw };
+        tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-e",
+            &format!("{CHILD_ENV}={mode}"),
+            "-e",
+            "NO_COLOR=1",
+            &child,
+        ]);
+        tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
+        let pipe = format!("cat >> '{}'", tmux.raw.path().display());
+        tmux.run(&["pipe-pane", "-t", "0", "-o", &pipe]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "0"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "0", k]);
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", text]);
+    }
+
+    /// Waits (at most 10 s) until the screen contains `want`; returns the screen.
+    fn wait_for(&self, want: &str) -> String {
+        let mut screen = String::new();
+        for _ in 0..200 {
+            screen = self.screen();
+            if screen.contains(want) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {want:?}; screen:\n{screen}");
+    }
+
+    /// Whether the raw output contains `want` now.
+    fn raw_has(&self, want: &[u8]) -> bool {
+        let raw = std::fs::read(self.raw.path()).unwrap();
+        raw.windows(want.len()).any(|w| w == want)
+    }
+
+    /// Waits (at most 5 s) until the raw output contains `want`.
+    fn raw_contains(&self, want: &[u8]) -> bool {
+        for _ in 0..100 {
+            if self.raw_has(want) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "0", f])
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn console_in_tmux() {
+    if !Tmux::available() {
+        eprintln!("tmux not installed: skipping the real-terminal test");
+        return;
+    }
+    let t = Tmux::start("normal");
+    let s = t.wait_for("St Mary's C of E Primary School");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "1",
+        "the console uses the alternate screen"
+    );
+    assert!(s.contains("6 of 6"));
+
+    // Incremental filter, then Esc clears it.
+    t.text("/ysgol");
+    t.wait_for("2 of 6");
+    t.keys(&["Escape"]);
+    t.wait_for("6 of 6");
+
+    // :goto by DfE code opens the site.
+    t.text(":goto 123/4567");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Main MIS integration");
+    assert!(s.contains("••••••••") && !s.contains(SECRET));
+
+    // c copies through OSC 52: tmux (set-clipboard on) keeps it as a paste buffer.
+    t.text("c");
+    let s = t.wait_for("clears in 30 s");
+    assert!(!s.contains(SECRET), "copying does not show the secret");
+    assert_eq!(
+        t.run(&["show-buffer"]),
+        SECRET,
+        "OSC 52 reached the terminal"
+    );
+    let copy = format!("\x1b]52;c;{}\x07", base64_of(SECRET));
+    assert!(t.raw_contains(copy.as_bytes()));
+    assert!(!t.raw_has(b"\x1b]52;c;\x07"), "not cleared yet");
+
+    // r asks, y reveals; leaving the screen hides it.
+    t.text("r");
+    t.wait_for("any other key");
+    t.text("y");
+    t.wait_for(SECRET);
+    t.keys(&["Escape"]);
+    let s = t.wait_for("6 of 6");
+    assert!(!s.contains(SECRET));
+
+    // A harvest with its live pane, to the end and its diff.
+    t.text("R");
+    t.wait_for("any other key");
+    t.text("y");
+    t.wait_for("Harvest in progress");
+    let s = t.wait_for("Harvest partial");
+    assert!(s.contains("credential rotated"));
+
+    // q quits: terminal restored, raw mode off, clipboard cleared.
+    t.text("q");
+    let s = t.wait_for("CONSOLE_EXIT");
+    assert!(
+        s.contains("CONSOLE_EXIT ok=true panicked=false raw=false"),
+        "{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(t.format("#{cursor_flag}"), "1", "cursor shown");
+    // tmux ignores an empty OSC 52, so look for the clearing sequence in the raw output.
+    assert!(
+        t.raw_contains(b"\x1b]52;c;\x07"),
+        "the clipboard was cleared on quit"
+    );
+}
+
+#[test]
+fn panic_restores_the_terminal_without_printing_state() {
+    if !Tmux::available() {
+        eprintln!("tmux not installed: skipping the real-terminal test");
+        return;
+    }
+    let t = Tmux::start("panic");
+    t.wait_for("St Mary's C of E Primary School");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("CONSOLE_EXIT");
+    assert!(s.contains(simsid::tui::PANIC_MESSAGE), "{s}");
+    assert!(s.contains("panicked=true raw=false"), "{s}");
+    assert!(
+        !s.contains(PANIC_PAYLOAD),
+        "the panic payload is not printed: {s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    assert_eq!(t.format("#{cursor_flag}"), "1");
+}

@@ -1,0 +1,431 @@
+//! Fixed fake data and helpers shared by the console tests (no clock, no terminal).
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use futures::future::BoxFuture;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use secrecy::SecretString;
+use simsid::domain::{
+    AuthorisationChange, ChangeBadge, CredentialRef, CredentialRow, Diff, Fingerprint, OrgId,
+    RunStatus, RunSummary, Site, SiteDetail, SiteFailure, SiteRow, VerifyResult,
+};
+use simsid::harvest::{HarvestEnd, HarvestEvent};
+use simsid::tui::theme::Theme;
+use simsid::tui::{views, Action, App, Command, ConsoleOptions, Effect, Overview, Services};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+pub const ST_MARYS: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";
+pub const BRO_DWR: &str = "B1C2D3E4-0000-4000-8000-000000000002";
+pub const BELFAST: &str = "C0FFEE00-1111-4222-8333-444455556666";
+pub const OAKFIELD: &str = "0A0A0A0A-2222-4333-8444-555566667777";
+pub const GRAIG: &str = "9F8E7D6C-5B4A-4938-8271-605948372615";
+pub const NORTHGATE: &str = "11111111-2222-4333-8444-000000000006";
+pub const REMOVED: &str = "DEADBEEF-0000-4000-8000-0000000000AA";
+
+/// The one secret the fake store holds; it must appear on screen only when revealed.
+pub const SECRET: &str = "Zq8#tR2mV9xLp4Kw";
+pub const MAIN_CLIENT: &str = "sas-3f9a1c2b-main";
+pub const BACKUP_CLIENT: &str = "sas-77d0e4aa-backup";
+
+pub fn org(s: &str) -> OrgId {
+    OrgId::parse(s).unwrap()
+}
+
+pub fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    id: &str,
+    name: &str,
+    dfe: Option<&str>,
+    deni: Option<&str>,
+    authorised: Option<bool>,
+    creds: usize,
+    changed: Option<DateTime<Utc>>,
+    badge: Option<ChangeBadge>,
+) -> SiteRow {
+    SiteRow {
+        site: Site {
+            org_id: org(id),
+            name: name.to_string(),
+            dfe_code: dfe.map(str::to_string),
+            deni_number: deni.map(str::to_string),
+            authorised,
+        },
+        credential_count: creds,
+        stale: false,
+        last_error: None,
+        last_changed: changed,
+        badge,
+    }
+}
+
+/// Six schools in England, Wales and Northern Ireland.
+pub fn sites() -> Vec<SiteRow> {
+    let mut oakfield = row(
+        OAKFIELD,
+        "Oakfield Academy",
+        Some("330/4001"),
+        None,
+        Some(true),
+        3,
+        Some(at(2026, 6, 2, 11, 20)),
+        None,
+    );
+    oakfield.stale = true;
+    oakfield.last_error = Some("timeout after 3 attempts".into());
+    vec![
+        row(
+            ST_MARYS,
+            "St Mary's C of E Primary School",
+            Some("123/4567"),
+            None,
+            Some(true),
+            2,
+            Some(at(2026, 11, 27, 16, 55)),
+            Some(ChangeBadge::CredentialsChanged),
+        ),
+        row(
+            BRO_DWR,
+            "Ysgol Gymraeg Bro Dŵr",
+            Some("667/2001"),
+            None,
+            Some(true),
+            1,
+            Some(at(2026, 11, 27, 16, 54)),
+            Some(ChangeBadge::Added),
+        ),
+        row(
+            BELFAST,
+            "Belfast Royal Academy",
+            None,
+            Some("142-0021"),
+            Some(false),
+            0,
+            None,
+            Some(ChangeBadge::AuthorisationChanged),
+        ),
+        oakfield,
+        row(
+            GRAIG,
+            "Ysgol y Graig",
+            Some("667/2345"),
+            None,
+            None,
+            1,
+            Some(at(2025, 9, 1, 8, 0)),
+            None,
+        ),
+        row(
+            NORTHGATE,
+            "Northgate High School",
+            Some("881/4002"),
+            None,
+            Some(true),
+            1,
+            Some(at(2026, 2, 14, 9, 30)),
+            None,
+        ),
+    ]
+}
+
+/// St Mary's with its two credentials.
+pub fn st_marys_detail() -> SiteDetail {
+    SiteDetail {
+        row: sites().remove(0),
+        credentials: vec![
+            CredentialRow {
+                client_id: MAIN_CLIENT.into(),
+                description: Some("Main MIS integration".into()),
+                fingerprint: Fingerprint("3fa2c9d1e0b4a7f6".into()),
+                first_seen: at(2026, 1, 4, 9, 12),
+                last_changed: at(2026, 11, 27, 16, 55),
+                stale: false,
+                last_error: None,
+            },
+            CredentialRow {
+                client_id: BACKUP_CLIENT.into(),
+                description: Some("Backup sync".into()),
+                fingerprint: Fingerprint("9b0e5d7c1a2f3e48".into()),
+                first_seen: at(2025, 9, 1, 8, 0),
+                last_changed: at(2026, 3, 15, 10, 30),
+                stale: false,
+                last_error: None,
+            },
+        ],
+    }
+}
+
+pub fn cref(o: &str, client: &str) -> CredentialRef {
+    CredentialRef {
+        organisation_id: org(o),
+        client_id: client.into(),
+    }
+}
+
+/// The latest run: partial, with one change of every kind but removals.
+pub fn latest_run() -> RunSummary {
+    RunSummary {
+        run_id: uuid::Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef),
+        status: RunStatus::Partial,
+        started_at: at(2026, 11, 27, 16, 52),
+        finished_at: at(2026, 11, 27, 16, 55),
+        sites_total: 6,
+        sites_harvested: 5,
+        sites_failed: 1,
+        credentials_total: 8,
+        diff: Diff {
+            sites_added: vec![org(BRO_DWR)],
+            sites_removed: vec![],
+            authorisation_changed: vec![AuthorisationChange {
+                organisation_id: org(BELFAST),
+                from: Some(1),
+                to: Some(0),
+            }],
+            credentials_added: vec![cref(BRO_DWR, "sas-0b1d-bro-dwr")],
+            credentials_removed: vec![],
+            credentials_rotated: vec![cref(ST_MARYS, MAIN_CLIENT)],
+        },
+        failures: vec![SiteFailure {
+            organisation_id: org(OAKFIELD),
+            error: "timeout after 3 attempts".into(),
+        }],
+        error: None,
+    }
+}
+
+/// An older complete run that removed a site.
+pub fn older_run() -> RunSummary {
+    RunSummary {
+        run_id: uuid::Uuid::from_u128(0x0fed_cba9_8765_4321_8000_0000_0000_0001),
+        status: RunStatus::Complete,
+        started_at: at(2026, 11, 20, 9, 0),
+        finished_at: at(2026, 11, 20, 9, 2),
+        sites_total: 6,
+        sites_harvested: 6,
+        sites_failed: 0,
+        credentials_total: 9,
+        diff: Diff {
+            sites_removed: vec![org(REMOVED)],
+            credentials_removed: vec![cref(REMOVED, "sas-old-1")],
+            ..Diff::default()
+        },
+        failures: vec![],
+        error: None,
+    }
+}
+
+pub fn overview() -> Overview {
+    Overview {
+        profile: "default".into(),
+        application_id: "4C1E9B2A-1F4D-4B8E-9A3C-2D5E6F708192".into(),
+        store_path: "/var/lib/simsid/store.sqlite3".into(),
+        sites: sites(),
+        last_run: Some(latest_run()),
+    }
+}
+
+/// A fixed starting instant for every test.
+pub fn t0() -> Instant {
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
+
+pub fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+pub fn app_with(overview: Overview, readonly: bool) -> App {
+    let mut app = App::new(
+        overview,
+        ConsoleOptions { readonly },
+        Theme::new(false),
+        t0(),
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    app
+}
+
+pub fn app() -> App {
+    app_with(overview(), false)
+}
+
+pub fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+pub fn ch(app: &mut App, c: char) -> Vec<Effect> {
+    key(app, KeyCode::Char(c))
+}
+
+pub fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        ch(app, c);
+    }
+}
+
+pub fn cmd(app: &mut App, command: Command) -> Vec<Effect> {
+    app.update(Action::Key(command))
+}
+
+/// The names of the listed sites, in order.
+pub fn names(app: &App) -> Vec<String> {
+    let list = app.sites();
+    list.visible()
+        .iter()
+        .map(|&i| list.rows()[i].site.name.clone())
+        .collect()
+}
+
+/// Selects a site by name in the list and opens it, feeding its details back.
+pub fn open_st_marys(app: &mut App) {
+    cmd(app, Command::Top);
+    let pos = names(app)
+        .iter()
+        .position(|n| n.starts_with("St Mary"))
+        .unwrap();
+    for _ in 0..pos {
+        cmd(app, Command::Down);
+    }
+    let fx = key(app, KeyCode::Enter);
+    assert_eq!(fx, vec![Effect::LoadSite(org(ST_MARYS))]);
+    app.update(Action::SiteLoaded {
+        org: org(ST_MARYS),
+        result: Ok(Some(st_marys_detail())),
+    });
+}
+
+/// Reveals the selected credential of the open site (confirmed with `y`).
+pub fn reveal_main(app: &mut App) {
+    assert!(ch(app, 'r').is_empty());
+    let fx = ch(app, 'y');
+    assert_eq!(
+        fx,
+        vec![Effect::Reveal {
+            org: org(ST_MARYS),
+            client_id: MAIN_CLIENT.into()
+        }]
+    );
+    app.update(Action::Revealed {
+        org: org(ST_MARYS),
+        client_id: MAIN_CLIENT.into(),
+        result: Ok(SecretString::from(SECRET.to_string())),
+    });
+}
+
+/// Draws the app into a test terminal of the given size.
+pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| views::draw(app, f)).unwrap();
+    terminal
+}
+
+/// The screen as text.
+pub fn screen_text(app: &App, width: u16, height: u16) -> String {
+    render(app, width, height).backend().to_string()
+}
+
+/// A store of many generated sites (for navigation bounds and large-list drawing).
+pub fn many_sites(n: usize) -> Vec<SiteRow> {
+    (0..n)
+        .map(|i| {
+            let id = format!("{:08X}-0000-4000-8000-{:012X}", i, i);
+            row(
+                &id,
+                &format!("School {i:05}"),
+                Some(&format!("{}/{:04}", 300 + i % 600, i % 10_000)),
+                None,
+                Some(i % 10 != 0),
+                i % 4,
+                Some(at(2026, 1 + (i % 12) as u32, 1 + (i % 28) as u32, 9, 0)),
+                None,
+            )
+        })
+        .collect()
+}
+
+/// A `Services` over the fixed data, for the runtime test. Records what it was asked.
+#[derive(Default)]
+pub struct FakeServices {
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeServices {
+    pub fn new() -> Arc<Self> {
+        Arc::new(FakeServices::default())
+    }
+    fn log(&self, s: String) {
+        self.calls.lock().unwrap().push(s);
+    }
+}
+
+impl Services for FakeServices {
+    fn overview(&self) -> anyhow::Result<Overview> {
+        self.log("overview".into());
+        Ok(overview())
+    }
+    fn site(&self, o: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
+        self.log(format!("site {o}"));
+        Ok((o == &org(ST_MARYS)).then(st_marys_detail))
+    }
+    fn runs(&self) -> anyhow::Result<Vec<RunSummary>> {
+        self.log("runs".into());
+        Ok(vec![latest_run(), older_run()])
+    }
+    fn reveal(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+        self.log(format!("reveal {o} {client_id}"));
+        Ok(SecretString::from(SECRET.to_string()))
+    }
+    fn copy_secret(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+        self.log(format!("copy {o} {client_id}"));
+        Ok(SecretString::from(SECRET.to_string()))
+    }
+    fn verify(&self, o: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
+        self.log(format!("verify {o}"));
+        Box::pin(async {
+            Ok(vec![VerifyResult {
+                client_id: MAIN_CLIENT.into(),
+                ok: true,
+                error: None,
+            }])
+        })
+    }
+    fn harvest(
+        &self,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        self.log("harvest".into());
+        Box::pin(async move {
+            let _ = events.send(HarvestEvent::Listed { total: 6 });
+            for (i, s) in sites().iter().enumerate() {
+                tokio::select! {
+                    () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+                let o = s.site.org_id.clone();
+                let _ = events.send(HarvestEvent::SiteStarted { org: o.clone() });
+                let _ = events.send(HarvestEvent::SiteDone {
+                    org: o,
+                    credentials: i % 3,
+                });
+            }
+            Ok(HarvestEnd::Finished(Box::new(latest_run())))
+        })
+    }
+    fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
+        self.log(format!("profile {name}"));
+        Ok(())
+    }
+}
