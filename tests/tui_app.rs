@@ -258,7 +258,14 @@ fn a_cycles_status_views() {
     assert_eq!(got[0].1.len(), 4);
     assert_eq!(
         got[1],
-        ("unauthorised", vec!["Belfast Royal Academy".to_string()])
+        (
+            "unauthorised",
+            // Not authorised, and unknown (null) authorisation: neither has approved the app.
+            vec![
+                "Belfast Royal Academy".to_string(),
+                "Ysgol y Graig".to_string()
+            ]
+        )
     );
     assert_eq!(got[2].0, "changed");
     assert_eq!(

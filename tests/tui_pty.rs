@@ -1,6 +1,6 @@
 //! The real console in a real pseudo-terminal (a private tmux server): keys, screens, OSC 52
-//! copy, reveal, harvest, quit, and terminal restore on quit and on panic. Skipped (with a
-//! note) when tmux is not installed.
+//! copy, reveal, harvest, quit, and terminal restore on quit and on panic. Needs tmux
+//! (`.ci/run` installs it); fails rather than skipping without it.
 
 mod tui_support;
 
@@ -204,10 +204,10 @@ fn base64_of(s: &str) -> String {
 
 #[test]
 fn console_in_tmux() {
-    if !Tmux::available() {
-        eprintln!("tmux not installed: skipping the real-terminal test");
-        return;
-    }
+    assert!(
+        Tmux::available(),
+        "tmux is required for the real-terminal tests (.ci/run installs it)"
+    );
     let t = Tmux::start("normal");
     let s = t.wait_for("St Mary's C of E Primary School");
     assert_eq!(
@@ -277,10 +277,10 @@ fn console_in_tmux() {
 
 #[test]
 fn panic_restores_the_terminal_without_printing_state() {
-    if !Tmux::available() {
-        eprintln!("tmux not installed: skipping the real-terminal test");
-        return;
-    }
+    assert!(
+        Tmux::available(),
+        "tmux is required for the real-terminal tests (.ci/run installs it)"
+    );
     let t = Tmux::start("panic");
     t.wait_for("St Mary's C of E Primary School");
     t.keys(&["Enter"]);

@@ -117,8 +117,7 @@ pub fn simsid_blocking(env: &BTreeMap<String, String>, args: &[String]) -> Outpu
         .envs(env)
         .args(args)
         .stdin(std::process::Stdio::null());
-    let out = cmd.output().expect("simsid runs");
-    out
+    cmd.output().expect("simsid runs")
 }
 
 /// stdout as a string.

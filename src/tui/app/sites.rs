@@ -96,7 +96,7 @@ impl StatusView {
         match self {
             StatusView::All => true,
             StatusView::Authorised => row.site.authorised == Some(true),
-            StatusView::Unauthorised => row.site.authorised == Some(false),
+            StatusView::Unauthorised => row.site.authorised != Some(true),
             StatusView::Changed => row.badge.is_some(),
             StatusView::Stale => row.stale,
         }

@@ -1,0 +1,177 @@
+//! End to end: the real `simsid` binary's console in a real pseudo-terminal (a private tmux
+//! server), on a store harvested from the in-process simulator. Open, filter, open a site,
+//! the secret is not on screen; reveal with `r` `y`, it is; quit; the terminal is restored.
+//! Needs tmux (`.ci/run` installs it); fails rather than skipping without it.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use secrecy::ExposeSecret;
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs (.ci/run installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "0"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "0", k]);
+        }
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "0", "-l", text]);
+    }
+
+    fn format(&self, f: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "0", f])
+            .trim()
+            .to_string()
+    }
+
+    /// Waits (at most 15 s) until the screen contains `want`; returns the screen.
+    fn wait_for(&self, want: &str) -> String {
+        let mut screen = String::new();
+        for _ in 0..300 {
+            screen = self.screen();
+            if screen.contains(want) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {want:?}; screen:\n{screen}");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
+    let sim = simulator(30, 31).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    let o = simsid(&env, &["harvest"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let target = sim
+        .control()
+        .sites()
+        .into_iter()
+        .find(|s| s.authorised && !s.clients.is_empty() && s.dfe_code.is_some())
+        .expect("a site with credentials");
+    let dfe = target.dfe_code.clone().unwrap();
+    let secret = target.clients[0].secret.expose_secret().to_string();
+    let client_id = target.clients[0].client_id.clone();
+
+    // The console runs from a private script (the environment holds the integrator secret).
+    let script = ts.dir.path().join("console.sh");
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in &env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n'{}' tui\necho \"EXIT:$?\"\nstty -a\nsleep 60\n",
+        ts.dir.path().display(),
+        assert_cmd::cargo::cargo_bin("simsid").display()
+    ));
+    std::fs::write(&script, text).unwrap();
+
+    let tmux = Tmux {
+        socket: format!("simsid-e2e-{}", std::process::id()),
+    };
+    let cmd = format!("sh '{}'", script.display());
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "110",
+        "-y",
+        "32",
+        "-e",
+        "NO_COLOR=1",
+        &cmd,
+    ]);
+    let screen = tmux.wait_for("30 of 30");
+    assert_eq!(
+        tmux.format("#{alternate_on}"),
+        "1",
+        "console on the alternate screen"
+    );
+    assert!(screen.contains("30 sites"), "{screen}");
+
+    // Filter by DfE code, keep the filter, open the site.
+    tmux.keys(&["/"]);
+    tmux.text(&dfe);
+    tmux.wait_for("1 of 30");
+    tmux.keys(&["Enter", "Enter"]);
+    let screen = tmux.wait_for(&client_id[..16]);
+    assert!(screen.contains("••••••••"), "masked:\n{screen}");
+    assert!(
+        !screen.contains(&secret),
+        "the secret is not on screen before reveal"
+    );
+
+    // Reveal: asks, then shows.
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("y ");
+    assert!(!screen.contains(&secret), "not yet: only the confirmation");
+    tmux.keys(&["y"]);
+    tmux.wait_for(&secret[..20]);
+
+    // Quit: the terminal is restored.
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("EXIT:0");
+    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
+    assert_eq!(tmux.format("#{cursor_flag}"), "1", "cursor shown");
+    let stty = tmux.wait_for("icanon");
+    assert!(
+        stty.contains(" icanon") && !stty.contains("-icanon"),
+        "raw mode off (canonical input back):\n{stty}"
+    );
+    assert!(
+        !screen.contains(&secret),
+        "the secret left with the alternate screen"
+    );
+    drop(tmux);
+
+    // The reveal was audited, by fingerprint.
+    let audit = json(&simsid(&env, &["audit", "--json"]).await);
+    let reveal = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "reveal")
+        .expect("reveal audited");
+    assert_eq!(reveal["client_id"], client_id.as_str());
+    assert_eq!(reveal["organisation_id"], target.org_id.as_str());
+    let log = std::fs::read(ts.log()).unwrap();
+    assert!(
+        !contains_bytes(&log, secret.as_bytes()),
+        "no secret in the log"
+    );
+    sim.shutdown().await;
+}
