@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use simsid::sim::{Fault, SimConfig, Simulator};
+use simsid::sim::Fault;
 
 fn org_with_dfe(sites: &Value) -> (String, String) {
     let s = sites
@@ -359,17 +359,7 @@ async fn wrong_store_key_fails_clearly_and_leaves_files_untouched() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
-    let sim = Simulator::start(
-        SimConfig {
-            sites: 120,
-            seed: 12,
-            latency: Duration::from_millis(50),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = slow_simulator(120, 12, 50).await;
     let ts = TempStore::new();
     let env = env_for(&sim, &ts);
     let o = simsid(&env, &["harvest", "--concurrency", "8"]).await;
@@ -418,17 +408,7 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_cancels_with_130_and_commits_nothing() {
-    let sim = Simulator::start(
-        SimConfig {
-            sites: 100,
-            seed: 13,
-            latency: Duration::from_millis(50),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = slow_simulator(100, 13, 50).await;
     let ts = TempStore::new();
     let env = env_for(&sim, &ts);
     assert_eq!(simsid(&env, &["harvest"]).await.status.code(), Some(0));

@@ -339,17 +339,7 @@ async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_flight_stay_within_the_bound() {
-    let sim = Simulator::start(
-        simsid::sim::SimConfig {
-            sites: 40,
-            seed: 9,
-            latency: Duration::from_millis(30),
-            ..Default::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = slow_simulator(40, 9, 30).await;
     let ts = TempStore::new();
     let mut store = ts.open();
     for bound in [3usize, 6] {
@@ -373,17 +363,7 @@ async fn requests_in_flight_stay_within_the_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_harvest_commits_nothing() {
-    let sim = Simulator::start(
-        simsid::sim::SimConfig {
-            sites: 80,
-            seed: 10,
-            latency: Duration::from_millis(40),
-            ..Default::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = slow_simulator(80, 10, 40).await;
     let ts = TempStore::new();
     let mut store = ts.open();
     harvest(&sim, &mut store, quick()).await;

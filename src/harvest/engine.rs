@@ -86,21 +86,7 @@ pub async fn run<S: Source>(
         .retry(policy.backoff())
         .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
         .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
-        .notify({
-            let mut attempt = 0u32;
-            move |e: &ClientsError, delay| {
-                attempt += 1;
-                send(
-                    &events,
-                    HarvestEvent::Retrying {
-                        org: None,
-                        attempt,
-                        delay,
-                        reason: e.message(),
-                    },
-                );
-            }
-        })
+        .notify(notifier(events, None))
     };
     let listed = tokio::select! {
         _ = cancel.cancelled() => return HarvestOutput::Cancelled,
@@ -179,6 +165,26 @@ pub async fn run<S: Source>(
     }))
 }
 
+/// Sends a `Retrying` event, numbering the attempts, before each retry.
+fn notifier(
+    events: UnboundedSender<HarvestEvent>,
+    org: Option<OrgId>,
+) -> impl FnMut(&ClientsError, std::time::Duration) {
+    let mut attempt = 0u32;
+    move |e, delay| {
+        attempt += 1;
+        send(
+            &events,
+            HarvestEvent::Retrying {
+                org: org.clone(),
+                attempt,
+                delay,
+                reason: e.message(),
+            },
+        );
+    }
+}
+
 fn retry_after(e: &ClientsError) -> Option<std::time::Duration> {
     match e {
         ClientsError::Transient { retry_after, .. } => *retry_after,
@@ -198,21 +204,7 @@ async fn fetch_site<S: Source>(
         .retry(policy.backoff())
         .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
         .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
-        .notify({
-            let mut attempt = 0u32;
-            move |e: &ClientsError, delay| {
-                attempt += 1;
-                send(
-                    events,
-                    HarvestEvent::Retrying {
-                        org: Some(org.clone()),
-                        attempt,
-                        delay,
-                        reason: e.message(),
-                    },
-                );
-            }
-        });
+        .notify(notifier(events.clone(), Some(org.clone())));
     match attempt.await {
         Ok(creds) => Ok(creds),
         Err(ClientsError::NoCredentials) => Ok(Vec::new()),

@@ -27,6 +27,21 @@ pub async fn simulator(sites: usize, seed: u64) -> Simulator {
     .expect("simulator starts")
 }
 
+/// A simulator whose every call takes about `latency_ms`.
+pub async fn slow_simulator(sites: usize, seed: u64, latency_ms: u64) -> Simulator {
+    Simulator::start(
+        SimConfig {
+            sites,
+            seed,
+            latency: Duration::from_millis(latency_ms),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("simulator starts")
+}
+
 /// A real client for the simulator with a short timeout.
 pub fn client(sim: &Simulator, timeout: Duration) -> SimsClient {
     let env = sim.env();
