@@ -47,31 +47,13 @@ fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `simsid harvest`.
-pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
-    readonly_refusal(ctx, "harvest")?;
-    let remote = ctx.remote()?.clone();
-    let client = ops::sims_client(&remote)?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
-    let options = HarvestOptions {
-        concurrency: remote.concurrency,
-        ..HarvestOptions::default()
-    };
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
-
-    // Ctrl-C cancels: nothing is committed.
-    let ctrlc = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        })
-    };
-    // Progress on stderr when it is a terminal.
+/// Shows harvest progress as a bar on stderr when stderr is a terminal (and drains the
+/// events silently otherwise). Ends when the sender is dropped.
+pub fn spawn_progress_bar(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::harvest::HarvestEvent>,
+) -> tokio::task::JoinHandle<()> {
     let show_progress = std::io::stderr().is_terminal();
-    let progress_task = tokio::spawn(async move {
+    tokio::spawn(async move {
         let bar = if show_progress {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
@@ -103,7 +85,32 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-    });
+    })
+}
+
+/// `simsid harvest`.
+pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "harvest")?;
+    let remote = ctx.remote()?.clone();
+    let client = ops::sims_client(&remote)?;
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let options = HarvestOptions {
+        concurrency: remote.concurrency,
+        ..HarvestOptions::default()
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+
+    // Ctrl-C cancels: nothing is committed.
+    let ctrlc = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    let progress_task = spawn_progress_bar(rx);
 
     let end = ops::harvest_and_commit(&mut store, client, options, &ctx.user, tx, cancel).await;
     ctrlc.abort();

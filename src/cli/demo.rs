@@ -85,8 +85,9 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         let remote = ctx.remote()?.clone();
         let client = ops::sims_client(&remote)?;
         let mut store = ops::open_store(&ctx.settings.local)?;
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         eprintln!("simsid demo: first harvest…");
+        let progress = super::commands::spawn_progress_bar(rx);
         let end = ops::harvest_and_commit(
             &mut store,
             client,
@@ -95,8 +96,9 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             tx,
             tokio_util::sync::CancellationToken::new(),
         )
-        .await?;
-        if let HarvestEnd::Finished(s) = end {
+        .await;
+        let _ = progress.await;
+        if let HarvestEnd::Finished(s) = end? {
             eprintln!(
                 "simsid demo: {} sites, {} credentials ({})",
                 s.sites_total,
