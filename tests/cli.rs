@@ -357,6 +357,18 @@ async fn wrong_store_key_fails_clearly_and_leaves_files_untouched() {
     sim.shutdown().await;
 }
 
+/// Waits (at most 20 s) until the simulator has answered `n` API calls: the harvest is under
+/// way, well past start-up (signal handlers installed, site list fetched).
+fn wait_for_clients_calls(control: &simsid::sim::SimControl, n: u64) {
+    for _ in 0..400 {
+        if control.stats().api_requests >= n {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the harvest never got going");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
     let sim = slow_simulator(120, 12, 50).await;
@@ -370,6 +382,8 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
     // Change the remote, start a slow harvest, kill it with SIGKILL part-way.
     sim.control().remove_site(&sim.control().sites()[0].org_id);
     let env2 = env.clone();
+    let control = sim.control().clone();
+    control.reset_stats();
     let killed = tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
             .env_clear()
@@ -381,7 +395,7 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1200));
+        wait_for_clients_calls(&control, 6);
         let still_running = child.try_wait().unwrap().is_none();
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
@@ -417,6 +431,8 @@ async fn ctrl_c_cancels_with_130_and_commits_nothing() {
     sim.control().remove_site(&sim.control().sites()[0].org_id);
 
     let env2 = env.clone();
+    let control = sim.control().clone();
+    control.reset_stats();
     let (code, err) = tokio::task::spawn_blocking(move || {
         let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
             .env_clear()
@@ -428,7 +444,7 @@ async fn ctrl_c_cancels_with_130_and_commits_nothing() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(1000));
+        wait_for_clients_calls(&control, 4);
         let status = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()

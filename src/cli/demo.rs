@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
-
 use super::exit::{self, CliError};
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AppId, OrgId};
@@ -64,9 +62,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             client_id: env.client_id.clone(),
             organisation_id: OrgId::parse(&env.organisation_id)
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-            client_secret: SecretString::from(
-                secrecy::ExposeSecret::expose_secret(&env.client_secret).to_string(),
-            ),
+            client_secret: env.client_secret.clone(),
             sts_url: env.sts_url.clone(),
             api_base: env.api_base.clone(),
             scopes: crate::config::DEFAULT_SCOPES.to_string(),
