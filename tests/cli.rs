@@ -1,5 +1,7 @@
 //! The real `simsid` binary against the in-process simulator: commands, JSON shapes, exit
 //! codes, audit records, wrong key, and crash safety under SIGKILL.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

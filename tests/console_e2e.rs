@@ -2,6 +2,8 @@
 //! server), on a store harvested from the in-process simulator. Open, filter, open a site,
 //! the secret is not on screen; reveal with `r` `y`, it is; quit; the terminal is restored.
 //! Needs tmux (`.ci/run` installs it); fails rather than skipping without it.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! file at debug level, no secret served by the simulator, no integrator secret, no access
 //! token and no store key appears in the log, in the raw bytes of any file in the store's
 //! directory, or in the output of any command other than an explicit reveal.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! The SIMS client against the real simulator on loopback (token cache, 401 renewal,
 //! refusals, verify) and against a listener that never answers (timeouts).
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 use std::time::Duration;
 

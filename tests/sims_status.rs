@@ -1,5 +1,7 @@
 //! The SIMS client against a small scripted server on loopback: what goes on the wire
 //! (form fields, headers, no secrets in URLs) and how each status is reported.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,5 +1,7 @@
 //! The SIMS simulator over real HTTP: production paths and JSON shapes, the STS, faults,
 //! the `/_sim/` control surface, counters and the `simulate` output.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

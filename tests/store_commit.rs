@@ -1,4 +1,6 @@
 //! Harvest commit semantics (cli.md, "Harvest semantics"), history, audit and lookups.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 mod store_support;
 

@@ -1,4 +1,6 @@
 //! The store on disk: file modes, the key file, wrong keys, leaks, migration, sealing.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 
 mod store_support;
 

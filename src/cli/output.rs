@@ -50,6 +50,7 @@ pub fn site_json(row: &SiteRow) -> Value {
     })
 }
 
+#[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
 fn credential_json(c: &CredentialRow, secret: Option<&SecretString>) -> Value {
     json!({
         "client_id": c.client_id,
@@ -224,6 +225,7 @@ pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
 }
 
 /// `show ORG` as text; revealed secrets replace the mask.
+#[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
 pub fn show_text(
     out: &mut impl Write,
     detail: &SiteDetail,

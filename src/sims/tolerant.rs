@@ -174,6 +174,7 @@ impl<'de> Visitor<'de> for SecretVisitor {
 
 impl SecretField {
     /// The secret, or a problem naming `field` (never its value).
+    #[allow(clippy::disallowed_methods)] // checks the parsed secret is not empty
     pub(super) fn require(self, field: &str) -> Result<SecretString, String> {
         use secrecy::ExposeSecret;
         match self {

@@ -238,6 +238,7 @@ impl Fields for TokenFields {
         Ok(())
     }
 
+    #[allow(clippy::disallowed_methods)] // checks the parsed token is not empty
     fn finish(self) -> Result<TokenAnswer, String> {
         let expires_in = match self.expires_in {
             Loose::Missing | Loose::Null => None,

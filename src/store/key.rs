@@ -23,6 +23,7 @@ pub struct StoreKey(SecretBox<[u8; KEY_LEN]>);
 impl StoreKey {
     /// Decodes base64 (standard or URL-safe, padding optional, surrounding whitespace
     /// ignored) that must hold exactly 32 bytes. The error never quotes the value.
+    #[allow(clippy::disallowed_methods)] // the store key is decoded, encoded and copied here
     pub fn from_base64(s: &SecretString) -> Result<Self, StoreError> {
         let text = s.expose_secret().trim();
         // Decode into one zeroised buffer, so no copy of the key is left in freed memory.
@@ -66,6 +67,7 @@ impl StoreKey {
     /// Reads the base64 key file at `key_path`, or, when there is none, creates it
     /// (mode 0600, never overwriting) with a fresh random key. A missing parent directory
     /// is created with mode 0700.
+    #[allow(clippy::disallowed_methods)] // the store key is decoded, encoded and copied here
     pub fn load_or_create(key_path: &Path) -> Result<Self, StoreError> {
         match read_key_file(key_path) {
             Ok(key) => return Ok(key),
@@ -101,17 +103,20 @@ impl StoreKey {
     }
 
     /// The key as standard padded base64 (the form `from_base64` and the key file use).
+    #[allow(clippy::disallowed_methods)] // the store key is decoded, encoded and copied here
     pub fn to_base64(&self) -> SecretString {
         SecretString::from(STANDARD.encode(self.0.expose_secret()))
     }
 
     /// The raw key bytes, for key derivation only.
+    #[allow(clippy::disallowed_methods)] // the store key is decoded, encoded and copied here
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         self.0.expose_secret()
     }
 }
 
 impl Clone for StoreKey {
+    #[allow(clippy::disallowed_methods)] // the store key is decoded, encoded and copied here
     fn clone(&self) -> Self {
         StoreKey(SecretBox::new(Box::new(*self.0.expose_secret())))
     }

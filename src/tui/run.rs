@@ -253,6 +253,7 @@ impl Runtime {
     }
 
     /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
+    #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
     fn execute(&mut self, tui: &mut Tui, effect: Effect) -> anyhow::Result<Option<Action>> {
         let s = self.services.clone();
         Ok(match effect {

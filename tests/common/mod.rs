@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: an in-process simulator on 127.0.0.1:0, a
 //! throw-away store, and the real `simsid` binary pointed at both.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;

@@ -127,6 +127,7 @@ fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
     );
 }
 
+#[allow(clippy::disallowed_methods)] // draws a secret the user asked to reveal
 fn secret_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
     match view.revealed_for(&c.client_id) {
         Some(r) => Cell::from(format::truncate(
@@ -221,6 +222,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+#[allow(clippy::disallowed_methods)] // draws a secret the user asked to reveal
 fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let plain = Style::new();
