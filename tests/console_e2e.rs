@@ -86,6 +86,7 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     let dfe = target.dfe_code.clone().unwrap();
     let secret = target.clients[0].secret.expose_secret().to_string();
     let client_id = target.clients[0].client_id.clone();
+    sim.control().reset_stats();
 
     // The console runs from a private script (the environment holds the integrator secret).
     let script = ts.dir.path().join("console.sh");
@@ -124,6 +125,37 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
         "console on the alternate screen"
     );
     assert!(screen.contains("30 sites"), "{screen}");
+    let stats = sim.control().stats();
+    assert_eq!(
+        (stats.token_requests, stats.api_requests),
+        (0, 0),
+        "the console opens on the store with no network call"
+    );
+
+    // Core dumps are off in the running console (RLIMIT_CORE 0).
+    let shell_pid = tmux.format("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell_pid}/task/{shell_pid}/children"))
+        .unwrap_or_default();
+    let console_pid = children
+        .split_whitespace()
+        .next()
+        .expect("the console runs");
+    let limits = std::fs::read_to_string(format!("/proc/{console_pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(
+        core.split_whitespace().skip(4).take(2).collect::<Vec<_>>(),
+        ["0", "0"],
+        "{core}"
+    );
+
+    // A resize redraws the whole screen at the new size.
+    tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
+    let screen = tmux.wait_for("30 of 30");
+    assert!(screen.lines().all(|l| l.chars().count() <= 80));
+    assert!(screen.contains("simsid"), "{screen}");
 
     // Filter by DfE code, keep the filter, open the site.
     tmux.keys(&["/"]);
