@@ -55,6 +55,16 @@ impl ConsoleServices {
     }
 }
 
+/// A multi-line message (a list of configuration problems) as one line for a flash.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(|l| l.trim().trim_start_matches("- "))
+        .collect::<Vec<_>>()
+        .join(" · ")
+        .replace(": · ", ": ")
+}
+
 fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> {
     inner
         .lock()
@@ -116,7 +126,10 @@ impl Services for ConsoleServices {
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
                 }
-                let remote = guard.ctx.remote().map_err(|e| anyhow!(e.message))?;
+                let remote = guard
+                    .ctx
+                    .remote()
+                    .map_err(|e| anyhow!(one_line(&e.message)))?;
                 let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
                 let creds = secrets::credentials_for_verify(&guard.store, &org)
                     .map_err(|e| anyhow!(e.message))?;
@@ -145,7 +158,11 @@ impl Services for ConsoleServices {
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: harvest is off"));
                 }
-                let remote = guard.ctx.remote().map_err(|e| anyhow!(e.message))?.clone();
+                let remote = guard
+                    .ctx
+                    .remote()
+                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .clone();
                 (guard.ctx.clone(), remote)
             };
             if let Some(hook) = hook {
@@ -179,5 +196,19 @@ impl Services for ConsoleServices {
         let mut inner = self.lock()?;
         *inner = Inner { ctx, store };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn problems_fit_on_one_line() {
+        assert_eq!(
+            one_line("2 configuration errors:\n  - missing a\n  - missing b"),
+            "2 configuration errors: missing a · missing b"
+        );
+        assert_eq!(one_line("plain"), "plain");
     }
 }
