@@ -167,7 +167,7 @@ pub fn verify_json(org: &str, results: &[VerifyResult]) -> Value {
 /// One element of `audit --json`.
 pub fn audit_json(e: &AuditEntry) -> Value {
     json!({
-        "at": time(&e.at),
+        "time": time(&e.at),
         "user": e.user,
         "action": e.action.as_str(),
         "organisation_id": e.organisation_id,
