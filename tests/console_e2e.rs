@@ -6,69 +6,11 @@
 #![allow(clippy::disallowed_methods)]
 
 mod common;
-
-use std::process::Command;
-use std::time::Duration;
+mod tmux;
 
 use common::*;
 use secrecy::ExposeSecret;
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs (.ci/run installs it)");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "0"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "0", k]);
-        }
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "0", "-l", text]);
-    }
-
-    fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "0", f])
-            .trim()
-            .to_string()
-    }
-
-    /// Waits (at most 15 s) until the screen contains `want`; returns the screen.
-    fn wait_for(&self, want: &str) -> String {
-        let mut screen = String::new();
-        for _ in 0..300 {
-            screen = self.screen();
-            if screen.contains(want) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {want:?}; screen:\n{screen}");
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
+use tmux::Tmux;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
@@ -101,23 +43,8 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     ));
     std::fs::write(&script, text).unwrap();
 
-    let tmux = Tmux {
-        socket: format!("simsid-e2e-{}", std::process::id()),
-    };
     let cmd = format!("sh '{}'", script.display());
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        "110",
-        "-y",
-        "32",
-        "-e",
-        "NO_COLOR=1",
-        &cmd,
-    ]);
+    let tmux = Tmux::start("e2e", 110, 32, &[("NO_COLOR", "1")], &cmd);
     let screen = tmux.wait_for("30 of 30");
     assert_eq!(
         tmux.format("#{alternate_on}"),
@@ -153,9 +80,10 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
 
     // A resize redraws the whole screen at the new size.
     tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
-    let screen = tmux.wait_for("30 of 30");
+    // At 110 columns "profile default" sat beyond column 80: seeing it means a new frame.
+    let screen = tmux.wait_for("profile default");
     assert!(screen.lines().all(|l| l.chars().count() <= 80));
-    assert!(screen.contains("simsid"), "{screen}");
+    assert!(screen.contains("30 of 30"), "{screen}");
 
     // Filter by DfE code, keep the filter, open the site.
     tmux.keys(&["/"]);
@@ -171,7 +99,7 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
 
     // Reveal: asks, then shows.
     tmux.keys(&["r"]);
-    let screen = tmux.wait_for("y ");
+    let screen = tmux.wait_for("any other key");
     assert!(!screen.contains(&secret), "not yet: only the confirmation");
     tmux.keys(&["y"]);
     tmux.wait_for(&secret[..20]);

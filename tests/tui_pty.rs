@@ -2,12 +2,13 @@
 //! copy, reveal, harvest, quit, and terminal restore on quit and on panic. Needs tmux
 //! (`.ci/run` installs it); fails rather than skipping without it.
 
+mod tmux;
 mod tui_support;
 
+use tmux::Tmux;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use secrecy::SecretString;
@@ -83,118 +84,20 @@ fn pty_child() {
     );
 }
 
-/// A private tmux server, killed when dropped.
-struct Tmux {
-    socket: String,
-    /// Everything the pane's program wrote (tmux pipe-pane).
-    raw: tempfile::NamedTempFile,
-}
-
-impl Tmux {
-    fn available() -> bool {
-        Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }
-
-    fn start(mode: &str) -> Tmux {
-        let socket = format!("simsid-tui-test-{}-{mode}", std::process::id());
-        let exe: PathBuf = std::env::current_exe().unwrap();
-        let child = format!(
-            "{} pty_child --exact --ignored --nocapture --test-threads=1; sleep 30",
-            exe.display()
-        );
-        let raw = tempfile::NamedTempFile::new().unwrap();
-        let tmux = Tmux { socket, raw };
-        tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "-e",
-            &format!("{CHILD_ENV}={mode}"),
-            "-e",
-            "NO_COLOR=1",
-            &child,
-        ]);
-        tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
-        let pipe = format!("cat >> '{}'", tmux.raw.path().display());
-        tmux.run(&["pipe-pane", "-t", "0", "-o", &pipe]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "0"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "0", k]);
-        }
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "0", "-l", text]);
-    }
-
-    /// Waits (at most 10 s) until the screen contains `want`; returns the screen.
-    fn wait_for(&self, want: &str) -> String {
-        let mut screen = String::new();
-        for _ in 0..200 {
-            screen = self.screen();
-            if screen.contains(want) {
-                return screen;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {want:?}; screen:\n{screen}");
-    }
-
-    /// Whether the raw output contains `want` now.
-    fn raw_has(&self, want: &[u8]) -> bool {
-        let raw = std::fs::read(self.raw.path()).unwrap();
-        raw.windows(want.len()).any(|w| w == want)
-    }
-
-    /// Waits (at most 5 s) until the raw output contains `want`.
-    fn raw_contains(&self, want: &[u8]) -> bool {
-        for _ in 0..100 {
-            if self.raw_has(want) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    fn format(&self, f: &str) -> String {
-        self.run(&["display-message", "-p", "-t", "0", f])
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
+/// Starts this test binary's `pty_child` in a private tmux server.
+fn start(mode: &str) -> Tmux {
+    let exe: PathBuf = std::env::current_exe().unwrap();
+    let child = format!(
+        "{} pty_child --exact --ignored --nocapture --test-threads=1; sleep 30",
+        exe.display()
+    );
+    Tmux::start(
+        mode,
+        100,
+        30,
+        &[(CHILD_ENV, mode), ("NO_COLOR", "1")],
+        &child,
+    )
 }
 
 fn base64_of(s: &str) -> String {
@@ -204,11 +107,7 @@ fn base64_of(s: &str) -> String {
 
 #[test]
 fn console_in_tmux() {
-    assert!(
-        Tmux::available(),
-        "tmux is required for the real-terminal tests (.ci/run installs it)"
-    );
-    let t = Tmux::start("normal");
+    let t = start("normal");
     let s = t.wait_for("St Mary's C of E Primary School");
     assert_eq!(
         t.format("#{alternate_on}"),
@@ -277,11 +176,7 @@ fn console_in_tmux() {
 
 #[test]
 fn panic_restores_the_terminal_without_printing_state() {
-    assert!(
-        Tmux::available(),
-        "tmux is required for the real-terminal tests (.ci/run installs it)"
-    );
-    let t = Tmux::start("panic");
+    let t = start("panic");
     t.wait_for("St Mary's C of E Primary School");
     t.keys(&["Enter"]);
     let s = t.wait_for("CONSOLE_EXIT");
