@@ -147,31 +147,38 @@ fn typing_q_in_the_filter_does_not_quit() {
 
 // ---------- sort ----------
 
-fn key_cmp(col: SortColumn, a: &SiteRow, b: &SiteRow) -> Ordering {
-    fn none_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+/// The expected order of two rows; `reverse` flips it, except that empty cells stay last.
+fn key_cmp(col: SortColumn, a: &SiteRow, b: &SiteRow, reverse: bool) -> Ordering {
+    fn none_last<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
         match (a, b) {
+            (Some(a), Some(b)) if reverse => b.cmp(&a),
             (Some(a), Some(b)) => a.cmp(&b),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         }
     }
+    let dir = |o: Ordering| if reverse { o.reverse() } else { o };
     let auth = |x: Option<bool>| match x {
         Some(true) => 0,
         Some(false) => 1,
         None => 2,
     };
     match col {
-        SortColumn::Name => a.site.name.to_lowercase().cmp(&b.site.name.to_lowercase()),
-        SortColumn::Dfe => none_last(a.site.dfe_code.as_ref(), b.site.dfe_code.as_ref()),
-        SortColumn::Deni => none_last(a.site.deni_number.as_ref(), b.site.deni_number.as_ref()),
-        SortColumn::Organisation => a.site.org_id.cmp(&b.site.org_id),
-        SortColumn::Authorised => auth(a.site.authorised).cmp(&auth(b.site.authorised)),
-        SortColumn::Credentials => a.credential_count.cmp(&b.credential_count),
-        SortColumn::LastChanged => none_last(a.last_changed, b.last_changed),
+        SortColumn::Name => dir(a.site.name.to_lowercase().cmp(&b.site.name.to_lowercase())),
+        SortColumn::Dfe => none_last(a.site.dfe_code.as_ref(), b.site.dfe_code.as_ref(), reverse),
+        SortColumn::Deni => none_last(
+            a.site.deni_number.as_ref(),
+            b.site.deni_number.as_ref(),
+            reverse,
+        ),
+        SortColumn::Organisation => dir(a.site.org_id.cmp(&b.site.org_id)),
+        SortColumn::Authorised => dir(auth(a.site.authorised).cmp(&auth(b.site.authorised))),
+        SortColumn::Credentials => dir(a.credential_count.cmp(&b.credential_count)),
+        SortColumn::LastChanged => none_last(a.last_changed, b.last_changed, reverse),
         SortColumn::Change => {
             let r = |x: &SiteRow| x.badge.map_or(3, |b| b as u8);
-            r(a).cmp(&r(b))
+            dir(r(a).cmp(&r(b)))
         }
     }
 }
@@ -192,7 +199,7 @@ fn s_cycles_every_column_and_each_sorts_ascending_then_s_reverses() {
         assert_eq!(rows.len(), 6);
         for w in rows.windows(2) {
             assert_ne!(
-                key_cmp(col, &w[0], &w[1]),
+                key_cmp(col, &w[0], &w[1], false),
                 Ordering::Greater,
                 "{col:?} ascending"
             );
@@ -202,9 +209,9 @@ fn s_cycles_every_column_and_each_sorts_ascending_then_s_reverses() {
         assert!(app.sites().sort().1);
         for w in rows.windows(2) {
             assert_ne!(
-                key_cmp(col, &w[0], &w[1]),
-                Ordering::Less,
-                "{col:?} descending"
+                key_cmp(col, &w[0], &w[1], true),
+                Ordering::Greater,
+                "{col:?} descending, empty cells last"
             );
         }
         ch(&mut app, 'S');

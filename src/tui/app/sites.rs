@@ -355,35 +355,44 @@ impl SiteList {
 
     fn compare(&self, a: usize, b: usize) -> Ordering {
         let (ra, rb) = (&self.rows[a], &self.rows[b]);
+        let rev = self.reverse;
+        // Columns that may be empty keep empty cells last in both directions.
         let primary = match self.sort {
             SortColumn::Name => Ordering::Equal,
-            SortColumn::Dfe => none_last(ra.site.dfe_code.as_ref(), rb.site.dfe_code.as_ref()),
-            SortColumn::Deni => {
-                none_last(ra.site.deni_number.as_ref(), rb.site.deni_number.as_ref())
-            }
-            SortColumn::Organisation => ra.site.org_id.cmp(&rb.site.org_id),
-            SortColumn::Authorised => {
-                auth_rank(ra.site.authorised).cmp(&auth_rank(rb.site.authorised))
-            }
-            SortColumn::Credentials => ra.credential_count.cmp(&rb.credential_count),
+            SortColumn::Dfe => none_last(ra.site.dfe_code.as_ref(), rb.site.dfe_code.as_ref(), rev),
+            SortColumn::Deni => none_last(
+                ra.site.deni_number.as_ref(),
+                rb.site.deni_number.as_ref(),
+                rev,
+            ),
+            SortColumn::Organisation => directed(ra.site.org_id.cmp(&rb.site.org_id), rev),
+            SortColumn::Authorised => directed(
+                auth_rank(ra.site.authorised).cmp(&auth_rank(rb.site.authorised)),
+                rev,
+            ),
+            SortColumn::Credentials => directed(ra.credential_count.cmp(&rb.credential_count), rev),
             SortColumn::LastChanged => {
-                none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref())
+                none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref(), rev)
             }
-            SortColumn::Change => badge_rank(ra.badge).cmp(&badge_rank(rb.badge)),
+            SortColumn::Change => directed(badge_rank(ra.badge).cmp(&badge_rank(rb.badge)), rev),
         };
         let by_name = self.lower[a][0]
             .cmp(&self.lower[b][0])
             .then_with(|| ra.site.org_id.cmp(&rb.site.org_id));
-        let (primary, by_name) = if self.reverse {
-            if self.sort == SortColumn::Name {
-                (primary, by_name.reverse())
-            } else {
-                (primary.reverse(), by_name)
-            }
+        let by_name = if rev && self.sort == SortColumn::Name {
+            by_name.reverse()
         } else {
-            (primary, by_name)
+            by_name
         };
         primary.then(by_name)
+    }
+}
+
+fn directed(o: Ordering, reverse: bool) -> Ordering {
+    if reverse {
+        o.reverse()
+    } else {
+        o
     }
 }
 
@@ -397,9 +406,9 @@ pub fn fields(row: &SiteRow) -> [&str; 4] {
     ]
 }
 
-fn none_last<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
+fn none_last<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
     match (a, b) {
-        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(a), Some(b)) => directed(a.cmp(&b), reverse),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
