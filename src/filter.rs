@@ -4,96 +4,143 @@
 
 use regex::{Regex, RegexBuilder};
 
-use crate::domain::Site;
+use crate::domain::{Site, SiteRow};
 
 /// A parsed filter.
-#[derive(Debug, Clone)]
-pub struct Filter {
-    invert: bool,
-    matcher: Matcher,
-}
-
-#[derive(Debug, Clone)]
-enum Matcher {
+#[derive(Debug, Clone, Default)]
+pub enum Filter {
+    /// No filter: everything matches.
+    #[default]
     All,
-    Text(String),
-    Regex(Regex),
+    /// Lower-case text to look for.
+    Plain { needle: String, invert: bool },
+    /// A case-insensitive regular expression matched against each field.
+    Regex { re: Regex, invert: bool },
 }
 
-/// A `re:` filter whose expression does not compile.
+/// A `re:` filter whose expression does not compile (the message is one line).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid regular expression: {0}")]
 pub struct FilterError(pub String);
 
 impl Filter {
-    /// Parses the filter text as typed by the user.
-    pub fn parse(input: &str) -> Result<Filter, FilterError> {
-        let (invert, rest) = match input.strip_prefix('!') {
+    /// Parses the filter text as typed by the user (`""`, `"!"` and `"re:"` keep everything).
+    pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        let (invert, rest) = match text.strip_prefix('!') {
             Some(rest) => (true, rest),
-            None => (false, input),
+            None => (false, text),
         };
-        let matcher = if let Some(expr) = rest.strip_prefix("re:") {
-            let re = RegexBuilder::new(expr)
+        if let Some(pattern) = rest.strip_prefix("re:") {
+            if pattern.is_empty() {
+                return Ok(Filter::All);
+            }
+            return RegexBuilder::new(pattern)
                 .case_insensitive(true)
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|e| {
-                    FilterError(
-                        e.to_string()
-                            .lines()
-                            .last()
-                            .unwrap_or("")
-                            .trim()
-                            .to_string(),
-                    )
-                })?;
-            Matcher::Regex(re)
-        } else if rest.trim().is_empty() {
-            Matcher::All
-        } else {
-            Matcher::Text(rest.trim().to_lowercase())
-        };
-        Ok(Filter { invert, matcher })
+                .map(|re| Filter::Regex { re, invert })
+                .map_err(|e| FilterError(last_line(&e.to_string())));
+        }
+        if rest.is_empty() {
+            return Ok(Filter::All);
+        }
+        Ok(Filter::Plain {
+            needle: rest.to_lowercase(),
+            invert,
+        })
     }
 
-    /// True when the filter keeps every site.
-    pub fn is_empty(&self) -> bool {
-        matches!(self.matcher, Matcher::All) && !self.invert
+    /// Whether nothing is filtered out.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Filter::All)
     }
 
-    /// Whether `site` passes the filter.
+    /// Whether a row matches, given its fields as shown (`fields`) and lower-cased
+    /// (`lower`), in the same order. The console keeps `lower` so typing never re-lowers.
+    pub fn matches_fields(&self, fields: &[&str], lower: &[String]) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Plain { needle, invert } => {
+                lower.iter().any(|f| f.contains(needle.as_str())) != *invert
+            }
+            Filter::Regex { re, invert } => fields.iter().any(|f| re.is_match(f)) != *invert,
+        }
+    }
+
+    /// Whether `site` matches (one-off: lower-cases its fields on the way).
     pub fn matches(&self, site: &Site) -> bool {
-        let fields = [
-            Some(site.name.as_str()),
-            site.dfe_code.as_deref(),
-            site.deni_number.as_deref(),
-            Some(site.org_id.as_str()),
-        ];
-        let hit = match &self.matcher {
-            Matcher::All => true,
-            Matcher::Text(needle) => fields
-                .iter()
-                .flatten()
-                .any(|f| contains_ignore_case(f, needle)),
-            Matcher::Regex(re) => fields.iter().flatten().any(|f| re.is_match(f)),
-        };
-        hit != self.invert
+        let fields = site_fields(site);
+        let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+        self.matches_fields(&fields, &lower)
     }
 }
 
-/// `needle` must already be lower-case.
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() && needle.is_ascii() {
-        let h = haystack.as_bytes();
-        let n = needle.as_bytes();
-        if n.len() > h.len() {
-            return false;
+/// A site's searchable fields: name, DfE, DENI, organisation id.
+pub fn site_fields(site: &Site) -> [&str; 4] {
+    [
+        site.name.as_str(),
+        site.dfe_code.as_deref().unwrap_or(""),
+        site.deni_number.as_deref().unwrap_or(""),
+        site.org_id.as_str(),
+    ]
+}
+
+/// The last non-empty line of a (multi-line) regex error, which says what is wrong.
+fn last_line(error: &str) -> String {
+    error
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(error)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// Which sites are listed: the console's `a` cycles these, `sites --status` picks one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatusView {
+    #[default]
+    All,
+    Authorised,
+    Unauthorised,
+    Changed,
+    Stale,
+}
+
+impl StatusView {
+    /// The next view in the cycle.
+    pub fn next(self) -> StatusView {
+        match self {
+            StatusView::All => StatusView::Authorised,
+            StatusView::Authorised => StatusView::Unauthorised,
+            StatusView::Unauthorised => StatusView::Changed,
+            StatusView::Changed => StatusView::Stale,
+            StatusView::Stale => StatusView::All,
         }
-        return h
-            .windows(n.len())
-            .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b));
     }
-    haystack.to_lowercase().contains(needle)
+
+    /// The view's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusView::All => "all",
+            StatusView::Authorised => "authorised",
+            StatusView::Unauthorised => "unauthorised",
+            StatusView::Changed => "changed",
+            StatusView::Stale => "stale",
+        }
+    }
+
+    /// Whether a site belongs in this view.
+    pub fn includes(self, row: &SiteRow) -> bool {
+        match self {
+            StatusView::All => true,
+            StatusView::Authorised => row.site.authorised == Some(true),
+            StatusView::Unauthorised => row.site.authorised != Some(true),
+            StatusView::Changed => row.badge.is_some(),
+            StatusView::Stale => row.stale,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,7 +174,16 @@ mod tests {
         assert!(f.matches(&a) && f.matches(&b));
         let f = Filter::parse("!re:^ysgol").unwrap();
         assert!(f.matches(&a) && !f.matches(&b));
-        assert!(Filter::parse("").unwrap().is_empty());
-        assert!(Filter::parse("re:(").is_err());
+        for keep_all in ["", "!", "re:"] {
+            let f = Filter::parse(keep_all).unwrap();
+            assert!(f.is_all() && f.matches(&a) && f.matches(&b), "{keep_all:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_regex_is_a_one_line_error() {
+        let err = Filter::parse("re:([").unwrap_err();
+        assert!(!err.0.is_empty());
+        assert!(!err.to_string().contains('\n'));
     }
 }

@@ -1029,7 +1029,8 @@ async fn simulate_prints_settings_and_stops_on_ctrl_c() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let serve = tokio::spawn(async move {
         let mut out = Forward(tx);
-        simsid::sim::serve_until_interrupted(config(5, 1), loopback(), &mut out).await
+        let mut notes = std::io::sink();
+        simsid::sim::serve_until_interrupted(config(5, 1), loopback(), &mut out, &mut notes).await
     });
     let mut printed = Vec::new();
     while !String::from_utf8_lossy(&printed).contains("SIMSID_API_BASE") {

@@ -63,6 +63,17 @@ pub enum StatusView {
     Stale,
 }
 
+impl From<StatusView> for crate::filter::StatusView {
+    fn from(v: StatusView) -> Self {
+        match v {
+            StatusView::Authorised => crate::filter::StatusView::Authorised,
+            StatusView::Unauthorised => crate::filter::StatusView::Unauthorised,
+            StatusView::Changed => crate::filter::StatusView::Changed,
+            StatusView::Stale => crate::filter::StatusView::Stale,
+        }
+    }
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {

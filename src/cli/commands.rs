@@ -146,16 +146,6 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
     })
 }
 
-fn status_keeps(status: Option<StatusView>, row: &SiteRow) -> bool {
-    match status {
-        None => true,
-        Some(StatusView::Authorised) => row.site.authorised == Some(true),
-        Some(StatusView::Unauthorised) => row.site.authorised != Some(true),
-        Some(StatusView::Changed) => row.badge.is_some(),
-        Some(StatusView::Stale) => row.stale,
-    }
-}
-
 /// `simsid sites`.
 pub fn sites(
     ctx: &Context,
@@ -165,12 +155,13 @@ pub fn sites(
 ) -> CmdResult {
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
+    let view = status.map_or(crate::filter::StatusView::All, Into::into);
     let store = ops::open_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?
         .into_iter()
-        .filter(|r| filter.matches(&r.site) && status_keeps(status, r))
+        .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
     let mut out = std::io::stdout().lock();
     if json {

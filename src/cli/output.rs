@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::domain::{
     rfc3339, AuditEntry, ChangeBadge, CredentialRow, Diff, RunSummary, SiteDetail, SiteRow,
@@ -34,74 +34,75 @@ fn badge(b: Option<ChangeBadge>) -> Value {
     }
 }
 
+/// The fields every site document shares (`sites`, `show`, `export`).
+fn site_fields(row: &SiteRow) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("organisation_id".into(), json!(row.site.org_id));
+    m.insert("name".into(), json!(row.site.name));
+    m.insert("dfe_code".into(), json!(row.site.dfe_code));
+    m.insert("deni_number".into(), json!(row.site.deni_number));
+    m.insert("authorised".into(), json!(row.site.authorised));
+    m.insert("stale".into(), json!(row.stale));
+    m.insert("last_error".into(), json!(row.last_error));
+    m
+}
+
 /// One element of `sites --json`.
 pub fn site_json(row: &SiteRow) -> Value {
-    json!({
-        "organisation_id": row.site.org_id,
-        "name": row.site.name,
-        "dfe_code": row.site.dfe_code,
-        "deni_number": row.site.deni_number,
-        "authorised": row.site.authorised,
-        "credential_count": row.credential_count,
-        "stale": row.stale,
-        "last_error": row.last_error,
-        "last_changed": row.last_changed.as_ref().map(time),
-        "changed": badge(row.badge),
-    })
+    let mut m = site_fields(row);
+    m.insert("credential_count".into(), json!(row.credential_count));
+    m.insert(
+        "last_changed".into(),
+        json!(row.last_changed.as_ref().map(time)),
+    );
+    m.insert("changed".into(), badge(row.badge));
+    Value::Object(m)
 }
 
-#[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
-fn credential_json(c: &CredentialRow, secret: Option<&SecretString>) -> Value {
-    json!({
-        "client_id": c.client_id,
-        // The only place a secret is ever serialised: `show --reveal`.
-        "secret": secret.map(|s| s.expose_secret().to_string()),
-        "description": c.description,
-        "fingerprint": c.fingerprint,
-        "first_seen": time(&c.first_seen),
-        "last_changed": time(&c.last_changed),
-        "stale": c.stale,
-        "last_error": c.last_error,
-    })
+/// A credential without its secret.
+fn credential_fields(c: &CredentialRow) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("client_id".into(), json!(c.client_id));
+    m.insert("description".into(), json!(c.description));
+    m.insert("fingerprint".into(), json!(c.fingerprint));
+    m.insert("first_seen".into(), json!(time(&c.first_seen)));
+    m.insert("last_changed".into(), json!(time(&c.last_changed)));
+    m.insert("stale".into(), json!(c.stale));
+    m.insert("last_error".into(), json!(c.last_error));
+    m
 }
 
-/// `show ORG --json`; `secrets[i]` is the revealed secret of `detail.credentials[i]`, if any.
-pub fn show_json(detail: &SiteDetail, secrets: &[Option<SecretString>]) -> Value {
-    let row = &detail.row;
-    let creds: Vec<Value> = detail
+/// A site document whose credentials are built by `credential`.
+fn detail_json(detail: &SiteDetail, credential: impl Fn(usize, &CredentialRow) -> Value) -> Value {
+    let mut m = site_fields(&detail.row);
+    let creds = detail
         .credentials
         .iter()
         .enumerate()
-        .map(|(i, c)| credential_json(c, secrets.get(i).and_then(Option::as_ref)))
+        .map(|(i, c)| credential(i, c))
         .collect();
-    json!({
-        "organisation_id": row.site.org_id,
-        "name": row.site.name,
-        "dfe_code": row.site.dfe_code,
-        "deni_number": row.site.deni_number,
-        "authorised": row.site.authorised,
-        "stale": row.stale,
-        "last_error": row.last_error,
-        "credentials": creds,
+    m.insert("credentials".into(), Value::Array(creds));
+    Value::Object(m)
+}
+
+/// `show ORG --json`; `secrets[i]` is the revealed secret of `detail.credentials[i]`, if any.
+#[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
+pub fn show_json(detail: &SiteDetail, secrets: &[Option<SecretString>]) -> Value {
+    detail_json(detail, |i, c| {
+        let mut m = credential_fields(c);
+        // The only place a secret is ever serialised: `show --reveal`.
+        let secret = secrets.get(i).and_then(Option::as_ref);
+        m.insert(
+            "secret".into(),
+            json!(secret.map(|s| s.expose_secret().to_string())),
+        );
+        Value::Object(m)
     })
 }
 
 /// One site of `export --format json` (fingerprints, never secrets).
 pub fn export_json(detail: &SiteDetail) -> Value {
-    show_json(detail, &[])
-        .as_object()
-        .map(|o| {
-            let mut o = o.clone();
-            if let Some(Value::Array(creds)) = o.get_mut("credentials") {
-                for c in creds {
-                    if let Some(obj) = c.as_object_mut() {
-                        obj.remove("secret");
-                    }
-                }
-            }
-            Value::Object(o)
-        })
-        .unwrap_or(Value::Null)
+    detail_json(detail, |_, c| Value::Object(credential_fields(c)))
 }
 
 /// The CSV header of `export --format csv`.

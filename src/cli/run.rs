@@ -40,8 +40,8 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 latency: std::time::Duration::from_millis(latency_ms),
                 ..crate::sim::SimConfig::default()
             };
-            let mut out = std::io::stdout();
-            crate::sim::serve_until_interrupted(config, listen, &mut out)
+            let (mut out, mut notes) = (std::io::stdout(), std::io::stderr());
+            crate::sim::serve_until_interrupted(config, listen, &mut out, &mut notes)
                 .await
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?;
             return Ok(exit::OK);

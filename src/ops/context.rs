@@ -77,40 +77,15 @@ pub fn store_key(local: &LocalSettings) -> OpResult<StoreKey> {
     match &local.store_key {
         Some(b64) => StoreKey::from_base64(b64)
             .map_err(|e| CliError::usage(format!("SIMSID_STORE_KEY: {e}"))),
-        None => {
-            let path = default_key_path(&local.store_path);
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                create_private_dir(dir).map_err(|e| {
-                    CliError::runtime(format!("cannot create {}: {e}", dir.display()))
-                })?;
-            }
-            StoreKey::load_or_create(&path).map_err(|e| store_error(local, e))
-        }
+        // The store creates the key file, and its 0700 directory, on first use.
+        None => StoreKey::load_or_create(&default_key_path(&local.store_path))
+            .map_err(|e| store_error(local, e)),
     }
-}
-
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.exists() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 /// Opens (creating on first use) the store of these settings.
 pub fn open_store(local: &LocalSettings) -> OpResult<Store> {
     let key = store_key(local)?;
-    if let Some(dir) = local
-        .store_path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        create_private_dir(dir)
-            .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", dir.display())))?;
-    }
     Store::open(&local.store_path, key).map_err(|e| store_error(local, e))
 }
 

@@ -198,12 +198,13 @@ impl Drop for Simulator {
 }
 
 /// `simsid simulate`: start on `listen`, print `env().shell_lines()` to `out` (flushed),
-/// serve until Ctrl-C, then shut down. The `/_sim/` control token goes to stderr as a
-/// comment, so stdout stays the six `export` lines.
+/// serve until Ctrl-C, then shut down. The `/_sim/` control token goes to `notes` as a
+/// `#` comment (the CLI passes stderr), so `out` holds only the six `export` lines.
 pub async fn serve_until_interrupted(
     config: SimConfig,
     listen: SocketAddr,
     out: &mut impl Write,
+    notes: &mut impl Write,
 ) -> anyhow::Result<()> {
     let sim = Simulator::start(config, listen)
         .await
@@ -215,7 +216,9 @@ pub async fn serve_until_interrupted(
         sim.shutdown().await;
         return Err(error).context("cannot write the simulator settings");
     }
-    eprintln!(
+    // The simulator's own control token, not a SIMS secret: it is what /_sim/ needs.
+    let _ = writeln!(
+        notes,
         "# simulator control token (Authorization: Bearer …, for /_sim/): {}",
         sim.control_token().expose_secret()
     );

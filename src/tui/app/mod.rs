@@ -5,7 +5,6 @@
 pub mod command;
 pub mod cursor;
 pub mod diff;
-pub mod filter;
 pub mod flash;
 pub mod harvest;
 pub mod history;

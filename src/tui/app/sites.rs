@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::domain::{ChangeBadge, OrgId, SiteRow};
+use crate::filter::Filter;
 use crate::tui::app::cursor::Cursor;
-use crate::tui::app::filter::Filter;
 use crate::tui::strings;
 
 /// The column the list is sorted by (`s` cycles, `S` reverses).
@@ -57,51 +57,7 @@ impl SortColumn {
     }
 }
 
-/// Which sites are listed (`a` cycles).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StatusView {
-    #[default]
-    All,
-    Authorised,
-    Unauthorised,
-    Changed,
-    Stale,
-}
-
-impl StatusView {
-    /// The next view in the cycle.
-    pub fn next(self) -> StatusView {
-        match self {
-            StatusView::All => StatusView::Authorised,
-            StatusView::Authorised => StatusView::Unauthorised,
-            StatusView::Unauthorised => StatusView::Changed,
-            StatusView::Changed => StatusView::Stale,
-            StatusView::Stale => StatusView::All,
-        }
-    }
-
-    /// The view's name.
-    pub fn label(self) -> &'static str {
-        match self {
-            StatusView::All => "all",
-            StatusView::Authorised => "authorised",
-            StatusView::Unauthorised => "unauthorised",
-            StatusView::Changed => "changed",
-            StatusView::Stale => "stale",
-        }
-    }
-
-    /// Whether a site belongs in this view.
-    pub fn includes(self, row: &SiteRow) -> bool {
-        match self {
-            StatusView::All => true,
-            StatusView::Authorised => row.site.authorised == Some(true),
-            StatusView::Unauthorised => row.site.authorised != Some(true),
-            StatusView::Changed => row.badge.is_some(),
-            StatusView::Stale => row.stale,
-        }
-    }
-}
+pub use crate::filter::StatusView;
 
 /// The header's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -259,7 +215,7 @@ impl SiteList {
             }
             Err(e) => {
                 self.filter = Filter::All;
-                self.filter_error = Some(e);
+                self.filter_error = Some(e.0);
             }
         }
         let keep = self.selected_index();
@@ -348,7 +304,7 @@ impl SiteList {
             .copied()
             .filter(|&i| {
                 let row = &rows[i];
-                view.includes(row) && filter.matches(&fields(row), &lower[i])
+                view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
             })
             .collect();
     }
@@ -398,12 +354,7 @@ fn directed(o: Ordering, reverse: bool) -> Ordering {
 
 /// A row's searchable fields: name, DfE, DENI, organisation id.
 pub fn fields(row: &SiteRow) -> [&str; 4] {
-    [
-        row.site.name.as_str(),
-        row.site.dfe_code.as_deref().unwrap_or(""),
-        row.site.deni_number.as_deref().unwrap_or(""),
-        row.site.org_id.as_str(),
-    ]
+    crate::filter::site_fields(&row.site)
 }
 
 fn none_last<T: Ord>(a: Option<T>, b: Option<T>, reverse: bool) -> Ordering {
