@@ -215,7 +215,8 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let creds = secrets::credentials_for_verify(&store, &org_id)?;
-    let results = secrets::verify_all(&client, &org_id, &creds).await;
+    let verified = secrets::verify_all(&client, &org_id, &creds).await;
+    let results = verified.results;
     secrets::audit_verify(&mut store, ctx, &org_id, &creds, &results)?;
     drop(creds);
     let mut out = std::io::stdout().lock();
@@ -225,7 +226,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     } else {
         output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
     }
-    Ok(if results.iter().any(secrets::is_refusal) {
+    Ok(if verified.refused > 0 {
         exit::REFUSED
     } else if results.iter().any(|r| !r.ok) {
         exit::RUNTIME

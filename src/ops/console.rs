@@ -49,9 +49,7 @@ impl ConsoleServices {
     }
 
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, Inner>> {
-        self.inner
-            .lock()
-            .map_err(|_| anyhow!("internal error: the store lock was poisoned"))
+        lock_arc(&self.inner)
     }
 }
 
@@ -135,7 +133,7 @@ impl Services for ConsoleServices {
                     .map_err(|e| anyhow!(e.message))?;
                 (client, creds)
             };
-            let results = secrets::verify_all(&client, &org, &creds).await;
+            let results = secrets::verify_all(&client, &org, &creds).await.results;
             let mut guard = lock_arc(&inner)?;
             let Inner { ctx, store } = &mut *guard;
             secrets::audit_verify(store, ctx, &org, &creds, &results)

@@ -46,24 +46,38 @@ pub fn credentials_for_verify(
         .collect())
 }
 
+/// What a verify run found: one result per credential, and how many the STS refused
+/// (as opposed to failing to answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub results: Vec<VerifyResult>,
+    pub refused: usize,
+}
+
 /// Requests a token with each credential; refused ones say why (never the secret).
 pub async fn verify_all(
     client: &SimsClient,
     org: &OrgId,
     creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
-) -> Vec<VerifyResult> {
+) -> Verified {
     let checks = creds.iter().map(|(c, _)| async move {
         let r = client.verify(org, &c.client_id, &c.secret).await;
-        VerifyResult {
+        let refused = matches!(r, Err(SimsError::CredentialsRefused));
+        let result = VerifyResult {
             client_id: c.client_id.clone(),
             ok: r.is_ok(),
             error: r.err().map(|e| match e {
                 SimsError::CredentialsRefused => "refused by the STS (invalid_client)".to_string(),
                 other => other.to_string(),
             }),
-        }
+        };
+        (result, refused)
     });
-    futures::future::join_all(checks).await
+    let outcomes = futures::future::join_all(checks).await;
+    Verified {
+        refused: outcomes.iter().filter(|(_, refused)| *refused).count(),
+        results: outcomes.into_iter().map(|(r, _)| r).collect(),
+    }
 }
 
 /// Audits a verify run: one record per credential with its outcome.
@@ -90,9 +104,4 @@ pub fn audit_verify(
         store.append_audit(&entry).map_err(store_err)?;
     }
     Ok(())
-}
-
-/// Whether a verify error was a refusal (exit 5) rather than a transport problem (exit 1).
-pub fn is_refusal(r: &VerifyResult) -> bool {
-    !r.ok && r.error.as_deref().is_some_and(|e| e.starts_with("refused"))
 }
