@@ -16,6 +16,7 @@ pub mod filter;
 pub mod harvest;
 pub mod logging;
 pub mod ops;
+pub mod sanitize;
 pub mod security;
 // The simulator is a fake SIMS ID: it generates, serves and checks secrets in clear by design.
 #[allow(clippy::disallowed_methods)]

@@ -1,0 +1,102 @@
+//! Text from the network is hostile (cli.md): the one sanitiser for text bound for a terminal
+//! and the one neutraliser for CSV cells. Pure functions, no I/O.
+
+use std::borrow::Cow;
+
+/// Whether `c` must not reach a terminal raw: C0 controls, DEL, C1 controls, and the bidi
+/// controls U+202A–U+202E and U+2066–U+2069.
+pub fn is_unsafe_char(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// Replaces each control or bidi character with a visible escape of the form `\u{1b}`
+/// (lower-case hex), leaving everything else as it is. Borrows when nothing needs changing.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`for_terminal`] for an optional value.
+pub fn for_terminal_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(for_terminal)
+}
+
+/// Neutralises a CSV cell that a spreadsheet would read as a formula: a cell beginning with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`.
+pub fn csv_cell(s: &str) -> Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
+        _ => Cow::Borrowed(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_controls_and_bidi_visibly() {
+        assert_eq!(
+            for_terminal("a\u{1b}]52;c;SGVsbG8=\u{7}b"),
+            "a\\u{1b}]52;c;SGVsbG8=\\u{7}b"
+        );
+        assert_eq!(for_terminal("x\ny\rz\0"), "x\\u{a}y\\u{d}z\\u{0}");
+        assert_eq!(for_terminal("\u{9b}31m\u{7f}"), "\\u{9b}31m\\u{7f}");
+        assert_eq!(for_terminal("evil\u{202e}gnp.exe"), "evil\\u{202e}gnp.exe");
+        assert_eq!(for_terminal("\u{2066}\u{2069}"), "\\u{2066}\\u{2069}");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_borrowed() {
+        let s = "Ysgol Iau Bryn-y-Môr — St Mary's C of E (VA)";
+        assert!(matches!(for_terminal(s), Cow::Borrowed(_)));
+        assert_eq!(for_terminal(s), s);
+    }
+
+    #[test]
+    fn csv_formula_cells_are_prefixed() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(csv_cell("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("\tx"), "'\tx");
+        assert_eq!(csv_cell("\rx"), "'\rx");
+        assert_eq!(csv_cell("Ysgol = school"), "Ysgol = school");
+        assert_eq!(csv_cell(""), "");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn no_control_or_bidi_character_survives(s in "\\PC*|[\\x00-\\x{a0}\\x{2000}-\\x{2070}]*") {
+            let out = for_terminal(&s);
+            prop_assert!(!out.chars().any(is_unsafe_char));
+            if !s.chars().any(is_unsafe_char) {
+                prop_assert_eq!(out.as_ref(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn any_char_is_escaped_or_kept(c in any::<char>()) {
+            let s = c.to_string();
+            let out = for_terminal(&s);
+            prop_assert!(!out.chars().any(is_unsafe_char));
+            prop_assert!(out == s || out == format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+}
