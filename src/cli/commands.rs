@@ -88,12 +88,13 @@ pub fn spawn_progress_bar(
     })
 }
 
-/// `simsid harvest`.
-pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
+/// `simsid harvest`: holds the store's harvest lock for the whole run.
+pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
     readonly_refusal(ctx, "harvest")?;
     let remote = ctx.remote()?.clone();
     let client = ops::sims_client(&remote)?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    let policy = ops::HarvestPolicy { accept_removals };
     let options = HarvestOptions {
         concurrency: remote.concurrency,
         ..HarvestOptions::default()
@@ -112,7 +113,9 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
     };
     let progress_task = spawn_progress_bar(rx);
 
-    let end = ops::harvest_and_commit(&mut store, client, options, &ctx.user, tx, cancel).await;
+    let end =
+        ops::harvest_and_commit_with(&mut store, client, options, policy, &ctx.user, tx, cancel)
+            .await;
     ctrlc.abort();
     let _ = progress_task.await;
     let end = end?;
@@ -156,7 +159,7 @@ pub fn sites(
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.map_or(crate::filter::StatusView::All, Into::into);
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?
@@ -178,7 +181,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
         readonly_refusal(ctx, "reveal")?;
     }
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)
@@ -211,7 +214,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     readonly_refusal(ctx, "verify")?;
     let remote = ctx.remote()?.clone();
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let creds = secrets::credentials_for_verify(&store, &org_id)?;
@@ -237,7 +240,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 
 /// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store
         .runs()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -258,7 +261,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let entries = store
         .audit()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -278,7 +281,7 @@ pub fn export(
     format: ExportFormat,
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let rows = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -311,18 +314,9 @@ pub fn export(
         }
     }
     match output_path {
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-            f.write_all(&buf)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-        }
+        // Written beside, then renamed over: never through a symbolic link, always 0600.
+        Some(path) => crate::store::write_private_file(path, &buf)
+            .map_err(|e| CliError::runtime(format!("cannot write the export: {e}")))?,
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     let format_word = match format {

@@ -62,11 +62,13 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     for w in &settings.warnings {
         eprintln!("simsid: warning: {w}");
     }
-    if let Err(e) = crate::logging::init(&settings.local.log_path, global.verbose) {
-        eprintln!(
+    match crate::logging::init(&settings.local.log_path, global.verbose) {
+        Ok(Some(note)) => eprintln!("simsid: warning: {note}"),
+        Ok(None) => {}
+        Err(e) => eprintln!(
             "simsid: warning: cannot open log file {}: {e}",
             settings.local.log_path.display()
-        );
+        ),
     }
     for p in hardening {
         tracing::warn!(problem = %p, "process hardening");
@@ -91,7 +93,11 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(exit::OK)
         }
-        Command::Harvest { json, .. } => commands::harvest(&ctx, json).await,
+        Command::Harvest {
+            json,
+            accept_removals,
+            ..
+        } => commands::harvest(&ctx, json, accept_removals).await,
         Command::Sites {
             json,
             filter,

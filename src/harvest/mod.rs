@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod engine;
 pub mod events;
+pub mod guard;
 pub mod progress;
 pub mod retry;
 pub mod source;
@@ -13,6 +14,7 @@ pub mod source;
 pub use diff::compute_diff;
 pub use engine::{conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput};
 pub use events::{HarvestEnd, HarvestEvent};
+pub use guard::hold_mass_removals;
 pub use progress::Progress;
 pub use retry::RetryPolicy;
 pub use source::{ClientsError, Source};
