@@ -213,9 +213,16 @@ async fn item4_a_run_whose_store_changed_under_it_commits_nothing() {
         other: Arc::new(Mutex::new(Some(ts.open()))),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let err = harvest_and_commit(&mut store, source, quick(), "t", tx, CancellationToken::new())
-        .await
-        .unwrap_err();
+    let err = harvest_and_commit(
+        &mut store,
+        source,
+        quick(),
+        "t",
+        tx,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, 6, "{}", err.message);
     assert!(
         err.message.contains("store changed while this harvest ran"),
@@ -249,10 +256,34 @@ async fn item5_files_others_may_change_or_read_are_refused() {
     let before = fs::read(&store).unwrap();
 
     let cases: [(&Path, u32, u32, &str, &str); 4] = [
-        (&store, 0o666, 0o600, "store file", "writable by group or others"),
-        (&key, 0o644, 0o600, "key file", "readable by group or others"),
-        (&key, 0o660, 0o600, "key file", "writable by group or others"),
-        (&dir, 0o1777, 0o700, "store directory", "writable by group or others"),
+        (
+            &store,
+            0o666,
+            0o600,
+            "store file",
+            "writable by group or others",
+        ),
+        (
+            &key,
+            0o644,
+            0o600,
+            "key file",
+            "readable by group or others",
+        ),
+        (
+            &key,
+            0o660,
+            0o600,
+            "key file",
+            "writable by group or others",
+        ),
+        (
+            &dir,
+            0o1777,
+            0o700,
+            "store directory",
+            "writable by group or others",
+        ),
     ];
     for (path, loose, tight, what, why) in cases {
         chmod(path, loose);
@@ -262,7 +293,11 @@ async fn item5_files_others_may_change_or_read_are_refused() {
         }
         chmod(path, tight);
     }
-    assert_eq!(fs::read(&store).unwrap(), before, "refused runs wrote nothing");
+    assert_eq!(
+        fs::read(&store).unwrap(),
+        before,
+        "refused runs wrote nothing"
+    );
 
     // A file of another user is refused whatever its mode.
     if rustix::process::geteuid().is_root() {
@@ -272,7 +307,11 @@ async fn item5_files_others_may_change_or_read_are_refused() {
         std::os::unix::fs::chown(&key, Some(0), None).unwrap();
     } else {
         // Not root: "/" belongs to root, so a store directly in it is refused.
-        let o = simsid(&with_store(&env, Path::new("/simsid-test.sqlite3")), &["sites"]).await;
+        let o = simsid(
+            &with_store(&env, Path::new("/simsid-test.sqlite3")),
+            &["sites"],
+        )
+        .await;
         assert_refused(&o, 1, &["store directory", "belongs to uid 0"]);
     }
     assert_eq!(simsid(&env, &["sites"]).await.status.code(), Some(0));
@@ -303,7 +342,11 @@ async fn item7_read_only_commands_never_create_a_store_or_a_key() {
         assert_refused(&o, 1, &["no store at", &typo.display().to_string()]);
         assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
     }
-    assert!(names(ts.dir.path()).is_empty(), "{:?}", names(ts.dir.path()));
+    assert!(
+        names(ts.dir.path()).is_empty(),
+        "{:?}",
+        names(ts.dir.path())
+    );
     sim.shutdown().await;
 }
 
@@ -379,7 +422,10 @@ async fn item7_two_stores_in_one_directory_do_not_share_a_key() {
 }
 
 /// The console's services over a real store path, with the simulator's settings.
-fn console_services(env: &BTreeMap<String, String>, home: &Path) -> simsid::ops::console::ConsoleServices {
+fn console_services(
+    env: &BTreeMap<String, String>,
+    home: &Path,
+) -> simsid::ops::console::ConsoleServices {
     let dirs = Dirs {
         config_dir: home.join("config"),
         data_dir: home.join("data"),
@@ -410,11 +456,17 @@ async fn item7_the_console_opens_on_a_missing_store_and_its_harvest_honours_the_
         .unwrap_err()
         .to_string();
     assert!(err.contains("another harvest holds the store"), "{err}");
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
     drop(lock);
 
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let end = services.harvest(tx, CancellationToken::new()).await.unwrap();
+    let end = services
+        .harvest(tx, CancellationToken::new())
+        .await
+        .unwrap();
     assert!(matches!(end, HarvestEnd::Finished(_)));
     assert_eq!(services.overview().unwrap().sites.len(), 7);
     sim.shutdown().await;
@@ -436,14 +488,23 @@ async fn item8_export_output_never_follows_a_symlink_and_leaves_0600() {
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let o = simsid(
         &env,
-        &["export", "--format", "json", "--output", link.to_str().unwrap()],
+        &[
+            "export",
+            "--format",
+            "json",
+            "--output",
+            link.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     assert_eq!(mode(&victim), 0o644);
     let meta = fs::symlink_metadata(&link).unwrap();
-    assert!(meta.file_type().is_file(), "the link was replaced, not followed");
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced, not followed"
+    );
     assert_eq!(mode(&link), 0o600);
     let doc: Value = serde_json::from_slice(&fs::read(&link).unwrap()).unwrap();
     assert_eq!(doc.as_array().unwrap().len(), 4);
@@ -454,12 +515,20 @@ async fn item8_export_output_never_follows_a_symlink_and_leaves_0600() {
     chmod(&csv, 0o644);
     let o = simsid(
         &env,
-        &["export", "--format", "csv", "--output", csv.to_str().unwrap()],
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--output",
+            csv.to_str().unwrap(),
+        ],
     )
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(mode(&csv), 0o600);
-    assert!(fs::read_to_string(&csv).unwrap().starts_with("organisation_id"));
+    assert!(fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with("organisation_id"));
     assert_eq!(
         names(out.path()),
         ["inventory.csv", "inventory.json", "victim"]
@@ -503,15 +572,23 @@ fn on_a_full_disk(
         dir = full.display()
     );
     let mut cmd = std::process::Command::new("unshare");
-    cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", &script, "sh"])
-        .arg(assert_cmd::cargo::cargo_bin("simsid"))
-        .args(args)
-        .env_clear()
-        .env("HOME", home.path())
-        .env("XDG_STATE_HOME", home.path().join("state"))
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .stdin(Stdio::null());
+    cmd.args([
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        &script,
+        "sh",
+    ])
+    .arg(assert_cmd::cargo::cargo_bin("simsid"))
+    .args(args)
+    .env_clear()
+    .env("HOME", home.path())
+    .env("XDG_STATE_HOME", home.path().join("state"))
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .envs(env)
+    .stdin(Stdio::null());
     let o = cmd.output().expect("unshare runs");
     assert!(
         !stderr(&o).contains("unshare:") && !stderr(&o).contains("mount:"),
@@ -548,8 +625,18 @@ async fn item12_a_full_disk_is_named_as_such_with_the_file() {
     let cases: Vec<(&BTreeMap<String, String>, String, Vec<&str>, PathBuf)> = vec![
         (&full_env, copy.clone(), vec!["harvest"], on_full.clone()),
         (&full_env, copy.clone(), vec!["sites"], on_full.clone()),
-        (&full_env, copy.clone(), vec!["show", &org, "--reveal"], on_full.clone()),
-        (&full_env, copy.clone(), vec!["export", "--format", "json"], on_full.clone()),
+        (
+            &full_env,
+            copy.clone(),
+            vec!["show", &org, "--reveal"],
+            on_full.clone(),
+        ),
+        (
+            &full_env,
+            copy.clone(),
+            vec!["export", "--format", "json"],
+            on_full.clone(),
+        ),
     ];
     for (env, prepare, args, path) in cases {
         let o = tokio::task::block_in_place(|| on_a_full_disk(env, full.path(), &prepare, &args));
@@ -562,7 +649,13 @@ async fn item12_a_full_disk_is_named_as_such_with_the_file() {
             &env,
             full.path(),
             "true",
-            &["export", "--format", "json", "--output", target.to_str().unwrap()],
+            &[
+                "export",
+                "--format",
+                "json",
+                "--output",
+                target.to_str().unwrap(),
+            ],
         )
     });
     assert_refused(&o, 1, &["disk is full", &target.display().to_string()]);
@@ -591,17 +684,25 @@ async fn item14_a_mass_removal_is_held_and_accept_removals_takes_it() {
     assert!(cached > 10, "{cached}");
 
     // Every Clients call answers 403 (a narrowed scope, say): read as "no credentials".
-    sim.control()
-        .set_global_fault(Some(Fault::Forbidden), None);
+    sim.control().set_global_fault(Some(Fault::Forbidden), None);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let run = json(&o);
     assert_eq!(run["status"], "partial");
-    assert_eq!(run["diff"]["credentials_removed"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        run["diff"]["credentials_removed"].as_array().unwrap().len(),
+        0
+    );
     assert_eq!(run["credentials_total"].as_u64().unwrap(), cached);
     let error = run["error"].as_str().unwrap();
-    assert!(error.contains(&format!("remove {cached} of the {cached}")), "{error}");
-    assert!(error.contains("simsid harvest --accept-removals"), "{error}");
+    assert!(
+        error.contains(&format!("remove {cached} of the {cached}")),
+        "{error}"
+    );
+    assert!(
+        error.contains("simsid harvest --accept-removals"),
+        "{error}"
+    );
     let held = json(&simsid(&env, &["sites", "--json"]).await);
     assert_eq!(credential_total(&held), cached, "the credentials stay");
     for s in held.as_array().unwrap() {
@@ -624,7 +725,10 @@ async fn item14_a_mass_removal_is_held_and_accept_removals_takes_it() {
         cached
     );
     assert_eq!(run["credentials_total"], 0);
-    assert_eq!(credential_total(&json(&simsid(&env, &["sites", "--json"]).await)), 0);
+    assert_eq!(
+        credential_total(&json(&simsid(&env, &["sites", "--json"]).await)),
+        0
+    );
     sim.shutdown().await;
 }
 
@@ -645,7 +749,10 @@ async fn item14_sites_leaving_en_masse_are_held_too_but_one_school_leaves() {
     assert!(sim.control().remove_site(&with_creds[0]));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(json(&o)["diff"]["sites_removed"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        json(&o)["diff"]["sites_removed"].as_array().unwrap().len(),
+        1
+    );
     // A dozen leave at once: held, still listed.
     for org in &with_creds[1..13] {
         assert!(sim.control().remove_site(org));

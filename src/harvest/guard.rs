@@ -36,7 +36,8 @@ pub fn hold_mass_removals(
         return HeldRemovals::default();
     }
     let mut held = HeldRemovals::default();
-    held.sites.extend(summary.diff.sites_removed.iter().cloned());
+    held.sites
+        .extend(summary.diff.sites_removed.iter().cloned());
     for r in &summary.diff.credentials_removed {
         if !held.sites.contains(&r.organisation_id) {
             held.credentials
@@ -154,7 +155,10 @@ mod tests {
         assert!(s.diff.credentials_removed.is_empty());
         assert_eq!(s.diff.credentials_added.len(), 1, "the rest is committed");
         assert_eq!(s.status, RunStatus::Partial);
-        assert_eq!(s.credentials_total, 20, "held credentials stay in the store");
+        assert_eq!(
+            s.credentials_total, 20,
+            "held credentials stay in the store"
+        );
         let e = s.error.unwrap();
         assert!(e.contains("10 of the 20"), "{e}");
         assert!(e.contains("simsid harvest --accept-removals"), "{e}");
@@ -195,6 +199,9 @@ mod tests {
         };
         let mut s = summary(small.clone(), 90);
         assert!(hold_mass_removals(&previous, &mut s, false).is_empty());
-        assert_eq!((s.diff, s.status, s.error), (small, RunStatus::Complete, None));
+        assert_eq!(
+            (s.diff, s.status, s.error),
+            (small, RunStatus::Complete, None)
+        );
     }
 }

@@ -31,8 +31,8 @@ impl Inner {
     /// The store, opened now if a harvest has created it since; `None` while there is none.
     fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
         if self.store.is_none() {
-            self.store = open_store_if_present(&self.ctx.settings.local)
-                .map_err(|e| anyhow!(e.message))?;
+            self.store =
+                open_store_if_present(&self.ctx.settings.local).map_err(|e| anyhow!(e.message))?;
         }
         Ok(self.store.as_mut())
     }

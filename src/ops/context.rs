@@ -118,8 +118,7 @@ pub fn open_existing_store(local: &LocalSettings) -> OpResult<Store> {
 
 /// Like [`open_existing_store`], but `None` when there is no store yet.
 pub fn open_store_if_present(local: &LocalSettings) -> OpResult<Option<Store>> {
-    store::open_if_present(&local.store_path, key_source(local)?)
-        .map_err(|e| store_error(local, e))
+    store::open_if_present(&local.store_path, key_source(local)?).map_err(|e| store_error(local, e))
 }
 
 /// Takes the store's harvest lock (exit 6 naming the holder when another harvest has it),

@@ -186,7 +186,11 @@ mod tests {
         let err = open_existing(&empty, KeySource::Given(StoreKey::generate())).unwrap_err();
         assert!(err.to_string().contains("empty.sqlite3") && err.to_string().contains("empty"));
         let text = tmp.path().join("notes.txt");
-        fs::write(&text, "hello, this is not SQLite at all, not even close.......").unwrap();
+        fs::write(
+            &text,
+            "hello, this is not SQLite at all, not even close.......",
+        )
+        .unwrap();
         let err = open_existing(&text, KeySource::Given(StoreKey::generate())).unwrap_err();
         assert!(
             matches!(err, StoreError::NotAStore { .. }),

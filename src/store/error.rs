@@ -140,9 +140,7 @@ impl From<rusqlite::Error> for StoreError {
                     return StoreError::Corrupt("the file is not an SQLite database".into());
                 }
                 rusqlite::ErrorCode::DiskFull => return StoreError::SqliteFull(e.to_string()),
-                rusqlite::ErrorCode::SystemIoFailure => {
-                    return StoreError::SqliteIo(e.to_string())
-                }
+                rusqlite::ErrorCode::SystemIoFailure => return StoreError::SqliteIo(e.to_string()),
                 _ => {}
             }
         }

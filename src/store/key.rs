@@ -256,7 +256,10 @@ mod tests {
         let store = tmp.path().join("store.sqlite3");
         assert_eq!(existing_key_path(&store), None);
         std::fs::write(tmp.path().join("store.key"), "k").unwrap();
-        assert_eq!(existing_key_path(&store), Some(tmp.path().join("store.key")));
+        assert_eq!(
+            existing_key_path(&store),
+            Some(tmp.path().join("store.key"))
+        );
         std::fs::write(default_key_path(&store), "k").unwrap();
         assert_eq!(existing_key_path(&store), Some(default_key_path(&store)));
     }

@@ -34,8 +34,8 @@ pub use safety::{refusal, Role};
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 
 use crate::domain::{
-    AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary,
-    SiteDetail, SiteRow, Snapshot,
+    AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,
+    SiteRow, Snapshot,
 };
 use crypto::Crypto;
 

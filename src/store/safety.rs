@@ -157,7 +157,10 @@ mod tests {
         assert!(enforce(&[(Role::Store, &missing)]).is_ok());
         let err = enforce(&[(Role::Store, &missing), (Role::Key, &key)]).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("key file") && text.contains("k.key"), "{text}");
+        assert!(
+            text.contains("key file") && text.contains("k.key"),
+            "{text}"
+        );
         assert!(text.contains("readable by group or others"), "{text}");
     }
 }
