@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -620,27 +620,16 @@ async fn item12_a_full_disk_is_named_as_such_with_the_file() {
         on_full.display()
     );
     let full_env = with_store(&env, &on_full);
-    let out = env.clone();
-    let _ = out;
-    let cases: Vec<(&BTreeMap<String, String>, String, Vec<&str>, PathBuf)> = vec![
-        (&full_env, copy.clone(), vec!["harvest"], on_full.clone()),
-        (&full_env, copy.clone(), vec!["sites"], on_full.clone()),
-        (
-            &full_env,
-            copy.clone(),
-            vec!["show", &org, "--reveal"],
-            on_full.clone(),
-        ),
-        (
-            &full_env,
-            copy.clone(),
-            vec!["export", "--format", "json"],
-            on_full.clone(),
-        ),
-    ];
-    for (env, prepare, args, path) in cases {
-        let o = tokio::task::block_in_place(|| on_a_full_disk(env, full.path(), &prepare, &args));
-        assert_refused(&o, 1, &["disk is full", &path.display().to_string()]);
+    // Each command on a copy of the store on the full disk.
+    for args in [
+        vec!["harvest"],
+        vec!["sites"],
+        vec!["show", &org, "--reveal"],
+        vec!["export", "--format", "json"],
+    ] {
+        let o =
+            tokio::task::block_in_place(|| on_a_full_disk(&full_env, full.path(), &copy, &args));
+        assert_refused(&o, 1, &["disk is full", &on_full.display().to_string()]);
     }
     // export --output onto the full disk, the store elsewhere.
     let target = full.path().join("inventory.json");

@@ -272,7 +272,7 @@ impl Store {
 /// naming the store; other SQLite I/O errors name the store too.
 fn locate(path: &Path, e: StoreError) -> StoreError {
     let free = || {
-        rustix::fs::statvfs(&access::store_dir(path))
+        rustix::fs::statvfs(access::store_dir(path))
             .ok()
             .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
     };
