@@ -99,14 +99,6 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
     }))
 }
 
-fn first_org(conn: &Connection, sql: &str, value: &str) -> Result<Option<OrgId>, StoreError> {
-    let found: Option<String> = conn
-        .prepare_cached(sql)?
-        .query_row([value], |row| row.get(0))
-        .optional()?;
-    found.map(|s| org_from_sql(&s)).transpose()
-}
-
 fn site_exists(conn: &Connection, org: &OrgId) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM sites WHERE org_id = ?1")?
