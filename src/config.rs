@@ -275,8 +275,12 @@ fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretStr
     use std::os::unix::fs::PermissionsExt;
     // The path is not quoted in errors: a value that names no readable file may be the
     // secret itself, pasted in the wrong place.
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("the file named by `client_secret_file` cannot be read: {}", e.kind()))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "the file named by `client_secret_file` cannot be read: {}",
+            e.kind()
+        )
+    })?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         warnings.push(format!(
@@ -428,12 +432,14 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
 
     // Remote settings: every value is validated when present.
     let mut missing: Vec<String> = Vec::new();
-    let application_raw = env.var("SIMSID_APPLICATION_ID").or(match &p.application_id {
-        None => None,
-        Some(toml::Value::String(s)) => Some(s.clone()),
-        // An integer (or anything else) in the file is explained like one in the environment.
-        Some(other) => Some(other.to_string()),
-    });
+    let application_raw = env
+        .var("SIMSID_APPLICATION_ID")
+        .or(match &p.application_id {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            // An integer (or anything else) in the file is explained like one in the environment.
+            Some(other) => Some(other.to_string()),
+        });
     let application_id = match &application_raw {
         Some(v) => match AppId::parse(v) {
             Ok(id) => Some(id),

@@ -127,7 +127,10 @@ mod tests {
             site(3, "Lettered", Some("ABC/1234"), None),
         ];
         let f = |q: &str| find(&sites, |s| s, q).map(|s| s.name.clone());
-        assert_eq!(f(&sites[0].org_id.as_str().to_lowercase()), Found::One("Abbey".into()));
+        assert_eq!(
+            f(&sites[0].org_id.as_str().to_lowercase()),
+            Found::One("Abbey".into())
+        );
         assert_eq!(f("801/4001"), Found::One("Abbey".into()));
         assert_eq!(f("8014001"), Found::One("Abbey".into()));
         assert_eq!(f("abc/1234"), Found::One("Lettered".into()));

@@ -61,6 +61,7 @@ impl Authlib {
         panic!("the Authlib server did not start within 15 s");
     }
 
+    #[allow(clippy::disallowed_methods)] // the store key goes into the child's environment
     fn env(&self, store: &TempStore, client: &str, secret: &str) -> BTreeMap<String, String> {
         let base = format!("http://127.0.0.1:{}", self.port);
         let mut m = BTreeMap::new();
@@ -119,10 +120,17 @@ async fn item14_authlib_narrowed_scope_fails_the_harvest_and_keeps_the_cache() {
     let run = json(&o);
     assert_eq!(run["status"], "failed", "{run}");
     assert!(
-        run["error"].as_str().unwrap().contains("partner-read partner-write"),
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("partner-read partner-write"),
         "{run}"
     );
-    assert_eq!(credential_count(&full).await, 24, "the cache is not emptied");
+    assert_eq!(
+        credential_count(&full).await,
+        24,
+        "the cache is not emptied"
+    );
 
     // Asking only for what it gets: every Clients call is Authlib's 403 insufficient_scope.
     let mut asks_less = narrow.clone();
@@ -132,10 +140,17 @@ async fn item14_authlib_narrowed_scope_fails_the_harvest_and_keeps_the_cache() {
     let run = json(&o);
     assert_eq!(run["status"], "failed", "{run}");
     assert!(
-        run["error"].as_str().unwrap().contains("insufficient_scope"),
+        run["error"]
+            .as_str()
+            .unwrap()
+            .contains("insufficient_scope"),
         "{run}"
     );
-    assert_eq!(credential_count(&full).await, 24, "the cache is not emptied");
+    assert_eq!(
+        credential_count(&full).await,
+        24,
+        "the cache is not emptied"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

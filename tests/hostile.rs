@@ -12,7 +12,7 @@ use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use simsid::domain::OrgId;
-use simsid::sim::{Fault, SimClient, SimSite, SiteText, Simulator, StsMode};
+use simsid::sim::{Fault, SimClient, SimSite, Simulator, SiteText, StsMode};
 
 /// A school name that tries everything: OSC 52 (clipboard), OSC 0 (title), clear screen,
 /// colour, a line feed that would forge a row, C1 CSI, NUL and a bidi override.
@@ -99,7 +99,10 @@ async fn item2_sites_show_history_and_harvest_text_escape_remote_text() {
     // Header, 12 rows, the count: a line feed in a name forges no row.
     assert_eq!(text.lines().count(), 14, "{text}");
     assert!(!text.lines().any(|l| l.starts_with("FORGED-ROW")), "{text}");
-    assert!(text.contains("Evil \\u{1b}]52;c;SGVsbG8=\\u{7} School\\u{a}FORGED-ROW"), "{text}");
+    assert!(
+        text.contains("Evil \\u{1b}]52;c;SGVsbG8=\\u{7} School\\u{a}FORGED-ROW"),
+        "{text}"
+    );
 
     let o = simsid(&env, &["show", org.as_str()]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -173,7 +176,9 @@ async fn item6_duplicate_client_ids_fail_the_site_exact_duplicates_count_once() 
 
     // Same id, different secrets at one site; an exact copy at another; a hostile id twice.
     let clash_id = clash.clients[0].client_id.clone();
-    assert!(sim.control().duplicate_client(&clash.org_id, &clash_id, false));
+    assert!(sim
+        .control()
+        .duplicate_client(&clash.org_id, &clash_id, false));
     assert!(sim
         .control()
         .duplicate_client(&twin.org_id, &twin.clients[0].client_id, true));
@@ -185,7 +190,10 @@ async fn item6_duplicate_client_ids_fail_the_site_exact_duplicates_count_once() 
     assert_eq!(failures.len(), 1, "{run}");
     assert_eq!(failures[0]["organisation_id"], clash.org_id.as_str());
     let error = failures[0]["error"].as_str().unwrap();
-    assert!(error.contains(&clash_id) && error.contains("twice"), "{error}");
+    assert!(
+        error.contains(&clash_id) && error.contains("twice"),
+        "{error}"
+    );
     assert_eq!(
         run["credentials_total"].as_u64().unwrap(),
         store_credential_count(&env).await,
@@ -207,8 +215,12 @@ async fn item6_duplicate_client_ids_fail_the_site_exact_duplicates_count_once() 
 
     // A hostile client id twice: the error names it, sanitised.
     let third = authorised_site(&sim, 2);
-    assert!(sim.control().push_client(&third.org_id, hostile_client("a-Lk20")));
-    assert!(sim.control().push_client(&third.org_id, hostile_client("b-Lk21")));
+    assert!(sim
+        .control()
+        .push_client(&third.org_id, hostile_client("a-Lk20")));
+    assert!(sim
+        .control()
+        .push_client(&third.org_id, hostile_client("b-Lk21")));
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let text = stdout(&o);
@@ -245,7 +257,11 @@ async fn item9_ambiguous_dfe_code_shows_reveals_and_verifies_nothing() {
         sim.control().reset_stats();
         let o = simsid(&env, &args).await;
         assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
-        assert!(o.stdout.is_empty(), "{args:?}: nothing shown: {}", stdout(&o));
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?}: nothing shown: {}",
+            stdout(&o)
+        );
         let err = stderr(&o);
         assert_terminal_safe(&err);
         assert!(err.contains(real.org_id.as_str()), "{err}");
@@ -273,7 +289,8 @@ async fn item9_ambiguous_dfe_code_shows_reveals_and_verifies_nothing() {
 async fn item10_clients_answers_are_capped_at_one_mebibyte() {
     let sim = simulator(6, 810).await;
     let site = authorised_site(&sim, 0);
-    sim.control().set_site_fault(&site.org_id, Fault::EndlessBody, None);
+    sim.control()
+        .set_site_fault(&site.org_id, Fault::EndlessBody, None);
     let client = client(&sim, Duration::from_secs(30));
     let err = client.clients(&site.org_id).await.unwrap_err();
     assert_eq!(
@@ -330,7 +347,10 @@ async fn item11_configuration_never_echoes_secrets_and_fails_at_validation() {
         let (o, dir) = with_config(&toml, &[], &["harvest"]).await;
         assert!(matches!(o.status.code(), Some(1 | 2)), "{}", stderr(&o));
         let err = stderr(&o);
-        assert!(!err.contains(pasted) && !err.contains("pasted+secret"), "{key}: {err}");
+        assert!(
+            !err.contains(pasted) && !err.contains("pasted+secret"),
+            "{key}: {err}"
+        );
         assert!(err.contains(key), "{key}: {err}");
         let log = std::fs::read_to_string(dir.path().join("simsid.log")).unwrap_or_default();
         assert!(!log.contains("pasted+secret"), "{key}: {log}");
@@ -350,7 +370,10 @@ async fn item11_configuration_never_echoes_secrets_and_fails_at_validation() {
     // http:// to a host other than loopback: exit 2 at validation.
     let toml = format!(
         "[profile.default]{}",
-        PROFILE.replace("https://127.0.0.1:9/connect", "http://sts.example.com/connect")
+        PROFILE.replace(
+            "https://127.0.0.1:9/connect",
+            "http://sts.example.com/connect"
+        )
     );
     let (o, _dir) = with_config(&toml, &[("SIMSID_CLIENT_SECRET", "s")], &["harvest"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -359,10 +382,7 @@ async fn item11_configuration_never_echoes_secrets_and_fails_at_validation() {
     // A TOML integer application id gets the App Management explanation.
     let toml = format!(
         "[profile.default]{}",
-        PROFILE.replace(
-            "\"11111111-2222-3333-4444-555555555555\"",
-            "12345"
-        )
+        PROFILE.replace("\"11111111-2222-3333-4444-555555555555\"", "12345")
     );
     let (o, _dir) = with_config(&toml, &[("SIMSID_CLIENT_SECRET", "s")], &["harvest"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -398,7 +418,10 @@ async fn item11_a_redirect_is_reported_as_a_redirect_not_followed() {
     let sim = simulator(1, 811).await;
     let ts = TempStore::new();
     let mut env = env_for(&sim, &ts);
-    env.insert("SIMSID_STS_URL".into(), format!("http://{addr}/connect/token"));
+    env.insert(
+        "SIMSID_STS_URL".into(),
+        format!("http://{addr}/connect/token"),
+    );
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
@@ -419,7 +442,10 @@ async fn harvest_fails_and_keeps_the_cache(env: &BTreeMap<String, String>) -> St
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let run = json(&o);
     assert_eq!(run["status"], "failed", "{run}");
-    assert!(run["diff"]["credentials_removed"].as_array().unwrap().is_empty());
+    assert!(run["diff"]["credentials_removed"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert_eq!(store_credential_count(env).await, before, "cache kept");
     run["error"].as_str().unwrap().to_string()
 }
@@ -457,7 +483,8 @@ async fn item14_a_narrowed_scope_or_a_bearer_403_fails_the_run_not_the_cache() {
     // A plain 403 (no challenge) is still "no credentials" for that site.
     sim.control().set_global_fault(None, None);
     let site = authorised_site(&sim, 0);
-    sim.control().set_site_fault(&site.org_id, Fault::Forbidden, None);
+    sim.control()
+        .set_site_fault(&site.org_id, Fault::Forbidden, None);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
     assert_ne!(json(&o)["status"], "failed");
@@ -498,7 +525,11 @@ async fn item15_oauth_errors_keep_code_and_description_and_basic_works() {
     let client = client(&sim, Duration::from_secs(10));
     let site = authorised_site(&sim, 0);
     let err = client
-        .verify(&site.org_id, &site.clients[0].client_id, &SecretString::from("wrong-Zz90"))
+        .verify(
+            &site.org_id,
+            &site.clients[0].client_id,
+            &SecretString::from("wrong-Zz90"),
+        )
         .await
         .unwrap_err();
     let text = err.to_string();
@@ -548,7 +579,10 @@ async fn item16_verify_asks_no_partner_scope_and_refused_means_invalid_client() 
     for r in doc["results"].as_array().unwrap() {
         assert_eq!(r["ok"], false, "{doc}");
         assert_eq!(r["refused"], false, "{doc}");
-        assert!(r["error"].as_str().unwrap().contains("invalid_scope"), "{doc}");
+        assert!(
+            r["error"].as_str().unwrap().contains("invalid_scope"),
+            "{doc}"
+        );
     }
     let o = simsid(&scoped, &["verify", site.org_id.as_str()]).await;
     assert!(!stdout(&o).contains("REFUSED"), "{}", stdout(&o));
@@ -566,7 +600,10 @@ async fn item16_verify_asks_no_partner_scope_and_refused_means_invalid_client() 
         .find(|r| r["client_id"] == client_id.as_str())
         .unwrap()
         .clone();
-    assert_eq!((r["ok"].clone(), r["refused"].clone()), (Value::Bool(false), Value::Bool(true)));
+    assert_eq!(
+        (r["ok"].clone(), r["refused"].clone()),
+        (Value::Bool(false), Value::Bool(true))
+    );
     let _ = site.clients[0].secret.expose_secret();
     sim.shutdown().await;
 }

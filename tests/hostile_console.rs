@@ -64,7 +64,10 @@ async fn item1_console_hostile_name_leaves_clipboard_title_and_screen_untouched(
         screen.contains("Aaa Evil \\u{1b}]52;c;SGVsbG8=\\u{7}\\u{1b}]0;pwned"),
         "{screen}"
     );
-    assert!(screen.contains("12 sites"), "the rows were not wiped: {screen}");
+    assert!(
+        screen.contains("12 sites"),
+        "the rows were not wiped: {screen}"
+    );
 
     // Open it: the breadcrumb and the site screen draw the name too.
     tmux.text(":goto ");

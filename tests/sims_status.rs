@@ -369,7 +369,10 @@ async fn verify_requests_a_token_with_the_school_credential() {
         .verify(&school, "school-client", &SecretString::from("not-it-Pq55"))
         .await
         .unwrap_err();
-    assert!(matches!(wrong, SimsError::CredentialsRefused(_)), "{wrong:?}");
+    assert!(
+        matches!(wrong, SimsError::CredentialsRefused(_)),
+        "{wrong:?}"
+    );
     let forms = server.mock.token_forms.lock().unwrap().clone();
     assert_eq!(forms.len(), 2);
     assert_eq!(forms[0]["client_id"], "school-client");

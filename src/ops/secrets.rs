@@ -69,7 +69,9 @@ pub async fn verify_all(
             client_id: c.client_id.clone(),
             ok: r.is_ok(),
             refused,
-            error: r.err().map(|e| crate::sanitize::for_terminal(&e.to_string()).into_owned()),
+            error: r
+                .err()
+                .map(|e| crate::sanitize::for_terminal(&e.to_string()).into_owned()),
         };
         (result, refused)
     });

@@ -198,7 +198,9 @@ fn wants_basic(description: Option<&str>) -> Response {
             error: "invalid_client",
             error_description: Some(
                 description
-                    .unwrap_or("The client cannot authenticate with methods: ['client_secret_basic']")
+                    .unwrap_or(
+                        "The client cannot authenticate with methods: ['client_secret_basic']",
+                    )
                     .to_string(),
             ),
         }),
@@ -264,7 +266,9 @@ const ENDLESS_CHUNKS: usize = 65_536;
 fn endless() -> Response {
     let entry = r#"{"ClientId":"sas-endless","Secret":"x","Description":"endless"},"#;
     let chunk = Bytes::from(entry.repeat(64 * 1024 / entry.len()));
-    let head = futures::stream::once(async { Ok::<Bytes, std::convert::Infallible>(Bytes::from_static(b"[")) });
+    let head = futures::stream::once(async {
+        Ok::<Bytes, std::convert::Infallible>(Bytes::from_static(b"["))
+    });
     let body = head.chain(futures::stream::iter(
         std::iter::repeat_n(chunk, ENDLESS_CHUNKS).map(Ok),
     ));

@@ -107,7 +107,9 @@ pub(crate) enum Failure {
     NotFound,
     Status500,
     Html502,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Unavailable,
     /// `403` with `WWW-Authenticate: Bearer error="insufficient_scope"`.
     InsufficientScope,

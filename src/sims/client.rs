@@ -145,7 +145,12 @@ impl SimsClient {
     async fn integrator_token(&self) -> Result<TokenAnswer, SimsError> {
         let s = &self.inner.settings;
         let answer = self
-            .request_token(&s.client_id, &s.client_secret, &s.organisation_id, &s.scopes)
+            .request_token(
+                &s.client_id,
+                &s.client_secret,
+                &s.organisation_id,
+                &s.scopes,
+            )
             .await?;
         if let Some(missing) = missing_scopes(&s.scopes, answer.scope.as_deref()) {
             return Err(SimsError::ScopeNarrowed { missing });
@@ -261,7 +266,10 @@ impl SimsClient {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json");
         if s.client_auth == ClientAuth::Basic {
-            request = request.header(header::AUTHORIZATION, basic_authorization(client_id, secret)?);
+            request = request.header(
+                header::AUTHORIZATION,
+                basic_authorization(client_id, secret)?,
+            );
         }
         let response = request
             .body(body)
@@ -486,13 +494,21 @@ mod tests {
         assert_eq!(bearer_challenge_error(&h), None);
         h.insert(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"x\", error=\"insufficient_scope\", scope=\"a\""),
+            HeaderValue::from_static(
+                "Bearer realm=\"x\", error=\"insufficient_scope\", scope=\"a\"",
+            ),
         );
-        assert_eq!(bearer_challenge_error(&h).as_deref(), Some("insufficient_scope"));
+        assert_eq!(
+            bearer_challenge_error(&h).as_deref(),
+            Some("insufficient_scope")
+        );
         h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         assert_eq!(bearer_challenge_error(&h), None);
         assert!(!challenges_basic(&h));
-        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"sts\""));
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"sts\""),
+        );
         assert!(challenges_basic(&h));
     }
 
@@ -500,7 +516,10 @@ mod tests {
     fn narrowed_scopes_are_named() {
         let asked = "rapapi partner partner-read partner-write";
         assert_eq!(missing_scopes(asked, None), None);
-        assert_eq!(missing_scopes(asked, Some("partner-write rapapi partner partner-read")), None);
+        assert_eq!(
+            missing_scopes(asked, Some("partner-write rapapi partner partner-read")),
+            None
+        );
         assert_eq!(
             missing_scopes(asked, Some("rapapi partner")).as_deref(),
             Some("partner-read partner-write")
@@ -516,8 +535,12 @@ mod tests {
         };
         let kept = dedupe_clients(vec![c("a", "1"), c("a", "1"), c("b", "2")]).unwrap();
         assert_eq!(kept.len(), 2);
-        let err = dedupe_clients(vec![c("a", "1"), c("x\u{1b}[2J", "2"), c("x\u{1b}[2J", "3")])
-            .unwrap_err();
+        let err = dedupe_clients(vec![
+            c("a", "1"),
+            c("x\u{1b}[2J", "2"),
+            c("x\u{1b}[2J", "3"),
+        ])
+        .unwrap_err();
         assert_eq!(
             err,
             SimsError::DuplicateClient {

@@ -262,7 +262,12 @@ mod tests {
                 .to_string(),
             "the STS refused the client id and secret: invalid_client (HTTP 400)"
         );
-        let hostile = OAuthDetail::new("invalid_scope", Some("bad\u{1b}]52;c;SGVsbG8=\u{7}"), 400, false);
+        let hostile = OAuthDetail::new(
+            "invalid_scope",
+            Some("bad\u{1b}]52;c;SGVsbG8=\u{7}"),
+            400,
+            false,
+        );
         assert_eq!(
             SimsError::OAuth(hostile).to_string(),
             "the STS refused the token request: invalid_scope (HTTP 400): bad\\u{1b}]52;c;SGVsbG8=\\u{7}"

@@ -24,7 +24,12 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         }
         Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
         Load::Failed(e) => {
-            return note(frame, area, &format::clean(&strings::failed("history", e)), app.theme.error)
+            return note(
+                frame,
+                area,
+                &format::clean(&strings::failed("history", e)),
+                app.theme.error,
+            )
         }
     };
     let table_h = u16::try_from(runs.len() + 1)
