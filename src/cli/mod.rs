@@ -4,6 +4,9 @@ pub mod args;
 pub mod commands;
 pub mod demo;
 pub mod exit;
+pub mod incident;
+pub mod incident_output;
+pub mod outfile;
 pub mod output;
 pub mod run;
 

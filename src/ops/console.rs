@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
+use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
+use crate::harvest::RetryPolicy;
+use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
@@ -175,6 +178,60 @@ impl Services for ConsoleServices {
             super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
                 .await
                 .map_err(|e| anyhow!(e.message))
+        }
+        .boxed()
+    }
+
+    fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>> {
+        let inner = self.lock()?;
+        let audit = inner.store.audit().context("cannot read the audit trail")?;
+        let snapshot = inner.store.snapshot().context("cannot read the store")?;
+        Ok(exposure::live_by_person(&audit, &snapshot))
+    }
+
+    fn site_exposures(&self, org: &OrgId) -> anyhow::Result<Vec<Exposure>> {
+        let inner = self.lock()?;
+        let audit = inner.store.audit().context("cannot read the audit trail")?;
+        let snapshot = inner.store.snapshot().context("cannot read the store")?;
+        let mut all = exposure::report(&audit, &snapshot, &ExposureQuery::default());
+        all.retain(|x| &x.organisation_id == org);
+        Ok(all)
+    }
+
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
+        let inner = self.inner.clone();
+        async move {
+            let (client, targets, concurrency) = {
+                let guard = lock_arc(&inner)?;
+                if guard.ctx.settings.local.readonly {
+                    return Err(anyhow!("read-only mode: verify is off"));
+                }
+                let remote = guard
+                    .ctx
+                    .remote()
+                    .map_err(|e| anyhow!(one_line(&e.message)))?;
+                let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
+                let targets = verify_many::targets(&guard.store, &Selection::Listed(list))
+                    .map_err(|e| anyhow!(e.message))?;
+                (client, targets, remote.concurrency)
+            };
+            let checks = verify_many::verify_many(
+                &client,
+                &targets.targets,
+                concurrency,
+                RetryPolicy::default(),
+                Some(progress),
+            )
+            .await;
+            let mut guard = lock_arc(&inner)?;
+            let Inner { ctx, store } = &mut *guard;
+            verify_many::audit_checks(store, ctx, &targets.targets, &checks)
+                .map_err(|e| anyhow!(e.message))?;
+            Ok(checks)
         }
         .boxed()
     }

@@ -69,6 +69,7 @@ pub async fn harvest_and_commit<S: Source>(
             summary.run_id,
             summary.status.as_str()
         )),
+        identity: None,
     };
     store
         .append_audit(&entry)

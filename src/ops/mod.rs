@@ -7,6 +7,7 @@ pub mod context;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
+pub mod verify_many;
 
 pub use context::{open_store, sims_client, Context};
 pub use harvest::harvest_and_commit;

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
+use crate::domain::{ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
 
 /// The badge each site gets from a run's diff: Added > CredentialsChanged >
 /// AuthorisationChanged when several apply.
@@ -229,24 +229,6 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         diff,
         failures,
         summary.error,
-    ])?;
-    Ok(())
-}
-
-/// Appends one audit record.
-pub(crate) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO audit (at, user, action, org_id, client_id, fingerprint, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        time_to_sql(&entry.at),
-        entry.user,
-        entry.action.as_str(),
-        entry.organisation_id.as_ref().map(OrgId::as_str),
-        entry.client_id,
-        entry.fingerprint.as_ref().map(|f| f.0.as_str()),
-        entry.detail,
     ])?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! A key check record in `meta` proves the key: opening with the wrong key fails with
 //! [`StoreError::KeyMismatch`] after a read-only look, before anything is written.
 
+mod audit;
 mod codec;
 mod commit;
 mod crypto;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
+pub use audit::{AuditCheck, BadRecord};
 pub use error::StoreError;
 pub use files::check_permissions;
 pub use key::{default_key_path, StoreKey};
@@ -82,9 +84,16 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let was_empty = schema::version(&tx)? == 0;
+            let found = schema::version(&tx)?;
+            let was_empty = found == 0;
+            let chained = !was_empty && schema::audit_chained(&tx)?;
             schema::migrate(&tx)?;
             verify_key(&tx, &crypto, was_empty)?;
+            if was_empty {
+                audit::init(&tx, &crypto)?;
+            } else if !chained {
+                audit::chain_existing(&tx, &crypto, &migrating_user(), SCHEMA_VERSION)?;
+            }
             tx.commit()?;
         }
         files::tighten_sidecars(path)?;
@@ -172,14 +181,39 @@ impl Store {
         Ok(queries::runs(&self.conn, Some(1))?.into_iter().next())
     }
 
-    /// Appends a record to the audit trail.
+    /// Appends a record to the tamper-evident audit trail (record and chain head in one
+    /// write transaction). Fails, writing nothing, when the trail's head was tampered with.
     pub fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        commit::append_audit(&self.conn, entry)
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        audit::append(&tx, &self.crypto, entry)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        queries::audit(&self.conn)
+        audit::read(&self.conn)
+    }
+
+    /// Checks the audit trail's chain (`audit --verify`): names the first record that was
+    /// edited, removed, inserted or reordered.
+    pub fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let check = audit::verify(&tx, &self.crypto)?;
+        tx.finish()?;
+        Ok(check)
+    }
+}
+
+/// Who the migration record names: the OS user running the command that migrated.
+fn migrating_user() -> String {
+    let name = whoami::username();
+    if name.is_empty() {
+        "unknown".to_string()
+    } else {
+        name
     }
 }
 
