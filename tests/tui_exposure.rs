@@ -90,10 +90,10 @@ fn v_verifies_each_listed_credential_once_with_progress() {
 
 #[test]
 fn read_only_and_empty_views_do_not_verify() {
-    let mut app = app_with(overview(), true);
-    open_exposure(&mut app);
-    assert!(ch(&mut app, 'v').is_empty());
-    assert!(app.flash().unwrap().text.contains("read-only"));
+    let mut readonly = app_with(overview(), true);
+    open_exposure(&mut readonly);
+    assert!(ch(&mut readonly, 'v').is_empty());
+    assert!(readonly.flash().unwrap().text.contains("read-only"));
     let mut app = app();
     ch(&mut app, 'e');
     app.update(Action::ExposuresLoaded(Ok(Vec::new())));
