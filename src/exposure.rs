@@ -101,9 +101,9 @@ pub fn live_by_person(audit: &[AuditEntry], current: &Snapshot) -> Vec<PersonExp
     people
         .into_iter()
         .filter_map(|(user, identity)| {
-            let mine = audit.iter().filter(|e| {
-                is_exposure(e) && e.user == user && e.identity.as_deref() == identity
-            });
+            let mine = audit
+                .iter()
+                .filter(|e| is_exposure(e) && e.user == user && e.identity.as_deref() == identity);
             let exposures: Vec<Exposure> = aggregate(mine, current)
                 .into_iter()
                 .filter(|x| x.live)
@@ -120,7 +120,10 @@ pub fn live_by_person(audit: &[AuditEntry], current: &Snapshot) -> Vec<PersonExp
 }
 
 /// Folds exposure records (in trail order) into one entry per credential.
-fn aggregate<'a>(records: impl Iterator<Item = &'a AuditEntry>, current: &Snapshot) -> Vec<Exposure> {
+fn aggregate<'a>(
+    records: impl Iterator<Item = &'a AuditEntry>,
+    current: &Snapshot,
+) -> Vec<Exposure> {
     let mut by_credential: BTreeMap<(OrgId, String), Exposure> = BTreeMap::new();
     for e in records {
         let (Some(org), Some(client_id)) = (&e.organisation_id, &e.client_id) else {
@@ -280,7 +283,10 @@ mod tests {
         let mine = report(&trail(), &current(), &alice);
         assert_eq!(mine.len(), 3);
         assert_eq!(mine[0].fingerprint, Some(fp("a")));
-        assert!(!mine[0].live && mine[0].rotated_since(), "rotated after alice saw it");
+        assert!(
+            !mine[0].live && mine[0].rotated_since(),
+            "rotated after alice saw it"
+        );
         let live = report(
             &trail(),
             &current(),

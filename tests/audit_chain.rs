@@ -188,7 +188,10 @@ fn reordered_records_are_named() {
 fn an_altered_head_is_found_and_stops_further_records() {
     let (ts, store) = store_with_records();
     drop(store);
-    tamper(&ts, "UPDATE meta SET value = X'00' WHERE key = 'audit_head'");
+    tamper(
+        &ts,
+        "UPDATE meta SET value = X'00' WHERE key = 'audit_head'",
+    );
     let mut store = ts.open();
     assert_eq!(
         store.verify_audit().unwrap().first_bad,
@@ -223,10 +226,16 @@ fn a_store_from_before_the_chain_is_chained_on_migration_and_it_is_recorded() {
     let last = trail.last().unwrap();
     assert_eq!(last.action, AuditAction::Migrate);
     assert!(
-        last.detail.as_deref().unwrap().contains("6 earlier record(s)"),
+        last.detail
+            .as_deref()
+            .unwrap()
+            .contains("6 earlier record(s)"),
         "{last:?}"
     );
-    assert_eq!(trail[..RECORDS as usize], (0..RECORDS).map(entry).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        trail[..RECORDS as usize],
+        (0..RECORDS).map(entry).collect::<Vec<_>>()[..]
+    );
     // Appends continue the chain; opening again does not chain (or record) anything more.
     store.append_audit(&entry(10)).unwrap();
     drop(store);

@@ -22,7 +22,7 @@ use simsid::config::{self, Dirs, Flags};
 use simsid::domain::{AppId, AuditAction, Credential, Fingerprint, OrgId};
 use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::{self, CheckOutcome};
-use simsid::ops::verify_many::{self, Target, Tally};
+use simsid::ops::verify_many::{self, Tally, Target};
 use simsid::ops::Context;
 use simsid::sim::Simulator;
 use simsid::sims::{SimsClient, SimsSettings};
@@ -98,7 +98,10 @@ async fn after_a_suspected_compromise_runbook() {
             assert!(x.get(key).is_some(), "exposure --json lacks {key}");
         }
     }
-    let b_entry = live.iter().find(|x| x["client_id"] == b.1.as_str()).unwrap();
+    let b_entry = live
+        .iter()
+        .find(|x| x["client_id"] == b.1.as_str())
+        .unwrap();
     assert_eq!(b_entry["actions"], serde_json::json!(["reveal", "copy"]));
     assert_eq!(b_entry["organisation_id"], b.0.as_str());
 
@@ -139,20 +142,40 @@ async fn after_a_suspected_compromise_runbook() {
     let o = simsid(&env, &["verify", "--exposed", "--user", "alice", "--json"]).await;
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     let v = json(&o);
-    assert_eq!((v["ok"].as_u64(), v["refused"].as_u64(), v["errors"].as_u64()), (Some(0), Some(2), Some(0)));
+    assert_eq!(
+        (
+            v["ok"].as_u64(),
+            v["refused"].as_u64(),
+            v["errors"].as_u64()
+        ),
+        (Some(0), Some(2), Some(0))
+    );
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["refused"], true);
         assert_eq!(r["ok"], false);
         assert!(r["error"].is_string());
         assert!(r["organisation_id"].is_string());
     }
-    assert!(stderr(&o).contains("2 refused"), "one summary line: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 refused"),
+        "one summary line: {}",
+        stderr(&o)
+    );
     let o = simsid(&env, &["verify", "--exposed"]).await;
     assert_eq!(o.status.code(), Some(5));
     let text = stdout(&o);
-    assert!(text.contains(&format!("ok       {}  {}", c.0, c.1)), "{text}");
-    assert!(text.contains(&format!("REFUSED  {}  {}", a.0, a.1)), "{text}");
-    assert!(text.ends_with("verified 3 credential(s): 1 ok, 2 refused, 0 error(s)\n"), "{text}");
+    assert!(
+        text.contains(&format!("ok       {}  {}", c.0, c.1)),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("REFUSED  {}  {}", a.0, a.1)),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("verified 3 credential(s): 1 ok, 2 refused, 0 error(s)\n"),
+        "{text}"
+    );
 
     // 3. The vendor re-issues: the harvest shows them rotated; nothing of Alice's is live.
     for (org, client) in [a, b] {
@@ -166,14 +189,29 @@ async fn after_a_suspected_compromise_runbook() {
         .iter()
         .map(|r| r["client_id"].as_str().unwrap().to_string())
         .collect();
-    assert!(rotated.contains(&a.1) && rotated.contains(&b.1), "{rotated:?}");
+    assert!(
+        rotated.contains(&a.1) && rotated.contains(&b.1),
+        "{rotated:?}"
+    );
     let o = simsid(&env, &["exposure", "--user", "alice", "--live", "--json"]).await;
     assert_eq!(o.status.code(), Some(0));
-    assert_eq!(json(&o), serde_json::json!([]), "the proof for the incident record");
+    assert_eq!(
+        json(&o),
+        serde_json::json!([]),
+        "the proof for the incident record"
+    );
     let o = simsid(&env, &["exposure", "--user", "alice", "--json"]).await;
-    assert!(json(&o).as_array().unwrap().iter().all(|x| x["live"] == false));
+    assert!(json(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["live"] == false));
     let o = simsid(&env, &["verify", "--exposed", "--user", "alice", "--json"]).await;
-    assert_eq!(o.status.code(), Some(0), "nothing of alice's left to verify");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "nothing of alice's left to verify"
+    );
     assert_eq!(json(&o)["results"], serde_json::json!([]));
     let o = simsid(&env, &["exposure", "--live", "--json"]).await;
     let still: Vec<Value> = json(&o).as_array().unwrap().clone();
@@ -206,7 +244,8 @@ async fn after_a_suspected_compromise_runbook() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    conn.execute("DELETE FROM audit WHERE id = ?1", [id]).unwrap();
+    conn.execute("DELETE FROM audit WHERE id = ?1", [id])
+        .unwrap();
     drop(conn);
     let o = simsid(&env, &["audit", "--verify", "--json"]).await;
     assert_eq!(o.status.code(), Some(1));
@@ -330,8 +369,15 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
     let before = real.token_requests();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let checks = verify_many::verify_many(&real, &targets, 4, fast, Some(tx)).await;
-    assert!(matches!(checks[0].outcome, CheckOutcome::Refused(_)), "{checks:?}");
-    assert_eq!(real.token_requests() - before, 1, "a refusal is not retried");
+    assert!(
+        matches!(checks[0].outcome, CheckOutcome::Refused(_)),
+        "{checks:?}"
+    );
+    assert_eq!(
+        real.token_requests() - before,
+        1,
+        "a refusal is not retried"
+    );
     let mut last = Tally::default();
     while let Ok(t) = rx.try_recv() {
         last = t;
@@ -344,7 +390,13 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
     let url = black_hole().await;
     let silent = client_for(url, &sim, Duration::from_millis(300));
     let many: Vec<Target> = (0..6)
-        .map(|i| target(&site.org_id, &format!("sas-{i}"), SecretString::from(format!("s-{i}"))))
+        .map(|i| {
+            target(
+                &site.org_id,
+                &format!("sas-{i}"),
+                SecretString::from(format!("s-{i}")),
+            )
+        })
         .collect();
     let checks = verify_many::verify_many(&silent, &many, 2, fast, None).await;
     assert_eq!(checks.len(), 6);

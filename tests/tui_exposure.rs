@@ -26,7 +26,9 @@ fn e_is_in_the_key_table_footer_and_help() {
         .any(|f| f.command == Command::Exposure));
     let help = keys::groups();
     assert!(help.iter().any(|(title, list)| *title == "Exposure view"
-        && list.iter().any(|b| b.command == Command::Verify && b.writes)));
+        && list
+            .iter()
+            .any(|b| b.command == Command::Verify && b.writes)));
     let mut app = app();
     open_exposure(&mut app);
     assert_eq!(app.context(), Context::Exposure);
@@ -82,7 +84,10 @@ fn v_verifies_each_listed_credential_once_with_progress() {
     assert!(screen_text(&app, 80, 24).contains("verifying 1/2"));
     app.update(Action::ListedVerified(Ok(checks)));
     let text = screen_text(&app, 80, 24);
-    assert!(text.contains("verified 2/2: 1 ok, 1 refused, 0 error(s)"), "{text}");
+    assert!(
+        text.contains("verified 2/2: 1 ok, 1 refused, 0 error(s)"),
+        "{text}"
+    );
     assert!(text.contains("refused"));
     // Another v starts a new verify.
     assert_eq!(ch(&mut app, 'v'), vec![Effect::VerifyListed(want)]);

@@ -323,7 +323,10 @@ fn site_screen_marks_exposed_credentials() {
     ch(&mut app, 'j');
     let t = render(&app, 140, 24);
     let text = t.backend().to_string();
-    assert!(text.contains("to carol") && text.contains("rotated since"), "{text}");
+    assert!(
+        text.contains("to carol") && text.contains("rotated since"),
+        "{text}"
+    );
     assert!(!text.contains("NOT rotated since"), "{text}");
     assert_snapshot!("site_exposed_backup_wide", t.backend());
 }

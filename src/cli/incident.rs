@@ -158,8 +158,7 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
     let tally = Tally::of(checks.len(), &checks);
     let mut stdout = std::io::stdout().lock();
     if json {
-        output::write_json(&mut stdout, &out::verify_many_json(&tally, &checks))
-            .map_err(io_err)?;
+        output::write_json(&mut stdout, &out::verify_many_json(&tally, &checks)).map_err(io_err)?;
         eprintln!("{}", out::verify_summary(&tally, not_held));
     } else {
         out::verify_many_text(&mut stdout, &tally, &checks, not_held).map_err(io_err)?;

@@ -54,7 +54,10 @@ pub fn exposure_csv_row(x: &Exposure) -> Vec<String> {
         x.name.clone().unwrap_or_default(),
         x.dfe_code.clone().unwrap_or_default(),
         x.client_id.clone(),
-        x.fingerprint.as_ref().map(ToString::to_string).unwrap_or_default(),
+        x.fingerprint
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         x.users.join(";"),
         rfc3339::format(&x.first_exposed),
         rfc3339::format(&x.last_exposed),
@@ -89,7 +92,9 @@ pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> 
             x.organisation_id,
             for_terminal(x.dfe_code.as_deref().unwrap_or("-")),
             for_terminal(&x.client_id),
-            x.fingerprint.as_ref().map_or("-".to_string(), ToString::to_string),
+            x.fingerprint
+                .as_ref()
+                .map_or("-".to_string(), ToString::to_string),
             rfc3339::format(&x.last_exposed),
             actions(x).join(","),
             for_terminal(&x.users.join(", ")),
@@ -241,7 +246,10 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), EXPOSURE_CSV_HEADER.join(","));
         let row = lines.next().unwrap();
-        assert!(row.contains("\"'=HYPERLINK(\"\"http://x\"\")\u{1b}[2J\""), "{row}");
+        assert!(
+            row.contains("\"'=HYPERLINK(\"\"http://x\"\")\u{1b}[2J\""),
+            "{row}"
+        );
         assert!(row.contains(",'-sas-1,"), "{row}");
         assert!(row.contains(",alice;bob,") && row.contains(",reveal;copy,true"));
     }
@@ -280,6 +288,8 @@ mod tests {
         );
         let mut buf = Vec::new();
         audit_check_text(&mut buf, &broken).unwrap();
-        assert!(String::from_utf8(buf).unwrap().contains("BROKEN at record 1"));
+        assert!(String::from_utf8(buf)
+            .unwrap()
+            .contains("BROKEN at record 1"));
     }
 }

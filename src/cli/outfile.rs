@@ -10,7 +10,8 @@ use super::exit::CliError;
 
 /// Writes `bytes` to `path` as described above; the error names the path.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail = |e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", path.display()));
+    let fail =
+        |e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", path.display()));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

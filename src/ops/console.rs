@@ -13,8 +13,8 @@ use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::RetryPolicy;
-use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
 

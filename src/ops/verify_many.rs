@@ -279,8 +279,7 @@ mod tests {
 
     fn target(i: usize) -> Target {
         Target {
-            organisation_id: OrgId::parse(&format!("{i:08x}-0000-4000-8000-000000000000"))
-                .unwrap(),
+            organisation_id: OrgId::parse(&format!("{i:08x}-0000-4000-8000-000000000000")).unwrap(),
             credential: Credential {
                 client_id: format!("c{i}"),
                 secret: secrecy::SecretString::from(format!("s{i}")),
@@ -316,7 +315,11 @@ mod tests {
                 }
             })
             .await;
-            assert_eq!(max.load(Ordering::SeqCst), want, "concurrency {concurrency}");
+            assert_eq!(
+                max.load(Ordering::SeqCst),
+                want,
+                "concurrency {concurrency}"
+            );
             let ids: Vec<&str> = checks.iter().map(|c| c.client_id.as_str()).collect();
             assert_eq!(ids, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"], "sorted");
             let mut seen = Vec::new();

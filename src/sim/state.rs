@@ -674,9 +674,16 @@ mod tests {
             s.token(form(&client.client_id, &secret), now).err(),
             Some("invalid_client")
         );
-        let listed = s.sites().into_iter().find(|x| x.org_id == site.org_id).unwrap();
+        let listed = s
+            .sites()
+            .into_iter()
+            .find(|x| x.org_id == site.org_id)
+            .unwrap();
         assert!(
-            listed.clients.iter().any(|c| c.client_id == client.client_id),
+            listed
+                .clients
+                .iter()
+                .any(|c| c.client_id == client.client_id),
             "a suspended client is still listed"
         );
         assert!(s.rotate_secret(&site.org_id, &client.client_id));

@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use secrecy::SecretString;
 
-use super::codec::{
-    badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql,
-};
+use super::codec::{badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
-    SiteRow, Snapshot, SnapshotSite,
+    Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail, SiteRow, Snapshot,
+    SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
-use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::tui::services::Overview;
 
 /// A user command, as the key table maps keys to it (see `keys.rs`).

@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
-use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::ops::verify_many::{CredentialCheck, Tally};
 
 /// What the console needs from the rest of the program (implemented by the binary over the
 /// store, the SIMS client and the harvest engine). All methods are cheap to call from the

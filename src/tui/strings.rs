@@ -107,9 +107,11 @@ pub const COL_SCHOOL: &str = "School";
 pub const COL_LAST_EXPOSED: &str = "Last exposed";
 pub const COL_ACTIONS: &str = "Actions";
 pub const COL_EXPOSED: &str = "Exposed";
+pub const COL_EXPOSED_SHORT: &str = "Exp";
 pub const EXPOSED: &str = "exposed";
 pub const EXPOSED_LIVE: &str = "live";
 pub const EXPOSED_ROTATED: &str = "rotated";
+pub const EXPOSED_ROTATED_SHORT: &str = "rot";
 pub const NOT_EXPOSED: &str = "never revealed or copied";
 pub const NO_EXPOSURES: &str =
     "No live exposure: every secret revealed or copied has rotated since (or none was).";
@@ -218,8 +220,18 @@ pub fn exposure_summary(credentials: usize, people: usize) -> String {
 }
 
 /// Progress or outcome of `v` on the exposure view.
-pub fn exposure_verify(done: usize, total: usize, ok: usize, refused: usize, errors: usize) -> String {
-    let word = if done < total { "verifying" } else { "verified" };
+pub fn exposure_verify(
+    done: usize,
+    total: usize,
+    ok: usize,
+    refused: usize,
+    errors: usize,
+) -> String {
+    let word = if done < total {
+        "verifying"
+    } else {
+        "verified"
+    };
     format!("{word} {done}/{total}: {ok} ok, {refused} refused, {errors} error(s)")
 }
 

@@ -10,11 +10,11 @@ use futures::future::BoxFuture;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use secrecy::SecretString;
+use simsid::domain::AuditAction;
 use simsid::domain::{
     AuthorisationChange, ChangeBadge, CredentialRef, CredentialRow, Diff, Fingerprint, OrgId,
     RunStatus, RunSummary, Site, SiteDetail, SiteFailure, SiteRow, VerifyResult,
 };
-use simsid::domain::AuditAction;
 use simsid::exposure::{Exposure, PersonExposures};
 use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::ops::secrets::CheckOutcome;
@@ -385,7 +385,12 @@ pub fn exposure(
         actions: actions.to_vec(),
         live,
         current_fingerprint: Some(Fingerprint(
-            if live { "3fa2c9d1e0b4a7f6" } else { "77aa00bb11cc22dd" }.into(),
+            if live {
+                "3fa2c9d1e0b4a7f6"
+            } else {
+                "77aa00bb11cc22dd"
+            }
+            .into(),
         )),
     }
 }
@@ -398,13 +403,34 @@ pub fn people() -> Vec<PersonExposures> {
         PersonExposures {
             person: "alice".into(),
             exposures: vec![
-                exposure(OAKFIELD, "sas-oak-1", &["alice"], at(2026, 11, 28, 10, 5), &[Reveal], true),
-                exposure(ST_MARYS, MAIN_CLIENT, &["alice"], at(2026, 11, 29, 14, 30), &[Reveal, Copy], true),
+                exposure(
+                    OAKFIELD,
+                    "sas-oak-1",
+                    &["alice"],
+                    at(2026, 11, 28, 10, 5),
+                    &[Reveal],
+                    true,
+                ),
+                exposure(
+                    ST_MARYS,
+                    MAIN_CLIENT,
+                    &["alice"],
+                    at(2026, 11, 29, 14, 30),
+                    &[Reveal, Copy],
+                    true,
+                ),
             ],
         },
         PersonExposures {
             person: "bob".into(),
-            exposures: vec![exposure(ST_MARYS, MAIN_CLIENT, &["bob"], at(2026, 11, 29, 15, 0), &[Copy], true)],
+            exposures: vec![exposure(
+                ST_MARYS,
+                MAIN_CLIENT,
+                &["bob"],
+                at(2026, 11, 29, 15, 0),
+                &[Copy],
+                true,
+            )],
         },
     ]
 }
@@ -413,8 +439,22 @@ pub fn people() -> Vec<PersonExposures> {
 pub fn st_marys_exposures() -> Vec<Exposure> {
     use AuditAction::{Copy, Reveal};
     vec![
-        exposure(ST_MARYS, MAIN_CLIENT, &["alice", "bob"], at(2026, 11, 29, 15, 0), &[Reveal, Copy], true),
-        exposure(ST_MARYS, BACKUP_CLIENT, &["carol"], at(2026, 3, 1, 8, 0), &[Reveal], false),
+        exposure(
+            ST_MARYS,
+            MAIN_CLIENT,
+            &["alice", "bob"],
+            at(2026, 11, 29, 15, 0),
+            &[Reveal, Copy],
+            true,
+        ),
+        exposure(
+            ST_MARYS,
+            BACKUP_CLIENT,
+            &["carol"],
+            at(2026, 3, 1, 8, 0),
+            &[Reveal],
+            false,
+        ),
     ]
 }
 

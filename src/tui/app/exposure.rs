@@ -78,9 +78,7 @@ impl ExposureView {
 
     /// The selected row's credential.
     pub fn selected(&self) -> Option<&Exposure> {
-        self.rows()
-            .get(self.cursor.selected())
-            .map(|(_, x, _)| *x)
+        self.rows().get(self.cursor.selected()).map(|(_, x, _)| *x)
     }
 
     /// Each listed credential once (a credential seen by two people is listed twice).

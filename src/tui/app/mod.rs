@@ -462,10 +462,7 @@ impl App {
         }
     }
 
-    fn exposures_loaded(
-        &mut self,
-        result: Result<Vec<crate::exposure::PersonExposures>, String>,
-    ) {
+    fn exposures_loaded(&mut self, result: Result<Vec<crate::exposure::PersonExposures>, String>) {
         let page = self.page();
         if let Some(view) = self.exposure_view_mut() {
             view.people = match result {

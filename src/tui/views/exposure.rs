@@ -17,6 +17,9 @@ use crate::tui::{format, strings};
 use super::fit::{self, Col};
 use super::note;
 
+/// From this width the table also shows the fingerprint at the last exposure.
+const WIDE: u16 = 100;
+
 /// Summary and verify lines, a blank, then the table.
 pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
@@ -60,6 +63,7 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     }
     frame.render_widget(Paragraph::new(lines), head);
 
+    let wide = table.width >= WIDE;
     let rows = view.rows();
     let height = usize::from(table.height.saturating_sub(1));
     let selected = view.cursor.selected();
@@ -68,10 +72,10 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     let body: Vec<Row> = rows[offset..end]
         .iter()
         .map(|(person, x, first)| {
-            let school = x
-                .name
-                .as_deref()
-                .map_or_else(|| x.organisation_id.to_string(), |n| for_terminal(n).into_owned());
+            let school = x.name.as_deref().map_or_else(
+                || x.organisation_id.to_string(),
+                |n| for_terminal(n).into_owned(),
+            );
             let actions: Vec<&str> = x.actions.iter().map(|a| a.as_str()).collect();
             let verify = match view.outcome(&x.organisation_id, &x.client_id) {
                 None if view.verify.as_ref().is_some_and(|v| v.running()) => {
@@ -84,7 +88,7 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
                 }
                 Some(CheckOutcome::Error(_)) => Cell::from(strings::VERIFY_ERROR).style(t.warning),
             };
-            Row::new(vec![
+            let mut cells = vec![
                 Cell::from(if *first {
                     for_terminal(person).into_owned()
                 } else {
@@ -93,42 +97,41 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
                 .style(t.accent),
                 Cell::from(school),
                 Cell::from(for_terminal(&x.client_id).into_owned()),
-                Cell::from(
-                    x.fingerprint
-                        .as_ref()
-                        .map_or(strings::NONE.to_string(), ToString::to_string),
-                )
-                .style(t.dim),
+            ];
+            if wide {
+                cells.push(
+                    Cell::from(
+                        x.fingerprint
+                            .as_ref()
+                            .map_or(strings::NONE.to_string(), ToString::to_string),
+                    )
+                    .style(t.dim),
+                );
+            }
+            cells.extend([
                 Cell::from(format::time(&x.last_exposed)),
                 Cell::from(actions.join(",")),
                 verify,
-            ])
+            ]);
+            Row::new(cells)
         })
         .collect();
-    let header = Row::new(vec![
-        strings::COL_USER,
-        strings::COL_SCHOOL,
-        strings::COL_CLIENT,
-        strings::FINGERPRINT,
-        strings::COL_LAST_EXPOSED,
-        strings::COL_ACTIONS,
-        strings::COL_VERIFY,
-    ])
-    .style(t.header);
-    let widths = fit::columns(
-        table.width,
-        1,
-        1,
-        &[
-            Col::fixed(10, 6, 5),
-            Col::flex(12),
-            Col::flex(10),
-            Col::fixed(16, 6, 0),
-            Col::fixed(16, 10, 3),
-            Col::fixed(11, 4, 1),
-            Col::fixed(7, 3, 4),
-        ],
-    );
+    let mut columns = vec![
+        (strings::COL_USER, Col::fixed(10, 6, 5)),
+        (strings::COL_SCHOOL, Col::flex(12)),
+        (strings::COL_CLIENT, Col::flex(10)),
+    ];
+    if wide {
+        columns.push((strings::FINGERPRINT, Col::fixed(16, 6, 0)));
+    }
+    columns.extend([
+        (strings::COL_LAST_EXPOSED, Col::fixed(16, 10, 3)),
+        (strings::COL_ACTIONS, Col::fixed(11, 4, 1)),
+        (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
+    ]);
+    let (headers, cols): (Vec<&str>, Vec<Col>) = columns.into_iter().unzip();
+    let header = Row::new(headers).style(t.header);
+    let widths = fit::columns(table.width, 1, 1, &cols);
     let table_widget = Table::new(body, widths)
         .header(header)
         .column_spacing(1)

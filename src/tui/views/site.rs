@@ -153,11 +153,12 @@ fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
 }
 
 /// Whether a credential was revealed or copied, and whether it rotated since.
-fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
+fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -> Cell<'a> {
     match view.exposure_of(&c.client_id) {
         None => Cell::from(strings::NONE),
         Some(x) if x.live => Cell::from(strings::EXPOSED_LIVE).style(app.theme.warning),
-        Some(_) => Cell::from(strings::EXPOSED_ROTATED).style(app.theme.dim),
+        Some(_) if wide => Cell::from(strings::EXPOSED_ROTATED).style(app.theme.dim),
+        Some(_) => Cell::from(strings::EXPOSED_ROTATED_SHORT).style(app.theme.dim),
     }
 }
 
@@ -188,7 +189,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
                 Style::new()
             }));
             cells.push(verify_cell(app, view, c));
-            cells.push(exposed_cell(app, view, c));
+            cells.push(exposed_cell(app, view, c, wide));
             if wide {
                 cells.push(
                     Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error),
@@ -219,7 +220,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 1)),
             (strings::COL_STALE, Col::fixed(5, 3, 2)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
-            (strings::COL_EXPOSED, Col::fixed(7, 3, 4)),
+            (strings::COL_EXPOSED_SHORT, Col::fixed(4, 3, 4)),
         ]
         .into_iter()
         .unzip()
