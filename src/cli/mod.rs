@@ -9,6 +9,7 @@ pub mod incident_output;
 pub mod outfile;
 pub mod output;
 pub mod run;
+pub mod shell;
 
 pub use args::{Cli, Command, GlobalArgs};
 pub use exit::CliError;
