@@ -18,6 +18,7 @@ pub mod exposure;
 pub mod filter;
 pub mod harvest;
 pub mod logging;
+pub mod lookup;
 pub mod ops;
 pub mod sanitize;
 pub mod security;
