@@ -310,6 +310,8 @@ fn client_for(sts_url: String, sim: &Simulator, timeout: Duration) -> SimsClient
         apim_key: None,
         timeout,
         connect_timeout: timeout,
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .unwrap()
 }

@@ -116,7 +116,6 @@ pub const EXPOSED_ROTATED_SHORT: &str = "rot";
 pub const NOT_EXPOSED: &str = "never revealed or copied";
 pub const NO_EXPOSURES: &str =
     "No live exposure: every secret revealed or copied has rotated since (or none was).";
-pub const VERIFY_ERROR: &str = "error";
 pub const FLASH_NOTHING_TO_VERIFY: &str = "nothing listed to verify";
 pub const FLASH_VERIFY_RUNNING: &str = "a verify is already running";
 
