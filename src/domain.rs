@@ -271,6 +271,8 @@ pub enum AuditAction {
     Verify,
     Export,
     Harvest,
+    /// A schema migration of the store (the audit chain started, for instance).
+    Migrate,
 }
 
 impl AuditAction {
@@ -282,6 +284,7 @@ impl AuditAction {
             AuditAction::Verify => "verify",
             AuditAction::Export => "export",
             AuditAction::Harvest => "harvest",
+            AuditAction::Migrate => "migrate",
         }
     }
 }
@@ -298,6 +301,9 @@ pub struct AuditEntry {
     pub fingerprint: Option<Fingerprint>,
     /// A short free-text note (outcome, run id, export format); never a secret.
     pub detail: Option<String>,
+    /// In vault mode, the vault identity that read the secret (`vault.md`); `None` otherwise.
+    #[serde(default)]
+    pub identity: Option<String>,
 }
 
 /// RFC 3339 UTC with seconds precision and a `Z` suffix, as cli.md requires.

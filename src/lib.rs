@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod exposure;
 pub mod filter;
 pub mod harvest;
 pub mod logging;

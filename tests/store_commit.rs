@@ -515,6 +515,7 @@ fn audit_is_appended_and_read_oldest_first() {
         client_id: Some("c1".into()),
         fingerprint: Some(Fingerprint("0123456789abcdef".into())),
         detail: Some("console".into()),
+        identity: None,
     };
     let export = AuditEntry {
         at: at(5),
@@ -524,6 +525,7 @@ fn audit_is_appended_and_read_oldest_first() {
         client_id: None,
         fingerprint: None,
         detail: None,
+        identity: Some("alice@vault".into()),
     };
     store.append_audit(&reveal).unwrap();
     store.append_audit(&export).unwrap();

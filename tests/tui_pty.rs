@@ -57,6 +57,19 @@ impl Services for PanickingServices {
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
         self.0.switch_profile(name)
     }
+    fn exposures(&self) -> anyhow::Result<Vec<simsid::exposure::PersonExposures>> {
+        self.0.exposures()
+    }
+    fn site_exposures(&self, o: &OrgId) -> anyhow::Result<Vec<simsid::exposure::Exposure>> {
+        self.0.site_exposures(o)
+    }
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<simsid::ops::verify_many::Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<simsid::ops::verify_many::CredentialCheck>>> {
+        self.0.verify_listed(list, progress)
+    }
 }
 
 /// Runs the console when started by `console_in_tmux` (does nothing otherwise).

@@ -127,11 +127,23 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
-    /// Request a token from the STS with each of ORG's credentials.
+    /// Request a token from the STS with each of ORG's credentials (or, with --exposed or
+    /// --all, every exposed or every cached credential).
     Verify {
-        org: String,
+        /// Organisation id (any case, braces optional), DfE code or DENI number.
+        #[arg(required_unless_present_any = ["exposed", "all"], conflicts_with_all = ["exposed", "all"])]
+        org: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Every credential of the exposure report whose exposed secret is still cached.
+        #[arg(long, conflicts_with = "all")]
+        exposed: bool,
+        /// With --exposed: only what was shown or copied to this user (OS user or vault identity).
+        #[arg(long, value_name = "U", requires = "exposed")]
+        user: Option<String>,
+        /// Every cached credential.
+        #[arg(long)]
+        all: bool,
     },
     /// Past harvest runs and what each changed.
     History {
@@ -142,6 +154,29 @@ pub enum Command {
     Audit {
         #[arg(long)]
         json: bool,
+        /// Check the tamper-evident chain: names the first edited, removed, inserted or
+        /// reordered record (exit 1), exit 0 when whole.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Which credentials were shown or copied to whom, and whether each is still live.
+    Exposure {
+        /// Only what was shown or copied to this user (OS user or vault identity).
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Only exposures at or after TIME (RFC 3339, or a date such as 2026-11-30).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only credentials not rotated or removed since.
+        #[arg(long)]
+        live: bool,
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Inventory without secrets (fingerprints only).
     Export {

@@ -189,6 +189,7 @@ pub fn audit_json(e: &AuditEntry) -> Value {
         "client_id": e.client_id,
         "fingerprint": e.fingerprint,
         "detail": e.detail,
+        "identity": e.identity,
     })
 }
 

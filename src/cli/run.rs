@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::args::{Cli, Command};
 use super::exit::{self, CliError};
-use super::{commands, demo};
+use super::{commands, demo, incident};
 use crate::config::{self, Dirs, ProcessEnv};
 use crate::ops::console::ConsoleServices;
 use crate::ops::Context;
@@ -120,9 +120,45 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
         Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal),
-        Command::Verify { org, json } => commands::verify(&ctx, &org, json).await,
+        Command::Verify {
+            org,
+            json,
+            exposed,
+            user,
+            all,
+        } => match org {
+            Some(org) => commands::verify(&ctx, &org, json).await,
+            None => {
+                let selection = if all {
+                    crate::ops::verify_many::Selection::All
+                } else {
+                    debug_assert!(exposed);
+                    crate::ops::verify_many::Selection::Exposed { user }
+                };
+                incident::verify_many(&ctx, selection, json).await
+            }
+        },
         Command::History { json } => commands::history(&ctx, json),
-        Command::Audit { json } => commands::audit(&ctx, json),
+        Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
+        Command::Audit { json, .. } => commands::audit(&ctx, json),
+        Command::Exposure {
+            user,
+            since,
+            live,
+            json,
+            format,
+            output,
+        } => incident::exposure(
+            &ctx,
+            &incident::ExposureArgs {
+                user,
+                since,
+                live,
+                json,
+                format,
+                output,
+            },
+        ),
         Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
         Command::Simulate { .. }
         | Command::Demo { .. }
@@ -141,6 +177,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Verify { .. } => "verify",
         Command::History { .. } => "history",
         Command::Audit { .. } => "audit",
+        Command::Exposure { .. } => "exposure",
         Command::Export { .. } => "export",
         Command::Simulate { .. } => "simulate",
         Command::Completions { .. } => "completions",

@@ -11,7 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
+use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
+use crate::harvest::RetryPolicy;
 use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
 
@@ -213,6 +216,69 @@ impl Services for ConsoleServices {
             super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
                 .await
                 .map_err(|e| anyhow!(e.message))
+        }
+        .boxed()
+    }
+
+    fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>> {
+        let mut inner = self.lock()?;
+        let Some(store) = inner.store()? else {
+            return Ok(Vec::new());
+        };
+        let audit = store.audit().context("cannot read the audit trail")?;
+        let snapshot = store.snapshot().context("cannot read the store")?;
+        Ok(exposure::live_by_person(&audit, &snapshot))
+    }
+
+    fn site_exposures(&self, org: &OrgId) -> anyhow::Result<Vec<Exposure>> {
+        let mut inner = self.lock()?;
+        let Some(store) = inner.store()? else {
+            return Ok(Vec::new());
+        };
+        let audit = store.audit().context("cannot read the audit trail")?;
+        let snapshot = store.snapshot().context("cannot read the store")?;
+        let mut all = exposure::report(&audit, &snapshot, &ExposureQuery::default());
+        all.retain(|x| &x.organisation_id == org);
+        Ok(all)
+    }
+
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
+        let inner = self.inner.clone();
+        async move {
+            let (client, targets, concurrency) = {
+                let mut guard = lock_arc(&inner)?;
+                if guard.ctx.settings.local.readonly {
+                    return Err(anyhow!("read-only mode: verify is off"));
+                }
+                let remote = guard
+                    .ctx
+                    .remote()
+                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .clone();
+                let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+                let store = guard.existing_store()?;
+                let targets = verify_many::targets(store, &Selection::Listed(list))
+                    .map_err(|e| anyhow!(e.message))?;
+                (client, targets, remote.concurrency)
+            };
+            let checks = verify_many::verify_many(
+                &client,
+                &targets.targets,
+                concurrency,
+                RetryPolicy::default(),
+                Some(progress),
+            )
+            .await;
+            let mut guard = lock_arc(&inner)?;
+            let ctx = guard.ctx.clone();
+            let store = guard.existing_store()?;
+            verify_many::audit_checks(store, &ctx, &targets.targets, &checks)
+                .map_err(|e| anyhow!(e.message))?;
+            Ok(checks)
         }
         .boxed()
     }

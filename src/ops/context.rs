@@ -22,11 +22,15 @@ pub fn os_user() -> String {
     }
 }
 
-/// Settings plus who is acting.
+/// Settings plus who is acting. `user` is always the OS user in the released binary (no
+/// setting or variable chooses it); tests of the library may build a context for another.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub settings: Settings,
     pub user: String,
+    /// In vault mode, the vault identity (`display_name` of the token); audit records name
+    /// it beside the OS user. `None` in local mode.
+    pub identity: Option<String>,
 }
 
 impl Context {
@@ -35,6 +39,7 @@ impl Context {
         Context {
             settings,
             user: os_user(),
+            identity: None,
         }
     }
 
@@ -63,6 +68,7 @@ impl Context {
             client_id: client_id.map(str::to_string),
             fingerprint: fingerprint.cloned(),
             detail,
+            identity: self.identity.clone(),
         }
     }
 }

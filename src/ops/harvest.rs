@@ -107,6 +107,7 @@ pub async fn harvest_and_commit_with<S: Source>(
             summary.run_id,
             summary.status.as_str()
         )),
+        identity: None,
     };
     store
         .append_audit(&entry)

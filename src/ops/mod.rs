@@ -7,6 +7,7 @@ pub mod context;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
+pub mod verify_many;
 
 pub use context::{
     open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,

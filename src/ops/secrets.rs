@@ -107,3 +107,46 @@ pub fn audit_verify(
     }
     Ok(())
 }
+
+/// How one credential's verify ended: the STS issued a token, refused the credential
+/// itself (`invalid_client`, `unauthorized_client`), or could not be asked (timeout,
+/// network, server error, rate limit after the retries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Ok,
+    Refused(String),
+    Error(String),
+}
+
+impl CheckOutcome {
+    /// The reason, when it did not work (never a secret).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            CheckOutcome::Ok => None,
+            CheckOutcome::Refused(e) | CheckOutcome::Error(e) => Some(e),
+        }
+    }
+}
+
+/// One token request with a school's credential, retried as the harvest retries (timeouts,
+/// `429` honouring `Retry-After`, `5xx`, network errors); a refusal is never retried.
+pub async fn verify_credential(
+    client: &SimsClient,
+    org: &OrgId,
+    client_id: &str,
+    secret: &SecretString,
+    policy: crate::harvest::RetryPolicy,
+) -> CheckOutcome {
+    use backon::Retryable;
+    let attempt = (|| async { client.verify(org, client_id, secret).await })
+        .retry(policy.backoff())
+        .when(SimsError::is_transient)
+        .adjust(move |e: &SimsError, d| policy.adjust(e.retry_after(), d));
+    match attempt.await {
+        Ok(()) => CheckOutcome::Ok,
+        Err(e @ SimsError::CredentialsRefused(_)) => {
+            CheckOutcome::Refused(crate::sanitize::for_terminal(&e.to_string()).into_owned())
+        }
+        Err(e) => CheckOutcome::Error(crate::sanitize::for_terminal(&e.to_string()).into_owned()),
+    }
+}

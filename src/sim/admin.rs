@@ -12,6 +12,7 @@
 //! | `POST /_sim/sites/{org}/clients` | | `201 {"client_id"}` / `404` |
 //! | `DELETE /_sim/sites/{org}/clients/{client_id}` | | `204` / `404` |
 //! | `POST /_sim/sites/{org}/clients/{client_id}/rotate` | | `204` / `404` |
+//! | `POST /_sim/sites/{org}/clients/{client_id}/suspend` | | `204` / `404` |
 //! | `POST`/`DELETE /_sim/sites/{org}/fault` | a fault (below) | `204` / `404` |
 //! | `POST`/`DELETE /_sim/fault` | a fault, for every Clients call | `204` |
 //! | `POST`/`DELETE /_sim/site-list/fault` | `{"times": n\|null}` | `204` |
@@ -54,6 +55,10 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         .route("/sites/{org}/authorised", post(set_authorised))
         .route("/sites/{org}/clients", post(add_client))
         .route("/sites/{org}/clients/{client_id}", delete(withdraw_client))
+        .route(
+            "/sites/{org}/clients/{client_id}/suspend",
+            post(suspend_client),
+        )
         .route(
             "/sites/{org}/clients/{client_id}/rotate",
             post(rotate_secret),
@@ -258,6 +263,16 @@ async fn withdraw_client(
 ) -> Response {
     match org(&text) {
         Some(org) => done(ctx.control.withdraw_client(&org, &client_id)),
+        None => bad_request(),
+    }
+}
+
+async fn suspend_client(
+    State(ctx): State<Ctx>,
+    Path((text, client_id)): Path<(String, String)>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(ctx.control.suspend_client(&org, &client_id)),
         None => bad_request(),
     }
 }

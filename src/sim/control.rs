@@ -68,6 +68,13 @@ impl SimControl {
         self.lock().rotate_secret(org, client_id)
     }
 
+    /// Suspends a client's current secret (the vendor's "suspend the credentials"): the STS
+    /// refuses it with `invalid_client` while the Clients call still lists it, until the
+    /// secret is rotated. False if the site or client is unknown.
+    pub fn suspend_client(&self, org: &OrgId, client_id: &str) -> bool {
+        self.lock().suspend_client(org, client_id)
+    }
+
     /// Removes a client from a site; its secret is refused from now on.
     pub fn withdraw_client(&self, org: &OrgId, client_id: &str) -> bool {
         self.lock().withdraw_client(org, client_id)

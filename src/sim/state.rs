@@ -3,7 +3,7 @@
 //! included), and the changes the control surface applies. No I/O and no clock: callers
 //! pass the time in, so the logic is tested without a server.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -187,6 +187,9 @@ pub(crate) struct State {
     /// Every secret generated and every token issued, for leak tests.
     issued: Vec<SecretString>,
     token_rng: StdRng,
+    /// Digests of school secrets the vendor suspended: the STS refuses them with
+    /// `invalid_client` while the Clients call still lists them, until they are rotated.
+    suspended: HashSet<[u8; 32]>,
     sts: StsMode,
 }
 
@@ -217,6 +220,7 @@ impl State {
             token_call_limit: None,
             token_ttl,
             token_rng: StdRng::from_entropy(),
+            suspended: HashSet::new(),
             sts: StsMode::default(),
         };
         for site in generated {
@@ -291,6 +295,22 @@ impl State {
         };
         client.secret = secret.clone();
         self.issued.push(secret);
+        true
+    }
+
+    /// Suspends a client's current secret, as the vendor does on request: token requests
+    /// with it are refused (`invalid_client`); the Clients call still lists it; rotating
+    /// the secret (a re-issue) lifts the suspension.
+    pub fn suspend_client(&mut self, org: &OrgId, client_id: &str) -> bool {
+        let Some(client) = self
+            .sites
+            .get(org)
+            .and_then(|e| e.site.clients.iter().find(|c| c.client_id == client_id))
+        else {
+            return false;
+        };
+        let d = digest(client.secret.expose_secret());
+        self.suspended.insert(d);
         true
     }
 
@@ -499,6 +519,9 @@ impl State {
                 .iter()
                 .any(|c| c.client_id == client_id && c.secret.expose_secret() == offered)
         }) {
+            if self.suspended.contains(&digest(offered)) {
+                return Err("invalid_client");
+            }
             TokenKind::School
         } else {
             return Err("invalid_client");
@@ -728,6 +751,44 @@ mod tests {
         );
         assert!(s.all_secrets().contains(&secret));
         assert!(s.all_secrets().contains(&new_secret));
+    }
+
+    #[test]
+    fn a_suspended_secret_is_refused_until_it_is_rotated() {
+        let mut s = state();
+        let now = Instant::now();
+        let site = authorised_with_clients(&s);
+        let client = site.clients[0].clone();
+        let secret = client.secret.expose_secret().to_string();
+        assert!(s.suspend_client(&site.org_id, &client.client_id));
+        assert!(!s.suspend_client(&site.org_id, "sas-unknown"));
+        assert_eq!(
+            s.token(form(&client.client_id, &secret), now).err(),
+            Some("invalid_client")
+        );
+        let listed = s
+            .sites()
+            .into_iter()
+            .find(|x| x.org_id == site.org_id)
+            .unwrap();
+        assert!(
+            listed
+                .clients
+                .iter()
+                .any(|c| c.client_id == client.client_id),
+            "a suspended client is still listed"
+        );
+        assert!(s.rotate_secret(&site.org_id, &client.client_id));
+        let reissued = s
+            .sites()
+            .into_iter()
+            .find(|x| x.org_id == site.org_id)
+            .unwrap()
+            .clients[0]
+            .secret
+            .expose_secret()
+            .to_string();
+        assert!(s.token(form(&client.client_id, &reissued), now).is_ok());
     }
 
     #[test]

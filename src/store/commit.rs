@@ -11,7 +11,7 @@ use super::error::StoreError;
 use super::queries;
 use super::Conclusion;
 use crate::domain::{
-    AuditEntry, ChangeBadge, Diff, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary,
+    ChangeBadge, Diff, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary,
     REMOVAL_HELD,
 };
 
@@ -343,24 +343,6 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         diff,
         failures,
         summary.error,
-    ])?;
-    Ok(())
-}
-
-/// Appends one audit record.
-pub(crate) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO audit (at, user, action, org_id, client_id, fingerprint, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        time_to_sql(&entry.at),
-        entry.user,
-        entry.action.as_str(),
-        entry.organisation_id.as_ref().map(OrgId::as_str),
-        entry.client_id,
-        entry.fingerprint.as_ref().map(|f| f.0.as_str()),
-        entry.detail,
     ])?;
     Ok(())
 }

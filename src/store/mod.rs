@@ -7,6 +7,7 @@
 //! [`StoreError::KeyMismatch`] after a read-only look, before anything is written.
 
 mod access;
+mod audit;
 mod codec;
 mod commit;
 mod crypto;
@@ -26,6 +27,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
 pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, KeySource};
+pub use audit::{AuditCheck, BadRecord};
 pub use error::{is_disk_full, StoreError};
 pub use files::{check_permissions, write_private_file};
 pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
@@ -126,9 +128,16 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)?;
         if created || schema::version(&conn)? != schema::LATEST_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let was_empty = schema::version(&tx)? == 0;
+            let found = schema::version(&tx)?;
+            let was_empty = found == 0;
+            let chained = !was_empty && schema::audit_chained(&tx)?;
             schema::migrate(&tx)?;
             verify_key(&tx, &crypto, was_empty)?;
+            if was_empty {
+                audit::init(&tx, &crypto)?;
+            } else if !chained {
+                audit::chain_existing(&tx, &crypto, &migrating_user(), SCHEMA_VERSION)?;
+            }
             tx.commit()?;
         } else {
             verify_key(&conn, &crypto, false)?;
@@ -257,14 +266,42 @@ impl Store {
             .next())
     }
 
-    /// Appends a record to the audit trail.
+    /// Appends a record to the tamper-evident audit trail (record and chain head in one
+    /// write transaction). Fails, writing nothing, when the trail's head was tampered with.
     pub fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        commit::append_audit(&self.conn, entry).map_err(|e| self.locate(e))
+        let mut write = || -> Result<(), StoreError> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            audit::append(&tx, &self.crypto, entry)?;
+            tx.commit()?;
+            Ok(())
+        };
+        write().map_err(|e| locate(&self.path, e))
     }
 
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        queries::audit(&self.conn).map_err(|e| self.locate(e))
+        audit::read(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// Checks the audit trail's chain (`audit --verify`): names the first record that was
+    /// edited, removed, inserted or reordered.
+    pub fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let check = audit::verify(&tx, &self.crypto)?;
+        tx.finish()?;
+        Ok(check)
+    }
+}
+
+/// Who the migration record names: the OS user running the command that migrated.
+fn migrating_user() -> String {
+    let name = whoami::username();
+    if name.is_empty() {
+        "unknown".to_string()
+    } else {
+        name
     }
 }
 

@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use secrecy::SecretString;
 
-use super::codec::{
-    action_from_sql, badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql,
-};
+use super::codec::{badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    AuditEntry, Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
-    SiteRow, Snapshot, SnapshotSite,
+    Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail, SiteRow, Snapshot,
+    SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.
@@ -231,31 +229,6 @@ pub(crate) fn runs(conn: &Connection, limit: Option<usize>) -> Result<Vec<RunSum
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(run_from_row(row)?);
-    }
-    Ok(out)
-}
-
-/// The audit trail, oldest first.
-pub(crate) fn audit(conn: &Connection) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, user, action, org_id, client_id, fingerprint, detail FROM audit ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(AuditEntry {
-            at: time_from_sql(row.get_ref(0)?.as_str()?)?,
-            user: row.get(1)?,
-            action: action_from_sql(row.get_ref(2)?.as_str()?)?,
-            organisation_id: row
-                .get_ref(3)?
-                .as_str_or_null()?
-                .map(org_from_sql)
-                .transpose()?,
-            client_id: row.get(4)?,
-            fingerprint: row.get::<_, Option<String>>(5)?.map(Fingerprint),
-            detail: row.get(6)?,
-        });
     }
     Ok(out)
 }

@@ -16,6 +16,8 @@ pub enum Context {
     Site,
     Harvest,
     History,
+    /// The exposure view (`e`): live exposures grouped by user.
+    Exposure,
     Help,
     /// Typing a filter after `/`.
     Filter,
@@ -34,6 +36,7 @@ impl Context {
             Context::Site => "Site",
             Context::Harvest => "Harvest pane",
             Context::History => "History",
+            Context::Exposure => "Exposure view",
             Context::Help => "Help",
             Context::Filter => "Filter line (after /)",
             Context::CommandLine => "Command line (after :)",
@@ -143,6 +146,7 @@ pub const BINDINGS: &[Binding] = &[
     b("Esc", &[Code(KeyCode::Esc)], X::Global, Command::Back, "clear filter / close / go back", "back"),
     w(b("R", &[Char('R')], X::Global, Command::Harvest, "full re-harvest (asks to confirm; shows the running one)", "harvest")),
     b("h", &[Char('h')], X::Global, Command::History, "harvest history and diffs", "history"),
+    b("e", &[Char('e')], X::Global, Command::Exposure, "exposure: secrets revealed or copied and not rotated since, grouped by user", "exposure"),
     b(":", &[Char(':')], X::Global, Command::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),
     b("?", &[Char('?')], X::Global, Command::Help, "help (this screen)", "help"),
     b("q", &[Char('q')], X::Global, Command::Quit, "quit", "quit"),
@@ -158,6 +162,8 @@ pub const BINDINGS: &[Binding] = &[
     b("b", &[Char('b')], X::Harvest, Command::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
     b("Enter", &[Code(KeyCode::Enter)], X::Harvest, Command::Open, "open the site of the selected change", "open"),
     b("Enter", &[Code(KeyCode::Enter)], X::History, Command::Open, "open the selected run; in a run, the site of a change", "open"),
+    b("Enter", &[Code(KeyCode::Enter)], X::Exposure, Command::Open, "open the site of the selected credential", "open"),
+    w(b("v", &[Char('v')], X::Exposure, Command::Verify, "verify every listed credential with a token request (progress above the list)", "verify")),
     b("text", &[AnyChar], X::Filter, Command::InputChar(' '), "filters as you type", ""),
     b("Backspace", &[Code(KeyCode::Backspace)], X::Filter, Command::InputBackspace, "delete a character", ""),
     b("Enter", &[Code(KeyCode::Enter)], X::Filter, Command::InputSubmit, "keep the filter", "keep"),
@@ -214,7 +220,7 @@ pub fn footer(context: Context) -> Vec<&'static Binding> {
 }
 
 /// The labels of global hints the footer drops first when it is too narrow, in order.
-pub const FOOTER_DROP_ORDER: [&str; 4] = [":", "Esc", "h", "R"];
+pub const FOOTER_DROP_ORDER: [&str; 5] = [":", "Esc", "e", "h", "R"];
 
 /// The help screen's groups, in order, each with its bindings.
 pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
@@ -224,6 +230,7 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
         Context::Site,
         Context::Harvest,
         Context::History,
+        Context::Exposure,
         Context::Filter,
         Context::CommandLine,
         Context::Confirm,
@@ -394,6 +401,7 @@ mod tests {
                 Context::Sites,
                 Context::Site,
                 Context::Harvest,
+                Context::Exposure,
                 Context::Filter,
                 Context::CommandLine,
                 Context::Confirm,

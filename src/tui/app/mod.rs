@@ -5,6 +5,7 @@
 pub mod command;
 pub mod cursor;
 pub mod diff;
+pub mod exposure;
 pub mod flash;
 pub mod harvest;
 pub mod history;
@@ -26,6 +27,7 @@ use crate::tui::theme::Theme;
 
 use self::cursor::Cursor;
 use self::diff::DiffList;
+use self::exposure::{ExposureView, ListedVerify};
 use self::flash::{Flash, Level};
 use self::harvest::{HarvestState, Outcome};
 use self::history::{HistoryView, RunView};
@@ -47,6 +49,8 @@ pub enum Screen {
     Harvest,
     History(HistoryView),
     Run(RunView),
+    /// Live exposures grouped by user (`e`).
+    Exposure(ExposureView),
     /// The help screen and its scroll position.
     Help(Cursor),
 }
@@ -198,6 +202,7 @@ impl App {
             Screen::Site(_) => Context::Site,
             Screen::Harvest => Context::Harvest,
             Screen::History(_) | Screen::Run(_) => Context::History,
+            Screen::Exposure(_) => Context::Exposure,
             Screen::Help(_) => Context::Help,
         }
     }
@@ -223,7 +228,13 @@ impl App {
             Action::Key(command) => self.command(command, &mut fx),
             Action::OverviewLoaded(Ok(overview)) => self.apply_overview(overview),
             Action::OverviewLoaded(Err(e)) => self.error(strings::failed("reload", &e)),
-            Action::SiteLoaded { org, result } => self.site_loaded(&org, result),
+            Action::SiteLoaded { org, result } => {
+                let found = matches!(result, Ok(Some(_)));
+                self.site_loaded(&org, result);
+                if found && self.site_view_mut(&org).is_some() {
+                    fx.push(Effect::LoadSiteExposure(org));
+                }
+            }
             Action::RunsLoaded(result) => self.runs_loaded(result),
             Action::Revealed {
                 org,
@@ -257,6 +268,23 @@ impl App {
                 }
                 Err(e) => self.error(strings::failed("profile switch", &e)),
             },
+            Action::ExposuresLoaded(result) => self.exposures_loaded(result),
+            Action::SiteExposureLoaded { org, result } => match result {
+                Ok(list) => {
+                    if let Some(view) = self.site_view_mut(&org) {
+                        view.exposures = list;
+                    }
+                }
+                Err(e) => self.error(strings::failed("exposure", &e)),
+            },
+            Action::ListedVerifyProgress(tally) => {
+                if let Some(v) = self.exposure_view_mut().and_then(|v| v.verify.as_mut()) {
+                    if v.running() {
+                        v.tally = tally;
+                    }
+                }
+            }
+            Action::ListedVerified(result) => self.listed_verified(result),
         }
         self.mask_covered_sites();
         fx
@@ -416,6 +444,10 @@ impl App {
                 if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
                     fx.push(Effect::LoadRuns);
                 }
+                // What is still live may have changed: rotated credentials drop out.
+                if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
+                    fx.push(Effect::LoadExposures);
+                }
             }
             Err(e) => {
                 if let Some(h) = self.harvest.as_mut() {
@@ -428,6 +460,60 @@ impl App {
         if !shown && !self.stack.iter().any(|s| matches!(s, Screen::Harvest)) {
             self.harvest = None;
         }
+    }
+
+    fn exposures_loaded(&mut self, result: Result<Vec<crate::exposure::PersonExposures>, String>) {
+        let page = self.page();
+        if let Some(view) = self.exposure_view_mut() {
+            view.people = match result {
+                Ok(people) => Load::Ready(people),
+                Err(e) => Load::Failed(e),
+            };
+            let len = view.len();
+            view.cursor.clamp(len, page);
+        }
+    }
+
+    fn listed_verified(
+        &mut self,
+        result: Result<Vec<crate::ops::verify_many::CredentialCheck>, String>,
+    ) {
+        let message = match &result {
+            Ok(checks) => {
+                let t = crate::ops::verify_many::Tally::of(checks.len(), checks);
+                let level = if t.refused + t.errors > 0 {
+                    Level::Warning
+                } else {
+                    Level::Info
+                };
+                (
+                    level,
+                    strings::exposure_verify(t.done(), t.total, t.ok, t.refused, t.errors),
+                )
+            }
+            Err(e) => (Level::Error, strings::failed("verify", e)),
+        };
+        if let Some(view) = self.exposure_view_mut() {
+            let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
+            view.verify = Some(ListedVerify {
+                tally: match &result {
+                    Ok(checks) => crate::ops::verify_many::Tally::of(checks.len(), checks),
+                    Err(_) => crate::ops::verify_many::Tally {
+                        total,
+                        ..Default::default()
+                    },
+                },
+                results: Some(result),
+            });
+        }
+        self.set_flash(message.0, message.1);
+    }
+
+    pub(crate) fn exposure_view_mut(&mut self) -> Option<&mut ExposureView> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::Exposure(v) => Some(v),
+            _ => None,
+        })
     }
 
     pub(crate) fn site_view_mut(&mut self, org: &OrgId) -> Option<&mut SiteView> {

@@ -44,6 +44,7 @@ pub fn title(app: &App, frame: &mut Frame, area: Rect) {
             Screen::History(_) => strings::CRUMB_HISTORY.to_string(),
             Screen::Run(v) => format!("{} {}", strings::CRUMB_RUN, format::time(&v.run.started_at)),
             Screen::Help(_) => strings::CRUMB_HELP.to_string(),
+            Screen::Exposure(_) => strings::CRUMB_EXPOSURE.to_string(),
         };
         left.push(Span::styled(" › ", app.theme.dim));
         left.push(Span::raw(format::truncate(&crumb, 40)));
@@ -100,6 +101,12 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
         ))),
         Screen::History(v) => spans.push(Span::raw(format!("{} run(s)", v.runs().len()))),
         Screen::Run(v) => spans.push(Span::raw(format!("{} change(s)", v.changes.items.len()))),
+        Screen::Exposure(v) if !v.is_empty() => spans.push(Span::raw(format!(
+            "{} {} of {}",
+            strings::EXPOSED,
+            v.cursor.selected() + 1,
+            v.len()
+        ))),
         _ => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

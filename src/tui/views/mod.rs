@@ -4,6 +4,7 @@
 mod chrome;
 mod confirm;
 mod diff;
+mod exposure;
 mod fit;
 mod harvest;
 mod help;
@@ -44,6 +45,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Harvest => harvest::draw(app, frame, body),
         Screen::History(view) => history::draw(app, view, frame, body),
         Screen::Run(view) => history::draw_run(app, view, frame, body),
+        Screen::Exposure(view) => exposure::draw(app, view, frame, body),
         Screen::Help(cursor) => help::draw(app, cursor, frame, body),
     }
     chrome::status(app, frame, status);

@@ -34,8 +34,8 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     };
     let mut table = area;
     let info = fit::take_top(&mut table, 3);
-    let panel = if table.height >= 7 + 3 {
-        fit::take_bottom(&mut table, 7)
+    let panel = if table.height >= 8 + 3 {
+        fit::take_bottom(&mut table, 8)
     } else {
         Rect::default()
     };
@@ -153,6 +153,16 @@ fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
     }
 }
 
+/// Whether a credential was revealed or copied, and whether it rotated since.
+fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -> Cell<'a> {
+    match view.exposure_of(&c.client_id) {
+        None => Cell::from(strings::NONE),
+        Some(x) if x.live => Cell::from(strings::EXPOSED_LIVE).style(app.theme.warning),
+        Some(_) if wide => Cell::from(strings::EXPOSED_ROTATED).style(app.theme.dim),
+        Some(_) => Cell::from(strings::EXPOSED_ROTATED_SHORT).style(app.theme.dim),
+    }
+}
+
 fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let wide = area.width >= WIDE;
@@ -180,6 +190,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
                 Style::new()
             }));
             cells.push(verify_cell(app, view, c));
+            cells.push(exposed_cell(app, view, c, wide));
             if wide {
                 cells.push(
                     Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error),
@@ -197,6 +208,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             (strings::COL_CHANGED, Col::fixed(16, 10, 2)),
             (strings::COL_STALE, Col::fixed(5, 3, 3)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
+            (strings::COL_EXPOSED, Col::fixed(7, 3, 5)),
             (strings::COL_ERROR, Col::flex(12)),
         ]
         .into_iter()
@@ -209,6 +221,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 1)),
             (strings::COL_STALE, Col::fixed(5, 3, 2)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
+            (strings::COL_EXPOSED_SHORT, Col::fixed(4, 3, 4)),
         ]
         .into_iter()
         .unzip()
@@ -310,6 +323,21 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         Line::from(times),
         Line::from(state),
         Line::from(vec![Span::raw(" "), label(strings::VERIFY), verify]),
+        Line::from(vec![
+            Span::raw(" "),
+            label(strings::EXPOSED),
+            match view.exposure_of(&c.client_id) {
+                None => Span::styled(strings::NOT_EXPOSED, t.dim),
+                Some(x) => Span::styled(
+                    strings::exposed_to(
+                        &crate::sanitize::for_terminal(&x.users.join(", ")),
+                        &format::time(&x.last_exposed),
+                        x.rotated_since() || x.current_fingerprint.is_none(),
+                    ),
+                    if x.live { t.warning } else { t.dim },
+                ),
+            },
+        ]),
     ];
     let block = Block::bordered()
         .title(Line::from(vec![
