@@ -17,6 +17,9 @@
 //! | `POST`/`DELETE /_sim/site-list/fault` | `{"times": n\|null}` | `204` |
 //! | `POST /_sim/tokens/expire-after` | `{"calls": n\|null}` | `204` |
 //! | `POST /_sim/demo-mutate` | | `DemoChanges` JSON |
+//! | `GET /_sim/rate-limit` | | `{"per_second": n\|null}` |
+//! | `POST /_sim/rate-limit` | `{"per_second": n\|null}` (null lifts it) | `204` |
+//! | `DELETE /_sim/rate-limit` | | `204` (lifts it) |
 //!
 //! A fault body is `{"kind": K, "times": n|null}` with K one of `status500`, `html502`,
 //! `rate_limited` (with `retry_after_secs`, default 1), `slow` (with `millis`), `hang`,
@@ -62,6 +65,10 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         )
         .route("/tokens/expire-after", post(expire_tokens_after))
         .route("/demo-mutate", post(demo_mutate))
+        .route(
+            "/rate-limit",
+            get(rate_limit).post(set_rate_limit).delete(lift_rate_limit),
+        )
         .route_layer(middleware::from_fn_with_state(ctx, require_control_token))
 }
 
@@ -132,6 +139,13 @@ struct TimesBody {
 struct CallsBody {
     #[serde(default)]
     calls: Option<u64>,
+}
+
+/// The gateway's rate limit as `/_sim/rate-limit` spells it.
+#[derive(Deserialize, Serialize)]
+struct RateLimitBody {
+    #[serde(default)]
+    per_second: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -305,6 +319,23 @@ async fn clear_site_list_fault(State(ctx): State<Ctx>) -> Response {
 
 async fn expire_tokens_after(State(ctx): State<Ctx>, Json(body): Json<CallsBody>) -> Response {
     ctx.control.expire_tokens_after(body.calls);
+    done(true)
+}
+
+async fn rate_limit(State(ctx): State<Ctx>) -> Response {
+    Json(RateLimitBody {
+        per_second: ctx.control.rate_limit(),
+    })
+    .into_response()
+}
+
+async fn set_rate_limit(State(ctx): State<Ctx>, Json(body): Json<RateLimitBody>) -> Response {
+    ctx.control.set_rate_limit(body.per_second);
+    done(true)
+}
+
+async fn lift_rate_limit(State(ctx): State<Ctx>) -> Response {
+    ctx.control.set_rate_limit(None);
     done(true)
 }
 

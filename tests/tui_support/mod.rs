@@ -196,6 +196,7 @@ pub fn latest_run() -> RunSummary {
         },
         failures: vec![SiteFailure {
             organisation_id: org(OAKFIELD),
+            stats: Default::default(),
             error: "timeout after 3 attempts".into(),
         }],
         error: None,
@@ -219,6 +220,7 @@ pub fn older_run() -> RunSummary {
             ..Diff::default()
         },
         failures: vec![],
+        stats: Default::default(),
         error: None,
     }
 }

@@ -1,10 +1,12 @@
 //! The running (or just finished) harvest as the pane shows it: counters updated from
-//! progress events, rate and ETA computed from the instants the runtime passes in.
+//! progress events, rate and ETA computed from the instants the runtime passes in, requests
+//! and `429`s per second over the run, what the limiter allows, and the sites in flight.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::domain::{OrgId, RunSummary, SiteFailure};
-use crate::harvest::HarvestEvent;
+use crate::harvest::{HarvestEvent, Limits};
 use crate::tui::app::diff::DiffList;
 
 /// How a harvest ended, as the pane shows it.
@@ -29,6 +31,18 @@ pub struct Retry {
     pub reason: String,
 }
 
+/// How many seconds of per-second counts are kept (the chart shows the latest ones).
+pub const KEPT_SECONDS: usize = 3600;
+
+/// Requests answered and `429`s in one second of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Second {
+    /// Requests that ended (answered, failed or to be retried).
+    pub requests: u64,
+    /// Of which answered `429`.
+    pub rate_limited: u64,
+}
+
 /// Progress of a harvest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarvestState {
@@ -44,6 +58,16 @@ pub struct HarvestState {
     pub failures: Vec<SiteFailure>,
     /// The most recent retry.
     pub last_retry: Option<Retry>,
+    /// `429` answers so far.
+    pub rate_limited: usize,
+    /// What the limiter allows (concurrency, ceiling, paced rate).
+    pub limits: Option<Limits>,
+    /// Per-second counts since the start, oldest first (at most [`KEPT_SECONDS`]).
+    pub seconds: VecDeque<Second>,
+    /// The second of the run `seconds[0]` is.
+    pub first_second: u64,
+    /// Sites with a request in flight, and since when.
+    pub in_flight_since: BTreeMap<OrgId, Instant>,
     pub cancelling: bool,
     pub outcome: Option<Outcome>,
 }
@@ -62,6 +86,11 @@ impl HarvestState {
             credentials: 0,
             failures: Vec::new(),
             last_retry: None,
+            rate_limited: 0,
+            limits: None,
+            seconds: VecDeque::new(),
+            first_second: 0,
+            in_flight_since: BTreeMap::new(),
             cancelling: false,
             outcome: None,
         }
@@ -79,7 +108,10 @@ impl HarvestState {
                 self.total = Some(*total);
                 self.listed_at = Some(now);
             }
-            HarvestEvent::SiteStarted { .. } => self.in_flight += 1,
+            HarvestEvent::SiteStarted { org } => {
+                self.in_flight += 1;
+                self.in_flight_since.insert(org.clone(), now);
+            }
             HarvestEvent::Retrying {
                 org,
                 attempt,
@@ -87,6 +119,7 @@ impl HarvestState {
                 reason,
             } => {
                 self.retries += 1;
+                self.second(now).requests += 1;
                 self.last_retry = Some(Retry {
                     org: org.clone(),
                     attempt: *attempt,
@@ -94,13 +127,22 @@ impl HarvestState {
                     reason: reason.clone(),
                 });
             }
-            HarvestEvent::SiteDone { credentials, .. } => {
+            HarvestEvent::RateLimited { .. } => {
+                self.rate_limited += 1;
+                self.second(now).rate_limited += 1;
+            }
+            HarvestEvent::Limits(limits) => self.limits = Some(*limits),
+            HarvestEvent::SiteDone { org, credentials } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                self.in_flight_since.remove(org);
+                self.second(now).requests += 1;
                 self.harvested += 1;
                 self.credentials += credentials;
             }
             HarvestEvent::SiteFailed { org, error } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
+                self.in_flight_since.remove(org);
+                self.second(now).requests += 1;
                 self.failed += 1;
                 self.failures.push(SiteFailure {
                     organisation_id: org.clone(),
@@ -108,6 +150,52 @@ impl HarvestState {
                 });
             }
         }
+    }
+
+    /// The counts of the second `now` falls in (earlier empty seconds are filled in).
+    fn second(&mut self, now: Instant) -> &mut Second {
+        let index = self.elapsed(now).as_secs();
+        let last = self.first_second + self.seconds.len() as u64;
+        if index >= last {
+            let missing = usize::try_from(index + 1 - last).unwrap_or(usize::MAX);
+            for _ in 0..missing.min(KEPT_SECONDS) {
+                self.seconds.push_back(Second::default());
+            }
+            while self.seconds.len() > KEPT_SECONDS {
+                self.seconds.pop_front();
+            }
+            self.first_second = index + 1 - self.seconds.len() as u64;
+        }
+        let at = usize::try_from(index.saturating_sub(self.first_second)).unwrap_or(0);
+        let at = at.min(self.seconds.len().saturating_sub(1));
+        &mut self.seconds[at]
+    }
+
+    /// The per-second counts of the last `n` seconds up to `now`, oldest first, the current
+    /// (partial) second last; seconds without events count zero.
+    pub fn last_seconds(&self, n: usize, now: Instant) -> Vec<Second> {
+        let current = self.elapsed(now).as_secs();
+        let from = (current + 1).saturating_sub(n as u64);
+        (from..=current)
+            .map(|s| {
+                s.checked_sub(self.first_second)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| self.seconds.get(i).copied())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The sites in flight longest, longest first, with how long (at most `n`).
+    pub fn slowest(&self, n: usize, now: Instant) -> Vec<(&OrgId, Duration)> {
+        let mut all: Vec<(&OrgId, Duration)> = self
+            .in_flight_since
+            .iter()
+            .map(|(org, since)| (org, now.saturating_duration_since(*since)))
+            .collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        all.truncate(n);
+        all
     }
 
     /// Sites finished (harvested or failed).

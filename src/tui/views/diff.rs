@@ -77,11 +77,13 @@ pub fn summary_lines(app: &App, run: &RunSummary) -> Vec<Line<'static>> {
     lines
 }
 
-/// The name of a site if it is cached, else its organisation id.
+/// The name of a site if it is cached or was seen this session (a removed site), made safe
+/// for the terminal; else its organisation id.
 pub fn site_name(app: &App, org: &crate::domain::OrgId) -> String {
-    app.sites()
-        .by_org(org)
-        .map_or_else(|| org.to_string(), |r| r.site.name.clone())
+    app.known_name(org).map_or_else(
+        || org.to_string(),
+        |name| crate::sanitize::for_terminal(name).into_owned(),
+    )
 }
 
 fn kind_text(kind: &DiffKind) -> (String, Option<&str>) {
