@@ -21,7 +21,7 @@ impl Gate {
     /// A gate starting now.
     pub fn new(cfg: LimiterConfig) -> Self {
         Gate {
-            limiter: Mutex::new(Limiter::new(cfg, Instant::now())),
+            limiter: Mutex::new(Limiter::new(cfg)),
             changed: Notify::new(),
         }
     }

@@ -101,10 +101,11 @@ impl Pacing {
     }
 }
 
-/// The opening volley's admitted count, the gateway's burst.
+/// The opening volley's admitted count, the gateway's burst: the requests sent within
+/// [`VOLLEY`] of the first refused one (before or after it) that were admitted.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct BurstCount {
-    /// Requests of the opening volley sent up to the first refused one.
+    /// When the first refused request was sent.
     refused_sent: Instant,
     admitted: u32,
 }
@@ -125,7 +126,7 @@ pub struct LimiterView {
 const KEPT_SENDS: usize = 50_000;
 /// Rate estimates only use spans at least this long (shorter ones are all noise).
 const MIN_SPAN: Duration = Duration::from_millis(100);
-/// The opening volley: requests sent this soon after the start.
+/// The opening volley: requests sent this close to the first refused one.
 const VOLLEY: Duration = Duration::from_millis(50);
 /// The burst assumed when it could not be measured, in seconds of the rate.
 const ASSUMED_BURST_SECS: f64 = 0.1;
@@ -136,7 +137,6 @@ const MIN_RATE: f64 = 0.2;
 #[derive(Debug, Clone)]
 pub struct Limiter {
     cfg: LimiterConfig,
-    started: Instant,
     in_flight: usize,
     window: f64,
     paused_until: Option<Instant>,
@@ -153,15 +153,14 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// A limiter starting at `now` with the full ceiling and no pacing.
-    pub fn new(cfg: LimiterConfig, now: Instant) -> Self {
+    /// A limiter with the full ceiling and no pacing.
+    pub fn new(cfg: LimiterConfig) -> Self {
         let cfg = LimiterConfig {
             ceiling: cfg.ceiling.max(1),
             ..cfg
         };
         Limiter {
             cfg,
-            started: now,
             in_flight: 0,
             window: cfg.ceiling as f64,
             paused_until: None,
@@ -271,7 +270,8 @@ impl Limiter {
             None => took,
         });
         if let Some(b) = &mut self.burst {
-            if ticket.epoch == 0 && ticket.sent <= b.refused_sent {
+            let near = |a: Instant, b: Instant| a.max(b).saturating_duration_since(a.min(b));
+            if ticket.epoch == 0 && near(ticket.sent, b.refused_sent) <= VOLLEY {
                 b.admitted += 1;
             }
         }
@@ -307,10 +307,7 @@ impl Limiter {
             return false;
         }
 
-        if self.epoch == 0
-            && self.pacing.is_none()
-            && ticket.sent.saturating_duration_since(self.started) <= VOLLEY
-        {
+        if self.epoch == 0 && self.pacing.is_none() {
             self.burst = Some(BurstCount {
                 refused_sent: ticket.sent,
                 admitted: 0,
@@ -405,7 +402,7 @@ mod tests {
     #[test]
     fn a_429_pauses_every_request_until_retry_after() {
         let t0 = Instant::now();
-        let mut l = Limiter::new(LimiterConfig::new(8), t0);
+        let mut l = Limiter::new(LimiterConfig::new(8));
         let tickets: Vec<Ticket> = (0..4).map(|_| go(&mut l, t0)).collect();
         let t1 = t0 + ms(10);
         assert!(l.rate_limited(tickets[0], t1, Some(Duration::from_secs(1))));
@@ -429,7 +426,7 @@ mod tests {
     fn retry_after_is_capped_and_defaulted() {
         let t0 = Instant::now();
         let cfg = LimiterConfig::new(4);
-        let mut l = Limiter::new(cfg, t0);
+        let mut l = Limiter::new(cfg);
         let a = go(&mut l, t0);
         l.rate_limited(a, t0, None);
         assert_eq!(l.view(t0).paused_until, Some(t0 + cfg.default_retry_after));
@@ -444,7 +441,7 @@ mod tests {
     #[test]
     fn window_stays_between_one_and_the_ceiling() {
         let t0 = Instant::now();
-        let mut l = Limiter::new(LimiterConfig::new(5), t0);
+        let mut l = Limiter::new(LimiterConfig::new(5));
         let mut now = t0;
         assert_eq!(l.concurrency(), 5);
         // Repeated 429s cut the window down to 1, never below.
@@ -474,7 +471,7 @@ mod tests {
     #[test]
     fn the_window_bounds_requests_in_flight() {
         let t0 = Instant::now();
-        let mut l = Limiter::new(LimiterConfig::new(3), t0);
+        let mut l = Limiter::new(LimiterConfig::new(3));
         let ts: Vec<Ticket> = (0..3).map(|_| go(&mut l, t0)).collect();
         assert_eq!(l.try_acquire(t0), Decision::WaitForSlot);
         l.answered(ts[0], t0 + ms(1));
@@ -485,7 +482,7 @@ mod tests {
     #[test]
     fn latency_spikes_without_429_change_nothing() {
         let t0 = Instant::now();
-        let mut l = Limiter::new(LimiterConfig::new(16), t0);
+        let mut l = Limiter::new(LimiterConfig::new(16));
         let mut now = t0;
         for round in 0..50 {
             let ts: Vec<Ticket> = (0..16).map(|_| go(&mut l, now)).collect();
@@ -568,7 +565,7 @@ mod tests {
         ceiling: usize,
     ) -> Run {
         let t0 = Instant::now();
-        let mut l = Limiter::new(LimiterConfig::new(ceiling), t0);
+        let mut l = Limiter::new(LimiterConfig::new(ceiling));
         let mut bucket = rate.map(|r| Bucket {
             rate: r,
             burst: r / 10.0,
