@@ -49,7 +49,12 @@ fn client(sim: &Simulator) -> SimsClient {
 }
 
 /// One harvest; `lift_at` lifts the rate limit through `/_sim/` once that many sites are done.
-async fn harvest(sites: usize, latency_ms: u64, rate: Option<u32>, lift_at: Option<usize>) -> (Outcome, Option<Duration>) {
+async fn harvest(
+    sites: usize,
+    latency_ms: u64,
+    rate: Option<u32>,
+    lift_at: Option<usize>,
+) -> (Outcome, Option<Duration>) {
     let sim = Simulator::start(
         SimConfig {
             sites,
@@ -68,7 +73,12 @@ async fn harvest(sites: usize, latency_ms: u64, rate: Option<u32>, lift_at: Opti
         ..HarvestOptions::default()
     };
     let start = Instant::now();
-    let run = tokio::spawn(harvest::run(client(&sim), options, tx, CancellationToken::new()));
+    let run = tokio::spawn(harvest::run(
+        client(&sim),
+        options,
+        tx,
+        CancellationToken::new(),
+    ));
     let mut done_at = Vec::with_capacity(sites);
     let mut lifted = None;
     let admin = reqwest::Client::new();
@@ -78,14 +88,35 @@ async fn harvest(sites: usize, latency_ms: u64, rate: Option<u32>, lift_at: Opti
     let token = sim.control_token().expose_secret().to_string();
     let trace = std::env::var_os("RATEBENCH_TRACE").is_some();
     while let Some(event) = rx.recv().await {
-        if trace && matches!(event, HarvestEvent::Limits(_) | HarvestEvent::RateLimited { .. }) {
-            eprintln!("{:>7.3} s  {} done  {event:?}", start.elapsed().as_secs_f64(), done_at.len());
+        if trace
+            && matches!(
+                event,
+                HarvestEvent::Limits(_) | HarvestEvent::RateLimited { .. }
+            )
+        {
+            eprintln!(
+                "{:>7.3} s  {} done  {event:?}",
+                start.elapsed().as_secs_f64(),
+                done_at.len()
+            );
         }
-        if matches!(event, HarvestEvent::SiteDone { .. } | HarvestEvent::SiteFailed { .. }) {
+        if matches!(
+            event,
+            HarvestEvent::SiteDone { .. } | HarvestEvent::SiteFailed { .. }
+        ) {
             done_at.push(start.elapsed());
             if lifted.is_none() && lift_at.is_some_and(|n| done_at.len() >= n) {
-                let answer = admin.delete(&url).bearer_auth(&token).send().await.expect("lift");
-                assert!(answer.status().is_success(), "lift refused: {}", answer.status());
+                let answer = admin
+                    .delete(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("lift");
+                assert!(
+                    answer.status().is_success(),
+                    "lift refused: {}",
+                    answer.status()
+                );
                 lifted = Some(start.elapsed());
             }
         }
@@ -111,7 +142,12 @@ async fn harvest(sites: usize, latency_ms: u64, rate: Option<u32>, lift_at: Opti
 }
 
 /// Sites per second over `window` ending at each completion.
-fn pace_after(done_at: &[Duration], from: Duration, window: Duration, target: f64) -> Option<Duration> {
+fn pace_after(
+    done_at: &[Duration],
+    from: Duration,
+    window: Duration,
+    target: f64,
+) -> Option<Duration> {
     let mut first = 0;
     for (i, &t) in done_at.iter().enumerate() {
         while done_at[first] + window < t {
@@ -145,9 +181,15 @@ fn row(name: &str, o: &Outcome, target: &str, verdict: bool) {
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (n1, n3) = if quick { (1_000, 5_000) } else { (5_000, 25_000) };
+    let (n1, n3) = if quick {
+        (1_000, 5_000)
+    } else {
+        (5_000, 25_000)
+    };
     let rate = 200u32;
-    println!("| scenario | sites | failed | wall | target | 429s / requests | max in flight | met |");
+    println!(
+        "| scenario | sites | failed | wall | target | 429s / requests | max in flight | met |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
 
     let (limited, _) = harvest(n1, 20, Some(rate), None).await;
@@ -164,14 +206,30 @@ async fn main() {
 
     let (free, _) = harvest(n1, 20, None, None).await;
     let free_pace = n1 as f64 / free.wall.as_secs_f64();
-    row("no limit, 20 ms (reference)", &free, &format!("{free_pace:.0} sites/s"), free.failed == 0);
+    row(
+        "no limit, 20 ms (reference)",
+        &free,
+        &format!("{free_pace:.0} sites/s"),
+        free.failed == 0,
+    );
 
     let (lift, lifted) = harvest(2 * n1, 20, Some(rate), Some(n1 / 2)).await;
     let lifted = lifted.expect("the limit was lifted");
-    let back = pace_after(&lift.done_at, lifted, Duration::from_millis(500), 0.9 * free_pace);
-    let back_text = back.map_or_else(|| "never".to_string(), |d| format!("{:.1} s", d.as_secs_f64()));
+    let back = pace_after(
+        &lift.done_at,
+        lifted,
+        Duration::from_millis(500),
+        0.9 * free_pace,
+    );
+    let back_text = back.map_or_else(
+        || "never".to_string(),
+        |d| format!("{:.1} s", d.as_secs_f64()),
+    );
     row(
-        &format!("limit lifted at {:.1} s; back to no-limit pace after {back_text}", lifted.as_secs_f64()),
+        &format!(
+            "limit lifted at {:.1} s; back to no-limit pace after {back_text}",
+            lifted.as_secs_f64()
+        ),
         &lift,
         "≤ 5 s after the lift",
         lift.failed == 0 && back.is_some_and(|d| d <= Duration::from_secs(5)),

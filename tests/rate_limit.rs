@@ -79,7 +79,11 @@ async fn the_gateway_answers_429_beyond_its_burst_and_the_control_lifts_it() {
             refused = Some((retry_after, body));
         }
     }
-    assert_eq!(&statuses[..2], &[200, 200], "the burst passes: {statuses:?}");
+    assert_eq!(
+        &statuses[..2],
+        &[200, 200],
+        "the burst passes: {statuses:?}"
+    );
     let (retry_after, body) = refused.expect("requests beyond the burst are refused");
     assert_eq!(retry_after, "1");
     assert_eq!(body["statusCode"], 429);
@@ -103,7 +107,12 @@ async fn the_gateway_answers_429_beyond_its_burst_and_the_control_lifts_it() {
         .await
         .unwrap();
     assert_eq!(now["per_second"], 20);
-    let lifted = http.delete(&control).bearer_auth(&admin).send().await.unwrap();
+    let lifted = http
+        .delete(&control)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(lifted.status(), 204);
     assert_eq!(sim.control().rate_limit(), None);
     for _ in 0..10 {
@@ -151,7 +160,12 @@ async fn a_harvest_under_a_rate_limit_completes_without_failures() {
     let HarvestEnd::Finished(summary) = end else {
         panic!("not cancelled");
     };
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.failures);
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{:?}",
+        summary.failures
+    );
     assert_eq!((summary.sites_total, summary.sites_failed), (80, 0));
 
     let sim_stats = sim.control().stats();
@@ -171,9 +185,9 @@ async fn a_harvest_under_a_rate_limit_completes_without_failures() {
     while let Ok(e) = rx.try_recv() {
         events.push(e);
     }
-    let cut = events.iter().any(|e| {
-        matches!(e, HarvestEvent::Limits(l) if l.concurrency < l.ceiling && l.rate.is_some())
-    });
+    let cut = events.iter().any(
+        |e| matches!(e, HarvestEvent::Limits(l) if l.concurrency < l.ceiling && l.rate.is_some()),
+    );
     assert!(cut, "the limiter never slowed down");
     let seen = events
         .iter()

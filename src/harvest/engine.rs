@@ -351,7 +351,10 @@ async fn fetch_site<S: Source>(
         let permit = shared.gate.admit().await;
         if !started {
             started = true;
-            send(&shared.events, HarvestEvent::SiteStarted { org: org.clone() });
+            send(
+                &shared.events,
+                HarvestEvent::SiteStarted { org: org.clone() },
+            );
         }
         shared.counters.requests.fetch_add(1, Ordering::Relaxed);
         let error = match source.clients(org).await {

@@ -98,9 +98,7 @@ impl Permit<'_> {
     /// whether the limiter cut its limits.
     pub fn rate_limited(mut self, retry_after: Option<Duration>) -> bool {
         match self.ticket.take() {
-            Some(t) => self
-                .gate
-                .end(|l, now| l.rate_limited(t, now, retry_after)),
+            Some(t) => self.gate.end(|l, now| l.rate_limited(t, now, retry_after)),
             None => false,
         }
     }

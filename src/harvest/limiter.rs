@@ -219,7 +219,8 @@ impl Limiter {
                 // The opening volley measured the burst; gateways allow a tenth of a
                 // second's worth, which gives a first rate to hold instead of a slow start.
                 self.pacing = Some(Pacing {
-                    base: (burst / ASSUMED_BURST_SECS * self.cfg.margin).max(MIN_RATE),
+                    // The count includes what the bucket refilled meanwhile: stay well under.
+                    base: (burst / ASSUMED_BURST_SECS * 0.85).max(MIN_RATE),
                     since: p.since,
                     hold: self.cfg.hold,
                 });
@@ -307,14 +308,20 @@ impl Limiter {
             return false;
         }
 
-        if self.epoch == 0 && self.pacing.is_none() {
+        let first = self.epoch == 0 && self.pacing.is_none();
+        let estimate = if first {
+            // The first refusal: the admitted requests around it will tell the burst (and
+            // the rate) when the pause ends; what came before (the token, the site list)
+            // says nothing about the gateway.
             self.burst = Some(BurstCount {
                 refused_sent: ticket.sent,
                 admitted: 0,
             });
-        }
-        let sends: Vec<Instant> = self.sends.iter().copied().collect();
-        let estimate = estimate_rate(&sends, ticket.sent, self.burst_estimate());
+            None
+        } else {
+            let sends: Vec<Instant> = self.sends.iter().copied().collect();
+            estimate_rate(&sends, ticket.sent, self.burst_estimate())
+        };
         let (base, hold) = match (estimate, self.pacing) {
             (Some(rate), pacing) => {
                 let mut base = rate * self.cfg.margin;
@@ -431,7 +438,11 @@ mod tests {
         l.rate_limited(a, t0, None);
         assert_eq!(l.view(t0).paused_until, Some(t0 + cfg.default_retry_after));
         let b = go(&mut l, t0 + cfg.default_retry_after);
-        l.rate_limited(b, t0 + Duration::from_secs(2), Some(Duration::from_secs(3600)));
+        l.rate_limited(
+            b,
+            t0 + Duration::from_secs(2),
+            Some(Duration::from_secs(3600)),
+        );
         assert_eq!(
             l.view(t0).paused_until,
             Some(t0 + Duration::from_secs(2) + cfg.retry_after_cap)
@@ -648,13 +659,7 @@ mod tests {
         let free = virtual_harvest(2000, None, None, ms(20), 16);
         assert!(free.wall <= Duration::from_millis(2600), "{:?}", free.wall);
         // Limited to 100/s, lifted after 8 s: the rest goes at the free pace.
-        let lifted = virtual_harvest(
-            4000,
-            Some(100.0),
-            Some(Duration::from_secs(8)),
-            ms(20),
-            16,
-        );
+        let lifted = virtual_harvest(4000, Some(100.0), Some(Duration::from_secs(8)), ms(20), 16);
         let free_per_slot = 2000 / free.done_per_slot.len();
         let back = lifted
             .done_per_slot

@@ -15,8 +15,8 @@ pub mod source;
 
 pub use diff::compute_diff;
 pub use engine::{conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput};
-pub use limiter::LimiterConfig;
 pub use events::{HarvestEnd, HarvestEvent, Limits};
+pub use limiter::LimiterConfig;
 pub use progress::Progress;
 pub use retry::RetryPolicy;
 pub use source::{ClientsError, Source};

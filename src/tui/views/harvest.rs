@@ -139,7 +139,11 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         label(strings::RATE_LIMITED),
         Span::styled(
             h.rate_limited.to_string(),
-            if h.rate_limited > 0 { t.warning } else { t.accent },
+            if h.rate_limited > 0 {
+                t.warning
+            } else {
+                t.accent
+            },
         ),
         sep(),
         label(strings::RETRIES),
@@ -159,7 +163,10 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
             Span::raw(" "),
             label(strings::CONCURRENCY),
             value(limits.concurrency.to_string()),
-            Span::styled(format!(" {} {}", strings::CEILING_OF, limits.ceiling), t.dim),
+            Span::styled(
+                format!(" {} {}", strings::CEILING_OF, limits.ceiling),
+                t.dim,
+            ),
             sep(),
             label(strings::PACE),
             match limits.rate {
@@ -167,7 +174,10 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
                 None => Span::styled(strings::NO_PACING, t.dim),
             },
         ];
-        if h.last_seconds(1, now).first().is_some_and(|s| s.rate_limited > 0) {
+        if h.last_seconds(1, now)
+            .first()
+            .is_some_and(|s| s.rate_limited > 0)
+        {
             line.push(sep());
             line.push(Span::styled(strings::PAUSED, t.warning));
         }
@@ -257,10 +267,7 @@ fn draw_charts(app: &App, h: &HarvestState, frame: &mut Frame, area: &mut Rect) 
         frame.render_widget(Sparkline::default().data(data).max(max).style(style), body);
     };
     chart(
-        format!(
-            "{}  (now {latest}, peak {peak})",
-            strings::REQUESTS_PER_SEC
-        ),
+        format!("{}  (now {latest}, peak {peak})", strings::REQUESTS_PER_SEC),
         requests,
         REQUESTS_ROWS,
         t.accent,
