@@ -196,9 +196,9 @@ pub fn latest_run() -> RunSummary {
         },
         failures: vec![SiteFailure {
             organisation_id: org(OAKFIELD),
-            stats: Default::default(),
             error: "timeout after 3 attempts".into(),
         }],
+        stats: Default::default(),
         error: None,
     }
 }

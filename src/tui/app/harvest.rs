@@ -230,3 +230,79 @@ impl HarvestState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(n: u32) -> OrgId {
+        OrgId::parse(&format!("{n:08X}-0000-0000-0000-000000000001")).unwrap()
+    }
+
+    #[test]
+    fn seconds_limits_and_slowest_follow_events() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut h = HarvestState::new(t0);
+        h.apply(&HarvestEvent::Listed { total: 3 }, at(10));
+        for (i, ms) in [(1, 20), (2, 30), (3, 40)] {
+            h.apply(&HarvestEvent::SiteStarted { org: org(i) }, at(ms));
+        }
+        h.apply(
+            &HarvestEvent::RateLimited {
+                org: Some(org(1)),
+                retry_after: Duration::from_secs(1),
+            },
+            at(100),
+        );
+        h.apply(
+            &HarvestEvent::Retrying {
+                org: Some(org(1)),
+                attempt: 1,
+                delay: Duration::from_secs(1),
+                reason: "rate limited".into(),
+            },
+            at(100),
+        );
+        let limits = Limits {
+            concurrency: 2,
+            ceiling: 8,
+            rate: Some(40),
+        };
+        h.apply(&HarvestEvent::Limits(limits), at(100));
+        h.apply(
+            &HarvestEvent::SiteDone {
+                org: org(2),
+                credentials: 1,
+            },
+            at(2500),
+        );
+        assert_eq!((h.rate_limited, h.limits), (1, Some(limits)));
+        let secs = h.last_seconds(4, at(3200));
+        let requests: Vec<u64> = secs.iter().map(|s| s.requests).collect();
+        let limited: Vec<u64> = secs.iter().map(|s| s.rate_limited).collect();
+        assert_eq!(requests, [1, 0, 1, 0]);
+        assert_eq!(limited, [1, 0, 0, 0]);
+        // Site 1 has been in flight longest; site 2 is done.
+        let slowest = h.slowest(5, at(3000));
+        let orgs: Vec<&OrgId> = slowest.iter().map(|(o, _)| *o).collect();
+        assert_eq!(orgs, [&org(1), &org(3)]);
+        assert_eq!(slowest[0].1, Duration::from_millis(2980));
+    }
+
+    #[test]
+    fn kept_seconds_are_bounded() {
+        let t0 = Instant::now();
+        let mut h = HarvestState::new(t0);
+        let late = t0 + Duration::from_secs(KEPT_SECONDS as u64 * 3);
+        h.apply(
+            &HarvestEvent::SiteDone {
+                org: org(1),
+                credentials: 0,
+            },
+            late,
+        );
+        assert_eq!(h.seconds.len(), KEPT_SECONDS);
+        assert_eq!(h.last_seconds(1, late)[0].requests, 1);
+    }
+}
