@@ -582,8 +582,9 @@ async fn max_in_flight_counts_concurrent_requests() {
 
 #[tokio::test]
 async fn latency_is_counted_as_in_flight() {
+    // Long enough that the poll below cannot miss the request even on a loaded machine.
     let sim = start(SimConfig {
-        latency: Duration::from_millis(400),
+        latency: Duration::from_millis(2000),
         ..config(3, 1)
     })
     .await;

@@ -163,4 +163,12 @@ pub enum Command {
         #[arg(long = "rate-limit", value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
         rate_limit: Option<u32>,
     },
+    /// Print a shell completion script on stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
+    Man,
 }
