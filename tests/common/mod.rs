@@ -125,9 +125,7 @@ pub async fn simsid(env: &BTreeMap<String, String>, args: &[&str]) -> Output {
 pub fn simsid_blocking(env: &BTreeMap<String, String>, args: &[String]) -> Output {
     let home = tempfile::tempdir().expect("private HOME");
     let mut cmd = sandboxed_command(home.path());
-    cmd.envs(env)
-        .args(args)
-        .stdin(std::process::Stdio::null());
+    cmd.envs(env).args(args).stdin(std::process::Stdio::null());
     cmd.output().expect("simsid runs")
 }
 
