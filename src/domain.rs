@@ -397,10 +397,35 @@ pub struct HarvestData {
     pub failed: std::collections::BTreeMap<OrgId, String>,
 }
 
+/// The reason a held removal's site and credentials are marked stale with (cli.md, "A harvest
+/// never empties the cache by accident").
+pub const REMOVAL_HELD: &str = "removal held";
+
+/// Removals a harvest holds back instead of committing: these sites and credentials stay in
+/// the store, marked stale with [`REMOVAL_HELD`], until a harvest accepts the removals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldRemovals {
+    /// Sites absent from the site list that stay cached, with their credentials.
+    pub sites: std::collections::BTreeSet<OrgId>,
+    /// Credentials absent from a fetched site's answer that stay cached, by site.
+    pub credentials: std::collections::BTreeMap<OrgId, std::collections::BTreeSet<String>>,
+}
+
+impl HeldRemovals {
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty() && self.credentials.is_empty()
+    }
+}
+
 /// The outcome of one verify token request with a school's credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyResult {
     pub client_id: String,
     pub ok: bool,
+    /// True only when the STS rejected the credential itself (`invalid_client`,
+    /// `unauthorized_client`); any other failure is an error, not a refusal.
+    #[serde(default)]
+    pub refused: bool,
     pub error: Option<String>,
 }

@@ -240,6 +240,8 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
         apim_key: None,
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();

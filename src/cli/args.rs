@@ -103,6 +103,9 @@ pub enum Command {
         /// Clients requests in flight at most.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrency: Option<u32>,
+        /// Take removals the guard holds (more than 10 % of the cached credentials at once).
+        #[arg(long = "accept-removals")]
+        accept_removals: bool,
     },
     /// List cached sites (no secrets).
     Sites {

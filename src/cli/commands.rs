@@ -32,11 +32,23 @@ pub fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
+/// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
+/// and exits 4 (nothing is shown, revealed or verified).
 fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
-    store
+    let found = store
         .resolve(query)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        .ok_or_else(|| CliError::not_found(query))
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    match found {
+        crate::lookup::Found::One(row) => Ok(row.site.org_id),
+        crate::lookup::Found::Nothing => Err(CliError::not_found(query)),
+        crate::lookup::Found::Many(rows) => {
+            let sites: Vec<&crate::domain::Site> = rows.iter().map(|r| &r.site).collect();
+            Err(CliError {
+                code: exit::NOT_FOUND,
+                message: crate::lookup::ambiguous_message(query, &sites),
+            })
+        }
+    }
 }
 
 fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
@@ -92,12 +104,13 @@ pub fn spawn_progress_bar(
     })
 }
 
-/// `simsid harvest`.
-pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
+/// `simsid harvest`: holds the store's harvest lock for the whole run.
+pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
     readonly_refusal(ctx, "harvest")?;
     let remote = ctx.remote()?.clone();
     let client = ops::sims_client(&remote)?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    let policy = ops::HarvestPolicy { accept_removals };
     let options = HarvestOptions {
         concurrency: remote.concurrency,
         ..HarvestOptions::default()
@@ -116,7 +129,9 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
     };
     let progress_task = spawn_progress_bar(rx);
 
-    let end = ops::harvest_and_commit(&mut store, client, options, &ctx.user, tx, cancel).await;
+    let end =
+        ops::harvest_and_commit_with(&mut store, client, options, policy, &ctx.user, tx, cancel)
+            .await;
     ctrlc.abort();
     let _ = progress_task.await;
     let end = end?;
@@ -142,7 +157,9 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
             if !json {
                 eprintln!(
                     "harvest failed: {}",
-                    summary.error.as_deref().unwrap_or("unknown error")
+                    crate::sanitize::for_terminal(
+                        summary.error.as_deref().unwrap_or("unknown error")
+                    )
                 );
             }
             exit::RUNTIME
@@ -160,7 +177,7 @@ pub fn sites(
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.map_or(crate::filter::StatusView::All, Into::into);
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?
@@ -182,7 +199,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
         readonly_refusal(ctx, "reveal")?;
     }
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)
@@ -215,7 +232,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     readonly_refusal(ctx, "verify")?;
     let remote = ctx.remote()?.clone();
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let creds = secrets::credentials_for_verify(&store, &org_id)?;
@@ -241,7 +258,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 
 /// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store
         .runs()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -262,7 +279,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let entries = store
         .audit()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -282,7 +299,7 @@ pub fn export(
     format: ExportFormat,
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let rows = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -315,18 +332,9 @@ pub fn export(
         }
     }
     match output_path {
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-            f.write_all(&buf)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-        }
+        // Written beside, then renamed over: never through a symbolic link, always 0600.
+        Some(path) => crate::store::write_private_file(path, &buf)
+            .map_err(|e| CliError::runtime(format!("cannot write the export: {e}")))?,
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     let format_word = match format {

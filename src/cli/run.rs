@@ -16,7 +16,10 @@ pub async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("simsid: {}", e.message);
+                eprintln!(
+                    "simsid: {}",
+                    crate::sanitize::for_terminal_lines(&e.message)
+                );
                 tracing::error!(code = e.code, error = %e.message, "command failed");
             }
             e.code
@@ -72,13 +75,18 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
         .map_err(|e| CliError::usage(e.to_string()))?;
     for w in &settings.warnings {
-        eprintln!("simsid: warning: {w}");
-    }
-    if let Err(e) = crate::logging::init(&settings.local.log_path, global.verbose) {
         eprintln!(
+            "simsid: warning: {}",
+            crate::sanitize::for_terminal_lines(w)
+        );
+    }
+    match crate::logging::init(&settings.local.log_path, global.verbose) {
+        Ok(Some(note)) => eprintln!("simsid: warning: {note}"),
+        Ok(None) => {}
+        Err(e) => eprintln!(
             "simsid: warning: cannot open log file {}: {e}",
             settings.local.log_path.display()
-        );
+        ),
     }
     for p in hardening {
         tracing::warn!(problem = %p, "process hardening");
@@ -103,7 +111,11 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(exit::OK)
         }
-        Command::Harvest { json, .. } => commands::harvest(&ctx, json).await,
+        Command::Harvest {
+            json,
+            accept_removals,
+            ..
+        } => commands::harvest(&ctx, json, accept_removals).await,
         Command::Sites {
             json,
             filter,

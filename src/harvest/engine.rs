@@ -174,6 +174,7 @@ pub async fn run<S: Source>(
                 ClientsError::NoCredentials => {
                     "the site list was refused (403/404): check the application id".to_string()
                 }
+                ClientsError::Fatal { message } => message,
                 other => format!("could not fetch the site list: {}", other.message()),
             };
             let mut summary = failed_summary(run_id, started_at, message);
@@ -196,7 +197,7 @@ pub async fn run<S: Source>(
                 },
                 Err(error) => HarvestEvent::SiteFailed {
                     org: org.clone(),
-                    error: error.clone(),
+                    error: error.message(),
                 },
             };
             send(&shared.events, event);
@@ -217,8 +218,13 @@ pub async fn run<S: Source>(
             Some((org, Ok(creds))) => {
                 clients.insert(org, creds);
             }
+            Some((_, Err(ClientsError::Fatal { message }))) => {
+                let mut summary = failed_summary(run_id, started_at, message);
+                summary.stats = shared.counters.stats(&shared.gate);
+                return HarvestOutput::Failed(Box::new(summary));
+            }
             Some((org, Err(e))) => {
-                failed.insert(org, e);
+                failed.insert(org, e.message());
             }
             None => break,
         }
@@ -297,7 +303,9 @@ impl Tries {
                     None => return Next::GiveUp(error),
                 }
             }
-            ClientsError::NoCredentials | ClientsError::Permanent { .. } => {
+            ClientsError::NoCredentials
+            | ClientsError::Permanent { .. }
+            | ClientsError::Fatal { .. } => {
                 permit.answered();
                 return Next::GiveUp(error);
             }
@@ -338,13 +346,13 @@ async fn fetch_list<S: Source>(source: &S, shared: &Shared) -> Result<Vec<Site>,
     }
 }
 
-/// One site's clients with retries: 403/404 means no credentials; a persistent error is the
-/// failure's text (never a secret).
+/// One site's clients with retries: 403/404 means no credentials; a persistent error is
+/// returned (its message never holds a secret).
 async fn fetch_site<S: Source>(
     source: &S,
     org: &OrgId,
     shared: &Shared,
-) -> Result<Vec<Credential>, String> {
+) -> Result<Vec<Credential>, ClientsError> {
     let mut tries = Tries::new(&shared.policy);
     let mut started = false;
     loop {
@@ -368,7 +376,7 @@ async fn fetch_site<S: Source>(
         match tries.after(shared, Some(org), permit, error) {
             Next::Retry(delay) => tokio::time::sleep(delay).await,
             Next::GiveUp(ClientsError::NoCredentials) => return Ok(Vec::new()),
-            Next::GiveUp(e) => return Err(e.message()),
+            Next::GiveUp(e) => return Err(e),
         }
     }
 }
@@ -666,5 +674,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(out, HarvestOutput::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn item14_a_fatal_clients_error_fails_the_whole_run() {
+        let src = Scripted {
+            sites: sites(10),
+            ..Default::default()
+        };
+        let victim = src.sites[3].org_id.clone();
+        src.answers.lock().unwrap().insert(
+            victim,
+            vec![Err(ClientsError::Fatal {
+                message: "SIMS ID refused our access token (403, insufficient_scope)".into(),
+            })],
+        );
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let out = run(src, fast(), tx, CancellationToken::new()).await;
+        let HarvestOutput::Failed(s) = out else {
+            panic!("expected the run to fail");
+        };
+        assert_eq!(s.status, RunStatus::Failed);
+        assert!(s.error.unwrap().contains("insufficient_scope"));
     }
 }

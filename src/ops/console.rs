@@ -15,14 +15,33 @@ use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
 
-use super::{open_store, secrets, sims_client, Context};
+use super::{open_for_harvest, open_store_if_present, secrets, sims_client, Context};
 
 /// Runs before each console harvest (the demo changes the simulator there).
 pub type HarvestHook = Arc<dyn Fn() + Send + Sync>;
 
 struct Inner {
     ctx: Context,
-    store: Store,
+    /// `None` until there is a store: the console opens on a missing store with an empty
+    /// list and creates nothing until a harvest (cli.md, "Store safety").
+    store: Option<Store>,
+}
+
+impl Inner {
+    /// The store, opened now if a harvest has created it since; `None` while there is none.
+    fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
+        if self.store.is_none() {
+            self.store =
+                open_store_if_present(&self.ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        }
+        Ok(self.store.as_mut())
+    }
+
+    /// The store, or the error to show while there is none.
+    fn existing_store(&mut self) -> anyhow::Result<&mut Store> {
+        self.store()?
+            .ok_or_else(|| anyhow!("no store yet: press R to harvest"))
+    }
 }
 
 /// The console's view of the program: one store connection for reads and audit records; each
@@ -40,7 +59,7 @@ impl ConsoleServices {
         flags: Option<Flags>,
         before_harvest: Option<HarvestHook>,
     ) -> anyhow::Result<Self> {
-        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
         Ok(ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
@@ -71,7 +90,14 @@ fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> 
 
 impl Services for ConsoleServices {
     fn overview(&self) -> anyhow::Result<Overview> {
-        let inner = self.lock()?;
+        let mut inner = self.lock()?;
+        let (sites, last_run) = match inner.store()? {
+            Some(store) => (
+                store.sites().context("cannot read sites")?,
+                store.last_run().context("cannot read the history")?,
+            ),
+            None => (Vec::new(), None),
+        };
         let local = &inner.ctx.settings.local;
         Ok(Overview {
             profile: local.profile.clone(),
@@ -82,36 +108,44 @@ impl Services for ConsoleServices {
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
             store_path: local.store_path.display().to_string(),
-            sites: inner.store.sites().context("cannot read sites")?,
-            last_run: inner.store.last_run().context("cannot read the history")?,
+            sites,
+            last_run,
         })
     }
 
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
-        Ok(self.lock()?.store.site(org)?)
+        match self.lock()?.store()? {
+            Some(store) => Ok(store.site(org)?),
+            None => Ok(None),
+        }
     }
 
     fn runs(&self) -> anyhow::Result<Vec<RunSummary>> {
-        Ok(self.lock()?.store.runs()?)
+        match self.lock()?.store()? {
+            Some(store) => Ok(store.runs()?),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        let Inner { ctx, store } = &mut *inner;
-        if ctx.settings.local.readonly {
+        if inner.ctx.settings.local.readonly {
             return Err(anyhow!("read-only mode: reveal is off"));
         }
-        secrets::unseal_audited(store, ctx, AuditAction::Reveal, org, client_id)
+        let ctx = inner.ctx.clone();
+        let store = inner.existing_store()?;
+        secrets::unseal_audited(store, &ctx, AuditAction::Reveal, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
 
     fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        let Inner { ctx, store } = &mut *inner;
-        if ctx.settings.local.readonly {
+        if inner.ctx.settings.local.readonly {
             return Err(anyhow!("read-only mode: copy is off"));
         }
-        secrets::unseal_audited(store, ctx, AuditAction::Copy, org, client_id)
+        let ctx = inner.ctx.clone();
+        let store = inner.existing_store()?;
+        secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
 
@@ -120,7 +154,7 @@ impl Services for ConsoleServices {
         let org = org.clone();
         async move {
             let (client, creds) = {
-                let guard = lock_arc(&inner)?;
+                let mut guard = lock_arc(&inner)?;
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
                 }
@@ -129,14 +163,15 @@ impl Services for ConsoleServices {
                     .remote()
                     .map_err(|e| anyhow!(one_line(&e.message)))?;
                 let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
-                let creds = secrets::credentials_for_verify(&guard.store, &org)
+                let creds = secrets::credentials_for_verify(guard.existing_store()?, &org)
                     .map_err(|e| anyhow!(e.message))?;
                 (client, creds)
             };
             let results = secrets::verify_all(&client, &org, &creds).await.results;
             let mut guard = lock_arc(&inner)?;
-            let Inner { ctx, store } = &mut *guard;
-            secrets::audit_verify(store, ctx, &org, &creds, &results)
+            let ctx = guard.ctx.clone();
+            let store = guard.existing_store()?;
+            secrets::audit_verify(store, &ctx, &org, &creds, &results)
                 .map_err(|e| anyhow!(e.message))?;
             Ok(results)
         }
@@ -163,11 +198,14 @@ impl Services for ConsoleServices {
                     .clone();
                 (guard.ctx.clone(), remote)
             };
+            // One harvest at a time per store, console or not: the lock is held for the run
+            // (a busy store is said in the flash line).
+            let (_lock, mut store) =
+                open_for_harvest(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
             if let Some(hook) = hook {
                 hook();
             }
             let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
-            let mut store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
             let options = HarvestOptions {
                 concurrency: remote.concurrency,
                 ..HarvestOptions::default()
@@ -190,7 +228,7 @@ impl Services for ConsoleServices {
         let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
             .map_err(|e| anyhow!(e.to_string()))?;
         let ctx = Context::new(settings);
-        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
         let mut inner = self.lock()?;
         *inner = Inner { ctx, store };
         Ok(())

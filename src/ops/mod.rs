@@ -8,8 +8,10 @@ pub mod harvest;
 pub mod secrets;
 pub mod source;
 
-pub use context::{open_store, sims_client, Context};
-pub use harvest::harvest_and_commit;
+pub use context::{
+    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
+};
+pub use harvest::{harvest_and_commit, harvest_and_commit_with, HarvestPolicy};
 
 use crate::cli::CliError;
 

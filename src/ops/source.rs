@@ -11,7 +11,14 @@ fn classify(e: SimsError) -> ClientsError {
             message: e.to_string(),
         };
     }
-    if e.is_transient() {
+    if matches!(
+        e,
+        SimsError::ScopeNarrowed { .. } | SimsError::TokenForbidden { .. }
+    ) {
+        ClientsError::Fatal {
+            message: e.to_string(),
+        }
+    } else if e.is_transient() {
         ClientsError::Transient {
             retry_after: e.retry_after(),
             message: e.to_string(),

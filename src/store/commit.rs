@@ -2,12 +2,42 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use secrecy::SecretString;
 
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
+use super::queries;
+use super::Conclusion;
+use crate::domain::{
+    AuditEntry, ChangeBadge, Diff, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary,
+    REMOVAL_HELD,
+};
+
+/// The `meta` row counting committed harvests.
+const GENERATION: &str = "generation";
+
+/// How many harvests have been committed to the store (0 for a new store).
+pub(crate) fn generation(conn: &Connection) -> Result<u64, StoreError> {
+    let value: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [GENERATION],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value.map_or(0, |v| v.max(0) as u64))
+}
+
+fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, 1) \
+         ON CONFLICT (key) DO UPDATE SET value = value + 1",
+        [GENERATION],
+    )?;
+    Ok(())
+}
 
 /// The badge each site gets from a run's diff: Added > CredentialsChanged >
 /// AuthorisationChanged when several apply.
@@ -43,8 +73,9 @@ pub(crate) fn badges(diff: &Diff) -> BTreeMap<&OrgId, ChangeBadge> {
     out
 }
 
-/// Every site named in `fetched` or `failed` must be in the site list, and no site both.
-fn validate(data: &HarvestData) -> Result<(), StoreError> {
+/// Every site named in `fetched` or `failed` must be in the site list, and no site both; a
+/// held site must not be listed, and held credentials must belong to a fetched site.
+fn validate(data: &HarvestData, held: &HeldRemovals) -> Result<(), StoreError> {
     let listed: HashSet<&OrgId> = data.sites.iter().map(|s| &s.org_id).collect();
     for org in data.fetched.keys().chain(data.failed.keys()) {
         if !listed.contains(org) {
@@ -60,6 +91,20 @@ fn validate(data: &HarvestData) -> Result<(), StoreError> {
     {
         return Err(StoreError::InvalidData(format!(
             "site {org} is both fetched and failed"
+        )));
+    }
+    if let Some(org) = held.sites.iter().find(|org| listed.contains(org)) {
+        return Err(StoreError::InvalidData(format!(
+            "site {org} is listed but its removal is held"
+        )));
+    }
+    if let Some(org) = held
+        .credentials
+        .keys()
+        .find(|org| !data.fetched.contains_key(*org))
+    {
+        return Err(StoreError::InvalidData(format!(
+            "site {org} holds removals but was not fetched"
         )));
     }
     Ok(())
@@ -82,9 +127,45 @@ pub(crate) fn commit_harvest(
     data: &HarvestData,
     summary: &RunSummary,
 ) -> Result<(), StoreError> {
-    validate(data)?;
-    let now = time_to_sql(&summary.finished_at);
+    let held = HeldRemovals::default();
+    validate(data, &held)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    apply(&tx, crypto, data, summary, &held)?;
+    bump_generation(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Commits a harvest concluded inside the transaction against the state it replaces, unless
+/// another harvest committed since `expected_generation` was read (see `Store::commit_concluded`).
+pub(crate) fn commit_concluded(
+    conn: &mut Connection,
+    crypto: &Crypto,
+    expected_generation: u64,
+    conclude: impl FnOnce(&crate::domain::Snapshot, &dyn Fn(&SecretString) -> Fingerprint) -> Conclusion,
+) -> Result<RunSummary, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if generation(&tx)? != expected_generation {
+        return Err(StoreError::ChangedUnderRun);
+    }
+    let previous = queries::snapshot(&tx)?;
+    let (summary, data, held) = conclude(&previous, &|secret| crypto.fingerprint(secret));
+    validate(&data, &held)?;
+    apply(&tx, crypto, &data, &summary, &held)?;
+    bump_generation(&tx)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// Writes a validated harvest into `tx` (the caller commits).
+fn apply(
+    tx: &Connection,
+    crypto: &Crypto,
+    data: &HarvestData,
+    summary: &RunSummary,
+    held: &HeldRemovals,
+) -> Result<(), StoreError> {
+    let now = time_to_sql(&summary.finished_at);
 
     // Sites no longer listed go, with their credentials.
     let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
@@ -95,7 +176,11 @@ pub(crate) fn commit_harvest(
     {
         let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
+        let held_sites: HashSet<&str> = held.sites.iter().map(OrgId::as_str).collect();
         for org in cached.iter().filter(|o| !listed.contains(o.as_str())) {
+            if held_sites.contains(org.as_str()) {
+                continue;
+            }
             del_creds.execute([org])?;
             del_site.execute([org])?;
         }
@@ -153,8 +238,24 @@ pub(crate) fn commit_harvest(
         )?;
         let mut fresh =
             tx.prepare("UPDATE sites SET stale = 0, last_error = NULL WHERE org_id = ?1")?;
+        let mut drop_one =
+            tx.prepare("DELETE FROM credentials WHERE org_id = ?1 AND client_id = ?2")?;
         for (org, fetched) in &data.fetched {
-            clear.execute([org.as_str()])?;
+            match held.credentials.get(org) {
+                None => {
+                    clear.execute([org.as_str()])?;
+                }
+                // Held credentials stay; the others are replaced by the fetched set.
+                Some(keep) => {
+                    let stored: Vec<String> = tx
+                        .prepare_cached("SELECT client_id FROM credentials WHERE org_id = ?1")?
+                        .query_map([org.as_str()], |row| row.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    for client_id in stored.iter().filter(|c| !keep.contains(*c)) {
+                        drop_one.execute(params![org.as_str(), client_id])?;
+                    }
+                }
+            }
             for (credential, _) in fetched {
                 // The store's own fingerprint is authoritative.
                 let fingerprint = crypto.fingerprint(&credential.secret);
@@ -192,6 +293,20 @@ pub(crate) fn commit_harvest(
             site_stale.execute(params![org.as_str(), error])?;
             creds_stale.execute(params![org.as_str(), error])?;
         }
+        // Held removals: the sites and credentials stay, marked stale with the reason.
+        for org in &held.sites {
+            site_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+            creds_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+        }
+        let mut cred_stale = tx.prepare(
+            "UPDATE credentials SET stale = 1, last_error = ?3 WHERE org_id = ?1 AND client_id = ?2",
+        )?;
+        for (org, client_ids) in &held.credentials {
+            site_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+            for client_id in client_ids {
+                cred_stale.execute(params![org.as_str(), client_id, REMOVAL_HELD])?;
+            }
+        }
     }
 
     {
@@ -201,8 +316,7 @@ pub(crate) fn commit_harvest(
         }
     }
 
-    insert_run(&tx, summary)?;
-    tx.commit()?;
+    insert_run(tx, summary)?;
     Ok(())
 }
 

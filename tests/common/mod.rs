@@ -59,6 +59,8 @@ pub fn client(sim: &Simulator, timeout: Duration) -> SimsClient {
         apim_key: None,
         timeout,
         connect_timeout: timeout,
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .unwrap()
 }

@@ -411,6 +411,7 @@ impl Services for FakeServices {
             Ok(vec![VerifyResult {
                 client_id: MAIN_CLIENT.into(),
                 ok: true,
+                refused: false,
                 error: None,
             }])
         })
