@@ -44,6 +44,8 @@ fn client(sim: &Simulator) -> SimsClient {
         apim_key: None,
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(30),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .expect("client")
 }
