@@ -108,6 +108,7 @@ fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
         credentials_total: 2 * n,
         diff: Diff::default(),
         failures: Vec::new(),
+        stats: Default::default(),
         error: None,
     };
     (

@@ -259,7 +259,25 @@ pub struct RunSummary {
     pub credentials_total: usize,
     pub diff: Diff,
     pub failures: Vec<SiteFailure>,
+    /// How the run used the API (zeros for runs read back from the history).
+    #[serde(default)]
+    pub stats: HarvestStats,
     pub error: Option<String>,
+}
+
+/// How a harvest used the API (`harvest --json` `stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarvestStats {
+    /// API requests sent (the site list and every Clients call, retries included).
+    pub requests: u64,
+    /// Requests sent again after a transient failure or a `429`.
+    pub retries: u64,
+    /// `429` answers.
+    pub rate_limited: u64,
+    /// The most requests in flight at once.
+    pub concurrency_max: usize,
+    /// Requests allowed in flight when the run ended.
+    pub concurrency_final: usize,
 }
 
 /// What an audit record is about.

@@ -197,6 +197,9 @@ pub enum Command {
         /// Latency added to every API call, in milliseconds.
         #[arg(long = "latency-ms", default_value_t = 0)]
         latency_ms: u64,
+        /// Admit R API requests per second (token bucket, burst R/10); answer the rest 429.
+        #[arg(long = "rate-limit", value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: Option<u32>,
     },
     /// Print a shell completion script on stdout.
     Completions {

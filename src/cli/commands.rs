@@ -89,9 +89,12 @@ pub fn spawn_progress_bar(
                     bar.set_length(total as u64);
                 }
                 bar.set_position(p.finished() as u64);
+                let limit = p
+                    .concurrency
+                    .map_or_else(String::new, |(c, ceiling)| format!("/{c} (max {ceiling})"));
                 bar.set_message(format!(
-                    "in flight {}  retries {}  failed {}",
-                    p.in_flight, p.retries, p.failed
+                    "in flight {}{limit}  429s {}  retries {}  failed {}",
+                    p.in_flight, p.rate_limited, p.retries, p.failed
                 ));
             }
         }

@@ -36,11 +36,13 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             sites,
             seed,
             latency_ms,
+            rate_limit,
         } => {
             let config = crate::sim::SimConfig {
                 sites: sites as usize,
                 seed,
                 latency: std::time::Duration::from_millis(latency_ms),
+                rate_limit,
                 ..crate::sim::SimConfig::default()
             };
             let (mut out, mut notes) = (std::io::stdout(), std::io::stderr());

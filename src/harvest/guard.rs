@@ -115,6 +115,7 @@ mod tests {
             credentials_total,
             diff,
             failures: Vec::new(),
+            stats: Default::default(),
             error: None,
         }
     }

@@ -5,6 +5,12 @@ use crate::harvest::{ClientsError, Source};
 use crate::sims::{SimsClient, SimsError};
 
 fn classify(e: SimsError) -> ClientsError {
+    if let SimsError::RateLimited { retry_after } = e {
+        return ClientsError::RateLimited {
+            retry_after,
+            message: e.to_string(),
+        };
+    }
     if matches!(
         e,
         SimsError::ScopeNarrowed { .. } | SimsError::TokenForbidden { .. }

@@ -18,6 +18,9 @@
 //! | `POST`/`DELETE /_sim/site-list/fault` | `{"times": n\|null}` | `204` |
 //! | `POST /_sim/tokens/expire-after` | `{"calls": n\|null}` | `204` |
 //! | `POST /_sim/demo-mutate` | | `DemoChanges` JSON |
+//! | `GET /_sim/rate-limit` | | `{"per_second": n\|null}` |
+//! | `POST /_sim/rate-limit` | `{"per_second": n\|null}` (null lifts it) | `204` |
+//! | `DELETE /_sim/rate-limit` | | `204` (lifts it) |
 //! | `POST /_sim/sites/{org}/text` | `{"name", "dfe_code", "deni_number"}` (each optional) | `204` / `404` |
 //! | `POST /_sim/sites/{org}/raw-clients` | `{"client_id", "secret", "description"}` | `204` / `404` |
 //! | `POST /_sim/sites/{org}/clients/{client_id}/duplicate` | `{"same_secret": bool}` | `204` / `404` |
@@ -74,6 +77,10 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         )
         .route("/tokens/expire-after", post(expire_tokens_after))
         .route("/demo-mutate", post(demo_mutate))
+        .route(
+            "/rate-limit",
+            get(rate_limit).post(set_rate_limit).delete(lift_rate_limit),
+        )
         .route("/sites/{org}/text", post(set_site_text))
         .route("/sites/{org}/raw-clients", post(push_client))
         .route(
@@ -155,6 +162,13 @@ struct TimesBody {
 struct CallsBody {
     #[serde(default)]
     calls: Option<u64>,
+}
+
+/// The gateway's rate limit as `/_sim/rate-limit` spells it.
+#[derive(Deserialize, Serialize)]
+struct RateLimitBody {
+    #[serde(default)]
+    per_second: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -338,6 +352,23 @@ async fn clear_site_list_fault(State(ctx): State<Ctx>) -> Response {
 
 async fn expire_tokens_after(State(ctx): State<Ctx>, Json(body): Json<CallsBody>) -> Response {
     ctx.control.expire_tokens_after(body.calls);
+    done(true)
+}
+
+async fn rate_limit(State(ctx): State<Ctx>) -> Response {
+    Json(RateLimitBody {
+        per_second: ctx.control.rate_limit(),
+    })
+    .into_response()
+}
+
+async fn set_rate_limit(State(ctx): State<Ctx>, Json(body): Json<RateLimitBody>) -> Response {
+    ctx.control.set_rate_limit(body.per_second);
+    done(true)
+}
+
+async fn lift_rate_limit(State(ctx): State<Ctx>) -> Response {
+    ctx.control.set_rate_limit(None);
     done(true)
 }
 

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
+use super::ratelimit::TokenBucket;
 use super::state::State;
 use super::stats::Counters;
 use crate::domain::OrgId;
@@ -11,6 +12,8 @@ use crate::domain::OrgId;
 struct Shared {
     state: Mutex<State>,
     counters: Arc<Counters>,
+    /// The gateway's rate limit on API requests, if one is set.
+    limit: Mutex<Option<TokenBucket>>,
 }
 
 /// A cheap, cloneable handle on a simulator's state. Changes apply to the next request.
@@ -25,6 +28,7 @@ impl SimControl {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 counters: Arc::new(Counters::default()),
+                limit: Mutex::new(None),
             }),
         }
     }
@@ -121,6 +125,34 @@ impl SimControl {
     /// counted since it was issued; `None` lifts the limit.
     pub fn expire_tokens_after(&self, calls: Option<u64>) {
         self.lock().expire_tokens_after(calls);
+    }
+
+    /// Sets the gateway's rate limit: `Some(r)` admits `r` API requests per second (token
+    /// bucket, burst `r / 10`, starting full) and answers the rest `429` with
+    /// `Retry-After: 1`; `None` lifts it.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        let bucket = per_second.map(|r| TokenBucket::new(r, tokio::time::Instant::now()));
+        *self.limit() = bucket;
+    }
+
+    /// The rate limit in force (requests per second), if any.
+    pub fn rate_limit(&self) -> Option<u32> {
+        self.limit().as_ref().map(TokenBucket::rate)
+    }
+
+    /// Whether the gateway admits an API request arriving now (always, without a limit).
+    pub(crate) fn admit(&self) -> bool {
+        match self.limit().as_mut() {
+            Some(bucket) => bucket.admit(tokio::time::Instant::now()),
+            None => true,
+        }
+    }
+
+    fn limit(&self) -> MutexGuard<'_, Option<TokenBucket>> {
+        self.shared
+            .limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Replaces a site's name, DfE code and DENI number as served (fields left `None` keep

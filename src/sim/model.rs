@@ -100,11 +100,13 @@ pub struct SiteText {
 }
 
 /// Request counters. `max_in_flight` is the most API requests ever served at once since
-/// the last reset.
+/// the last reset; `rate_limited` counts the `429` answers (the gateway's rate limit and
+/// injected `rate_limited` faults).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SimStats {
     pub token_requests: u64,
     pub api_requests: u64,
+    pub rate_limited: u64,
     pub max_in_flight: u64,
     pub in_flight: u64,
 }

@@ -62,8 +62,23 @@ impl Ctx {
         Duration::from_micros(jittered)
     }
 
+    /// The gateway's answer when its rate limit refuses the request: `429` at once (the
+    /// gateway never forwards it), counted.
+    fn over_limit(&self) -> Option<Response> {
+        if self.control.admit() {
+            return None;
+        }
+        self.control.counters().rate_limited();
+        Some(failure(Failure::RateLimited {
+            retry_after_secs: 1,
+        }))
+    }
+
     /// Waits the plan's delay, then writes its reply.
     async fn run(&self, plan: Plan) -> Response {
+        if matches!(plan.reply, Reply::Fail(Failure::RateLimited { .. })) {
+            self.control.counters().rate_limited();
+        }
         let completed = match plan.delay {
             Some(Delay::Sleep(wait)) => self.sleep(wait).await,
             Some(Delay::Hang) => {
@@ -214,6 +229,9 @@ async fn site_list(
     headers: HeaderMap,
 ) -> Response {
     let _in_flight = ctx.control.counters().api_request();
+    if let Some(refused) = ctx.over_limit() {
+        return refused;
+    }
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }
@@ -234,6 +252,9 @@ async fn clients(
     headers: HeaderMap,
 ) -> Response {
     let _in_flight = ctx.control.counters().api_request();
+    if let Some(refused) = ctx.over_limit() {
+        return refused;
+    }
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }

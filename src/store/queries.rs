@@ -217,6 +217,7 @@ fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("bad diff in run {run_id}")))?,
         failures: serde_json::from_str(row.get_ref(9)?.as_str()?)
             .map_err(|_| StoreError::Corrupt(format!("bad failures in run {run_id}")))?,
+        stats: Default::default(),
         error: row.get(10)?,
     })
 }

@@ -14,7 +14,10 @@ pub enum Context {
     Global,
     Sites,
     Site,
+    /// The harvest pane while the harvest runs.
     Harvest,
+    /// The harvest pane once the harvest has ended.
+    HarvestEnded,
     History,
     /// The exposure view (`e`): live exposures grouped by user.
     Exposure,
@@ -35,6 +38,7 @@ impl Context {
             Context::Sites => "Sites list",
             Context::Site => "Site",
             Context::Harvest => "Harvest pane",
+            Context::HarvestEnded => "Harvest pane, once the harvest has ended",
             Context::History => "History",
             Context::Exposure => "Exposure view",
             Context::Help => "Help",
@@ -160,7 +164,8 @@ pub const BINDINGS: &[Binding] = &[
     w(b("v", &[Char('v')], X::Site, Command::Verify, "verify the site's credentials with a token request", "verify")),
     b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::Harvest, Command::CancelHarvest, "cancel the running harvest (nothing is committed) / close", "cancel"),
     b("b", &[Char('b')], X::Harvest, Command::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
-    b("Enter", &[Code(KeyCode::Enter)], X::Harvest, Command::Open, "open the site of the selected change", "open"),
+    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::HarvestEnded, Command::CancelHarvest, "close the pane", "close"),
+    b("Enter", &[Code(KeyCode::Enter)], X::HarvestEnded, Command::Open, "open the site of the selected change", "open"),
     b("Enter", &[Code(KeyCode::Enter)], X::History, Command::Open, "open the selected run; in a run, the site of a change", "open"),
     b("Enter", &[Code(KeyCode::Enter)], X::Exposure, Command::Open, "open the site of the selected credential", "open"),
     w(b("v", &[Char('v')], X::Exposure, Command::Verify, "verify every listed credential with a token request (progress above the list)", "verify")),
@@ -229,6 +234,7 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
         Context::Sites,
         Context::Site,
         Context::Harvest,
+        Context::HarvestEnded,
         Context::History,
         Context::Exposure,
         Context::Filter,
@@ -401,6 +407,7 @@ mod tests {
                 Context::Sites,
                 Context::Site,
                 Context::Harvest,
+                Context::HarvestEnded,
                 Context::Exposure,
                 Context::Filter,
                 Context::CommandLine,
@@ -452,6 +459,15 @@ mod tests {
             "the global Esc is shadowed in the pane"
         );
         assert!(hints.contains(&"quit"));
+        // Once the harvest has ended the pane offers to close, not to cancel.
+        let ended: Vec<&str> = footer(Context::HarvestEnded)
+            .iter()
+            .map(|b| b.hint)
+            .collect();
+        assert!(ended.contains(&"close") && ended.contains(&"open"));
+        assert!(!ended.contains(&"cancel") && !ended.contains(&"hide"));
+        let running: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.hint).collect();
+        assert!(running.contains(&"cancel") && !running.contains(&"close"));
         assert!(footer(Context::Confirm)
             .iter()
             .all(|b| b.context == Context::Confirm));

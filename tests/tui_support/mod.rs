@@ -203,6 +203,7 @@ pub fn latest_run() -> RunSummary {
             organisation_id: org(OAKFIELD),
             error: "timeout after 3 attempts".into(),
         }],
+        stats: Default::default(),
         error: None,
     }
 }
@@ -224,6 +225,7 @@ pub fn older_run() -> RunSummary {
             ..Diff::default()
         },
         failures: vec![],
+        stats: Default::default(),
         error: None,
     }
 }

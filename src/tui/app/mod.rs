@@ -13,6 +13,7 @@ mod input;
 pub mod site;
 pub mod sites;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
@@ -98,6 +99,11 @@ pub struct App {
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
+    /// The name of every site seen this session, so a site a harvest removed is still
+    /// named in its diff.
+    known_names: HashMap<OrgId, String>,
+    /// Whether the flash is the "secret shown" message (cleared once no secret is shown).
+    reveal_flash: bool,
     clipboard_clear_at: Option<Instant>,
     quit: bool,
 }
@@ -122,6 +128,8 @@ impl App {
             theme,
             now,
             size: (80, 24),
+            known_names: HashMap::new(),
+            reveal_flash: false,
             clipboard_clear_at: None,
             quit: false,
         };
@@ -137,6 +145,15 @@ impl App {
     /// The sites list.
     pub fn sites(&self) -> &SiteList {
         &self.sites
+    }
+
+    /// A site's name: from the sites list, else as last seen this session (a site a
+    /// harvest removed); `None` when never seen.
+    pub fn known_name(&self, org: &OrgId) -> Option<&str> {
+        self.sites
+            .by_org(org)
+            .map(|r| r.site.name.as_str())
+            .or_else(|| self.known_names.get(org).map(String::as_str))
     }
 
     /// The running or finished harvest.
@@ -200,7 +217,8 @@ impl App {
         match self.screen() {
             Screen::Sites => Context::Sites,
             Screen::Site(_) => Context::Site,
-            Screen::Harvest => Context::Harvest,
+            Screen::Harvest if self.harvest_running() => Context::Harvest,
+            Screen::Harvest => Context::HarvestEnded,
             Screen::History(_) | Screen::Run(_) => Context::History,
             Screen::Exposure(_) => Context::Exposure,
             Screen::Help(_) => Context::Help,
@@ -287,7 +305,24 @@ impl App {
             Action::ListedVerified(result) => self.listed_verified(result),
         }
         self.mask_covered_sites();
+        self.clear_stale_reveal_flash();
         fx
+    }
+
+    /// The "secret … shown" message goes once no secret is shown (the site screen left,
+    /// or the secret hidden again).
+    fn clear_stale_reveal_flash(&mut self) {
+        if !self.reveal_flash {
+            return;
+        }
+        let shown = matches!(self.stack.last(), Some(Screen::Site(v)) if v.revealed.is_some());
+        let still_ours = self.flash.is_some();
+        if !shown || !still_ours {
+            self.reveal_flash = false;
+            if !shown && still_ours {
+                self.flash = None;
+            }
+        }
     }
 
     /// List rows that fit on a page (an estimate; views use their real height).
@@ -332,6 +367,10 @@ impl App {
         self.application_id = overview.application_id;
         self.store_path = overview.store_path;
         self.last_run = overview.last_run;
+        for row in &overview.sites {
+            self.known_names
+                .insert(row.site.org_id.clone(), row.site.name.clone());
+        }
         self.sites.replace_rows(overview.sites, page);
     }
 
@@ -393,6 +432,7 @@ impl App {
                 };
                 if shown {
                     self.info(strings::revealed(&client_id, REVEAL_FOR.as_secs()));
+                    self.reveal_flash = true;
                 }
             }
             Err(e) => self.error(strings::failed("reveal", &e)),
@@ -438,6 +478,7 @@ impl App {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Finished { summary, changes });
                     h.in_flight = 0;
+                    h.in_flight_since.clear();
                 }
                 self.set_flash(level, message);
                 fx.push(Effect::LoadOverview);
@@ -453,6 +494,7 @@ impl App {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Error(e.clone()));
                     h.in_flight = 0;
+                    h.in_flight_since.clear();
                 }
                 self.error(strings::failed("harvest", &e));
             }
@@ -524,6 +566,7 @@ impl App {
     }
 
     pub(crate) fn set_flash(&mut self, level: Level, text: String) {
+        self.reveal_flash = false;
         self.flash = Some(Flash {
             level,
             text,

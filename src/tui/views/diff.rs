@@ -77,11 +77,11 @@ pub fn summary_lines(app: &App, run: &RunSummary) -> Vec<Line<'static>> {
     lines
 }
 
-/// The name of a site if it is cached, else its organisation id.
+/// The name of a site if it is cached or was seen this session (a removed site), made safe
+/// for the terminal; else its organisation id.
 pub fn site_name(app: &App, org: &crate::domain::OrgId) -> String {
-    app.sites()
-        .by_org(org)
-        .map_or_else(|| org.to_string(), |r| format::clean(&r.site.name))
+    app.known_name(org)
+        .map_or_else(|| org.to_string(), format::clean)
 }
 
 fn kind_text(kind: &DiffKind) -> (String, Option<&str>) {
