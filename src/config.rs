@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
+use crate::vault::VaultSettings;
 
 /// Production token endpoint.
 pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
@@ -86,6 +88,9 @@ pub struct RemoteSettings {
     pub apim_key: Option<SecretString>,
     pub concurrency: usize,
     pub timeout: Duration,
+    /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
+    /// `client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`] reads it.
+    pub client_secret_vault: Option<SecretRef>,
 }
 
 /// Every resolved setting: local ones, and the remote ones when complete and valid.
@@ -98,6 +103,10 @@ pub struct Settings {
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
+    /// Where school secrets live (`secrets`).
+    pub secrets: SecretsMode,
+    /// The vault, when an address is configured (vault.md "Settings").
+    pub vault: Option<VaultSettings>,
 }
 
 /// One or more configuration problems, reported together.
@@ -142,6 +151,42 @@ struct ProfileFile {
     store: Option<PathBuf>,
     log_file: Option<PathBuf>,
     readonly: Option<bool>,
+    // Vault mode (vault.md "Settings").
+    secrets: Option<String>,
+    vault_addr: Option<toml::Value>,
+    vault_mount: Option<String>,
+    vault_prefix: Option<String>,
+    vault_namespace: Option<String>,
+    vault_ca_file: Option<PathBuf>,
+    vault_auth: Option<String>,
+    vault_token_file: Option<PathBuf>,
+    vault_role_id: Option<String>,
+    vault_secret_id_env: Option<String>,
+    vault_secret_id_file: Option<PathBuf>,
+    vault_approle_mount: Option<String>,
+    vault_on_remove: Option<String>,
+    client_secret_vault: Option<String>,
+}
+
+impl ProfileFile {
+    fn vault(&self) -> VaultProfile {
+        VaultProfile {
+            secrets: self.secrets.clone(),
+            vault_addr: self.vault_addr.clone(),
+            vault_mount: self.vault_mount.clone(),
+            vault_prefix: self.vault_prefix.clone(),
+            vault_namespace: self.vault_namespace.clone(),
+            vault_ca_file: self.vault_ca_file.clone(),
+            vault_auth: self.vault_auth.clone(),
+            vault_token_file: self.vault_token_file.clone(),
+            vault_role_id: self.vault_role_id.clone(),
+            vault_secret_id_env: self.vault_secret_id_env.clone(),
+            vault_secret_id_file: self.vault_secret_id_file.clone(),
+            vault_approle_mount: self.vault_approle_mount.clone(),
+            vault_on_remove: self.vault_on_remove.clone(),
+            client_secret_vault: self.client_secret_vault.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -379,7 +424,17 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             "client id: set SIMSID_CLIENT_ID or `client_id` in {table}"
         ));
     }
-    let client_secret = if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
+    let vault = vault_settings::resolve(
+        &p.vault(),
+        env,
+        application_id.as_ref().map(AppId::as_str),
+        &table,
+        &mut problems,
+    );
+    let client_secret = if vault.client_secret_vault.is_some() {
+        // Read from the vault when a command needs it.
+        Some(SecretString::from(String::new()))
+    } else if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
         Some(SecretString::from(s))
     } else if let Some(var) = &p.client_secret_env {
         match env.var(var) {
@@ -480,6 +535,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
                 apim_key,
                 concurrency: concurrency as usize,
                 timeout: Duration::from_secs(timeout_secs as u64),
+                client_secret_vault: vault.client_secret_vault.clone(),
             })
         }
         _ => Err(ConfigError {
@@ -503,6 +559,8 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         remote,
         application_id: application_raw,
         warnings,
+        secrets: vault.mode,
+        vault: vault.settings,
     })
 }
 
@@ -529,7 +587,10 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                 "config file {} is not valid{at}: {kind} (expected [profile.NAME] tables with keys \
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
-                 concurrency, timeout_secs, store, log_file, readonly)",
+                 concurrency, timeout_secs, store, log_file, readonly, and the vault keys \
+                 secrets, vault_addr, vault_mount, vault_prefix, vault_namespace, vault_ca_file, \
+                 vault_auth, vault_token_file, vault_role_id, vault_secret_id_env, \
+                 vault_secret_id_file, vault_approle_mount, vault_on_remove, client_secret_vault)",
                 path.display()
             ));
             ConfigFile::default()

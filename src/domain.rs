@@ -386,3 +386,15 @@ pub struct VerifyResult {
     pub ok: bool,
     pub error: Option<String>,
 }
+
+/// What the store remembers writing to the vault for one credential (vault mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultMark {
+    /// The fingerprint of the secret last written.
+    pub fingerprint: Fingerprint,
+    /// The KV version that write made.
+    pub version: u64,
+}
+
+/// Vault marks by (organisation, client id).
+pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;

@@ -96,7 +96,8 @@ mod tests {
             let s = c.to_string();
             let out = for_terminal(&s);
             prop_assert!(!out.chars().any(is_unsafe_char));
-            prop_assert!(out == s || out == format!("\\u{{{:x}}}", c as u32));
+            let escaped = format!("\\u{{{:x}}}", c as u32);
+            prop_assert!(out == s || out == escaped);
         }
     }
 }

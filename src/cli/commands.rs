@@ -20,7 +20,7 @@ use crate::store::Store;
 /// Result of a command: its exit code, or an error carrying one.
 pub type CmdResult = Result<u8, CliError>;
 
-fn io_err(e: std::io::Error) -> CliError {
+pub(super) fn io_err(e: std::io::Error) -> CliError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         CliError {
             code: exit::OK,
@@ -31,14 +31,14 @@ fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
-fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
+pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
     store
         .resolve(query)
         .map_err(|e| CliError::runtime(format!("store: {e}")))?
         .ok_or_else(|| CliError::not_found(query))
 }
 
-fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
+pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
     if ctx.settings.local.readonly {
         return Err(CliError::usage(format!(
             "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
@@ -76,8 +76,13 @@ pub fn spawn_progress_bar(
                     bar.set_length(total as u64);
                 }
                 bar.set_position(p.finished() as u64);
+                let vault = if p.stored_total > 0 {
+                    format!("  vault writes {}/{}", p.stored, p.stored_total)
+                } else {
+                    String::new()
+                };
                 bar.set_message(format!(
-                    "in flight {}  retries {}  failed {}",
+                    "in flight {}  retries {}  failed {}{vault}",
                     p.in_flight, p.retries, p.failed
                 ));
             }

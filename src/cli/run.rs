@@ -91,14 +91,35 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(exit::OK)
         }
-        Command::Harvest { json, .. } => commands::harvest(&ctx, json).await,
+        Command::Harvest {
+            json, reconcile, ..
+        } => {
+            if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
+                super::vault_cmd::harvest(&ctx, json, reconcile).await
+            } else {
+                commands::harvest(&ctx, json).await
+            }
+        }
         Command::Sites {
             json,
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal),
-        Command::Verify { org, json } => commands::verify(&ctx, &org, json).await,
+        Command::Show { org, json, reveal } => {
+            if reveal && crate::ops::vault_ops::vault_mode(&ctx) {
+                super::vault_cmd::show_reveal(&ctx, &org, json).await
+            } else {
+                commands::show(&ctx, &org, json, reveal)
+            }
+        }
+        Command::Verify { org, json } => {
+            if crate::ops::vault_ops::vault_mode(&ctx) {
+                super::vault_cmd::verify(&ctx, &org, json).await
+            } else {
+                commands::verify(&ctx, &org, json).await
+            }
+        }
+        Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
         Command::History { json } => commands::history(&ctx, json),
         Command::Audit { json } => commands::audit(&ctx, json),
         Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
@@ -118,5 +139,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Audit { .. } => "audit",
         Command::Export { .. } => "export",
         Command::Simulate { .. } => "simulate",
+        Command::Vault { .. } => "vault",
     }
 }

@@ -14,6 +14,9 @@ pub struct Progress {
     pub in_flight: usize,
     pub retries: usize,
     pub credentials: usize,
+    /// Changes stored by the commit sink (vault writes and removals), and how many to store.
+    pub stored: usize,
+    pub stored_total: usize,
     /// The most recent failures, oldest first (bounded).
     pub recent_failures: Vec<(String, String)>,
 }
@@ -32,6 +35,8 @@ impl Progress {
             in_flight: 0,
             retries: 0,
             credentials: 0,
+            stored: 0,
+            stored_total: 0,
             recent_failures: Vec::new(),
         }
     }
@@ -54,6 +59,10 @@ impl Progress {
                     self.recent_failures.remove(0);
                 }
                 self.recent_failures.push((org.to_string(), error.clone()));
+            }
+            HarvestEvent::Stored { done, total } => {
+                self.stored = *done;
+                self.stored_total = *total;
             }
         }
     }

@@ -5,11 +5,42 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::cli::CliError;
-use crate::domain::{AuditAction, RunSummary};
+use crate::domain::{AuditAction, HarvestData, RunSummary, VaultMarks};
 use crate::harvest::{self, HarvestEnd, HarvestEvent, HarvestOptions, HarvestOutput, Source};
 use crate::store::Store;
 
 use super::OpResult;
+
+/// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
+/// The harvest engine knows nothing of it.
+pub trait CommitSink {
+    /// Takes a fetched harvest before it is committed. `Ok(None)`: commit as usual, secrets
+    /// sealed in the store; `Ok(Some(marks))`: the secrets live elsewhere, commit without
+    /// them, recording `marks`; `Err`: the run fails and the store is not committed.
+    fn sync(
+        &mut self,
+        store: &Store,
+        data: &HarvestData,
+        summary: &RunSummary,
+        events: &UnboundedSender<HarvestEvent>,
+    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+}
+
+/// The local store alone (`secrets = "local"`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalOnly;
+
+impl CommitSink for LocalOnly {
+    async fn sync(
+        &mut self,
+        _store: &Store,
+        _data: &HarvestData,
+        _summary: &RunSummary,
+        _events: &UnboundedSender<HarvestEvent>,
+    ) -> OpResult<Option<VaultMarks>> {
+        Ok(None)
+    }
+}
 
 /// Runs a harvest from `source` and commits it to `store` in one transaction: a cancelled run
 /// commits nothing; a failed run (token or site list) only adds a history row; otherwise the
@@ -22,6 +53,20 @@ pub async fn harvest_and_commit<S: Source>(
     events: UnboundedSender<HarvestEvent>,
     cancel: CancellationToken,
 ) -> OpResult<HarvestEnd> {
+    harvest_and_commit_via(store, source, options, user, events, cancel, &mut LocalOnly).await
+}
+
+/// [`harvest_and_commit`] with `sink` taking the fetched harvest before the local commit.
+/// A sink error fails the run: the store is not committed (exit 1).
+pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
+    store: &mut Store,
+    source: S,
+    options: HarvestOptions,
+    user: &str,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: CancellationToken,
+    sink: &mut K,
+) -> OpResult<HarvestEnd> {
     let previous = store
         .snapshot()
         .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
@@ -30,7 +75,7 @@ pub async fn harvest_and_commit<S: Source>(
         concurrency = options.concurrency,
         "harvest started"
     );
-    let summary: RunSummary = match harvest::run(source, options, events, cancel).await {
+    let summary: RunSummary = match harvest::run(source, options, events.clone(), cancel).await {
         HarvestOutput::Cancelled => {
             info!("harvest cancelled; nothing committed");
             return Ok(HarvestEnd::Cancelled);
@@ -43,8 +88,11 @@ pub async fn harvest_and_commit<S: Source>(
         }
         HarvestOutput::Fetched(fetched) => {
             let (summary, data) = harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            store
-                .commit_harvest(&data, &summary)
+            let committed = match sink.sync(store, &data, &summary, &events).await? {
+                None => store.commit_harvest(&data, &summary),
+                Some(marks) => store.commit_harvest_vault(&data, &summary, &marks),
+            };
+            committed
                 .map_err(|e| CliError::runtime(format!("cannot commit the harvest: {e}")))?;
             summary
         }

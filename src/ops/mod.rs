@@ -7,9 +7,11 @@ pub mod context;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
+pub mod vault_ops;
+pub mod vault_sync;
 
 pub use context::{open_store, sims_client, Context};
-pub use harvest::harvest_and_commit;
+pub use harvest::{harvest_and_commit, harvest_and_commit_via, CommitSink, LocalOnly};
 
 use crate::cli::CliError;
 

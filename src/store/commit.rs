@@ -7,7 +7,9 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
+use crate::domain::{
+    AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary, VaultMarks,
+};
 
 /// The badge each site gets from a run's diff: Added > CredentialsChanged >
 /// AuthorisationChanged when several apply.
@@ -145,11 +147,14 @@ pub(crate) fn commit_harvest(
         let mut clear = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut insert = tx.prepare(
             "INSERT INTO credentials (org_id, client_id, secret, nonce, description, \
-             fingerprint, first_seen, last_changed, stale, last_error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL) \
+             fingerprint, first_seen, last_changed, stale, last_error, vault_fingerprint, \
+             vault_version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL, ?9, ?10) \
              ON CONFLICT (org_id, client_id) DO UPDATE SET secret = excluded.secret, \
              nonce = excluded.nonce, description = excluded.description, \
-             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed",
+             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed, \
+             vault_fingerprint = excluded.vault_fingerprint, \
+             vault_version = excluded.vault_version",
         )?;
         let mut fresh =
             tx.prepare("UPDATE sites SET stale = 0, last_error = NULL WHERE org_id = ?1")?;
@@ -166,16 +171,26 @@ pub(crate) fn commit_harvest(
                     Some(p) => (p.first_seen.as_str(), now.as_str()),
                     None => (now.as_str(), now.as_str()),
                 };
-                let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                // Vault mode keeps no secret on disk: empty sealed columns, and the mark of
+                // what the vault holds.
+                let (ciphertext, nonce, mark) = match vault {
+                    Some(marks) => (Vec::new(), Vec::new(), marks.get(&key_of(org, credential))),
+                    None => {
+                        let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                        (sealed.ciphertext, sealed.nonce.to_vec(), None)
+                    }
+                };
                 insert.execute(params![
                     org.as_str(),
                     credential.client_id,
-                    sealed.ciphertext,
-                    &sealed.nonce[..],
+                    ciphertext,
+                    nonce,
                     credential.description,
                     fingerprint.0,
                     first_seen,
                     last_changed,
+                    mark.map(|m| m.fingerprint.0.as_str()),
+                    mark.map(|m| m.version as i64),
                 ])?;
             }
             fresh.execute([org.as_str()])?;
@@ -204,6 +219,10 @@ pub(crate) fn commit_harvest(
     insert_run(&tx, summary)?;
     tx.commit()?;
     Ok(())
+}
+
+fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String) {
+    (org.clone(), credential.client_id.clone())
 }
 
 /// Adds a run to the history.

@@ -14,6 +14,7 @@ mod files;
 mod key;
 mod queries;
 mod schema;
+mod vault_marks;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
+pub use crypto::Fingerprinter;
 pub use error::StoreError;
 pub use files::check_permissions;
 pub use key::{default_key_path, StoreKey};
@@ -105,6 +107,11 @@ impl Store {
         self.crypto.fingerprint(secret)
     }
 
+    /// The fingerprint key, to fingerprint secrets away from the store (e.g. in tasks).
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        self.crypto.fingerprinter()
+    }
+
     /// Every cached site with its credentials' fingerprints (what a harvest diffs against).
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
@@ -121,7 +128,7 @@ impl Store {
         data: &HarvestData,
         summary: &RunSummary,
     ) -> Result<(), StoreError> {
-        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary)
+        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary, None)
     }
 
     /// Records a run in the history without touching sites or credentials (failed runs).

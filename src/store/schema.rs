@@ -65,6 +65,11 @@ const MIGRATIONS: &[&str] = &[
         detail      TEXT
     );
     "#,
+    // 2: vault mode: per credential, what was last written to the vault.
+    r#"
+    ALTER TABLE credentials ADD COLUMN vault_fingerprint TEXT;
+    ALTER TABLE credentials ADD COLUMN vault_version INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

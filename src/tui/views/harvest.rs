@@ -147,6 +147,13 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         label(strings::CREDENTIALS),
         value(h.credentials.to_string()),
     ]));
+    if let Some((done, total)) = h.stored {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            label(strings::VAULT_WRITES),
+            value(format!("{done}/{total}")),
+        ]));
+    }
     if let Some(retry) = &h.last_retry {
         let at = retry.org.as_ref().map_or_else(
             || strings::RETRY_SITE_LIST.to_string(),
