@@ -407,7 +407,8 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
     let text = audit.to_string();
-    assert!(text.contains("vault identity root"), "{text}");
+    assert!(text.contains("\"detail\":\"vault identity token\""), "{text}");
+    assert!(text.contains("ok; vault identity token"), "{text}");
     assert!(!text.contains(&secret));
 }
 

@@ -74,7 +74,19 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     for w in crate::store::check_permissions(&settings.local.store_path) {
         eprintln!("simsid: warning: {w}");
     }
-    let ctx = Context::new(settings);
+    let mut ctx = Context::new(settings);
+    if matches!(
+        command,
+        Command::Tui | Command::Harvest { .. } | Command::Verify { .. }
+    ) {
+        // The integrator's secret from the vault (`client_secret_vault`), read once.
+        if let Ok(remote) = &ctx.settings.remote {
+            if remote.client_secret_vault.is_some() {
+                let resolved = crate::ops::vault_ops::with_vault_secret(&ctx, remote).await?;
+                ctx.settings.remote = Ok(resolved);
+            }
+        }
+    }
     tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
 
     match command {

@@ -31,14 +31,15 @@ pub trait CommitSink {
 pub struct LocalOnly;
 
 impl CommitSink for LocalOnly {
-    async fn sync(
+    // Not `async fn`: the future must not hold the store (it is not `Sync`).
+    fn sync(
         &mut self,
         _store: &Store,
         _data: &HarvestData,
         _summary: &RunSummary,
         _events: &UnboundedSender<HarvestEvent>,
-    ) -> OpResult<Option<VaultMarks>> {
-        Ok(None)
+    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>> {
+        std::future::ready(Ok(None))
     }
 }
 

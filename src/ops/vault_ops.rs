@@ -91,6 +91,8 @@ pub async fn with_vault_secret(ctx: &Context, remote: &RemoteSettings) -> OpResu
     let secret = read_secret_ref(&client, r).await?;
     let mut out = remote.clone();
     out.client_secret = secret;
+    // Read: later callers use it as it is.
+    out.client_secret_vault = None;
     Ok(out)
 }
 

@@ -301,10 +301,14 @@ impl VaultSink {
         let mut done = 0;
         let _ = events.send(HarvestEvent::Stored { done, total });
 
-        let mut written = stream::iter(jobs.iter())
+        let job_count = jobs.len();
+        let mut written = stream::iter(jobs)
             .map(|job| {
                 let w = writer.clone();
-                async move { (job, w.write(job).await) }
+                async move {
+                    let r = w.write(&job).await;
+                    (job, r)
+                }
             })
             .buffer_unordered(self.concurrency);
         while let Some((job, result)) = written.next().await {
@@ -326,13 +330,17 @@ impl VaultSink {
         drop(written);
         if !errors.is_empty() {
             self.counts.errors = errors.len();
-            return Err(failure("write", &errors, jobs.len()));
+            return Err(failure("write", &errors, job_count));
         }
 
-        let mut removed = stream::iter(removal_keys.iter())
+        let removal_count = removal_keys.len();
+        let mut removed = stream::iter(removal_keys)
             .map(|key| {
                 let w = writer.clone();
-                async move { (key, w.remove(key).await) }
+                async move {
+                    let r = w.remove(&key).await;
+                    (key, r)
+                }
             })
             .buffer_unordered(self.concurrency);
         while let Some((key, result)) = removed.next().await {
@@ -351,7 +359,7 @@ impl VaultSink {
         drop(removed);
         if !errors.is_empty() {
             self.counts.errors = errors.len();
-            return Err(failure("removal", &errors, removal_keys.len()));
+            return Err(failure("removal", &errors, removal_count));
         }
         info!(
             written = self.counts.written,

@@ -77,12 +77,14 @@ struct Previous {
 /// Commits a harvest whose site list succeeded, in one transaction (cli.md, "Harvest
 /// semantics"): sites not listed are removed with their credentials, listed sites are
 /// upserted, fetched sites get exactly the fetched credentials, failed sites keep theirs
-/// marked stale, badges are set from the diff and the run is recorded.
+/// marked stale, badges are set from the diff and the run is recorded. In vault mode
+/// (`vault` is `Some`) no secret is stored, only what was written to the vault.
 pub(crate) fn commit_harvest(
     conn: &mut Connection,
     crypto: &Crypto,
     data: &HarvestData,
     summary: &RunSummary,
+    vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
     validate(data)?;
     let now = time_to_sql(&summary.finished_at);

@@ -3,8 +3,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// One credential as stored in the vault. `Debug` redacts the secret.
+/// One credential as stored in the vault. `Debug` redacts the secret. Reading tolerates
+/// missing fields (a key edited by hand), which then differ from what simsid would write.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CredentialRecord {
     pub client_id: String,
     #[serde(serialize_with = "expose")]
@@ -32,5 +34,19 @@ impl CredentialRecord {
             && self.dfe_code == other.dfe_code
             && self.deni_number == other.deni_number
             && self.description == other.description
+    }
+}
+
+impl Default for CredentialRecord {
+    fn default() -> Self {
+        CredentialRecord {
+            client_id: String::new(),
+            secret: SecretString::from(String::new()),
+            organisation_id: String::new(),
+            school_name: String::new(),
+            dfe_code: None,
+            deni_number: None,
+            description: None,
+        }
     }
 }
