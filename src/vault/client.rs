@@ -110,6 +110,12 @@ impl Answer {
         })
     }
 
+    /// KV v2 on a node that just became active answers `400` "Waiting for the primary to
+    /// upgrade from non-versioned to versioned data" for a moment: transient.
+    fn is_kv_upgrading(&self) -> bool {
+        self.status == StatusCode::BAD_REQUEST && self.errors().contains("Waiting for the primary")
+    }
+
     /// The vault's `errors` list, sanitised, for messages.
     fn errors(&self) -> String {
         #[derive(Deserialize)]
@@ -288,7 +294,7 @@ impl VaultClient {
         let mut last = String::new();
         for attempt in 1..=MAX_ATTEMPTS {
             match self.send_once(index, &method, path, body, token).await {
-                Ok(answer) if !is_retryable(answer.status) => {
+                Ok(answer) if !is_retryable(answer.status) && !answer.is_kv_upgrading() => {
                     self.current.store(index, Ordering::Relaxed);
                     return Ok(answer);
                 }
