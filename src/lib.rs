@@ -1,9 +1,11 @@
 //! simsid-console: harvest, cache, browse and audit SIMS ID partner credentials.
 //!
-//! Layers (see `shared/spec/design.md`): `config` and `domain` are pure vocabulary;
-//! `sims` is the only HTTP client of SIMS ID; `harvest` runs a full re-harvest; `store`
-//! is the only code that touches disk; `sim` is the loopback simulator; `tui` draws;
-//! `cli` prints headless command results.
+//! Layers (see `docs/ARCHITECTURE.md`): `domain` is the vocabulary; `config` resolves
+//! settings (it reads the config file and secret files); `sims` is the only HTTP client of
+//! SIMS ID; `harvest` runs a full re-harvest; `store` owns the SQLite cache and its key;
+//! `logging` owns the log file; `sim` is the loopback simulator; `ops` holds the operations
+//! both front ends share; `tui` draws; `cli` prints headless command results (and writes
+//! `export --output`).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 // Tests compare secrets with what was served; `clippy.toml` confines `expose_secret` elsewhere.

@@ -25,13 +25,3 @@ pub fn harden_process() -> Vec<String> {
     }
     problems
 }
-
-/// Whether core dumps are off for this process (for tests and `--version`-style checks).
-pub fn core_dumps_disabled() -> bool {
-    let limit = rustix::process::getrlimit(Resource::Core);
-    limit.current == Some(0)
-        && matches!(
-            rustix::process::dumpable_behavior(),
-            Ok(DumpableBehavior::NotDumpable)
-        )
-}

@@ -170,6 +170,14 @@ pub enum Command {
         #[arg(long = "latency-ms", default_value_t = 0)]
         latency_ms: u64,
     },
+    /// Print a shell completion script on stdout.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
+    Man,
 }
 
 /// `simsid vault` commands.

@@ -20,7 +20,8 @@ use crate::store::Store;
 /// Result of a command: its exit code, or an error carrying one.
 pub type CmdResult = Result<u8, CliError>;
 
-pub(super) fn io_err(e: std::io::Error) -> CliError {
+/// A write error on stdout as a command error; a closed pipe (`| head`) is a quiet success.
+pub fn io_err(e: std::io::Error) -> CliError {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         CliError {
             code: exit::OK,

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod exit;
 pub mod output;
 pub mod run;
+pub mod shell;
 pub mod vault_cmd;
 
 pub use args::{Cli, Command, GlobalArgs};

@@ -46,6 +46,16 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?;
             return Ok(exit::OK);
         }
+        Command::Completions { shell } => {
+            return super::shell::completions(shell, &mut std::io::stdout().lock())
+                .map(|()| exit::OK)
+                .map_err(commands::io_err);
+        }
+        Command::Man => {
+            return super::shell::man_page(&mut std::io::stdout().lock())
+                .map(|()| exit::OK)
+                .map_err(commands::io_err);
+        }
         Command::Demo { sites, seed } => {
             return demo::run(sites as usize, seed, global.readonly, global.verbose).await;
         }
@@ -135,7 +145,10 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::History { json } => commands::history(&ctx, json),
         Command::Audit { json } => commands::audit(&ctx, json),
         Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
-        Command::Simulate { .. } | Command::Demo { .. } => Ok(exit::OK),
+        Command::Simulate { .. }
+        | Command::Demo { .. }
+        | Command::Completions { .. }
+        | Command::Man => Ok(exit::OK),
     }
 }
 
@@ -151,6 +164,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Audit { .. } => "audit",
         Command::Export { .. } => "export",
         Command::Simulate { .. } => "simulate",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
         Command::Vault { .. } => "vault",
     }
 }

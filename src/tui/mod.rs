@@ -10,7 +10,7 @@
 //!   app/          App state and the pure App::update(Action) -> Vec<Effect> (no I/O; time
 //!                 arrives as Action::Tick, so timeouts are testable)
 //!     sites.rs      rows loaded once + a Vec of indices for sort / status view / filter
-//!     filter.rs     plain, !inverted and re: regex filters
+//!                   (the filter itself is `crate::filter`, shared with `simsid sites`)
 //!     site.rs       an open site: selection, revealed secret and its deadline, verify
 //!     harvest.rs    harvest progress counters, rate, ETA, outcome
 //!     diff.rs       a run's diff as a selectable list of changes
