@@ -78,9 +78,16 @@ fn options() -> HarvestOptions {
 async fn local_harvest(sim: &Simulator, store: &mut Store) -> Duration {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let start = Instant::now();
-    harvest_and_commit(store, sims(sim), options(), "bench", tx, CancellationToken::new())
-        .await
-        .unwrap();
+    harvest_and_commit(
+        store,
+        sims(sim),
+        options(),
+        "bench",
+        tx,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     start.elapsed()
 }
 
@@ -178,9 +185,7 @@ fn main() {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str| {
-            Store::open(&dir.path().join(name), StoreKey::generate()).unwrap()
-        };
+        let open = |name: &str| Store::open(&dir.path().join(name), StoreKey::generate()).unwrap();
         let settings = VaultSettings {
             addrs: vec![bao.addr.clone()],
             mount: "secret".into(),
@@ -213,16 +218,28 @@ fn main() {
         out.insert("sites", json!(sites));
         out.insert("credentials", json!(keys));
         out.insert("plain_writer_secs", json!(plain.as_secs_f64()));
-        out.insert("simsid_first_sync_vault_phase_secs", json!(first_sync.as_secs_f64()));
-        out.insert("simsid_first_harvest_total_secs", json!(first_total.as_secs_f64()));
+        out.insert(
+            "simsid_first_sync_vault_phase_secs",
+            json!(first_sync.as_secs_f64()),
+        );
+        out.insert(
+            "simsid_first_harvest_total_secs",
+            json!(first_total.as_secs_f64()),
+        );
         out.insert("simsid_written", json!(written));
         out.insert(
             "first_sync_vs_plain_writer",
             json!(first_sync.as_secs_f64() / plain.as_secs_f64()),
         );
         out.insert("unchanged_reharvest_vault_requests", json!(requests_again));
-        out.insert("unchanged_reharvest_vault_mode_secs", json!(again_total.as_secs_f64()));
-        out.insert("unchanged_reharvest_local_mode_secs", json!(local_again.as_secs_f64()));
+        out.insert(
+            "unchanged_reharvest_vault_mode_secs",
+            json!(again_total.as_secs_f64()),
+        );
+        out.insert(
+            "unchanged_reharvest_local_mode_secs",
+            json!(local_again.as_secs_f64()),
+        );
         out.insert(
             "unchanged_vault_vs_local",
             json!(again_total.as_secs_f64() / local_again.as_secs_f64()),

@@ -225,8 +225,14 @@ async fn soft_removal_keeps_the_versions() {
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["removed"], json!(1));
-    assert!(bao.read(&key).await.is_none(), "latest version soft-deleted");
-    let meta = bao.metadata(&key).await.expect("metadata and versions kept");
+    assert!(
+        bao.read(&key).await.is_none(),
+        "latest version soft-deleted"
+    );
+    let meta = bao
+        .metadata(&key)
+        .await
+        .expect("metadata and versions kept");
     assert_eq!(meta["current_version"], json!(1));
     assert_ne!(meta["versions"]["1"]["deletion_time"], json!(""));
 }
@@ -407,7 +413,10 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
     let text = audit.to_string();
-    assert!(text.contains("\"detail\":\"vault identity token\""), "{text}");
+    assert!(
+        text.contains("\"detail\":\"vault identity token\""),
+        "{text}"
+    );
     assert!(text.contains("ok; vault identity token"), "{text}");
     assert!(!text.contains(&secret));
 }
@@ -445,7 +454,11 @@ async fn integrator_secret_comes_from_the_vault() {
     );
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("no non-empty string field `nope`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no non-empty string field `nope`"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn root_settings(bao: &Bao, prefix: &str) -> VaultSettings {
@@ -510,7 +523,11 @@ async fn an_unchanged_reharvest_makes_no_vault_request() {
 async fn approle_logs_in_and_again_when_its_token_is_gone() {
     let bao = shared().await;
     let (s, v) = bao
-        .api("POST", "sys/auth/t-approle", Some(json!({"type": "approle"})))
+        .api(
+            "POST",
+            "sys/auth/t-approle",
+            Some(json!({"type": "approle"})),
+        )
         .await;
     assert!(s == 204 || s == 400, "{s} {v}");
     bao.policy(
@@ -522,7 +539,9 @@ async fn approle_logs_in_and_again_when_its_token_is_gone() {
         .api(
             "POST",
             "auth/t-approle/role/harvester",
-            Some(json!({"token_policies": ["t-approle"], "token_ttl": "3s", "token_max_ttl": "3s"})),
+            Some(
+                json!({"token_policies": ["t-approle"], "token_ttl": "3s", "token_max_ttl": "3s"}),
+            ),
         )
         .await;
     assert_eq!(s, 204, "{v}");
@@ -588,7 +607,10 @@ async fn approle_logs_in_and_again_when_its_token_is_gone() {
         .expect("logged in again")
         .unwrap();
     assert_eq!(read.data, data);
-    assert_ne!(client.lookup_self().await.unwrap().accessor, second.accessor);
+    assert_ne!(
+        client.lookup_self().await.unwrap().accessor,
+        second.accessor
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

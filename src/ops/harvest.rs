@@ -93,8 +93,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
                 None => store.commit_harvest(&data, &summary),
                 Some(marks) => store.commit_harvest_vault(&data, &summary, &marks),
             };
-            committed
-                .map_err(|e| CliError::runtime(format!("cannot commit the harvest: {e}")))?;
+            committed.map_err(|e| CliError::runtime(format!("cannot commit the harvest: {e}")))?;
             summary
         }
     };

@@ -195,10 +195,7 @@ fn record(org: &OrgId, site: Option<&Site>, c: &Credential) -> CredentialRecord 
 }
 
 fn failure(what: &str, errors: &[VaultError], total: usize) -> CliError {
-    let first = errors
-        .first()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+    let first = errors.first().map(ToString::to_string).unwrap_or_default();
     CliError::runtime(format!(
         "vault {what} failed for {} of {total} credential(s) (first: {first}); the local store was not committed, the next harvest writes them again",
         errors.len()
@@ -396,7 +393,11 @@ impl VaultSink {
             }
             let names = if folder.ends_with('/') {
                 self.client
-                    .kv_list(&self.mount, &format!("{}/{org}", self.prefix), Route::Active)
+                    .kv_list(
+                        &self.mount,
+                        &format!("{}/{org}", self.prefix),
+                        Route::Active,
+                    )
                     .await?
             } else {
                 // A key directly under the prefix is not one of ours by layout: a stray.

@@ -7,9 +7,7 @@ use rusqlite::{params, Connection, TransactionBehavior};
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use crate::domain::{
-    AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary, VaultMarks,
-};
+use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary, VaultMarks};
 
 /// The badge each site gets from a run's diff: Added > CredentialsChanged >
 /// AuthorisationChanged when several apply.

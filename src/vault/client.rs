@@ -124,10 +124,10 @@ impl Answer {
             errors: Vec<String>,
         }
         match serde_json::from_slice::<Errors>(&self.body) {
-            Ok(e) if !e.errors.is_empty() => {
-                crate::sanitize::for_terminal(&e.errors.join("; ").chars().take(300).collect::<String>())
-                    .into_owned()
-            }
+            Ok(e) if !e.errors.is_empty() => crate::sanitize::for_terminal(
+                &e.errors.join("; ").chars().take(300).collect::<String>(),
+            )
+            .into_owned(),
             _ => self
                 .status
                 .canonical_reason()
@@ -190,8 +190,9 @@ impl VaultClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_max_idle_per_host(64);
         if let Some(ca) = &settings.ca_file {
-            let pem = std::fs::read(ca)
-                .map_err(|e| VaultError::Setup(format!("CA file {}: {}", ca.display(), e.kind())))?;
+            let pem = std::fs::read(ca).map_err(|e| {
+                VaultError::Setup(format!("CA file {}: {}", ca.display(), e.kind()))
+            })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
                 VaultError::Setup(format!("CA file {} holds no PEM certificate", ca.display()))
             })?;
@@ -630,11 +631,15 @@ impl VaultClient {
         &self,
         paths: &[String],
     ) -> Result<BTreeMap<String, Vec<String>>, VaultError> {
-        let body = Zeroizing::new(
-            serde_json::to_vec(&json!({ "paths": paths })).unwrap_or_default(),
-        );
+        let body =
+            Zeroizing::new(serde_json::to_vec(&json!({ "paths": paths })).unwrap_or_default());
         let answer = self
-            .call(Method::POST, "sys/capabilities-self", Some(&body), Route::Any)
+            .call(
+                Method::POST,
+                "sys/capabilities-self",
+                Some(&body),
+                Route::Any,
+            )
             .await?;
         expect_ok(&answer, "sys/capabilities-self")?;
         let v: Value = answer.json("sys/capabilities-self")?;
@@ -710,7 +715,9 @@ impl VaultClient {
             message: "cannot encode the data".into(),
         })?);
         zeroize_value(doc);
-        let answer = self.call(Method::POST, &path, Some(&body), Route::Any).await?;
+        let answer = self
+            .call(Method::POST, &path, Some(&body), Route::Any)
+            .await?;
         if answer.status == StatusCode::BAD_REQUEST && answer.errors().contains("check-and-set") {
             return Err(VaultError::CasMismatch);
         }
@@ -737,7 +744,9 @@ impl VaultClient {
         let body = Zeroizing::new(
             serde_json::to_vec(&json!({ "custom_metadata": custom })).unwrap_or_default(),
         );
-        let answer = self.call(Method::POST, &path, Some(&body), Route::Any).await?;
+        let answer = self
+            .call(Method::POST, &path, Some(&body), Route::Any)
+            .await?;
         expect_ok(&answer, &path)
     }
 

@@ -67,13 +67,20 @@ mod tests {
     fn policies_name_the_mount_and_prefix() {
         let h = harvester("kv", "simsid/APP", None);
         assert!(h.contains("path \"kv/data/simsid/APP/*\""), "{h}");
-        assert!(h.contains("\"create\", \"update\", \"read\", \"delete\""), "{h}");
+        assert!(
+            h.contains("\"create\", \"update\", \"read\", \"delete\""),
+            "{h}"
+        );
         assert!(h.contains("path \"kv/metadata/simsid/APP/*\""), "{h}");
         let r = reader("kv", "simsid/APP");
         assert!(r.contains("capabilities = [\"read\"]"), "{r}");
         assert!(r.contains("[\"read\", \"list\"]"), "{r}");
         assert!(!r.contains("delete"), "{r}");
-        let with = harvester("kv", "p", Some(&SecretRef::parse("kv/team/x#secret").unwrap()));
+        let with = harvester(
+            "kv",
+            "p",
+            Some(&SecretRef::parse("kv/team/x#secret").unwrap()),
+        );
         assert!(with.contains("path \"kv/data/team/x\""), "{with}");
     }
 

@@ -155,8 +155,9 @@ fn is_loopback_host(host: &str) -> bool {
 pub fn parse_addr(raw: &str) -> Result<String, String> {
     let addr = raw.trim().trim_end_matches('/');
     let shown = crate::sanitize::for_terminal(addr);
-    let url = reqwest::Url::parse(addr)
-        .map_err(|_| format!("vault address `{shown}` is not a URL (e.g. https://vault.example:8200)"))?;
+    let url = reqwest::Url::parse(addr).map_err(|_| {
+        format!("vault address `{shown}` is not a URL (e.g. https://vault.example:8200)")
+    })?;
     let host = url.host_str().unwrap_or_default().to_string();
     match url.scheme() {
         "https" => {}

