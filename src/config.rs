@@ -690,6 +690,34 @@ mod tests {
     }
 
     #[test]
+    fn vault_keys_of_a_profile_are_read_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[profile.default]\nsecrets = \"vault\"\n\
+             vault_addr = [\"http://127.0.0.1:8200\", \"http://127.0.0.1:8202\"]\n\
+             vault_mount = \"kv\"\nvault_on_remove = \"soft\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap();
+        assert_eq!(s.secrets, SecretsMode::Vault);
+        let v = s.vault.unwrap();
+        assert_eq!(v.addrs.len(), 2);
+        assert_eq!(v.mount, "kv");
+        assert_eq!(v.prefix, format!("simsid/{APP}"));
+        assert_eq!(v.on_remove, crate::vault::OnRemove::Soft);
+
+        std::fs::write(&cfg, "[profile.default]\nvault_on_remove = \"shred\"\n").unwrap();
+        let err = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("vault_on_remove"), "{err}");
+    }
+
+    #[test]
     fn integer_application_id_is_explained() {
         let tmp = tempfile::tempdir().unwrap();
         let mut env = full_env();

@@ -743,3 +743,29 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
     assert_eq!(again.unchanged, want.len());
     assert_eq!(client.requests(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_settings_are_checked_up_front_and_shown_in_help() {
+    let sim = simulator(2, 41).await;
+    let ts = TempStore::new();
+    let mut env = env_for(&sim, &ts);
+    env.insert("SIMSID_SECRETS".into(), "vault".into());
+    env.insert("VAULT_ADDR".into(), "http://vault.example.org:8200".into());
+    env.insert("SIMSID_VAULT_AUTH".into(), "kerberos".into());
+    let o = simsid(&env, &["harvest"]).await;
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("plain http://"), "{err}");
+    assert!(err.contains("vault_auth `kerberos`"), "{err}");
+    let help = stdout(&simsid(&env, &["--help"]).await);
+    for key in [
+        "SIMSID_SECRETS",
+        "vault_addr",
+        "VAULT_ADDR",
+        "vault_token_file",
+        "vault_on_remove",
+        "client_secret_vault",
+    ] {
+        assert!(help.contains(key), "{key} not in --help");
+    }
+}

@@ -346,7 +346,7 @@ pub fn resolve(
         }
         Some("approle") => {
             let role_id = env.var("SIMSID_VAULT_ROLE_ID").or(p.vault_role_id.clone());
-            if role_id.is_none() && needs_vault {
+            if role_id.is_none() {
                 problems.push(format!(
                     "AppRole needs a role id: set SIMSID_VAULT_ROLE_ID or `vault_role_id` in {table}"
                 ));
@@ -372,9 +372,7 @@ pub fn resolve(
                     secret_id,
                 }),
                 (_, Err(e)) => {
-                    if needs_vault {
-                        problems.push(e);
-                    }
+                    problems.push(e);
                     None
                 }
                 (None, Ok(_)) => None,
