@@ -180,6 +180,8 @@ fn bench_harvest(c: &mut Criterion) {
         apim_key: None,
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .expect("client");
     let mut g = c.benchmark_group("harvest_loopback");

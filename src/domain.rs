@@ -384,6 +384,10 @@ pub struct HarvestData {
 pub struct VerifyResult {
     pub client_id: String,
     pub ok: bool,
+    /// True only when the STS rejected the credential itself (`invalid_client`,
+    /// `unauthorized_client`); any other failure is an error, not a refusal.
+    #[serde(default)]
+    pub refused: bool,
     pub error: Option<String>,
 }
 

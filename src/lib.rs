@@ -17,6 +17,7 @@ pub mod domain;
 pub mod filter;
 pub mod harvest;
 pub mod logging;
+pub mod lookup;
 pub mod ops;
 pub mod sanitize;
 pub mod security;

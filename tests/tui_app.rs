@@ -581,11 +581,13 @@ fn verify_shows_results_per_credential() {
             VerifyResult {
                 client_id: MAIN_CLIENT.into(),
                 ok: true,
+                refused: false,
                 error: None,
             },
             VerifyResult {
                 client_id: BACKUP_CLIENT.into(),
                 ok: false,
+                refused: true,
                 error: Some("invalid_client".into()),
             },
         ]),

@@ -32,11 +32,23 @@ pub fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
+/// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
+/// and exits 4 (nothing is shown, revealed or verified).
 pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
-    store
+    let found = store
         .resolve(query)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        .ok_or_else(|| CliError::not_found(query))
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    match found {
+        crate::lookup::Found::One(row) => Ok(row.site.org_id),
+        crate::lookup::Found::Nothing => Err(CliError::not_found(query)),
+        crate::lookup::Found::Many(rows) => {
+            let sites: Vec<&crate::domain::Site> = rows.iter().map(|r| &r.site).collect();
+            Err(CliError {
+                code: exit::NOT_FOUND,
+                message: crate::lookup::ambiguous_message(query, &sites),
+            })
+        }
+    }
 }
 
 pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
@@ -144,7 +156,9 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
             if !json {
                 eprintln!(
                     "harvest failed: {}",
-                    summary.error.as_deref().unwrap_or("unknown error")
+                    crate::sanitize::for_terminal(
+                        summary.error.as_deref().unwrap_or("unknown error")
+                    )
                 );
             }
             exit::RUNTIME

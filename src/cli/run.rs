@@ -16,7 +16,10 @@ pub async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("simsid: {}", e.message);
+                eprintln!(
+                    "simsid: {}",
+                    crate::sanitize::for_terminal_lines(&e.message)
+                );
                 tracing::error!(code = e.code, error = %e.message, "command failed");
             }
             e.code
@@ -70,7 +73,10 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
         .map_err(|e| CliError::usage(e.to_string()))?;
     for w in &settings.warnings {
-        eprintln!("simsid: warning: {w}");
+        eprintln!(
+            "simsid: warning: {}",
+            crate::sanitize::for_terminal_lines(w)
+        );
     }
     if let Err(e) = crate::logging::init(&settings.local.log_path, global.verbose) {
         eprintln!(

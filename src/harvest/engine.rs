@@ -99,6 +99,7 @@ pub async fn run<S: Source>(
                 ClientsError::NoCredentials => {
                     "the site list was refused (403/404): check the application id".to_string()
                 }
+                ClientsError::Fatal { message } => message,
                 other => format!("could not fetch the site list: {}", other.message()),
             };
             return HarvestOutput::Failed(Box::new(failed_summary(run_id, started_at, message)));
@@ -126,7 +127,7 @@ pub async fn run<S: Source>(
                     &events,
                     HarvestEvent::SiteFailed {
                         org: org.clone(),
-                        error: error.clone(),
+                        error: error.message(),
                     },
                 ),
             }
@@ -146,8 +147,12 @@ pub async fn run<S: Source>(
             Some((org, Ok(creds))) => {
                 clients.insert(org, creds);
             }
+            Some((_, Err(ClientsError::Fatal { message }))) => {
+                let summary = failed_summary(run_id, started_at, message);
+                return HarvestOutput::Failed(Box::new(summary));
+            }
             Some((org, Err(e))) => {
-                failed.insert(org, e);
+                failed.insert(org, e.message());
             }
             None => break,
         }
@@ -192,14 +197,14 @@ fn retry_after(e: &ClientsError) -> Option<std::time::Duration> {
     }
 }
 
-/// One site's clients with retries: 403/404 means no credentials; a persistent error is the
-/// failure's text (never a secret).
+/// One site's clients with retries: 403/404 means no credentials; a persistent error is
+/// returned (its message never holds a secret).
 async fn fetch_site<S: Source>(
     source: &S,
     org: &OrgId,
     policy: RetryPolicy,
     events: &UnboundedSender<HarvestEvent>,
-) -> Result<Vec<Credential>, String> {
+) -> Result<Vec<Credential>, ClientsError> {
     let attempt = (|| async { source.clients(org).await })
         .retry(policy.backoff())
         .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
@@ -208,7 +213,7 @@ async fn fetch_site<S: Source>(
     match attempt.await {
         Ok(creds) => Ok(creds),
         Err(ClientsError::NoCredentials) => Ok(Vec::new()),
-        Err(e) => Err(e.message()),
+        Err(e) => Err(e),
     }
 }
 
@@ -452,6 +457,28 @@ mod tests {
         assert_eq!(summary.credentials_total, 18);
         assert_eq!(summary.diff.sites_added.len(), 20);
         assert_eq!(data.failed.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn item14_a_fatal_clients_error_fails_the_whole_run() {
+        let src = Scripted {
+            sites: sites(10),
+            ..Default::default()
+        };
+        let victim = src.sites[3].org_id.clone();
+        src.answers.lock().unwrap().insert(
+            victim,
+            vec![Err(ClientsError::Fatal {
+                message: "SIMS ID refused our access token (403, insufficient_scope)".into(),
+            })],
+        );
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let out = run(src, fast(), tx, CancellationToken::new()).await;
+        let HarvestOutput::Failed(s) = out else {
+            panic!("expected the run to fail");
+        };
+        assert_eq!(s.status, RunStatus::Failed);
+        assert!(s.error.unwrap().contains("insufficient_scope"));
     }
 
     #[tokio::test]

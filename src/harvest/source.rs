@@ -17,15 +17,19 @@ pub enum ClientsError {
     NoCredentials,
     /// Will not get better by retrying.
     Permanent { message: String },
+    /// About the whole run, not one site (our token lacks a scope, a `403` challenges our
+    /// bearer token): reading it as "no credentials" would empty the cache, so the run fails
+    /// and the store stays unchanged.
+    Fatal { message: String },
 }
 
 impl ClientsError {
     /// A human-readable reason, never a secret.
     pub fn message(&self) -> String {
         match self {
-            ClientsError::Transient { message, .. } | ClientsError::Permanent { message } => {
-                message.clone()
-            }
+            ClientsError::Transient { message, .. }
+            | ClientsError::Permanent { message }
+            | ClientsError::Fatal { message } => message.clone(),
             ClientsError::NoCredentials => "no credentials (403/404)".to_string(),
         }
     }

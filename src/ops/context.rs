@@ -103,6 +103,8 @@ pub fn sims_client(remote: &RemoteSettings) -> OpResult<SimsClient> {
         apim_key: remote.apim_key.clone(),
         timeout: remote.timeout,
         connect_timeout: remote.timeout.min(Duration::from_secs(10)),
+        client_auth: remote.sts_client_auth,
+        verify_scopes: remote.verify_scopes.clone(),
     })
     .map_err(|e| CliError::runtime(format!("cannot build the SIMS ID client: {e}")))
 }

@@ -62,14 +62,16 @@ pub async fn verify_all(
 ) -> Verified {
     let checks = creds.iter().map(|(c, _)| async move {
         let r = client.verify(org, &c.client_id, &c.secret).await;
-        let refused = matches!(r, Err(SimsError::CredentialsRefused));
+        // Refused only when the STS rejected the credential itself (invalid_client,
+        // unauthorized_client); invalid_scope and the rest are errors.
+        let refused = matches!(r, Err(SimsError::CredentialsRefused(_)));
         let result = VerifyResult {
             client_id: c.client_id.clone(),
             ok: r.is_ok(),
-            error: r.err().map(|e| match e {
-                SimsError::CredentialsRefused => "refused by the STS (invalid_client)".to_string(),
-                other => other.to_string(),
-            }),
+            refused,
+            error: r
+                .err()
+                .map(|e| crate::sanitize::for_terminal(&e.to_string()).into_owned()),
         };
         (result, refused)
     });

@@ -5,7 +5,14 @@ use crate::harvest::{ClientsError, Source};
 use crate::sims::{SimsClient, SimsError};
 
 fn classify(e: SimsError) -> ClientsError {
-    if e.is_transient() {
+    if matches!(
+        e,
+        SimsError::ScopeNarrowed { .. } | SimsError::TokenForbidden { .. }
+    ) {
+        ClientsError::Fatal {
+            message: e.to_string(),
+        }
+    } else if e.is_transient() {
         ClientsError::Transient {
             retry_after: e.retry_after(),
             message: e.to_string(),

@@ -17,10 +17,15 @@
 //! | `POST`/`DELETE /_sim/site-list/fault` | `{"times": n\|null}` | `204` |
 //! | `POST /_sim/tokens/expire-after` | `{"calls": n\|null}` | `204` |
 //! | `POST /_sim/demo-mutate` | | `DemoChanges` JSON |
+//! | `POST /_sim/sites/{org}/text` | `{"name", "dfe_code", "deni_number"}` (each optional) | `204` / `404` |
+//! | `POST /_sim/sites/{org}/raw-clients` | `{"client_id", "secret", "description"}` | `204` / `404` |
+//! | `POST /_sim/sites/{org}/clients/{client_id}/duplicate` | `{"same_secret": bool}` | `204` / `404` |
+//! | `POST /_sim/sts` | `StsMode` JSON (`granted_scope`, `require_basic`, `school_partner_scope_invalid`, `error_description`) | `204` |
 //!
 //! A fault body is `{"kind": K, "times": n|null}` with K one of `status500`, `html502`,
 //! `rate_limited` (with `retry_after_secs`, default 1), `slow` (with `millis`), `hang`,
-//! `forbidden`, `not_found`, `unavailable503`, or `none` to clear.
+//! `forbidden`, `not_found`, `unavailable503`, `forbidden_insufficient_scope` (`403` with a
+//! Bearer challenge), `endless_body`, or `none` to clear.
 
 use std::time::Duration;
 
@@ -32,7 +37,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::model::Fault;
+use secrecy::SecretString;
+
+use super::model::{Fault, SimClient, SiteText, StsMode};
 use super::server::{bearer, failure, unauthorised, Ctx};
 use super::state::{digest, Failure};
 use crate::domain::OrgId;
@@ -62,6 +69,13 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         )
         .route("/tokens/expire-after", post(expire_tokens_after))
         .route("/demo-mutate", post(demo_mutate))
+        .route("/sites/{org}/text", post(set_site_text))
+        .route("/sites/{org}/raw-clients", post(push_client))
+        .route(
+            "/sites/{org}/clients/{client_id}/duplicate",
+            post(duplicate_client),
+        )
+        .route("/sts", post(set_sts_mode))
         .route_layer(middleware::from_fn_with_state(ctx, require_control_token))
 }
 
@@ -92,6 +106,8 @@ pub(crate) enum FaultSpec {
     Forbidden,
     NotFound,
     Unavailable503,
+    ForbiddenInsufficientScope,
+    EndlessBody,
 }
 
 fn one() -> u64 {
@@ -110,6 +126,8 @@ impl FaultSpec {
             FaultSpec::Forbidden => Fault::Forbidden,
             FaultSpec::NotFound => Fault::NotFound,
             FaultSpec::Unavailable503 => Fault::Unavailable503,
+            FaultSpec::ForbiddenInsufficientScope => Fault::ForbiddenInsufficientScope,
+            FaultSpec::EndlessBody => Fault::EndlessBody,
         })
     }
 }
@@ -310,6 +328,67 @@ async fn expire_tokens_after(State(ctx): State<Ctx>, Json(body): Json<CallsBody>
 
 async fn demo_mutate(State(ctx): State<Ctx>) -> Response {
     Json(ctx.control.demo_mutate()).into_response()
+}
+
+#[derive(Deserialize)]
+struct RawClientBody {
+    client_id: String,
+    secret: SecretString,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct DuplicateBody {
+    #[serde(default)]
+    same_secret: bool,
+}
+
+async fn set_site_text(
+    State(ctx): State<Ctx>,
+    Path(text): Path<String>,
+    Json(body): Json<SiteText>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(ctx.control.set_site_text(&org, body)),
+        None => bad_request(),
+    }
+}
+
+async fn push_client(
+    State(ctx): State<Ctx>,
+    Path(text): Path<String>,
+    Json(body): Json<RawClientBody>,
+) -> Response {
+    let Some(org) = org(&text) else {
+        return bad_request();
+    };
+    let client = SimClient {
+        client_id: body.client_id,
+        secret: body.secret,
+        description: body.description,
+        ocpaimkey: None,
+    };
+    done(ctx.control.push_client(&org, client))
+}
+
+async fn duplicate_client(
+    State(ctx): State<Ctx>,
+    Path((text, client_id)): Path<(String, String)>,
+    Json(body): Json<DuplicateBody>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(
+            ctx.control
+                .duplicate_client(&org, &client_id, body.same_secret),
+        ),
+        None => bad_request(),
+    }
+}
+
+async fn set_sts_mode(State(ctx): State<Ctx>, Json(mode): Json<StsMode>) -> Response {
+    ctx.control.set_sts_mode(mode);
+    done(true)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::model::{DemoChanges, Fault, SimSite, SimStats};
+use super::model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
 use super::state::State;
 use super::stats::Counters;
 use crate::domain::OrgId;
@@ -114,6 +114,30 @@ impl SimControl {
     /// counted since it was issued; `None` lifts the limit.
     pub fn expire_tokens_after(&self, calls: Option<u64>) {
         self.lock().expire_tokens_after(calls);
+    }
+
+    /// Replaces a site's name, DfE code and DENI number as served (fields left `None` keep
+    /// their value). False if the site is unknown.
+    pub fn set_site_text(&self, org: &OrgId, text: SiteText) -> bool {
+        self.lock().set_site_text(org, text)
+    }
+
+    /// Appends `client` to the site's clients exactly as given: any client id (hostile ones,
+    /// or one the site already has, to serve duplicates), any secret and description.
+    pub fn push_client(&self, org: &OrgId, client: SimClient) -> bool {
+        self.lock().push_client(org, client)
+    }
+
+    /// Appends a copy of the site's client `client_id`: with `same_secret` an exact
+    /// duplicate, otherwise the same id with a new secret. False if there is no such client.
+    pub fn duplicate_client(&self, org: &OrgId, client_id: &str, same_secret: bool) -> bool {
+        self.lock().duplicate_client(org, client_id, same_secret)
+    }
+
+    /// Sets how the STS behaves (narrowed scopes, HTTP Basic only, IdentityServer's
+    /// `invalid_scope`, hostile error descriptions).
+    pub fn set_sts_mode(&self, mode: StsMode) {
+        self.lock().set_sts_mode(mode);
     }
 
     /// The request counters.

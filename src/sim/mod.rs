@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use control::SimControl;
 pub use env::SimEnv;
-pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats};
+pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
 
 use dataset::Integrator;
 use server::Ctx;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::dataset::{GeneratedSite, Generator, Integrator, Refusal};
-use super::model::{DemoChanges, Fault, SimClient, SimSite};
+use super::model::{DemoChanges, Fault, SimClient, SimSite, SiteText, StsMode};
 use super::wire::{TokenAnswer, TokenForm, WireClient, WireSite};
 use crate::domain::{normalise_guid, AuthorisationChange, CredentialRef, OrgId};
 
@@ -82,12 +82,17 @@ struct TokenInfo {
     kind: TokenKind,
     expires_at: Instant,
     calls: u64,
+    /// Granted fewer than the partner scopes: Clients calls are refused with a Bearer
+    /// `insufficient_scope` challenge.
+    narrowed: bool,
 }
 
 /// What a bearer token allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Access {
     Granted,
+    /// The integrator's, but granted fewer than the partner scopes.
+    GrantedNarrowed,
     /// Missing, unknown, expired or used up: `401`.
     Unauthorised,
     /// Valid but not the integrator's: `403`.
@@ -102,8 +107,12 @@ pub(crate) enum Failure {
     NotFound,
     Status500,
     Html502,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Unavailable,
+    /// `403` with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+    InsufficientScope,
 }
 
 /// The body of an answer.
@@ -111,6 +120,8 @@ pub(crate) enum Failure {
 pub(crate) enum Reply {
     Sites(Vec<WireSite>),
     Clients(Vec<WireClient>),
+    /// `200` with a JSON array that never ends.
+    Endless,
     Fail(Failure),
 }
 
@@ -154,6 +165,8 @@ impl Plan {
             Fault::Forbidden => fail(Failure::Forbidden),
             Fault::NotFound => fail(Failure::NotFound),
             Fault::Unavailable503 => fail(Failure::Unavailable),
+            Fault::ForbiddenInsufficientScope => fail(Failure::InsufficientScope),
+            Fault::EndlessBody => Plan::now(Reply::Endless),
         }
     }
 }
@@ -174,6 +187,7 @@ pub(crate) struct State {
     /// Every secret generated and every token issued, for leak tests.
     issued: Vec<SecretString>,
     token_rng: StdRng,
+    sts: StsMode,
 }
 
 /// SHA-256 of a token: tokens are looked up by digest, never kept as map keys.
@@ -203,6 +217,7 @@ impl State {
             token_call_limit: None,
             token_ttl,
             token_rng: StdRng::from_entropy(),
+            sts: StsMode::default(),
         };
         for site in generated {
             state.insert(site);
@@ -307,6 +322,62 @@ impl State {
             }
             None => false,
         }
+    }
+
+    pub fn set_site_text(&mut self, org: &OrgId, text: SiteText) -> bool {
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        if let Some(name) = text.name {
+            entry.site.name = name;
+        }
+        if let Some(dfe) = text.dfe_code {
+            entry.site.dfe_code = Some(dfe);
+        }
+        if let Some(deni) = text.deni_number {
+            entry.site.deni_number = Some(deni);
+        }
+        true
+    }
+
+    pub fn push_client(&mut self, org: &OrgId, client: SimClient) -> bool {
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        self.issued.push(client.secret.clone());
+        entry.site.clients.push(client);
+        true
+    }
+
+    pub fn duplicate_client(&mut self, org: &OrgId, client_id: &str, same_secret: bool) -> bool {
+        let fresh = self.generator.secret();
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        let Some(mut copy) = entry
+            .site
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
+        else {
+            return false;
+        };
+        if !same_secret {
+            copy.secret = fresh.clone();
+            self.issued.push(fresh);
+        }
+        entry.site.clients.push(copy);
+        true
+    }
+
+    pub fn set_sts_mode(&mut self, mode: StsMode) {
+        self.sts = mode;
+    }
+
+    /// The STS mode in force.
+    pub fn sts_mode(&self) -> &StsMode {
+        &self.sts
     }
 
     pub fn site_exists(&self, org: &OrgId) -> bool {
@@ -432,6 +503,28 @@ impl State {
         } else {
             return Err("invalid_client");
         };
+        let asked = form.scope.as_deref().unwrap_or("");
+        if kind == TokenKind::School
+            && self.sts.school_partner_scope_invalid
+            && asked
+                .split_whitespace()
+                .any(|s| DEFAULT_SCOPE.split_whitespace().any(|p| p == s))
+        {
+            return Err("invalid_scope");
+        }
+        let granted = match (&self.sts.granted_scope, kind) {
+            (Some(narrow), TokenKind::Integrator) => narrow.clone(),
+            _ => form
+                .scope
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+        };
+        // Only a grant the STS narrowed (not a client asking for less) loses the API.
+        let narrowed = self.sts.granted_scope.is_some()
+            && !DEFAULT_SCOPE
+                .split_whitespace()
+                .all(|s| granted.split_whitespace().any(|g| g == s));
         let token = SecretString::from(format!(
             "{:032X}{:032X}",
             self.token_rng.gen::<u128>(),
@@ -446,6 +539,7 @@ impl State {
                 kind,
                 expires_at: now + self.token_ttl,
                 calls: 0,
+                narrowed,
             },
         );
         self.issued.push(token.clone());
@@ -453,10 +547,7 @@ impl State {
             access_token: token,
             expires_in: self.token_ttl.as_secs(),
             token_type: "Bearer",
-            scope: form
-                .scope
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+            scope: granted,
         })
     }
 
@@ -472,6 +563,7 @@ impl State {
         }
         info.calls += 1;
         match info.kind {
+            TokenKind::Integrator if info.narrowed => Access::GrantedNarrowed,
             TokenKind::Integrator => Access::Granted,
             TokenKind::School => Access::Forbidden,
         }

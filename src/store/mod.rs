@@ -149,10 +149,11 @@ impl Store {
         Ok(detail)
     }
 
-    /// Finds a cached site by organisation id (any case, braces optional), DfE code or DENI
-    /// number (case-insensitive). `None` when nothing matches.
-    pub fn resolve(&self, query: &str) -> Result<Option<OrgId>, StoreError> {
-        queries::resolve(&self.conn, query)
+    /// Finds the cached sites `query` names, by the one rule of [`crate::lookup::find`]
+    /// (organisation id, DfE code or DENI number; a shared code finds several).
+    pub fn resolve(&self, query: &str) -> Result<crate::lookup::Found<SiteRow>, StoreError> {
+        let rows = self.sites()?;
+        Ok(crate::lookup::find(&rows, |r| &r.site, query).map(Clone::clone))
     }
 
     /// Unseals one credential's secret; `NotFound` when there is no such credential.

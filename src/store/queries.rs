@@ -99,56 +99,6 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
     }))
 }
 
-fn first_org(conn: &Connection, sql: &str, value: &str) -> Result<Option<OrgId>, StoreError> {
-    let found: Option<String> = conn
-        .prepare_cached(sql)?
-        .query_row([value], |row| row.get(0))
-        .optional()?;
-    found.map(|s| org_from_sql(&s)).transpose()
-}
-
-/// Finds a site by organisation id (any case, braces optional), DfE code or DENI number
-/// (case-insensitive; `/`, `-` and spaces ignored when there is no exact match).
-pub(crate) fn resolve(conn: &Connection, query: &str) -> Result<Option<OrgId>, StoreError> {
-    let query = query.trim();
-    if query.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(org) = OrgId::parse(query) {
-        return first_org(
-            conn,
-            "SELECT org_id FROM sites WHERE org_id = ?1",
-            org.as_str(),
-        );
-    }
-    for column in ["dfe_code", "deni_number"] {
-        let sql = format!(
-            "SELECT org_id FROM sites WHERE {column} = ?1 COLLATE NOCASE ORDER BY org_id LIMIT 1"
-        );
-        if let Some(org) = first_org(conn, &sql, query)? {
-            return Ok(Some(org));
-        }
-    }
-    let compact: String = query
-        .chars()
-        .filter(|c| !matches!(c, '/' | '-' | ' '))
-        .collect();
-    if compact.is_empty() {
-        return Ok(None);
-    }
-    for column in ["dfe_code", "deni_number"] {
-        let sql = format!(
-            "SELECT org_id FROM sites \
-             WHERE replace(replace(replace({column}, '/', ''), '-', ''), ' ', '') = ?1 \
-             COLLATE NOCASE ORDER BY org_id LIMIT 1"
-        );
-        if let Some(org) = first_org(conn, &sql, &compact)? {
-            return Ok(Some(org));
-        }
-    }
-    Ok(None)
-}
-
 fn site_exists(conn: &Connection, org: &OrgId) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM sites WHERE org_id = ?1")?

@@ -66,6 +66,7 @@ pub const NO_CREDENTIALS: &str =
 pub const VERIFY_PENDING: &str = "…";
 pub const VERIFY_OK: &str = "ok";
 pub const VERIFY_REFUSED: &str = "refused";
+pub const VERIFY_ERROR: &str = "error";
 
 // Harvest pane.
 pub const HARVEST_RUNNING: &str = "Harvest in progress";

@@ -1,6 +1,7 @@
 //! Fixed fake data and helpers shared by the console tests (no clock, no terminal).
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -359,11 +360,22 @@ pub fn many_sites(n: usize) -> Vec<SiteRow> {
 #[derive(Default)]
 pub struct FakeServices {
     pub calls: Mutex<Vec<String>>,
+    /// When set, a harvest announces the site list, then waits until this file exists before
+    /// it goes on: a test outside the process opens the gate once it has seen the progress
+    /// pane, so the order of events never depends on timing.
+    pub harvest_gate: Option<PathBuf>,
 }
 
 impl FakeServices {
     pub fn new() -> Arc<Self> {
         Arc::new(FakeServices::default())
+    }
+    /// Fake services whose harvest waits for `gate` to exist (see `harvest_gate`).
+    pub fn with_harvest_gate(gate: PathBuf) -> Arc<Self> {
+        Arc::new(FakeServices {
+            harvest_gate: Some(gate),
+            ..FakeServices::default()
+        })
     }
     fn log(&self, s: String) {
         self.calls.lock().unwrap().push(s);
@@ -397,6 +409,7 @@ impl Services for FakeServices {
             Ok(vec![VerifyResult {
                 client_id: MAIN_CLIENT.into(),
                 ok: true,
+                refused: false,
                 error: None,
             }])
         })
@@ -407,13 +420,29 @@ impl Services for FakeServices {
         cancel: CancellationToken,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.log("harvest".into());
+        let gate = self.harvest_gate.clone();
         Box::pin(async move {
             let _ = events.send(HarvestEvent::Listed { total: 6 });
-            for (i, s) in sites().iter().enumerate() {
-                tokio::select! {
-                    () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            if let Some(gate) = gate {
+                // Polls the gate; the 120 s bound is only a last guard against a hang.
+                let mut open = false;
+                for _ in 0..2400 {
+                    if gate.exists() {
+                        open = true;
+                        break;
+                    }
+                    tokio::select! {
+                        () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
                 }
+                anyhow::ensure!(open, "the test never opened the harvest gate");
+            }
+            for (i, s) in sites().iter().enumerate() {
+                if cancel.is_cancelled() {
+                    return Ok(HarvestEnd::Cancelled);
+                }
+                tokio::task::yield_now().await;
                 let o = s.site.org_id.clone();
                 let _ = events.send(HarvestEvent::SiteStarted { org: o.clone() });
                 let _ = events.send(HarvestEvent::SiteDone {

@@ -167,11 +167,17 @@ impl App {
     fn run_line(&mut self, text: &str, fx: &mut Vec<Effect>) {
         match command::parse(text) {
             Ok(LineCommand::Goto(query)) => match self.sites.find(&query) {
-                Some(row) => {
+                crate::lookup::Found::One(row) => {
                     let org = row.site.org_id.clone();
                     self.open_site(org, fx);
                 }
-                None => self.error(strings::not_found(&query)),
+                crate::lookup::Found::Nothing => self.error(strings::not_found(&query)),
+                crate::lookup::Found::Many(rows) => {
+                    let sites: Vec<&crate::domain::Site> = rows.iter().map(|r| &r.site).collect();
+                    // One line on the message bar: the candidates joined.
+                    let text = crate::lookup::ambiguous_message(&query, &sites).replace('\n', " ·");
+                    self.error(text);
+                }
             },
             Ok(LineCommand::Harvest) => self.harvest_key(),
             Ok(LineCommand::Profile(name)) => {

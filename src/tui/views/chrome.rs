@@ -39,7 +39,7 @@ pub fn title(app: &App, frame: &mut Frame, area: Rect) {
         let crumb = match screen {
             Screen::Sites => continue,
             Screen::Site(v) if v.name.is_empty() => v.org.to_string(),
-            Screen::Site(v) => v.name.clone(),
+            Screen::Site(v) => format::clean(&v.name),
             Screen::Harvest => strings::CRUMB_HARVEST.to_string(),
             Screen::History(_) => strings::CRUMB_HISTORY.to_string(),
             Screen::Run(v) => format!("{} {}", strings::CRUMB_RUN, format::time(&v.run.started_at)),
@@ -115,7 +115,7 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
         let line = Line::from(vec![
             Span::raw(" "),
             Span::styled(prompt, app.theme.key),
-            Span::raw(input.text.clone()),
+            Span::raw(format::clean(&input.text)),
         ]);
         let width = u16::try_from(line.width()).unwrap_or(area.width);
         frame.render_widget(Paragraph::new(line), area);
@@ -136,7 +136,7 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
         }
         let line = Line::from(vec![
             Span::raw(" "),
-            Span::styled(format!("{prefix}{}", flash.text), style),
+            Span::styled(format!("{prefix}{}", format::clean(&flash.text)), style),
         ]);
         frame.render_widget(Paragraph::new(line), area);
     }

@@ -67,7 +67,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                     Span::raw(" "),
                     Span::styled(format!("{} ", strings::FAILED), t.error),
                     Span::raw(diff::site_name(app, &f.organisation_id)),
-                    Span::styled(format!(" — {}", f.error), t.dim),
+                    Span::styled(format!(" — {}", format::clean(&f.error)), t.dim),
                 ]));
             }
             let n = u16::try_from(lines.len())
@@ -81,7 +81,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Some(Outcome::Error(e)) => {
             let p = Paragraph::new(Line::from(vec![
                 Span::raw(" "),
-                Span::styled(e.clone(), t.error),
+                Span::styled(format::clean(e), t.error),
             ]))
             .wrap(Wrap { trim: true });
             frame.render_widget(p, inner);

@@ -148,7 +148,8 @@ fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
         None => Cell::from(strings::NONE),
         Some(None) => Cell::from(strings::VERIFY_PENDING).style(app.theme.dim),
         Some(Some(r)) if r.ok => Cell::from(strings::VERIFY_OK).style(app.theme.ok),
-        Some(Some(_)) => Cell::from(strings::VERIFY_REFUSED).style(app.theme.error),
+        Some(Some(r)) if r.refused => Cell::from(strings::VERIFY_REFUSED).style(app.theme.error),
+        Some(Some(_)) => Cell::from(strings::VERIFY_ERROR).style(app.theme.error),
     }
 }
 
@@ -163,7 +164,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
         .iter()
         .map(|c| {
             let mut cells = vec![
-                Cell::from(c.client_id.clone()),
+                Cell::from(format::clean(&c.client_id)),
                 secret_cell(app, view, c),
                 Cell::from(format::opt(c.description.as_deref()).to_string()),
             ];
@@ -249,14 +250,20 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         ]),
     };
     let verify = match (&view.verify, view.verify_for(&c.client_id)) {
-        (Some(VerifyState::Failed(e)), _) => Span::styled(strings::failed("verify", e), t.error),
+        (Some(VerifyState::Failed(e)), _) => {
+            Span::styled(format::clean(&strings::failed("verify", e)), t.error)
+        }
         (_, None) => Span::styled(strings::NONE, t.dim),
         (_, Some(None)) => Span::styled(strings::VERIFY_PENDING, t.dim),
         (_, Some(Some(r))) if r.ok => Span::styled(strings::VERIFY_OK, t.ok),
         (_, Some(Some(r))) => Span::styled(
             format!(
                 "{}: {}",
-                strings::VERIFY_REFUSED,
+                if r.refused {
+                    strings::VERIFY_REFUSED
+                } else {
+                    strings::VERIFY_ERROR
+                },
                 format::opt(r.error.as_deref())
             ),
             t.error,
@@ -307,7 +314,7 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
     let block = Block::bordered()
         .title(Line::from(vec![
             Span::raw(" "),
-            Span::styled(c.client_id.clone(), t.accent),
+            Span::styled(format::clean(&c.client_id), t.accent),
             Span::raw(" "),
         ]))
         .border_style(t.dim);
