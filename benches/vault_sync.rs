@@ -64,6 +64,8 @@ fn sims(sim: &Simulator) -> SimsClient {
         apim_key: None,
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .unwrap()
 }
