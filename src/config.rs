@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
+use crate::vault::VaultSettings;
 
 /// Production token endpoint.
 pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
@@ -148,6 +150,9 @@ pub struct RemoteSettings {
     pub apim_key: Option<SecretString>,
     pub concurrency: usize,
     pub timeout: Duration,
+    /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
+    /// `client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`] reads it.
+    pub client_secret_vault: Option<SecretRef>,
     /// `sts_client_auth`: how the secret is sent to the STS.
     pub sts_client_auth: crate::sims::ClientAuth,
     /// `verify_scopes`: the scopes `verify` asks for (default none).
@@ -164,6 +169,10 @@ pub struct Settings {
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
+    /// Where school secrets live (`secrets`).
+    pub secrets: SecretsMode,
+    /// The vault, when an address is configured (vault.md "Settings").
+    pub vault: Option<VaultSettings>,
 }
 
 /// One or more configuration problems, reported together.
@@ -211,6 +220,42 @@ struct ProfileFile {
     store: Option<PathBuf>,
     log_file: Option<PathBuf>,
     readonly: Option<bool>,
+    // Vault mode (vault.md "Settings").
+    secrets: Option<String>,
+    vault_addr: Option<toml::Value>,
+    vault_mount: Option<String>,
+    vault_prefix: Option<String>,
+    vault_namespace: Option<String>,
+    vault_ca_file: Option<PathBuf>,
+    vault_auth: Option<String>,
+    vault_token_file: Option<PathBuf>,
+    vault_role_id: Option<String>,
+    vault_secret_id_env: Option<String>,
+    vault_secret_id_file: Option<PathBuf>,
+    vault_approle_mount: Option<String>,
+    vault_on_remove: Option<String>,
+    client_secret_vault: Option<String>,
+}
+
+impl ProfileFile {
+    fn vault(&self) -> VaultProfile {
+        VaultProfile {
+            secrets: self.secrets.clone(),
+            vault_addr: self.vault_addr.clone(),
+            vault_mount: self.vault_mount.clone(),
+            vault_prefix: self.vault_prefix.clone(),
+            vault_namespace: self.vault_namespace.clone(),
+            vault_ca_file: self.vault_ca_file.clone(),
+            vault_auth: self.vault_auth.clone(),
+            vault_token_file: self.vault_token_file.clone(),
+            vault_role_id: self.vault_role_id.clone(),
+            vault_secret_id_env: self.vault_secret_id_env.clone(),
+            vault_secret_id_file: self.vault_secret_id_file.clone(),
+            vault_approle_mount: self.vault_approle_mount.clone(),
+            vault_on_remove: self.vault_on_remove.clone(),
+            client_secret_vault: self.client_secret_vault.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -489,7 +534,17 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             "client id: set SIMSID_CLIENT_ID or `client_id` in {table}"
         ));
     }
-    let client_secret = if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
+    let vault = vault_settings::resolve(
+        &p.vault(),
+        env,
+        application_id.as_ref().map(AppId::as_str),
+        &table,
+        &mut problems,
+    );
+    let client_secret = if vault.client_secret_vault.is_some() {
+        // Read from the vault when a command needs it.
+        Some(SecretString::from(String::new()))
+    } else if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
         Some(SecretString::from(s))
     } else if let Some(var) = &p.client_secret_env {
         let label = var_label("client_secret_env", var);
@@ -619,6 +674,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
                 apim_key,
                 concurrency: concurrency as usize,
                 timeout: Duration::from_secs(timeout_secs as u64),
+                client_secret_vault: vault.client_secret_vault.clone(),
                 sts_client_auth,
                 verify_scopes,
             })
@@ -644,6 +700,8 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         remote,
         application_id: application_raw,
         warnings,
+        secrets: vault.mode,
+        vault: vault.settings,
     })
 }
 
@@ -671,7 +729,10 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
                  concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
-                 readonly)",
+                 readonly, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
+                 vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
+                 vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
+                 vault_on_remove, client_secret_vault)",
                 path.display()
             ));
             ConfigFile::default()
@@ -768,6 +829,34 @@ mod tests {
         assert_eq!(r.client_id, "from-env", "env beats file");
         assert_eq!(r.concurrency, 2, "flag beats env");
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/flag-store"));
+    }
+
+    #[test]
+    fn vault_keys_of_a_profile_are_read_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[profile.default]\nsecrets = \"vault\"\n\
+             vault_addr = [\"http://127.0.0.1:8200\", \"http://127.0.0.1:8202\"]\n\
+             vault_mount = \"kv\"\nvault_on_remove = \"soft\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap();
+        assert_eq!(s.secrets, SecretsMode::Vault);
+        let v = s.vault.unwrap();
+        assert_eq!(v.addrs.len(), 2);
+        assert_eq!(v.mount, "kv");
+        assert_eq!(v.prefix, format!("simsid/{APP}"));
+        assert_eq!(v.on_remove, crate::vault::OnRemove::Soft);
+
+        std::fs::write(&cfg, "[profile.default]\nvault_on_remove = \"shred\"\n").unwrap();
+        let err = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("vault_on_remove"), "{err}");
     }
 
     #[test]

@@ -422,6 +422,15 @@ impl HeldRemovals {
     pub fn is_empty(&self) -> bool {
         self.sites.is_empty() && self.credentials.is_empty()
     }
+
+    /// Whether the credential `client_id` of `org` is held (alone or with its site).
+    pub fn holds(&self, org: &OrgId, client_id: &str) -> bool {
+        self.sites.contains(org)
+            || self
+                .credentials
+                .get(org)
+                .is_some_and(|ids| ids.contains(client_id))
+    }
 }
 
 /// The outcome of one verify token request with a school's credential.
@@ -435,3 +444,15 @@ pub struct VerifyResult {
     pub refused: bool,
     pub error: Option<String>,
 }
+
+/// What the store remembers writing to the vault for one credential (vault mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultMark {
+    /// The fingerprint of the secret last written.
+    pub fingerprint: Fingerprint,
+    /// The KV version that write made.
+    pub version: u64,
+}
+
+/// Vault marks by (organisation, client id).
+pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;

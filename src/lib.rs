@@ -28,3 +28,4 @@ pub mod sim;
 pub mod sims;
 pub mod store;
 pub mod tui;
+pub mod vault;

@@ -9,7 +9,7 @@ use crate::config::Flags;
 
 /// simsid — harvest, cache, browse and audit SIMS ID partner credentials.
 #[derive(Debug, Parser)]
-#[command(name = "simsid", version, about, long_about = None)]
+#[command(name = "simsid", version, about, long_about = None, after_help = VAULT_SETTINGS_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -106,6 +106,10 @@ pub enum Command {
         /// Take removals the guard holds (more than 10 % of the cached credentials at once).
         #[arg(long = "accept-removals")]
         accept_removals: bool,
+        /// Vault mode: also list the vault prefix and repair drift (missing or edited keys
+        /// rewritten, keys matching no credential removed).
+        #[arg(long)]
+        reconcile: bool,
     },
     /// List cached sites (no secrets).
     Sites {
@@ -186,6 +190,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Vault mode: check the vault, or print the least-privilege policies.
+    #[command(after_help = VAULT_SETTINGS_HELP)]
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Run the simulator alone; prints the settings a client needs, serves until interrupted.
     Simulate {
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
@@ -210,3 +220,32 @@ pub enum Command {
     /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
     Man,
 }
+
+/// `simsid vault` commands.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Check addresses, seal, authentication, the KV v2 mount and permissions on the prefix.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the harvester and reader policies (HCL) for this profile's mount and prefix.
+    Policy,
+}
+
+/// The vault-mode settings, shown by `simsid --help` and `simsid vault --help`.
+pub const VAULT_SETTINGS_HELP: &str = "\
+Vault mode (profile key / environment; environment wins):
+  secrets              SIMSID_SECRETS            \"local\" (default) or \"vault\"
+  vault_addr           SIMSID_VAULT_ADDR (comma-separated), else VAULT_ADDR
+  vault_mount          SIMSID_VAULT_MOUNT        KV v2 mount (default \"secret\")
+  vault_prefix         SIMSID_VAULT_PREFIX       default \"simsid/{application_id}\"
+  vault_namespace      SIMSID_VAULT_NAMESPACE, else VAULT_NAMESPACE
+  vault_ca_file        SIMSID_VAULT_CA_FILE, else VAULT_CACERT
+  vault_auth           SIMSID_VAULT_AUTH         \"token\" (default) or \"approle\"
+  vault_token_file     VAULT_TOKEN wins, else this file (default ~/.vault-token)
+  vault_role_id        SIMSID_VAULT_ROLE_ID      AppRole role id
+  vault_secret_id_env / vault_secret_id_file     where the AppRole secret id is
+  vault_approle_mount  default \"approle\"
+  vault_on_remove      \"delete\" (default: key and all versions) or \"soft\"
+  client_secret_vault  SIMSID_CLIENT_SECRET_VAULT  integrator secret as MOUNT/PATH#FIELD";

@@ -34,7 +34,7 @@ pub fn io_err(e: std::io::Error) -> CliError {
 
 /// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
 /// and exits 4 (nothing is shown, revealed or verified).
-fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
+pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
     let found = store
         .resolve(query)
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -51,7 +51,7 @@ fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
     }
 }
 
-fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
+pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
     if ctx.settings.local.readonly {
         return Err(CliError::usage(format!(
             "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
@@ -92,8 +92,13 @@ pub fn spawn_progress_bar(
                 let limit = p
                     .concurrency
                     .map_or_else(String::new, |(c, ceiling)| format!("/{c} (max {ceiling})"));
+                let vault = if p.stored_total > 0 {
+                    format!("  vault writes {}/{}", p.stored, p.stored_total)
+                } else {
+                    String::new()
+                };
                 bar.set_message(format!(
-                    "in flight {}{limit}  429s {}  retries {}  failed {}",
+                    "in flight {}{limit}  429s {}  retries {}  failed {}{vault}",
                     p.in_flight, p.rate_limited, p.retries, p.failed
                 ));
             }
@@ -104,16 +109,34 @@ pub fn spawn_progress_bar(
     })
 }
 
-/// `simsid harvest`: holds the store's harvest lock for the whole run.
+/// `simsid harvest` in local mode: the store alone.
 pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
     readonly_refusal(ctx, "harvest")?;
     let remote = ctx.remote()?.clone();
-    let client = ops::sims_client(&remote)?;
-    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
     let policy = ops::HarvestPolicy { accept_removals };
-    let options = HarvestOptions {
-        concurrency: remote.concurrency,
-        ..HarvestOptions::default()
+    harvest_into(ctx, json, policy, &remote, &mut ops::LocalOnly, |_| None).await
+}
+
+/// Runs a harvest under the store's lock with `sink` taking it before the local commit,
+/// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
+/// `vault` counts when `counts` gives them) and returns cli.md's exit code.
+pub async fn harvest_into<K: ops::CommitSink>(
+    ctx: &Context,
+    json: bool,
+    policy: ops::HarvestPolicy,
+    remote: &crate::config::RemoteSettings,
+    sink: &mut K,
+    counts: impl FnOnce(&K) -> Option<crate::ops::vault_sync::VaultCounts>,
+) -> CmdResult {
+    let client = ops::sims_client(remote)?;
+    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    let run = ops::Run {
+        options: HarvestOptions {
+            concurrency: remote.concurrency,
+            ..HarvestOptions::default()
+        },
+        policy,
+        user: &ctx.user,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
@@ -129,9 +152,7 @@ pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdRes
     };
     let progress_task = spawn_progress_bar(rx);
 
-    let end =
-        ops::harvest_and_commit_with(&mut store, client, options, policy, &ctx.user, tx, cancel)
-            .await;
+    let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
     ctrlc.abort();
     let _ = progress_task.await;
     let end = end?;
@@ -142,13 +163,27 @@ pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdRes
         }
         HarvestEnd::Finished(s) => s,
     };
+    let vault = counts(sink);
     let mut out = std::io::stdout().lock();
     if json {
-        let v = serde_json::to_value(&*summary)
+        let mut v = serde_json::to_value(&*summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+        if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
+            let counts = serde_json::to_value(vault)
+                .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+            map.insert("vault".into(), counts);
+        }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         output::run_text(&mut out, &summary).map_err(io_err)?;
+        if let Some(c) = vault {
+            writeln!(
+                out,
+                "vault: {} written, {} removed, {} unchanged, {} errors",
+                c.written, c.removed, c.unchanged, c.errors
+            )
+            .map_err(io_err)?;
+        }
     }
     Ok(match summary.status {
         RunStatus::Complete => exit::OK,

@@ -10,6 +10,7 @@ pub mod outfile;
 pub mod output;
 pub mod run;
 pub mod shell;
+pub mod vault_cmd;
 
 pub use args::{Cli, Command, GlobalArgs};
 pub use exit::CliError;

@@ -94,7 +94,19 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     for w in crate::store::check_permissions(&settings.local.store_path) {
         eprintln!("simsid: warning: {w}");
     }
-    let ctx = Context::new(settings);
+    let mut ctx = Context::new(settings);
+    if matches!(
+        command,
+        Command::Tui | Command::Harvest { .. } | Command::Verify { .. }
+    ) {
+        // The integrator's secret from the vault (`client_secret_vault`), read once.
+        if let Ok(remote) = &ctx.settings.remote {
+            if remote.client_secret_vault.is_some() {
+                let resolved = crate::ops::vault_ops::with_vault_secret(&ctx, remote).await?;
+                ctx.settings.remote = Ok(resolved);
+            }
+        }
+    }
     tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
 
     match command {
@@ -114,14 +126,28 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::Harvest {
             json,
             accept_removals,
+            reconcile,
             ..
-        } => commands::harvest(&ctx, json, accept_removals).await,
+        } => {
+            let policy = crate::ops::HarvestPolicy { accept_removals };
+            if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
+                super::vault_cmd::harvest(&ctx, json, reconcile, policy).await
+            } else {
+                commands::harvest(&ctx, json, accept_removals).await
+            }
+        }
         Command::Sites {
             json,
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal),
+        Command::Show { org, json, reveal } => {
+            if reveal && crate::ops::vault_ops::vault_mode(&ctx) {
+                super::vault_cmd::show_reveal(&ctx, &org, json).await
+            } else {
+                commands::show(&ctx, &org, json, reveal)
+            }
+        }
         Command::Verify {
             org,
             json,
@@ -129,6 +155,9 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             user,
             all,
         } => match org {
+            Some(org) if crate::ops::vault_ops::vault_mode(&ctx) => {
+                super::vault_cmd::verify(&ctx, &org, json).await
+            }
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {
@@ -140,6 +169,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 incident::verify_many(&ctx, selection, json).await
             }
         },
+        Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
         Command::History { json } => commands::history(&ctx, json),
         Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
         Command::Audit { json, .. } => commands::audit(&ctx, json),
@@ -184,5 +214,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Simulate { .. } => "simulate",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+        Command::Vault { .. } => "vault",
     }
 }

@@ -31,6 +31,9 @@ pub enum HarvestEvent {
     SiteDone { org: OrgId, credentials: usize },
     /// A site's clients could not be fetched after retries (requests in flight -= 1).
     SiteFailed { org: OrgId, error: String },
+    /// After fetching, the commit sink (the vault, in vault mode) has stored `done` of the
+    /// `total` changes it has to store.
+    Stored { done: usize, total: usize },
 }
 
 /// What the harvest's shared limiter allows (see `harvest::limiter`).

@@ -18,6 +18,9 @@ pub struct Progress {
     /// Requests the limiter allows in flight, and the configured ceiling.
     pub concurrency: Option<(usize, usize)>,
     pub credentials: usize,
+    /// Changes stored by the commit sink (vault writes and removals), and how many to store.
+    pub stored: usize,
+    pub stored_total: usize,
     /// The most recent failures, oldest first (bounded).
     pub recent_failures: Vec<(String, String)>,
 }
@@ -38,6 +41,8 @@ impl Progress {
             rate_limited: 0,
             concurrency: None,
             credentials: 0,
+            stored: 0,
+            stored_total: 0,
             recent_failures: Vec::new(),
         }
     }
@@ -62,6 +67,10 @@ impl Progress {
                     self.recent_failures.remove(0);
                 }
                 self.recent_failures.push((org.to_string(), error.clone()));
+            }
+            HarvestEvent::Stored { done, total } => {
+                self.stored = *done;
+                self.stored_total = *total;
             }
         }
     }

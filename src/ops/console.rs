@@ -75,6 +75,26 @@ impl ConsoleServices {
     }
 }
 
+/// Vault mode: reads one secret from the vault for the console's reveal or copy (the
+/// console's calls are synchronous; the read runs on the multi-threaded runtime).
+fn vault_read(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+) -> anyhow::Result<SecretString> {
+    let client = super::vault_ops::vault_client(ctx).map_err(|e| anyhow!(e.message))?;
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|_| anyhow!("the vault can only be read inside the runtime"))?;
+    tokio::task::block_in_place(|| {
+        handle.block_on(super::vault_ops::reveal_audited(
+            store, ctx, &client, action, org, client_id,
+        ))
+    })
+    .map_err(|e| anyhow!(e.message))
+}
+
 /// A multi-line message (a list of configuration problems) as one line for a flash.
 fn one_line(message: &str) -> String {
     message
@@ -137,6 +157,9 @@ impl Services for ConsoleServices {
         }
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
+        if super::vault_ops::vault_mode(&ctx) {
+            return vault_read(store, &ctx, AuditAction::Reveal, org, client_id);
+        }
         secrets::unseal_audited(store, &ctx, AuditAction::Reveal, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
@@ -148,6 +171,9 @@ impl Services for ConsoleServices {
         }
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
+        if super::vault_ops::vault_mode(&ctx) {
+            return vault_read(store, &ctx, AuditAction::Copy, org, client_id);
+        }
         secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
@@ -156,7 +182,8 @@ impl Services for ConsoleServices {
         let inner = self.inner.clone();
         let org = org.clone();
         async move {
-            let (client, creds) = {
+            type Wanted = Vec<(String, Option<String>)>;
+            let (ctx, remote, local_creds, wanted, fingerprinter) = {
                 let mut guard = lock_arc(&inner)?;
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
@@ -164,17 +191,54 @@ impl Services for ConsoleServices {
                 let remote = guard
                     .ctx
                     .remote()
-                    .map_err(|e| anyhow!(one_line(&e.message)))?;
-                let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
-                let creds = secrets::credentials_for_verify(guard.existing_store()?, &org)
-                    .map_err(|e| anyhow!(e.message))?;
-                (client, creds)
+                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .clone();
+                let ctx = guard.ctx.clone();
+                let store = guard.existing_store()?;
+                let (local_creds, wanted): (_, Option<Wanted>) =
+                    if super::vault_ops::vault_mode(&ctx) {
+                        // Vault mode: only which credentials; the secrets come from the vault.
+                        let detail = store
+                            .site(&org)?
+                            .ok_or_else(|| anyhow!("site {org} is not cached"))?;
+                        let wanted = detail
+                            .credentials
+                            .iter()
+                            .map(|c| (c.client_id.clone(), c.description.clone()))
+                            .collect();
+                        (Vec::new(), Some(wanted))
+                    } else {
+                        let creds = secrets::credentials_for_verify(store, &org)
+                            .map_err(|e| anyhow!(e.message))?;
+                        (creds, None)
+                    };
+                (ctx, remote, local_creds, wanted, store.fingerprinter())
             };
+            let (creds, note) = match wanted {
+                Some(wanted) => {
+                    let vault =
+                        super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+                    let (creds, note) = super::vault_ops::credentials_from_vault(
+                        &ctx,
+                        &vault,
+                        &fingerprinter,
+                        &org,
+                        &wanted,
+                    )
+                    .await
+                    .map_err(|e| anyhow!(e.message))?;
+                    (creds, Some(note))
+                }
+                None => (local_creds, None),
+            };
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
+                .await
+                .map_err(|e| anyhow!(e.message))?;
+            let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
             let results = secrets::verify_all(&client, &org, &creds).await.results;
             let mut guard = lock_arc(&inner)?;
-            let ctx = guard.ctx.clone();
             let store = guard.existing_store()?;
-            secrets::audit_verify(store, &ctx, &org, &creds, &results)
+            secrets::audit_verify_noted(store, &ctx, &org, &creds, &results, note.as_deref())
                 .map_err(|e| anyhow!(e.message))?;
             Ok(results)
         }
@@ -208,11 +272,32 @@ impl Services for ConsoleServices {
             if let Some(hook) = hook {
                 hook();
             }
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
+                .await
+                .map_err(|e| anyhow!(e.message))?;
             let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
             let options = HarvestOptions {
                 concurrency: remote.concurrency,
                 ..HarvestOptions::default()
             };
+            if super::vault_ops::vault_mode(&ctx) {
+                // Vault mode: the vault is written before the local commit.
+                let vault = super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+                let settings = super::vault_ops::vault_settings(&ctx)
+                    .map_err(|e| anyhow!(e.message))?
+                    .clone();
+                let mut sink = super::vault_sync::VaultSink::new(vault, &settings, false);
+                let run = super::Run {
+                    options,
+                    policy: super::HarvestPolicy::default(),
+                    user: &ctx.user,
+                };
+                return super::harvest_and_commit_via(
+                    &mut store, client, run, events, cancel, &mut sink,
+                )
+                .await
+                .map_err(|e| anyhow!(e.message));
+            }
             super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
                 .await
                 .map_err(|e| anyhow!(e.message))

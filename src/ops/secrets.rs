@@ -90,11 +90,27 @@ pub fn audit_verify(
     creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
     results: &[VerifyResult],
 ) -> OpResult<()> {
+    audit_verify_noted(store, ctx, org, creds, results, None)
+}
+
+/// [`audit_verify`] with a note appended to each record (vault mode: the vault identity).
+pub fn audit_verify_noted(
+    store: &mut Store,
+    ctx: &Context,
+    org: &OrgId,
+    creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
+    results: &[VerifyResult],
+    note: Option<&str>,
+) -> OpResult<()> {
     for ((c, fp), r) in creds.iter().zip(results) {
-        let detail = if r.ok {
+        let outcome = if r.ok {
             "ok".to_string()
         } else {
             format!("failed: {}", r.error.as_deref().unwrap_or("unknown"))
+        };
+        let detail = match note {
+            Some(n) => format!("{outcome}; {n}"),
+            None => outcome,
         };
         let entry = ctx.audit_entry(
             AuditAction::Verify,

@@ -3,16 +3,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use secrecy::SecretString;
 
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use super::queries;
-use super::Conclusion;
 use crate::domain::{
-    ChangeBadge, Diff, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary,
-    REMOVAL_HELD,
+    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunSummary, VaultMarks, REMOVAL_HELD,
 };
 
 /// The `meta` row counting committed harvests.
@@ -120,41 +116,50 @@ struct Previous {
 /// Commits a harvest whose site list succeeded, in one transaction (cli.md, "Harvest
 /// semantics"): sites not listed are removed with their credentials, listed sites are
 /// upserted, fetched sites get exactly the fetched credentials, failed sites keep theirs
-/// marked stale, badges are set from the diff and the run is recorded.
+/// marked stale, badges are set from the diff and the run is recorded. In vault mode
+/// (`vault` is `Some`) no secret is stored, only what was written to the vault.
 pub(crate) fn commit_harvest(
     conn: &mut Connection,
     crypto: &Crypto,
     data: &HarvestData,
     summary: &RunSummary,
+    vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
     let held = HeldRemovals::default();
     validate(data, &held)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    apply(&tx, crypto, data, summary, &held)?;
+    apply(&tx, crypto, data, summary, &held, vault)?;
     bump_generation(&tx)?;
     tx.commit()?;
     Ok(())
 }
 
-/// Commits a harvest concluded inside the transaction against the state it replaces, unless
-/// another harvest committed since `expected_generation` was read (see `Store::commit_concluded`).
-pub(crate) fn commit_concluded(
+/// What one harvest commits: its run, its data, the removals the guard holds and, in vault
+/// mode, what was written to the vault.
+pub(crate) struct Prepared<'a> {
+    pub summary: &'a RunSummary,
+    pub data: &'a HarvestData,
+    pub held: &'a HeldRemovals,
+    pub vault: Option<&'a VaultMarks>,
+}
+
+/// Commits a prepared harvest in one transaction, unless another harvest committed since
+/// `expected_generation` was read (then [`StoreError::ChangedUnderRun`], nothing written).
+pub(crate) fn commit_prepared(
     conn: &mut Connection,
     crypto: &Crypto,
     expected_generation: u64,
-    conclude: impl FnOnce(&crate::domain::Snapshot, &dyn Fn(&SecretString) -> Fingerprint) -> Conclusion,
-) -> Result<RunSummary, StoreError> {
+    run: Prepared<'_>,
+) -> Result<(), StoreError> {
+    validate(run.data, run.held)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if generation(&tx)? != expected_generation {
         return Err(StoreError::ChangedUnderRun);
     }
-    let previous = queries::snapshot(&tx)?;
-    let (summary, data, held) = conclude(&previous, &|secret| crypto.fingerprint(secret));
-    validate(&data, &held)?;
-    apply(&tx, crypto, &data, &summary, &held)?;
+    apply(&tx, crypto, run.data, run.summary, run.held, run.vault)?;
     bump_generation(&tx)?;
     tx.commit()?;
-    Ok(summary)
+    Ok(())
 }
 
 /// Writes a validated harvest into `tx` (the caller commits).
@@ -164,6 +169,7 @@ fn apply(
     data: &HarvestData,
     summary: &RunSummary,
     held: &HeldRemovals,
+    vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
     let now = time_to_sql(&summary.finished_at);
 
@@ -230,11 +236,14 @@ fn apply(
         let mut clear = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut insert = tx.prepare(
             "INSERT INTO credentials (org_id, client_id, secret, nonce, description, \
-             fingerprint, first_seen, last_changed, stale, last_error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL) \
+             fingerprint, first_seen, last_changed, stale, last_error, vault_fingerprint, \
+             vault_version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL, ?9, ?10) \
              ON CONFLICT (org_id, client_id) DO UPDATE SET secret = excluded.secret, \
              nonce = excluded.nonce, description = excluded.description, \
-             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed",
+             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed, \
+             vault_fingerprint = excluded.vault_fingerprint, \
+             vault_version = excluded.vault_version",
         )?;
         let mut fresh =
             tx.prepare("UPDATE sites SET stale = 0, last_error = NULL WHERE org_id = ?1")?;
@@ -267,16 +276,26 @@ fn apply(
                     Some(p) => (p.first_seen.as_str(), now.as_str()),
                     None => (now.as_str(), now.as_str()),
                 };
-                let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                // Vault mode keeps no secret on disk: empty sealed columns, and the mark of
+                // what the vault holds.
+                let (ciphertext, nonce, mark) = match vault {
+                    Some(marks) => (Vec::new(), Vec::new(), marks.get(&key_of(org, credential))),
+                    None => {
+                        let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                        (sealed.ciphertext, sealed.nonce.to_vec(), None)
+                    }
+                };
                 insert.execute(params![
                     org.as_str(),
                     credential.client_id,
-                    sealed.ciphertext,
-                    &sealed.nonce[..],
+                    ciphertext,
+                    nonce,
                     credential.description,
                     fingerprint.0,
                     first_seen,
                     last_changed,
+                    mark.map(|m| m.fingerprint.0.as_str()),
+                    mark.map(|m| m.version as i64),
                 ])?;
             }
             fresh.execute([org.as_str()])?;
@@ -318,6 +337,10 @@ fn apply(
 
     insert_run(tx, summary)?;
     Ok(())
+}
+
+fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String) {
+    (org.clone(), credential.client_id.clone())
 }
 
 /// Adds a run to the history.

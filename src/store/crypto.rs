@@ -36,6 +36,33 @@ pub(crate) struct Sealed {
     pub nonce: [u8; NONCE_LEN],
 }
 
+/// The fingerprint key alone: cheap to clone and shareable across tasks. `Debug` shows
+/// nothing of the key.
+#[derive(Clone)]
+pub struct Fingerprinter(HmacSha256);
+
+impl std::fmt::Debug for Fingerprinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprinter")
+    }
+}
+
+impl Fingerprinter {
+    /// The keyed fingerprint of a secret: the first 16 hex characters of its HMAC.
+    #[allow(clippy::disallowed_methods)] // fingerprinting needs the bytes
+    pub fn fingerprint(&self, secret: &SecretString) -> Fingerprint {
+        let mut mac = self.0.clone();
+        mac.update(secret.expose_secret().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Fingerprint(
+            digest[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+    }
+}
+
 /// The keys derived from a store key, ready to use.
 pub(crate) struct Crypto {
     cipher: XChaCha20Poly1305,
@@ -68,17 +95,13 @@ impl Crypto {
     }
 
     /// The keyed fingerprint of a secret: the first 16 hex characters of its HMAC.
-    #[allow(clippy::disallowed_methods)] // sealing and fingerprinting need the bytes
     pub fn fingerprint(&self, secret: &SecretString) -> Fingerprint {
-        let mut mac = self.fingerprint.clone();
-        mac.update(secret.expose_secret().as_bytes());
-        let digest = mac.finalize().into_bytes();
-        Fingerprint(
-            digest[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-        )
+        self.fingerprinter().fingerprint(secret)
+    }
+
+    /// The fingerprint key alone, to share with tasks.
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        Fingerprinter(self.fingerprint.clone())
     }
 
     /// Seals a secret for the row (`org`, `client_id`) with a fresh random nonce.

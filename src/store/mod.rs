@@ -18,6 +18,7 @@ mod lock;
 mod queries;
 mod safety;
 mod schema;
+mod vault_marks;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use secrecy::SecretString;
 
 pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, KeySource};
 pub use audit::{AuditCheck, BadRecord};
+pub use crypto::Fingerprinter;
 pub use error::{is_disk_full, StoreError};
 pub use files::{check_permissions, write_private_file};
 pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
@@ -37,7 +39,7 @@ pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,
-    SiteRow, Snapshot,
+    SiteRow, Snapshot, VaultMarks,
 };
 use crypto::Crypto;
 
@@ -47,10 +49,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const KEY_CHECK: &str = "key_check";
 /// Below this much free space, an SQLite I/O error is reported as a full disk.
 const NEARLY_FULL_BYTES: u64 = 1024 * 1024;
-
-/// What a harvest commits, decided against the state it replaces: the run, the data, and
-/// the removals it holds back.
-pub type Conclusion = (RunSummary, HarvestData, HeldRemovals);
 
 /// An open store. `Debug` shows only its path.
 pub struct Store {
@@ -171,6 +169,11 @@ impl Store {
         self.crypto.fingerprint(secret)
     }
 
+    /// The fingerprint key, to fingerprint secrets away from the store (e.g. in tasks).
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        self.crypto.fingerprinter()
+    }
+
     /// Every cached site with its credentials' fingerprints (what a harvest diffs against).
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         (|| -> Result<_, StoreError> {
@@ -190,21 +193,29 @@ impl Store {
         data: &HarvestData,
         summary: &RunSummary,
     ) -> Result<(), StoreError> {
-        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary)
+        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary, None)
             .map_err(|e| self.locate(e))
     }
 
-    /// Commits a harvest in one transaction, deciding what to commit inside it: fails with
-    /// [`StoreError::ChangedUnderRun`] (nothing written) unless the store is still at
-    /// `expected_generation`; otherwise `conclude` gets the state being replaced (the "before"
-    /// of the diff, read now, not when the run started) and the store's fingerprint function,
-    /// and returns the run, the data and the removals to hold. Returns the committed run.
-    pub fn commit_concluded(
+    /// Commits a prepared harvest (its run, data, held removals and, in vault mode, what was
+    /// written to the vault) in one transaction; fails with [`StoreError::ChangedUnderRun`]
+    /// (nothing written) unless the store is still at `expected_generation`, i.e. no other
+    /// harvest committed since this one started.
+    pub fn commit_prepared(
         &mut self,
         expected_generation: u64,
-        conclude: impl FnOnce(&Snapshot, &dyn Fn(&SecretString) -> Fingerprint) -> Conclusion,
-    ) -> Result<RunSummary, StoreError> {
-        commit::commit_concluded(&mut self.conn, &self.crypto, expected_generation, conclude)
+        summary: &RunSummary,
+        data: &HarvestData,
+        held: &HeldRemovals,
+        vault: Option<&VaultMarks>,
+    ) -> Result<(), StoreError> {
+        let run = commit::Prepared {
+            summary,
+            data,
+            held,
+            vault,
+        };
+        commit::commit_prepared(&mut self.conn, &self.crypto, expected_generation, run)
             .map_err(|e| self.locate(e))
     }
 

@@ -73,6 +73,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE audit ADD COLUMN identity TEXT;
     ALTER TABLE audit ADD COLUMN mac BLOB;
     "#,
+    // 3: vault mode: per credential, what was last written to the vault.
+    r#"
+    ALTER TABLE credentials ADD COLUMN vault_fingerprint TEXT;
+    ALTER TABLE credentials ADD COLUMN vault_version INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

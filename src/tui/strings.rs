@@ -44,6 +44,8 @@ pub const ORGANISATION: &str = "organisation";
 pub const AUTHORISED: &str = "authorised";
 pub const STALE: &str = "stale";
 pub const CREDENTIALS: &str = "credentials";
+/// Harvest pane: vault writes and removals done / to do (vault mode).
+pub const VAULT_WRITES: &str = "vault writes";
 pub const LAST_CHANGED: &str = "last changed";
 pub const LAST_ERROR: &str = "last error";
 pub const FIRST_SEEN: &str = "first seen";

@@ -55,6 +55,8 @@ pub struct HarvestState {
     pub in_flight: usize,
     pub retries: usize,
     pub credentials: usize,
+    /// Vault writes and removals done, of how many (vault mode, after fetching).
+    pub stored: Option<(usize, usize)>,
     pub failures: Vec<SiteFailure>,
     /// The most recent retry.
     pub last_retry: Option<Retry>,
@@ -84,6 +86,7 @@ impl HarvestState {
             in_flight: 0,
             retries: 0,
             credentials: 0,
+            stored: None,
             failures: Vec::new(),
             last_retry: None,
             rate_limited: 0,
@@ -149,6 +152,7 @@ impl HarvestState {
                     error: error.clone(),
                 });
             }
+            HarvestEvent::Stored { done, total } => self.stored = Some((*done, *total)),
         }
     }
 

@@ -183,6 +183,13 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(line));
     }
+    if let Some((done, total)) = h.stored {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            label(strings::VAULT_WRITES),
+            value(format!("{done}/{total}")),
+        ]));
+    }
     let mut rest = area;
     let top = fit::take_top(&mut rest, u16::try_from(lines.len()).unwrap_or(u16::MAX));
     frame.render_widget(Paragraph::new(lines), top);
