@@ -210,11 +210,14 @@ fn an_altered_head_is_found_and_stops_further_records() {
 fn a_store_from_before_the_chain_is_chained_on_migration_and_it_is_recorded() {
     let (ts, store) = store_with_records();
     drop(store);
-    // Back to the schema before the chain: no mac, no identity, no head.
+    // Back to the schema before the chain (version 1): no mac, no identity, no head, and
+    // none of the later vault columns either.
     tamper(
         &ts,
         "ALTER TABLE audit DROP COLUMN mac;
          ALTER TABLE audit DROP COLUMN identity;
+         ALTER TABLE credentials DROP COLUMN vault_fingerprint;
+         ALTER TABLE credentials DROP COLUMN vault_version;
          DELETE FROM meta WHERE key = 'audit_head';
          PRAGMA user_version = 1;",
     );

@@ -36,7 +36,6 @@ pub async fn harvest(
     harvest_into(ctx, json, policy, &remote, &mut sink, |s| Some(s.counts)).await
 }
 
-
 /// `simsid show ORG --reveal` in vault mode: each secret read from the vault with the
 /// current identity and audited.
 pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {

@@ -455,7 +455,8 @@ impl CommitSink for VaultSink {
             .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")));
         async move {
             let marks = marks?;
-            self.run(fingerprinter, marks, data, held, summary, events).await
+            self.run(fingerprinter, marks, data, held, summary, events)
+                .await
         }
     }
 }
