@@ -59,6 +59,7 @@ fn summary() -> RunSummary {
         credentials_total: 2 * SITES as usize,
         diff: Diff::default(),
         failures: Vec::new(),
+        stats: Default::default(),
         error: None,
     }
 }

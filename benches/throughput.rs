@@ -108,6 +108,7 @@ fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
         credentials_total: 2 * n,
         diff: Diff::default(),
         failures: Vec::new(),
+        stats: Default::default(),
         error: None,
     };
     (
@@ -180,6 +181,8 @@ fn bench_harvest(c: &mut Criterion) {
         apim_key: None,
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .expect("client");
     let mut g = c.benchmark_group("harvest_loopback");

@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
+use crate::vault::VaultSettings;
 
 /// Production token endpoint.
 pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
@@ -38,7 +40,7 @@ pub struct Flags {
 
 /// Where the process reads environment variables from (injectable for tests).
 pub trait Env {
-    /// The variable's value, `None` when unset or empty.
+    /// The variable's value as set (possibly empty), `None` when unset.
     fn var(&self, name: &str) -> Option<String>;
 }
 
@@ -48,13 +50,75 @@ pub struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
+        std::env::var(name).ok()
     }
 }
 
 impl Env for BTreeMap<String, String> {
     fn var(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|v| !v.is_empty()).cloned()
+        self.get(name).cloned()
+    }
+}
+
+/// The environment variables `resolve` reads by name; an empty one is an error, never a
+/// silent fall back to the default (an empty `SIMSID_STS_URL` must not mean production).
+const KNOWN_VARS: [&str; 16] = [
+    "SIMSID_CONFIG",
+    "SIMSID_PROFILE",
+    "SIMSID_APPLICATION_ID",
+    "SIMSID_CLIENT_ID",
+    "SIMSID_ORGANISATION_ID",
+    "SIMSID_CLIENT_SECRET",
+    "SIMSID_STS_URL",
+    "SIMSID_API_BASE",
+    "SIMSID_SCOPES",
+    "SIMSID_CONCURRENCY",
+    "SIMSID_STORE",
+    "SIMSID_STORE_KEY",
+    "SIMSID_LOG",
+    "SIMSID_READONLY",
+    "SIMSID_APIM_KEY",
+    "SIMSID_STS_CLIENT_AUTH",
+];
+
+/// An [`Env`] that reads empty values as unset: used once empty ones have been reported.
+struct NonEmpty<'a>(&'a dyn Env);
+
+impl Env for NonEmpty<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.var(name).filter(|v| !v.is_empty())
+    }
+}
+
+/// Whether `name` is a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`, at most
+/// 128). A value that is not may be a secret pasted in the wrong place: it is never echoed.
+pub fn is_var_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `name` is a valid profile name: letters, digits, `-` and `_`, 1 to 64.
+pub fn is_profile_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// How a `*_env` key's value may be quoted in a message: its name when it is a valid
+/// variable name, otherwise a note that it is not (it may be a secret).
+fn var_label(key: &str, value: &str) -> String {
+    if is_var_name(value) {
+        format!("`{key}` names ${value}")
+    } else {
+        format!(
+            "the value of `{key}` is not an environment variable name (not shown: it may be \
+             a secret pasted in the wrong place; put the variable's name there)"
+        )
     }
 }
 
@@ -86,6 +150,13 @@ pub struct RemoteSettings {
     pub apim_key: Option<SecretString>,
     pub concurrency: usize,
     pub timeout: Duration,
+    /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
+    /// `client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`] reads it.
+    pub client_secret_vault: Option<SecretRef>,
+    /// `sts_client_auth`: how the secret is sent to the STS.
+    pub sts_client_auth: crate::sims::ClientAuth,
+    /// `verify_scopes`: the scopes `verify` asks for (default none).
+    pub verify_scopes: String,
 }
 
 /// Every resolved setting: local ones, and the remote ones when complete and valid.
@@ -98,6 +169,10 @@ pub struct Settings {
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
+    /// Where school secrets live (`secrets`).
+    pub secrets: SecretsMode,
+    /// The vault, when an address is configured (vault.md "Settings").
+    pub vault: Option<VaultSettings>,
 }
 
 /// One or more configuration problems, reported together.
@@ -125,7 +200,8 @@ fn render_problems(problems: &[String]) -> String {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileFile {
-    application_id: Option<String>,
+    /// A string; any other TOML type gets the App Management explanation.
+    application_id: Option<toml::Value>,
     client_id: Option<String>,
     organisation_id: Option<String>,
     /// Refused: present only so the error can say why.
@@ -139,9 +215,47 @@ struct ProfileFile {
     apim_key_env: Option<String>,
     concurrency: Option<i64>,
     timeout_secs: Option<i64>,
+    sts_client_auth: Option<String>,
+    verify_scopes: Option<String>,
     store: Option<PathBuf>,
     log_file: Option<PathBuf>,
     readonly: Option<bool>,
+    // Vault mode (vault.md "Settings").
+    secrets: Option<String>,
+    vault_addr: Option<toml::Value>,
+    vault_mount: Option<String>,
+    vault_prefix: Option<String>,
+    vault_namespace: Option<String>,
+    vault_ca_file: Option<PathBuf>,
+    vault_auth: Option<String>,
+    vault_token_file: Option<PathBuf>,
+    vault_role_id: Option<String>,
+    vault_secret_id_env: Option<String>,
+    vault_secret_id_file: Option<PathBuf>,
+    vault_approle_mount: Option<String>,
+    vault_on_remove: Option<String>,
+    client_secret_vault: Option<String>,
+}
+
+impl ProfileFile {
+    fn vault(&self) -> VaultProfile {
+        VaultProfile {
+            secrets: self.secrets.clone(),
+            vault_addr: self.vault_addr.clone(),
+            vault_mount: self.vault_mount.clone(),
+            vault_prefix: self.vault_prefix.clone(),
+            vault_namespace: self.vault_namespace.clone(),
+            vault_ca_file: self.vault_ca_file.clone(),
+            vault_auth: self.vault_auth.clone(),
+            vault_token_file: self.vault_token_file.clone(),
+            vault_role_id: self.vault_role_id.clone(),
+            vault_secret_id_env: self.vault_secret_id_env.clone(),
+            vault_secret_id_file: self.vault_secret_id_file.clone(),
+            vault_approle_mount: self.vault_approle_mount.clone(),
+            vault_on_remove: self.vault_on_remove.clone(),
+            client_secret_vault: self.client_secret_vault.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -204,8 +318,14 @@ fn guid_problem(what: &str, key: &str, env: &str, err: &GuidError) -> String {
 
 fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretString, String> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("client_secret_file {}: {}", path.display(), e.kind()))?;
+    // The path is not quoted in errors: a value that names no readable file may be the
+    // secret itself, pasted in the wrong place.
+    let meta = std::fs::metadata(path).map_err(|e| {
+        format!(
+            "the file named by `client_secret_file` cannot be read: {}",
+            e.kind()
+        )
+    })?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         warnings.push(format!(
@@ -215,14 +335,18 @@ fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretStr
             path.display()
         ));
     }
-    let raw = std::fs::read(path)
-        .map_err(|e| format!("client_secret_file {}: {}", path.display(), e.kind()))?;
+    let raw = std::fs::read(path).map_err(|e| {
+        format!(
+            "the file named by `client_secret_file` cannot be read: {}",
+            e.kind()
+        )
+    })?;
     let text = String::from_utf8(raw)
-        .map_err(|_| format!("client_secret_file {} is not UTF-8", path.display()))?;
+        .map_err(|_| "the file named by `client_secret_file` is not UTF-8".to_string())?;
     let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
     drop(text);
     if trimmed.is_empty() {
-        return Err(format!("client_secret_file {} is empty", path.display()));
+        return Err("the file named by `client_secret_file` is empty".to_string());
     }
     Ok(SecretString::from(trimmed))
 }
@@ -232,6 +356,17 @@ fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretStr
 pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
     let mut problems: Vec<String> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
+    for name in KNOWN_VARS {
+        if env.var(name).is_some_and(|v| v.is_empty()) {
+            problems.push(format!(
+                "{name} is set but empty: give it a value or unset it (an empty value never \
+                 falls back to the default)"
+            ));
+        }
+    }
+    let raw_env = env;
+    let non_empty = NonEmpty(env);
+    let env: &dyn Env = &non_empty;
 
     // The config file.
     let explicit = flags
@@ -273,6 +408,21 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         .clone()
         .or_else(|| env.var("SIMSID_PROFILE"))
         .unwrap_or_else(|| "default".to_string());
+    if !is_profile_name(&profile) {
+        return Err(ConfigError {
+            problems: vec![
+                "the profile name is not valid: use letters, digits, `-` and `_` (at most 64)"
+                    .to_string(),
+            ],
+        });
+    }
+    for name in file.profile.keys().filter(|n| !is_profile_name(n)) {
+        problems.push(format!(
+            "profile `{}` in the config file is not a valid name: use letters, digits, `-` and \
+             `_` (at most 64)",
+            crate::sanitize::bounded(name, 64)
+        ));
+    }
     let profiles: Vec<String> = file.profile.keys().cloned().collect();
     let p = match file.profile.get(&profile) {
         Some(p) => p.clone(),
@@ -329,7 +479,12 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     let mut missing: Vec<String> = Vec::new();
     let application_raw = env
         .var("SIMSID_APPLICATION_ID")
-        .or(p.application_id.clone());
+        .or(match &p.application_id {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            // An integer (or anything else) in the file is explained like one in the environment.
+            Some(other) => Some(other.to_string()),
+        });
     let application_id = match &application_raw {
         Some(v) => match AppId::parse(v) {
             Ok(id) => Some(id),
@@ -379,16 +534,36 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             "client id: set SIMSID_CLIENT_ID or `client_id` in {table}"
         ));
     }
-    let client_secret = if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
+    let vault = vault_settings::resolve(
+        &p.vault(),
+        env,
+        application_id.as_ref().map(AppId::as_str),
+        &table,
+        &mut problems,
+    );
+    let client_secret = if vault.client_secret_vault.is_some() {
+        // Read from the vault when a command needs it.
+        Some(SecretString::from(String::new()))
+    } else if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
         Some(SecretString::from(s))
     } else if let Some(var) = &p.client_secret_env {
-        match env.var(var) {
-            Some(s) => Some(SecretString::from(s)),
-            None => {
-                missing.push(format!(
-                    "client secret: `client_secret_env` in {table} names ${var}, which is not set"
-                ));
-                None
+        let label = var_label("client_secret_env", var);
+        if !is_var_name(var) {
+            problems.push(format!("{label} in {table}"));
+            None
+        } else {
+            match raw_env.var(var) {
+                Some(s) if !s.is_empty() => Some(SecretString::from(s)),
+                Some(_) => {
+                    problems.push(format!("client secret: {label} in {table}, which is empty"));
+                    None
+                }
+                None => {
+                    missing.push(format!(
+                        "client secret: {label} in {table}, which is not set"
+                    ));
+                    None
+                }
             }
         }
     } else if let Some(path) = &p.client_secret_file {
@@ -406,6 +581,10 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         None
     };
     let apim_key = match &p.apim_key_env {
+        Some(var) if !is_var_name(var) => {
+            problems.push(format!("{} in {table}", var_label("apim_key_env", var)));
+            None
+        }
         Some(var) => env.var(var).map(SecretString::from),
         None => env.var("SIMSID_APIM_KEY").map(SecretString::from),
     };
@@ -417,13 +596,28 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         .var("SIMSID_API_BASE")
         .or(p.api_base.clone())
         .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
-    for (name, url) in [("STS URL", &sts_url), ("API base", &api_base)] {
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() < 10 {
-            problems.push(format!(
-                "{name} `{url}` is not an http(s) URL (SIMSID_STS_URL / sts_url, SIMSID_API_BASE / api_base)"
-            ));
+    for (name, url, keys) in [
+        ("STS URL", &sts_url, "SIMSID_STS_URL / sts_url"),
+        ("API base", &api_base, "SIMSID_API_BASE / api_base"),
+    ] {
+        if let Err(why) = crate::sims::check_endpoint(url, name) {
+            problems.push(format!("{why} ({keys})"));
         }
     }
+    let sts_client_auth = match env
+        .var("SIMSID_STS_CLIENT_AUTH")
+        .or(p.sts_client_auth.clone())
+    {
+        None => crate::sims::ClientAuth::default(),
+        Some(v) => crate::sims::ClientAuth::parse(&v).unwrap_or_else(|| {
+            problems.push(format!(
+                "sts_client_auth `{}` in {table} is not `post` or `basic`",
+                crate::sanitize::bounded(&v, 32)
+            ));
+            crate::sims::ClientAuth::default()
+        }),
+    };
+    let verify_scopes = p.verify_scopes.clone().unwrap_or_default();
     let scopes = env
         .var("SIMSID_SCOPES")
         .or(p.scopes.clone())
@@ -480,6 +674,9 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
                 apim_key,
                 concurrency: concurrency as usize,
                 timeout: Duration::from_secs(timeout_secs as u64),
+                client_secret_vault: vault.client_secret_vault.clone(),
+                sts_client_auth,
+                verify_scopes,
             })
         }
         _ => Err(ConfigError {
@@ -503,6 +700,8 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         remote,
         application_id: application_raw,
         warnings,
+        secrets: vault.mode,
+        vault: vault.settings,
     })
 }
 
@@ -529,7 +728,11 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                 "config file {} is not valid{at}: {kind} (expected [profile.NAME] tables with keys \
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
-                 concurrency, timeout_secs, store, log_file, readonly)",
+                 concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
+                 readonly, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
+                 vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
+                 vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
+                 vault_on_remove, client_secret_vault)",
                 path.display()
             ));
             ConfigFile::default()
@@ -626,6 +829,34 @@ mod tests {
         assert_eq!(r.client_id, "from-env", "env beats file");
         assert_eq!(r.concurrency, 2, "flag beats env");
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/flag-store"));
+    }
+
+    #[test]
+    fn vault_keys_of_a_profile_are_read_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[profile.default]\nsecrets = \"vault\"\n\
+             vault_addr = [\"http://127.0.0.1:8200\", \"http://127.0.0.1:8202\"]\n\
+             vault_mount = \"kv\"\nvault_on_remove = \"soft\"\n",
+        )
+        .unwrap();
+        let flags = Flags {
+            config: Some(cfg.clone()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap();
+        assert_eq!(s.secrets, SecretsMode::Vault);
+        let v = s.vault.unwrap();
+        assert_eq!(v.addrs.len(), 2);
+        assert_eq!(v.mount, "kv");
+        assert_eq!(v.prefix, format!("simsid/{APP}"));
+        assert_eq!(v.on_remove, crate::vault::OnRemove::Soft);
+
+        std::fs::write(&cfg, "[profile.default]\nvault_on_remove = \"shred\"\n").unwrap();
+        let err = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap_err();
+        assert!(err.to_string().contains("vault_on_remove"), "{err}");
     }
 
     #[test]

@@ -259,7 +259,25 @@ pub struct RunSummary {
     pub credentials_total: usize,
     pub diff: Diff,
     pub failures: Vec<SiteFailure>,
+    /// How the run used the API (zeros for runs read back from the history).
+    #[serde(default)]
+    pub stats: HarvestStats,
     pub error: Option<String>,
+}
+
+/// How a harvest used the API (`harvest --json` `stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarvestStats {
+    /// API requests sent (the site list and every Clients call, retries included).
+    pub requests: u64,
+    /// Requests sent again after a transient failure or a `429`.
+    pub retries: u64,
+    /// `429` answers.
+    pub rate_limited: u64,
+    /// The most requests in flight at once.
+    pub concurrency_max: usize,
+    /// Requests allowed in flight when the run ended.
+    pub concurrency_final: usize,
 }
 
 /// What an audit record is about.
@@ -271,6 +289,8 @@ pub enum AuditAction {
     Verify,
     Export,
     Harvest,
+    /// A schema migration of the store (the audit chain started, for instance).
+    Migrate,
 }
 
 impl AuditAction {
@@ -282,6 +302,7 @@ impl AuditAction {
             AuditAction::Verify => "verify",
             AuditAction::Export => "export",
             AuditAction::Harvest => "harvest",
+            AuditAction::Migrate => "migrate",
         }
     }
 }
@@ -298,6 +319,9 @@ pub struct AuditEntry {
     pub fingerprint: Option<Fingerprint>,
     /// A short free-text note (outcome, run id, export format); never a secret.
     pub detail: Option<String>,
+    /// In vault mode, the vault identity that read the secret (`vault.md`); `None` otherwise.
+    #[serde(default)]
+    pub identity: Option<String>,
 }
 
 /// RFC 3339 UTC with seconds precision and a `Z` suffix, as cli.md requires.
@@ -379,10 +403,56 @@ pub struct HarvestData {
     pub failed: std::collections::BTreeMap<OrgId, String>,
 }
 
+/// The reason a held removal's site and credentials are marked stale with (cli.md, "A harvest
+/// never empties the cache by accident").
+pub const REMOVAL_HELD: &str = "removal held";
+
+/// Removals a harvest holds back instead of committing: these sites and credentials stay in
+/// the store, marked stale with [`REMOVAL_HELD`], until a harvest accepts the removals.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldRemovals {
+    /// Sites absent from the site list that stay cached, with their credentials.
+    pub sites: std::collections::BTreeSet<OrgId>,
+    /// Credentials absent from a fetched site's answer that stay cached, by site.
+    pub credentials: std::collections::BTreeMap<OrgId, std::collections::BTreeSet<String>>,
+}
+
+impl HeldRemovals {
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty() && self.credentials.is_empty()
+    }
+
+    /// Whether the credential `client_id` of `org` is held (alone or with its site).
+    pub fn holds(&self, org: &OrgId, client_id: &str) -> bool {
+        self.sites.contains(org)
+            || self
+                .credentials
+                .get(org)
+                .is_some_and(|ids| ids.contains(client_id))
+    }
+}
+
 /// The outcome of one verify token request with a school's credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyResult {
     pub client_id: String,
     pub ok: bool,
+    /// True only when the STS rejected the credential itself (`invalid_client`,
+    /// `unauthorized_client`); any other failure is an error, not a refusal.
+    #[serde(default)]
+    pub refused: bool,
     pub error: Option<String>,
 }
+
+/// What the store remembers writing to the vault for one credential (vault mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultMark {
+    /// The fingerprint of the secret last written.
+    pub fingerprint: Fingerprint,
+    /// The KV version that write made.
+    pub version: u64,
+}
+
+/// Vault marks by (organisation, client id).
+pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;

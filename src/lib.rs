@@ -14,9 +14,11 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod exposure;
 pub mod filter;
 pub mod harvest;
 pub mod logging;
+pub mod lookup;
 pub mod ops;
 pub mod sanitize;
 pub mod security;
@@ -26,3 +28,4 @@ pub mod sim;
 pub mod sims;
 pub mod store;
 pub mod tui;
+pub mod vault;

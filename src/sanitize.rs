@@ -30,6 +30,28 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`for_terminal`] line by line: the line breaks of a message we composed (a list of
+/// configuration problems) stay, every other control character is escaped.
+pub fn for_terminal_lines(s: &str) -> String {
+    s.split('\n')
+        .map(for_terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Cuts remote text to at most `max` characters (a `…` marks the cut) and sanitises it:
+/// for error bodies and OAuth descriptions that end up in messages.
+pub fn bounded(s: &str, max: usize) -> String {
+    let cut: String = if s.chars().count() > max {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    } else {
+        s.to_string()
+    };
+    for_terminal(&cut).into_owned()
+}
+
 /// [`for_terminal`] for an optional value.
 pub fn for_terminal_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
     s.map(for_terminal)
@@ -59,6 +81,13 @@ mod tests {
         assert_eq!(for_terminal("\u{9b}31m\u{7f}"), "\\u{9b}31m\\u{7f}");
         assert_eq!(for_terminal("evil\u{202e}gnp.exe"), "evil\\u{202e}gnp.exe");
         assert_eq!(for_terminal("\u{2066}\u{2069}"), "\\u{2066}\\u{2069}");
+    }
+
+    #[test]
+    fn lines_keep_their_breaks_and_bounded_cuts() {
+        assert_eq!(for_terminal_lines("a\n\u{1b}b\r"), "a\n\\u{1b}b\\u{d}");
+        assert_eq!(bounded("abcdef", 4), "abc…");
+        assert_eq!(bounded("\u{7}", 4), "\\u{7}");
     }
 
     #[test]

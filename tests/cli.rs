@@ -330,12 +330,10 @@ async fn wrong_store_key_fails_clearly_and_leaves_files_untouched() {
         secrecy::ExposeSecret::expose_secret(&simsid::store::StoreKey::generate().to_base64())
             .to_string(),
     );
+    let wrong_log = tempfile::tempdir().unwrap();
     wrong.insert(
         "SIMSID_LOG".into(),
-        std::env::temp_dir()
-            .join("simsid-wrong-key.log")
-            .display()
-            .to_string(),
+        wrong_log.path().join("wrong-key.log").display().to_string(),
     );
     for args in [&["sites"][..], &["harvest"][..]] {
         let o = simsid(&wrong, args).await;
@@ -359,10 +357,11 @@ async fn wrong_store_key_fails_clearly_and_leaves_files_untouched() {
     sim.shutdown().await;
 }
 
-/// Waits (at most 20 s) until the simulator has answered `n` API calls: the harvest is under
-/// way, well past start-up (signal handlers installed, site list fetched).
+/// Waits until the simulator has answered `n` API calls: the harvest is under way, well past
+/// start-up (signal handlers installed, site list fetched). The 60 s bound is only a last
+/// guard against a hang; the wait ends on the counter.
 fn wait_for_clients_calls(control: &simsid::sim::SimControl, n: u64) {
-    for _ in 0..400 {
+    for _ in 0..1200 {
         if control.stats().api_requests >= n {
             return;
         }
@@ -387,10 +386,8 @@ async fn sigkill_mid_harvest_leaves_the_previous_state_whole() {
     let control = sim.control().clone();
     control.reset_stats();
     let killed = tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
+        let home = tempfile::tempdir().unwrap();
+        let mut child = sandboxed_command(home.path())
             .envs(&env2)
             .args(["harvest", "--concurrency", "2"])
             .stdout(std::process::Stdio::null())
@@ -436,10 +433,8 @@ async fn ctrl_c_cancels_with_130_and_commits_nothing() {
     let control = sim.control().clone();
     control.reset_stats();
     let (code, err) = tokio::task::spawn_blocking(move || {
-        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", std::env::temp_dir())
+        let home = tempfile::tempdir().unwrap();
+        let child = sandboxed_command(home.path())
             .envs(&env2)
             .args(["harvest", "--concurrency", "1"])
             .stdout(std::process::Stdio::null())

@@ -178,6 +178,8 @@ impl Server {
             apim_key: Some(SecretString::from(APIM_KEY)),
             timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
+            client_auth: Default::default(),
+            verify_scopes: String::new(),
         }
     }
 
@@ -317,7 +319,7 @@ async fn sts_refusals_redirects_and_rate_limits() {
         .sites()
         .await
         .unwrap_err();
-    assert_eq!(err, SimsError::CredentialsRefused);
+    assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("wrong-secret-Kd93"));
 
     let mut settings = server.settings();
@@ -327,7 +329,7 @@ async fn sts_refusals_redirects_and_rate_limits() {
         .sites()
         .await
         .unwrap_err();
-    assert_eq!(err, SimsError::CredentialsRefused);
+    assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");
 
     let mut settings = server.settings();
     settings.sts_url = format!("http://{}/redirect/token", server.addr);
@@ -336,7 +338,8 @@ async fn sts_refusals_redirects_and_rate_limits() {
         .sites()
         .await
         .unwrap_err();
-    assert_eq!(err, SimsError::Status { status: 302 });
+    assert_eq!(err, SimsError::Redirect { status: 302 });
+    assert!(err.to_string().contains("redirect"), "{err}");
 
     let mut settings = server.settings();
     settings.sts_url = format!("http://{}/busy/token", server.addr);
@@ -366,7 +369,10 @@ async fn verify_requests_a_token_with_the_school_credential() {
         .verify(&school, "school-client", &SecretString::from("not-it-Pq55"))
         .await
         .unwrap_err();
-    assert_eq!(wrong, SimsError::CredentialsRefused);
+    assert!(
+        matches!(wrong, SimsError::CredentialsRefused(_)),
+        "{wrong:?}"
+    );
     let forms = server.mock.token_forms.lock().unwrap().clone();
     assert_eq!(forms.len(), 2);
     assert_eq!(forms[0]["client_id"], "school-client");
@@ -374,10 +380,9 @@ async fn verify_requests_a_token_with_the_school_credential() {
         forms[0]["acr_values"],
         format!("orgselect:{}", school.as_str())
     );
-    assert_eq!(
-        forms[0]["scope"],
-        "rapapi partner partner-read partner-write"
-    );
+    // item16: verify asks no scope by default (`verify_scopes` is empty): school
+    // credentials are not partner credentials.
+    assert!(!forms[0].contains_key("scope"), "{:?}", forms[0].keys());
     // Verify tokens are not cached: the integrator's own token is still fetched.
     client.sites().await.unwrap();
     assert_eq!(server.mock.token_requests.load(Ordering::SeqCst), 3);

@@ -582,8 +582,9 @@ async fn max_in_flight_counts_concurrent_requests() {
 
 #[tokio::test]
 async fn latency_is_counted_as_in_flight() {
+    // Long enough that the poll below cannot miss the request even on a loaded machine.
     let sim = start(SimConfig {
-        latency: Duration::from_millis(400),
+        latency: Duration::from_millis(2000),
         ..config(3, 1)
     })
     .await;
@@ -1063,4 +1064,145 @@ async fn simulate_prints_settings_and_stops_on_ctrl_c() {
         .unwrap()
         .unwrap();
     assert!(result.is_ok());
+}
+
+/// Issue 8: the hostile-data and STS controls over `/_sim/`, and HTTP Basic accepted by
+/// default (as IdentityServer does).
+#[tokio::test]
+async fn hostile_controls_over_http_and_basic_client_auth() {
+    use reqwest::Method;
+    let sim = start(config(6, 21)).await;
+    let http = http();
+    let env = sim.env();
+    let control_token = sim.control_token();
+    let ct = Some(control_token.expose_secret());
+    let site = sim
+        .control()
+        .sites()
+        .into_iter()
+        .find(|s| s.authorised && !s.clients.is_empty())
+        .unwrap();
+    let org = site.org_id.as_str().to_string();
+
+    // HTTP Basic is accepted by default.
+    let basic = http
+        .post(&env.sts_url)
+        .basic_auth(&env.client_id, Some(env.client_secret.expose_secret()))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), StatusCode::OK);
+
+    let name = "x\u{1b}]52;c;SGVsbG8=\u{7}";
+    let r = control_call(
+        &http,
+        &sim,
+        Method::POST,
+        &format!("/sites/{org}/text"),
+        Some(serde_json::json!({ "name": name, "dfe_code": "1001" })),
+        ct,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = control_call(
+        &http,
+        &sim,
+        Method::POST,
+        &format!("/sites/{org}/raw-clients"),
+        Some(serde_json::json!({ "client_id": "dup", "secret": "s-1" })),
+        ct,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = control_call(
+        &http,
+        &sim,
+        Method::POST,
+        &format!("/sites/{org}/clients/dup/duplicate"),
+        Some(serde_json::json!({ "same_secret": false })),
+        ct,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let now = sim
+        .control()
+        .sites()
+        .into_iter()
+        .find(|s| s.org_id == site.org_id)
+        .unwrap();
+    assert_eq!(now.name, name);
+    assert_eq!(now.dfe_code.as_deref(), Some("1001"));
+    let dups: Vec<_> = now
+        .clients
+        .iter()
+        .filter(|c| c.client_id == "dup")
+        .collect();
+    assert_eq!(dups.len(), 2);
+    assert_ne!(
+        dups[0].secret.expose_secret(),
+        dups[1].secret.expose_secret()
+    );
+
+    // An STS that insists on Basic refuses the form body with a Basic challenge.
+    let r = control_call(
+        &http,
+        &sim,
+        Method::POST,
+        "/sts",
+        Some(serde_json::json!({ "require_basic": true })),
+        ct,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let post = token_response(
+        &http,
+        &env,
+        &env.client_id,
+        env.client_secret.expose_secret(),
+    )
+    .await;
+    assert_eq!(post.status(), StatusCode::UNAUTHORIZED);
+    assert!(post.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    let body: Value = post.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    // A narrowed grant: the token says so, and Clients answers 403 with a Bearer challenge.
+    control_call(
+        &http,
+        &sim,
+        Method::POST,
+        "/sts",
+        Some(serde_json::json!({ "granted_scope": "rapapi partner" })),
+        ct,
+    )
+    .await;
+    let answer = token_response(
+        &http,
+        &env,
+        &env.client_id,
+        env.client_secret.expose_secret(),
+    )
+    .await;
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["scope"], "rapapi partner");
+    let token = body["access_token"].as_str().unwrap();
+    let clients = http
+        .get(format!(
+            "{}/{}/{org}/Clients",
+            env.api_base, env.application_id
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clients.status(), StatusCode::FORBIDDEN);
+    assert!(clients.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+    sim.shutdown().await;
 }

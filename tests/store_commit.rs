@@ -165,7 +165,14 @@ fn second_harvest_removes_rotates_withdraws_adds_and_badges() {
         store.credentials(&org(3)),
         Err(StoreError::NotFound)
     ));
-    assert_eq!(store.resolve("803/4003").unwrap(), None);
+    assert_eq!(
+        store
+            .resolve("803/4003")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        None
+    );
 
     let detail = store.site(&org(1)).unwrap().unwrap();
     let by_id: BTreeMap<&str, _> = detail
@@ -403,31 +410,98 @@ fn resolve_finds_sites_by_id_dfe_code_and_deni_number() {
         .unwrap();
 
     let id = org(1).as_str().to_owned();
-    assert_eq!(store.resolve(&id.to_lowercase()).unwrap(), Some(org(1)));
-    assert_eq!(store.resolve(&format!("{{{id}}}")).unwrap(), Some(org(1)));
+    assert_eq!(
+        store
+            .resolve(&id.to_lowercase())
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(org(1))
+    );
+    assert_eq!(
+        store
+            .resolve(&format!("{{{id}}}"))
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(org(1))
+    );
     assert_eq!(
         store
             .resolve(&format!(" {} ", id.replace('-', "")))
-            .unwrap(),
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
         Some(org(1))
     );
-    assert_eq!(store.resolve("801/4001").unwrap(), Some(org(1)));
     assert_eq!(
-        store.resolve("8014001").unwrap(),
+        store
+            .resolve("801/4001")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(org(1))
+    );
+    assert_eq!(
+        store
+            .resolve("8014001")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
         Some(org(1)),
         "slash optional"
     );
     assert_eq!(
-        store.resolve("abc/1234").unwrap(),
+        store
+            .resolve("abc/1234")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
         Some(org(8)),
         "case-insensitive"
     );
-    assert_eq!(store.resolve("1-2345-6").unwrap(), Some(org(7)));
-    assert_eq!(store.resolve("123456").unwrap(), Some(org(7)));
-    assert_eq!(store.resolve("999/9999").unwrap(), None);
-    assert_eq!(store.resolve(org(2).as_str()).unwrap(), None, "unknown id");
-    assert_eq!(store.resolve("").unwrap(), None);
-    assert_eq!(store.resolve("Abbey").unwrap(), None, "names are not ids");
+    assert_eq!(
+        store
+            .resolve("1-2345-6")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(org(7))
+    );
+    assert_eq!(
+        store
+            .resolve("123456")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(org(7))
+    );
+    assert_eq!(
+        store
+            .resolve("999/9999")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        None
+    );
+    assert_eq!(
+        store
+            .resolve(org(2).as_str())
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        None,
+        "unknown id"
+    );
+    assert_eq!(
+        store.resolve("").unwrap().one().map(|r| r.site.org_id),
+        None
+    );
+    assert_eq!(
+        store.resolve("Abbey").unwrap().one().map(|r| r.site.org_id),
+        None,
+        "names are not ids"
+    );
 }
 
 #[test]
@@ -441,6 +515,7 @@ fn audit_is_appended_and_read_oldest_first() {
         client_id: Some("c1".into()),
         fingerprint: Some(Fingerprint("0123456789abcdef".into())),
         detail: Some("console".into()),
+        identity: None,
     };
     let export = AuditEntry {
         at: at(5),
@@ -450,6 +525,7 @@ fn audit_is_appended_and_read_oldest_first() {
         client_id: None,
         fingerprint: None,
         detail: None,
+        identity: Some("alice@vault".into()),
     };
     store.append_audit(&reveal).unwrap();
     store.append_audit(&export).unwrap();
@@ -488,5 +564,12 @@ fn twenty_five_thousand_sites_commit_and_list() {
     assert_eq!(total, (0..n).map(|i| 1 + (i % 3) as usize).sum::<usize>());
     assert_eq!(secret(&store, 24_998, "sas-24998-2"), "secret-24998-2");
     let expected: OrgId = org(4_321);
-    assert_eq!(store.resolve("821/8321").unwrap(), Some(expected));
+    assert_eq!(
+        store
+            .resolve("821/8321")
+            .unwrap()
+            .one()
+            .map(|r| r.site.org_id),
+        Some(expected)
+    );
 }

@@ -69,7 +69,7 @@ fn files_are_private_even_with_a_permissive_umask() {
         .any(|w| w.contains("directory") && w.contains("0755")));
     assert!(warnings
         .iter()
-        .any(|w| w.contains("store.key") && w.contains("0644")));
+        .any(|w| w.contains("store.sqlite3.key") && w.contains("0644")));
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn no_secret_or_key_reaches_the_files_in_clear() {
                 );
             }
             assert!(!contains(&bytes, &key_raw), "{phase}: raw key in {name}");
-            if name != "store.key" {
+            if name != "store.sqlite3.key" {
                 assert!(
                     !contains(&bytes, key_b64.as_bytes()),
                     "{phase}: key in {name}"

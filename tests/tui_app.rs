@@ -581,11 +581,13 @@ fn verify_shows_results_per_credential() {
             VerifyResult {
                 client_id: MAIN_CLIENT.into(),
                 ok: true,
+                refused: false,
                 error: None,
             },
             VerifyResult {
                 client_id: BACKUP_CLIENT.into(),
                 ok: false,
+                refused: true,
                 error: Some("invalid_client".into()),
             },
         ]),
@@ -1021,4 +1023,25 @@ fn footer_and_help_mark_readonly_keys() {
     let text = screen_text(&app, 120, 24);
     assert!(text.contains("harvest(off)"), "{text}");
     assert!(text.contains("READ-ONLY"));
+}
+
+#[test]
+fn the_reveal_flash_goes_with_the_site_screen() {
+    let mut app = app();
+    open_st_marys(&mut app);
+    reveal_main(&mut app);
+    assert!(app.flash().is_some_and(|f| f.text.contains("shown")));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.flash().is_none(), "the secret is no longer shown");
+}
+
+#[test]
+fn a_removed_site_keeps_its_name_in_the_console() {
+    let mut app = app();
+    let name = app.known_name(&org(ST_MARYS)).unwrap().to_string();
+    let mut ov = overview();
+    ov.sites.retain(|r| r.site.org_id != org(ST_MARYS));
+    app.update(Action::OverviewLoaded(Ok(ov)));
+    assert!(app.sites().by_org(&org(ST_MARYS)).is_none());
+    assert_eq!(app.known_name(&org(ST_MARYS)), Some(name.as_str()));
 }

@@ -20,6 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tui_support::*;
 
 const CHILD_ENV: &str = "SIMSID_TUI_PTY_CHILD";
+/// The file whose existence lets the child's fake harvest go on (see `harvest_gate`).
+const GATE_ENV: &str = "SIMSID_TUI_PTY_GATE";
 /// Text of a panic that must never reach the screen.
 const PANIC_PAYLOAD: &str = "state-that-must-not-be-printed";
 
@@ -55,6 +57,19 @@ impl Services for PanickingServices {
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
         self.0.switch_profile(name)
     }
+    fn exposures(&self) -> anyhow::Result<Vec<simsid::exposure::PersonExposures>> {
+        self.0.exposures()
+    }
+    fn site_exposures(&self, o: &OrgId) -> anyhow::Result<Vec<simsid::exposure::Exposure>> {
+        self.0.site_exposures(o)
+    }
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<simsid::ops::verify_many::Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<simsid::ops::verify_many::CredentialCheck>>> {
+        self.0.verify_listed(list, progress)
+    }
 }
 
 /// Runs the console when started by `console_in_tmux` (does nothing otherwise).
@@ -71,7 +86,10 @@ fn pty_child() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let services: Arc<dyn Services> = match mode.as_str() {
         "panic" => Arc::new(PanickingServices(FakeServices::new())),
-        _ => FakeServices::new(),
+        _ => match std::env::var_os(GATE_ENV) {
+            Some(gate) => FakeServices::with_harvest_gate(PathBuf::from(gate)),
+            None => FakeServices::new(),
+        },
     };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         rt.block_on(simsid::tui::run(services, ConsoleOptions::default()))
@@ -84,18 +102,20 @@ fn pty_child() {
     );
 }
 
-/// Starts this test binary's `pty_child` in a private tmux server.
-fn start(mode: &str) -> Tmux {
+/// Starts this test binary's `pty_child` in a private tmux server; its fake harvest waits
+/// for `gate` to exist.
+fn start(mode: &str, gate: &std::path::Path) -> Tmux {
     let exe: PathBuf = std::env::current_exe().unwrap();
     let child = format!(
         "{} pty_child --exact --ignored --nocapture --test-threads=1; sleep 30",
         exe.display()
     );
+    let gate = gate.display().to_string();
     Tmux::start(
         mode,
         100,
         30,
-        &[(CHILD_ENV, mode), ("NO_COLOR", "1")],
+        &[(CHILD_ENV, mode), (GATE_ENV, &gate), ("NO_COLOR", "1")],
         &child,
     )
 }
@@ -107,7 +127,9 @@ fn base64_of(s: &str) -> String {
 
 #[test]
 fn console_in_tmux() {
-    let t = start("normal");
+    let gates = tempfile::tempdir().unwrap();
+    let gate = gates.path().join("harvest-may-go-on");
+    let t = start("normal", &gate);
     let s = t.wait_for("St Mary's C of E Primary School");
     assert_eq!(
         t.format("#{alternate_on}"),
@@ -155,6 +177,7 @@ fn console_in_tmux() {
     t.wait_for("any other key");
     t.text("y");
     t.wait_for("Harvest in progress");
+    std::fs::write(&gate, b"").unwrap();
     let s = t.wait_for("Harvest partial");
     assert!(s.contains("credential rotated"));
 
@@ -176,7 +199,8 @@ fn console_in_tmux() {
 
 #[test]
 fn panic_restores_the_terminal_without_printing_state() {
-    let t = start("panic");
+    let gates = tempfile::tempdir().unwrap();
+    let t = start("panic", &gates.path().join("unused"));
     t.wait_for("St Mary's C of E Primary School");
     t.keys(&["Enter"]);
     let s = t.wait_for("CONSOLE_EXIT");

@@ -262,3 +262,71 @@ fn colours_are_accents_only_and_no_color_has_none() {
         }
     }
 }
+
+/// Opens the exposure view with `e` and feeds it the fixed exposures.
+fn open_exposure(app: &mut simsid::tui::App) {
+    let fx = ch(app, 'e');
+    assert_eq!(fx, vec![simsid::tui::Effect::LoadExposures]);
+    app.update(Action::ExposuresLoaded(Ok(people())));
+}
+
+#[test]
+fn exposure_view_grouped_by_user() {
+    let mut app = app();
+    open_exposure(&mut app);
+    let t = render(&app, 80, 24);
+    let text = t.backend().to_string();
+    assert_masked(&text);
+    assert!(text.contains("alice") && text.contains("bob"));
+    assert_snapshot!("exposure", t.backend());
+    assert_snapshot!("exposure_wide", render(&app, 140, 16).backend());
+}
+
+#[test]
+fn exposure_view_verifying_and_verified() {
+    let mut app = app();
+    open_exposure(&mut app);
+    let fx = ch(&mut app, 'v');
+    let Some(simsid::tui::Effect::VerifyListed(list)) = fx.first().cloned() else {
+        panic!("v verifies the listed credentials: {fx:?}");
+    };
+    let checks = listed_checks(&list);
+    app.update(Action::ListedVerifyProgress(
+        simsid::ops::verify_many::Tally::of(list.len(), &checks[..1]),
+    ));
+    assert_snapshot!("exposure_verifying", render(&app, 80, 24).backend());
+    app.update(Action::ListedVerified(Ok(checks)));
+    assert_snapshot!("exposure_verified", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn exposure_view_empty() {
+    let mut app = app();
+    ch(&mut app, 'e');
+    app.update(Action::ExposuresLoaded(Ok(Vec::new())));
+    assert_snapshot!("exposure_empty", render(&app, 80, 24).backend());
+}
+
+#[test]
+fn site_screen_marks_exposed_credentials() {
+    let mut app = app();
+    open_st_marys(&mut app);
+    app.update(Action::SiteExposureLoaded {
+        org: org(ST_MARYS),
+        result: Ok(st_marys_exposures()),
+    });
+    let t = render(&app, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("to alice, bob"), "{text}");
+    assert!(text.contains("NOT rotated since"), "{text}");
+    assert_snapshot!("site_exposed", t.backend());
+    ch(&mut app, 'j');
+    let t = render(&app, 140, 24);
+    let text = t.backend().to_string();
+    assert!(
+        text.contains("to carol") && text.contains("rotated since"),
+        "{text}"
+    );
+    assert!(!text.contains("NOT rotated since"), "{text}");
+    assert_snapshot!("site_exposed_backup_wide", t.backend());
+}

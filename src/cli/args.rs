@@ -9,7 +9,7 @@ use crate::config::Flags;
 
 /// simsid — harvest, cache, browse and audit SIMS ID partner credentials.
 #[derive(Debug, Parser)]
-#[command(name = "simsid", version, about, long_about = None)]
+#[command(name = "simsid", version, about, long_about = None, after_help = VAULT_SETTINGS_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -103,6 +103,13 @@ pub enum Command {
         /// Clients requests in flight at most.
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
         concurrency: Option<u32>,
+        /// Take removals the guard holds (more than 10 % of the cached credentials at once).
+        #[arg(long = "accept-removals")]
+        accept_removals: bool,
+        /// Vault mode: also list the vault prefix and repair drift (missing or edited keys
+        /// rewritten, keys matching no credential removed).
+        #[arg(long)]
+        reconcile: bool,
     },
     /// List cached sites (no secrets).
     Sites {
@@ -124,11 +131,23 @@ pub enum Command {
         #[arg(long)]
         reveal: bool,
     },
-    /// Request a token from the STS with each of ORG's credentials.
+    /// Request a token from the STS with each of ORG's credentials (or, with --exposed or
+    /// --all, every exposed or every cached credential).
     Verify {
-        org: String,
+        /// Organisation id (any case, braces optional), DfE code or DENI number.
+        #[arg(required_unless_present_any = ["exposed", "all"], conflicts_with_all = ["exposed", "all"])]
+        org: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Every credential of the exposure report whose exposed secret is still cached.
+        #[arg(long, conflicts_with = "all")]
+        exposed: bool,
+        /// With --exposed: only what was shown or copied to this user (OS user or vault identity).
+        #[arg(long, value_name = "U", requires = "exposed")]
+        user: Option<String>,
+        /// Every cached credential.
+        #[arg(long)]
+        all: bool,
     },
     /// Past harvest runs and what each changed.
     History {
@@ -139,6 +158,29 @@ pub enum Command {
     Audit {
         #[arg(long)]
         json: bool,
+        /// Check the tamper-evident chain: names the first edited, removed, inserted or
+        /// reordered record (exit 1), exit 0 when whole.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Which credentials were shown or copied to whom, and whether each is still live.
+    Exposure {
+        /// Only what was shown or copied to this user (OS user or vault identity).
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Only exposures at or after TIME (RFC 3339, or a date such as 2026-11-30).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only credentials not rotated or removed since.
+        #[arg(long)]
+        live: bool,
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
+        /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Inventory without secrets (fingerprints only).
     Export {
@@ -147,6 +189,12 @@ pub enum Command {
         /// Write to FILE (created 0600) instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Vault mode: check the vault, or print the least-privilege policies.
+    #[command(after_help = VAULT_SETTINGS_HELP)]
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
     },
     /// Run the simulator alone; prints the settings a client needs, serves until interrupted.
     Simulate {
@@ -159,6 +207,9 @@ pub enum Command {
         /// Latency added to every API call, in milliseconds.
         #[arg(long = "latency-ms", default_value_t = 0)]
         latency_ms: u64,
+        /// Admit R API requests per second (token bucket, burst R/10); answer the rest 429.
+        #[arg(long = "rate-limit", value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
+        rate_limit: Option<u32>,
     },
     /// Print a shell completion script on stdout.
     Completions {
@@ -169,3 +220,32 @@ pub enum Command {
     /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
     Man,
 }
+
+/// `simsid vault` commands.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Check addresses, seal, authentication, the KV v2 mount and permissions on the prefix.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the harvester and reader policies (HCL) for this profile's mount and prefix.
+    Policy,
+}
+
+/// The vault-mode settings, shown by `simsid --help` and `simsid vault --help`.
+pub const VAULT_SETTINGS_HELP: &str = "\
+Vault mode (profile key / environment; environment wins):
+  secrets              SIMSID_SECRETS            \"local\" (default) or \"vault\"
+  vault_addr           SIMSID_VAULT_ADDR (comma-separated), else VAULT_ADDR
+  vault_mount          SIMSID_VAULT_MOUNT        KV v2 mount (default \"secret\")
+  vault_prefix         SIMSID_VAULT_PREFIX       default \"simsid/{application_id}\"
+  vault_namespace      SIMSID_VAULT_NAMESPACE, else VAULT_NAMESPACE
+  vault_ca_file        SIMSID_VAULT_CA_FILE, else VAULT_CACERT
+  vault_auth           SIMSID_VAULT_AUTH         \"token\" (default) or \"approle\"
+  vault_token_file     VAULT_TOKEN wins, else this file (default ~/.vault-token)
+  vault_role_id        SIMSID_VAULT_ROLE_ID      AppRole role id
+  vault_secret_id_env / vault_secret_id_file     where the AppRole secret id is
+  vault_approle_mount  default \"approle\"
+  vault_on_remove      \"delete\" (default: key and all versions) or \"soft\"
+  client_secret_vault  SIMSID_CLIENT_SECRET_VAULT  integrator secret as MOUNT/PATH#FIELD";

@@ -32,14 +32,26 @@ pub fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
-fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
-    store
+/// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
+/// and exits 4 (nothing is shown, revealed or verified).
+pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
+    let found = store
         .resolve(query)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        .ok_or_else(|| CliError::not_found(query))
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    match found {
+        crate::lookup::Found::One(row) => Ok(row.site.org_id),
+        crate::lookup::Found::Nothing => Err(CliError::not_found(query)),
+        crate::lookup::Found::Many(rows) => {
+            let sites: Vec<&crate::domain::Site> = rows.iter().map(|r| &r.site).collect();
+            Err(CliError {
+                code: exit::NOT_FOUND,
+                message: crate::lookup::ambiguous_message(query, &sites),
+            })
+        }
+    }
 }
 
-fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
+pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
     if ctx.settings.local.readonly {
         return Err(CliError::usage(format!(
             "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
@@ -77,9 +89,17 @@ pub fn spawn_progress_bar(
                     bar.set_length(total as u64);
                 }
                 bar.set_position(p.finished() as u64);
+                let limit = p
+                    .concurrency
+                    .map_or_else(String::new, |(c, ceiling)| format!("/{c} (max {ceiling})"));
+                let vault = if p.stored_total > 0 {
+                    format!("  vault writes {}/{}", p.stored, p.stored_total)
+                } else {
+                    String::new()
+                };
                 bar.set_message(format!(
-                    "in flight {}  retries {}  failed {}",
-                    p.in_flight, p.retries, p.failed
+                    "in flight {}{limit}  429s {}  retries {}  failed {}{vault}",
+                    p.in_flight, p.rate_limited, p.retries, p.failed
                 ));
             }
         }
@@ -89,15 +109,34 @@ pub fn spawn_progress_bar(
     })
 }
 
-/// `simsid harvest`.
-pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
+/// `simsid harvest` in local mode: the store alone.
+pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
     readonly_refusal(ctx, "harvest")?;
     let remote = ctx.remote()?.clone();
-    let client = ops::sims_client(&remote)?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
-    let options = HarvestOptions {
-        concurrency: remote.concurrency,
-        ..HarvestOptions::default()
+    let policy = ops::HarvestPolicy { accept_removals };
+    harvest_into(ctx, json, policy, &remote, &mut ops::LocalOnly, |_| None).await
+}
+
+/// Runs a harvest under the store's lock with `sink` taking it before the local commit,
+/// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
+/// `vault` counts when `counts` gives them) and returns cli.md's exit code.
+pub async fn harvest_into<K: ops::CommitSink>(
+    ctx: &Context,
+    json: bool,
+    policy: ops::HarvestPolicy,
+    remote: &crate::config::RemoteSettings,
+    sink: &mut K,
+    counts: impl FnOnce(&K) -> Option<crate::ops::vault_sync::VaultCounts>,
+) -> CmdResult {
+    let client = ops::sims_client(remote)?;
+    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    let run = ops::Run {
+        options: HarvestOptions {
+            concurrency: remote.concurrency,
+            ..HarvestOptions::default()
+        },
+        policy,
+        user: &ctx.user,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
@@ -113,7 +152,7 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
     };
     let progress_task = spawn_progress_bar(rx);
 
-    let end = ops::harvest_and_commit(&mut store, client, options, &ctx.user, tx, cancel).await;
+    let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
     ctrlc.abort();
     let _ = progress_task.await;
     let end = end?;
@@ -124,13 +163,27 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
         }
         HarvestEnd::Finished(s) => s,
     };
+    let vault = counts(sink);
     let mut out = std::io::stdout().lock();
     if json {
-        let v = serde_json::to_value(&*summary)
+        let mut v = serde_json::to_value(&*summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+        if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
+            let counts = serde_json::to_value(vault)
+                .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+            map.insert("vault".into(), counts);
+        }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         output::run_text(&mut out, &summary).map_err(io_err)?;
+        if let Some(c) = vault {
+            writeln!(
+                out,
+                "vault: {} written, {} removed, {} unchanged, {} errors",
+                c.written, c.removed, c.unchanged, c.errors
+            )
+            .map_err(io_err)?;
+        }
     }
     Ok(match summary.status {
         RunStatus::Complete => exit::OK,
@@ -139,7 +192,9 @@ pub async fn harvest(ctx: &Context, json: bool) -> CmdResult {
             if !json {
                 eprintln!(
                     "harvest failed: {}",
-                    summary.error.as_deref().unwrap_or("unknown error")
+                    crate::sanitize::for_terminal(
+                        summary.error.as_deref().unwrap_or("unknown error")
+                    )
                 );
             }
             exit::RUNTIME
@@ -157,7 +212,7 @@ pub fn sites(
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.map_or(crate::filter::StatusView::All, Into::into);
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?
@@ -179,7 +234,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
         readonly_refusal(ctx, "reveal")?;
     }
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)
@@ -212,7 +267,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     readonly_refusal(ctx, "verify")?;
     let remote = ctx.remote()?.clone();
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let creds = secrets::credentials_for_verify(&store, &org_id)?;
@@ -238,7 +293,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 
 /// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store
         .runs()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -259,7 +314,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let entries = store
         .audit()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -279,7 +334,7 @@ pub fn export(
     format: ExportFormat,
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let rows = store
         .sites()
         .map_err(|e| CliError::runtime(format!("store: {e}")))?;
@@ -312,18 +367,9 @@ pub fn export(
         }
     }
     match output_path {
-        Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-            f.write_all(&buf)
-                .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
-        }
+        // Written beside, then renamed over: never through a symbolic link, always 0600.
+        Some(path) => crate::store::write_private_file(path, &buf)
+            .map_err(|e| CliError::runtime(format!("cannot write the export: {e}")))?,
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     let format_word = match format {

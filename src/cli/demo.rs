@@ -70,9 +70,14 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             apim_key: None,
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             timeout: Duration::from_secs(10),
+            client_secret_vault: None,
+            sts_client_auth: Default::default(),
+            verify_scopes: String::new(),
         }),
         application_id: Some(env.application_id.clone()),
         warnings: Vec::new(),
+        secrets: crate::vault::SecretsMode::Local,
+        vault: None,
     };
     let ctx = Context::new(settings);
 

@@ -14,6 +14,8 @@ pub const PARTIAL: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 /// Verify: at least one credential was refused.
 pub const REFUSED: u8 = 5;
+/// Another harvest holds the store (or committed to it during this run).
+pub const BUSY: u8 = 6;
 /// Cancelled (Ctrl-C); nothing committed.
 pub const CANCELLED: u8 = 130;
 
@@ -36,6 +38,13 @@ impl CliError {
     pub fn usage(message: impl Into<String>) -> Self {
         CliError {
             code: USAGE,
+            message: message.into(),
+        }
+    }
+    /// Another harvest holds, or changed, the store (exit 6).
+    pub fn busy(message: impl Into<String>) -> Self {
+        CliError {
+            code: BUSY,
             message: message.into(),
         }
     }

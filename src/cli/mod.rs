@@ -4,9 +4,13 @@ pub mod args;
 pub mod commands;
 pub mod demo;
 pub mod exit;
+pub mod incident;
+pub mod incident_output;
+pub mod outfile;
 pub mod output;
 pub mod run;
 pub mod shell;
+pub mod vault_cmd;
 
 pub use args::{Cli, Command, GlobalArgs};
 pub use exit::CliError;

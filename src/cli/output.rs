@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
+use crate::sanitize::{csv_cell, for_terminal as clean};
+
 use crate::domain::{
     rfc3339, AuditEntry, ChangeBadge, CredentialRow, Diff, RunSummary, SiteDetail, SiteRow,
     VerifyResult,
@@ -122,7 +124,19 @@ pub const EXPORT_CSV_HEADER: [&str; 12] = [
 ];
 
 /// The CSV rows of one site: one per credential, or one with empty credential columns.
+/// Every cell is neutralised against formula injection ([`csv_cell`]).
 pub fn export_csv_rows(detail: &SiteDetail) -> Vec<Vec<String>> {
+    export_csv_rows_raw(detail)
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|cell| csv_cell(&cell).into_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn export_csv_rows_raw(detail: &SiteDetail) -> Vec<Vec<String>> {
     let row = &detail.row;
     let site = &row.site;
     let base = vec![
@@ -175,6 +189,7 @@ pub fn audit_json(e: &AuditEntry) -> Value {
         "client_id": e.client_id,
         "fingerprint": e.fingerprint,
         "detail": e.detail,
+        "identity": e.identity,
     })
 }
 
@@ -214,12 +229,12 @@ pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
             out,
             "{:<36}  {:<8}  {:<8}  {:<4}  {:>5}  {:<5}  {}",
             r.site.org_id,
-            r.site.dfe_code.as_deref().unwrap_or("-"),
-            r.site.deni_number.as_deref().unwrap_or("-"),
+            clean(r.site.dfe_code.as_deref().unwrap_or("-")),
+            clean(r.site.deni_number.as_deref().unwrap_or("-")),
             auth_word(r.site.authorised),
             r.credential_count,
             if r.stale { "stale" } else { "" },
-            truncate(&r.site.name, 60),
+            truncate(&clean(&r.site.name), 60),
         )?;
     }
     writeln!(out, "{} site(s)", rows.len())
@@ -234,34 +249,34 @@ pub fn show_text(
 ) -> io::Result<()> {
     let row = &detail.row;
     let s = &row.site;
-    writeln!(out, "{}", s.name)?;
+    writeln!(out, "{}", clean(&s.name))?;
     writeln!(out, "  organisation id  {}", s.org_id)?;
     writeln!(
         out,
         "  DfE code         {}",
-        s.dfe_code.as_deref().unwrap_or("-")
+        clean(s.dfe_code.as_deref().unwrap_or("-"))
     )?;
     writeln!(
         out,
         "  DENI number      {}",
-        s.deni_number.as_deref().unwrap_or("-")
+        clean(s.deni_number.as_deref().unwrap_or("-"))
     )?;
     writeln!(out, "  authorised       {}", auth_word(s.authorised))?;
     if row.stale {
         writeln!(
             out,
             "  STALE            last harvest failed: {}",
-            row.last_error.as_deref().unwrap_or("unknown error")
+            clean(row.last_error.as_deref().unwrap_or("unknown error"))
         )?;
     }
     writeln!(out, "  credentials      {}", detail.credentials.len())?;
     for (i, c) in detail.credentials.iter().enumerate() {
         let shown = match secrets.get(i).and_then(Option::as_ref) {
-            Some(secret) => secret.expose_secret().to_string(),
+            Some(secret) => clean(secret.expose_secret()).into_owned(),
             None => MASK.to_string(),
         };
         writeln!(out)?;
-        writeln!(out, "  client id        {}", c.client_id)?;
+        writeln!(out, "  client id        {}", clean(&c.client_id))?;
         writeln!(
             out,
             "  secret           {shown}  (fingerprint {})",
@@ -270,7 +285,7 @@ pub fn show_text(
         writeln!(
             out,
             "  description      {}",
-            c.description.as_deref().unwrap_or("-")
+            clean(c.description.as_deref().unwrap_or("-"))
         )?;
         writeln!(out, "  first seen       {}", human_time(&c.first_seen))?;
         writeln!(out, "  last changed     {}", human_time(&c.last_changed))?;
@@ -278,7 +293,7 @@ pub fn show_text(
             writeln!(
                 out,
                 "  stale            {}",
-                c.last_error.as_deref().unwrap_or("yes")
+                clean(c.last_error.as_deref().unwrap_or("yes"))
             )?;
         }
     }
@@ -292,12 +307,13 @@ pub fn verify_text(out: &mut impl Write, org: &str, results: &[VerifyResult]) ->
     }
     for r in results {
         match (&r.ok, &r.error) {
-            (true, _) => writeln!(out, "ok       {}", r.client_id)?,
+            (true, _) => writeln!(out, "ok       {}", clean(&r.client_id))?,
             (false, e) => writeln!(
                 out,
-                "REFUSED  {}  {}",
-                r.client_id,
-                e.as_deref().unwrap_or("")
+                "{}  {}  {}",
+                if r.refused { "REFUSED" } else { "ERROR  " },
+                clean(&r.client_id),
+                clean(e.as_deref().unwrap_or(""))
             )?,
         }
     }
@@ -354,13 +370,13 @@ pub fn diff_text(out: &mut impl Write, diff: &Diff, indent: &str) -> io::Result<
         )
     })?;
     capped(out, &diff.credentials_added, indent, |c| {
-        format!("+ credential {} {}", c.organisation_id, c.client_id)
+        format!("+ credential {} {}", c.organisation_id, clean(&c.client_id))
     })?;
     capped(out, &diff.credentials_removed, indent, |c| {
-        format!("- credential {} {}", c.organisation_id, c.client_id)
+        format!("- credential {} {}", c.organisation_id, clean(&c.client_id))
     })?;
     capped(out, &diff.credentials_rotated, indent, |c| {
-        format!("* rotated {} {}", c.organisation_id, c.client_id)
+        format!("* rotated {} {}", c.organisation_id, clean(&c.client_id))
     })
 }
 
@@ -380,10 +396,10 @@ pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         s.run_id
     )?;
     if let Some(e) = &s.error {
-        writeln!(out, "    error: {e}")?;
+        writeln!(out, "    error: {}", clean(e))?;
     }
     for f in &s.failures {
-        writeln!(out, "    failed {}: {}", f.organisation_id, f.error)?;
+        writeln!(out, "    failed {}: {}", f.organisation_id, clean(&f.error))?;
     }
     diff_text(out, &s.diff, "    ")
 }
@@ -395,16 +411,16 @@ pub fn audit_text(out: &mut impl Write, entries: &[AuditEntry]) -> io::Result<()
             out,
             "{}  {:<10} {:<8} {:<36} {:<32} {:<16} {}",
             time(&e.at),
-            truncate(&e.user, 10),
+            truncate(&clean(&e.user), 10),
             e.action.as_str(),
             e.organisation_id
                 .as_ref()
                 .map_or("-".to_string(), ToString::to_string),
-            e.client_id.as_deref().unwrap_or("-"),
+            clean(e.client_id.as_deref().unwrap_or("-")),
             e.fingerprint
                 .as_ref()
                 .map_or("-".to_string(), ToString::to_string),
-            e.detail.as_deref().unwrap_or("")
+            clean(e.detail.as_deref().unwrap_or(""))
         )?;
     }
     writeln!(out, "{} audit record(s)", entries.len())

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::args::{Cli, Command};
 use super::exit::{self, CliError};
-use super::{commands, demo};
+use super::{commands, demo, incident};
 use crate::config::{self, Dirs, ProcessEnv};
 use crate::ops::console::ConsoleServices;
 use crate::ops::Context;
@@ -16,7 +16,10 @@ pub async fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("simsid: {}", e.message);
+                eprintln!(
+                    "simsid: {}",
+                    crate::sanitize::for_terminal_lines(&e.message)
+                );
                 tracing::error!(code = e.code, error = %e.message, "command failed");
             }
             e.code
@@ -33,11 +36,13 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             sites,
             seed,
             latency_ms,
+            rate_limit,
         } => {
             let config = crate::sim::SimConfig {
                 sites: sites as usize,
                 seed,
                 latency: std::time::Duration::from_millis(latency_ms),
+                rate_limit,
                 ..crate::sim::SimConfig::default()
             };
             let (mut out, mut notes) = (std::io::stdout(), std::io::stderr());
@@ -70,13 +75,18 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
         .map_err(|e| CliError::usage(e.to_string()))?;
     for w in &settings.warnings {
-        eprintln!("simsid: warning: {w}");
-    }
-    if let Err(e) = crate::logging::init(&settings.local.log_path, global.verbose) {
         eprintln!(
+            "simsid: warning: {}",
+            crate::sanitize::for_terminal_lines(w)
+        );
+    }
+    match crate::logging::init(&settings.local.log_path, global.verbose) {
+        Ok(Some(note)) => eprintln!("simsid: warning: {note}"),
+        Ok(None) => {}
+        Err(e) => eprintln!(
             "simsid: warning: cannot open log file {}: {e}",
             settings.local.log_path.display()
-        );
+        ),
     }
     for p in hardening {
         tracing::warn!(problem = %p, "process hardening");
@@ -84,7 +94,19 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     for w in crate::store::check_permissions(&settings.local.store_path) {
         eprintln!("simsid: warning: {w}");
     }
-    let ctx = Context::new(settings);
+    let mut ctx = Context::new(settings);
+    if matches!(
+        command,
+        Command::Tui | Command::Harvest { .. } | Command::Verify { .. }
+    ) {
+        // The integrator's secret from the vault (`client_secret_vault`), read once.
+        if let Ok(remote) = &ctx.settings.remote {
+            if remote.client_secret_vault.is_some() {
+                let resolved = crate::ops::vault_ops::with_vault_secret(&ctx, remote).await?;
+                ctx.settings.remote = Ok(resolved);
+            }
+        }
+    }
     tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
 
     match command {
@@ -101,16 +123,74 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             .map_err(|e| CliError::runtime(e.to_string()))?;
             Ok(exit::OK)
         }
-        Command::Harvest { json, .. } => commands::harvest(&ctx, json).await,
+        Command::Harvest {
+            json,
+            accept_removals,
+            reconcile,
+            ..
+        } => {
+            let policy = crate::ops::HarvestPolicy { accept_removals };
+            if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
+                super::vault_cmd::harvest(&ctx, json, reconcile, policy).await
+            } else {
+                commands::harvest(&ctx, json, accept_removals).await
+            }
+        }
         Command::Sites {
             json,
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal),
-        Command::Verify { org, json } => commands::verify(&ctx, &org, json).await,
+        Command::Show { org, json, reveal } => {
+            if reveal && crate::ops::vault_ops::vault_mode(&ctx) {
+                super::vault_cmd::show_reveal(&ctx, &org, json).await
+            } else {
+                commands::show(&ctx, &org, json, reveal)
+            }
+        }
+        Command::Verify {
+            org,
+            json,
+            exposed,
+            user,
+            all,
+        } => match org {
+            Some(org) if crate::ops::vault_ops::vault_mode(&ctx) => {
+                super::vault_cmd::verify(&ctx, &org, json).await
+            }
+            Some(org) => commands::verify(&ctx, &org, json).await,
+            None => {
+                let selection = if all {
+                    crate::ops::verify_many::Selection::All
+                } else {
+                    debug_assert!(exposed);
+                    crate::ops::verify_many::Selection::Exposed { user }
+                };
+                incident::verify_many(&ctx, selection, json).await
+            }
+        },
+        Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
         Command::History { json } => commands::history(&ctx, json),
-        Command::Audit { json } => commands::audit(&ctx, json),
+        Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
+        Command::Audit { json, .. } => commands::audit(&ctx, json),
+        Command::Exposure {
+            user,
+            since,
+            live,
+            json,
+            format,
+            output,
+        } => incident::exposure(
+            &ctx,
+            &incident::ExposureArgs {
+                user,
+                since,
+                live,
+                json,
+                format,
+                output,
+            },
+        ),
         Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
         Command::Simulate { .. }
         | Command::Demo { .. }
@@ -129,9 +209,11 @@ fn command_name(c: &Command) -> &'static str {
         Command::Verify { .. } => "verify",
         Command::History { .. } => "history",
         Command::Audit { .. } => "audit",
+        Command::Exposure { .. } => "exposure",
         Command::Export { .. } => "export",
         Command::Simulate { .. } => "simulate",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+        Command::Vault { .. } => "vault",
     }
 }

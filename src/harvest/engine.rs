@@ -1,10 +1,14 @@
 //! Runs one full re-harvest against a [`Source`]: the site list, then every site's clients
-//! with bounded concurrency and retries; then [`conclude`] turns what was fetched into the
-//! run summary and the data to commit.
+//! through one shared [`Gate`] (the number in flight and the pace adapt to the gateway's
+//! `429`s, up to the configured ceiling) with retries; then [`conclude`] turns what was
+//! fetched into the run summary and the data to commit.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-use backon::Retryable;
+use backon::BackoffBuilder;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use secrecy::SecretString;
@@ -13,17 +17,20 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::diff::compute_diff;
+use super::gate::{Gate, Permit};
+use super::limiter::LimiterConfig;
 use super::retry::RetryPolicy;
 use super::source::{ClientsError, Source};
-use super::HarvestEvent;
+use super::{HarvestEvent, Limits};
 use crate::domain::{
-    Credential, Fingerprint, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteFailure, Snapshot,
+    Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunStatus, RunSummary, Site,
+    SiteFailure, Snapshot,
 };
 
 /// How a harvest runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HarvestOptions {
-    /// Clients requests in flight at most (at least 1).
+    /// Clients requests in flight at most (at least 1): a ceiling, not a target.
     pub concurrency: usize,
     pub retry: RetryPolicy,
 }
@@ -37,6 +44,11 @@ impl Default for HarvestOptions {
     }
 }
 
+/// How many `429`s one site's request may get before the site fails. They do not use up
+/// the retries of [`RetryPolicy`]: the limiter makes every request wait them out, so they
+/// say "later", not "broken".
+pub const RATE_LIMITED_TRIES: u32 = 60;
+
 /// What was fetched by a run whose site list succeeded (before fingerprints and the diff).
 #[derive(Debug)]
 pub struct Fetched {
@@ -46,6 +58,7 @@ pub struct Fetched {
     pub sites: Vec<Site>,
     pub clients: BTreeMap<OrgId, Vec<Credential>>,
     pub failed: BTreeMap<OrgId, String>,
+    pub stats: HarvestStats,
 }
 
 /// How [`run`] ended.
@@ -64,6 +77,68 @@ fn send(events: &UnboundedSender<HarvestEvent>, event: HarvestEvent) {
     let _ = events.send(event);
 }
 
+/// Request counters of one run.
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+impl Counters {
+    fn stats(&self, gate: &Gate) -> HarvestStats {
+        HarvestStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            concurrency_max: gate.max_in_flight(),
+            concurrency_final: gate.view().concurrency,
+        }
+    }
+}
+
+/// What every request of a run shares.
+struct Shared {
+    gate: Gate,
+    counters: Counters,
+    events: UnboundedSender<HarvestEvent>,
+    policy: RetryPolicy,
+    /// The limits last announced, to announce only changes.
+    announced: std::sync::Mutex<Option<Limits>>,
+}
+
+impl Shared {
+    /// Sends a [`HarvestEvent::Limits`] when what the limiter allows changed noticeably.
+    fn announce(&self) {
+        let view = self.gate.view();
+        let now = Limits {
+            concurrency: view.concurrency,
+            ceiling: view.ceiling,
+            // Rates are shown in whole requests per second; the cast saturates.
+            rate: view.rate.map(|r| r.round() as u32),
+        };
+        let mut last = self
+            .announced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = match *last {
+            None => true,
+            Some(before) => {
+                before.concurrency != now.concurrency
+                    || before.rate.is_some() != now.rate.is_some()
+                    || before
+                        .rate
+                        .zip(now.rate)
+                        .is_some_and(|(a, b)| a.abs_diff(b) * 20 > a.max(1))
+            }
+        };
+        if changed {
+            *last = Some(now);
+            send(&self.events, HarvestEvent::Limits(now));
+        }
+    }
+}
+
 /// Fetches the site list and every site's clients. Cancelling `cancel` stops at once:
 /// requests in flight are dropped and [`HarvestOutput::Cancelled`] is returned.
 pub async fn run<S: Source>(
@@ -75,22 +150,22 @@ pub async fn run<S: Source>(
     let run_id = Uuid::new_v4();
     let started_at = Utc::now();
     let policy = options.retry;
+    let concurrency = options.concurrency.max(1);
+    let shared = Arc::new(Shared {
+        gate: Gate::new(LimiterConfig {
+            retry_after_cap: policy.retry_after_cap,
+            ..LimiterConfig::new(concurrency)
+        }),
+        counters: Counters::default(),
+        events: events.clone(),
+        policy,
+        announced: std::sync::Mutex::new(None),
+    });
+    shared.announce();
 
-    let list = {
-        let source = source.clone();
-        let events = events.clone();
-        (move || {
-            let source = source.clone();
-            async move { source.sites().await }
-        })
-        .retry(policy.backoff())
-        .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
-        .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
-        .notify(notifier(events, None))
-    };
     let listed = tokio::select! {
         _ = cancel.cancelled() => return HarvestOutput::Cancelled,
-        r = list => r,
+        r = fetch_list(&source, &shared) => r,
     };
     let sites = match listed {
         Ok(sites) => dedupe(sites),
@@ -99,40 +174,37 @@ pub async fn run<S: Source>(
                 ClientsError::NoCredentials => {
                     "the site list was refused (403/404): check the application id".to_string()
                 }
+                ClientsError::Fatal { message } => message,
                 other => format!("could not fetch the site list: {}", other.message()),
             };
-            return HarvestOutput::Failed(Box::new(failed_summary(run_id, started_at, message)));
+            let mut summary = failed_summary(run_id, started_at, message);
+            summary.stats = shared.counters.stats(&shared.gate);
+            return HarvestOutput::Failed(Box::new(summary));
         }
     };
     send(&events, HarvestEvent::Listed { total: sites.len() });
 
-    let concurrency = options.concurrency.max(1);
     let orgs: Vec<OrgId> = sites.iter().map(|s| s.org_id.clone()).collect();
     let mut stream = futures::stream::iter(orgs.into_iter().map(|org| {
         let source = source.clone();
-        let events = events.clone();
+        let shared = Arc::clone(&shared);
         async move {
-            send(&events, HarvestEvent::SiteStarted { org: org.clone() });
-            let result = fetch_site(&source, &org, policy, &events).await;
-            match &result {
-                Ok(creds) => send(
-                    &events,
-                    HarvestEvent::SiteDone {
-                        org: org.clone(),
-                        credentials: creds.len(),
-                    },
-                ),
-                Err(error) => send(
-                    &events,
-                    HarvestEvent::SiteFailed {
-                        org: org.clone(),
-                        error: error.clone(),
-                    },
-                ),
-            }
+            let result = fetch_site(&source, &org, &shared).await;
+            let event = match &result {
+                Ok(creds) => HarvestEvent::SiteDone {
+                    org: org.clone(),
+                    credentials: creds.len(),
+                },
+                Err(error) => HarvestEvent::SiteFailed {
+                    org: org.clone(),
+                    error: error.message(),
+                },
+            };
+            send(&shared.events, event);
             (org, result)
         }
     }))
+    // The ceiling bounds the tasks; the gate decides how many requests are in flight.
     .buffer_unordered(concurrency);
 
     let mut clients = BTreeMap::new();
@@ -146,8 +218,13 @@ pub async fn run<S: Source>(
             Some((org, Ok(creds))) => {
                 clients.insert(org, creds);
             }
+            Some((_, Err(ClientsError::Fatal { message }))) => {
+                let mut summary = failed_summary(run_id, started_at, message);
+                summary.stats = shared.counters.stats(&shared.gate);
+                return HarvestOutput::Failed(Box::new(summary));
+            }
             Some((org, Err(e))) => {
-                failed.insert(org, e);
+                failed.insert(org, e.message());
             }
             None => break,
         }
@@ -162,53 +239,145 @@ pub async fn run<S: Source>(
         sites,
         clients,
         failed,
+        stats: shared.counters.stats(&shared.gate),
     }))
 }
 
-/// Sends a `Retrying` event, numbering the attempts, before each retry.
-fn notifier(
-    events: UnboundedSender<HarvestEvent>,
-    org: Option<OrgId>,
-) -> impl FnMut(&ClientsError, std::time::Duration) {
-    let mut attempt = 0u32;
-    move |e, delay| {
-        attempt += 1;
+/// What to do after a failed try.
+enum Next {
+    /// Try again after this delay (zero: as soon as the gate lets it go).
+    Retry(Duration),
+    /// Give up with this error.
+    GiveUp(ClientsError),
+}
+
+/// Tracks one request's tries: backoff for transient errors, the gate's pause for `429`s.
+struct Tries {
+    backoff: backon::ExponentialBackoff,
+    retries: u32,
+    rate_limited: u32,
+}
+
+impl Tries {
+    fn new(policy: &RetryPolicy) -> Self {
+        Tries {
+            backoff: policy.backoff().build(),
+            retries: 0,
+            rate_limited: 0,
+        }
+    }
+
+    /// Reports how a try ended to the gate and the counters; says what to do next.
+    fn after(
+        &mut self,
+        shared: &Shared,
+        org: Option<&OrgId>,
+        permit: Permit<'_>,
+        error: ClientsError,
+    ) -> Next {
+        let (next, shown) = match &error {
+            ClientsError::RateLimited { retry_after, .. } => {
+                let wait = retry_after
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(shared.policy.retry_after_cap);
+                permit.rate_limited(*retry_after);
+                shared.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                send(
+                    &shared.events,
+                    HarvestEvent::RateLimited {
+                        org: org.cloned(),
+                        retry_after: wait,
+                    },
+                );
+                self.rate_limited += 1;
+                if self.rate_limited >= RATE_LIMITED_TRIES {
+                    return Next::GiveUp(error);
+                }
+                // No sleep of our own: the gate holds every request until the pause ends.
+                (Next::Retry(Duration::ZERO), wait)
+            }
+            ClientsError::Transient { retry_after, .. } => {
+                permit.failed();
+                match shared.policy.adjust(*retry_after, self.backoff.next()) {
+                    Some(delay) => (Next::Retry(delay), delay),
+                    None => return Next::GiveUp(error),
+                }
+            }
+            ClientsError::NoCredentials
+            | ClientsError::Permanent { .. }
+            | ClientsError::Fatal { .. } => {
+                permit.answered();
+                return Next::GiveUp(error);
+            }
+        };
+        shared.announce();
+        self.retries += 1;
+        shared.counters.retries.fetch_add(1, Ordering::Relaxed);
         send(
-            &events,
+            &shared.events,
             HarvestEvent::Retrying {
-                org: org.clone(),
-                attempt,
-                delay,
-                reason: e.message(),
+                org: org.cloned(),
+                attempt: self.retries,
+                delay: shown,
+                reason: error.message(),
             },
         );
+        next
     }
 }
 
-fn retry_after(e: &ClientsError) -> Option<std::time::Duration> {
-    match e {
-        ClientsError::Transient { retry_after, .. } => *retry_after,
-        _ => None,
+/// The site list, through the gate, with retries.
+async fn fetch_list<S: Source>(source: &S, shared: &Shared) -> Result<Vec<Site>, ClientsError> {
+    let mut tries = Tries::new(&shared.policy);
+    loop {
+        let permit = shared.gate.admit().await;
+        shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let error = match source.sites().await {
+            Ok(sites) => {
+                permit.answered();
+                return Ok(sites);
+            }
+            Err(e) => e,
+        };
+        match tries.after(shared, None, permit, error) {
+            Next::Retry(delay) => tokio::time::sleep(delay).await,
+            Next::GiveUp(e) => return Err(e),
+        }
     }
 }
 
-/// One site's clients with retries: 403/404 means no credentials; a persistent error is the
-/// failure's text (never a secret).
+/// One site's clients with retries: 403/404 means no credentials; a persistent error is
+/// returned (its message never holds a secret).
 async fn fetch_site<S: Source>(
     source: &S,
     org: &OrgId,
-    policy: RetryPolicy,
-    events: &UnboundedSender<HarvestEvent>,
-) -> Result<Vec<Credential>, String> {
-    let attempt = (|| async { source.clients(org).await })
-        .retry(policy.backoff())
-        .when(|e: &ClientsError| matches!(e, ClientsError::Transient { .. }))
-        .adjust(move |e: &ClientsError, d| policy.adjust(retry_after(e), d))
-        .notify(notifier(events.clone(), Some(org.clone())));
-    match attempt.await {
-        Ok(creds) => Ok(creds),
-        Err(ClientsError::NoCredentials) => Ok(Vec::new()),
-        Err(e) => Err(e.message()),
+    shared: &Shared,
+) -> Result<Vec<Credential>, ClientsError> {
+    let mut tries = Tries::new(&shared.policy);
+    let mut started = false;
+    loop {
+        let permit = shared.gate.admit().await;
+        if !started {
+            started = true;
+            send(
+                &shared.events,
+                HarvestEvent::SiteStarted { org: org.clone() },
+            );
+        }
+        shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let error = match source.clients(org).await {
+            Ok(creds) => {
+                permit.answered();
+                shared.announce();
+                return Ok(creds);
+            }
+            Err(e) => e,
+        };
+        match tries.after(shared, Some(org), permit, error) {
+            Next::Retry(delay) => tokio::time::sleep(delay).await,
+            Next::GiveUp(ClientsError::NoCredentials) => return Ok(Vec::new()),
+            Next::GiveUp(e) => return Err(e),
+        }
     }
 }
 
@@ -234,6 +403,7 @@ pub fn failed_summary(run_id: Uuid, started_at: DateTime<Utc>, error: String) ->
         credentials_total: 0,
         diff: Default::default(),
         failures: Vec::new(),
+        stats: HarvestStats::default(),
         error: Some(error),
     }
 }
@@ -253,6 +423,7 @@ pub fn conclude(
         sites,
         clients,
         failed,
+        stats,
     } = fetched;
     let fetched: BTreeMap<OrgId, Vec<(Credential, Fingerprint)>> = clients
         .into_iter()
@@ -296,6 +467,7 @@ pub fn conclude(
         credentials_total,
         diff,
         failures,
+        stats,
         error: None,
     };
     let data = HarvestData {
@@ -502,5 +674,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(matches!(out, HarvestOutput::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn item14_a_fatal_clients_error_fails_the_whole_run() {
+        let src = Scripted {
+            sites: sites(10),
+            ..Default::default()
+        };
+        let victim = src.sites[3].org_id.clone();
+        src.answers.lock().unwrap().insert(
+            victim,
+            vec![Err(ClientsError::Fatal {
+                message: "SIMS ID refused our access token (403, insufficient_scope)".into(),
+            })],
+        );
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let out = run(src, fast(), tx, CancellationToken::new()).await;
+        let HarvestOutput::Failed(s) = out else {
+            panic!("expected the run to fail");
+        };
+        assert_eq!(s.status, RunStatus::Failed);
+        assert!(s.error.unwrap().contains("insufficient_scope"));
     }
 }

@@ -19,10 +19,32 @@ pub enum HarvestEvent {
         delay: Duration,
         reason: String,
     },
+    /// A request was answered `429` (`org` is `None` for the site list): every request
+    /// waits `retry_after` before going again.
+    RateLimited {
+        org: Option<OrgId>,
+        retry_after: Duration,
+    },
+    /// The shared limiter changed what it allows.
+    Limits(Limits),
     /// A site's clients were fetched (requests in flight -= 1).
     SiteDone { org: OrgId, credentials: usize },
     /// A site's clients could not be fetched after retries (requests in flight -= 1).
     SiteFailed { org: OrgId, error: String },
+    /// After fetching, the commit sink (the vault, in vault mode) has stored `done` of the
+    /// `total` changes it has to store.
+    Stored { done: usize, total: usize },
+}
+
+/// What the harvest's shared limiter allows (see `harvest::limiter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests allowed in flight (1 to the ceiling).
+    pub concurrency: usize,
+    /// The configured `concurrency`: the most ever allowed.
+    pub ceiling: usize,
+    /// The learned request rate being paced, in requests per second, if any.
+    pub rate: Option<u32>,
 }
 
 /// How a harvest ended.

@@ -1,4 +1,5 @@
-//! The full re-harvest: bounded concurrency, retries with backoff, cancellation,
+//! The full re-harvest: bounded concurrency under a shared rate limiter, retries with
+//! backoff, cancellation,
 //! progress events, and the diff against the previous state. Knows no terminal and no SQL:
 //! it takes a [`Source`] of sites and clients, a sink of events and a cancel token, and
 //! returns what to commit.
@@ -6,13 +7,18 @@
 pub mod diff;
 pub mod engine;
 pub mod events;
+pub mod gate;
+pub mod guard;
+pub mod limiter;
 pub mod progress;
 pub mod retry;
 pub mod source;
 
 pub use diff::compute_diff;
 pub use engine::{conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput};
-pub use events::{HarvestEnd, HarvestEvent};
+pub use events::{HarvestEnd, HarvestEvent, Limits};
+pub use guard::hold_mass_removals;
+pub use limiter::LimiterConfig;
 pub use progress::Progress;
 pub use retry::RetryPolicy;
 pub use source::{ClientsError, Source};

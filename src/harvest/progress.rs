@@ -13,7 +13,14 @@ pub struct Progress {
     pub failed: usize,
     pub in_flight: usize,
     pub retries: usize,
+    /// `429` answers so far.
+    pub rate_limited: usize,
+    /// Requests the limiter allows in flight, and the configured ceiling.
+    pub concurrency: Option<(usize, usize)>,
     pub credentials: usize,
+    /// Changes stored by the commit sink (vault writes and removals), and how many to store.
+    pub stored: usize,
+    pub stored_total: usize,
     /// The most recent failures, oldest first (bounded).
     pub recent_failures: Vec<(String, String)>,
 }
@@ -31,7 +38,11 @@ impl Progress {
             failed: 0,
             in_flight: 0,
             retries: 0,
+            rate_limited: 0,
+            concurrency: None,
             credentials: 0,
+            stored: 0,
+            stored_total: 0,
             recent_failures: Vec::new(),
         }
     }
@@ -42,6 +53,8 @@ impl Progress {
             HarvestEvent::Listed { total } => self.total = Some(*total),
             HarvestEvent::SiteStarted { .. } => self.in_flight += 1,
             HarvestEvent::Retrying { .. } => self.retries += 1,
+            HarvestEvent::RateLimited { .. } => self.rate_limited += 1,
+            HarvestEvent::Limits(l) => self.concurrency = Some((l.concurrency, l.ceiling)),
             HarvestEvent::SiteDone { credentials, .. } => {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 self.done += 1;
@@ -54,6 +67,10 @@ impl Progress {
                     self.recent_failures.remove(0);
                 }
                 self.recent_failures.push((org.to_string(), error.clone()));
+            }
+            HarvestEvent::Stored { done, total } => {
+                self.stored = *done;
+                self.stored_total = *total;
             }
         }
     }
@@ -108,11 +125,21 @@ mod tests {
             error: "SIMS ID server error 500".into(),
         });
         p.apply(&HarvestEvent::Retrying {
-            org: Some(org),
+            org: Some(org.clone()),
             attempt: 1,
             delay: Duration::from_millis(10),
             reason: "timeout".into(),
         });
+        p.apply(&HarvestEvent::RateLimited {
+            org: Some(org),
+            retry_after: Duration::from_secs(1),
+        });
+        p.apply(&HarvestEvent::Limits(crate::harvest::Limits {
+            concurrency: 3,
+            ceiling: 16,
+            rate: Some(190),
+        }));
+        assert_eq!((p.rate_limited, p.concurrency), (1, Some((3, 16))));
         assert_eq!(p.total, Some(4));
         assert_eq!(p.in_flight, 1);
         assert_eq!((p.done, p.failed, p.retries, p.credentials), (1, 1, 1, 2));

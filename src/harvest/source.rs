@@ -8,8 +8,14 @@ use crate::domain::{Credential, OrgId, Site};
 /// How the harvest should treat a failed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientsError {
-    /// Worth retrying (timeouts, 429, 5xx, network), optionally after the server's delay.
+    /// Worth retrying (timeouts, 5xx, network), optionally after the server's delay.
     Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// `429`: the application's quota is spent for now; worth retrying after `retry_after`
+    /// (every request of the harvest waits it out).
+    RateLimited {
         message: String,
         retry_after: Option<Duration>,
     },
@@ -17,15 +23,20 @@ pub enum ClientsError {
     NoCredentials,
     /// Will not get better by retrying.
     Permanent { message: String },
+    /// About the whole run, not one site (our token lacks a scope, a `403` challenges our
+    /// bearer token): reading it as "no credentials" would empty the cache, so the run fails
+    /// and the store stays unchanged.
+    Fatal { message: String },
 }
 
 impl ClientsError {
     /// A human-readable reason, never a secret.
     pub fn message(&self) -> String {
         match self {
-            ClientsError::Transient { message, .. } | ClientsError::Permanent { message } => {
-                message.clone()
-            }
+            ClientsError::Transient { message, .. }
+            | ClientsError::RateLimited { message, .. }
+            | ClientsError::Permanent { message }
+            | ClientsError::Fatal { message } => message.clone(),
             ClientsError::NoCredentials => "no credentials (403/404)".to_string(),
         }
     }

@@ -11,18 +11,40 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
+use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
+use crate::harvest::RetryPolicy;
 use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
 
-use super::{open_store, secrets, sims_client, Context};
+use super::{open_for_harvest, open_store_if_present, secrets, sims_client, Context};
 
 /// Runs before each console harvest (the demo changes the simulator there).
 pub type HarvestHook = Arc<dyn Fn() + Send + Sync>;
 
 struct Inner {
     ctx: Context,
-    store: Store,
+    /// `None` until there is a store: the console opens on a missing store with an empty
+    /// list and creates nothing until a harvest (cli.md, "Store safety").
+    store: Option<Store>,
+}
+
+impl Inner {
+    /// The store, opened now if a harvest has created it since; `None` while there is none.
+    fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
+        if self.store.is_none() {
+            self.store =
+                open_store_if_present(&self.ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        }
+        Ok(self.store.as_mut())
+    }
+
+    /// The store, or the error to show while there is none.
+    fn existing_store(&mut self) -> anyhow::Result<&mut Store> {
+        self.store()?
+            .ok_or_else(|| anyhow!("no store yet: press R to harvest"))
+    }
 }
 
 /// The console's view of the program: one store connection for reads and audit records; each
@@ -40,7 +62,7 @@ impl ConsoleServices {
         flags: Option<Flags>,
         before_harvest: Option<HarvestHook>,
     ) -> anyhow::Result<Self> {
-        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
         Ok(ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
@@ -51,6 +73,26 @@ impl ConsoleServices {
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, Inner>> {
         lock_arc(&self.inner)
     }
+}
+
+/// Vault mode: reads one secret from the vault for the console's reveal or copy (the
+/// console's calls are synchronous; the read runs on the multi-threaded runtime).
+fn vault_read(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+) -> anyhow::Result<SecretString> {
+    let client = super::vault_ops::vault_client(ctx).map_err(|e| anyhow!(e.message))?;
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|_| anyhow!("the vault can only be read inside the runtime"))?;
+    tokio::task::block_in_place(|| {
+        handle.block_on(super::vault_ops::reveal_audited(
+            store, ctx, &client, action, org, client_id,
+        ))
+    })
+    .map_err(|e| anyhow!(e.message))
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.
@@ -71,7 +113,14 @@ fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> 
 
 impl Services for ConsoleServices {
     fn overview(&self) -> anyhow::Result<Overview> {
-        let inner = self.lock()?;
+        let mut inner = self.lock()?;
+        let (sites, last_run) = match inner.store()? {
+            Some(store) => (
+                store.sites().context("cannot read sites")?,
+                store.last_run().context("cannot read the history")?,
+            ),
+            None => (Vec::new(), None),
+        };
         let local = &inner.ctx.settings.local;
         Ok(Overview {
             profile: local.profile.clone(),
@@ -82,36 +131,50 @@ impl Services for ConsoleServices {
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
             store_path: local.store_path.display().to_string(),
-            sites: inner.store.sites().context("cannot read sites")?,
-            last_run: inner.store.last_run().context("cannot read the history")?,
+            sites,
+            last_run,
         })
     }
 
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
-        Ok(self.lock()?.store.site(org)?)
+        match self.lock()?.store()? {
+            Some(store) => Ok(store.site(org)?),
+            None => Ok(None),
+        }
     }
 
     fn runs(&self) -> anyhow::Result<Vec<RunSummary>> {
-        Ok(self.lock()?.store.runs()?)
+        match self.lock()?.store()? {
+            Some(store) => Ok(store.runs()?),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        let Inner { ctx, store } = &mut *inner;
-        if ctx.settings.local.readonly {
+        if inner.ctx.settings.local.readonly {
             return Err(anyhow!("read-only mode: reveal is off"));
         }
-        secrets::unseal_audited(store, ctx, AuditAction::Reveal, org, client_id)
+        let ctx = inner.ctx.clone();
+        let store = inner.existing_store()?;
+        if super::vault_ops::vault_mode(&ctx) {
+            return vault_read(store, &ctx, AuditAction::Reveal, org, client_id);
+        }
+        secrets::unseal_audited(store, &ctx, AuditAction::Reveal, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
 
     fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        let Inner { ctx, store } = &mut *inner;
-        if ctx.settings.local.readonly {
+        if inner.ctx.settings.local.readonly {
             return Err(anyhow!("read-only mode: copy is off"));
         }
-        secrets::unseal_audited(store, ctx, AuditAction::Copy, org, client_id)
+        let ctx = inner.ctx.clone();
+        let store = inner.existing_store()?;
+        if super::vault_ops::vault_mode(&ctx) {
+            return vault_read(store, &ctx, AuditAction::Copy, org, client_id);
+        }
+        secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id)
             .map_err(|e| anyhow!(e.message))
     }
 
@@ -119,24 +182,63 @@ impl Services for ConsoleServices {
         let inner = self.inner.clone();
         let org = org.clone();
         async move {
-            let (client, creds) = {
-                let guard = lock_arc(&inner)?;
+            type Wanted = Vec<(String, Option<String>)>;
+            let (ctx, remote, local_creds, wanted, fingerprinter) = {
+                let mut guard = lock_arc(&inner)?;
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
                 }
                 let remote = guard
                     .ctx
                     .remote()
-                    .map_err(|e| anyhow!(one_line(&e.message)))?;
-                let client = sims_client(remote).map_err(|e| anyhow!(e.message))?;
-                let creds = secrets::credentials_for_verify(&guard.store, &org)
-                    .map_err(|e| anyhow!(e.message))?;
-                (client, creds)
+                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .clone();
+                let ctx = guard.ctx.clone();
+                let store = guard.existing_store()?;
+                let (local_creds, wanted): (_, Option<Wanted>) =
+                    if super::vault_ops::vault_mode(&ctx) {
+                        // Vault mode: only which credentials; the secrets come from the vault.
+                        let detail = store
+                            .site(&org)?
+                            .ok_or_else(|| anyhow!("site {org} is not cached"))?;
+                        let wanted = detail
+                            .credentials
+                            .iter()
+                            .map(|c| (c.client_id.clone(), c.description.clone()))
+                            .collect();
+                        (Vec::new(), Some(wanted))
+                    } else {
+                        let creds = secrets::credentials_for_verify(store, &org)
+                            .map_err(|e| anyhow!(e.message))?;
+                        (creds, None)
+                    };
+                (ctx, remote, local_creds, wanted, store.fingerprinter())
             };
+            let (creds, note) = match wanted {
+                Some(wanted) => {
+                    let vault =
+                        super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+                    let (creds, note) = super::vault_ops::credentials_from_vault(
+                        &ctx,
+                        &vault,
+                        &fingerprinter,
+                        &org,
+                        &wanted,
+                    )
+                    .await
+                    .map_err(|e| anyhow!(e.message))?;
+                    (creds, Some(note))
+                }
+                None => (local_creds, None),
+            };
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
+                .await
+                .map_err(|e| anyhow!(e.message))?;
+            let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
             let results = secrets::verify_all(&client, &org, &creds).await.results;
             let mut guard = lock_arc(&inner)?;
-            let Inner { ctx, store } = &mut *guard;
-            secrets::audit_verify(store, ctx, &org, &creds, &results)
+            let store = guard.existing_store()?;
+            secrets::audit_verify_noted(store, &ctx, &org, &creds, &results, note.as_deref())
                 .map_err(|e| anyhow!(e.message))?;
             Ok(results)
         }
@@ -163,18 +265,105 @@ impl Services for ConsoleServices {
                     .clone();
                 (guard.ctx.clone(), remote)
             };
+            // One harvest at a time per store, console or not: the lock is held for the run
+            // (a busy store is said in the flash line).
+            let (_lock, mut store) =
+                open_for_harvest(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
             if let Some(hook) = hook {
                 hook();
             }
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
+                .await
+                .map_err(|e| anyhow!(e.message))?;
             let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
-            let mut store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
             let options = HarvestOptions {
                 concurrency: remote.concurrency,
                 ..HarvestOptions::default()
             };
+            if super::vault_ops::vault_mode(&ctx) {
+                // Vault mode: the vault is written before the local commit.
+                let vault = super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+                let settings = super::vault_ops::vault_settings(&ctx)
+                    .map_err(|e| anyhow!(e.message))?
+                    .clone();
+                let mut sink = super::vault_sync::VaultSink::new(vault, &settings, false);
+                let run = super::Run {
+                    options,
+                    policy: super::HarvestPolicy::default(),
+                    user: &ctx.user,
+                };
+                return super::harvest_and_commit_via(
+                    &mut store, client, run, events, cancel, &mut sink,
+                )
+                .await
+                .map_err(|e| anyhow!(e.message));
+            }
             super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
                 .await
                 .map_err(|e| anyhow!(e.message))
+        }
+        .boxed()
+    }
+
+    fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>> {
+        let mut inner = self.lock()?;
+        let Some(store) = inner.store()? else {
+            return Ok(Vec::new());
+        };
+        let audit = store.audit().context("cannot read the audit trail")?;
+        let snapshot = store.snapshot().context("cannot read the store")?;
+        Ok(exposure::live_by_person(&audit, &snapshot))
+    }
+
+    fn site_exposures(&self, org: &OrgId) -> anyhow::Result<Vec<Exposure>> {
+        let mut inner = self.lock()?;
+        let Some(store) = inner.store()? else {
+            return Ok(Vec::new());
+        };
+        let audit = store.audit().context("cannot read the audit trail")?;
+        let snapshot = store.snapshot().context("cannot read the store")?;
+        let mut all = exposure::report(&audit, &snapshot, &ExposureQuery::default());
+        all.retain(|x| &x.organisation_id == org);
+        Ok(all)
+    }
+
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
+        let inner = self.inner.clone();
+        async move {
+            let (client, targets, concurrency) = {
+                let mut guard = lock_arc(&inner)?;
+                if guard.ctx.settings.local.readonly {
+                    return Err(anyhow!("read-only mode: verify is off"));
+                }
+                let remote = guard
+                    .ctx
+                    .remote()
+                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .clone();
+                let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+                let store = guard.existing_store()?;
+                let targets = verify_many::targets(store, &Selection::Listed(list))
+                    .map_err(|e| anyhow!(e.message))?;
+                (client, targets, remote.concurrency)
+            };
+            let checks = verify_many::verify_many(
+                &client,
+                &targets.targets,
+                concurrency,
+                RetryPolicy::default(),
+                Some(progress),
+            )
+            .await;
+            let mut guard = lock_arc(&inner)?;
+            let ctx = guard.ctx.clone();
+            let store = guard.existing_store()?;
+            verify_many::audit_checks(store, &ctx, &targets.targets, &checks)
+                .map_err(|e| anyhow!(e.message))?;
+            Ok(checks)
         }
         .boxed()
     }
@@ -190,7 +379,7 @@ impl Services for ConsoleServices {
         let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
             .map_err(|e| anyhow!(e.to_string()))?;
         let ctx = Context::new(settings);
-        let store = open_store(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
         let mut inner = self.lock()?;
         *inner = Inner { ctx, store };
         Ok(())

@@ -8,7 +8,7 @@ use crate::cli::CliError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
 use crate::sims::{SimsClient, SimsSettings};
-use crate::store::{default_key_path, Store, StoreError, StoreKey};
+use crate::store::{self, HarvestLock, KeySource, Store, StoreError, StoreKey};
 
 use super::OpResult;
 
@@ -22,11 +22,15 @@ pub fn os_user() -> String {
     }
 }
 
-/// Settings plus who is acting.
+/// Settings plus who is acting. `user` is always the OS user in the released binary (no
+/// setting or variable chooses it); tests of the library may build a context for another.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub settings: Settings,
     pub user: String,
+    /// In vault mode, the vault identity (`display_name` of the token); audit records name
+    /// it beside the OS user. `None` in local mode.
+    pub identity: Option<String>,
 }
 
 impl Context {
@@ -35,6 +39,7 @@ impl Context {
         Context {
             settings,
             user: os_user(),
+            identity: None,
         }
     }
 
@@ -63,30 +68,70 @@ impl Context {
             client_id: client_id.map(str::to_string),
             fingerprint: fingerprint.cloned(),
             detail,
+            identity: self.identity.clone(),
         }
     }
 }
 
-/// Maps a store error to exit code 1 with a message that says where.
+/// Maps a store error to its exit code (6 when another harvest holds or changed the store,
+/// else 1) with a message that says where.
 pub fn store_error(local: &LocalSettings, e: StoreError) -> CliError {
-    CliError::runtime(format!("store {}: {e}", local.store_path.display()))
-}
-
-/// The store key: `$SIMSID_STORE_KEY` when set, else the key file beside the store.
-pub fn store_key(local: &LocalSettings) -> OpResult<StoreKey> {
-    match &local.store_key {
-        Some(b64) => StoreKey::from_base64(b64)
-            .map_err(|e| CliError::usage(format!("SIMSID_STORE_KEY: {e}"))),
-        // The store creates the key file, and its 0700 directory, on first use.
-        None => StoreKey::load_or_create(&default_key_path(&local.store_path))
-            .map_err(|e| store_error(local, e)),
+    let names_its_file = matches!(
+        e,
+        StoreError::Missing(_)
+            | StoreError::NotAStore { .. }
+            | StoreError::KeyFileMissing { .. }
+            | StoreError::Unsafe { .. }
+            | StoreError::Busy { .. }
+            | StoreError::DiskFull { .. }
+            | StoreError::Io { .. }
+    );
+    let message = if names_its_file {
+        e.to_string()
+    } else {
+        format!("store {}: {e}", local.store_path.display())
+    };
+    if e.is_busy() {
+        CliError::busy(message)
+    } else {
+        CliError::runtime(message)
     }
 }
 
-/// Opens (creating on first use) the store of these settings.
+/// Where the store key comes from: `$SIMSID_STORE_KEY` when set, else the key file.
+fn key_source(local: &LocalSettings) -> OpResult<KeySource> {
+    match &local.store_key {
+        Some(b64) => StoreKey::from_base64(b64)
+            .map(KeySource::Given)
+            .map_err(|e| CliError::usage(format!("SIMSID_STORE_KEY: {e}"))),
+        None => Ok(KeySource::File),
+    }
+}
+
+/// Opens the store of these settings, creating it and its key on first use (the demo's
+/// throw-away store). Harvests use [`open_for_harvest`], which also takes the lock.
 pub fn open_store(local: &LocalSettings) -> OpResult<Store> {
-    let key = store_key(local)?;
-    Store::open(&local.store_path, key).map_err(|e| store_error(local, e))
+    let (lock, store) = open_for_harvest(local)?;
+    drop(lock);
+    Ok(store)
+}
+
+/// Opens the existing store for a command that only reads: creates nothing, and a missing
+/// store, an empty or foreign file or a missing key file is an error naming the path.
+pub fn open_existing_store(local: &LocalSettings) -> OpResult<Store> {
+    store::open_existing(&local.store_path, key_source(local)?).map_err(|e| store_error(local, e))
+}
+
+/// Like [`open_existing_store`], but `None` when there is no store yet.
+pub fn open_store_if_present(local: &LocalSettings) -> OpResult<Option<Store>> {
+    store::open_if_present(&local.store_path, key_source(local)?).map_err(|e| store_error(local, e))
+}
+
+/// Takes the store's harvest lock (exit 6 naming the holder when another harvest has it),
+/// then opens the store, creating it and its key on first use. Hold the lock for the run.
+pub fn open_for_harvest(local: &LocalSettings) -> OpResult<(HarvestLock, Store)> {
+    store::open_for_harvest(&local.store_path, key_source(local)?, Utc::now())
+        .map_err(|e| store_error(local, e))
 }
 
 /// The SIMS ID client for these settings.
@@ -103,6 +148,8 @@ pub fn sims_client(remote: &RemoteSettings) -> OpResult<SimsClient> {
         apim_key: remote.apim_key.clone(),
         timeout: remote.timeout,
         connect_timeout: remote.timeout.min(Duration::from_secs(10)),
+        client_auth: remote.sts_client_auth,
+        verify_scopes: remote.verify_scopes.clone(),
     })
     .map_err(|e| CliError::runtime(format!("cannot build the SIMS ID client: {e}")))
 }

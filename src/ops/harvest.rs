@@ -1,19 +1,62 @@
-//! A full re-harvest committed to the store, with its history and audit records.
+//! A full re-harvest committed to the store (and, in vault mode, the vault first), with its
+//! history and audit records.
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::cli::CliError;
-use crate::domain::{AuditAction, RunSummary};
+use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunSummary, VaultMarks};
 use crate::harvest::{self, HarvestEnd, HarvestEvent, HarvestOptions, HarvestOutput, Source};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 use super::OpResult;
 
-/// Runs a harvest from `source` and commits it to `store` in one transaction: a cancelled run
-/// commits nothing; a failed run (token or site list) only adds a history row; otherwise the
-/// data, the run and its diff are committed together. Each finished run is audited.
+/// What a harvest may commit beyond the defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HarvestPolicy {
+    /// Take removals the guard would hold (`harvest --accept-removals`).
+    pub accept_removals: bool,
+}
+
+/// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
+/// The harvest engine knows nothing of it.
+pub trait CommitSink {
+    /// Takes a fetched harvest before it is committed; `held` are the removals the guard
+    /// holds back (they stay, so the sink must not remove them either). `Ok(None)`: commit
+    /// as usual, secrets sealed in the store; `Ok(Some(marks))`: the secrets live elsewhere,
+    /// commit without them, recording `marks`; `Err`: the run fails and the store is not
+    /// committed.
+    fn sync(
+        &mut self,
+        store: &Store,
+        data: &HarvestData,
+        held: &HeldRemovals,
+        summary: &RunSummary,
+        events: &UnboundedSender<HarvestEvent>,
+    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+}
+
+/// The local store alone (`secrets = "local"`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalOnly;
+
+impl CommitSink for LocalOnly {
+    // Not `async fn`: the future must not hold the store (it is not `Sync`).
+    fn sync(
+        &mut self,
+        _store: &Store,
+        _data: &HarvestData,
+        _held: &HeldRemovals,
+        _summary: &RunSummary,
+        _events: &UnboundedSender<HarvestEvent>,
+    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>> {
+        std::future::ready(Ok(None))
+    }
+}
+
+/// [`harvest_and_commit_with`] the default policy: the removal guard holds mass removals.
+/// The console's harvest uses this.
 pub async fn harvest_and_commit<S: Source>(
     store: &mut Store,
     source: S,
@@ -22,15 +65,76 @@ pub async fn harvest_and_commit<S: Source>(
     events: UnboundedSender<HarvestEvent>,
     cancel: CancellationToken,
 ) -> OpResult<HarvestEnd> {
-    let previous = store
-        .snapshot()
+    harvest_and_commit_with(
+        store,
+        source,
+        options,
+        HarvestPolicy::default(),
+        user,
+        events,
+        cancel,
+    )
+    .await
+}
+
+/// [`harvest_and_commit_via`] the local store alone.
+pub async fn harvest_and_commit_with<S: Source>(
+    store: &mut Store,
+    source: S,
+    options: HarvestOptions,
+    policy: HarvestPolicy,
+    user: &str,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: CancellationToken,
+) -> OpResult<HarvestEnd> {
+    let run = Run {
+        options,
+        policy,
+        user,
+    };
+    harvest_and_commit_via(store, source, run, events, cancel, &mut LocalOnly).await
+}
+
+/// How one harvest runs and who runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    pub options: HarvestOptions,
+    pub policy: HarvestPolicy,
+    /// The audit user.
+    pub user: &'a str,
+}
+
+fn commit_error(e: StoreError) -> CliError {
+    let message = format!("cannot commit the harvest: {e}");
+    if e.is_busy() {
+        CliError::busy(message)
+    } else {
+        CliError::runtime(message)
+    }
+}
+
+/// Runs a harvest from `source` and commits it: a cancelled run commits nothing; a failed
+/// run (token or site list) only adds a history row; otherwise the diff is taken against the
+/// store as it is once fetching ends, mass removals are held unless the policy accepts them
+/// (cli.md, "A harvest never empties the cache by accident"), `sink` takes the result (vault
+/// mode writes the vault; its error fails the run, the store not committed), and the data,
+/// the run and its diff are committed in one transaction. The commit is refused (exit 6,
+/// nothing written) when another harvest committed since this one started. Each finished run
+/// is audited. The caller holds the store's harvest lock.
+pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
+    store: &mut Store,
+    source: S,
+    run: Run<'_>,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: CancellationToken,
+    sink: &mut K,
+) -> OpResult<HarvestEnd> {
+    let generation = store
+        .generation()
         .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
-    info!(
-        sites_cached = previous.sites.len(),
-        concurrency = options.concurrency,
-        "harvest started"
-    );
-    let summary: RunSummary = match harvest::run(source, options, events, cancel).await {
+    info!(concurrency = run.options.concurrency, "harvest started");
+    let fetched = harvest::run(source, run.options, events.clone(), cancel).await;
+    let summary: RunSummary = match fetched {
         HarvestOutput::Cancelled => {
             info!("harvest cancelled; nothing committed");
             return Ok(HarvestEnd::Cancelled);
@@ -42,10 +146,25 @@ pub async fn harvest_and_commit<S: Source>(
             *summary
         }
         HarvestOutput::Fetched(fetched) => {
-            let (summary, data) = harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+            // Another harvest that committed meanwhile makes this one's diff wrong: stop
+            // before the sink writes anything (the commit checks again).
+            let now = store
+                .generation()
+                .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
+            if now != generation {
+                return Err(commit_error(StoreError::ChangedUnderRun));
+            }
+            let previous = store
+                .snapshot()
+                .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
+            let (mut summary, data) =
+                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+            let held =
+                harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
+            let marks = sink.sync(store, &data, &held, &summary, &events).await?;
             store
-                .commit_harvest(&data, &summary)
-                .map_err(|e| CliError::runtime(format!("cannot commit the harvest: {e}")))?;
+                .commit_prepared(generation, &summary, &data, &held, marks.as_ref())
+                .map_err(commit_error)?;
             summary
         }
     };
@@ -59,7 +178,7 @@ pub async fn harvest_and_commit<S: Source>(
     );
     let entry = crate::domain::AuditEntry {
         at: summary.finished_at,
-        user: user.to_string(),
+        user: run.user.to_string(),
         action: AuditAction::Harvest,
         organisation_id: None,
         client_id: None,
@@ -69,6 +188,7 @@ pub async fn harvest_and_commit<S: Source>(
             summary.run_id,
             summary.status.as_str()
         )),
+        identity: None,
     };
     store
         .append_audit(&entry)

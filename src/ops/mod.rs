@@ -7,9 +7,17 @@ pub mod context;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
+pub mod vault_ops;
+pub mod vault_sync;
+pub mod verify_many;
 
-pub use context::{open_store, sims_client, Context};
-pub use harvest::harvest_and_commit;
+pub use context::{
+    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
+};
+pub use harvest::{
+    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, CommitSink, HarvestPolicy,
+    LocalOnly, Run,
+};
 
 use crate::cli::CliError;
 

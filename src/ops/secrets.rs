@@ -62,14 +62,16 @@ pub async fn verify_all(
 ) -> Verified {
     let checks = creds.iter().map(|(c, _)| async move {
         let r = client.verify(org, &c.client_id, &c.secret).await;
-        let refused = matches!(r, Err(SimsError::CredentialsRefused));
+        // Refused only when the STS rejected the credential itself (invalid_client,
+        // unauthorized_client); invalid_scope and the rest are errors.
+        let refused = matches!(r, Err(SimsError::CredentialsRefused(_)));
         let result = VerifyResult {
             client_id: c.client_id.clone(),
             ok: r.is_ok(),
-            error: r.err().map(|e| match e {
-                SimsError::CredentialsRefused => "refused by the STS (invalid_client)".to_string(),
-                other => other.to_string(),
-            }),
+            refused,
+            error: r
+                .err()
+                .map(|e| crate::sanitize::for_terminal(&e.to_string()).into_owned()),
         };
         (result, refused)
     });
@@ -88,11 +90,27 @@ pub fn audit_verify(
     creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
     results: &[VerifyResult],
 ) -> OpResult<()> {
+    audit_verify_noted(store, ctx, org, creds, results, None)
+}
+
+/// [`audit_verify`] with a note appended to each record (vault mode: the vault identity).
+pub fn audit_verify_noted(
+    store: &mut Store,
+    ctx: &Context,
+    org: &OrgId,
+    creds: &[(crate::domain::Credential, crate::domain::Fingerprint)],
+    results: &[VerifyResult],
+    note: Option<&str>,
+) -> OpResult<()> {
     for ((c, fp), r) in creds.iter().zip(results) {
-        let detail = if r.ok {
+        let outcome = if r.ok {
             "ok".to_string()
         } else {
             format!("failed: {}", r.error.as_deref().unwrap_or("unknown"))
+        };
+        let detail = match note {
+            Some(n) => format!("{outcome}; {n}"),
+            None => outcome,
         };
         let entry = ctx.audit_entry(
             AuditAction::Verify,
@@ -104,4 +122,47 @@ pub fn audit_verify(
         store.append_audit(&entry).map_err(store_err)?;
     }
     Ok(())
+}
+
+/// How one credential's verify ended: the STS issued a token, refused the credential
+/// itself (`invalid_client`, `unauthorized_client`), or could not be asked (timeout,
+/// network, server error, rate limit after the retries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Ok,
+    Refused(String),
+    Error(String),
+}
+
+impl CheckOutcome {
+    /// The reason, when it did not work (never a secret).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            CheckOutcome::Ok => None,
+            CheckOutcome::Refused(e) | CheckOutcome::Error(e) => Some(e),
+        }
+    }
+}
+
+/// One token request with a school's credential, retried as the harvest retries (timeouts,
+/// `429` honouring `Retry-After`, `5xx`, network errors); a refusal is never retried.
+pub async fn verify_credential(
+    client: &SimsClient,
+    org: &OrgId,
+    client_id: &str,
+    secret: &SecretString,
+    policy: crate::harvest::RetryPolicy,
+) -> CheckOutcome {
+    use backon::Retryable;
+    let attempt = (|| async { client.verify(org, client_id, secret).await })
+        .retry(policy.backoff())
+        .when(SimsError::is_transient)
+        .adjust(move |e: &SimsError, d| policy.adjust(e.retry_after(), d));
+    match attempt.await {
+        Ok(()) => CheckOutcome::Ok,
+        Err(e @ SimsError::CredentialsRefused(_)) => {
+            CheckOutcome::Refused(crate::sanitize::for_terminal(&e.to_string()).into_owned())
+        }
+        Err(e) => CheckOutcome::Error(crate::sanitize::for_terminal(&e.to_string()).into_owned()),
+    }
 }

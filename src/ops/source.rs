@@ -5,7 +5,20 @@ use crate::harvest::{ClientsError, Source};
 use crate::sims::{SimsClient, SimsError};
 
 fn classify(e: SimsError) -> ClientsError {
-    if e.is_transient() {
+    if let SimsError::RateLimited { retry_after } = e {
+        return ClientsError::RateLimited {
+            retry_after,
+            message: e.to_string(),
+        };
+    }
+    if matches!(
+        e,
+        SimsError::ScopeNarrowed { .. } | SimsError::TokenForbidden { .. }
+    ) {
+        ClientsError::Fatal {
+            message: e.to_string(),
+        }
+    } else if e.is_transient() {
         ClientsError::Transient {
             retry_after: e.retry_after(),
             message: e.to_string(),

@@ -12,15 +12,24 @@
 //! | `POST /_sim/sites/{org}/clients` | | `201 {"client_id"}` / `404` |
 //! | `DELETE /_sim/sites/{org}/clients/{client_id}` | | `204` / `404` |
 //! | `POST /_sim/sites/{org}/clients/{client_id}/rotate` | | `204` / `404` |
+//! | `POST /_sim/sites/{org}/clients/{client_id}/suspend` | | `204` / `404` |
 //! | `POST`/`DELETE /_sim/sites/{org}/fault` | a fault (below) | `204` / `404` |
 //! | `POST`/`DELETE /_sim/fault` | a fault, for every Clients call | `204` |
 //! | `POST`/`DELETE /_sim/site-list/fault` | `{"times": n\|null}` | `204` |
 //! | `POST /_sim/tokens/expire-after` | `{"calls": n\|null}` | `204` |
 //! | `POST /_sim/demo-mutate` | | `DemoChanges` JSON |
+//! | `GET /_sim/rate-limit` | | `{"per_second": n\|null}` |
+//! | `POST /_sim/rate-limit` | `{"per_second": n\|null}` (null lifts it) | `204` |
+//! | `DELETE /_sim/rate-limit` | | `204` (lifts it) |
+//! | `POST /_sim/sites/{org}/text` | `{"name", "dfe_code", "deni_number"}` (each optional) | `204` / `404` |
+//! | `POST /_sim/sites/{org}/raw-clients` | `{"client_id", "secret", "description"}` | `204` / `404` |
+//! | `POST /_sim/sites/{org}/clients/{client_id}/duplicate` | `{"same_secret": bool}` | `204` / `404` |
+//! | `POST /_sim/sts` | `StsMode` JSON (`granted_scope`, `require_basic`, `school_partner_scope_invalid`, `error_description`) | `204` |
 //!
 //! A fault body is `{"kind": K, "times": n|null}` with K one of `status500`, `html502`,
 //! `rate_limited` (with `retry_after_secs`, default 1), `slow` (with `millis`), `hang`,
-//! `forbidden`, `not_found`, `unavailable503`, or `none` to clear.
+//! `forbidden`, `not_found`, `unavailable503`, `forbidden_insufficient_scope` (`403` with a
+//! Bearer challenge), `endless_body`, or `none` to clear.
 
 use std::time::Duration;
 
@@ -32,7 +41,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::model::Fault;
+use secrecy::SecretString;
+
+use super::model::{Fault, SimClient, SiteText, StsMode};
 use super::server::{bearer, failure, unauthorised, Ctx};
 use super::state::{digest, Failure};
 use crate::domain::OrgId;
@@ -48,6 +59,10 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         .route("/sites/{org}/clients", post(add_client))
         .route("/sites/{org}/clients/{client_id}", delete(withdraw_client))
         .route(
+            "/sites/{org}/clients/{client_id}/suspend",
+            post(suspend_client),
+        )
+        .route(
             "/sites/{org}/clients/{client_id}/rotate",
             post(rotate_secret),
         )
@@ -62,6 +77,17 @@ pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
         )
         .route("/tokens/expire-after", post(expire_tokens_after))
         .route("/demo-mutate", post(demo_mutate))
+        .route(
+            "/rate-limit",
+            get(rate_limit).post(set_rate_limit).delete(lift_rate_limit),
+        )
+        .route("/sites/{org}/text", post(set_site_text))
+        .route("/sites/{org}/raw-clients", post(push_client))
+        .route(
+            "/sites/{org}/clients/{client_id}/duplicate",
+            post(duplicate_client),
+        )
+        .route("/sts", post(set_sts_mode))
         .route_layer(middleware::from_fn_with_state(ctx, require_control_token))
 }
 
@@ -92,6 +118,8 @@ pub(crate) enum FaultSpec {
     Forbidden,
     NotFound,
     Unavailable503,
+    ForbiddenInsufficientScope,
+    EndlessBody,
 }
 
 fn one() -> u64 {
@@ -110,6 +138,8 @@ impl FaultSpec {
             FaultSpec::Forbidden => Fault::Forbidden,
             FaultSpec::NotFound => Fault::NotFound,
             FaultSpec::Unavailable503 => Fault::Unavailable503,
+            FaultSpec::ForbiddenInsufficientScope => Fault::ForbiddenInsufficientScope,
+            FaultSpec::EndlessBody => Fault::EndlessBody,
         })
     }
 }
@@ -132,6 +162,13 @@ struct TimesBody {
 struct CallsBody {
     #[serde(default)]
     calls: Option<u64>,
+}
+
+/// The gateway's rate limit as `/_sim/rate-limit` spells it.
+#[derive(Deserialize, Serialize)]
+struct RateLimitBody {
+    #[serde(default)]
+    per_second: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -244,6 +281,16 @@ async fn withdraw_client(
     }
 }
 
+async fn suspend_client(
+    State(ctx): State<Ctx>,
+    Path((text, client_id)): Path<(String, String)>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(ctx.control.suspend_client(&org, &client_id)),
+        None => bad_request(),
+    }
+}
+
 async fn rotate_secret(
     State(ctx): State<Ctx>,
     Path((text, client_id)): Path<(String, String)>,
@@ -308,8 +355,86 @@ async fn expire_tokens_after(State(ctx): State<Ctx>, Json(body): Json<CallsBody>
     done(true)
 }
 
+async fn rate_limit(State(ctx): State<Ctx>) -> Response {
+    Json(RateLimitBody {
+        per_second: ctx.control.rate_limit(),
+    })
+    .into_response()
+}
+
+async fn set_rate_limit(State(ctx): State<Ctx>, Json(body): Json<RateLimitBody>) -> Response {
+    ctx.control.set_rate_limit(body.per_second);
+    done(true)
+}
+
+async fn lift_rate_limit(State(ctx): State<Ctx>) -> Response {
+    ctx.control.set_rate_limit(None);
+    done(true)
+}
+
 async fn demo_mutate(State(ctx): State<Ctx>) -> Response {
     Json(ctx.control.demo_mutate()).into_response()
+}
+
+#[derive(Deserialize)]
+struct RawClientBody {
+    client_id: String,
+    secret: SecretString,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct DuplicateBody {
+    #[serde(default)]
+    same_secret: bool,
+}
+
+async fn set_site_text(
+    State(ctx): State<Ctx>,
+    Path(text): Path<String>,
+    Json(body): Json<SiteText>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(ctx.control.set_site_text(&org, body)),
+        None => bad_request(),
+    }
+}
+
+async fn push_client(
+    State(ctx): State<Ctx>,
+    Path(text): Path<String>,
+    Json(body): Json<RawClientBody>,
+) -> Response {
+    let Some(org) = org(&text) else {
+        return bad_request();
+    };
+    let client = SimClient {
+        client_id: body.client_id,
+        secret: body.secret,
+        description: body.description,
+        ocpaimkey: None,
+    };
+    done(ctx.control.push_client(&org, client))
+}
+
+async fn duplicate_client(
+    State(ctx): State<Ctx>,
+    Path((text, client_id)): Path<(String, String)>,
+    Json(body): Json<DuplicateBody>,
+) -> Response {
+    match org(&text) {
+        Some(org) => done(
+            ctx.control
+                .duplicate_client(&org, &client_id, body.same_secret),
+        ),
+        None => bad_request(),
+    }
+}
+
+async fn set_sts_mode(State(ctx): State<Ctx>, Json(mode): Json<StsMode>) -> Response {
+    ctx.control.set_sts_mode(mode);
+    done(true)
 }
 
 #[cfg(test)]

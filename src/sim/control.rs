@@ -3,7 +3,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use super::model::{DemoChanges, Fault, SimSite, SimStats};
+use super::model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
+use super::ratelimit::TokenBucket;
 use super::state::State;
 use super::stats::Counters;
 use crate::domain::OrgId;
@@ -11,6 +12,8 @@ use crate::domain::OrgId;
 struct Shared {
     state: Mutex<State>,
     counters: Arc<Counters>,
+    /// The gateway's rate limit on API requests, if one is set.
+    limit: Mutex<Option<TokenBucket>>,
 }
 
 /// A cheap, cloneable handle on a simulator's state. Changes apply to the next request.
@@ -25,6 +28,7 @@ impl SimControl {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 counters: Arc::new(Counters::default()),
+                limit: Mutex::new(None),
             }),
         }
     }
@@ -66,6 +70,13 @@ impl SimControl {
     /// Gives a client a new secret; the old one is refused from now on.
     pub fn rotate_secret(&self, org: &OrgId, client_id: &str) -> bool {
         self.lock().rotate_secret(org, client_id)
+    }
+
+    /// Suspends a client's current secret (the vendor's "suspend the credentials"): the STS
+    /// refuses it with `invalid_client` while the Clients call still lists it, until the
+    /// secret is rotated. False if the site or client is unknown.
+    pub fn suspend_client(&self, org: &OrgId, client_id: &str) -> bool {
+        self.lock().suspend_client(org, client_id)
     }
 
     /// Removes a client from a site; its secret is refused from now on.
@@ -114,6 +125,58 @@ impl SimControl {
     /// counted since it was issued; `None` lifts the limit.
     pub fn expire_tokens_after(&self, calls: Option<u64>) {
         self.lock().expire_tokens_after(calls);
+    }
+
+    /// Sets the gateway's rate limit: `Some(r)` admits `r` API requests per second (token
+    /// bucket, burst `r / 10`, starting full) and answers the rest `429` with
+    /// `Retry-After: 1`; `None` lifts it.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        let bucket = per_second.map(|r| TokenBucket::new(r, tokio::time::Instant::now()));
+        *self.limit() = bucket;
+    }
+
+    /// The rate limit in force (requests per second), if any.
+    pub fn rate_limit(&self) -> Option<u32> {
+        self.limit().as_ref().map(TokenBucket::rate)
+    }
+
+    /// Whether the gateway admits an API request arriving now (always, without a limit).
+    pub(crate) fn admit(&self) -> bool {
+        match self.limit().as_mut() {
+            Some(bucket) => bucket.admit(tokio::time::Instant::now()),
+            None => true,
+        }
+    }
+
+    fn limit(&self) -> MutexGuard<'_, Option<TokenBucket>> {
+        self.shared
+            .limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces a site's name, DfE code and DENI number as served (fields left `None` keep
+    /// their value). False if the site is unknown.
+    pub fn set_site_text(&self, org: &OrgId, text: SiteText) -> bool {
+        self.lock().set_site_text(org, text)
+    }
+
+    /// Appends `client` to the site's clients exactly as given: any client id (hostile ones,
+    /// or one the site already has, to serve duplicates), any secret and description.
+    pub fn push_client(&self, org: &OrgId, client: SimClient) -> bool {
+        self.lock().push_client(org, client)
+    }
+
+    /// Appends a copy of the site's client `client_id`: with `same_secret` an exact
+    /// duplicate, otherwise the same id with a new secret. False if there is no such client.
+    pub fn duplicate_client(&self, org: &OrgId, client_id: &str, same_secret: bool) -> bool {
+        self.lock().duplicate_client(org, client_id, same_secret)
+    }
+
+    /// Sets how the STS behaves (narrowed scopes, HTTP Basic only, IdentityServer's
+    /// `invalid_scope`, hostile error descriptions).
+    pub fn set_sts_mode(&self, mode: StsMode) {
+        self.lock().set_sts_mode(mode);
     }
 
     /// The request counters.

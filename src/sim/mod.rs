@@ -14,6 +14,7 @@ mod dataset;
 mod env;
 mod model;
 mod names;
+mod ratelimit;
 mod server;
 mod state;
 mod stats;
@@ -33,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use control::SimControl;
 pub use env::SimEnv;
-pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats};
+pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
 
 use dataset::Integrator;
 use server::Ctx;
@@ -54,6 +55,9 @@ pub struct SimConfig {
     pub latency: Duration,
     /// `expires_in` of issued tokens; a token is refused (`401`) after it.
     pub token_ttl_secs: u64,
+    /// The gateway's rate limit on API requests per second (`None` = no limit): a token
+    /// bucket with a burst of a tenth of it; the rest are answered `429`, `Retry-After: 1`.
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -63,6 +67,7 @@ impl Default for SimConfig {
             seed: 1,
             latency: Duration::ZERO,
             token_ttl_secs: 3600,
+            rate_limit: None,
         }
     }
 }
@@ -101,6 +106,7 @@ impl Simulator {
         );
         let integrator = state.integrator().clone();
         let control = SimControl::new(state);
+        control.set_rate_limit(config.rate_limit);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
 

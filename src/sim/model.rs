@@ -63,14 +63,50 @@ pub enum Fault {
     NotFound,
     /// `503` (maintenance).
     Unavailable503,
+    /// `403` with `WWW-Authenticate: Bearer error="insufficient_scope"`: about the token,
+    /// not the site.
+    ForbiddenInsufficientScope,
+    /// `200` with a body that never ends (a JSON array that keeps growing, up to a few GiB
+    /// or until the client hangs up).
+    EndlessBody,
+}
+
+/// How the simulator's STS behaves; the default is IdentityServer's as far as we know it
+/// (the secret accepted in the form body or as HTTP Basic, every scope asked for granted).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StsMode {
+    /// Grant the integrator only these scopes (space separated), whatever it asks for, as
+    /// RFC 6749 §3.3 allows. A token lacking any of the partner scopes gets `403` with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` from every Clients call.
+    pub granted_scope: Option<String>,
+    /// Refuse a secret sent in the form body: `401`, `WWW-Authenticate: Basic`,
+    /// `invalid_client` "cannot authenticate with methods ['client_secret_basic']", as an
+    /// OAuth server that insists on HTTP Basic does.
+    pub require_basic: bool,
+    /// Answer `invalid_scope` when a school's credential asks for a partner scope, as
+    /// IdentityServer does.
+    pub school_partner_scope_invalid: bool,
+    /// The `error_description` of every OAuth error answer (to test hostile text).
+    pub error_description: Option<String>,
+}
+
+/// The texts of a site as the site list serves them (to serve hostile ones).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct SiteText {
+    pub name: Option<String>,
+    pub dfe_code: Option<String>,
+    pub deni_number: Option<String>,
 }
 
 /// Request counters. `max_in_flight` is the most API requests ever served at once since
-/// the last reset.
+/// the last reset; `rate_limited` counts the `429` answers (the gateway's rate limit and
+/// injected `rate_limited` faults).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SimStats {
     pub token_requests: u64,
     pub api_requests: u64,
+    pub rate_limited: u64,
     pub max_in_flight: u64,
     pub in_flight: u64,
 }

@@ -13,7 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use rand::Rng;
+use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -60,8 +62,23 @@ impl Ctx {
         Duration::from_micros(jittered)
     }
 
+    /// The gateway's answer when its rate limit refuses the request: `429` at once (the
+    /// gateway never forwards it), counted.
+    fn over_limit(&self) -> Option<Response> {
+        if self.control.admit() {
+            return None;
+        }
+        self.control.counters().rate_limited();
+        Some(failure(Failure::RateLimited {
+            retry_after_secs: 1,
+        }))
+    }
+
     /// Waits the plan's delay, then writes its reply.
     async fn run(&self, plan: Plan) -> Response {
+        if matches!(plan.reply, Reply::Fail(Failure::RateLimited { .. })) {
+            self.control.counters().rate_limited();
+        }
         let completed = match plan.delay {
             Some(Delay::Sleep(wait)) => self.sleep(wait).await,
             Some(Delay::Hang) => {
@@ -116,18 +133,61 @@ fn is_form(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
+/// form-urlencoded before base64). `Some(None)` for a Basic header that does not decode.
+fn basic_credentials(headers: &HeaderMap) -> Option<Option<(String, SecretString)>> {
+    use base64::Engine as _;
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decode = || -> Option<(String, SecretString)> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        let text = zeroize::Zeroizing::new(String::from_utf8(bytes).ok()?);
+        let (id, secret) = text.split_once(':')?;
+        let unescape = |s: &str| -> Option<String> {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(&format!("v={s}")).ok()?;
+            pairs.into_iter().next().map(|(_, v)| v)
+        };
+        Some((unescape(id)?, SecretString::from(unescape(secret)?)))
+    };
+    Some(decode())
+}
+
 async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
     ctx.control.counters().token_request();
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }
+    let mode = ctx.control.lock().sts_mode().clone();
+    let description = mode.error_description.as_deref();
     if !is_form(&headers) {
-        return oauth_error("invalid_request");
+        return oauth_error("invalid_request", description);
     }
     // The form error is not kept: its text could quote the body.
-    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
-        return oauth_error("invalid_request");
+    let Ok(mut form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return oauth_error("invalid_request", description);
     };
+    match basic_credentials(&headers) {
+        // One client authentication method per request (RFC 6749 §2.3).
+        Some(_) if form.client_secret.is_some() => {
+            return oauth_error("invalid_request", description)
+        }
+        Some(None) => return oauth_error("invalid_client", description),
+        Some(Some((id, secret))) => {
+            if form.client_id.as_ref().is_some_and(|f| *f != id) {
+                return oauth_error("invalid_request", description);
+            }
+            form.client_id = Some(id);
+            form.client_secret = Some(secret);
+        }
+        None if mode.require_basic => return wants_basic(description),
+        None => {}
+    }
     let answer = ctx.control.lock().token(form, Instant::now());
     match answer {
         Ok(answer) => (
@@ -136,8 +196,31 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Respo
             Json(answer),
         )
             .into_response(),
-        Err(code) => oauth_error(code),
+        Err(code) => oauth_error(code, description),
     }
+}
+
+/// What an OAuth server that insists on HTTP Basic answers a secret sent in the form body
+/// (Authlib's words).
+fn wants_basic(description: Option<&str>) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (CACHE_CONTROL, "no-store"),
+            (WWW_AUTHENTICATE, "Basic error=\"invalid_client\""),
+        ],
+        Json(OAuthError {
+            error: "invalid_client",
+            error_description: Some(
+                description
+                    .unwrap_or(
+                        "The client cannot authenticate with methods: ['client_secret_basic']",
+                    )
+                    .to_string(),
+            ),
+        }),
+    )
+        .into_response()
 }
 
 async fn site_list(
@@ -146,13 +229,16 @@ async fn site_list(
     headers: HeaderMap,
 ) -> Response {
     let _in_flight = ctx.control.counters().api_request();
+    if let Some(refused) = ctx.over_limit() {
+        return refused;
+    }
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }
     let plan = {
         let mut state = ctx.control.lock();
         match state.authenticate(bearer(&headers), Instant::now()) {
-            Access::Granted => state.site_list(&application_id),
+            Access::Granted | Access::GrantedNarrowed => state.site_list(&application_id),
             Access::Unauthorised => return unauthorised(),
             Access::Forbidden => return failure(Failure::Forbidden),
         }
@@ -166,6 +252,9 @@ async fn clients(
     headers: HeaderMap,
 ) -> Response {
     let _in_flight = ctx.control.counters().api_request();
+    if let Some(refused) = ctx.over_limit() {
+        return refused;
+    }
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }
@@ -173,6 +262,7 @@ async fn clients(
         let mut state = ctx.control.lock();
         match state.authenticate(bearer(&headers), Instant::now()) {
             Access::Granted => state.clients(&application_id, &organisation_id),
+            Access::GrantedNarrowed => return failure(Failure::InsufficientScope),
             Access::Unauthorised => return unauthorised(),
             Access::Forbidden => return failure(Failure::Forbidden),
         }
@@ -184,19 +274,45 @@ fn reply(reply: Reply) -> Response {
     match reply {
         Reply::Sites(sites) => Json(sites).into_response(),
         Reply::Clients(clients) => Json(clients).into_response(),
+        Reply::Endless => endless(),
         Reply::Fail(f) => failure(f),
     }
+}
+
+/// How many chunks an endless body sends at most (64 KiB each: 4 GiB), so that even a
+/// client that never hangs up ends.
+const ENDLESS_CHUNKS: usize = 65_536;
+
+/// `200` with a JSON array of clients that grows until the client hangs up.
+fn endless() -> Response {
+    let entry = r#"{"ClientId":"sas-endless","Secret":"x","Description":"endless"},"#;
+    let chunk = Bytes::from(entry.repeat(64 * 1024 / entry.len()));
+    let head = futures::stream::once(async {
+        Ok::<Bytes, std::convert::Infallible>(Bytes::from_static(b"["))
+    });
+    let body = head.chain(futures::stream::iter(
+        std::iter::repeat_n(chunk, ENDLESS_CHUNKS).map(Ok),
+    ));
+    (
+        StatusCode::OK,
+        [(CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 fn message(status: StatusCode, message: &'static str) -> Response {
     (status, Json(ApiMessage { message })).into_response()
 }
 
-fn oauth_error(error: &'static str) -> Response {
+fn oauth_error(error: &'static str, description: Option<&str>) -> Response {
     (
         StatusCode::BAD_REQUEST,
         [(CACHE_CONTROL, "no-store")],
-        Json(OAuthError { error }),
+        Json(OAuthError {
+            error,
+            error_description: description.map(str::to_string),
+        }),
     )
         .into_response()
 }
@@ -245,6 +361,17 @@ pub(crate) fn failure(f: Failure) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "The service is unavailable. Please try again later.",
         ),
+        Failure::InsufficientScope => (
+            StatusCode::FORBIDDEN,
+            [(
+                WWW_AUTHENTICATE,
+                "Bearer error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\"",
+            )],
+            Json(ApiMessage {
+                message: "Authorization has been denied for this request.",
+            }),
+        )
+            .into_response(),
     }
 }
 

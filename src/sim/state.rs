@@ -3,7 +3,7 @@
 //! included), and the changes the control surface applies. No I/O and no clock: callers
 //! pass the time in, so the logic is tested without a server.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::dataset::{GeneratedSite, Generator, Integrator, Refusal};
-use super::model::{DemoChanges, Fault, SimClient, SimSite};
+use super::model::{DemoChanges, Fault, SimClient, SimSite, SiteText, StsMode};
 use super::wire::{TokenAnswer, TokenForm, WireClient, WireSite};
 use crate::domain::{normalise_guid, AuthorisationChange, CredentialRef, OrgId};
 
@@ -82,12 +82,17 @@ struct TokenInfo {
     kind: TokenKind,
     expires_at: Instant,
     calls: u64,
+    /// Granted fewer than the partner scopes: Clients calls are refused with a Bearer
+    /// `insufficient_scope` challenge.
+    narrowed: bool,
 }
 
 /// What a bearer token allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Access {
     Granted,
+    /// The integrator's, but granted fewer than the partner scopes.
+    GrantedNarrowed,
     /// Missing, unknown, expired or used up: `401`.
     Unauthorised,
     /// Valid but not the integrator's: `403`.
@@ -102,8 +107,12 @@ pub(crate) enum Failure {
     NotFound,
     Status500,
     Html502,
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     Unavailable,
+    /// `403` with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+    InsufficientScope,
 }
 
 /// The body of an answer.
@@ -111,6 +120,8 @@ pub(crate) enum Failure {
 pub(crate) enum Reply {
     Sites(Vec<WireSite>),
     Clients(Vec<WireClient>),
+    /// `200` with a JSON array that never ends.
+    Endless,
     Fail(Failure),
 }
 
@@ -154,6 +165,8 @@ impl Plan {
             Fault::Forbidden => fail(Failure::Forbidden),
             Fault::NotFound => fail(Failure::NotFound),
             Fault::Unavailable503 => fail(Failure::Unavailable),
+            Fault::ForbiddenInsufficientScope => fail(Failure::InsufficientScope),
+            Fault::EndlessBody => Plan::now(Reply::Endless),
         }
     }
 }
@@ -174,6 +187,10 @@ pub(crate) struct State {
     /// Every secret generated and every token issued, for leak tests.
     issued: Vec<SecretString>,
     token_rng: StdRng,
+    /// Digests of school secrets the vendor suspended: the STS refuses them with
+    /// `invalid_client` while the Clients call still lists them, until they are rotated.
+    suspended: HashSet<[u8; 32]>,
+    sts: StsMode,
 }
 
 /// SHA-256 of a token: tokens are looked up by digest, never kept as map keys.
@@ -203,6 +220,8 @@ impl State {
             token_call_limit: None,
             token_ttl,
             token_rng: StdRng::from_entropy(),
+            suspended: HashSet::new(),
+            sts: StsMode::default(),
         };
         for site in generated {
             state.insert(site);
@@ -279,6 +298,22 @@ impl State {
         true
     }
 
+    /// Suspends a client's current secret, as the vendor does on request: token requests
+    /// with it are refused (`invalid_client`); the Clients call still lists it; rotating
+    /// the secret (a re-issue) lifts the suspension.
+    pub fn suspend_client(&mut self, org: &OrgId, client_id: &str) -> bool {
+        let Some(client) = self
+            .sites
+            .get(org)
+            .and_then(|e| e.site.clients.iter().find(|c| c.client_id == client_id))
+        else {
+            return false;
+        };
+        let d = digest(client.secret.expose_secret());
+        self.suspended.insert(d);
+        true
+    }
+
     pub fn withdraw_client(&mut self, org: &OrgId, client_id: &str) -> bool {
         let Some(entry) = self.sites.get_mut(org) else {
             return false;
@@ -307,6 +342,62 @@ impl State {
             }
             None => false,
         }
+    }
+
+    pub fn set_site_text(&mut self, org: &OrgId, text: SiteText) -> bool {
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        if let Some(name) = text.name {
+            entry.site.name = name;
+        }
+        if let Some(dfe) = text.dfe_code {
+            entry.site.dfe_code = Some(dfe);
+        }
+        if let Some(deni) = text.deni_number {
+            entry.site.deni_number = Some(deni);
+        }
+        true
+    }
+
+    pub fn push_client(&mut self, org: &OrgId, client: SimClient) -> bool {
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        self.issued.push(client.secret.clone());
+        entry.site.clients.push(client);
+        true
+    }
+
+    pub fn duplicate_client(&mut self, org: &OrgId, client_id: &str, same_secret: bool) -> bool {
+        let fresh = self.generator.secret();
+        let Some(entry) = self.sites.get_mut(org) else {
+            return false;
+        };
+        let Some(mut copy) = entry
+            .site
+            .clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned()
+        else {
+            return false;
+        };
+        if !same_secret {
+            copy.secret = fresh.clone();
+            self.issued.push(fresh);
+        }
+        entry.site.clients.push(copy);
+        true
+    }
+
+    pub fn set_sts_mode(&mut self, mode: StsMode) {
+        self.sts = mode;
+    }
+
+    /// The STS mode in force.
+    pub fn sts_mode(&self) -> &StsMode {
+        &self.sts
     }
 
     pub fn site_exists(&self, org: &OrgId) -> bool {
@@ -428,10 +519,35 @@ impl State {
                 .iter()
                 .any(|c| c.client_id == client_id && c.secret.expose_secret() == offered)
         }) {
+            if self.suspended.contains(&digest(offered)) {
+                return Err("invalid_client");
+            }
             TokenKind::School
         } else {
             return Err("invalid_client");
         };
+        let asked = form.scope.as_deref().unwrap_or("");
+        if kind == TokenKind::School
+            && self.sts.school_partner_scope_invalid
+            && asked
+                .split_whitespace()
+                .any(|s| DEFAULT_SCOPE.split_whitespace().any(|p| p == s))
+        {
+            return Err("invalid_scope");
+        }
+        let granted = match (&self.sts.granted_scope, kind) {
+            (Some(narrow), TokenKind::Integrator) => narrow.clone(),
+            _ => form
+                .scope
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+        };
+        // Only a grant the STS narrowed (not a client asking for less) loses the API.
+        let narrowed = self.sts.granted_scope.is_some()
+            && !DEFAULT_SCOPE
+                .split_whitespace()
+                .all(|s| granted.split_whitespace().any(|g| g == s));
         let token = SecretString::from(format!(
             "{:032X}{:032X}",
             self.token_rng.gen::<u128>(),
@@ -446,6 +562,7 @@ impl State {
                 kind,
                 expires_at: now + self.token_ttl,
                 calls: 0,
+                narrowed,
             },
         );
         self.issued.push(token.clone());
@@ -453,10 +570,7 @@ impl State {
             access_token: token,
             expires_in: self.token_ttl.as_secs(),
             token_type: "Bearer",
-            scope: form
-                .scope
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
+            scope: granted,
         })
     }
 
@@ -472,6 +586,7 @@ impl State {
         }
         info.calls += 1;
         match info.kind {
+            TokenKind::Integrator if info.narrowed => Access::GrantedNarrowed,
             TokenKind::Integrator => Access::Granted,
             TokenKind::School => Access::Forbidden,
         }
@@ -636,6 +751,44 @@ mod tests {
         );
         assert!(s.all_secrets().contains(&secret));
         assert!(s.all_secrets().contains(&new_secret));
+    }
+
+    #[test]
+    fn a_suspended_secret_is_refused_until_it_is_rotated() {
+        let mut s = state();
+        let now = Instant::now();
+        let site = authorised_with_clients(&s);
+        let client = site.clients[0].clone();
+        let secret = client.secret.expose_secret().to_string();
+        assert!(s.suspend_client(&site.org_id, &client.client_id));
+        assert!(!s.suspend_client(&site.org_id, "sas-unknown"));
+        assert_eq!(
+            s.token(form(&client.client_id, &secret), now).err(),
+            Some("invalid_client")
+        );
+        let listed = s
+            .sites()
+            .into_iter()
+            .find(|x| x.org_id == site.org_id)
+            .unwrap();
+        assert!(
+            listed
+                .clients
+                .iter()
+                .any(|c| c.client_id == client.client_id),
+            "a suspended client is still listed"
+        );
+        assert!(s.rotate_secret(&site.org_id, &client.client_id));
+        let reissued = s
+            .sites()
+            .into_iter()
+            .find(|x| x.org_id == site.org_id)
+            .unwrap()
+            .clients[0]
+            .secret
+            .expose_secret()
+            .to_string();
+        assert!(s.token(form(&client.client_id, &reissued), now).is_ok());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::model::SimStats;
 pub(crate) struct Counters {
     token_requests: AtomicU64,
     api_requests: AtomicU64,
+    rate_limited: AtomicU64,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
 }
@@ -19,6 +20,11 @@ impl Counters {
     /// Counts one token request.
     pub fn token_request(&self) {
         self.token_requests.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts one `429` answer.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Counts one API request and marks it in flight until the guard drops.
@@ -36,6 +42,7 @@ impl Counters {
         SimStats {
             token_requests: self.token_requests.load(Ordering::SeqCst),
             api_requests: self.api_requests.load(Ordering::SeqCst),
+            rate_limited: self.rate_limited.load(Ordering::SeqCst),
             max_in_flight: self.max_in_flight.load(Ordering::SeqCst),
             in_flight: self.in_flight.load(Ordering::SeqCst),
         }
@@ -45,6 +52,7 @@ impl Counters {
     pub fn reset(&self) {
         self.token_requests.store(0, Ordering::SeqCst);
         self.api_requests.store(0, Ordering::SeqCst);
+        self.rate_limited.store(0, Ordering::SeqCst);
         let now = self.in_flight.load(Ordering::SeqCst);
         self.max_in_flight.store(now, Ordering::SeqCst);
     }

@@ -62,6 +62,8 @@ pub(crate) struct TokenAnswer {
 #[derive(Serialize)]
 pub(crate) struct OAuthError {
     pub error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 /// An ASP.NET-style error body (`{"Message": "…"}`).

@@ -5,12 +5,92 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
+/// The most characters of a remote OAuth code or description kept in a message.
+pub const MAX_REMOTE_TEXT: usize = 200;
+
+/// What an STS said when it refused a token request: its OAuth `error` code and
+/// `error_description`, sanitised for a terminal and bounded ([`crate::sanitize::bounded`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OAuthDetail {
+    /// The `error` code (`invalid_client`, `invalid_scope`…), empty when the answer had none.
+    pub code: String,
+    /// The `error_description`, when there was one.
+    pub description: Option<String>,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The STS challenged with `WWW-Authenticate: Basic` while the secret was sent in the
+    /// form body: it wants HTTP Basic client authentication.
+    pub wants_basic: bool,
+}
+
+impl OAuthDetail {
+    /// Builds a detail from remote text, sanitising and bounding it.
+    pub fn new(code: &str, description: Option<&str>, status: u16, wants_basic: bool) -> Self {
+        OAuthDetail {
+            code: crate::sanitize::bounded(code, MAX_REMOTE_TEXT),
+            description: description
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| crate::sanitize::bounded(d, MAX_REMOTE_TEXT)),
+            status,
+            wants_basic,
+        }
+    }
+}
+
+impl std::fmt::Display for OAuthDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.code.is_empty() {
+            write!(f, "HTTP {} without an OAuth error code", self.status)?;
+        } else {
+            write!(f, "{} (HTTP {})", self.code, self.status)?;
+        }
+        if let Some(d) = &self.description {
+            write!(f, ": {d}")?;
+        }
+        if self.wants_basic {
+            f.write_str(
+                "; the STS asks for HTTP Basic client authentication: set \
+                 `sts_client_auth = \"basic\"`",
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// An error from the SIMS ID client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimsError {
-    /// The STS refused the client id and secret (`400 invalid_client` or `401`).
-    #[error("the STS refused the client id and secret")]
-    CredentialsRefused,
+    /// The STS refused the client itself (`invalid_client`, `unauthorized_client`, or a
+    /// `401` without another code).
+    #[error("the STS refused the client id and secret: {0}")]
+    CredentialsRefused(OAuthDetail),
+    /// The STS refused the token request with another OAuth error (`invalid_scope`,
+    /// `invalid_request`, `unsupported_grant_type`…).
+    #[error("the STS refused the token request: {0}")]
+    OAuth(OAuthDetail),
+    /// The STS granted fewer scopes than were asked for (RFC 6749 §3.3): the partner API
+    /// would hide credentials, so nothing fetched with this token can be trusted.
+    #[error(
+        "the STS granted fewer scopes than asked for (missing: {missing}); the partner API \
+         would hide credentials, so the harvest stops"
+    )]
+    ScopeNarrowed { missing: String },
+    /// A `403` whose `WWW-Authenticate: Bearer error="…"` challenge is about our token
+    /// (e.g. `insufficient_scope`), not about the site.
+    #[error(
+        "SIMS ID refused our access token (403, {error}); the harvest stops rather than read \
+         this as \"no credentials\""
+    )]
+    TokenForbidden { error: String },
+    /// A `3xx` answer: redirects are never followed (a secret could travel elsewhere).
+    #[error("SIMS ID answered with a redirect (HTTP {status}), not followed")]
+    Redirect { status: u16 },
+    /// A Clients answer listed the same client id twice with different secrets.
+    #[error(
+        "the Clients answer lists client id `{client_id}` twice with different secrets; \
+         neither is kept"
+    )]
+    DuplicateClient { client_id: String },
     /// The API answered `401` even with a freshly issued token.
     #[error("SIMS ID refused the access token (401 even after renewing it)")]
     Unauthorized,
@@ -76,6 +156,7 @@ impl SimsError {
             403 => SimsError::Forbidden,
             404 => SimsError::NotFound,
             429 => SimsError::RateLimited { retry_after },
+            s @ 300..=399 => SimsError::Redirect { status: s },
             s @ 500..=599 => SimsError::Server { status: s },
             s => SimsError::Status { status: s },
         }
@@ -149,7 +230,7 @@ mod tests {
             assert!(e.is_transient(), "{e:?}");
         }
         for e in [
-            SimsError::CredentialsRefused,
+            SimsError::CredentialsRefused(OAuthDetail::default()),
             SimsError::Unauthorized,
             SimsError::Forbidden,
             SimsError::NotFound,
@@ -177,8 +258,19 @@ mod tests {
             "SIMS ID server error 502"
         );
         assert_eq!(
-            SimsError::CredentialsRefused.to_string(),
-            "the STS refused the client id and secret"
+            SimsError::CredentialsRefused(OAuthDetail::new("invalid_client", None, 400, false))
+                .to_string(),
+            "the STS refused the client id and secret: invalid_client (HTTP 400)"
+        );
+        let hostile = OAuthDetail::new(
+            "invalid_scope",
+            Some("bad\u{1b}]52;c;SGVsbG8=\u{7}"),
+            400,
+            false,
+        );
+        assert_eq!(
+            SimsError::OAuth(hostile).to_string(),
+            "the STS refused the token request: invalid_scope (HTTP 400): bad\\u{1b}]52;c;SGVsbG8=\\u{7}"
         );
         assert_eq!(SimsError::Timeout.to_string(), "request timed out");
         assert_eq!(SimsError::Forbidden.retry_after(), None);
@@ -193,6 +285,10 @@ mod tests {
         assert_eq!(map(429), SimsError::RateLimited { retry_after: None });
         assert_eq!(map(503), SimsError::Server { status: 503 });
         assert_eq!(map(405), SimsError::Status { status: 405 });
-        assert_eq!(map(302), SimsError::Status { status: 302 });
+        assert_eq!(map(302), SimsError::Redirect { status: 302 });
+        assert_eq!(map(307), SimsError::Redirect { status: 307 });
+        assert!(SimsError::Redirect { status: 307 }
+            .to_string()
+            .contains("redirect (HTTP 307), not followed"));
     }
 }

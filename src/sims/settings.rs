@@ -9,6 +9,28 @@ use crate::domain::{AppId, OrgId};
 /// The placeholder in [`SimsSettings::acr_values`] replaced with an organisation id.
 pub const ORG_PLACEHOLDER: &str = "{organisation_id}";
 
+/// How the client id and secret are sent to the STS (`sts_client_auth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// In the form body (`client_secret_post`), as the vendor's samples do.
+    #[default]
+    Post,
+    /// As HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1), which every OAuth server
+    /// must support.
+    Basic,
+}
+
+impl ClientAuth {
+    /// Parses a setting value: `post` or `basic`.
+    pub fn parse(text: &str) -> Option<ClientAuth> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "post" => Some(ClientAuth::Post),
+            "basic" => Some(ClientAuth::Basic),
+            _ => None,
+        }
+    }
+}
+
 /// Settings of a [`crate::sims::SimsClient`]. `Debug` redacts the secrets.
 #[derive(Debug, Clone)]
 pub struct SimsSettings {
@@ -35,6 +57,11 @@ pub struct SimsSettings {
     pub timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// How the secret is sent to the STS.
+    pub client_auth: ClientAuth,
+    /// Space-separated scopes `verify` asks for with a school's credential; empty asks for
+    /// none (the STS then grants the client's own scopes).
+    pub verify_scopes: String,
 }
 
 impl SimsSettings {

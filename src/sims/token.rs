@@ -154,6 +154,7 @@ mod tests {
         TokenAnswer {
             access_token: SecretString::from(format!("token-{n}")),
             expires_in,
+            scope: None,
         }
     }
 

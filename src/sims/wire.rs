@@ -35,6 +35,9 @@ pub struct TokenAnswer {
     pub access_token: SecretString,
     /// Lifetime in seconds, when the STS said.
     pub expires_in: Option<u64>,
+    /// The scopes granted, when the STS said (RFC 6749 §5.1: omitted when they are the
+    /// ones asked for).
+    pub scope: Option<String>,
 }
 
 /// Parses a successful STS token answer.
@@ -45,22 +48,32 @@ pub fn parse_token(body: &[u8]) -> Result<TokenAnswer, SimsError> {
         .map_err(|problem| SimsError::Malformed(format!("token answer: {problem}")))
 }
 
-/// The OAuth `error` code of a refused token request, as far as this client cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OAuthError {
-    /// `invalid_client`: unknown client or wrong secret.
-    InvalidClient,
-    /// `unauthorized_client`: the client may not use this grant.
-    UnauthorizedClient,
-    /// Any other code, or none, or an answer that is not an OAuth error.
-    Other,
+/// The `error` and `error_description` of a refused token request, raw (the caller
+/// sanitises them before they reach a message).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The `error` code, when the answer had a string one.
+    pub code: Option<String>,
+    /// The `error_description`, when the answer had a string one.
+    pub description: Option<String>,
 }
 
-/// Reads the `error` code of an STS error answer; anything unreadable is `Other`.
+impl OAuthError {
+    /// `invalid_client` or `unauthorized_client`: the STS rejected the credential itself.
+    pub fn refuses_client(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("invalid_client" | "unauthorized_client")
+        )
+    }
+}
+
+/// Reads the `error` and `error_description` of an STS error answer; anything unreadable
+/// gives neither.
 pub fn parse_oauth_error(body: &[u8]) -> OAuthError {
     match serde_json::from_slice::<Object<OAuthErrorFields>>(body) {
-        Ok(Object(Ok(code))) => code,
-        _ => OAuthError::Other,
+        Ok(Object(Ok(error))) => error,
+        _ => OAuthError::default(),
     }
 }
 
@@ -212,6 +225,7 @@ impl Fields for ClientFields {
 struct TokenFields {
     access_token: SecretField,
     expires_in: Loose,
+    scope: Loose,
 }
 
 impl Default for TokenFields {
@@ -219,6 +233,7 @@ impl Default for TokenFields {
         TokenFields {
             access_token: SecretField::Missing,
             expires_in: Loose::Missing,
+            scope: Loose::Missing,
         }
     }
 }
@@ -232,6 +247,8 @@ impl Fields for TokenFields {
             self.access_token = map.next_value::<SecretField>()?;
         } else if key_is(key, "expiresin") {
             self.expires_in = map.next_value::<Loose>()?;
+        } else if key == "scope" {
+            self.scope = map.next_value::<Loose>()?;
         } else {
             map.next_value::<IgnoredAny>()?;
         }
@@ -268,17 +285,22 @@ impl Fields for TokenFields {
                 return Err("field `access_token` is not a printable token".to_owned());
             }
         }
+        let scope = match self.scope {
+            Loose::Str(s) => Some(s),
+            _ => None,
+        };
         Ok(TokenAnswer {
             access_token,
             expires_in,
+            scope,
         })
     }
 }
 
-/// The `error` field of an OAuth error answer.
+/// The `error` and `error_description` fields of an OAuth error answer.
 #[derive(Default)]
 struct OAuthErrorFields {
-    code: Option<OAuthError>,
+    error: OAuthError,
 }
 
 impl Fields for OAuthErrorFields {
@@ -287,11 +309,13 @@ impl Fields for OAuthErrorFields {
 
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         if key_is(key, "error") {
-            self.code = Some(match map.next_value::<Loose>()? {
-                Loose::Str(code) if code == "invalid_client" => OAuthError::InvalidClient,
-                Loose::Str(code) if code == "unauthorized_client" => OAuthError::UnauthorizedClient,
-                _ => OAuthError::Other,
-            });
+            if let Loose::Str(code) = map.next_value::<Loose>()? {
+                self.error.code = Some(code);
+            }
+        } else if key_is(key, "errordescription") {
+            if let Loose::Str(description) = map.next_value::<Loose>()? {
+                self.error.description = Some(description);
+            }
         } else {
             map.next_value::<IgnoredAny>()?;
         }
@@ -299,7 +323,7 @@ impl Fields for OAuthErrorFields {
     }
 
     fn finish(self) -> Result<OAuthError, String> {
-        Ok(self.code.unwrap_or(OAuthError::Other))
+        Ok(self.error)
     }
 }
 

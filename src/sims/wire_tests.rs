@@ -244,22 +244,20 @@ fn token_answers_parse_tolerantly() {
 }
 
 #[test]
-fn oauth_error_codes_are_recognised() {
-    assert_eq!(
-        parse_oauth_error(br#"{"error":"invalid_client"}"#),
-        OAuthError::InvalidClient
-    );
-    assert_eq!(
-        parse_oauth_error(br#"{"Error":"unauthorized_client","error_description":"x"}"#),
-        OAuthError::UnauthorizedClient
-    );
-    assert_eq!(
-        parse_oauth_error(br#"{"error":"invalid_scope"}"#),
-        OAuthError::Other
-    );
-    assert_eq!(parse_oauth_error(br#"{"error":42}"#), OAuthError::Other);
-    assert_eq!(parse_oauth_error(b"<html>"), OAuthError::Other);
-    assert_eq!(parse_oauth_error(b""), OAuthError::Other);
+fn oauth_errors_keep_code_and_description() {
+    let e = parse_oauth_error(br#"{"error":"invalid_client"}"#);
+    assert_eq!(e.code.as_deref(), Some("invalid_client"));
+    assert!(e.refuses_client());
+    let e = parse_oauth_error(br#"{"Error":"unauthorized_client","error_description":"x"}"#);
+    assert_eq!(e.code.as_deref(), Some("unauthorized_client"));
+    assert_eq!(e.description.as_deref(), Some("x"));
+    assert!(e.refuses_client());
+    let e = parse_oauth_error(br#"{"error":"invalid_scope"}"#);
+    assert_eq!(e.code.as_deref(), Some("invalid_scope"));
+    assert!(!e.refuses_client());
+    assert_eq!(parse_oauth_error(br#"{"error":42}"#), OAuthError::default());
+    assert_eq!(parse_oauth_error(b"<html>"), OAuthError::default());
+    assert_eq!(parse_oauth_error(b""), OAuthError::default());
 }
 
 #[test]

@@ -60,6 +60,7 @@ pub(crate) fn action_from_sql(s: &str) -> Result<AuditAction, StoreError> {
         AuditAction::Verify,
         AuditAction::Export,
         AuditAction::Harvest,
+        AuditAction::Migrate,
     ]
     .into_iter()
     .find(|a| a.as_str() == s)

@@ -2,12 +2,38 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
-use crate::domain::{AuditEntry, ChangeBadge, Diff, HarvestData, OrgId, RunSummary};
+use crate::domain::{
+    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunSummary, VaultMarks, REMOVAL_HELD,
+};
+
+/// The `meta` row counting committed harvests.
+const GENERATION: &str = "generation";
+
+/// How many harvests have been committed to the store (0 for a new store).
+pub(crate) fn generation(conn: &Connection) -> Result<u64, StoreError> {
+    let value: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [GENERATION],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value.map_or(0, |v| v.max(0) as u64))
+}
+
+fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, 1) \
+         ON CONFLICT (key) DO UPDATE SET value = value + 1",
+        [GENERATION],
+    )?;
+    Ok(())
+}
 
 /// The badge each site gets from a run's diff: Added > CredentialsChanged >
 /// AuthorisationChanged when several apply.
@@ -43,8 +69,9 @@ pub(crate) fn badges(diff: &Diff) -> BTreeMap<&OrgId, ChangeBadge> {
     out
 }
 
-/// Every site named in `fetched` or `failed` must be in the site list, and no site both.
-fn validate(data: &HarvestData) -> Result<(), StoreError> {
+/// Every site named in `fetched` or `failed` must be in the site list, and no site both; a
+/// held site must not be listed, and held credentials must belong to a fetched site.
+fn validate(data: &HarvestData, held: &HeldRemovals) -> Result<(), StoreError> {
     let listed: HashSet<&OrgId> = data.sites.iter().map(|s| &s.org_id).collect();
     for org in data.fetched.keys().chain(data.failed.keys()) {
         if !listed.contains(org) {
@@ -62,6 +89,20 @@ fn validate(data: &HarvestData) -> Result<(), StoreError> {
             "site {org} is both fetched and failed"
         )));
     }
+    if let Some(org) = held.sites.iter().find(|org| listed.contains(org)) {
+        return Err(StoreError::InvalidData(format!(
+            "site {org} is listed but its removal is held"
+        )));
+    }
+    if let Some(org) = held
+        .credentials
+        .keys()
+        .find(|org| !data.fetched.contains_key(*org))
+    {
+        return Err(StoreError::InvalidData(format!(
+            "site {org} holds removals but was not fetched"
+        )));
+    }
     Ok(())
 }
 
@@ -75,16 +116,62 @@ struct Previous {
 /// Commits a harvest whose site list succeeded, in one transaction (cli.md, "Harvest
 /// semantics"): sites not listed are removed with their credentials, listed sites are
 /// upserted, fetched sites get exactly the fetched credentials, failed sites keep theirs
-/// marked stale, badges are set from the diff and the run is recorded.
+/// marked stale, badges are set from the diff and the run is recorded. In vault mode
+/// (`vault` is `Some`) no secret is stored, only what was written to the vault.
 pub(crate) fn commit_harvest(
     conn: &mut Connection,
     crypto: &Crypto,
     data: &HarvestData,
     summary: &RunSummary,
+    vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
-    validate(data)?;
-    let now = time_to_sql(&summary.finished_at);
+    let held = HeldRemovals::default();
+    validate(data, &held)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    apply(&tx, crypto, data, summary, &held, vault)?;
+    bump_generation(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// What one harvest commits: its run, its data, the removals the guard holds and, in vault
+/// mode, what was written to the vault.
+pub(crate) struct Prepared<'a> {
+    pub summary: &'a RunSummary,
+    pub data: &'a HarvestData,
+    pub held: &'a HeldRemovals,
+    pub vault: Option<&'a VaultMarks>,
+}
+
+/// Commits a prepared harvest in one transaction, unless another harvest committed since
+/// `expected_generation` was read (then [`StoreError::ChangedUnderRun`], nothing written).
+pub(crate) fn commit_prepared(
+    conn: &mut Connection,
+    crypto: &Crypto,
+    expected_generation: u64,
+    run: Prepared<'_>,
+) -> Result<(), StoreError> {
+    validate(run.data, run.held)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if generation(&tx)? != expected_generation {
+        return Err(StoreError::ChangedUnderRun);
+    }
+    apply(&tx, crypto, run.data, run.summary, run.held, run.vault)?;
+    bump_generation(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Writes a validated harvest into `tx` (the caller commits).
+fn apply(
+    tx: &Connection,
+    crypto: &Crypto,
+    data: &HarvestData,
+    summary: &RunSummary,
+    held: &HeldRemovals,
+    vault: Option<&VaultMarks>,
+) -> Result<(), StoreError> {
+    let now = time_to_sql(&summary.finished_at);
 
     // Sites no longer listed go, with their credentials.
     let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
@@ -95,7 +182,11 @@ pub(crate) fn commit_harvest(
     {
         let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
+        let held_sites: HashSet<&str> = held.sites.iter().map(OrgId::as_str).collect();
         for org in cached.iter().filter(|o| !listed.contains(o.as_str())) {
+            if held_sites.contains(org.as_str()) {
+                continue;
+            }
             del_creds.execute([org])?;
             del_site.execute([org])?;
         }
@@ -145,16 +236,35 @@ pub(crate) fn commit_harvest(
         let mut clear = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut insert = tx.prepare(
             "INSERT INTO credentials (org_id, client_id, secret, nonce, description, \
-             fingerprint, first_seen, last_changed, stale, last_error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL) \
+             fingerprint, first_seen, last_changed, stale, last_error, vault_fingerprint, \
+             vault_version) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL, ?9, ?10) \
              ON CONFLICT (org_id, client_id) DO UPDATE SET secret = excluded.secret, \
              nonce = excluded.nonce, description = excluded.description, \
-             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed",
+             fingerprint = excluded.fingerprint, last_changed = excluded.last_changed, \
+             vault_fingerprint = excluded.vault_fingerprint, \
+             vault_version = excluded.vault_version",
         )?;
         let mut fresh =
             tx.prepare("UPDATE sites SET stale = 0, last_error = NULL WHERE org_id = ?1")?;
+        let mut drop_one =
+            tx.prepare("DELETE FROM credentials WHERE org_id = ?1 AND client_id = ?2")?;
         for (org, fetched) in &data.fetched {
-            clear.execute([org.as_str()])?;
+            match held.credentials.get(org) {
+                None => {
+                    clear.execute([org.as_str()])?;
+                }
+                // Held credentials stay; the others are replaced by the fetched set.
+                Some(keep) => {
+                    let stored: Vec<String> = tx
+                        .prepare_cached("SELECT client_id FROM credentials WHERE org_id = ?1")?
+                        .query_map([org.as_str()], |row| row.get(0))?
+                        .collect::<Result<_, _>>()?;
+                    for client_id in stored.iter().filter(|c| !keep.contains(*c)) {
+                        drop_one.execute(params![org.as_str(), client_id])?;
+                    }
+                }
+            }
             for (credential, _) in fetched {
                 // The store's own fingerprint is authoritative.
                 let fingerprint = crypto.fingerprint(&credential.secret);
@@ -166,16 +276,26 @@ pub(crate) fn commit_harvest(
                     Some(p) => (p.first_seen.as_str(), now.as_str()),
                     None => (now.as_str(), now.as_str()),
                 };
-                let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                // Vault mode keeps no secret on disk: empty sealed columns, and the mark of
+                // what the vault holds.
+                let (ciphertext, nonce, mark) = match vault {
+                    Some(marks) => (Vec::new(), Vec::new(), marks.get(&key_of(org, credential))),
+                    None => {
+                        let sealed = crypto.seal(org, &credential.client_id, &credential.secret)?;
+                        (sealed.ciphertext, sealed.nonce.to_vec(), None)
+                    }
+                };
                 insert.execute(params![
                     org.as_str(),
                     credential.client_id,
-                    sealed.ciphertext,
-                    &sealed.nonce[..],
+                    ciphertext,
+                    nonce,
                     credential.description,
                     fingerprint.0,
                     first_seen,
                     last_changed,
+                    mark.map(|m| m.fingerprint.0.as_str()),
+                    mark.map(|m| m.version as i64),
                 ])?;
             }
             fresh.execute([org.as_str()])?;
@@ -192,6 +312,20 @@ pub(crate) fn commit_harvest(
             site_stale.execute(params![org.as_str(), error])?;
             creds_stale.execute(params![org.as_str(), error])?;
         }
+        // Held removals: the sites and credentials stay, marked stale with the reason.
+        for org in &held.sites {
+            site_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+            creds_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+        }
+        let mut cred_stale = tx.prepare(
+            "UPDATE credentials SET stale = 1, last_error = ?3 WHERE org_id = ?1 AND client_id = ?2",
+        )?;
+        for (org, client_ids) in &held.credentials {
+            site_stale.execute(params![org.as_str(), REMOVAL_HELD])?;
+            for client_id in client_ids {
+                cred_stale.execute(params![org.as_str(), client_id, REMOVAL_HELD])?;
+            }
+        }
     }
 
     {
@@ -201,9 +335,12 @@ pub(crate) fn commit_harvest(
         }
     }
 
-    insert_run(&tx, summary)?;
-    tx.commit()?;
+    insert_run(tx, summary)?;
     Ok(())
+}
+
+fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String) {
+    (org.clone(), credential.client_id.clone())
 }
 
 /// Adds a run to the history.
@@ -229,24 +366,6 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         diff,
         failures,
         summary.error,
-    ])?;
-    Ok(())
-}
-
-/// Appends one audit record.
-pub(crate) fn append_audit(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO audit (at, user, action, org_id, client_id, fingerprint, detail) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        time_to_sql(&entry.at),
-        entry.user,
-        entry.action.as_str(),
-        entry.organisation_id.as_ref().map(OrgId::as_str),
-        entry.client_id,
-        entry.fingerprint.as_ref().map(|f| f.0.as_str()),
-        entry.detail,
     ])?;
     Ok(())
 }

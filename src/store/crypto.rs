@@ -1,7 +1,8 @@
 //! Sealing and fingerprinting under keys derived from the store key (pure, no I/O).
 //!
-//! HKDF-SHA256 derives three independent keys from the store key: one for XChaCha20-Poly1305
-//! sealing, one for HMAC-SHA256 fingerprints and one for the key check record. A sealed
+//! HKDF-SHA256 derives four independent keys from the store key: one for XChaCha20-Poly1305
+//! sealing, one for HMAC-SHA256 fingerprints, one for the key check record and one for the
+//! audit chain (each audit record's HMAC over its content and the previous record's HMAC). A sealed
 //! secret is bound to its row by associated data `organisation id + "\0" + client id`.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -26,6 +27,7 @@ const HKDF_SALT: &[u8] = b"simsid-console store v1";
 const INFO_SEAL: &[u8] = b"simsid store: secret sealing (XChaCha20-Poly1305)";
 const INFO_FINGERPRINT: &[u8] = b"simsid store: secret fingerprints (HMAC-SHA256)";
 const INFO_KEY_CHECK: &[u8] = b"simsid store: key check record (HMAC-SHA256)";
+const INFO_AUDIT: &[u8] = b"simsid store: audit chain (HMAC-SHA256)";
 const KEY_CHECK_MESSAGE: &[u8] = b"simsid-console store key check, version 1";
 
 /// A sealed secret as stored: ciphertext with its tag, and the nonce used.
@@ -34,11 +36,39 @@ pub(crate) struct Sealed {
     pub nonce: [u8; NONCE_LEN],
 }
 
+/// The fingerprint key alone: cheap to clone and shareable across tasks. `Debug` shows
+/// nothing of the key.
+#[derive(Clone)]
+pub struct Fingerprinter(HmacSha256);
+
+impl std::fmt::Debug for Fingerprinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprinter")
+    }
+}
+
+impl Fingerprinter {
+    /// The keyed fingerprint of a secret: the first 16 hex characters of its HMAC.
+    #[allow(clippy::disallowed_methods)] // fingerprinting needs the bytes
+    pub fn fingerprint(&self, secret: &SecretString) -> Fingerprint {
+        let mut mac = self.0.clone();
+        mac.update(secret.expose_secret().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Fingerprint(
+            digest[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+    }
+}
+
 /// The keys derived from a store key, ready to use.
 pub(crate) struct Crypto {
     cipher: XChaCha20Poly1305,
     fingerprint: HmacSha256,
     key_check: HmacSha256,
+    audit: HmacSha256,
 }
 
 impl Crypto {
@@ -60,21 +90,18 @@ impl Crypto {
             cipher: XChaCha20Poly1305::new(Key::from_slice(seal_key.as_ref())),
             fingerprint: mac(expand(INFO_FINGERPRINT)?.as_ref())?,
             key_check: mac(expand(INFO_KEY_CHECK)?.as_ref())?,
+            audit: mac(expand(INFO_AUDIT)?.as_ref())?,
         })
     }
 
     /// The keyed fingerprint of a secret: the first 16 hex characters of its HMAC.
-    #[allow(clippy::disallowed_methods)] // sealing and fingerprinting need the bytes
     pub fn fingerprint(&self, secret: &SecretString) -> Fingerprint {
-        let mut mac = self.fingerprint.clone();
-        mac.update(secret.expose_secret().as_bytes());
-        let digest = mac.finalize().into_bytes();
-        Fingerprint(
-            digest[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-        )
+        self.fingerprinter().fingerprint(secret)
+    }
+
+    /// The fingerprint key alone, to share with tasks.
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        Fingerprinter(self.fingerprint.clone())
     }
 
     /// Seals a secret for the row (`org`, `client_id`) with a fresh random nonce.
@@ -150,6 +177,29 @@ impl Crypto {
         let mut mac = self.key_check.clone();
         mac.update(KEY_CHECK_MESSAGE);
         mac.verify_slice(stored).is_ok()
+    }
+}
+
+impl Crypto {
+    /// The audit-chain HMAC of `parts`, each length-prefixed (so no two different lists of
+    /// parts hash alike).
+    pub fn audit_mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = self.audit.clone();
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// True when `tag` is the audit-chain HMAC of `parts` (constant-time comparison).
+    pub fn audit_mac_matches(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        let mut mac = self.audit.clone();
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.verify_slice(tag).is_ok()
     }
 }
 

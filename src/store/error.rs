@@ -40,6 +40,59 @@ pub enum StoreError {
     /// Sealing a secret failed.
     #[error("could not seal a secret for {0}")]
     Seal(String),
+    /// A command that only reads found no store (it never creates one).
+    #[error("no store at {}: run `simsid harvest` first, or check --store / SIMSID_STORE", .0.display())]
+    Missing(PathBuf),
+    /// The path holds something that is not a simsid store (empty, a directory, not SQLite).
+    #[error("{} is not a simsid store: {why}", path.display())]
+    NotAStore { path: PathBuf, why: String },
+    /// The key file of an existing store is missing (a new key could never open it).
+    #[error(
+        "the key file {} of the existing store {} is missing: restore it, or set \
+         SIMSID_STORE_KEY (a new key cannot open this store)",
+        key.display(),
+        store.display()
+    )]
+    KeyFileMissing { key: PathBuf, store: PathBuf },
+    /// A file or directory another user owns or may change (cli.md, "Store safety").
+    #[error("refusing to use the {what} {}: {why}", path.display())]
+    Unsafe {
+        what: &'static str,
+        path: PathBuf,
+        why: String,
+    },
+    /// Another harvest holds the store's lock (exit 6).
+    #[error("another harvest holds the store {}: {holder} (lock file {})", store.display(), lock.display())]
+    Busy {
+        store: PathBuf,
+        lock: PathBuf,
+        holder: String,
+    },
+    /// The store was changed by someone else while this harvest ran (exit 6).
+    #[error(
+        "the store changed while this harvest ran (another harvest committed to it); nothing \
+         was committed: run the harvest again"
+    )]
+    ChangedUnderRun,
+    /// The file system is full.
+    #[error("the disk is full: cannot write {}{}", path.display(), free_note(*.free_bytes))]
+    DiskFull {
+        path: PathBuf,
+        free_bytes: Option<u64>,
+    },
+    /// SQLite could not read or write its files (the store's path is added by the store).
+    #[error("store database error: {0}")]
+    SqliteIo(String),
+    /// SQLite reported a full disk (the store's path is added by the store).
+    #[error("the disk is full (SQLite: {0})")]
+    SqliteFull(String),
+}
+
+fn free_note(free: Option<u64>) -> String {
+    match free {
+        Some(bytes) => format!(" ({} KiB free on its file system)", bytes / 1024),
+        None => String::new(),
+    }
 }
 
 impl StoreError {
@@ -49,20 +102,46 @@ impl StoreError {
         path: impl Into<PathBuf>,
         source: std::io::Error,
     ) -> Self {
+        let path = path.into();
+        if is_disk_full(&source) {
+            return StoreError::DiskFull {
+                path,
+                free_bytes: None,
+            };
+        }
         StoreError::Io {
             action,
-            path: path.into(),
+            path,
             source,
         }
     }
+
+    /// Whether exit code 6 (another harvest holds, or changed, the store) applies.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy { .. } | StoreError::ChangedUnderRun)
+    }
+}
+
+/// Whether an I/O error means the file system is full (ENOSPC, or EDQUOT: over quota).
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    use rustix::io::Errno;
+    e.kind() == std::io::ErrorKind::StorageFull
+        || [Errno::NOSPC, Errno::DQUOT]
+            .iter()
+            .any(|errno| e.raw_os_error() == Some(errno.raw_os_error()))
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         // SQLite's messages name tables, columns and constraints, never bound values.
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            if f.code == rusqlite::ErrorCode::NotADatabase {
-                return StoreError::Corrupt("the file is not an SQLite database".into());
+            match f.code {
+                rusqlite::ErrorCode::NotADatabase => {
+                    return StoreError::Corrupt("the file is not an SQLite database".into());
+                }
+                rusqlite::ErrorCode::DiskFull => return StoreError::SqliteFull(e.to_string()),
+                rusqlite::ErrorCode::SystemIoFailure => return StoreError::SqliteIo(e.to_string()),
+                _ => {}
             }
         }
         StoreError::Sqlite(e.to_string())

@@ -2,11 +2,11 @@
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::ErrorKind;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
-use super::key::default_key_path;
+use super::key::{default_key_path, legacy_key_path};
 
 /// Mode of the store directory.
 pub const DIR_MODE: u32 = 0o700;
@@ -84,9 +84,10 @@ pub(crate) fn tighten_sidecars(db: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Warnings about the store at `store_path`: its directory should be 0700, and the store,
-/// its `-wal`/`-shm` files and the key file beside it 0600, all owned by this user.
-/// Missing files are not reported.
+/// Warnings about the store at `store_path` that do not stop it being used (cli.md refuses
+/// only files another user owns or may change, see `safety`): its directory should be 0700,
+/// and the store, its `-wal`/`-shm` files and the key file 0600. Missing files are not
+/// reported.
 pub fn check_permissions(store_path: &Path) -> Vec<String> {
     let mut warnings = Vec::new();
     let dir = match store_path.parent() {
@@ -98,12 +99,9 @@ pub fn check_permissions(store_path: &Path) -> Vec<String> {
     for sidecar in sidecars(store_path) {
         check_one(&sidecar, FILE_MODE, "store file", &mut warnings);
     }
-    check_one(
-        &default_key_path(store_path),
-        FILE_MODE,
-        "key file",
-        &mut warnings,
-    );
+    for key in std::iter::once(default_key_path(store_path)).chain(legacy_key_path(store_path)) {
+        check_one(&key, FILE_MODE, "key file", &mut warnings);
+    }
     warnings
 }
 
@@ -119,14 +117,37 @@ fn check_one(path: &Path, want: u32, what: &str, warnings: &mut Vec<String>) {
              (chmod {want:o} {shown})"
         ));
     }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        warnings.push(format!(
-            "{what} {} is owned by uid {}, not by the current user (uid {me})",
-            path.display(),
-            meta.uid()
-        ));
-    }
+}
+
+/// Writes `bytes` to `target` as a private file (cli.md, "Store safety"): into a new 0600
+/// file beside it, synced, then renamed over it. A symbolic link at `target` is replaced,
+/// never followed, and the file always ends with mode 0600 whatever was there before.
+/// A full disk is [`StoreError::DiskFull`] naming `target`.
+pub fn write_private_file(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let err = |action: &'static str| move |e: std::io::Error| StoreError::io(action, target, e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(FILE_MODE))
+        .tempfile_in(&dir)
+        .map_err(err("creating a file beside"))?;
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(FILE_MODE))
+        .map_err(err("setting permissions of a file beside"))?;
+    tmp.write_all(bytes).map_err(err("writing"))?;
+    tmp.as_file().sync_all().map_err(err("syncing"))?;
+    tmp.persist(target)
+        .map_err(|e| StoreError::io("renaming over", target, e.error))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -163,7 +184,25 @@ mod tests {
         assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(warnings[0].contains("store directory") && warnings[0].contains("0755"));
         assert!(warnings[1].contains("store.sqlite3") && warnings[1].contains("0644"));
-        assert!(warnings[2].contains("store.key") && warnings[2].contains("0640"));
+        assert!(warnings[2].contains("store.sqlite3.key") && warnings[2].contains("0640"));
+    }
+
+    #[test]
+    fn a_private_file_replaces_a_symbolic_link_and_ends_0600() {
+        let tmp = tempfile::tempdir().unwrap();
+        let victim = tmp.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        let target = tmp.path().join("out.csv");
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        write_private_file(&target, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        let meta = fs::symlink_metadata(&target).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_to_string(&target).unwrap(), "new");
+        let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
+        assert_eq!(left.len(), 2, "no temporary file is left");
     }
 
     #[test]

@@ -95,6 +95,12 @@ impl StoreKey {
         }
     }
 
+    /// Reads the key file at `key_path`; never creates one (a missing file is an `Io` error
+    /// of kind `NotFound`).
+    pub fn load(key_path: &Path) -> Result<Self, StoreError> {
+        read_key_file(key_path)
+    }
+
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> Self {
         let mut bytes = Box::new([0u8; KEY_LEN]);
@@ -143,17 +149,28 @@ fn read_key_file(key_path: &Path) -> Result<StoreKey, StoreError> {
     })
 }
 
-/// Where the key file of the store at `store_path` lives: beside it, with the extension
-/// `.key` (`…/store.sqlite3` → `…/store.key`).
+/// Where the key file of a new store at `store_path` lives: beside it, named for the store's
+/// full file name plus `.key` (`…/cache.a` → `…/cache.a.key`), so that two stores never share
+/// a key file.
 pub fn default_key_path(store_path: &Path) -> PathBuf {
-    let candidate = store_path.with_extension("key");
-    if candidate == store_path {
-        let mut name = store_path.as_os_str().to_owned();
-        name.push(".key");
-        PathBuf::from(name)
-    } else {
-        candidate
-    }
+    let mut name = store_path.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// The key file name earlier versions used (the store's name with its extension replaced by
+/// `.key`: `…/store.sqlite3` → `…/store.key`), still read for stores created then.
+pub fn legacy_key_path(store_path: &Path) -> Option<PathBuf> {
+    let legacy = store_path.with_extension("key");
+    (legacy != store_path && legacy != default_key_path(store_path)).then_some(legacy)
+}
+
+/// The key file of an existing store: [`default_key_path`] when it exists, else the
+/// [`legacy_key_path`] when that exists, else `None`.
+pub fn existing_key_path(store_path: &Path) -> Option<PathBuf> {
+    std::iter::once(default_key_path(store_path))
+        .chain(legacy_key_path(store_path))
+        .find(|p| p.symlink_metadata().is_ok())
 }
 
 #[cfg(test)]
@@ -204,18 +221,46 @@ mod tests {
     }
 
     #[test]
-    fn key_path_sits_beside_the_store() {
+    fn key_path_sits_beside_the_store_and_is_named_for_all_of_it() {
         assert_eq!(
             default_key_path(Path::new("/data/simsid/store.sqlite3")),
-            PathBuf::from("/data/simsid/store.key")
+            PathBuf::from("/data/simsid/store.sqlite3.key")
+        );
+        assert_eq!(
+            default_key_path(Path::new("a/cache.a")),
+            PathBuf::from("a/cache.a.key")
+        );
+        assert_ne!(
+            default_key_path(Path::new("a/cache.a")),
+            default_key_path(Path::new("a/cache.b"))
         );
         assert_eq!(
             default_key_path(Path::new("cache")),
             PathBuf::from("cache.key")
         );
+    }
+
+    #[test]
+    fn the_legacy_key_name_is_the_extension_replaced() {
         assert_eq!(
-            default_key_path(Path::new("x/odd.key")),
-            PathBuf::from("x/odd.key.key")
+            legacy_key_path(Path::new("/data/simsid/store.sqlite3")),
+            Some(PathBuf::from("/data/simsid/store.key"))
         );
+        assert_eq!(legacy_key_path(Path::new("cache")), None);
+        assert_eq!(legacy_key_path(Path::new("x/odd.key")), None);
+    }
+
+    #[test]
+    fn an_existing_store_finds_its_new_or_legacy_key_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("store.sqlite3");
+        assert_eq!(existing_key_path(&store), None);
+        std::fs::write(tmp.path().join("store.key"), "k").unwrap();
+        assert_eq!(
+            existing_key_path(&store),
+            Some(tmp.path().join("store.key"))
+        );
+        std::fs::write(default_key_path(&store), "k").unwrap();
+        assert_eq!(existing_key_path(&store), Some(default_key_path(&store)));
     }
 }

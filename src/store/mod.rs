@@ -6,14 +6,19 @@
 //! A key check record in `meta` proves the key: opening with the wrong key fails with
 //! [`StoreError::KeyMismatch`] after a read-only look, before anything is written.
 
+mod access;
+mod audit;
 mod codec;
 mod commit;
 mod crypto;
 mod error;
 mod files;
 mod key;
+mod lock;
 mod queries;
+mod safety;
 mod schema;
+mod vault_marks;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,14 +27,19 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
-pub use error::StoreError;
-pub use files::check_permissions;
-pub use key::{default_key_path, StoreKey};
+pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, KeySource};
+pub use audit::{AuditCheck, BadRecord};
+pub use crypto::Fingerprinter;
+pub use error::{is_disk_full, StoreError};
+pub use files::{check_permissions, write_private_file};
+pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
+pub use lock::{lock_path, HarvestLock};
+pub use safety::{refusal, Role};
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 
 use crate::domain::{
-    AuditEntry, Credential, Fingerprint, HarvestData, OrgId, RunSummary, SiteDetail, SiteRow,
-    Snapshot,
+    AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,
+    SiteRow, Snapshot, VaultMarks,
 };
 use crypto::Crypto;
 
@@ -37,6 +47,8 @@ use crypto::Crypto;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The `meta` row holding the key check value.
 const KEY_CHECK: &str = "key_check";
+/// Below this much free space, an SQLite I/O error is reported as a full disk.
+const NEARLY_FULL_BYTES: u64 = 1024 * 1024;
 
 /// An open store. `Debug` shows only its path.
 pub struct Store {
@@ -60,12 +72,44 @@ impl Store {
     pub fn open(path: &Path, key: StoreKey) -> Result<Store, StoreError> {
         let crypto = Crypto::derive(&key)?;
         drop(key);
-        if let Some(dir) = path.parent() {
-            files::ensure_private_dir(dir)?;
-        }
-        if !files::create_db_file_if_missing(path)? {
-            check_read_only(path, &crypto)?;
-        }
+        let opened = (|| -> Result<Store, StoreError> {
+            if let Some(dir) = path.parent() {
+                files::ensure_private_dir(dir)?;
+            }
+            let created = files::create_db_file_if_missing(path)?;
+            if !created {
+                check_read_only(path, &crypto)?;
+            }
+            Store::connect(path, crypto, created)
+        })();
+        opened.map_err(|e| locate(path, e))
+    }
+
+    /// Opens an existing store without ever creating or initialising one: a file that is not
+    /// an SQLite database, or an SQLite database that is not a simsid store (an empty one
+    /// included), is [`StoreError::NotAStore`]. With the wrong key nothing is written.
+    pub fn open_existing(path: &Path, key: StoreKey) -> Result<Store, StoreError> {
+        let crypto = Crypto::derive(&key)?;
+        drop(key);
+        let not_a_store = |why: String| StoreError::NotAStore {
+            path: path.to_path_buf(),
+            why,
+        };
+        let opened = (|| -> Result<Store, StoreError> {
+            match check_read_only(path, &crypto) {
+                Ok(0) => return Err(not_a_store("it holds no simsid tables".into())),
+                Ok(_) => {}
+                Err(StoreError::Corrupt(why)) => return Err(not_a_store(why)),
+                Err(e) => return Err(e),
+            }
+            Store::connect(path, crypto, false)
+        })();
+        opened.map_err(|e| locate(path, e))
+    }
+
+    /// The read-write connection: WAL, `synchronous=FULL`, the schema migrated and the key
+    /// checked. A store already at the latest schema is not written to (no write lock).
+    fn connect(path: &Path, crypto: Crypto, created: bool) -> Result<Store, StoreError> {
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -80,12 +124,21 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        {
+        if created || schema::version(&conn)? != schema::LATEST_VERSION {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let was_empty = schema::version(&tx)? == 0;
+            let found = schema::version(&tx)?;
+            let was_empty = found == 0;
+            let chained = !was_empty && schema::audit_chained(&tx)?;
             schema::migrate(&tx)?;
             verify_key(&tx, &crypto, was_empty)?;
+            if was_empty {
+                audit::init(&tx, &crypto)?;
+            } else if !chained {
+                audit::chain_existing(&tx, &crypto, &migrating_user(), SCHEMA_VERSION)?;
+            }
             tx.commit()?;
+        } else {
+            verify_key(&conn, &crypto, false)?;
         }
         files::tighten_sidecars(path)?;
         Ok(Store {
@@ -93,6 +146,17 @@ impl Store {
             path: path.to_path_buf(),
             crypto,
         })
+    }
+
+    /// This store's error with its path, and an I/O error on a full disk said as such.
+    fn locate(&self, e: StoreError) -> StoreError {
+        locate(&self.path, e)
+    }
+
+    /// How many harvests have been committed to this store (read at a harvest's start and
+    /// checked again inside its commit).
+    pub fn generation(&self) -> Result<u64, StoreError> {
+        commit::generation(&self.conn).map_err(|e| self.locate(e))
     }
 
     /// The store file's path.
@@ -105,12 +169,20 @@ impl Store {
         self.crypto.fingerprint(secret)
     }
 
+    /// The fingerprint key, to fingerprint secrets away from the store (e.g. in tasks).
+    pub fn fingerprinter(&self) -> Fingerprinter {
+        self.crypto.fingerprinter()
+    }
+
     /// Every cached site with its credentials' fingerprints (what a harvest diffs against).
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let snapshot = queries::snapshot(&tx)?;
-        tx.finish()?;
-        Ok(snapshot)
+        (|| -> Result<_, StoreError> {
+            let tx = self.conn.unchecked_transaction()?;
+            let snapshot = queries::snapshot(&tx)?;
+            tx.finish()?;
+            Ok(snapshot)
+        })()
+        .map_err(|e| self.locate(e))
     }
 
     /// Commits a harvest whose site list succeeded, and its run, in one transaction
@@ -121,73 +193,159 @@ impl Store {
         data: &HarvestData,
         summary: &RunSummary,
     ) -> Result<(), StoreError> {
-        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary)
+        commit::commit_harvest(&mut self.conn, &self.crypto, data, summary, None)
+            .map_err(|e| self.locate(e))
+    }
+
+    /// Commits a prepared harvest (its run, data, held removals and, in vault mode, what was
+    /// written to the vault) in one transaction; fails with [`StoreError::ChangedUnderRun`]
+    /// (nothing written) unless the store is still at `expected_generation`, i.e. no other
+    /// harvest committed since this one started.
+    pub fn commit_prepared(
+        &mut self,
+        expected_generation: u64,
+        summary: &RunSummary,
+        data: &HarvestData,
+        held: &HeldRemovals,
+        vault: Option<&VaultMarks>,
+    ) -> Result<(), StoreError> {
+        let run = commit::Prepared {
+            summary,
+            data,
+            held,
+            vault,
+        };
+        commit::commit_prepared(&mut self.conn, &self.crypto, expected_generation, run)
+            .map_err(|e| self.locate(e))
     }
 
     /// Records a run in the history without touching sites or credentials (failed runs).
     pub fn record_run(&mut self, summary: &RunSummary) -> Result<(), StoreError> {
-        commit::insert_run(&self.conn, summary)
+        commit::insert_run(&self.conn, summary).map_err(|e| self.locate(e))
     }
 
     /// All cached sites, sorted by name (case-insensitive), without secrets.
     pub fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
-        queries::sites(&self.conn)
+        queries::sites(&self.conn).map_err(|e| self.locate(e))
     }
 
     /// One cached site and its credentials (without secrets), or `None`.
     pub fn site(&self, org: &OrgId) -> Result<Option<SiteDetail>, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let detail = queries::site(&tx, org)?;
-        tx.finish()?;
-        Ok(detail)
+        (|| -> Result<_, StoreError> {
+            let tx = self.conn.unchecked_transaction()?;
+            let detail = queries::site(&tx, org)?;
+            tx.finish()?;
+            Ok(detail)
+        })()
+        .map_err(|e| self.locate(e))
     }
 
-    /// Finds a cached site by organisation id (any case, braces optional), DfE code or DENI
-    /// number (case-insensitive). `None` when nothing matches.
-    pub fn resolve(&self, query: &str) -> Result<Option<OrgId>, StoreError> {
-        queries::resolve(&self.conn, query)
+    /// Finds the cached sites `query` names, by the one rule of [`crate::lookup::find`]
+    /// (organisation id, DfE code or DENI number; a shared code finds several).
+    pub fn resolve(&self, query: &str) -> Result<crate::lookup::Found<SiteRow>, StoreError> {
+        let rows = self.sites()?;
+        Ok(crate::lookup::find(&rows, |r| &r.site, query).map(Clone::clone))
     }
 
     /// Unseals one credential's secret; `NotFound` when there is no such credential.
     pub fn secret(&self, org: &OrgId, client_id: &str) -> Result<SecretString, StoreError> {
-        queries::secret(&self.conn, &self.crypto, org, client_id)
+        queries::secret(&self.conn, &self.crypto, org, client_id).map_err(|e| self.locate(e))
     }
 
     /// A site's credentials with secrets unsealed, by client id (for verify); `NotFound`
     /// when the site is not cached.
     pub fn credentials(&self, org: &OrgId) -> Result<Vec<Credential>, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
-        let credentials = queries::credentials(&tx, &self.crypto, org)?;
-        tx.finish()?;
-        Ok(credentials)
+        (|| -> Result<_, StoreError> {
+            let tx = self.conn.unchecked_transaction()?;
+            let credentials = queries::credentials(&tx, &self.crypto, org)?;
+            tx.finish()?;
+            Ok(credentials)
+        })()
+        .map_err(|e| self.locate(e))
     }
 
     /// The harvest history, newest first.
     pub fn runs(&self) -> Result<Vec<RunSummary>, StoreError> {
-        queries::runs(&self.conn, None)
+        queries::runs(&self.conn, None).map_err(|e| self.locate(e))
     }
 
     /// The most recent harvest run, if any.
     pub fn last_run(&self) -> Result<Option<RunSummary>, StoreError> {
-        Ok(queries::runs(&self.conn, Some(1))?.into_iter().next())
+        Ok(queries::runs(&self.conn, Some(1))
+            .map_err(|e| self.locate(e))?
+            .into_iter()
+            .next())
     }
 
-    /// Appends a record to the audit trail.
+    /// Appends a record to the tamper-evident audit trail (record and chain head in one
+    /// write transaction). Fails, writing nothing, when the trail's head was tampered with.
     pub fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
-        commit::append_audit(&self.conn, entry)
+        let mut write = || -> Result<(), StoreError> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            audit::append(&tx, &self.crypto, entry)?;
+            tx.commit()?;
+            Ok(())
+        };
+        write().map_err(|e| locate(&self.path, e))
     }
 
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        queries::audit(&self.conn)
+        audit::read(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// Checks the audit trail's chain (`audit --verify`): names the first record that was
+    /// edited, removed, inserted or reordered.
+    pub fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let check = audit::verify(&tx, &self.crypto)?;
+        tx.finish()?;
+        Ok(check)
     }
 }
 
-/// Checks schema and key without writing anything. When no `-wal` file exists every
+/// Who the migration record names: the OS user running the command that migrated.
+fn migrating_user() -> String {
+    let name = whoami::username();
+    if name.is_empty() {
+        "unknown".to_string()
+    } else {
+        name
+    }
+}
+
+/// The error `e` met on the store at `path`, located: SQLite's "disk full", and its I/O errors
+/// when the store's file system has (nearly) no space left, become [`StoreError::DiskFull`]
+/// naming the store; other SQLite I/O errors name the store too.
+fn locate(path: &Path, e: StoreError) -> StoreError {
+    let free = || {
+        rustix::fs::statvfs(access::store_dir(path))
+            .ok()
+            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
+    };
+    match e {
+        StoreError::SqliteFull(_) => StoreError::DiskFull {
+            path: path.to_path_buf(),
+            free_bytes: free(),
+        },
+        StoreError::SqliteIo(message) => match free() {
+            Some(bytes) if bytes < NEARLY_FULL_BYTES => StoreError::DiskFull {
+                path: path.to_path_buf(),
+                free_bytes: Some(bytes),
+            },
+            _ => StoreError::Sqlite(format!("{message} ({})", path.display())),
+        },
+        other => other,
+    }
+}
+
+/// Checks schema and key without writing anything; returns the schema version. When no `-wal` file exists every
 /// committed page is in the main file, which is then read as immutable (no `-wal` or `-shm`
 /// is created); otherwise a plain read-only connection reads through the existing WAL.
 /// Neither can write the database file.
-fn check_read_only(path: &Path, crypto: &Crypto) -> Result<(), StoreError> {
+fn check_read_only(path: &Path, crypto: &Crypto) -> Result<u32, StoreError> {
     let [wal, _] = files::sidecars(path);
     let conn = if wal.exists() {
         Connection::open_with_flags(
@@ -203,10 +361,11 @@ fn check_read_only(path: &Path, crypto: &Crypto) -> Result<(), StoreError> {
         )?
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    if schema::check_compatible(&conn)? > 0 {
+    let version = schema::check_compatible(&conn)?;
+    if version > 0 {
         verify_key(&conn, crypto, false)?;
     }
-    Ok(())
+    Ok(version)
 }
 
 /// `file:` URI of `path` (percent-encoded) with `immutable=1`.

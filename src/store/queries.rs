@@ -5,14 +5,12 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use secrecy::SecretString;
 
-use super::codec::{
-    action_from_sql, badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql,
-};
+use super::codec::{badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    AuditEntry, Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
-    SiteRow, Snapshot, SnapshotSite,
+    Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail, SiteRow, Snapshot,
+    SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.
@@ -97,56 +95,6 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
         row: site_row,
         credentials,
     }))
-}
-
-fn first_org(conn: &Connection, sql: &str, value: &str) -> Result<Option<OrgId>, StoreError> {
-    let found: Option<String> = conn
-        .prepare_cached(sql)?
-        .query_row([value], |row| row.get(0))
-        .optional()?;
-    found.map(|s| org_from_sql(&s)).transpose()
-}
-
-/// Finds a site by organisation id (any case, braces optional), DfE code or DENI number
-/// (case-insensitive; `/`, `-` and spaces ignored when there is no exact match).
-pub(crate) fn resolve(conn: &Connection, query: &str) -> Result<Option<OrgId>, StoreError> {
-    let query = query.trim();
-    if query.is_empty() {
-        return Ok(None);
-    }
-    if let Ok(org) = OrgId::parse(query) {
-        return first_org(
-            conn,
-            "SELECT org_id FROM sites WHERE org_id = ?1",
-            org.as_str(),
-        );
-    }
-    for column in ["dfe_code", "deni_number"] {
-        let sql = format!(
-            "SELECT org_id FROM sites WHERE {column} = ?1 COLLATE NOCASE ORDER BY org_id LIMIT 1"
-        );
-        if let Some(org) = first_org(conn, &sql, query)? {
-            return Ok(Some(org));
-        }
-    }
-    let compact: String = query
-        .chars()
-        .filter(|c| !matches!(c, '/' | '-' | ' '))
-        .collect();
-    if compact.is_empty() {
-        return Ok(None);
-    }
-    for column in ["dfe_code", "deni_number"] {
-        let sql = format!(
-            "SELECT org_id FROM sites \
-             WHERE replace(replace(replace({column}, '/', ''), '-', ''), ' ', '') = ?1 \
-             COLLATE NOCASE ORDER BY org_id LIMIT 1"
-        );
-        if let Some(org) = first_org(conn, &sql, &compact)? {
-            return Ok(Some(org));
-        }
-    }
-    Ok(None)
 }
 
 fn site_exists(conn: &Connection, org: &OrgId) -> Result<bool, StoreError> {
@@ -269,6 +217,7 @@ fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("bad diff in run {run_id}")))?,
         failures: serde_json::from_str(row.get_ref(9)?.as_str()?)
             .map_err(|_| StoreError::Corrupt(format!("bad failures in run {run_id}")))?,
+        stats: Default::default(),
         error: row.get(10)?,
     })
 }
@@ -281,31 +230,6 @@ pub(crate) fn runs(conn: &Connection, limit: Option<usize>) -> Result<Vec<RunSum
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(run_from_row(row)?);
-    }
-    Ok(out)
-}
-
-/// The audit trail, oldest first.
-pub(crate) fn audit(conn: &Connection) -> Result<Vec<AuditEntry>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT at, user, action, org_id, client_id, fingerprint, detail FROM audit ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(AuditEntry {
-            at: time_from_sql(row.get_ref(0)?.as_str()?)?,
-            user: row.get(1)?,
-            action: action_from_sql(row.get_ref(2)?.as_str()?)?,
-            organisation_id: row
-                .get_ref(3)?
-                .as_str_or_null()?
-                .map(org_from_sql)
-                .transpose()?,
-            client_id: row.get(4)?,
-            fingerprint: row.get::<_, Option<String>>(5)?.map(Fingerprint),
-            detail: row.get(6)?,
-        });
     }
     Ok(out)
 }

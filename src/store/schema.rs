@@ -65,6 +65,19 @@ const MIGRATIONS: &[&str] = &[
         detail      TEXT
     );
     "#,
+    // 2: the tamper-evident audit trail. Each record carries `mac`, an HMAC over its content
+    // and the previous record's `mac`; `identity` names the vault identity in vault mode.
+    // Records written before this version are chained by `Store::open` in the same
+    // transaction, which also records the migration (see `audit::chain_existing`).
+    r#"
+    ALTER TABLE audit ADD COLUMN identity TEXT;
+    ALTER TABLE audit ADD COLUMN mac BLOB;
+    "#,
+    // 3: vault mode: per credential, what was last written to the vault.
+    r#"
+    ALTER TABLE credentials ADD COLUMN vault_fingerprint TEXT;
+    ALTER TABLE credentials ADD COLUMN vault_version INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -95,6 +108,17 @@ pub(crate) fn check_compatible(conn: &Connection) -> Result<u32, StoreError> {
         }
     }
     Ok(found)
+}
+
+/// Whether the audit table already carries the chain column (`mac`). False for a new
+/// store and for stores written before the audit trail was chained.
+pub(crate) fn audit_chained(conn: &Connection) -> Result<bool, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'mac'",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(n > 0)
 }
 
 /// Applies the missing migrations in order. The caller holds a write transaction, so they

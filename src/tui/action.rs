@@ -7,7 +7,9 @@ use std::time::Instant;
 use secrecy::SecretString;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
+use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::tui::services::Overview;
 
 /// A user command, as the key table maps keys to it (see `keys.rs`).
@@ -34,6 +36,8 @@ pub enum Command {
     /// Full re-harvest (asks to confirm), or show the pane of the running one.
     Harvest,
     History,
+    /// Open the exposure view (live exposures grouped by user).
+    Exposure,
     CommandLine,
     Help,
     Quit,
@@ -93,6 +97,17 @@ pub enum Action {
         name: String,
         result: Result<Overview, String>,
     },
+    /// The answer to [`Effect::LoadExposures`].
+    ExposuresLoaded(Result<Vec<PersonExposures>, String>),
+    /// The answer to [`Effect::LoadSiteExposure`]: every exposure of the site's credentials.
+    SiteExposureLoaded {
+        org: OrgId,
+        result: Result<Vec<Exposure>, String>,
+    },
+    /// The running tally of [`Effect::VerifyListed`].
+    ListedVerifyProgress(Tally),
+    /// The end of [`Effect::VerifyListed`].
+    ListedVerified(Result<Vec<CredentialCheck>, String>),
 }
 
 /// Work `App::update` asks the runtime to do. Holds no secret.
@@ -115,5 +130,9 @@ pub enum Effect {
     StartHarvest,
     CancelHarvest,
     SwitchProfile(String),
+    LoadExposures,
+    LoadSiteExposure(OrgId),
+    /// Verify these credentials (the exposure view's list), with progress.
+    VerifyListed(Vec<(OrgId, String)>),
     Quit,
 }

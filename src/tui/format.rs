@@ -1,5 +1,6 @@
 //! Small pure formatters shared by the views: times, durations, optional fields.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,11 +23,18 @@ pub fn opt_time(t: Option<&DateTime<Utc>>) -> String {
     t.map_or_else(|| strings::NONE.to_string(), time)
 }
 
-/// A field or a dash.
-pub fn opt(s: Option<&str>) -> &str {
+/// Remote text made safe to draw: control and bidi characters become visible escapes
+/// ([`crate::sanitize::for_terminal`]). Every name, code, client id, description and error
+/// that came from the network goes through this (or [`opt`] / [`truncate`]) before drawing.
+pub fn clean(s: &str) -> String {
+    crate::sanitize::for_terminal(s).into_owned()
+}
+
+/// A field (sanitised, see [`clean`]) or a dash.
+pub fn opt(s: Option<&str>) -> Cow<'_, str> {
     match s {
-        Some(v) if !v.is_empty() => v,
-        _ => strings::NONE,
+        Some(v) if !v.is_empty() => crate::sanitize::for_terminal(v),
+        _ => Cow::Borrowed(strings::NONE),
     }
 }
 
@@ -70,8 +78,10 @@ pub fn badge(b: Option<ChangeBadge>) -> &'static str {
     }
 }
 
-/// Cuts `s` to at most `max` characters, ending with `…` when cut.
+/// Sanitises `s` (see [`clean`]) and cuts it to at most `max` characters, ending with `…`
+/// when cut.
 pub fn truncate(s: &str, max: usize) -> String {
+    let s = crate::sanitize::for_terminal(s);
     if s.chars().count() <= max {
         return s.to_string();
     }
@@ -99,5 +109,8 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
         assert_eq!(truncate("Dŵr", 2), "D…");
+        assert_eq!(truncate("a\u{1b}]0;x\u{7}", 40), "a\\u{1b}]0;x\\u{7}");
+        assert_eq!(opt(Some("1\n2")), "1\\u{a}2");
+        assert_eq!(clean("\u{202e}"), "\\u{202e}");
     }
 }

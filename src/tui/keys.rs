@@ -14,8 +14,13 @@ pub enum Context {
     Global,
     Sites,
     Site,
+    /// The harvest pane while the harvest runs.
     Harvest,
+    /// The harvest pane once the harvest has ended.
+    HarvestEnded,
     History,
+    /// The exposure view (`e`): live exposures grouped by user.
+    Exposure,
     Help,
     /// Typing a filter after `/`.
     Filter,
@@ -33,7 +38,9 @@ impl Context {
             Context::Sites => "Sites list",
             Context::Site => "Site",
             Context::Harvest => "Harvest pane",
+            Context::HarvestEnded => "Harvest pane, once the harvest has ended",
             Context::History => "History",
+            Context::Exposure => "Exposure view",
             Context::Help => "Help",
             Context::Filter => "Filter line (after /)",
             Context::CommandLine => "Command line (after :)",
@@ -143,6 +150,7 @@ pub const BINDINGS: &[Binding] = &[
     b("Esc", &[Code(KeyCode::Esc)], X::Global, Command::Back, "clear filter / close / go back", "back"),
     w(b("R", &[Char('R')], X::Global, Command::Harvest, "full re-harvest (asks to confirm; shows the running one)", "harvest")),
     b("h", &[Char('h')], X::Global, Command::History, "harvest history and diffs", "history"),
+    b("e", &[Char('e')], X::Global, Command::Exposure, "exposure: secrets revealed or copied and not rotated since, grouped by user", "exposure"),
     b(":", &[Char(':')], X::Global, Command::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),
     b("?", &[Char('?')], X::Global, Command::Help, "help (this screen)", "help"),
     b("q", &[Char('q')], X::Global, Command::Quit, "quit", "quit"),
@@ -156,8 +164,11 @@ pub const BINDINGS: &[Binding] = &[
     w(b("v", &[Char('v')], X::Site, Command::Verify, "verify the site's credentials with a token request", "verify")),
     b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::Harvest, Command::CancelHarvest, "cancel the running harvest (nothing is committed) / close", "cancel"),
     b("b", &[Char('b')], X::Harvest, Command::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
-    b("Enter", &[Code(KeyCode::Enter)], X::Harvest, Command::Open, "open the site of the selected change", "open"),
+    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::HarvestEnded, Command::CancelHarvest, "close the pane", "close"),
+    b("Enter", &[Code(KeyCode::Enter)], X::HarvestEnded, Command::Open, "open the site of the selected change", "open"),
     b("Enter", &[Code(KeyCode::Enter)], X::History, Command::Open, "open the selected run; in a run, the site of a change", "open"),
+    b("Enter", &[Code(KeyCode::Enter)], X::Exposure, Command::Open, "open the site of the selected credential", "open"),
+    w(b("v", &[Char('v')], X::Exposure, Command::Verify, "verify every listed credential with a token request (progress above the list)", "verify")),
     b("text", &[AnyChar], X::Filter, Command::InputChar(' '), "filters as you type", ""),
     b("Backspace", &[Code(KeyCode::Backspace)], X::Filter, Command::InputBackspace, "delete a character", ""),
     b("Enter", &[Code(KeyCode::Enter)], X::Filter, Command::InputSubmit, "keep the filter", "keep"),
@@ -214,7 +225,7 @@ pub fn footer(context: Context) -> Vec<&'static Binding> {
 }
 
 /// The labels of global hints the footer drops first when it is too narrow, in order.
-pub const FOOTER_DROP_ORDER: [&str; 4] = [":", "Esc", "h", "R"];
+pub const FOOTER_DROP_ORDER: [&str; 5] = [":", "Esc", "e", "h", "R"];
 
 /// The help screen's groups, in order, each with its bindings.
 pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
@@ -223,7 +234,9 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
         Context::Sites,
         Context::Site,
         Context::Harvest,
+        Context::HarvestEnded,
         Context::History,
+        Context::Exposure,
         Context::Filter,
         Context::CommandLine,
         Context::Confirm,
@@ -394,6 +407,8 @@ mod tests {
                 Context::Sites,
                 Context::Site,
                 Context::Harvest,
+                Context::HarvestEnded,
+                Context::Exposure,
                 Context::Filter,
                 Context::CommandLine,
                 Context::Confirm,
@@ -444,6 +459,15 @@ mod tests {
             "the global Esc is shadowed in the pane"
         );
         assert!(hints.contains(&"quit"));
+        // Once the harvest has ended the pane offers to close, not to cancel.
+        let ended: Vec<&str> = footer(Context::HarvestEnded)
+            .iter()
+            .map(|b| b.hint)
+            .collect();
+        assert!(ended.contains(&"close") && ended.contains(&"open"));
+        assert!(!ended.contains(&"cancel") && !ended.contains(&"hide"));
+        let running: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.hint).collect();
+        assert!(running.contains(&"cancel") && !running.contains(&"close"));
         assert!(footer(Context::Confirm)
             .iter()
             .all(|b| b.context == Context::Confirm));

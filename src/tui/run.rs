@@ -333,6 +333,29 @@ impl Runtime {
                     .map_err(message);
                 Some(Action::ProfileSwitched { name, result })
             }
+            Effect::LoadExposures => Some(Action::ExposuresLoaded(s.exposures().map_err(message))),
+            Effect::LoadSiteExposure(org) => {
+                let result = s.site_exposures(&org).map_err(message);
+                Some(Action::SiteExposureLoaded { org, result })
+            }
+            Effect::VerifyListed(list) => {
+                let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+                let future = s.verify_listed(list, progress_tx);
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let forward = {
+                        let tx = tx.clone();
+                        async move {
+                            while let Some(tally) = progress_rx.recv().await {
+                                let _ = tx.send(Action::ListedVerifyProgress(tally));
+                            }
+                        }
+                    };
+                    let (result, ()) = tokio::join!(future, forward);
+                    let _ = tx.send(Action::ListedVerified(result.map_err(message)));
+                });
+                None
+            }
             Effect::Quit => None,
         })
     }

@@ -7,7 +7,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
+use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::ops::verify_many::{CredentialCheck, Tally};
 
 /// What the console needs from the rest of the program (implemented by the binary over the
 /// store, the SIMS client and the harvest engine). All methods are cheap to call from the
@@ -34,6 +36,17 @@ pub trait Services: Send + Sync + 'static {
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
     /// Switches to another configured profile; `overview()` then reflects it.
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
+    /// The live exposures (revealed or copied, not rotated since), grouped by user.
+    fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>>;
+    /// Every exposure of one site's credentials (live or not), for the site screen.
+    fn site_exposures(&self, org: &OrgId) -> anyhow::Result<Vec<Exposure>>;
+    /// Verifies the listed credentials (bounded concurrency, the harvest's retries), sending
+    /// the running tally on `progress`; each verify is audited.
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>>;
 }
 
 /// Everything the sites screen shows, loaded once from the store.

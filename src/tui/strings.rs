@@ -18,6 +18,7 @@ pub const CRUMB_HARVEST: &str = "Harvest";
 pub const CRUMB_HISTORY: &str = "History";
 pub const CRUMB_RUN: &str = "Run";
 pub const CRUMB_HELP: &str = "Help";
+pub const CRUMB_EXPOSURE: &str = "Exposure";
 
 // Sites screen.
 pub const PROFILE: &str = "profile";
@@ -43,6 +44,8 @@ pub const ORGANISATION: &str = "organisation";
 pub const AUTHORISED: &str = "authorised";
 pub const STALE: &str = "stale";
 pub const CREDENTIALS: &str = "credentials";
+/// Harvest pane: vault writes and removals done / to do (vault mode).
+pub const VAULT_WRITES: &str = "vault writes";
 pub const LAST_CHANGED: &str = "last changed";
 pub const LAST_ERROR: &str = "last error";
 pub const FIRST_SEEN: &str = "first seen";
@@ -64,6 +67,7 @@ pub const NO_CREDENTIALS: &str =
 pub const VERIFY_PENDING: &str = "…";
 pub const VERIFY_OK: &str = "ok";
 pub const VERIFY_REFUSED: &str = "refused";
+pub const VERIFY_ERROR: &str = "error";
 
 // Harvest pane.
 pub const HARVEST_RUNNING: &str = "Harvest in progress";
@@ -78,6 +82,15 @@ pub const RETRIES: &str = "retries";
 pub const FAILED: &str = "failed";
 pub const FAILURES: &str = "Failures";
 pub const LAST_RETRY: &str = "last retry";
+pub const RATE_LIMITED: &str = "429s";
+pub const CONCURRENCY: &str = "concurrency";
+pub const CEILING_OF: &str = "of";
+pub const PACE: &str = "pace";
+pub const NO_PACING: &str = "not paced";
+pub const PAUSED: &str = "paused by the gateway";
+pub const REQUESTS_PER_SEC: &str = "requests/s";
+pub const RATE_LIMITED_PER_SEC: &str = "429s/s";
+pub const SLOWEST: &str = "Slowest in flight";
 pub const RETRY_SITE_LIST: &str = "token or site list";
 pub const COL_CHANGE: &str = "Change";
 pub const COL_SITE: &str = "Site";
@@ -99,6 +112,23 @@ pub const DIFF_AUTH: &str = "authorisation";
 pub const DIFF_CRED_ADDED: &str = "credential added";
 pub const DIFF_CRED_REMOVED: &str = "credential removed";
 pub const DIFF_CRED_ROTATED: &str = "credential rotated";
+
+// Exposure view and the site screen's exposure marks.
+pub const COL_USER: &str = "User";
+pub const COL_SCHOOL: &str = "School";
+pub const COL_LAST_EXPOSED: &str = "Last exposed";
+pub const COL_ACTIONS: &str = "Actions";
+pub const COL_EXPOSED: &str = "Exposed";
+pub const COL_EXPOSED_SHORT: &str = "Exp";
+pub const EXPOSED: &str = "exposed";
+pub const EXPOSED_LIVE: &str = "live";
+pub const EXPOSED_ROTATED: &str = "rotated";
+pub const EXPOSED_ROTATED_SHORT: &str = "rot";
+pub const NOT_EXPOSED: &str = "never revealed or copied";
+pub const NO_EXPOSURES: &str =
+    "No live exposure: every secret revealed or copied has rotated since (or none was).";
+pub const FLASH_NOTHING_TO_VERIFY: &str = "nothing listed to verify";
+pub const FLASH_VERIFY_RUNNING: &str = "a verify is already running";
 
 // Help and small terminals.
 pub const HELP_TITLE: &str = "Keys";
@@ -193,4 +223,35 @@ pub fn bad_regex(error: &str) -> String {
 /// "terminal too small (need 60×12)".
 pub fn too_small(min_w: u16, min_h: u16) -> String {
     format!("{TOO_SMALL} (need {min_w}×{min_h})")
+}
+
+/// The exposure view's first line: what is listed.
+pub fn exposure_summary(credentials: usize, people: usize) -> String {
+    format!("{credentials} live exposed credential(s), shown or copied to {people} user(s) · v verifies them")
+}
+
+/// Progress or outcome of `v` on the exposure view.
+pub fn exposure_verify(
+    done: usize,
+    total: usize,
+    ok: usize,
+    refused: usize,
+    errors: usize,
+) -> String {
+    let word = if done < total {
+        "verifying"
+    } else {
+        "verified"
+    };
+    format!("{word} {done}/{total}: {ok} ok, {refused} refused, {errors} error(s)")
+}
+
+/// The site screen's exposure line for a credential: to whom, when, and whether it rotated.
+pub fn exposed_to(users: &str, last: &str, rotated: bool) -> String {
+    let state = if rotated {
+        "rotated since"
+    } else {
+        "NOT rotated since"
+    };
+    format!("to {users} · last {last} · {state}")
 }

@@ -59,6 +59,8 @@ pub fn client(sim: &Simulator, timeout: Duration) -> SimsClient {
         apim_key: None,
         timeout,
         connect_timeout: timeout,
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
     })
     .unwrap()
 }
@@ -120,21 +122,26 @@ pub async fn simsid(env: &BTreeMap<String, String>, args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// The blocking form of [`simsid`].
+/// The blocking form of [`simsid`]. Each run gets its own private, throw-away HOME (and
+/// XDG directories), so overlapping test runs never share a file.
 pub fn simsid_blocking(env: &BTreeMap<String, String>, args: &[String]) -> Output {
-    let home = std::env::temp_dir().join("simsid-test-home");
-    std::fs::create_dir_all(&home).unwrap();
+    let home = tempfile::tempdir().expect("private HOME");
+    let mut cmd = sandboxed_command(home.path());
+    cmd.envs(env).args(args).stdin(std::process::Stdio::null());
+    cmd.output().expect("simsid runs")
+}
+
+/// The real binary with a clean environment whose HOME and XDG directories are under `home`
+/// (a directory the caller owns, e.g. a `tempfile::TempDir`), and PATH kept.
+pub fn sandboxed_command(home: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"));
     cmd.env_clear()
-        .env("HOME", &home)
+        .env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env)
-        .args(args)
-        .stdin(std::process::Stdio::null());
-    cmd.output().expect("simsid runs")
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
 }
 
 /// stdout as a string.

@@ -55,6 +55,7 @@ pub fn summary(finished: DateTime<Utc>, status: RunStatus, diff: Diff) -> RunSum
         credentials_total: 0,
         diff,
         failures: Vec::new(),
+        stats: Default::default(),
         error: None,
     }
 }

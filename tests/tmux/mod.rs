@@ -24,8 +24,14 @@ impl Tmux {
             ok,
             "tmux is required for the real-terminal tests (.ci/run installs it)"
         );
+        // A socket name no other run can have: pid (unique among live processes) and a
+        // random part (a server left behind by a killed run whose pid is reused).
         let tmux = Tmux {
-            socket: format!("simsid-test-{}-{name}", std::process::id()),
+            socket: format!(
+                "simsid-test-{}-{}-{name}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ),
             raw: tempfile::NamedTempFile::new().expect("temp file"),
         };
         let (w, h) = (width.to_string(), height.to_string());
@@ -48,6 +54,7 @@ impl Tmux {
     /// Runs a tmux command against this server; returns its stdout.
     pub fn run(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
+            .env_remove("TMUX")
             .arg("-L")
             .arg(&self.socket)
             .args(args)
@@ -73,10 +80,12 @@ impl Tmux {
         self.run(&["send-keys", "-t", "0", "-l", text]);
     }
 
-    /// Waits (at most 15 s) until the screen contains `want`; returns the screen.
+    /// Waits until the screen contains `want`; returns the screen. The wait ends on the
+    /// screen; its 90 s bound is only a last guard against a hang (a loaded machine can take
+    /// seconds to start a binary).
     pub fn wait_for(&self, want: &str) -> String {
         let mut screen = String::new();
-        for _ in 0..300 {
+        for _ in 0..1800 {
             screen = self.screen();
             if screen.contains(want) {
                 return screen;
@@ -92,9 +101,9 @@ impl Tmux {
         raw.windows(want.len()).any(|w| w == want)
     }
 
-    /// Waits (at most 5 s) until the raw output contains `want`.
+    /// Waits until the raw output contains `want` (at most 30 s, a last guard).
     pub fn raw_contains(&self, want: &[u8]) -> bool {
-        for _ in 0..100 {
+        for _ in 0..600 {
             if self.raw_has(want) {
                 return true;
             }
@@ -114,6 +123,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
+            .env_remove("TMUX")
             .args(["-L", &self.socket, "kill-server"])
             .output();
     }

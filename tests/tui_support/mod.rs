@@ -1,6 +1,7 @@
 //! Fixed fake data and helpers shared by the console tests (no clock, no terminal).
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,15 @@ use futures::future::BoxFuture;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use secrecy::SecretString;
+use simsid::domain::AuditAction;
 use simsid::domain::{
     AuthorisationChange, ChangeBadge, CredentialRef, CredentialRow, Diff, Fingerprint, OrgId,
     RunStatus, RunSummary, Site, SiteDetail, SiteFailure, SiteRow, VerifyResult,
 };
+use simsid::exposure::{Exposure, PersonExposures};
 use simsid::harvest::{HarvestEnd, HarvestEvent};
+use simsid::ops::secrets::CheckOutcome;
+use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
 use simsid::tui::{views, Action, App, Command, ConsoleOptions, Effect, Overview, Services};
 use tokio::sync::mpsc::UnboundedSender;
@@ -198,6 +203,7 @@ pub fn latest_run() -> RunSummary {
             organisation_id: org(OAKFIELD),
             error: "timeout after 3 attempts".into(),
         }],
+        stats: Default::default(),
         error: None,
     }
 }
@@ -219,6 +225,7 @@ pub fn older_run() -> RunSummary {
             ..Diff::default()
         },
         failures: vec![],
+        stats: Default::default(),
         error: None,
     }
 }
@@ -355,15 +362,140 @@ pub fn many_sites(n: usize) -> Vec<SiteRow> {
         .collect()
 }
 
+/// An exposure of a St Mary's or Oakfield credential.
+pub fn exposure(
+    o: &str,
+    client: &str,
+    users: &[&str],
+    last: DateTime<Utc>,
+    actions: &[AuditAction],
+    live: bool,
+) -> Exposure {
+    let (name, dfe) = if o == ST_MARYS {
+        ("St Mary's C of E Primary School", "123/4567")
+    } else {
+        ("Oakfield Academy", "330/4001")
+    };
+    Exposure {
+        organisation_id: org(o),
+        name: Some(name.into()),
+        dfe_code: Some(dfe.into()),
+        client_id: client.into(),
+        fingerprint: Some(Fingerprint("3fa2c9d1e0b4a7f6".into())),
+        users: users.iter().map(|u| u.to_string()).collect(),
+        first_exposed: at(2026, 11, 20, 9, 0),
+        last_exposed: last,
+        actions: actions.to_vec(),
+        live,
+        current_fingerprint: Some(Fingerprint(
+            if live {
+                "3fa2c9d1e0b4a7f6"
+            } else {
+                "77aa00bb11cc22dd"
+            }
+            .into(),
+        )),
+    }
+}
+
+/// Live exposures: alice saw St Mary's main credential and one of Oakfield's; bob copied
+/// St Mary's main credential.
+pub fn people() -> Vec<PersonExposures> {
+    use AuditAction::{Copy, Reveal};
+    vec![
+        PersonExposures {
+            person: "alice".into(),
+            exposures: vec![
+                exposure(
+                    OAKFIELD,
+                    "sas-oak-1",
+                    &["alice"],
+                    at(2026, 11, 28, 10, 5),
+                    &[Reveal],
+                    true,
+                ),
+                exposure(
+                    ST_MARYS,
+                    MAIN_CLIENT,
+                    &["alice"],
+                    at(2026, 11, 29, 14, 30),
+                    &[Reveal, Copy],
+                    true,
+                ),
+            ],
+        },
+        PersonExposures {
+            person: "bob".into(),
+            exposures: vec![exposure(
+                ST_MARYS,
+                MAIN_CLIENT,
+                &["bob"],
+                at(2026, 11, 29, 15, 0),
+                &[Copy],
+                true,
+            )],
+        },
+    ]
+}
+
+/// St Mary's exposures: the main credential live (alice, bob), the backup rotated since.
+pub fn st_marys_exposures() -> Vec<Exposure> {
+    use AuditAction::{Copy, Reveal};
+    vec![
+        exposure(
+            ST_MARYS,
+            MAIN_CLIENT,
+            &["alice", "bob"],
+            at(2026, 11, 29, 15, 0),
+            &[Reveal, Copy],
+            true,
+        ),
+        exposure(
+            ST_MARYS,
+            BACKUP_CLIENT,
+            &["carol"],
+            at(2026, 3, 1, 8, 0),
+            &[Reveal],
+            false,
+        ),
+    ]
+}
+
+/// The outcome the fake verify gives: St Mary's main credential refused, the rest ok.
+pub fn listed_checks(list: &[(OrgId, String)]) -> Vec<CredentialCheck> {
+    list.iter()
+        .map(|(o, c)| CredentialCheck {
+            organisation_id: o.clone(),
+            client_id: c.clone(),
+            outcome: if c == MAIN_CLIENT {
+                CheckOutcome::Refused("refused by the STS (invalid_client)".into())
+            } else {
+                CheckOutcome::Ok
+            },
+        })
+        .collect()
+}
+
 /// A `Services` over the fixed data, for the runtime test. Records what it was asked.
 #[derive(Default)]
 pub struct FakeServices {
     pub calls: Mutex<Vec<String>>,
+    /// When set, a harvest announces the site list, then waits until this file exists before
+    /// it goes on: a test outside the process opens the gate once it has seen the progress
+    /// pane, so the order of events never depends on timing.
+    pub harvest_gate: Option<PathBuf>,
 }
 
 impl FakeServices {
     pub fn new() -> Arc<Self> {
         Arc::new(FakeServices::default())
+    }
+    /// Fake services whose harvest waits for `gate` to exist (see `harvest_gate`).
+    pub fn with_harvest_gate(gate: PathBuf) -> Arc<Self> {
+        Arc::new(FakeServices {
+            harvest_gate: Some(gate),
+            ..FakeServices::default()
+        })
     }
     fn log(&self, s: String) {
         self.calls.lock().unwrap().push(s);
@@ -397,6 +529,7 @@ impl Services for FakeServices {
             Ok(vec![VerifyResult {
                 client_id: MAIN_CLIENT.into(),
                 ok: true,
+                refused: false,
                 error: None,
             }])
         })
@@ -407,13 +540,29 @@ impl Services for FakeServices {
         cancel: CancellationToken,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.log("harvest".into());
+        let gate = self.harvest_gate.clone();
         Box::pin(async move {
             let _ = events.send(HarvestEvent::Listed { total: 6 });
-            for (i, s) in sites().iter().enumerate() {
-                tokio::select! {
-                    () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            if let Some(gate) = gate {
+                // Polls the gate; the 120 s bound is only a last guard against a hang.
+                let mut open = false;
+                for _ in 0..2400 {
+                    if gate.exists() {
+                        open = true;
+                        break;
+                    }
+                    tokio::select! {
+                        () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
                 }
+                anyhow::ensure!(open, "the test never opened the harvest gate");
+            }
+            for (i, s) in sites().iter().enumerate() {
+                if cancel.is_cancelled() {
+                    return Ok(HarvestEnd::Cancelled);
+                }
+                tokio::task::yield_now().await;
                 let o = s.site.org_id.clone();
                 let _ = events.send(HarvestEvent::SiteStarted { org: o.clone() });
                 let _ = events.send(HarvestEvent::SiteDone {
@@ -427,5 +576,31 @@ impl Services for FakeServices {
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
         self.log(format!("profile {name}"));
         Ok(())
+    }
+    fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>> {
+        self.log("exposures".into());
+        Ok(people())
+    }
+    fn site_exposures(&self, o: &OrgId) -> anyhow::Result<Vec<Exposure>> {
+        self.log(format!("site exposures {o}"));
+        Ok(if o == &org(ST_MARYS) {
+            st_marys_exposures()
+        } else {
+            Vec::new()
+        })
+    }
+    fn verify_listed(
+        &self,
+        list: Vec<(OrgId, String)>,
+        progress: UnboundedSender<Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
+        self.log(format!("verify listed {}", list.len()));
+        Box::pin(async move {
+            let checks = listed_checks(&list);
+            for n in 0..=checks.len() {
+                let _ = progress.send(Tally::of(checks.len(), &checks[..n]));
+            }
+            Ok(checks)
+        })
     }
 }

@@ -5,6 +5,7 @@ use crate::tui::action::{Command, Effect};
 use crate::tui::app::command::{self, LineCommand};
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::diff::DiffList;
+use crate::tui::app::exposure::{ExposureView, ListedVerify};
 use crate::tui::app::harvest::{HarvestState, Outcome};
 use crate::tui::app::history::{HistoryView, RunView};
 use crate::tui::app::site::{SiteView, VerifyState};
@@ -53,7 +54,17 @@ impl App {
                     }
                 }
             }
+            Command::Verify if matches!(self.screen(), Screen::Exposure(_)) => {
+                self.verify_listed(fx)
+            }
             Command::Reveal | Command::Copy | Command::Verify => self.site_action(cmd, fx),
+            Command::Exposure => {
+                if !matches!(self.screen(), Screen::Exposure(_)) {
+                    self.stack.retain(|s| !matches!(s, Screen::Exposure(_)));
+                    self.stack.push(Screen::Exposure(ExposureView::new()));
+                    fx.push(Effect::LoadExposures);
+                }
+            }
             Command::Harvest => self.harvest_key(),
             Command::History => {
                 if !matches!(self.screen(), Screen::History(_)) {
@@ -167,11 +178,17 @@ impl App {
     fn run_line(&mut self, text: &str, fx: &mut Vec<Effect>) {
         match command::parse(text) {
             Ok(LineCommand::Goto(query)) => match self.sites.find(&query) {
-                Some(row) => {
+                crate::lookup::Found::One(row) => {
                     let org = row.site.org_id.clone();
                     self.open_site(org, fx);
                 }
-                None => self.error(strings::not_found(&query)),
+                crate::lookup::Found::Nothing => self.error(strings::not_found(&query)),
+                crate::lookup::Found::Many(rows) => {
+                    let sites: Vec<&crate::domain::Site> = rows.iter().map(|r| &r.site).collect();
+                    // One line on the message bar: the candidates joined.
+                    let text = crate::lookup::ambiguous_message(&query, &sites).replace('\n', " ·");
+                    self.error(text);
+                }
             },
             Ok(LineCommand::Harvest) => self.harvest_key(),
             Ok(LineCommand::Profile(name)) => {
@@ -219,6 +236,10 @@ impl App {
                 let len = view.changes.items.len();
                 view.changes.cursor.apply(cmd, len, page);
             }
+            Some(Screen::Exposure(view)) => {
+                let len = view.len();
+                view.cursor.apply(cmd, len, page);
+            }
             Some(Screen::Help(cursor)) => {
                 cursor.apply(cmd, help_positions, page);
             }
@@ -235,6 +256,7 @@ impl App {
                 _ => None,
             },
             Screen::Run(view) => view.changes.selected().map(|i| i.org.clone()),
+            Screen::Exposure(view) => view.selected().map(|x| x.organisation_id.clone()),
             Screen::History(view) => {
                 if let Some(run) = view.selected() {
                     let changes = DiffList::new(&run.diff);
@@ -327,6 +349,35 @@ impl App {
             client_id,
             site,
         });
+    }
+
+    /// `v` on the exposure view: verifies every listed credential once.
+    fn verify_listed(&mut self, fx: &mut Vec<Effect>) {
+        if self.readonly {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
+            return;
+        }
+        let Some(Screen::Exposure(view)) = self.stack.last_mut() else {
+            return;
+        };
+        if view.verify.as_ref().is_some_and(ListedVerify::running) {
+            self.warn(strings::FLASH_VERIFY_RUNNING.to_string());
+            return;
+        }
+        let list = view.credentials();
+        if list.is_empty() {
+            self.warn(strings::FLASH_NOTHING_TO_VERIFY.to_string());
+            return;
+        }
+        view.verify = Some(ListedVerify {
+            tally: crate::ops::verify_many::Tally {
+                total: list.len(),
+                ..Default::default()
+            },
+            results: None,
+        });
+        fx.push(Effect::VerifyListed(list));
+        self.info(strings::FLASH_VERIFYING.to_string());
     }
 
     fn harvest_key(&mut self) {

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod cursor;
 pub mod diff;
+pub mod exposure;
 pub mod flash;
 pub mod harvest;
 pub mod history;
@@ -12,6 +13,7 @@ mod input;
 pub mod site;
 pub mod sites;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
@@ -26,6 +28,7 @@ use crate::tui::theme::Theme;
 
 use self::cursor::Cursor;
 use self::diff::DiffList;
+use self::exposure::{ExposureView, ListedVerify};
 use self::flash::{Flash, Level};
 use self::harvest::{HarvestState, Outcome};
 use self::history::{HistoryView, RunView};
@@ -47,6 +50,8 @@ pub enum Screen {
     Harvest,
     History(HistoryView),
     Run(RunView),
+    /// Live exposures grouped by user (`e`).
+    Exposure(ExposureView),
     /// The help screen and its scroll position.
     Help(Cursor),
 }
@@ -94,6 +99,11 @@ pub struct App {
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
+    /// The name of every site seen this session, so a site a harvest removed is still
+    /// named in its diff.
+    known_names: HashMap<OrgId, String>,
+    /// Whether the flash is the "secret shown" message (cleared once no secret is shown).
+    reveal_flash: bool,
     clipboard_clear_at: Option<Instant>,
     quit: bool,
 }
@@ -118,6 +128,8 @@ impl App {
             theme,
             now,
             size: (80, 24),
+            known_names: HashMap::new(),
+            reveal_flash: false,
             clipboard_clear_at: None,
             quit: false,
         };
@@ -133,6 +145,15 @@ impl App {
     /// The sites list.
     pub fn sites(&self) -> &SiteList {
         &self.sites
+    }
+
+    /// A site's name: from the sites list, else as last seen this session (a site a
+    /// harvest removed); `None` when never seen.
+    pub fn known_name(&self, org: &OrgId) -> Option<&str> {
+        self.sites
+            .by_org(org)
+            .map(|r| r.site.name.as_str())
+            .or_else(|| self.known_names.get(org).map(String::as_str))
     }
 
     /// The running or finished harvest.
@@ -196,8 +217,10 @@ impl App {
         match self.screen() {
             Screen::Sites => Context::Sites,
             Screen::Site(_) => Context::Site,
-            Screen::Harvest => Context::Harvest,
+            Screen::Harvest if self.harvest_running() => Context::Harvest,
+            Screen::Harvest => Context::HarvestEnded,
             Screen::History(_) | Screen::Run(_) => Context::History,
+            Screen::Exposure(_) => Context::Exposure,
             Screen::Help(_) => Context::Help,
         }
     }
@@ -223,7 +246,13 @@ impl App {
             Action::Key(command) => self.command(command, &mut fx),
             Action::OverviewLoaded(Ok(overview)) => self.apply_overview(overview),
             Action::OverviewLoaded(Err(e)) => self.error(strings::failed("reload", &e)),
-            Action::SiteLoaded { org, result } => self.site_loaded(&org, result),
+            Action::SiteLoaded { org, result } => {
+                let found = matches!(result, Ok(Some(_)));
+                self.site_loaded(&org, result);
+                if found && self.site_view_mut(&org).is_some() {
+                    fx.push(Effect::LoadSiteExposure(org));
+                }
+            }
             Action::RunsLoaded(result) => self.runs_loaded(result),
             Action::Revealed {
                 org,
@@ -257,9 +286,43 @@ impl App {
                 }
                 Err(e) => self.error(strings::failed("profile switch", &e)),
             },
+            Action::ExposuresLoaded(result) => self.exposures_loaded(result),
+            Action::SiteExposureLoaded { org, result } => match result {
+                Ok(list) => {
+                    if let Some(view) = self.site_view_mut(&org) {
+                        view.exposures = list;
+                    }
+                }
+                Err(e) => self.error(strings::failed("exposure", &e)),
+            },
+            Action::ListedVerifyProgress(tally) => {
+                if let Some(v) = self.exposure_view_mut().and_then(|v| v.verify.as_mut()) {
+                    if v.running() {
+                        v.tally = tally;
+                    }
+                }
+            }
+            Action::ListedVerified(result) => self.listed_verified(result),
         }
         self.mask_covered_sites();
+        self.clear_stale_reveal_flash();
         fx
+    }
+
+    /// The "secret … shown" message goes once no secret is shown (the site screen left,
+    /// or the secret hidden again).
+    fn clear_stale_reveal_flash(&mut self) {
+        if !self.reveal_flash {
+            return;
+        }
+        let shown = matches!(self.stack.last(), Some(Screen::Site(v)) if v.revealed.is_some());
+        let still_ours = self.flash.is_some();
+        if !shown || !still_ours {
+            self.reveal_flash = false;
+            if !shown && still_ours {
+                self.flash = None;
+            }
+        }
     }
 
     /// List rows that fit on a page (an estimate; views use their real height).
@@ -304,6 +367,10 @@ impl App {
         self.application_id = overview.application_id;
         self.store_path = overview.store_path;
         self.last_run = overview.last_run;
+        for row in &overview.sites {
+            self.known_names
+                .insert(row.site.org_id.clone(), row.site.name.clone());
+        }
         self.sites.replace_rows(overview.sites, page);
     }
 
@@ -365,6 +432,7 @@ impl App {
                 };
                 if shown {
                     self.info(strings::revealed(&client_id, REVEAL_FOR.as_secs()));
+                    self.reveal_flash = true;
                 }
             }
             Err(e) => self.error(strings::failed("reveal", &e)),
@@ -410,17 +478,23 @@ impl App {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Finished { summary, changes });
                     h.in_flight = 0;
+                    h.in_flight_since.clear();
                 }
                 self.set_flash(level, message);
                 fx.push(Effect::LoadOverview);
                 if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
                     fx.push(Effect::LoadRuns);
                 }
+                // What is still live may have changed: rotated credentials drop out.
+                if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
+                    fx.push(Effect::LoadExposures);
+                }
             }
             Err(e) => {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Error(e.clone()));
                     h.in_flight = 0;
+                    h.in_flight_since.clear();
                 }
                 self.error(strings::failed("harvest", &e));
             }
@@ -428,6 +502,60 @@ impl App {
         if !shown && !self.stack.iter().any(|s| matches!(s, Screen::Harvest)) {
             self.harvest = None;
         }
+    }
+
+    fn exposures_loaded(&mut self, result: Result<Vec<crate::exposure::PersonExposures>, String>) {
+        let page = self.page();
+        if let Some(view) = self.exposure_view_mut() {
+            view.people = match result {
+                Ok(people) => Load::Ready(people),
+                Err(e) => Load::Failed(e),
+            };
+            let len = view.len();
+            view.cursor.clamp(len, page);
+        }
+    }
+
+    fn listed_verified(
+        &mut self,
+        result: Result<Vec<crate::ops::verify_many::CredentialCheck>, String>,
+    ) {
+        let message = match &result {
+            Ok(checks) => {
+                let t = crate::ops::verify_many::Tally::of(checks.len(), checks);
+                let level = if t.refused + t.errors > 0 {
+                    Level::Warning
+                } else {
+                    Level::Info
+                };
+                (
+                    level,
+                    strings::exposure_verify(t.done(), t.total, t.ok, t.refused, t.errors),
+                )
+            }
+            Err(e) => (Level::Error, strings::failed("verify", e)),
+        };
+        if let Some(view) = self.exposure_view_mut() {
+            let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
+            view.verify = Some(ListedVerify {
+                tally: match &result {
+                    Ok(checks) => crate::ops::verify_many::Tally::of(checks.len(), checks),
+                    Err(_) => crate::ops::verify_many::Tally {
+                        total,
+                        ..Default::default()
+                    },
+                },
+                results: Some(result),
+            });
+        }
+        self.set_flash(message.0, message.1);
+    }
+
+    pub(crate) fn exposure_view_mut(&mut self) -> Option<&mut ExposureView> {
+        self.stack.iter_mut().rev().find_map(|s| match s {
+            Screen::Exposure(v) => Some(v),
+            _ => None,
+        })
     }
 
     pub(crate) fn site_view_mut(&mut self, org: &OrgId) -> Option<&mut SiteView> {
@@ -438,6 +566,7 @@ impl App {
     }
 
     pub(crate) fn set_flash(&mut self, level: Level, text: String) {
+        self.reveal_flash = false;
         self.flash = Some(Flash {
             level,
             text,

@@ -6,6 +6,7 @@ use std::time::Instant;
 use secrecy::SecretString;
 
 use crate::domain::{CredentialRow, OrgId, SiteDetail, VerifyResult};
+use crate::exposure::Exposure;
 use crate::tui::app::cursor::Cursor;
 
 /// Something loaded in the background.
@@ -44,6 +45,8 @@ pub struct SiteView {
     pub cursor: Cursor,
     pub revealed: Option<Revealed>,
     pub verify: Option<VerifyState>,
+    /// Every exposure of the site's credentials (loaded after the details).
+    pub exposures: Vec<Exposure>,
 }
 
 impl SiteView {
@@ -56,6 +59,7 @@ impl SiteView {
             cursor: Cursor::default(),
             revealed: None,
             verify: None,
+            exposures: Vec::new(),
         }
     }
 
@@ -86,6 +90,11 @@ impl SiteView {
             }
             _ => None,
         }
+    }
+
+    /// The exposure of a credential: to whom and when it was revealed or copied.
+    pub fn exposure_of(&self, client_id: &str) -> Option<&Exposure> {
+        self.exposures.iter().find(|x| x.client_id == client_id)
     }
 
     /// Hides (drops) a revealed secret.

@@ -77,7 +77,6 @@ pub struct SiteList {
     /// Lower-cased name, DfE, DENI, organisation id of each row.
     lower: Vec<[String; 4]>,
     by_org: HashMap<OrgId, usize>,
-    by_code: HashMap<String, usize>,
     sorted: Vec<usize>,
     visible: Vec<usize>,
     sort: SortColumn,
@@ -89,11 +88,6 @@ pub struct SiteList {
     counts: Counts,
     /// The selection in the visible rows.
     pub cursor: Cursor,
-}
-
-/// The digits of a code (`123/4567` → `1234567`), to match DfE and DENI however written.
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
 }
 
 impl SiteList {
@@ -130,18 +124,6 @@ impl SiteList {
             .enumerate()
             .map(|(i, r)| (r.site.org_id.clone(), i))
             .collect();
-        self.by_code.clear();
-        for (i, r) in rows.iter().enumerate() {
-            for code in [&r.site.dfe_code, &r.site.deni_number]
-                .into_iter()
-                .flatten()
-            {
-                let d = digits(code);
-                if !d.is_empty() {
-                    self.by_code.entry(d).or_insert(i);
-                }
-            }
-        }
         let mut counts = Counts {
             sites: rows.len(),
             ..Counts::default()
@@ -243,19 +225,10 @@ impl SiteList {
         self.restore_selection(keep, page);
     }
 
-    /// Finds a site by organisation id (any case, braces), DfE code or DENI number.
-    pub fn find(&self, query: &str) -> Option<&SiteRow> {
-        let query = query.trim();
-        if let Ok(org) = OrgId::parse(query) {
-            if let Some(row) = self.by_org(&org) {
-                return Some(row);
-            }
-        }
-        let d = digits(query);
-        if d.is_empty() || d.len() != query.chars().filter(|c| c.is_alphanumeric()).count() {
-            return None;
-        }
-        self.by_code.get(&d).and_then(|&i| self.rows.get(i))
+    /// Finds a site by organisation id (any case, braces), DfE code or DENI number, by the
+    /// same rule as the commands ([`crate::lookup::find`]): a shared code finds several.
+    pub fn find(&self, query: &str) -> crate::lookup::Found<&SiteRow> {
+        crate::lookup::find(&self.rows, |r| &r.site, query)
     }
 
     /// Moves the cursor onto a site if it is listed; returns whether it is.

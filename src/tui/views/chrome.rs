@@ -39,11 +39,12 @@ pub fn title(app: &App, frame: &mut Frame, area: Rect) {
         let crumb = match screen {
             Screen::Sites => continue,
             Screen::Site(v) if v.name.is_empty() => v.org.to_string(),
-            Screen::Site(v) => v.name.clone(),
+            Screen::Site(v) => format::clean(&v.name),
             Screen::Harvest => strings::CRUMB_HARVEST.to_string(),
             Screen::History(_) => strings::CRUMB_HISTORY.to_string(),
             Screen::Run(v) => format!("{} {}", strings::CRUMB_RUN, format::time(&v.run.started_at)),
             Screen::Help(_) => strings::CRUMB_HELP.to_string(),
+            Screen::Exposure(_) => strings::CRUMB_EXPOSURE.to_string(),
         };
         left.push(Span::styled(" › ", app.theme.dim));
         left.push(Span::raw(format::truncate(&crumb, 40)));
@@ -100,6 +101,12 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
         ))),
         Screen::History(v) => spans.push(Span::raw(format!("{} run(s)", v.runs().len()))),
         Screen::Run(v) => spans.push(Span::raw(format!("{} change(s)", v.changes.items.len()))),
+        Screen::Exposure(v) if !v.is_empty() => spans.push(Span::raw(format!(
+            "{} {} of {}",
+            strings::EXPOSED,
+            v.cursor.selected() + 1,
+            v.len()
+        ))),
         _ => {}
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -115,7 +122,7 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
         let line = Line::from(vec![
             Span::raw(" "),
             Span::styled(prompt, app.theme.key),
-            Span::raw(input.text.clone()),
+            Span::raw(format::clean(&input.text)),
         ]);
         let width = u16::try_from(line.width()).unwrap_or(area.width);
         frame.render_widget(Paragraph::new(line), area);
@@ -136,7 +143,7 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
         }
         let line = Line::from(vec![
             Span::raw(" "),
-            Span::styled(format!("{prefix}{}", flash.text), style),
+            Span::styled(format!("{prefix}{}", format::clean(&flash.text)), style),
         ]);
         frame.render_widget(Paragraph::new(line), area);
     }

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::{App, Confirm};
-use crate::tui::strings;
+use crate::tui::{format, strings};
 
 use super::centered;
 
@@ -16,7 +16,7 @@ pub fn draw(app: &App, confirm: &Confirm, frame: &mut Frame, area: Rect) {
     let text = match confirm {
         Confirm::Reveal {
             client_id, site, ..
-        } => strings::confirm_reveal(client_id, site),
+        } => format::clean(&strings::confirm_reveal(client_id, site)),
         Confirm::Harvest => strings::CONFIRM_HARVEST.to_string(),
     };
     let popup = centered(area, 64, 8);

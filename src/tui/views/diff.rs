@@ -71,17 +71,17 @@ pub fn summary_lines(app: &App, run: &RunSummary) -> Vec<Line<'static>> {
     if let Some(error) = &run.error {
         lines.push(Line::from(vec![
             Span::raw(" "),
-            Span::styled(strings::failed("run", error), t.error),
+            Span::styled(format::clean(&strings::failed("run", error)), t.error),
         ]));
     }
     lines
 }
 
-/// The name of a site if it is cached, else its organisation id.
+/// The name of a site if it is cached or was seen this session (a removed site), made safe
+/// for the terminal; else its organisation id.
 pub fn site_name(app: &App, org: &crate::domain::OrgId) -> String {
-    app.sites()
-        .by_org(org)
-        .map_or_else(|| org.to_string(), |r| r.site.name.clone())
+    app.known_name(org)
+        .map_or_else(|| org.to_string(), format::clean)
 }
 
 fn kind_text(kind: &DiffKind) -> (String, Option<&str>) {
@@ -109,7 +109,7 @@ fn item_row(app: &App, item: &DiffItem) -> Row<'static> {
     Row::new(vec![
         Cell::from(kind).style(style),
         Cell::from(site_name(app, &item.org)),
-        Cell::from(client.unwrap_or("").to_string()).style(app.theme.dim),
+        Cell::from(format::clean(client.unwrap_or(""))).style(app.theme.dim),
     ])
 }
 

@@ -3,8 +3,9 @@
 use std::time::Instant;
 
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::harvest::{HarvestState, Outcome};
@@ -67,7 +68,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                     Span::raw(" "),
                     Span::styled(format!("{} ", strings::FAILED), t.error),
                     Span::raw(diff::site_name(app, &f.organisation_id)),
-                    Span::styled(format!(" — {}", f.error), t.dim),
+                    Span::styled(format!(" — {}", format::clean(&f.error)), t.dim),
                 ]));
             }
             let n = u16::try_from(lines.len())
@@ -81,7 +82,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         Some(Outcome::Error(e)) => {
             let p = Paragraph::new(Line::from(vec![
                 Span::raw(" "),
-                Span::styled(e.clone(), t.error),
+                Span::styled(format::clean(e), t.error),
             ]))
             .wrap(Wrap { trim: true });
             frame.render_widget(p, inner);
@@ -135,6 +136,16 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         label(strings::IN_FLIGHT),
         value(h.in_flight.to_string()),
         sep(),
+        label(strings::RATE_LIMITED),
+        Span::styled(
+            h.rate_limited.to_string(),
+            if h.rate_limited > 0 {
+                t.warning
+            } else {
+                t.accent
+            },
+        ),
+        sep(),
         label(strings::RETRIES),
         value(h.retries.to_string()),
         sep(),
@@ -147,6 +158,47 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         label(strings::CREDENTIALS),
         value(h.credentials.to_string()),
     ]));
+    if let Some(limits) = &h.limits {
+        let mut line = vec![
+            Span::raw(" "),
+            label(strings::CONCURRENCY),
+            value(limits.concurrency.to_string()),
+            Span::styled(
+                format!(" {} {}", strings::CEILING_OF, limits.ceiling),
+                t.dim,
+            ),
+            sep(),
+            label(strings::PACE),
+            match limits.rate {
+                Some(r) => value(format!("{r} req/s")),
+                None => Span::styled(strings::NO_PACING, t.dim),
+            },
+        ];
+        if h.last_seconds(1, now)
+            .first()
+            .is_some_and(|s| s.rate_limited > 0)
+        {
+            line.push(sep());
+            line.push(Span::styled(strings::PAUSED, t.warning));
+        }
+        lines.push(Line::from(line));
+    }
+    if let Some((done, total)) = h.stored {
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            label(strings::VAULT_WRITES),
+            value(format!("{done}/{total}")),
+        ]));
+    }
+    let mut rest = area;
+    let top = fit::take_top(&mut rest, u16::try_from(lines.len()).unwrap_or(u16::MAX));
+    frame.render_widget(Paragraph::new(lines), top);
+    if h.total.is_some() {
+        draw_charts(app, h, frame, &mut rest);
+        draw_slowest(app, h, frame, &mut rest);
+    }
+
+    let mut lines = Vec::new();
     if let Some(retry) = &h.last_retry {
         let at = retry.org.as_ref().map_or_else(
             || strings::RETRY_SITE_LIST.to_string(),
@@ -175,7 +227,7 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
                 t.header,
             ),
         ]));
-        let room = usize::from(area.height).saturating_sub(lines.len());
+        let room = usize::from(rest.height).saturating_sub(lines.len());
         let skip = h.failures.len().saturating_sub(room);
         for f in &h.failures[skip..] {
             lines.push(Line::from(vec![
@@ -185,5 +237,81 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
             ]));
         }
     }
-    frame.render_widget(Paragraph::new(lines), area);
+    frame.render_widget(Paragraph::new(lines), rest);
+}
+
+/// Requests per second and `429`s per second over the run, as sparklines (the latest
+/// seconds that fit), when there is room.
+fn draw_charts(app: &App, h: &HarvestState, frame: &mut Frame, area: &mut Rect) {
+    const REQUESTS_ROWS: u16 = 3;
+    const THROTTLED_ROWS: u16 = 2;
+    if area.height < REQUESTS_ROWS + THROTTLED_ROWS + 4 || area.width < 20 {
+        return;
+    }
+    let t = &app.theme;
+    let width = usize::from(area.width.saturating_sub(2));
+    let seconds = h.last_seconds(width, app.now);
+    let requests: Vec<u64> = seconds.iter().map(|s| s.requests).collect();
+    let throttled: Vec<u64> = seconds.iter().map(|s| s.rate_limited).collect();
+    // The current second is partial: the peak and the latest full second read better.
+    let peak = requests.iter().copied().max().unwrap_or(0);
+    let latest = requests.iter().rev().nth(1).copied().unwrap_or(0);
+    let total_throttled: u64 = h.rate_limited as u64;
+
+    let mut chart = |title: String, data: Vec<u64>, rows: u16, style: Style| {
+        let heading = fit::take_top(area, 1);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::raw(" "),
+                Span::styled(title, t.label),
+            ])),
+            heading,
+        );
+        let mut body = fit::take_top(area, rows);
+        body.x = body.x.saturating_add(1);
+        body.width = body.width.saturating_sub(2);
+        let max = data.iter().copied().max().unwrap_or(0).max(1);
+        frame.render_widget(Sparkline::default().data(data).max(max).style(style), body);
+    };
+    chart(
+        format!("{}  (now {latest}, peak {peak})", strings::REQUESTS_PER_SEC),
+        requests,
+        REQUESTS_ROWS,
+        t.accent,
+    );
+    chart(
+        format!(
+            "{}  ({} {total_throttled})",
+            strings::RATE_LIMITED_PER_SEC,
+            strings::RATE_LIMITED
+        ),
+        throttled,
+        THROTTLED_ROWS,
+        t.warning,
+    );
+}
+
+/// The sites whose requests have been in flight longest, named safely.
+fn draw_slowest(app: &App, h: &HarvestState, frame: &mut Frame, area: &mut Rect) {
+    const SHOWN: usize = 5;
+    // Leave room below for the last retry and a few failures.
+    let room = usize::from(area.height).saturating_sub(6).min(SHOWN + 1);
+    let slowest = h.slowest(room.saturating_sub(1), app.now);
+    if slowest.is_empty() {
+        return;
+    }
+    let t = &app.theme;
+    let mut lines = vec![Line::from(vec![
+        Span::raw(" "),
+        Span::styled(strings::SLOWEST, t.header),
+    ])];
+    for (org, took) in slowest {
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::raw(diff::site_name(app, org)),
+            Span::styled(format!("  {:.1} s", took.as_secs_f64()), t.dim),
+        ]));
+    }
+    let top = fit::take_top(area, u16::try_from(lines.len()).unwrap_or(u16::MAX));
+    frame.render_widget(Paragraph::new(lines), top);
 }

@@ -24,7 +24,12 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         }
         Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
         Load::Failed(e) => {
-            return note(frame, area, &strings::failed("history", e), app.theme.error)
+            return note(
+                frame,
+                area,
+                &format::clean(&strings::failed("history", e)),
+                app.theme.error,
+            )
         }
     };
     let table_h = u16::try_from(runs.len() + 1)
@@ -104,7 +109,7 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
             Span::raw(" "),
             Span::styled(format!("{} ", strings::FAILED), app.theme.error),
             Span::raw(diff::site_name(app, &f.organisation_id)),
-            Span::styled(format!(" — {}", f.error), app.theme.dim),
+            Span::styled(format!(" — {}", format::clean(&f.error)), app.theme.dim),
         ]));
     }
     let n = u16::try_from(lines.len())

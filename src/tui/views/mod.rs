@@ -4,6 +4,7 @@
 mod chrome;
 mod confirm;
 mod diff;
+mod exposure;
 mod fit;
 mod harvest;
 mod help;
@@ -29,6 +30,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         small::draw(app, frame, area);
+        scrub(frame.buffer_mut());
         return;
     }
     let mut body = area;
@@ -43,6 +45,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Harvest => harvest::draw(app, frame, body),
         Screen::History(view) => history::draw(app, view, frame, body),
         Screen::Run(view) => history::draw_run(app, view, frame, body),
+        Screen::Exposure(view) => exposure::draw(app, view, frame, body),
         Screen::Help(cursor) => help::draw(app, cursor, frame, body),
     }
     chrome::status(app, frame, status);
@@ -50,6 +53,18 @@ pub fn draw(app: &App, frame: &mut Frame) {
     chrome::footer(app, frame, footer);
     if let Some(confirm) = app.confirm() {
         confirm::draw(app, confirm, frame, area);
+    }
+    scrub(frame.buffer_mut());
+}
+
+/// The last line of defence against terminal injection: every view sanitises remote text
+/// ([`crate::tui::format::clean`]), and any cell that still holds a control or bidi character
+/// (a view that forgot) is drawn as `�` instead of reaching the terminal.
+fn scrub(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().chars().any(crate::sanitize::is_unsafe_char) {
+            cell.set_symbol("\u{fffd}");
+        }
     }
 }
 
@@ -78,5 +93,23 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+    use ratatui::buffer::Buffer;
+
+    #[test]
+    fn scrub_replaces_any_control_left_in_a_cell() {
+        let mut buffer = Buffer::empty(Rect::new(0, 0, 4, 1));
+        buffer[(0, 0)].set_symbol("\u{1b}");
+        buffer[(1, 0)].set_symbol("a\u{202e}");
+        buffer[(2, 0)].set_symbol("é");
+        scrub(&mut buffer);
+        assert_eq!(buffer[(0, 0)].symbol(), "\u{fffd}");
+        assert_eq!(buffer[(1, 0)].symbol(), "\u{fffd}");
+        assert_eq!(buffer[(2, 0)].symbol(), "é");
     }
 }

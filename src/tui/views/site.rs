@@ -34,8 +34,8 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
     };
     let mut table = area;
     let info = fit::take_top(&mut table, 3);
-    let panel = if table.height >= 7 + 3 {
-        fit::take_bottom(&mut table, 7)
+    let panel = if table.height >= 8 + 3 {
+        fit::take_bottom(&mut table, 8)
     } else {
         Rect::default()
     };
@@ -148,7 +148,18 @@ fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
         None => Cell::from(strings::NONE),
         Some(None) => Cell::from(strings::VERIFY_PENDING).style(app.theme.dim),
         Some(Some(r)) if r.ok => Cell::from(strings::VERIFY_OK).style(app.theme.ok),
-        Some(Some(_)) => Cell::from(strings::VERIFY_REFUSED).style(app.theme.error),
+        Some(Some(r)) if r.refused => Cell::from(strings::VERIFY_REFUSED).style(app.theme.error),
+        Some(Some(_)) => Cell::from(strings::VERIFY_ERROR).style(app.theme.error),
+    }
+}
+
+/// Whether a credential was revealed or copied, and whether it rotated since.
+fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -> Cell<'a> {
+    match view.exposure_of(&c.client_id) {
+        None => Cell::from(strings::NONE),
+        Some(x) if x.live => Cell::from(strings::EXPOSED_LIVE).style(app.theme.warning),
+        Some(_) if wide => Cell::from(strings::EXPOSED_ROTATED).style(app.theme.dim),
+        Some(_) => Cell::from(strings::EXPOSED_ROTATED_SHORT).style(app.theme.dim),
     }
 }
 
@@ -163,7 +174,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
         .iter()
         .map(|c| {
             let mut cells = vec![
-                Cell::from(c.client_id.clone()),
+                Cell::from(format::clean(&c.client_id)),
                 secret_cell(app, view, c),
                 Cell::from(format::opt(c.description.as_deref()).to_string()),
             ];
@@ -179,6 +190,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
                 Style::new()
             }));
             cells.push(verify_cell(app, view, c));
+            cells.push(exposed_cell(app, view, c, wide));
             if wide {
                 cells.push(
                     Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error),
@@ -196,6 +208,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             (strings::COL_CHANGED, Col::fixed(16, 10, 2)),
             (strings::COL_STALE, Col::fixed(5, 3, 3)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
+            (strings::COL_EXPOSED, Col::fixed(7, 3, 5)),
             (strings::COL_ERROR, Col::flex(12)),
         ]
         .into_iter()
@@ -208,6 +221,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 1)),
             (strings::COL_STALE, Col::fixed(5, 3, 2)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
+            (strings::COL_EXPOSED_SHORT, Col::fixed(4, 3, 4)),
         ]
         .into_iter()
         .unzip()
@@ -249,14 +263,20 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         ]),
     };
     let verify = match (&view.verify, view.verify_for(&c.client_id)) {
-        (Some(VerifyState::Failed(e)), _) => Span::styled(strings::failed("verify", e), t.error),
+        (Some(VerifyState::Failed(e)), _) => {
+            Span::styled(format::clean(&strings::failed("verify", e)), t.error)
+        }
         (_, None) => Span::styled(strings::NONE, t.dim),
         (_, Some(None)) => Span::styled(strings::VERIFY_PENDING, t.dim),
         (_, Some(Some(r))) if r.ok => Span::styled(strings::VERIFY_OK, t.ok),
         (_, Some(Some(r))) => Span::styled(
             format!(
                 "{}: {}",
-                strings::VERIFY_REFUSED,
+                if r.refused {
+                    strings::VERIFY_REFUSED
+                } else {
+                    strings::VERIFY_ERROR
+                },
                 format::opt(r.error.as_deref())
             ),
             t.error,
@@ -303,11 +323,26 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         Line::from(times),
         Line::from(state),
         Line::from(vec![Span::raw(" "), label(strings::VERIFY), verify]),
+        Line::from(vec![
+            Span::raw(" "),
+            label(strings::EXPOSED),
+            match view.exposure_of(&c.client_id) {
+                None => Span::styled(strings::NOT_EXPOSED, t.dim),
+                Some(x) => Span::styled(
+                    strings::exposed_to(
+                        &crate::sanitize::for_terminal(&x.users.join(", ")),
+                        &format::time(&x.last_exposed),
+                        x.rotated_since() || x.current_fingerprint.is_none(),
+                    ),
+                    if x.live { t.warning } else { t.dim },
+                ),
+            },
+        ]),
     ];
     let block = Block::bordered()
         .title(Line::from(vec![
             Span::raw(" "),
-            Span::styled(c.client_id.clone(), t.accent),
+            Span::styled(format::clean(&c.client_id), t.accent),
             Span::raw(" "),
         ]))
         .border_style(t.dim);

@@ -206,7 +206,7 @@ fn row<'a>(app: &App, r: &'a SiteRow, wide: bool) -> Row<'a> {
         Some(false) => t.warning,
         None => t.dim,
     };
-    let mut name = r.site.name.clone();
+    let mut name = format::clean(&r.site.name);
     if r.stale {
         name.push_str(" (stale)");
     }

@@ -1,0 +1,255 @@
+//! Vault-mode numbers (a command that prints them; no assertions): the first sync of N
+//! sites (default 25,000; `SIMSID_BENCH_SITES` overrides) into `bao server -dev` over
+//! loopback against a plain concurrent writer of the same KV payloads in the same run, and
+//! an unchanged re-harvest in vault mode (vault requests, time) against local mode.
+//!
+//! `cargo bench --bench vault_sync`
+#![allow(clippy::disallowed_methods)]
+
+#[path = "../tests/vault_support/mod.rs"]
+mod vault_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use simsid::domain::{AppId, HarvestData, OrgId, RunSummary, VaultMarks};
+use simsid::harvest::{HarvestEvent, HarvestOptions};
+use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
+use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult};
+use simsid::sim::{SimConfig, Simulator};
+use simsid::sims::{SimsClient, SimsSettings};
+use simsid::store::{Store, StoreKey};
+use simsid::vault::path::credential_key;
+use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+use vault_support::{Bao, ROOT_TOKEN};
+
+/// Times the inner sink's sync (the vault phase of a harvest).
+struct Timed<K> {
+    inner: K,
+    took: Duration,
+}
+
+impl<K: CommitSink> CommitSink for Timed<K> {
+    async fn sync(
+        &mut self,
+        store: &Store,
+        data: &HarvestData,
+        held: &simsid::domain::HeldRemovals,
+        summary: &RunSummary,
+        events: &UnboundedSender<HarvestEvent>,
+    ) -> OpResult<Option<VaultMarks>> {
+        let start = Instant::now();
+        let r = self.inner.sync(store, data, held, summary, events).await;
+        self.took = start.elapsed();
+        r
+    }
+}
+
+fn sims(sim: &Simulator) -> SimsClient {
+    let env = sim.env();
+    SimsClient::new(SimsSettings {
+        sts_url: env.sts_url.clone(),
+        api_base: env.api_base.clone(),
+        application_id: AppId::parse(&env.application_id).unwrap(),
+        client_id: env.client_id.clone(),
+        client_secret: env.client_secret.clone(),
+        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
+        scopes: "rapapi partner partner-read partner-write".into(),
+        acr_values: "orgselect:{organisation_id}".into(),
+        apim_key: None,
+        timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(5),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
+    })
+    .unwrap()
+}
+
+fn options() -> HarvestOptions {
+    HarvestOptions {
+        concurrency: 64,
+        ..HarvestOptions::default()
+    }
+}
+
+async fn local_harvest(sim: &Simulator, store: &mut Store) -> Duration {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let start = Instant::now();
+    harvest_and_commit(
+        store,
+        sims(sim),
+        options(),
+        "bench",
+        tx,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    start.elapsed()
+}
+
+async fn vault_harvest(
+    sim: &Simulator,
+    store: &mut Store,
+    client: Arc<VaultClient>,
+    settings: &VaultSettings,
+) -> (Duration, Duration, usize) {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut sink = Timed {
+        inner: VaultSink::new(client, settings, false),
+        took: Duration::ZERO,
+    };
+    let start = Instant::now();
+    harvest_and_commit_via(
+        store,
+        sims(sim),
+        simsid::ops::Run {
+            options: options(),
+            policy: simsid::ops::HarvestPolicy::default(),
+            user: "bench",
+        },
+        tx,
+        CancellationToken::new(),
+        &mut sink,
+    )
+    .await
+    .unwrap();
+    (start.elapsed(), sink.took, sink.inner.counts.written)
+}
+
+/// A plain concurrent writer of the same payloads: data then custom metadata per key.
+async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let mut jobs = Vec::new();
+    for site in sim.control().sites() {
+        for c in site.visible_clients() {
+            let key = credential_key(prefix, &site.org_id, &c.client_id).replace('%', "%25");
+            let data = json!({"data": {
+                "client_id": c.client_id, "secret": c.secret.expose_secret(),
+                "organisation_id": site.org_id.as_str(), "school_name": site.name,
+                "dfe_code": site.dfe_code, "deni_number": site.deni_number,
+                "description": c.description}, "options": {"cas": 0}});
+            jobs.push((key, data));
+        }
+    }
+    let n = jobs.len();
+    let start = Instant::now();
+    stream::iter(jobs)
+        .map(|(key, data)| {
+            let http = http.clone();
+            let addr = bao.addr.clone();
+            async move {
+                let r = http
+                    .post(format!("{addr}/v1/secret/data/{key}"))
+                    .header("X-Vault-Token", ROOT_TOKEN)
+                    .json(&data)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+                let r = http
+                    .post(format!("{addr}/v1/secret/metadata/{key}"))
+                    .header("X-Vault-Token", ROOT_TOKEN)
+                    .json(&json!({"custom_metadata": {"fingerprint": "0123456789abcdef", "simsid_run": "plain"}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success());
+            }
+        })
+        .buffer_unordered(SYNC_CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    (start.elapsed(), n)
+}
+
+fn main() {
+    let sites: usize = std::env::var("SIMSID_BENCH_SITES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let bao = Bao::dev().await;
+        let sim = Simulator::start(
+            SimConfig {
+                sites,
+                seed: 5,
+                ..SimConfig::default()
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| Store::open(&dir.path().join(name), StoreKey::generate()).unwrap();
+        let settings = VaultSettings {
+            addrs: vec![bao.addr.clone()],
+            mount: "secret".into(),
+            prefix: "bench/simsid".into(),
+            namespace: None,
+            ca_file: None,
+            auth: VaultAuth::Token {
+                token: Some(SecretString::from(ROOT_TOKEN.to_string())),
+                token_file: "/nonexistent".into(),
+            },
+            on_remove: Default::default(),
+        };
+
+        // Plain writer first, then simsid (both into an empty prefix of the same server).
+        let (plain, keys) = plain_writer(&bao, &sim, "bench/plain").await;
+        let client = Arc::new(VaultClient::new(&settings).unwrap());
+        let mut vault_store = open("vault.sqlite3");
+        let (first_total, first_sync, written) =
+            vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+        let requests_before = client.requests();
+        let (again_total, _, _) =
+            vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+        let requests_again = client.requests() - requests_before;
+
+        let mut local_store = open("local.sqlite3");
+        local_harvest(&sim, &mut local_store).await;
+        let local_again = local_harvest(&sim, &mut local_store).await;
+
+        let mut out = BTreeMap::new();
+        out.insert("sites", json!(sites));
+        out.insert("credentials", json!(keys));
+        out.insert("plain_writer_secs", json!(plain.as_secs_f64()));
+        out.insert(
+            "simsid_first_sync_vault_phase_secs",
+            json!(first_sync.as_secs_f64()),
+        );
+        out.insert(
+            "simsid_first_harvest_total_secs",
+            json!(first_total.as_secs_f64()),
+        );
+        out.insert("simsid_written", json!(written));
+        out.insert(
+            "first_sync_vs_plain_writer",
+            json!(first_sync.as_secs_f64() / plain.as_secs_f64()),
+        );
+        out.insert("unchanged_reharvest_vault_requests", json!(requests_again));
+        out.insert(
+            "unchanged_reharvest_vault_mode_secs",
+            json!(again_total.as_secs_f64()),
+        );
+        out.insert(
+            "unchanged_reharvest_local_mode_secs",
+            json!(local_again.as_secs_f64()),
+        );
+        out.insert(
+            "unchanged_vault_vs_local",
+            json!(again_total.as_secs_f64() / local_again.as_secs_f64()),
+        );
+        println!("{}", serde_json::to_string_pretty(&out).unwrap());
+    });
+}

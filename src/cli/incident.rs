@@ -1,0 +1,167 @@
+//! The on-call's commands after a suspected compromise: `exposure`, `verify --exposed` /
+//! `verify --all` and `audit --verify` (cli.md; the runbook is in the README).
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::ExportFormat;
+use super::commands::CmdResult;
+use super::exit::{self, CliError};
+use super::incident_output as out;
+use super::{outfile, output};
+use crate::exposure::{self, ExposureQuery};
+use crate::harvest::RetryPolicy;
+use crate::ops::verify_many::{self, Selection, Tally};
+use crate::ops::{self, Context};
+
+fn io_err(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError {
+            code: exit::OK,
+            message: String::new(),
+        }
+    } else {
+        CliError::runtime(format!("cannot write output: {e}"))
+    }
+}
+
+fn store_err(e: crate::store::StoreError) -> CliError {
+    CliError::runtime(format!("store: {e}"))
+}
+
+/// The options of `simsid exposure`.
+#[derive(Debug, Clone, Default)]
+pub struct ExposureArgs {
+    pub user: Option<String>,
+    pub since: Option<String>,
+    pub live: bool,
+    pub json: bool,
+    pub format: Option<ExportFormat>,
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// `simsid exposure`: which credentials were shown or copied to whom, and which are live.
+pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
+    let since = args
+        .since
+        .as_deref()
+        .map(exposure::parse_since)
+        .transpose()
+        .map_err(|e| CliError::usage(format!("--since: {e}")))?;
+    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let audit = store.audit().map_err(store_err)?;
+    let snapshot = store.snapshot().map_err(store_err)?;
+    let query = ExposureQuery {
+        user: args.user.clone(),
+        since,
+        live_only: args.live,
+    };
+    let list = exposure::report(&audit, &snapshot, &query);
+    let format = match (args.json, args.format) {
+        (true, _) | (false, Some(ExportFormat::Json)) => Some(ExportFormat::Json),
+        (false, f) => f,
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    match format {
+        Some(ExportFormat::Json) => {
+            let v = serde_json::Value::Array(list.iter().map(out::exposure_json).collect());
+            output::write_json(&mut buf, &v).map_err(io_err)?;
+        }
+        Some(ExportFormat::Csv) => {
+            buf = out::exposure_csv(&list)
+                .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
+        }
+        None => out::exposure_text(&mut buf, &list).map_err(io_err)?,
+    }
+    match &args.output {
+        Some(path) => outfile::write_private(path, &buf)?,
+        None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid audit --verify`: checks the tamper-evident chain; exit 1 when it is broken.
+pub fn audit_verify(ctx: &Context, json: bool) -> CmdResult {
+    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let check = store.verify_audit().map_err(store_err)?;
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut stdout, &out::audit_check_json(&check)).map_err(io_err)?;
+    } else {
+        out::audit_check_text(&mut stdout, &check).map_err(io_err)?;
+    }
+    Ok(if check.intact() {
+        exit::OK
+    } else {
+        exit::RUNTIME
+    })
+}
+
+/// A progress bar on stderr (when it is a terminal) fed by the verify's running tally.
+fn spawn_verify_bar(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Tally>,
+) -> tokio::task::JoinHandle<()> {
+    let show = std::io::stderr().is_terminal();
+    tokio::spawn(async move {
+        let bar = show.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} verify [{bar:30}] {pos}/{len} credentials  {per_sec}  eta {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        while let Some(t) = rx.recv().await {
+            if let Some(bar) = &bar {
+                bar.set_length(t.total as u64);
+                bar.set_position(t.done() as u64);
+                bar.set_message(format!("refused {}  errors {}", t.refused, t.errors));
+            }
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+    })
+}
+
+/// `simsid verify --exposed [--user U]` and `simsid verify --all`.
+pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
+    if ctx.settings.local.readonly {
+        return Err(CliError::usage(
+            "verify is turned off in read-only mode (--readonly or `readonly = true`)",
+        ));
+    }
+    let remote = ctx.remote()?.clone();
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    let client = ops::sims_client(&remote)?;
+    let targets = verify_many::targets(&store, &selection)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let bar = spawn_verify_bar(rx);
+    let checks = verify_many::verify_many(
+        &client,
+        &targets.targets,
+        remote.concurrency,
+        RetryPolicy::default(),
+        Some(tx),
+    )
+    .await;
+    let _ = bar.await;
+    verify_many::audit_checks(&mut store, ctx, &targets.targets, &checks)?;
+    let not_held = targets.not_held;
+    drop(targets);
+    let tally = Tally::of(checks.len(), &checks);
+    let mut stdout = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut stdout, &out::verify_many_json(&tally, &checks)).map_err(io_err)?;
+        eprintln!("{}", out::verify_summary(&tally, not_held));
+    } else {
+        out::verify_many_text(&mut stdout, &tally, &checks, not_held).map_err(io_err)?;
+    }
+    Ok(tally.exit_code())
+}

@@ -1,0 +1,132 @@
+//! The headless commands in vault mode (vault.md): harvest into the vault, reveal and
+//! verify reading the vault, `vault check` and `vault policy`.
+
+use std::io::Write;
+
+use secrecy::SecretString;
+
+use super::args::VaultCommand;
+use super::commands::{harvest_into, io_err, readonly_refusal, resolve_org, CmdResult};
+use super::exit::{self, CliError};
+use super::output;
+use crate::domain::AuditAction;
+use crate::ops::vault_ops;
+use crate::ops::vault_sync::VaultSink;
+use crate::ops::{self, secrets, Context};
+
+/// `simsid harvest` in vault mode (and `--reconcile`): the vault is written before the
+/// local commit; a failed vault write fails the run (exit 1) with nothing committed.
+pub async fn harvest(
+    ctx: &Context,
+    json: bool,
+    reconcile: bool,
+    policy: ops::HarvestPolicy,
+) -> CmdResult {
+    readonly_refusal(ctx, "harvest")?;
+    if !vault_ops::vault_mode(ctx) {
+        return Err(CliError::usage(
+            "--reconcile repairs the vault: it needs vault mode (`secrets = \"vault\"` or SIMSID_SECRETS=vault)",
+        ));
+    }
+    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
+    let vault = vault_ops::vault_client(ctx)?;
+    let settings = vault_ops::vault_settings(ctx)?;
+    let mut sink = VaultSink::new(vault, settings, reconcile)
+        .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY));
+    harvest_into(ctx, json, policy, &remote, &mut sink, |s| Some(s.counts)).await
+}
+
+/// `simsid show ORG --reveal` in vault mode: each secret read from the vault with the
+/// current identity and audited.
+pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "reveal")?;
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let org_id = resolve_org(&store, org)?;
+    let detail = store
+        .site(&org_id)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .ok_or_else(|| CliError::not_found(org))?;
+    let vault = vault_ops::vault_client(ctx)?;
+    let mut shown: Vec<Option<SecretString>> = Vec::new();
+    for c in &detail.credentials {
+        let s = vault_ops::reveal_audited(
+            &mut store,
+            ctx,
+            &vault,
+            AuditAction::Reveal,
+            &org_id,
+            &c.client_id,
+        )
+        .await?;
+        shown.push(Some(s));
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut out, &output::show_json(&detail, &shown)).map_err(io_err)?;
+    } else {
+        output::show_text(&mut out, &detail, &shown).map_err(io_err)?;
+    }
+    Ok(exit::OK)
+}
+
+/// `simsid verify ORG` in vault mode: the secrets are read from the vault.
+pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "verify")?;
+    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
+    let mut store = ops::open_store(&ctx.settings.local)?;
+    let org_id = resolve_org(&store, org)?;
+    let client = ops::sims_client(&remote)?;
+    let vault = vault_ops::vault_client(ctx)?;
+    let (creds, note) = vault_ops::credentials_for_verify(&store, ctx, &vault, &org_id).await?;
+    let verified = secrets::verify_all(&client, &org_id, &creds).await;
+    let results = verified.results;
+    secrets::audit_verify_noted(&mut store, ctx, &org_id, &creds, &results, Some(&note))?;
+    drop(creds);
+    let mut out = std::io::stdout().lock();
+    if json {
+        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
+            .map_err(io_err)?;
+    } else {
+        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
+    }
+    Ok(if verified.refused > 0 {
+        exit::REFUSED
+    } else if results.iter().any(|r| !r.ok) {
+        exit::RUNTIME
+    } else {
+        exit::OK
+    })
+}
+
+/// `simsid vault check|policy`.
+pub async fn vault(ctx: &Context, command: VaultCommand) -> CmdResult {
+    match command {
+        VaultCommand::Policy => {
+            let text = vault_ops::policies(ctx)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).map_err(io_err)?;
+            Ok(exit::OK)
+        }
+        VaultCommand::Check { json } => {
+            let lines = vault_ops::check(ctx).await?;
+            let ok = lines.iter().all(|l| l.ok);
+            let mut out = std::io::stdout().lock();
+            if json {
+                let v = serde_json::json!({ "ok": ok, "checks": lines });
+                output::write_json(&mut out, &v).map_err(io_err)?;
+            } else {
+                for l in &lines {
+                    writeln!(
+                        out,
+                        "{:<4} {}: {}",
+                        if l.ok { "ok" } else { "FAIL" },
+                        l.check,
+                        l.detail
+                    )
+                    .map_err(io_err)?;
+                }
+            }
+            Ok(if ok { exit::OK } else { exit::RUNTIME })
+        }
+    }
+}

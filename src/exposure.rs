@@ -1,0 +1,351 @@
+//! Who saw which secret, and is it still live? Pure logic over the audit trail and the
+//! current store contents (cli.md, `exposure`): one entry per credential that was revealed
+//! or copied, with the people it was shown to, first and last exposure, the actions, the
+//! fingerprint at the last exposure, and whether the store still holds that secret.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId, Snapshot};
+
+/// Which exposures to report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExposureQuery {
+    /// Only records of this person: the OS user or, in vault mode, the vault identity.
+    pub user: Option<String>,
+    /// Only records at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only credentials whose exposed secret the store still holds.
+    pub live_only: bool,
+}
+
+impl ExposureQuery {
+    /// Whether an audit record counts for this query (reveal or copy, user, time).
+    pub fn selects(&self, e: &AuditEntry) -> bool {
+        is_exposure(e)
+            && self.user.as_deref().is_none_or(|u| names(e, u))
+            && self.since.is_none_or(|t| e.at >= t)
+    }
+}
+
+/// Whether a record showed a secret to a person.
+pub fn is_exposure(e: &AuditEntry) -> bool {
+    matches!(e.action, AuditAction::Reveal | AuditAction::Copy)
+        && e.organisation_id.is_some()
+        && e.client_id.is_some()
+}
+
+/// Whether a record names `user`, as its OS user or as its vault identity.
+pub fn names(e: &AuditEntry, user: &str) -> bool {
+    e.user == user || e.identity.as_deref() == Some(user)
+}
+
+/// One exposed credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    pub organisation_id: OrgId,
+    /// The school's name and DfE code from the store (`None` once the site is gone).
+    pub name: Option<String>,
+    pub dfe_code: Option<String>,
+    pub client_id: String,
+    /// The fingerprint at the last exposure (`None` for records that did not name one).
+    pub fingerprint: Option<Fingerprint>,
+    /// Everyone it was shown to: OS users and vault identities, sorted, once each.
+    pub users: Vec<String>,
+    pub first_exposed: DateTime<Utc>,
+    pub last_exposed: DateTime<Utc>,
+    /// The kinds of exposure, `reveal` before `copy`.
+    pub actions: Vec<AuditAction>,
+    /// True while the store holds this credential with the exposed fingerprint.
+    pub live: bool,
+    /// The fingerprint the store holds now (`None`: the credential is gone).
+    pub current_fingerprint: Option<Fingerprint>,
+}
+
+impl Exposure {
+    /// The store still holds the credential, with another secret: it rotated since.
+    pub fn rotated_since(&self) -> bool {
+        self.current_fingerprint.is_some() && !self.live
+    }
+}
+
+/// The exposures the query selects, one per credential, sorted by organisation id and
+/// client id.
+pub fn report(audit: &[AuditEntry], current: &Snapshot, query: &ExposureQuery) -> Vec<Exposure> {
+    let mut out = aggregate(audit.iter().filter(|e| query.selects(e)), current);
+    if query.live_only {
+        out.retain(|x| x.live);
+    }
+    out
+}
+
+/// One person's exposures, for the console's view grouped by user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonExposures {
+    /// The OS user, with the vault identity in brackets when there is one.
+    pub person: String,
+    pub exposures: Vec<Exposure>,
+}
+
+/// The live exposures of each person (OS user, and vault identity when there is one),
+/// people sorted by name. Each person's entries carry the fingerprint at *their* last
+/// exposure, so a credential rotated after one person saw it stays live only for those
+/// who saw the new secret.
+pub fn live_by_person(audit: &[AuditEntry], current: &Snapshot) -> Vec<PersonExposures> {
+    let people: BTreeSet<(&str, Option<&str>)> = audit
+        .iter()
+        .filter(|e| is_exposure(e))
+        .map(|e| (e.user.as_str(), e.identity.as_deref()))
+        .collect();
+    people
+        .into_iter()
+        .filter_map(|(user, identity)| {
+            let mine = audit
+                .iter()
+                .filter(|e| is_exposure(e) && e.user == user && e.identity.as_deref() == identity);
+            let exposures: Vec<Exposure> = aggregate(mine, current)
+                .into_iter()
+                .filter(|x| x.live)
+                .collect();
+            (!exposures.is_empty()).then(|| PersonExposures {
+                person: match identity {
+                    Some(id) if id != user => format!("{user} ({id})"),
+                    _ => user.to_string(),
+                },
+                exposures,
+            })
+        })
+        .collect()
+}
+
+/// Folds exposure records (in trail order) into one entry per credential.
+fn aggregate<'a>(
+    records: impl Iterator<Item = &'a AuditEntry>,
+    current: &Snapshot,
+) -> Vec<Exposure> {
+    let mut by_credential: BTreeMap<(OrgId, String), Exposure> = BTreeMap::new();
+    for e in records {
+        let (Some(org), Some(client_id)) = (&e.organisation_id, &e.client_id) else {
+            continue;
+        };
+        let entry = by_credential
+            .entry((org.clone(), client_id.clone()))
+            .or_insert_with(|| Exposure {
+                organisation_id: org.clone(),
+                name: None,
+                dfe_code: None,
+                client_id: client_id.clone(),
+                fingerprint: e.fingerprint.clone(),
+                users: Vec::new(),
+                first_exposed: e.at,
+                last_exposed: e.at,
+                actions: Vec::new(),
+                live: false,
+                current_fingerprint: None,
+            });
+        entry.first_exposed = entry.first_exposed.min(e.at);
+        if e.at >= entry.last_exposed {
+            entry.last_exposed = e.at;
+            entry.fingerprint = e.fingerprint.clone();
+        }
+        for person in std::iter::once(&e.user).chain(e.identity.as_ref()) {
+            if !entry.users.contains(person) {
+                entry.users.push(person.clone());
+            }
+        }
+        if !entry.actions.contains(&e.action) {
+            entry.actions.push(e.action);
+        }
+    }
+    by_credential
+        .into_values()
+        .map(|mut x| {
+            x.users.sort();
+            x.actions.sort_by_key(|a| *a != AuditAction::Reveal);
+            let site = current.sites.get(&x.organisation_id);
+            x.name = site.map(|s| s.site.name.clone());
+            x.dfe_code = site.and_then(|s| s.site.dfe_code.clone());
+            x.current_fingerprint = site.and_then(|s| s.credentials.get(&x.client_id).cloned());
+            // A record without a fingerprint cannot prove the secret changed: still live.
+            x.live = match (&x.current_fingerprint, &x.fingerprint) {
+                (Some(now), Some(then)) => now == then,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            x
+        })
+        .collect()
+}
+
+/// Reads `--since`: an RFC 3339 time, or a date (`2026-11-30`, midnight UTC).
+pub fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            "expected an RFC 3339 time (2026-11-30T09:00:00Z) or a date (2026-11-30)".to_string()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Site, SnapshotSite};
+    use chrono::TimeZone;
+
+    fn org(n: u8) -> OrgId {
+        OrgId::parse(&format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
+    }
+
+    fn t(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 1, minute, 0).unwrap()
+    }
+
+    fn fp(s: &str) -> Fingerprint {
+        Fingerprint(s.into())
+    }
+
+    fn rec(user: &str, action: AuditAction, o: u8, client: &str, f: &str, m: u32) -> AuditEntry {
+        AuditEntry {
+            at: t(m),
+            user: user.into(),
+            action,
+            organisation_id: Some(org(o)),
+            client_id: Some(client.into()),
+            fingerprint: Some(fp(f)),
+            detail: None,
+            identity: None,
+        }
+    }
+
+    /// Site 1 holds c1 (fingerprint "b", rotated from "a") and c2 ("x"); site 2 is gone.
+    fn current() -> Snapshot {
+        let mut sites = BTreeMap::new();
+        sites.insert(
+            org(1),
+            SnapshotSite {
+                site: Site {
+                    org_id: org(1),
+                    name: "Abbey".into(),
+                    dfe_code: Some("123/4567".into()),
+                    deni_number: None,
+                    authorised: Some(true),
+                },
+                credentials: [("c1".to_string(), fp("b")), ("c2".to_string(), fp("x"))]
+                    .into_iter()
+                    .collect(),
+            },
+        );
+        Snapshot { sites }
+    }
+
+    fn trail() -> Vec<AuditEntry> {
+        use AuditAction::*;
+        vec![
+            rec("alice", Reveal, 1, "c1", "a", 1),
+            rec("alice", Verify, 1, "c2", "x", 2),
+            rec("alice", Copy, 1, "c2", "x", 3),
+            rec("bob", Copy, 1, "c1", "b", 4),
+            rec("alice", Reveal, 2, "c9", "z", 5),
+            rec("bob", Reveal, 1, "c1", "b", 6),
+        ]
+    }
+
+    #[test]
+    fn one_entry_per_credential_with_the_last_fingerprint() {
+        let all = report(&trail(), &current(), &ExposureQuery::default());
+        assert_eq!(all.len(), 3, "verify records are not exposures");
+        let c1 = &all[0];
+        assert_eq!((c1.client_id.as_str(), c1.live), ("c1", true));
+        assert_eq!(c1.users, ["alice", "bob"]);
+        assert_eq!((c1.first_exposed, c1.last_exposed), (t(1), t(6)));
+        assert_eq!(c1.actions, [AuditAction::Reveal, AuditAction::Copy]);
+        assert_eq!(c1.fingerprint, Some(fp("b")));
+        assert_eq!(c1.name.as_deref(), Some("Abbey"));
+        let gone = &all[2];
+        assert_eq!((gone.client_id.as_str(), gone.live), ("c9", false));
+        assert_eq!(gone.name, None);
+        assert!(!gone.rotated_since());
+    }
+
+    #[test]
+    fn user_since_and_live_filters() {
+        let alice = ExposureQuery {
+            user: Some("alice".into()),
+            ..Default::default()
+        };
+        let mine = report(&trail(), &current(), &alice);
+        assert_eq!(mine.len(), 3);
+        assert_eq!(mine[0].fingerprint, Some(fp("a")));
+        assert!(
+            !mine[0].live && mine[0].rotated_since(),
+            "rotated after alice saw it"
+        );
+        let live = report(
+            &trail(),
+            &current(),
+            &ExposureQuery {
+                live_only: true,
+                ..alice.clone()
+            },
+        );
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].client_id, "c2");
+        let since = report(
+            &trail(),
+            &current(),
+            &ExposureQuery {
+                since: Some(t(4)),
+                ..Default::default()
+            },
+        );
+        assert_eq!(since.len(), 2);
+        assert_eq!(since[0].users, ["bob"]);
+        assert_eq!(since[0].first_exposed, t(4));
+    }
+
+    #[test]
+    fn the_vault_identity_matches_too() {
+        let mut r = rec("svc", AuditAction::Reveal, 1, "c2", "x", 1);
+        r.identity = Some("carol@example.org".into());
+        let q = ExposureQuery {
+            user: Some("carol@example.org".into()),
+            ..Default::default()
+        };
+        let got = report(&[r.clone()], &current(), &q);
+        assert_eq!(got[0].users, ["carol@example.org", "svc"]);
+        let people = live_by_person(&[r], &current());
+        assert_eq!(people[0].person, "svc (carol@example.org)");
+    }
+
+    #[test]
+    fn grouped_by_person_keeps_only_what_they_saw_live() {
+        let people = live_by_person(&trail(), &current());
+        let names: Vec<&str> = people.iter().map(|p| p.person.as_str()).collect();
+        assert_eq!(names, ["alice", "bob"]);
+        let alice: Vec<&str> = people[0]
+            .exposures
+            .iter()
+            .map(|x| x.client_id.as_str())
+            .collect();
+        assert_eq!(alice, ["c2"]);
+        assert_eq!(people[1].exposures[0].client_id, "c1");
+    }
+
+    #[test]
+    fn since_takes_times_and_dates() {
+        assert_eq!(parse_since("2026-11-30T01:05:00Z"), Ok(t(5)));
+        assert_eq!(parse_since("2026-11-30T02:05:00+01:00"), Ok(t(5)));
+        assert_eq!(
+            parse_since("2026-11-30"),
+            Ok(Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap())
+        );
+        assert!(parse_since("yesterday").is_err());
+    }
+}

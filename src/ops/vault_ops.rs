@@ -1,0 +1,349 @@
+//! Vault-mode operations both front ends share: the client from settings, the integrator's
+//! secret from the vault, reading a credential on demand (reveal, copy, verify) with its
+//! audit record, and `vault check`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde::Serialize;
+use tracing::info;
+
+use super::{Context, OpResult};
+use crate::cli::CliError;
+use crate::config::RemoteSettings;
+use crate::domain::{AuditAction, Credential, Fingerprint, OrgId};
+use crate::store::{Fingerprinter, Store};
+use crate::vault::path::credential_key;
+use crate::vault::policy::{self, HARVEST_DATA_CAPS, HARVEST_METADATA_CAPS};
+use crate::vault::{
+    CredentialRecord, NodeRole, Route, SecretRef, SecretsMode, VaultClient, VaultError,
+    VaultSettings,
+};
+
+/// The message of a `403` on a credential read (vault.md "Reading in vault mode").
+pub const MAY_NOT_READ: &str = "your vault identity may not read this credential";
+
+/// Whether this profile keeps its secrets in the vault.
+pub fn vault_mode(ctx: &Context) -> bool {
+    ctx.settings.secrets == SecretsMode::Vault
+}
+
+/// The vault settings, or the usage error saying what to set.
+pub fn vault_settings(ctx: &Context) -> OpResult<&VaultSettings> {
+    let v = ctx.settings.vault.as_ref().ok_or_else(|| {
+        CliError::usage(
+            "no vault configured: set VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in the profile",
+        )
+    })?;
+    if v.prefix.contains("{application_id}") {
+        return Err(CliError::usage(
+            "vault_prefix uses {application_id}: set SIMSID_APPLICATION_ID or `application_id`",
+        ));
+    }
+    Ok(v)
+}
+
+/// A vault client for this profile (no request made).
+pub fn vault_client(ctx: &Context) -> OpResult<Arc<VaultClient>> {
+    let settings = vault_settings(ctx)?;
+    VaultClient::new(settings)
+        .map(Arc::new)
+        .map_err(|e| CliError::runtime(e.to_string()))
+}
+
+/// Maps a vault error to exit 1 with its message.
+pub fn vault_error(e: VaultError) -> CliError {
+    CliError::runtime(e.to_string())
+}
+
+/// Reads a `MOUNT/PATH#FIELD` secret.
+pub async fn read_secret_ref(client: &VaultClient, r: &SecretRef) -> OpResult<SecretString> {
+    let read = client
+        .kv_read::<HashMap<String, serde_json::Value>>(&r.mount, &r.path, Route::Any)
+        .await
+        .map_err(|e| match e {
+            VaultError::Forbidden(_) => CliError::runtime(format!(
+                "client_secret_vault {r}: your vault identity may not read it"
+            )),
+            other => CliError::runtime(format!("client_secret_vault {r}: {other}")),
+        })?
+        .ok_or_else(|| CliError::runtime(format!("client_secret_vault {r}: no such secret")))?;
+    let mut data = read.data;
+    let value = data.remove(&r.field);
+    drop(data);
+    match value {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(SecretString::from(s)),
+        _ => Err(CliError::runtime(format!(
+            "client_secret_vault {r}: the secret has no non-empty string field `{}`",
+            r.field
+        ))),
+    }
+}
+
+/// The remote settings with the integrator's secret read from the vault when
+/// `client_secret_vault` is set (unchanged otherwise).
+pub async fn with_vault_secret(ctx: &Context, remote: &RemoteSettings) -> OpResult<RemoteSettings> {
+    let Some(r) = &remote.client_secret_vault else {
+        return Ok(remote.clone());
+    };
+    let client = vault_client(ctx)?;
+    let secret = read_secret_ref(&client, r).await?;
+    let mut out = remote.clone();
+    out.client_secret = secret;
+    // Read: later callers use it as it is.
+    out.client_secret_vault = None;
+    Ok(out)
+}
+
+/// Reads one credential from the vault (the active node, so a read right after a harvest
+/// sees it).
+pub async fn read_credential(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<CredentialRecord> {
+    let key = credential_key(&settings.prefix, org, client_id);
+    match client
+        .kv_read::<CredentialRecord>(&settings.mount, &key, Route::Active)
+        .await
+    {
+        Ok(Some(r)) => Ok(r.data),
+        Ok(None) => Err(CliError::runtime(format!(
+            "credential {client_id} of {org} is not in the vault at {}/{key}; run `simsid harvest --reconcile`",
+            settings.mount
+        ))),
+        Err(VaultError::Forbidden(_)) => Err(CliError::runtime(MAY_NOT_READ)),
+        Err(e) => Err(vault_error(e)),
+    }
+}
+
+/// The audit note naming the vault identity.
+fn identity_note(identity: &str) -> String {
+    format!("vault identity {}", crate::sanitize::for_terminal(identity))
+}
+
+/// Reads one secret from the vault for an explicit reveal or copy, with the current vault
+/// identity, and audits it (OS user and vault identity).
+pub async fn reveal_audited(
+    store: &mut Store,
+    ctx: &Context,
+    client: &VaultClient,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<SecretString> {
+    let settings = vault_settings(ctx)?;
+    let identity = client.identity().await.map_err(vault_error)?;
+    let record = read_credential(client, settings, org, client_id).await?;
+    let fp = store.fingerprint(&record.secret);
+    let mut entry = ctx.audit_entry(
+        action,
+        Some(org),
+        Some(client_id),
+        Some(&fp),
+        Some(identity_note(&identity)),
+    );
+    // The record names the vault identity too, so `exposure --user` finds it by either name.
+    entry.identity = Some(identity.clone());
+    store
+        .append_audit(&entry)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, vault_identity = %identity, "secret read from the vault");
+    Ok(record.secret)
+}
+
+/// A site's credentials with their secrets read from the vault, for verify, and the audit
+/// note naming the vault identity.
+pub async fn credentials_for_verify(
+    store: &Store,
+    ctx: &Context,
+    client: &VaultClient,
+    org: &OrgId,
+) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
+    let detail = store
+        .site(org)
+        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .ok_or_else(|| CliError::not_found(org.as_str()))?;
+    let wanted: Vec<(String, Option<String>)> = detail
+        .credentials
+        .iter()
+        .map(|c| (c.client_id.clone(), c.description.clone()))
+        .collect();
+    credentials_from_vault(ctx, client, &store.fingerprinter(), org, &wanted).await
+}
+
+/// Reads `wanted` (client id, description) of `org` from the vault (no store access, so
+/// that callers need not hold the store across the reads).
+pub async fn credentials_from_vault(
+    ctx: &Context,
+    client: &VaultClient,
+    fingerprinter: &Fingerprinter,
+    org: &OrgId,
+    wanted: &[(String, Option<String>)],
+) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
+    let settings = vault_settings(ctx)?;
+    let identity = client.identity().await.map_err(vault_error)?;
+    let mut out = Vec::new();
+    for (client_id, description) in wanted {
+        let record = read_credential(client, settings, org, client_id).await?;
+        let fp = fingerprinter.fingerprint(&record.secret);
+        out.push((
+            Credential {
+                client_id: client_id.clone(),
+                secret: record.secret,
+                description: description.clone(),
+            },
+            fp,
+        ));
+    }
+    Ok((out, identity_note(&identity)))
+}
+
+/// One line of `vault check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckLine {
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// `simsid vault check`: every address with its role, seal, authentication and identity,
+/// the mount's engine, the token's capabilities on the prefix (and the integrator secret
+/// when it is in the vault).
+pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
+    let settings = vault_settings(ctx)?;
+    let client = VaultClient::new(settings)
+        .map_err(vault_error)?
+        .with_budget(std::time::Duration::from_secs(10));
+    let mut lines = Vec::new();
+    let mut line = |check: String, r: Result<String, String>| {
+        lines.push(match r {
+            Ok(detail) => CheckLine {
+                check,
+                ok: true,
+                detail,
+            },
+            Err(detail) => CheckLine {
+                check,
+                ok: false,
+                detail,
+            },
+        })
+    };
+    let mut reachable = false;
+    for (i, addr) in client.addrs().iter().enumerate() {
+        let r = match client.health(i).await {
+            Ok(role @ (NodeRole::Active | NodeRole::Standby)) => {
+                reachable = true;
+                Ok(role.as_str())
+            }
+            Ok(role) => Err(role.as_str()),
+            Err(e) => Err(e.to_string()),
+        };
+        line(format!("address {addr}"), r);
+    }
+    if !reachable {
+        line(
+            "vault".into(),
+            Err("no address answers as an active or standby node".into()),
+        );
+        return Ok(lines);
+    }
+    line(
+        "not sealed".into(),
+        match client.sealed().await {
+            Ok(false) => Ok("unsealed".into()),
+            Ok(true) => Err("the vault is sealed".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    );
+    let auth = client.lookup_self().await;
+    let authed = auth.is_ok();
+    line(
+        "authentication".into(),
+        auth.map(|t| {
+            format!(
+                "identity {} (policies: {})",
+                crate::sanitize::for_terminal(&t.display_name),
+                crate::sanitize::for_terminal(&t.policies.join(", "))
+            )
+        })
+        .map_err(|e| e.to_string()),
+    );
+    if !authed {
+        return Ok(lines);
+    }
+    let mount = &settings.mount;
+    line(
+        format!("mount {mount}"),
+        match client.mount_kind(mount).await {
+            Ok((kind, Some(v))) if kind == "kv" && v == "2" => Ok("KV version 2".into()),
+            Ok((kind, v)) => Err(format!(
+                "is `{}` version {}, not KV version 2",
+                crate::sanitize::for_terminal(&kind),
+                crate::sanitize::for_terminal(v.as_deref().unwrap_or("1"))
+            )),
+            Err(VaultError::Forbidden(_)) => {
+                Err("your vault identity may not see this mount".into())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
+    let data_path = format!("{mount}/data/{}/simsid-check", settings.prefix);
+    let meta_path = format!("{mount}/metadata/{}/simsid-check", settings.prefix);
+    let caps = client
+        .capabilities_self(&[data_path.clone(), meta_path.clone()])
+        .await;
+    line(
+        format!("capabilities on {mount}/{}", settings.prefix),
+        match caps {
+            Ok(caps) => {
+                let none = Vec::new();
+                let data_missing =
+                    policy::missing(HARVEST_DATA_CAPS, caps.get(&data_path).unwrap_or(&none));
+                let meta_missing =
+                    policy::missing(HARVEST_METADATA_CAPS, caps.get(&meta_path).unwrap_or(&none));
+                if data_missing.is_empty() && meta_missing.is_empty() {
+                    Ok("harvest may create, update, read, list and delete".into())
+                } else {
+                    Err(format!(
+                        "missing on data: [{}], on metadata: [{}] (see `simsid vault policy`)",
+                        data_missing.join(", "),
+                        meta_missing.join(", ")
+                    ))
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        },
+    );
+    if let Ok(remote) = &ctx.settings.remote {
+        if let Some(r) = &remote.client_secret_vault {
+            line(
+                format!("integrator secret {r}"),
+                read_secret_ref(&client, r)
+                    .await
+                    .map(|_| "readable".into())
+                    .map_err(|e| e.message),
+            );
+        }
+    }
+    Ok(lines)
+}
+
+/// `simsid vault policy`: the harvester and reader policies for this profile.
+pub fn policies(ctx: &Context) -> OpResult<String> {
+    let settings = vault_settings(ctx)?;
+    let integrator = ctx
+        .settings
+        .remote
+        .as_ref()
+        .ok()
+        .and_then(|r| r.client_secret_vault.as_ref());
+    Ok(format!(
+        "{}\n{}",
+        policy::harvester(&settings.mount, &settings.prefix, integrator),
+        policy::reader(&settings.mount, &settings.prefix)
+    ))
+}
