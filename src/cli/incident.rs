@@ -137,6 +137,12 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
             "verify is turned off in read-only mode (--readonly or `readonly = true`)",
         ));
     }
+    if crate::ops::vault_ops::vault_mode(ctx) {
+        // The store holds no secret in vault mode; the bulk verify reads the store's.
+        return Err(CliError::runtime(
+            "verify --exposed / --all read the local store's secrets, which vault mode does not keep: verify each site with `simsid verify ORG` (it reads the vault)",
+        ));
+    }
     let remote = ctx.remote()?.clone();
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let client = ops::sims_client(&remote)?;

@@ -339,6 +339,11 @@ impl Services for ConsoleServices {
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
                 }
+                if super::vault_ops::vault_mode(&guard.ctx) {
+                    return Err(anyhow!(
+                        "vault mode keeps no secret in the store: verify each site from its screen (v)"
+                    ));
+                }
                 let remote = guard
                     .ctx
                     .remote()
