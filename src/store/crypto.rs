@@ -6,7 +6,7 @@
 //! secret is bound to its row by associated data `organisation id + "\0" + client id`.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -87,7 +87,8 @@ impl Crypto {
         };
         let seal_key = expand(INFO_SEAL)?;
         Ok(Crypto {
-            cipher: XChaCha20Poly1305::new(Key::from_slice(seal_key.as_ref())),
+            cipher: XChaCha20Poly1305::new_from_slice(seal_key.as_ref())
+                .map_err(|_| StoreError::BadKey("key derivation failed".into()))?,
             fingerprint: mac(expand(INFO_FINGERPRINT)?.as_ref())?,
             key_check: mac(expand(INFO_KEY_CHECK)?.as_ref())?,
             audit: mac(expand(INFO_AUDIT)?.as_ref())?,
@@ -118,7 +119,7 @@ impl Crypto {
         let ciphertext = self
             .cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: secret.expose_secret().as_bytes(),
                     aad: &aad,
@@ -142,14 +143,12 @@ impl Crypto {
                 "the sealed secret of {org} / {client_id} does not open (tampered or moved)"
             ))
         };
-        if nonce.len() != NONCE_LEN {
-            return Err(corrupt());
-        }
+        let nonce = XNonce::try_from(nonce).map_err(|_| corrupt())?;
         let aad = associated_data(org, client_id);
         let plain = self
             .cipher
             .decrypt(
-                XNonce::from_slice(nonce),
+                &nonce,
                 Payload {
                     msg: ciphertext,
                     aad: &aad,
