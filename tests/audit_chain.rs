@@ -20,7 +20,7 @@ fn t(minute: u32) -> DateTime<Utc> {
 fn entry(i: u32) -> AuditEntry {
     AuditEntry {
         at: t(i),
-        user: if i % 2 == 0 { "alice" } else { "bob" }.into(),
+        user: if i.is_multiple_of(2) { "alice" } else { "bob" }.into(),
         action: AuditAction::Reveal,
         organisation_id: Some(OrgId::parse("207a1392-e1f6-47ba-81da-6c374971d788").unwrap()),
         client_id: Some(format!("sas-{i}")),

@@ -330,13 +330,13 @@ impl VaultClient {
                 break;
             }
             index = (index + 1) % n;
-            if attempt as usize % n == 0 {
+            if (attempt as usize).is_multiple_of(n) {
                 let round = (attempt as usize / n).min(5) as u32;
                 let delay = Duration::from_millis(50u64 << round).min(Duration::from_secs(1));
                 tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now())))
                     .await;
             }
-            if route == Route::Active && n > 1 && attempt as usize % n == 0 {
+            if route == Route::Active && n > 1 && (attempt as usize).is_multiple_of(n) {
                 index = self.active_index().await;
             }
         }
