@@ -275,14 +275,25 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     let results = verified.results;
     secrets::audit_verify(&mut store, ctx, &org_id, &creds, &results)?;
     drop(creds);
+    print_verify(json, &org_id, &results, verified.refused > 0)
+}
+
+/// Prints one site's verify results (text or JSON) and returns cli.md's exit code: 5 when a
+/// credential was refused, else 1 when any failed, else 0.
+pub fn print_verify(
+    json: bool,
+    org_id: &OrgId,
+    results: &[crate::domain::VerifyResult],
+    refused: bool,
+) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
-        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
+        output::write_json(&mut out, &output::verify_json(org_id.as_str(), results))
             .map_err(io_err)?;
     } else {
-        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
+        output::verify_text(&mut out, org_id.as_str(), results).map_err(io_err)?;
     }
-    Ok(if verified.refused > 0 {
+    Ok(if refused {
         exit::REFUSED
     } else if results.iter().any(|r| !r.ok) {
         exit::RUNTIME

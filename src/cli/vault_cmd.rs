@@ -6,7 +6,9 @@ use std::io::Write;
 use secrecy::SecretString;
 
 use super::args::VaultCommand;
-use super::commands::{harvest_into, io_err, readonly_refusal, resolve_org, CmdResult};
+use super::commands::{
+    harvest_into, io_err, print_verify, readonly_refusal, resolve_org, CmdResult,
+};
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
@@ -82,20 +84,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     let results = verified.results;
     secrets::audit_verify_noted(&mut store, ctx, &org_id, &creds, &results, Some(&note))?;
     drop(creds);
-    let mut out = std::io::stdout().lock();
-    if json {
-        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
-            .map_err(io_err)?;
-    } else {
-        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
-    }
-    Ok(if verified.refused > 0 {
-        exit::REFUSED
-    } else if results.iter().any(|r| !r.ok) {
-        exit::RUNTIME
-    } else {
-        exit::OK
-    })
+    print_verify(json, &org_id, &results, verified.refused > 0)
 }
 
 /// `simsid vault check|policy`.
