@@ -775,3 +775,204 @@ async fn vault_settings_are_checked_up_front_and_shown_in_help() {
         assert!(help.contains(key), "{key} not in --help");
     }
 }
+
+/// The `results` of a bulk verify by (organisation, client id).
+fn bulk_results(v: &Value) -> BTreeMap<(String, String), Value> {
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["organisation_id"].as_str().unwrap().to_string(),
+                    r["client_id"].as_str().unwrap().to_string(),
+                ),
+                r.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity() {
+    let bao = shared().await;
+    let sim = simulator(6, 40).await;
+    let ts = TempStore::new();
+    let prefix = "t/bulkverify";
+    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
+    let all = served(&sim);
+    let mut orgs: Vec<OrgId> = all.iter().map(|(o, _, _)| o.clone()).collect();
+    orgs.dedup();
+    let (exposed_org, rotated_org, denied_org) = (orgs[0].clone(), orgs[1].clone(), orgs[2].clone());
+    let key = |o: &OrgId, c: &str| (o.as_str().to_string(), c.to_string());
+
+    // Everything works: every credential once, each read from the vault.
+    let o = simsid(&env, &["verify", "--all", "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(
+        (v["ok"].as_u64(), v["refused"].as_u64(), v["errors"].as_u64()),
+        (Some(all.len() as u64), Some(0), Some(0))
+    );
+    let want: Vec<_> = all.iter().map(|(o, c, _)| key(o, c)).collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort();
+    assert_eq!(bulk_results(&v).into_keys().collect::<Vec<_>>(), want_sorted);
+
+    // Reveal two sites (an exposure), then the vendor rotates one credential: the vault
+    // still holds the old secret, which the STS refuses (exit 5).
+    for org in [&exposed_org, &rotated_org] {
+        assert_eq!(code(&simsid(&env, &["show", org.as_str(), "--reveal"]).await), 0);
+    }
+    let rotated = all.iter().find(|(o, _, _)| o == &rotated_org).unwrap().1.clone();
+    assert!(sim.control().rotate_secret(&rotated_org, &rotated));
+    let o = simsid(&env, &["verify", "--exposed", "--json"]).await;
+    assert_eq!(code(&o), 5, "{}", stderr(&o));
+    let v = json(&o);
+    let exposed: Vec<_> = all
+        .iter()
+        .filter(|(o, _, _)| o == &exposed_org || o == &rotated_org)
+        .map(|(o, c, _)| key(o, c))
+        .collect();
+    let results = bulk_results(&v);
+    let mut exposed_sorted = exposed.clone();
+    exposed_sorted.sort();
+    assert_eq!(results.keys().cloned().collect::<Vec<_>>(), exposed_sorted);
+    assert_eq!(v["refused"], json!(1));
+    assert_eq!(v["ok"], json!(exposed.len() - 1));
+    let r = &results[&key(&rotated_org, &rotated)];
+    assert_eq!((r["ok"].clone(), r["refused"].clone()), (json!(false), json!(true)));
+    let o = simsid(&env, &["verify", "--all"]).await;
+    assert_eq!(code(&o), 5);
+    assert!(
+        stdout(&o).contains(&format!("REFUSED  {}  {rotated}", rotated_org.as_str())),
+        "{}",
+        stdout(&o)
+    );
+
+    // An identity that may read every credential but the rotated site's and one other
+    // site's: those are errors that say so, the rest are verified (exit 1: none refused).
+    let deny = |o: &OrgId| {
+        format!(
+            "path \"secret/data/{prefix}/{}/*\" {{\n  capabilities = [\"deny\"]\n}}\n",
+            o.as_str()
+        )
+    };
+    let hcl = format!(
+        "path \"secret/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n{}{}",
+        deny(&rotated_org),
+        deny(&denied_org)
+    );
+    bao.policy("t-bulkverify-partial", &hcl).await;
+    env.insert(
+        "VAULT_TOKEN".into(),
+        bao.token_with(&["default", "t-bulkverify-partial"]).await,
+    );
+    let o = simsid(&env, &["verify", "--all", "--json"]).await;
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let denied: Vec<_> = all
+        .iter()
+        .filter(|(o, _, _)| o == &rotated_org || o == &denied_org)
+        .map(|(o, c, _)| key(o, c))
+        .collect();
+    assert_eq!(v["errors"], json!(denied.len()));
+    assert_eq!(v["ok"], json!(all.len() - denied.len()));
+    assert_eq!(v["refused"], json!(0));
+    for (k, r) in bulk_results(&v) {
+        if denied.contains(&k) {
+            assert_eq!(r["ok"], json!(false));
+            assert_eq!(
+                r["error"],
+                json!("your vault identity may not read this credential"),
+                "{k:?}"
+            );
+        } else {
+            assert_eq!(r["ok"], json!(true), "{k:?}: {r}");
+        }
+    }
+    let o = simsid(&env, &["verify", "--exposed"]).await;
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("your vault identity may not read this credential"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Each verify is audited with the fingerprint of the secret read and the identity.
+    let audit = json(&simsid(&env, &["audit", "--json"]).await);
+    let verifies: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == json!("verify"))
+        .collect();
+    assert_eq!(
+        verifies.len(),
+        all.len() + exposed.len() + all.len() + all.len() + exposed.len()
+    );
+    for e in &verifies {
+        let detail = e["detail"].as_str().unwrap();
+        assert!(detail.ends_with("; vault identity token"), "{detail}");
+        assert_eq!(e["identity"], json!("token"), "{e}");
+        if detail.contains("may not read") {
+            assert_eq!(e["fingerprint"], Value::Null, "{e}");
+        } else {
+            assert!(e["fingerprint"].is_string(), "{e}");
+        }
+    }
+    let text = audit.to_string();
+    for (_, _, secret) in &all {
+        assert!(!text.contains(secret.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_keeps_what_the_removal_guard_holds() {
+    let bao = shared().await;
+    let sim = simulator(12, 41).await;
+    let ts = TempStore::new();
+    let prefix = "t/heldreconcile";
+    let env = vault_env(&sim, &ts, &bao, prefix);
+    assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
+    let before = bao.keys(prefix).await;
+    let all = served(&sim);
+    let mut orgs: Vec<OrgId> = all.iter().map(|(o, _, _)| o.clone()).collect();
+    orgs.dedup();
+    // A mass removal: four sites leave and four others lose a credential at once.
+    for org in &orgs[..4] {
+        assert!(sim.control().remove_site(org));
+    }
+    let mut withdrawn = 0;
+    for org in &orgs[4..8] {
+        let client = &all.iter().find(|(o, _, _)| o == org).unwrap().1;
+        assert!(sim.control().withdraw_client(org, client));
+        withdrawn += 1;
+    }
+    let removing = all.iter().filter(|(o, _, _)| orgs[..4].contains(o)).count() + withdrawn;
+
+    // Held: the run is partial and reconcile removes none of them from the vault.
+    for args in [
+        vec!["harvest", "--json", "--reconcile"],
+        vec!["harvest", "--json"],
+    ] {
+        let o = simsid(&env, &args).await;
+        assert_eq!(code(&o), 3, "{args:?}: {}", stderr(&o));
+        assert!(
+            json(&o)["error"].as_str().unwrap().contains("removal held"),
+            "{}",
+            stdout(&o)
+        );
+        assert_eq!(vault_counts(&o)["removed"], json!(0), "{args:?}");
+        assert_eq!(vault_counts(&o)["errors"], json!(0), "{args:?}");
+        assert_eq!(bao.keys(prefix).await, before, "{args:?}: held keys stay");
+    }
+
+    // Accepted: they go, and the vault holds what SIMS ID serves.
+    let o = simsid(&env, &["harvest", "--json", "--reconcile", "--accept-removals"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(vault_counts(&o)["removed"], json!(removing));
+    assert_vault_matches(&bao, &sim, prefix).await;
+}

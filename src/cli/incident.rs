@@ -100,7 +100,7 @@ pub fn audit_verify(ctx: &Context, json: bool) -> CmdResult {
 }
 
 /// A progress bar on stderr (when it is a terminal) fed by the verify's running tally.
-fn spawn_verify_bar(
+pub(super) fn spawn_verify_bar(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Tally>,
 ) -> tokio::task::JoinHandle<()> {
     let show = std::io::stderr().is_terminal();
@@ -138,10 +138,8 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
         ));
     }
     if crate::ops::vault_ops::vault_mode(ctx) {
-        // The store holds no secret in vault mode; the bulk verify reads the store's.
-        return Err(CliError::runtime(
-            "verify --exposed / --all read the local store's secrets, which vault mode does not keep: verify each site with `simsid verify ORG` (it reads the vault)",
-        ));
+        // The store holds no secret in vault mode: each is read from the vault.
+        return super::vault_cmd::verify_many(ctx, selection, json).await;
     }
     let remote = ctx.remote()?.clone();
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
@@ -161,13 +159,23 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
     verify_many::audit_checks(&mut store, ctx, &targets.targets, &checks)?;
     let not_held = targets.not_held;
     drop(targets);
-    let tally = Tally::of(checks.len(), &checks);
+    print_many(&checks, not_held, json)
+}
+
+/// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns
+/// cli.md's exit code: 5 when any was refused, else 1 when any errored, else 0.
+pub(super) fn print_many(
+    checks: &[verify_many::CredentialCheck],
+    not_held: usize,
+    json: bool,
+) -> CmdResult {
+    let tally = Tally::of(checks.len(), checks);
     let mut stdout = std::io::stdout().lock();
     if json {
-        output::write_json(&mut stdout, &out::verify_many_json(&tally, &checks)).map_err(io_err)?;
+        output::write_json(&mut stdout, &out::verify_many_json(&tally, checks)).map_err(io_err)?;
         eprintln!("{}", out::verify_summary(&tally, not_held));
     } else {
-        out::verify_many_text(&mut stdout, &tally, &checks, not_held).map_err(io_err)?;
+        out::verify_many_text(&mut stdout, &tally, checks, not_held).map_err(io_err)?;
     }
     Ok(tally.exit_code())
 }

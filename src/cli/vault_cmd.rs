@@ -12,7 +12,9 @@ use super::commands::{
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
-use crate::ops::vault_ops;
+use crate::harvest::RetryPolicy;
+use crate::ops::verify_many::Selection;
+use crate::ops::{vault_ops, vault_verify};
 use crate::ops::vault_sync::VaultSink;
 use crate::ops::{self, secrets, Context};
 
@@ -85,6 +87,40 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     secrets::audit_verify_noted(&mut store, ctx, &org_id, &creds, &results, Some(&note))?;
     drop(creds);
     print_verify(json, &org_id, &results, verified.refused > 0)
+}
+
+/// `simsid verify --exposed|--all` in vault mode: the store says which credentials; each
+/// secret is read from the vault with the current identity, one credential at a time
+/// (bounded concurrency), and never written anywhere. A credential the identity may not
+/// read is that credential's error (exit 1 unless one was refused: 5).
+pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
+    readonly_refusal(ctx, "verify")?;
+    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    let client = ops::sims_client(&remote)?;
+    let vault = vault_ops::vault_client(ctx)?;
+    let settings = vault_ops::vault_settings(ctx)?;
+    let targets = vault_verify::vault_targets(&store, &selection)?;
+    let reader = vault_verify::VaultReader {
+        client: &vault,
+        settings,
+        fingerprinter: store.fingerprinter(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let bar = super::incident::spawn_verify_bar(rx);
+    let found = vault_verify::verify_many_from_vault(
+        &reader,
+        &client,
+        &targets.targets,
+        remote.concurrency,
+        RetryPolicy::default(),
+        Some(tx),
+    )
+    .await;
+    let _ = bar.await;
+    let found = found?;
+    vault_verify::audit_vault_checks(&mut store, ctx, &found)?;
+    super::incident::print_many(&found.checks, targets.not_held, json)
 }
 
 /// `simsid vault check|policy`.

@@ -95,6 +95,53 @@ fn vault_read(
     .map_err(|e| anyhow!(e.message))
 }
 
+/// Vault mode: the exposure view's verify, each secret read from the vault with the current
+/// identity just before its token request (the store is not held across the reads).
+async fn verify_listed_from_vault(
+    inner: Arc<Mutex<Inner>>,
+    list: Vec<(OrgId, String)>,
+    progress: UnboundedSender<Tally>,
+) -> anyhow::Result<Vec<CredentialCheck>> {
+    let (ctx, remote, targets, fingerprinter) = {
+        let mut guard = lock_arc(&inner)?;
+        let remote = guard
+            .ctx
+            .remote()
+            .map_err(|e| anyhow!(one_line(&e.message)))?
+            .clone();
+        let ctx = guard.ctx.clone();
+        let store = guard.existing_store()?;
+        let targets = super::vault_verify::vault_targets(store, &Selection::Listed(list))
+            .map_err(|e| anyhow!(e.message))?;
+        (ctx, remote, targets, store.fingerprinter())
+    };
+    let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
+        .await
+        .map_err(|e| anyhow!(e.message))?;
+    let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+    let vault = super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+    let settings = super::vault_ops::vault_settings(&ctx).map_err(|e| anyhow!(e.message))?;
+    let reader = super::vault_verify::VaultReader {
+        client: &vault,
+        settings,
+        fingerprinter,
+    };
+    let found = super::vault_verify::verify_many_from_vault(
+        &reader,
+        &client,
+        &targets.targets,
+        remote.concurrency,
+        RetryPolicy::default(),
+        Some(progress),
+    )
+    .await
+    .map_err(|e| anyhow!(e.message))?;
+    let mut guard = lock_arc(&inner)?;
+    let store = guard.existing_store()?;
+    super::vault_verify::audit_vault_checks(store, &ctx, &found).map_err(|e| anyhow!(e.message))?;
+    Ok(found.checks)
+}
+
 /// A multi-line message (a list of configuration problems) as one line for a flash.
 fn one_line(message: &str) -> String {
     message
@@ -334,15 +381,17 @@ impl Services for ConsoleServices {
     ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
         let inner = self.inner.clone();
         async move {
+            let vault_mode = {
+                let guard = lock_arc(&inner)?;
+                !guard.ctx.settings.local.readonly && super::vault_ops::vault_mode(&guard.ctx)
+            };
+            if vault_mode {
+                return verify_listed_from_vault(inner, list, progress).await;
+            }
             let (client, targets, concurrency) = {
                 let mut guard = lock_arc(&inner)?;
                 if guard.ctx.settings.local.readonly {
                     return Err(anyhow!("read-only mode: verify is off"));
-                }
-                if super::vault_ops::vault_mode(&guard.ctx) {
-                    return Err(anyhow!(
-                        "vault mode keeps no secret in the store: verify each site from its screen (v)"
-                    ));
                 }
                 let remote = guard
                     .ctx

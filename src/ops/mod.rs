@@ -9,6 +9,7 @@ pub mod secrets;
 pub mod source;
 pub mod vault_ops;
 pub mod vault_sync;
+pub mod vault_verify;
 pub mod verify_many;
 
 pub use context::{

@@ -291,7 +291,7 @@ impl VaultSink {
                 .map(|(org, c)| credential_key(&self.prefix, org, c))
                 .collect();
             if self.reconcile {
-                keys.extend(self.strays(data).await.map_err(|e| {
+                keys.extend(self.strays(data, held).await.map_err(|e| {
                     self.counts.errors += 1;
                     CliError::runtime(format!("cannot list the vault prefix: {e}"))
                 })?);
@@ -374,9 +374,14 @@ impl VaultSink {
         Ok(Some(new_marks))
     }
 
-    /// Reconcile: keys under the prefix that match no credential of a fetched site and no
-    /// site whose clients call failed (whose credentials stay as they are).
-    async fn strays(&self, data: &HarvestData) -> Result<Vec<String>, VaultError> {
+    /// Reconcile: keys under the prefix that match no credential of a fetched site, no site
+    /// whose clients call failed and nothing the removal guard holds (those stay in the
+    /// store, so they stay in the vault).
+    async fn strays(
+        &self,
+        data: &HarvestData,
+        held: &HeldRemovals,
+    ) -> Result<Vec<String>, VaultError> {
         let known: HashSet<(String, String)> = data
             .fetched
             .iter()
@@ -394,7 +399,8 @@ impl VaultSink {
             .await?
         {
             let org = folder.trim_end_matches('/');
-            if stale.contains(org) {
+            let org_id = OrgId::parse(org).ok();
+            if stale.contains(org) || org_id.as_ref().is_some_and(|o| held.sites.contains(o)) {
                 continue;
             }
             let names = if folder.ends_with('/') {
@@ -413,8 +419,10 @@ impl VaultSink {
             for name in names {
                 let key = format!("{}/{org}/{}", self.prefix, name.trim_end_matches('/'));
                 let matches = !name.ends_with('/')
-                    && decode_segment(&name)
-                        .is_some_and(|id| known.contains(&(org.to_string(), id)));
+                    && decode_segment(&name).is_some_and(|id| {
+                        known.contains(&(org.to_string(), id.clone()))
+                            || org_id.as_ref().is_some_and(|o| held.holds(o, &id))
+                    });
                 if matches {
                     continue;
                 }

@@ -183,15 +183,31 @@ pub async fn verify_many<'a>(
     bounded(targets, concurrency, progress, check).await
 }
 
+/// A credential to verify, named by site and client id.
+pub(crate) trait Named: Sync {
+    fn organisation_id(&self) -> &OrgId;
+    fn client_id(&self) -> &str;
+}
+
+impl Named for Target {
+    fn organisation_id(&self) -> &OrgId {
+        &self.organisation_id
+    }
+    fn client_id(&self) -> &str {
+        &self.credential.client_id
+    }
+}
+
 /// Runs `check` on every target, at most `concurrency` at once, tallying as they end.
-async fn bounded<'a, F, Fut>(
-    targets: &'a [Target],
+pub(crate) async fn bounded<'a, T, F, Fut>(
+    targets: &'a [T],
     concurrency: usize,
     progress: Option<UnboundedSender<Tally>>,
     check: F,
 ) -> Vec<CredentialCheck>
 where
-    F: Fn(&'a Target) -> Fut,
+    T: Named,
+    F: Fn(&'a T) -> Fut,
     Fut: std::future::Future<Output = CheckOutcome> + Send + 'a,
 {
     let total = targets.len();
@@ -210,8 +226,8 @@ where
             let outcome = check(t);
             Box::pin(async move {
                 CredentialCheck {
-                    organisation_id: t.organisation_id.clone(),
-                    client_id: t.credential.client_id.clone(),
+                    organisation_id: t.organisation_id().clone(),
+                    client_id: t.client_id().to_string(),
                     outcome: outcome.await,
                 }
             })
@@ -240,26 +256,57 @@ pub fn audit_checks(
     targets: &[Target],
     checks: &[CredentialCheck],
 ) -> OpResult<()> {
+    audit_checks_as(
+        store,
+        ctx,
+        checks,
+        |check| {
+            targets
+                .iter()
+                .find(|t| {
+                    t.organisation_id == check.organisation_id
+                        && t.credential.client_id == check.client_id
+                })
+                .map(|t| t.fingerprint.clone())
+        },
+        None,
+    )
+}
+
+/// Writes one verify audit record per credential, with its outcome, the fingerprint of
+/// the secret verified (`fingerprint_of`), and in vault mode the vault identity (named in
+/// the note and in the record's identity, as a reveal names it).
+pub fn audit_checks_as(
+    store: &mut Store,
+    ctx: &Context,
+    checks: &[CredentialCheck],
+    fingerprint_of: impl Fn(&CredentialCheck) -> Option<Fingerprint>,
+    vault_identity: Option<&str>,
+) -> OpResult<()> {
     for check in checks {
-        let fingerprint = targets
-            .iter()
-            .find(|t| {
-                t.organisation_id == check.organisation_id
-                    && t.credential.client_id == check.client_id
-            })
-            .map(|t| &t.fingerprint);
-        let detail = match &check.outcome {
+        let outcome = match &check.outcome {
             CheckOutcome::Ok => "ok".to_string(),
             CheckOutcome::Refused(e) => format!("refused: {e}"),
             CheckOutcome::Error(e) => format!("failed: {e}"),
         };
-        let entry = ctx.audit_entry(
+        let detail = match vault_identity {
+            Some(id) => format!(
+                "{outcome}; vault identity {}",
+                crate::sanitize::for_terminal(id)
+            ),
+            None => outcome,
+        };
+        let fingerprint = fingerprint_of(check);
+        let mut entry = ctx.audit_entry(
             AuditAction::Verify,
             Some(&check.organisation_id),
             Some(&check.client_id),
-            fingerprint,
+            fingerprint.as_ref(),
             Some(detail),
         );
+        if let Some(id) = vault_identity {
+            entry.identity = Some(id.to_string());
+        }
         store.append_audit(&entry).map_err(store_err)?;
     }
     Ok(())

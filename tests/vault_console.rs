@@ -1,0 +1,456 @@
+//! The console in vault mode, headless, against a real OpenBao (`bao server -dev`, started
+//! here) and the in-process simulator: keys go to the real `App`, its effects are run
+//! against the real `ConsoleServices` (store, SIMS client, vault) as the terminal runtime
+//! runs them (the OSC 52 copy goes to a buffer instead of the terminal), and the answers
+//! are fed back. Harvest writes the vault; reveal, copy and verify (site screen and
+//! exposure view) read it with the current identity and audit it; a `403` is a clear flash
+//! with no secret anywhere.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+mod vault_support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::Engine as _;
+use common::*;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use secrecy::ExposeSecret;
+use simsid::config::{Dirs, Flags};
+use simsid::domain::{AuditAction, OrgId};
+use simsid::ops::console::ConsoleServices;
+use simsid::ops::Context;
+use simsid::sim::Simulator;
+use simsid::tui::app::Screen;
+use simsid::tui::theme::Theme;
+use simsid::tui::{osc52, views, Action, App, ConsoleOptions, Effect, Services};
+use tokio_util::sync::CancellationToken;
+use vault_support::{shared, Bao, ROOT_TOKEN};
+
+/// The environment for vault mode under `prefix` with `token`.
+fn vault_env(
+    sim: &Simulator,
+    ts: &TempStore,
+    bao: &Bao,
+    prefix: &str,
+    token: &str,
+) -> BTreeMap<String, String> {
+    let mut e = env_for(sim, ts);
+    e.insert("SIMSID_SECRETS".into(), "vault".into());
+    e.insert("VAULT_ADDR".into(), bao.addr.clone());
+    e.insert("VAULT_TOKEN".into(), token.into());
+    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
+    e
+}
+
+/// The console's real services for `env`, with directories under `home`.
+fn services(env: &BTreeMap<String, String>, home: &Path) -> Arc<ConsoleServices> {
+    let dirs = Dirs {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+        state_dir: home.join("state"),
+    };
+    let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
+    Arc::new(ConsoleServices::new(Context::new(settings), None, None).unwrap())
+}
+
+/// Every (org, client id, secret) the simulator serves now.
+fn served(sim: &Simulator) -> Vec<(OrgId, String, String)> {
+    sim.control()
+        .sites()
+        .into_iter()
+        .flat_map(|s| {
+            s.visible_clients()
+                .iter()
+                .map(|c| {
+                    (
+                        s.org_id.clone(),
+                        c.client_id.clone(),
+                        c.secret.expose_secret().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The app and the services it drives, run without a terminal.
+struct Console {
+    app: App,
+    services: Arc<ConsoleServices>,
+    /// What the copy wrote where the terminal would be (OSC 52).
+    clipboard: Vec<u8>,
+    /// Every effect run, in order.
+    ran: Vec<Effect>,
+}
+
+impl Console {
+    fn new(services: Arc<ConsoleServices>) -> Self {
+        let overview = services.overview().unwrap();
+        let mut app = App::new(
+            overview,
+            ConsoleOptions { readonly: false },
+            Theme::new(false),
+            Instant::now(),
+        );
+        app.update(Action::Resize {
+            width: 120,
+            height: 40,
+        });
+        Console {
+            app,
+            services,
+            clipboard: Vec::new(),
+            ran: Vec::new(),
+        }
+    }
+
+    /// Presses a key and runs what it asks for, feeding the answers back.
+    async fn key(&mut self, code: KeyCode) {
+        let fx = self.app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+        self.run(fx).await;
+    }
+
+    async fn ch(&mut self, c: char) {
+        self.key(KeyCode::Char(c)).await;
+    }
+
+    /// Runs effects as the terminal runtime does, until none is left (bounded).
+    async fn run(&mut self, effects: Vec<Effect>) {
+        let mut queue: std::collections::VecDeque<Effect> = effects.into();
+        let mut steps = 0;
+        while let Some(effect) = queue.pop_front() {
+            steps += 1;
+            assert!(steps < 64, "effects keep coming: {effect:?}");
+            self.ran.push(effect.clone());
+            let action = self.execute(effect).await;
+            if let Some(action) = action {
+                queue.extend(self.app.update(action));
+            }
+        }
+    }
+
+    async fn execute(&mut self, effect: Effect) -> Option<Action> {
+        let s = self.services.clone();
+        let message = |e: anyhow::Error| format!("{e:#}");
+        Some(match effect {
+            Effect::LoadOverview => Action::OverviewLoaded(s.overview().map_err(message)),
+            Effect::LoadSite(org) => {
+                let result = s.site(&org).map_err(message);
+                Action::SiteLoaded { org, result }
+            }
+            Effect::LoadRuns => Action::RunsLoaded(s.runs().map_err(message)),
+            Effect::Reveal { org, client_id } => {
+                let result = s.reveal(&org, &client_id).map_err(message);
+                Action::Revealed {
+                    org,
+                    client_id,
+                    result,
+                }
+            }
+            Effect::Copy { org, client_id } => {
+                let result = match s.copy_secret(&org, &client_id) {
+                    Ok(secret) => osc52::write_osc52(
+                        &mut self.clipboard,
+                        secret.expose_secret().as_bytes(),
+                        false,
+                    )
+                    .map_err(|e| e.to_string()),
+                    Err(e) => Err(message(e)),
+                };
+                Action::Copied {
+                    org,
+                    client_id,
+                    result,
+                }
+            }
+            Effect::ClearClipboard => {
+                osc52::write_clear(&mut self.clipboard, false).unwrap();
+                return None;
+            }
+            Effect::Verify(org) => {
+                let result = s.verify(&org).await.map_err(message);
+                Action::Verified { org, result }
+            }
+            Effect::StartHarvest => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let result = s
+                    .harvest(tx, CancellationToken::new())
+                    .await
+                    .map_err(message);
+                let mut batch = Vec::new();
+                while let Ok(ev) = rx.try_recv() {
+                    batch.push(ev);
+                }
+                let more = self.app.update(Action::Harvest(batch));
+                assert!(more.is_empty(), "{more:?}");
+                Action::HarvestFinished(result)
+            }
+            Effect::LoadExposures => Action::ExposuresLoaded(s.exposures().map_err(message)),
+            Effect::LoadSiteExposure(org) => {
+                let result = s.site_exposures(&org).map_err(message);
+                Action::SiteExposureLoaded { org, result }
+            }
+            Effect::VerifyListed(list) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let result = s.verify_listed(list, tx).await.map_err(message);
+                while let Ok(tally) = rx.try_recv() {
+                    let more = self.app.update(Action::ListedVerifyProgress(tally));
+                    assert!(more.is_empty(), "{more:?}");
+                }
+                Action::ListedVerified(result)
+            }
+            Effect::CancelHarvest | Effect::SwitchProfile(_) | Effect::Quit => return None,
+        })
+    }
+
+    /// The screen as text.
+    fn screen(&self) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        terminal.draw(|f| views::draw(&self.app, f)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buffer.area.height {
+            for x in 0..buffer.area.width {
+                out.push_str(buffer[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn flash(&self) -> String {
+        self.app
+            .flash()
+            .map(|f| f.text.clone())
+            .unwrap_or_default()
+    }
+
+    /// Opens the site `org` from the list (the first row after filtering by its id).
+    async fn open(&mut self, org: &OrgId) {
+        for _ in 0..5 {
+            if matches!(self.app.screen(), Screen::Sites) {
+                break;
+            }
+            self.key(KeyCode::Esc).await;
+        }
+        self.ch('/').await;
+        for c in org.as_str().chars() {
+            self.ch(c).await;
+        }
+        self.key(KeyCode::Enter).await;
+        self.key(KeyCode::Enter).await;
+        assert_eq!(
+            self.app.site_view().map(|v| v.org.clone()),
+            Some(org.clone()),
+            "{}",
+            self.screen()
+        );
+    }
+
+    /// The client id of the credential `r`/`c` act on (the last reveal or copy asked for).
+    fn last_read(&self) -> (OrgId, String) {
+        self.ran
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::Reveal { org, client_id } | Effect::Copy { org, client_id } => {
+                    Some((org.clone(), client_id.clone()))
+                }
+                _ => None,
+            })
+            .expect("a reveal or copy ran")
+    }
+}
+
+fn secret_of(all: &[(OrgId, String, String)], org: &OrgId, client_id: &str) -> String {
+    all.iter()
+        .find(|(o, c, _)| o == org && c == client_id)
+        .map(|(_, _, s)| s.clone())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_verify() {
+    let bao = shared().await;
+    let sim = simulator(5, 51).await;
+    let ts = TempStore::new();
+    let prefix = "t/console";
+    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let mut console = Console::new(services(&env, ts.dir.path()));
+
+    // R y: the console's harvest writes every credential to the vault, none to the store.
+    console.ch('R').await;
+    console.ch('y').await;
+    assert!(console.ran.contains(&Effect::StartHarvest));
+    assert!(
+        !console.flash().contains("failed"),
+        "{}",
+        console.flash()
+    );
+    let all = served(&sim);
+    let mut want: Vec<String> = all
+        .iter()
+        .map(|(o, c, _)| simsid::vault::path::credential_key(prefix, o, c))
+        .collect();
+    want.sort();
+    assert_eq!(bao.keys(prefix).await, want);
+    for (o, c, secret) in &all {
+        let (data, _) = bao
+            .read(&simsid::vault::path::credential_key(prefix, o, c))
+            .await
+            .unwrap();
+        assert_eq!(data["secret"], serde_json::json!(secret));
+    }
+    assert_eq!(ts.open().sealed_secret_count().unwrap(), 0);
+    assert_eq!(console.app.sites().rows().len(), 5, "the list reloaded");
+
+    // r y on a site: the secret read from the vault is on screen; the audit names the
+    // vault identity.
+    let org = all[0].0.clone();
+    console.open(&org).await;
+    console.ch('r').await;
+    console.ch('y').await;
+    let (o, client_id) = console.last_read();
+    assert_eq!(o, org);
+    let secret = secret_of(&all, &org, &client_id);
+    assert!(console.screen().contains(&secret), "{}", console.screen());
+    let store = ts.open();
+    let last = store.audit().unwrap().pop().unwrap();
+    assert_eq!(last.action, AuditAction::Reveal);
+    assert_eq!(last.client_id.as_deref(), Some(client_id.as_str()));
+    assert_eq!(last.identity.as_deref(), Some("token"));
+    assert_eq!(last.detail.as_deref(), Some("vault identity token"));
+    assert_eq!(last.fingerprint, Some(store.fingerprint(&secret.clone().into())));
+
+    // c: the secret goes to the clipboard (OSC 52), audited as a copy.
+    console.key(KeyCode::Esc).await;
+    console.ch('c').await;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
+    let written = String::from_utf8(console.clipboard.clone()).unwrap();
+    assert!(written.contains(&encoded), "OSC 52 carries the vault's secret");
+    let last = ts.open().audit().unwrap().pop().unwrap();
+    assert_eq!(
+        (last.action, last.identity.as_deref()),
+        (AuditAction::Copy, Some("token"))
+    );
+
+    // v: the site's credentials are verified with the vault's secrets.
+    console.ch('v').await;
+    assert!(console.ran.contains(&Effect::Verify(org.clone())));
+    let verified = console
+        .app
+        .site_view()
+        .and_then(|v| v.verify.clone())
+        .unwrap();
+    match verified {
+        simsid::tui::app::site::VerifyState::Done(results) => {
+            assert!(!results.is_empty());
+            assert!(results.iter().all(|r| r.ok), "{results:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The exposure view's v verifies what was revealed and copied, read from the vault.
+    console.key(KeyCode::Esc).await;
+    console.ch('e').await;
+    console.ch('v').await;
+    let listed = console
+        .ran
+        .iter()
+        .find_map(|e| match e {
+            Effect::VerifyListed(list) => Some(list.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(listed, vec![(org.clone(), client_id.clone())]);
+    let screen = console.screen();
+    assert!(screen.contains("verified 1/1: 1 ok, 0 refused, 0 error(s)"), "{screen}");
+    let verifies: Vec<_> = ts
+        .open()
+        .audit()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::Verify)
+        .collect();
+    assert!(verifies.len() >= 2);
+    for v in &verifies {
+        assert!(
+            v.detail.as_deref().unwrap().ends_with("; vault identity token"),
+            "{v:?}"
+        );
+    }
+
+    // Nothing of it reached the local files (store, log).
+    for (path, bytes) in all_file_bytes(ts.dir.path()) {
+        for (_, _, s) in &all {
+            assert!(!contains_bytes(&bytes, s.as_bytes()), "{}", path.display());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_secret() {
+    let bao = shared().await;
+    let sim = simulator(3, 52).await;
+    let ts = TempStore::new();
+    let prefix = "t/console403";
+    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
+    let all = served(&sim);
+    let org = all[0].0.clone();
+    // An exposure to verify later (revealed with the harvester's identity).
+    assert_eq!(
+        code(&simsid(&env, &["show", org.as_str(), "--reveal"]).await),
+        0
+    );
+    let audit_before = ts.open().audit().unwrap().len();
+
+    // The console with an identity that may look itself up but read nothing.
+    let weak = bao.token_with(&["default"]).await;
+    let env = vault_env(&sim, &ts, &bao, prefix, &weak);
+    let mut console = Console::new(services(&env, ts.dir.path()));
+    console.open(&org).await;
+    let may_not = "your vault identity may not read this credential";
+    console.ch('r').await;
+    console.ch('y').await;
+    assert!(console.flash().contains(may_not), "{}", console.flash());
+    assert!(console.app.site_view().unwrap().revealed.is_none());
+    console.ch('c').await;
+    assert!(console.flash().contains(may_not), "{}", console.flash());
+    assert!(console.clipboard.is_empty(), "nothing was copied");
+    console.ch('v').await;
+    assert!(console.flash().contains(may_not) || console.screen().contains(may_not));
+    let screen_site = console.screen();
+
+    console.key(KeyCode::Esc).await;
+    console.ch('e').await;
+    console.ch('v').await;
+    let screen = console.screen();
+    assert!(screen.contains("0 ok, 0 refused"), "{screen}");
+    assert!(screen.contains(may_not), "{screen}");
+    let trail = ts.open().audit().unwrap();
+    assert!(
+        trail[audit_before..]
+            .iter()
+            .all(|e| e.action == AuditAction::Verify),
+        "a refused read reveals and copies nothing: {:?}",
+        &trail[audit_before..]
+    );
+    for (_, _, s) in &all {
+        assert!(!screen.contains(s.as_str()));
+        assert!(!screen_site.contains(s.as_str()));
+        assert!(!console.flash().contains(s.as_str()));
+    }
+    assert!(!screen.contains(&weak));
+}
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
