@@ -25,6 +25,7 @@ use secrecy::ExposeSecret;
 use simsid::config::{Dirs, Flags};
 use simsid::domain::{AuditAction, OrgId};
 use simsid::ops::console::ConsoleServices;
+use simsid::ops::verify_many::CredentialCheck;
 use simsid::ops::Context;
 use simsid::sim::Simulator;
 use simsid::tui::app::Screen;
@@ -88,6 +89,8 @@ struct Console {
     clipboard: Vec<u8>,
     /// Every effect run, in order.
     ran: Vec<Effect>,
+    /// The checks of the last exposure-view verify.
+    listed: Option<Vec<CredentialCheck>>,
 }
 
 impl Console {
@@ -108,6 +111,7 @@ impl Console {
             services,
             clipboard: Vec::new(),
             ran: Vec::new(),
+            listed: None,
         }
     }
 
@@ -204,6 +208,7 @@ impl Console {
                     let more = self.app.update(Action::ListedVerifyProgress(tally));
                     assert!(more.is_empty(), "{more:?}");
                 }
+                self.listed = result.as_ref().ok().cloned();
                 Action::ListedVerified(result)
             }
             Effect::CancelHarvest | Effect::SwitchProfile(_) | Effect::Quit => return None,
@@ -330,8 +335,8 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     assert_eq!(last.fingerprint, Some(store.fingerprint(&secret.clone().into())));
 
     // c: the secret goes to the clipboard (OSC 52), audited as a copy.
-    console.key(KeyCode::Esc).await;
     console.ch('c').await;
+    assert_eq!(console.last_read(), (org.clone(), client_id.clone()));
     let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
     let written = String::from_utf8(console.clipboard.clone()).unwrap();
     assert!(written.contains(&encoded), "OSC 52 carries the vault's secret");
@@ -434,7 +439,10 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
     console.ch('v').await;
     let screen = console.screen();
     assert!(screen.contains("0 ok, 0 refused"), "{screen}");
-    assert!(screen.contains(may_not), "{screen}");
+    assert!(screen.contains("1 error(s)"), "{screen}");
+    let checks = console.listed.clone().expect("the exposure view verified");
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].outcome.error(), Some(may_not));
     let trail = ts.open().audit().unwrap();
     assert!(
         trail[audit_before..]
