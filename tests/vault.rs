@@ -641,6 +641,18 @@ async fn no_secret_escapes_in_vault_mode() {
     }
     let reveal = simsid(&env, &["show", org.as_str(), "--reveal", "-vv"]).await;
     assert_eq!(code(&reveal), 0);
+    // The bulk verifies read every secret from the vault: none of it reaches an output,
+    // the log or the store (an exposure now exists for --exposed).
+    for args in [
+        vec!["verify", "--all", "-vv"],
+        vec!["verify", "--all", "--json", "-vv"],
+        vec!["verify", "--exposed", "-vv"],
+        vec!["verify", "--exposed", "--json", "-vv"],
+    ] {
+        let o = simsid(&env, &args).await;
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        outputs.push((args.join(" "), o));
+    }
     let secrets: Vec<String> = served(&sim).into_iter().map(|(_, _, s)| s).collect();
     let integrator = env["SIMSID_CLIENT_SECRET"].clone();
     let mut needles: Vec<&str> = secrets.iter().map(String::as_str).collect();
