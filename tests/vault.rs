@@ -817,7 +817,8 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     let all = served(&sim);
     let mut orgs: Vec<OrgId> = all.iter().map(|(o, _, _)| o.clone()).collect();
     orgs.dedup();
-    let (exposed_org, rotated_org, denied_org) = (orgs[0].clone(), orgs[1].clone(), orgs[2].clone());
+    let (exposed_org, rotated_org, denied_org) =
+        (orgs[0].clone(), orgs[1].clone(), orgs[2].clone());
     let key = |o: &OrgId, c: &str| (o.as_str().to_string(), c.to_string());
 
     // Everything works: every credential once, each read from the vault.
@@ -825,20 +826,35 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(
-        (v["ok"].as_u64(), v["refused"].as_u64(), v["errors"].as_u64()),
+        (
+            v["ok"].as_u64(),
+            v["refused"].as_u64(),
+            v["errors"].as_u64()
+        ),
         (Some(all.len() as u64), Some(0), Some(0))
     );
     let want: Vec<_> = all.iter().map(|(o, c, _)| key(o, c)).collect();
     let mut want_sorted = want.clone();
     want_sorted.sort();
-    assert_eq!(bulk_results(&v).into_keys().collect::<Vec<_>>(), want_sorted);
+    assert_eq!(
+        bulk_results(&v).into_keys().collect::<Vec<_>>(),
+        want_sorted
+    );
 
     // Reveal two sites (an exposure), then the vendor rotates one credential: the vault
     // still holds the old secret, which the STS refuses (exit 5).
     for org in [&exposed_org, &rotated_org] {
-        assert_eq!(code(&simsid(&env, &["show", org.as_str(), "--reveal"]).await), 0);
+        assert_eq!(
+            code(&simsid(&env, &["show", org.as_str(), "--reveal"]).await),
+            0
+        );
     }
-    let rotated = all.iter().find(|(o, _, _)| o == &rotated_org).unwrap().1.clone();
+    let rotated = all
+        .iter()
+        .find(|(o, _, _)| o == &rotated_org)
+        .unwrap()
+        .1
+        .clone();
     assert!(sim.control().rotate_secret(&rotated_org, &rotated));
     let o = simsid(&env, &["verify", "--exposed", "--json"]).await;
     assert_eq!(code(&o), 5, "{}", stderr(&o));
@@ -855,7 +871,10 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     assert_eq!(v["refused"], json!(1));
     assert_eq!(v["ok"], json!(exposed.len() - 1));
     let r = &results[&key(&rotated_org, &rotated)];
-    assert_eq!((r["ok"].clone(), r["refused"].clone()), (json!(false), json!(true)));
+    assert_eq!(
+        (r["ok"].clone(), r["refused"].clone()),
+        (json!(false), json!(true))
+    );
     let o = simsid(&env, &["verify", "--all"]).await;
     assert_eq!(code(&o), 5);
     assert!(
@@ -983,7 +1002,11 @@ async fn reconcile_keeps_what_the_removal_guard_holds() {
     }
 
     // Accepted: they go, and the vault holds what SIMS ID serves.
-    let o = simsid(&env, &["harvest", "--json", "--reconcile", "--accept-removals"]).await;
+    let o = simsid(
+        &env,
+        &["harvest", "--json", "--reconcile", "--accept-removals"],
+    )
+    .await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["removed"], json!(removing));
     assert_vault_matches(&bao, &sim, prefix).await;

@@ -231,10 +231,7 @@ impl Console {
     }
 
     fn flash(&self) -> String {
-        self.app
-            .flash()
-            .map(|f| f.text.clone())
-            .unwrap_or_default()
+        self.app.flash().map(|f| f.text.clone()).unwrap_or_default()
     }
 
     /// Opens the site `org` from the list (the first row after filtering by its id).
@@ -294,11 +291,7 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     console.ch('R').await;
     console.ch('y').await;
     assert!(console.ran.contains(&Effect::StartHarvest));
-    assert!(
-        !console.flash().contains("failed"),
-        "{}",
-        console.flash()
-    );
+    assert!(!console.flash().contains("failed"), "{}", console.flash());
     let all = served(&sim);
     let mut want: Vec<String> = all
         .iter()
@@ -332,14 +325,20 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     assert_eq!(last.client_id.as_deref(), Some(client_id.as_str()));
     assert_eq!(last.identity.as_deref(), Some("token"));
     assert_eq!(last.detail.as_deref(), Some("vault identity token"));
-    assert_eq!(last.fingerprint, Some(store.fingerprint(&secret.clone().into())));
+    assert_eq!(
+        last.fingerprint,
+        Some(store.fingerprint(&secret.clone().into()))
+    );
 
     // c: the secret goes to the clipboard (OSC 52), audited as a copy.
     console.ch('c').await;
     assert_eq!(console.last_read(), (org.clone(), client_id.clone()));
     let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
     let written = String::from_utf8(console.clipboard.clone()).unwrap();
-    assert!(written.contains(&encoded), "OSC 52 carries the vault's secret");
+    assert!(
+        written.contains(&encoded),
+        "OSC 52 carries the vault's secret"
+    );
     let last = ts.open().audit().unwrap().pop().unwrap();
     assert_eq!(
         (last.action, last.identity.as_deref()),
@@ -376,7 +375,10 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
         .unwrap();
     assert_eq!(listed, vec![(org.clone(), client_id.clone())]);
     let screen = console.screen();
-    assert!(screen.contains("verified 1/1: 1 ok, 0 refused, 0 error(s)"), "{screen}");
+    assert!(
+        screen.contains("verified 1/1: 1 ok, 0 refused, 0 error(s)"),
+        "{screen}"
+    );
     let verifies: Vec<_> = ts
         .open()
         .audit()
@@ -387,7 +389,10 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     assert!(verifies.len() >= 2);
     for v in &verifies {
         assert!(
-            v.detail.as_deref().unwrap().ends_with("; vault identity token"),
+            v.detail
+                .as_deref()
+                .unwrap()
+                .ends_with("; vault identity token"),
             "{v:?}"
         );
     }

@@ -13,10 +13,10 @@ use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
 use crate::harvest::RetryPolicy;
-use crate::ops::verify_many::Selection;
-use crate::ops::{vault_ops, vault_verify};
 use crate::ops::vault_sync::VaultSink;
+use crate::ops::verify_many::Selection;
 use crate::ops::{self, secrets, Context};
+use crate::ops::{vault_ops, vault_verify};
 
 /// `simsid harvest` in vault mode (and `--reconcile`): the vault is written before the
 /// local commit; a failed vault write fails the run (exit 1) with nothing committed.

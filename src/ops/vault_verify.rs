@@ -155,19 +155,29 @@ fn check_one<'a>(
     t: &'a VaultTarget,
 ) -> BoxFuture<'a, CheckOutcome> {
     Box::pin(async move {
-        let record =
-            match read_credential(vault.client, vault.settings, &t.organisation_id, &t.client_id)
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => return CheckOutcome::Error(e.message),
-            };
+        let record = match read_credential(
+            vault.client,
+            vault.settings,
+            &t.organisation_id,
+            &t.client_id,
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => return CheckOutcome::Error(e.message),
+        };
         let fp = vault.fingerprinter.fingerprint(&record.secret);
         if let Ok(mut map) = fingerprints.lock() {
             map.insert((t.organisation_id.clone(), t.client_id.clone()), fp);
         }
-        secrets::verify_credential(sims, &t.organisation_id, &t.client_id, &record.secret, policy)
-            .await
+        secrets::verify_credential(
+            sims,
+            &t.organisation_id,
+            &t.client_id,
+            &record.secret,
+            policy,
+        )
+        .await
     })
 }
 
