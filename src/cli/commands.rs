@@ -8,11 +8,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use super::args::{ExportFormat, StatusView};
+use super::args::ExportFormat;
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
+use crate::filter::StatusView;
 use crate::harvest::{HarvestEnd, HarvestOptions, Progress};
 use crate::ops::{self, secrets, Context};
 use crate::store::Store;
@@ -35,9 +36,7 @@ pub fn io_err(e: std::io::Error) -> CliError {
 /// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
 /// and exits 4 (nothing is shown, revealed or verified).
 pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
-    let found = store
-        .resolve(query)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let found = store.resolve(query)?;
     match found {
         crate::lookup::Found::One(row) => Ok(row.site.org_id),
         crate::lookup::Found::Nothing => Err(CliError::not_found(query)),
@@ -211,11 +210,10 @@ pub fn sites(
 ) -> CmdResult {
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
-    let view = status.map_or(crate::filter::StatusView::All, Into::into);
+    let view = status.unwrap_or_default();
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
-        .sites()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
@@ -237,8 +235,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
-        .site(&org_id)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
     let mut secrets_shown: Vec<Option<SecretString>> = Vec::new();
     if reveal {
@@ -305,9 +302,7 @@ pub fn print_verify(
 /// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let runs = store
-        .runs()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let runs = store.runs()?;
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::to_value(&runs)
@@ -326,9 +321,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let entries = store
-        .audit()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let entries = store.audit()?;
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::Value::Array(entries.iter().map(output::audit_json).collect());
@@ -346,15 +339,10 @@ pub fn export(
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows = store
-        .sites()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let rows = store.sites()?;
     let mut details = Vec::with_capacity(rows.len());
     for r in &rows {
-        if let Some(d) = store
-            .site(&r.site.org_id)
-            .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        {
+        if let Some(d) = store.site(&r.site.org_id)? {
             details.push(d);
         }
     }
@@ -393,8 +381,6 @@ pub fn export(
         output_path.map_or(String::new(), |p| format!(", to {}", p.display()))
     );
     let entry = ctx.audit_entry(AuditAction::Export, None, None, None, Some(detail));
-    store
-        .append_audit(&entry)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    store.append_audit(&entry)?;
     Ok(exit::OK)
 }

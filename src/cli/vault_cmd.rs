@@ -45,8 +45,7 @@ pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
     let mut store = ops::open_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
-        .site(&org_id)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
     let vault = vault_ops::vault_client(ctx)?;
     let mut shown: Vec<Option<SecretString>> = Vec::new();

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::cli::CliError;
+use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
 use crate::sims::{SimsClient, SimsSettings};
@@ -48,7 +48,7 @@ impl Context {
         self.settings
             .remote
             .as_ref()
-            .map_err(|e| CliError::usage(e.to_string()))
+            .map_err(|e| OpError::invalid(e.to_string()))
     }
 
     /// An audit entry stamped now for this user.
@@ -75,7 +75,7 @@ impl Context {
 
 /// Maps a store error to its exit code (6 when another harvest holds or changed the store,
 /// else 1) with a message that says where.
-pub fn store_error(local: &LocalSettings, e: StoreError) -> CliError {
+pub fn store_error(local: &LocalSettings, e: StoreError) -> OpError {
     let names_its_file = matches!(
         e,
         StoreError::Missing(_)
@@ -86,15 +86,10 @@ pub fn store_error(local: &LocalSettings, e: StoreError) -> CliError {
             | StoreError::DiskFull { .. }
             | StoreError::Io { .. }
     );
-    let message = if names_its_file {
-        e.to_string()
+    if names_its_file {
+        OpError::store("", e)
     } else {
-        format!("store {}: {e}", local.store_path.display())
-    };
-    if e.is_busy() {
-        CliError::busy(message)
-    } else {
-        CliError::runtime(message)
+        OpError::store(&format!("store {}", local.store_path.display()), e)
     }
 }
 
@@ -103,7 +98,7 @@ fn key_source(local: &LocalSettings) -> OpResult<KeySource> {
     match &local.store_key {
         Some(b64) => StoreKey::from_base64(b64)
             .map(KeySource::Given)
-            .map_err(|e| CliError::usage(format!("SIMSID_STORE_KEY: {e}"))),
+            .map_err(|e| OpError::invalid(format!("SIMSID_STORE_KEY: {e}"))),
         None => Ok(KeySource::File),
     }
 }
@@ -151,5 +146,5 @@ pub fn sims_client(remote: &RemoteSettings) -> OpResult<SimsClient> {
         client_auth: remote.sts_client_auth,
         verify_scopes: remote.verify_scopes.clone(),
     })
-    .map_err(|e| CliError::runtime(format!("cannot build the SIMS ID client: {e}")))
+    .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))
 }
