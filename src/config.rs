@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::sims::SimsSettings;
 use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
 use crate::vault::VaultSettings;
 
@@ -20,8 +21,8 @@ pub const DEFAULT_API_BASE: &str = "https://rap.sims.co.uk/api/v1/partner";
 pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
 /// `acr_values` template; `{organisation_id}` is replaced.
 pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
-/// Concurrent Clients requests in a harvest.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Concurrent Clients requests in a harvest (the engine's default).
+pub use crate::harvest::DEFAULT_CONCURRENCY;
 /// Whole-request timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Highest accepted concurrency.
@@ -139,24 +140,19 @@ pub struct LocalSettings {
 /// Settings for talking to SIMS ID, all validated.
 #[derive(Debug, Clone)]
 pub struct RemoteSettings {
-    pub application_id: AppId,
-    pub client_id: String,
-    pub organisation_id: OrgId,
-    pub client_secret: SecretString,
-    pub sts_url: String,
-    pub api_base: String,
-    pub scopes: String,
-    pub acr_values: String,
-    pub apim_key: Option<SecretString>,
+    /// What the SIMS ID client needs (endpoints, the integrator's credential, timeouts).
+    pub sims: SimsSettings,
+    /// Sites fetched at once (the limiter's ceiling).
     pub concurrency: usize,
-    pub timeout: Duration,
     /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
-    /// `client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`] reads it.
+    /// `sims.client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`]
+    /// reads it.
     pub client_secret_vault: Option<SecretRef>,
-    /// `sts_client_auth`: how the secret is sent to the STS.
-    pub sts_client_auth: crate::sims::ClientAuth,
-    /// `verify_scopes`: the scopes `verify` asks for (default none).
-    pub verify_scopes: String,
+}
+
+/// The connect timeout for a whole-request `timeout`: the same, at most 10 s.
+pub fn connect_timeout_for(timeout: Duration) -> Duration {
+    timeout.min(Duration::from_secs(10))
 }
 
 /// Every resolved setting: local ones, and the remote ones when complete and valid.
@@ -662,21 +658,25 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
             if missing.is_empty() =>
         {
+            let timeout = Duration::from_secs(timeout_secs as u64);
             Ok(RemoteSettings {
-                application_id,
-                client_id,
-                organisation_id,
-                client_secret,
-                sts_url,
-                api_base,
-                scopes,
-                acr_values,
-                apim_key,
+                sims: SimsSettings {
+                    application_id,
+                    client_id,
+                    organisation_id,
+                    client_secret,
+                    sts_url,
+                    api_base,
+                    scopes,
+                    acr_values,
+                    apim_key,
+                    timeout,
+                    connect_timeout: connect_timeout_for(timeout),
+                    client_auth: sts_client_auth,
+                    verify_scopes,
+                },
                 concurrency: concurrency as usize,
-                timeout: Duration::from_secs(timeout_secs as u64),
                 client_secret_vault: vault.client_secret_vault.clone(),
-                sts_client_auth,
-                verify_scopes,
             })
         }
         _ => Err(ConfigError {
@@ -773,9 +773,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = resolve(&Flags::default(), &full_env(), &dirs(tmp.path())).unwrap();
         let r = s.remote.unwrap();
-        assert_eq!(r.application_id.as_str(), APP);
-        assert_eq!(r.client_secret.expose_secret(), "integrator-secret-xyz");
-        assert_eq!(r.sts_url, DEFAULT_STS_URL);
+        assert_eq!(r.sims.application_id.as_str(), APP);
+        assert_eq!(
+            r.sims.client_secret.expose_secret(),
+            "integrator-secret-xyz"
+        );
+        assert_eq!(r.sims.sts_url, DEFAULT_STS_URL);
         assert_eq!(r.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(
             s.local.store_path,
@@ -810,11 +813,14 @@ mod tests {
         };
         let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
         let r = s.remote.as_ref().unwrap();
-        assert_eq!(r.client_id, "from-file");
-        assert_eq!(r.client_secret.expose_secret(), "s3cr3t-from-env-var");
+        assert_eq!(r.sims.client_id, "from-file");
+        assert_eq!(r.sims.client_secret.expose_secret(), "s3cr3t-from-env-var");
         assert_eq!(r.concurrency, 8, "env beats file");
-        assert_eq!(r.sts_url, "http://127.0.0.1:1/token", "file beats default");
-        assert_eq!(r.scopes, DEFAULT_SCOPES);
+        assert_eq!(
+            r.sims.sts_url, "http://127.0.0.1:1/token",
+            "file beats default"
+        );
+        assert_eq!(r.sims.scopes, DEFAULT_SCOPES);
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/env-store"));
 
         env.insert("SIMSID_CLIENT_ID".into(), "from-env".into());
@@ -826,7 +832,7 @@ mod tests {
         };
         let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
         let r = s.remote.as_ref().unwrap();
-        assert_eq!(r.client_id, "from-env", "env beats file");
+        assert_eq!(r.sims.client_id, "from-env", "env beats file");
         assert_eq!(r.concurrency, 2, "flag beats env");
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/flag-store"));
     }
@@ -943,7 +949,7 @@ mod tests {
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         assert!(s.warnings[0].contains("readable by group or others"));
         let r = s.remote.unwrap();
-        assert_eq!(r.client_secret.expose_secret(), "file-secret-value");
+        assert_eq!(r.sims.client_secret.expose_secret(), "file-secret-value");
 
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
         let flags = Flags {

@@ -50,15 +50,6 @@ pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError>
     }
 }
 
-pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
-    if ctx.settings.local.readonly {
-        return Err(CliError::usage(format!(
-            "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
-        )));
-    }
-    Ok(())
-}
-
 /// Shows harvest progress as a bar on stderr when stderr is a terminal (and drains the
 /// events silently otherwise). Ends when the sender is dropped.
 pub fn spawn_progress_bar(
@@ -110,7 +101,7 @@ pub fn spawn_progress_bar(
 
 /// `simsid harvest` in local mode: the store alone.
 pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
-    readonly_refusal(ctx, "harvest")?;
+    ctx.refuse_if_readonly("harvest")?;
     let remote = ctx.remote()?.clone();
     let policy = ops::HarvestPolicy { accept_removals };
     harvest_into(ctx, json, policy, &remote, &mut ops::LocalOnly, |_| None).await
@@ -230,7 +221,7 @@ pub fn sites(
 /// `simsid show ORG`.
 pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
-        readonly_refusal(ctx, "reveal")?;
+        ctx.refuse_if_readonly("reveal")?;
     }
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
@@ -262,7 +253,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 
 /// `simsid verify ORG`.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    readonly_refusal(ctx, "verify")?;
+    ctx.refuse_if_readonly("verify")?;
     let remote = ctx.remote()?.clone();
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;

@@ -27,6 +27,9 @@ use crate::domain::{
     SiteFailure, Snapshot,
 };
 
+/// Clients requests in flight at most when nothing else is set (cli.md `concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 /// How a harvest runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HarvestOptions {
@@ -38,7 +41,7 @@ pub struct HarvestOptions {
 impl Default for HarvestOptions {
     fn default() -> Self {
         HarvestOptions {
-            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            concurrency: DEFAULT_CONCURRENCY,
             retry: RetryPolicy::default(),
         }
     }

@@ -151,9 +151,7 @@ impl Services for ConsoleServices {
 
     fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        if inner.ctx.settings.local.readonly {
-            return Err(anyhow!("read-only mode: reveal is off"));
-        }
+        inner.ctx.refuse_if_readonly("reveal")?;
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
         if super::vault_ops::vault_mode(&ctx) {
@@ -165,9 +163,7 @@ impl Services for ConsoleServices {
 
     fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        if inner.ctx.settings.local.readonly {
-            return Err(anyhow!("read-only mode: copy is off"));
-        }
+        inner.ctx.refuse_if_readonly("copy")?;
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
         if super::vault_ops::vault_mode(&ctx) {
@@ -183,9 +179,7 @@ impl Services for ConsoleServices {
             type Wanted = Vec<(String, Option<String>)>;
             let (ctx, remote, local_creds, wanted, fingerprinter) = {
                 let mut guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: verify is off"));
-                }
+                guard.ctx.refuse_if_readonly("verify")?;
                 let remote = guard
                     .ctx
                     .remote()
@@ -247,9 +241,7 @@ impl Services for ConsoleServices {
         async move {
             let (ctx, remote) = {
                 let guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: harvest is off"));
-                }
+                guard.ctx.refuse_if_readonly("harvest")?;
                 let remote = guard
                     .ctx
                     .remote()
@@ -323,9 +315,7 @@ impl Services for ConsoleServices {
         async move {
             let (client, targets, concurrency) = {
                 let mut guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: verify is off"));
-                }
+                guard.ctx.refuse_if_readonly("verify")?;
                 if super::vault_ops::vault_mode(&guard.ctx) {
                     return Err(anyhow!(
                         "vault mode keeps no secret in the store: verify each site from its screen (v)"

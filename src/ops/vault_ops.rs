@@ -85,7 +85,7 @@ pub async fn with_vault_secret(ctx: &Context, remote: &RemoteSettings) -> OpResu
     let client = vault_client(ctx)?;
     let secret = read_secret_ref(&client, r).await?;
     let mut out = remote.clone();
-    out.client_secret = secret;
+    out.sims.client_secret = secret;
     // Read: later callers use it as it is.
     out.client_secret_vault = None;
     Ok(out)

@@ -181,6 +181,12 @@ pub const BINDINGS: &[Binding] = &[
     b("any other key", &[AnyKey], X::Confirm, Command::ConfirmNo, "cancel", "cancel"),
 ];
 
+/// Whether a command reads a secret or changes something, so that `--readonly` turns it
+/// off: the bindings' `writes` marks are the one list (help, footer and the gate read it).
+pub fn writes(command: Command) -> bool {
+    BINDINGS.iter().any(|bd| bd.writes && bd.command == command)
+}
+
 /// The command a key means in a context: the context's own bindings first, then the
 /// global ones (not while typing or confirming). `Ctrl-C` works everywhere.
 pub fn resolve(context: Context, key: &KeyEvent) -> Option<Command> {

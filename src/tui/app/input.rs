@@ -27,6 +27,10 @@ impl App {
             self.typed(cmd, fx);
             return;
         }
+        if self.readonly && crate::tui::keys::writes(cmd) {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
+            return;
+        }
         match cmd {
             Command::Up
             | Command::Down
@@ -190,7 +194,7 @@ impl App {
                     self.error(text);
                 }
             },
-            Ok(LineCommand::Harvest) => self.harvest_key(),
+            Ok(LineCommand::Harvest) => self.command(Command::Harvest, fx),
             Ok(LineCommand::Profile(name)) => {
                 if self.harvest_running() {
                     self.warn(strings::FLASH_BUSY_PROFILE.to_string());
@@ -313,10 +317,6 @@ impl App {
     }
 
     fn site_action(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
         let Some(Screen::Site(view)) = self.stack.last_mut() else {
             return;
         };
@@ -353,10 +353,6 @@ impl App {
 
     /// `v` on the exposure view: verifies every listed credential once.
     fn verify_listed(&mut self, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
         let Some(Screen::Exposure(view)) = self.stack.last_mut() else {
             return;
         };
@@ -381,9 +377,7 @@ impl App {
     }
 
     fn harvest_key(&mut self) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-        } else if self.harvest_running() {
+        if self.harvest_running() {
             if !matches!(self.screen(), Screen::Harvest) {
                 self.stack.retain(|s| !matches!(s, Screen::Harvest));
                 self.stack.push(Screen::Harvest);
