@@ -56,6 +56,6 @@ mod terminal;
 
 pub use action::{Action, Command, Effect};
 pub use app::App;
-pub use run::run;
+pub use run::{run, run_headless};
 pub use services::{ConsoleOptions, Overview, Services};
 pub use terminal::PANIC_MESSAGE;

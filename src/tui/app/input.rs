@@ -210,7 +210,9 @@ impl App {
     fn navigate(&mut self, cmd: Command) {
         let page = self.page();
         // The help cursor is its scroll offset: positions up to the last full screen.
-        let body = usize::from(self.size.1.saturating_sub(4));
+        let body = self
+            .drawn_rows_of_screen()
+            .unwrap_or_else(|| usize::from(self.size.1.saturating_sub(4)));
         let help_positions = keys::help_lines(self.size.0, self.readonly)
             .len()
             .saturating_sub(body)

@@ -38,6 +38,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
 /// The help text scrolled by the cursor (↑/↓, PgUp/PgDn, g/G move the view).
 pub fn draw(app: &App, cursor: &Cursor, frame: &mut Frame, area: Rect) {
     let lines = lines(app, area.width);
+    app.drew_rows(usize::from(area.height));
     let max = lines.len().saturating_sub(usize::from(area.height));
     let scroll = u16::try_from(cursor.selected().min(max)).unwrap_or(0);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
