@@ -330,13 +330,7 @@ pub fn export(
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows = store.sites()?;
-    let mut details = Vec::with_capacity(rows.len());
-    for r in &rows {
-        if let Some(d) = store.site(&r.site.org_id)? {
-            details.push(d);
-        }
-    }
+    let details = store.site_details()?;
     let mut buf: Vec<u8> = Vec::new();
     match format {
         ExportFormat::Json => {
