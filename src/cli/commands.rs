@@ -352,8 +352,7 @@ pub fn export(
     }
     match output_path {
         // Written beside, then renamed over: never through a symbolic link, always 0600.
-        Some(path) => crate::store::write_private_file(path, &buf)
-            .map_err(|e| CliError::runtime(format!("cannot write the export: {e}")))?,
+        Some(path) => super::outfile::write_private(path, &buf)?,
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     let format_word = match format {
