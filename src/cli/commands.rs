@@ -73,19 +73,18 @@ pub fn spawn_progress_bar(
         };
         let mut p = Progress::new(std::time::Instant::now());
         while let Some(event) = rx.recv().await {
-            p.apply(&event);
+            p.apply(&event, std::time::Instant::now());
             if let Some(bar) = &bar {
                 if let Some(total) = p.total {
                     bar.set_length(total as u64);
                 }
                 bar.set_position(p.finished() as u64);
-                let limit = p
-                    .concurrency
-                    .map_or_else(String::new, |(c, ceiling)| format!("/{c} (max {ceiling})"));
-                let vault = if p.stored_total > 0 {
-                    format!("  vault writes {}/{}", p.stored, p.stored_total)
-                } else {
-                    String::new()
+                let limit = p.limits.map_or_else(String::new, |l| {
+                    format!("/{} (max {})", l.concurrency, l.ceiling)
+                });
+                let vault = match p.stored {
+                    Some((done, total)) if total > 0 => format!("  vault writes {done}/{total}"),
+                    _ => String::new(),
                 };
                 bar.set_message(format!(
                     "in flight {}{limit}  429s {}  retries {}  failed {}{vault}",

@@ -606,10 +606,10 @@ mod tests {
 
         let mut progress = super::super::Progress::new(std::time::Instant::now());
         while let Ok(e) = rx.try_recv() {
-            progress.apply(&e);
+            progress.apply(&e, std::time::Instant::now());
         }
         assert_eq!(progress.total, Some(20));
-        assert_eq!((progress.done, progress.failed), (19, 1));
+        assert_eq!((progress.harvested, progress.failed), (19, 1));
         assert_eq!(
             progress.retries, 3,
             "1 for the flaky site, 2 for the dead one"

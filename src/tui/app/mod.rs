@@ -501,7 +501,7 @@ impl App {
                 self.last_run = Some((*summary).clone());
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Finished { summary, changes });
-                    h.in_flight = 0;
+                    h.counts.in_flight = 0;
                     h.in_flight_since.clear();
                 }
                 self.set_flash(level, message);
@@ -517,7 +517,7 @@ impl App {
             Err(e) => {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Error(e.clone()));
-                    h.in_flight = 0;
+                    h.counts.in_flight = 0;
                     h.in_flight_since.clear();
                 }
                 self.error(strings::failed("harvest", &e));
