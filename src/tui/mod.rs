@@ -43,6 +43,7 @@
 pub mod action;
 pub mod app;
 pub mod format;
+pub mod help;
 pub mod keys;
 pub mod osc52;
 pub mod pacer;

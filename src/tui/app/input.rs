@@ -10,7 +10,6 @@ use crate::tui::app::harvest::{HarvestState, Outcome};
 use crate::tui::app::history::{HistoryView, RunView};
 use crate::tui::app::site::{SiteView, VerifyState};
 use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
-use crate::tui::keys;
 use crate::tui::strings;
 
 impl App {
@@ -213,7 +212,7 @@ impl App {
         let body = self
             .drawn_rows_of_screen()
             .unwrap_or_else(|| usize::from(self.size.1.saturating_sub(4)));
-        let help_positions = keys::help_lines(self.size.0, self.readonly)
+        let help_positions = crate::tui::help::help_lines(self.size.0, self.readonly)
             .len()
             .saturating_sub(body)
             + 1;

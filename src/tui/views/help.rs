@@ -7,13 +7,13 @@ use ratatui::Frame;
 
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::App;
-use crate::tui::keys::{self, HelpLine, HELP_INDENT};
+use crate::tui::help::{self, HelpLine, HELP_INDENT};
 use crate::tui::strings;
 
 /// The help text for a width, styled.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
-    keys::help_lines(width, app.readonly)
+    help::help_lines(width, app.readonly)
         .into_iter()
         .map(|l| match l {
             HelpLine::Heading(title) => Line::from(Span::styled(format!(" {title}"), t.header)),
