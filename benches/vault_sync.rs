@@ -211,14 +211,27 @@ fn main() {
         let mut vault_store = open("vault.sqlite3");
         let (first_total, first_sync, written) =
             vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
-        let requests_before = client.requests();
-        let (again_total, _, _) =
-            vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
-        let requests_again = client.requests() - requests_before;
-
         let mut local_store = open("local.sqlite3");
         local_harvest(&sim, &mut local_store).await;
-        let local_again = local_harvest(&sim, &mut local_store).await;
+
+        // Unchanged re-harvests, vault and local mode alternating (the machine's load drifts
+        // over a run; one of each back to back compared the vault's right after its 59,000
+        // writes with a local one on a quieter machine). The best of ROUNDS each.
+        const ROUNDS: usize = 3;
+        let requests_before = client.requests();
+        let mut vault_again = Vec::new();
+        let mut vault_again_sync = Vec::new();
+        let mut local_again = Vec::new();
+        for _ in 0..ROUNDS {
+            let (total, sync, _) =
+                vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+            vault_again.push(total.as_secs_f64());
+            vault_again_sync.push(sync.as_secs_f64());
+            local_again.push(local_harvest(&sim, &mut local_store).await.as_secs_f64());
+        }
+        let requests_again = client.requests() - requests_before;
+        let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+        let (again_total, local_again_best) = (best(&vault_again), best(&local_again));
 
         let mut out = BTreeMap::new();
         out.insert("sites", json!(sites));
@@ -238,17 +251,27 @@ fn main() {
             json!(first_sync.as_secs_f64() / plain.as_secs_f64()),
         );
         out.insert("unchanged_reharvest_vault_requests", json!(requests_again));
+        out.insert("unchanged_reharvest_rounds", json!(ROUNDS));
+        out.insert("unchanged_reharvest_vault_mode_secs", json!(again_total));
         out.insert(
-            "unchanged_reharvest_vault_mode_secs",
-            json!(again_total.as_secs_f64()),
+            "unchanged_reharvest_vault_mode_all_secs",
+            json!(vault_again),
+        );
+        out.insert(
+            "unchanged_reharvest_vault_phase_secs",
+            json!(best(&vault_again_sync)),
         );
         out.insert(
             "unchanged_reharvest_local_mode_secs",
-            json!(local_again.as_secs_f64()),
+            json!(local_again_best),
+        );
+        out.insert(
+            "unchanged_reharvest_local_mode_all_secs",
+            json!(local_again),
         );
         out.insert(
             "unchanged_vault_vs_local",
-            json!(again_total.as_secs_f64() / local_again.as_secs_f64()),
+            json!(again_total / local_again_best),
         );
         println!("{}", serde_json::to_string_pretty(&out).unwrap());
     });

@@ -668,21 +668,21 @@ fn harvest_events_update_the_counters() {
         },
     ]));
     let h = app.harvest().unwrap();
-    assert_eq!(h.total, Some(6));
-    assert_eq!(h.in_flight, 1);
-    assert_eq!(h.harvested, 1);
-    assert_eq!(h.failed, 1);
-    assert_eq!(h.done(), 2);
-    assert_eq!(h.retries, 1);
-    assert_eq!(h.credentials, 2);
-    assert_eq!(h.failures[0].error, "timeout after 3 attempts");
+    assert_eq!(h.counts.total, Some(6));
+    assert_eq!(h.counts.in_flight, 1);
+    assert_eq!(h.counts.harvested, 1);
+    assert_eq!(h.counts.failed, 1);
+    assert_eq!(h.counts.finished(), 2);
+    assert_eq!(h.counts.retries, 1);
+    assert_eq!(h.counts.credentials, 2);
+    assert_eq!(h.counts.failures[0].error, "timeout after 3 attempts");
     let retry = h.last_retry.as_ref().unwrap();
     assert_eq!((retry.reason.as_str(), retry.attempt), ("HTTP 429", 1));
     assert_eq!(retry.org, Some(org(OAKFIELD)));
     // 2 sites in 4 s since the list arrived: 0.5/s, 4 left → ETA 8 s.
     let now = t0() + secs(5);
-    assert_eq!(h.rate(now), Some(0.5));
-    assert_eq!(h.eta(now), Some(secs(8)));
+    assert_eq!(h.counts.rate(now), Some(0.5));
+    assert_eq!(h.counts.eta(now), Some(secs(8)));
 }
 
 #[test]
@@ -714,9 +714,9 @@ fn coalesced_events_give_the_same_counts_as_single_ones() {
     batched.update(Action::Harvest(events));
     assert_eq!(one_by_one.harvest(), batched.harvest());
     let h = batched.harvest().unwrap();
-    assert_eq!(h.done(), 5000);
-    assert_eq!(h.failed, 715);
-    assert_eq!(h.in_flight, 0);
+    assert_eq!(h.counts.finished(), 5000);
+    assert_eq!(h.counts.failed, 715);
+    assert_eq!(h.counts.in_flight, 0);
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! The console in vault mode, headless, against a real OpenBao (`bao server -dev`, started
-//! here) and the in-process simulator: keys go to the real `App`, its effects are run
-//! against the real `ConsoleServices` (store, SIMS client, vault) as the terminal runtime
-//! runs them (the OSC 52 copy goes to a buffer instead of the terminal), and the answers
-//! are fed back. Harvest writes the vault; reveal, copy and verify (site screen and
-//! exposure view) read it with the current identity and audit it; a `403` is a clear flash
-//! with no secret anywhere.
+//! here) and the in-process simulator, over the real `ConsoleServices` (store, SIMS client,
+//! vault). One test runs the real runtime (`tui::run_headless`: keys in, frames and OSC 52
+//! out); the others step the real `App` and run its effects against the services as the
+//! runtime does, so that they can assert on the app's state after each key (the copy goes
+//! to a buffer instead of the terminal). Harvest writes the vault; reveal, copy and verify
+//! (site screen and exposure view) read it with the current identity and audit it; a `403`
+//! is a clear flash with no secret anywhere.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
@@ -466,4 +467,142 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
 
 fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap_or(-1)
+}
+
+/// A writer the test can read while the headless console writes to it.
+#[derive(Clone, Default)]
+struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn contains(&self, needle: &[u8]) -> bool {
+        contains_bytes(&self.0.lock().unwrap(), needle)
+    }
+}
+
+/// Waits (at most 60 s, in 20 ms steps) until `done` holds: observes, never orders.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..3000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
+    use crossterm::event::Event;
+    let bao = shared().await;
+    let sim = simulator(4, 53).await;
+    let ts = TempStore::new();
+    let prefix = "t/consoleruntime";
+    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let services: Arc<dyn Services> = services(&env, ts.dir.path());
+    let out = Shared::default();
+    let (keys, input) = tokio::sync::mpsc::unbounded_channel();
+    let console = tokio::spawn(simsid::tui::run_headless(
+        services,
+        ConsoleOptions { readonly: false },
+        (120, 40),
+        input,
+        out.clone(),
+    ));
+    let press = |code: KeyCode| {
+        keys.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap()
+    };
+
+    // R y: the runtime's harvest task writes the vault, then the store (no secret in it).
+    press(KeyCode::Char('R'));
+    press(KeyCode::Char('y'));
+    until("the harvest to end", || out.contains(b"harvest complete")).await;
+    let all = served(&sim);
+    assert_eq!(bao.keys(prefix).await.len(), all.len());
+    assert_eq!(ts.open().sealed_secret_count().unwrap(), 0);
+
+    // :goto ORG, r y: the secret read from the vault is drawn; the audit names the identity.
+    let org = all[0].0.clone();
+    press(KeyCode::Esc);
+    press(KeyCode::Char(':'));
+    for c in format!("goto {}", org.as_str()).chars() {
+        press(KeyCode::Char(c));
+    }
+    press(KeyCode::Enter);
+    press(KeyCode::Char('r'));
+    press(KeyCode::Char('y'));
+    let last_audit = |action: AuditAction| {
+        ts.open()
+            .audit()
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|e| e.action == action)
+    };
+    until("the reveal's audit record", || {
+        last_audit(AuditAction::Reveal).is_some()
+    })
+    .await;
+    let reveal = last_audit(AuditAction::Reveal).unwrap();
+    assert_eq!(reveal.organisation_id.as_ref(), Some(&org));
+    assert_eq!(reveal.identity.as_deref(), Some("token"));
+    let client_id = reveal.client_id.clone().unwrap();
+    let secret = secret_of(&all, &org, &client_id);
+    until("the revealed secret on screen", || {
+        out.contains(secret.as_bytes())
+    })
+    .await;
+
+    // c: the vault's secret goes out as OSC 52 (and is audited as a copy).
+    press(KeyCode::Char('c'));
+    let mut seq = b"\x1b]52;c;".to_vec();
+    seq.extend_from_slice(
+        base64::engine::general_purpose::STANDARD
+            .encode(&secret)
+            .as_bytes(),
+    );
+    until("the OSC 52 copy", || out.contains(&seq)).await;
+    let copy = last_audit(AuditAction::Copy).unwrap();
+    assert_eq!(
+        (copy.client_id.as_deref(), copy.identity.as_deref()),
+        (Some(client_id.as_str()), Some("token"))
+    );
+
+    // v: verified with the vault's secrets, each audited with the identity.
+    press(KeyCode::Char('v'));
+    until("the verify's audit records", || {
+        last_audit(AuditAction::Verify).is_some()
+    })
+    .await;
+    press(KeyCode::Char('q'));
+    let app = tokio::time::timeout(std::time::Duration::from_secs(30), console)
+        .await
+        .expect("the console quits")
+        .unwrap()
+        .expect("the console ends without error");
+    let verify = last_audit(AuditAction::Verify).unwrap();
+    assert!(
+        verify
+            .detail
+            .as_deref()
+            .unwrap()
+            .starts_with("ok; vault identity token"),
+        "{verify:?}"
+    );
+    assert!(app.should_quit());
+    for (path, bytes) in all_file_bytes(ts.dir.path()) {
+        for (_, _, s) in &all {
+            assert!(!contains_bytes(&bytes, s.as_bytes()), "{}", path.display());
+        }
+    }
 }

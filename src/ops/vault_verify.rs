@@ -11,20 +11,15 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::secrets::{self, CheckOutcome};
-use super::vault_ops::{self, read_credential};
+use super::vault_ops::read_credential;
 use super::verify_many::{audit_checks_as, bounded, CredentialCheck, Named, Selection, Tally};
 use super::{Context, OpResult};
-use crate::cli::CliError;
 use crate::domain::{Fingerprint, OrgId};
 use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
 use crate::sims::SimsClient;
 use crate::store::{Fingerprinter, Store};
 use crate::vault::{VaultClient, VaultSettings};
-
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::runtime(format!("store: {e}"))
-}
 
 /// One credential to verify in vault mode: which one, not its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +47,7 @@ pub struct VaultTargets {
 
 /// The credentials a selection names, from the store's metadata (no secret is read).
 pub fn vault_targets(store: &Store, selection: &Selection) -> OpResult<VaultTargets> {
-    let snapshot = store.snapshot().map_err(store_err)?;
+    let snapshot = store.snapshot()?;
     let mut out = VaultTargets::default();
     let mut push = |org: &OrgId, client_id: &str| {
         out.targets.push(VaultTarget {
@@ -69,7 +64,7 @@ pub fn vault_targets(store: &Store, selection: &Selection) -> OpResult<VaultTarg
             }
         }
         Selection::Exposed { user } => {
-            let audit = store.audit().map_err(store_err)?;
+            let audit = store.audit()?;
             let query = ExposureQuery {
                 user: user.clone(),
                 ..ExposureQuery::default()
@@ -127,11 +122,7 @@ pub async fn verify_many_from_vault(
     policy: RetryPolicy,
     progress: Option<UnboundedSender<Tally>>,
 ) -> OpResult<VaultChecks> {
-    let identity = vault
-        .client
-        .identity()
-        .await
-        .map_err(vault_ops::vault_error)?;
+    let identity = vault.client.identity().await?;
     let fingerprints: Mutex<HashMap<(OrgId, String), Fingerprint>> = Mutex::new(HashMap::new());
     let checks = bounded(targets, concurrency, progress, |t| {
         check_one(vault, sims, &fingerprints, policy, t)
@@ -164,7 +155,7 @@ fn check_one<'a>(
         .await
         {
             Ok(r) => r,
-            Err(e) => return CheckOutcome::Error(e.message),
+            Err(e) => return CheckOutcome::Error(e.to_string()),
         };
         let fp = vault.fingerprinter.fingerprint(&record.secret);
         if let Ok(mut map) = fingerprints.lock() {

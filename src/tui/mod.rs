@@ -43,6 +43,7 @@
 pub mod action;
 pub mod app;
 pub mod format;
+pub mod help;
 pub mod keys;
 pub mod osc52;
 pub mod pacer;
@@ -56,6 +57,6 @@ mod terminal;
 
 pub use action::{Action, Command, Effect};
 pub use app::App;
-pub use run::run;
+pub use run::{run, run_headless};
 pub use services::{ConsoleOptions, Overview, Services};
 pub use terminal::PANIC_MESSAGE;

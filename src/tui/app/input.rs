@@ -10,7 +10,6 @@ use crate::tui::app::harvest::{HarvestState, Outcome};
 use crate::tui::app::history::{HistoryView, RunView};
 use crate::tui::app::site::{SiteView, VerifyState};
 use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
-use crate::tui::keys;
 use crate::tui::strings;
 
 impl App {
@@ -25,6 +24,10 @@ impl App {
         }
         if self.input.is_some() {
             self.typed(cmd, fx);
+            return;
+        }
+        if self.readonly && crate::tui::keys::writes(cmd) {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
             return;
         }
         match cmd {
@@ -190,7 +193,7 @@ impl App {
                     self.error(text);
                 }
             },
-            Ok(LineCommand::Harvest) => self.harvest_key(),
+            Ok(LineCommand::Harvest) => self.command(Command::Harvest, fx),
             Ok(LineCommand::Profile(name)) => {
                 if self.harvest_running() {
                     self.warn(strings::FLASH_BUSY_PROFILE.to_string());
@@ -206,8 +209,10 @@ impl App {
     fn navigate(&mut self, cmd: Command) {
         let page = self.page();
         // The help cursor is its scroll offset: positions up to the last full screen.
-        let body = usize::from(self.size.1.saturating_sub(4));
-        let help_positions = keys::help_lines(self.size.0, self.readonly)
+        let body = self
+            .drawn_rows_of_screen()
+            .unwrap_or_else(|| usize::from(self.size.1.saturating_sub(4)));
+        let help_positions = crate::tui::help::help_lines(self.size.0, self.readonly)
             .len()
             .saturating_sub(body)
             + 1;
@@ -313,10 +318,6 @@ impl App {
     }
 
     fn site_action(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
         let Some(Screen::Site(view)) = self.stack.last_mut() else {
             return;
         };
@@ -353,10 +354,6 @@ impl App {
 
     /// `v` on the exposure view: verifies every listed credential once.
     fn verify_listed(&mut self, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
         let Some(Screen::Exposure(view)) = self.stack.last_mut() else {
             return;
         };
@@ -381,9 +378,7 @@ impl App {
     }
 
     fn harvest_key(&mut self) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-        } else if self.harvest_running() {
+        if self.harvest_running() {
             if !matches!(self.screen(), Screen::Harvest) {
                 self.stack.retain(|s| !matches!(s, Screen::Harvest));
                 self.stack.push(Screen::Harvest);
