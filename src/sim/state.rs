@@ -733,15 +733,7 @@ mod tests {
             s.token(form(&client.client_id, &secret), now).err(),
             Some("invalid_client")
         );
-        let new_secret = s
-            .sites()
-            .into_iter()
-            .find(|x| x.org_id == site.org_id)
-            .unwrap()
-            .clients[0]
-            .secret
-            .expose_secret()
-            .to_string();
+        let new_secret = first_secret(&s, &site.org_id);
         assert!(s.token(form(&client.client_id, &new_secret), now).is_ok());
         assert!(s.withdraw_client(&site.org_id, &client.client_id));
         assert!(!s.withdraw_client(&site.org_id, &client.client_id));
@@ -751,6 +743,18 @@ mod tests {
         );
         assert!(s.all_secrets().contains(&secret));
         assert!(s.all_secrets().contains(&new_secret));
+    }
+
+    /// The secret of a site's first client, as the simulator lists it now.
+    fn first_secret(s: &State, org: &OrgId) -> String {
+        s.sites()
+            .into_iter()
+            .find(|x| &x.org_id == org)
+            .unwrap()
+            .clients[0]
+            .secret
+            .expose_secret()
+            .to_string()
     }
 
     #[test]
@@ -779,15 +783,7 @@ mod tests {
             "a suspended client is still listed"
         );
         assert!(s.rotate_secret(&site.org_id, &client.client_id));
-        let reissued = s
-            .sites()
-            .into_iter()
-            .find(|x| x.org_id == site.org_id)
-            .unwrap()
-            .clients[0]
-            .secret
-            .expose_secret()
-            .to_string();
+        let reissued = first_secret(&s, &site.org_id);
         assert!(s.token(form(&client.client_id, &reissued), now).is_ok());
     }
 
