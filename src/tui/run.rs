@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::harvest::HarvestEvent;
-use crate::tui::action::{Action, Command, Effect};
+use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
 use crate::tui::services::{ConsoleOptions, Services};
@@ -228,7 +228,7 @@ impl Runtime {
     ) -> anyhow::Result<()> {
         match event {
             Event::Key(key) => {
-                if let Some(command) = crate::tui::keys::resolve(app.context(), &key) {
+                if let Some(command) = crate::tui::keys::resolve(app.key_scope(), &key) {
                     self.dispatch(tui, app, Action::Key(command))?;
                 }
             }
@@ -237,7 +237,7 @@ impl Runtime {
             }
             Event::Paste(text) if app.input().is_some() => {
                 for c in text.chars().filter(|c| !c.is_control()).take(1000) {
-                    self.dispatch(tui, app, Action::Key(Command::InputChar(c)))?;
+                    self.dispatch(tui, app, Action::Key(UserCommand::InputChar(c)))?;
                 }
             }
             _ => {}

@@ -23,7 +23,7 @@ use crossterm::event::KeyEvent;
 use crate::domain::{OrgId, RunSummary};
 use crate::harvest::HarvestEnd;
 use crate::tui::action::{Action, Effect};
-use crate::tui::keys::{self, Context};
+use crate::tui::keys::{self, KeyScope};
 use crate::tui::services::{ConsoleOptions, Overview};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
@@ -74,7 +74,7 @@ pub enum Confirm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
     Filter,
-    Command,
+    CommandLine,
 }
 
 /// A text line being typed.
@@ -212,29 +212,29 @@ impl App {
     }
 
     /// Where keys go now (which part of the key table applies).
-    pub fn context(&self) -> Context {
+    pub fn key_scope(&self) -> KeyScope {
         if self.confirm.is_some() {
-            return Context::Confirm;
+            return KeyScope::Confirm;
         }
         match self.input.as_ref().map(|i| i.kind) {
-            Some(InputKind::Filter) => return Context::Filter,
-            Some(InputKind::Command) => return Context::CommandLine,
+            Some(InputKind::Filter) => return KeyScope::Filter,
+            Some(InputKind::CommandLine) => return KeyScope::CommandLine,
             None => {}
         }
         match self.screen() {
-            Screen::Sites => Context::Sites,
-            Screen::Site(_) => Context::Site,
-            Screen::Harvest if self.harvest_running() => Context::Harvest,
-            Screen::Harvest => Context::HarvestEnded,
-            Screen::History(_) | Screen::Run(_) => Context::History,
-            Screen::Exposure(_) => Context::Exposure,
-            Screen::Help(_) => Context::Help,
+            Screen::Sites => KeyScope::Sites,
+            Screen::Site(_) => KeyScope::Site,
+            Screen::Harvest if self.harvest_running() => KeyScope::Harvest,
+            Screen::Harvest => KeyScope::HarvestEnded,
+            Screen::History(_) | Screen::Run(_) => KeyScope::History,
+            Screen::Exposure(_) => KeyScope::Exposure,
+            Screen::Help(_) => KeyScope::Help,
         }
     }
 
     /// Looks a key up in the key table and applies it.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match keys::resolve(self.context(), &key) {
+        match keys::resolve(self.key_scope(), &key) {
             Some(command) => self.update(Action::Key(command)),
             None => Vec::new(),
         }
