@@ -26,7 +26,7 @@ impl State {
         let rotated = rotatable.map(|i| keys.remove(i)).and_then(|org| {
             let entry = self.sites.get(&org)?;
             let count = entry.site.clients.len();
-            let pick = self.generator.rng().gen_range(0..count);
+            let pick = self.generator.rng().random_range(0..count);
             let client_id = entry.site.clients.get(pick)?.client_id.clone();
             let name = entry.site.name.clone();
             self.rotate_secret(&org, &client_id);

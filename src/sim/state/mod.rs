@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
@@ -223,7 +223,7 @@ impl State {
             tokens: HashMap::new(),
             token_call_limit: None,
             token_ttl,
-            token_rng: StdRng::from_entropy(),
+            token_rng: rand::make_rng::<StdRng>(),
             suspended: HashSet::new(),
             sts: StsMode::default(),
         };

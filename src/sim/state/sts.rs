@@ -57,8 +57,8 @@ impl State {
                 .all(|s| granted.split_whitespace().any(|g| g == s));
         let token = SecretString::from(format!(
             "{:032X}{:032X}",
-            self.token_rng.gen::<u128>(),
-            self.token_rng.gen::<u128>()
+            self.token_rng.random::<u128>(),
+            self.token_rng.random::<u128>()
         ));
         if self.tokens.len() >= 4096 {
             self.tokens.retain(|_, t| t.expires_at > now);
