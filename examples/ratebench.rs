@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{self, HarvestEvent, HarvestOptions, HarvestOutput};
-use simsid::sim::{SimConfig, Simulator};
 use simsid::sims::{SimsClient, SimsSettings};
+use simsid::simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 struct Outcome {
