@@ -28,7 +28,7 @@ use simsid::domain::{AuditAction, OrgId};
 use simsid::ops::console::ConsoleServices;
 use simsid::ops::verify_many::CredentialCheck;
 use simsid::ops::Context;
-use simsid::sim::Simulator;
+use simsid::simulator::Simulator;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{osc52, views, Action, App, ConsoleOptions, Effect, Services};
