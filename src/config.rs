@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::sims::SimsSettings;
 use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
 use crate::vault::VaultSettings;
 
@@ -20,8 +21,8 @@ pub const DEFAULT_API_BASE: &str = "https://rap.sims.co.uk/api/v1/partner";
 pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
 /// `acr_values` template; `{organisation_id}` is replaced.
 pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
-/// Concurrent Clients requests in a harvest.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Concurrent Clients requests in a harvest (the engine's default).
+pub use crate::harvest::DEFAULT_CONCURRENCY;
 /// Whole-request timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// Highest accepted concurrency.
@@ -139,24 +140,19 @@ pub struct LocalSettings {
 /// Settings for talking to SIMS ID, all validated.
 #[derive(Debug, Clone)]
 pub struct RemoteSettings {
-    pub application_id: AppId,
-    pub client_id: String,
-    pub organisation_id: OrgId,
-    pub client_secret: SecretString,
-    pub sts_url: String,
-    pub api_base: String,
-    pub scopes: String,
-    pub acr_values: String,
-    pub apim_key: Option<SecretString>,
+    /// What the SIMS ID client needs (endpoints, the integrator's credential, timeouts).
+    pub sims: SimsSettings,
+    /// Sites fetched at once (the limiter's ceiling).
     pub concurrency: usize,
-    pub timeout: Duration,
     /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
-    /// `client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`] reads it.
+    /// `sims.client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`]
+    /// reads it.
     pub client_secret_vault: Option<SecretRef>,
-    /// `sts_client_auth`: how the secret is sent to the STS.
-    pub sts_client_auth: crate::sims::ClientAuth,
-    /// `verify_scopes`: the scopes `verify` asks for (default none).
-    pub verify_scopes: String,
+}
+
+/// The connect timeout for a whole-request `timeout`: the same, at most 10 s.
+pub fn connect_timeout_for(timeout: Duration) -> Duration {
+    timeout.min(Duration::from_secs(10))
 }
 
 /// Every resolved setting: local ones, and the remote ones when complete and valid.
@@ -354,59 +350,13 @@ fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretStr
 /// Resolves every setting. `Err` only for problems that stop every command (an unreadable or
 /// invalid config file, an unknown profile, a plaintext secret, a malformed value).
 pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
-    let mut problems: Vec<String> = Vec::new();
-    let mut warnings: Vec<String> = Vec::new();
-    for name in KNOWN_VARS {
-        if env.var(name).is_some_and(|v| v.is_empty()) {
-            problems.push(format!(
-                "{name} is set but empty: give it a value or unset it (an empty value never \
-                 falls back to the default)"
-            ));
-        }
-    }
-    let raw_env = env;
+    let mut problems = empty_vars(env);
     let non_empty = NonEmpty(env);
-    let env: &dyn Env = &non_empty;
-
-    // The config file.
-    let explicit = flags
-        .config
-        .clone()
-        .or_else(|| env.var("SIMSID_CONFIG").map(PathBuf::from));
-    let default_path = dirs.config_dir.join("config.toml");
-    let (config_path, file) = match &explicit {
-        Some(p) => match std::fs::read_to_string(p) {
-            Ok(text) => (Some(p.clone()), parse_file(p, &text, &mut problems)),
-            Err(e) => {
-                problems.push(format!(
-                    "cannot read config file {}: {}",
-                    p.display(),
-                    e.kind()
-                ));
-                (None, ConfigFile::default())
-            }
-        },
-        None if default_path.exists() => match std::fs::read_to_string(&default_path) {
-            Ok(text) => (
-                Some(default_path.clone()),
-                parse_file(&default_path, &text, &mut problems),
-            ),
-            Err(e) => {
-                problems.push(format!(
-                    "cannot read config file {}: {}",
-                    default_path.display(),
-                    e.kind()
-                ));
-                (None, ConfigFile::default())
-            }
-        },
-        None => (None, ConfigFile::default()),
-    };
-
+    let (config_path, file) = read_config_file(flags, &non_empty, dirs, &mut problems);
     let profile = flags
         .profile
         .clone()
-        .or_else(|| env.var("SIMSID_PROFILE"))
+        .or_else(|| non_empty.var("SIMSID_PROFILE"))
         .unwrap_or_else(|| "default".to_string());
     if !is_profile_name(&profile) {
         return Err(ConfigError {
@@ -416,267 +366,101 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             ],
         });
     }
-    for name in file.profile.keys().filter(|n| !is_profile_name(n)) {
-        problems.push(format!(
-            "profile `{}` in the config file is not a valid name: use letters, digits, `-` and \
-             `_` (at most 64)",
-            crate::sanitize::bounded(name, 64)
-        ));
-    }
     let profiles: Vec<String> = file.profile.keys().cloned().collect();
-    let p = match file.profile.get(&profile) {
-        Some(p) => p.clone(),
-        None => {
-            if profile != "default" {
-                let known = if profiles.is_empty() {
-                    "none".to_string()
-                } else {
-                    profiles.join(", ")
-                };
-                problems.push(format!(
-                    "profile `{profile}` is not in the config file (profiles: {known})"
-                ));
-            }
-            ProfileFile::default()
-        }
+    let mut layers = Layers {
+        flags,
+        env: non_empty,
+        raw_env: env,
+        file: choose_profile(&file, &profile, &mut problems),
+        table: format!("[profile.{profile}]"),
+        problems,
+        missing: Vec::new(),
+        warnings: Vec::new(),
     };
-    let table = format!("[profile.{profile}]");
-    if p.client_secret.is_some() {
-        problems.push(format!(
-            "`client_secret` in {table} of the config file is refused: a plaintext secret in a file \
-             leaks; use `client_secret_env = \"SIMSID_CLIENT_SECRET\"` (the name of an environment \
-             variable) or `client_secret_file = \"/run/secrets/simsid\"` (a file with mode 0600)"
-        ));
-    }
-
-    // Local settings.
-    let store_path = flags
-        .store
-        .clone()
-        .or_else(|| env.var("SIMSID_STORE").map(PathBuf::from))
-        .or_else(|| p.store.clone())
-        .unwrap_or_else(|| {
-            if profile == "default" {
-                dirs.data_dir.join("store.sqlite3")
-            } else {
-                dirs.data_dir.join(format!("store-{profile}.sqlite3"))
-            }
-        });
-    let log_path = flags
-        .log_file
-        .clone()
-        .or_else(|| env.var("SIMSID_LOG").map(PathBuf::from))
-        .or_else(|| p.log_file.clone())
-        .unwrap_or_else(|| dirs.state_dir.join("simsid.log"));
-    let readonly = flags.readonly
-        || env
-            .var("SIMSID_READONLY")
-            .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
-        || p.readonly.unwrap_or(false);
-    let store_key = env.var("SIMSID_STORE_KEY").map(SecretString::from);
+    layers.refuse_plaintext_secret();
+    let local = layers.local(profile, config_path, profiles, dirs);
 
     // Remote settings: every value is validated when present.
-    let mut missing: Vec<String> = Vec::new();
-    let application_raw = env
-        .var("SIMSID_APPLICATION_ID")
-        .or(match &p.application_id {
-            None => None,
-            Some(toml::Value::String(s)) => Some(s.clone()),
-            // An integer (or anything else) in the file is explained like one in the environment.
-            Some(other) => Some(other.to_string()),
-        });
-    let application_id = match &application_raw {
-        Some(v) => match AppId::parse(v) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                problems.push(guid_problem(
-                    "application id",
-                    "application_id",
-                    "SIMSID_APPLICATION_ID",
-                    &e,
-                ));
-                None
-            }
-        },
-        None => {
-            missing.push(format!(
-                "application id: set SIMSID_APPLICATION_ID or `application_id` in {table}"
-            ));
-            None
-        }
-    };
-    let organisation_id = match env
-        .var("SIMSID_ORGANISATION_ID")
-        .or(p.organisation_id.clone())
-    {
-        Some(v) => match OrgId::parse(&v) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                problems.push(guid_problem(
-                    "organisation id",
-                    "organisation_id",
-                    "SIMSID_ORGANISATION_ID",
-                    &e,
-                ));
-                None
-            }
-        },
-        None => {
-            missing.push(format!(
-                "organisation id: set SIMSID_ORGANISATION_ID or `organisation_id` in {table}"
-            ));
-            None
-        }
-    };
-    let client_id = env.var("SIMSID_CLIENT_ID").or(p.client_id.clone());
+    let application_raw = layers.application_raw();
+    let application_id = layers.guid(
+        application_raw.clone(),
+        AppId::parse,
+        ("application id", "application_id", "SIMSID_APPLICATION_ID"),
+    );
+    let organisation_id = layers.guid(
+        pick(
+            None,
+            layers.var("SIMSID_ORGANISATION_ID"),
+            layers.file.organisation_id.clone(),
+        ),
+        OrgId::parse,
+        (
+            "organisation id",
+            "organisation_id",
+            "SIMSID_ORGANISATION_ID",
+        ),
+    );
+    let client_id = pick(
+        None,
+        layers.var("SIMSID_CLIENT_ID"),
+        layers.file.client_id.clone(),
+    );
     if client_id.is_none() {
-        missing.push(format!(
+        let table = &layers.table;
+        layers.missing.push(format!(
             "client id: set SIMSID_CLIENT_ID or `client_id` in {table}"
         ));
     }
     let vault = vault_settings::resolve(
-        &p.vault(),
-        env,
+        &layers.file.vault(),
+        &layers.env,
         application_id.as_ref().map(AppId::as_str),
-        &table,
-        &mut problems,
+        &layers.table,
+        &mut layers.problems,
     );
-    let client_secret = if vault.client_secret_vault.is_some() {
-        // Read from the vault when a command needs it.
-        Some(SecretString::from(String::new()))
-    } else if let Some(s) = env.var("SIMSID_CLIENT_SECRET") {
-        Some(SecretString::from(s))
-    } else if let Some(var) = &p.client_secret_env {
-        let label = var_label("client_secret_env", var);
-        if !is_var_name(var) {
-            problems.push(format!("{label} in {table}"));
-            None
-        } else {
-            match raw_env.var(var) {
-                Some(s) if !s.is_empty() => Some(SecretString::from(s)),
-                Some(_) => {
-                    problems.push(format!("client secret: {label} in {table}, which is empty"));
-                    None
-                }
-                None => {
-                    missing.push(format!(
-                        "client secret: {label} in {table}, which is not set"
-                    ));
-                    None
-                }
-            }
-        }
-    } else if let Some(path) = &p.client_secret_file {
-        match read_secret_file(path, &mut warnings) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                problems.push(e);
-                None
-            }
-        }
-    } else {
-        missing.push(format!(
-            "client secret: set SIMSID_CLIENT_SECRET, or `client_secret_env` or `client_secret_file` in {table}"
-        ));
-        None
-    };
-    let apim_key = match &p.apim_key_env {
-        Some(var) if !is_var_name(var) => {
-            problems.push(format!("{} in {table}", var_label("apim_key_env", var)));
-            None
-        }
-        Some(var) => env.var(var).map(SecretString::from),
-        None => env.var("SIMSID_APIM_KEY").map(SecretString::from),
-    };
-    let sts_url = env
-        .var("SIMSID_STS_URL")
-        .or(p.sts_url.clone())
-        .unwrap_or_else(|| DEFAULT_STS_URL.to_string());
-    let api_base = env
-        .var("SIMSID_API_BASE")
-        .or(p.api_base.clone())
-        .unwrap_or_else(|| DEFAULT_API_BASE.to_string());
-    for (name, url, keys) in [
-        ("STS URL", &sts_url, "SIMSID_STS_URL / sts_url"),
-        ("API base", &api_base, "SIMSID_API_BASE / api_base"),
-    ] {
-        if let Err(why) = crate::sims::check_endpoint(url, name) {
-            problems.push(format!("{why} ({keys})"));
-        }
-    }
-    let sts_client_auth = match env
-        .var("SIMSID_STS_CLIENT_AUTH")
-        .or(p.sts_client_auth.clone())
-    {
-        None => crate::sims::ClientAuth::default(),
-        Some(v) => crate::sims::ClientAuth::parse(&v).unwrap_or_else(|| {
-            problems.push(format!(
-                "sts_client_auth `{}` in {table} is not `post` or `basic`",
-                crate::sanitize::bounded(&v, 32)
-            ));
-            crate::sims::ClientAuth::default()
-        }),
-    };
-    let verify_scopes = p.verify_scopes.clone().unwrap_or_default();
-    let scopes = env
-        .var("SIMSID_SCOPES")
-        .or(p.scopes.clone())
-        .unwrap_or_else(|| DEFAULT_SCOPES.to_string());
-    let acr_values = p
-        .acr_values
-        .clone()
+    let client_secret = layers.client_secret(vault.client_secret_vault.is_some());
+    let apim_key = layers.apim_key();
+    let sts_url = layers.endpoint(Endpoint::Sts);
+    let api_base = layers.endpoint(Endpoint::Api);
+    let client_auth = layers.client_auth();
+    let verify_scopes = layers.file.verify_scopes.clone().unwrap_or_default();
+    let scopes = layers.string("SIMSID_SCOPES", &layers.file.scopes, DEFAULT_SCOPES);
+    let acr_values = pick(None, None, layers.file.acr_values.clone())
         .unwrap_or_else(|| DEFAULT_ACR_VALUES.to_string());
-    let concurrency = match flags.concurrency {
-        Some(n) => Some(n as i64),
-        None => match env.var("SIMSID_CONCURRENCY") {
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    problems.push(format!(
-                        "SIMSID_CONCURRENCY `{v}` is not a whole number (1 to {MAX_CONCURRENCY})"
-                    ));
-                    None
-                }
-            },
-            None => p.concurrency,
-        },
-    }
-    .unwrap_or(DEFAULT_CONCURRENCY as i64);
-    if !(1..=MAX_CONCURRENCY as i64).contains(&concurrency) {
-        problems.push(format!(
-            "concurrency {concurrency} is out of range: use 1 to {MAX_CONCURRENCY}"
-        ));
-    }
-    let timeout_secs = p.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS as i64);
-    if !(1..=600).contains(&timeout_secs) {
-        problems.push(format!(
-            "timeout_secs {timeout_secs} in {table} is out of range: use 1 to 600"
-        ));
-    }
+    let concurrency = layers.concurrency();
+    let timeout = layers.timeout();
 
+    let Layers {
+        problems,
+        missing,
+        warnings,
+        ..
+    } = layers;
     if !problems.is_empty() {
         return Err(ConfigError { problems });
     }
-
     let remote = match (application_id, organisation_id, client_id, client_secret) {
         (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
             if missing.is_empty() =>
         {
             Ok(RemoteSettings {
-                application_id,
-                client_id,
-                organisation_id,
-                client_secret,
-                sts_url,
-                api_base,
-                scopes,
-                acr_values,
-                apim_key,
-                concurrency: concurrency as usize,
-                timeout: Duration::from_secs(timeout_secs as u64),
+                sims: SimsSettings {
+                    application_id,
+                    client_id,
+                    organisation_id,
+                    client_secret,
+                    sts_url,
+                    api_base,
+                    scopes,
+                    acr_values,
+                    apim_key,
+                    timeout,
+                    connect_timeout: connect_timeout_for(timeout),
+                    client_auth,
+                    verify_scopes,
+                },
+                concurrency,
                 client_secret_vault: vault.client_secret_vault.clone(),
-                sts_client_auth,
-                verify_scopes,
             })
         }
         _ => Err(ConfigError {
@@ -686,23 +470,363 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
                 .collect(),
         }),
     };
-
     Ok(Settings {
-        local: LocalSettings {
-            profile,
-            config_path,
-            store_path,
-            store_key,
-            log_path,
-            readonly,
-            profiles,
-        },
+        local,
         remote,
         application_id: application_raw,
         warnings,
         secrets: vault.mode,
         vault: vault.settings,
     })
+}
+
+/// The one precedence rule: the flag, else the environment variable, else the profile's
+/// key (the built-in default, when there is one, comes after all three).
+fn pick<T>(flag: Option<T>, env: Option<T>, file: Option<T>) -> Option<T> {
+    flag.or(env).or(file)
+}
+
+/// Every known variable that is set but empty: a problem, never a silent default.
+fn empty_vars(env: &dyn Env) -> Vec<String> {
+    KNOWN_VARS
+        .iter()
+        .filter(|name| env.var(name).is_some_and(|v| v.is_empty()))
+        .map(|name| {
+            format!(
+                "{name} is set but empty: give it a value or unset it (an empty value never \
+                 falls back to the default)"
+            )
+        })
+        .collect()
+}
+
+/// The config file: `--config`, else `$SIMSID_CONFIG`, else `config.toml` in the config
+/// directory when it exists. Nothing when there is none.
+fn read_config_file(
+    flags: &Flags,
+    env: &dyn Env,
+    dirs: &Dirs,
+    problems: &mut Vec<String>,
+) -> (Option<PathBuf>, ConfigFile) {
+    let default_path = dirs.config_dir.join("config.toml");
+    let path = match pick(
+        flags.config.clone(),
+        env.var("SIMSID_CONFIG").map(PathBuf::from),
+        None,
+    ) {
+        Some(p) => p,
+        None if default_path.exists() => default_path,
+        None => return (None, ConfigFile::default()),
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let file = parse_file(&path, &text, problems);
+            (Some(path), file)
+        }
+        Err(e) => {
+            problems.push(format!(
+                "cannot read config file {}: {}",
+                path.display(),
+                e.kind()
+            ));
+            (None, ConfigFile::default())
+        }
+    }
+}
+
+/// The profile's table (empty for `default` when the file has none); reports bad profile
+/// names in the file and an unknown profile.
+fn choose_profile(file: &ConfigFile, profile: &str, problems: &mut Vec<String>) -> ProfileFile {
+    for name in file.profile.keys().filter(|n| !is_profile_name(n)) {
+        problems.push(format!(
+            "profile `{}` in the config file is not a valid name: use letters, digits, `-` and \
+             `_` (at most 64)",
+            crate::sanitize::bounded(name, 64)
+        ));
+    }
+    if let Some(p) = file.profile.get(profile) {
+        return p.clone();
+    }
+    if profile != "default" {
+        let known = if file.profile.is_empty() {
+            "none".to_string()
+        } else {
+            file.profile.keys().cloned().collect::<Vec<_>>().join(", ")
+        };
+        problems.push(format!(
+            "profile `{profile}` is not in the config file (profiles: {known})"
+        ));
+    }
+    ProfileFile::default()
+}
+
+/// The two endpoints, each with its variable, key and default.
+enum Endpoint {
+    Sts,
+    Api,
+}
+
+/// The layers a setting comes from (see [`pick`]), and what resolving them found.
+struct Layers<'a> {
+    flags: &'a Flags,
+    /// Empty values read as unset: they were reported once, up front.
+    env: NonEmpty<'a>,
+    /// The environment as set, for the variables a profile names (`client_secret_env`).
+    raw_env: &'a dyn Env,
+    /// The profile's table.
+    file: ProfileFile,
+    /// `[profile.NAME]`, for messages.
+    table: String,
+    /// Wrong values: every command stops (exit 2).
+    problems: Vec<String>,
+    /// Absent values: only the network commands stop.
+    missing: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Layers<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.env.var(name)
+    }
+
+    /// A string setting with no flag: the variable, else the key, else `default`.
+    fn string(&self, var: &str, key: &Option<String>, default: &str) -> String {
+        pick(None, self.var(var), key.clone()).unwrap_or_else(|| default.to_string())
+    }
+
+    fn refuse_plaintext_secret(&mut self) {
+        if self.file.client_secret.is_some() {
+            let table = &self.table;
+            self.problems.push(format!(
+                "`client_secret` in {table} of the config file is refused: a plaintext secret in a file \
+                 leaks; use `client_secret_env = \"SIMSID_CLIENT_SECRET\"` (the name of an environment \
+                 variable) or `client_secret_file = \"/run/secrets/simsid\"` (a file with mode 0600)"
+            ));
+        }
+    }
+
+    fn local(
+        &self,
+        profile: String,
+        config_path: Option<PathBuf>,
+        profiles: Vec<String>,
+        dirs: &Dirs,
+    ) -> LocalSettings {
+        let store_path = pick(
+            self.flags.store.clone(),
+            self.var("SIMSID_STORE").map(PathBuf::from),
+            self.file.store.clone(),
+        )
+        .unwrap_or_else(|| {
+            if profile == "default" {
+                dirs.data_dir.join("store.sqlite3")
+            } else {
+                dirs.data_dir.join(format!("store-{profile}.sqlite3"))
+            }
+        });
+        let log_path = pick(
+            self.flags.log_file.clone(),
+            self.var("SIMSID_LOG").map(PathBuf::from),
+            self.file.log_file.clone(),
+        )
+        .unwrap_or_else(|| dirs.state_dir.join("simsid.log"));
+        // Read-only is sticky: any layer that turns it on wins.
+        let readonly = self.flags.readonly
+            || self
+                .var("SIMSID_READONLY")
+                .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+            || self.file.readonly.unwrap_or(false);
+        LocalSettings {
+            profile,
+            config_path,
+            store_path,
+            store_key: self.var("SIMSID_STORE_KEY").map(SecretString::from),
+            log_path,
+            readonly,
+            profiles,
+        }
+    }
+
+    /// The application id as given; an integer (or anything else) in the file is explained
+    /// like one in the environment.
+    fn application_raw(&self) -> Option<String> {
+        let file = match &self.file.application_id {
+            None => None,
+            Some(toml::Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        };
+        pick(None, self.var("SIMSID_APPLICATION_ID"), file)
+    }
+
+    /// A GUID setting: a problem when malformed, missing when absent.
+    fn guid<T>(
+        &mut self,
+        raw: Option<String>,
+        parse: fn(&str) -> Result<T, GuidError>,
+        (what, key, var): (&str, &str, &str),
+    ) -> Option<T> {
+        let Some(v) = raw else {
+            let table = &self.table;
+            self.missing
+                .push(format!("{what}: set {var} or `{key}` in {table}"));
+            return None;
+        };
+        match parse(&v) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.problems.push(guid_problem(what, key, var, &e));
+                None
+            }
+        }
+    }
+
+    /// The integrator's secret: empty until read when the vault holds it, else
+    /// `$SIMSID_CLIENT_SECRET`, else the variable `client_secret_env` names, else the file
+    /// `client_secret_file` names.
+    fn client_secret(&mut self, in_vault: bool) -> Option<SecretString> {
+        let table = self.table.clone();
+        if in_vault {
+            return Some(SecretString::from(String::new()));
+        }
+        if let Some(s) = self.var("SIMSID_CLIENT_SECRET") {
+            return Some(SecretString::from(s));
+        }
+        if let Some(var) = self.file.client_secret_env.clone() {
+            let label = var_label("client_secret_env", &var);
+            if !is_var_name(&var) {
+                self.problems.push(format!("{label} in {table}"));
+                return None;
+            }
+            return match self.raw_env.var(&var) {
+                Some(s) if !s.is_empty() => Some(SecretString::from(s)),
+                Some(_) => {
+                    self.problems
+                        .push(format!("client secret: {label} in {table}, which is empty"));
+                    None
+                }
+                None => {
+                    self.missing.push(format!(
+                        "client secret: {label} in {table}, which is not set"
+                    ));
+                    None
+                }
+            };
+        }
+        if let Some(path) = self.file.client_secret_file.clone() {
+            return match read_secret_file(&path, &mut self.warnings) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.problems.push(e);
+                    None
+                }
+            };
+        }
+        self.missing.push(format!(
+            "client secret: set SIMSID_CLIENT_SECRET, or `client_secret_env` or `client_secret_file` in {table}"
+        ));
+        None
+    }
+
+    /// The APIM key: the variable `apim_key_env` names, else `$SIMSID_APIM_KEY`.
+    fn apim_key(&mut self) -> Option<SecretString> {
+        match self.file.apim_key_env.clone() {
+            Some(var) if !is_var_name(&var) => {
+                let table = &self.table;
+                self.problems
+                    .push(format!("{} in {table}", var_label("apim_key_env", &var)));
+                None
+            }
+            Some(var) => self.var(&var).map(SecretString::from),
+            None => self.var("SIMSID_APIM_KEY").map(SecretString::from),
+        }
+    }
+
+    /// An endpoint URL, checked (https, or http on loopback; no user info).
+    fn endpoint(&mut self, which: Endpoint) -> String {
+        let (var, key, default, name, keys) = match which {
+            Endpoint::Sts => (
+                "SIMSID_STS_URL",
+                &self.file.sts_url,
+                DEFAULT_STS_URL,
+                "STS URL",
+                "SIMSID_STS_URL / sts_url",
+            ),
+            Endpoint::Api => (
+                "SIMSID_API_BASE",
+                &self.file.api_base,
+                DEFAULT_API_BASE,
+                "API base",
+                "SIMSID_API_BASE / api_base",
+            ),
+        };
+        let url = self.string(var, key, default);
+        if let Err(why) = crate::sims::check_endpoint(&url, name) {
+            self.problems.push(format!("{why} ({keys})"));
+        }
+        url
+    }
+
+    /// How the secret is sent to the STS (`post` or `basic`).
+    fn client_auth(&mut self) -> crate::sims::ClientAuth {
+        let given = pick(
+            None,
+            self.var("SIMSID_STS_CLIENT_AUTH"),
+            self.file.sts_client_auth.clone(),
+        );
+        let Some(v) = given else {
+            return crate::sims::ClientAuth::default();
+        };
+        crate::sims::ClientAuth::parse(&v).unwrap_or_else(|| {
+            let table = &self.table;
+            self.problems.push(format!(
+                "sts_client_auth `{}` in {table} is not `post` or `basic`",
+                crate::sanitize::bounded(&v, 32)
+            ));
+            crate::sims::ClientAuth::default()
+        })
+    }
+
+    /// Requests in flight at most, 1 to [`MAX_CONCURRENCY`]. A malformed variable is
+    /// reported; the file's value does not stand in for it.
+    fn concurrency(&mut self) -> usize {
+        let given = match (self.flags.concurrency, self.var("SIMSID_CONCURRENCY")) {
+            (Some(n), _) => Some(n as i64),
+            (None, Some(v)) => v.trim().parse::<i64>().map_or_else(
+                |_| {
+                    self.problems.push(format!(
+                        "SIMSID_CONCURRENCY `{v}` is not a whole number (1 to {MAX_CONCURRENCY})"
+                    ));
+                    None
+                },
+                Some,
+            ),
+            (None, None) => self.file.concurrency,
+        };
+        let n = given.unwrap_or(DEFAULT_CONCURRENCY as i64);
+        if !(1..=MAX_CONCURRENCY as i64).contains(&n) {
+            self.problems.push(format!(
+                "concurrency {n} is out of range: use 1 to {MAX_CONCURRENCY}"
+            ));
+            return DEFAULT_CONCURRENCY;
+        }
+        n as usize
+    }
+
+    /// The whole-request timeout, 1 to 600 s.
+    fn timeout(&mut self) -> Duration {
+        let secs = self
+            .file
+            .timeout_secs
+            .unwrap_or(DEFAULT_TIMEOUT_SECS as i64);
+        if !(1..=600).contains(&secs) {
+            let table = &self.table;
+            self.problems.push(format!(
+                "timeout_secs {secs} in {table} is out of range: use 1 to 600"
+            ));
+            return Duration::from_secs(DEFAULT_TIMEOUT_SECS);
+        }
+        Duration::from_secs(secs as u64)
+    }
 }
 
 fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile {
@@ -773,9 +897,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let s = resolve(&Flags::default(), &full_env(), &dirs(tmp.path())).unwrap();
         let r = s.remote.unwrap();
-        assert_eq!(r.application_id.as_str(), APP);
-        assert_eq!(r.client_secret.expose_secret(), "integrator-secret-xyz");
-        assert_eq!(r.sts_url, DEFAULT_STS_URL);
+        assert_eq!(r.sims.application_id.as_str(), APP);
+        assert_eq!(
+            r.sims.client_secret.expose_secret(),
+            "integrator-secret-xyz"
+        );
+        assert_eq!(r.sims.sts_url, DEFAULT_STS_URL);
         assert_eq!(r.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(
             s.local.store_path,
@@ -810,11 +937,14 @@ mod tests {
         };
         let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
         let r = s.remote.as_ref().unwrap();
-        assert_eq!(r.client_id, "from-file");
-        assert_eq!(r.client_secret.expose_secret(), "s3cr3t-from-env-var");
+        assert_eq!(r.sims.client_id, "from-file");
+        assert_eq!(r.sims.client_secret.expose_secret(), "s3cr3t-from-env-var");
         assert_eq!(r.concurrency, 8, "env beats file");
-        assert_eq!(r.sts_url, "http://127.0.0.1:1/token", "file beats default");
-        assert_eq!(r.scopes, DEFAULT_SCOPES);
+        assert_eq!(
+            r.sims.sts_url, "http://127.0.0.1:1/token",
+            "file beats default"
+        );
+        assert_eq!(r.sims.scopes, DEFAULT_SCOPES);
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/env-store"));
 
         env.insert("SIMSID_CLIENT_ID".into(), "from-env".into());
@@ -826,7 +956,7 @@ mod tests {
         };
         let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
         let r = s.remote.as_ref().unwrap();
-        assert_eq!(r.client_id, "from-env", "env beats file");
+        assert_eq!(r.sims.client_id, "from-env", "env beats file");
         assert_eq!(r.concurrency, 2, "flag beats env");
         assert_eq!(s.local.store_path, PathBuf::from("/tmp/flag-store"));
     }
@@ -943,7 +1073,7 @@ mod tests {
         assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
         assert!(s.warnings[0].contains("readable by group or others"));
         let r = s.remote.unwrap();
-        assert_eq!(r.client_secret.expose_secret(), "file-secret-value");
+        assert_eq!(r.sims.client_secret.expose_secret(), "file-secret-value");
 
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
         let flags = Flags {
@@ -1009,5 +1139,25 @@ mod tests {
         let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
         assert_eq!(s.local.profile, "other");
         assert!(s.local.store_path.ends_with("store-other.sqlite3"));
+    }
+
+    #[test]
+    fn empty_and_malformed_variables_are_problems_never_defaults() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut env = full_env();
+        env.insert("SIMSID_STS_URL".into(), String::new());
+        env.insert("SIMSID_CONCURRENCY".into(), "lots".into());
+        let err = resolve(&Flags::default(), &env, &dirs(tmp.path())).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("SIMSID_STS_URL is set but empty"), "{text}");
+        assert!(text.contains("SIMSID_CONCURRENCY `lots`"), "{text}");
+        // A flag wins without the variable being read.
+        env.remove("SIMSID_STS_URL");
+        let flags = Flags {
+            concurrency: Some(5),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        assert_eq!(s.remote.unwrap().concurrency, 5);
     }
 }

@@ -29,3 +29,4 @@ pub mod sims;
 pub mod store;
 pub mod tui;
 pub mod vault;
+pub mod words;

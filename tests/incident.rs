@@ -385,7 +385,7 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
         last = t;
     }
     assert_eq!((last.total, last.refused, last.done()), (1, 1, 1));
-    assert_eq!(Tally::of(1, &checks).exit_code(), 5);
+    assert_eq!(simsid::cli::exit::of_verify(&Tally::of(1, &checks)), 5);
 
     // An STS that never answers: every one is an error (timed out, retried), never a
     // refusal.
@@ -409,6 +409,6 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
         }
     }
     assert_eq!(silent.token_requests(), 18, "each tried 1 + 2 times");
-    assert_eq!(Tally::of(6, &checks).exit_code(), 1);
+    assert_eq!(simsid::cli::exit::of_verify(&Tally::of(6, &checks)), 1);
     sim.shutdown().await;
 }

@@ -573,3 +573,18 @@ fn twenty_five_thousand_sites_commit_and_list() {
         Some(expected)
     );
 }
+
+#[test]
+fn site_details_match_each_site_read_alone() {
+    let (_dir, mut store) = open();
+    first(&mut store);
+    second(&mut store);
+    let all = store.site_details().unwrap();
+    let rows = store.sites().unwrap();
+    assert_eq!(all.len(), rows.len());
+    assert!(all.iter().any(|d| !d.credentials.is_empty()));
+    for (detail, row) in all.iter().zip(&rows) {
+        let alone = store.site(&row.site.org_id).unwrap().unwrap();
+        assert_eq!(detail, &alone, "same order, same content");
+    }
+}

@@ -222,6 +222,7 @@ async fn item4_a_run_whose_store_changed_under_it_commits_nothing() {
         CancellationToken::new(),
     )
     .await
+    .map_err(simsid::cli::CliError::from)
     .unwrap_err();
     assert_eq!(err.code, 6, "{}", err.message);
     assert!(

@@ -12,8 +12,8 @@ use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::tui::app::flash::Level;
 use simsid::tui::app::sites::SortColumn;
 use simsid::tui::app::{Confirm, Screen};
-use simsid::tui::keys::{self, Context};
-use simsid::tui::{Action, Command, Effect};
+use simsid::tui::keys::{self, KeyScope};
+use simsid::tui::{Action, Effect, UserCommand};
 use tui_support::*;
 
 // ---------- filter ----------
@@ -417,7 +417,7 @@ fn reveal_asks_and_y_reveals() {
     open_st_marys(&mut app);
     assert!(ch(&mut app, 'r').is_empty());
     assert!(matches!(app.confirm(), Some(Confirm::Reveal { .. })));
-    assert_eq!(app.context(), Context::Confirm);
+    assert_eq!(app.key_scope(), KeyScope::Confirm);
     let fx = ch(&mut app, 'y');
     assert_eq!(
         fx,
@@ -668,21 +668,21 @@ fn harvest_events_update_the_counters() {
         },
     ]));
     let h = app.harvest().unwrap();
-    assert_eq!(h.total, Some(6));
-    assert_eq!(h.in_flight, 1);
-    assert_eq!(h.harvested, 1);
-    assert_eq!(h.failed, 1);
-    assert_eq!(h.done(), 2);
-    assert_eq!(h.retries, 1);
-    assert_eq!(h.credentials, 2);
-    assert_eq!(h.failures[0].error, "timeout after 3 attempts");
+    assert_eq!(h.counts.total, Some(6));
+    assert_eq!(h.counts.in_flight, 1);
+    assert_eq!(h.counts.harvested, 1);
+    assert_eq!(h.counts.failed, 1);
+    assert_eq!(h.counts.finished(), 2);
+    assert_eq!(h.counts.retries, 1);
+    assert_eq!(h.counts.credentials, 2);
+    assert_eq!(h.counts.failures[0].error, "timeout after 3 attempts");
     let retry = h.last_retry.as_ref().unwrap();
     assert_eq!((retry.reason.as_str(), retry.attempt), ("HTTP 429", 1));
     assert_eq!(retry.org, Some(org(OAKFIELD)));
     // 2 sites in 4 s since the list arrived: 0.5/s, 4 left → ETA 8 s.
     let now = t0() + secs(5);
-    assert_eq!(h.rate(now), Some(0.5));
-    assert_eq!(h.eta(now), Some(secs(8)));
+    assert_eq!(h.counts.rate(now), Some(0.5));
+    assert_eq!(h.counts.eta(now), Some(secs(8)));
 }
 
 #[test]
@@ -714,9 +714,9 @@ fn coalesced_events_give_the_same_counts_as_single_ones() {
     batched.update(Action::Harvest(events));
     assert_eq!(one_by_one.harvest(), batched.harvest());
     let h = batched.harvest().unwrap();
-    assert_eq!(h.done(), 5000);
-    assert_eq!(h.failed, 715);
-    assert_eq!(h.in_flight, 0);
+    assert_eq!(h.counts.finished(), 5000);
+    assert_eq!(h.counts.failed, 715);
+    assert_eq!(h.counts.in_flight, 0);
 }
 
 #[test]
@@ -924,43 +924,43 @@ fn flash_messages_fade_out() {
 // ---------- key table ----------
 
 /// Every key named in cli.md's "Console keys", with a context where it applies.
-fn cli_md_keys() -> Vec<(&'static str, KeyEvent, Context)> {
+fn cli_md_keys() -> Vec<(&'static str, KeyEvent, KeyScope)> {
     let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
     let c = |ch| k(KeyCode::Char(ch));
     vec![
-        ("↑", k(KeyCode::Up), Context::Sites),
-        ("↓", k(KeyCode::Down), Context::Sites),
-        ("j", c('j'), Context::Sites),
-        ("k", c('k'), Context::Sites),
-        ("PgUp", k(KeyCode::PageUp), Context::Sites),
-        ("PgDn", k(KeyCode::PageDown), Context::Sites),
-        ("g", c('g'), Context::Sites),
+        ("↑", k(KeyCode::Up), KeyScope::Sites),
+        ("↓", k(KeyCode::Down), KeyScope::Sites),
+        ("j", c('j'), KeyScope::Sites),
+        ("k", c('k'), KeyScope::Sites),
+        ("PgUp", k(KeyCode::PageUp), KeyScope::Sites),
+        ("PgDn", k(KeyCode::PageDown), KeyScope::Sites),
+        ("g", c('g'), KeyScope::Sites),
         (
             "G",
             KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT),
-            Context::Sites,
+            KeyScope::Sites,
         ),
-        ("/", c('/'), Context::Sites),
-        ("Esc", k(KeyCode::Esc), Context::Sites),
-        ("Enter", k(KeyCode::Enter), Context::Sites),
-        ("s", c('s'), Context::Sites),
-        ("S", c('S'), Context::Sites),
-        ("a", c('a'), Context::Sites),
-        ("r", c('r'), Context::Site),
-        ("y", c('y'), Context::Confirm),
-        ("c", c('c'), Context::Site),
-        ("v", c('v'), Context::Site),
-        ("R", c('R'), Context::Sites),
-        ("Esc", k(KeyCode::Esc), Context::Harvest),
-        ("x", c('x'), Context::Harvest),
-        ("h", c('h'), Context::Sites),
-        (":", c(':'), Context::Sites),
-        ("?", c('?'), Context::Sites),
-        ("q", c('q'), Context::Sites),
+        ("/", c('/'), KeyScope::Sites),
+        ("Esc", k(KeyCode::Esc), KeyScope::Sites),
+        ("Enter", k(KeyCode::Enter), KeyScope::Sites),
+        ("s", c('s'), KeyScope::Sites),
+        ("S", c('S'), KeyScope::Sites),
+        ("a", c('a'), KeyScope::Sites),
+        ("r", c('r'), KeyScope::Site),
+        ("y", c('y'), KeyScope::Confirm),
+        ("c", c('c'), KeyScope::Site),
+        ("v", c('v'), KeyScope::Site),
+        ("R", c('R'), KeyScope::Sites),
+        ("Esc", k(KeyCode::Esc), KeyScope::Harvest),
+        ("x", c('x'), KeyScope::Harvest),
+        ("h", c('h'), KeyScope::Sites),
+        (":", c(':'), KeyScope::Sites),
+        ("?", c('?'), KeyScope::Sites),
+        ("q", c('q'), KeyScope::Sites),
         (
             "Ctrl-C",
             KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
-            Context::Sites,
+            KeyScope::Sites,
         ),
     ]
 }
@@ -976,9 +976,7 @@ fn key_table_covers_every_key_of_cli_md_and_help_lists_them() {
         let binding = keys::BINDINGS
             .iter()
             .find(|b| {
-                (b.context == context
-                    || b.context == Context::Global
-                    || b.context == Context::Always)
+                (b.scope == context || b.scope == KeyScope::Global || b.scope == KeyScope::Always)
                     && Some(b.command) == command
             })
             .unwrap_or_else(|| panic!("{name}: no binding"));
@@ -991,16 +989,16 @@ fn key_table_covers_every_key_of_cli_md_and_help_lists_them() {
     }
     // The specific commands cli.md promises.
     let want = [
-        ("r", Command::Reveal),
-        ("c", Command::Copy),
-        ("v", Command::Verify),
-        ("R", Command::Harvest),
-        ("s", Command::SortNext),
-        ("S", Command::SortReverse),
-        ("a", Command::ViewNext),
-        ("/", Command::Filter),
-        ("q", Command::Quit),
-        ("x", Command::CancelHarvest),
+        ("r", UserCommand::Reveal),
+        ("c", UserCommand::Copy),
+        ("v", UserCommand::Verify),
+        ("R", UserCommand::Harvest),
+        ("s", UserCommand::SortNext),
+        ("S", UserCommand::SortReverse),
+        ("a", UserCommand::ViewNext),
+        ("/", UserCommand::Filter),
+        ("q", UserCommand::Quit),
+        ("x", UserCommand::CancelHarvest),
     ];
     let table = cli_md_keys();
     for (name, command) in want {

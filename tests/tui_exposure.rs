@@ -5,8 +5,8 @@
 mod tui_support;
 
 use crossterm::event::KeyCode;
-use simsid::tui::keys::{self, Context};
-use simsid::tui::{Action, Command, Effect};
+use simsid::tui::keys::{self, KeyScope};
+use simsid::tui::{Action, Effect, UserCommand};
 use tui_support::*;
 
 fn open_exposure(app: &mut simsid::tui::App) {
@@ -18,20 +18,20 @@ fn open_exposure(app: &mut simsid::tui::App) {
 fn e_is_in_the_key_table_footer_and_help() {
     let b = keys::BINDINGS
         .iter()
-        .find(|b| b.command == Command::Exposure)
+        .find(|b| b.command == UserCommand::Exposure)
         .expect("a binding opens the exposure view");
     assert_eq!(b.label, "e");
-    assert!(keys::footer(Context::Sites)
+    assert!(keys::footer(KeyScope::Sites)
         .iter()
-        .any(|f| f.command == Command::Exposure));
+        .any(|f| f.command == UserCommand::Exposure));
     let help = keys::groups();
     assert!(help.iter().any(|(title, list)| *title == "Exposure view"
         && list
             .iter()
-            .any(|b| b.command == Command::Verify && b.writes)));
+            .any(|b| b.command == UserCommand::Verify && b.writes)));
     let mut app = app();
     open_exposure(&mut app);
-    assert_eq!(app.context(), Context::Exposure);
+    assert_eq!(app.key_scope(), KeyScope::Exposure);
     assert!(ch(&mut app, 'e').is_empty(), "e again does not reload");
 }
 
@@ -61,7 +61,7 @@ fn rows_are_grouped_by_user_and_enter_opens_the_site() {
     assert!(view.exposure_of(BACKUP_CLIENT).unwrap().rotated_since());
     // Esc goes back to the exposure view.
     key(&mut app, KeyCode::Esc);
-    assert_eq!(app.context(), Context::Exposure);
+    assert_eq!(app.key_scope(), KeyScope::Exposure);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::filter::StatusView;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Flags;
@@ -54,23 +55,20 @@ impl GlobalArgs {
     }
 }
 
-/// Status views of `sites --status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StatusView {
-    Authorised,
-    Unauthorised,
-    Changed,
-    Stale,
-}
+/// `sites --status` takes the console's views by their labels; `all` is the default,
+/// so it is not offered.
+impl ValueEnum for StatusView {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            StatusView::Authorised,
+            StatusView::Unauthorised,
+            StatusView::Changed,
+            StatusView::Stale,
+        ]
+    }
 
-impl From<StatusView> for crate::filter::StatusView {
-    fn from(v: StatusView) -> Self {
-        match v {
-            StatusView::Authorised => crate::filter::StatusView::Authorised,
-            StatusView::Unauthorised => crate::filter::StatusView::Unauthorised,
-            StatusView::Changed => crate::filter::StatusView::Changed,
-            StatusView::Stale => crate::filter::StatusView::Stale,
-        }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.label()))
     }
 }
 

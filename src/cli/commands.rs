@@ -8,11 +8,12 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use super::args::{ExportFormat, StatusView};
+use super::args::ExportFormat;
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
+use crate::filter::StatusView;
 use crate::harvest::{HarvestEnd, HarvestOptions, Progress};
 use crate::ops::{self, secrets, Context};
 use crate::store::Store;
@@ -35,9 +36,7 @@ pub fn io_err(e: std::io::Error) -> CliError {
 /// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
 /// and exits 4 (nothing is shown, revealed or verified).
 pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError> {
-    let found = store
-        .resolve(query)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let found = store.resolve(query)?;
     match found {
         crate::lookup::Found::One(row) => Ok(row.site.org_id),
         crate::lookup::Found::Nothing => Err(CliError::not_found(query)),
@@ -49,15 +48,6 @@ pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError>
             })
         }
     }
-}
-
-pub(super) fn readonly_refusal(ctx: &Context, what: &str) -> Result<(), CliError> {
-    if ctx.settings.local.readonly {
-        return Err(CliError::usage(format!(
-            "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
-        )));
-    }
-    Ok(())
 }
 
 /// Shows harvest progress as a bar on stderr when stderr is a terminal (and drains the
@@ -83,19 +73,18 @@ pub fn spawn_progress_bar(
         };
         let mut p = Progress::new(std::time::Instant::now());
         while let Some(event) = rx.recv().await {
-            p.apply(&event);
+            p.apply(&event, std::time::Instant::now());
             if let Some(bar) = &bar {
                 if let Some(total) = p.total {
                     bar.set_length(total as u64);
                 }
                 bar.set_position(p.finished() as u64);
-                let limit = p
-                    .concurrency
-                    .map_or_else(String::new, |(c, ceiling)| format!("/{c} (max {ceiling})"));
-                let vault = if p.stored_total > 0 {
-                    format!("  vault writes {}/{}", p.stored, p.stored_total)
-                } else {
-                    String::new()
+                let limit = p.limits.map_or_else(String::new, |l| {
+                    format!("/{} (max {})", l.concurrency, l.ceiling)
+                });
+                let vault = match p.stored {
+                    Some((done, total)) if total > 0 => format!("  vault writes {done}/{total}"),
+                    _ => String::new(),
                 };
                 bar.set_message(format!(
                     "in flight {}{limit}  429s {}  retries {}  failed {}{vault}",
@@ -111,7 +100,7 @@ pub fn spawn_progress_bar(
 
 /// `simsid harvest` in local mode: the store alone.
 pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
-    readonly_refusal(ctx, "harvest")?;
+    ctx.refuse_if_readonly("harvest")?;
     let remote = ctx.remote()?.clone();
     let policy = ops::HarvestPolicy { accept_removals };
     harvest_into(ctx, json, policy, &remote, &mut ops::LocalOnly, |_| None).await
@@ -211,11 +200,10 @@ pub fn sites(
 ) -> CmdResult {
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
-    let view = status.map_or(crate::filter::StatusView::All, Into::into);
+    let view = status.unwrap_or_default();
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let rows: Vec<SiteRow> = store
-        .sites()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
@@ -232,13 +220,12 @@ pub fn sites(
 /// `simsid show ORG`.
 pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
-        readonly_refusal(ctx, "reveal")?;
+        ctx.refuse_if_readonly("reveal")?;
     }
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
-        .site(&org_id)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
     let mut secrets_shown: Vec<Option<SecretString>> = Vec::new();
     if reveal {
@@ -265,7 +252,7 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 
 /// `simsid verify ORG`.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    readonly_refusal(ctx, "verify")?;
+    ctx.refuse_if_readonly("verify")?;
     let remote = ctx.remote()?.clone();
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
@@ -305,9 +292,7 @@ pub fn print_verify(
 /// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let runs = store
-        .runs()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let runs = store.runs()?;
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::to_value(&runs)
@@ -326,9 +311,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let entries = store
-        .audit()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    let entries = store.audit()?;
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::Value::Array(entries.iter().map(output::audit_json).collect());
@@ -346,18 +329,7 @@ pub fn export(
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows = store
-        .sites()
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
-    let mut details = Vec::with_capacity(rows.len());
-    for r in &rows {
-        if let Some(d) = store
-            .site(&r.site.org_id)
-            .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        {
-            details.push(d);
-        }
-    }
+    let details = store.site_details()?;
     let mut buf: Vec<u8> = Vec::new();
     match format {
         ExportFormat::Json => {
@@ -379,8 +351,7 @@ pub fn export(
     }
     match output_path {
         // Written beside, then renamed over: never through a symbolic link, always 0600.
-        Some(path) => crate::store::write_private_file(path, &buf)
-            .map_err(|e| CliError::runtime(format!("cannot write the export: {e}")))?,
+        Some(path) => super::outfile::write_private(path, &buf)?,
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     let format_word = match format {
@@ -393,8 +364,6 @@ pub fn export(
         output_path.map_or(String::new(), |p| format!(", to {}", p.display()))
     );
     let entry = ctx.audit_entry(AuditAction::Export, None, None, None, Some(detail));
-    store
-        .append_audit(&entry)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+    store.append_audit(&entry)?;
     Ok(exit::OK)
 }

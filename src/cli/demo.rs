@@ -13,6 +13,7 @@ use crate::harvest::{HarvestEnd, HarvestOptions};
 use crate::ops::console::ConsoleServices;
 use crate::ops::{self, Context};
 use crate::sim::{Fault, SimConfig, Simulator};
+use crate::sims::SimsSettings;
 use crate::tui::{self, ConsoleOptions};
 
 /// Runs the demo until the console is closed.
@@ -57,22 +58,25 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             profiles: vec!["demo".to_string()],
         },
         remote: Ok(RemoteSettings {
-            application_id: AppId::parse(&env.application_id)
-                .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-            client_id: env.client_id.clone(),
-            organisation_id: OrgId::parse(&env.organisation_id)
-                .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-            client_secret: env.client_secret.clone(),
-            sts_url: env.sts_url.clone(),
-            api_base: env.api_base.clone(),
-            scopes: crate::config::DEFAULT_SCOPES.to_string(),
-            acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
-            apim_key: None,
+            sims: SimsSettings {
+                application_id: AppId::parse(&env.application_id)
+                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+                client_id: env.client_id.clone(),
+                organisation_id: OrgId::parse(&env.organisation_id)
+                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+                client_secret: env.client_secret.clone(),
+                sts_url: env.sts_url.clone(),
+                api_base: env.api_base.clone(),
+                scopes: crate::config::DEFAULT_SCOPES.to_string(),
+                acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
+                apim_key: None,
+                timeout: Duration::from_secs(10),
+                connect_timeout: crate::config::connect_timeout_for(Duration::from_secs(10)),
+                client_auth: Default::default(),
+                verify_scopes: String::new(),
+            },
             concurrency: crate::config::DEFAULT_CONCURRENCY,
-            timeout: Duration::from_secs(10),
             client_secret_vault: None,
-            sts_client_auth: Default::default(),
-            verify_scopes: String::new(),
         }),
         application_id: Some(env.application_id.clone()),
         warnings: Vec::new(),

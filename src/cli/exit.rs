@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ops::OpError;
+
 /// Success (a harvest that completed).
 pub const OK: u8 = 0;
 /// Runtime failure: network, authentication, store.
@@ -18,6 +20,18 @@ pub const REFUSED: u8 = 5;
 pub const BUSY: u8 = 6;
 /// Cancelled (Ctrl-C); nothing committed.
 pub const CANCELLED: u8 = 130;
+
+/// The exit code of a bulk verify (cli.md): 5 when any was refused, else 1 when any
+/// errored, else 0.
+pub fn of_verify(tally: &crate::ops::verify_many::Tally) -> u8 {
+    if tally.refused > 0 {
+        REFUSED
+    } else if tally.errors > 0 {
+        RUNTIME
+    } else {
+        OK
+    }
+}
 
 /// A failure with its exit code and a one-line message (never a secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,13 +64,30 @@ impl CliError {
     }
     /// ORG not found (exit 4).
     pub fn not_found(org: &str) -> Self {
+        OpError::NotFound(org.to_string()).into()
+    }
+}
+
+/// The one place an operation's failure becomes an exit code.
+impl From<OpError> for CliError {
+    fn from(e: OpError) -> Self {
+        let code = match &e {
+            OpError::Invalid(_) => USAGE,
+            OpError::Failed(_) => RUNTIME,
+            OpError::Busy(_) => BUSY,
+            OpError::NotFound(_) => NOT_FOUND,
+        };
         CliError {
-            code: NOT_FOUND,
-            message: format!(
-                "no cached site matches `{org}` (organisation id, DfE code or DENI number); \
-                 run `simsid harvest` if it is new"
-            ),
+            code,
+            message: e.to_string(),
         }
+    }
+}
+
+/// A store error outside an operation: exit 6 when another harvest holds the store, else 1.
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        OpError::from(e).into()
     }
 }
 
@@ -67,3 +98,35 @@ impl fmt::Display for CliError {
 }
 
 impl std::error::Error for CliError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::verify_many::Tally;
+
+    fn tally(ok: usize, refused: usize, errors: usize) -> Tally {
+        Tally {
+            total: ok + refused + errors,
+            ok,
+            refused,
+            errors,
+        }
+    }
+
+    #[test]
+    fn refusals_win_over_errors_in_a_bulk_verify() {
+        assert_eq!(of_verify(&tally(1, 0, 0)), OK);
+        assert_eq!(of_verify(&tally(1, 0, 1)), RUNTIME);
+        assert_eq!(of_verify(&tally(1, 1, 1)), REFUSED);
+        assert_eq!(of_verify(&tally(0, 0, 0)), OK);
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_exit_code() {
+        let code = |e: OpError| CliError::from(e).code;
+        assert_eq!(code(OpError::invalid("x")), USAGE);
+        assert_eq!(code(OpError::failed("x")), RUNTIME);
+        assert_eq!(code(OpError::Busy("x".into())), BUSY);
+        assert_eq!(code(OpError::NotFound("x".into())), NOT_FOUND);
+    }
+}

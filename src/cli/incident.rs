@@ -27,10 +27,6 @@ fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::runtime(format!("store: {e}"))
-}
-
 /// The options of `simsid exposure`.
 #[derive(Debug, Clone, Default)]
 pub struct ExposureArgs {
@@ -51,8 +47,8 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         .transpose()
         .map_err(|e| CliError::usage(format!("--since: {e}")))?;
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let audit = store.audit().map_err(store_err)?;
-    let snapshot = store.snapshot().map_err(store_err)?;
+    let audit = store.audit()?;
+    let snapshot = store.snapshot()?;
     let query = ExposureQuery {
         user: args.user.clone(),
         since,
@@ -85,7 +81,7 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
 /// `simsid audit --verify`: checks the tamper-evident chain; exit 1 when it is broken.
 pub fn audit_verify(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let check = store.verify_audit().map_err(store_err)?;
+    let check = store.verify_audit()?;
     let mut stdout = std::io::stdout().lock();
     if json {
         output::write_json(&mut stdout, &out::audit_check_json(&check)).map_err(io_err)?;
@@ -169,5 +165,5 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
     } else {
         out::verify_many_text(&mut stdout, &tally, &checks, not_held).map_err(io_err)?;
     }
-    Ok(tally.exit_code())
+    Ok(exit::of_verify(&tally))
 }

@@ -1,36 +1,21 @@
-//! Writing a report to `--output FILE`: never through a symbolic link, always mode 0600.
-//! The bytes go to a new private file beside the target (created exclusively), are synced,
-//! then renamed over the target: a symbolic link at the target is replaced, not followed,
-//! and a reader never sees a half-written file.
+//! Writing a report to `--output FILE`: never through a symbolic link, always mode 0600,
+//! never half-written ([`crate::store::write_private_file`] does the writing; this names
+//! the errors for the command line).
 
-use std::io::Write;
 use std::path::Path;
 
 use super::exit::CliError;
 
 /// Writes `bytes` to `path` as described above; the error names the path.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let fail =
-        |e: std::io::Error| CliError::runtime(format!("cannot write {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     if path.file_name().is_none() {
         return Err(CliError::usage(format!(
             "--output {}: not a file name",
             path.display()
         )));
     }
-    // tempfile creates the file with O_EXCL and mode 0600.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".simsid-output-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    crate::store::write_private_file(path, bytes)
+        .map_err(|e| CliError::runtime(format!("cannot write the output: {e}")))
 }
 
 #[cfg(test)]

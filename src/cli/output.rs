@@ -16,7 +16,7 @@ use crate::domain::{
 };
 
 /// Masked secret as shown everywhere a secret is not explicitly revealed.
-pub const MASK: &str = "••••••••";
+pub use crate::words::MASK;
 
 fn time(t: &DateTime<Utc>) -> String {
     rfc3339::format(t)
@@ -28,12 +28,7 @@ pub fn human_time(t: &DateTime<Utc>) -> String {
 }
 
 fn badge(b: Option<ChangeBadge>) -> Value {
-    match b {
-        None => Value::Null,
-        Some(ChangeBadge::Added) => json!("added"),
-        Some(ChangeBadge::AuthorisationChanged) => json!("authorisation_changed"),
-        Some(ChangeBadge::CredentialsChanged) => json!("credentials_changed"),
-    }
+    b.map_or(Value::Null, |b| json!(crate::words::badge_name(b)))
 }
 
 /// The fields every site document shares (`sites`, `show`, `export`).
@@ -199,24 +194,6 @@ pub fn write_json(out: &mut impl Write, v: &Value) -> io::Result<()> {
     writeln!(out)
 }
 
-fn auth_word(a: Option<bool>) -> &'static str {
-    match a {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "?",
-    }
-}
-
-fn truncate(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
 /// `sites` as a text table.
 pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
     writeln!(
@@ -231,10 +208,10 @@ pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
             r.site.org_id,
             clean(r.site.dfe_code.as_deref().unwrap_or("-")),
             clean(r.site.deni_number.as_deref().unwrap_or("-")),
-            auth_word(r.site.authorised),
+            crate::words::flag(r.site.authorised),
             r.credential_count,
             if r.stale { "stale" } else { "" },
-            truncate(&clean(&r.site.name), 60),
+            crate::words::truncate(&clean(&r.site.name), 60),
         )?;
     }
     writeln!(out, "{} site(s)", rows.len())
@@ -261,7 +238,11 @@ pub fn show_text(
         "  DENI number      {}",
         clean(s.deni_number.as_deref().unwrap_or("-"))
     )?;
-    writeln!(out, "  authorised       {}", auth_word(s.authorised))?;
+    writeln!(
+        out,
+        "  authorised       {}",
+        crate::words::flag(s.authorised)
+    )?;
     if row.stale {
         writeln!(
             out,
@@ -411,7 +392,7 @@ pub fn audit_text(out: &mut impl Write, entries: &[AuditEntry]) -> io::Result<()
             out,
             "{}  {:<10} {:<8} {:<36} {:<32} {:<16} {}",
             time(&e.at),
-            truncate(&clean(&e.user), 10),
+            crate::words::truncate(&clean(&e.user), 10),
             e.action.as_str(),
             e.organisation_id
                 .as_ref()

@@ -6,9 +6,7 @@ use std::io::Write;
 use secrecy::SecretString;
 
 use super::args::VaultCommand;
-use super::commands::{
-    harvest_into, io_err, print_verify, readonly_refusal, resolve_org, CmdResult,
-};
+use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult};
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
@@ -24,7 +22,7 @@ pub async fn harvest(
     reconcile: bool,
     policy: ops::HarvestPolicy,
 ) -> CmdResult {
-    readonly_refusal(ctx, "harvest")?;
+    ctx.refuse_if_readonly("harvest")?;
     if !vault_ops::vault_mode(ctx) {
         return Err(CliError::usage(
             "--reconcile repairs the vault: it needs vault mode (`secrets = \"vault\"` or SIMSID_SECRETS=vault)",
@@ -41,12 +39,11 @@ pub async fn harvest(
 /// `simsid show ORG --reveal` in vault mode: each secret read from the vault with the
 /// current identity and audited.
 pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    readonly_refusal(ctx, "reveal")?;
+    ctx.refuse_if_readonly("reveal")?;
     let mut store = ops::open_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
-        .site(&org_id)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
+        .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
     let vault = vault_ops::vault_client(ctx)?;
     let mut shown: Vec<Option<SecretString>> = Vec::new();
@@ -73,7 +70,7 @@ pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
 
 /// `simsid verify ORG` in vault mode: the secrets are read from the vault.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    readonly_refusal(ctx, "verify")?;
+    ctx.refuse_if_readonly("verify")?;
     let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let mut store = ops::open_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;

@@ -27,6 +27,9 @@ use crate::domain::{
     SiteFailure, Snapshot,
 };
 
+/// Clients requests in flight at most when nothing else is set (cli.md `concurrency`).
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 /// How a harvest runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HarvestOptions {
@@ -38,7 +41,7 @@ pub struct HarvestOptions {
 impl Default for HarvestOptions {
     fn default() -> Self {
         HarvestOptions {
-            concurrency: crate::config::DEFAULT_CONCURRENCY,
+            concurrency: DEFAULT_CONCURRENCY,
             retry: RetryPolicy::default(),
         }
     }
@@ -613,10 +616,10 @@ mod tests {
 
         let mut progress = super::super::Progress::new(std::time::Instant::now());
         while let Ok(e) = rx.try_recv() {
-            progress.apply(&e);
+            progress.apply(&e, std::time::Instant::now());
         }
         assert_eq!(progress.total, Some(20));
-        assert_eq!((progress.done, progress.failed), (19, 1));
+        assert_eq!((progress.harvested, progress.failed), (19, 1));
         assert_eq!(
             progress.retries, 3,
             "1 for the flaky site, 2 for the dead one"

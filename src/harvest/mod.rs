@@ -15,7 +15,9 @@ pub mod retry;
 pub mod source;
 
 pub use diff::compute_diff;
-pub use engine::{conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput};
+pub use engine::{
+    conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput, DEFAULT_CONCURRENCY,
+};
 pub use events::{HarvestEnd, HarvestEvent, Limits};
 pub use guard::hold_mass_removals;
 pub use limiter::LimiterConfig;

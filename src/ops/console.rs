@@ -34,8 +34,7 @@ impl Inner {
     /// The store, opened now if a harvest has created it since; `None` while there is none.
     fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
         if self.store.is_none() {
-            self.store =
-                open_store_if_present(&self.ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+            self.store = open_store_if_present(&self.ctx.settings.local)?;
         }
         Ok(self.store.as_mut())
     }
@@ -62,7 +61,7 @@ impl ConsoleServices {
         flags: Option<Flags>,
         before_harvest: Option<HarvestHook>,
     ) -> anyhow::Result<Self> {
-        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local)?;
         Ok(ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
@@ -84,7 +83,7 @@ fn vault_read(
     org: &OrgId,
     client_id: &str,
 ) -> anyhow::Result<SecretString> {
-    let client = super::vault_ops::vault_client(ctx).map_err(|e| anyhow!(e.message))?;
+    let client = super::vault_ops::vault_client(ctx)?;
     let handle = tokio::runtime::Handle::try_current()
         .map_err(|_| anyhow!("the vault can only be read inside the runtime"))?;
     tokio::task::block_in_place(|| {
@@ -92,7 +91,7 @@ fn vault_read(
             store, ctx, &client, action, org, client_id,
         ))
     })
-    .map_err(|e| anyhow!(e.message))
+    .map_err(Into::into)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.
@@ -152,30 +151,25 @@ impl Services for ConsoleServices {
 
     fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        if inner.ctx.settings.local.readonly {
-            return Err(anyhow!("read-only mode: reveal is off"));
-        }
+        inner.ctx.refuse_if_readonly("reveal")?;
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
         if super::vault_ops::vault_mode(&ctx) {
             return vault_read(store, &ctx, AuditAction::Reveal, org, client_id);
         }
         secrets::unseal_audited(store, &ctx, AuditAction::Reveal, org, client_id)
-            .map_err(|e| anyhow!(e.message))
+            .map_err(Into::into)
     }
 
     fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
         let mut inner = self.lock()?;
-        if inner.ctx.settings.local.readonly {
-            return Err(anyhow!("read-only mode: copy is off"));
-        }
+        inner.ctx.refuse_if_readonly("copy")?;
         let ctx = inner.ctx.clone();
         let store = inner.existing_store()?;
         if super::vault_ops::vault_mode(&ctx) {
             return vault_read(store, &ctx, AuditAction::Copy, org, client_id);
         }
-        secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id)
-            .map_err(|e| anyhow!(e.message))
+        secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id).map_err(Into::into)
     }
 
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
@@ -185,13 +179,11 @@ impl Services for ConsoleServices {
             type Wanted = Vec<(String, Option<String>)>;
             let (ctx, remote, local_creds, wanted, fingerprinter) = {
                 let mut guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: verify is off"));
-                }
+                guard.ctx.refuse_if_readonly("verify")?;
                 let remote = guard
                     .ctx
                     .remote()
-                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
                     .clone();
                 let ctx = guard.ctx.clone();
                 let store = guard.existing_store()?;
@@ -208,16 +200,14 @@ impl Services for ConsoleServices {
                             .collect();
                         (Vec::new(), Some(wanted))
                     } else {
-                        let creds = secrets::credentials_for_verify(store, &org)
-                            .map_err(|e| anyhow!(e.message))?;
+                        let creds = secrets::credentials_for_verify(store, &org)?;
                         (creds, None)
                     };
                 (ctx, remote, local_creds, wanted, store.fingerprinter())
             };
             let (creds, note) = match wanted {
                 Some(wanted) => {
-                    let vault =
-                        super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
+                    let vault = super::vault_ops::vault_client(&ctx)?;
                     let (creds, note) = super::vault_ops::credentials_from_vault(
                         &ctx,
                         &vault,
@@ -225,21 +215,17 @@ impl Services for ConsoleServices {
                         &org,
                         &wanted,
                     )
-                    .await
-                    .map_err(|e| anyhow!(e.message))?;
+                    .await?;
                     (creds, Some(note))
                 }
                 None => (local_creds, None),
             };
-            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
-                .await
-                .map_err(|e| anyhow!(e.message))?;
-            let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote).await?;
+            let client = sims_client(&remote)?;
             let results = secrets::verify_all(&client, &org, &creds).await.results;
             let mut guard = lock_arc(&inner)?;
             let store = guard.existing_store()?;
-            secrets::audit_verify_noted(store, &ctx, &org, &creds, &results, note.as_deref())
-                .map_err(|e| anyhow!(e.message))?;
+            secrets::audit_verify_noted(store, &ctx, &org, &creds, &results, note.as_deref())?;
             Ok(results)
         }
         .boxed()
@@ -255,37 +241,30 @@ impl Services for ConsoleServices {
         async move {
             let (ctx, remote) = {
                 let guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: harvest is off"));
-                }
+                guard.ctx.refuse_if_readonly("harvest")?;
                 let remote = guard
                     .ctx
                     .remote()
-                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
                     .clone();
                 (guard.ctx.clone(), remote)
             };
             // One harvest at a time per store, console or not: the lock is held for the run
             // (a busy store is said in the flash line).
-            let (_lock, mut store) =
-                open_for_harvest(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+            let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
             if let Some(hook) = hook {
                 hook();
             }
-            let remote = super::vault_ops::with_vault_secret(&ctx, &remote)
-                .await
-                .map_err(|e| anyhow!(e.message))?;
-            let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote).await?;
+            let client = sims_client(&remote)?;
             let options = HarvestOptions {
                 concurrency: remote.concurrency,
                 ..HarvestOptions::default()
             };
             if super::vault_ops::vault_mode(&ctx) {
                 // Vault mode: the vault is written before the local commit.
-                let vault = super::vault_ops::vault_client(&ctx).map_err(|e| anyhow!(e.message))?;
-                let settings = super::vault_ops::vault_settings(&ctx)
-                    .map_err(|e| anyhow!(e.message))?
-                    .clone();
+                let vault = super::vault_ops::vault_client(&ctx)?;
+                let settings = super::vault_ops::vault_settings(&ctx)?.clone();
                 let mut sink = super::vault_sync::VaultSink::new(vault, &settings, false);
                 let run = super::Run {
                     options,
@@ -296,11 +275,11 @@ impl Services for ConsoleServices {
                     &mut store, client, run, events, cancel, &mut sink,
                 )
                 .await
-                .map_err(|e| anyhow!(e.message));
+                .map_err(Into::into);
             }
             super::harvest_and_commit(&mut store, client, options, &ctx.user, events, cancel)
                 .await
-                .map_err(|e| anyhow!(e.message))
+                .map_err(Into::into)
         }
         .boxed()
     }
@@ -336,9 +315,7 @@ impl Services for ConsoleServices {
         async move {
             let (client, targets, concurrency) = {
                 let mut guard = lock_arc(&inner)?;
-                if guard.ctx.settings.local.readonly {
-                    return Err(anyhow!("read-only mode: verify is off"));
-                }
+                guard.ctx.refuse_if_readonly("verify")?;
                 if super::vault_ops::vault_mode(&guard.ctx) {
                     return Err(anyhow!(
                         "vault mode keeps no secret in the store: verify each site from its screen (v)"
@@ -347,12 +324,12 @@ impl Services for ConsoleServices {
                 let remote = guard
                     .ctx
                     .remote()
-                    .map_err(|e| anyhow!(one_line(&e.message)))?
+                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
                     .clone();
-                let client = sims_client(&remote).map_err(|e| anyhow!(e.message))?;
+                let client = sims_client(&remote)?;
                 let store = guard.existing_store()?;
                 let targets = verify_many::targets(store, &Selection::Listed(list))
-                    .map_err(|e| anyhow!(e.message))?;
+                    ?;
                 (client, targets, remote.concurrency)
             };
             let checks = verify_many::verify_many(
@@ -367,7 +344,7 @@ impl Services for ConsoleServices {
             let ctx = guard.ctx.clone();
             let store = guard.existing_store()?;
             verify_many::audit_checks(store, &ctx, &targets.targets, &checks)
-                .map_err(|e| anyhow!(e.message))?;
+                ?;
             Ok(checks)
         }
         .boxed()
@@ -384,7 +361,7 @@ impl Services for ConsoleServices {
         let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
             .map_err(|e| anyhow!(e.to_string()))?;
         let ctx = Context::new(settings);
-        let store = open_store_if_present(&ctx.settings.local).map_err(|e| anyhow!(e.message))?;
+        let store = open_store_if_present(&ctx.settings.local)?;
         let mut inner = self.lock()?;
         *inner = Inner { ctx, store };
         Ok(())

@@ -1,13 +1,11 @@
 //! Opening the store and building the SIMS client from resolved settings.
 
-use std::time::Duration;
-
 use chrono::Utc;
 
-use crate::cli::CliError;
+use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
-use crate::sims::{SimsClient, SimsSettings};
+use crate::sims::SimsClient;
 use crate::store::{self, HarvestLock, KeySource, Store, StoreError, StoreKey};
 
 use super::OpResult;
@@ -34,6 +32,17 @@ pub struct Context {
 }
 
 impl Context {
+    /// Refuses `what` (reveal, copy, verify, harvest) when the profile is read-only: the one
+    /// gate both front ends go through.
+    pub fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
+        if self.settings.local.readonly {
+            return Err(OpError::invalid(format!(
+                "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
+            )));
+        }
+        Ok(())
+    }
+
     /// The context for `settings` and the current OS user.
     pub fn new(settings: Settings) -> Self {
         Context {
@@ -48,7 +57,7 @@ impl Context {
         self.settings
             .remote
             .as_ref()
-            .map_err(|e| CliError::usage(e.to_string()))
+            .map_err(|e| OpError::invalid(e.to_string()))
     }
 
     /// An audit entry stamped now for this user.
@@ -75,7 +84,7 @@ impl Context {
 
 /// Maps a store error to its exit code (6 when another harvest holds or changed the store,
 /// else 1) with a message that says where.
-pub fn store_error(local: &LocalSettings, e: StoreError) -> CliError {
+pub fn store_error(local: &LocalSettings, e: StoreError) -> OpError {
     let names_its_file = matches!(
         e,
         StoreError::Missing(_)
@@ -86,15 +95,10 @@ pub fn store_error(local: &LocalSettings, e: StoreError) -> CliError {
             | StoreError::DiskFull { .. }
             | StoreError::Io { .. }
     );
-    let message = if names_its_file {
-        e.to_string()
+    if names_its_file {
+        OpError::store("", e)
     } else {
-        format!("store {}: {e}", local.store_path.display())
-    };
-    if e.is_busy() {
-        CliError::busy(message)
-    } else {
-        CliError::runtime(message)
+        OpError::store(&format!("store {}", local.store_path.display()), e)
     }
 }
 
@@ -103,7 +107,7 @@ fn key_source(local: &LocalSettings) -> OpResult<KeySource> {
     match &local.store_key {
         Some(b64) => StoreKey::from_base64(b64)
             .map(KeySource::Given)
-            .map_err(|e| CliError::usage(format!("SIMSID_STORE_KEY: {e}"))),
+            .map_err(|e| OpError::invalid(format!("SIMSID_STORE_KEY: {e}"))),
         None => Ok(KeySource::File),
     }
 }
@@ -136,20 +140,6 @@ pub fn open_for_harvest(local: &LocalSettings) -> OpResult<(HarvestLock, Store)>
 
 /// The SIMS ID client for these settings.
 pub fn sims_client(remote: &RemoteSettings) -> OpResult<SimsClient> {
-    SimsClient::new(SimsSettings {
-        sts_url: remote.sts_url.clone(),
-        api_base: remote.api_base.clone(),
-        application_id: remote.application_id.clone(),
-        client_id: remote.client_id.clone(),
-        client_secret: remote.client_secret.clone(),
-        organisation_id: remote.organisation_id.clone(),
-        scopes: remote.scopes.clone(),
-        acr_values: remote.acr_values.clone(),
-        apim_key: remote.apim_key.clone(),
-        timeout: remote.timeout,
-        connect_timeout: remote.timeout.min(Duration::from_secs(10)),
-        client_auth: remote.sts_client_auth,
-        verify_scopes: remote.verify_scopes.clone(),
-    })
-    .map_err(|e| CliError::runtime(format!("cannot build the SIMS ID client: {e}")))
+    SimsClient::new(remote.sims.clone())
+        .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))
 }

@@ -5,7 +5,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::cli::CliError;
+use super::OpError;
 use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunSummary, VaultMarks};
 use crate::harvest::{self, HarvestEnd, HarvestEvent, HarvestOptions, HarvestOutput, Source};
 use crate::store::{Store, StoreError};
@@ -104,13 +104,8 @@ pub struct Run<'a> {
     pub user: &'a str,
 }
 
-fn commit_error(e: StoreError) -> CliError {
-    let message = format!("cannot commit the harvest: {e}");
-    if e.is_busy() {
-        CliError::busy(message)
-    } else {
-        CliError::runtime(message)
-    }
+fn commit_error(e: StoreError) -> OpError {
+    OpError::store("cannot commit the harvest", e)
 }
 
 /// Runs a harvest from `source` and commits it: a cancelled run commits nothing; a failed
@@ -131,7 +126,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
 ) -> OpResult<HarvestEnd> {
     let generation = store
         .generation()
-        .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
+        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
     info!(concurrency = run.options.concurrency, "harvest started");
     let fetched = harvest::run(source, run.options, events.clone(), cancel).await;
     let summary: RunSummary = match fetched {
@@ -142,7 +137,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
         HarvestOutput::Failed(summary) => {
             store
                 .record_run(&summary)
-                .map_err(|e| CliError::runtime(format!("cannot record the run: {e}")))?;
+                .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
             *summary
         }
         HarvestOutput::Fetched(fetched) => {
@@ -150,13 +145,13 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             // before the sink writes anything (the commit checks again).
             let now = store
                 .generation()
-                .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
             if now != generation {
                 return Err(commit_error(StoreError::ChangedUnderRun));
             }
             let previous = store
                 .snapshot()
-                .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")))?;
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
             let (mut summary, data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
             let held =
@@ -192,6 +187,6 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     };
     store
         .append_audit(&entry)
-        .map_err(|e| CliError::runtime(format!("cannot write the audit record: {e}")))?;
+        .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
     Ok(HarvestEnd::Finished(Box::new(summary)))
 }

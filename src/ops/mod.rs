@@ -1,9 +1,10 @@
 //! Operations shared by the headless commands and the console: open the store, build the
 //! SIMS client, harvest and commit, reveal/copy/verify with their audit records. Errors are
-//! [`CliError`]s: a message (never a secret) with the exit code of cli.md.
+//! [`OpError`]s, by kind; `cli` maps each kind to its exit code.
 
 pub mod console;
 pub mod context;
+pub mod error;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
@@ -19,7 +20,7 @@ pub use harvest::{
     LocalOnly, Run,
 };
 
-use crate::cli::CliError;
+pub use error::OpError;
 
 /// Result of an operation.
-pub type OpResult<T> = Result<T, CliError>;
+pub type OpResult<T> = Result<T, OpError>;

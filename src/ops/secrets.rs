@@ -4,16 +4,11 @@
 use secrecy::SecretString;
 use tracing::info;
 
-use crate::cli::CliError;
 use crate::domain::{AuditAction, OrgId, VerifyResult};
 use crate::sims::{SimsClient, SimsError};
 use crate::store::Store;
 
 use super::{Context, OpResult};
-
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::runtime(format!("store: {e}"))
-}
 
 /// Unseals one secret for an explicit reveal or copy and audits it.
 pub fn unseal_audited(
@@ -23,10 +18,10 @@ pub fn unseal_audited(
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<SecretString> {
-    let secret = store.secret(org, client_id).map_err(store_err)?;
+    let secret = store.secret(org, client_id)?;
     let fp = store.fingerprint(&secret);
     let entry = ctx.audit_entry(action, Some(org), Some(client_id), Some(&fp), None);
-    store.append_audit(&entry).map_err(store_err)?;
+    store.append_audit(&entry)?;
     info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, "secret unsealed");
     Ok(secret)
 }
@@ -36,7 +31,7 @@ pub fn credentials_for_verify(
     store: &Store,
     org: &OrgId,
 ) -> OpResult<Vec<(crate::domain::Credential, crate::domain::Fingerprint)>> {
-    let creds = store.credentials(org).map_err(store_err)?;
+    let creds = store.credentials(org)?;
     Ok(creds
         .into_iter()
         .map(|c| {
@@ -119,7 +114,7 @@ pub fn audit_verify_noted(
             Some(fp),
             Some(detail),
         );
-        store.append_audit(&entry).map_err(store_err)?;
+        store.append_audit(&entry)?;
     }
     Ok(())
 }

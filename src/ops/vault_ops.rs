@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use serde::Serialize;
 use tracing::info;
 
+use super::OpError;
 use super::{Context, OpResult};
-use crate::cli::CliError;
 use crate::config::RemoteSettings;
 use crate::domain::{AuditAction, Credential, Fingerprint, OrgId};
 use crate::store::{Fingerprinter, Store};
@@ -32,12 +32,12 @@ pub fn vault_mode(ctx: &Context) -> bool {
 /// The vault settings, or the usage error saying what to set.
 pub fn vault_settings(ctx: &Context) -> OpResult<&VaultSettings> {
     let v = ctx.settings.vault.as_ref().ok_or_else(|| {
-        CliError::usage(
+        OpError::invalid(
             "no vault configured: set VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in the profile",
         )
     })?;
     if v.prefix.contains("{application_id}") {
-        return Err(CliError::usage(
+        return Err(OpError::invalid(
             "vault_prefix uses {application_id}: set SIMSID_APPLICATION_ID or `application_id`",
         ));
     }
@@ -49,12 +49,7 @@ pub fn vault_client(ctx: &Context) -> OpResult<Arc<VaultClient>> {
     let settings = vault_settings(ctx)?;
     VaultClient::new(settings)
         .map(Arc::new)
-        .map_err(|e| CliError::runtime(e.to_string()))
-}
-
-/// Maps a vault error to exit 1 with its message.
-pub fn vault_error(e: VaultError) -> CliError {
-    CliError::runtime(e.to_string())
+        .map_err(|e| OpError::failed(e.to_string()))
 }
 
 /// Reads a `MOUNT/PATH#FIELD` secret.
@@ -63,18 +58,18 @@ pub async fn read_secret_ref(client: &VaultClient, r: &SecretRef) -> OpResult<Se
         .kv_read::<HashMap<String, serde_json::Value>>(&r.mount, &r.path, Route::Any)
         .await
         .map_err(|e| match e {
-            VaultError::Forbidden(_) => CliError::runtime(format!(
+            VaultError::Forbidden(_) => OpError::failed(format!(
                 "client_secret_vault {r}: your vault identity may not read it"
             )),
-            other => CliError::runtime(format!("client_secret_vault {r}: {other}")),
+            other => OpError::failed(format!("client_secret_vault {r}: {other}")),
         })?
-        .ok_or_else(|| CliError::runtime(format!("client_secret_vault {r}: no such secret")))?;
+        .ok_or_else(|| OpError::failed(format!("client_secret_vault {r}: no such secret")))?;
     let mut data = read.data;
     let value = data.remove(&r.field);
     drop(data);
     match value {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(SecretString::from(s)),
-        _ => Err(CliError::runtime(format!(
+        _ => Err(OpError::failed(format!(
             "client_secret_vault {r}: the secret has no non-empty string field `{}`",
             r.field
         ))),
@@ -90,7 +85,7 @@ pub async fn with_vault_secret(ctx: &Context, remote: &RemoteSettings) -> OpResu
     let client = vault_client(ctx)?;
     let secret = read_secret_ref(&client, r).await?;
     let mut out = remote.clone();
-    out.client_secret = secret;
+    out.sims.client_secret = secret;
     // Read: later callers use it as it is.
     out.client_secret_vault = None;
     Ok(out)
@@ -110,12 +105,12 @@ pub async fn read_credential(
         .await
     {
         Ok(Some(r)) => Ok(r.data),
-        Ok(None) => Err(CliError::runtime(format!(
+        Ok(None) => Err(OpError::failed(format!(
             "credential {client_id} of {org} is not in the vault at {}/{key}; run `simsid harvest --reconcile`",
             settings.mount
         ))),
-        Err(VaultError::Forbidden(_)) => Err(CliError::runtime(MAY_NOT_READ)),
-        Err(e) => Err(vault_error(e)),
+        Err(VaultError::Forbidden(_)) => Err(OpError::failed(MAY_NOT_READ)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -135,7 +130,7 @@ pub async fn reveal_audited(
     client_id: &str,
 ) -> OpResult<SecretString> {
     let settings = vault_settings(ctx)?;
-    let identity = client.identity().await.map_err(vault_error)?;
+    let identity = client.identity().await?;
     let record = read_credential(client, settings, org, client_id).await?;
     let fp = store.fingerprint(&record.secret);
     let mut entry = ctx.audit_entry(
@@ -149,7 +144,7 @@ pub async fn reveal_audited(
     entry.identity = Some(identity.clone());
     store
         .append_audit(&entry)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?;
+        .map_err(|e| OpError::failed(format!("store: {e}")))?;
     info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, vault_identity = %identity, "secret read from the vault");
     Ok(record.secret)
 }
@@ -164,8 +159,8 @@ pub async fn credentials_for_verify(
 ) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
     let detail = store
         .site(org)
-        .map_err(|e| CliError::runtime(format!("store: {e}")))?
-        .ok_or_else(|| CliError::not_found(org.as_str()))?;
+        .map_err(|e| OpError::failed(format!("store: {e}")))?
+        .ok_or_else(|| OpError::NotFound(org.to_string()))?;
     let wanted: Vec<(String, Option<String>)> = detail
         .credentials
         .iter()
@@ -184,7 +179,7 @@ pub async fn credentials_from_vault(
     wanted: &[(String, Option<String>)],
 ) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
     let settings = vault_settings(ctx)?;
-    let identity = client.identity().await.map_err(vault_error)?;
+    let identity = client.identity().await?;
     let mut out = Vec::new();
     for (client_id, description) in wanted {
         let record = read_credential(client, settings, org, client_id).await?;
@@ -214,9 +209,7 @@ pub struct CheckLine {
 /// when it is in the vault).
 pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     let settings = vault_settings(ctx)?;
-    let client = VaultClient::new(settings)
-        .map_err(vault_error)?
-        .with_budget(std::time::Duration::from_secs(10));
+    let client = VaultClient::new(settings)?.with_budget(std::time::Duration::from_secs(10));
     let mut lines = Vec::new();
     let mut line = |check: String, r: Result<String, String>| {
         lines.push(match r {
@@ -325,7 +318,7 @@ pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
                 read_secret_ref(&client, r)
                     .await
                     .map(|_| "readable".into())
-                    .map_err(|e| e.message),
+                    .map_err(|e| e.to_string()),
             );
         }
     }

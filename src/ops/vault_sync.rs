@@ -11,8 +11,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{info, warn};
 
 use super::harvest::CommitSink;
+use super::OpError;
 use super::OpResult;
-use crate::cli::CliError;
 use crate::domain::{
     Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, Site, VaultMark,
     VaultMarks,
@@ -195,9 +195,9 @@ fn record(org: &OrgId, site: Option<&Site>, c: &Credential) -> CredentialRecord 
     }
 }
 
-fn failure(what: &str, errors: &[VaultError], total: usize) -> CliError {
+fn failure(what: &str, errors: &[VaultError], total: usize) -> OpError {
     let first = errors.first().map(ToString::to_string).unwrap_or_default();
-    CliError::runtime(format!(
+    OpError::failed(format!(
         "vault {what} failed for {} of {total} credential(s) (first: {first}); the local store was not committed, the next harvest writes them again",
         errors.len()
     ))
@@ -293,7 +293,7 @@ impl VaultSink {
             if self.reconcile {
                 keys.extend(self.strays(data).await.map_err(|e| {
                     self.counts.errors += 1;
-                    CliError::runtime(format!("cannot list the vault prefix: {e}"))
+                    OpError::failed(format!("cannot list the vault prefix: {e}"))
                 })?);
                 keys.sort();
                 keys.dedup();
@@ -452,7 +452,7 @@ impl CommitSink for VaultSink {
         let fingerprinter = store.fingerprinter();
         let marks = store
             .vault_marks()
-            .map_err(|e| CliError::runtime(format!("cannot read the store: {e}")));
+            .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));
         async move {
             let marks = marks?;
             self.run(fingerprinter, marks, data, held, summary, events)

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::cli::CliError;
+use super::OpError;
 use crate::domain::{AuditAction, Credential, Fingerprint, OrgId};
 use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
@@ -15,10 +15,6 @@ use crate::store::Store;
 
 use super::secrets::{self, CheckOutcome};
 use super::{Context, OpResult};
-
-fn store_err(e: crate::store::StoreError) -> CliError {
-    CliError::runtime(format!("store: {e}"))
-}
 
 /// Which credentials to verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,17 +85,6 @@ impl Tally {
             CheckOutcome::Error(_) => self.errors += 1,
         }
     }
-
-    /// The exit code of cli.md: 5 when any was refused, else 1 when any errored, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if self.refused > 0 {
-            crate::cli::exit::REFUSED
-        } else if self.errors > 0 {
-            crate::cli::exit::RUNTIME
-        } else {
-            crate::cli::exit::OK
-        }
-    }
 }
 
 /// Unseals the credentials a selection names.
@@ -108,9 +93,9 @@ pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
     let mut not_held = 0;
     match selection {
         Selection::All => {
-            let snapshot = store.snapshot().map_err(store_err)?;
+            let snapshot = store.snapshot()?;
             for org in snapshot.sites.keys() {
-                for credential in store.credentials(org).map_err(store_err)? {
+                for credential in store.credentials(org)? {
                     let fingerprint = store.fingerprint(&credential.secret);
                     targets.push(Target {
                         organisation_id: org.clone(),
@@ -121,8 +106,8 @@ pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
             }
         }
         Selection::Exposed { user } => {
-            let audit = store.audit().map_err(store_err)?;
-            let snapshot = store.snapshot().map_err(store_err)?;
+            let audit = store.audit()?;
+            let snapshot = store.snapshot()?;
             let query = ExposureQuery {
                 user: user.clone(),
                 ..ExposureQuery::default()
@@ -149,11 +134,10 @@ pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
 
 fn target(store: &Store, org: &OrgId, client_id: &str) -> OpResult<Target> {
     let credential = store
-        .credentials(org)
-        .map_err(store_err)?
+        .credentials(org)?
         .into_iter()
         .find(|c| c.client_id == client_id)
-        .ok_or_else(|| CliError::runtime(format!("{org} / {client_id} is no longer cached")))?;
+        .ok_or_else(|| OpError::failed(format!("{org} / {client_id} is no longer cached")))?;
     let fingerprint = store.fingerprint(&credential.secret);
     Ok(Target {
         organisation_id: org.clone(),
@@ -260,7 +244,7 @@ pub fn audit_checks(
             fingerprint,
             Some(detail),
         );
-        store.append_audit(&entry).map_err(store_err)?;
+        store.append_audit(&entry)?;
     }
     Ok(())
 }
@@ -332,15 +316,16 @@ mod tests {
     }
 
     #[test]
-    fn refusals_win_over_errors_in_the_exit_code() {
+    fn a_tally_counts_each_outcome() {
         let ok = check(CheckOutcome::Ok);
         let refused = check(CheckOutcome::Refused("invalid_client".into()));
         let error = check(CheckOutcome::Error("request timed out".into()));
-        assert_eq!(Tally::of(1, std::slice::from_ref(&ok)).exit_code(), 0);
-        assert_eq!(Tally::of(2, &[ok.clone(), error.clone()]).exit_code(), 1);
         let all = Tally::of(3, &[ok, error, refused]);
-        assert_eq!(all.exit_code(), 5);
         assert_eq!((all.ok, all.refused, all.errors, all.done()), (1, 1, 1, 3));
-        assert_eq!(Tally::of(0, &[]).exit_code(), 0);
+        let none = Tally::of(0, &[]);
+        assert_eq!(
+            (none.ok, none.refused, none.errors, none.done()),
+            (0, 0, 0, 0)
+        );
     }
 }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::dataset::{GeneratedSite, Generator, Integrator, Refusal};
 use super::model::{DemoChanges, Fault, SimClient, SimSite, SiteText, StsMode};
-use super::wire::{TokenAnswer, TokenForm, WireClient, WireSite};
+use super::wire::{IssuedToken, TokenForm, WireClient, WireSite};
 use crate::domain::{normalise_guid, AuthorisationChange, CredentialRef, OrgId};
 
 /// The scope granted when a token request names none.
@@ -497,7 +497,7 @@ impl State {
     // ---- STS ----
 
     /// The answer to a token request: a new token, or the OAuth error code.
-    pub fn token(&mut self, form: TokenForm, now: Instant) -> Result<TokenAnswer, OAuthCode> {
+    pub fn token(&mut self, form: TokenForm, now: Instant) -> Result<IssuedToken, OAuthCode> {
         if form.grant_type.as_deref() != Some("client_credentials") {
             return Err(if form.grant_type.is_none() {
                 "invalid_request"
@@ -566,7 +566,7 @@ impl State {
             },
         );
         self.issued.push(token.clone());
-        Ok(TokenAnswer {
+        Ok(IssuedToken {
             access_token: token,
             expires_in: self.token_ttl.as_secs(),
             token_type: "Bearer",

@@ -50,7 +50,7 @@ pub(crate) struct TokenForm {
 
 /// A successful token answer.
 #[derive(Serialize)]
-pub(crate) struct TokenAnswer {
+pub(crate) struct IssuedToken {
     #[serde(serialize_with = "expose")]
     pub access_token: SecretString,
     pub expires_in: u64,

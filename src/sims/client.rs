@@ -66,7 +66,7 @@ impl SimsClient {
         let sites_url = checked_url(&format!("{app_base}/GetSiteByApplication"), "API base")?;
         if let Some(key) = &settings.apim_key {
             HeaderValue::from_str(key.expose_secret()).map_err(|_| {
-                SimsError::Network("the APIM key is not a valid header value".into())
+                SimsError::Request("the APIM key is not a valid header value".into())
             })?;
         }
         let http = reqwest::Client::builder()
@@ -224,7 +224,7 @@ impl SimsClient {
             .header(header::ACCEPT, "application/json");
         if let Some(key) = &self.inner.settings.apim_key {
             let mut value = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
-                SimsError::Network("the APIM key is not a valid header value".into())
+                SimsError::Request("the APIM key is not a valid header value".into())
             })?;
             value.set_sensitive(true);
             request = request.header(APIM_HEADER, value);
@@ -256,7 +256,7 @@ impl SimsClient {
         }
         // The encoded body holds the secret: it moves into the request and is never logged.
         let body = serde_urlencoded::to_string(&fields)
-            .map_err(|_| SimsError::Network("could not encode the token request".into()))?;
+            .map_err(|_| SimsError::Request("could not encode the token request".into()))?;
         drop(fields);
         self.inner.token_requests.fetch_add(1, Ordering::Relaxed);
         let mut request = self
@@ -333,7 +333,7 @@ fn basic_authorization(client_id: &str, secret: &SecretString) -> Result<HeaderV
         base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
     ));
     let mut header = HeaderValue::from_str(&value)
-        .map_err(|_| SimsError::Network("the client id cannot be sent as HTTP Basic".into()))?;
+        .map_err(|_| SimsError::Request("the client id cannot be sent as HTTP Basic".into()))?;
     header.set_sensitive(true);
     Ok(header)
 }
@@ -447,7 +447,7 @@ async fn read_body(mut response: Response, limit: usize) -> Result<Zeroizing<Vec
 /// plain `http://` only to loopback. The error names the setting, never a password.
 pub fn check_endpoint(text: &str, what: &str) -> Result<(), String> {
     checked_url(text, what).map(|_| ()).map_err(|e| match e {
-        SimsError::Network(m) => m,
+        SimsError::Request(m) => m,
         other => other.to_string(),
     })
 }
@@ -455,19 +455,19 @@ pub fn check_endpoint(text: &str, what: &str) -> Result<(), String> {
 /// Parses a configured URL: http(s) only, no user info, plain http only to loopback.
 fn checked_url(text: &str, what: &str) -> Result<Url, SimsError> {
     let url = Url::parse(text.trim())
-        .map_err(|_| SimsError::Network(format!("the {what} is not a valid URL")))?;
+        .map_err(|_| SimsError::Request(format!("the {what} is not a valid URL")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(SimsError::Network(format!(
+        return Err(SimsError::Request(format!(
             "the {what} must not contain a user name or password"
         )));
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(SimsError::Network(format!(
+        "http" => Err(SimsError::Request(format!(
             "the {what} must use https (plain http is allowed only on loopback)"
         ))),
-        _ => Err(SimsError::Network(format!(
+        _ => Err(SimsError::Request(format!(
             "the {what} must be an https URL"
         ))),
     }
@@ -557,10 +557,10 @@ mod tests {
         assert!(checked_url("http://[::1]:8080/connect/token", "STS URL").is_ok());
         assert!(checked_url("http://localhost/connect/token", "STS URL").is_ok());
         let clear = checked_url("http://sts.sims.co.uk/connect/token", "STS URL");
-        assert!(matches!(clear, Err(SimsError::Network(m)) if m.contains("https")));
+        assert!(matches!(clear, Err(SimsError::Request(m)) if m.contains("https")));
         assert!(checked_url("ftp://sts.sims.co.uk/", "STS URL").is_err());
         assert!(checked_url("not a url", "STS URL").is_err());
         let userinfo = checked_url("https://user:hunter22@sts.sims.co.uk/", "STS URL");
-        assert!(matches!(userinfo, Err(SimsError::Network(m)) if !m.contains("hunter22")));
+        assert!(matches!(userinfo, Err(SimsError::Request(m)) if !m.contains("hunter22")));
     }
 }

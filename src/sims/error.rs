@@ -115,6 +115,10 @@ pub enum SimsError {
     /// A transport error (connection refused, TLS, DNS…), without the URL.
     #[error("network error: {0}")]
     Network(String),
+    /// A request that cannot be built from the settings (a bad URL or header value): never
+    /// retried, and the message names the setting, never its value.
+    #[error("{0}")]
+    Request(String),
     /// The answer did not have the expected shape; names fields, never values.
     #[error("malformed answer: {0}")]
     Malformed(String),
@@ -234,6 +238,7 @@ mod tests {
             SimsError::Unauthorized,
             SimsError::Forbidden,
             SimsError::NotFound,
+            SimsError::Request("the token URL is not a valid URL".into()),
             SimsError::Server { status: 501 },
             SimsError::Status { status: 400 },
             SimsError::Malformed("x".into()),

@@ -30,20 +30,11 @@ pub(crate) fn count_from_sql(n: i64) -> Result<usize, StoreError> {
 }
 
 pub(crate) fn badge_to_sql(b: ChangeBadge) -> &'static str {
-    match b {
-        ChangeBadge::Added => "added",
-        ChangeBadge::AuthorisationChanged => "authorisation_changed",
-        ChangeBadge::CredentialsChanged => "credentials_changed",
-    }
+    crate::words::badge_name(b)
 }
 
 pub(crate) fn badge_from_sql(s: &str) -> Result<ChangeBadge, StoreError> {
-    match s {
-        "added" => Ok(ChangeBadge::Added),
-        "authorisation_changed" => Ok(ChangeBadge::AuthorisationChanged),
-        "credentials_changed" => Ok(ChangeBadge::CredentialsChanged),
-        other => Err(StoreError::Corrupt(format!("bad badge `{other}`"))),
-    }
+    crate::words::badge_named(s).ok_or_else(|| StoreError::Corrupt(format!("bad badge `{s}`")))
 }
 
 pub(crate) fn status_from_sql(s: &str) -> Result<RunStatus, StoreError> {

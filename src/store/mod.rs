@@ -240,6 +240,18 @@ impl Store {
         .map_err(|e| self.locate(e))
     }
 
+    /// Every cached site with its credentials (without secrets), read in one transaction
+    /// (the export).
+    pub fn site_details(&self) -> Result<Vec<SiteDetail>, StoreError> {
+        (|| -> Result<_, StoreError> {
+            let tx = self.conn.unchecked_transaction()?;
+            let details = queries::site_details(&tx)?;
+            tx.finish()?;
+            Ok(details)
+        })()
+        .map_err(|e| self.locate(e))
+    }
+
     /// Finds the cached sites `query` names, by the one rule of [`crate::lookup::find`]
     /// (organisation id, DfE code or DENI number; a shared code finds several).
     pub fn resolve(&self, query: &str) -> Result<crate::lookup::Found<SiteRow>, StoreError> {

@@ -74,14 +74,50 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
     };
     let site_row = site_row_from_row(row)?;
     drop(rows);
-    let mut stmt = conn.prepare_cached(
-        "SELECT client_id, description, fingerprint, first_seen, last_changed, stale, \
-         last_error FROM credentials WHERE org_id = ?1 ORDER BY client_id",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{CREDENTIAL_ROW_SELECT} WHERE org_id = ?1 ORDER BY client_id"
+    ))?;
     let mut rows = stmt.query([org.as_str()])?;
     let mut credentials = Vec::new();
     while let Some(row) = rows.next()? {
-        credentials.push(CredentialRow {
+        credentials.push(credential_row_from_row(row)?.1);
+    }
+    Ok(Some(SiteDetail {
+        row: site_row,
+        credentials,
+    }))
+}
+
+/// Every site with its credentials (no secrets), in the order of [`sites`]: two queries
+/// whatever the number of sites (the export).
+pub(crate) fn site_details(conn: &Connection) -> Result<Vec<SiteDetail>, StoreError> {
+    let mut by_org: std::collections::HashMap<String, Vec<CredentialRow>> =
+        std::collections::HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "{CREDENTIAL_ROW_SELECT} ORDER BY org_id, client_id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (org, credential) = credential_row_from_row(row)?;
+        by_org.entry(org).or_default().push(credential);
+    }
+    Ok(sites(conn)?
+        .into_iter()
+        .map(|row| SiteDetail {
+            credentials: by_org.remove(row.site.org_id.as_str()).unwrap_or_default(),
+            row,
+        })
+        .collect())
+}
+
+const CREDENTIAL_ROW_SELECT: &str = "SELECT client_id, description, fingerprint, first_seen, \
+     last_changed, stale, last_error, org_id FROM credentials";
+
+/// A credential row of [`CREDENTIAL_ROW_SELECT`], with its organisation id as stored.
+fn credential_row_from_row(row: &rusqlite::Row<'_>) -> Result<(String, CredentialRow), StoreError> {
+    Ok((
+        row.get(7)?,
+        CredentialRow {
             client_id: row.get(0)?,
             description: row.get(1)?,
             fingerprint: Fingerprint(row.get(2)?),
@@ -89,12 +125,8 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
             last_changed: time_from_sql(row.get_ref(4)?.as_str()?)?,
             stale: row.get(5)?,
             last_error: row.get(6)?,
-        });
-    }
-    Ok(Some(SiteDetail {
-        row: site_row,
-        credentials,
-    }))
+        },
+    ))
 }
 
 fn site_exists(conn: &Connection, org: &OrgId) -> Result<bool, StoreError> {

@@ -14,7 +14,7 @@ use crate::tui::services::Overview;
 
 /// A user command, as the key table maps keys to it (see `keys.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+pub enum UserCommand {
     Up,
     Down,
     PageUp,
@@ -67,7 +67,7 @@ pub enum Action {
         height: u16,
     },
     /// A key, already looked up in the key table.
-    Key(Command),
+    Key(UserCommand),
     OverviewLoaded(Result<Overview, String>),
     SiteLoaded {
         org: OrgId,

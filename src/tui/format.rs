@@ -52,20 +52,12 @@ pub fn duration(d: Duration) -> String {
 
 /// `yes`, `no` or `?` for an authorisation flag.
 pub fn authorised(a: Option<bool>) -> &'static str {
-    match a {
-        Some(true) => strings::YES,
-        Some(false) => strings::NO,
-        None => strings::UNKNOWN,
-    }
+    crate::words::flag(a)
 }
 
 /// `yes` / `no`.
 pub fn yes_no(b: bool) -> &'static str {
-    if b {
-        strings::YES
-    } else {
-        strings::NO
-    }
+    crate::words::flag(Some(b))
 }
 
 /// The short badge of what the last harvest changed at a site.
@@ -81,16 +73,7 @@ pub fn badge(b: Option<ChangeBadge>) -> &'static str {
 /// Sanitises `s` (see [`clean`]) and cuts it to at most `max` characters, ending with `…`
 /// when cut.
 pub fn truncate(s: &str, max: usize) -> String {
-    let s = crate::sanitize::for_terminal(s);
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    if max == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
+    crate::words::truncate(&crate::sanitize::for_terminal(s), max)
 }
 
 #[cfg(test)]

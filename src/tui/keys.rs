@@ -3,11 +3,11 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::tui::action::Command;
+use crate::tui::action::UserCommand;
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Context {
+pub enum KeyScope {
     /// Everywhere, even while typing or confirming (Ctrl-C).
     Always,
     /// On every screen (not while typing or confirming).
@@ -30,29 +30,29 @@ pub enum Context {
     Confirm,
 }
 
-impl Context {
+impl KeyScope {
     /// The heading of this group on the help screen.
     pub fn title(self) -> &'static str {
         match self {
-            Context::Always | Context::Global => "Everywhere",
-            Context::Sites => "Sites list",
-            Context::Site => "Site",
-            Context::Harvest => "Harvest pane",
-            Context::HarvestEnded => "Harvest pane, once the harvest has ended",
-            Context::History => "History",
-            Context::Exposure => "Exposure view",
-            Context::Help => "Help",
-            Context::Filter => "Filter line (after /)",
-            Context::CommandLine => "Command line (after :)",
-            Context::Confirm => "Confirmation",
+            KeyScope::Always | KeyScope::Global => "Everywhere",
+            KeyScope::Sites => "Sites list",
+            KeyScope::Site => "Site",
+            KeyScope::Harvest => "Harvest pane",
+            KeyScope::HarvestEnded => "Harvest pane, once the harvest has ended",
+            KeyScope::History => "History",
+            KeyScope::Exposure => "Exposure view",
+            KeyScope::Help => "Help",
+            KeyScope::Filter => "Filter line (after /)",
+            KeyScope::CommandLine => "Command line (after :)",
+            KeyScope::Confirm => "Confirmation",
         }
     }
 
-    /// Whether the global bindings apply in this context too.
+    /// Whether the global bindings apply in this scope too.
     fn inherits_global(self) -> bool {
         !matches!(
             self,
-            Context::Filter | Context::CommandLine | Context::Confirm
+            KeyScope::Filter | KeyScope::CommandLine | KeyScope::Confirm
         )
     }
 }
@@ -96,10 +96,10 @@ pub struct Binding {
     /// How the keys are written in the footer and help (`↑/k`).
     pub label: &'static str,
     pub keys: &'static [KeySpec],
-    pub context: Context,
-    /// What the keys do. For [`KeySpec::AnyChar`] with [`Command::InputChar`], the typed
+    pub scope: KeyScope,
+    /// What the keys do. For [`KeySpec::AnyChar`] with [`UserCommand::InputChar`], the typed
     /// character replaces the placeholder.
-    pub command: Command,
+    pub command: UserCommand,
     /// The help screen's description.
     pub description: &'static str,
     /// The footer's short hint; empty when the binding is not in the footer.
@@ -111,15 +111,15 @@ pub struct Binding {
 const fn b(
     label: &'static str,
     keys: &'static [KeySpec],
-    context: Context,
-    command: Command,
+    scope: KeyScope,
+    command: UserCommand,
     description: &'static str,
     hint: &'static str,
 ) -> Binding {
     Binding {
         label,
         keys,
-        context,
+        scope,
         command,
         description,
         hint,
@@ -134,86 +134,92 @@ const fn w(binding: Binding) -> Binding {
     }
 }
 
-use Context as X;
+use KeyScope as X;
 use KeySpec::{AnyChar, AnyKey, Char, Code, Ctrl};
 
 /// Every key binding of the console.
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
-    b("Ctrl-C", &[Ctrl('c')], X::Always, Command::Quit, "quit", ""),
-    b("↑/k", &[Code(KeyCode::Up), Char('k')], X::Global, Command::Up, "move up", ""),
-    b("↓/j", &[Code(KeyCode::Down), Char('j')], X::Global, Command::Down, "move down", ""),
-    b("PgUp", &[Code(KeyCode::PageUp)], X::Global, Command::PageUp, "page up", ""),
-    b("PgDn", &[Code(KeyCode::PageDown)], X::Global, Command::PageDown, "page down", ""),
-    b("g", &[Char('g'), Code(KeyCode::Home)], X::Global, Command::Top, "go to the top", ""),
-    b("G", &[Char('G'), Code(KeyCode::End)], X::Global, Command::Bottom, "go to the bottom", ""),
-    b("Esc", &[Code(KeyCode::Esc)], X::Global, Command::Back, "clear filter / close / go back", "back"),
-    w(b("R", &[Char('R')], X::Global, Command::Harvest, "full re-harvest (asks to confirm; shows the running one)", "harvest")),
-    b("h", &[Char('h')], X::Global, Command::History, "harvest history and diffs", "history"),
-    b("e", &[Char('e')], X::Global, Command::Exposure, "exposure: secrets revealed or copied and not rotated since, grouped by user", "exposure"),
-    b(":", &[Char(':')], X::Global, Command::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),
-    b("?", &[Char('?')], X::Global, Command::Help, "help (this screen)", "help"),
-    b("q", &[Char('q')], X::Global, Command::Quit, "quit", "quit"),
-    b("Enter", &[Code(KeyCode::Enter)], X::Sites, Command::Open, "open the selected site", ""),
-    b("/", &[Char('/')], X::Sites, Command::Filter, "filter by name, DfE, DENI or organisation id (!text inverts, re:REGEX)", "filter"),
-    b("s", &[Char('s')], X::Sites, Command::SortNext, "cycle the sort column", "sort"),
-    b("S", &[Char('S')], X::Sites, Command::SortReverse, "reverse the sort", ""),
-    b("a", &[Char('a')], X::Sites, Command::ViewNext, "cycle the view: all / authorised / unauthorised / changed / stale", "view"),
-    w(b("r", &[Char('r')], X::Site, Command::Reveal, "reveal the selected secret (asks y; hides after 30 s; audited)", "reveal")),
-    w(b("c", &[Char('c')], X::Site, Command::Copy, "copy the selected secret (OSC 52; cleared after 30 s; audited)", "copy")),
-    w(b("v", &[Char('v')], X::Site, Command::Verify, "verify the site's credentials with a token request", "verify")),
-    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::Harvest, Command::CancelHarvest, "cancel the running harvest (nothing is committed) / close", "cancel"),
-    b("b", &[Char('b')], X::Harvest, Command::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
-    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::HarvestEnded, Command::CancelHarvest, "close the pane", "close"),
-    b("Enter", &[Code(KeyCode::Enter)], X::HarvestEnded, Command::Open, "open the site of the selected change", "open"),
-    b("Enter", &[Code(KeyCode::Enter)], X::History, Command::Open, "open the selected run; in a run, the site of a change", "open"),
-    b("Enter", &[Code(KeyCode::Enter)], X::Exposure, Command::Open, "open the site of the selected credential", "open"),
-    w(b("v", &[Char('v')], X::Exposure, Command::Verify, "verify every listed credential with a token request (progress above the list)", "verify")),
-    b("text", &[AnyChar], X::Filter, Command::InputChar(' '), "filters as you type", ""),
-    b("Backspace", &[Code(KeyCode::Backspace)], X::Filter, Command::InputBackspace, "delete a character", ""),
-    b("Enter", &[Code(KeyCode::Enter)], X::Filter, Command::InputSubmit, "keep the filter", "keep"),
-    b("Esc", &[Code(KeyCode::Esc)], X::Filter, Command::InputCancel, "clear the filter", "clear"),
-    b("text", &[AnyChar], X::CommandLine, Command::InputChar(' '), "the command", ""),
-    b("Backspace", &[Code(KeyCode::Backspace)], X::CommandLine, Command::InputBackspace, "delete a character", ""),
-    b("Enter", &[Code(KeyCode::Enter)], X::CommandLine, Command::InputSubmit, "run the command", "run"),
-    b("Esc", &[Code(KeyCode::Esc)], X::CommandLine, Command::InputCancel, "cancel", "cancel"),
-    b("y", &[Char('y')], X::Confirm, Command::ConfirmYes, "yes, do it", "yes"),
-    b("any other key", &[AnyKey], X::Confirm, Command::ConfirmNo, "cancel", "cancel"),
+    b("Ctrl-C", &[Ctrl('c')], X::Always, UserCommand::Quit, "quit", ""),
+    b("↑/k", &[Code(KeyCode::Up), Char('k')], X::Global, UserCommand::Up, "move up", ""),
+    b("↓/j", &[Code(KeyCode::Down), Char('j')], X::Global, UserCommand::Down, "move down", ""),
+    b("PgUp", &[Code(KeyCode::PageUp)], X::Global, UserCommand::PageUp, "page up", ""),
+    b("PgDn", &[Code(KeyCode::PageDown)], X::Global, UserCommand::PageDown, "page down", ""),
+    b("g", &[Char('g'), Code(KeyCode::Home)], X::Global, UserCommand::Top, "go to the top", ""),
+    b("G", &[Char('G'), Code(KeyCode::End)], X::Global, UserCommand::Bottom, "go to the bottom", ""),
+    b("Esc", &[Code(KeyCode::Esc)], X::Global, UserCommand::Back, "clear filter / close / go back", "back"),
+    w(b("R", &[Char('R')], X::Global, UserCommand::Harvest, "full re-harvest (asks to confirm; shows the running one)", "harvest")),
+    b("h", &[Char('h')], X::Global, UserCommand::History, "harvest history and diffs", "history"),
+    b("e", &[Char('e')], X::Global, UserCommand::Exposure, "exposure: secrets revealed or copied and not rotated since, grouped by user", "exposure"),
+    b(":", &[Char(':')], X::Global, UserCommand::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),
+    b("?", &[Char('?')], X::Global, UserCommand::Help, "help (this screen)", "help"),
+    b("q", &[Char('q')], X::Global, UserCommand::Quit, "quit", "quit"),
+    b("Enter", &[Code(KeyCode::Enter)], X::Sites, UserCommand::Open, "open the selected site", ""),
+    b("/", &[Char('/')], X::Sites, UserCommand::Filter, "filter by name, DfE, DENI or organisation id (!text inverts, re:REGEX)", "filter"),
+    b("s", &[Char('s')], X::Sites, UserCommand::SortNext, "cycle the sort column", "sort"),
+    b("S", &[Char('S')], X::Sites, UserCommand::SortReverse, "reverse the sort", ""),
+    b("a", &[Char('a')], X::Sites, UserCommand::ViewNext, "cycle the view: all / authorised / unauthorised / changed / stale", "view"),
+    w(b("r", &[Char('r')], X::Site, UserCommand::Reveal, "reveal the selected secret (asks y; hides after 30 s; audited)", "reveal")),
+    w(b("c", &[Char('c')], X::Site, UserCommand::Copy, "copy the selected secret (OSC 52; cleared after 30 s; audited)", "copy")),
+    w(b("v", &[Char('v')], X::Site, UserCommand::Verify, "verify the site's credentials with a token request", "verify")),
+    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::Harvest, UserCommand::CancelHarvest, "cancel the running harvest (nothing is committed) / close", "cancel"),
+    b("b", &[Char('b')], X::Harvest, UserCommand::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
+    b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::HarvestEnded, UserCommand::CancelHarvest, "close the pane", "close"),
+    b("Enter", &[Code(KeyCode::Enter)], X::HarvestEnded, UserCommand::Open, "open the site of the selected change", "open"),
+    b("Enter", &[Code(KeyCode::Enter)], X::History, UserCommand::Open, "open the selected run; in a run, the site of a change", "open"),
+    b("Enter", &[Code(KeyCode::Enter)], X::Exposure, UserCommand::Open, "open the site of the selected credential", "open"),
+    w(b("v", &[Char('v')], X::Exposure, UserCommand::Verify, "verify every listed credential with a token request (progress above the list)", "verify")),
+    b("text", &[AnyChar], X::Filter, UserCommand::InputChar(' '), "filters as you type", ""),
+    b("Backspace", &[Code(KeyCode::Backspace)], X::Filter, UserCommand::InputBackspace, "delete a character", ""),
+    b("Enter", &[Code(KeyCode::Enter)], X::Filter, UserCommand::InputSubmit, "keep the filter", "keep"),
+    b("Esc", &[Code(KeyCode::Esc)], X::Filter, UserCommand::InputCancel, "clear the filter", "clear"),
+    b("text", &[AnyChar], X::CommandLine, UserCommand::InputChar(' '), "the command", ""),
+    b("Backspace", &[Code(KeyCode::Backspace)], X::CommandLine, UserCommand::InputBackspace, "delete a character", ""),
+    b("Enter", &[Code(KeyCode::Enter)], X::CommandLine, UserCommand::InputSubmit, "run the command", "run"),
+    b("Esc", &[Code(KeyCode::Esc)], X::CommandLine, UserCommand::InputCancel, "cancel", "cancel"),
+    b("y", &[Char('y')], X::Confirm, UserCommand::ConfirmYes, "yes, do it", "yes"),
+    b("any other key", &[AnyKey], X::Confirm, UserCommand::ConfirmNo, "cancel", "cancel"),
 ];
 
-/// The command a key means in a context: the context's own bindings first, then the
+/// Whether a command reads a secret or changes something, so that `--readonly` turns it
+/// off: the bindings' `writes` marks are the one list (help, footer and the gate read it).
+pub fn writes(command: UserCommand) -> bool {
+    BINDINGS.iter().any(|bd| bd.writes && bd.command == command)
+}
+
+/// The command a key means in a scope: the scope's own bindings first, then the
 /// global ones (not while typing or confirming). `Ctrl-C` works everywhere.
-pub fn resolve(context: Context, key: &KeyEvent) -> Option<Command> {
+pub fn resolve(scope: KeyScope, key: &KeyEvent) -> Option<UserCommand> {
     if key.kind == KeyEventKind::Release {
         return None;
     }
     let order = [
-        Some(Context::Always),
-        Some(context),
-        context.inherits_global().then_some(Context::Global),
+        Some(KeyScope::Always),
+        Some(scope),
+        scope.inherits_global().then_some(KeyScope::Global),
     ];
     order.into_iter().flatten().find_map(|ctx| {
         BINDINGS
             .iter()
-            .filter(|bd| bd.context == ctx)
+            .filter(|bd| bd.scope == ctx)
             .find(|bd| bd.keys.iter().any(|k| k.matches(key)))
             .map(|bd| match (bd.command, key.code) {
-                (Command::InputChar(_), KeyCode::Char(c)) => Command::InputChar(c),
+                (UserCommand::InputChar(_), KeyCode::Char(c)) => UserCommand::InputChar(c),
                 (command, _) => command,
             })
     })
 }
 
-/// The footer hints for a context: its own, then the global ones it does not shadow.
-pub fn footer(context: Context) -> Vec<&'static Binding> {
-    let mine: Vec<&Binding> = BINDINGS.iter().filter(|bd| bd.context == context).collect();
+/// The footer hints for a scope: its own, then the global ones it does not shadow.
+pub fn footer(scope: KeyScope) -> Vec<&'static Binding> {
+    let mine: Vec<&Binding> = BINDINGS.iter().filter(|bd| bd.scope == scope).collect();
     let shadowed = |bd: &Binding| {
         mine.iter()
             .any(|m| m.keys.iter().any(|k| bd.keys.contains(k)))
     };
     let global = BINDINGS.iter().filter(|bd| {
-        context.inherits_global()
-            && bd.context == Context::Global
+        scope.inherits_global()
+            && bd.scope == KeyScope::Global
             && !bd.hint.is_empty()
             && !shadowed(bd)
     });
@@ -230,16 +236,16 @@ pub const FOOTER_DROP_ORDER: [&str; 5] = [":", "Esc", "e", "h", "R"];
 /// The help screen's groups, in order, each with its bindings.
 pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
     let order = [
-        Context::Global,
-        Context::Sites,
-        Context::Site,
-        Context::Harvest,
-        Context::HarvestEnded,
-        Context::History,
-        Context::Exposure,
-        Context::Filter,
-        Context::CommandLine,
-        Context::Confirm,
+        KeyScope::Global,
+        KeyScope::Sites,
+        KeyScope::Site,
+        KeyScope::Harvest,
+        KeyScope::HarvestEnded,
+        KeyScope::History,
+        KeyScope::Exposure,
+        KeyScope::Filter,
+        KeyScope::CommandLine,
+        KeyScope::Confirm,
     ];
     order
         .into_iter()
@@ -247,74 +253,13 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static Binding>)> {
             let list: Vec<&Binding> = BINDINGS
                 .iter()
                 .filter(|bd| {
-                    bd.context == ctx || (ctx == Context::Global && bd.context == Context::Always)
+                    bd.scope == ctx || (ctx == KeyScope::Global && bd.scope == KeyScope::Always)
                 })
                 .collect();
             (ctx.title(), list)
         })
         .filter(|(_, list)| !list.is_empty())
         .collect()
-}
-
-/// One line of the help screen, before styling.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HelpLine {
-    Heading(&'static str),
-    /// A binding (`label` on its first line only), its description wrapped to the width,
-    /// and whether `--readonly` turned it off.
-    Entry {
-        label: Option<&'static str>,
-        text: String,
-        off: bool,
-    },
-    Blank,
-}
-
-/// Columns before a description on the help screen.
-pub const HELP_INDENT: usize = 18;
-
-/// The help screen's lines for a width: every group of [`groups`], descriptions wrapped.
-pub fn help_lines(width: u16, readonly: bool) -> Vec<HelpLine> {
-    let room = usize::from(width).saturating_sub(HELP_INDENT + 1).max(10);
-    let mut out = Vec::new();
-    for (title, bindings) in groups() {
-        out.push(HelpLine::Heading(title));
-        for b in bindings {
-            let off = readonly && b.writes;
-            let mut text = b.description.to_string();
-            if off {
-                text.push(' ');
-                text.push_str(crate::tui::strings::HELP_UNAVAILABLE);
-            }
-            for (i, part) in wrap(&text, room).into_iter().enumerate() {
-                out.push(HelpLine::Entry {
-                    label: (i == 0).then_some(b.label),
-                    text: part,
-                    off,
-                });
-            }
-        }
-        out.push(HelpLine::Blank);
-    }
-    out
-}
-
-/// Greedy word wrap to `width` characters (a longer word gets a line of its own).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    lines.push(line);
-    lines
 }
 
 #[cfg(test)]
@@ -328,35 +273,35 @@ mod tests {
     #[test]
     fn specific_context_wins_over_global() {
         assert_eq!(
-            resolve(Context::Harvest, &key(KeyCode::Esc)),
-            Some(Command::CancelHarvest)
+            resolve(KeyScope::Harvest, &key(KeyCode::Esc)),
+            Some(UserCommand::CancelHarvest)
         );
         assert_eq!(
-            resolve(Context::Sites, &key(KeyCode::Esc)),
-            Some(Command::Back)
+            resolve(KeyScope::Sites, &key(KeyCode::Esc)),
+            Some(UserCommand::Back)
         );
     }
 
     #[test]
     fn typing_does_not_trigger_global_keys() {
         assert_eq!(
-            resolve(Context::Filter, &key(KeyCode::Char('q'))),
-            Some(Command::InputChar('q'))
+            resolve(KeyScope::Filter, &key(KeyCode::Char('q'))),
+            Some(UserCommand::InputChar('q'))
         );
         assert_eq!(
-            resolve(Context::CommandLine, &key(KeyCode::Char('?'))),
-            Some(Command::InputChar('?'))
+            resolve(KeyScope::CommandLine, &key(KeyCode::Char('?'))),
+            Some(UserCommand::InputChar('?'))
         );
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(resolve(Context::Filter, &ctrl_c), Some(Command::Quit));
-        assert_eq!(resolve(Context::Confirm, &ctrl_c), Some(Command::Quit));
+        assert_eq!(resolve(KeyScope::Filter, &ctrl_c), Some(UserCommand::Quit));
+        assert_eq!(resolve(KeyScope::Confirm, &ctrl_c), Some(UserCommand::Quit));
     }
 
     #[test]
     fn confirm_takes_y_and_anything_else_cancels() {
         assert_eq!(
-            resolve(Context::Confirm, &key(KeyCode::Char('y'))),
-            Some(Command::ConfirmYes)
+            resolve(KeyScope::Confirm, &key(KeyCode::Char('y'))),
+            Some(UserCommand::ConfirmYes)
         );
         for code in [
             KeyCode::Char('n'),
@@ -365,8 +310,8 @@ mod tests {
             KeyCode::Char('Y'),
         ] {
             assert_eq!(
-                resolve(Context::Confirm, &key(code)),
-                Some(Command::ConfirmNo)
+                resolve(KeyScope::Confirm, &key(code)),
+                Some(UserCommand::ConfirmNo)
             );
         }
     }
@@ -375,14 +320,14 @@ mod tests {
     fn shift_letters_and_releases() {
         let shift_s = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
         assert_eq!(
-            resolve(Context::Sites, &shift_s),
-            Some(Command::SortReverse)
+            resolve(KeyScope::Sites, &shift_s),
+            Some(UserCommand::SortReverse)
         );
         let mut release = key(KeyCode::Char('q'));
         release.kind = KeyEventKind::Release;
-        assert_eq!(resolve(Context::Sites, &release), None);
+        assert_eq!(resolve(KeyScope::Sites, &release), None);
         let alt_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT);
-        assert_eq!(resolve(Context::Sites, &alt_q), None);
+        assert_eq!(resolve(KeyScope::Sites, &alt_q), None);
     }
 
     #[test]
@@ -403,19 +348,19 @@ mod tests {
         for code in probes {
             let k = key(code);
             for ctx in [
-                Context::Global,
-                Context::Sites,
-                Context::Site,
-                Context::Harvest,
-                Context::HarvestEnded,
-                Context::Exposure,
-                Context::Filter,
-                Context::CommandLine,
-                Context::Confirm,
+                KeyScope::Global,
+                KeyScope::Sites,
+                KeyScope::Site,
+                KeyScope::Harvest,
+                KeyScope::HarvestEnded,
+                KeyScope::Exposure,
+                KeyScope::Filter,
+                KeyScope::CommandLine,
+                KeyScope::Confirm,
             ] {
                 let n = BINDINGS
                     .iter()
-                    .filter(|bd| bd.context == ctx)
+                    .filter(|bd| bd.scope == ctx)
                     .filter(|bd| {
                         bd.keys
                             .iter()
@@ -428,31 +373,10 @@ mod tests {
     }
 
     #[test]
-    fn help_wraps_descriptions_to_the_width() {
-        for width in [60u16, 80, 200] {
-            let lines = help_lines(width, true);
-            for l in &lines {
-                if let HelpLine::Entry { text, .. } = l {
-                    assert!(
-                        HELP_INDENT + text.chars().count() < usize::from(width),
-                        "{text}"
-                    );
-                }
-            }
-            let labels = lines
-                .iter()
-                .filter(|l| matches!(l, HelpLine::Entry { label: Some(_), .. }))
-                .count();
-            assert_eq!(labels, BINDINGS.len());
-        }
-        assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
-    }
-
-    #[test]
     fn footer_and_help_come_from_the_table() {
-        let hints: Vec<&str> = footer(Context::Sites).iter().map(|b| b.hint).collect();
+        let hints: Vec<&str> = footer(KeyScope::Sites).iter().map(|b| b.hint).collect();
         assert_eq!(hints[..3], ["filter", "sort", "view"]);
-        let harvest: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.label).collect();
+        let harvest: Vec<&str> = footer(KeyScope::Harvest).iter().map(|b| b.label).collect();
         assert!(harvest.contains(&"Esc/x"));
         assert!(
             !harvest.contains(&"Esc"),
@@ -460,17 +384,17 @@ mod tests {
         );
         assert!(hints.contains(&"quit"));
         // Once the harvest has ended the pane offers to close, not to cancel.
-        let ended: Vec<&str> = footer(Context::HarvestEnded)
+        let ended: Vec<&str> = footer(KeyScope::HarvestEnded)
             .iter()
             .map(|b| b.hint)
             .collect();
         assert!(ended.contains(&"close") && ended.contains(&"open"));
         assert!(!ended.contains(&"cancel") && !ended.contains(&"hide"));
-        let running: Vec<&str> = footer(Context::Harvest).iter().map(|b| b.hint).collect();
+        let running: Vec<&str> = footer(KeyScope::Harvest).iter().map(|b| b.hint).collect();
         assert!(running.contains(&"cancel") && !running.contains(&"close"));
-        assert!(footer(Context::Confirm)
+        assert!(footer(KeyScope::Confirm)
             .iter()
-            .all(|b| b.context == Context::Confirm));
+            .all(|b| b.scope == KeyScope::Confirm));
         let total: usize = groups().iter().map(|(_, l)| l.len()).sum();
         assert_eq!(total, BINDINGS.len(), "every binding is on the help screen");
     }

@@ -6,7 +6,7 @@
 //!   mod.rs        this overview; exports run, Services, Overview, ConsoleOptions
 //!   services.rs   the Services trait the binary implements over store, SIMS client, harvest
 //!   action.rs     Action (keys, ticks, results of background work), Effect (work to do),
-//!                 Command (what a key means)
+//!                 UserCommand (what a key means)
 //!   app/          App state and the pure App::update(Action) -> Vec<Effect> (no I/O; time
 //!                 arrives as Action::Tick, so timeouts are testable)
 //!     sites.rs      rows loaded once + a Vec of indices for sort / status view / filter
@@ -33,7 +33,7 @@
 //!
 //! # Flow
 //! The runtime reads terminal events on a thread, looks keys up in the key table for the
-//! app's current [`keys::Context`], and feeds [`Action`]s to [`App::update`]. Effects are
+//! app's current [`keys::KeyScope`], and feeds [`Action`]s to [`App::update`]. Effects are
 //! run by the loop: quick [`Services`] calls answer at once, slow ones (verify, harvest) run
 //! in tokio tasks and answer with actions on a channel. Harvest progress events are drained
 //! in batches (one action per batch) and frames are paced, so a fast harvest never floods
@@ -43,6 +43,7 @@
 pub mod action;
 pub mod app;
 pub mod format;
+pub mod help;
 pub mod keys;
 pub mod osc52;
 pub mod pacer;
@@ -54,8 +55,8 @@ pub mod views;
 mod run;
 mod terminal;
 
-pub use action::{Action, Command, Effect};
+pub use action::{Action, Effect, UserCommand};
 pub use app::App;
-pub use run::run;
+pub use run::{run, run_headless};
 pub use services::{ConsoleOptions, Overview, Services};
 pub use terminal::PANIC_MESSAGE;

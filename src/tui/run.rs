@@ -3,6 +3,7 @@
 //! as actions on a channel), coalesces harvest progress and paces frames.
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,13 +16,16 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::harvest::HarvestEvent;
-use crate::tui::action::{Action, Command, Effect};
+use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
 use crate::tui::services::{ConsoleOptions, Services};
 use crate::tui::terminal::{self, Tui};
 use crate::tui::theme::Theme;
 use crate::tui::{osc52, views};
+
+/// The most actions one input may lead to (each effect answering with the next).
+const MAX_CHAIN: usize = 64;
 
 /// The most harvest events applied as one action.
 const MAX_BATCH: usize = 100_000;
@@ -35,12 +39,46 @@ const INPUT_POLL: Duration = Duration::from_millis(50);
 pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow::Result<()> {
     let overview = services.overview()?;
     let app = App::new(overview, options, Theme::from_env(), Instant::now());
+    let mut app = app;
     let mut tui = Tui::enter()?;
+    let (input_tx, input_rx) = mpsc::unbounded_channel();
+    let _input = InputThread::spawn(input_tx)?;
     let mut runtime = Runtime::new(services, osc52::inside_tmux());
-    let result = runtime.run(&mut tui, app).await;
+    let result = runtime.run(&mut tui, &mut app, input_rx).await;
     runtime.shutdown(&mut tui).await;
     tui.restore();
     result
+}
+
+/// The console without a terminal (television's `run_headless` is the model): `out`
+/// stands for a terminal of `size` (frames and OSC 52 sequences are written to it) and
+/// `input` for the keyboard. Everything else — services, effects, harvest events, the
+/// frame pacer, the shutdown that cancels a harvest and clears the clipboard — is the
+/// real runtime's. Returns the app as it ended, once the console quit; an input that
+/// closes first is an error, as a closed terminal is.
+pub async fn run_headless<W: Write>(
+    services: Arc<dyn Services>,
+    options: ConsoleOptions,
+    size: (u16, u16),
+    mut input: UnboundedReceiver<Event>,
+    out: W,
+) -> anyhow::Result<App> {
+    let overview = services.overview()?;
+    let mut app = App::new(overview, options, Theme::new(false), Instant::now());
+    let mut tui = Tui::headless(out, size)?;
+    let (input_tx, input_rx) = mpsc::unbounded_channel();
+    let forward = tokio::spawn(async move {
+        while let Some(event) = input.recv().await {
+            if input_tx.send(TermInput::Event(event)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut runtime = Runtime::new(services, false);
+    let result = runtime.run(&mut tui, &mut app, input_rx).await;
+    runtime.shutdown(&mut tui).await;
+    forward.abort();
+    result.map(|()| app)
 }
 
 /// What the input thread sends.
@@ -123,14 +161,15 @@ impl Runtime {
         }
     }
 
-    async fn run(&mut self, tui: &mut Tui, mut app: App) -> anyhow::Result<()> {
-        let (input_tx, mut input_rx) = mpsc::unbounded_channel();
-        let _input = InputThread::spawn(input_tx)?;
-        let size = tui.terminal.size()?;
-        app.update(Action::Resize {
-            width: size.width,
-            height: size.height,
-        });
+    /// The event loop: until the console quits, or the input fails or closes.
+    async fn run<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        app: &mut App,
+        mut input_rx: UnboundedReceiver<TermInput>,
+    ) -> anyhow::Result<()> {
+        let (width, height) = tui.size()?;
+        app.update(Action::Resize { width, height });
         let mut pacer = FramePacer::new(MIN_FRAME);
         let mut next_tick = Instant::now();
         loop {
@@ -139,7 +178,7 @@ impl Runtime {
             }
             let now = Instant::now();
             if now >= next_tick {
-                self.dispatch(tui, &mut app, Action::Tick(now))?;
+                self.dispatch(tui, app, Action::Tick(now))?;
                 next_tick = now + tick_period(app.harvest_running());
                 pacer.mark_dirty();
             }
@@ -147,7 +186,7 @@ impl Runtime {
                 return Ok(());
             }
             if pacer.should_draw(now) {
-                tui.terminal.draw(|frame| views::draw(&app, frame))?;
+                tui.terminal.draw(|frame| views::draw(app, frame))?;
                 pacer.drew(now);
             }
             let wake = pacer
@@ -156,19 +195,19 @@ impl Runtime {
             let harvest_rx = self.harvest.as_mut().and_then(|h| h.events.as_mut());
             tokio::select! {
                 input = input_rx.recv() => match input {
-                    Some(TermInput::Event(ev)) => self.on_event(tui, &mut app, ev)?,
+                    Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
                     Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
                     None => anyhow::bail!("the terminal input closed"),
                 },
                 Some(action) = self.actions_rx.recv() => {
                     if matches!(action, Action::HarvestFinished(_)) {
-                        self.drain_harvest(tui, &mut app)?;
+                        self.drain_harvest(tui, app)?;
                         self.harvest = None;
                     }
-                    self.dispatch(tui, &mut app, action)?;
+                    self.dispatch(tui, app, action)?;
                 }
                 event = recv_or_wait(harvest_rx) => match event {
-                    Some(first) => self.on_harvest_event(tui, &mut app, first)?,
+                    Some(first) => self.on_harvest_event(tui, app, first)?,
                     None => {
                         if let Some(h) = self.harvest.as_mut() {
                             h.events = None;
@@ -181,10 +220,15 @@ impl Runtime {
         }
     }
 
-    fn on_event(&mut self, tui: &mut Tui, app: &mut App, event: Event) -> anyhow::Result<()> {
+    fn on_event<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        app: &mut App,
+        event: Event,
+    ) -> anyhow::Result<()> {
         match event {
             Event::Key(key) => {
-                if let Some(command) = crate::tui::keys::resolve(app.context(), &key) {
+                if let Some(command) = crate::tui::keys::resolve(app.key_scope(), &key) {
                     self.dispatch(tui, app, Action::Key(command))?;
                 }
             }
@@ -193,7 +237,7 @@ impl Runtime {
             }
             Event::Paste(text) if app.input().is_some() => {
                 for c in text.chars().filter(|c| !c.is_control()).take(1000) {
-                    self.dispatch(tui, app, Action::Key(Command::InputChar(c)))?;
+                    self.dispatch(tui, app, Action::Key(UserCommand::InputChar(c)))?;
                 }
             }
             _ => {}
@@ -202,9 +246,9 @@ impl Runtime {
     }
 
     /// Applies one harvest event and every other one already waiting, as one action.
-    fn on_harvest_event(
+    fn on_harvest_event<W: Write>(
         &mut self,
-        tui: &mut Tui,
+        tui: &mut Tui<W>,
         app: &mut App,
         first: HarvestEvent,
     ) -> anyhow::Result<()> {
@@ -221,7 +265,7 @@ impl Runtime {
     }
 
     /// Applies every harvest event still queued (before the harvest's end is applied).
-    fn drain_harvest(&mut self, tui: &mut Tui, app: &mut App) -> anyhow::Result<()> {
+    fn drain_harvest<W: Write>(&mut self, tui: &mut Tui<W>, app: &mut App) -> anyhow::Result<()> {
         let mut batch = Vec::new();
         if let Some(rx) = self.harvest.as_mut().and_then(|h| h.events.as_mut()) {
             while let Ok(ev) = rx.try_recv() {
@@ -234,13 +278,25 @@ impl Runtime {
         self.dispatch(tui, app, Action::Harvest(batch))
     }
 
-    /// Applies an action and runs its effects, feeding their results back in.
-    fn dispatch(&mut self, tui: &mut Tui, app: &mut App, action: Action) -> anyhow::Result<()> {
+    /// Applies an action and runs its effects, feeding their results back in. A chain
+    /// longer than [`MAX_CHAIN`] is a bug (an effect answering with an action that asks for
+    /// it again): it is logged and the rest dropped rather than freezing the console.
+    fn dispatch<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        app: &mut App,
+        action: Action,
+    ) -> anyhow::Result<()> {
         let mut queue = VecDeque::from([action]);
         let mut steps = 0;
         while let Some(action) = queue.pop_front() {
             steps += 1;
-            if steps > 64 {
+            if steps > MAX_CHAIN {
+                tracing::error!(
+                    dropped = queue.len() + 1,
+                    "the console's action chain is longer than {MAX_CHAIN}: dropping the rest"
+                );
+                debug_assert!(false, "action chain longer than {MAX_CHAIN}");
                 break;
             }
             for effect in app.update(action) {
@@ -254,7 +310,11 @@ impl Runtime {
 
     /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
     #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
-    fn execute(&mut self, tui: &mut Tui, effect: Effect) -> anyhow::Result<Option<Action>> {
+    fn execute<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        effect: Effect,
+    ) -> anyhow::Result<Option<Action>> {
         let s = self.services.clone();
         Ok(match effect {
             Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
@@ -360,7 +420,7 @@ impl Runtime {
         })
     }
 
-    fn clear_clipboard(&mut self, tui: &mut Tui) {
+    fn clear_clipboard<W: Write>(&mut self, tui: &mut Tui<W>) {
         let tmux = self.tmux;
         if tui.write_raw(|out| osc52::write_clear(out, tmux)).is_ok() {
             self.clipboard_dirty = false;
@@ -369,7 +429,7 @@ impl Runtime {
 
     /// On the way out: stop a running harvest (nothing is committed), clear a copied
     /// secret from the clipboard, stop background tasks.
-    async fn shutdown(&mut self, tui: &mut Tui) {
+    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>) {
         if let Some(h) = self.harvest.take() {
             h.cancel.cancel();
             let mut task = h.task;

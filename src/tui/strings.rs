@@ -2,10 +2,8 @@
 
 pub const APP: &str = "simsid";
 pub const NONE: &str = "—";
-pub const YES: &str = "yes";
-pub const NO: &str = "no";
 pub const UNKNOWN: &str = "?";
-pub const MASK: &str = "••••••••";
+pub use crate::words::MASK;
 pub const READ_ONLY: &str = "READ-ONLY";
 
 pub const BADGE_ADDED: &str = "new";

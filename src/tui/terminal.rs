@@ -26,9 +26,58 @@ static HOOK: Once = Once::new();
 pub const PANIC_MESSAGE: &str =
     "simsid: internal error; the console stopped and the terminal was restored.";
 
-/// The console's terminal.
-pub struct Tui {
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+/// The console's terminal: the real one ([`Tui::enter`]), or any writer standing in for
+/// one of a fixed size ([`Tui::headless`]).
+pub struct Tui<W: Write = Stdout> {
+    pub terminal: Terminal<CrosstermBackend<W>>,
+    /// The fixed size of a headless terminal; `None` for the real one (asked each time).
+    fixed: Option<(u16, u16)>,
+}
+
+impl<W: Write> Tui<W> {
+    /// A terminal of `size` drawn into `out`: nothing about the process's own terminal
+    /// changes (the headless runtime and its tests).
+    pub fn headless(out: W, size: (u16, u16)) -> anyhow::Result<Tui<W>> {
+        let area = ratatui::layout::Rect::new(0, 0, size.0, size.1);
+        let terminal = Terminal::with_options(
+            CrosstermBackend::new(out),
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(area),
+            },
+        )?;
+        Ok(Tui {
+            terminal,
+            fixed: Some(size),
+        })
+    }
+
+    /// The terminal's size (columns, rows).
+    pub fn size(&self) -> anyhow::Result<(u16, u16)> {
+        match self.fixed {
+            Some(size) => Ok(size),
+            None => {
+                let s = self.terminal.size()?;
+                Ok((s.width, s.height))
+            }
+        }
+    }
+
+    /// Writes raw bytes (an OSC 52 sequence) to the terminal.
+    pub fn write_raw(
+        &mut self,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let backend = self.terminal.backend_mut();
+        write(backend)?;
+        backend.flush()
+    }
+
+    /// Gives the terminal back (idempotent; nothing to do for a headless one).
+    pub fn restore(&mut self) {
+        if self.fixed.is_none() {
+            restore();
+        }
+    }
 }
 
 impl Tui {
@@ -47,33 +96,21 @@ impl Tui {
         .map_err(anyhow::Error::from)
         .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Into::into));
         match setup {
-            Ok(terminal) => Ok(Tui { terminal }),
+            Ok(terminal) => Ok(Tui {
+                terminal,
+                fixed: None,
+            }),
             Err(e) => {
                 restore();
                 Err(e)
             }
         }
     }
-
-    /// Writes raw bytes (an OSC 52 sequence) to the terminal.
-    pub fn write_raw(
-        &mut self,
-        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    ) -> io::Result<()> {
-        let backend = self.terminal.backend_mut();
-        write(backend)?;
-        backend.flush()
-    }
-
-    /// Gives the terminal back (idempotent).
-    pub fn restore(&mut self) {
-        restore();
-    }
 }
 
-impl Drop for Tui {
+impl<W: Write> Drop for Tui<W> {
     fn drop(&mut self) {
-        restore();
+        self.restore();
     }
 }
 

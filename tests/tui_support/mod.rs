@@ -21,7 +21,7 @@ use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
-use simsid::tui::{views, Action, App, Command, ConsoleOptions, Effect, Overview, Services};
+use simsid::tui::{views, Action, App, ConsoleOptions, Effect, Overview, Services, UserCommand};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
@@ -282,7 +282,7 @@ pub fn typed(app: &mut App, text: &str) {
     }
 }
 
-pub fn cmd(app: &mut App, command: Command) -> Vec<Effect> {
+pub fn cmd(app: &mut App, command: UserCommand) -> Vec<Effect> {
     app.update(Action::Key(command))
 }
 
@@ -297,13 +297,13 @@ pub fn names(app: &App) -> Vec<String> {
 
 /// Selects a site by name in the list and opens it, feeding its details back.
 pub fn open_st_marys(app: &mut App) {
-    cmd(app, Command::Top);
+    cmd(app, UserCommand::Top);
     let pos = names(app)
         .iter()
         .position(|n| n.starts_with("St Mary"))
         .unwrap();
     for _ in 0..pos {
-        cmd(app, Command::Down);
+        cmd(app, UserCommand::Down);
     }
     let fx = key(app, KeyCode::Enter);
     assert_eq!(fx, vec![Effect::LoadSite(org(ST_MARYS))]);

@@ -1,6 +1,6 @@
 //! A selection in a list and the first row shown, kept inside the list's bounds.
 
-use crate::tui::action::Command;
+use crate::tui::action::UserCommand;
 
 /// The selected row and the scroll offset of a list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,16 +21,16 @@ impl Cursor {
     }
 
     /// Applies a movement command; returns whether it was one.
-    pub fn apply(&mut self, command: Command, len: usize, page: usize) -> bool {
+    pub fn apply(&mut self, command: UserCommand, len: usize, page: usize) -> bool {
         let page = page.max(1);
         let last = len.saturating_sub(1);
         self.selected = match command {
-            Command::Up => self.selected.saturating_sub(1),
-            Command::Down => (self.selected + 1).min(last),
-            Command::PageUp => self.selected.saturating_sub(page),
-            Command::PageDown => (self.selected + page).min(last),
-            Command::Top => 0,
-            Command::Bottom => last,
+            UserCommand::Up => self.selected.saturating_sub(1),
+            UserCommand::Down => (self.selected + 1).min(last),
+            UserCommand::PageUp => self.selected.saturating_sub(page),
+            UserCommand::PageDown => (self.selected + page).min(last),
+            UserCommand::Top => 0,
+            UserCommand::Bottom => last,
             _ => return false,
         };
         self.scroll(len, page);
@@ -76,19 +76,19 @@ mod tests {
     #[test]
     fn moves_stay_in_bounds() {
         let mut c = Cursor::default();
-        c.apply(Command::Up, 10, 3);
+        c.apply(UserCommand::Up, 10, 3);
         assert_eq!(c.selected(), 0);
-        c.apply(Command::PageDown, 10, 3);
+        c.apply(UserCommand::PageDown, 10, 3);
         assert_eq!((c.selected(), c.offset()), (3, 1));
-        c.apply(Command::Bottom, 10, 3);
+        c.apply(UserCommand::Bottom, 10, 3);
         assert_eq!((c.selected(), c.offset()), (9, 7));
-        c.apply(Command::Down, 10, 3);
+        c.apply(UserCommand::Down, 10, 3);
         assert_eq!(c.selected(), 9);
-        c.apply(Command::PageDown, 10, 3);
+        c.apply(UserCommand::PageDown, 10, 3);
         assert_eq!(c.selected(), 9);
-        c.apply(Command::Top, 10, 3);
+        c.apply(UserCommand::Top, 10, 3);
         assert_eq!((c.selected(), c.offset()), (0, 0));
-        c.apply(Command::Down, 0, 3);
+        c.apply(UserCommand::Down, 0, 3);
         assert_eq!(c.selected(), 0, "empty list");
     }
 

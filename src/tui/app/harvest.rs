@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::domain::{OrgId, RunSummary, SiteFailure};
-use crate::harvest::{HarvestEvent, Limits};
+use crate::domain::{OrgId, RunSummary};
+use crate::harvest::{HarvestEvent, Progress};
 use crate::tui::app::diff::DiffList;
 
 /// How a harvest ended, as the pane shows it.
@@ -43,27 +43,15 @@ pub struct Second {
     pub rate_limited: u64,
 }
 
-/// Progress of a harvest.
+/// A harvest as the pane shows it: the shared counters ([`Progress`]) plus what only the
+/// pane draws (per-second counts, the sites in flight and since when, the last retry, how
+/// it ended).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HarvestState {
-    pub started: Instant,
-    /// When the site list arrived (the rate counts from here).
-    pub listed_at: Option<Instant>,
-    pub total: Option<usize>,
-    pub harvested: usize,
-    pub failed: usize,
-    pub in_flight: usize,
-    pub retries: usize,
-    pub credentials: usize,
-    /// Vault writes and removals done, of how many (vault mode, after fetching).
-    pub stored: Option<(usize, usize)>,
-    pub failures: Vec<SiteFailure>,
+    /// The counters the stderr bar shows too.
+    pub counts: Progress,
     /// The most recent retry.
     pub last_retry: Option<Retry>,
-    /// `429` answers so far.
-    pub rate_limited: usize,
-    /// What the limiter allows (concurrency, ceiling, paced rate).
-    pub limits: Option<Limits>,
     /// Per-second counts since the start, oldest first (at most [`KEPT_SECONDS`]).
     pub seconds: VecDeque<Second>,
     /// The second of the run `seconds[0]` is.
@@ -78,19 +66,8 @@ impl HarvestState {
     /// A harvest that just started.
     pub fn new(now: Instant) -> Self {
         HarvestState {
-            started: now,
-            listed_at: None,
-            total: None,
-            harvested: 0,
-            failed: 0,
-            in_flight: 0,
-            retries: 0,
-            credentials: 0,
-            stored: None,
-            failures: Vec::new(),
+            counts: Progress::new(now),
             last_retry: None,
-            rate_limited: 0,
-            limits: None,
             seconds: VecDeque::new(),
             first_second: 0,
             in_flight_since: BTreeMap::new(),
@@ -106,13 +83,9 @@ impl HarvestState {
 
     /// Applies one progress event received at `now`.
     pub fn apply(&mut self, event: &HarvestEvent, now: Instant) {
+        self.counts.apply(event, now);
         match event {
-            HarvestEvent::Listed { total } => {
-                self.total = Some(*total);
-                self.listed_at = Some(now);
-            }
             HarvestEvent::SiteStarted { org } => {
-                self.in_flight += 1;
                 self.in_flight_since.insert(org.clone(), now);
             }
             HarvestEvent::Retrying {
@@ -121,7 +94,6 @@ impl HarvestState {
                 delay,
                 reason,
             } => {
-                self.retries += 1;
                 self.second(now).requests += 1;
                 self.last_retry = Some(Retry {
                     org: org.clone(),
@@ -130,29 +102,13 @@ impl HarvestState {
                     reason: reason.clone(),
                 });
             }
-            HarvestEvent::RateLimited { .. } => {
-                self.rate_limited += 1;
-                self.second(now).rate_limited += 1;
-            }
-            HarvestEvent::Limits(limits) => self.limits = Some(*limits),
-            HarvestEvent::SiteDone { org, credentials } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
+            HarvestEvent::RateLimited { .. } => self.second(now).rate_limited += 1,
+            HarvestEvent::SiteDone { org, .. } | HarvestEvent::SiteFailed { org, .. } => {
                 self.in_flight_since.remove(org);
                 self.second(now).requests += 1;
-                self.harvested += 1;
-                self.credentials += credentials;
             }
-            HarvestEvent::SiteFailed { org, error } => {
-                self.in_flight = self.in_flight.saturating_sub(1);
-                self.in_flight_since.remove(org);
-                self.second(now).requests += 1;
-                self.failed += 1;
-                self.failures.push(SiteFailure {
-                    organisation_id: org.clone(),
-                    error: error.clone(),
-                });
+            HarvestEvent::Listed { .. } | HarvestEvent::Limits(_) | HarvestEvent::Stored { .. } => {
             }
-            HarvestEvent::Stored { done, total } => self.stored = Some((*done, *total)),
         }
     }
 
@@ -202,42 +158,16 @@ impl HarvestState {
         all
     }
 
-    /// Sites finished (harvested or failed).
-    pub fn done(&self) -> usize {
-        self.harvested + self.failed
-    }
-
     /// Time since the start.
     pub fn elapsed(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.started)
-    }
-
-    /// Sites per second since the site list arrived.
-    pub fn rate(&self, now: Instant) -> Option<f64> {
-        let since = self.listed_at.unwrap_or(self.started);
-        let secs = now.saturating_duration_since(since).as_secs_f64();
-        (secs >= 0.001 && self.done() > 0).then(|| self.done() as f64 / secs)
-    }
-
-    /// Time left at the current rate.
-    pub fn eta(&self, now: Instant) -> Option<Duration> {
-        let rate = self.rate(now)?;
-        let left = self.total?.saturating_sub(self.done());
-        Some(Duration::from_secs_f64(left as f64 / rate))
-    }
-
-    /// The finished fraction, 0 to 1.
-    pub fn ratio(&self) -> f64 {
-        match self.total {
-            Some(t) if t > 0 => (self.done() as f64 / t as f64).clamp(0.0, 1.0),
-            _ => 0.0,
-        }
+        self.counts.elapsed(now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harvest::Limits;
 
     fn org(n: u32) -> OrgId {
         OrgId::parse(&format!("{n:08X}-0000-0000-0000-000000000001")).unwrap()
@@ -281,7 +211,7 @@ mod tests {
             },
             at(2500),
         );
-        assert_eq!((h.rate_limited, h.limits), (1, Some(limits)));
+        assert_eq!((h.counts.rate_limited, h.counts.limits), (1, Some(limits)));
         let secs = h.last_seconds(4, at(3200));
         let requests: Vec<u64> = secs.iter().map(|s| s.requests).collect();
         let limited: Vec<u64> = secs.iter().map(|s| s.rate_limited).collect();

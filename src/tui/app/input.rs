@@ -1,7 +1,7 @@
 //! What each key command does, by mode (confirmation, text line) and screen.
 
 use crate::domain::OrgId;
-use crate::tui::action::{Command, Effect};
+use crate::tui::action::{Effect, UserCommand};
 use crate::tui::app::command::{self, LineCommand};
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::diff::DiffList;
@@ -10,15 +10,14 @@ use crate::tui::app::harvest::{HarvestState, Outcome};
 use crate::tui::app::history::{HistoryView, RunView};
 use crate::tui::app::site::{SiteView, VerifyState};
 use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
-use crate::tui::keys;
 use crate::tui::strings;
 
 impl App {
-    pub(super) fn command(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+    pub(super) fn command(&mut self, cmd: UserCommand, fx: &mut Vec<Effect>) {
         if let Some(confirm) = self.confirm.take() {
             match cmd {
-                Command::ConfirmYes => self.confirmed(confirm, fx),
-                Command::Quit => self.quit(fx),
+                UserCommand::ConfirmYes => self.confirmed(confirm, fx),
+                UserCommand::Quit => self.quit(fx),
                 _ => self.info(strings::CANCELLED.to_string()),
             }
             return;
@@ -27,16 +26,20 @@ impl App {
             self.typed(cmd, fx);
             return;
         }
+        if self.readonly && crate::tui::keys::writes(cmd) {
+            self.warn(strings::FLASH_READ_ONLY.to_string());
+            return;
+        }
         match cmd {
-            Command::Up
-            | Command::Down
-            | Command::PageUp
-            | Command::PageDown
-            | Command::Top
-            | Command::Bottom => self.navigate(cmd),
-            Command::Open => self.open(fx),
-            Command::Back => self.back(),
-            Command::Filter => {
+            UserCommand::Up
+            | UserCommand::Down
+            | UserCommand::PageUp
+            | UserCommand::PageDown
+            | UserCommand::Top
+            | UserCommand::Bottom => self.navigate(cmd),
+            UserCommand::Open => self.open(fx),
+            UserCommand::Back => self.back(),
+            UserCommand::Filter => {
                 if matches!(self.screen(), Screen::Sites) {
                     self.input = Some(Input {
                         kind: InputKind::Filter,
@@ -44,50 +47,52 @@ impl App {
                     });
                 }
             }
-            Command::SortNext | Command::SortReverse | Command::ViewNext => {
+            UserCommand::SortNext | UserCommand::SortReverse | UserCommand::ViewNext => {
                 if matches!(self.screen(), Screen::Sites) {
                     let page = self.page();
                     match cmd {
-                        Command::SortNext => self.sites.cycle_sort(page),
-                        Command::SortReverse => self.sites.reverse_sort(page),
+                        UserCommand::SortNext => self.sites.cycle_sort(page),
+                        UserCommand::SortReverse => self.sites.reverse_sort(page),
                         _ => self.sites.cycle_view(page),
                     }
                 }
             }
-            Command::Verify if matches!(self.screen(), Screen::Exposure(_)) => {
+            UserCommand::Verify if matches!(self.screen(), Screen::Exposure(_)) => {
                 self.verify_listed(fx)
             }
-            Command::Reveal | Command::Copy | Command::Verify => self.site_action(cmd, fx),
-            Command::Exposure => {
+            UserCommand::Reveal | UserCommand::Copy | UserCommand::Verify => {
+                self.site_action(cmd, fx)
+            }
+            UserCommand::Exposure => {
                 if !matches!(self.screen(), Screen::Exposure(_)) {
                     self.stack.retain(|s| !matches!(s, Screen::Exposure(_)));
                     self.stack.push(Screen::Exposure(ExposureView::new()));
                     fx.push(Effect::LoadExposures);
                 }
             }
-            Command::Harvest => self.harvest_key(),
-            Command::History => {
+            UserCommand::Harvest => self.harvest_key(),
+            UserCommand::History => {
                 if !matches!(self.screen(), Screen::History(_)) {
                     self.stack.push(Screen::History(HistoryView::new()));
                     fx.push(Effect::LoadRuns);
                 }
             }
-            Command::CommandLine => {
+            UserCommand::CommandLine => {
                 self.input = Some(Input {
-                    kind: InputKind::Command,
+                    kind: InputKind::CommandLine,
                     text: String::new(),
                 });
             }
-            Command::Help => {
+            UserCommand::Help => {
                 if matches!(self.screen(), Screen::Help(_)) {
                     self.stack.pop();
                 } else {
                     self.stack.push(Screen::Help(Cursor::default()));
                 }
             }
-            Command::Quit => self.quit(fx),
-            Command::CancelHarvest => self.cancel_or_close_harvest(fx),
-            Command::HidePane => {
+            UserCommand::Quit => self.quit(fx),
+            UserCommand::CancelHarvest => self.cancel_or_close_harvest(fx),
+            UserCommand::HidePane => {
                 if matches!(self.screen(), Screen::Harvest) {
                     self.stack.pop();
                     if self.harvest_running() {
@@ -97,12 +102,12 @@ impl App {
                     }
                 }
             }
-            Command::InputChar(_)
-            | Command::InputBackspace
-            | Command::InputSubmit
-            | Command::InputCancel
-            | Command::ConfirmYes
-            | Command::ConfirmNo => {}
+            UserCommand::InputChar(_)
+            | UserCommand::InputBackspace
+            | UserCommand::InputSubmit
+            | UserCommand::InputCancel
+            | UserCommand::ConfirmYes
+            | UserCommand::ConfirmNo => {}
         }
     }
 
@@ -132,28 +137,28 @@ impl App {
         }
     }
 
-    fn typed(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+    fn typed(&mut self, cmd: UserCommand, fx: &mut Vec<Effect>) {
         let Some(input) = self.input.as_mut() else {
             return;
         };
         let kind = input.kind;
         match cmd {
-            Command::InputChar(c) => input.text.push(c),
-            Command::InputBackspace => {
-                if input.text.pop().is_none() && kind == InputKind::Command {
+            UserCommand::InputChar(c) => input.text.push(c),
+            UserCommand::InputBackspace => {
+                if input.text.pop().is_none() && kind == InputKind::CommandLine {
                     self.input = None;
                     return;
                 }
             }
-            Command::InputSubmit => {
+            UserCommand::InputSubmit => {
                 let text = std::mem::take(&mut input.text);
                 self.input = None;
-                if kind == InputKind::Command {
+                if kind == InputKind::CommandLine {
                     self.run_line(&text, fx);
                 }
                 return;
             }
-            Command::InputCancel => {
+            UserCommand::InputCancel => {
                 self.input = None;
                 if kind == InputKind::Filter {
                     let page = self.page();
@@ -161,7 +166,7 @@ impl App {
                 }
                 return;
             }
-            Command::Quit => {
+            UserCommand::Quit => {
                 self.input = None;
                 self.quit(fx);
                 return;
@@ -190,7 +195,7 @@ impl App {
                     self.error(text);
                 }
             },
-            Ok(LineCommand::Harvest) => self.harvest_key(),
+            Ok(LineCommand::Harvest) => self.command(UserCommand::Harvest, fx),
             Ok(LineCommand::Profile(name)) => {
                 if self.harvest_running() {
                     self.warn(strings::FLASH_BUSY_PROFILE.to_string());
@@ -203,11 +208,13 @@ impl App {
         }
     }
 
-    fn navigate(&mut self, cmd: Command) {
+    fn navigate(&mut self, cmd: UserCommand) {
         let page = self.page();
         // The help cursor is its scroll offset: positions up to the last full screen.
-        let body = usize::from(self.size.1.saturating_sub(4));
-        let help_positions = keys::help_lines(self.size.0, self.readonly)
+        let body = self
+            .drawn_rows_of_screen()
+            .unwrap_or_else(|| usize::from(self.size.1.saturating_sub(4)));
+        let help_positions = crate::tui::help::help_lines(self.size.0, self.readonly)
             .len()
             .saturating_sub(body)
             + 1;
@@ -312,16 +319,12 @@ impl App {
         }
     }
 
-    fn site_action(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
+    fn site_action(&mut self, cmd: UserCommand, fx: &mut Vec<Effect>) {
         let Some(Screen::Site(view)) = self.stack.last_mut() else {
             return;
         };
         let org = view.org.clone();
-        if cmd == Command::Verify {
+        if cmd == UserCommand::Verify {
             if view.credentials().is_empty() {
                 self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
                 return;
@@ -335,7 +338,7 @@ impl App {
             self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
             return;
         };
-        if cmd == Command::Copy {
+        if cmd == UserCommand::Copy {
             fx.push(Effect::Copy { org, client_id });
             return;
         }
@@ -353,10 +356,6 @@ impl App {
 
     /// `v` on the exposure view: verifies every listed credential once.
     fn verify_listed(&mut self, fx: &mut Vec<Effect>) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-            return;
-        }
         let Some(Screen::Exposure(view)) = self.stack.last_mut() else {
             return;
         };
@@ -381,9 +380,7 @@ impl App {
     }
 
     fn harvest_key(&mut self) {
-        if self.readonly {
-            self.warn(strings::FLASH_READ_ONLY.to_string());
-        } else if self.harvest_running() {
+        if self.harvest_running() {
             if !matches!(self.screen(), Screen::Harvest) {
                 self.stack.retain(|s| !matches!(s, Screen::Harvest));
                 self.stack.push(Screen::Harvest);

@@ -13,7 +13,9 @@ mod input;
 pub mod site;
 pub mod sites;
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::mem::Discriminant;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
@@ -21,7 +23,7 @@ use crossterm::event::KeyEvent;
 use crate::domain::{OrgId, RunSummary};
 use crate::harvest::HarvestEnd;
 use crate::tui::action::{Action, Effect};
-use crate::tui::keys::{self, Context};
+use crate::tui::keys::{self, KeyScope};
 use crate::tui::services::{ConsoleOptions, Overview};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
@@ -39,8 +41,9 @@ use self::sites::SiteList;
 pub const REVEAL_FOR: Duration = Duration::from_secs(30);
 /// How long a copied secret stays on the clipboard.
 pub const CLIPBOARD_FOR: Duration = Duration::from_secs(30);
-/// Rows of the terminal that are not list rows (title, header, status, footer).
-const CHROME_ROWS: u16 = 9;
+/// Before the first frame: rows of the terminal that are not list rows (title, header,
+/// status, footer). Once a view has drawn, the height it drew is used instead.
+const CHROME_ROWS_ESTIMATE: u16 = 9;
 
 /// A screen of the console; they stack (`Esc` goes back).
 #[derive(Debug)]
@@ -71,7 +74,7 @@ pub enum Confirm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
     Filter,
-    Command,
+    CommandLine,
 }
 
 /// A text line being typed.
@@ -105,6 +108,9 @@ pub struct App {
     /// Whether the flash is the "secret shown" message (cleared once no secret is shown).
     reveal_flash: bool,
     clipboard_clear_at: Option<Instant>,
+    /// Rows of the list (or help text) the last frame drew: paging moves by what the
+    /// person saw, not by a guess (gitui keeps its views' drawn height the same way).
+    drawn_rows: Cell<Option<(Discriminant<Screen>, usize)>>,
     quit: bool,
 }
 
@@ -131,6 +137,7 @@ impl App {
             known_names: HashMap::new(),
             reveal_flash: false,
             clipboard_clear_at: None,
+            drawn_rows: Cell::new(None),
             quit: false,
         };
         app.apply_overview(overview);
@@ -205,29 +212,29 @@ impl App {
     }
 
     /// Where keys go now (which part of the key table applies).
-    pub fn context(&self) -> Context {
+    pub fn key_scope(&self) -> KeyScope {
         if self.confirm.is_some() {
-            return Context::Confirm;
+            return KeyScope::Confirm;
         }
         match self.input.as_ref().map(|i| i.kind) {
-            Some(InputKind::Filter) => return Context::Filter,
-            Some(InputKind::Command) => return Context::CommandLine,
+            Some(InputKind::Filter) => return KeyScope::Filter,
+            Some(InputKind::CommandLine) => return KeyScope::CommandLine,
             None => {}
         }
         match self.screen() {
-            Screen::Sites => Context::Sites,
-            Screen::Site(_) => Context::Site,
-            Screen::Harvest if self.harvest_running() => Context::Harvest,
-            Screen::Harvest => Context::HarvestEnded,
-            Screen::History(_) | Screen::Run(_) => Context::History,
-            Screen::Exposure(_) => Context::Exposure,
-            Screen::Help(_) => Context::Help,
+            Screen::Sites => KeyScope::Sites,
+            Screen::Site(_) => KeyScope::Site,
+            Screen::Harvest if self.harvest_running() => KeyScope::Harvest,
+            Screen::Harvest => KeyScope::HarvestEnded,
+            Screen::History(_) | Screen::Run(_) => KeyScope::History,
+            Screen::Exposure(_) => KeyScope::Exposure,
+            Screen::Help(_) => KeyScope::Help,
         }
     }
 
     /// Looks a key up in the key table and applies it.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match keys::resolve(self.context(), &key) {
+        match keys::resolve(self.key_scope(), &key) {
             Some(command) => self.update(Action::Key(command)),
             None => Vec::new(),
         }
@@ -325,9 +332,26 @@ impl App {
         }
     }
 
-    /// List rows that fit on a page (an estimate; views use their real height).
+    /// List rows on a page: what the last frame drew of this screen, else an estimate
+    /// from the terminal's size.
     pub(crate) fn page(&self) -> usize {
-        usize::from(self.size.1.saturating_sub(CHROME_ROWS).max(1))
+        self.drawn_rows_of_screen()
+            .unwrap_or_else(|| usize::from(self.size.1.saturating_sub(CHROME_ROWS_ESTIMATE)))
+            .max(1)
+    }
+
+    /// The rows the last frame drew, when it drew the screen now on top.
+    pub(crate) fn drawn_rows_of_screen(&self) -> Option<usize> {
+        let here = std::mem::discriminant(self.screen());
+        self.drawn_rows
+            .get()
+            .and_then(|(screen, rows)| (screen == here).then_some(rows))
+    }
+
+    /// Called by a view with the rows its list (or text) drew this frame.
+    pub(crate) fn drew_rows(&self, rows: usize) {
+        self.drawn_rows
+            .set(Some((std::mem::discriminant(self.screen()), rows)));
     }
 
     fn tick(&mut self, now: Instant, fx: &mut Vec<Effect>) {
@@ -477,7 +501,7 @@ impl App {
                 self.last_run = Some((*summary).clone());
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Finished { summary, changes });
-                    h.in_flight = 0;
+                    h.counts.in_flight = 0;
                     h.in_flight_since.clear();
                 }
                 self.set_flash(level, message);
@@ -493,7 +517,7 @@ impl App {
             Err(e) => {
                 if let Some(h) = self.harvest.as_mut() {
                     h.outcome = Some(Outcome::Error(e.clone()));
-                    h.in_flight = 0;
+                    h.counts.in_flight = 0;
                     h.in_flight_since.clear();
                 }
                 self.error(strings::failed("harvest", &e));

@@ -117,7 +117,7 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(input) = app.input() {
         let prompt = match input.kind {
             InputKind::Filter => "/",
-            InputKind::Command => ":",
+            InputKind::CommandLine => ":",
         };
         let line = Line::from(vec![
             Span::raw(" "),
@@ -153,9 +153,9 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
 /// `--readonly` are crossed out and marked. When the line is too narrow, the least useful
 /// global hints go first ([`keys::FOOTER_DROP_ORDER`]), help and quit stay.
 pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
-    let mut hints: Vec<(&keys::Binding, bool)> = keys::footer(app.context())
+    let mut hints: Vec<(&keys::Binding, bool)> = keys::footer(app.key_scope())
         .into_iter()
-        .map(|b| (b, b.context == keys::Context::Global))
+        .map(|b| (b, b.scope == keys::KeyScope::Global))
         .collect();
     let width = |hints: &[(&keys::Binding, bool)]| -> usize {
         hints

@@ -130,6 +130,7 @@ pub fn draw_changes(
         return;
     }
     let height = usize::from(area.height.saturating_sub(1));
+    app.drew_rows(height);
     let selected = changes.cursor.selected();
     let offset = if selectable {
         window(

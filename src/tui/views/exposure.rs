@@ -66,6 +66,7 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     let wide = table.width >= WIDE;
     let rows = view.rows();
     let height = usize::from(table.height.saturating_sub(1));
+    app.drew_rows(height);
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), rows.len(), height);
     let end = (offset + height).min(rows.len());

@@ -17,14 +17,19 @@ use super::fit;
 
 /// One line of progress for the status line: `harvest 1200/25000 (4%) · 130.0 sites/s · ETA 3m 04s`.
 pub fn progress_text(h: &HarvestState, now: Instant) -> String {
-    match h.total {
+    match h.counts.total {
         None => format!("harvest: {}", strings::HARVEST_LISTING),
         Some(total) => {
-            let mut s = format!("harvest {}/{} ({:.0}%)", h.done(), total, h.ratio() * 100.0);
-            if let Some(rate) = h.rate(now) {
+            let mut s = format!(
+                "harvest {}/{} ({:.0}%)",
+                h.counts.finished(),
+                total,
+                h.counts.ratio() * 100.0
+            );
+            if let Some(rate) = h.counts.rate(now) {
                 s.push_str(&format!(" · {rate:.1} sites/s"));
             }
-            if let Some(eta) = h.eta(now) {
+            if let Some(eta) = h.counts.eta(now) {
                 s.push_str(&format!(" · {} {}", strings::ETA, format::duration(eta)));
             }
             s
@@ -95,19 +100,24 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
     let now = app.now;
     let sep = || Span::raw("   ");
     let mut lines = Vec::new();
-    match h.total {
+    match h.counts.total {
         None => lines.push(Line::from(vec![
             Span::raw(" "),
             Span::styled(strings::HARVEST_LISTING, t.dim),
         ])),
         Some(total) => {
-            let label = format!(" {}/{} sites ({:.0}%)", h.done(), total, h.ratio() * 100.0);
+            let label = format!(
+                " {}/{} sites ({:.0}%)",
+                h.counts.finished(),
+                total,
+                h.counts.ratio() * 100.0
+            );
             let width = usize::from(area.width)
                 .saturating_sub(label.chars().count() + 2)
                 .max(1);
             lines.push(Line::from(vec![
                 Span::raw(" "),
-                Span::styled(bar(h.ratio(), width), t.accent),
+                Span::styled(bar(h.counts.ratio(), width), t.accent),
                 Span::raw(label),
             ]));
         }
@@ -118,13 +128,15 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         Span::raw(" "),
         label(strings::RATE),
         value(
-            h.rate(now)
+            h.counts
+                .rate(now)
                 .map_or_else(|| strings::NONE.to_string(), |r| format!("{r:.1} sites/s")),
         ),
         sep(),
         label(strings::ETA),
         value(
-            h.eta(now)
+            h.counts
+                .eta(now)
                 .map_or_else(|| strings::NONE.to_string(), format::duration),
         ),
         sep(),
@@ -134,12 +146,12 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(vec![
         Span::raw(" "),
         label(strings::IN_FLIGHT),
-        value(h.in_flight.to_string()),
+        value(h.counts.in_flight.to_string()),
         sep(),
         label(strings::RATE_LIMITED),
         Span::styled(
-            h.rate_limited.to_string(),
-            if h.rate_limited > 0 {
+            h.counts.rate_limited.to_string(),
+            if h.counts.rate_limited > 0 {
                 t.warning
             } else {
                 t.accent
@@ -147,18 +159,22 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         ),
         sep(),
         label(strings::RETRIES),
-        value(h.retries.to_string()),
+        value(h.counts.retries.to_string()),
         sep(),
         label(strings::FAILED),
         Span::styled(
-            h.failed.to_string(),
-            if h.failed > 0 { t.error } else { t.accent },
+            h.counts.failed.to_string(),
+            if h.counts.failed > 0 {
+                t.error
+            } else {
+                t.accent
+            },
         ),
         sep(),
         label(strings::CREDENTIALS),
-        value(h.credentials.to_string()),
+        value(h.counts.credentials.to_string()),
     ]));
-    if let Some(limits) = &h.limits {
+    if let Some(limits) = &h.counts.limits {
         let mut line = vec![
             Span::raw(" "),
             label(strings::CONCURRENCY),
@@ -183,7 +199,7 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(line));
     }
-    if let Some((done, total)) = h.stored {
+    if let Some((done, total)) = h.counts.stored {
         lines.push(Line::from(vec![
             Span::raw(" "),
             label(strings::VAULT_WRITES),
@@ -193,7 +209,7 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
     let mut rest = area;
     let top = fit::take_top(&mut rest, u16::try_from(lines.len()).unwrap_or(u16::MAX));
     frame.render_widget(Paragraph::new(lines), top);
-    if h.total.is_some() {
+    if h.counts.total.is_some() {
         draw_charts(app, h, frame, &mut rest);
         draw_slowest(app, h, frame, &mut rest);
     }
@@ -218,18 +234,18 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
             ),
         ]));
     }
-    if !h.failures.is_empty() {
+    if !h.counts.failures.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
             Span::raw(" "),
             Span::styled(
-                format!("{} ({})", strings::FAILURES, h.failures.len()),
+                format!("{} ({})", strings::FAILURES, h.counts.failures.len()),
                 t.header,
             ),
         ]));
         let room = usize::from(rest.height).saturating_sub(lines.len());
-        let skip = h.failures.len().saturating_sub(room);
-        for f in &h.failures[skip..] {
+        let skip = h.counts.failures.len().saturating_sub(room);
+        for f in &h.counts.failures[skip..] {
             lines.push(Line::from(vec![
                 Span::raw("  "),
                 Span::raw(diff::site_name(app, &f.organisation_id)),
@@ -256,7 +272,7 @@ fn draw_charts(app: &App, h: &HarvestState, frame: &mut Frame, area: &mut Rect) 
     // The current second is partial: the peak and the latest full second read better.
     let peak = requests.iter().copied().max().unwrap_or(0);
     let latest = requests.iter().rev().nth(1).copied().unwrap_or(0);
-    let total_throttled: u64 = h.rate_limited as u64;
+    let total_throttled: u64 = h.counts.rate_limited as u64;
 
     let mut chart = |title: String, data: Vec<u64>, rows: u16, style: Style| {
         let heading = fit::take_top(area, 1);

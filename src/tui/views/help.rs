@@ -7,13 +7,13 @@ use ratatui::Frame;
 
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::App;
-use crate::tui::keys::{self, HelpLine, HELP_INDENT};
+use crate::tui::help::{self, HelpLine, HELP_INDENT};
 use crate::tui::strings;
 
 /// The help text for a width, styled.
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let t = &app.theme;
-    keys::help_lines(width, app.readonly)
+    help::help_lines(width, app.readonly)
         .into_iter()
         .map(|l| match l {
             HelpLine::Heading(title) => Line::from(Span::styled(format!(" {title}"), t.header)),
@@ -38,6 +38,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
 /// The help text scrolled by the cursor (↑/↓, PgUp/PgDn, g/G move the view).
 pub fn draw(app: &App, cursor: &Cursor, frame: &mut Frame, area: Rect) {
     let lines = lines(app, area.width);
+    app.drew_rows(usize::from(area.height));
     let max = lines.len().saturating_sub(usize::from(area.height));
     let scroll = u16::try_from(cursor.selected().min(max)).unwrap_or(0);
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);

@@ -46,6 +46,7 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     let summary = fit::take_top(&mut changes, summary_h);
     fit::take_top(&mut changes, 1);
     let height = usize::from(top.height.saturating_sub(1));
+    app.drew_rows(height);
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), runs.len(), height);
     let end = (offset + height).min(runs.len());

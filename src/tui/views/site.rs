@@ -167,6 +167,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
     let t = &app.theme;
     let wide = area.width >= WIDE;
     let height = usize::from(area.height.saturating_sub(1));
+    app.drew_rows(height);
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), creds.len(), height);
     let end = (offset + height).min(creds.len());

@@ -125,6 +125,7 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
     }
     let wide = area.width >= WIDE;
     let height = usize::from(area.height.saturating_sub(1));
+    app.drew_rows(height);
     let selected = list.cursor.selected();
     let offset = window(selected, list.cursor.offset(), visible.len(), height);
     let end = (offset + height).min(visible.len());
