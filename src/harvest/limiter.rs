@@ -292,9 +292,16 @@ impl Limiter {
                 if slot > now {
                     return Decision::WaitUntil(slot);
                 }
-                // A late wake-up keeps its slot (up to one interval or 5 ms), so timer
-                // granularity does not slow the pace.
-                let lag = interval.max(Duration::from_millis(5));
+                // Late wake-ups (timer granularity, a busy machine) keep their slots: the
+                // missed ones go at once, up to half the gateway's burst (the bucket filled
+                // meanwhile at least as fast as the slots passed), so a loaded client does
+                // not fall below the pace.
+                let burst = self
+                    .burst_estimate()
+                    .map_or(rate * ASSUMED_BURST_SECS, |b| {
+                        b.min(rate * ASSUMED_BURST_SECS)
+                    });
+                let lag = interval.max(Duration::from_secs_f64(0.5 * burst / rate));
                 let from = slot.max(now.checked_sub(lag).unwrap_or(now));
                 self.next_send = Some(from + interval);
             }
@@ -929,5 +936,40 @@ mod tests {
             mean <= (cfg.hold + cfg.default_retry_after) / 2 + ms(700),
             "{took_all:?}"
         );
+    }
+
+    #[test]
+    fn late_wake_ups_catch_up_missed_slots_within_half_a_burst() {
+        let t0 = Instant::now();
+        let (mut l, _) = learned(200.0, 64, t0);
+        let resume = t0 + ms(1) + Duration::from_secs(1);
+        let held = l.view(resume).rate.unwrap();
+        let interval = Duration::from_secs_f64(1.0 / held);
+        // Spend the refilled burst, then ask 30 ms late: the 5 or so slots missed go at once.
+        let mut now = resume;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+        }
+        now += ms(30);
+        let mut caught_up = 0;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+            caught_up += 1;
+            assert!(caught_up < 50);
+        }
+        let missed = (ms(30).as_secs_f64() / interval.as_secs_f64()).floor() as usize;
+        assert!(
+            (missed..=missed + 1).contains(&caught_up),
+            "{caught_up} of {missed}"
+        );
+        // Asleep for a whole second: no more than half a burst (10 at 200/s) at once.
+        now += Duration::from_secs(1);
+        let mut burst = 0;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+            burst += 1;
+            assert!(burst < 50);
+        }
+        assert!((9..=11).contains(&burst), "{burst}");
     }
 }
