@@ -162,24 +162,7 @@ pub enum Command {
         verify: bool,
     },
     /// Which credentials were shown or copied to whom, and whether each is still live.
-    Exposure {
-        /// Only what was shown or copied to this user (OS user or vault identity).
-        #[arg(long, value_name = "U")]
-        user: Option<String>,
-        /// Only exposures at or after TIME (RFC 3339, or a date such as 2026-11-30).
-        #[arg(long, value_name = "TIME")]
-        since: Option<String>,
-        /// Only credentials not rotated or removed since.
-        #[arg(long)]
-        live: bool,
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        #[arg(long, value_enum)]
-        format: Option<ExportFormat>,
-        /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-    },
+    Exposure(ExposureArgs),
     /// Inventory without secrets (fingerprints only).
     Export {
         #[arg(long, value_enum)]
@@ -247,3 +230,24 @@ Vault mode (profile key / environment; environment wins):
   vault_approle_mount  default \"approle\"
   vault_on_remove      \"delete\" (default: key and all versions) or \"soft\"
   client_secret_vault  SIMSID_CLIENT_SECRET_VAULT  integrator secret as MOUNT/PATH#FIELD";
+
+/// The options of `simsid exposure`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExposureArgs {
+    /// Only what was shown or copied to this user (OS user or vault identity).
+    #[arg(long, value_name = "U")]
+    pub user: Option<String>,
+    /// Only exposures at or after TIME (RFC 3339, or a date such as 2026-11-30).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only credentials not rotated or removed since.
+    #[arg(long)]
+    pub live: bool,
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

@@ -1,10 +1,8 @@
 //! The headless commands of cli.md: each opens what it needs, does one thing, prints text or
 //! JSON on stdout, and returns its exit code.
 
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
+use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
@@ -55,22 +53,8 @@ pub(super) fn resolve_org(store: &Store, query: &str) -> Result<OrgId, CliError>
 pub fn spawn_progress_bar(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::harvest::HarvestEvent>,
 ) -> tokio::task::JoinHandle<()> {
-    let show_progress = std::io::stderr().is_terminal();
+    let bar = super::progress::stderr_bar("harvest", "sites");
     tokio::spawn(async move {
-        let bar = if show_progress {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} harvest [{bar:30}] {pos}/{len} sites  {per_sec}  eta {eta}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            Some(bar)
-        } else {
-            None
-        };
         let mut p = Progress::new(std::time::Instant::now());
         while let Some(event) = rx.recv().await {
             p.apply(&event, std::time::Instant::now());

@@ -1,10 +1,7 @@
 //! The on-call's commands after a suspected compromise: `exposure`, `verify --exposed` /
 //! `verify --all` and `audit --verify` (cli.md; the runbook is in the README).
 
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write;
 
 use super::args::ExportFormat;
 use super::commands::CmdResult;
@@ -27,16 +24,7 @@ fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
-/// The options of `simsid exposure`.
-#[derive(Debug, Clone, Default)]
-pub struct ExposureArgs {
-    pub user: Option<String>,
-    pub since: Option<String>,
-    pub live: bool,
-    pub json: bool,
-    pub format: Option<ExportFormat>,
-    pub output: Option<std::path::PathBuf>,
-}
+pub use super::args::ExposureArgs;
 
 /// `simsid exposure`: which credentials were shown or copied to whom, and which are live.
 pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
@@ -99,20 +87,8 @@ pub fn audit_verify(ctx: &Context, json: bool) -> CmdResult {
 fn spawn_verify_bar(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<Tally>,
 ) -> tokio::task::JoinHandle<()> {
-    let show = std::io::stderr().is_terminal();
+    let bar = super::progress::stderr_bar("verify", "credentials");
     tokio::spawn(async move {
-        let bar = show.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} verify [{bar:30}] {pos}/{len} credentials  {per_sec}  eta {eta}  {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
         while let Some(t) = rx.recv().await {
             if let Some(bar) = &bar {
                 bar.set_length(t.total as u64);

@@ -8,6 +8,7 @@ pub mod incident;
 pub mod incident_output;
 pub mod outfile;
 pub mod output;
+pub mod progress;
 pub mod run;
 pub mod shell;
 pub mod vault_cmd;

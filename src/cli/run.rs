@@ -173,24 +173,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::History { json } => commands::history(&ctx, json),
         Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
         Command::Audit { json, .. } => commands::audit(&ctx, json),
-        Command::Exposure {
-            user,
-            since,
-            live,
-            json,
-            format,
-            output,
-        } => incident::exposure(
-            &ctx,
-            &incident::ExposureArgs {
-                user,
-                since,
-                live,
-                json,
-                format,
-                output,
-            },
-        ),
+        Command::Exposure(args) => incident::exposure(&ctx, &args),
         Command::Export { format, output } => commands::export(&ctx, format, output.as_deref()),
         Command::Simulate { .. }
         | Command::Demo { .. }

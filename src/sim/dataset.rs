@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use secrecy::SecretString;
 
 use super::model::{SimClient, SimSite};
@@ -60,7 +60,7 @@ impl Generator {
     /// A generator for `seed`; the first draws make the application's APIM key.
     pub fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let apim_key = format!("OCPAIM-SIMULATED-{:032X}", rng.gen::<u128>());
+        let apim_key = format!("OCPAIM-SIMULATED-{:032X}", rng.random::<u128>());
         Generator {
             rng,
             used_orgs: HashSet::new(),
@@ -84,20 +84,20 @@ impl Generator {
     /// A fresh 40-character URL-safe secret.
     pub fn secret(&mut self) -> SecretString {
         let text: String = (0..SECRET_LEN)
-            .map(|_| char::from(SECRET_ALPHABET[self.rng.gen_range(0..SECRET_ALPHABET.len())]))
+            .map(|_| char::from(SECRET_ALPHABET[self.rng.random_range(0..SECRET_ALPHABET.len())]))
             .collect();
         SecretString::from(text)
     }
 
     /// A GUID not used before by this generator.
     pub fn org_id(&mut self) -> OrgId {
-        let mut id = guid(self.rng.gen());
+        let mut id = guid(self.rng.random());
         // A repeat among 2^122 random GUIDs does not happen; the bound keeps the loop finite.
         for _ in 0..64 {
             if self.used_orgs.insert(id.clone()) {
                 break;
             }
-            id = guid(self.rng.gen());
+            id = guid(self.rng.random());
         }
         id
     }
@@ -106,7 +106,7 @@ impl Generator {
     pub fn integrator(&mut self) -> Integrator {
         let application_id = self.org_id();
         let organisation_id = self.org_id();
-        let client_id = format!("sas-oneroster-{:08x}", self.rng.gen::<u32>());
+        let client_id = format!("sas-oneroster-{:08x}", self.rng.random::<u32>());
         let secret = self.secret();
         Integrator {
             application_id,
@@ -122,7 +122,7 @@ impl Generator {
         let make = |rng: &mut StdRng| {
             format!(
                 "sas-simsprimary-{:012x}",
-                rng.gen::<u64>() & 0xffff_ffff_ffff
+                rng.random::<u64>() & 0xffff_ffff_ffff
             )
         };
         let mut client_id = make(&mut self.rng);
@@ -134,7 +134,7 @@ impl Generator {
         }
         let secret = self.secret();
         let description = client_description(&mut self.rng);
-        let ocpaimkey = self.rng.gen_bool(0.3).then(|| self.apim_key.clone());
+        let ocpaimkey = self.rng.random_bool(0.3).then(|| self.apim_key.clone());
         SimClient {
             client_id,
             secret,
@@ -177,12 +177,12 @@ impl Generator {
 
     /// A new site anywhere, authorised, with one or two clients (used by `add_site`).
     pub fn added_site(&mut self) -> GeneratedSite {
-        let region = match self.rng.gen_range(0..100) {
+        let region = match self.rng.random_range(0..100) {
             0..=74 => Region::England,
             75..=94 => Region::Wales,
             _ => Region::NorthernIreland,
         };
-        let clients = self.rng.gen_range(1..=2);
+        let clients = self.rng.random_range(1..=2);
         self.site_with(region, true, clients)
     }
 
@@ -190,7 +190,7 @@ impl Generator {
     /// not authorised the application have none.
     pub fn site(&mut self, region: Region, authorised: bool) -> GeneratedSite {
         let clients = if authorised {
-            match self.rng.gen_range(0..100) {
+            match self.rng.random_range(0..100) {
                 0..=7 => 0,
                 8..=67 => 1,
                 68..=91 => 2,
@@ -214,36 +214,36 @@ impl Generator {
                 Some(self.unique_code(|rng| {
                     format!(
                         "{}{:04}",
-                        rng.gen_range(101..=599),
-                        rng.gen_range(0..10_000)
+                        rng.random_range(101..=599),
+                        rng.random_range(0..10_000)
                     )
                 })),
             ),
             Region::Wales => (
                 Some(self.unique_code(|rng| {
-                    format!("{}{}", rng.gen_range(660..=681), rng.gen_range(1000..=7999))
+                    format!("{}{}", rng.random_range(660..=681), rng.random_range(1000..=7999))
                 })),
                 None,
             ),
             Region::England => (
                 Some(self.unique_code(|rng| {
-                    let mut la = rng.gen_range(201..=938);
+                    let mut la = rng.random_range(201..=938);
                     if (660..=681).contains(&la) {
                         la -= 100;
                     }
-                    format!("{la}{}", rng.gen_range(1000..=7999))
+                    format!("{la}{}", rng.random_range(1000..=7999))
                 })),
                 None,
             ),
             Region::VendorTest => (Some(format!("CAP{:04}", self.test_sites)), None),
         };
         let clients = (0..clients).map(|_| self.client()).collect();
-        let id = match self.rng.gen_range(0..100) {
+        let id = match self.rng.random_range(0..100) {
             0..=84 => Some(0),
             85..=94 => None,
-            _ => Some(self.rng.gen_range(1..100_000)),
+            _ => Some(self.rng.random_range(1..100_000)),
         };
-        let refusal = match self.rng.gen_range(0..3) {
+        let refusal = match self.rng.random_range(0..3) {
             0 => Refusal::EmptyList,
             1 => Refusal::Forbidden,
             _ => Refusal::NotFound,

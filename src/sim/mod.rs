@@ -26,8 +26,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +110,7 @@ impl Simulator {
         let addr = listener.local_addr()?;
 
         let mut bytes = [0u8; 24];
-        OsRng.fill_bytes(&mut bytes);
+        rand::rng().fill_bytes(&mut bytes);
         let control_token =
             SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let cancel = CancellationToken::new();

@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, RngExt};
 
 /// Where a generated school is, which decides its name and its reference numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,12 +81,12 @@ pub(crate) fn school_name<R: Rng>(rng: &mut R, region: Region, test_number: u32)
 fn english<R: Rng>(rng: &mut R) -> String {
     let l = lists();
     // A church school's dedication and ending come from the same denomination.
-    let (dedications, church_types) = if rng.gen_bool(0.55) {
+    let (dedications, church_types) = if rng.random_bool(0.55) {
         (&l.anglican_dedications, &l.anglican_types)
     } else {
         (&l.catholic_dedications, &l.catholic_types)
     };
-    match rng.gen_range(0..100) {
+    match rng.random_range(0..100) {
         0..=21 => format!("St {}'s {}", pick(rng, &l.saints), pick(rng, church_types)),
         22..=31 => format!("{} {}", pick(rng, dedications), pick(rng, church_types)),
         32..=61 => format!("{} {}", pick(rng, &l.english_places), pick(rng, &l.phases)),
@@ -117,9 +117,9 @@ fn welsh<R: Rng>(rng: &mut R) -> String {
 
 fn northern_irish<R: Rng>(rng: &mut R) -> String {
     let l = lists();
-    match rng.gen_range(0..100) {
+    match rng.random_range(0..100) {
         0..=19 => {
-            let kind = if rng.gen_bool(0.5) {
+            let kind = if rng.random_bool(0.5) {
                 "Gaelscoil"
             } else {
                 "Bunscoil"

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
-use rand::Rng;
+use rand::RngExt;
 use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -58,7 +58,7 @@ impl Ctx {
             return self.latency;
         }
         let half = micros / 2;
-        let jittered = rand::thread_rng().gen_range(half..=half.saturating_mul(3));
+        let jittered = rand::rng().random_range(half..=half.saturating_mul(3));
         Duration::from_micros(jittered)
     }
 

@@ -74,14 +74,7 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenAnswer, SimsError>>,
     {
-        let arrived = self.finished.load(Ordering::Acquire);
-        let mut slot = self.slot.lock().await;
-        if let Some(cached) = &slot.cached {
-            if now() < cached.renew_at {
-                return Ok(Arc::clone(&cached.token));
-            }
-        }
-        self.refill(&mut slot, arrived, now, fetch).await
+        self.obtain(now, None, fetch).await
     }
 
     /// Replaces `stale` (a token the API refused) with a new one from `fetch`, unless
@@ -95,14 +88,29 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenAnswer, SimsError>>,
     {
+        self.obtain(Instant::now, Some(stale), fetch).await
+    }
+
+    /// The cached token while it is fresh and not `refused`, else a new one from `fetch`.
+    async fn obtain<F, Fut>(
+        &self,
+        now: impl Fn() -> Instant,
+        refused: Option<&Arc<SecretString>>,
+        fetch: F,
+    ) -> Result<Arc<SecretString>, SimsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
+    {
         let arrived = self.finished.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
         if let Some(cached) = &slot.cached {
-            if !Arc::ptr_eq(&cached.token, stale) && Instant::now() < cached.renew_at {
+            let is_refused = refused.is_some_and(|r| Arc::ptr_eq(&cached.token, r));
+            if !is_refused && now() < cached.renew_at {
                 return Ok(Arc::clone(&cached.token));
             }
         }
-        self.refill(&mut slot, arrived, Instant::now, fetch).await
+        self.refill(&mut slot, arrived, now, fetch).await
     }
 
     /// Fetches a token into `slot`, unless a fetch that finished after this caller

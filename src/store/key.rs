@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::{DecodeSliceError, Engine};
-use rand::RngCore;
+use rand::TryRng;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use zeroize::Zeroizing;
 
@@ -101,10 +101,13 @@ impl StoreKey {
         read_key_file(key_path)
     }
 
-    /// A fresh random key from the operating system's generator.
+    /// A fresh random key from the operating system's generator. Panics only when the
+    /// operating system cannot give random bytes (no store key can be made then).
     pub fn generate() -> Self {
         let mut bytes = Box::new([0u8; KEY_LEN]);
-        rand::rngs::OsRng.fill_bytes(bytes.as_mut());
+        rand::rngs::SysRng
+            .try_fill_bytes(bytes.as_mut())
+            .unwrap_or_else(|e| panic!("the operating system's random generator failed: {e}"));
         StoreKey(SecretBox::new(bytes))
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::RngExt;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
@@ -17,6 +17,10 @@ use super::dataset::{GeneratedSite, Generator, Integrator, Refusal};
 use super::model::{DemoChanges, Fault, SimClient, SimSite, SiteText, StsMode};
 use super::wire::{IssuedToken, TokenForm, WireClient, WireSite};
 use crate::domain::{normalise_guid, AuthorisationChange, CredentialRef, OrgId};
+
+mod api;
+mod demo;
+mod sts;
 
 /// The scope granted when a token request names none.
 const DEFAULT_SCOPE: &str = "rapapi partner partner-read partner-write";
@@ -219,7 +223,7 @@ impl State {
             tokens: HashMap::new(),
             token_call_limit: None,
             token_ttl,
-            token_rng: StdRng::from_entropy(),
+            token_rng: rand::make_rng::<StdRng>(),
             suspended: HashSet::new(),
             sts: StsMode::default(),
         };
@@ -425,227 +429,6 @@ impl State {
     pub fn expire_tokens_after(&mut self, calls: Option<u64>) {
         self.token_call_limit = calls;
     }
-
-    /// Removes one site, rotates one secret, flips one authorisation and adds one site,
-    /// each on a different school chosen by the seeded RNG.
-    pub fn demo_mutate(&mut self) -> DemoChanges {
-        let mut notes = Vec::new();
-        let mut keys: Vec<OrgId> = self.sites.keys().cloned().collect();
-        keys.shuffle(self.generator.rng());
-
-        let removed = keys.pop();
-        if let Some(org) = &removed {
-            if let Some(entry) = self.sites.remove(org) {
-                notes.push(format!("removed {} ({org})", entry.site.name));
-            }
-        }
-
-        let rotatable = keys.iter().position(|k| {
-            self.sites
-                .get(k)
-                .is_some_and(|e| e.site.authorised && !e.site.clients.is_empty())
-        });
-        let rotated = rotatable.map(|i| keys.remove(i)).and_then(|org| {
-            let entry = self.sites.get(&org)?;
-            let count = entry.site.clients.len();
-            let pick = self.generator.rng().gen_range(0..count);
-            let client_id = entry.site.clients.get(pick)?.client_id.clone();
-            let name = entry.site.name.clone();
-            self.rotate_secret(&org, &client_id);
-            notes.push(format!("rotated the secret of {client_id} at {name}"));
-            Some(CredentialRef {
-                organisation_id: org,
-                client_id,
-            })
-        });
-
-        let authorisation_changed = keys.pop().and_then(|org| {
-            let entry = self.sites.get_mut(&org)?;
-            let from = entry.authorised;
-            let to = Some(from != Some(true));
-            entry.set_authorised(to);
-            let name = entry.site.name.clone();
-            let needs_client = to == Some(true) && entry.site.clients.is_empty();
-            if needs_client {
-                self.add_client(&org);
-            }
-            notes.push(if to == Some(true) {
-                format!("{name} authorised the application")
-            } else {
-                format!("{name} withdrew its authorisation")
-            });
-            Some(AuthorisationChange {
-                organisation_id: org,
-                from: from.map(u8::from),
-                to: to.map(u8::from),
-            })
-        });
-
-        let added = self.add_site();
-        if let Some(entry) = self.sites.get(&added) {
-            notes.push(format!("added {} ({added})", entry.site.name));
-        }
-        DemoChanges {
-            removed,
-            rotated,
-            authorisation_changed,
-            added,
-            notes,
-        }
-    }
-
-    // ---- STS ----
-
-    /// The answer to a token request: a new token, or the OAuth error code.
-    pub fn token(&mut self, form: TokenForm, now: Instant) -> Result<IssuedToken, OAuthCode> {
-        if form.grant_type.as_deref() != Some("client_credentials") {
-            return Err(if form.grant_type.is_none() {
-                "invalid_request"
-            } else {
-                "unsupported_grant_type"
-            });
-        }
-        let (Some(client_id), Some(secret)) = (form.client_id, form.client_secret) else {
-            return Err("invalid_client");
-        };
-        let offered = secret.expose_secret();
-        let kind = if client_id == self.integrator.client_id
-            && offered == self.integrator.secret.expose_secret()
-        {
-            TokenKind::Integrator
-        } else if self.sites.values().any(|e| {
-            e.site
-                .clients
-                .iter()
-                .any(|c| c.client_id == client_id && c.secret.expose_secret() == offered)
-        }) {
-            if self.suspended.contains(&digest(offered)) {
-                return Err("invalid_client");
-            }
-            TokenKind::School
-        } else {
-            return Err("invalid_client");
-        };
-        let asked = form.scope.as_deref().unwrap_or("");
-        if kind == TokenKind::School
-            && self.sts.school_partner_scope_invalid
-            && asked
-                .split_whitespace()
-                .any(|s| DEFAULT_SCOPE.split_whitespace().any(|p| p == s))
-        {
-            return Err("invalid_scope");
-        }
-        let granted = match (&self.sts.granted_scope, kind) {
-            (Some(narrow), TokenKind::Integrator) => narrow.clone(),
-            _ => form
-                .scope
-                .clone()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| DEFAULT_SCOPE.to_string()),
-        };
-        // Only a grant the STS narrowed (not a client asking for less) loses the API.
-        let narrowed = self.sts.granted_scope.is_some()
-            && !DEFAULT_SCOPE
-                .split_whitespace()
-                .all(|s| granted.split_whitespace().any(|g| g == s));
-        let token = SecretString::from(format!(
-            "{:032X}{:032X}",
-            self.token_rng.gen::<u128>(),
-            self.token_rng.gen::<u128>()
-        ));
-        if self.tokens.len() >= 4096 {
-            self.tokens.retain(|_, t| t.expires_at > now);
-        }
-        self.tokens.insert(
-            digest(token.expose_secret()),
-            TokenInfo {
-                kind,
-                expires_at: now + self.token_ttl,
-                calls: 0,
-                narrowed,
-            },
-        );
-        self.issued.push(token.clone());
-        Ok(IssuedToken {
-            access_token: token,
-            expires_in: self.token_ttl.as_secs(),
-            token_type: "Bearer",
-            scope: granted,
-        })
-    }
-
-    // ---- partner API ----
-
-    /// Checks a bearer token and counts the call against it.
-    pub fn authenticate(&mut self, token: Option<&str>, now: Instant) -> Access {
-        let Some(info) = token.and_then(|t| self.tokens.get_mut(&digest(t))) else {
-            return Access::Unauthorised;
-        };
-        if now >= info.expires_at || self.token_call_limit.is_some_and(|n| info.calls >= n) {
-            return Access::Unauthorised;
-        }
-        info.calls += 1;
-        match info.kind {
-            TokenKind::Integrator if info.narrowed => Access::GrantedNarrowed,
-            TokenKind::Integrator => Access::Granted,
-            TokenKind::School => Access::Forbidden,
-        }
-    }
-
-    /// `GET …/{application_id}/GetSiteByApplication`.
-    pub fn site_list(&mut self, application_id: &str) -> Plan {
-        if !same_guid(application_id, &self.integrator.application_id) {
-            return Plan::now(Reply::Fail(Failure::NotFound));
-        }
-        if let Some(fault) = FaultSlot::take(&mut self.site_list_fault) {
-            return Plan::faulted(fault, || Reply::Fail(Failure::Unavailable));
-        }
-        Plan::now(Reply::Sites(
-            self.sites
-                .values()
-                .map(|e| WireSite {
-                    id: e.id,
-                    name: e.site.name.clone(),
-                    organisation_id: e.site.org_id.as_str().to_string(),
-                    dfe_code: e.site.dfe_code.clone(),
-                    deni_number: e.site.deni_number.clone(),
-                    authorised: e.authorised.map(u8::from),
-                })
-                .collect(),
-        ))
-    }
-
-    /// `GET …/{application_id}/{organisation_id}/Clients`.
-    pub fn clients(&mut self, application_id: &str, organisation_id: &str) -> Plan {
-        if !same_guid(application_id, &self.integrator.application_id) {
-            return Plan::now(Reply::Fail(Failure::NotFound));
-        }
-        let Ok(org) = OrgId::parse(organisation_id) else {
-            return Plan::now(Reply::Fail(Failure::BadRequest));
-        };
-        let fault = match FaultSlot::take(&mut self.global_fault) {
-            Some(f) => Some(f),
-            None => self
-                .sites
-                .get_mut(&org)
-                .and_then(|e| FaultSlot::take(&mut e.fault)),
-        };
-        let normal = || match self.sites.get(&org) {
-            None => Reply::Fail(Failure::NotFound),
-            Some(e) if e.authorised == Some(true) => {
-                Reply::Clients(e.site.clients.iter().map(wire_client).collect())
-            }
-            Some(e) => match e.refusal {
-                Refusal::EmptyList => Reply::Clients(Vec::new()),
-                Refusal::Forbidden => Reply::Fail(Failure::Forbidden),
-                Refusal::NotFound => Reply::Fail(Failure::NotFound),
-            },
-        };
-        match fault {
-            Some(fault) => Plan::faulted(fault, normal),
-            None => Plan::now(normal()),
-        }
-    }
 }
 
 fn wire_client(c: &SimClient) -> WireClient {
@@ -733,15 +516,7 @@ mod tests {
             s.token(form(&client.client_id, &secret), now).err(),
             Some("invalid_client")
         );
-        let new_secret = s
-            .sites()
-            .into_iter()
-            .find(|x| x.org_id == site.org_id)
-            .unwrap()
-            .clients[0]
-            .secret
-            .expose_secret()
-            .to_string();
+        let new_secret = first_secret(&s, &site.org_id);
         assert!(s.token(form(&client.client_id, &new_secret), now).is_ok());
         assert!(s.withdraw_client(&site.org_id, &client.client_id));
         assert!(!s.withdraw_client(&site.org_id, &client.client_id));
@@ -751,6 +526,18 @@ mod tests {
         );
         assert!(s.all_secrets().contains(&secret));
         assert!(s.all_secrets().contains(&new_secret));
+    }
+
+    /// The secret of a site's first client, as the simulator lists it now.
+    fn first_secret(s: &State, org: &OrgId) -> String {
+        s.sites()
+            .into_iter()
+            .find(|x| &x.org_id == org)
+            .unwrap()
+            .clients[0]
+            .secret
+            .expose_secret()
+            .to_string()
     }
 
     #[test]
@@ -779,15 +566,7 @@ mod tests {
             "a suspended client is still listed"
         );
         assert!(s.rotate_secret(&site.org_id, &client.client_id));
-        let reissued = s
-            .sites()
-            .into_iter()
-            .find(|x| x.org_id == site.org_id)
-            .unwrap()
-            .clients[0]
-            .secret
-            .expose_secret()
-            .to_string();
+        let reissued = first_secret(&s, &site.org_id);
         assert!(s.token(form(&client.client_id, &reissued), now).is_ok());
     }
 
