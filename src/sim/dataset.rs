@@ -221,7 +221,11 @@ impl Generator {
             ),
             Region::Wales => (
                 Some(self.unique_code(|rng| {
-                    format!("{}{}", rng.random_range(660..=681), rng.random_range(1000..=7999))
+                    format!(
+                        "{}{}",
+                        rng.random_range(660..=681),
+                        rng.random_range(1000..=7999)
+                    )
                 })),
                 None,
             ),
