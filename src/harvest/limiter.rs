@@ -16,9 +16,10 @@
 //!   gateway's rate, learned from the rejection itself: the gateway admitted every request
 //!   sent since the pause ended and refused the next, so for every earlier send `j`,
 //!   `count since j ≤ burst + rate × (time since j)`; the largest `(count − burst) / time`
-//!   is a tight lower bound of the rate. The burst is learned once, from how many requests
-//!   of the opening volley were admitted (else assumed to be a tenth of a second's worth,
-//!   as gateways configure it). The harvest then holds just under that rate for
+//!   is a tight lower bound of the rate. The burst is taken as a tenth of a second's worth,
+//!   as gateways configure it, or as the opening volley's admitted count when that is
+//!   smaller (the count can only be too large: it includes what refilled while the volley
+//!   went out). The harvest then holds just under that rate for
 //!   [`LimiterConfig::hold`], then probes above it on an exponential curve: under a steady
 //!   limit the probe finds the limit again within a fraction of a second (a few `429`s, one
 //!   pause); when the limit has been lifted the probe passes [`LIFTED`] times the held rate
@@ -28,8 +29,8 @@
 //!   pause does not waste), so a probe is only worth it when enough work is left: with less
 //!   than [`LimiterConfig::probe_horizon`] of work left at the held rate (the engine tells
 //!   the backlog), the harvest keeps holding to the end. The hold is the trade between the
-//!   two costs: a steady limit costs one pause per hold (plus the pause), a lifted one is
-//!   noticed at the next probe: after the rest of the current hold, at worst a whole
+//!   two costs: a steady limit costs one pause per probe, one probe per hold; a lifted one
+//!   is noticed at the next probe: after the rest of the current hold, at worst a whole
 //!   `Retry-After` and hold when it lifts just after a probe was refused.
 //!
 //! The first `429` of a harvest usually comes from the opening volley (`ceiling` requests
