@@ -13,8 +13,8 @@ use simsid::domain::{
 };
 use simsid::filter::Filter;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
-use simsid::sim::{SimConfig, Simulator};
 use simsid::sims::{SimsClient, SimsSettings};
+use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 use tokio_util::sync::CancellationToken;
 

@@ -22,8 +22,8 @@ use futures::StreamExt;
 use secrecy::ExposeSecret;
 use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{self, HarvestEvent, HarvestOptions, HarvestOutput};
-use simsid::sim::{SimConfig, Simulator};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
+use simsid::simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 /// The ceiling of every run.

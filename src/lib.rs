@@ -3,7 +3,7 @@
 //! Layers (see `docs/ARCHITECTURE.md`): `domain` is the vocabulary; `config` resolves
 //! settings (it reads the config file and secret files); `sims` is the only HTTP client of
 //! SIMS ID; `harvest` runs a full re-harvest; `store` owns the SQLite cache and its key;
-//! `logging` owns the log file; `sim` is the loopback simulator; `ops` holds the operations
+//! `logging` owns the log file; `simulator` is the loopback simulator; `ops` holds the operations
 //! both front ends share; `tui` draws; `cli` prints headless command results (and writes
 //! `export --output`).
 #![forbid(unsafe_code)]
@@ -23,9 +23,9 @@ pub mod ops;
 pub mod sanitize;
 pub mod security;
 // The simulator is a fake SIMS ID: it generates, serves and checks secrets in clear by design.
-#[allow(clippy::disallowed_methods)]
-pub mod sim;
 pub mod sims;
+#[allow(clippy::disallowed_methods)]
+pub mod simulator;
 pub mod store;
 pub mod tui;
 pub mod vault;

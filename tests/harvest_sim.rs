@@ -9,7 +9,7 @@ use common::*;
 use simsid::domain::{OrgId, RunStatus, RunSummary};
 use simsid::harvest::{HarvestEnd, HarvestOptions, RetryPolicy};
 use simsid::ops::harvest_and_commit;
-use simsid::sim::{Fault, Simulator};
+use simsid::simulator::{Fault, Simulator};
 use simsid::store::Store;
 use tokio_util::sync::CancellationToken;
 

@@ -12,7 +12,7 @@ use common::*;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use simsid::domain::OrgId;
-use simsid::sim::{Fault, SimClient, SimSite, Simulator, SiteText, StsMode};
+use simsid::simulator::{Fault, SimClient, SimSite, Simulator, SiteText, StsMode};
 
 /// A school name that tries everything: OSC 52 (clipboard), OSC 0 (title), clear screen,
 /// colour, a line feed that would forge a row, C1 CSI, NUL and a bidi override.

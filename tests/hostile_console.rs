@@ -7,7 +7,7 @@ mod common;
 mod tmux;
 
 use common::*;
-use simsid::sim::SiteText;
+use simsid::simulator::SiteText;
 use tmux::Tmux;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

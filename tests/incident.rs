@@ -24,8 +24,8 @@ use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::{self, CheckOutcome};
 use simsid::ops::verify_many::{self, Tally, Target};
 use simsid::ops::Context;
-use simsid::sim::Simulator;
 use simsid::sims::{SimsClient, SimsSettings};
+use simsid::simulator::Simulator;
 
 /// The context of the binary's settings, acting as `user`.
 fn context_as(env: &BTreeMap<String, String>, dir: &Path, user: &str) -> Context {

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use secrecy::ExposeSecret;
-use simsid::sim::Fault;
+use simsid::simulator::Fault;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_escapes() {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{AppId, OrgId};
-use simsid::sim::{Fault, SimConfig, SimSite, Simulator};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
+use simsid::simulator::{Fault, SimConfig, SimSite, Simulator};
 
 async fn start_sim(config: SimConfig) -> Simulator {
     Simulator::start(config, "127.0.0.1:0".parse().unwrap())

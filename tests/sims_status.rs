@@ -425,12 +425,12 @@ async fn settings_that_would_expose_secrets_are_refused() {
     settings.sts_url = "http://sts.example.com/connect/token".into();
     assert!(matches!(
         SimsClient::new(settings),
-        Err(SimsError::Network(_))
+        Err(SimsError::Request(_))
     ));
     let mut settings = server.settings();
     settings.api_base = "https://user:pw@rap.example.com/api".into();
     assert!(matches!(
         SimsClient::new(settings),
-        Err(SimsError::Network(_))
+        Err(SimsError::Request(_))
     ));
 }

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use simsid::domain::OrgId;
-use simsid::sim::{Fault, SimConfig, SimEnv, SimSite, Simulator};
+use simsid::simulator::{Fault, SimConfig, SimEnv, SimSite, Simulator};
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -1031,7 +1031,8 @@ async fn simulate_prints_settings_and_stops_on_ctrl_c() {
     let serve = tokio::spawn(async move {
         let mut out = Forward(tx);
         let mut notes = std::io::sink();
-        simsid::sim::serve_until_interrupted(config(5, 1), loopback(), &mut out, &mut notes).await
+        simsid::simulator::serve_until_interrupted(config(5, 1), loopback(), &mut out, &mut notes)
+            .await
     });
     let mut printed = Vec::new();
     while !String::from_utf8_lossy(&printed).contains("SIMSID_API_BASE") {

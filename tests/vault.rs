@@ -18,7 +18,7 @@ use simsid::domain::OrgId;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::ops::harvest_and_commit_via;
 use simsid::ops::vault_sync::VaultSink;
-use simsid::sim::{Fault, Simulator};
+use simsid::simulator::{Fault, Simulator};
 use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::{Route, VaultAuth, VaultClient, VaultSettings};

@@ -12,8 +12,8 @@ use crate::domain::{AppId, OrgId};
 use crate::harvest::{HarvestEnd, HarvestOptions};
 use crate::ops::console::ConsoleServices;
 use crate::ops::{self, Context};
-use crate::sim::{Fault, SimConfig, Simulator};
 use crate::sims::SimsSettings;
+use crate::simulator::{Fault, SimConfig, Simulator};
 use crate::tui::{self, ConsoleOptions};
 
 /// Runs the demo until the console is closed.

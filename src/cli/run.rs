@@ -38,15 +38,15 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             latency_ms,
             rate_limit,
         } => {
-            let config = crate::sim::SimConfig {
+            let config = crate::simulator::SimConfig {
                 sites: sites as usize,
                 seed,
                 latency: std::time::Duration::from_millis(latency_ms),
                 rate_limit,
-                ..crate::sim::SimConfig::default()
+                ..crate::simulator::SimConfig::default()
             };
             let (mut out, mut notes) = (std::io::stdout(), std::io::stderr());
-            crate::sim::serve_until_interrupted(config, listen, &mut out, &mut notes)
+            crate::simulator::serve_until_interrupted(config, listen, &mut out, &mut notes)
                 .await
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?;
             return Ok(exit::OK);

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{AppId, OrgId};
-use simsid::sim::{SimConfig, Simulator};
 use simsid::sims::{SimsClient, SimsSettings};
+use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 
 /// A simulator on loopback with `sites` schools.

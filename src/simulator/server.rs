@@ -223,10 +223,13 @@ fn wants_basic(description: Option<&str>) -> Response {
         .into_response()
 }
 
-async fn site_list(
-    State(ctx): State<Ctx>,
-    Path(application_id): Path<String>,
-    headers: HeaderMap,
+/// Serves one partner API call: counted in flight, refused over the rate limit, delayed by
+/// the latency, then `decide` (under the state's lock) names the answer once the bearer
+/// token's access is known; the plan's delay and faults play out after the lock.
+async fn api_call(
+    ctx: Ctx,
+    headers: &HeaderMap,
+    decide: impl FnOnce(&mut super::state::State, Access) -> Result<Plan, Failure>,
 ) -> Response {
     let _in_flight = ctx.control.counters().api_request();
     if let Some(refused) = ctx.over_limit() {
@@ -237,13 +240,28 @@ async fn site_list(
     }
     let plan = {
         let mut state = ctx.control.lock();
-        match state.authenticate(bearer(&headers), Instant::now()) {
-            Access::Granted | Access::GrantedNarrowed => state.site_list(&application_id),
+        let access = state.authenticate(bearer(headers), Instant::now());
+        match access {
             Access::Unauthorised => return unauthorised(),
             Access::Forbidden => return failure(Failure::Forbidden),
+            Access::Granted | Access::GrantedNarrowed => match decide(&mut state, access) {
+                Ok(plan) => plan,
+                Err(refused) => return failure(refused),
+            },
         }
     };
     ctx.run(plan).await
+}
+
+async fn site_list(
+    State(ctx): State<Ctx>,
+    Path(application_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    api_call(ctx, &headers, |state, _| {
+        Ok(state.site_list(&application_id))
+    })
+    .await
 }
 
 async fn clients(
@@ -251,23 +269,11 @@ async fn clients(
     Path((application_id, organisation_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let _in_flight = ctx.control.counters().api_request();
-    if let Some(refused) = ctx.over_limit() {
-        return refused;
-    }
-    if !ctx.sleep(ctx.jittered_latency()).await {
-        return failure(Failure::Unavailable);
-    }
-    let plan = {
-        let mut state = ctx.control.lock();
-        match state.authenticate(bearer(&headers), Instant::now()) {
-            Access::Granted => state.clients(&application_id, &organisation_id),
-            Access::GrantedNarrowed => return failure(Failure::InsufficientScope),
-            Access::Unauthorised => return unauthorised(),
-            Access::Forbidden => return failure(Failure::Forbidden),
-        }
-    };
-    ctx.run(plan).await
+    api_call(ctx, &headers, |state, access| match access {
+        Access::GrantedNarrowed => Err(Failure::InsufficientScope),
+        _ => Ok(state.clients(&application_id, &organisation_id)),
+    })
+    .await
 }
 
 fn reply(reply: Reply) -> Response {
