@@ -4,7 +4,7 @@
 //! fetched into the run summary and the data to commit.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,6 +108,8 @@ struct Shared {
     policy: RetryPolicy,
     /// The limits last announced, to announce only changes.
     announced: std::sync::Mutex<Option<Limits>>,
+    /// Sites not done yet (the limiter's backlog).
+    left: AtomicUsize,
 }
 
 impl Shared {
@@ -163,6 +165,7 @@ pub async fn run<S: Source>(
         events: events.clone(),
         policy,
         announced: std::sync::Mutex::new(None),
+        left: AtomicUsize::new(0),
     });
     shared.announce();
 
@@ -186,6 +189,8 @@ pub async fn run<S: Source>(
         }
     };
     send(&events, HarvestEvent::Listed { total: sites.len() });
+    shared.left.store(sites.len(), Ordering::Relaxed);
+    shared.gate.set_backlog(sites.len());
 
     let orgs: Vec<OrgId> = sites.iter().map(|s| s.org_id.clone()).collect();
     let mut stream = futures::stream::iter(orgs.into_iter().map(|org| {
@@ -193,6 +198,11 @@ pub async fn run<S: Source>(
         let shared = Arc::clone(&shared);
         async move {
             let result = fetch_site(&source, &org, &shared).await;
+            let left = shared
+                .left
+                .fetch_sub(1, Ordering::Relaxed)
+                .saturating_sub(1);
+            shared.gate.set_backlog(left);
             let event = match &result {
                 Ok(creds) => HarvestEvent::SiteDone {
                     org: org.clone(),

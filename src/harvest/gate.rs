@@ -63,6 +63,12 @@ impl Gate {
         self.lock().view(Instant::now())
     }
 
+    /// Tells the limiter how many requests are still to send (see
+    /// [`Limiter::set_backlog`]).
+    pub fn set_backlog(&self, requests: usize) {
+        self.lock().set_backlog(requests);
+    }
+
     /// The most requests that were in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.lock().max_in_flight()

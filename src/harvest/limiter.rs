@@ -8,18 +8,30 @@
 //!   before" instant), not just the request that got it.
 //! - **Number in flight.** A window between 1 and the ceiling: cut by 30 % on a `429`
 //!   (from what was really in flight), grown by `1/window` per answer while the window is
-//!   what holds requests back (additive increase, once per round trip). Slow answers without
-//!   `429` change nothing, so a latency spike never collapses throughput.
+//!   what holds requests back (additive increase, once per round trip), and by one per
+//!   answer (doubling per round trip, a slow start) while probing above the learned rate or
+//!   once the limit is gone. Slow answers without `429` change nothing, so a latency spike
+//!   never collapses throughput.
 //! - **Learned rate.** After a `429` the limiter paces requests (spaced sends) at the
 //!   gateway's rate, learned from the rejection itself: the gateway admitted every request
 //!   sent since the pause ended and refused the next, so for every earlier send `j`,
 //!   `count since j ≤ burst + rate × (time since j)`; the largest `(count − burst) / time`
-//!   is a tight lower bound of the rate. The burst is learned once, from how many requests
-//!   of the opening volley were admitted (else assumed to be a tenth of a second's worth,
-//!   as gateways configure it). The harvest then holds just under that rate for a while,
-//!   then probes above it on an exponential curve: under a steady limit the probe soon
-//!   finds the limit again (a few `429`s, one pause); when the limit has been lifted the rate
-//!   climbs sixteen-fold within a second, and pacing stops once it no longer binds.
+//!   is a tight lower bound of the rate. The burst is taken as a tenth of a second's worth,
+//!   as gateways configure it, or as the opening volley's admitted count when that is
+//!   smaller (the count can only be too large: it includes what refilled while the volley
+//!   went out). The harvest then holds just under that rate for
+//!   [`LimiterConfig::hold`], then probes above it on an exponential curve: under a steady
+//!   limit the probe finds the limit again within a fraction of a second (a few `429`s, one
+//!   pause); when the limit has been lifted the probe passes [`LIFTED`] times the held rate
+//!   without a `429` within a quarter of a second, and pacing stops.
+//! - **Probing costs a pause.** A probe that finds the limit still there costs everybody a
+//!   `Retry-After` (the gateway's burst, a tenth of a second's worth, is all the quota that
+//!   pause does not waste), so a probe is only worth it when enough work is left: with less
+//!   than [`LimiterConfig::probe_horizon`] of work left at the held rate (the engine tells
+//!   the backlog), the harvest keeps holding to the end. The hold is the trade between the
+//!   two costs: a steady limit costs one pause per probe, one probe per hold; a lifted one
+//!   is noticed at the next probe: after the rest of the current hold, at worst a whole
+//!   `Retry-After` and hold when it lifts just after a probe was refused.
 //!
 //! The first `429` of a harvest usually comes from the opening volley (`ceiling` requests
 //! at once): the number of them admitted is the gateway's burst, and gateways allow a tenth
@@ -37,6 +49,8 @@ pub struct LimiterConfig {
     pub ceiling: usize,
     /// How long the learned rate is held before probing above it again.
     pub hold: Duration,
+    /// No probe with less work than this left at the held rate (see [`Limiter::set_backlog`]).
+    pub probe_horizon: Duration,
     /// The e-folding time of the probe: the rate grows by a factor e every `growth`.
     pub growth: Duration,
     /// The fraction of the learned rate that is held (just under the gateway's rate).
@@ -52,8 +66,9 @@ impl LimiterConfig {
     pub fn new(ceiling: usize) -> Self {
         LimiterConfig {
             ceiling: ceiling.max(1),
-            hold: Duration::from_secs(6),
-            growth: Duration::from_millis(300),
+            hold: Duration::from_secs(5),
+            probe_horizon: Duration::from_secs(10),
+            growth: Duration::from_millis(150),
             margin: 0.99,
             default_retry_after: Duration::from_secs(1),
             retry_after_cap: Duration::from_secs(30),
@@ -132,6 +147,9 @@ const VOLLEY: Duration = Duration::from_millis(50);
 const ASSUMED_BURST_SECS: f64 = 0.1;
 /// The slowest pace, in requests per second.
 const MIN_RATE: f64 = 0.2;
+/// A probe that reaches this many times the held rate without a `429` finds the limit
+/// gone (or so much higher that it no longer binds): pacing stops.
+pub const LIFTED: f64 = 4.0;
 
 /// The shared limiter of one harvest.
 #[derive(Debug, Clone)]
@@ -150,6 +168,10 @@ pub struct Limiter {
     /// Smoothed time from admission to answer, in seconds.
     latency: Option<f64>,
     max_in_flight: usize,
+    /// The window grows by one per answer (the limit proved gone; cleared by a `429`).
+    slow_start: bool,
+    /// Requests still to send, when the engine says.
+    backlog: Option<usize>,
 }
 
 impl Limiter {
@@ -172,7 +194,16 @@ impl Limiter {
             burst: None,
             latency: None,
             max_in_flight: 0,
+            slow_start: false,
+            backlog: None,
         }
+    }
+
+    /// Tells how many requests are still to send (the harvest's sites not yet done): with
+    /// less than [`LimiterConfig::probe_horizon`] of work left at the held rate, probing is
+    /// not worth its pause.
+    pub fn set_backlog(&mut self, requests: usize) {
+        self.backlog = Some(requests);
     }
 
     /// Requests allowed in flight now.
@@ -218,32 +249,60 @@ impl Limiter {
             if let Some(burst) = self.burst_estimate().filter(|_| now >= p.since) {
                 // The opening volley measured the burst; gateways allow a tenth of a
                 // second's worth, which gives a first rate to hold instead of a slow start.
+                // The count includes what the bucket refilled while the volley went out
+                // (connections opening spread it): stay well under.
+                let base = (burst / ASSUMED_BURST_SECS * 0.9).max(MIN_RATE);
                 self.pacing = Some(Pacing {
-                    // The count includes what the bucket refilled meanwhile: stay well under.
-                    base: (burst / ASSUMED_BURST_SECS * 0.92).max(MIN_RATE),
+                    base,
                     since: p.since,
                     hold: self.cfg.hold,
                 });
+                // The pause refilled the gateway's burst: spend it at once.
+                self.credit = burst_credit(burst, base);
             }
+        }
+        if let Some(p) = self
+            .pacing
+            .filter(|p| !p.holding(now) && !self.worth_probing(p))
+        {
+            // Keep holding: extend the hold to now.
+            self.pacing = Some(Pacing {
+                hold: now.saturating_duration_since(p.since),
+                ..p
+            });
         }
         if let Some(p) = self.pacing {
             let rate = p.rate_at(now, self.cfg.growth).max(MIN_RATE);
-            if !p.holding(now) && rate > 2.0 * self.capacity() {
-                // The probe outgrew what the window can carry: the rate no longer binds.
+            let learned = p.hold > Duration::ZERO;
+            if !p.holding(now)
+                && ((learned && rate > LIFTED * p.base) || rate > 2.0 * self.capacity())
+            {
+                // The probe went far above the learned rate without a `429`, or outgrew
+                // what the window can carry: the rate no longer binds.
                 self.pacing = None;
                 self.next_send = None;
                 self.credit = 0.0;
+                self.slow_start = true;
             } else if self.credit >= 1.0 {
+                // The burst goes at once; the paced sends follow one interval later.
                 self.credit -= 1.0;
+                self.next_send = Some(now + Duration::from_secs_f64(1.0 / rate));
             } else {
                 let interval = Duration::from_secs_f64(1.0 / rate);
                 let slot = self.next_send.unwrap_or(now);
                 if slot > now {
                     return Decision::WaitUntil(slot);
                 }
-                // A late wake-up keeps its slot (up to one interval or 5 ms), so timer
-                // granularity does not slow the pace.
-                let lag = interval.max(Duration::from_millis(5));
+                // Late wake-ups (timer granularity, a busy machine) keep their slots: the
+                // missed ones go at once, up to half the gateway's burst (the bucket filled
+                // meanwhile at least as fast as the slots passed), so a loaded client does
+                // not fall below the pace.
+                let burst = self
+                    .burst_estimate()
+                    .map_or(rate * ASSUMED_BURST_SECS, |b| {
+                        b.min(rate * ASSUMED_BURST_SECS)
+                    });
+                let lag = interval.max(Duration::from_secs_f64(0.5 * burst / rate));
                 let from = slot.max(now.checked_sub(lag).unwrap_or(now));
                 self.next_send = Some(from + interval);
             }
@@ -261,7 +320,9 @@ impl Limiter {
     }
 
     /// The request answered (any answer but `429`, errors that are the site's own
-    /// included): grows the window while it is what holds requests back.
+    /// included): grows the window while it is what holds requests back: by `1/window`
+    /// (one per round trip), or by one (doubling per round trip) while probing above the
+    /// learned rate and once the limit has proved gone.
     pub fn answered(&mut self, ticket: Ticket, now: Instant) {
         let was_full = self.in_flight >= self.concurrency();
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -277,7 +338,15 @@ impl Limiter {
             }
         }
         if was_full {
-            self.window = (self.window + 1.0 / self.window).min(self.cfg.ceiling as f64);
+            let probing = self
+                .pacing
+                .is_some_and(|p| !p.holding(now) && self.worth_probing(&p));
+            let step = if self.slow_start || probing {
+                1.0
+            } else {
+                1.0 / self.window
+            };
+            self.window = (self.window + step).min(self.cfg.ceiling as f64);
         }
     }
 
@@ -344,12 +413,23 @@ impl Limiter {
         });
         self.next_send = None;
         // The pause refills the gateway's burst: spend it at once when the pause ends.
-        self.credit = self.burst_estimate().unwrap_or(0.0);
+        self.credit = self
+            .burst_estimate()
+            .map_or(0.0, |b| burst_credit(b, base.max(MIN_RATE)));
         self.sends.clear();
         self.epoch += 1;
+        self.slow_start = false;
         let from = self.window.min(in_flight as f64 + 1.0);
         self.window = (from * 0.7).max(1.0);
         true
+    }
+
+    /// Whether probing above the learned rate of `p` is worth a pause: not with less than
+    /// [`LimiterConfig::probe_horizon`] of work left at that rate (a slow start, which has
+    /// no learned rate yet, always goes on).
+    fn worth_probing(&self, p: &Pacing) -> bool {
+        let left = self.backlog.map_or(f64::INFINITY, |b| b as f64);
+        p.hold.is_zero() || left >= p.base * self.cfg.probe_horizon.as_secs_f64()
     }
 
     /// The gateway's burst, when the opening volley measured it.
@@ -368,10 +448,19 @@ impl Limiter {
     }
 }
 
+/// The requests that may go at once when a pause ends: the gateway's bucket refilled to its
+/// burst. The measured burst can include what refilled while the opening volley went out,
+/// so it is capped at a tenth of a second of `rate` and rounded down.
+fn burst_credit(burst: f64, rate: f64) -> f64 {
+    burst.min(rate * ASSUMED_BURST_SECS).floor()
+}
+
 /// The gateway's rate implied by a refusal: every request in `sends` (ascending admission
 /// times) before `refused` was admitted, so for each of them `count ≤ burst + rate × span`;
 /// the largest `(count − burst) / span` over spans of at least [`MIN_SPAN`] is returned.
-/// Without a measured burst it is taken as a tenth of a second's worth of the rate.
+/// The burst is taken as a tenth of a second's worth of the rate, as gateways configure it,
+/// or the measured `burst` when that is smaller (a measured burst can be too large: it
+/// includes what refilled while the opening volley went out).
 pub fn estimate_rate(sends: &[Instant], refused: Instant, burst: Option<f64>) -> Option<f64> {
     let before = sends.partition_point(|&s| s < refused);
     let mut best: Option<f64> = None;
@@ -382,9 +471,11 @@ pub fn estimate_rate(sends: &[Instant], refused: Instant, burst: Option<f64>) ->
         }
         let span = span.as_secs_f64();
         let count = (before - j) as f64;
+        // With the burst a tenth of a second's worth: count = rate × (span + 0.1 s).
+        let assumed = count / (span + ASSUMED_BURST_SECS);
         let rate = match burst {
-            Some(b) => (count - b) / span,
-            None => count / (span + ASSUMED_BURST_SECS),
+            Some(b) if b < assumed * ASSUMED_BURST_SECS => (count - b) / span,
+            _ => assumed,
         };
         best = Some(best.map_or(rate, |r: f64| r.max(rate)));
     }
@@ -611,6 +702,7 @@ mod tests {
             if done == sites {
                 break;
             }
+            l.set_backlog(sites - done);
             while pending > 0 {
                 let Decision::Go(ticket) = l.try_acquire(now) else {
                     break;
@@ -674,5 +766,211 @@ mod tests {
             "back to the free pace only {} ms after the lift",
             (back - 80) * 100
         );
+    }
+    /// A limiter that learned `rate` from a probe refused at `t0` (burst measured as a
+    /// tenth of a second's worth): returns it and when its hold ends.
+    fn learned(rate: f64, ceiling: usize, t0: Instant) -> (Limiter, Instant) {
+        let mut l = Limiter::new(LimiterConfig::new(ceiling));
+        // The opening volley: a tenth of a second's worth admitted, then a refusal.
+        let burst = (rate / 10.0) as usize;
+        let admitted: Vec<Ticket> = (0..burst).map(|_| go(&mut l, t0)).collect();
+        let refused = go(&mut l, t0);
+        assert!(l.rate_limited(refused, t0 + ms(1), Some(Duration::from_secs(1))));
+        for t in admitted {
+            l.answered(t, t0 + ms(20));
+        }
+        let resume = t0 + ms(1) + Duration::from_secs(1);
+        // The pause ends with a rate to hold (not a slow start).
+        assert!(matches!(l.try_acquire(resume), Decision::Go(_)));
+        let v = l.view(resume);
+        let held = v.rate.expect("paced after the volley");
+        assert!(held < rate && held > 0.8 * rate, "held {held}");
+        let probe = resume + l.cfg.hold;
+        (l, probe)
+    }
+
+    #[test]
+    fn a_probe_without_429_ends_pacing_and_the_window_slow_starts() {
+        let t0 = Instant::now();
+        let (mut l, probe) = learned(200.0, 64, t0);
+        let held = l.view(probe - ms(1)).rate.unwrap();
+        // Until the hold ends the rate stays; then it grows exponentially.
+        assert!((l.view(probe).rate.unwrap() - held).abs() < 1e-6);
+        let later = l.view(probe + l.cfg.growth).rate.unwrap();
+        assert!((later / held - std::f64::consts::E).abs() < 1e-3, "{later}");
+        // Once the probe passes LIFTED × the held rate without a 429, pacing stops.
+        let gone = probe + l.cfg.growth.mul_f64(LIFTED.ln() + 0.01);
+        assert!(matches!(l.try_acquire(gone), Decision::Go(_)));
+        assert_eq!(l.view(gone).rate, None);
+        // The window grows by one per answer while full (slow start), up to the ceiling:
+        // every answer frees a slot that a waiting request takes at once.
+        let mut now = gone;
+        let start = l.concurrency();
+        assert!(start < 64, "{start}");
+        let fill = |l: &mut Limiter, now: Instant| -> Vec<Ticket> {
+            std::iter::from_fn(|| match l.try_acquire(now) {
+                Decision::Go(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+        };
+        let mut flying = fill(&mut l, now);
+        let mut rounds = 0;
+        while l.concurrency() < 64 {
+            rounds += 1;
+            assert!(rounds <= 10, "the window still at {}", l.concurrency());
+            now += ms(20);
+            let mut next = Vec::new();
+            for t in flying {
+                l.answered(t, now);
+                next.extend(fill(&mut l, now));
+            }
+            flying = next;
+        }
+        // Doubling per round trip: from the cut window to 64 in a few round trips.
+        assert!(rounds <= 3, "{rounds} round trips from {start}");
+        // A 429 ends the slow start: the window is cut from what is in flight.
+        flying.extend(fill(&mut l, now));
+        assert_eq!(l.in_flight(), 64);
+        assert!(l.rate_limited(flying[0], now + ms(1), Some(ms(10))));
+        assert_eq!(l.concurrency(), 44, "0.7 × 64 in flight");
+    }
+
+    #[test]
+    fn a_probe_refused_learns_the_rate_again() {
+        let t0 = Instant::now();
+        let (mut l, probe) = learned(200.0, 64, t0);
+        // Sends at the paced rate through the hold and the probe, against a bucket of 200/s
+        // that refuses the first request it has no token for.
+        let mut bucket = Bucket {
+            rate: 200.0,
+            burst: 20.0,
+            tokens: 20.0,
+            last: t0,
+        };
+        let mut now = t0 + Duration::from_millis(1001);
+        let mut refused = None;
+        while refused.is_none() {
+            assert!(
+                now < probe + Duration::from_secs(2),
+                "the probe never hit the limit"
+            );
+            if let Decision::Go(t) = l.try_acquire(now) {
+                if bucket.admit(now) {
+                    l.answered(t, now + ms(20));
+                } else {
+                    refused = Some((t, now));
+                }
+            }
+            now += Duration::from_micros(250);
+        }
+        let (t, at) = refused.unwrap();
+        // Refused while probing, within a fraction of a second of the hold's end.
+        assert!(at >= probe && at < probe + ms(500), "{:?}", at - probe);
+        assert!(l.rate_limited(t, at + ms(1), Some(Duration::from_secs(1))));
+        let resume = at + ms(1) + Duration::from_secs(1);
+        let again = l.view(resume).rate.unwrap();
+        assert!((190.0..=200.0).contains(&again), "learned {again}");
+        // Held again for a full hold.
+        assert!((l.view(resume + l.cfg.hold - ms(1)).rate.unwrap() - again).abs() < 1e-6);
+    }
+
+    #[test]
+    fn no_probe_with_little_work_left() {
+        let t0 = Instant::now();
+        let (mut l, probe) = learned(200.0, 64, t0);
+        let held = l.view(probe).rate.unwrap();
+        // Less than the probe horizon's worth of requests left at the held rate: no probe.
+        l.set_backlog((held * l.cfg.probe_horizon.as_secs_f64()) as usize - 1);
+        let after = probe + Duration::from_secs(1);
+        assert!(matches!(l.try_acquire(after), Decision::Go(_)));
+        assert!((l.view(after).rate.unwrap() - held).abs() < 1e-6);
+        // More work (a longer list than expected): the probe goes on from then.
+        l.set_backlog(1_000_000);
+        let later = after + l.cfg.growth;
+        let rate = l.view(later).rate.unwrap();
+        assert!((rate / held - std::f64::consts::E).abs() < 0.05, "{rate}");
+    }
+
+    #[test]
+    fn the_issue_benchmark_in_virtual_time() {
+        // Issue 11 item 4: 5,000 sites, 200/s, 20 ms, ceiling 64: ≤ 1.2 × N/R = 30 s,
+        // ≤ 5 % 429s.
+        let run = virtual_harvest(5000, Some(200.0), None, ms(20), 64);
+        assert!(run.wall <= Duration::from_secs(29), "wall {:?}", run.wall);
+        assert!(
+            run.refused * 40 <= run.requests,
+            "{} of {} refused",
+            run.refused,
+            run.requests
+        );
+        // A lifted limit, lifted at every point of a probe cycle (hold, probe, pause: about
+        // 6.2 s): the pace (per 100 ms slot, ≥ 90 % of the no-limit pace) is back at the
+        // next probe: at worst a Retry-After and a hold later (lifted just after a refused
+        // probe), on average half that.
+        let free = virtual_harvest(5000, None, None, ms(20), 64);
+        let free_per_slot = *free.done_per_slot.iter().max().unwrap();
+        let cfg = LimiterConfig::new(64);
+        let worst_allowed = cfg.hold + cfg.default_retry_after + ms(500);
+        let mut took_all = Vec::new();
+        for lift_ms in (10_000..=16_500).step_by(500) {
+            let lifted = virtual_harvest(12_000, Some(200.0), Some(ms(lift_ms)), ms(20), 64);
+            let first = lift_ms as usize / 100;
+            let back = lifted
+                .done_per_slot
+                .iter()
+                .enumerate()
+                .skip(first + 1)
+                .find(|(_, n)| **n * 10 >= free_per_slot * 9)
+                .map(|(slot, _)| slot);
+            let back = back.expect("the pace never came back");
+            // The end of the first slot at the free pace, since the lift.
+            let took = ms(((back + 1) * 100) as u64 - lift_ms);
+            assert!(
+                took <= worst_allowed,
+                "lifted at {lift_ms} ms: back after {took:?}"
+            );
+            took_all.push(took);
+        }
+        let mean = took_all.iter().sum::<Duration>() / took_all.len() as u32;
+        assert!(
+            mean <= (cfg.hold + cfg.default_retry_after) / 2 + ms(700),
+            "{took_all:?}"
+        );
+    }
+
+    #[test]
+    fn late_wake_ups_catch_up_missed_slots_within_half_a_burst() {
+        let t0 = Instant::now();
+        let (mut l, _) = learned(200.0, 64, t0);
+        let resume = t0 + ms(1) + Duration::from_secs(1);
+        let held = l.view(resume).rate.unwrap();
+        let interval = Duration::from_secs_f64(1.0 / held);
+        // Spend the refilled burst, then ask 30 ms late: the 5 or so slots missed go at once.
+        let mut now = resume;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+        }
+        now += ms(30);
+        let mut caught_up = 0;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+            caught_up += 1;
+            assert!(caught_up < 50);
+        }
+        let missed = (ms(30).as_secs_f64() / interval.as_secs_f64()).floor() as usize;
+        assert!(
+            (missed..=missed + 1).contains(&caught_up),
+            "{caught_up} of {missed}"
+        );
+        // Asleep for a whole second: no more than half a burst (10 at 200/s) at once.
+        now += Duration::from_secs(1);
+        let mut burst = 0;
+        while let Decision::Go(t) = l.try_acquire(now) {
+            l.answered(t, now);
+            burst += 1;
+            assert!(burst < 50);
+        }
+        assert!((9..=11).contains(&burst), "{burst}");
     }
 }
