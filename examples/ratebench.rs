@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use secrecy::ExposeSecret;
 use simsid::domain::{AppId, OrgId};
-use simsid::harvest::{self, HarvestEvent, HarvestOptions, HarvestOutput};
+use simsid::harvest::{self, FetchOutcome, HarvestEvent, HarvestOptions};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
 use simsid::simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
@@ -149,7 +149,7 @@ async fn harvest(
     }
     let out = run.await.expect("harvest task");
     let wall = start.elapsed();
-    let HarvestOutput::Fetched(f) = out else {
+    let FetchOutcome::Fetched(f) = out else {
         panic!("the harvest did not fetch the site list");
     };
     sim.shutdown().await;

@@ -26,8 +26,14 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
         .find(|s| s.authorised && !s.clients.is_empty() && s.dfe_code.is_some())
         .expect("a site with credentials");
     let dfe = target.dfe_code.clone().unwrap();
-    let secret = target.clients[0].secret.expose_secret().to_string();
-    let client_id = target.clients[0].client_id.clone();
+    // The console lists a site's credentials by client id: the first one is selected.
+    let first = target
+        .clients
+        .iter()
+        .min_by(|a, b| a.client_id.cmp(&b.client_id))
+        .unwrap();
+    let secret = first.secret.expose_secret().to_string();
+    let client_id = first.client_id.clone();
     sim.control().reset_stats();
 
     // The console runs from a private script (the environment holds the integrator secret).
@@ -81,9 +87,11 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     // A resize redraws the whole screen at the new size.
     tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
     // At 110 columns "profile default" sat beyond column 80: seeing it means a new frame.
-    let screen = tmux.wait_for("profile default");
+    tmux.wait_for("profile default");
+    // The new frame may still be arriving: its last line names the count.
+    let screen = tmux.wait_for("30 of 30");
     assert!(screen.lines().all(|l| l.chars().count() <= 80));
-    assert!(screen.contains("30 of 30"), "{screen}");
+    assert!(screen.contains("profile default"), "{screen}");
 
     // Filter by DfE code, keep the filter, open the site.
     tmux.keys(&["/"]);

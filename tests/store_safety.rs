@@ -18,7 +18,7 @@ use common::*;
 use serde_json::Value;
 use simsid::config::{Dirs, Flags};
 use simsid::domain::{Credential, OrgId, Site};
-use simsid::harvest::{ClientsError, HarvestEnd, HarvestOptions, RetryPolicy, Source};
+use simsid::harvest::{FetchError, HarvestEnd, HarvestOptions, RetryPolicy, Source};
 use simsid::ops::harvest_and_commit;
 use simsid::ops::Context;
 use simsid::sims::SimsClient;
@@ -159,7 +159,7 @@ struct CommitsUnderTheRun {
 }
 
 impl Source for CommitsUnderTheRun {
-    async fn sites(&self) -> Result<Vec<Site>, ClientsError> {
+    async fn sites(&self) -> Result<Vec<Site>, FetchError> {
         let other = self.other.lock().unwrap().take();
         if let Some(mut store) = other {
             let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
@@ -177,7 +177,7 @@ impl Source for CommitsUnderTheRun {
         }
         Source::sites(&self.client).await
     }
-    async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, ClientsError> {
+    async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, FetchError> {
         Source::clients(&self.client, org).await
     }
 }

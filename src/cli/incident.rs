@@ -104,11 +104,7 @@ pub(super) fn spawn_verify_bar(
 
 /// `simsid verify --exposed [--user U]` and `simsid verify --all`.
 pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
-    if ctx.settings.local.readonly {
-        return Err(CliError::usage(
-            "verify is turned off in read-only mode (--readonly or `readonly = true`)",
-        ));
-    }
+    ctx.refuse_if_readonly("verify")?;
     if crate::ops::vault_ops::vault_mode(ctx) {
         // The store holds no secret in vault mode: each is read from the vault.
         return super::vault_cmd::verify_many(ctx, selection, json).await;

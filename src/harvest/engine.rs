@@ -20,7 +20,7 @@ use super::diff::compute_diff;
 use super::gate::{Gate, Permit};
 use super::limiter::LimiterConfig;
 use super::retry::RetryPolicy;
-use super::source::{ClientsError, Source};
+use super::source::{FetchError, Source};
 use super::{HarvestEvent, Limits};
 use crate::domain::{
     Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunStatus, RunSummary, Site,
@@ -64,9 +64,9 @@ pub struct Fetched {
     pub stats: HarvestStats,
 }
 
-/// How [`run`] ended.
+/// What fetching produced ([`run`]): nothing (cancelled), a failed run to record, or the data to conclude and commit (which then ends as a [`HarvestEnd`]).
 #[derive(Debug)]
-pub enum HarvestOutput {
+pub enum FetchOutcome {
     /// Cancelled: nothing to commit.
     Cancelled,
     /// The token or the site list failed: the store stays unchanged; record the summary only.
@@ -145,13 +145,13 @@ impl Shared {
 }
 
 /// Fetches the site list and every site's clients. Cancelling `cancel` stops at once:
-/// requests in flight are dropped and [`HarvestOutput::Cancelled`] is returned.
+/// requests in flight are dropped and [`FetchOutcome::Cancelled`] is returned.
 pub async fn run<S: Source>(
     source: S,
     options: HarvestOptions,
     events: UnboundedSender<HarvestEvent>,
     cancel: CancellationToken,
-) -> HarvestOutput {
+) -> FetchOutcome {
     let run_id = Uuid::new_v4();
     let started_at = Utc::now();
     let policy = options.retry;
@@ -170,22 +170,22 @@ pub async fn run<S: Source>(
     shared.announce();
 
     let listed = tokio::select! {
-        _ = cancel.cancelled() => return HarvestOutput::Cancelled,
+        _ = cancel.cancelled() => return FetchOutcome::Cancelled,
         r = fetch_list(&source, &shared) => r,
     };
     let sites = match listed {
         Ok(sites) => dedupe(sites),
         Err(e) => {
             let message = match e {
-                ClientsError::NoCredentials => {
+                FetchError::NoCredentials => {
                     "the site list was refused (403/404): check the application id".to_string()
                 }
-                ClientsError::Fatal { message } => message,
+                FetchError::Fatal { message } => message,
                 other => format!("could not fetch the site list: {}", other.message()),
             };
             let mut summary = failed_summary(run_id, started_at, message);
             summary.stats = shared.counters.stats(&shared.gate);
-            return HarvestOutput::Failed(Box::new(summary));
+            return FetchOutcome::Failed(Box::new(summary));
         }
     };
     send(&events, HarvestEvent::Listed { total: sites.len() });
@@ -224,17 +224,17 @@ pub async fn run<S: Source>(
     let mut failed = BTreeMap::new();
     loop {
         let next = tokio::select! {
-            _ = cancel.cancelled() => return HarvestOutput::Cancelled,
+            _ = cancel.cancelled() => return FetchOutcome::Cancelled,
             n = stream.next() => n,
         };
         match next {
             Some((org, Ok(creds))) => {
                 clients.insert(org, creds);
             }
-            Some((_, Err(ClientsError::Fatal { message }))) => {
+            Some((_, Err(FetchError::Fatal { message }))) => {
                 let mut summary = failed_summary(run_id, started_at, message);
                 summary.stats = shared.counters.stats(&shared.gate);
-                return HarvestOutput::Failed(Box::new(summary));
+                return FetchOutcome::Failed(Box::new(summary));
             }
             Some((org, Err(e))) => {
                 failed.insert(org, e.message());
@@ -243,9 +243,9 @@ pub async fn run<S: Source>(
         }
     }
     if cancel.is_cancelled() {
-        return HarvestOutput::Cancelled;
+        return FetchOutcome::Cancelled;
     }
-    HarvestOutput::Fetched(Box::new(Fetched {
+    FetchOutcome::Fetched(Box::new(Fetched {
         run_id,
         started_at,
         finished_at: Utc::now(),
@@ -261,7 +261,7 @@ enum Next {
     /// Try again after this delay (zero: as soon as the gate lets it go).
     Retry(Duration),
     /// Give up with this error.
-    GiveUp(ClientsError),
+    GiveUp(FetchError),
 }
 
 /// Tracks one request's tries: backoff for transient errors, the gate's pause for `429`s.
@@ -286,10 +286,10 @@ impl Tries {
         shared: &Shared,
         org: Option<&OrgId>,
         permit: Permit<'_>,
-        error: ClientsError,
+        error: FetchError,
     ) -> Next {
         let (next, shown) = match &error {
-            ClientsError::RateLimited { retry_after, .. } => {
+            FetchError::RateLimited { retry_after, .. } => {
                 let wait = retry_after
                     .unwrap_or(Duration::from_secs(1))
                     .min(shared.policy.retry_after_cap);
@@ -309,16 +309,14 @@ impl Tries {
                 // No sleep of our own: the gate holds every request until the pause ends.
                 (Next::Retry(Duration::ZERO), wait)
             }
-            ClientsError::Transient { retry_after, .. } => {
+            FetchError::Transient { retry_after, .. } => {
                 permit.failed();
                 match shared.policy.adjust(*retry_after, self.backoff.next()) {
                     Some(delay) => (Next::Retry(delay), delay),
                     None => return Next::GiveUp(error),
                 }
             }
-            ClientsError::NoCredentials
-            | ClientsError::Permanent { .. }
-            | ClientsError::Fatal { .. } => {
+            FetchError::NoCredentials | FetchError::Permanent { .. } | FetchError::Fatal { .. } => {
                 permit.answered();
                 return Next::GiveUp(error);
             }
@@ -340,7 +338,7 @@ impl Tries {
 }
 
 /// The site list, through the gate, with retries.
-async fn fetch_list<S: Source>(source: &S, shared: &Shared) -> Result<Vec<Site>, ClientsError> {
+async fn fetch_list<S: Source>(source: &S, shared: &Shared) -> Result<Vec<Site>, FetchError> {
     let mut tries = Tries::new(&shared.policy);
     loop {
         let permit = shared.gate.admit().await;
@@ -365,7 +363,7 @@ async fn fetch_site<S: Source>(
     source: &S,
     org: &OrgId,
     shared: &Shared,
-) -> Result<Vec<Credential>, ClientsError> {
+) -> Result<Vec<Credential>, FetchError> {
     let mut tries = Tries::new(&shared.policy);
     let mut started = false;
     loop {
@@ -388,7 +386,7 @@ async fn fetch_site<S: Source>(
         };
         match tries.after(shared, Some(org), permit, error) {
             Next::Retry(delay) => tokio::time::sleep(delay).await,
-            Next::GiveUp(ClientsError::NoCredentials) => return Ok(Vec::new()),
+            Next::GiveUp(FetchError::NoCredentials) => return Ok(Vec::new()),
             Next::GiveUp(e) => return Err(e),
         }
     }
@@ -500,7 +498,7 @@ mod tests {
 
     /// An in-memory source for the engine's own logic (the simulator-backed tests live in
     /// `tests/`): per-site scripted answers, in-flight accounting.
-    type Script = Arc<Mutex<BTreeMap<OrgId, Vec<Result<usize, ClientsError>>>>>;
+    type Script = Arc<Mutex<BTreeMap<OrgId, Vec<Result<usize, FetchError>>>>>;
 
     #[derive(Clone, Default)]
     struct Scripted {
@@ -508,17 +506,17 @@ mod tests {
         answers: Script,
         in_flight: Arc<AtomicUsize>,
         max_in_flight: Arc<AtomicUsize>,
-        list_error: Option<ClientsError>,
+        list_error: Option<FetchError>,
     }
 
     impl Source for Scripted {
-        async fn sites(&self) -> Result<Vec<Site>, ClientsError> {
+        async fn sites(&self) -> Result<Vec<Site>, FetchError> {
             match &self.list_error {
                 Some(e) => Err(e.clone()),
                 None => Ok(self.sites.clone()),
             }
         }
-        async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, ClientsError> {
+        async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, FetchError> {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -581,7 +579,7 @@ mod tests {
             let mut a = src.answers.lock().unwrap();
             a.insert(
                 flaky.clone(),
-                vec![Err(ClientsError::Transient {
+                vec![Err(FetchError::Transient {
                     message: "rate limited".into(),
                     retry_after: Some(Duration::from_secs(60)),
                 })],
@@ -590,18 +588,18 @@ mod tests {
                 dead.clone(),
                 (0..5)
                     .map(|_| {
-                        Err(ClientsError::Transient {
+                        Err(FetchError::Transient {
                             message: "SIMS ID server error 500".into(),
                             retry_after: None,
                         })
                     })
                     .collect(),
             );
-            a.insert(none.clone(), vec![Err(ClientsError::NoCredentials)]);
+            a.insert(none.clone(), vec![Err(FetchError::NoCredentials)]);
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let out = run(src.clone(), fast(), tx, CancellationToken::new()).await;
-        let HarvestOutput::Fetched(f) = out else {
+        let FetchOutcome::Fetched(f) = out else {
             panic!("expected fetched");
         };
         assert_eq!(f.clients.len(), 19);
@@ -643,14 +641,14 @@ mod tests {
     async fn failed_site_list_fails_the_run() {
         let src = Scripted {
             sites: sites(3),
-            list_error: Some(ClientsError::Permanent {
+            list_error: Some(FetchError::Permanent {
                 message: "the STS refused the client id and secret".into(),
             }),
             ..Default::default()
         };
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let out = run(src, fast(), tx, CancellationToken::new()).await;
-        let HarvestOutput::Failed(s) = out else {
+        let FetchOutcome::Failed(s) = out else {
             panic!("expected failed");
         };
         assert_eq!(s.status, RunStatus::Failed);
@@ -686,7 +684,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(matches!(out, HarvestOutput::Cancelled));
+        assert!(matches!(out, FetchOutcome::Cancelled));
     }
 
     #[tokio::test]
@@ -698,13 +696,13 @@ mod tests {
         let victim = src.sites[3].org_id.clone();
         src.answers.lock().unwrap().insert(
             victim,
-            vec![Err(ClientsError::Fatal {
+            vec![Err(FetchError::Fatal {
                 message: "SIMS ID refused our access token (403, insufficient_scope)".into(),
             })],
         );
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let out = run(src, fast(), tx, CancellationToken::new()).await;
-        let HarvestOutput::Failed(s) = out else {
+        let FetchOutcome::Failed(s) = out else {
             panic!("expected the run to fail");
         };
         assert_eq!(s.status, RunStatus::Failed);

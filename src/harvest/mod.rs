@@ -16,11 +16,11 @@ pub mod source;
 
 pub use diff::compute_diff;
 pub use engine::{
-    conclude, failed_summary, run, Fetched, HarvestOptions, HarvestOutput, DEFAULT_CONCURRENCY,
+    conclude, failed_summary, run, FetchOutcome, Fetched, HarvestOptions, DEFAULT_CONCURRENCY,
 };
 pub use events::{HarvestEnd, HarvestEvent, Limits};
 pub use guard::hold_mass_removals;
 pub use limiter::LimiterConfig;
 pub use progress::Progress;
 pub use retry::RetryPolicy;
-pub use source::{ClientsError, Source};
+pub use source::{FetchError, Source};

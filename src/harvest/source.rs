@@ -7,7 +7,7 @@ use crate::domain::{Credential, OrgId, Site};
 
 /// How the harvest should treat a failed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientsError {
+pub enum FetchError {
     /// Worth retrying (timeouts, 5xx, network), optionally after the server's delay.
     Transient {
         message: String,
@@ -29,15 +29,15 @@ pub enum ClientsError {
     Fatal { message: String },
 }
 
-impl ClientsError {
+impl FetchError {
     /// A human-readable reason, never a secret.
     pub fn message(&self) -> String {
         match self {
-            ClientsError::Transient { message, .. }
-            | ClientsError::RateLimited { message, .. }
-            | ClientsError::Permanent { message }
-            | ClientsError::Fatal { message } => message.clone(),
-            ClientsError::NoCredentials => "no credentials (403/404)".to_string(),
+            FetchError::Transient { message, .. }
+            | FetchError::RateLimited { message, .. }
+            | FetchError::Permanent { message }
+            | FetchError::Fatal { message } => message.clone(),
+            FetchError::NoCredentials => "no credentials (403/404)".to_string(),
         }
     }
 }
@@ -45,10 +45,10 @@ impl ClientsError {
 /// A source of the site list and each site's clients.
 pub trait Source: Clone + Send + Sync + 'static {
     /// The complete list of sites using the application (token first if needed).
-    fn sites(&self) -> impl Future<Output = Result<Vec<Site>, ClientsError>> + Send;
+    fn sites(&self) -> impl Future<Output = Result<Vec<Site>, FetchError>> + Send;
     /// One site's clients.
     fn clients(
         &self,
         org: &OrgId,
-    ) -> impl Future<Output = Result<Vec<Credential>, ClientsError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Credential>, FetchError>> + Send;
 }

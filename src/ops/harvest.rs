@@ -7,7 +7,7 @@ use tracing::info;
 
 use super::OpError;
 use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunSummary, VaultMarks};
-use crate::harvest::{self, HarvestEnd, HarvestEvent, HarvestOptions, HarvestOutput, Source};
+use crate::harvest::{self, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source};
 use crate::store::{Store, StoreError};
 
 use super::OpResult;
@@ -130,17 +130,17 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     info!(concurrency = run.options.concurrency, "harvest started");
     let fetched = harvest::run(source, run.options, events.clone(), cancel).await;
     let summary: RunSummary = match fetched {
-        HarvestOutput::Cancelled => {
+        FetchOutcome::Cancelled => {
             info!("harvest cancelled; nothing committed");
             return Ok(HarvestEnd::Cancelled);
         }
-        HarvestOutput::Failed(summary) => {
+        FetchOutcome::Failed(summary) => {
             store
                 .record_run(&summary)
                 .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
             *summary
         }
-        HarvestOutput::Fetched(fetched) => {
+        FetchOutcome::Fetched(fetched) => {
             // Another harvest that committed meanwhile makes this one's diff wrong: stop
             // before the sink writes anything (the commit checks again).
             let now = store

@@ -1,12 +1,12 @@
 //! The SIMS ID client as the harvest's [`Source`].
 
 use crate::domain::{Credential, OrgId, Site};
-use crate::harvest::{ClientsError, Source};
+use crate::harvest::{FetchError, Source};
 use crate::sims::{SimsClient, SimsError};
 
-fn classify(e: SimsError) -> ClientsError {
+fn classify(e: SimsError) -> FetchError {
     if let SimsError::RateLimited { retry_after } = e {
-        return ClientsError::RateLimited {
+        return FetchError::RateLimited {
             retry_after,
             message: e.to_string(),
         };
@@ -15,30 +15,30 @@ fn classify(e: SimsError) -> ClientsError {
         e,
         SimsError::ScopeNarrowed { .. } | SimsError::TokenForbidden { .. }
     ) {
-        ClientsError::Fatal {
+        FetchError::Fatal {
             message: e.to_string(),
         }
     } else if e.is_transient() {
-        ClientsError::Transient {
+        FetchError::Transient {
             retry_after: e.retry_after(),
             message: e.to_string(),
         }
     } else {
-        ClientsError::Permanent {
+        FetchError::Permanent {
             message: e.to_string(),
         }
     }
 }
 
 impl Source for SimsClient {
-    async fn sites(&self) -> Result<Vec<Site>, ClientsError> {
+    async fn sites(&self) -> Result<Vec<Site>, FetchError> {
         SimsClient::sites(self).await.map_err(classify)
     }
 
-    async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, ClientsError> {
+    async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, FetchError> {
         match SimsClient::clients(self, org).await {
             Ok(c) => Ok(c),
-            Err(SimsError::Forbidden | SimsError::NotFound) => Err(ClientsError::NoCredentials),
+            Err(SimsError::Forbidden | SimsError::NotFound) => Err(FetchError::NoCredentials),
             Err(e) => Err(classify(e)),
         }
     }
