@@ -31,6 +31,14 @@ struct Inner {
 }
 
 impl Inner {
+    /// The remote settings (the message says what is missing when they are incomplete).
+    fn remote_settings(&self) -> anyhow::Result<crate::config::RemoteSettings> {
+        self.ctx
+            .remote()
+            .cloned()
+            .map_err(|e| anyhow!(one_line(&e.to_string())))
+    }
+
     /// The store, opened now if a harvest has created it since; `None` while there is none.
     fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
         if self.store.is_none() {
@@ -103,11 +111,7 @@ async fn verify_listed_from_vault(
 ) -> anyhow::Result<Vec<CredentialCheck>> {
     let (ctx, remote, targets, fingerprinter) = {
         let mut guard = lock_arc(&inner)?;
-        let remote = guard
-            .ctx
-            .remote()
-            .map_err(|e| anyhow!(one_line(&e.to_string())))?
-            .clone();
+        let remote = guard.remote_settings()?;
         let ctx = guard.ctx.clone();
         let store = guard.existing_store()?;
         let targets = super::vault_verify::vault_targets(store, &Selection::Listed(list))?;
@@ -223,11 +227,7 @@ impl Services for ConsoleServices {
             let (ctx, remote, local_creds, wanted, fingerprinter) = {
                 let mut guard = lock_arc(&inner)?;
                 guard.ctx.refuse_if_readonly("verify")?;
-                let remote = guard
-                    .ctx
-                    .remote()
-                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
-                    .clone();
+                let remote = guard.remote_settings()?;
                 let ctx = guard.ctx.clone();
                 let store = guard.existing_store()?;
                 let (local_creds, wanted): (_, Option<Wanted>) =
@@ -285,11 +285,7 @@ impl Services for ConsoleServices {
             let (ctx, remote) = {
                 let guard = lock_arc(&inner)?;
                 guard.ctx.refuse_if_readonly("harvest")?;
-                let remote = guard
-                    .ctx
-                    .remote()
-                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
-                    .clone();
+                let remote = guard.remote_settings()?;
                 (guard.ctx.clone(), remote)
             };
             // One harvest at a time per store, console or not: the lock is held for the run
@@ -366,11 +362,7 @@ impl Services for ConsoleServices {
             }
             let (client, targets, concurrency) = {
                 let mut guard = lock_arc(&inner)?;
-                let remote = guard
-                    .ctx
-                    .remote()
-                    .map_err(|e| anyhow!(one_line(&e.to_string())))?
-                    .clone();
+                let remote = guard.remote_settings()?;
                 let client = sims_client(&remote)?;
                 let store = guard.existing_store()?;
                 let targets = verify_many::targets(store, &Selection::Listed(list))?;
