@@ -346,37 +346,6 @@ pub mod rfc3339 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guid_normalises_case_and_braces() {
-        let want = "207A1392-E1F6-47BA-81DA-6C374971D788";
-        for input in [
-            "207a1392-e1f6-47ba-81da-6c374971d788",
-            "{207A1392-E1F6-47BA-81DA-6C374971D788}",
-            " 207a1392e1f647ba81da6c374971d788 ",
-        ] {
-            assert_eq!(OrgId::parse(input).unwrap().as_str(), want, "{input}");
-        }
-    }
-
-    #[test]
-    fn integers_and_junk_are_refused() {
-        assert_eq!(
-            AppId::parse("12345"),
-            Err(GuidError::Integer("12345".into()))
-        );
-        assert!(matches!(AppId::parse("abc"), Err(GuidError::NotGuid(_))));
-        assert!(matches!(
-            AppId::parse("207A1392-E1F647BA-81DA-6C374971D788-"),
-            Err(GuidError::NotGuid(_))
-        ));
-        assert!(matches!(AppId::parse(""), Err(GuidError::NotGuid(_))));
-    }
-}
-
 /// The cached state a harvest is compared against: every site with its credentials'
 /// fingerprints, keyed by client id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -456,3 +425,34 @@ pub struct VaultMark {
 
 /// Vault marks by (organisation, client id).
 pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_normalises_case_and_braces() {
+        let want = "207A1392-E1F6-47BA-81DA-6C374971D788";
+        for input in [
+            "207a1392-e1f6-47ba-81da-6c374971d788",
+            "{207A1392-E1F6-47BA-81DA-6C374971D788}",
+            " 207a1392e1f647ba81da6c374971d788 ",
+        ] {
+            assert_eq!(OrgId::parse(input).unwrap().as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn integers_and_junk_are_refused() {
+        assert_eq!(
+            AppId::parse("12345"),
+            Err(GuidError::Integer("12345".into()))
+        );
+        assert!(matches!(AppId::parse("abc"), Err(GuidError::NotGuid(_))));
+        assert!(matches!(
+            AppId::parse("207A1392-E1F647BA-81DA-6C374971D788-"),
+            Err(GuidError::NotGuid(_))
+        ));
+        assert!(matches!(AppId::parse(""), Err(GuidError::NotGuid(_))));
+    }
+}
