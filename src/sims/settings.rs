@@ -64,13 +64,6 @@ pub struct SimsSettings {
     pub verify_scopes: String,
 }
 
-impl SimsSettings {
-    /// The `acr_values` template filled with `org`.
-    pub fn acr_values_for(&self, org: &OrgId) -> String {
-        fill_acr_values(&self.acr_values, org)
-    }
-}
-
 /// Replaces every `{organisation_id}` in `template` with `org`.
 pub fn fill_acr_values(template: &str, org: &OrgId) -> String {
     template.replace(ORG_PLACEHOLDER, org.as_str())
