@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use simsid::domain::OrgId;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
@@ -23,7 +22,7 @@ use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::{Route, VaultAuth, VaultClient, VaultSettings};
 use tokio_util::sync::CancellationToken;
-use vault_support::{shared, Bao, ROOT_TOKEN};
+use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
 /// The binary's environment for vault mode under `prefix`.
 fn vault_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMap<String, String> {
@@ -33,26 +32,6 @@ fn vault_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeM
     e.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
     e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
     e
-}
-
-/// Every (org, client id, secret) the simulator serves now.
-fn served(sim: &Simulator) -> Vec<(OrgId, String, String)> {
-    sim.control()
-        .sites()
-        .into_iter()
-        .flat_map(|s| {
-            s.visible_clients()
-                .iter()
-                .map(|c| {
-                    (
-                        s.org_id.clone(),
-                        c.client_id.clone(),
-                        c.secret.expose_secret().to_string(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// Asserts the vault under `prefix` holds exactly what the simulator serves, each once.

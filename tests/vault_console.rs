@@ -33,7 +33,7 @@ use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{osc52, views, Action, App, ConsoleOptions, Effect, Services};
 use tokio_util::sync::CancellationToken;
-use vault_support::{shared, Bao, ROOT_TOKEN};
+use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
 /// The environment for vault mode under `prefix` with `token`.
 fn vault_env(
@@ -60,26 +60,6 @@ fn services(env: &BTreeMap<String, String>, home: &Path) -> Arc<ConsoleServices>
     };
     let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
     Arc::new(ConsoleServices::new(Context::new(settings), None, None).unwrap())
-}
-
-/// Every (org, client id, secret) the simulator serves now.
-fn served(sim: &Simulator) -> Vec<(OrgId, String, String)> {
-    sim.control()
-        .sites()
-        .into_iter()
-        .flat_map(|s| {
-            s.visible_clients()
-                .iter()
-                .map(|c| {
-                    (
-                        s.org_id.clone(),
-                        c.client_id.clone(),
-                        c.secret.expose_secret().to_string(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// The app and the services it drives, run without a terminal.

@@ -455,3 +455,24 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 }
+
+/// Every (org, client id, secret) the simulator serves now: what the vault should hold.
+pub fn served(sim: &simsid::simulator::Simulator) -> Vec<(simsid::domain::OrgId, String, String)> {
+    use secrecy::ExposeSecret;
+    sim.control()
+        .sites()
+        .into_iter()
+        .flat_map(|s| {
+            s.visible_clients()
+                .iter()
+                .map(|c| {
+                    (
+                        s.org_id.clone(),
+                        c.client_id.clone(),
+                        c.secret.expose_secret().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -239,7 +239,7 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(vec![
             Span::raw(" "),
             Span::styled(
-                format!("{} ({})", strings::FAILURES, h.counts.failures.len()),
+                format!("{} ({})", strings::FAILURES, h.counts.failed),
                 t.header,
             ),
         ]));
