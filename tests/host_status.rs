@@ -30,7 +30,11 @@ async fn status_judges_complete_partial_stale_and_failed_runs() {
     let doc = json(&o);
     assert_eq!(doc["healthy"], false);
     assert_eq!(doc["store_ok"], false);
-    assert!(problems(&doc).contains("store.sqlite3"), "{}", problems(&doc));
+    assert!(
+        problems(&doc).contains("store.sqlite3"),
+        "{}",
+        problems(&doc)
+    );
     assert!(!store.path().exists(), "status creates nothing");
 
     // A complete harvest: healthy, within a day's maximum age.
@@ -99,7 +103,11 @@ async fn status_judges_complete_partial_stale_and_failed_runs() {
     assert!(p.contains("1 site(s) stale"), "{p}");
     let o = simsid(&env, &["status"]).await;
     assert!(stdout(&o).starts_with("UNHEALTHY\n"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("problem: 1 site(s) stale"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("problem: 1 site(s) stale"),
+        "{}",
+        stdout(&o)
+    );
 
     // A failed run (the site list refused): named with its error.
     sim.control().clear_site_fault(&broken);
@@ -108,7 +116,11 @@ async fn status_judges_complete_partial_stale_and_failed_runs() {
     assert_eq!(h.status.code(), Some(1));
     let doc = json(&simsid(&env, &["status", "--json"]).await);
     assert_eq!(doc["last_run"]["status"], "failed");
-    assert!(problems(&doc).contains("the last harvest failed"), "{}", problems(&doc));
+    assert!(
+        problems(&doc).contains("the last harvest failed"),
+        "{}",
+        problems(&doc)
+    );
 
     // Recovered: healthy again.
     sim.control().clear_site_list_fault();
