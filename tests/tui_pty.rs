@@ -13,10 +13,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use simsid::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
+use simsid::harvest::Cancel;
 use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::tui::{ConsoleOptions, Overview, Services};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 use tui_support::*;
 
 const CHILD_ENV: &str = "SIMSID_TUI_PTY_CHILD";
@@ -50,7 +50,7 @@ impl Services for PanickingServices {
     fn harvest(
         &self,
         e: UnboundedSender<HarvestEvent>,
-        c: CancellationToken,
+        c: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.0.harvest(e, c)
     }

@@ -166,7 +166,7 @@ impl Console {
             Effect::StartHarvest => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                 let result = s
-                    .harvest(tx, CancellationToken::new())
+                    .harvest(tx, CancellationToken::new().into())
                     .await
                     .map_err(message);
                 let mut batch = Vec::new();

@@ -7,13 +7,12 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::RetryPolicy;
-use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::harvest::{Cancel, HarvestEnd, HarvestEvent, HarvestOptions};
 use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::store::Store;
 use crate::tui::{Overview, SecretsLocation, Services};
@@ -300,7 +299,7 @@ impl Services for ConsoleServices {
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         let inner = self.inner.clone();
         let hook = self.before_harvest.clone();

@@ -203,6 +203,16 @@ fn failure(what: &str, errors: &[VaultError], total: usize) -> OpError {
     ))
 }
 
+/// A one-school run (`harvest --site`) sees only that school's marks: every other site is
+/// absent from its site list but must not be removed from the vault.
+fn scoped_marks(mut marks: VaultMarks, data: &HarvestData, summary: &RunSummary) -> VaultMarks {
+    if summary.scope == crate::domain::RunScope::Site {
+        let listed: HashSet<&OrgId> = data.sites.iter().map(|s| &s.org_id).collect();
+        marks.retain(|(org, _), _| listed.contains(org));
+    }
+    marks
+}
+
 impl VaultSink {
     async fn run(
         &mut self,
@@ -460,6 +470,7 @@ impl CommitSink for VaultSink {
         let fingerprinter = store.fingerprinter();
         let marks = store
             .vault_marks()
+            .map(|marks| scoped_marks(marks, data, summary))
             .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));
         async move {
             let marks = marks?;

@@ -13,10 +13,9 @@ use crossterm::event::{self, Event};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::domain::OrgId;
-use crate::harvest::HarvestEvent;
+use crate::domain::{CancelSignal, OrgId};
+use crate::harvest::{Cancel, HarvestEvent};
 use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
@@ -45,8 +44,20 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     let _input = InputThread::spawn(input_tx)?;
     let mut runtime = Runtime::new(services, osc52::inside_tmux());
-    let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui).await;
+    // SIGTERM, SIGHUP (and a SIGINT from outside: in raw mode Ctrl-C is a key) end the
+    // console as `q` does: a running harvest is cancelled and recorded with the signal, a
+    // copied secret is cleared from the clipboard, the terminal is restored.
+    let mut signals = crate::signals::StopSignals::listen()?;
+    let result = tokio::select! {
+        r = runtime.run(&mut tui, &mut app, input_rx) => r,
+        Some(signal) = signals.recv() => Err(anyhow::Error::new(crate::signals::Signalled(signal))),
+    };
+    let signal = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<crate::signals::Signalled>())
+        .map(|s| s.0);
+    runtime.shutdown(&mut tui, signal).await;
     tui.restore();
     result
 }
@@ -77,7 +88,7 @@ pub async fn run_headless<W: Write>(
     });
     let mut runtime = Runtime::new(services, false);
     let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui).await;
+    runtime.shutdown(&mut tui, None).await;
     forward.abort();
     result.map(|()| app)
 }
@@ -139,7 +150,7 @@ struct CopyRead {
 
 /// A harvest running in a task.
 struct RunningHarvest {
-    cancel: CancellationToken,
+    cancel: Cancel,
     events: Option<UnboundedReceiver<HarvestEvent>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -385,7 +396,7 @@ impl Runtime {
             Effect::StartHarvest => {
                 if self.harvest.is_none() {
                     let (events_tx, events_rx) = mpsc::unbounded_channel();
-                    let cancel = CancellationToken::new();
+                    let cancel = Cancel::new();
                     let future = s.harvest(events_tx, cancel.clone());
                     let tx = self.actions_tx.clone();
                     let task = tokio::spawn(async move {
@@ -474,11 +485,15 @@ impl Runtime {
         }
     }
 
-    /// On the way out: stop a running harvest (nothing is committed), clear a copied
-    /// secret from the clipboard, stop background tasks.
-    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>) {
+    /// On the way out: stop a running harvest (nothing is committed; `signal`, when a stop
+    /// signal ends the console, is recorded with the run), clear a copied secret from the
+    /// clipboard, stop background tasks.
+    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>, signal: Option<CancelSignal>) {
         if let Some(h) = self.harvest.take() {
-            h.cancel.cancel();
+            match signal {
+                Some(signal) => h.cancel.cancel_by(signal),
+                None => h.cancel.cancel(),
+            }
             let mut task = h.task;
             if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
                 .await

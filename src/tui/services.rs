@@ -4,11 +4,10 @@
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
-use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 use crate::ops::verify_many::{CredentialCheck, Tally};
 
 /// What the console needs from the rest of the program (implemented by the binary over the
@@ -39,11 +38,11 @@ pub trait Services: Send + Sync + 'static {
     /// Requests a token from the STS with each of the site's credentials.
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>>;
     /// Runs a full re-harvest, sending progress on `events`; stops without committing when
-    /// `cancel` fires.
+    /// `cancel` fires (the run is then recorded as cancelled, with the signal if one threw it).
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
     /// Switches to another configured profile; `overview()` then reflects it.
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;

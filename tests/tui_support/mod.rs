@@ -25,7 +25,6 @@ use simsid::tui::{
     views, Action, App, ConsoleOptions, Effect, Overview, SecretsLocation, Services, UserCommand,
 };
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 pub const ST_MARYS: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";
 pub const BRO_DWR: &str = "B1C2D3E4-0000-4000-8000-000000000002";
@@ -72,6 +71,8 @@ fn row(
         last_error: None,
         last_changed: changed,
         badge,
+        first_seen: None,
+        waiting_since: None,
     }
 }
 
@@ -207,6 +208,19 @@ pub fn latest_run() -> RunSummary {
         }],
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
+    }
+}
+
+/// A run cancelled before it committed.
+pub fn cancelled_run() -> RunSummary {
+    RunSummary {
+        status: RunStatus::Cancelled,
+        diff: Diff::default(),
+        failures: vec![],
+        error: Some("cancelled".into()),
+        ..latest_run()
     }
 }
 
@@ -229,6 +243,8 @@ pub fn older_run() -> RunSummary {
         failures: vec![],
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
     }
 }
 
@@ -548,7 +564,7 @@ impl Services for FakeServices {
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: simsid::harvest::Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.log("harvest".into());
         let gate = self.harvest_gate.clone();
@@ -563,7 +579,7 @@ impl Services for FakeServices {
                         break;
                     }
                     tokio::select! {
-                        () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
+                        () = cancel.token().cancelled() => return Ok(HarvestEnd::Cancelled(Box::new(cancelled_run()))),
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
                     }
                 }
@@ -571,7 +587,7 @@ impl Services for FakeServices {
             }
             for (i, s) in sites().iter().enumerate() {
                 if cancel.is_cancelled() {
-                    return Ok(HarvestEnd::Cancelled);
+                    return Ok(HarvestEnd::Cancelled(Box::new(cancelled_run())));
                 }
                 tokio::task::yield_now().await;
                 let o = s.site.org_id.clone();

@@ -496,7 +496,7 @@ impl App {
     fn harvest_finished(&mut self, result: Result<HarvestEnd, String>, fx: &mut Vec<Effect>) {
         let shown = matches!(self.screen(), Screen::Harvest);
         match result {
-            Ok(HarvestEnd::Cancelled) => {
+            Ok(HarvestEnd::Cancelled(_)) => {
                 self.harvest = None;
                 self.stack.retain(|s| !matches!(s, Screen::Harvest));
                 self.warn(strings::FLASH_HARVEST_CANCELLED.to_string());
@@ -509,7 +509,9 @@ impl App {
                 let level = match summary.status {
                     crate::domain::RunStatus::Complete => Level::Info,
                     crate::domain::RunStatus::Partial => Level::Warning,
-                    crate::domain::RunStatus::Failed => Level::Error,
+                    crate::domain::RunStatus::Failed | crate::domain::RunStatus::Cancelled => {
+                        Level::Error
+                    }
                 };
                 self.last_run = Some((*summary).clone());
                 if let Some(h) = self.harvest.as_mut() {

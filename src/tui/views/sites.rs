@@ -59,7 +59,9 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         Some(run) => {
             let status_style = match run.status {
                 crate::domain::RunStatus::Complete => t.ok,
-                crate::domain::RunStatus::Partial => t.warning,
+                crate::domain::RunStatus::Partial | crate::domain::RunStatus::Cancelled => {
+                    t.warning
+                }
                 crate::domain::RunStatus::Failed => t.error,
             };
             line3.push(Span::raw(format::time(&run.finished_at)));
