@@ -10,11 +10,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
-use crate::domain::CancelSignal;
+use crate::domain::{CancelSignal, OrgId};
 use crate::harvest::{Cancel, HarvestEvent};
 use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
@@ -141,6 +141,13 @@ impl Drop for InputThread {
     }
 }
 
+/// A secret read for the clipboard, back from its task.
+struct CopyRead {
+    org: OrgId,
+    client_id: String,
+    result: anyhow::Result<SecretString>,
+}
+
 /// A harvest running in a task.
 struct RunningHarvest {
     cancel: Cancel,
@@ -153,6 +160,8 @@ struct Runtime {
     tmux: bool,
     actions_tx: UnboundedSender<Action>,
     actions_rx: UnboundedReceiver<Action>,
+    copies_tx: UnboundedSender<CopyRead>,
+    copies_rx: UnboundedReceiver<CopyRead>,
     harvest: Option<RunningHarvest>,
     tasks: JoinSet<()>,
     /// A copied secret may be on the clipboard.
@@ -162,11 +171,14 @@ struct Runtime {
 impl Runtime {
     fn new(services: Arc<dyn Services>, tmux: bool) -> Self {
         let (actions_tx, actions_rx) = mpsc::unbounded_channel();
+        let (copies_tx, copies_rx) = mpsc::unbounded_channel();
         Runtime {
             services,
             tmux,
             actions_tx,
             actions_rx,
+            copies_tx,
+            copies_rx,
             harvest: None,
             tasks: JoinSet::new(),
             clipboard_dirty: false,
@@ -216,6 +228,10 @@ impl Runtime {
                         self.drain_harvest(tui, app)?;
                         self.harvest = None;
                     }
+                    self.dispatch(tui, app, action)?;
+                }
+                Some(copy) = self.copies_rx.recv() => {
+                    let action = self.write_copy(tui, copy);
                     self.dispatch(tui, app, action)?;
                 }
                 event = recv_or_wait(harvest_rx) => match event {
@@ -321,13 +337,14 @@ impl Runtime {
     }
 
     /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
-    #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
     fn execute<W: Write>(
         &mut self,
         tui: &mut Tui<W>,
         effect: Effect,
     ) -> anyhow::Result<Option<Action>> {
         let s = self.services.clone();
+        // Forget the tasks that have ended (their answers came on the channels).
+        while self.tasks.try_join_next().is_some() {}
         Ok(match effect {
             Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
             Effect::LoadSite(org) => {
@@ -336,30 +353,32 @@ impl Runtime {
             }
             Effect::LoadRuns => Some(Action::RunsLoaded(s.runs().map_err(message))),
             Effect::Reveal { org, client_id } => {
-                let result = s.reveal(&org, &client_id).map_err(message);
-                Some(Action::Revealed {
-                    org,
-                    client_id,
-                    result,
-                })
+                // A task: the secret may come from a vault that answers slowly or never.
+                let future = s.reveal(&org, &client_id);
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await.map_err(message);
+                    let _ = tx.send(Action::Revealed {
+                        org,
+                        client_id,
+                        result,
+                    });
+                });
+                None
             }
             Effect::Copy { org, client_id } => {
-                let result = match s.copy_secret(&org, &client_id) {
-                    Ok(secret) => {
-                        let tmux = self.tmux;
-                        self.clipboard_dirty = true;
-                        tui.write_raw(|out| {
-                            osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
-                        })
-                        .map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(message(e)),
-                };
-                Some(Action::Copied {
-                    org,
-                    client_id,
-                    result,
-                })
+                // A task too; the secret comes back to the loop, which writes it (OSC 52).
+                let future = s.copy_secret(&org, &client_id);
+                let tx = self.copies_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await;
+                    let _ = tx.send(CopyRead {
+                        org,
+                        client_id,
+                        result,
+                    });
+                });
+                None
             }
             Effect::ClearClipboard => {
                 self.clear_clipboard(tui);
@@ -430,6 +449,33 @@ impl Runtime {
             }
             Effect::Quit => None,
         })
+    }
+
+    /// Sends a secret read for the clipboard to the terminal (OSC 52); the answer to
+    /// [`Effect::Copy`].
+    #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
+    fn write_copy<W: Write>(&mut self, tui: &mut Tui<W>, copy: CopyRead) -> Action {
+        let CopyRead {
+            org,
+            client_id,
+            result,
+        } = copy;
+        let result = match result {
+            Ok(secret) => {
+                let tmux = self.tmux;
+                self.clipboard_dirty = true;
+                tui.write_raw(|out| {
+                    osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
+                })
+                .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(message(e)),
+        };
+        Action::Copied {
+            org,
+            client_id,
+            result,
+        }
     }
 
     fn clear_clipboard<W: Write>(&mut self, tui: &mut Tui<W>) {

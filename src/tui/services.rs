@@ -20,10 +20,21 @@ pub trait Services: Send + Sync + 'static {
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
     /// Past harvest runs, newest first.
     fn runs(&self) -> anyhow::Result<Vec<RunSummary>>;
-    /// Unseals one secret for display and writes an audit record.
-    fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
-    /// Unseals one secret for the clipboard and writes an audit record.
-    fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
+    /// Reads one secret for display (from the store or the vault) and writes an audit
+    /// record. A future: the runtime spawns it, so a vault that does not answer never
+    /// blocks the console.
+    fn reveal(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>>;
+    /// Reads one secret for the clipboard and writes an audit record (a future, as
+    /// [`Services::reveal`]).
+    fn copy_secret(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>>;
     /// Requests a token from the STS with each of the site's credentials.
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>>;
     /// Runs a full re-harvest, sending progress on `events`; stops without committing when
@@ -57,10 +68,42 @@ pub struct Overview {
     pub application_id: String,
     /// Where the store lives, as shown to the user.
     pub store_path: String,
+    /// Where the secrets live (the local store or a vault).
+    pub secrets: SecretsLocation,
     /// Every cached site.
     pub sites: Vec<SiteRow>,
     /// The most recent harvest run, if any.
     pub last_run: Option<RunSummary>,
+}
+
+/// Where a profile's secrets live, as the console shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretsLocation {
+    /// Sealed in the local store.
+    #[default]
+    LocalStore,
+    /// In a vault (OpenBao / Vault KV v2) at this address.
+    Vault(String),
+}
+
+impl SecretsLocation {
+    /// `local store` or `vault ADDR` (the address sanitised for the terminal).
+    pub fn label(&self) -> String {
+        match self {
+            SecretsLocation::LocalStore => "local store".to_string(),
+            SecretsLocation::Vault(addr) => {
+                format!("vault {}", crate::sanitize::for_terminal(addr))
+            }
+        }
+    }
+
+    /// What the console says while a secret is being read.
+    pub fn reading(&self) -> &'static str {
+        match self {
+            SecretsLocation::LocalStore => "reading the store…",
+            SecretsLocation::Vault(_) => "reading the vault…",
+        }
+    }
 }
 
 /// How the console was started.

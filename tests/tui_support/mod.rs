@@ -21,7 +21,9 @@ use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
-use simsid::tui::{views, Action, App, ConsoleOptions, Effect, Overview, Services, UserCommand};
+use simsid::tui::{
+    views, Action, App, ConsoleOptions, Effect, Overview, SecretsLocation, Services, UserCommand,
+};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub const ST_MARYS: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";
@@ -251,6 +253,7 @@ pub fn overview() -> Overview {
         profile: "default".into(),
         application_id: "4C1E9B2A-1F4D-4B8E-9A3C-2D5E6F708192".into(),
         store_path: "/var/lib/simsid/store.sqlite3".into(),
+        secrets: SecretsLocation::LocalStore,
         sites: sites(),
         last_run: Some(latest_run()),
     }
@@ -531,13 +534,21 @@ impl Services for FakeServices {
         self.log("runs".into());
         Ok(vec![latest_run(), older_run()])
     }
-    fn reveal(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+    fn reveal(
+        &self,
+        o: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
         self.log(format!("reveal {o} {client_id}"));
-        Ok(SecretString::from(SECRET.to_string()))
+        Box::pin(async { Ok(SecretString::from(SECRET.to_string())) })
     }
-    fn copy_secret(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+    fn copy_secret(
+        &self,
+        o: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
         self.log(format!("copy {o} {client_id}"));
-        Ok(SecretString::from(SECRET.to_string()))
+        Box::pin(async { Ok(SecretString::from(SECRET.to_string())) })
     }
     fn verify(&self, o: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
         self.log(format!("verify {o}"));

@@ -43,6 +43,13 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         app.store_path.clone(),
         ratatui::style::Style::new(),
     ));
+    line2.push(Span::styled(" · ", t.dim));
+    line2.extend(field(
+        app,
+        strings::SECRETS,
+        app.secrets.label(),
+        ratatui::style::Style::new(),
+    ));
     let mut line3 = vec![
         Span::raw(" "),
         Span::styled(strings::LAST_HARVEST, t.label),
