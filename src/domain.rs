@@ -223,6 +223,11 @@ pub struct Diff {
     pub credentials_added: Vec<CredentialRef>,
     pub credentials_removed: Vec<CredentialRef>,
     pub credentials_rotated: Vec<CredentialRef>,
+    /// Vault mode: every key the run removed from the vault (under the mount), by
+    /// `vault_on_remove` or as a stray of `--reconcile` (vault.md sync rule 6). Absent from
+    /// JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vault_removed: Vec<String>,
 }
 
 impl Diff {
@@ -234,6 +239,7 @@ impl Diff {
             && self.credentials_added.is_empty()
             && self.credentials_removed.is_empty()
             && self.credentials_rotated.is_empty()
+            && self.vault_removed.is_empty()
     }
 }
 

@@ -5,8 +5,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use std::collections::BTreeMap;
+
 use super::OpError;
-use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunSummary, VaultMarks};
+use crate::domain::{
+    AuditAction, Diff, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
+};
 use crate::harvest::{self, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source};
 use crate::store::{Store, StoreError};
 
@@ -19,22 +23,32 @@ pub struct HarvestPolicy {
     pub accept_removals: bool,
 }
 
+/// What a sink did with a fetched harvest.
+#[derive(Debug, Clone, Default)]
+pub struct Synced {
+    /// `None`: commit as usual, secrets sealed in the store; `Some(marks)`: the secrets
+    /// live elsewhere, commit without them, recording `marks`.
+    pub marks: Option<VaultMarks>,
+    /// Sites to commit as failed (stale) with the reason: one of their credentials was
+    /// refused by the sink (vault.md sync rule 7).
+    pub failed_sites: BTreeMap<OrgId, String>,
+}
+
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
 /// The harvest engine knows nothing of it.
 pub trait CommitSink {
     /// Takes a fetched harvest before it is committed; `held` are the removals the guard
-    /// holds back (they stay, so the sink must not remove them either). `Ok(None)`: commit
-    /// as usual, secrets sealed in the store; `Ok(Some(marks))`: the secrets live elsewhere,
-    /// commit without them, recording `marks`; `Err`: the run fails and the store is not
-    /// committed.
+    /// holds back (they stay, so the sink must not remove them either). The sink may make
+    /// the run partial and add to its error and diff (`summary`). `Err`: the run fails,
+    /// the store is not committed and the run is recorded as failed with the reason.
     fn sync(
         &mut self,
         store: &Store,
         data: &HarvestData,
         held: &HeldRemovals,
-        summary: &RunSummary,
+        summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+    ) -> impl std::future::Future<Output = OpResult<Synced>>;
 }
 
 /// The local store alone (`secrets = "local"`).
@@ -48,10 +62,10 @@ impl CommitSink for LocalOnly {
         _store: &Store,
         _data: &HarvestData,
         _held: &HeldRemovals,
-        _summary: &RunSummary,
+        _summary: &mut RunSummary,
         _events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>> {
-        std::future::ready(Ok(None))
+    ) -> impl std::future::Future<Output = OpResult<Synced>> {
+        std::future::ready(Ok(Synced::default()))
     }
 }
 
@@ -152,15 +166,32 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             let previous = store
                 .snapshot()
                 .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let (mut summary, data) =
+            let (mut summary, mut data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            let held =
+            let mut held =
                 harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
-            let marks = sink.sync(store, &data, &held, &summary, &events).await?;
-            store
-                .commit_prepared(generation, &summary, &data, &held, marks.as_ref())
-                .map_err(commit_error)?;
-            summary
+            match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => {
+                    harvest::fail_sites(
+                        &previous,
+                        &mut summary,
+                        &mut data,
+                        &mut held,
+                        synced.failed_sites,
+                    );
+                    store
+                        .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
+                        .map_err(commit_error)?;
+                    summary
+                }
+                Err(e) => {
+                    let failed = sink_failed(summary, &previous, e);
+                    store
+                        .record_run(&failed)
+                        .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
+                    failed
+                }
+            }
         }
     };
     info!(
@@ -188,5 +219,41 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     store
         .append_audit(&entry)
         .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
+    for key in &summary.diff.vault_removed {
+        let entry = crate::domain::AuditEntry {
+            at: summary.finished_at,
+            user: run.user.to_string(),
+            action: AuditAction::Harvest,
+            organisation_id: None,
+            client_id: None,
+            fingerprint: None,
+            detail: Some(format!(
+                "run {} removed vault key {}",
+                summary.run_id,
+                crate::sanitize::for_terminal(key)
+            )),
+            identity: None,
+        };
+        store
+            .append_audit(&entry)
+            .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+    }
     Ok(HarvestEnd::Finished(Box::new(summary)))
+}
+
+/// The run as recorded when its sink failed (vault.md sync rule 8): `failed` with the
+/// reason, nothing committed (the diff holds only the vault keys already removed, and the
+/// store still holds what it held).
+fn sink_failed(mut summary: RunSummary, previous: &crate::domain::Snapshot, e: OpError) -> RunSummary {
+    let removed = std::mem::take(&mut summary.diff.vault_removed);
+    summary.diff = Diff {
+        vault_removed: removed,
+        ..Diff::default()
+    };
+    summary.status = RunStatus::Failed;
+    summary.credentials_total = previous.sites.values().map(|s| s.credentials.len()).sum();
+    summary.finished_at = chrono::Utc::now();
+    summary.error = Some(e.to_string());
+    summary
 }
