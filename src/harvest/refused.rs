@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::{HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, SiteFailure, Snapshot};
+use crate::domain::{
+    HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, SiteFailure, Snapshot,
+};
 
 /// Moves each site of `failed` from fetched to failed with its reason: its previous
 /// credentials stay (marked stale), its credential changes leave the diff, its held
@@ -22,12 +24,11 @@ pub fn fail_sites(
             continue;
         };
         let held_here = held.credentials.remove(&org).map_or(0, |ids| ids.len());
-        let kept = previous
-            .sites
-            .get(&org)
-            .map_or(0, |s| s.credentials.len());
-        summary.credentials_total =
-            summary.credentials_total.saturating_sub(fetched.len() + held_here) + kept;
+        let kept = previous.sites.get(&org).map_or(0, |s| s.credentials.len());
+        summary.credentials_total = summary
+            .credentials_total
+            .saturating_sub(fetched.len() + held_here)
+            + kept;
         for list in [
             &mut summary.diff.credentials_added,
             &mut summary.diff.credentials_removed,

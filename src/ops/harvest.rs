@@ -245,7 +245,11 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
 /// The run as recorded when its sink failed (vault.md sync rule 8): `failed` with the
 /// reason, nothing committed (the diff holds only the vault keys already removed, and the
 /// store still holds what it held).
-fn sink_failed(mut summary: RunSummary, previous: &crate::domain::Snapshot, e: OpError) -> RunSummary {
+fn sink_failed(
+    mut summary: RunSummary,
+    previous: &crate::domain::Snapshot,
+    e: OpError,
+) -> RunSummary {
     let removed = std::mem::take(&mut summary.diff.vault_removed);
     summary.diff = Diff {
         vault_removed: removed,

@@ -17,8 +17,8 @@ pub use context::{
     open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
 };
 pub use harvest::{
-    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, CommitSink, HarvestPolicy, Synced,
-    LocalOnly, Run,
+    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, CommitSink, HarvestPolicy,
+    LocalOnly, Run, Synced,
 };
 
 pub use error::OpError;

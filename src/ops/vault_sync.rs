@@ -352,11 +352,14 @@ impl VaultSink {
         let mut new_marks = marks.clone();
         let mut fatal: Vec<VaultError> = Vec::new();
         let mut failed_sites: BTreeMap<OrgId, String> = BTreeMap::new();
-        let refused = |failed: &mut BTreeMap<OrgId, String>, org: &OrgId, client_id: &str, e: &VaultError| {
+        let refused = |failed: &mut BTreeMap<OrgId, String>,
+                       org: &OrgId,
+                       client_id: &str,
+                       e: &VaultError| {
             warn!(organisation_id = %org, client_id = %client_id, error = %e, "the vault refused a credential");
-            failed.entry(org.clone()).or_insert_with(|| {
-                format!("the vault refused credential {client_id}: {e}")
-            });
+            failed
+                .entry(org.clone())
+                .or_insert_with(|| format!("the vault refused credential {client_id}: {e}"));
         };
         if self.reconcile {
             let checked: Vec<_> = stream::iter(jobs.drain(..))
@@ -582,7 +585,11 @@ impl VaultSink {
             }
             let names = self
                 .client
-                .kv_list(&self.mount, &format!("{}/{seg}", self.prefix), Route::Active)
+                .kv_list(
+                    &self.mount,
+                    &format!("{}/{seg}", self.prefix),
+                    Route::Active,
+                )
                 .await?;
             for name in names {
                 if name.ends_with('/') {

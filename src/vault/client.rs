@@ -313,11 +313,8 @@ impl VaultClient {
                 .saturating_duration_since(Instant::now())
                 .min(REQUEST_TIMEOUT)
                 .max(Duration::from_millis(100));
-            let sent = tokio::time::timeout(
-                left,
-                self.send_once(index, &method, path, body, token),
-            )
-            .await;
+            let sent =
+                tokio::time::timeout(left, self.send_once(index, &method, path, body, token)).await;
             match sent {
                 Ok(Ok(answer)) if !is_retryable(answer.status) && !answer.is_kv_upgrading() => {
                     self.current.store(index, Ordering::Relaxed);
@@ -971,12 +968,16 @@ fn tls_failure(e: &reqwest::Error) -> Option<String> {
         source = s.source();
     }
     let all = chain.join(": ");
-    let hint = "set `vault_ca_file` (or VAULT_CACERT) to the CA that signed the vault's certificate";
+    let hint =
+        "set `vault_ca_file` (or VAULT_CACERT) to the CA that signed the vault's certificate";
     if all.contains("UnknownIssuer") || all.contains("unknown issuer") {
-        Some(format!("TLS failure: the vault's certificate is not trusted (unknown issuer); {hint}"))
+        Some(format!(
+            "TLS failure: the vault's certificate is not trusted (unknown issuer); {hint}"
+        ))
     } else if all.contains("NotValidForName") || all.contains("not valid for name") {
         Some("TLS failure: the vault's certificate does not name this host (name mismatch); use the address the certificate names".to_string())
-    } else if all.contains("invalid peer certificate") || all.contains("certificate") && all.contains("TLS")
+    } else if all.contains("invalid peer certificate")
+        || all.contains("certificate") && all.contains("TLS")
     {
         Some(format!(
             "TLS failure: the vault's certificate was refused ({}); {hint}",
