@@ -452,7 +452,7 @@ async fn item7_the_console_opens_on_a_missing_store_and_its_harvest_honours_the_
     let lock = simsid::store::HarvestLock::acquire(&ts.path(), chrono::Utc::now()).unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let err = services
-        .harvest(tx, CancellationToken::new())
+        .harvest(tx, CancellationToken::new().into())
         .await
         .unwrap_err()
         .to_string();
@@ -465,7 +465,7 @@ async fn item7_the_console_opens_on_a_missing_store_and_its_harvest_honours_the_
 
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let end = services
-        .harvest(tx, CancellationToken::new())
+        .harvest(tx, CancellationToken::new().into())
         .await
         .unwrap();
     assert!(matches!(end, HarvestEnd::Finished(_)));

@@ -152,6 +152,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Health for on-call and monitoring: last harvest and its age, stale sites, held
+    /// removals, store integrity, audit chain; exit 0 healthy, 1 not.
+    Status {
+        #[arg(long)]
+        json: bool,
+        /// A last complete harvest older than this is unhealthy (26h, 90m, 2d, 3600s).
+        #[arg(long = "max-age", value_name = "DURATION", value_parser = parse_max_age)]
+        max_age: Option<std::time::Duration>,
+    },
     /// The audit trail.
     Audit {
         #[arg(long)]
@@ -200,6 +209,10 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
     Man,
+}
+
+fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
+    crate::words::parse_duration(text)
 }
 
 /// `simsid vault` commands.

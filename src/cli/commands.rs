@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 
 use super::args::ExportFormat;
 use super::exit::{self, CliError};
@@ -12,7 +11,7 @@ use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
 use crate::filter::StatusView;
-use crate::harvest::{HarvestEnd, HarvestOptions, Progress};
+use crate::harvest::{Cancel, HarvestEnd, HarvestOptions, Progress};
 use crate::ops::{self, secrets, Context};
 use crate::store::Store;
 
@@ -120,29 +119,20 @@ pub async fn harvest_into<K: ops::CommitSink>(
         user: &ctx.user,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
+    let cancel = Cancel::new();
 
-    // Ctrl-C cancels: nothing is committed.
-    let ctrlc = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        })
-    };
+    // Ctrl-C, SIGTERM and SIGHUP cancel: nothing is committed, the run is recorded.
+    let signals = crate::signals::StopSignals::listen()
+        .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
+        .cancel_on_signal(cancel.clone());
     let progress_task = spawn_progress_bar(rx);
 
     let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
-    ctrlc.abort();
+    signals.abort();
     let _ = progress_task.await;
     let end = end?;
     let summary = match end {
-        HarvestEnd::Cancelled => {
-            eprintln!("harvest cancelled; nothing committed");
-            return Ok(exit::CANCELLED);
-        }
-        HarvestEnd::Finished(s) => s,
+        HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
     let vault = counts(sink);
     let mut out = std::io::stdout().lock();
@@ -170,6 +160,13 @@ pub async fn harvest_into<K: ops::CommitSink>(
         }
     }
     Ok(match summary.status {
+        RunStatus::Cancelled => {
+            eprintln!(
+                "harvest {}; nothing committed",
+                summary.error.as_deref().unwrap_or("cancelled")
+            );
+            crate::signals::exit_code(summary.signal)
+        }
         RunStatus::Complete => exit::OK,
         RunStatus::Partial => exit::PARTIAL,
         RunStatus::Failed => {

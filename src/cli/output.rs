@@ -41,6 +41,14 @@ fn site_fields(row: &SiteRow) -> Map<String, Value> {
     m.insert("authorised".into(), json!(row.site.authorised));
     m.insert("stale".into(), json!(row.stale));
     m.insert("last_error".into(), json!(row.last_error));
+    m.insert(
+        "first_seen".into(),
+        json!(row.first_seen.as_ref().map(time)),
+    );
+    m.insert(
+        "waiting_since".into(),
+        json!(row.waiting_since.as_ref().map(time)),
+    );
     m
 }
 
@@ -433,6 +441,8 @@ mod tests {
                 last_error: None,
                 last_changed: Some(t),
                 badge: Some(ChangeBadge::Added),
+                first_seen: None,
+                waiting_since: None,
             },
             credentials: vec![CredentialRow {
                 client_id: "sas-simsprimary-1".into(),

@@ -23,8 +23,8 @@ use super::retry::RetryPolicy;
 use super::source::{FetchError, Source};
 use super::{HarvestEvent, Limits};
 use crate::domain::{
-    Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunStatus, RunSummary, Site,
-    SiteFailure, Snapshot,
+    Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunScope, RunStatus, RunSummary,
+    Site, SiteFailure, Snapshot,
 };
 
 /// Clients requests in flight at most when nothing else is set (cli.md `concurrency`).
@@ -67,8 +67,9 @@ pub struct Fetched {
 /// What fetching produced ([`run`]): nothing (cancelled), a failed run to record, or the data to conclude and commit (which then ends as a [`HarvestEnd`]).
 #[derive(Debug)]
 pub enum FetchOutcome {
-    /// Cancelled: nothing to commit.
-    Cancelled,
+    /// Cancelled: nothing to commit; the summary (status `cancelled`, what was fetched so
+    /// far, the request counts) is for the history.
+    Cancelled(Box<RunSummary>),
     /// The token or the site list failed: the store stays unchanged; record the summary only.
     Failed(Box<RunSummary>),
     /// The site list was fetched: conclude and commit.
@@ -170,7 +171,10 @@ pub async fn run<S: Source>(
     shared.announce();
 
     let listed = tokio::select! {
-        _ = cancel.cancelled() => return FetchOutcome::Cancelled,
+        _ = cancel.cancelled() => {
+            let stats = shared.counters.stats(&shared.gate);
+            return FetchOutcome::Cancelled(Box::new(cancelled_summary(run_id, started_at, stats)));
+        }
         r = fetch_list(&source, &shared) => r,
     };
     let sites = match listed {
@@ -222,9 +226,19 @@ pub async fn run<S: Source>(
 
     let mut clients = BTreeMap::new();
     let mut failed = BTreeMap::new();
+    let total = sites.len();
+    let cancelled = |clients: &BTreeMap<OrgId, Vec<Credential>>,
+                     failed: &BTreeMap<OrgId, String>| {
+        let mut summary =
+            cancelled_summary(run_id, started_at, shared.counters.stats(&shared.gate));
+        summary.sites_total = total;
+        summary.sites_harvested = clients.len();
+        summary.sites_failed = failed.len();
+        FetchOutcome::Cancelled(Box::new(summary))
+    };
     loop {
         let next = tokio::select! {
-            _ = cancel.cancelled() => return FetchOutcome::Cancelled,
+            _ = cancel.cancelled() => return cancelled(&clients, &failed),
             n = stream.next() => n,
         };
         match next {
@@ -243,7 +257,7 @@ pub async fn run<S: Source>(
         }
     }
     if cancel.is_cancelled() {
-        return FetchOutcome::Cancelled;
+        return cancelled(&clients, &failed);
     }
     FetchOutcome::Fetched(Box::new(Fetched {
         run_id,
@@ -416,6 +430,22 @@ pub fn failed_summary(run_id: Uuid, started_at: DateTime<Utc>, error: String) ->
         failures: Vec::new(),
         stats: HarvestStats::default(),
         error: Some(error),
+        scope: RunScope::Full,
+        signal: None,
+    }
+}
+
+/// The summary of a run cancelled before it committed (the caller fills in the counts
+/// fetched so far and who cancelled it).
+pub fn cancelled_summary(
+    run_id: Uuid,
+    started_at: DateTime<Utc>,
+    stats: HarvestStats,
+) -> RunSummary {
+    RunSummary {
+        status: RunStatus::Cancelled,
+        stats,
+        ..failed_summary(run_id, started_at, "cancelled".into())
     }
 }
 
@@ -480,6 +510,8 @@ pub fn conclude(
         failures,
         stats,
         error: None,
+        scope: RunScope::Full,
+        signal: None,
     };
     let data = HarvestData {
         sites,
@@ -684,7 +716,14 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(matches!(out, FetchOutcome::Cancelled));
+        let FetchOutcome::Cancelled(s) = out else {
+            panic!("expected cancelled");
+        };
+        assert_eq!(s.status, RunStatus::Cancelled);
+        assert_eq!(s.sites_total, 200);
+        assert!(s.sites_harvested >= 3 && s.sites_harvested < 200);
+        assert!(s.stats.requests > 3);
+        assert!(s.diff.is_empty());
     }
 
     #[tokio::test]

@@ -114,6 +114,8 @@ mod tests {
             failures: Vec::new(),
             stats: Default::default(),
             error: None,
+            scope: Default::default(),
+            signal: None,
         };
         let mut held = HeldRemovals::default();
         fail_sites(

@@ -2,16 +2,17 @@
 //! history and audit records.
 
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use std::collections::BTreeMap;
 
 use super::OpError;
 use crate::domain::{
-    AuditAction, Diff, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
+    AuditAction, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
 };
-use crate::harvest::{self, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source};
+use crate::harvest::{
+    self, Cancel, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source,
+};
 use crate::store::{Store, StoreError};
 
 use super::OpResult;
@@ -77,7 +78,7 @@ pub async fn harvest_and_commit<S: Source>(
     options: HarvestOptions,
     user: &str,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
 ) -> OpResult<HarvestEnd> {
     harvest_and_commit_with(
         store,
@@ -99,7 +100,7 @@ pub async fn harvest_and_commit_with<S: Source>(
     policy: HarvestPolicy,
     user: &str,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
 ) -> OpResult<HarvestEnd> {
     let run = Run {
         options,
@@ -135,18 +136,18 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     source: S,
     run: Run<'_>,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
     sink: &mut K,
 ) -> OpResult<HarvestEnd> {
+    let cancel: Cancel = cancel.into();
     let generation = store
         .generation()
         .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
     info!(concurrency = run.options.concurrency, "harvest started");
-    let fetched = harvest::run(source, run.options, events.clone(), cancel).await;
+    let fetched = harvest::run(source, run.options, events.clone(), cancel.token().clone()).await;
     let summary: RunSummary = match fetched {
-        FetchOutcome::Cancelled => {
-            info!("harvest cancelled; nothing committed");
-            return Ok(HarvestEnd::Cancelled);
+        FetchOutcome::Cancelled(summary) => {
+            return record_cancelled(store, *summary, &cancel, run.user);
         }
         FetchOutcome::Failed(summary) => {
             store
@@ -170,33 +171,94 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
             let mut held =
                 harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
-            match sink.sync(store, &data, &held, &mut summary, &events).await {
-                Ok(synced) => {
-                    harvest::fail_sites(
-                        &previous,
-                        &mut summary,
-                        &mut data,
-                        &mut held,
-                        synced.failed_sites,
-                    );
-                    store
-                        .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
-                        .map_err(commit_error)?;
-                    summary
-                }
-                Err(e) => {
-                    let failed = sink_failed(summary, &previous, e);
-                    store
-                        .record_run(&failed)
-                        .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
-                    failed
-                }
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user);
             }
+            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => synced,
+                Err(e) => {
+                    // The vault could not be written (vault.md sync rule 8): nothing is
+                    // committed, the run is in the history as failed with the reason.
+                    let failed = record_not_committed(
+                        store,
+                        summary,
+                        RunStatus::Failed,
+                        e.to_string(),
+                        run.user,
+                    )?;
+                    return Ok(HarvestEnd::Finished(Box::new(failed)));
+                }
+            };
+            // A cancel while the vault was written: the local store is not committed; the
+            // next harvest finds the vault ahead of it and converges.
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user);
+            }
+            harvest::fail_sites(
+                &previous,
+                &mut summary,
+                &mut data,
+                &mut held,
+                synced.failed_sites,
+            );
+            store
+                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
+                .map_err(commit_error)?;
+            summary
         }
     };
+    audit_run(store, &summary, run.user)?;
+    Ok(HarvestEnd::Finished(Box::new(summary)))
+}
+
+/// Records a cancelled run (its reason and signal from `cancel`) and ends the harvest as
+/// [`HarvestEnd::Cancelled`]: nothing committed, the run in the history and audited.
+fn record_cancelled(
+    store: &mut Store,
+    summary: RunSummary,
+    cancel: &Cancel,
+    user: &str,
+) -> OpResult<HarvestEnd> {
+    let summary = RunSummary {
+        signal: cancel.signal(),
+        ..summary
+    };
+    let summary =
+        record_not_committed(store, summary, RunStatus::Cancelled, cancel.reason(), user)?;
+    info!(run_id = %summary.run_id, "harvest cancelled; nothing committed");
+    Ok(HarvestEnd::Cancelled(Box::new(summary)))
+}
+
+/// Records a run that did not commit — `status` [`RunStatus::Failed`] or
+/// [`RunStatus::Cancelled`], `reason` as its error — in the history (`history` shows it;
+/// no site or credential changes; its diff is emptied and `credentials_total` is what the
+/// store still holds) and audits it like any finished run. `summary` is the run as far as
+/// it got (its counts and stats are kept). Returns the summary as recorded, for the
+/// caller's output and metrics. The caller holds the harvest lock.
+pub fn record_not_committed(
+    store: &mut Store,
+    summary: RunSummary,
+    status: RunStatus,
+    reason: impl Into<String>,
+    user: &str,
+) -> OpResult<RunSummary> {
+    let in_store = store
+        .credential_count()
+        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    let summary = summary.not_committed(status, reason, in_store);
+    store
+        .record_run(&summary)
+        .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
+    audit_run(store, &summary, user)?;
+    Ok(summary)
+}
+
+/// Logs a finished run and appends its audit record.
+fn audit_run(store: &mut Store, summary: &RunSummary, user: &str) -> OpResult<()> {
     info!(
         run_id = %summary.run_id,
         status = summary.status.as_str(),
+        scope = summary.scope.as_str(),
         sites_total = summary.sites_total,
         sites_failed = summary.sites_failed,
         credentials_total = summary.credentials_total,
@@ -204,7 +266,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     );
     let entry = crate::domain::AuditEntry {
         at: summary.finished_at,
-        user: run.user.to_string(),
+        user: user.to_string(),
         action: AuditAction::Harvest,
         organisation_id: None,
         client_id: None,
@@ -223,7 +285,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     for key in &summary.diff.vault_removed {
         let entry = crate::domain::AuditEntry {
             at: summary.finished_at,
-            user: run.user.to_string(),
+            user: user.to_string(),
             action: AuditAction::Harvest,
             organisation_id: None,
             client_id: None,
@@ -239,25 +301,5 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             .append_audit(&entry)
             .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
     }
-    Ok(HarvestEnd::Finished(Box::new(summary)))
-}
-
-/// The run as recorded when its sink failed (vault.md sync rule 8): `failed` with the
-/// reason, nothing committed (the diff holds only the vault keys already removed, and the
-/// store still holds what it held).
-fn sink_failed(
-    mut summary: RunSummary,
-    previous: &crate::domain::Snapshot,
-    e: OpError,
-) -> RunSummary {
-    let removed = std::mem::take(&mut summary.diff.vault_removed);
-    summary.diff = Diff {
-        vault_removed: removed,
-        ..Diff::default()
-    };
-    summary.status = RunStatus::Failed;
-    summary.credentials_total = previous.sites.values().map(|s| s.credentials.len()).sum();
-    summary.finished_at = chrono::Utc::now();
-    summary.error = Some(e.to_string());
-    summary
+    Ok(())
 }

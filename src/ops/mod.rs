@@ -8,6 +8,7 @@ pub mod error;
 pub mod harvest;
 pub mod secrets;
 pub mod source;
+pub mod status;
 pub mod vault_ops;
 pub mod vault_sync;
 pub mod vault_verify;
@@ -17,8 +18,8 @@ pub use context::{
     open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
 };
 pub use harvest::{
-    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, CommitSink, HarvestPolicy,
-    LocalOnly, Run, Synced,
+    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, record_not_committed,
+    CommitSink, HarvestPolicy, LocalOnly, Run, Synced,
 };
 
 pub use error::OpError;

@@ -139,16 +139,53 @@ pub async fn reveal_audited(
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<SecretString> {
+    let read = read_for_reveal(ctx, client, org, client_id).await?;
+    audit_vault_read(store, ctx, action, org, client_id, &read)?;
+    Ok(read.secret)
+}
+
+/// A secret read from the vault and the vault identity that read it.
+pub struct VaultRead {
+    /// The secret.
+    pub secret: SecretString,
+    /// Who the vault says read it.
+    pub identity: String,
+}
+
+/// The vault half of [`reveal_audited`]: reads the secret with the current identity, no
+/// store needed (the console does not hold its store while the vault answers).
+pub async fn read_for_reveal(
+    ctx: &Context,
+    client: &VaultClient,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<VaultRead> {
     let settings = vault_settings(ctx)?;
     let identity = client.identity().await?;
     let record = read_credential(client, settings, org, client_id).await?;
-    let fp = store.fingerprint(&record.secret);
+    Ok(VaultRead {
+        secret: record.secret,
+        identity,
+    })
+}
+
+/// The store half of [`reveal_audited`]: the audit record of a read, by fingerprint.
+pub fn audit_vault_read(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+    read: &VaultRead,
+) -> OpResult<()> {
+    let fp = store.fingerprint(&read.secret);
+    let identity = &read.identity;
     let mut entry = ctx.audit_entry(
         action,
         Some(org),
         Some(client_id),
         Some(&fp),
-        Some(identity_note(&identity)),
+        Some(identity_note(identity)),
     );
     // The record names the vault identity too, so `exposure --user` finds it by either name.
     entry.identity = Some(identity.clone());
@@ -156,7 +193,7 @@ pub async fn reveal_audited(
         .append_audit(&entry)
         .map_err(|e| OpError::failed(format!("store: {e}")))?;
     info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, vault_identity = %identity, "secret read from the vault");
-    Ok(record.secret)
+    Ok(())
 }
 
 /// A site's credentials with their secrets read from the vault, for verify, and the audit

@@ -288,6 +288,16 @@ struct StoreView {
     completed: bool,
 }
 
+/// A one-school run (`harvest --site`) sees only that school's marks: every other site is
+/// absent from its site list but must not be removed from the vault.
+fn scoped_marks(mut marks: VaultMarks, data: &HarvestData, summary: &RunSummary) -> VaultMarks {
+    if summary.scope == crate::domain::RunScope::Site {
+        let listed: HashSet<&OrgId> = data.sites.iter().map(|s| &s.org_id).collect();
+        marks.retain(|(org, _), _| listed.contains(org));
+    }
+    marks
+}
+
 impl VaultSink {
     async fn run(
         &mut self,
@@ -655,7 +665,7 @@ impl CommitSink for VaultSink {
             store.record_vault_writer(&summary.run_id.to_string())?;
             Ok::<_, crate::store::StoreError>(StoreView {
                 fingerprinter: store.fingerprinter(),
-                marks: store.vault_marks()?,
+                marks: scoped_marks(store.vault_marks()?, data, summary),
                 ours: store.vault_writer_runs()?,
                 completed: store.has_completed_harvest()?,
             })

