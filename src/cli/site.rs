@@ -1,10 +1,10 @@
 //! `simsid harvest --site ORG` (cli.md "One school"): refresh one school from the fresh
 //! site list, for the operator waiting for a newly onboarded school.
 
-use super::commands::{print_run, spawn_progress_bar, CmdResult};
+use super::commands::{print_run, spawn_progress_bar, CmdResult, VaultReport};
 use super::exit::{self, CliError};
 use crate::harvest::{Cancel, HarvestEnd, HarvestOptions};
-use crate::ops::vault_sync::{VaultCounts, VaultSink};
+use crate::ops::vault_sync::VaultSink;
 use crate::ops::{self, vault_ops, Context, SiteEnd};
 
 /// The message for a school SIMS ID does not list for this application.
@@ -24,7 +24,13 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
         let vault = vault_ops::vault_client(ctx)?;
         let settings = vault_ops::vault_settings(ctx)?;
         let mut sink = VaultSink::new(vault, settings, false);
-        run(ctx, json, query, &remote, &mut sink, |s| Some(s.counts)).await
+        run(ctx, json, query, &remote, &mut sink, |s| {
+            Some(VaultReport {
+                counts: s.counts,
+                foreign: None,
+            })
+        })
+        .await
     } else {
         let remote = ctx.remote()?.clone();
         run(ctx, json, query, &remote, &mut ops::LocalOnly, |_| None).await
@@ -37,7 +43,7 @@ async fn run<K: ops::CommitSink>(
     query: &str,
     remote: &crate::config::RemoteSettings,
     sink: &mut K,
-    counts: impl FnOnce(&K) -> Option<VaultCounts>,
+    counts: impl FnOnce(&K) -> Option<VaultReport>,
 ) -> CmdResult {
     let client = ops::sims_client(remote)?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
@@ -74,7 +80,7 @@ async fn run<K: ops::CommitSink>(
         }
         SiteEnd::Ran(HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s)) => s,
     };
-    let code = print_run(json, &summary, counts(sink))?;
+    let code = print_run(json, &summary, counts(sink).as_ref())?;
     if code == exit::OK && !json {
         if let Some(org) = summary
             .diff

@@ -20,7 +20,7 @@ pub use context::{
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
-    record_not_committed, CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd,
+    record_not_committed, CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced,
 };
 
 pub use error::OpError;
