@@ -362,7 +362,9 @@ fn site_screen_shows_whole_client_ids_the_description_and_dates_give_way() {
     }
     // At 120 the dates gave way (cut to the day), the client id did not.
     let text = render(&app, 120, 24).backend().to_string();
-    let row = text.lines().find(|l| l.contains(long) && l.contains("••••••••"));
+    let row = text
+        .lines()
+        .find(|l| l.contains(long) && l.contains("••••••••"));
     let row = row.unwrap_or_else(|| panic!("{text}"));
     assert!(
         row.contains("2026-01-04") && !row.contains("2026-01-04 09:12"),
