@@ -108,6 +108,11 @@ pub enum Command {
         /// rewritten, keys matching no credential removed).
         #[arg(long)]
         reconcile: bool,
+        /// After the run (failed and cancelled ones too), write Prometheus metrics to FILE
+        /// for node_exporter's textfile collector (default: $SIMSID_METRICS, else the
+        /// profile's `metrics_file`).
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
     },
     /// List cached sites (no secrets).
     Sites {

@@ -119,14 +119,25 @@ pub async fn harvest_into<K: ops::CommitSink>(
         .cancel_on_signal(cancel.clone());
     let progress_task = spawn_progress_bar(rx);
 
+    let started_at = chrono::Utc::now();
     let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
     signals.abort();
     let _ = progress_task.await;
-    let end = end?;
+    let vault = counts(sink);
+    let end = match end {
+        Ok(end) => end,
+        Err(e) => {
+            // No run summary: monitoring still learns that this run failed.
+            let failed =
+                crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
+            super::metrics::write(ctx, &store, &failed, vault);
+            return Err(e.into());
+        }
+    };
     let summary = match end {
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
-    let vault = counts(sink);
+    super::metrics::write(ctx, &store, &summary, vault);
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = serde_json::to_value(&*summary)

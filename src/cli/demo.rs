@@ -56,6 +56,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             log_path,
             readonly,
             profiles: vec!["demo".to_string()],
+            metrics_file: None,
         },
         remote: Ok(RemoteSettings {
             sims: SimsSettings {

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod exit;
 pub mod incident;
 pub mod incident_output;
+pub mod metrics;
 pub mod outfile;
 pub mod output;
 pub mod progress;

@@ -126,8 +126,12 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             json,
             accept_removals,
             reconcile,
+            metrics,
             ..
         } => {
+            if let Some(path) = metrics {
+                ctx.settings.local.metrics_file = Some(path);
+            }
             let policy = crate::ops::HarvestPolicy { accept_removals };
             if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
                 super::vault_cmd::harvest(&ctx, json, reconcile, policy).await

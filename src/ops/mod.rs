@@ -6,6 +6,7 @@ pub mod console;
 pub mod context;
 pub mod error;
 pub mod harvest;
+pub mod metrics;
 pub mod secrets;
 pub mod source;
 pub mod status;

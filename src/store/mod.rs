@@ -32,7 +32,7 @@ pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, Ke
 pub use audit::{AuditCheck, BadRecord};
 pub use crypto::Fingerprinter;
 pub use error::{is_disk_full, StoreError};
-pub use files::{check_permissions, write_private_file};
+pub use files::{check_permissions, write_private_file, write_shared_file};
 pub use health::HealthFacts;
 pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
 pub use lock::{lock_path, HarvestLock};
