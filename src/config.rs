@@ -423,6 +423,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         &layers.table,
         &mut layers.problems,
     );
+    layers.warnings.extend(vault.warnings.iter().cloned());
     let client_secret = layers.client_secret(vault.client_secret_vault.is_some());
     let apim_key = layers.apim_key();
     let sts_url = layers.endpoint(Endpoint::Sts);

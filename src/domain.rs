@@ -307,6 +307,11 @@ pub struct Diff {
     pub credentials_added: Vec<CredentialRef>,
     pub credentials_removed: Vec<CredentialRef>,
     pub credentials_rotated: Vec<CredentialRef>,
+    /// Vault mode: every key the run removed from the vault (under the mount), by
+    /// `vault_on_remove` or as a stray of `--reconcile` (vault.md sync rule 6). Absent from
+    /// JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vault_removed: Vec<String>,
 }
 
 impl Diff {
@@ -318,6 +323,7 @@ impl Diff {
             && self.credentials_added.is_empty()
             && self.credentials_removed.is_empty()
             && self.credentials_rotated.is_empty()
+            && self.vault_removed.is_empty()
     }
 }
 
@@ -371,7 +377,11 @@ impl RunSummary {
         debug_assert!(!status.committed(), "a run that did not commit");
         self.status = status;
         self.error = Some(reason.into());
-        self.diff = Diff::default();
+        // Keys already removed from the vault stay named (vault.md sync rule 6).
+        self.diff = Diff {
+            vault_removed: std::mem::take(&mut self.diff.vault_removed),
+            ..Diff::default()
+        };
         self.credentials_total = credentials_in_store;
         self
     }

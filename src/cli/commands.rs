@@ -92,13 +92,21 @@ pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdRes
 /// Runs a harvest under the store's lock with `sink` taking it before the local commit,
 /// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
 /// `vault` counts when `counts` gives them) and returns cli.md's exit code.
+/// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
+/// foreign keys it left alone (`harvest --json`: `"vault"` and `"vault_foreign"`).
+#[derive(Debug, Clone, Default)]
+pub struct VaultReport {
+    pub counts: crate::ops::vault_sync::VaultCounts,
+    pub foreign: Option<Vec<String>>,
+}
+
 pub async fn harvest_into<K: ops::CommitSink>(
     ctx: &Context,
     json: bool,
     policy: ops::HarvestPolicy,
     remote: &crate::config::RemoteSettings,
     sink: &mut K,
-    counts: impl FnOnce(&K) -> Option<crate::ops::vault_sync::VaultCounts>,
+    counts: impl FnOnce(&K) -> Option<VaultReport>,
 ) -> CmdResult {
     let client = ops::sims_client(remote)?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
@@ -142,15 +150,18 @@ pub async fn harvest_into<K: ops::CommitSink>(
     if json {
         let mut v = serde_json::to_value(&*summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
-        if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
-            let counts = serde_json::to_value(vault)
+        if let (Some(map), Some(vault)) = (v.as_object_mut(), &vault) {
+            let counts = serde_json::to_value(vault.counts)
                 .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
             map.insert("vault".into(), counts);
+            if let Some(foreign) = &vault.foreign {
+                map.insert("vault_foreign".into(), serde_json::json!(foreign));
+            }
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         output::run_text(&mut out, &summary).map_err(io_err)?;
-        if let Some(c) = vault {
+        if let Some(c) = vault.map(|v| v.counts) {
             writeln!(
                 out,
                 "vault: {} written, {} removed, {} unchanged, {} errors",
@@ -170,14 +181,10 @@ pub async fn harvest_into<K: ops::CommitSink>(
         RunStatus::Complete => exit::OK,
         RunStatus::Partial => exit::PARTIAL,
         RunStatus::Failed => {
-            if !json {
-                eprintln!(
-                    "harvest failed: {}",
-                    crate::sanitize::for_terminal(
-                        summary.error.as_deref().unwrap_or("unknown error")
-                    )
-                );
-            }
+            eprintln!(
+                "harvest failed: {}",
+                crate::sanitize::for_terminal(summary.error.as_deref().unwrap_or("unknown error"))
+            );
             exit::RUNTIME
         }
     })

@@ -390,6 +390,9 @@ pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     for f in &s.failures {
         writeln!(out, "    failed {}: {}", f.organisation_id, clean(&f.error))?;
     }
+    for key in &s.diff.vault_removed {
+        writeln!(out, "    removed from the vault: {}", clean(key))?;
+    }
     diff_text(out, &s.diff, "    ")
 }
 

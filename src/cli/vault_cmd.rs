@@ -6,7 +6,7 @@ use std::io::Write;
 use secrecy::SecretString;
 
 use super::args::VaultCommand;
-use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult};
+use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult, VaultReport};
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
@@ -34,8 +34,32 @@ pub async fn harvest(
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;
     let mut sink = VaultSink::new(vault, settings, reconcile)
-        .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY));
-    harvest_into(ctx, json, policy, &remote, &mut sink, |s| Some(s.counts)).await
+        .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY))
+        .accepting_removals(policy.accept_removals);
+    let code = harvest_into(ctx, json, policy, &remote, &mut sink, |s| {
+        Some(VaultReport {
+            counts: s.counts,
+            foreign: reconcile.then(|| s.foreign.clone()),
+        })
+    })
+    .await;
+    if reconcile && !sink.foreign.is_empty() {
+        const SHOWN: usize = 20;
+        let names: Vec<String> = sink
+            .foreign
+            .iter()
+            .take(SHOWN)
+            .map(|k| crate::sanitize::for_terminal(k).into_owned())
+            .collect();
+        let more = sink.foreign.len().saturating_sub(SHOWN);
+        eprintln!(
+            "reconcile: {} foreign key(s) under the prefix (not written by this store) were left alone: {}{}",
+            sink.foreign.len(),
+            names.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    code
 }
 
 /// `simsid show ORG --reveal` in vault mode: each secret read from the vault with the

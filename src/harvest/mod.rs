@@ -12,6 +12,7 @@ pub mod gate;
 pub mod guard;
 pub mod limiter;
 pub mod progress;
+pub mod refused;
 pub mod retry;
 pub mod source;
 
@@ -25,5 +26,6 @@ pub use events::{HarvestEnd, HarvestEvent, Limits};
 pub use guard::hold_mass_removals;
 pub use limiter::LimiterConfig;
 pub use progress::Progress;
+pub use refused::fail_sites;
 pub use retry::RetryPolicy;
 pub use source::{FetchError, Source};

@@ -4,8 +4,12 @@
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::info;
 
+use std::collections::BTreeMap;
+
 use super::OpError;
-use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunStatus, RunSummary, VaultMarks};
+use crate::domain::{
+    AuditAction, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
+};
 use crate::harvest::{
     self, Cancel, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source,
 };
@@ -20,22 +24,32 @@ pub struct HarvestPolicy {
     pub accept_removals: bool,
 }
 
+/// What a sink did with a fetched harvest.
+#[derive(Debug, Clone, Default)]
+pub struct Synced {
+    /// `None`: commit as usual, secrets sealed in the store; `Some(marks)`: the secrets
+    /// live elsewhere, commit without them, recording `marks`.
+    pub marks: Option<VaultMarks>,
+    /// Sites to commit as failed (stale) with the reason: one of their credentials was
+    /// refused by the sink (vault.md sync rule 7).
+    pub failed_sites: BTreeMap<OrgId, String>,
+}
+
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
 /// The harvest engine knows nothing of it.
 pub trait CommitSink {
     /// Takes a fetched harvest before it is committed; `held` are the removals the guard
-    /// holds back (they stay, so the sink must not remove them either). `Ok(None)`: commit
-    /// as usual, secrets sealed in the store; `Ok(Some(marks))`: the secrets live elsewhere,
-    /// commit without them, recording `marks`; `Err`: the run fails and the store is not
-    /// committed.
+    /// holds back (they stay, so the sink must not remove them either). The sink may make
+    /// the run partial and add to its error and diff (`summary`). `Err`: the run fails,
+    /// the store is not committed and the run is recorded as failed with the reason.
     fn sync(
         &mut self,
         store: &Store,
         data: &HarvestData,
         held: &HeldRemovals,
-        summary: &RunSummary,
+        summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+    ) -> impl std::future::Future<Output = OpResult<Synced>>;
 }
 
 /// The local store alone (`secrets = "local"`).
@@ -49,10 +63,10 @@ impl CommitSink for LocalOnly {
         _store: &Store,
         _data: &HarvestData,
         _held: &HeldRemovals,
-        _summary: &RunSummary,
+        _summary: &mut RunSummary,
         _events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>> {
-        std::future::ready(Ok(None))
+    ) -> impl std::future::Future<Output = OpResult<Synced>> {
+        std::future::ready(Ok(Synced::default()))
     }
 }
 
@@ -153,21 +167,42 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             let previous = store
                 .snapshot()
                 .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let (mut summary, data) =
+            let (mut summary, mut data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            let held =
+            let mut held =
                 harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
             if cancel.is_cancelled() {
                 return record_cancelled(store, summary, &cancel, run.user);
             }
-            let marks = sink.sync(store, &data, &held, &summary, &events).await?;
+            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => synced,
+                Err(e) => {
+                    // The vault could not be written (vault.md sync rule 8): nothing is
+                    // committed, the run is in the history as failed with the reason.
+                    let failed = record_not_committed(
+                        store,
+                        summary,
+                        RunStatus::Failed,
+                        e.to_string(),
+                        run.user,
+                    )?;
+                    return Ok(HarvestEnd::Finished(Box::new(failed)));
+                }
+            };
             // A cancel while the vault was written: the local store is not committed; the
             // next harvest finds the vault ahead of it and converges.
             if cancel.is_cancelled() {
                 return record_cancelled(store, summary, &cancel, run.user);
             }
+            harvest::fail_sites(
+                &previous,
+                &mut summary,
+                &mut data,
+                &mut held,
+                synced.failed_sites,
+            );
             store
-                .commit_prepared(generation, &summary, &data, &held, marks.as_ref())
+                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
                 .map_err(commit_error)?;
             summary
         }
@@ -245,5 +280,26 @@ fn audit_run(store: &mut Store, summary: &RunSummary, user: &str) -> OpResult<()
     };
     store
         .append_audit(&entry)
-        .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))
+        .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
+    for key in &summary.diff.vault_removed {
+        let entry = crate::domain::AuditEntry {
+            at: summary.finished_at,
+            user: user.to_string(),
+            action: AuditAction::Harvest,
+            organisation_id: None,
+            client_id: None,
+            fingerprint: None,
+            detail: Some(format!(
+                "run {} removed vault key {}",
+                summary.run_id,
+                crate::sanitize::for_terminal(key)
+            )),
+            identity: None,
+        };
+        store
+            .append_audit(&entry)
+            .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ pub use context::{
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, record_not_committed,
-    CommitSink, HarvestPolicy, LocalOnly, Run,
+    CommitSink, HarvestPolicy, LocalOnly, Run, Synced,
 };
 
 pub use error::OpError;

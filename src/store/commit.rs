@@ -411,6 +411,7 @@ mod tests {
             credentials_added: vec![cref(1), cref(2)],
             credentials_removed: vec![cref(4)],
             credentials_rotated: vec![cref(5)],
+            vault_removed: Vec::new(),
         };
         let b = badges(&diff);
         assert_eq!(b.len(), 5);

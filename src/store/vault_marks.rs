@@ -1,10 +1,15 @@
 //! Vault mode in the store: what was last written to the vault per credential, and the
 //! commit that keeps no secret on disk.
 
+use std::collections::HashSet;
+
 use rusqlite::params;
 
 use super::{commit, Store, StoreError};
 use crate::domain::{Fingerprint, HarvestData, OrgId, RunSummary, VaultMark, VaultMarks};
+
+/// The `meta` key prefix recording a run that writes the vault.
+const VAULT_WRITER: &str = "vault_writer:";
 
 impl Store {
     /// Per credential, the fingerprint and KV version last written to the vault.
@@ -40,6 +45,49 @@ impl Store {
         marks: &VaultMarks,
     ) -> Result<(), StoreError> {
         commit::commit_harvest(&mut self.conn, &self.crypto, data, summary, Some(marks))
+    }
+
+    /// Records, before any vault write, that run `run_id` writes the vault from this store:
+    /// a key whose `simsid_run` names it is this store's even if the run dies before its
+    /// commit (vault.md sync rule 9). Committed at once.
+    pub fn record_vault_writer(&self, run_id: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![format!("{VAULT_WRITER}{run_id}"), run_id],
+        )?;
+        Ok(())
+    }
+
+    /// Every run id of this store that may name a vault key: the runs in its history and
+    /// the runs recorded by [`Store::record_vault_writer`].
+    pub fn vault_writer_runs(&self) -> Result<HashSet<String>, StoreError> {
+        let mut out = HashSet::new();
+        let mut stmt = self.conn.prepare("SELECT run_id FROM runs")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            out.insert(row.get::<_, String>(0)?);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT substr(key, ?1) FROM meta WHERE key LIKE ?2")?;
+        let mut rows = stmt.query(params![
+            VAULT_WRITER.len() as i64 + 1,
+            format!("{VAULT_WRITER}%")
+        ])?;
+        while let Some(row) = rows.next()? {
+            out.insert(row.get::<_, String>(0)?);
+        }
+        Ok(out)
+    }
+
+    /// Whether a harvest ever completed (status `complete`) in this store.
+    pub fn has_completed_harvest(&self) -> Result<bool, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM runs WHERE status = 'complete'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// How many credentials hold a sealed secret (0 in a store used only in vault mode).

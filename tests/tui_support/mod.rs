@@ -201,6 +201,7 @@ pub fn latest_run() -> RunSummary {
             credentials_added: vec![cref(BRO_DWR, "sas-0b1d-bro-dwr")],
             credentials_removed: vec![],
             credentials_rotated: vec![cref(ST_MARYS, MAIN_CLIENT)],
+            vault_removed: Vec::new(),
         },
         failures: vec![SiteFailure {
             organisation_id: org(OAKFIELD),

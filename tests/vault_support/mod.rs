@@ -48,6 +48,11 @@ pub fn bao_bin() -> PathBuf {
 impl Bao {
     /// Starts `bao server -dev` on a free port and waits until it answers.
     pub async fn dev() -> Bao {
+        Bao::dev_with(&[]).await
+    }
+
+    /// [`Bao::dev`] with more arguments (an extra `-config=…` listener, say).
+    pub async fn dev_with(extra: &[String]) -> Bao {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("http://127.0.0.1:{port}");
@@ -59,6 +64,7 @@ impl Bao {
                 &format!("-dev-root-token-id={ROOT_TOKEN}"),
                 &format!("-dev-listen-address=127.0.0.1:{port}"),
             ])
+            .args(extra)
             .env("HOME", dir.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
