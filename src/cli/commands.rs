@@ -138,14 +138,14 @@ pub async fn harvest_into<K: ops::CommitSink>(
             // No run summary: monitoring still learns that this run failed.
             let failed =
                 crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
-            super::metrics::write(ctx, &store, &failed, vault);
+            super::metrics::write(ctx, &store, &failed, vault.map(|v| v.counts));
             return Err(e.into());
         }
     };
     let summary = match end {
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
-    super::metrics::write(ctx, &store, &summary, vault);
+    super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = serde_json::to_value(&*summary)
