@@ -141,3 +141,45 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harvest_progress_bar_on_a_terminal_rounds_its_rate() {
+    // Slow enough for the bar to draw several times with a rate.
+    let sim = slow_simulator(40, 33, 60).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    let script = ts.dir.path().join("harvest.sh");
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in &env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n'{}' harvest\necho \"EXIT:$?\"\nsleep 60\n",
+        ts.dir.path().display(),
+        assert_cmd::cargo::cargo_bin("simsid").display()
+    ));
+    std::fs::write(&script, text).unwrap();
+    let term = Terminal::start(
+        140,
+        10,
+        &[("NO_COLOR", "1")],
+        &format!("exec sh '{}'", script.display()),
+    );
+    term.wait_for("EXIT:0");
+    let raw = term.raw();
+    let rates: Vec<&str> = raw
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| w.ends_with("/s") && w.len() > 2)
+        .collect();
+    assert!(!rates.is_empty(), "the bar drew a rate: {raw:?}");
+    for r in &rates {
+        let number = r.trim_end_matches("/s");
+        let decimals = number.split('.').nth(1).map_or(0, str::len);
+        assert!(
+            decimals <= 1 && (number.parse::<f64>().is_ok() || number == "—"),
+            "rate {r:?} in {raw:?}"
+        );
+    }
+    drop(term);
+    sim.shutdown().await;
+}

@@ -59,6 +59,9 @@ pub async fn harvest(
             if more > 0 { format!(" and {more} more") } else { String::new() }
         );
     }
+    if let Some(remaining) = vault_ops::sealed_remaining(ctx) {
+        eprintln!("vault mode: {remaining}");
+    }
     code
 }
 
@@ -66,7 +69,8 @@ pub async fn harvest(
 /// current identity and audited.
 pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("reveal")?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)?
@@ -97,8 +101,9 @@ pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
 /// `simsid verify ORG` in vault mode: the secrets are read from the vault.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let vault = vault_ops::vault_client(ctx)?;
@@ -116,8 +121,8 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 /// read is that credential's error (exit 1 unless one was refused: 5).
 pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
-    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let client = ops::sims_client(&remote)?;
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;

@@ -33,6 +33,9 @@ pub struct Synced {
     /// Sites to commit as failed (stale) with the reason: one of their credentials was
     /// refused by the sink (vault.md sync rule 7).
     pub failed_sites: BTreeMap<OrgId, String>,
+    /// Credentials whose sealed secret the sink moved elsewhere (local → vault, rule 10):
+    /// dropped from the store once the run is committed.
+    pub moved: VaultMarks,
 }
 
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
@@ -204,6 +207,15 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             store
                 .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
                 .map_err(commit_error)?;
+            if !synced.moved.is_empty() {
+                let n = store
+                    .forget_moved_secrets(&synced.moved)
+                    .map_err(commit_error)?;
+                info!(
+                    moved = n,
+                    "sealed secrets moved to the vault and dropped from the store"
+                );
+            }
             summary
         }
     };

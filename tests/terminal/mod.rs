@@ -176,6 +176,11 @@ impl Terminal {
         panic!("timed out waiting for {want:?}; screen:\n{screen}");
     }
 
+    /// Everything the program wrote so far, as text (invalid UTF-8 replaced).
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.state.lock().unwrap().raw).into_owned()
+    }
+
     /// Whether the raw output contains `want` now.
     pub fn raw_has(&self, want: &[u8]) -> bool {
         contains(&self.state.lock().unwrap().raw, want)
