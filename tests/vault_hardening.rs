@@ -697,3 +697,78 @@ async fn a_tls_failure_is_named_as_such() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
+    let bao = shared().await;
+    let prefix = "h/move";
+    let sim = simulator(12, 109).await;
+    let ts = TempStore::new();
+    // Local mode first: every secret sealed in the store.
+    let local = env_for(&sim, &ts);
+    assert_eq!(code(&simsid(&local, &["harvest"]).await), 0);
+    let before = served(&sim);
+    let sealed = ts.open().sealed_secret_count().unwrap();
+    assert_eq!(sealed, before.len());
+    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let o = simsid(&env, &["vault", "check"]).await;
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "{sealed} secret(s) are still sealed in the local store"
+        )),
+        "{}",
+        stdout(&o)
+    );
+
+    // The switch meets a stale site and a held mass removal: their secrets move too.
+    let sites: Vec<OrgId> = sim
+        .control()
+        .sites()
+        .into_iter()
+        .filter(|s| s.authorised && !s.clients.is_empty())
+        .map(|s| s.org_id)
+        .collect();
+    sim.control()
+        .set_site_fault(&sites[0], simsid::simulator::Fault::Status500, None);
+    for org in &sites[1..7] {
+        assert!(sim.control().remove_site(org));
+    }
+    let o = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(code(&o), 3, "stale and held: {}", stderr(&o));
+    assert!(
+        json(&o)["error"].as_str().unwrap().contains("removal held"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        ts.open().sealed_secret_count().unwrap(),
+        0,
+        "no secret left sealed"
+    );
+    for (org, client, secret) in &before {
+        let (data, _) = bao
+            .read(&credential_key(prefix, org, client))
+            .await
+            .unwrap_or_else(|| panic!("{org}/{client} moved into the vault"));
+        assert_eq!(data["secret"], json!(secret), "{org}/{client}");
+    }
+    for (path, bytes) in all_file_bytes(ts.dir.path()) {
+        for (_, _, secret) in &before {
+            assert!(
+                !contains_bytes(&bytes, secret.as_bytes()),
+                "a secret is in {}",
+                path.display()
+            );
+        }
+    }
+    let o = simsid(&env, &["vault", "check"]).await;
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    assert!(!stdout(&o).contains("still sealed"), "{}", stdout(&o));
+    // A stale site keeps its credentials; the next harvest after the fault writes nothing
+    // twice.
+    sim.control().clear_site_fault(&sites[0]);
+    let o = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(code(&o), 3, "still held: {}", stderr(&o));
+    assert_eq!(json(&o)["vault"]["errors"], json!(0));
+}

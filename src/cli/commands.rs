@@ -146,11 +146,21 @@ pub async fn harvest_into<K: ops::CommitSink>(
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
     super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
+    print_run(json, &summary, vault.as_ref())
+}
+
+/// Prints a finished or cancelled run (text, or the JSON document with the vault's counts
+/// and foreign keys when given) and returns cli.md's exit code for it.
+pub fn print_run(
+    json: bool,
+    summary: &crate::domain::RunSummary,
+    vault: Option<&VaultReport>,
+) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
-        let mut v = serde_json::to_value(&*summary)
+        let mut v = serde_json::to_value(summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
-        if let (Some(map), Some(vault)) = (v.as_object_mut(), &vault) {
+        if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
             let counts = serde_json::to_value(vault.counts)
                 .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
             map.insert("vault".into(), counts);
@@ -160,7 +170,7 @@ pub async fn harvest_into<K: ops::CommitSink>(
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        output::run_text(&mut out, &summary).map_err(io_err)?;
+        output::run_text(&mut out, summary).map_err(io_err)?;
         if let Some(c) = vault.map(|v| v.counts) {
             writeln!(
                 out,
@@ -201,15 +211,22 @@ pub fn sites(
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.unwrap_or_default();
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows: Vec<SiteRow> = store
+    let mut rows: Vec<SiteRow> = store
         .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
+    // The onboarding queue: the longest waiting first.
+    let queue = view == StatusView::Unauthorised;
+    if queue {
+        crate::filter::sort_by_wait(&mut rows);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::Value::Array(rows.iter().map(output::site_json).collect());
         output::write_json(&mut out, &v).map_err(io_err)?;
+    } else if queue {
+        output::waiting_text(&mut out, &rows, chrono::Utc::now()).map_err(io_err)?;
     } else {
         output::sites_text(&mut out, &rows).map_err(io_err)?;
     }

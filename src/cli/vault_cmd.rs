@@ -59,6 +59,9 @@ pub async fn harvest(
             if more > 0 { format!(" and {more} more") } else { String::new() }
         );
     }
+    if let Some(remaining) = vault_ops::sealed_remaining(ctx) {
+        eprintln!("vault mode: {remaining}");
+    }
     code
 }
 

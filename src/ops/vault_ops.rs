@@ -251,10 +251,37 @@ pub struct CheckLine {
     pub detail: String,
 }
 
+/// The message for secrets still sealed in a vault-mode store (vault.md sync rule 10);
+/// `None` when there are none, or no store yet.
+pub fn sealed_remaining(ctx: &Context) -> Option<String> {
+    let store = super::open_store_if_present(&ctx.settings.local).ok()??;
+    let n = store.sealed_secret_count().ok()?;
+    (n > 0).then(|| {
+        format!(
+            "{n} secret(s) are still sealed in the local store, not in the vault: the next \
+             `simsid harvest` moves them into the vault and out of the store"
+        )
+    })
+}
+
 /// `simsid vault check`: every address with its role, seal, authentication and identity,
 /// the mount's engine, the token's capabilities on the prefix (and the integrator secret
-/// when it is in the vault).
+/// when it is in the vault), and, in vault mode, secrets still sealed in the local store.
 pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
+    let mut lines = check_vault(ctx).await?;
+    if vault_mode(ctx) {
+        if let Some(detail) = sealed_remaining(ctx) {
+            lines.push(CheckLine {
+                check: "local store".into(),
+                ok: false,
+                detail,
+            });
+        }
+    }
+    Ok(lines)
+}
+
+async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     let settings = vault_settings(ctx)?;
     let client = VaultClient::new(settings)?.with_budget(std::time::Duration::from_secs(10));
     let mut lines = Vec::new();

@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::harvest::guard::{is_mass_removal, MAX_REMOVED_PERCENT};
 use crate::harvest::HarvestEvent;
-use crate::store::{Fingerprinter, Store};
+use crate::store::{Fingerprinter, SealedCredential, Store};
 use crate::vault::path::{credential_key, decode_segment};
 use crate::vault::plan::plan;
 use crate::vault::{CredentialRecord, OnRemove, Route, VaultClient, VaultError, VaultSettings};
@@ -286,6 +286,8 @@ struct StoreView {
     ours: HashSet<String>,
     /// A harvest ever completed in this store.
     completed: bool,
+    /// Secrets still sealed in the store (local mode's), to move into the vault.
+    sealed: Vec<SealedCredential>,
 }
 
 /// A one-school run (`harvest --site`) sees only that school's marks: every other site is
@@ -314,6 +316,7 @@ impl VaultSink {
             marks,
             ours,
             completed,
+            sealed,
         } = view;
         let writer = Writer {
             client: Arc::clone(&self.client),
@@ -402,6 +405,39 @@ impl VaultSink {
             jobs.retain(|j| !failed_sites.contains_key(&j.org));
         }
 
+        // Local → vault (rule 10): every secret still sealed in the store that this run does
+        // not write anyway (stale sites, held removals) moves into the vault too.
+        let fetched_ids: HashSet<(&OrgId, &str)> = data
+            .fetched
+            .iter()
+            .flat_map(|(org, creds)| creds.iter().map(move |(c, _)| (org, c.client_id.as_str())))
+            .collect();
+        let mut moving: HashSet<(OrgId, String)> = HashSet::new();
+        for s in sealed {
+            if fetched_ids.contains(&(&s.org, s.credential.client_id.as_str())) {
+                continue;
+            }
+            moving.insert((s.org.clone(), s.credential.client_id.clone()));
+            jobs.push(Job {
+                cas: marks
+                    .get(&(s.org.clone(), s.credential.client_id.clone()))
+                    .map_or(0, |m| m.version),
+                record: CredentialRecord {
+                    client_id: s.credential.client_id.clone(),
+                    secret: s.credential.secret,
+                    organisation_id: s.org.as_str().to_string(),
+                    school_name: s.school_name,
+                    dfe_code: s.dfe_code,
+                    deni_number: s.deni_number,
+                    description: s.credential.description,
+                },
+                client_id: s.credential.client_id,
+                fingerprint: s.fingerprint,
+                org: s.org,
+            });
+        }
+        let mut moved = VaultMarks::new();
+
         let mut strays: Vec<String> = Vec::new();
         if self.reconcile {
             let scan = self
@@ -467,7 +503,12 @@ impl VaultSink {
             match result {
                 Ok(mark) => {
                     self.counts.written += 1;
-                    new_marks.insert((job.org.clone(), job.client_id.clone()), mark);
+                    let id = (job.org.clone(), job.client_id.clone());
+                    if moving.contains(&id) {
+                        moved.insert(id, mark);
+                    } else {
+                        new_marks.insert(id, mark);
+                    }
                 }
                 Err(e) if fails_the_run(&e) => {
                     warn!(organisation_id = %job.org, client_id = %job.client_id, error = %e, "vault write failed");
@@ -542,9 +583,16 @@ impl VaultSink {
             vault_requests = self.client.requests(),
             "vault sync finished"
         );
+        if !moved.is_empty() {
+            info!(
+                moved = moved.len(),
+                "sealed secrets of the store written to the vault"
+            );
+        }
         Ok(Synced {
             marks: Some(new_marks),
             failed_sites,
+            moved,
         })
     }
 
@@ -668,6 +716,7 @@ impl CommitSink for VaultSink {
                 marks: scoped_marks(store.vault_marks()?, data, summary),
                 ours: store.vault_writer_runs()?,
                 completed: store.has_completed_harvest()?,
+                sealed: store.sealed_credentials()?,
             })
         })()
         .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));

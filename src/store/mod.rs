@@ -38,6 +38,7 @@ pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
 pub use lock::{lock_path, HarvestLock};
 pub use safety::{refusal, Role};
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
+pub use vault_marks::SealedCredential;
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,

@@ -5,8 +5,23 @@ use std::collections::HashSet;
 
 use rusqlite::params;
 
-use super::{commit, Store, StoreError};
-use crate::domain::{Fingerprint, HarvestData, OrgId, RunSummary, VaultMark, VaultMarks};
+use super::{commit, queries, Store, StoreError};
+use crate::domain::{
+    Credential, Fingerprint, HarvestData, OrgId, RunSummary, VaultMark, VaultMarks,
+};
+
+/// A credential whose secret is still sealed in the store (written in local mode), with
+/// what its vault record needs (vault.md sync rule 10).
+#[derive(Debug, Clone)]
+pub struct SealedCredential {
+    pub org: OrgId,
+    /// The credential, its secret unsealed.
+    pub credential: Credential,
+    pub fingerprint: Fingerprint,
+    pub school_name: String,
+    pub dfe_code: Option<String>,
+    pub deni_number: Option<String>,
+}
 
 /// The `meta` key prefix recording a run that writes the vault.
 const VAULT_WRITER: &str = "vault_writer:";
@@ -88,6 +103,63 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n > 0)
+    }
+
+    /// Every credential that still holds a sealed secret, unsealed (stale and held ones
+    /// included): what moving from local to vault mode must write to the vault.
+    pub fn sealed_credentials(&self) -> Result<Vec<SealedCredential>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.org_id, c.client_id, c.description, c.fingerprint, s.name, s.dfe_code, \
+             s.deni_number FROM credentials c JOIN sites s ON s.org_id = c.org_id \
+             WHERE length(c.secret) > 0 ORDER BY c.org_id, c.client_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let org: String = row.get(0)?;
+            let org = OrgId::parse(&org)
+                .map_err(|_| StoreError::Corrupt(format!("bad organisation id {org}")))?;
+            let client_id: String = row.get(1)?;
+            let secret = queries::secret(&self.conn, &self.crypto, &org, &client_id)?;
+            out.push(SealedCredential {
+                credential: Credential {
+                    client_id,
+                    secret,
+                    description: row.get(2)?,
+                },
+                fingerprint: Fingerprint(row.get(3)?),
+                school_name: row.get(4)?,
+                dfe_code: row.get(5)?,
+                deni_number: row.get(6)?,
+                org,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Once the vault holds them: drops the sealed secrets of `moved` (each only while its
+    /// fingerprint is still the one moved) and records what the vault holds. Returns how
+    /// many were dropped.
+    pub fn forget_moved_secrets(&mut self, moved: &VaultMarks) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut update = tx.prepare(
+                "UPDATE credentials SET secret = x'', nonce = x'', vault_fingerprint = ?3, \
+                 vault_version = ?4 WHERE org_id = ?1 AND client_id = ?2 AND fingerprint = ?3 \
+                 AND length(secret) > 0",
+            )?;
+            for ((org, client_id), mark) in moved {
+                n += update.execute(params![
+                    org.as_str(),
+                    client_id,
+                    mark.fingerprint.0,
+                    mark.version as i64
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     /// How many credentials hold a sealed secret (0 in a store used only in vault mode).
