@@ -104,6 +104,10 @@ pub enum Command {
         /// Take removals the guard holds (more than 10 % of the cached credentials at once).
         #[arg(long = "accept-removals")]
         accept_removals: bool,
+        /// Refresh one school now (onboarding): ORG (organisation id, DfE code or DENI
+        /// number) looked up in the fresh site list; only that site is committed.
+        #[arg(long, value_name = "ORG", conflicts_with_all = ["accept_removals", "reconcile"])]
+        site: Option<String>,
         /// Vault mode: also list the vault prefix and repair drift (missing or edited keys
         /// rewritten, keys matching no credential removed).
         #[arg(long)]

@@ -146,11 +146,21 @@ pub async fn harvest_into<K: ops::CommitSink>(
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
     super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
+    print_run(json, &summary, vault.as_ref())
+}
+
+/// Prints a finished or cancelled run (text, or the JSON document with the vault's counts
+/// and foreign keys when given) and returns cli.md's exit code for it.
+pub fn print_run(
+    json: bool,
+    summary: &crate::domain::RunSummary,
+    vault: Option<&VaultReport>,
+) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
-        let mut v = serde_json::to_value(&*summary)
+        let mut v = serde_json::to_value(summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
-        if let (Some(map), Some(vault)) = (v.as_object_mut(), &vault) {
+        if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
             let counts = serde_json::to_value(vault.counts)
                 .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
             map.insert("vault".into(), counts);
@@ -160,7 +170,7 @@ pub async fn harvest_into<K: ops::CommitSink>(
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        output::run_text(&mut out, &summary).map_err(io_err)?;
+        output::run_text(&mut out, summary).map_err(io_err)?;
         if let Some(c) = vault.map(|v| v.counts) {
             writeln!(
                 out,
@@ -201,15 +211,22 @@ pub fn sites(
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.unwrap_or_default();
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows: Vec<SiteRow> = store
+    let mut rows: Vec<SiteRow> = store
         .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
+    // The onboarding queue: the longest waiting first.
+    let queue = view == StatusView::Unauthorised;
+    if queue {
+        crate::filter::sort_by_wait(&mut rows);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::Value::Array(rows.iter().map(output::site_json).collect());
         output::write_json(&mut out, &v).map_err(io_err)?;
+    } else if queue {
+        output::waiting_text(&mut out, &rows, chrono::Utc::now()).map_err(io_err)?;
     } else {
         output::sites_text(&mut out, &rows).map_err(io_err)?;
     }
@@ -252,43 +269,37 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 /// `simsid verify ORG`.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
-    let remote = ctx.remote()?.clone();
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let org_id = resolve_org(&store, org)?;
-    let client = ops::sims_client(&remote)?;
-    let creds = secrets::credentials_for_verify(&store, &org_id)?;
-    let verified = secrets::verify_all(&client, &org_id, &creds).await;
-    let results = verified.results;
-    secrets::audit_verify(&mut store, ctx, &org_id, &creds, &results)?;
-    drop(creds);
-    print_verify(json, &org_id, &results, verified.refused > 0)
+    let org_id = {
+        let store = ops::open_existing_store(&ctx.settings.local)?;
+        resolve_org(&store, org)?
+    };
+    // The one verify (the harvest's retries: a 429 is waited out), in either mode.
+    let selection = crate::ops::verify_many::Selection::Site(org_id.clone());
+    let (checks, _) = super::incident::checked(ctx, &selection).await?;
+    print_verify(json, &org_id, &checks)
 }
 
-/// Prints one site's verify results (text or JSON) and returns cli.md's exit code: 5 when a
-/// credential was refused, else 1 when any failed, else 0.
+/// Prints `verify ORG`'s results and returns the one verify exit code
+/// ([`exit::of_verify`]): 5 when any was refused, else 1 when any errored, else 0.
 pub fn print_verify(
     json: bool,
     org_id: &OrgId,
-    results: &[crate::domain::VerifyResult],
-    refused: bool,
+    checks: &[crate::ops::verify_many::CredentialCheck],
 ) -> CmdResult {
+    let results = crate::ops::verify_many::results_of(checks);
     let mut out = std::io::stdout().lock();
     if json {
-        output::write_json(&mut out, &output::verify_json(org_id.as_str(), results))
+        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
             .map_err(io_err)?;
     } else {
-        output::verify_text(&mut out, org_id.as_str(), results).map_err(io_err)?;
+        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
     }
-    Ok(if refused {
-        exit::REFUSED
-    } else if results.iter().any(|r| !r.ok) {
-        exit::RUNTIME
-    } else {
-        exit::OK
-    })
+    Ok(exit::of_verify(&crate::ops::verify_many::Tally::of(
+        checks.len(),
+        checks,
+    )))
 }
 
-/// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store.runs()?;

@@ -12,6 +12,7 @@ pub mod output;
 pub mod progress;
 pub mod run;
 pub mod shell;
+pub mod site;
 pub mod status;
 pub mod vault_cmd;
 

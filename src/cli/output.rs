@@ -225,6 +225,33 @@ pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
     writeln!(out, "{} site(s)", rows.len())
 }
 
+/// `sites --status unauthorised` as text: the onboarding queue, how long each site has
+/// waited for approval, oldest first (the caller sorts).
+pub fn waiting_text(out: &mut impl Write, rows: &[SiteRow], now: DateTime<Utc>) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<8}  {:<20}  {:<36}  {:<8}  {:<4}  NAME",
+        "WAITING", "SINCE", "ORGANISATION ID", "DFE", "AUTH"
+    )?;
+    for r in rows {
+        let (waited, since) = match &r.waiting_since {
+            Some(t) => (crate::words::age(now - *t), time(t)),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        writeln!(
+            out,
+            "{:<8}  {:<20}  {:<36}  {:<8}  {:<4}  {}",
+            waited,
+            since,
+            r.site.org_id,
+            clean(r.site.dfe_code.as_deref().unwrap_or("-")),
+            crate::words::flag(r.site.authorised),
+            crate::words::truncate(&clean(&r.site.name), 60),
+        )?;
+    }
+    writeln!(out, "{} site(s) waiting for approval", rows.len())
+}
+
 /// `show ORG` as text; revealed secrets replace the mask.
 #[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
 pub fn show_text(

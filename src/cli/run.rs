@@ -127,10 +127,14 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             accept_removals,
             reconcile,
             metrics,
+            site,
             ..
         } => {
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
+            }
+            if let Some(org) = site {
+                return super::site::harvest_site(&ctx, json, &org).await;
             }
             let policy = crate::ops::HarvestPolicy { accept_removals };
             if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
@@ -158,9 +162,6 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             user,
             all,
         } => match org {
-            Some(org) if crate::ops::vault_ops::vault_mode(&ctx) => {
-                super::vault_cmd::verify(&ctx, &org, json).await
-            }
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {

@@ -19,8 +19,8 @@ pub mod source;
 pub use cancel::Cancel;
 pub use diff::compute_diff;
 pub use engine::{
-    cancelled_summary, conclude, failed_summary, run, FetchOutcome, Fetched, HarvestOptions,
-    DEFAULT_CONCURRENCY,
+    cancelled_summary, conclude, failed_summary, run, run_site, FetchOutcome, Fetched,
+    HarvestOptions, NotPicked, DEFAULT_CONCURRENCY,
 };
 pub use events::{HarvestEnd, HarvestEvent, Limits};
 pub use guard::hold_mass_removals;

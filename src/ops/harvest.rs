@@ -235,6 +235,128 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     Ok(HarvestEnd::Finished(Box::new(summary)))
 }
 
+/// How a one-school run (`harvest --site ORG`) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteEnd {
+    /// It ran: cancelled, or finished (complete, partial or failed) and recorded.
+    Ran(HarvestEnd),
+    /// SIMS ID does not list the school for this application (nothing changed).
+    Unlisted,
+    /// The DfE code or DENI number matches several listed sites: the candidates (nothing
+    /// changed).
+    Ambiguous(Vec<crate::domain::Site>),
+}
+
+/// Refreshes one school (cli.md "One school"): `query` (organisation id, DfE code or DENI
+/// number) is looked up in the fresh site list, its clients are fetched and that site alone
+/// is committed as a full copy of itself — added if new, its authorisation updated, its
+/// credentials added, rotated and removed as its answer says — with no other site touched
+/// and no removal guard. `sink` takes it first (vault mode writes that site's credentials).
+/// Recorded in the history with scope `site`, audited; cancelled and failed runs as for a
+/// full harvest. The caller holds the store's harvest lock.
+pub async fn harvest_site_via<S: Source, K: CommitSink>(
+    store: &mut Store,
+    source: S,
+    run: Run<'_>,
+    query: &str,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: impl Into<Cancel>,
+    sink: &mut K,
+) -> OpResult<SiteEnd> {
+    let cancel: Cancel = cancel.into();
+    let generation = store
+        .generation()
+        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    info!(query = %crate::sanitize::for_terminal(query), "one-school harvest started");
+    let pick = |sites: &[crate::domain::Site]| match crate::lookup::find(sites, |s| s, query) {
+        crate::lookup::Found::One(site) => Ok(site.clone()),
+        crate::lookup::Found::Nothing => Err(harvest::NotPicked::Unlisted),
+        crate::lookup::Found::Many(found) => Err(harvest::NotPicked::Ambiguous(
+            found.into_iter().cloned().collect(),
+        )),
+    };
+    let fetched = match harvest::run_site(
+        source,
+        run.options,
+        events.clone(),
+        cancel.token().clone(),
+        pick,
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(harvest::NotPicked::Unlisted) => return Ok(SiteEnd::Unlisted),
+        Err(harvest::NotPicked::Ambiguous(sites)) => return Ok(SiteEnd::Ambiguous(sites)),
+    };
+    let summary = match fetched {
+        FetchOutcome::Cancelled(summary) => {
+            return record_cancelled(store, *summary, &cancel, run.user).map(SiteEnd::Ran);
+        }
+        FetchOutcome::Failed(summary) => {
+            store
+                .record_run(&summary)
+                .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
+            *summary
+        }
+        FetchOutcome::Fetched(fetched) => {
+            let now = store
+                .generation()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            if now != generation {
+                return Err(commit_error(StoreError::ChangedUnderRun));
+            }
+            let in_store = store
+                .credential_count()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            // The diff is against that site alone: every other site is simply not in this run.
+            let mut previous = store
+                .snapshot()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            let listed: Vec<_> = fetched.sites.iter().map(|s| s.org_id.clone()).collect();
+            previous.sites.retain(|org, _| listed.contains(org));
+            let before: usize = previous.sites.values().map(|s| s.credentials.len()).sum();
+            let (mut summary, mut data) =
+                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+            summary.scope = crate::domain::RunScope::Site;
+            summary.credentials_total =
+                (in_store + summary.credentials_total).saturating_sub(before);
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
+            }
+            let mut held = HeldRemovals::default();
+            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => synced,
+                Err(e) => {
+                    let failed = record_not_committed(
+                        store,
+                        summary,
+                        RunStatus::Failed,
+                        e.to_string(),
+                        run.user,
+                    )?;
+                    return Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(failed))));
+                }
+            };
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
+            }
+            harvest::fail_sites(
+                &previous,
+                &mut summary,
+                &mut data,
+                &mut held,
+                synced.failed_sites,
+            );
+            store
+                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
+                .map_err(commit_error)?;
+            summary
+        }
+    };
+    audit_run(store, &summary, run.user)?;
+    Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(summary))))
+}
+
 /// Records a cancelled run (its reason and signal from `cancel`) and ends the harvest as
 /// [`HarvestEnd::Cancelled`]: nothing committed, the run in the history and audited.
 fn record_cancelled(

@@ -8,7 +8,8 @@ use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunSummary, VaultMarks, REMOVAL_HELD,
+    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunScope, RunSummary, VaultMarks,
+    REMOVAL_HELD,
 };
 
 /// The `meta` row counting committed harvests.
@@ -172,13 +173,19 @@ fn apply(
     vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
     let now = time_to_sql(&summary.finished_at);
+    // One school (`harvest --site`): that site is a full copy of itself; no other site or
+    // credential is touched, nor the other sites' badges.
+    let one_site = summary.scope == RunScope::Site;
 
     // Sites no longer listed go, with their credentials.
     let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
-    let cached: Vec<String> = tx
-        .prepare("SELECT org_id FROM sites")?
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let cached: Vec<String> = if one_site {
+        Vec::new()
+    } else {
+        tx.prepare("SELECT org_id FROM sites")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
     {
         let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
@@ -193,7 +200,14 @@ fn apply(
     }
 
     // Listed sites: upserted, first_seen kept, badges cleared (set again below).
-    tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
+    if one_site {
+        let mut clear = tx.prepare("UPDATE sites SET badge = NULL WHERE org_id = ?1")?;
+        for org in &listed {
+            clear.execute([org])?;
+        }
+    } else {
+        tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
+    }
     {
         let mut upsert = tx.prepare(UPSERT_SITE)?;
         for site in &data.sites {
@@ -213,9 +227,16 @@ fn apply(
     let mut previous: HashMap<(String, String), Previous> = HashMap::new();
     {
         let mut stmt = tx.prepare(
-            "SELECT org_id, client_id, fingerprint, first_seen, last_changed FROM credentials",
+            "SELECT org_id, client_id, fingerprint, first_seen, last_changed FROM credentials \
+             WHERE ?1 = 0 OR org_id IN (SELECT value FROM json_each(?2))",
         )?;
-        let mut rows = stmt.query([])?;
+        let orgs = if one_site {
+            serde_json::to_string(&listed)
+                .map_err(|_| StoreError::InvalidData("site list cannot be encoded".into()))?
+        } else {
+            "[]".to_string()
+        };
+        let mut rows = stmt.query(params![one_site, orgs])?;
         while let Some(row) = rows.next()? {
             previous.insert(
                 (row.get(0)?, row.get(1)?),

@@ -402,8 +402,14 @@ pub fn resolve(
                     "AppRole needs a role id: set SIMSID_VAULT_ROLE_ID or `vault_role_id` in {table}"
                 ));
             }
+            // `SIMSID_VAULT_SECRET_ID_FILE` (e.g. systemd's `$CREDENTIALS_DIRECTORY/…` from
+            // `LoadCredential=`) wins over the profile's `vault_secret_id_file`.
+            let secret_id_file = env
+                .var("SIMSID_VAULT_SECRET_ID_FILE")
+                .map(PathBuf::from)
+                .or_else(|| p.vault_secret_id_file.clone());
             // Neither value is ever quoted: it may be the secret id pasted in the wrong place.
-            let secret_id = match (&p.vault_secret_id_env, &p.vault_secret_id_file) {
+            let secret_id = match (&p.vault_secret_id_env, &secret_id_file) {
                 (Some(var), _) if !is_var_name(var) => Err(format!(
                     "`vault_secret_id_env` in {table} is not the name of an environment variable \
                      (its value is not shown: it may be the secret id itself; put the secret id \
@@ -601,6 +607,42 @@ mod tests {
         let all = problems.join("\n");
         assert!(all.contains("vault_secret_id_file"), "{all}");
         assert!(!all.contains("PASTED"), "{all}");
+    }
+
+    #[test]
+    fn the_secret_id_file_may_come_from_the_environment() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vault-secret-id");
+        std::fs::write(&file, "s-id-from-credentials\n").unwrap();
+        std::fs::set_permissions(
+            &file,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+        )
+        .unwrap();
+        let p = VaultProfile {
+            secrets: Some("vault".into()),
+            vault_addr: Some(toml::Value::String("http://127.0.0.1:8200".into())),
+            vault_auth: Some("approle".into()),
+            vault_role_id: Some("role".into()),
+            vault_secret_id_file: Some("/nonexistent/secret-id".into()),
+            ..VaultProfile::default()
+        };
+        let vars = [("SIMSID_VAULT_SECRET_ID_FILE", file.to_str().unwrap())];
+        let mut problems = Vec::new();
+        let resolved = resolve(&p, &env(&vars), None, "[profile.x]", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let auth = format!("{:?}", resolved);
+        assert!(!auth.contains("s-id-from-credentials"), "never in Debug");
+        let Some(settings) = resolved.settings else {
+            panic!("vault settings resolved");
+        };
+        match settings.auth {
+            VaultAuth::AppRole { secret_id, .. } => {
+                assert_eq!(secret_id.expose_secret(), "s-id-from-credentials")
+            }
+            other => panic!("AppRole expected, got {other:?}"),
+        }
     }
 
     #[test]
