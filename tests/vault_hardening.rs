@@ -772,3 +772,49 @@ async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
     assert_eq!(code(&o), 3, "still held: {}", stderr(&o));
     assert_eq!(json(&o)["vault"]["errors"], json!(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_the_vault_phase_cancels_at_once() {
+    use rustix::process::{kill_process, Pid, Signal};
+    let sim = simulator(6, 121).await;
+    let ts = TempStore::new();
+    // A vault that accepts and never answers: the vault phase would wait its 60 s budget.
+    let addr = dead_vault(Dead::Silent).await;
+    let env = vault_env(&sim, &ts, &addr, "h/cancel");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::from(sandboxed_command(home.path()));
+    cmd.envs(&env)
+        .args(["harvest", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().expect("simsid starts");
+    // Every site fetched: the harvest is in its vault phase.
+    let sites = sim.control().sites().len() as u64;
+    let mut fetched = false;
+    for _ in 0..600 {
+        if sim.control().stats().api_requests > sites {
+            fetched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(fetched, "the harvest never fetched every site");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = Pid::from_raw(child.id().expect("running") as i32).expect("a pid");
+    let sent = Instant::now();
+    kill_process(pid, Signal::TERM).expect("signal sent");
+    let o = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the harvest stops soon after the signal, not after the vault's budget")
+        .expect("simsid ran");
+    println!(
+        "cancelled {:.1} s after SIGTERM",
+        sent.elapsed().as_secs_f64()
+    );
+    assert_eq!(code(&o), 143, "{}", stderr(&o));
+    let run = last_run(&env).await;
+    assert_eq!(run["status"], json!("cancelled"), "{run}");
+    assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), json!([]));
+}
