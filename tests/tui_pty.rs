@@ -54,6 +54,14 @@ impl Services for PanickingServices {
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.0.harvest(e, c)
     }
+    fn harvest_site(
+        &self,
+        o: &OrgId,
+        e: UnboundedSender<HarvestEvent>,
+        c: Cancel,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        self.0.harvest_site(o, e, c)
+    }
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
         self.0.switch_profile(name)
     }

@@ -177,6 +177,20 @@ impl Console {
                 assert!(more.is_empty(), "{more:?}");
                 Action::HarvestFinished(result)
             }
+            Effect::StartSiteHarvest(org) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let result = s
+                    .harvest_site(&org, tx, CancellationToken::new().into())
+                    .await
+                    .map_err(message);
+                let mut batch = Vec::new();
+                while let Ok(ev) = rx.try_recv() {
+                    batch.push(ev);
+                }
+                let more = self.app.update(Action::Harvest(batch));
+                assert!(more.is_empty(), "{more:?}");
+                Action::HarvestFinished(result)
+            }
             Effect::LoadExposures => Action::ExposuresLoaded(s.exposures().map_err(message)),
             Effect::LoadSiteExposure(org) => {
                 let result = s.site_exposures(&org).map_err(message);

@@ -7,15 +7,6 @@ use crate::harvest::{Cancel, HarvestEnd, HarvestOptions};
 use crate::ops::vault_sync::VaultSink;
 use crate::ops::{self, vault_ops, Context, SiteEnd};
 
-/// The message for a school SIMS ID does not list for this application.
-pub fn unlisted_message(query: &str) -> String {
-    format!(
-        "SIMS ID does not list {} for this application: has the school authorised the \
-         application (installed its tile, and the installation approved)? Nothing was changed.",
-        crate::sanitize::for_terminal(query)
-    )
-}
-
 /// `simsid harvest --site ORG [--json]`, local or vault mode.
 pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     ctx.refuse_if_readonly("harvest")?;
@@ -68,7 +59,7 @@ async fn run<K: ops::CommitSink>(
         SiteEnd::Unlisted => {
             return Err(CliError {
                 code: exit::NOT_FOUND,
-                message: unlisted_message(query),
+                message: ops::harvest::unlisted_message(query),
             })
         }
         SiteEnd::Ambiguous(sites) => {

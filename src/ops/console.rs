@@ -290,6 +290,59 @@ impl Services for ConsoleServices {
         .boxed()
     }
 
+    fn harvest_site(
+        &self,
+        org: &OrgId,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: Cancel,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        let inner = self.inner.clone();
+        let query = org.as_str().to_string();
+        async move {
+            let (ctx, remote) = {
+                let guard = lock_arc(&inner)?;
+                guard.ctx.refuse_if_readonly("harvest")?;
+                let remote = guard.remote_settings()?;
+                (guard.ctx.clone(), remote)
+            };
+            let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
+            let remote = super::vault_ops::with_vault_secret(&ctx, &remote).await?;
+            let client = sims_client(&remote)?;
+            let run = super::Run {
+                options: HarvestOptions {
+                    concurrency: remote.concurrency,
+                    ..HarvestOptions::default()
+                },
+                policy: super::HarvestPolicy::default(),
+                user: &ctx.user,
+            };
+            let end = if super::vault_ops::vault_mode(&ctx) {
+                let vault = super::vault_ops::vault_client(&ctx)?;
+                let settings = super::vault_ops::vault_settings(&ctx)?.clone();
+                let mut sink = super::vault_sync::VaultSink::new(vault, &settings, false);
+                super::harvest_site_via(&mut store, client, run, &query, events, cancel, &mut sink)
+                    .await?
+            } else {
+                super::harvest_site_via(
+                    &mut store,
+                    client,
+                    run,
+                    &query,
+                    events,
+                    cancel,
+                    &mut super::LocalOnly,
+                )
+                .await?
+            };
+            match end {
+                super::SiteEnd::Ran(end) => Ok(end),
+                super::SiteEnd::Unlisted => Err(anyhow!(super::harvest::unlisted_message(&query))),
+                super::SiteEnd::Ambiguous(_) => Err(anyhow!("{query} matches several sites")),
+            }
+        }
+        .boxed()
+    }
+
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,

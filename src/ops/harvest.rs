@@ -235,6 +235,15 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     Ok(HarvestEnd::Finished(Box::new(summary)))
 }
 
+/// The message for a school SIMS ID does not list for this application.
+pub fn unlisted_message(query: &str) -> String {
+    format!(
+        "SIMS ID does not list {} for this application: has the school authorised the \
+         application (installed its tile, and the installation approved)? Nothing was changed.",
+        crate::sanitize::for_terminal(query)
+    )
+}
+
 /// How a one-school run (`harvest --site ORG`) ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteEnd {

@@ -33,6 +33,8 @@ pub enum UserCommand {
     Reveal,
     Copy,
     Verify,
+    /// On a site's screen: refresh that school now (`harvest --site`).
+    RefreshSite,
     /// Full re-harvest (asks to confirm), or show the pane of the running one.
     Harvest,
     History,
@@ -128,6 +130,8 @@ pub enum Effect {
     ClearClipboard,
     Verify(OrgId),
     StartHarvest,
+    /// Refresh one school (`harvest --site`), in the harvest pane.
+    StartSiteHarvest(OrgId),
     CancelHarvest,
     SwitchProfile(String),
     LoadExposures,

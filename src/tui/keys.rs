@@ -162,6 +162,7 @@ pub const BINDINGS: &[Binding] = &[
     w(b("r", &[Char('r')], X::Site, UserCommand::Reveal, "reveal the selected secret (asks y; hides after 30 s; audited)", "reveal")),
     w(b("c", &[Char('c')], X::Site, UserCommand::Copy, "copy the selected secret (OSC 52; cleared after 30 s; audited)", "copy")),
     w(b("v", &[Char('v')], X::Site, UserCommand::Verify, "verify the site's credentials with a token request", "verify")),
+    w(b("u", &[Char('u')], X::Site, UserCommand::RefreshSite, "refresh this school now from SIMS ID (harvest --site); the pane shows what changed", "refresh")),
     b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::Harvest, UserCommand::CancelHarvest, "cancel the running harvest (nothing is committed) / close", "cancel"),
     b("b", &[Char('b')], X::Harvest, UserCommand::HidePane, "hide the pane; the harvest continues (R shows it)", "hide"),
     b("Esc/x", &[Code(KeyCode::Esc), Char('x')], X::HarvestEnded, UserCommand::CancelHarvest, "close the pane", "close"),

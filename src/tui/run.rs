@@ -411,6 +411,24 @@ impl Runtime {
                 }
                 None
             }
+            Effect::StartSiteHarvest(org) => {
+                if self.harvest.is_none() {
+                    let (events_tx, events_rx) = mpsc::unbounded_channel();
+                    let cancel = Cancel::new();
+                    let future = s.harvest_site(&org, events_tx, cancel.clone());
+                    let tx = self.actions_tx.clone();
+                    let task = tokio::spawn(async move {
+                        let result = future.await.map_err(message);
+                        let _ = tx.send(Action::HarvestFinished(result));
+                    });
+                    self.harvest = Some(RunningHarvest {
+                        cancel,
+                        events: Some(events_rx),
+                        task,
+                    });
+                }
+                None
+            }
             Effect::CancelHarvest => {
                 if let Some(h) = &self.harvest {
                     h.cancel.cancel();

@@ -44,6 +44,15 @@ pub trait Services: Send + Sync + 'static {
         events: UnboundedSender<HarvestEvent>,
         cancel: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
+    /// Refreshes one school (`harvest --site`: the fresh site list, that school's clients,
+    /// that site alone committed), sending progress on `events`; stops without committing
+    /// when `cancel` fires. A school SIMS ID no longer lists is an error saying so.
+    fn harvest_site(
+        &self,
+        org: &OrgId,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: Cancel,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
     /// Switches to another configured profile; `overview()` then reflects it.
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
     /// The live exposures (revealed or copied, not rotated since), grouped by user.

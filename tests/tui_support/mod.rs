@@ -601,6 +601,41 @@ impl Services for FakeServices {
             Ok(HarvestEnd::Finished(Box::new(latest_run())))
         })
     }
+    fn harvest_site(
+        &self,
+        org: &OrgId,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: simsid::harvest::Cancel,
+    ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
+        self.log(format!("harvest_site {org}"));
+        let org = org.clone();
+        Box::pin(async move {
+            if cancel.is_cancelled() {
+                return Ok(HarvestEnd::Cancelled(Box::new(cancelled_run())));
+            }
+            let _ = events.send(HarvestEvent::Listed { total: 1 });
+            let _ = events.send(HarvestEvent::SiteStarted { org: org.clone() });
+            let _ = events.send(HarvestEvent::SiteDone {
+                org: org.clone(),
+                credentials: 1,
+            });
+            let mut run = latest_run();
+            run.scope = simsid::domain::RunScope::Site;
+            run.sites_total = 1;
+            run.sites_harvested = 1;
+            run.sites_failed = 0;
+            run.failures.clear();
+            run.diff = Diff {
+                credentials_rotated: vec![CredentialRef {
+                    organisation_id: org,
+                    client_id: MAIN_CLIENT.into(),
+                }],
+                ..Diff::default()
+            };
+            run.status = RunStatus::Complete;
+            Ok(HarvestEnd::Finished(Box::new(run)))
+        })
+    }
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {
         self.log(format!("profile {name}"));
         Ok(())

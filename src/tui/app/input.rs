@@ -71,6 +71,7 @@ impl App {
                 }
             }
             UserCommand::Harvest => self.harvest_key(),
+            UserCommand::RefreshSite => self.refresh_site(fx),
             UserCommand::History => {
                 if !matches!(self.screen(), Screen::History(_)) {
                     self.stack.push(Screen::History(HistoryView::new()));
@@ -381,6 +382,23 @@ impl App {
         });
         fx.push(Effect::VerifyListed(list));
         self.info(strings::FLASH_VERIFYING.to_string());
+    }
+
+    /// `u` on a site's screen: that school refreshed in the harvest pane (one harvest at a
+    /// time: a running one is shown instead).
+    fn refresh_site(&mut self, fx: &mut Vec<Effect>) {
+        let Some(Screen::Site(view)) = self.stack.last() else {
+            return;
+        };
+        let org = view.org.clone();
+        if self.harvest_running() {
+            self.harvest_key();
+            return;
+        }
+        self.harvest = Some(HarvestState::new(self.now));
+        self.stack.retain(|s| !matches!(s, Screen::Harvest));
+        self.stack.push(Screen::Harvest);
+        fx.push(Effect::StartSiteHarvest(org));
     }
 
     fn harvest_key(&mut self) {
