@@ -11,6 +11,7 @@ pub mod output;
 pub mod progress;
 pub mod run;
 pub mod shell;
+pub mod vault_audit_files;
 pub mod vault_cmd;
 
 pub use args::{Cli, Command, GlobalArgs};

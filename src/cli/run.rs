@@ -154,6 +154,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             exposed,
             user,
             all,
+            vault_audit,
         } => match org {
             Some(org) if crate::ops::vault_ops::vault_mode(&ctx) => {
                 super::vault_cmd::verify(&ctx, &org, json).await
@@ -162,9 +163,11 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             None => {
                 let selection = if all {
                     crate::ops::verify_many::Selection::All
-                } else {
+                } else if vault_audit.files.is_empty() && vault_audit.exclude_user.is_empty() {
                     debug_assert!(exposed);
                     crate::ops::verify_many::Selection::Exposed { user }
+                } else {
+                    incident::exposed_selection(&ctx, user, &vault_audit)?
                 };
                 incident::verify_many(&ctx, selection, json).await
             }

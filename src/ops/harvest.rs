@@ -35,6 +35,13 @@ pub trait CommitSink {
         summary: &RunSummary,
         events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+
+    /// Who wrote the secrets elsewhere (the vault identity), named in the harvest's audit
+    /// record so that `exposure --vault-audit` can tell its read-back from a person's read;
+    /// `None` for the local store, or when the sync made no request.
+    fn identity(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The local store alone (`secrets = "local"`).
@@ -183,7 +190,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             summary.run_id,
             summary.status.as_str()
         )),
-        identity: None,
+        identity: sink.identity(),
     };
     store
         .append_audit(&entry)

@@ -46,6 +46,8 @@ pub struct VaultSink {
     concurrency: usize,
     /// What the last sync did.
     pub counts: VaultCounts,
+    /// The vault identity that wrote, when the last sync made requests.
+    identity: Option<String>,
 }
 
 impl VaultSink {
@@ -60,6 +62,7 @@ impl VaultSink {
             reconcile,
             concurrency: SYNC_CONCURRENCY,
             counts: VaultCounts::default(),
+            identity: None,
         }
     }
 
@@ -463,8 +466,19 @@ impl CommitSink for VaultSink {
             .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));
         async move {
             let marks = marks?;
-            self.run(fingerprinter, marks, data, held, summary, events)
-                .await
+            let result = self
+                .run(fingerprinter, marks, data, held, summary, events)
+                .await;
+            // Only a sync that spoke to the vault names its identity: an unchanged
+            // re-harvest stays at zero requests.
+            if self.reconcile || self.counts.written + self.counts.removed > 0 {
+                self.identity = self.client.identity().await.ok();
+            }
+            result
         }
+    }
+
+    fn identity(&self) -> Option<String> {
+        self.identity.clone()
     }
 }

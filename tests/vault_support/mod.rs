@@ -51,17 +51,38 @@ pub fn bao_bin() -> PathBuf {
 impl Bao {
     /// Starts `bao server -dev` on a free port and waits until it answers.
     pub async fn dev() -> Bao {
+        Bao::dev_with_config(None).await
+    }
+
+    /// A dev server with a file audit device writing to `audit_log`, declared in a
+    /// configuration file beside `-dev` (OpenBao refuses to enable audit devices through
+    /// the API).
+    pub async fn dev_with_audit(audit_log: &std::path::Path) -> Bao {
+        let hcl = format!(
+            "audit \"file\" \"simsid-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+            audit_log.display()
+        );
+        Bao::dev_with_config(Some(&hcl)).await
+    }
+
+    async fn dev_with_config(config: Option<&str>) -> Bao {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("http://127.0.0.1:{port}");
         let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
+        let mut args = vec![
+            "server".to_string(),
+            "-dev".to_string(),
+            format!("-dev-root-token-id={ROOT_TOKEN}"),
+            format!("-dev-listen-address=127.0.0.1:{port}"),
+        ];
+        if let Some(hcl) = config {
+            let path = dir.path().join("config.hcl");
+            std::fs::write(&path, hcl).unwrap();
+            args.push(format!("-config={}", path.display()));
+        }
         let child = Command::new(bao_bin())
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={ROOT_TOKEN}"),
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
+            .args(&args)
             .env("HOME", dir.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")
@@ -195,6 +216,41 @@ impl Bao {
                 "POST",
                 "auth/token/create",
                 Some(serde_json::json!({ "policies": policies, "ttl": "1h" })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["auth"]["client_token"].as_str().unwrap().to_string()
+    }
+
+    /// Enables userpass (once) and creates `user` with `policies`; returns a token from
+    /// logging in as that user (display name `userpass-USER`).
+    pub async fn userpass_login(&self, user: &str, policies: &[&str]) -> String {
+        let (s, v) = self.api("GET", "sys/auth", None).await;
+        assert_eq!(s, 200, "{v}");
+        if v["userpass/"].is_null() && v["data"]["userpass/"].is_null() {
+            let (s, v) = self
+                .api(
+                    "POST",
+                    "sys/auth/userpass",
+                    Some(serde_json::json!({ "type": "userpass" })),
+                )
+                .await;
+            assert!(s == 204 || s == 200, "{s} {v}");
+        }
+        let password = format!("pw-{user}-test");
+        let (s, v) = self
+            .api(
+                "POST",
+                &format!("auth/userpass/users/{user}"),
+                Some(serde_json::json!({ "password": password, "policies": policies.join(",") })),
+            )
+            .await;
+        assert!(s == 204 || s == 200, "{s} {v}");
+        let (s, v) = self
+            .api(
+                "POST",
+                &format!("auth/userpass/login/{user}"),
+                Some(serde_json::json!({ "password": password })),
             )
             .await;
         assert_eq!(s, 200, "{v}");
