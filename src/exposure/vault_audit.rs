@@ -302,11 +302,11 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
 }
 
+/// What one successful read names: the credential, who, when, and the version read.
+type Read = ((OrgId, String), VaultIdentity, DateTime<Utc>, u64);
+
 /// The credential, identity, time and version of a successful read, else `None`.
-fn read_of(
-    line: &[u8],
-    scope: &AuditScope,
-) -> Option<((OrgId, String), VaultIdentity, DateTime<Utc>, u64)> {
+fn read_of(line: &[u8], scope: &AuditScope) -> Option<Read> {
     // A cheap test first: most lines of a busy vault's log are something else.
     if !contains(line, b"\"response\"") || !contains(line, scope.data_prefix.as_bytes()) {
         return None;
