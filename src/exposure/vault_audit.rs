@@ -20,9 +20,11 @@ use crate::vault::path::decode_segment;
 pub const MAX_LINE: usize = 1 << 20;
 
 /// Which keys are credentials: `{mount}/data/{prefix}/{ORG}/{client}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AuditScope {
     data_prefix: String,
+    /// Finds the prefix in a raw line before any JSON is parsed.
+    finder: memchr::memmem::Finder<'static>,
 }
 
 impl AuditScope {
@@ -30,8 +32,10 @@ impl AuditScope {
     pub fn new(mount: &str, prefix: &str) -> Self {
         let mount = mount.trim_matches('/');
         let prefix = prefix.trim_matches('/');
+        let data_prefix = format!("{mount}/data/{prefix}/");
         AuditScope {
-            data_prefix: format!("{mount}/data/{prefix}/"),
+            finder: memchr::memmem::Finder::new(data_prefix.as_bytes()).into_owned(),
+            data_prefix,
         }
     }
 
@@ -279,7 +283,7 @@ fn read_bounded_line(
             if buf.is_empty() {
                 return Ok((fits, true));
             }
-            let (chunk, done) = match memchr(b'\n', buf) {
+            let (chunk, done) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (&buf[..=i], true),
                 None => (buf, false),
             };
@@ -298,17 +302,17 @@ fn read_bounded_line(
     }
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
 /// What one successful read names: the credential, who, when, and the version read.
 type Read = ((OrgId, String), VaultIdentity, DateTime<Utc>, u64);
 
 /// The credential, identity, time and version of a successful read, else `None`.
 fn read_of(line: &[u8], scope: &AuditScope) -> Option<Read> {
-    // A cheap test first: most lines of a busy vault's log are something else.
-    if !contains(line, b"\"response\"") || !contains(line, scope.data_prefix.as_bytes()) {
+    // A cheap test first: most lines of a busy vault's log are something else. The needles
+    // hold whatever the spacing of the JSON: the path as written, and the two values.
+    if scope.finder.find(line).is_none()
+        || memchr::memmem::find(line, b"\"read\"").is_none()
+        || memchr::memmem::find(line, b"\"response\"").is_none()
+    {
         return None;
     }
     let record: Record = serde_json::from_slice(line).ok()?;
@@ -339,10 +343,6 @@ fn read_of(line: &[u8], scope: &AuditScope) -> Option<Read> {
         at,
         version,
     ))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
