@@ -61,6 +61,8 @@ fn summary() -> RunSummary {
         failures: Vec::new(),
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
     }
 }
 

@@ -44,6 +44,8 @@ fn bench_filter(c: &mut Criterion) {
             last_error: None,
             last_changed: None,
             badge: None,
+            first_seen: None,
+            waiting_since: None,
         })
         .collect();
     // The console lower-cases each row once when it loads; a keystroke filters those.
@@ -110,6 +112,8 @@ fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
         failures: Vec::new(),
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
     };
     (
         HarvestData {

@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use simsid::domain::{AppId, HarvestData, OrgId, RunSummary, VaultMarks};
+use simsid::domain::{AppId, HarvestData, OrgId, RunSummary};
 use simsid::harvest::{HarvestEvent, HarvestOptions};
 use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
-use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult};
+use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult, Synced};
 use simsid::sims::{SimsClient, SimsSettings};
 use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
@@ -41,9 +41,9 @@ impl<K: CommitSink> CommitSink for Timed<K> {
         store: &Store,
         data: &HarvestData,
         held: &simsid::domain::HeldRemovals,
-        summary: &RunSummary,
+        summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
-    ) -> OpResult<Option<VaultMarks>> {
+    ) -> OpResult<Synced> {
         let start = Instant::now();
         let r = self.inner.sync(store, data, held, summary, events).await;
         self.took = start.elapsed();

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret;
-use simsid::store::{Store, StoreKey};
+use simsid::store::{default_key_path, Store, StoreKey};
 
 const APP: &str = "DA5AD317-54E2-4BC1-ACA8-C766A61CEAA8";
 
@@ -37,6 +36,11 @@ fn main() {
     };
     let bin = release_bin();
     let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     let big = dir.path().join("audit.log");
     let small = dir.path().join("audit-small.log");
     let t = Instant::now();
@@ -48,9 +52,9 @@ fn main() {
     );
 
     let store = dir.path().join("store.sqlite3");
-    let key = StoreKey::generate();
-    drop(Store::open(&store, key.clone()).unwrap());
-    let key = key.to_base64();
+    // An empty store with its key file beside it, as a first harvest leaves them.
+    let key = StoreKey::load_or_create(&default_key_path(&store)).unwrap();
+    drop(Store::open(&store, key).unwrap());
     let simsid = |file: &Path| {
         let mut c = Command::new("/usr/bin/time");
         c.arg("-f")
@@ -61,7 +65,6 @@ fn main() {
             .env_clear()
             .env("HOME", dir.path())
             .env("SIMSID_STORE", &store)
-            .env("SIMSID_STORE_KEY", key.expose_secret())
             .env("SIMSID_APPLICATION_ID", APP)
             .env("SIMSID_LOG", dir.path().join("simsid.log"));
         c

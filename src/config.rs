@@ -63,7 +63,7 @@ impl Env for BTreeMap<String, String> {
 
 /// The environment variables `resolve` reads by name; an empty one is an error, never a
 /// silent fall back to the default (an empty `SIMSID_STS_URL` must not mean production).
-const KNOWN_VARS: [&str; 16] = [
+const KNOWN_VARS: [&str; 17] = [
     "SIMSID_CONFIG",
     "SIMSID_PROFILE",
     "SIMSID_APPLICATION_ID",
@@ -80,6 +80,7 @@ const KNOWN_VARS: [&str; 16] = [
     "SIMSID_READONLY",
     "SIMSID_APIM_KEY",
     "SIMSID_STS_CLIENT_AUTH",
+    "SIMSID_METRICS",
 ];
 
 /// An [`Env`] that reads empty values as unset: used once empty ones have been reported.
@@ -135,6 +136,9 @@ pub struct LocalSettings {
     pub log_path: PathBuf,
     pub readonly: bool,
     pub profiles: Vec<String>,
+    /// Where `harvest` writes its Prometheus metrics after every run (`metrics_file`,
+    /// `$SIMSID_METRICS`; `harvest --metrics FILE` wins); `None`: no metrics file.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Settings for talking to SIMS ID, all validated.
@@ -216,6 +220,7 @@ struct ProfileFile {
     store: Option<PathBuf>,
     log_file: Option<PathBuf>,
     readonly: Option<bool>,
+    metrics_file: Option<PathBuf>,
     // Vault mode (vault.md "Settings").
     secrets: Option<String>,
     vault_addr: Option<toml::Value>,
@@ -418,6 +423,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         &layers.table,
         &mut layers.problems,
     );
+    layers.warnings.extend(vault.warnings.iter().cloned());
     let client_secret = layers.client_secret(vault.client_secret_vault.is_some());
     let apim_key = layers.apim_key();
     let sts_url = layers.endpoint(Endpoint::Sts);
@@ -644,6 +650,11 @@ impl Layers<'_> {
             log_path,
             readonly,
             profiles,
+            metrics_file: pick(
+                None,
+                self.var("SIMSID_METRICS").map(PathBuf::from),
+                self.file.metrics_file.clone(),
+            ),
         }
     }
 
@@ -853,7 +864,7 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
                  concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
-                 readonly, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
+                 readonly, metrics_file, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
                  vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
                  vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
                  vault_on_remove, client_secret_vault)",

@@ -158,6 +158,11 @@ pub struct SiteRow {
     pub last_changed: Option<DateTime<Utc>>,
     /// What the most recent harvest changed here, if anything.
     pub badge: Option<ChangeBadge>,
+    /// When a harvest first listed the site.
+    pub first_seen: Option<DateTime<Utc>>,
+    /// When the site's current unauthorised stretch began (installed, not yet approved:
+    /// the onboarding queue); `None` while it is authorised.
+    pub waiting_since: Option<DateTime<Utc>>,
 }
 
 /// A cached credential without its secret.
@@ -186,16 +191,95 @@ pub enum RunStatus {
     Complete,
     Partial,
     Failed,
+    /// Cancelled (Ctrl-C, a signal, the console's cancel): nothing was committed.
+    Cancelled,
 }
 
 impl RunStatus {
+    /// Every status, in the order of this enum.
+    pub const ALL: [RunStatus; 4] = [
+        RunStatus::Complete,
+        RunStatus::Partial,
+        RunStatus::Failed,
+        RunStatus::Cancelled,
+    ];
+
     /// The word used in JSON and text output.
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Complete => "complete",
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
         }
+    }
+
+    /// True for a run that committed (complete or partial); failed and cancelled runs
+    /// changed no site or credential.
+    pub fn committed(self) -> bool {
+        matches!(self, RunStatus::Complete | RunStatus::Partial)
+    }
+}
+
+/// What a run harvested: every site (`harvest`) or one school (`harvest --site`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunScope {
+    #[default]
+    Full,
+    Site,
+}
+
+impl RunScope {
+    /// The word used in JSON output and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunScope::Full => "full",
+            RunScope::Site => "site",
+        }
+    }
+}
+
+/// The signal that cancelled a run (cli.md "Signals, services and monitoring").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CancelSignal {
+    #[serde(rename = "SIGINT")]
+    Interrupt,
+    #[serde(rename = "SIGTERM")]
+    Terminate,
+    #[serde(rename = "SIGHUP")]
+    Hangup,
+}
+
+impl CancelSignal {
+    /// Every signal, in the order of this enum.
+    pub const ALL: [CancelSignal; 3] = [
+        CancelSignal::Interrupt,
+        CancelSignal::Terminate,
+        CancelSignal::Hangup,
+    ];
+
+    /// The signal's name (`SIGTERM`), as JSON and the store write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CancelSignal::Interrupt => "SIGINT",
+            CancelSignal::Terminate => "SIGTERM",
+            CancelSignal::Hangup => "SIGHUP",
+        }
+    }
+
+    /// The signal's number.
+    pub fn number(self) -> u8 {
+        match self {
+            CancelSignal::Interrupt => 2,
+            CancelSignal::Terminate => 15,
+            CancelSignal::Hangup => 1,
+        }
+    }
+
+    /// The signal named `name`, if it is one of these.
+    pub fn named(name: &str) -> Option<CancelSignal> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -223,6 +307,11 @@ pub struct Diff {
     pub credentials_added: Vec<CredentialRef>,
     pub credentials_removed: Vec<CredentialRef>,
     pub credentials_rotated: Vec<CredentialRef>,
+    /// Vault mode: every key the run removed from the vault (under the mount), by
+    /// `vault_on_remove` or as a stray of `--reconcile` (vault.md sync rule 6). Absent from
+    /// JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vault_removed: Vec<String>,
 }
 
 impl Diff {
@@ -234,6 +323,7 @@ impl Diff {
             && self.credentials_added.is_empty()
             && self.credentials_removed.is_empty()
             && self.credentials_rotated.is_empty()
+            && self.vault_removed.is_empty()
     }
 }
 
@@ -263,6 +353,38 @@ pub struct RunSummary {
     #[serde(default)]
     pub stats: HarvestStats,
     pub error: Option<String>,
+    /// Every site or one school (`harvest --site`).
+    #[serde(default)]
+    pub scope: RunScope,
+    /// The signal that cancelled the run (`cancelled` runs only; `None` for the console's
+    /// own cancel).
+    #[serde(default)]
+    pub signal: Option<CancelSignal>,
+}
+
+impl RunSummary {
+    /// This run as recorded when it did not commit: `status` (`Failed` or `Cancelled`),
+    /// `reason` as its error, no diff (nothing changed), the counts of what was fetched
+    /// kept, and `credentials_total` set to what the store still holds. Record it with
+    /// `Store::record_run` (cli.md: a failed or cancelled run is in `history`, and it
+    /// changed no site or credential).
+    pub fn not_committed(
+        mut self,
+        status: RunStatus,
+        reason: impl Into<String>,
+        credentials_in_store: usize,
+    ) -> RunSummary {
+        debug_assert!(!status.committed(), "a run that did not commit");
+        self.status = status;
+        self.error = Some(reason.into());
+        // Keys already removed from the vault stay named (vault.md sync rule 6).
+        self.diff = Diff {
+            vault_removed: std::mem::take(&mut self.diff.vault_removed),
+            ..Diff::default()
+        };
+        self.credentials_total = credentials_in_store;
+        self
+    }
 }
 
 /// How a harvest used the API (`harvest --json` `stats`).

@@ -143,6 +143,23 @@ impl StatusView {
     }
 }
 
+/// Sorts the onboarding queue: the site waiting longest first (earliest `waiting_since`),
+/// sites without one (authorised, or authorisation unknown) last, then by name.
+pub fn sort_by_wait(rows: &mut [SiteRow]) {
+    rows.sort_by(|a, b| {
+        (
+            a.waiting_since.is_none(),
+            a.waiting_since,
+            a.site.name.to_lowercase(),
+        )
+            .cmp(&(
+                b.waiting_since.is_none(),
+                b.waiting_since,
+                b.site.name.to_lowercase(),
+            ))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

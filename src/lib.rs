@@ -22,6 +22,7 @@ pub mod lookup;
 pub mod ops;
 pub mod sanitize;
 pub mod security;
+pub mod signals;
 // The simulator is a fake SIMS ID: it generates, serves and checks secrets in clear by design.
 pub mod sims;
 #[allow(clippy::disallowed_methods)]

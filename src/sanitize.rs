@@ -57,12 +57,17 @@ pub fn for_terminal_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
     s.map(for_terminal)
 }
 
-/// Neutralises a CSV cell that a spreadsheet would read as a formula: a cell beginning with
-/// `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`.
+/// Neutralises a CSV cell, in a file or on a terminal: every control or bidi character is
+/// escaped as [`for_terminal`] does (a spreadsheet needs none of them, and CSV written to a
+/// terminal must not carry a school name's escape sequences to the screen), then a cell a
+/// spreadsheet would read as a formula, beginning with `=`, `+`, `-` or `@`, is prefixed
+/// with `'`. (A leading tab or carriage return, the other formula triggers, is escaped by
+/// then.)
 pub fn csv_cell(s: &str) -> Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
+    let clean = for_terminal(s);
+    match clean.chars().next() {
+        Some('=' | '+' | '-' | '@') => Cow::Owned(format!("'{clean}")),
+        _ => clean,
     }
 }
 
@@ -103,10 +108,22 @@ mod tests {
         assert_eq!(csv_cell("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
         assert_eq!(csv_cell("-1"), "'-1");
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("\tx"), "'\tx");
-        assert_eq!(csv_cell("\rx"), "'\rx");
+        assert_eq!(csv_cell("\tx"), "\\u{9}x");
+        assert_eq!(csv_cell("\rx"), "\\u{d}x");
         assert_eq!(csv_cell("Ysgol = school"), "Ysgol = school");
         assert_eq!(csv_cell(""), "");
+    }
+
+    #[test]
+    fn csv_cells_carry_no_control_or_bidi_character() {
+        assert_eq!(
+            csv_cell("Evil \u{1b}]52;c;SGVsbG8=\u{7}\u{1b}]0;pwned\u{7}\u{9b}0m\u{202e}x"),
+            "Evil \\u{1b}]52;c;SGVsbG8=\\u{7}\\u{1b}]0;pwned\\u{7}\\u{9b}0m\\u{202e}x"
+        );
+        assert_eq!(csv_cell("+1\u{1b}[31m"), "'+1\\u{1b}[31m");
+        assert_eq!(csv_cell("line\nbreak"), "line\\u{a}break");
+        let plain = "Ysgol Iau Bryn-y-Môr, St Mary's";
+        assert!(matches!(csv_cell(plain), Cow::Borrowed(_)));
     }
 
     proptest! {
@@ -127,6 +144,13 @@ mod tests {
             prop_assert!(!out.chars().any(is_unsafe_char));
             let escaped = format!("\\u{{{:x}}}", c as u32);
             prop_assert!(out == s || out == escaped);
+        }
+
+        #[test]
+        fn no_csv_cell_carries_a_control_or_a_formula(s in "\\PC*|[\\x00-\\x{a0}\\x{2000}-\\x{2070}=+@-]*") {
+            let out = csv_cell(&s);
+            prop_assert!(!out.chars().any(is_unsafe_char));
+            prop_assert!(!out.starts_with(['=', '+', '-', '@', '\t', '\r']));
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Items 14 and 15 of issue 8 against a standards-based OAuth 2.0 server that is not ours:
 //! Authlib's client-credentials grant and bearer validation (`tests/authlib/server.py`),
-//! started on a free loopback port. Needs python3 with authlib and flask (`.ci/run`
-//! installs them); fails rather than skipping without them.
+//! started on a free loopback port. Authlib and Flask are provisioned by the suite on first
+//! use (`tests/tools`); a failure to provision fails the tests rather than skipping them.
 
 mod common;
+mod tools;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,19 +25,23 @@ struct Authlib {
 
 impl Authlib {
     fn start() -> Authlib {
-        let check = Command::new("python3")
+        // Authlib and Flask are provisioned by the suite on first use (`tests/tools`).
+        let (python, pythonpath) = tools::python_with_authlib();
+        let check = Command::new(&python)
             .args(["-c", "import authlib, flask"])
+            .env("PYTHONPATH", &pythonpath)
             .output();
         assert!(
             check.as_ref().is_ok_and(|o| o.status.success()),
-            "python3 with authlib and flask is required (.ci/run: pip install authlib flask): {check:?}"
+            "python3 cannot import the provisioned authlib and flask: {check:?}"
         );
         let dir = tempfile::tempdir().unwrap();
         let port_file = dir.path().join("port");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/authlib/server.py");
-        let mut child = Command::new("python3")
+        let mut child = Command::new(&python)
             .arg(&script)
             .arg(&port_file)
+            .env("PYTHONPATH", &pythonpath)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

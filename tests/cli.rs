@@ -458,10 +458,17 @@ async fn ctrl_c_cancels_with_130_and_commits_nothing() {
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("nothing committed"), "{err}");
     assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), before);
+    // Nothing committed, but the run is recorded: cancelled, by SIGINT, newest first.
+    let runs_after = json(&simsid(&env, &["history", "--json"]).await);
+    let runs_after = runs_after.as_array().unwrap();
+    assert_eq!(runs_after.len(), runs_before.as_array().unwrap().len() + 1);
+    assert_eq!(runs_after[0]["status"], "cancelled");
+    assert_eq!(runs_after[0]["signal"], "SIGINT");
     assert_eq!(
-        json(&simsid(&env, &["history", "--json"]).await),
-        runs_before
+        runs_after[0]["diff"]["sites_removed"],
+        serde_json::json!([])
     );
+    assert_eq!(&runs_after[1..], runs_before.as_array().unwrap().as_slice());
     sim.shutdown().await;
 }
 

@@ -1,16 +1,16 @@
-//! End to end: the real `simsid` binary's console in a real pseudo-terminal (a private tmux
-//! server), on a store harvested from the in-process simulator. Open, filter, open a site,
-//! the secret is not on screen; reveal with `r` `y`, it is; quit; the terminal is restored.
-//! Needs tmux (`.ci/run` installs it); fails rather than skipping without it.
+//! End to end: the real `simsid` binary's console in a real pseudo-terminal read by a terminal
+//! emulator (`tests/terminal`), on a store harvested from the in-process simulator. Open,
+//! filter, open a site, the secret is not on screen; reveal with `r` `y`, it is; quit; the
+//! terminal is restored.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
-mod tmux;
+mod terminal;
 
 use common::*;
 use secrecy::ExposeSecret;
-use tmux::Tmux;
+use terminal::Terminal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
@@ -49,14 +49,10 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     ));
     std::fs::write(&script, text).unwrap();
 
-    let cmd = format!("sh '{}'", script.display());
-    let tmux = Tmux::start("e2e", 110, 32, &[("NO_COLOR", "1")], &cmd);
-    let screen = tmux.wait_for("30 of 30");
-    assert_eq!(
-        tmux.format("#{alternate_on}"),
-        "1",
-        "console on the alternate screen"
-    );
+    let cmd = format!("exec sh '{}'", script.display());
+    let term = Terminal::start(110, 32, &[("NO_COLOR", "1")], &cmd);
+    let screen = term.wait_for("30 of 30");
+    assert!(term.alternate_screen(), "console on the alternate screen");
     assert!(screen.contains("30 sites"), "{screen}");
     let stats = sim.control().stats();
     assert_eq!(
@@ -66,7 +62,7 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     );
 
     // Core dumps are off in the running console (RLIMIT_CORE 0).
-    let shell_pid = tmux.format("#{pane_pid}");
+    let shell_pid = term.pid();
     let children = std::fs::read_to_string(format!("/proc/{shell_pid}/task/{shell_pid}/children"))
         .unwrap_or_default();
     let console_pid = children
@@ -85,20 +81,20 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     );
 
     // A resize redraws the whole screen at the new size.
-    tmux.run(&["resize-window", "-t", "0", "-x", "80", "-y", "24"]);
+    term.resize(80, 24);
     // At 110 columns "profile default" sat beyond column 80: seeing it means a new frame.
-    tmux.wait_for("profile default");
+    term.wait_for("profile default");
     // The new frame may still be arriving: its last line names the count.
-    let screen = tmux.wait_for("30 of 30");
+    let screen = term.wait_for("30 of 30");
     assert!(screen.lines().all(|l| l.chars().count() <= 80));
     assert!(screen.contains("profile default"), "{screen}");
 
     // Filter by DfE code, keep the filter, open the site.
-    tmux.keys(&["/"]);
-    tmux.text(&dfe);
-    tmux.wait_for("1 of 30");
-    tmux.keys(&["Enter", "Enter"]);
-    let screen = tmux.wait_for(&client_id[..16]);
+    term.keys(&["/"]);
+    term.text(&dfe);
+    term.wait_for("1 of 30");
+    term.keys(&["Enter", "Enter"]);
+    let screen = term.wait_for(&client_id[..16]);
     assert!(screen.contains("••••••••"), "masked:\n{screen}");
     assert!(
         !screen.contains(&secret),
@@ -106,18 +102,18 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     );
 
     // Reveal: asks, then shows.
-    tmux.keys(&["r"]);
-    let screen = tmux.wait_for("any other key");
+    term.keys(&["r"]);
+    let screen = term.wait_for("any other key");
     assert!(!screen.contains(&secret), "not yet: only the confirmation");
-    tmux.keys(&["y"]);
-    tmux.wait_for(&secret[..20]);
+    term.keys(&["y"]);
+    term.wait_for(&secret[..20]);
 
     // Quit: the terminal is restored.
-    tmux.keys(&["q"]);
-    let screen = tmux.wait_for("EXIT:0");
-    assert_eq!(tmux.format("#{alternate_on}"), "0", "alternate screen left");
-    assert_eq!(tmux.format("#{cursor_flag}"), "1", "cursor shown");
-    let stty = tmux.wait_for("icanon");
+    term.keys(&["q"]);
+    let screen = term.wait_for("EXIT:0");
+    assert!(!term.alternate_screen(), "alternate screen left");
+    assert!(term.cursor_shown(), "cursor shown");
+    let stty = term.wait_for("icanon");
     assert!(
         stty.contains(" icanon") && !stty.contains("-icanon"),
         "raw mode off (canonical input back):\n{stty}"
@@ -126,7 +122,7 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
         !screen.contains(&secret),
         "the secret left with the alternate screen"
     );
-    drop(tmux);
+    drop(term);
 
     // The reveal was audited, by fingerprint.
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
@@ -143,5 +139,47 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
         !contains_bytes(&log, secret.as_bytes()),
         "no secret in the log"
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harvest_progress_bar_on_a_terminal_rounds_its_rate() {
+    // Slow enough for the bar to draw several times with a rate.
+    let sim = slow_simulator(40, 33, 60).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    let script = ts.dir.path().join("harvest.sh");
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in &env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n'{}' harvest\necho \"EXIT:$?\"\nsleep 60\n",
+        ts.dir.path().display(),
+        assert_cmd::cargo::cargo_bin("simsid").display()
+    ));
+    std::fs::write(&script, text).unwrap();
+    let term = Terminal::start(
+        140,
+        10,
+        &[("NO_COLOR", "1")],
+        &format!("exec sh '{}'", script.display()),
+    );
+    term.wait_for("EXIT:0");
+    let raw = term.raw();
+    let rates: Vec<&str> = raw
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| w.ends_with("/s") && w.len() > 2)
+        .collect();
+    assert!(!rates.is_empty(), "the bar drew a rate: {raw:?}");
+    for r in &rates {
+        let number = r.trim_end_matches("/s");
+        let decimals = number.split('.').nth(1).map_or(0, str::len);
+        assert!(
+            decimals <= 1 && (number.parse::<f64>().is_ok() || number == "—"),
+            "rate {r:?} in {raw:?}"
+        );
+    }
+    drop(term);
     sim.shutdown().await;
 }

@@ -39,7 +39,7 @@ async fn harvest(sim: &Simulator, store: &mut Store, options: HarvestOptions) ->
     .expect("harvest runs");
     match end {
         HarvestEnd::Finished(s) => *s,
-        HarvestEnd::Cancelled => panic!("not cancelled"),
+        HarvestEnd::Cancelled(_) => panic!("not cancelled"),
     }
 }
 
@@ -399,8 +399,25 @@ async fn a_cancelled_harvest_commits_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(end, HarvestEnd::Cancelled);
+    let HarvestEnd::Cancelled(cancelled) = end else {
+        panic!("expected a cancelled run, got {end:?}");
+    };
     assert_eq!(store.snapshot().unwrap(), snapshot);
-    assert_eq!(store.runs().unwrap().len(), runs);
+    // Nothing committed, but the run is in the history as cancelled, without a diff.
+    let history = store.runs().unwrap();
+    assert_eq!(history.len(), runs + 1);
+    assert_eq!(history[0].run_id, cancelled.run_id);
+    assert_eq!(history[0].status, simsid::domain::RunStatus::Cancelled);
+    assert_eq!(history[0].signal, None);
+    assert_eq!(history[0].error.as_deref(), Some("cancelled"));
+    assert!(history[0].diff.is_empty());
+    assert_eq!(
+        history[0].credentials_total,
+        snapshot
+            .sites
+            .values()
+            .map(|s| s.credentials.len())
+            .sum::<usize>()
+    );
     sim.shutdown().await;
 }

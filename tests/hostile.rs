@@ -143,7 +143,8 @@ async fn item3_export_csv_neutralises_formula_cells() {
         cells.extend(record.unwrap().iter().map(str::to_string));
     }
     assert!(cells.contains(&"'=HYPERLINK(\"http://x\",\"y\")".to_string()));
-    assert!(cells.contains(&"'+1\u{1b}[31m".to_string()));
+    // Control characters are escaped in CSV too (issue 16): the ESC arrives as `\u{1b}`.
+    assert!(cells.contains(&"'+1\\u{1b}[31m".to_string()), "{cells:?}");
     assert!(cells.iter().any(|c| c.starts_with("'@SUM(1+1)")));
     for c in &cells {
         assert!(
@@ -605,5 +606,65 @@ async fn item16_verify_asks_no_partner_scope_and_refused_means_invalid_client() 
         (Value::Bool(false), Value::Bool(true))
     );
     let _ = site.clients[0].secret.expose_secret();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_on_a_terminal_or_in_a_file_carries_no_escape_sequence() {
+    let (sim, org) = hostile_sim(807, true).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    let o = simsid(&env, &["harvest"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // An exposure of the hostile site, so that `exposure` has its name and client id.
+    let o = simsid(&env, &["show", org.as_str(), "--reveal"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let export_file = ts.dir.path().join("export.csv");
+    let exposure_file = ts.dir.path().join("exposure.csv");
+    let mut outputs = Vec::new();
+    for args in [
+        &["export", "--format", "csv"][..],
+        &["exposure", "--format", "csv"][..],
+    ] {
+        let o = simsid(&env, args).await;
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        outputs.push((format!("{args:?} to stdout"), o.stdout));
+    }
+    for (args, file) in [
+        (&["export", "--format", "csv", "--output"][..], &export_file),
+        (
+            &["exposure", "--format", "csv", "--output"][..],
+            &exposure_file,
+        ),
+    ] {
+        let mut args = args.to_vec();
+        let path = file.display().to_string();
+        args.push(&path);
+        let o = simsid(&env, &args).await;
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        outputs.push((format!("{args:?}"), std::fs::read(file).unwrap()));
+    }
+    for (what, bytes) in outputs {
+        let text = String::from_utf8(bytes).expect("UTF-8 CSV");
+        // The name arrives visibly escaped, whole, in one cell.
+        assert!(
+            text.contains("Evil \\u{1b}]52;c;SGVsbG8=\\u{7} School\\u{a}FORGED-ROW"),
+            "{what}: {text}"
+        );
+        // No control or bidi character at all, but the record separators.
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| c != '\n' && c != '\r' && simsid::sanitize::is_unsafe_char(c))
+            .collect();
+        assert!(bad.is_empty(), "{what}: {bad:?} in {text}");
+        // Every record has the header's number of fields (no forged row).
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let width = reader.headers().unwrap().len();
+        for record in reader.records() {
+            let record = record.unwrap();
+            assert_eq!(record.len(), width, "{what}: {record:?}");
+            assert!(!record.iter().any(|c| c.starts_with("FORGED")), "{what}");
+        }
+    }
     sim.shutdown().await;
 }

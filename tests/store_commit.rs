@@ -90,6 +90,7 @@ fn second(store: &mut Store) -> Diff {
         credentials_added: vec![cref(1, "c5"), cref(4, "c6")],
         credentials_removed: vec![cref(1, "c9")],
         credentials_rotated: vec![cref(1, "c2")],
+        vault_removed: Vec::new(),
     };
     store
         .commit_harvest(&data, &summary(at(100), RunStatus::Complete, diff.clone()))

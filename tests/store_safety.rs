@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod common;
+mod vault_support;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -352,6 +353,47 @@ async fn item7_read_only_commands_never_create_a_store_or_a_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_commands_in_vault_mode_create_nothing_either() {
+    let sim = simulator(4, 75).await;
+    let bao = vault_support::shared().await;
+    let ts = TempStore::new();
+    let logs = tempfile::tempdir().unwrap();
+    let typo = ts.dir.path().join("typo").join("store.sqlite3");
+    let mut env = with_store(
+        &key_file_env(&env_for(&sim, &ts), &logs.path().join("log")),
+        &typo,
+    );
+    env.insert("SIMSID_SECRETS".into(), "vault".into());
+    env.insert("VAULT_ADDR".into(), bao.addr.clone());
+    env.insert("VAULT_TOKEN".into(), vault_support::ROOT_TOKEN.into());
+    env.insert("SIMSID_VAULT_PREFIX".into(), "t/readsnothing".into());
+    for args in [
+        &["sites"][..],
+        &["show", "1001"][..],
+        &["show", "1001", "--reveal"][..],
+        &["history"][..],
+        &["audit"][..],
+        &["exposure"][..],
+        &["export", "--format", "json"][..],
+        &["verify", "1001"][..],
+        &["verify", "--all"][..],
+        &["verify", "--exposed"][..],
+    ] {
+        let o = simsid(&env, args).await;
+        assert_refused(&o, 1, &["no store at", &typo.display().to_string()]);
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        assert!(
+            names(ts.dir.path()).is_empty(),
+            "{args:?} created {:?}",
+            names(ts.dir.path())
+        );
+    }
+    // Nor anything in the vault.
+    assert!(bao.keys("t/readsnothing").await.is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item7_empty_or_foreign_store_files_and_directories_are_errors() {
     let sim = simulator(4, 72).await;
     let ts = TempStore::new();
@@ -452,7 +494,7 @@ async fn item7_the_console_opens_on_a_missing_store_and_its_harvest_honours_the_
     let lock = simsid::store::HarvestLock::acquire(&ts.path(), chrono::Utc::now()).unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let err = services
-        .harvest(tx, CancellationToken::new())
+        .harvest(tx, CancellationToken::new().into())
         .await
         .unwrap_err()
         .to_string();
@@ -465,7 +507,7 @@ async fn item7_the_console_opens_on_a_missing_store_and_its_harvest_honours_the_
 
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let end = services
-        .harvest(tx, CancellationToken::new())
+        .harvest(tx, CancellationToken::new().into())
         .await
         .unwrap();
     assert!(matches!(end, HarvestEnd::Finished(_)));

@@ -727,7 +727,9 @@ fn esc_or_x_cancels_the_harvest_once() {
         assert_eq!(key(&mut app, c), vec![Effect::CancelHarvest], "{c:?}");
         assert!(app.harvest().unwrap().cancelling);
         assert!(key(&mut app, c).is_empty(), "asked once");
-        app.update(Action::HarvestFinished(Ok(HarvestEnd::Cancelled)));
+        app.update(Action::HarvestFinished(Ok(HarvestEnd::Cancelled(
+            Box::new(tui_support::cancelled_run()),
+        ))));
         assert!(app.harvest().is_none());
         assert!(matches!(app.screen(), Screen::Sites));
         assert_eq!(app.flash().unwrap().text, "cancelled — nothing committed");

@@ -330,3 +330,44 @@ fn site_screen_marks_exposed_credentials() {
     assert!(!text.contains("NOT rotated since"), "{text}");
     assert_snapshot!("site_exposed_backup_wide", t.backend());
 }
+
+#[test]
+fn site_screen_shows_whole_client_ids_the_description_and_dates_give_way() {
+    // Client ids as long as SIMS ID's (a GUID-sized one and a simulator-sized one).
+    let long = "0F3C8E2A-5B7D-4E19-A6C2-9D8B7A6F5E4D";
+    let sim_sized = "sas-oneroster-7f3a9c21";
+    let mut detail = st_marys_detail();
+    detail.credentials[0].client_id = long.into();
+    detail.credentials[1].client_id = sim_sized.into();
+    let mut app = app();
+    open_st_marys(&mut app);
+    app.update(Action::SiteLoaded {
+        org: org(ST_MARYS),
+        result: Ok(Some(detail)),
+    });
+    for width in [80, 100, 119, 120, 140] {
+        let text = render(&app, width, 24).backend().to_string();
+        // The table's rows (not the selected credential's box below, which names it too).
+        let table: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("••••••••") && !l.contains('│'))
+            .collect();
+        assert_eq!(table.len(), 2, "{width}: {text}");
+        assert!(table[0].contains(long), "{width}: {text}");
+        assert!(table[1].contains(sim_sized), "{width}: {text}");
+        if width >= 120 {
+            // From 120 columns the fingerprint stays whole too.
+            assert!(table[0].contains("3fa2c9d1e0b4a7f6"), "{width}: {text}");
+        }
+    }
+    // At 120 the dates gave way (cut to the day), the client id did not.
+    let text = render(&app, 120, 24).backend().to_string();
+    let row = text
+        .lines()
+        .find(|l| l.contains(long) && l.contains("••••••••"));
+    let row = row.unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("2026-01-04") && !row.contains("2026-01-04 09:12"),
+        "{text}"
+    );
+}

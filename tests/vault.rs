@@ -264,7 +264,9 @@ async fn reconcile_repairs_deleted_edited_and_stray_keys() {
     let ts = TempStore::new();
     let prefix = "t/reconcile";
     let env = vault_env(&sim, &ts, &bao, prefix);
-    assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
+    let o = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(code(&o), 0);
+    let run_id = json(&o)["run_id"].as_str().unwrap().to_string();
     let all = served(&sim);
     let deleted = credential_key(prefix, &all[0].0, &all[0].1);
     let edited = credential_key(prefix, &all[1].0, &all[1].1);
@@ -289,6 +291,27 @@ async fn reconcile_repairs_deleted_edited_and_stray_keys() {
         )
         .await;
     assert_eq!(s, 200);
+    // The stray is one this store wrote (its run named in the custom metadata); a key
+    // without that is foreign and stays (vault.md sync rule 5).
+    let (s, _) = bao
+        .api(
+            "POST",
+            &format!("secret/metadata/{stray}"),
+            Some(json!({"custom_metadata": {"simsid_run": run_id}})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let foreign = format!("{prefix}/{}/another-tool", all[2].0.as_str());
+    let (s, _) = bao
+        .api(
+            "POST",
+            &format!("secret/data/{foreign}"),
+            Some(json!({"data": {"x": "y"}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // A key written in the second the listing begins may be newer than it: wait past it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
 
     // A plain harvest trusts the store: nothing to write.
     let o = simsid(&env, &["harvest", "--json"]).await;
@@ -299,6 +322,12 @@ async fn reconcile_repairs_deleted_edited_and_stray_keys() {
         vault_counts(&o),
         json!({"written": 2, "removed": 1, "unchanged": all.len() - 2, "errors": 0})
     );
+    assert_eq!(json(&o)["vault_foreign"], json!([foreign]));
+    assert!(bao.read(&foreign).await.is_some(), "foreign key kept");
+    let (s, _) = bao
+        .api("DELETE", &format!("secret/metadata/{foreign}"), None)
+        .await;
+    assert_eq!(s, 204);
     assert_vault_matches(&bao, &sim, prefix).await;
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(vault_counts(&o)["written"], json!(0));

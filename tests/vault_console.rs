@@ -31,7 +31,7 @@ use simsid::ops::Context;
 use simsid::simulator::Simulator;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
-use simsid::tui::{osc52, views, Action, App, ConsoleOptions, Effect, Services};
+use simsid::tui::{osc52, strings, views, Action, App, ConsoleOptions, Effect, Services};
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -132,7 +132,7 @@ impl Console {
             }
             Effect::LoadRuns => Action::RunsLoaded(s.runs().map_err(message)),
             Effect::Reveal { org, client_id } => {
-                let result = s.reveal(&org, &client_id).map_err(message);
+                let result = s.reveal(&org, &client_id).await.map_err(message);
                 Action::Revealed {
                     org,
                     client_id,
@@ -140,7 +140,7 @@ impl Console {
                 }
             }
             Effect::Copy { org, client_id } => {
-                let result = match s.copy_secret(&org, &client_id) {
+                let result = match s.copy_secret(&org, &client_id).await {
                     Ok(secret) => osc52::write_osc52(
                         &mut self.clipboard,
                         secret.expose_secret().as_bytes(),
@@ -166,7 +166,7 @@ impl Console {
             Effect::StartHarvest => {
                 let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                 let result = s
-                    .harvest(tx, CancellationToken::new())
+                    .harvest(tx, CancellationToken::new().into())
                     .await
                     .map_err(message);
                 let mut batch = Vec::new();
@@ -473,6 +473,14 @@ impl Shared {
     fn contains(&self, needle: &[u8]) -> bool {
         contains_bytes(&self.0.lock().unwrap(), needle)
     }
+
+    /// The screen the bytes so far draw on a 120×40 terminal (a terminal emulator reads
+    /// them: a frame writes only the cells that changed).
+    fn screen(&self) -> String {
+        let mut terminal = vt100::Parser::new(40, 120, 0);
+        terminal.process(&self.0.lock().unwrap());
+        terminal.screen().contents()
+    }
 }
 
 /// Waits (at most 60 s, in 20 ms steps) until `done` holds: observes, never orders.
@@ -591,4 +599,143 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
             assert!(!contains_bytes(&bytes, s.as_bytes()), "{}", path.display());
         }
     }
+}
+
+/// A vault that accepts connections and never answers: it holds every connection open and
+/// counts them.
+struct SilentVault {
+    addr: String,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SilentVault {
+    async fn start() -> SilentVault {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            // Bounded: a test makes a handful of connections.
+            while held.len() < 1000 {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                held.push(socket);
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        SilentVault {
+            addr,
+            accepted,
+            task,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for SilentVault {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_keeps_answering_keys_while_the_vault_never_answers() {
+    use crossterm::event::Event;
+    let sim = simulator(3, 57).await;
+    let ts = TempStore::new();
+    // A store with sites (harvested in local mode), then the console in vault mode on a vault
+    // that accepts connections and never answers.
+    let local = env_for(&sim, &ts);
+    let o = simsid(&local, &["harvest"]).await;
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let silent = SilentVault::start().await;
+    let mut env = local.clone();
+    env.insert("SIMSID_SECRETS".into(), "vault".into());
+    env.insert("VAULT_ADDR".into(), silent.addr.clone());
+    env.insert("VAULT_TOKEN".into(), "never-checked".into());
+    env.insert("SIMSID_VAULT_PREFIX".into(), "t/silent".into());
+    let services: Arc<dyn Services> = services(&env, ts.dir.path());
+    let org = ts.open().sites().unwrap()[0].site.org_id.clone();
+
+    let out = Shared::default();
+    let (keys, input) = tokio::sync::mpsc::unbounded_channel();
+    let console = tokio::spawn(simsid::tui::run_headless(
+        services,
+        ConsoleOptions { readonly: false },
+        (120, 40),
+        input,
+        out.clone(),
+    ));
+    let press = |code: KeyCode| {
+        keys.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+            .unwrap()
+    };
+    let shows = |text: &str| out.screen().contains(text);
+    let secrets = format!("secrets: vault {}", silent.addr);
+    until("the sites screen saying where secrets live", || {
+        shows(&secrets)
+    })
+    .await;
+
+    // :goto ORG, r y: the reveal's read reaches the vault, which never answers.
+    press(KeyCode::Char(':'));
+    for c in format!("goto {}", org.as_str()).chars() {
+        press(KeyCode::Char(c));
+    }
+    press(KeyCode::Enter);
+    until("the site screen", || shows(strings::ORGANISATION)).await;
+    press(KeyCode::Char('r'));
+    press(KeyCode::Char('y'));
+    until("the reveal's connection to the vault", || {
+        silent.accepted() >= 1
+    })
+    .await;
+    until("the screen saying it reads the vault", || {
+        shows("reading the vault…")
+    })
+    .await;
+
+    // c: the copy's read waits on the vault too, beside the reveal's.
+    press(KeyCode::Char('c'));
+    until("the copy's connection to the vault", || {
+        silent.accepted() >= 2
+    })
+    .await;
+
+    // Every key still works while both reads wait: ? opens the help, Esc leaves it.
+    press(KeyCode::Char('?'));
+    until("the help screen", || {
+        shows(&format!("› {}", strings::CRUMB_HELP))
+    })
+    .await;
+    press(KeyCode::Esc);
+    until("the site screen again", || {
+        !shows(&format!("› {}", strings::CRUMB_HELP)) && shows(strings::ORGANISATION)
+    })
+    .await;
+
+    // q quits at once, with both reads still waiting on the vault.
+    press(KeyCode::Char('q'));
+    let app = tokio::time::timeout(std::time::Duration::from_secs(30), console)
+        .await
+        .expect("q is handled while the vault does not answer")
+        .unwrap()
+        .expect("the console ends without error");
+    assert!(app.should_quit());
+    assert!(silent.accepted() >= 2, "both reads were still waiting");
+    // Nothing was read, so nothing was audited as read.
+    let audit = ts.open().audit().unwrap();
+    assert!(
+        !audit
+            .iter()
+            .any(|e| matches!(e.action, AuditAction::Reveal | AuditAction::Copy)),
+        "{audit:?}"
+    );
+    assert!(!out.contains(b"\x1b]52;c;"), "no clipboard write");
 }

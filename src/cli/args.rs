@@ -104,10 +104,19 @@ pub enum Command {
         /// Take removals the guard holds (more than 10 % of the cached credentials at once).
         #[arg(long = "accept-removals")]
         accept_removals: bool,
+        /// Refresh one school now (onboarding): ORG (organisation id, DfE code or DENI
+        /// number) looked up in the fresh site list; only that site is committed.
+        #[arg(long, value_name = "ORG", conflicts_with_all = ["accept_removals", "reconcile"])]
+        site: Option<String>,
         /// Vault mode: also list the vault prefix and repair drift (missing or edited keys
         /// rewritten, keys matching no credential removed).
         #[arg(long)]
         reconcile: bool,
+        /// After the run (failed and cancelled ones too), write Prometheus metrics to FILE
+        /// for node_exporter's textfile collector (default: $SIMSID_METRICS, else the
+        /// profile's `metrics_file`).
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
     },
     /// List cached sites (no secrets).
     Sites {
@@ -153,6 +162,15 @@ pub enum Command {
     History {
         #[arg(long)]
         json: bool,
+    },
+    /// Health for on-call and monitoring: last harvest and its age, stale sites, held
+    /// removals, store integrity, audit chain; exit 0 healthy, 1 not.
+    Status {
+        #[arg(long)]
+        json: bool,
+        /// A last complete harvest older than this is unhealthy (26h, 90m, 2d, 3600s).
+        #[arg(long = "max-age", value_name = "DURATION", value_parser = parse_max_age)]
+        max_age: Option<std::time::Duration>,
     },
     /// The audit trail.
     Audit {
@@ -202,6 +220,10 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
     Man,
+}
+
+fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
+    crate::words::parse_duration(text)
 }
 
 /// `simsid vault` commands.

@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 
 use super::args::ExportFormat;
 use super::exit::{self, CliError};
@@ -12,7 +11,7 @@ use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
 use crate::filter::StatusView;
-use crate::harvest::{HarvestEnd, HarvestOptions, Progress};
+use crate::harvest::{Cancel, HarvestEnd, HarvestOptions, Progress};
 use crate::ops::{self, secrets, Context};
 use crate::store::Store;
 
@@ -93,13 +92,21 @@ pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdRes
 /// Runs a harvest under the store's lock with `sink` taking it before the local commit,
 /// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
 /// `vault` counts when `counts` gives them) and returns cli.md's exit code.
+/// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
+/// foreign keys it left alone (`harvest --json`: `"vault"` and `"vault_foreign"`).
+#[derive(Debug, Clone, Default)]
+pub struct VaultReport {
+    pub counts: crate::ops::vault_sync::VaultCounts,
+    pub foreign: Option<Vec<String>>,
+}
+
 pub async fn harvest_into<K: ops::CommitSink>(
     ctx: &Context,
     json: bool,
     policy: ops::HarvestPolicy,
     remote: &crate::config::RemoteSettings,
     sink: &mut K,
-    counts: impl FnOnce(&K) -> Option<crate::ops::vault_sync::VaultCounts>,
+    counts: impl FnOnce(&K) -> Option<VaultReport>,
 ) -> CmdResult {
     let client = ops::sims_client(remote)?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
@@ -112,44 +119,59 @@ pub async fn harvest_into<K: ops::CommitSink>(
         user: &ctx.user,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
+    let cancel = Cancel::new();
 
-    // Ctrl-C cancels: nothing is committed.
-    let ctrlc = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        })
-    };
+    // Ctrl-C, SIGTERM and SIGHUP cancel: nothing is committed, the run is recorded.
+    let signals = crate::signals::StopSignals::listen()
+        .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
+        .cancel_on_signal(cancel.clone());
     let progress_task = spawn_progress_bar(rx);
 
+    let started_at = chrono::Utc::now();
     let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
-    ctrlc.abort();
+    signals.abort();
     let _ = progress_task.await;
-    let end = end?;
-    let summary = match end {
-        HarvestEnd::Cancelled => {
-            eprintln!("harvest cancelled; nothing committed");
-            return Ok(exit::CANCELLED);
-        }
-        HarvestEnd::Finished(s) => s,
-    };
     let vault = counts(sink);
+    let end = match end {
+        Ok(end) => end,
+        Err(e) => {
+            // No run summary: monitoring still learns that this run failed.
+            let failed =
+                crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
+            super::metrics::write(ctx, &store, &failed, vault.map(|v| v.counts));
+            return Err(e.into());
+        }
+    };
+    let summary = match end {
+        HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
+    };
+    super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
+    print_run(json, &summary, vault.as_ref())
+}
+
+/// Prints a finished or cancelled run (text, or the JSON document with the vault's counts
+/// and foreign keys when given) and returns cli.md's exit code for it.
+pub fn print_run(
+    json: bool,
+    summary: &crate::domain::RunSummary,
+    vault: Option<&VaultReport>,
+) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
-        let mut v = serde_json::to_value(&*summary)
+        let mut v = serde_json::to_value(summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
         if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
-            let counts = serde_json::to_value(vault)
+            let counts = serde_json::to_value(vault.counts)
                 .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
             map.insert("vault".into(), counts);
+            if let Some(foreign) = &vault.foreign {
+                map.insert("vault_foreign".into(), serde_json::json!(foreign));
+            }
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        output::run_text(&mut out, &summary).map_err(io_err)?;
-        if let Some(c) = vault {
+        output::run_text(&mut out, summary).map_err(io_err)?;
+        if let Some(c) = vault.map(|v| v.counts) {
             writeln!(
                 out,
                 "vault: {} written, {} removed, {} unchanged, {} errors",
@@ -159,17 +181,20 @@ pub async fn harvest_into<K: ops::CommitSink>(
         }
     }
     Ok(match summary.status {
+        RunStatus::Cancelled => {
+            eprintln!(
+                "harvest {}; nothing committed",
+                summary.error.as_deref().unwrap_or("cancelled")
+            );
+            crate::signals::exit_code(summary.signal)
+        }
         RunStatus::Complete => exit::OK,
         RunStatus::Partial => exit::PARTIAL,
         RunStatus::Failed => {
-            if !json {
-                eprintln!(
-                    "harvest failed: {}",
-                    crate::sanitize::for_terminal(
-                        summary.error.as_deref().unwrap_or("unknown error")
-                    )
-                );
-            }
+            eprintln!(
+                "harvest failed: {}",
+                crate::sanitize::for_terminal(summary.error.as_deref().unwrap_or("unknown error"))
+            );
             exit::RUNTIME
         }
     })
@@ -186,15 +211,22 @@ pub fn sites(
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.unwrap_or_default();
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let rows: Vec<SiteRow> = store
+    let mut rows: Vec<SiteRow> = store
         .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
+    // The onboarding queue: the longest waiting first.
+    let queue = view == StatusView::Unauthorised;
+    if queue {
+        crate::filter::sort_by_wait(&mut rows);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::Value::Array(rows.iter().map(output::site_json).collect());
         output::write_json(&mut out, &v).map_err(io_err)?;
+    } else if queue {
+        output::waiting_text(&mut out, &rows, chrono::Utc::now()).map_err(io_err)?;
     } else {
         output::sites_text(&mut out, &rows).map_err(io_err)?;
     }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::exit::{self, CliError};
+use super::exit::CliError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AppId, OrgId};
 use crate::harvest::{HarvestEnd, HarvestOptions};
@@ -56,6 +56,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             log_path,
             readonly,
             profiles: vec!["demo".to_string()],
+            metrics_file: None,
         },
         remote: Ok(RemoteSettings {
             sims: SimsSettings {
@@ -122,6 +123,5 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let result = tui::run(Arc::new(services), ConsoleOptions { readonly }).await;
     sim.shutdown().await;
     drop(tmp);
-    result.map_err(|e| CliError::runtime(e.to_string()))?;
-    Ok(exit::OK)
+    super::run::console_exit(result)
 }

@@ -263,14 +263,14 @@ mod tests {
     }
 
     #[test]
-    fn csv_neutralises_formulas_and_joins_lists() {
+    fn csv_neutralises_formulas_escapes_controls_and_joins_lists() {
         let bytes = exposure_csv(&[exposure()], false).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), EXPOSURE_CSV_HEADER.join(","));
         let row = lines.next().unwrap();
         assert!(
-            row.contains("\"'=HYPERLINK(\"\"http://x\"\")\u{1b}[2J\""),
+            row.contains("\"'=HYPERLINK(\"\"http://x\"\")\\u{1b}[2J\""),
             "{row}"
         );
         assert!(row.contains(",'-sas-1,"), "{row}");

@@ -6,11 +6,14 @@ pub mod demo;
 pub mod exit;
 pub mod incident;
 pub mod incident_output;
+pub mod metrics;
 pub mod outfile;
 pub mod output;
 pub mod progress;
 pub mod run;
 pub mod shell;
+pub mod site;
+pub mod status;
 pub mod vault_audit_files;
 pub mod vault_cmd;
 

@@ -41,6 +41,14 @@ fn site_fields(row: &SiteRow) -> Map<String, Value> {
     m.insert("authorised".into(), json!(row.site.authorised));
     m.insert("stale".into(), json!(row.stale));
     m.insert("last_error".into(), json!(row.last_error));
+    m.insert(
+        "first_seen".into(),
+        json!(row.first_seen.as_ref().map(time)),
+    );
+    m.insert(
+        "waiting_since".into(),
+        json!(row.waiting_since.as_ref().map(time)),
+    );
     m
 }
 
@@ -217,6 +225,33 @@ pub fn sites_text(out: &mut impl Write, rows: &[SiteRow]) -> io::Result<()> {
     writeln!(out, "{} site(s)", rows.len())
 }
 
+/// `sites --status unauthorised` as text: the onboarding queue, how long each site has
+/// waited for approval, oldest first (the caller sorts).
+pub fn waiting_text(out: &mut impl Write, rows: &[SiteRow], now: DateTime<Utc>) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<8}  {:<20}  {:<36}  {:<8}  {:<4}  NAME",
+        "WAITING", "SINCE", "ORGANISATION ID", "DFE", "AUTH"
+    )?;
+    for r in rows {
+        let (waited, since) = match &r.waiting_since {
+            Some(t) => (crate::words::age(now - *t), time(t)),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        writeln!(
+            out,
+            "{:<8}  {:<20}  {:<36}  {:<8}  {:<4}  {}",
+            waited,
+            since,
+            r.site.org_id,
+            clean(r.site.dfe_code.as_deref().unwrap_or("-")),
+            crate::words::flag(r.site.authorised),
+            crate::words::truncate(&clean(&r.site.name), 60),
+        )?;
+    }
+    writeln!(out, "{} site(s) waiting for approval", rows.len())
+}
+
 /// `show ORG` as text; revealed secrets replace the mask.
 #[allow(clippy::disallowed_methods)] // an explicit `show --reveal` prints the secret
 pub fn show_text(
@@ -382,6 +417,9 @@ pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
     for f in &s.failures {
         writeln!(out, "    failed {}: {}", f.organisation_id, clean(&f.error))?;
     }
+    for key in &s.diff.vault_removed {
+        writeln!(out, "    removed from the vault: {}", clean(key))?;
+    }
     diff_text(out, &s.diff, "    ")
 }
 
@@ -430,6 +468,8 @@ mod tests {
                 last_error: None,
                 last_changed: Some(t),
                 badge: Some(ChangeBadge::Added),
+                first_seen: None,
+                waiting_since: None,
             },
             credentials: vec![CredentialRow {
                 client_id: "sas-simsprimary-1".into(),

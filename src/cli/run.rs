@@ -113,22 +113,29 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::Tui => {
             let services = ConsoleServices::new(ctx.clone(), Some(flags), None)
                 .map_err(|e| CliError::runtime(e.to_string()))?;
-            crate::tui::run(
+            let ended = crate::tui::run(
                 Arc::new(services),
                 crate::tui::ConsoleOptions {
                     readonly: ctx.settings.local.readonly,
                 },
             )
-            .await
-            .map_err(|e| CliError::runtime(e.to_string()))?;
-            Ok(exit::OK)
+            .await;
+            console_exit(ended)
         }
         Command::Harvest {
             json,
             accept_removals,
             reconcile,
+            metrics,
+            site,
             ..
         } => {
+            if let Some(path) = metrics {
+                ctx.settings.local.metrics_file = Some(path);
+            }
+            if let Some(org) = site {
+                return super::site::harvest_site(&ctx, json, &org).await;
+            }
             let policy = crate::ops::HarvestPolicy { accept_removals };
             if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
                 super::vault_cmd::harvest(&ctx, json, reconcile, policy).await
@@ -174,6 +181,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         },
         Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
         Command::History { json } => commands::history(&ctx, json),
+        Command::Status { json, max_age } => super::status::status(&ctx, json, max_age),
         Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
         Command::Audit { json, .. } => commands::audit(&ctx, json),
         Command::Exposure(args) => incident::exposure(&ctx, &args),
@@ -182,6 +190,21 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         | Command::Demo { .. }
         | Command::Completions { .. }
         | Command::Man => Ok(exit::OK),
+    }
+}
+
+/// The exit code of a console that ended: 0, 143/129/130 when a stop signal ended it, else
+/// a runtime failure.
+pub(super) fn console_exit(ended: anyhow::Result<()>) -> Result<u8, CliError> {
+    match ended {
+        Ok(()) => Ok(exit::OK),
+        Err(e) => match e.downcast_ref::<crate::signals::Signalled>() {
+            Some(s) => {
+                tracing::info!(signal = s.0.name(), "console stopped by a signal");
+                Ok(crate::signals::exit_code(Some(s.0)))
+            }
+            None => Err(CliError::runtime(e.to_string())),
+        },
     }
 }
 
@@ -194,6 +217,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Show { .. } => "show",
         Command::Verify { .. } => "verify",
         Command::History { .. } => "history",
+        Command::Status { .. } => "status",
         Command::Audit { .. } => "audit",
         Command::Exposure { .. } => "exposure",
         Command::Export { .. } => "export",

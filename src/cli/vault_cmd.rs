@@ -6,7 +6,7 @@ use std::io::Write;
 use secrecy::SecretString;
 
 use super::args::VaultCommand;
-use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult};
+use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult, VaultReport};
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
@@ -34,15 +34,43 @@ pub async fn harvest(
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;
     let mut sink = VaultSink::new(vault, settings, reconcile)
-        .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY));
-    harvest_into(ctx, json, policy, &remote, &mut sink, |s| Some(s.counts)).await
+        .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY))
+        .accepting_removals(policy.accept_removals);
+    let code = harvest_into(ctx, json, policy, &remote, &mut sink, |s| {
+        Some(VaultReport {
+            counts: s.counts,
+            foreign: reconcile.then(|| s.foreign.clone()),
+        })
+    })
+    .await;
+    if reconcile && !sink.foreign.is_empty() {
+        const SHOWN: usize = 20;
+        let names: Vec<String> = sink
+            .foreign
+            .iter()
+            .take(SHOWN)
+            .map(|k| crate::sanitize::for_terminal(k).into_owned())
+            .collect();
+        let more = sink.foreign.len().saturating_sub(SHOWN);
+        eprintln!(
+            "reconcile: {} foreign key(s) under the prefix (not written by this store) were left alone: {}{}",
+            sink.foreign.len(),
+            names.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        );
+    }
+    if let Some(remaining) = vault_ops::sealed_remaining(ctx) {
+        eprintln!("vault mode: {remaining}");
+    }
+    code
 }
 
 /// `simsid show ORG --reveal` in vault mode: each secret read from the vault with the
 /// current identity and audited.
 pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("reveal")?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)?
@@ -73,8 +101,9 @@ pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
 /// `simsid verify ORG` in vault mode: the secrets are read from the vault.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
-    let mut store = ops::open_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let client = ops::sims_client(&remote)?;
     let vault = vault_ops::vault_client(ctx)?;
@@ -92,8 +121,8 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 /// read is that credential's error (exit 1 unless one was refused: 5).
 pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
-    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let client = ops::sims_client(&remote)?;
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;

@@ -23,8 +23,8 @@ use super::retry::RetryPolicy;
 use super::source::{FetchError, Source};
 use super::{HarvestEvent, Limits};
 use crate::domain::{
-    Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunStatus, RunSummary, Site,
-    SiteFailure, Snapshot,
+    Credential, Fingerprint, HarvestData, HarvestStats, OrgId, RunScope, RunStatus, RunSummary,
+    Site, SiteFailure, Snapshot,
 };
 
 /// Clients requests in flight at most when nothing else is set (cli.md `concurrency`).
@@ -67,8 +67,9 @@ pub struct Fetched {
 /// What fetching produced ([`run`]): nothing (cancelled), a failed run to record, or the data to conclude and commit (which then ends as a [`HarvestEnd`]).
 #[derive(Debug)]
 pub enum FetchOutcome {
-    /// Cancelled: nothing to commit.
-    Cancelled,
+    /// Cancelled: nothing to commit; the summary (status `cancelled`, what was fetched so
+    /// far, the request counts) is for the history.
+    Cancelled(Box<RunSummary>),
     /// The token or the site list failed: the store stays unchanged; record the summary only.
     Failed(Box<RunSummary>),
     /// The site list was fetched: conclude and commit.
@@ -154,39 +155,11 @@ pub async fn run<S: Source>(
 ) -> FetchOutcome {
     let run_id = Uuid::new_v4();
     let started_at = Utc::now();
-    let policy = options.retry;
     let concurrency = options.concurrency.max(1);
-    let shared = Arc::new(Shared {
-        gate: Gate::new(LimiterConfig {
-            retry_after_cap: policy.retry_after_cap,
-            ..LimiterConfig::new(concurrency)
-        }),
-        counters: Counters::default(),
-        events: events.clone(),
-        policy,
-        announced: std::sync::Mutex::new(None),
-        left: AtomicUsize::new(0),
-    });
-    shared.announce();
-
-    let listed = tokio::select! {
-        _ = cancel.cancelled() => return FetchOutcome::Cancelled,
-        r = fetch_list(&source, &shared) => r,
-    };
-    let sites = match listed {
-        Ok(sites) => dedupe(sites),
-        Err(e) => {
-            let message = match e {
-                FetchError::NoCredentials => {
-                    "the site list was refused (403/404): check the application id".to_string()
-                }
-                FetchError::Fatal { message } => message,
-                other => format!("could not fetch the site list: {}", other.message()),
-            };
-            let mut summary = failed_summary(run_id, started_at, message);
-            summary.stats = shared.counters.stats(&shared.gate);
-            return FetchOutcome::Failed(Box::new(summary));
-        }
+    let shared = new_shared(options, &events);
+    let sites = match list_sites(&source, &shared, &cancel, run_id, started_at).await {
+        Ok(sites) => sites,
+        Err(outcome) => return outcome,
     };
     send(&events, HarvestEvent::Listed { total: sites.len() });
     shared.left.store(sites.len(), Ordering::Relaxed);
@@ -222,9 +195,19 @@ pub async fn run<S: Source>(
 
     let mut clients = BTreeMap::new();
     let mut failed = BTreeMap::new();
+    let total = sites.len();
+    let cancelled = |clients: &BTreeMap<OrgId, Vec<Credential>>,
+                     failed: &BTreeMap<OrgId, String>| {
+        let mut summary =
+            cancelled_summary(run_id, started_at, shared.counters.stats(&shared.gate));
+        summary.sites_total = total;
+        summary.sites_harvested = clients.len();
+        summary.sites_failed = failed.len();
+        FetchOutcome::Cancelled(Box::new(summary))
+    };
     loop {
         let next = tokio::select! {
-            _ = cancel.cancelled() => return FetchOutcome::Cancelled,
+            _ = cancel.cancelled() => return cancelled(&clients, &failed),
             n = stream.next() => n,
         };
         match next {
@@ -243,7 +226,7 @@ pub async fn run<S: Source>(
         }
     }
     if cancel.is_cancelled() {
-        return FetchOutcome::Cancelled;
+        return cancelled(&clients, &failed);
     }
     FetchOutcome::Fetched(Box::new(Fetched {
         run_id,
@@ -254,6 +237,151 @@ pub async fn run<S: Source>(
         failed,
         stats: shared.counters.stats(&shared.gate),
     }))
+}
+
+fn new_shared(options: HarvestOptions, events: &UnboundedSender<HarvestEvent>) -> Arc<Shared> {
+    let policy = options.retry;
+    let shared = Arc::new(Shared {
+        gate: Gate::new(LimiterConfig {
+            retry_after_cap: policy.retry_after_cap,
+            ..LimiterConfig::new(options.concurrency.max(1))
+        }),
+        counters: Counters::default(),
+        events: events.clone(),
+        policy,
+        announced: std::sync::Mutex::new(None),
+        left: AtomicUsize::new(0),
+    });
+    shared.announce();
+    shared
+}
+
+/// The token and the site list (deduplicated), or the run's end: cancelled, or failed with
+/// the reason.
+async fn list_sites<S: Source>(
+    source: &S,
+    shared: &Shared,
+    cancel: &CancellationToken,
+    run_id: Uuid,
+    started_at: DateTime<Utc>,
+) -> Result<Vec<Site>, FetchOutcome> {
+    let listed = tokio::select! {
+        _ = cancel.cancelled() => {
+            let stats = shared.counters.stats(&shared.gate);
+            return Err(FetchOutcome::Cancelled(Box::new(cancelled_summary(run_id, started_at, stats))));
+        }
+        r = fetch_list(source, shared) => r,
+    };
+    match listed {
+        Ok(sites) => Ok(dedupe(sites)),
+        Err(e) => {
+            let message = match e {
+                FetchError::NoCredentials => {
+                    "the site list was refused (403/404): check the application id".to_string()
+                }
+                FetchError::Fatal { message } => message,
+                other => format!("could not fetch the site list: {}", other.message()),
+            };
+            let mut summary = failed_summary(run_id, started_at, message);
+            summary.stats = shared.counters.stats(&shared.gate);
+            Err(FetchOutcome::Failed(Box::new(summary)))
+        }
+    }
+}
+
+/// Why a one-school run picked no site from the fresh site list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotPicked {
+    /// The site list does not hold the school.
+    Unlisted,
+    /// Several listed sites match (a shared DfE code or DENI number): the candidates.
+    Ambiguous(Vec<Site>),
+}
+
+/// One school (`harvest --site`): the token, the fresh site list (a new school is not
+/// cached yet), `pick` chooses the school in it, then that school's clients with the same
+/// retries and pacing as a full run. The outcome's runs have scope [`RunScope::Site`];
+/// `Fetched` holds that one site. `Err` when `pick` found no single site (nothing fetched
+/// beyond the list).
+pub async fn run_site<S: Source>(
+    source: S,
+    options: HarvestOptions,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: CancellationToken,
+    pick: impl FnOnce(&[Site]) -> Result<Site, NotPicked>,
+) -> Result<FetchOutcome, NotPicked> {
+    let run_id = Uuid::new_v4();
+    let started_at = Utc::now();
+    let shared = new_shared(options, &events);
+    let scoped = |outcome: FetchOutcome| match outcome {
+        FetchOutcome::Cancelled(mut s) => {
+            s.scope = RunScope::Site;
+            FetchOutcome::Cancelled(s)
+        }
+        FetchOutcome::Failed(mut s) => {
+            s.scope = RunScope::Site;
+            FetchOutcome::Failed(s)
+        }
+        fetched => fetched,
+    };
+    let sites = match list_sites(&source, &shared, &cancel, run_id, started_at).await {
+        Ok(sites) => sites,
+        Err(outcome) => return Ok(scoped(outcome)),
+    };
+    let site = pick(&sites)?;
+    drop(sites);
+    let org = site.org_id.clone();
+    send(&events, HarvestEvent::Listed { total: 1 });
+    shared.left.store(1, Ordering::Relaxed);
+    shared.gate.set_backlog(1);
+    let result = tokio::select! {
+        _ = cancel.cancelled() => {
+            let mut summary =
+                cancelled_summary(run_id, started_at, shared.counters.stats(&shared.gate));
+            summary.sites_total = 1;
+            return Ok(scoped(FetchOutcome::Cancelled(Box::new(summary))));
+        }
+        r = fetch_site(&source, &org, &shared) => r,
+    };
+    shared.gate.set_backlog(0);
+    let mut clients = BTreeMap::new();
+    let mut failed = BTreeMap::new();
+    match result {
+        Ok(creds) => {
+            send(
+                &events,
+                HarvestEvent::SiteDone {
+                    org: org.clone(),
+                    credentials: creds.len(),
+                },
+            );
+            clients.insert(org, creds);
+        }
+        Err(FetchError::Fatal { message }) => {
+            let mut summary = failed_summary(run_id, started_at, message);
+            summary.stats = shared.counters.stats(&shared.gate);
+            return Ok(scoped(FetchOutcome::Failed(Box::new(summary))));
+        }
+        Err(e) => {
+            send(
+                &events,
+                HarvestEvent::SiteFailed {
+                    org: org.clone(),
+                    error: e.message(),
+                },
+            );
+            failed.insert(org, e.message());
+        }
+    }
+    Ok(FetchOutcome::Fetched(Box::new(Fetched {
+        run_id,
+        started_at,
+        finished_at: Utc::now(),
+        sites: vec![site],
+        clients,
+        failed,
+        stats: shared.counters.stats(&shared.gate),
+    })))
 }
 
 /// What to do after a failed try.
@@ -416,6 +544,22 @@ pub fn failed_summary(run_id: Uuid, started_at: DateTime<Utc>, error: String) ->
         failures: Vec::new(),
         stats: HarvestStats::default(),
         error: Some(error),
+        scope: RunScope::Full,
+        signal: None,
+    }
+}
+
+/// The summary of a run cancelled before it committed (the caller fills in the counts
+/// fetched so far and who cancelled it).
+pub fn cancelled_summary(
+    run_id: Uuid,
+    started_at: DateTime<Utc>,
+    stats: HarvestStats,
+) -> RunSummary {
+    RunSummary {
+        status: RunStatus::Cancelled,
+        stats,
+        ..failed_summary(run_id, started_at, "cancelled".into())
     }
 }
 
@@ -480,6 +624,8 @@ pub fn conclude(
         failures,
         stats,
         error: None,
+        scope: RunScope::Full,
+        signal: None,
     };
     let data = HarvestData {
         sites,
@@ -684,7 +830,14 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(matches!(out, FetchOutcome::Cancelled));
+        let FetchOutcome::Cancelled(s) = out else {
+            panic!("expected cancelled");
+        };
+        assert_eq!(s.status, RunStatus::Cancelled);
+        assert_eq!(s.sites_total, 200);
+        assert!(s.sites_harvested >= 3 && s.sites_harvested < 200);
+        assert!(s.stats.requests > 3);
+        assert!(s.diff.is_empty());
     }
 
     #[tokio::test]

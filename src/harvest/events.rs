@@ -50,8 +50,9 @@ pub struct Limits {
 /// How a harvest ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HarvestEnd {
-    /// Cancelled by the user: nothing was committed.
-    Cancelled,
+    /// Cancelled (the user, Ctrl-C or a signal): nothing was committed; the run was
+    /// recorded as `cancelled`.
+    Cancelled(Box<RunSummary>),
     /// Ran to an end (complete, partial or failed) and was recorded.
     Finished(Box<RunSummary>),
 }

@@ -117,6 +117,8 @@ mod tests {
             failures: Vec::new(),
             stats: Default::default(),
             error: None,
+            scope: Default::default(),
+            signal: None,
         }
     }
 

@@ -7,16 +7,15 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, Dirs, Flags, ProcessEnv};
 use crate::domain::{AuditAction, OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::RetryPolicy;
-use crate::harvest::{HarvestEnd, HarvestEvent, HarvestOptions};
+use crate::harvest::{Cancel, HarvestEnd, HarvestEvent, HarvestOptions};
 use crate::ops::verify_many::{self, CredentialCheck, Selection, Tally};
 use crate::store::Store;
-use crate::tui::{Overview, Services};
+use crate::tui::{Overview, SecretsLocation, Services};
 
 use super::{open_for_harvest, open_store_if_present, secrets, sims_client, Context};
 
@@ -82,24 +81,32 @@ impl ConsoleServices {
     }
 }
 
-/// Vault mode: reads one secret from the vault for the console's reveal or copy (the
-/// console's calls are synchronous; the read runs on the multi-threaded runtime).
-fn vault_read(
-    store: &mut Store,
-    ctx: &Context,
+/// Reads one secret for a reveal or a copy and audits it: unsealed from the store, or read
+/// from the vault. The store is not held while the vault answers, so the console goes on
+/// browsing meanwhile (and a vault that never answers blocks nothing but this task).
+async fn read_secret(
+    inner: Arc<Mutex<Inner>>,
     action: AuditAction,
-    org: &OrgId,
-    client_id: &str,
+    org: OrgId,
+    client_id: String,
 ) -> anyhow::Result<SecretString> {
-    let client = super::vault_ops::vault_client(ctx)?;
-    let handle = tokio::runtime::Handle::try_current()
-        .map_err(|_| anyhow!("the vault can only be read inside the runtime"))?;
-    tokio::task::block_in_place(|| {
-        handle.block_on(super::vault_ops::reveal_audited(
-            store, ctx, &client, action, org, client_id,
-        ))
-    })
-    .map_err(Into::into)
+    let ctx = {
+        let mut guard = lock_arc(&inner)?;
+        guard.ctx.refuse_if_readonly(action.as_str())?;
+        let ctx = guard.ctx.clone();
+        let store = guard.existing_store()?;
+        if !super::vault_ops::vault_mode(&ctx) {
+            return secrets::unseal_audited(store, &ctx, action, &org, &client_id)
+                .map_err(Into::into);
+        }
+        ctx
+    };
+    let client = super::vault_ops::vault_client(&ctx)?;
+    let read = super::vault_ops::read_for_reveal(&ctx, &client, &org, &client_id).await?;
+    let mut guard = lock_arc(&inner)?;
+    let store = guard.existing_store()?;
+    super::vault_ops::audit_vault_read(store, &ctx, action, &org, &client_id, &read)?;
+    Ok(read.secret)
 }
 
 /// Vault mode: the exposure view's verify, each secret read from the vault with the current
@@ -141,6 +148,15 @@ async fn verify_listed_from_vault(
     Ok(found.checks)
 }
 
+/// Where `ctx`'s secrets live, for the console's header.
+fn secrets_location(ctx: &Context) -> SecretsLocation {
+    match (super::vault_ops::vault_mode(ctx), &ctx.settings.vault) {
+        (true, Some(vault)) => SecretsLocation::Vault(vault.addrs.join(", ")),
+        (true, None) => SecretsLocation::Vault("(not configured)".to_string()),
+        (false, _) => SecretsLocation::LocalStore,
+    }
+}
+
 /// A multi-line message (a list of configuration problems) as one line for a flash.
 fn one_line(message: &str) -> String {
     message
@@ -177,6 +193,7 @@ impl Services for ConsoleServices {
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
             store_path: local.store_path.display().to_string(),
+            secrets: secrets_location(&inner.ctx),
             sites,
             last_run,
         })
@@ -196,27 +213,32 @@ impl Services for ConsoleServices {
         }
     }
 
-    fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
-        let mut inner = self.lock()?;
-        inner.ctx.refuse_if_readonly("reveal")?;
-        let ctx = inner.ctx.clone();
-        let store = inner.existing_store()?;
-        if super::vault_ops::vault_mode(&ctx) {
-            return vault_read(store, &ctx, AuditAction::Reveal, org, client_id);
-        }
-        secrets::unseal_audited(store, &ctx, AuditAction::Reveal, org, client_id)
-            .map_err(Into::into)
+    fn reveal(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
+        read_secret(
+            self.inner.clone(),
+            AuditAction::Reveal,
+            org.clone(),
+            client_id.to_string(),
+        )
+        .boxed()
     }
 
-    fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
-        let mut inner = self.lock()?;
-        inner.ctx.refuse_if_readonly("copy")?;
-        let ctx = inner.ctx.clone();
-        let store = inner.existing_store()?;
-        if super::vault_ops::vault_mode(&ctx) {
-            return vault_read(store, &ctx, AuditAction::Copy, org, client_id);
-        }
-        secrets::unseal_audited(store, &ctx, AuditAction::Copy, org, client_id).map_err(Into::into)
+    fn copy_secret(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
+        read_secret(
+            self.inner.clone(),
+            AuditAction::Copy,
+            org.clone(),
+            client_id.to_string(),
+        )
+        .boxed()
     }
 
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
@@ -277,7 +299,7 @@ impl Services for ConsoleServices {
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         let inner = self.inner.clone();
         let hook = self.before_harvest.clone();

@@ -2,12 +2,17 @@
 //! history and audit records.
 
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use std::collections::BTreeMap;
+
 use super::OpError;
-use crate::domain::{AuditAction, HarvestData, HeldRemovals, RunSummary, VaultMarks};
-use crate::harvest::{self, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source};
+use crate::domain::{
+    AuditAction, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
+};
+use crate::harvest::{
+    self, Cancel, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source,
+};
 use crate::store::{Store, StoreError};
 
 use super::OpResult;
@@ -19,22 +24,35 @@ pub struct HarvestPolicy {
     pub accept_removals: bool,
 }
 
+/// What a sink did with a fetched harvest.
+#[derive(Debug, Clone, Default)]
+pub struct Synced {
+    /// `None`: commit as usual, secrets sealed in the store; `Some(marks)`: the secrets
+    /// live elsewhere, commit without them, recording `marks`.
+    pub marks: Option<VaultMarks>,
+    /// Sites to commit as failed (stale) with the reason: one of their credentials was
+    /// refused by the sink (vault.md sync rule 7).
+    pub failed_sites: BTreeMap<OrgId, String>,
+    /// Credentials whose sealed secret the sink moved elsewhere (local → vault, rule 10):
+    /// dropped from the store once the run is committed.
+    pub moved: VaultMarks,
+}
+
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
 /// The harvest engine knows nothing of it.
 pub trait CommitSink {
     /// Takes a fetched harvest before it is committed; `held` are the removals the guard
-    /// holds back (they stay, so the sink must not remove them either). `Ok(None)`: commit
-    /// as usual, secrets sealed in the store; `Ok(Some(marks))`: the secrets live elsewhere,
-    /// commit without them, recording `marks`; `Err`: the run fails and the store is not
-    /// committed.
+    /// holds back (they stay, so the sink must not remove them either). The sink may make
+    /// the run partial and add to its error and diff (`summary`). `Err`: the run fails,
+    /// the store is not committed and the run is recorded as failed with the reason.
     fn sync(
         &mut self,
         store: &Store,
         data: &HarvestData,
         held: &HeldRemovals,
-        summary: &RunSummary,
+        summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>>;
+    ) -> impl std::future::Future<Output = OpResult<Synced>>;
 
     /// Who wrote the secrets elsewhere (the vault identity), named in the harvest's audit
     /// record so that `exposure --vault-audit` can tell its read-back from a person's read;
@@ -55,10 +73,10 @@ impl CommitSink for LocalOnly {
         _store: &Store,
         _data: &HarvestData,
         _held: &HeldRemovals,
-        _summary: &RunSummary,
+        _summary: &mut RunSummary,
         _events: &UnboundedSender<HarvestEvent>,
-    ) -> impl std::future::Future<Output = OpResult<Option<VaultMarks>>> {
-        std::future::ready(Ok(None))
+    ) -> impl std::future::Future<Output = OpResult<Synced>> {
+        std::future::ready(Ok(Synced::default()))
     }
 }
 
@@ -70,7 +88,7 @@ pub async fn harvest_and_commit<S: Source>(
     options: HarvestOptions,
     user: &str,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
 ) -> OpResult<HarvestEnd> {
     harvest_and_commit_with(
         store,
@@ -92,7 +110,7 @@ pub async fn harvest_and_commit_with<S: Source>(
     policy: HarvestPolicy,
     user: &str,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
 ) -> OpResult<HarvestEnd> {
     let run = Run {
         options,
@@ -128,18 +146,18 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     source: S,
     run: Run<'_>,
     events: UnboundedSender<HarvestEvent>,
-    cancel: CancellationToken,
+    cancel: impl Into<Cancel>,
     sink: &mut K,
 ) -> OpResult<HarvestEnd> {
+    let cancel: Cancel = cancel.into();
     let generation = store
         .generation()
         .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
     info!(concurrency = run.options.concurrency, "harvest started");
-    let fetched = harvest::run(source, run.options, events.clone(), cancel).await;
+    let fetched = harvest::run(source, run.options, events.clone(), cancel.token().clone()).await;
     let summary: RunSummary = match fetched {
-        FetchOutcome::Cancelled => {
-            info!("harvest cancelled; nothing committed");
-            return Ok(HarvestEnd::Cancelled);
+        FetchOutcome::Cancelled(summary) => {
+            return record_cancelled(store, *summary, &cancel, run.user);
         }
         FetchOutcome::Failed(summary) => {
             store
@@ -159,20 +177,235 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             let previous = store
                 .snapshot()
                 .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let (mut summary, data) =
+            let (mut summary, mut data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            let held =
+            let mut held =
                 harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
-            let marks = sink.sync(store, &data, &held, &summary, &events).await?;
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user);
+            }
+            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => synced,
+                Err(e) => {
+                    // The vault could not be written (vault.md sync rule 8): nothing is
+                    // committed, the run is in the history as failed with the reason.
+                    let failed = record_not_committed(
+                        store,
+                        summary,
+                        RunStatus::Failed,
+                        e.to_string(),
+                        run.user,
+                    )?;
+                    return Ok(HarvestEnd::Finished(Box::new(failed)));
+                }
+            };
+            // A cancel while the vault was written: the local store is not committed; the
+            // next harvest finds the vault ahead of it and converges.
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user);
+            }
+            harvest::fail_sites(
+                &previous,
+                &mut summary,
+                &mut data,
+                &mut held,
+                synced.failed_sites,
+            );
             store
-                .commit_prepared(generation, &summary, &data, &held, marks.as_ref())
+                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
+                .map_err(commit_error)?;
+            if !synced.moved.is_empty() {
+                let n = store
+                    .forget_moved_secrets(&synced.moved)
+                    .map_err(commit_error)?;
+                info!(
+                    moved = n,
+                    "sealed secrets moved to the vault and dropped from the store"
+                );
+            }
+            summary
+        }
+    };
+    audit_run(store, &summary, run.user, sink.identity())?;
+    Ok(HarvestEnd::Finished(Box::new(summary)))
+}
+
+/// How a one-school run (`harvest --site ORG`) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteEnd {
+    /// It ran: cancelled, or finished (complete, partial or failed) and recorded.
+    Ran(HarvestEnd),
+    /// SIMS ID does not list the school for this application (nothing changed).
+    Unlisted,
+    /// The DfE code or DENI number matches several listed sites: the candidates (nothing
+    /// changed).
+    Ambiguous(Vec<crate::domain::Site>),
+}
+
+/// Refreshes one school (cli.md "One school"): `query` (organisation id, DfE code or DENI
+/// number) is looked up in the fresh site list, its clients are fetched and that site alone
+/// is committed as a full copy of itself — added if new, its authorisation updated, its
+/// credentials added, rotated and removed as its answer says — with no other site touched
+/// and no removal guard. `sink` takes it first (vault mode writes that site's credentials).
+/// Recorded in the history with scope `site`, audited; cancelled and failed runs as for a
+/// full harvest. The caller holds the store's harvest lock.
+pub async fn harvest_site_via<S: Source, K: CommitSink>(
+    store: &mut Store,
+    source: S,
+    run: Run<'_>,
+    query: &str,
+    events: UnboundedSender<HarvestEvent>,
+    cancel: impl Into<Cancel>,
+    sink: &mut K,
+) -> OpResult<SiteEnd> {
+    let cancel: Cancel = cancel.into();
+    let generation = store
+        .generation()
+        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    info!(query = %crate::sanitize::for_terminal(query), "one-school harvest started");
+    let pick = |sites: &[crate::domain::Site]| match crate::lookup::find(sites, |s| s, query) {
+        crate::lookup::Found::One(site) => Ok(site.clone()),
+        crate::lookup::Found::Nothing => Err(harvest::NotPicked::Unlisted),
+        crate::lookup::Found::Many(found) => Err(harvest::NotPicked::Ambiguous(
+            found.into_iter().cloned().collect(),
+        )),
+    };
+    let fetched = match harvest::run_site(
+        source,
+        run.options,
+        events.clone(),
+        cancel.token().clone(),
+        pick,
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(harvest::NotPicked::Unlisted) => return Ok(SiteEnd::Unlisted),
+        Err(harvest::NotPicked::Ambiguous(sites)) => return Ok(SiteEnd::Ambiguous(sites)),
+    };
+    let summary = match fetched {
+        FetchOutcome::Cancelled(summary) => {
+            return record_cancelled(store, *summary, &cancel, run.user).map(SiteEnd::Ran);
+        }
+        FetchOutcome::Failed(summary) => {
+            store
+                .record_run(&summary)
+                .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
+            *summary
+        }
+        FetchOutcome::Fetched(fetched) => {
+            let now = store
+                .generation()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            if now != generation {
+                return Err(commit_error(StoreError::ChangedUnderRun));
+            }
+            let in_store = store
+                .credential_count()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            // The diff is against that site alone: every other site is simply not in this run.
+            let mut previous = store
+                .snapshot()
+                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+            let listed: Vec<_> = fetched.sites.iter().map(|s| s.org_id.clone()).collect();
+            previous.sites.retain(|org, _| listed.contains(org));
+            let before: usize = previous.sites.values().map(|s| s.credentials.len()).sum();
+            let (mut summary, mut data) =
+                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+            summary.scope = crate::domain::RunScope::Site;
+            summary.credentials_total =
+                (in_store + summary.credentials_total).saturating_sub(before);
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
+            }
+            let mut held = HeldRemovals::default();
+            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+                Ok(synced) => synced,
+                Err(e) => {
+                    let failed = record_not_committed(
+                        store,
+                        summary,
+                        RunStatus::Failed,
+                        e.to_string(),
+                        run.user,
+                    )?;
+                    return Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(failed))));
+                }
+            };
+            if cancel.is_cancelled() {
+                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
+            }
+            harvest::fail_sites(
+                &previous,
+                &mut summary,
+                &mut data,
+                &mut held,
+                synced.failed_sites,
+            );
+            store
+                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
                 .map_err(commit_error)?;
             summary
         }
     };
+    audit_run(store, &summary, run.user, sink.identity())?;
+    Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(summary))))
+}
+
+/// Records a cancelled run (its reason and signal from `cancel`) and ends the harvest as
+/// [`HarvestEnd::Cancelled`]: nothing committed, the run in the history and audited.
+fn record_cancelled(
+    store: &mut Store,
+    summary: RunSummary,
+    cancel: &Cancel,
+    user: &str,
+) -> OpResult<HarvestEnd> {
+    let summary = RunSummary {
+        signal: cancel.signal(),
+        ..summary
+    };
+    let summary =
+        record_not_committed(store, summary, RunStatus::Cancelled, cancel.reason(), user)?;
+    info!(run_id = %summary.run_id, "harvest cancelled; nothing committed");
+    Ok(HarvestEnd::Cancelled(Box::new(summary)))
+}
+
+/// Records a run that did not commit — `status` [`RunStatus::Failed`] or
+/// [`RunStatus::Cancelled`], `reason` as its error — in the history (`history` shows it;
+/// no site or credential changes; its diff is emptied and `credentials_total` is what the
+/// store still holds) and audits it like any finished run. `summary` is the run as far as
+/// it got (its counts and stats are kept). Returns the summary as recorded, for the
+/// caller's output and metrics. The caller holds the harvest lock.
+pub fn record_not_committed(
+    store: &mut Store,
+    summary: RunSummary,
+    status: RunStatus,
+    reason: impl Into<String>,
+    user: &str,
+) -> OpResult<RunSummary> {
+    let in_store = store
+        .credential_count()
+        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    let summary = summary.not_committed(status, reason, in_store);
+    store
+        .record_run(&summary)
+        .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
+    audit_run(store, &summary, user, None)?;
+    Ok(summary)
+}
+
+/// Logs a finished run and appends its audit record, naming the vault identity that wrote
+/// when there is one.
+fn audit_run(
+    store: &mut Store,
+    summary: &RunSummary,
+    user: &str,
+    identity: Option<String>,
+) -> OpResult<()> {
     info!(
         run_id = %summary.run_id,
         status = summary.status.as_str(),
+        scope = summary.scope.as_str(),
         sites_total = summary.sites_total,
         sites_failed = summary.sites_failed,
         credentials_total = summary.credentials_total,
@@ -180,7 +413,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     );
     let entry = crate::domain::AuditEntry {
         at: summary.finished_at,
-        user: run.user.to_string(),
+        user: user.to_string(),
         action: AuditAction::Harvest,
         organisation_id: None,
         client_id: None,
@@ -190,10 +423,30 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             summary.run_id,
             summary.status.as_str()
         )),
-        identity: sink.identity(),
+        identity,
     };
     store
         .append_audit(&entry)
         .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
-    Ok(HarvestEnd::Finished(Box::new(summary)))
+    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
+    for key in &summary.diff.vault_removed {
+        let entry = crate::domain::AuditEntry {
+            at: summary.finished_at,
+            user: user.to_string(),
+            action: AuditAction::Harvest,
+            organisation_id: None,
+            client_id: None,
+            fingerprint: None,
+            detail: Some(format!(
+                "run {} removed vault key {}",
+                summary.run_id,
+                crate::sanitize::for_terminal(key)
+            )),
+            identity: None,
+        };
+        store
+            .append_audit(&entry)
+            .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+    }
+    Ok(())
 }

@@ -6,8 +6,10 @@ pub mod console;
 pub mod context;
 pub mod error;
 pub mod harvest;
+pub mod metrics;
 pub mod secrets;
 pub mod source;
+pub mod status;
 pub mod vault_ops;
 pub mod vault_sync;
 pub mod vault_verify;
@@ -17,8 +19,8 @@ pub use context::{
     open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
 };
 pub use harvest::{
-    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, CommitSink, HarvestPolicy,
-    LocalOnly, Run,
+    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
+    record_not_committed, CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced,
 };
 
 pub use error::OpError;

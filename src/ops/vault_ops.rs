@@ -44,12 +44,22 @@ pub fn vault_settings(ctx: &Context) -> OpResult<&VaultSettings> {
     Ok(v)
 }
 
+/// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
+/// that show an outage failing within one budget without waiting 60 s each time.
+const BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
+
 /// A vault client for this profile (no request made).
 pub fn vault_client(ctx: &Context) -> OpResult<Arc<VaultClient>> {
     let settings = vault_settings(ctx)?;
-    VaultClient::new(settings)
-        .map(Arc::new)
-        .map_err(|e| OpError::failed(e.to_string()))
+    let client = VaultClient::new(settings).map_err(|e| OpError::failed(e.to_string()))?;
+    let budget = std::env::var(BUDGET_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
+    Ok(Arc::new(match budget {
+        Some(b) => client.with_budget(b),
+        None => client,
+    }))
 }
 
 /// Reads a `MOUNT/PATH#FIELD` secret.
@@ -129,16 +139,53 @@ pub async fn reveal_audited(
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<SecretString> {
+    let read = read_for_reveal(ctx, client, org, client_id).await?;
+    audit_vault_read(store, ctx, action, org, client_id, &read)?;
+    Ok(read.secret)
+}
+
+/// A secret read from the vault and the vault identity that read it.
+pub struct VaultRead {
+    /// The secret.
+    pub secret: SecretString,
+    /// Who the vault says read it.
+    pub identity: String,
+}
+
+/// The vault half of [`reveal_audited`]: reads the secret with the current identity, no
+/// store needed (the console does not hold its store while the vault answers).
+pub async fn read_for_reveal(
+    ctx: &Context,
+    client: &VaultClient,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<VaultRead> {
     let settings = vault_settings(ctx)?;
     let identity = client.identity().await?;
     let record = read_credential(client, settings, org, client_id).await?;
-    let fp = store.fingerprint(&record.secret);
+    Ok(VaultRead {
+        secret: record.secret,
+        identity,
+    })
+}
+
+/// The store half of [`reveal_audited`]: the audit record of a read, by fingerprint.
+pub fn audit_vault_read(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+    read: &VaultRead,
+) -> OpResult<()> {
+    let fp = store.fingerprint(&read.secret);
+    let identity = &read.identity;
     let mut entry = ctx.audit_entry(
         action,
         Some(org),
         Some(client_id),
         Some(&fp),
-        Some(identity_note(&identity)),
+        Some(identity_note(identity)),
     );
     // The record names the vault identity too, so `exposure --user` finds it by either name.
     entry.identity = Some(identity.clone());
@@ -146,7 +193,7 @@ pub async fn reveal_audited(
         .append_audit(&entry)
         .map_err(|e| OpError::failed(format!("store: {e}")))?;
     info!(action = action.as_str(), organisation_id = %org, client_id, fingerprint = %fp, vault_identity = %identity, "secret read from the vault");
-    Ok(record.secret)
+    Ok(())
 }
 
 /// A site's credentials with their secrets read from the vault, for verify, and the audit
@@ -204,10 +251,37 @@ pub struct CheckLine {
     pub detail: String,
 }
 
+/// The message for secrets still sealed in a vault-mode store (vault.md sync rule 10);
+/// `None` when there are none, or no store yet.
+pub fn sealed_remaining(ctx: &Context) -> Option<String> {
+    let store = super::open_store_if_present(&ctx.settings.local).ok()??;
+    let n = store.sealed_secret_count().ok()?;
+    (n > 0).then(|| {
+        format!(
+            "{n} secret(s) are still sealed in the local store, not in the vault: the next \
+             `simsid harvest` moves them into the vault and out of the store"
+        )
+    })
+}
+
 /// `simsid vault check`: every address with its role, seal, authentication and identity,
 /// the mount's engine, the token's capabilities on the prefix (and the integrator secret
-/// when it is in the vault).
+/// when it is in the vault), and, in vault mode, secrets still sealed in the local store.
 pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
+    let mut lines = check_vault(ctx).await?;
+    if vault_mode(ctx) {
+        if let Some(detail) = sealed_remaining(ctx) {
+            lines.push(CheckLine {
+                check: "local store".into(),
+                ok: false,
+                detail,
+            });
+        }
+    }
+    Ok(lines)
+}
+
+async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     let settings = vault_settings(ctx)?;
     let client = VaultClient::new(settings)?.with_budget(std::time::Duration::from_secs(10));
     let mut lines = Vec::new();

@@ -113,7 +113,7 @@ impl SimsClient {
         if status == StatusCode::NO_CONTENT {
             return Ok(Vec::new());
         }
-        dedupe_clients(wire::parse_clients(&body)?)
+        dedupe_clients(check_lengths(wire::parse_clients(&body)?)?)
     }
 
     /// A token request with a school's own credential (the scopes of the settings, the
@@ -387,6 +387,34 @@ fn missing_scopes(asked: &str, granted: Option<&str>) -> Option<String> {
         .filter(|s| !granted.contains(s))
         .collect();
     (!missing.is_empty()).then(|| crate::sanitize::bounded(&missing.join(" "), MAX_REMOTE_TEXT))
+}
+
+/// The longest client id accepted (bytes).
+pub const MAX_CLIENT_ID_BYTES: usize = 256;
+/// The longest credential description accepted (bytes).
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+
+/// Refuses a Clients answer with a client id over [`MAX_CLIENT_ID_BYTES`] or a description
+/// over [`MAX_DESCRIPTION_BYTES`]: its site fails with a clear error.
+fn check_lengths(creds: Vec<Credential>) -> Result<Vec<Credential>, SimsError> {
+    for c in &creds {
+        if c.client_id.len() > MAX_CLIENT_ID_BYTES {
+            return Err(SimsError::FieldTooLong {
+                field: "client id",
+                len: c.client_id.len(),
+                limit: MAX_CLIENT_ID_BYTES,
+            });
+        }
+        let description = c.description.as_deref().map_or(0, str::len);
+        if description > MAX_DESCRIPTION_BYTES {
+            return Err(SimsError::FieldTooLong {
+                field: "description",
+                len: description,
+                limit: MAX_DESCRIPTION_BYTES,
+            });
+        }
+    }
+    Ok(creds)
 }
 
 /// Keeps one of each exact duplicate (same client id and secret); the same client id with

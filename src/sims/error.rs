@@ -91,6 +91,17 @@ pub enum SimsError {
          neither is kept"
     )]
     DuplicateClient { client_id: String },
+    /// A Clients answer holds a field longer than `simsid` accepts (vault.md sync rule 7):
+    /// the site fails at parse time rather than every later vault write.
+    #[error(
+        "the Clients answer has a {field} of {len} bytes (at most {limit} are accepted); \
+         the site's credentials are not taken"
+    )]
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        limit: usize,
+    },
     /// The API answered `401` even with a freshly issued token.
     #[error("SIMS ID refused the access token (401 even after renewing it)")]
     Unauthorized,

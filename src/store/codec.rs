@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::error::StoreError;
-use crate::domain::{AuditAction, ChangeBadge, OrgId, RunStatus};
+use crate::domain::{AuditAction, ChangeBadge, OrgId, RunScope, RunStatus};
 
 /// Times are stored as RFC 3339 UTC with nanoseconds (fixed width), so that text order is
 /// time order and `max()` works in SQL.
@@ -38,10 +38,17 @@ pub(crate) fn badge_from_sql(s: &str) -> Result<ChangeBadge, StoreError> {
 }
 
 pub(crate) fn status_from_sql(s: &str) -> Result<RunStatus, StoreError> {
-    [RunStatus::Complete, RunStatus::Partial, RunStatus::Failed]
+    RunStatus::ALL
         .into_iter()
         .find(|st| st.as_str() == s)
         .ok_or_else(|| StoreError::Corrupt(format!("bad run status `{s}`")))
+}
+
+pub(crate) fn scope_from_sql(s: &str) -> Result<RunScope, StoreError> {
+    [RunScope::Full, RunScope::Site]
+        .into_iter()
+        .find(|sc| sc.as_str() == s)
+        .ok_or_else(|| StoreError::Corrupt(format!("bad run scope `{s}`")))
 }
 
 pub(crate) fn action_from_sql(s: &str) -> Result<AuditAction, StoreError> {
@@ -85,9 +92,13 @@ mod tests {
         ] {
             assert_eq!(badge_from_sql(badge_to_sql(b)).unwrap(), b);
         }
-        for s in [RunStatus::Complete, RunStatus::Partial, RunStatus::Failed] {
+        for s in RunStatus::ALL {
             assert_eq!(status_from_sql(s.as_str()).unwrap(), s);
         }
+        for s in [RunScope::Full, RunScope::Site] {
+            assert_eq!(scope_from_sql(s.as_str()).unwrap(), s);
+        }
+        assert!(scope_from_sql("some").is_err());
         assert_eq!(action_from_sql("copy").unwrap(), AuditAction::Copy);
         assert!(action_from_sql("delete").is_err());
         assert!(badge_from_sql("new").is_err());

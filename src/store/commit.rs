@@ -8,7 +8,8 @@ use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunSummary, VaultMarks, REMOVAL_HELD,
+    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunScope, RunSummary, VaultMarks,
+    REMOVAL_HELD,
 };
 
 /// The `meta` row counting committed harvests.
@@ -172,13 +173,19 @@ fn apply(
     vault: Option<&VaultMarks>,
 ) -> Result<(), StoreError> {
     let now = time_to_sql(&summary.finished_at);
+    // One school (`harvest --site`): that site is a full copy of itself; no other site or
+    // credential is touched, nor the other sites' badges.
+    let one_site = summary.scope == RunScope::Site;
 
     // Sites no longer listed go, with their credentials.
     let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
-    let cached: Vec<String> = tx
-        .prepare("SELECT org_id FROM sites")?
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let cached: Vec<String> = if one_site {
+        Vec::new()
+    } else {
+        tx.prepare("SELECT org_id FROM sites")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
     {
         let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
@@ -193,15 +200,16 @@ fn apply(
     }
 
     // Listed sites: upserted, first_seen kept, badges cleared (set again below).
-    tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
+    if one_site {
+        let mut clear = tx.prepare("UPDATE sites SET badge = NULL WHERE org_id = ?1")?;
+        for org in &listed {
+            clear.execute([org])?;
+        }
+    } else {
+        tx.execute("UPDATE sites SET badge = NULL WHERE badge IS NOT NULL", [])?;
+    }
     {
-        let mut upsert = tx.prepare(
-            "INSERT INTO sites (org_id, name, dfe_code, deni_number, authorised, first_seen, \
-             badge, stale, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, NULL) \
-             ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, \
-             dfe_code = excluded.dfe_code, deni_number = excluded.deni_number, \
-             authorised = excluded.authorised",
-        )?;
+        let mut upsert = tx.prepare(UPSERT_SITE)?;
         for site in &data.sites {
             upsert.execute(params![
                 site.org_id.as_str(),
@@ -210,6 +218,7 @@ fn apply(
                 site.deni_number,
                 site.authorised.map(i64::from),
                 now,
+                waiting_from(site, &now),
             ])?;
         }
     }
@@ -218,9 +227,16 @@ fn apply(
     let mut previous: HashMap<(String, String), Previous> = HashMap::new();
     {
         let mut stmt = tx.prepare(
-            "SELECT org_id, client_id, fingerprint, first_seen, last_changed FROM credentials",
+            "SELECT org_id, client_id, fingerprint, first_seen, last_changed FROM credentials \
+             WHERE ?1 = 0 OR org_id IN (SELECT value FROM json_each(?2))",
         )?;
-        let mut rows = stmt.query([])?;
+        let orgs = if one_site {
+            serde_json::to_string(&listed)
+                .map_err(|_| StoreError::InvalidData("site list cannot be encoded".into()))?
+        } else {
+            "[]".to_string()
+        };
+        let mut rows = stmt.query(params![one_site, orgs])?;
         while let Some(row) = rows.next()? {
             previous.insert(
                 (row.get(0)?, row.get(1)?),
@@ -339,6 +355,23 @@ fn apply(
     Ok(())
 }
 
+/// Upserts a listed site: `first_seen` kept; `waiting_since` starts when the site is
+/// listed unauthorised, is kept while it stays so, and is cleared once it is authorised
+/// (or its authorisation is unknown).
+pub(crate) const UPSERT_SITE: &str = "INSERT INTO sites (org_id, name, dfe_code, deni_number, \
+     authorised, first_seen, badge, stale, last_error, waiting_since) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, NULL, ?7) \
+     ON CONFLICT (org_id) DO UPDATE SET name = excluded.name, \
+     dfe_code = excluded.dfe_code, deni_number = excluded.deni_number, \
+     authorised = excluded.authorised, \
+     waiting_since = CASE WHEN excluded.authorised = 0 \
+         THEN coalesce(sites.waiting_since, excluded.waiting_since) ELSE NULL END";
+
+/// The `waiting_since` a site listed now would start with.
+pub(crate) fn waiting_from<'a>(site: &crate::domain::Site, now: &'a str) -> Option<&'a str> {
+    (site.authorised == Some(false)).then_some(now)
+}
+
 fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String) {
     (org.clone(), credential.client_id.clone())
 }
@@ -351,8 +384,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         .map_err(|_| StoreError::InvalidData("run failures cannot be encoded".into()))?;
     conn.prepare_cached(
         "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
-         sites_harvested, sites_failed, credentials_total, diff, failures, error) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
+         signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         summary.run_id.to_string(),
@@ -366,6 +399,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         diff,
         failures,
         summary.error,
+        summary.scope.as_str(),
+        summary.signal.map(|s| s.name()),
     ])?;
     Ok(())
 }
@@ -397,6 +432,7 @@ mod tests {
             credentials_added: vec![cref(1), cref(2)],
             credentials_removed: vec![cref(4)],
             credentials_rotated: vec![cref(5)],
+            vault_removed: Vec::new(),
         };
         let b = badges(&diff);
         assert_eq!(b.len(), 5);

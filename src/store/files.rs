@@ -124,6 +124,20 @@ fn check_one(path: &Path, want: u32, what: &str, warnings: &mut Vec<String>) {
 /// never followed, and the file always ends with mode 0600 whatever was there before.
 /// A full disk is [`StoreError::DiskFull`] naming `target`.
 pub fn write_private_file(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_file_beside(target, bytes, FILE_MODE)
+}
+
+/// Writes `bytes` to `target` as [`write_private_file`] does, but readable by everyone
+/// (mode 0644): for files that hold no secret and that another user's process must read,
+/// such as the metrics file node_exporter's textfile collector reads.
+pub fn write_shared_file(target: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_file_beside(target, bytes, 0o644)
+}
+
+/// Writes a temporary file beside `target` with `mode` (set explicitly: the process umask
+/// is 077), syncs it and renames it over `target` (a symbolic link there is replaced, not
+/// followed; a reader never sees half a file).
+fn write_file_beside(target: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
     use std::io::Write;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -137,11 +151,11 @@ pub fn write_private_file(target: &Path, bytes: &[u8]) -> Result<(), StoreError>
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(FILE_MODE))
+        .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(&dir)
         .map_err(err("creating a file beside"))?;
     tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(FILE_MODE))
+        .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(err("setting permissions of a file beside"))?;
     tmp.write_all(bytes).map_err(err("writing"))?;
     tmp.as_file().sync_all().map_err(err("syncing"))?;

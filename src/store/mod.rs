@@ -13,6 +13,7 @@ mod commit;
 mod crypto;
 mod error;
 mod files;
+mod health;
 mod key;
 mod lock;
 mod queries;
@@ -31,11 +32,13 @@ pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, Ke
 pub use audit::{AuditCheck, BadRecord};
 pub use crypto::Fingerprinter;
 pub use error::{is_disk_full, StoreError};
-pub use files::{check_permissions, write_private_file};
+pub use files::{check_permissions, write_private_file, write_shared_file};
+pub use health::HealthFacts;
 pub use key::{default_key_path, existing_key_path, legacy_key_path, StoreKey};
 pub use lock::{lock_path, HarvestLock};
 pub use safety::{refusal, Role};
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
+pub use vault_marks::SealedCredential;
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,
@@ -157,6 +160,11 @@ impl Store {
     /// checked again inside its commit).
     pub fn generation(&self) -> Result<u64, StoreError> {
         commit::generation(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// How many credentials the store holds (what `credentials_total` reports).
+    pub fn credential_count(&self) -> Result<usize, StoreError> {
+        queries::credential_count(&self.conn).map_err(|e| self.locate(e))
     }
 
     /// The store file's path.
@@ -306,6 +314,22 @@ impl Store {
     /// The audit trail, oldest first.
     pub fn audit(&self) -> Result<Vec<AuditEntry>, StoreError> {
         audit::read(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// Counts and dates for `simsid status`, read in one transaction.
+    pub fn health_facts(&self) -> Result<health::HealthFacts, StoreError> {
+        (|| -> Result<_, StoreError> {
+            let tx = self.conn.unchecked_transaction()?;
+            let facts = health::facts(&tx)?;
+            tx.finish()?;
+            Ok(facts)
+        })()
+        .map_err(|e| self.locate(e))
+    }
+
+    /// SQLite's `quick_check` of the store file: `None` when whole, else what it found.
+    pub fn integrity_problem(&self) -> Result<Option<String>, StoreError> {
+        health::quick_check(&self.conn).map_err(|e| self.locate(e))
     }
 
     /// Checks the audit trail's chain (`audit --verify`): names the first record that was

@@ -5,18 +5,20 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use secrecy::SecretString;
 
-use super::codec::{badge_from_sql, count_from_sql, org_from_sql, status_from_sql, time_from_sql};
+use super::codec::{
+    badge_from_sql, count_from_sql, org_from_sql, scope_from_sql, status_from_sql, time_from_sql,
+};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail, SiteRow, Snapshot,
-    SnapshotSite,
+    CancelSignal, Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
+    SiteRow, Snapshot, SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.
 const SITE_ROW_SELECT: &str = "SELECT s.org_id, s.name, s.dfe_code, s.deni_number, \
      s.authorised, s.first_seen, s.badge, s.stale, s.last_error, \
-     count(c.client_id), max(c.last_changed) \
+     count(c.client_id), max(c.last_changed), s.waiting_since \
      FROM sites s LEFT JOIN credentials c ON c.org_id = s.org_id";
 
 fn site_from_row(row: &Row<'_>) -> Result<Site, StoreError> {
@@ -47,6 +49,11 @@ fn site_row_from_row(row: &Row<'_>) -> Result<SiteRow, StoreError> {
         last_error: row.get(8)?,
         last_changed: Some(latest),
         badge,
+        first_seen: Some(first_seen),
+        waiting_since: match row.get_ref(11)?.as_str_or_null()? {
+            Some(t) => Some(time_from_sql(t)?),
+            None => None,
+        },
     })
 }
 
@@ -230,7 +237,8 @@ pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
 }
 
 const RUN_SELECT: &str = "SELECT run_id, status, started_at, finished_at, sites_total, \
-     sites_harvested, sites_failed, credentials_total, diff, failures, error FROM runs \
+     sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, signal \
+     FROM runs \
      ORDER BY started_at DESC, seq DESC";
 
 fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
@@ -251,6 +259,14 @@ fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
             .map_err(|_| StoreError::Corrupt(format!("bad failures in run {run_id}")))?,
         stats: Default::default(),
         error: row.get(10)?,
+        scope: scope_from_sql(row.get_ref(11)?.as_str()?)?,
+        signal: match row.get_ref(12)?.as_str_or_null()? {
+            None => None,
+            Some(name) => Some(
+                CancelSignal::named(name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("bad signal in run {run_id}")))?,
+            ),
+        },
     })
 }
 
@@ -264,4 +280,10 @@ pub(crate) fn runs(conn: &Connection, limit: Option<usize>) -> Result<Vec<RunSum
         out.push(run_from_row(row)?);
     }
     Ok(out)
+}
+
+/// How many credentials the store holds.
+pub(crate) fn credential_count(conn: &Connection) -> Result<usize, StoreError> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM credentials", [], |row| row.get(0))?;
+    count_from_sql(n)
 }

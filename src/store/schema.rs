@@ -78,6 +78,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE credentials ADD COLUMN vault_fingerprint TEXT;
     ALTER TABLE credentials ADD COLUMN vault_version INTEGER;
     "#,
+    // 4: runs that did not commit say why: `scope` (`full` or `site`: `harvest --site`) and
+    // the `signal` that cancelled a run; the onboarding queue: `waiting_since`, when a
+    // site's current unauthorised stretch began (null while authorised). Sites cached
+    // unauthorised before this version have waited since they were first seen.
+    r#"
+    ALTER TABLE runs ADD COLUMN scope TEXT NOT NULL DEFAULT 'full';
+    ALTER TABLE runs ADD COLUMN signal TEXT;
+    ALTER TABLE sites ADD COLUMN waiting_since TEXT;
+    UPDATE sites SET waiting_since = first_seen WHERE authorised = 0;
+    "#,
 ];
 
 /// The schema version this build writes.

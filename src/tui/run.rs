@@ -10,12 +10,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
-use crate::harvest::HarvestEvent;
+use crate::domain::{CancelSignal, OrgId};
+use crate::harvest::{Cancel, HarvestEvent};
 use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
@@ -44,8 +44,20 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     let _input = InputThread::spawn(input_tx)?;
     let mut runtime = Runtime::new(services, osc52::inside_tmux());
-    let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui).await;
+    // SIGTERM, SIGHUP (and a SIGINT from outside: in raw mode Ctrl-C is a key) end the
+    // console as `q` does: a running harvest is cancelled and recorded with the signal, a
+    // copied secret is cleared from the clipboard, the terminal is restored.
+    let mut signals = crate::signals::StopSignals::listen()?;
+    let result = tokio::select! {
+        r = runtime.run(&mut tui, &mut app, input_rx) => r,
+        Some(signal) = signals.recv() => Err(anyhow::Error::new(crate::signals::Signalled(signal))),
+    };
+    let signal = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<crate::signals::Signalled>())
+        .map(|s| s.0);
+    runtime.shutdown(&mut tui, signal).await;
     tui.restore();
     result
 }
@@ -76,7 +88,7 @@ pub async fn run_headless<W: Write>(
     });
     let mut runtime = Runtime::new(services, false);
     let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui).await;
+    runtime.shutdown(&mut tui, None).await;
     forward.abort();
     result.map(|()| app)
 }
@@ -129,9 +141,16 @@ impl Drop for InputThread {
     }
 }
 
+/// A secret read for the clipboard, back from its task.
+struct CopyRead {
+    org: OrgId,
+    client_id: String,
+    result: anyhow::Result<SecretString>,
+}
+
 /// A harvest running in a task.
 struct RunningHarvest {
-    cancel: CancellationToken,
+    cancel: Cancel,
     events: Option<UnboundedReceiver<HarvestEvent>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -141,6 +160,8 @@ struct Runtime {
     tmux: bool,
     actions_tx: UnboundedSender<Action>,
     actions_rx: UnboundedReceiver<Action>,
+    copies_tx: UnboundedSender<CopyRead>,
+    copies_rx: UnboundedReceiver<CopyRead>,
     harvest: Option<RunningHarvest>,
     tasks: JoinSet<()>,
     /// A copied secret may be on the clipboard.
@@ -150,11 +171,14 @@ struct Runtime {
 impl Runtime {
     fn new(services: Arc<dyn Services>, tmux: bool) -> Self {
         let (actions_tx, actions_rx) = mpsc::unbounded_channel();
+        let (copies_tx, copies_rx) = mpsc::unbounded_channel();
         Runtime {
             services,
             tmux,
             actions_tx,
             actions_rx,
+            copies_tx,
+            copies_rx,
             harvest: None,
             tasks: JoinSet::new(),
             clipboard_dirty: false,
@@ -204,6 +228,10 @@ impl Runtime {
                         self.drain_harvest(tui, app)?;
                         self.harvest = None;
                     }
+                    self.dispatch(tui, app, action)?;
+                }
+                Some(copy) = self.copies_rx.recv() => {
+                    let action = self.write_copy(tui, copy);
                     self.dispatch(tui, app, action)?;
                 }
                 event = recv_or_wait(harvest_rx) => match event {
@@ -309,13 +337,14 @@ impl Runtime {
     }
 
     /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
-    #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
     fn execute<W: Write>(
         &mut self,
         tui: &mut Tui<W>,
         effect: Effect,
     ) -> anyhow::Result<Option<Action>> {
         let s = self.services.clone();
+        // Forget the tasks that have ended (their answers came on the channels).
+        while self.tasks.try_join_next().is_some() {}
         Ok(match effect {
             Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
             Effect::LoadSite(org) => {
@@ -324,30 +353,32 @@ impl Runtime {
             }
             Effect::LoadRuns => Some(Action::RunsLoaded(s.runs().map_err(message))),
             Effect::Reveal { org, client_id } => {
-                let result = s.reveal(&org, &client_id).map_err(message);
-                Some(Action::Revealed {
-                    org,
-                    client_id,
-                    result,
-                })
+                // A task: the secret may come from a vault that answers slowly or never.
+                let future = s.reveal(&org, &client_id);
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await.map_err(message);
+                    let _ = tx.send(Action::Revealed {
+                        org,
+                        client_id,
+                        result,
+                    });
+                });
+                None
             }
             Effect::Copy { org, client_id } => {
-                let result = match s.copy_secret(&org, &client_id) {
-                    Ok(secret) => {
-                        let tmux = self.tmux;
-                        self.clipboard_dirty = true;
-                        tui.write_raw(|out| {
-                            osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
-                        })
-                        .map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(message(e)),
-                };
-                Some(Action::Copied {
-                    org,
-                    client_id,
-                    result,
-                })
+                // A task too; the secret comes back to the loop, which writes it (OSC 52).
+                let future = s.copy_secret(&org, &client_id);
+                let tx = self.copies_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await;
+                    let _ = tx.send(CopyRead {
+                        org,
+                        client_id,
+                        result,
+                    });
+                });
+                None
             }
             Effect::ClearClipboard => {
                 self.clear_clipboard(tui);
@@ -365,7 +396,7 @@ impl Runtime {
             Effect::StartHarvest => {
                 if self.harvest.is_none() {
                     let (events_tx, events_rx) = mpsc::unbounded_channel();
-                    let cancel = CancellationToken::new();
+                    let cancel = Cancel::new();
                     let future = s.harvest(events_tx, cancel.clone());
                     let tx = self.actions_tx.clone();
                     let task = tokio::spawn(async move {
@@ -420,6 +451,33 @@ impl Runtime {
         })
     }
 
+    /// Sends a secret read for the clipboard to the terminal (OSC 52); the answer to
+    /// [`Effect::Copy`].
+    #[allow(clippy::disallowed_methods)] // an explicit copy sends the bytes through OSC 52
+    fn write_copy<W: Write>(&mut self, tui: &mut Tui<W>, copy: CopyRead) -> Action {
+        let CopyRead {
+            org,
+            client_id,
+            result,
+        } = copy;
+        let result = match result {
+            Ok(secret) => {
+                let tmux = self.tmux;
+                self.clipboard_dirty = true;
+                tui.write_raw(|out| {
+                    osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
+                })
+                .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(message(e)),
+        };
+        Action::Copied {
+            org,
+            client_id,
+            result,
+        }
+    }
+
     fn clear_clipboard<W: Write>(&mut self, tui: &mut Tui<W>) {
         let tmux = self.tmux;
         if tui.write_raw(|out| osc52::write_clear(out, tmux)).is_ok() {
@@ -427,11 +485,15 @@ impl Runtime {
         }
     }
 
-    /// On the way out: stop a running harvest (nothing is committed), clear a copied
-    /// secret from the clipboard, stop background tasks.
-    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>) {
+    /// On the way out: stop a running harvest (nothing is committed; `signal`, when a stop
+    /// signal ends the console, is recorded with the run), clear a copied secret from the
+    /// clipboard, stop background tasks.
+    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>, signal: Option<CancelSignal>) {
         if let Some(h) = self.harvest.take() {
-            h.cancel.cancel();
+            match signal {
+                Some(signal) => h.cancel.cancel_by(signal),
+                None => h.cancel.cancel(),
+            }
             let mut task = h.task;
             if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
                 .await

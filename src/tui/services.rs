@@ -4,11 +4,10 @@
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
-use crate::harvest::{HarvestEnd, HarvestEvent};
+use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 use crate::ops::verify_many::{CredentialCheck, Tally};
 
 /// What the console needs from the rest of the program (implemented by the binary over the
@@ -21,18 +20,29 @@ pub trait Services: Send + Sync + 'static {
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
     /// Past harvest runs, newest first.
     fn runs(&self) -> anyhow::Result<Vec<RunSummary>>;
-    /// Unseals one secret for display and writes an audit record.
-    fn reveal(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
-    /// Unseals one secret for the clipboard and writes an audit record.
-    fn copy_secret(&self, org: &OrgId, client_id: &str) -> anyhow::Result<SecretString>;
+    /// Reads one secret for display (from the store or the vault) and writes an audit
+    /// record. A future: the runtime spawns it, so a vault that does not answer never
+    /// blocks the console.
+    fn reveal(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>>;
+    /// Reads one secret for the clipboard and writes an audit record (a future, as
+    /// [`Services::reveal`]).
+    fn copy_secret(
+        &self,
+        org: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>>;
     /// Requests a token from the STS with each of the site's credentials.
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>>;
     /// Runs a full re-harvest, sending progress on `events`; stops without committing when
-    /// `cancel` fires.
+    /// `cancel` fires (the run is then recorded as cancelled, with the signal if one threw it).
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
     /// Switches to another configured profile; `overview()` then reflects it.
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
@@ -58,10 +68,42 @@ pub struct Overview {
     pub application_id: String,
     /// Where the store lives, as shown to the user.
     pub store_path: String,
+    /// Where the secrets live (the local store or a vault).
+    pub secrets: SecretsLocation,
     /// Every cached site.
     pub sites: Vec<SiteRow>,
     /// The most recent harvest run, if any.
     pub last_run: Option<RunSummary>,
+}
+
+/// Where a profile's secrets live, as the console shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretsLocation {
+    /// Sealed in the local store.
+    #[default]
+    LocalStore,
+    /// In a vault (OpenBao / Vault KV v2) at this address.
+    Vault(String),
+}
+
+impl SecretsLocation {
+    /// `local store` or `vault ADDR` (the address sanitised for the terminal).
+    pub fn label(&self) -> String {
+        match self {
+            SecretsLocation::LocalStore => "local store".to_string(),
+            SecretsLocation::Vault(addr) => {
+                format!("vault {}", crate::sanitize::for_terminal(addr))
+            }
+        }
+    }
+
+    /// What the console says while a secret is being read.
+    pub fn reading(&self) -> &'static str {
+        match self {
+            SecretsLocation::LocalStore => "reading the store…",
+            SecretsLocation::Vault(_) => "reading the vault…",
+        }
+    }
 }
 
 /// How the console was started.

@@ -22,6 +22,8 @@ pub const CRUMB_EXPOSURE: &str = "Exposure";
 pub const PROFILE: &str = "profile";
 pub const APPLICATION: &str = "application";
 pub const STORE: &str = "store";
+/// Where the secrets live: `secrets: local store` or `secrets: vault ADDR`.
+pub const SECRETS: &str = "secrets:";
 pub const LAST_HARVEST: &str = "last harvest";
 pub const NEVER_HARVESTED: &str = "never — press R to harvest";
 pub const COL_NAME: &str = "Name";

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -18,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::error::VaultError;
 use super::path::url_escape;
+use super::session::{refresh_at, Login as Session, Outage};
 use super::settings::{VaultAuth, VaultSettings};
 
 /// Default time budget for one request across retries and addresses (vault.md: ≥ 60 s).
@@ -86,19 +88,14 @@ pub struct KvMetadata {
     pub custom_metadata: BTreeMap<String, String>,
     /// The current version is soft-deleted or destroyed.
     pub current_deleted: bool,
+    /// When the key was last written (the vault's clock), when it says.
+    pub updated_time: Option<DateTime<Utc>>,
 }
 
-/// The token in use and when to renew it or log in again.
-struct Session {
-    token: SecretString,
-    refresh_at: Option<Instant>,
-    renewable: bool,
-    display_name: Option<String>,
-}
-
-/// One answer: status and body (zeroed on drop: it may hold a secret).
+/// One answer: status, the server's `Date`, and body (zeroed on drop: it may hold a secret).
 struct Answer {
     status: StatusCode,
+    date: Option<DateTime<Utc>>,
     body: Zeroizing<Vec<u8>>,
 }
 
@@ -164,7 +161,8 @@ pub struct VaultClient {
     /// Index + 1 of the active node when known, 0 when not.
     leader: AtomicUsize,
     requests: AtomicU64,
-    budget: Duration,
+    /// One retry budget for every request, the failure remembered once it is spent.
+    outage: Outage,
 }
 
 impl std::fmt::Debug for VaultClient {
@@ -218,14 +216,20 @@ impl VaultClient {
             current: AtomicUsize::new(0),
             leader: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
-            budget: DEFAULT_BUDGET,
+            outage: Outage::new(DEFAULT_BUDGET),
         })
     }
 
     /// The same client with another retry time budget.
     pub fn with_budget(mut self, budget: Duration) -> Self {
-        self.budget = budget;
+        self.outage = Outage::new(budget);
         self
+    }
+
+    /// The shared outage state: its budget, and a remembered failure to
+    /// [`Outage::reset`] before trying again.
+    pub fn outage(&self) -> &Outage {
+        &self.outage
     }
 
     /// HTTP requests sent so far (every attempt, logins included).
@@ -272,12 +276,20 @@ impl VaultClient {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await?;
         let status = resp.status();
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&Utc));
         let body = Zeroizing::new(resp.bytes().await?.to_vec());
-        Ok(Answer { status, body })
+        Ok(Answer { status, date, body })
     }
 
     /// Sends with retries across the addresses within the budget: connection failures,
     /// `5xx`, redirects (never followed), `429` and sealed nodes move on to the next address.
+    /// The budget is shared by every request of this client ([`Outage`]): once it is spent
+    /// every request fails at once with the remembered reason. A TLS failure is not retried.
     async fn send(
         &self,
         method: Method,
@@ -286,20 +298,30 @@ impl VaultClient {
         token: Option<&SecretString>,
         route: Route,
     ) -> Result<Answer, VaultError> {
+        self.outage.check()?;
         let n = self.addrs.len();
         let mut index = match route {
             Route::Active => self.active_index().await,
             Route::Any => self.current.load(Ordering::Relaxed) % n,
         };
-        let deadline = Instant::now() + self.budget;
+        let started = Instant::now();
         let mut last = String::new();
         for attempt in 1..=MAX_ATTEMPTS {
-            match self.send_once(index, &method, path, body, token).await {
-                Ok(answer) if !is_retryable(answer.status) && !answer.is_kv_upgrading() => {
+            let left = self
+                .outage
+                .deadline(started)
+                .saturating_duration_since(Instant::now())
+                .min(REQUEST_TIMEOUT)
+                .max(Duration::from_millis(100));
+            let sent =
+                tokio::time::timeout(left, self.send_once(index, &method, path, body, token)).await;
+            match sent {
+                Ok(Ok(answer)) if !is_retryable(answer.status) && !answer.is_kv_upgrading() => {
                     self.current.store(index, Ordering::Relaxed);
+                    self.outage.answered();
                     return Ok(answer);
                 }
-                Ok(answer) => {
+                Ok(Ok(answer)) => {
                     last = format!(
                         "{} answered {} ({})",
                         self.addrs[index],
@@ -307,26 +329,26 @@ impl VaultClient {
                         answer.errors()
                     );
                 }
-                Err(e) => {
-                    last = format!(
-                        "{}: {}",
-                        self.addrs[index],
-                        if e.is_timeout() {
-                            "timed out".to_string()
-                        } else if e.is_connect() {
-                            "connection failed".to_string()
-                        } else {
-                            "request failed".to_string()
-                        }
-                    );
+                Ok(Err(e)) => {
+                    if let Some(tls) = tls_failure(&e) {
+                        let reason = format!("{}: {tls}", self.addrs[index]);
+                        warn!(path, reason = %reason, "vault TLS failure");
+                        return Err(VaultError::Tls(reason));
+                    }
+                    last = format!("{}: {}", self.addrs[index], transport_reason(&e));
+                }
+                Err(_) => {
+                    last = format!("{}: timed out (no answer)", self.addrs[index]);
                 }
             }
+            self.outage.failed_attempt(Instant::now());
             // This node failed: forget it as the leader and try the next one.
             if self.leader.load(Ordering::Relaxed) == index + 1 {
                 self.leader.store(0, Ordering::Relaxed);
             }
             debug!(attempt, path, reason = %last, "vault request retried");
-            if Instant::now() >= deadline {
+            let deadline = self.outage.deadline(started);
+            if Instant::now() >= deadline || self.outage.check().is_err() {
                 break;
             }
             index = (index + 1) % n;
@@ -341,6 +363,11 @@ impl VaultClient {
             }
         }
         warn!(path, reason = %last, "vault unreachable within the time budget");
+        self.outage.give_up(format!(
+            "{last} (gave up after {} s)",
+            self.outage.budget().as_secs()
+        ));
+        self.outage.check()?;
         Err(VaultError::Unavailable(last))
     }
 
@@ -461,6 +488,8 @@ impl VaultClient {
     /// (AppRole) once two thirds of its time to live have passed.
     async fn token(&self) -> Result<SecretString, VaultError> {
         let mut guard = self.session.lock().await;
+        // Waiters queued behind a login that gave up fail at once.
+        self.outage.check()?;
         if let Some(s) = guard.as_ref() {
             if s.refresh_at.is_none_or(|t| Instant::now() < t) {
                 return Ok(s.token.clone());
@@ -774,6 +803,8 @@ impl VaultClient {
             custom_metadata: Option<BTreeMap<String, String>>,
             #[serde(default)]
             versions: BTreeMap<String, VersionState>,
+            #[serde(default)]
+            updated_time: Option<String>,
         }
         #[derive(Deserialize)]
         struct VersionState {
@@ -792,6 +823,12 @@ impl VaultClient {
             current_version: m.data.current_version,
             custom_metadata: m.data.custom_metadata.unwrap_or_default(),
             current_deleted,
+            updated_time: m
+                .data
+                .updated_time
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
         }))
     }
 
@@ -822,10 +859,21 @@ impl VaultClient {
         folder: &str,
         route: Route,
     ) -> Result<Vec<String>, VaultError> {
+        Ok(self.kv_list_dated(mount, folder, route).await?.0)
+    }
+
+    /// [`VaultClient::kv_list`] and the time the vault answered (its `Date` header, to the
+    /// second), to compare with keys' `updated_time` on the vault's own clock.
+    pub async fn kv_list_dated(
+        &self,
+        mount: &str,
+        folder: &str,
+        route: Route,
+    ) -> Result<(Vec<String>, Option<DateTime<Utc>>), VaultError> {
         let path = format!("{mount}/metadata/{}/?list=true", url_escape(folder));
         let answer = self.call(Method::GET, &path, None, route).await?;
         if answer.status == StatusCode::NOT_FOUND {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), answer.date));
         }
         expect_ok(&answer, &path)?;
         #[derive(Deserialize)]
@@ -837,7 +885,7 @@ impl VaultClient {
             #[serde(default)]
             keys: Vec<String>,
         }
-        Ok(answer.json::<Outer>(&path)?.data.keys)
+        Ok((answer.json::<Outer>(&path)?.data.keys, answer.date))
     }
 
     /// One node's role from `sys/health` (no retry, no token).
@@ -845,16 +893,13 @@ impl VaultClient {
         let answer = self
             .send_once(index, &Method::GET, "sys/health", None, None)
             .await
-            .map_err(|e| {
-                VaultError::Unavailable(format!(
+            .map_err(|e| match tls_failure(&e) {
+                Some(tls) => VaultError::Tls(format!("{}: {tls}", self.addrs[index])),
+                None => VaultError::Unavailable(format!(
                     "{}: {}",
                     self.addrs[index],
-                    if e.is_connect() {
-                        "connection failed"
-                    } else {
-                        "request failed"
-                    }
-                ))
+                    transport_reason(&e)
+                )),
             })?;
         Ok(match answer.status.as_u16() {
             200 => NodeRole::Active,
@@ -899,9 +944,50 @@ impl VaultClient {
     }
 }
 
-/// When to renew a token with `ttl_secs` to live: after two thirds of it (never for 0).
-fn refresh_at(ttl_secs: u64) -> Option<Instant> {
-    (ttl_secs > 0).then(|| Instant::now() + Duration::from_millis(ttl_secs * 1000 * 2 / 3))
+/// Why a request failed below HTTP, for messages: never "request failed" alone.
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off".to_string()
+    } else {
+        "the connection was closed before an answer (the request may be too large for the vault)"
+            .to_string()
+    }
+}
+
+/// A TLS failure named as such (vault.md "Settings"): an untrusted certificate, a name
+/// mismatch, or another handshake failure; `None` for any other error.
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let all = chain.join(": ");
+    let hint =
+        "set `vault_ca_file` (or VAULT_CACERT) to the CA that signed the vault's certificate";
+    if all.contains("UnknownIssuer") || all.contains("unknown issuer") {
+        Some(format!(
+            "TLS failure: the vault's certificate is not trusted (unknown issuer); {hint}"
+        ))
+    } else if all.contains("NotValidForName") || all.contains("not valid for name") {
+        Some("TLS failure: the vault's certificate does not name this host (name mismatch); use the address the certificate names".to_string())
+    } else if all.contains("invalid peer certificate")
+        || all.contains("certificate") && all.contains("TLS")
+    {
+        Some(format!(
+            "TLS failure: the vault's certificate was refused ({}); {hint}",
+            crate::sanitize::for_terminal(&all.chars().take(200).collect::<String>())
+        ))
+    } else if all.contains("InvalidContentType") || all.contains("corrupt message") {
+        Some("TLS failure: the server did not answer TLS (is it plain http://?)".to_string())
+    } else {
+        None
+    }
 }
 
 fn read_token_file(path: &std::path::Path) -> Result<SecretString, VaultError> {

@@ -6,6 +6,9 @@ pub enum VaultError {
     /// Every address failed (connection refused, 5xx, election, sealed) within the budget.
     #[error("the vault is unreachable: {0}")]
     Unavailable(String),
+    /// The TLS handshake failed (untrusted certificate, name mismatch): not retried.
+    #[error("cannot talk to the vault: {0}")]
+    Tls(String),
     /// No usable credentials to log in with (no token, login refused).
     #[error("vault authentication failed: {0}")]
     Auth(String),

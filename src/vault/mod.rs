@@ -7,9 +7,11 @@ pub mod path;
 pub mod plan;
 pub mod policy;
 pub mod record;
+pub mod session;
 pub mod settings;
 
 pub use client::{KvMetadata, KvRead, NodeRole, Route, TokenInfo, VaultClient};
 pub use error::VaultError;
 pub use record::CredentialRecord;
+pub use session::Outage;
 pub use settings::{OnRemove, SecretRef, SecretsMode, VaultAuth, VaultSettings};

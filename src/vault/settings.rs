@@ -126,6 +126,32 @@ pub struct ResolvedVault {
     /// Present when an address is configured (and every vault key is valid).
     pub settings: Option<VaultSettings>,
     pub client_secret_vault: Option<SecretRef>,
+    /// Warnings that do not stop the command (a token or secret id file readable by group
+    /// or others).
+    pub warnings: Vec<String>,
+}
+
+/// The warning for a file holding a vault secret that group or others may read (the same
+/// as `client_secret_file`'s); `None` when it is private or cannot be read. `shown` names
+/// the file in the message.
+fn loose_file_warning(path: &std::path::Path, shown: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{shown} is readable by group or others (mode {:o}); run `chmod 600` on it",
+            mode & 0o777
+        )
+    })
+}
+
+/// Whether `name` can be an environment variable's name (letters, digits, `_`, not
+/// starting with a digit).
+fn is_var_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A path under a mount: segments of letters, digits, `.`, `_`, `-` (and the
@@ -154,6 +180,14 @@ fn is_loopback_host(host: &str) -> bool {
 /// Validates one vault address: `https://HOST[:PORT]`, or `http://` on loopback only.
 pub fn parse_addr(raw: &str) -> Result<String, String> {
     let addr = raw.trim().trim_end_matches('/');
+    if addr.contains('@') {
+        // `user:password@host`: the address is not shown, it may hold a password.
+        return Err(
+            "a vault address holds user information (`user:password@…`): refused, and not shown; \
+             give the address as https://HOST[:PORT] and authenticate with a token or AppRole"
+                .to_string(),
+        );
+    }
     let shown = crate::sanitize::for_terminal(addr);
     let url = reqwest::Url::parse(addr).map_err(|_| {
         format!("vault address `{shown}` is not a URL (e.g. https://vault.example:8200)")
@@ -192,15 +226,27 @@ fn addr_list(value: &toml::Value) -> Result<Vec<String>, String> {
     }
 }
 
-fn read_secret_id_file(path: &std::path::Path) -> Result<SecretString, String> {
-    let raw = std::fs::read(path)
-        .map_err(|e| format!("vault_secret_id_file {}: {}", path.display(), e.kind()))?;
+/// Reads the AppRole secret id file. Its path is never quoted: a value that names no
+/// readable file may be the secret id itself, pasted in the wrong place.
+fn read_secret_id_file(
+    path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<SecretString, String> {
+    let raw = std::fs::read(path).map_err(|e| {
+        format!(
+            "the file named by `vault_secret_id_file` cannot be read: {}",
+            e.kind()
+        )
+    })?;
+    if let Some(w) = loose_file_warning(path, "the file named by `vault_secret_id_file`") {
+        warnings.push(w);
+    }
     let text = String::from_utf8(raw)
-        .map_err(|_| format!("vault_secret_id_file {} is not UTF-8", path.display()))?;
+        .map_err(|_| "the file named by `vault_secret_id_file` is not UTF-8".to_string())?;
     let trimmed = text.trim().to_string();
     drop(text);
     if trimmed.is_empty() {
-        return Err(format!("vault_secret_id_file {} is empty", path.display()));
+        return Err("the file named by `vault_secret_id_file` is empty".to_string());
     }
     Ok(SecretString::from(trimmed))
 }
@@ -215,6 +261,7 @@ pub fn resolve(
     problems: &mut Vec<String>,
 ) -> ResolvedVault {
     let before = problems.len();
+    let mut warnings = Vec::new();
     let mode = match env.var("SIMSID_SECRETS").or(p.secrets.clone()).as_deref() {
         None | Some("local") => SecretsMode::Local,
         Some("vault") => SecretsMode::Vault,
@@ -339,10 +386,14 @@ pub fn resolve(
                 PathBuf::from(env.var("HOME").unwrap_or_else(|| ".".to_string()))
                     .join(".vault-token")
             });
-            Some(VaultAuth::Token {
-                token: env.var("VAULT_TOKEN").map(SecretString::from),
-                token_file,
-            })
+            let token = env.var("VAULT_TOKEN").map(SecretString::from);
+            if token.is_none() && needs_vault {
+                let shown = format!("vault token file {}", token_file.display());
+                if let Some(w) = loose_file_warning(&token_file, &shown) {
+                    warnings.push(w);
+                }
+            }
+            Some(VaultAuth::Token { token, token_file })
         }
         Some("approle") => {
             let role_id = env.var("SIMSID_VAULT_ROLE_ID").or(p.vault_role_id.clone());
@@ -351,11 +402,25 @@ pub fn resolve(
                     "AppRole needs a role id: set SIMSID_VAULT_ROLE_ID or `vault_role_id` in {table}"
                 ));
             }
-            let secret_id = match (&p.vault_secret_id_env, &p.vault_secret_id_file) {
+            // `SIMSID_VAULT_SECRET_ID_FILE` (e.g. systemd's `$CREDENTIALS_DIRECTORY/…` from
+            // `LoadCredential=`) wins over the profile's `vault_secret_id_file`.
+            let secret_id_file = env
+                .var("SIMSID_VAULT_SECRET_ID_FILE")
+                .map(PathBuf::from)
+                .or_else(|| p.vault_secret_id_file.clone());
+            // Neither value is ever quoted: it may be the secret id pasted in the wrong place.
+            let secret_id = match (&p.vault_secret_id_env, &secret_id_file) {
+                (Some(var), _) if !is_var_name(var) => Err(format!(
+                    "`vault_secret_id_env` in {table} is not the name of an environment variable \
+                     (its value is not shown: it may be the secret id itself; put the secret id \
+                     in a variable and name the variable here)"
+                )),
                 (Some(var), _) => env.var(var).map(SecretString::from).ok_or_else(|| {
-                    format!("`vault_secret_id_env` in {table} names ${var}, which is not set")
+                    format!(
+                        "`vault_secret_id_env` in {table} names an environment variable that is not set"
+                    )
                 }),
-                (None, Some(path)) => read_secret_id_file(path),
+                (None, Some(path)) => read_secret_id_file(path, &mut warnings),
                 (None, None) => Err(format!(
                     "AppRole needs a secret id: set `vault_secret_id_env` (the name of an environment variable) or `vault_secret_id_file` in {table}"
                 )),
@@ -402,6 +467,7 @@ pub fn resolve(
         mode,
         settings,
         client_secret_vault,
+        warnings,
     }
 }
 
@@ -500,6 +566,83 @@ mod tests {
         );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("VAULT_ADDR"), "{problems:?}");
+    }
+
+    #[test]
+    fn user_information_in_an_address_is_refused_and_not_shown() {
+        let e = parse_addr("https://admin:hunter2@vault.example:8200").unwrap_err();
+        assert!(e.contains("user information"), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("admin"), "{e}");
+    }
+
+    #[test]
+    fn secret_id_settings_are_never_echoed() {
+        let p = VaultProfile {
+            vault_auth: Some("approle".into()),
+            vault_role_id: Some("role".into()),
+            vault_secret_id_env: Some("s.PASTED-SECRET-ID".into()),
+            ..VaultProfile::default()
+        };
+        let mut problems = Vec::new();
+        resolve(&p, &env(&[]), None, "[profile.x]", &mut problems);
+        let all = problems.join("\n");
+        assert!(all.contains("vault_secret_id_env"), "{all}");
+        assert!(!all.contains("PASTED"), "{all}");
+        let p = VaultProfile {
+            vault_secret_id_env: Some("UNSET_VARIABLE_NAME".into()),
+            ..p
+        };
+        let mut problems = Vec::new();
+        resolve(&p, &env(&[]), None, "[profile.x]", &mut problems);
+        let all = problems.join("\n");
+        assert!(all.contains("not set"), "{all}");
+        assert!(!all.contains("UNSET_VARIABLE_NAME"), "{all}");
+        let p = VaultProfile {
+            vault_secret_id_env: None,
+            vault_secret_id_file: Some("/nonexistent/PASTED-SECRET".into()),
+            ..p
+        };
+        let mut problems = Vec::new();
+        resolve(&p, &env(&[]), None, "[profile.x]", &mut problems);
+        let all = problems.join("\n");
+        assert!(all.contains("vault_secret_id_file"), "{all}");
+        assert!(!all.contains("PASTED"), "{all}");
+    }
+
+    #[test]
+    fn the_secret_id_file_may_come_from_the_environment() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vault-secret-id");
+        std::fs::write(&file, "s-id-from-credentials\n").unwrap();
+        std::fs::set_permissions(
+            &file,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+        )
+        .unwrap();
+        let p = VaultProfile {
+            secrets: Some("vault".into()),
+            vault_addr: Some(toml::Value::String("http://127.0.0.1:8200".into())),
+            vault_auth: Some("approle".into()),
+            vault_role_id: Some("role".into()),
+            vault_secret_id_file: Some("/nonexistent/secret-id".into()),
+            ..VaultProfile::default()
+        };
+        let vars = [("SIMSID_VAULT_SECRET_ID_FILE", file.to_str().unwrap())];
+        let mut problems = Vec::new();
+        let resolved = resolve(&p, &env(&vars), None, "[profile.x]", &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let auth = format!("{:?}", resolved);
+        assert!(!auth.contains("s-id-from-credentials"), "never in Debug");
+        let Some(settings) = resolved.settings else {
+            panic!("vault settings resolved");
+        };
+        match settings.auth {
+            VaultAuth::AppRole { secret_id, .. } => {
+                assert_eq!(secret_id.expose_secret(), "s-id-from-credentials")
+            }
+            other => panic!("AppRole expected, got {other:?}"),
+        }
     }
 
     #[test]

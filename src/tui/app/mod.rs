@@ -24,7 +24,7 @@ use crate::domain::{OrgId, RunSummary};
 use crate::harvest::HarvestEnd;
 use crate::tui::action::{Action, Effect};
 use crate::tui::keys::{self, KeyScope};
-use crate::tui::services::{ConsoleOptions, Overview};
+use crate::tui::services::{ConsoleOptions, Overview, SecretsLocation};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -90,6 +90,10 @@ pub struct App {
     pub(crate) profile: String,
     pub(crate) application_id: String,
     pub(crate) store_path: String,
+    /// Where the profile's secrets live.
+    pub(crate) secrets: SecretsLocation,
+    /// Secrets being read for a reveal or a copy (the status line says so meanwhile).
+    pub(crate) reading: usize,
     pub(crate) last_run: Option<RunSummary>,
     pub(crate) sites: SiteList,
     /// Screens above the sites list; the last one is shown.
@@ -123,6 +127,8 @@ impl App {
             profile: String::new(),
             application_id: String::new(),
             store_path: String::new(),
+            secrets: SecretsLocation::default(),
+            reading: 0,
             last_run: None,
             sites: SiteList::default(),
             stack: Vec::new(),
@@ -265,16 +271,22 @@ impl App {
                 org,
                 client_id,
                 result,
-            } => self.revealed(&org, client_id, result),
+            } => {
+                self.reading = self.reading.saturating_sub(1);
+                self.revealed(&org, client_id, result);
+            }
             Action::Copied {
                 client_id, result, ..
-            } => match result {
-                Ok(()) => {
-                    self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
-                    self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
+            } => {
+                self.reading = self.reading.saturating_sub(1);
+                match result {
+                    Ok(()) => {
+                        self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
+                        self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
+                    }
+                    Err(e) => self.error(strings::failed("copy", &e)),
                 }
-                Err(e) => self.error(strings::failed("copy", &e)),
-            },
+            }
             Action::Verified { org, result } => self.verified(&org, result),
             Action::Harvest(events) => {
                 let now = self.now;
@@ -390,6 +402,7 @@ impl App {
         self.profile = overview.profile;
         self.application_id = overview.application_id;
         self.store_path = overview.store_path;
+        self.secrets = overview.secrets;
         self.last_run = overview.last_run;
         for row in &overview.sites {
             self.known_names
@@ -483,7 +496,7 @@ impl App {
     fn harvest_finished(&mut self, result: Result<HarvestEnd, String>, fx: &mut Vec<Effect>) {
         let shown = matches!(self.screen(), Screen::Harvest);
         match result {
-            Ok(HarvestEnd::Cancelled) => {
+            Ok(HarvestEnd::Cancelled(_)) => {
                 self.harvest = None;
                 self.stack.retain(|s| !matches!(s, Screen::Harvest));
                 self.warn(strings::FLASH_HARVEST_CANCELLED.to_string());
@@ -496,7 +509,9 @@ impl App {
                 let level = match summary.status {
                     crate::domain::RunStatus::Complete => Level::Info,
                     crate::domain::RunStatus::Partial => Level::Warning,
-                    crate::domain::RunStatus::Failed => Level::Error,
+                    crate::domain::RunStatus::Failed | crate::domain::RunStatus::Cancelled => {
+                        Level::Error
+                    }
                 };
                 self.last_run = Some((*summary).clone());
                 if let Some(h) = self.harvest.as_mut() {

@@ -60,6 +60,10 @@ pub fn title(app: &App, frame: &mut Frame, area: Rect) {
 /// Harvest progress when the pane is hidden, then what the screen lists.
 pub fn status(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
+    if app.reading > 0 {
+        spans.push(Span::styled(app.secrets.reading(), app.theme.accent));
+        spans.push(Span::styled(" · ", app.theme.dim));
+    }
     if let Some(h) = app.harvest().filter(|h| h.running()) {
         if !matches!(app.screen(), Screen::Harvest) {
             spans.push(Span::styled(

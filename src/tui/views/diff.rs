@@ -16,7 +16,7 @@ use crate::tui::{format, strings};
 pub fn status_style(app: &App, status: RunStatus) -> Style {
     match status {
         RunStatus::Complete => app.theme.ok,
-        RunStatus::Partial => app.theme.warning,
+        RunStatus::Partial | RunStatus::Cancelled => app.theme.warning,
         RunStatus::Failed => app.theme.error,
     }
 }

@@ -163,6 +163,21 @@ fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -
     }
 }
 
+/// The longest a client id column asks for (a longer id is cut with `…`).
+const CLIENT_MAX: u16 = 64;
+
+/// The client id column: as wide as the longest id (bounded), shrinking last.
+fn client_column(creds: &[CredentialRow]) -> Col {
+    let longest = creds
+        .iter()
+        .map(|c| format::clean(&c.client_id).chars().count())
+        .chain([strings::COL_CLIENT.chars().count()])
+        .max()
+        .unwrap_or(0);
+    let pref = u16::try_from(longest).unwrap_or(CLIENT_MAX).min(CLIENT_MAX);
+    Col::fixed(pref, pref.min(12), u8::MAX - 1)
+}
+
 fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let wide = area.width >= WIDE;
@@ -200,26 +215,29 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             Row::new(cells)
         })
         .collect();
+    // Client ids are shown whole: the description and the dates give way first, the id
+    // only once every other column is at its smallest.
+    let client = client_column(creds);
     let (headers, cols): (Vec<&str>, Vec<Col>) = if wide {
         [
-            (strings::COL_CLIENT, Col::flex(14)),
-            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 0)),
-            (strings::COL_DESCRIPTION, Col::flex(12)),
-            (strings::COL_FIRST_SEEN, Col::fixed(16, 10, 1)),
-            (strings::COL_CHANGED, Col::fixed(16, 10, 2)),
+            (strings::COL_CLIENT, client),
+            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 2)),
+            (strings::COL_DESCRIPTION, Col::flex(4)),
+            (strings::COL_FIRST_SEEN, Col::fixed(16, 10, 0)),
+            (strings::COL_CHANGED, Col::fixed(16, 10, 1)),
             (strings::COL_STALE, Col::fixed(5, 3, 3)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
             (strings::COL_EXPOSED, Col::fixed(7, 3, 5)),
-            (strings::COL_ERROR, Col::flex(12)),
+            (strings::COL_ERROR, Col::flex(3)),
         ]
         .into_iter()
         .unzip()
     } else {
         [
-            (strings::COL_CLIENT, Col::flex(12)),
-            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 0)),
+            (strings::COL_CLIENT, client),
+            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 1)),
             (strings::COL_DESCRIPTION, Col::flex(8)),
-            (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 1)),
+            (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 0)),
             (strings::COL_STALE, Col::fixed(5, 3, 2)),
             (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
             (strings::COL_EXPOSED_SHORT, Col::fixed(4, 3, 4)),

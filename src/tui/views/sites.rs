@@ -43,6 +43,13 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         app.store_path.clone(),
         ratatui::style::Style::new(),
     ));
+    line2.push(Span::styled(" · ", t.dim));
+    line2.extend(field(
+        app,
+        strings::SECRETS,
+        app.secrets.label(),
+        ratatui::style::Style::new(),
+    ));
     let mut line3 = vec![
         Span::raw(" "),
         Span::styled(strings::LAST_HARVEST, t.label),
@@ -52,7 +59,9 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         Some(run) => {
             let status_style = match run.status {
                 crate::domain::RunStatus::Complete => t.ok,
-                crate::domain::RunStatus::Partial => t.warning,
+                crate::domain::RunStatus::Partial | crate::domain::RunStatus::Cancelled => {
+                    t.warning
+                }
                 crate::domain::RunStatus::Failed => t.error,
             };
             line3.push(Span::raw(format::time(&run.finished_at)));

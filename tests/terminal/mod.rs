@@ -1,0 +1,284 @@
+//! A real terminal for the end-to-end console tests, with nothing to install: a
+//! pseudo-terminal (the kernel's, opened with rustix) whose output a terminal emulator
+//! (the `vt100` crate) reads. Start a program in it, type keys, read the screen, the
+//! clipboard writes (OSC 52) and the window title it was sent, and the raw bytes. The
+//! program is the session leader of its own session with the pseudo-terminal as its
+//! controlling terminal (`setsid --ctty`), so a resize reaches it as SIGWINCH. Killed when
+//! dropped.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+use rustix::termios::{tcsetwinsize, Winsize};
+
+/// What the emulator saw beside the screen: OSC 52 writes and title changes.
+#[derive(Default)]
+struct Seen {
+    /// Every clipboard write: its selection and its (base64) data.
+    clipboard: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Every window title (OSC 0 / OSC 2) set.
+    titles: Vec<Vec<u8>>,
+}
+
+impl vt100::Callbacks for Seen {
+    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+        self.clipboard.push((ty.to_vec(), data.to_vec()));
+    }
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.titles.push(title.to_vec());
+    }
+    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
+        self.titles.push(name.to_vec());
+    }
+}
+
+/// The emulator and everything the program wrote.
+struct State {
+    parser: vt100::Parser<Seen>,
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+/// A program running in a pseudo-terminal read by a terminal emulator.
+pub struct Terminal {
+    child: Child,
+    master: File,
+    state: Arc<Mutex<State>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Terminal {
+    /// Starts `command` (a `sh -c` line) in a `width`×`height` terminal with `env` set
+    /// (`TERM=xterm-256color`; `TMUX` removed, whatever the test runs in).
+    pub fn start(width: u16, height: u16, env: &[(&str, &str)], command: &str) -> Terminal {
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)
+            .expect("a pseudo-terminal");
+        grantpt(&master).expect("grantpt");
+        unlockpt(&master).expect("unlockpt");
+        let name = ptsname(&master, Vec::new()).expect("ptsname");
+        let size = Winsize {
+            ws_row: height,
+            ws_col: width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        tcsetwinsize(&master, size).expect("window size");
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(rustix::fs::OFlags::NOCTTY.bits() as i32)
+            .open(name.to_str().expect("a UTF-8 pts path"))
+            .expect("the pseudo-terminal's slave side");
+        let child = Command::new("setsid")
+            .arg("--ctty")
+            .args(["sh", "-c", command])
+            .env_remove("TMUX")
+            .env("TERM", "xterm-256color")
+            .envs(env.iter().copied())
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .expect("setsid (util-linux) runs");
+        let master = File::from(master);
+        let state = Arc::new(Mutex::new(State {
+            parser: vt100::Parser::new_with_callbacks(height, width, 0, Seen::default()),
+            raw: Vec::new(),
+            closed: false,
+        }));
+        let reader = {
+            let state = Arc::clone(&state);
+            let mut input = master.try_clone().expect("the master side");
+            let mut answer = master.try_clone().expect("the master side");
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                // Ends when every holder of the slave side is gone (EIO) or on drop.
+                loop {
+                    let n = match input.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let mut s = state.lock().unwrap();
+                    s.parser.process(&buf[..n]);
+                    s.raw.extend_from_slice(&buf[..n]);
+                    // Answer a cursor position query as a terminal does.
+                    if contains(&buf[..n], b"\x1b[6n") {
+                        let (row, col) = s.parser.screen().cursor_position();
+                        let _ = write!(answer, "\x1b[{};{}R", row + 1, col + 1);
+                    }
+                }
+                state.lock().unwrap().closed = true;
+            })
+        };
+        Terminal {
+            child,
+            master,
+            state,
+            reader: Some(reader),
+        }
+    }
+
+    /// The program's process id (the `sh` running `command`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The visible screen as text, one line a row, trailing blanks trimmed.
+    pub fn screen(&self) -> String {
+        self.state.lock().unwrap().parser.screen().contents()
+    }
+
+    /// Sends named keys (`Enter`, `Escape`, or a literal such as `q`), one at a time.
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let bytes: &[u8] = match *k {
+                "Enter" => b"\r",
+                "Escape" => b"\x1b",
+                "Tab" => b"\t",
+                "BSpace" => b"\x7f",
+                other => other.as_bytes(),
+            };
+            self.write(bytes);
+            // A lone ESC followed at once by more bytes would read as Alt+key.
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// Types `text` literally.
+    pub fn text(&self, text: &str) {
+        self.write(text.as_bytes());
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        (&self.master)
+            .write_all(bytes)
+            .expect("typing into the terminal");
+    }
+
+    /// Waits until the screen contains `want`; returns the screen. The wait ends on the
+    /// screen; its 90 s bound is only a last guard against a hang (a loaded machine can take
+    /// seconds to start a binary).
+    pub fn wait_for(&self, want: &str) -> String {
+        let mut screen = String::new();
+        for _ in 0..1800 {
+            screen = self.screen();
+            if screen.contains(want) {
+                return screen;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {want:?}; screen:\n{screen}");
+    }
+
+    /// Everything the program wrote so far, as text (invalid UTF-8 replaced).
+    pub fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.state.lock().unwrap().raw).into_owned()
+    }
+
+    /// Whether the raw output contains `want` now.
+    pub fn raw_has(&self, want: &[u8]) -> bool {
+        contains(&self.state.lock().unwrap().raw, want)
+    }
+
+    /// Waits until the raw output contains `want` (at most 30 s, a last guard).
+    pub fn raw_contains(&self, want: &[u8]) -> bool {
+        for _ in 0..600 {
+            if self.raw_has(want) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Whether the program is on the alternate screen.
+    pub fn alternate_screen(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .parser
+            .screen()
+            .alternate_screen()
+    }
+
+    /// Whether the cursor is shown.
+    pub fn cursor_shown(&self) -> bool {
+        !self.state.lock().unwrap().parser.screen().hide_cursor()
+    }
+
+    /// Every clipboard write (OSC 52) the terminal was sent: selection and base64 data.
+    pub fn clipboard_writes(&self) -> Vec<(String, String)> {
+        let s = self.state.lock().unwrap();
+        s.parser
+            .callbacks()
+            .clipboard
+            .iter()
+            .map(|(t, d)| {
+                (
+                    String::from_utf8_lossy(t).into_owned(),
+                    String::from_utf8_lossy(d).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every window title (or icon name) the terminal was sent.
+    pub fn titles(&self) -> Vec<String> {
+        let s = self.state.lock().unwrap();
+        s.parser
+            .callbacks()
+            .titles
+            .iter()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .collect()
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH from the kernel).
+    pub fn resize(&self, width: u16, height: u16) {
+        self.state
+            .lock()
+            .unwrap()
+            .parser
+            .screen_mut()
+            .set_size(height, width);
+        let size = Winsize {
+            ws_row: height,
+            ws_col: width,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        tcsetwinsize(&self.master, size).expect("window size");
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // The whole session: the shell and what it started.
+        let pgid = self.child.id() as i32;
+        if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The reader ends once no process holds the slave side any more.
+        if let Some(reader) = self.reader.take() {
+            for _ in 0..100 {
+                if reader.is_finished() {
+                    let _ = reader.join();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
