@@ -218,6 +218,9 @@ fn a_store_from_before_the_chain_is_chained_on_migration_and_it_is_recorded() {
          ALTER TABLE audit DROP COLUMN identity;
          ALTER TABLE credentials DROP COLUMN vault_fingerprint;
          ALTER TABLE credentials DROP COLUMN vault_version;
+         ALTER TABLE runs DROP COLUMN scope;
+         ALTER TABLE runs DROP COLUMN signal;
+         ALTER TABLE sites DROP COLUMN waiting_since;
          DELETE FROM meta WHERE key = 'audit_head';
          PRAGMA user_version = 1;",
     );

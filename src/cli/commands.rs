@@ -269,43 +269,37 @@ pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
 /// `simsid verify ORG`.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
-    let remote = ctx.remote()?.clone();
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let org_id = resolve_org(&store, org)?;
-    let client = ops::sims_client(&remote)?;
-    let creds = secrets::credentials_for_verify(&store, &org_id)?;
-    let verified = secrets::verify_all(&client, &org_id, &creds).await;
-    let results = verified.results;
-    secrets::audit_verify(&mut store, ctx, &org_id, &creds, &results)?;
-    drop(creds);
-    print_verify(json, &org_id, &results, verified.refused > 0)
+    let org_id = {
+        let store = ops::open_existing_store(&ctx.settings.local)?;
+        resolve_org(&store, org)?
+    };
+    // The one verify (the harvest's retries: a 429 is waited out), in either mode.
+    let selection = crate::ops::verify_many::Selection::Site(org_id.clone());
+    let (checks, _) = super::incident::checked(ctx, &selection).await?;
+    print_verify(json, &org_id, &checks)
 }
 
-/// Prints one site's verify results (text or JSON) and returns cli.md's exit code: 5 when a
-/// credential was refused, else 1 when any failed, else 0.
+/// Prints `verify ORG`'s results and returns the one verify exit code
+/// ([`exit::of_verify`]): 5 when any was refused, else 1 when any errored, else 0.
 pub fn print_verify(
     json: bool,
     org_id: &OrgId,
-    results: &[crate::domain::VerifyResult],
-    refused: bool,
+    checks: &[crate::ops::verify_many::CredentialCheck],
 ) -> CmdResult {
+    let results = crate::ops::verify_many::results_of(checks);
     let mut out = std::io::stdout().lock();
     if json {
-        output::write_json(&mut out, &output::verify_json(org_id.as_str(), results))
+        output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
             .map_err(io_err)?;
     } else {
-        output::verify_text(&mut out, org_id.as_str(), results).map_err(io_err)?;
+        output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
     }
-    Ok(if refused {
-        exit::REFUSED
-    } else if results.iter().any(|r| !r.ok) {
-        exit::RUNTIME
-    } else {
-        exit::OK
-    })
+    Ok(exit::of_verify(&crate::ops::verify_many::Tally::of(
+        checks.len(),
+        checks,
+    )))
 }
 
-/// `simsid history`.
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store.runs()?;

@@ -183,14 +183,26 @@ pub(super) fn spawn_verify_bar(
 /// `simsid verify --exposed [--user U]` and `simsid verify --all`.
 pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
+    let (checks, not_held) = checked(ctx, &selection).await?;
+    print_many(&checks, not_held, json)
+}
+
+/// The one verify of the commands (`verify ORG`, `--exposed`, `--all`): the selected
+/// credentials checked with the harvest's concurrency and retries, in local or vault mode,
+/// each audited; returns the checks and how many selected credentials the store no longer
+/// holds. A progress bar on stderr when it is a terminal.
+pub(super) async fn checked(
+    ctx: &Context,
+    selection: &Selection,
+) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
     if crate::ops::vault_ops::vault_mode(ctx) {
         // The store holds no secret in vault mode: each is read from the vault.
-        return super::vault_cmd::verify_many(ctx, selection, json).await;
+        return super::vault_cmd::checked(ctx, selection).await;
     }
     let remote = ctx.remote()?.clone();
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let client = ops::sims_client(&remote)?;
-    let targets = verify_many::targets(&store, &selection)?;
+    let targets = verify_many::targets(&store, selection)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let bar = spawn_verify_bar(rx);
     let checks = verify_many::verify_many(
@@ -203,9 +215,7 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
     .await;
     let _ = bar.await;
     verify_many::audit_checks(&mut store, ctx, &targets.targets, &checks)?;
-    let not_held = targets.not_held;
-    drop(targets);
-    print_many(&checks, not_held, json)
+    Ok((checks, targets.not_held))
 }
 
 /// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns

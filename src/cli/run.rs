@@ -163,9 +163,6 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             all,
             vault_audit,
         } => match org {
-            Some(org) if crate::ops::vault_ops::vault_mode(&ctx) => {
-                super::vault_cmd::verify(&ctx, &org, json).await
-            }
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {

@@ -6,14 +6,14 @@ use std::io::Write;
 use secrecy::SecretString;
 
 use super::args::VaultCommand;
-use super::commands::{harvest_into, io_err, print_verify, resolve_org, CmdResult, VaultReport};
+use super::commands::{harvest_into, io_err, resolve_org, CmdResult, VaultReport};
 use super::exit::{self, CliError};
 use super::output;
 use crate::domain::AuditAction;
 use crate::harvest::RetryPolicy;
 use crate::ops::vault_sync::VaultSink;
-use crate::ops::verify_many::Selection;
-use crate::ops::{self, secrets, Context};
+use crate::ops::verify_many::{CredentialCheck, Selection};
+use crate::ops::{self, Context};
 use crate::ops::{vault_ops, vault_verify};
 
 /// `simsid harvest` in vault mode (and `--reconcile`): the vault is written before the
@@ -98,35 +98,21 @@ pub async fn show_reveal(ctx: &Context, org: &str, json: bool) -> CmdResult {
     Ok(exit::OK)
 }
 
-/// `simsid verify ORG` in vault mode: the secrets are read from the vault.
-pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    ctx.refuse_if_readonly("verify")?;
+/// The vault side of the one verify (`super::incident::checked`): the store says which
+/// credentials; each secret is read from the vault with the current identity, one
+/// credential at a time (bounded concurrency), and never written anywhere. A credential the
+/// identity may not read is that credential's error.
+pub(super) async fn checked(
+    ctx: &Context,
+    selection: &Selection,
+) -> Result<(Vec<CredentialCheck>, usize), CliError> {
     // A read: a missing store is an error naming it, nothing is created (cli.md).
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
-    let org_id = resolve_org(&store, org)?;
-    let client = ops::sims_client(&remote)?;
-    let vault = vault_ops::vault_client(ctx)?;
-    let (creds, note) = vault_ops::credentials_for_verify(&store, ctx, &vault, &org_id).await?;
-    let verified = secrets::verify_all(&client, &org_id, &creds).await;
-    let results = verified.results;
-    secrets::audit_verify_noted(&mut store, ctx, &org_id, &creds, &results, Some(&note))?;
-    drop(creds);
-    print_verify(json, &org_id, &results, verified.refused > 0)
-}
-
-/// `simsid verify --exposed|--all` in vault mode: the store says which credentials; each
-/// secret is read from the vault with the current identity, one credential at a time
-/// (bounded concurrency), and never written anywhere. A credential the identity may not
-/// read is that credential's error (exit 1 unless one was refused: 5).
-pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
-    ctx.refuse_if_readonly("verify")?;
     let mut store = ops::open_existing_store(&ctx.settings.local)?;
     let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let client = ops::sims_client(&remote)?;
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;
-    let targets = vault_verify::vault_targets(&store, &selection)?;
+    let targets = vault_verify::vault_targets(&store, selection)?;
     let reader = vault_verify::VaultReader {
         client: &vault,
         settings,
@@ -146,7 +132,7 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
     let _ = bar.await;
     let found = found?;
     vault_verify::audit_vault_checks(&mut store, ctx, &found)?;
-    super::incident::print_many(&found.checks, targets.not_held, json)
+    Ok((found.checks, targets.not_held))
 }
 
 /// `simsid vault check|policy`.

@@ -109,19 +109,58 @@ async fn read_secret(
     Ok(read.secret)
 }
 
-/// Vault mode: the exposure view's verify, each secret read from the vault with the current
-/// identity just before its token request (the store is not held across the reads).
-async fn verify_listed_from_vault(
+/// The console's one verify (a site's `v`, the exposure view's `v`): the selected
+/// credentials checked with the harvest's concurrency and retries, each audited, in local or
+/// vault mode. The store is not held while the STS or the vault answers.
+async fn check_selection(
     inner: Arc<Mutex<Inner>>,
-    list: Vec<(OrgId, String)>,
-    progress: UnboundedSender<Tally>,
+    selection: Selection,
+    progress: Option<UnboundedSender<Tally>>,
+) -> anyhow::Result<Vec<CredentialCheck>> {
+    let vault_mode = {
+        let guard = lock_arc(&inner)?;
+        guard.ctx.refuse_if_readonly("verify")?;
+        super::vault_ops::vault_mode(&guard.ctx)
+    };
+    if vault_mode {
+        return check_from_vault(inner, selection, progress).await;
+    }
+    let (client, targets, concurrency) = {
+        let mut guard = lock_arc(&inner)?;
+        let remote = guard.remote_settings()?;
+        let client = sims_client(&remote)?;
+        let store = guard.existing_store()?;
+        let targets = verify_many::targets(store, &selection)?;
+        (client, targets, remote.concurrency)
+    };
+    let checks = verify_many::verify_many(
+        &client,
+        &targets.targets,
+        concurrency,
+        RetryPolicy::default(),
+        progress,
+    )
+    .await;
+    let mut guard = lock_arc(&inner)?;
+    let ctx = guard.ctx.clone();
+    let store = guard.existing_store()?;
+    verify_many::audit_checks(store, &ctx, &targets.targets, &checks)?;
+    Ok(checks)
+}
+
+/// Vault mode: each secret read from the vault with the current identity just before its
+/// token request (the store is not held across the reads).
+async fn check_from_vault(
+    inner: Arc<Mutex<Inner>>,
+    selection: Selection,
+    progress: Option<UnboundedSender<Tally>>,
 ) -> anyhow::Result<Vec<CredentialCheck>> {
     let (ctx, remote, targets, fingerprinter) = {
         let mut guard = lock_arc(&inner)?;
         let remote = guard.remote_settings()?;
         let ctx = guard.ctx.clone();
         let store = guard.existing_store()?;
-        let targets = super::vault_verify::vault_targets(store, &Selection::Listed(list))?;
+        let targets = super::vault_verify::vault_targets(store, &selection)?;
         (ctx, remote, targets, store.fingerprinter())
     };
     let remote = super::vault_ops::with_vault_secret(&ctx, &remote).await?;
@@ -139,7 +178,7 @@ async fn verify_listed_from_vault(
         &targets.targets,
         remote.concurrency,
         RetryPolicy::default(),
-        Some(progress),
+        progress,
     )
     .await?;
     let mut guard = lock_arc(&inner)?;
@@ -243,55 +282,10 @@ impl Services for ConsoleServices {
 
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
         let inner = self.inner.clone();
-        let org = org.clone();
+        let selection = Selection::Site(org.clone());
         async move {
-            type Wanted = Vec<(String, Option<String>)>;
-            let (ctx, remote, local_creds, wanted, fingerprinter) = {
-                let mut guard = lock_arc(&inner)?;
-                guard.ctx.refuse_if_readonly("verify")?;
-                let remote = guard.remote_settings()?;
-                let ctx = guard.ctx.clone();
-                let store = guard.existing_store()?;
-                let (local_creds, wanted): (_, Option<Wanted>) =
-                    if super::vault_ops::vault_mode(&ctx) {
-                        // Vault mode: only which credentials; the secrets come from the vault.
-                        let detail = store
-                            .site(&org)?
-                            .ok_or_else(|| anyhow!("site {org} is not cached"))?;
-                        let wanted = detail
-                            .credentials
-                            .iter()
-                            .map(|c| (c.client_id.clone(), c.description.clone()))
-                            .collect();
-                        (Vec::new(), Some(wanted))
-                    } else {
-                        let creds = secrets::credentials_for_verify(store, &org)?;
-                        (creds, None)
-                    };
-                (ctx, remote, local_creds, wanted, store.fingerprinter())
-            };
-            let (creds, note) = match wanted {
-                Some(wanted) => {
-                    let vault = super::vault_ops::vault_client(&ctx)?;
-                    let (creds, note) = super::vault_ops::credentials_from_vault(
-                        &ctx,
-                        &vault,
-                        &fingerprinter,
-                        &org,
-                        &wanted,
-                    )
-                    .await?;
-                    (creds, Some(note))
-                }
-                None => (local_creds, None),
-            };
-            let remote = super::vault_ops::with_vault_secret(&ctx, &remote).await?;
-            let client = sims_client(&remote)?;
-            let results = secrets::verify_all(&client, &org, &creds).await.results;
-            let mut guard = lock_arc(&inner)?;
-            let store = guard.existing_store()?;
-            secrets::audit_verify_noted(store, &ctx, &org, &creds, &results, note.as_deref())?;
-            Ok(results)
+            let checks = check_selection(inner, selection, None).await?;
+            Ok(verify_many::results_of(&checks))
         }
         .boxed()
     }
@@ -372,39 +366,7 @@ impl Services for ConsoleServices {
         list: Vec<(OrgId, String)>,
         progress: UnboundedSender<Tally>,
     ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
-        let inner = self.inner.clone();
-        async move {
-            let vault_mode = {
-                let guard = lock_arc(&inner)?;
-                guard.ctx.refuse_if_readonly("verify")?;
-                super::vault_ops::vault_mode(&guard.ctx)
-            };
-            if vault_mode {
-                return verify_listed_from_vault(inner, list, progress).await;
-            }
-            let (client, targets, concurrency) = {
-                let mut guard = lock_arc(&inner)?;
-                let remote = guard.remote_settings()?;
-                let client = sims_client(&remote)?;
-                let store = guard.existing_store()?;
-                let targets = verify_many::targets(store, &Selection::Listed(list))?;
-                (client, targets, remote.concurrency)
-            };
-            let checks = verify_many::verify_many(
-                &client,
-                &targets.targets,
-                concurrency,
-                RetryPolicy::default(),
-                Some(progress),
-            )
-            .await;
-            let mut guard = lock_arc(&inner)?;
-            let ctx = guard.ctx.clone();
-            let store = guard.existing_store()?;
-            verify_many::audit_checks(store, &ctx, &targets.targets, &checks)?;
-            Ok(checks)
-        }
-        .boxed()
+        check_selection(self.inner.clone(), Selection::Listed(list), Some(progress)).boxed()
     }
 
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {

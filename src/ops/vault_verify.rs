@@ -99,6 +99,15 @@ pub fn vault_targets(store: &Store, selection: &Selection) -> OpResult<VaultTarg
                 }
             }
         }
+        Selection::Site(org) => {
+            let site = snapshot
+                .sites
+                .get(org)
+                .ok_or_else(|| super::OpError::NotFound(org.to_string()))?;
+            for client_id in site.credentials.keys() {
+                push(org, client_id);
+            }
+        }
     }
     Ok(out)
 }

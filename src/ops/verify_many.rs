@@ -1,13 +1,15 @@
-//! `verify --exposed [--user U]` and `verify --all`, and the console's `v` on the exposure
-//! view: a token request with many credentials at once, at most `concurrency` in flight,
-//! each retried as the harvest retries, progress on a channel, one audit record each.
+//! The one verify: `verify ORG`, `verify --exposed [--user U]`, `verify --all`, and the
+//! console's `v` on a site and on the exposure view: a token request with each selected
+//! credential, at most `concurrency` in flight, each retried as the harvest retries (a `429`
+//! honours `Retry-After`), progress on a channel, one audit record each in one wording,
+//! and one exit-code rule for the commands (`cli::exit::of_verify`).
 
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::OpError;
-use crate::domain::{AuditAction, Credential, Fingerprint, OrgId};
+use crate::domain::{AuditAction, Credential, Fingerprint, OrgId, VerifyResult};
 use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
 use crate::sims::SimsClient;
@@ -29,6 +31,8 @@ pub enum Selection {
     /// The live entries of an exposure report the caller made (`--vault-audit`); the
     /// others count as no longer held.
     Reported(Vec<crate::exposure::Exposure>),
+    /// Every credential of one cached site (`verify ORG`, the console's `v` on a site).
+    Site(OrgId),
 }
 
 /// One credential to verify, its secret unsealed.
@@ -140,6 +144,19 @@ pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
                 }
             }
         }
+        Selection::Site(org) => {
+            if store.site(org)?.is_none() {
+                return Err(OpError::NotFound(org.to_string()));
+            }
+            for credential in store.credentials(org)? {
+                let fingerprint = store.fingerprint(&credential.secret);
+                targets.push(Target {
+                    organisation_id: org.clone(),
+                    credential,
+                    fingerprint,
+                });
+            }
+        }
     }
     Ok(Targets { targets, not_held })
 }
@@ -243,6 +260,19 @@ where
         (&a.organisation_id, &a.client_id).cmp(&(&b.organisation_id, &b.client_id))
     });
     checks
+}
+
+/// The one-site view of checks (`verify ORG`'s results, the console's verify column).
+pub fn results_of(checks: &[CredentialCheck]) -> Vec<VerifyResult> {
+    checks
+        .iter()
+        .map(|c| VerifyResult {
+            client_id: c.client_id.clone(),
+            ok: c.outcome == CheckOutcome::Ok,
+            refused: matches!(c.outcome, CheckOutcome::Refused(_)),
+            error: c.outcome.error().map(str::to_string),
+        })
+        .collect()
 }
 
 /// Writes one verify audit record per credential, with its outcome.

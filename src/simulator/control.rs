@@ -127,6 +127,12 @@ impl SimControl {
         self.lock().expire_tokens_after(calls);
     }
 
+    /// Answers the next `times` token requests (any client) `429` with `Retry-After: 1`, as
+    /// a gateway in front of the STS does when it limits; `0` lifts it.
+    pub fn rate_limit_tokens(&self, times: u32) {
+        self.lock().rate_limit_tokens(times);
+    }
+
     /// Sets the gateway's rate limit: `Some(r)` admits `r` API requests per second (token
     /// bucket, burst `r / 10`, starting full) and answers the rest `429` with
     /// `Retry-After: 1`; `None` lifts it.

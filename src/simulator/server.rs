@@ -163,6 +163,12 @@ async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Respo
     if !ctx.sleep(ctx.jittered_latency()).await {
         return failure(Failure::Unavailable);
     }
+    if ctx.control.lock().take_token_rate_limit() {
+        ctx.control.counters().rate_limited();
+        return failure(Failure::RateLimited {
+            retry_after_secs: 1,
+        });
+    }
     let mode = ctx.control.lock().sts_mode().clone();
     let description = mode.error_description.as_deref();
     if !is_form(&headers) {

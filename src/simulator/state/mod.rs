@@ -187,6 +187,8 @@ pub(crate) struct State {
     global_fault: Option<FaultSlot>,
     tokens: HashMap<[u8; 32], TokenInfo>,
     token_call_limit: Option<u64>,
+    /// Token requests still to be answered `429` (the gateway limiting the STS).
+    token_rate_limited: u32,
     token_ttl: Duration,
     /// Every secret generated and every token issued, for leak tests.
     issued: Vec<SecretString>,
@@ -222,6 +224,7 @@ impl State {
             global_fault: None,
             tokens: HashMap::new(),
             token_call_limit: None,
+            token_rate_limited: 0,
             token_ttl,
             token_rng: rand::make_rng::<StdRng>(),
             suspended: HashSet::new(),
@@ -428,6 +431,20 @@ impl State {
 
     pub fn expire_tokens_after(&mut self, calls: Option<u64>) {
         self.token_call_limit = calls;
+    }
+
+    /// Answers the next `times` token requests `429` (`0` lifts it).
+    pub fn rate_limit_tokens(&mut self, times: u32) {
+        self.token_rate_limited = times;
+    }
+
+    /// Whether this token request is one of those answered `429` (counts it down).
+    pub fn take_token_rate_limit(&mut self) -> bool {
+        if self.token_rate_limited == 0 {
+            return false;
+        }
+        self.token_rate_limited -= 1;
+        true
     }
 }
 
