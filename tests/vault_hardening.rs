@@ -772,3 +772,157 @@ async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
     assert_eq!(code(&o), 3, "still held: {}", stderr(&o));
     assert_eq!(json(&o)["vault"]["errors"], json!(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_the_vault_phase_cancels_at_once() {
+    use rustix::process::{kill_process, Pid, Signal};
+    let sim = simulator(6, 121).await;
+    let ts = TempStore::new();
+    // A vault that accepts and never answers: the vault phase would wait its 60 s budget.
+    let addr = dead_vault(Dead::Silent).await;
+    let env = vault_env(&sim, &ts, &addr, "h/cancel");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::from(sandboxed_command(home.path()));
+    cmd.envs(&env)
+        .args(["harvest", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().expect("simsid starts");
+    // Every site fetched: the harvest is in its vault phase.
+    let sites = sim.control().sites().len() as u64;
+    let mut fetched = false;
+    for _ in 0..600 {
+        if sim.control().stats().api_requests > sites {
+            fetched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(fetched, "the harvest never fetched every site");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = Pid::from_raw(child.id().expect("running") as i32).expect("a pid");
+    let sent = Instant::now();
+    kill_process(pid, Signal::TERM).expect("signal sent");
+    let o = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .expect("the harvest stops soon after the signal, not after the vault's budget")
+        .expect("simsid ran");
+    println!(
+        "cancelled {:.1} s after SIGTERM",
+        sent.elapsed().as_secs_f64()
+    );
+    assert_eq!(code(&o), 143, "{}", stderr(&o));
+    let run = last_run(&env).await;
+    assert_eq!(run["status"], json!("cancelled"), "{run}");
+    assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), json!([]));
+}
+
+/// A proxy to `bao` that holds every listing of a folder below `slow_below` for `delay`
+/// before forwarding it (a slow listing of a large prefix); `on_hold` is notified when
+/// the first one is held. Returns the proxy's address.
+async fn slow_listing_proxy(
+    bao: &str,
+    slow_below: String,
+    delay: Duration,
+    on_hold: std::sync::Arc<tokio::sync::Notify>,
+) -> String {
+    use axum::body::{to_bytes, Body};
+    use axum::extract::Request;
+    use axum::response::Response;
+    let upstream = bao.to_string();
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let (upstream, http, slow_below, on_hold) = (
+            upstream.clone(),
+            http.clone(),
+            slow_below.clone(),
+            on_hold.clone(),
+        );
+        async move {
+            let path_q = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            if path_q.contains("list=true") && path_q.contains(&format!("{slow_below}/")) {
+                on_hold.notify_one();
+                tokio::time::sleep(delay).await;
+            }
+            let method = req.method().clone();
+            let mut fwd = http.request(method, format!("{upstream}{path_q}"));
+            for (k, v) in req.headers() {
+                if k.as_str().starts_with("x-vault") || k.as_str() == "content-type" {
+                    fwd = fwd.header(k.clone(), v.clone());
+                }
+            }
+            let body = to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+            let answer = fwd.body(body.to_vec()).send().await.expect("bao answers");
+            let mut out = Response::builder().status(answer.status().as_u16());
+            for (k, v) in answer.headers() {
+                if k.as_str() != "content-length" && k.as_str() != "transfer-encoding" {
+                    out = out.header(k.clone(), v.clone());
+                }
+            }
+            out.body(Body::from(answer.bytes().await.unwrap_or_default()))
+                .unwrap()
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_written_after_the_listing_began_is_not_a_stray() {
+    let bao = shared().await;
+    let prefix = "h/slowlist";
+    let sim = simulator(4, 122).await;
+    let ts = TempStore::new();
+    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
+    let run = last_run(&env).await["run_id"].as_str().unwrap().to_string();
+    let org = served(&sim)[0].0.clone();
+    let old = format!("{prefix}/{}/forgotten-before", org.as_str());
+    put(&bao, &old, json!({"secret": "s"}), Some(&run)).await;
+    next_second().await;
+
+    // The reconcile's listing of the site's folder is slow; meanwhile a key is written
+    // there with this store's run (a writer the listing must not judge).
+    let held = std::sync::Arc::new(tokio::sync::Notify::new());
+    let proxy = slow_listing_proxy(
+        &bao.addr,
+        format!("{prefix}/{}", org.as_str()),
+        Duration::from_secs(3),
+        held.clone(),
+    )
+    .await;
+    let env = vault_env(&sim, &ts, &proxy, prefix);
+    let reconcile = tokio::spawn({
+        let env = env.clone();
+        async move { simsid(&env, &["harvest", "--json", "--reconcile"]).await }
+    });
+    tokio::time::timeout(Duration::from_secs(60), held.notified())
+        .await
+        .expect("the reconcile lists the site's folder");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let during = format!("{prefix}/{}/written-during-the-listing", org.as_str());
+    put(&bao, &during, json!({"secret": "new"}), Some(&run)).await;
+    let o = reconcile.await.unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        json(&o)["diff"]["vault_removed"],
+        json!([old]),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        bao.read(&during).await.is_some(),
+        "written after the listing began: kept"
+    );
+    assert!(bao.metadata(&old).await.is_none());
+}

@@ -177,7 +177,19 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             if cancel.is_cancelled() {
                 return record_cancelled(store, summary, &cancel, run.user);
             }
-            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
+            // A cancel (Ctrl-C, SIGTERM) stops the vault phase at once: what was written is
+            // ours and the next harvest converges (vault.md sync rule 9).
+            let synced = {
+                let sync = sink.sync(store, &data, &held, &mut summary, &events);
+                tokio::select! {
+                    r = sync => Some(r),
+                    () = cancel.token().cancelled() => None,
+                }
+            };
+            let Some(synced) = synced else {
+                return record_cancelled(store, summary, &cancel, run.user);
+            };
+            let synced = match synced {
                 Ok(synced) => synced,
                 Err(e) => {
                     // The vault could not be written (vault.md sync rule 8): nothing is

@@ -413,6 +413,12 @@ impl VaultSink {
             .flat_map(|(org, creds)| creds.iter().map(move |(c, _)| (org, c.client_id.as_str())))
             .collect();
         let mut moving: HashSet<(OrgId, String)> = HashSet::new();
+        // A one-school run touches no other site (cli.md "One school").
+        let sealed = if summary.scope == crate::domain::RunScope::Site {
+            Vec::new()
+        } else {
+            sealed
+        };
         for s in sealed {
             if fetched_ids.contains(&(&s.org, s.credential.client_id.as_str())) {
                 continue;

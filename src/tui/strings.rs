@@ -153,6 +153,11 @@ pub const FLASH_VERIFYING: &str = "verifying…";
 pub const FLASH_BUSY_PROFILE: &str = "wait for the harvest to end before switching profile";
 pub const FLASH_SITE_GONE: &str = "that site is no longer in the store";
 
+/// The unauthorised view's time cell: how long a site has waited for approval.
+pub fn waiting(age: &str) -> String {
+    format!("waiting {age}")
+}
+
 /// "copied CLIENT, clears in 30 s".
 pub fn copied(client_id: &str, secs: u64) -> String {
     format!("copied {client_id}, clears in {secs} s")

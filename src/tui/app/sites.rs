@@ -280,6 +280,13 @@ impl SiteList {
                 view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
             })
             .collect();
+        // The onboarding queue: the site waiting longest first (the column sort breaks ties).
+        if view == StatusView::Unauthorised {
+            self.visible.sort_by_key(|&i| {
+                let since = rows[i].waiting_since;
+                (since.is_none(), since)
+            });
+        }
     }
 
     fn compare(&self, a: usize, b: usize) -> Ordering {

@@ -206,10 +206,14 @@ fn row<'a>(app: &App, r: &'a SiteRow, wide: bool) -> Row<'a> {
     } else {
         format::truncate(r.site.org_id.as_str(), 9)
     };
-    let changed = match (&r.last_changed, wide) {
-        (Some(at), true) => format::time(at),
-        (Some(at), false) => format::date(at),
-        (None, _) => strings::NONE.to_string(),
+    // The onboarding queue shows how long each unauthorised site has waited for approval.
+    let changed = match (&r.waiting_since, &r.last_changed, wide) {
+        (Some(since), _, _) if app.sites().view() == crate::filter::StatusView::Unauthorised => {
+            strings::waiting(&crate::words::age(chrono::Utc::now() - *since))
+        }
+        (_, Some(at), true) => format::time(at),
+        (_, Some(at), false) => format::date(at),
+        (_, None, _) => strings::NONE.to_string(),
     };
     let auth_style = match r.site.authorised {
         Some(true) => t.ok,
