@@ -361,9 +361,5 @@ pub fn policies(ctx: &Context) -> OpResult<String> {
         .as_ref()
         .ok()
         .and_then(|r| r.client_secret_vault.as_ref());
-    Ok(format!(
-        "{}\n{}",
-        policy::harvester(&settings.mount, &settings.prefix, integrator),
-        policy::reader(&settings.mount, &settings.prefix)
-    ))
+    Ok(policy::all(&settings.mount, &settings.prefix, integrator))
 }
