@@ -7,7 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId, Snapshot};
+use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId, Snapshot, VaultMarks};
+
+pub mod vault_audit;
+
+use vault_audit::{person_matches, VaultIdentity, VaultReads};
 
 /// Which exposures to report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,9 +40,32 @@ pub fn is_exposure(e: &AuditEntry) -> bool {
         && e.client_id.is_some()
 }
 
-/// Whether a record names `user`, as its OS user or as its vault identity.
+/// Whether a record names `user`, as its OS user or as its vault identity (`token-alice`,
+/// or the name inside it, `alice`), ignoring case.
 pub fn names(e: &AuditEntry, user: &str) -> bool {
-    e.user == user || e.identity.as_deref() == Some(user)
+    person_matches(&e.user, user)
+        || e.identity
+            .as_deref()
+            .is_some_and(|i| person_matches(i, user))
+}
+
+/// Where an exposure was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExposureSource {
+    /// A reveal or copy in this store's audit trail.
+    Simsid,
+    /// A read recorded by the vault's audit device.
+    VaultAudit,
+}
+
+impl ExposureSource {
+    /// The name in `exposure --json` (`sources`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExposureSource::Simsid => "simsid",
+            ExposureSource::VaultAudit => "vault-audit",
+        }
+    }
 }
 
 /// One exposed credential.
@@ -55,8 +82,12 @@ pub struct Exposure {
     pub users: Vec<String>,
     pub first_exposed: DateTime<Utc>,
     pub last_exposed: DateTime<Utc>,
-    /// The kinds of exposure, `reveal` before `copy`.
+    /// The kinds of exposure through simsid, `reveal` before `copy`.
     pub actions: Vec<AuditAction>,
+    /// Whether the vault's audit device recorded a read of it (action `vault-read`).
+    pub vault_read: bool,
+    /// Where it was found, once each, `simsid` first.
+    pub sources: Vec<ExposureSource>,
     /// True while the store holds this credential with the exposed fingerprint.
     pub live: bool,
     /// The fingerprint the store holds now (`None`: the credential is gone).
@@ -141,6 +172,8 @@ fn aggregate<'a>(
                 first_exposed: e.at,
                 last_exposed: e.at,
                 actions: Vec::new(),
+                vault_read: false,
+                sources: vec![ExposureSource::Simsid],
                 live: false,
                 current_fingerprint: None,
             });
@@ -176,6 +209,118 @@ fn aggregate<'a>(
             x
         })
         .collect()
+}
+
+/// The vault identities that harvested into this store (its harvest audit records name
+/// them): their reads of a credential are the harvest's own read-back.
+pub fn harvester_identities(audit: &[AuditEntry]) -> BTreeSet<String> {
+    audit
+        .iter()
+        .filter(|e| e.action == AuditAction::Harvest)
+        .filter_map(|e| e.identity.clone())
+        .collect()
+}
+
+/// What `exposure --vault-audit` adds to the report: the reads the vault's audit device
+/// recorded, and who is left out of them.
+pub struct VaultAuditFilter<'a> {
+    pub reads: &'a VaultReads,
+    /// Per credential, the KV version the store last wrote (decides `live`).
+    pub marks: &'a VaultMarks,
+    /// `--exclude-user`: people left out (a production service reading every secret).
+    pub exclude: &'a [String],
+    /// The identities that harvested (their reads are the harvest's own read-back).
+    pub harvesters: &'a BTreeSet<String>,
+    /// `--include-harvester`.
+    pub include_harvester: bool,
+}
+
+impl VaultAuditFilter<'_> {
+    fn keeps(&self, who: &VaultIdentity, query: &ExposureQuery) -> bool {
+        query.user.as_deref().is_none_or(|u| who.is_named(u))
+            && !self.exclude.iter().any(|x| who.is_named(x))
+            && (self.include_harvester
+                || !self
+                    .harvesters
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&who.display_name)))
+    }
+}
+
+/// The report of [`report`] with the vault's audit device as a second source: a credential
+/// read by a selected identity is an exposure (action `vault-read`), live while a version
+/// it read is the one the vault holds now; entries of both sources are merged.
+pub fn report_with_vault(
+    audit: &[AuditEntry],
+    current: &Snapshot,
+    query: &ExposureQuery,
+    vault: &VaultAuditFilter,
+) -> Vec<Exposure> {
+    let selected = audit
+        .iter()
+        .filter(|e| query.selects(e) && !vault.exclude.iter().any(|x| names(e, x)));
+    let mut by_credential: BTreeMap<(OrgId, String), Exposure> = aggregate(selected, current)
+        .into_iter()
+        .map(|x| ((x.organisation_id.clone(), x.client_id.clone()), x))
+        .collect();
+    for ((org, client_id), by_identity) in vault.reads.credentials() {
+        let kept: Vec<_> = by_identity
+            .iter()
+            .filter(|(who, _)| vault.keeps(who, query))
+            .collect();
+        let (Some(first), Some(last)) = (
+            kept.iter().map(|(_, r)| r.first).min(),
+            kept.iter().map(|(_, r)| r.last).max(),
+        ) else {
+            continue;
+        };
+        let site = current.sites.get(org);
+        let now = site.and_then(|s| s.credentials.get(client_id).cloned());
+        let mark = vault.marks.get(&(org.clone(), client_id.clone()));
+        // Live while a version read is the one the vault holds now (without a mark the
+        // store cannot tell: still held means live).
+        let live = now.is_some()
+            && mark.is_none_or(|m| kept.iter().any(|(_, r)| r.versions.contains(&m.version)));
+        let entry = by_credential
+            .entry((org.clone(), client_id.clone()))
+            .or_insert_with(|| Exposure {
+                organisation_id: org.clone(),
+                name: site.map(|s| s.site.name.clone()),
+                dfe_code: site.and_then(|s| s.site.dfe_code.clone()),
+                client_id: client_id.clone(),
+                fingerprint: None,
+                users: Vec::new(),
+                first_exposed: first,
+                last_exposed: last,
+                actions: Vec::new(),
+                vault_read: false,
+                sources: Vec::new(),
+                live: false,
+                current_fingerprint: now.clone(),
+            });
+        entry.first_exposed = entry.first_exposed.min(first);
+        if last >= entry.last_exposed {
+            entry.last_exposed = last;
+            // The fingerprint of what was read is known when it is the current version.
+            entry.fingerprint = if live { now.clone() } else { None };
+        }
+        for (who, _) in &kept {
+            if !entry.users.contains(&who.display_name) {
+                entry.users.push(who.display_name.clone());
+            }
+        }
+        entry.users.sort();
+        entry.vault_read = true;
+        entry.live |= live;
+        if !entry.sources.contains(&ExposureSource::VaultAudit) {
+            entry.sources.push(ExposureSource::VaultAudit);
+        }
+    }
+    let mut out: Vec<Exposure> = by_credential.into_values().collect();
+    if query.live_only {
+        out.retain(|x| x.live);
+    }
+    out
 }
 
 /// Reads `--since`: an RFC 3339 time, or a date (`2026-11-30`, midnight UTC).
@@ -308,6 +453,104 @@ mod tests {
         assert_eq!(since.len(), 2);
         assert_eq!(since[0].users, ["bob"]);
         assert_eq!(since[0].first_exposed, t(4));
+    }
+
+    fn audit_line(who: &str, o: u8, client: &str, version: u64, minute: u32) -> String {
+        format!(
+            r#"{{"time":"2026-11-30T01:{minute:02}:00Z","type":"response","auth":{{"display_name":"{who}"}},"request":{{"operation":"read","path":"secret/data/simsid/APP/{}/{client}"}},"response":{{"data":{{"metadata":{{"version":{version}}}}}}}}}"#,
+            org(o)
+        )
+    }
+
+    fn marks() -> VaultMarks {
+        let mut m = VaultMarks::new();
+        for (client, f, v) in [("c1", "b", 2), ("c2", "x", 1)] {
+            m.insert(
+                (org(1), client.to_string()),
+                crate::domain::VaultMark {
+                    fingerprint: fp(f),
+                    version: v,
+                },
+            );
+        }
+        m
+    }
+
+    fn vault_reads(lines: &[String]) -> VaultReads {
+        let scope = vault_audit::AuditScope::new("secret", "simsid/APP");
+        let mut reads = VaultReads::default();
+        for l in lines {
+            reads.take_line(l.as_bytes(), &scope);
+        }
+        reads
+    }
+
+    #[test]
+    fn vault_reads_join_the_report_live_by_the_version_read() {
+        let reads = vault_reads(&[
+            audit_line("userpass-alice", 1, "c1", 1, 7), // c1 rotated since: version 2 now
+            audit_line("token-dave", 1, "c2", 1, 8),     // c2 still at version 1
+            audit_line("approle", 1, "c2", 1, 9),        // the harvester's read-back
+        ]);
+        let harvesters: BTreeSet<String> = ["approle".to_string()].into();
+        let marks = marks();
+        let filter = VaultAuditFilter {
+            reads: &reads,
+            marks: &marks,
+            exclude: &[],
+            harvesters: &harvesters,
+            include_harvester: false,
+        };
+        let all = report_with_vault(&trail(), &current(), &ExposureQuery::default(), &filter);
+        assert_eq!(all.len(), 3);
+        let c1 = &all[0];
+        assert_eq!(c1.users, ["alice", "bob", "userpass-alice"]);
+        assert_eq!(
+            c1.sources,
+            [ExposureSource::Simsid, ExposureSource::VaultAudit]
+        );
+        assert!(
+            c1.vault_read && c1.live,
+            "bob saw the current secret through simsid"
+        );
+        assert_eq!(c1.last_exposed, t(7));
+        assert_eq!(c1.fingerprint, None, "alice read an old version");
+        let c2 = &all[1];
+        assert_eq!(
+            c2.users,
+            ["alice", "token-dave"],
+            "the harvester is left out"
+        );
+        assert!(c2.live);
+        assert_eq!(c2.fingerprint, Some(fp("x")));
+
+        let alice = ExposureQuery {
+            user: Some("ALICE".into()),
+            ..Default::default()
+        };
+        let mine = report_with_vault(&trail(), &current(), &alice, &filter);
+        let c1 = &mine[0];
+        assert_eq!(c1.users, ["alice", "userpass-alice"]);
+        assert!(!c1.live, "alice saw only versions that rotated since");
+
+        let dave_only = ExposureQuery {
+            user: Some("dave".into()),
+            live_only: true,
+            ..Default::default()
+        };
+        let got = report_with_vault(&trail(), &current(), &dave_only, &filter);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].sources, [ExposureSource::VaultAudit]);
+        assert_eq!(got[0].name.as_deref(), Some("Abbey"));
+
+        let with_harvester = VaultAuditFilter {
+            include_harvester: true,
+            exclude: &["dave".to_string()],
+            ..filter
+        };
+        let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &with_harvester);
+        let users: Vec<_> = got.iter().map(|x| x.users.join(",")).collect();
+        assert_eq!(users, ["userpass-alice", "approle"]);
     }
 
     #[test]

@@ -211,7 +211,7 @@ fn a_store_from_before_the_chain_is_chained_on_migration_and_it_is_recorded() {
     let (ts, store) = store_with_records();
     drop(store);
     // Back to the schema before the chain (version 1): no mac, no identity, no head, and
-    // none of the later vault columns either.
+    // none of the later columns either (vault, 3; runs' scope and signal, waiting_since, 4).
     tamper(
         &ts,
         "ALTER TABLE audit DROP COLUMN mac;

@@ -373,7 +373,7 @@ async fn wrong_token_and_token_without_permission_are_clear() {
 
     // The printed harvester policy is enough for a harvest and for `vault check`.
     let policy = stdout(&simsid(&env, &["vault", "policy"]).await);
-    let harvester = policy.split("# simsid reader").next().unwrap();
+    let harvester = policy.split("# simsid viewer").next().unwrap();
     bao.policy("t-auth-harvester", harvester).await;
     env.insert(
         "VAULT_TOKEN".into(),
@@ -1018,4 +1018,92 @@ async fn reconcile_keeps_what_the_removal_guard_holds() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["removed"], json!(removing));
     assert_vault_matches(&bao, &sim, prefix).await;
+}
+
+/// The roles' policies of `vault policy`, split at their heading comments.
+fn role_policies(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for part in text.split("# simsid ").filter(|p| !p.trim().is_empty()) {
+        let role = part.split(' ').next().unwrap().to_string();
+        out.insert(role, format!("# simsid {part}"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_four_role_policies_grant_each_role_what_it_needs_and_no_more() {
+    let bao = shared().await;
+    let sim = simulator(3, 41).await;
+    let ts = TempStore::new();
+    let prefix = "t/roles";
+    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let o = simsid(&env, &["vault", "policy"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let policies = role_policies(&stdout(&o));
+    assert_eq!(
+        policies.keys().collect::<Vec<_>>(),
+        ["harvester", "operator", "service", "viewer"],
+        "{}",
+        stdout(&o)
+    );
+    let mut tokens = BTreeMap::new();
+    for (role, hcl) in &policies {
+        let name = format!("t-roles-{role}");
+        bao.policy(&name, hcl).await;
+        tokens.insert(role.clone(), bao.token_with(&[&name]).await);
+    }
+    // The harvester's policy is enough to harvest (and to write the team's view).
+    env.insert("VAULT_TOKEN".into(), tokens["harvester"].clone());
+    let o = simsid(&env, &["harvest"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let view = format!("secret/data/{prefix}/_simsid/manifest");
+    let (s, v) = bao
+        .try_api(
+            "POST",
+            &view,
+            Some(json!({"data": {"run": "x"}})),
+            Some(&tokens["harvester"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{v}");
+    let (org, client, _) = served(&sim).remove(0);
+    let credential = format!("secret/data/{}", credential_key(prefix, &org, &client));
+    let listing = format!("secret/metadata/{prefix}?list=true");
+    let status = |role: &str, path: &str| {
+        let (bao, token, path) = (bao.clone(), tokens[role].clone(), path.to_string());
+        async move {
+            bao.try_api("GET", &path, None, Some(&token))
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    // role: (the view, a credential, listing the prefix)
+    for (role, want) in [
+        ("viewer", (200, 403, 403)),
+        ("operator", (200, 200, 200)),
+        ("service", (200, 200, 403)),
+        ("harvester", (200, 200, 200)),
+    ] {
+        let got = (
+            status(role, &view).await,
+            status(role, &credential).await,
+            status(role, &listing).await,
+        );
+        assert_eq!(got, want, "{role}: view, credential, listing");
+    }
+    // Only the harvester writes.
+    for role in ["viewer", "operator", "service"] {
+        let (s, _) = bao
+            .try_api(
+                "POST",
+                &credential,
+                Some(json!({"data": {"secret": "x"}})),
+                Some(&tokens[role]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s, 403, "{role} may not write");
+    }
 }

@@ -651,7 +651,15 @@ async fn a_tls_failure_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
-    let mut child = std::process::Command::new(vault_support::bao_bin())
+    /// Kills the server however the test ends.
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = std::process::Command::new(vault_support::bao_bin())
         .args([
             "server",
             "-dev",
@@ -666,6 +674,7 @@ async fn a_tls_failure_is_named_as_such() {
         .stderr(log)
         .spawn()
         .expect("bao starts");
+    let _server = Killed(child);
     let ca = dir.path().join("vault-ca.pem");
     let mut ready = false;
     for _ in 0..300 {
@@ -694,8 +703,6 @@ async fn a_tls_failure_is_named_as_such() {
     env.insert("VAULT_CACERT".into(), ca.display().to_string());
     let o = simsid(&env, &["vault", "check"]).await;
     assert_eq!(code(&o), 0, "{}", stdout(&o));
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -155,6 +155,8 @@ pub enum Command {
         /// Every cached credential.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        vault_audit: VaultAuditArgs,
     },
     /// Past harvest runs and what each changed.
     History {
@@ -272,4 +274,21 @@ pub struct ExposureArgs {
     /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub vault_audit: VaultAuditArgs,
+}
+
+/// The vault's audit device as a source of exposures (`exposure`, `verify --exposed`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct VaultAuditArgs {
+    /// Add every read of a credential recorded by the vault's audit device: its JSON-lines
+    /// files (rotated `.gz` copies too; `-` for standard input).
+    #[arg(long = "vault-audit", value_name = "FILE", num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Leave out this person (repeatable): a production service that reads every secret.
+    #[arg(long = "exclude-user", value_name = "ID")]
+    pub exclude_user: Vec<String>,
+    /// Count the harvest identity's own reads as exposures too.
+    #[arg(long = "include-harvester", requires = "files")]
+    pub include_harvester: bool,
 }

@@ -7,7 +7,8 @@ use super::args::ExportFormat;
 use super::commands::CmdResult;
 use super::exit::{self, CliError};
 use super::incident_output as out;
-use super::{outfile, output};
+use super::{outfile, output, vault_audit_files};
+use crate::exposure::vault_audit::AuditScope;
 use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
 use crate::ops::verify_many::{self, Selection, Tally};
@@ -24,7 +25,7 @@ fn io_err(e: std::io::Error) -> CliError {
     }
 }
 
-pub use super::args::ExposureArgs;
+pub use super::args::{ExposureArgs, VaultAuditArgs};
 
 /// `simsid exposure`: which credentials were shown or copied to whom, and which are live.
 pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
@@ -35,14 +36,13 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         .transpose()
         .map_err(|e| CliError::usage(format!("--since: {e}")))?;
     let store = ops::open_existing_store(&ctx.settings.local)?;
-    let audit = store.audit()?;
-    let snapshot = store.snapshot()?;
     let query = ExposureQuery {
         user: args.user.clone(),
         since,
         live_only: args.live,
     };
-    let list = exposure::report(&audit, &snapshot, &query);
+    let list = exposure_report(ctx, &store, &query, &args.vault_audit)?;
+    let with_sources = !args.vault_audit.files.is_empty();
     let format = match (args.json, args.format) {
         (true, _) | (false, Some(ExportFormat::Json)) => Some(ExportFormat::Json),
         (false, f) => f,
@@ -50,11 +50,15 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
     let mut buf: Vec<u8> = Vec::new();
     match format {
         Some(ExportFormat::Json) => {
-            let v = serde_json::Value::Array(list.iter().map(out::exposure_json).collect());
+            let v = serde_json::Value::Array(
+                list.iter()
+                    .map(|x| out::exposure_json(x, with_sources))
+                    .collect(),
+            );
             output::write_json(&mut buf, &v).map_err(io_err)?;
         }
         Some(ExportFormat::Csv) => {
-            buf = out::exposure_csv(&list)
+            buf = out::exposure_csv(&list, with_sources)
                 .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
         }
         None => out::exposure_text(&mut buf, &list).map_err(io_err)?,
@@ -64,6 +68,80 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
     }
     Ok(exit::OK)
+}
+
+/// The exposure report, with the vault audit device's reads added when files are given
+/// (their summary line goes to stderr).
+fn exposure_report(
+    ctx: &Context,
+    store: &crate::store::Store,
+    query: &ExposureQuery,
+    vault_audit: &VaultAuditArgs,
+) -> Result<Vec<exposure::Exposure>, CliError> {
+    let audit = store.audit()?;
+    let snapshot = store.snapshot()?;
+    if vault_audit.files.is_empty() {
+        let selected: Vec<_> = audit
+            .into_iter()
+            .filter(|e| {
+                !vault_audit
+                    .exclude_user
+                    .iter()
+                    .any(|x| exposure::names(e, x))
+            })
+            .collect();
+        return Ok(exposure::report(&selected, &snapshot, query));
+    }
+    let scope = audit_scope(ctx)?;
+    let reads = vault_audit_files::read_all(&vault_audit.files, &scope, query.since)?;
+    eprintln!("{}", vault_audit_files::summary(&reads));
+    let marks = store.vault_marks()?;
+    let harvesters = exposure::harvester_identities(&audit);
+    let filter = exposure::VaultAuditFilter {
+        reads: &reads,
+        marks: &marks,
+        exclude: &vault_audit.exclude_user,
+        harvesters: &harvesters,
+        include_harvester: vault_audit.include_harvester,
+    };
+    Ok(exposure::report_with_vault(
+        &audit, &snapshot, query, &filter,
+    ))
+}
+
+/// `verify --exposed` with `--vault-audit` or `--exclude-user`: the report decides, the
+/// vault's reads included.
+pub fn exposed_selection(
+    ctx: &Context,
+    user: Option<String>,
+    vault_audit: &VaultAuditArgs,
+) -> Result<Selection, CliError> {
+    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let query = ExposureQuery {
+        user,
+        ..ExposureQuery::default()
+    };
+    Ok(Selection::Reported(exposure_report(
+        ctx,
+        &store,
+        &query,
+        vault_audit,
+    )?))
+}
+
+/// Which audit paths are this profile's credentials: its vault mount and prefix (the
+/// defaults when no vault address is configured).
+fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
+    if let Some(v) = &ctx.settings.vault {
+        return Ok(AuditScope::new(&v.mount, &v.prefix));
+    }
+    let app = ctx.settings.application_id.as_deref().ok_or_else(|| {
+        CliError::usage(
+            "--vault-audit needs the profile's application id (it names the vault prefix)",
+        )
+    })?;
+    let prefix = crate::vault::settings::DEFAULT_PREFIX.replace("{application_id}", app);
+    Ok(AuditScope::new("secret", &prefix))
 }
 
 /// `simsid audit --verify`: checks the tamper-evident chain; exit 1 when it is broken.

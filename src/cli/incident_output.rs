@@ -28,12 +28,21 @@ pub const EXPOSURE_CSV_HEADER: [&str; 10] = [
 ];
 
 fn actions(x: &Exposure) -> Vec<&'static str> {
-    x.actions.iter().map(|a| a.as_str()).collect()
+    let mut out: Vec<&'static str> = x.actions.iter().map(|a| a.as_str()).collect();
+    if x.vault_read {
+        out.push("vault-read");
+    }
+    out
 }
 
-/// One element of `exposure --json`.
-pub fn exposure_json(x: &Exposure) -> Value {
-    json!({
+fn sources(x: &Exposure) -> Vec<&'static str> {
+    x.sources.iter().map(|s| s.as_str()).collect()
+}
+
+/// One element of `exposure --json`; with `--vault-audit` (`with_sources`) it adds
+/// `sources`.
+pub fn exposure_json(x: &Exposure, with_sources: bool) -> Value {
+    let mut v = json!({
         "organisation_id": x.organisation_id,
         "name": x.name,
         "dfe_code": x.dfe_code,
@@ -44,12 +53,17 @@ pub fn exposure_json(x: &Exposure) -> Value {
         "last_exposed": rfc3339::format(&x.last_exposed),
         "actions": actions(x),
         "live": x.live,
-    })
+    });
+    if with_sources {
+        v["sources"] = json!(sources(x));
+    }
+    v
 }
 
-/// One CSV row of `exposure --format csv`, every cell neutralised.
-pub fn exposure_csv_row(x: &Exposure) -> Vec<String> {
-    let cells = [
+/// One CSV row of `exposure --format csv`, every cell neutralised; `sources` last with
+/// `--vault-audit`.
+pub fn exposure_csv_row(x: &Exposure, with_sources: bool) -> Vec<String> {
+    let mut cells = vec![
         x.organisation_id.to_string(),
         x.name.clone().unwrap_or_default(),
         x.dfe_code.clone().unwrap_or_default(),
@@ -64,15 +78,22 @@ pub fn exposure_csv_row(x: &Exposure) -> Vec<String> {
         actions(x).join(";"),
         x.live.to_string(),
     ];
+    if with_sources {
+        cells.push(sources(x).join(";"));
+    }
     cells.iter().map(|c| csv_cell(c).into_owned()).collect()
 }
 
 /// `exposure --format csv` as bytes.
-pub fn exposure_csv(list: &[Exposure]) -> Result<Vec<u8>, csv::Error> {
+pub fn exposure_csv(list: &[Exposure], with_sources: bool) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(EXPOSURE_CSV_HEADER)?;
+    let mut header = EXPOSURE_CSV_HEADER.to_vec();
+    if with_sources {
+        header.push("sources");
+    }
+    w.write_record(header)?;
     for x in list {
-        w.write_record(exposure_csv_row(x))?;
+        w.write_record(exposure_csv_row(x, with_sources))?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -223,6 +244,8 @@ mod tests {
             first_exposed: t,
             last_exposed: t,
             actions: vec![AuditAction::Reveal, AuditAction::Copy],
+            vault_read: false,
+            sources: vec![crate::exposure::ExposureSource::Simsid],
             live: true,
             current_fingerprint: Some(Fingerprint("0123456789abcdef".into())),
         }
@@ -230,7 +253,7 @@ mod tests {
 
     #[test]
     fn exposure_json_has_the_fields_of_cli_md() {
-        let v = exposure_json(&exposure());
+        let v = exposure_json(&exposure(), false);
         assert_eq!(v["organisation_id"], "207A1392-E1F6-47BA-81DA-6C374971D788");
         assert_eq!(v["users"], json!(["alice", "bob"]));
         assert_eq!(v["actions"], json!(["reveal", "copy"]));
@@ -241,7 +264,7 @@ mod tests {
 
     #[test]
     fn csv_neutralises_formulas_escapes_controls_and_joins_lists() {
-        let bytes = exposure_csv(&[exposure()]).unwrap();
+        let bytes = exposure_csv(&[exposure()], false).unwrap();
         let text = String::from_utf8(bytes).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), EXPOSURE_CSV_HEADER.join(","));

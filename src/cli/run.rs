@@ -161,14 +161,17 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             exposed,
             user,
             all,
+            vault_audit,
         } => match org {
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {
                     crate::ops::verify_many::Selection::All
-                } else {
+                } else if vault_audit.files.is_empty() && vault_audit.exclude_user.is_empty() {
                     debug_assert!(exposed);
                     crate::ops::verify_many::Selection::Exposed { user }
+                } else {
+                    incident::exposed_selection(&ctx, user, &vault_audit)?
                 };
                 incident::verify_many(&ctx, selection, json).await
             }

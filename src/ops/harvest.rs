@@ -53,6 +53,13 @@ pub trait CommitSink {
         summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Synced>>;
+
+    /// Who wrote the secrets elsewhere (the vault identity), named in the harvest's audit
+    /// record so that `exposure --vault-audit` can tell its read-back from a person's read;
+    /// `None` for the local store, or when the sync made no request.
+    fn identity(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The local store alone (`secrets = "local"`).
@@ -231,7 +238,7 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             summary
         }
     };
-    audit_run(store, &summary, run.user)?;
+    audit_run(store, &summary, run.user, sink.identity())?;
     Ok(HarvestEnd::Finished(Box::new(summary)))
 }
 
@@ -362,7 +369,7 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
             summary
         }
     };
-    audit_run(store, &summary, run.user)?;
+    audit_run(store, &summary, run.user, sink.identity())?;
     Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(summary))))
 }
 
@@ -404,12 +411,18 @@ pub fn record_not_committed(
     store
         .record_run(&summary)
         .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
-    audit_run(store, &summary, user)?;
+    audit_run(store, &summary, user, None)?;
     Ok(summary)
 }
 
-/// Logs a finished run and appends its audit record.
-fn audit_run(store: &mut Store, summary: &RunSummary, user: &str) -> OpResult<()> {
+/// Logs a finished run and appends its audit record, naming the vault identity that wrote
+/// when there is one.
+fn audit_run(
+    store: &mut Store,
+    summary: &RunSummary,
+    user: &str,
+    identity: Option<String>,
+) -> OpResult<()> {
     info!(
         run_id = %summary.run_id,
         status = summary.status.as_str(),
@@ -431,7 +444,7 @@ fn audit_run(store: &mut Store, summary: &RunSummary, user: &str) -> OpResult<()
             summary.run_id,
             summary.status.as_str()
         )),
-        identity: None,
+        identity,
     };
     store
         .append_audit(&entry)

@@ -12,8 +12,8 @@ use tracing::info;
 use super::OpError;
 use super::{Context, OpResult};
 use crate::config::RemoteSettings;
-use crate::domain::{AuditAction, Credential, Fingerprint, OrgId};
-use crate::store::{Fingerprinter, Store};
+use crate::domain::{AuditAction, OrgId};
+use crate::store::Store;
 use crate::vault::path::credential_key;
 use crate::vault::policy::{self, HARVEST_DATA_CAPS, HARVEST_METADATA_CAPS};
 use crate::vault::{
@@ -196,53 +196,6 @@ pub fn audit_vault_read(
     Ok(())
 }
 
-/// A site's credentials with their secrets read from the vault, for verify, and the audit
-/// note naming the vault identity.
-pub async fn credentials_for_verify(
-    store: &Store,
-    ctx: &Context,
-    client: &VaultClient,
-    org: &OrgId,
-) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
-    let detail = store
-        .site(org)
-        .map_err(|e| OpError::failed(format!("store: {e}")))?
-        .ok_or_else(|| OpError::NotFound(org.to_string()))?;
-    let wanted: Vec<(String, Option<String>)> = detail
-        .credentials
-        .iter()
-        .map(|c| (c.client_id.clone(), c.description.clone()))
-        .collect();
-    credentials_from_vault(ctx, client, &store.fingerprinter(), org, &wanted).await
-}
-
-/// Reads `wanted` (client id, description) of `org` from the vault (no store access, so
-/// that callers need not hold the store across the reads).
-pub async fn credentials_from_vault(
-    ctx: &Context,
-    client: &VaultClient,
-    fingerprinter: &Fingerprinter,
-    org: &OrgId,
-    wanted: &[(String, Option<String>)],
-) -> OpResult<(Vec<(Credential, Fingerprint)>, String)> {
-    let settings = vault_settings(ctx)?;
-    let identity = client.identity().await?;
-    let mut out = Vec::new();
-    for (client_id, description) in wanted {
-        let record = read_credential(client, settings, org, client_id).await?;
-        let fp = fingerprinter.fingerprint(&record.secret);
-        out.push((
-            Credential {
-                client_id: client_id.clone(),
-                secret: record.secret,
-                description: description.clone(),
-            },
-            fp,
-        ));
-    }
-    Ok((out, identity_note(&identity)))
-}
-
 /// One line of `vault check`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckLine {
@@ -408,9 +361,5 @@ pub fn policies(ctx: &Context) -> OpResult<String> {
         .as_ref()
         .ok()
         .and_then(|r| r.client_secret_vault.as_ref());
-    Ok(format!(
-        "{}\n{}",
-        policy::harvester(&settings.mount, &settings.prefix, integrator),
-        policy::reader(&settings.mount, &settings.prefix)
-    ))
+    Ok(policy::all(&settings.mount, &settings.prefix, integrator))
 }

@@ -51,6 +51,8 @@ pub struct VaultSink {
     /// Reconcile: keys under the prefix this store did not write (no `simsid_run`, or a
     /// run of another store), reported and left alone (vault.md sync rule 5).
     pub foreign: Vec<String>,
+    /// The vault identity that wrote, when the last sync made requests.
+    identity: Option<String>,
 }
 
 impl VaultSink {
@@ -67,6 +69,7 @@ impl VaultSink {
             concurrency: SYNC_CONCURRENCY,
             counts: VaultCounts::default(),
             foreign: Vec::new(),
+            identity: None,
         }
     }
 
@@ -728,7 +731,17 @@ impl CommitSink for VaultSink {
         .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));
         async move {
             let view = view?;
-            self.run(view, data, held, summary, events).await
+            let result = self.run(view, data, held, summary, events).await;
+            // Only a sync that spoke to the vault names its identity: an unchanged
+            // re-harvest stays at zero requests.
+            if self.reconcile || self.counts.written + self.counts.removed > 0 {
+                self.identity = self.client.identity().await.ok();
+            }
+            result
         }
+    }
+
+    fn identity(&self) -> Option<String> {
+        self.identity.clone()
     }
 }

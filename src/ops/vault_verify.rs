@@ -77,6 +77,15 @@ pub fn vault_targets(store: &Store, selection: &Selection) -> OpResult<VaultTarg
                 }
             }
         }
+        Selection::Reported(list) => {
+            for x in list {
+                if x.live {
+                    push(&x.organisation_id, &x.client_id);
+                } else {
+                    out.not_held += 1;
+                }
+            }
+        }
         Selection::Listed(list) => {
             for (org, client_id) in list {
                 let held = snapshot

@@ -28,6 +28,9 @@ pub enum Selection {
     Exposed { user: Option<String> },
     /// These credentials (the console's exposure view).
     Listed(Vec<(OrgId, String)>),
+    /// The live entries of an exposure report the caller made (`--vault-audit`); the
+    /// others count as no longer held.
+    Reported(Vec<crate::exposure::Exposure>),
     /// Every credential of one cached site (`verify ORG`, the console's `v` on a site).
     Site(OrgId),
 }
@@ -117,6 +120,15 @@ pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
                 ..ExposureQuery::default()
             };
             for x in exposure::report(&audit, &snapshot, &query) {
+                if !x.live {
+                    not_held += 1;
+                    continue;
+                }
+                targets.push(target(store, &x.organisation_id, &x.client_id)?);
+            }
+        }
+        Selection::Reported(list) => {
+            for x in list {
                 if !x.live {
                     not_held += 1;
                     continue;

@@ -1,5 +1,6 @@
-//! The two least-privilege policies of `simsid vault policy` (HCL), and the capabilities a
-//! harvest needs on the prefix (checked by `simsid vault check`).
+//! The least-privilege policies of `simsid vault policy` (HCL), one per role of a team
+//! (vault.md "Policies for a team"), and the capabilities a harvest needs on the prefix
+//! (checked by `simsid vault check`).
 
 use super::settings::SecretRef;
 
@@ -16,10 +17,12 @@ fn caps(list: &[&str]) -> String {
         .join(", ")
 }
 
-/// The harvester policy: writes and removes credentials under the prefix.
+/// The harvester policy: writes and removes credentials under the prefix, and the team's
+/// view under `{prefix}/_simsid/` (the same globs cover it).
 pub fn harvester(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> String {
     let mut out = format!(
-        "# simsid harvester: writes, reads back and removes the credentials under {mount}/{prefix}\n\
+        "# simsid harvester (the harvest host): writes, reads back and removes the credentials \
+         under {mount}/{prefix}, and publishes the team's view under {mount}/{prefix}/_simsid\n\
          path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [{}]\n}}\n\n\
          path \"{mount}/metadata/{prefix}/*\" {{\n  capabilities = [{}]\n}}\n",
         caps(HARVEST_DATA_CAPS),
@@ -35,13 +38,44 @@ pub fn harvester(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> S
     out
 }
 
-/// The reader policy: staff and product systems that read credentials.
-pub fn reader(mount: &str, prefix: &str) -> String {
+/// The viewer policy: browsing the team's published view, without any secret.
+pub fn viewer(mount: &str, prefix: &str) -> String {
     format!(
-        "# simsid reader: reads the credentials under {mount}/{prefix}\n\
+        "# simsid viewer (staff who browse): reads the team's view under {mount}/{prefix}/_simsid, \
+         never a secret\n\
+         path \"{mount}/data/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
+         path \"{mount}/metadata/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
+    )
+}
+
+/// The operator policy: a viewer who may also read the credentials (reveal, copy, verify).
+pub fn operator(mount: &str, prefix: &str) -> String {
+    format!(
+        "# simsid operator (partner support, on-call): the viewer's view, and reads the \
+         credentials under {mount}/{prefix} (reveal, copy, verify)\n\
          path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
          path \"{mount}/metadata/{prefix}/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
     )
+}
+
+/// The service policy: the integrator's product, which reads the credentials (its glob also
+/// covers the team's view, which holds no secret); no list, no write.
+pub fn service(mount: &str, prefix: &str) -> String {
+    format!(
+        "# simsid service (the integrator's product): reads the credentials under {mount}/{prefix}\n\
+         path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n"
+    )
+}
+
+/// Every role's policy, harvester first, separated by blank lines.
+pub fn all(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> String {
+    [
+        harvester(mount, prefix, integrator),
+        viewer(mount, prefix),
+        operator(mount, prefix),
+        service(mount, prefix),
+    ]
+    .join("\n")
 }
 
 /// The capabilities of `needed` missing from `granted` (`root` grants all; `deny` none).
@@ -72,10 +106,24 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("path \"kv/metadata/simsid/APP/*\""), "{h}");
-        let r = reader("kv", "simsid/APP");
+        let r = operator("kv", "simsid/APP");
         assert!(r.contains("capabilities = [\"read\"]"), "{r}");
         assert!(r.contains("[\"read\", \"list\"]"), "{r}");
         assert!(!r.contains("delete"), "{r}");
+        let v = viewer("kv", "simsid/APP");
+        assert!(v.contains("path \"kv/data/simsid/APP/_simsid/*\""), "{v}");
+        assert!(!v.contains("path \"kv/data/simsid/APP/*\""), "{v}");
+        let s = service("kv", "simsid/APP");
+        assert!(s.contains("path \"kv/data/simsid/APP/*\""), "{s}");
+        assert!(!s.contains("metadata") && !s.contains("list"), "{s}");
+        let every = all("kv", "simsid/APP", None);
+        for role in ["harvester", "viewer", "operator", "service"] {
+            assert_eq!(
+                every.matches(&format!("# simsid {role} (")).count(),
+                1,
+                "{every}"
+            );
+        }
         let with = harvester(
             "kv",
             "p",

@@ -406,6 +406,8 @@ pub fn exposure(
         first_exposed: at(2026, 11, 20, 9, 0),
         last_exposed: last,
         actions: actions.to_vec(),
+        vault_read: false,
+        sources: vec![simsid::exposure::ExposureSource::Simsid],
         live,
         current_fingerprint: Some(Fingerprint(
             if live {

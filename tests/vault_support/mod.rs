@@ -51,6 +51,19 @@ impl Bao {
         Bao::dev_with(&[]).await
     }
 
+    /// A dev server with a file audit device writing to `audit_log`, declared in a
+    /// configuration file beside it (OpenBao refuses to enable audit devices through the
+    /// API).
+    pub async fn dev_with_audit(audit_log: &std::path::Path) -> Bao {
+        let hcl = format!(
+            "audit \"file\" \"simsid-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+            audit_log.display()
+        );
+        let config = audit_log.with_extension("hcl");
+        std::fs::write(&config, hcl).unwrap();
+        Bao::dev_with(&[format!("-config={}", config.display())]).await
+    }
+
     /// [`Bao::dev`] with more arguments (an extra `-config=…` listener, say).
     pub async fn dev_with(extra: &[String]) -> Bao {
         let dir = tempfile::tempdir().unwrap();
@@ -198,6 +211,41 @@ impl Bao {
                 "POST",
                 "auth/token/create",
                 Some(serde_json::json!({ "policies": policies, "ttl": "1h" })),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["auth"]["client_token"].as_str().unwrap().to_string()
+    }
+
+    /// Enables userpass (once) and creates `user` with `policies`; returns a token from
+    /// logging in as that user (display name `userpass-USER`).
+    pub async fn userpass_login(&self, user: &str, policies: &[&str]) -> String {
+        let (s, v) = self.api("GET", "sys/auth", None).await;
+        assert_eq!(s, 200, "{v}");
+        if v["userpass/"].is_null() && v["data"]["userpass/"].is_null() {
+            let (s, v) = self
+                .api(
+                    "POST",
+                    "sys/auth/userpass",
+                    Some(serde_json::json!({ "type": "userpass" })),
+                )
+                .await;
+            assert!(s == 204 || s == 200, "{s} {v}");
+        }
+        let password = format!("pw-{user}-test");
+        let (s, v) = self
+            .api(
+                "POST",
+                &format!("auth/userpass/users/{user}"),
+                Some(serde_json::json!({ "password": password, "policies": policies.join(",") })),
+            )
+            .await;
+        assert!(s == 204 || s == 200, "{s} {v}");
+        let (s, v) = self
+            .api(
+                "POST",
+                &format!("auth/userpass/login/{user}"),
+                Some(serde_json::json!({ "password": password })),
             )
             .await;
         assert_eq!(s, 200, "{v}");
