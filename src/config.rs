@@ -973,6 +973,35 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_file_comes_from_the_profile_or_the_environment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[profile.default]\napplication_id = \"{APP}\"\nclient_id = \"c\"\n\
+                 organisation_id = \"{ORG}\"\nclient_secret_env = \"MY_SECRET\"\n\
+                 metrics_file = \"/srv/prom/simsid.prom\"\n"
+            ),
+        )
+        .unwrap();
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        env.insert("MY_SECRET".into(), "x".into());
+        let flags = Flags {
+            config: Some(cfg),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        assert_eq!(
+            s.local.metrics_file,
+            Some(PathBuf::from("/srv/prom/simsid.prom"))
+        );
+        env.insert("SIMSID_METRICS".into(), "/tmp/env.prom".into());
+        let s = resolve(&flags, &env, &dirs(tmp.path())).unwrap();
+        assert_eq!(s.local.metrics_file, Some(PathBuf::from("/tmp/env.prom")));
+    }
+
+    #[test]
     fn vault_keys_of_a_profile_are_read_and_checked() {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = tmp.path().join("c.toml");
