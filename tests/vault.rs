@@ -739,7 +739,14 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
     )
     .await
     .expect("the sync completes through the other nodes");
-    assert!(matches!(end, HarvestEnd::Finished(_)));
+    let HarvestEnd::Finished(summary) = end else {
+        panic!("the harvest did not finish");
+    };
+    assert!(
+        summary.failures.is_empty(),
+        "no site fails over a failover: {:?}",
+        summary.failures
+    );
     assert!(killer.await.unwrap(), "the node in use was killed mid-sync");
     let want = served(&sim);
     assert_eq!(sink.counts.written, want.len());
