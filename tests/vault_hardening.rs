@@ -933,3 +933,112 @@ async fn a_key_written_after_the_listing_began_is_not_a_stray() {
     );
     assert!(bao.metadata(&old).await.is_none());
 }
+
+/// A vault sink that cancels the run as soon as its vault writes are done: the moment
+/// between the vault writes and the local commit, made exact.
+struct CancelAfterTheVault {
+    inner: simsid::ops::vault_sync::VaultSink,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+impl simsid::ops::CommitSink for CancelAfterTheVault {
+    fn sync(
+        &mut self,
+        store: &simsid::store::Store,
+        data: &simsid::domain::HarvestData,
+        held: &simsid::domain::HeldRemovals,
+        summary: &mut simsid::domain::RunSummary,
+        events: &tokio::sync::mpsc::UnboundedSender<simsid::harvest::HarvestEvent>,
+    ) -> impl std::future::Future<Output = simsid::ops::OpResult<simsid::ops::Synced>> {
+        let synced = self.inner.sync(store, data, held, summary, events);
+        let cancel = self.cancel.clone();
+        async move {
+            let synced = synced.await;
+            cancel.cancel();
+            synced
+        }
+    }
+}
+
+/// cli.md "Signals": a cancel (SIGTERM, Ctrl-C) that lands after the vault was written and
+/// before the local commit leaves keys the store never recorded; the next plain harvest
+/// converges (sync rule 9: they were written by a run of this store), and the one after it
+/// writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
+    use simsid::harvest::{HarvestEnd, HarvestOptions};
+    use simsid::ops::harvest_and_commit_via;
+    use simsid::ops::vault_sync::VaultSink;
+    use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+
+    let bao = shared().await;
+    let sim = simulator(40, 131).await;
+    let ts = TempStore::new();
+    let prefix = "h/cancel-commit";
+    let settings = VaultSettings {
+        addrs: vec![bao.addr.clone()],
+        mount: "secret".into(),
+        prefix: prefix.into(),
+        namespace: None,
+        ca_file: None,
+        auth: VaultAuth::Token {
+            token: Some(ROOT_TOKEN.to_string().into()),
+            token_file: "/nonexistent".into(),
+        },
+        on_remove: Default::default(),
+    };
+    let client = Arc::new(VaultClient::new(&settings).unwrap());
+    let mut store = ts.open();
+    let cancel = CancellationToken::new();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut sink = CancelAfterTheVault {
+        inner: VaultSink::new(client, &settings, false),
+        cancel: cancel.clone(),
+    };
+    let end = harvest_and_commit_via(
+        &mut store,
+        common::client(&sim, Duration::from_secs(5)),
+        simsid::ops::Run {
+            options: HarvestOptions::default(),
+            policy: simsid::ops::HarvestPolicy::default(),
+            user: "tester",
+        },
+        tx,
+        cancel.clone(),
+        &mut sink,
+    )
+    .await
+    .expect("the run ends");
+    assert!(matches!(end, HarvestEnd::Cancelled(_)), "cancelled");
+    let want = served(&sim);
+    assert_eq!(
+        bao.keys(prefix).await.len(),
+        want.len(),
+        "the vault was written"
+    );
+    drop(store);
+
+    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), json!([]));
+    let run = last_run(&env).await;
+    assert_eq!(run["status"], json!("cancelled"), "{run}");
+    let o = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json(&o)["status"], json!("complete"));
+    for (org, client, secret) in &want {
+        let (data, _) = bao
+            .read(&credential_key(prefix, org, client))
+            .await
+            .unwrap_or_else(|| panic!("{org}/{client} missing"));
+        assert_eq!(data["secret"], json!(secret), "{org}/{client}");
+    }
+    let o = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        json(&o)["vault"]["written"],
+        json!(0),
+        "store and vault agree"
+    );
+}
