@@ -15,20 +15,7 @@ use crate::harvest::{Cancel, HarvestEnd, HarvestOptions, Progress};
 use crate::ops::{self, secrets, Context};
 use crate::store::Store;
 
-/// Result of a command: its exit code, or an error carrying one.
-pub type CmdResult = Result<u8, CliError>;
-
-/// A write error on stdout as a command error; a closed pipe (`| head`) is a quiet success.
-pub fn io_err(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        CliError {
-            code: exit::OK,
-            message: String::new(),
-        }
-    } else {
-        CliError::runtime(format!("cannot write output: {e}"))
-    }
-}
+pub use super::exit::{io_err, CmdResult};
 
 /// The one site `query` names; an ambiguous DfE code or DENI number lists the candidates
 /// and exits 4 (nothing is shown, revealed or verified).

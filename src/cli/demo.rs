@@ -123,5 +123,5 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let result = tui::run(Arc::new(services), ConsoleOptions { readonly }).await;
     sim.shutdown().await;
     drop(tmp);
-    super::run::console_exit(result)
+    super::exit::console_exit(result)
 }

@@ -99,6 +99,36 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// Result of a command: its exit code, or an error carrying one.
+pub type CmdResult = Result<u8, CliError>;
+
+/// A write error on stdout as a command error; a closed pipe (`| head`) is a quiet success.
+pub fn io_err(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError {
+            code: OK,
+            message: String::new(),
+        }
+    } else {
+        CliError::runtime(format!("cannot write output: {e}"))
+    }
+}
+
+/// The exit code of a console that ended: 0, 143/129/130 when a stop signal ended it, else
+/// a runtime failure.
+pub fn console_exit(ended: anyhow::Result<()>) -> Result<u8, CliError> {
+    match ended {
+        Ok(()) => Ok(OK),
+        Err(e) => match e.downcast_ref::<crate::signals::Signalled>() {
+            Some(s) => {
+                tracing::info!(signal = s.0.name(), "console stopped by a signal");
+                Ok(crate::signals::exit_code(Some(s.0)))
+            }
+            None => Err(CliError::runtime(e.to_string())),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,7 @@
 use std::io::Write;
 
 use super::args::ExportFormat;
-use super::commands::CmdResult;
-use super::exit::{self, CliError};
+use super::exit::{self, io_err, CliError, CmdResult};
 use super::incident_output as out;
 use super::{outfile, output, vault_audit_files};
 use crate::exposure::vault_audit::AuditScope;
@@ -13,17 +12,6 @@ use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
 use crate::ops::verify_many::{self, Selection, Tally};
 use crate::ops::{self, Context};
-
-fn io_err(e: std::io::Error) -> CliError {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        CliError {
-            code: exit::OK,
-            message: String::new(),
-        }
-    } else {
-        CliError::runtime(format!("cannot write output: {e}"))
-    }
-}
 
 pub use super::args::{ExposureArgs, VaultAuditArgs};
 

@@ -120,7 +120,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 },
             )
             .await;
-            console_exit(ended)
+            exit::console_exit(ended)
         }
         Command::Harvest {
             json,
@@ -187,21 +187,6 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         | Command::Demo { .. }
         | Command::Completions { .. }
         | Command::Man => Ok(exit::OK),
-    }
-}
-
-/// The exit code of a console that ended: 0, 143/129/130 when a stop signal ended it, else
-/// a runtime failure.
-pub(super) fn console_exit(ended: anyhow::Result<()>) -> Result<u8, CliError> {
-    match ended {
-        Ok(()) => Ok(exit::OK),
-        Err(e) => match e.downcast_ref::<crate::signals::Signalled>() {
-            Some(s) => {
-                tracing::info!(signal = s.0.name(), "console stopped by a signal");
-                Ok(crate::signals::exit_code(Some(s.0)))
-            }
-            None => Err(CliError::runtime(e.to_string())),
-        },
     }
 }
 

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::error::StoreError;
 use super::files::{self, sidecars};
-use super::key::{default_key_path, existing_key_path, StoreKey};
+use super::key::StoreKey;
+use super::key_path::{default_key_path, existing_key_path};
 use super::lock::HarvestLock;
 use super::safety::{self, Role};
 use super::Store;

@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
-use super::key::{default_key_path, legacy_key_path};
+use super::key_path::{default_key_path, legacy_key_path};
 
 /// Mode of the store directory.
 pub const DIR_MODE: u32 = 0o700;
