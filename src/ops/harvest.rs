@@ -177,65 +177,14 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
             let previous = store
                 .snapshot()
                 .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let (mut summary, mut data) =
+            let (mut summary, data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            let mut held =
+            let held =
                 harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
-            if cancel.is_cancelled() {
-                return record_cancelled(store, summary, &cancel, run.user);
-            }
-            // A cancel (Ctrl-C, SIGTERM) stops the vault phase at once: what was written is
-            // ours and the next harvest converges (vault.md sync rule 9).
-            let synced = {
-                let sync = sink.sync(store, &data, &held, &mut summary, &events);
-                tokio::select! {
-                    r = sync => Some(r),
-                    () = cancel.token().cancelled() => None,
-                }
-            };
-            let Some(synced) = synced else {
-                return record_cancelled(store, summary, &cancel, run.user);
-            };
-            let synced = match synced {
-                Ok(synced) => synced,
-                Err(e) => {
-                    // The vault could not be written (vault.md sync rule 8): nothing is
-                    // committed, the run is in the history as failed with the reason.
-                    let failed = record_not_committed(
-                        store,
-                        summary,
-                        RunStatus::Failed,
-                        e.to_string(),
-                        run.user,
-                    )?;
-                    return Ok(HarvestEnd::Finished(Box::new(failed)));
-                }
-            };
-            // A cancel while the vault was written: the local store is not committed; the
-            // next harvest finds the vault ahead of it and converges.
-            if cancel.is_cancelled() {
-                return record_cancelled(store, summary, &cancel, run.user);
-            }
-            harvest::fail_sites(
-                &previous,
-                &mut summary,
-                &mut data,
-                &mut held,
-                synced.failed_sites,
-            );
-            store
-                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
-                .map_err(commit_error)?;
-            if !synced.moved.is_empty() {
-                let n = store
-                    .forget_moved_secrets(&synced.moved)
-                    .map_err(commit_error)?;
-                info!(
-                    moved = n,
-                    "sealed secrets moved to the vault and dropped from the store"
-                );
-            }
-            summary
+            return sync_and_commit(
+                store, sink, generation, &previous, summary, data, held, &cancel, &events, run.user,
+            )
+            .await;
         }
     };
     audit_run(store, &summary, run.user, sink.identity())?;
@@ -331,46 +280,93 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
             let listed: Vec<_> = fetched.sites.iter().map(|s| s.org_id.clone()).collect();
             previous.sites.retain(|org, _| listed.contains(org));
             let before: usize = previous.sites.values().map(|s| s.credentials.len()).sum();
-            let (mut summary, mut data) =
+            let (mut summary, data) =
                 harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
             summary.scope = crate::domain::RunScope::Site;
             summary.credentials_total =
                 (in_store + summary.credentials_total).saturating_sub(before);
-            if cancel.is_cancelled() {
-                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
-            }
-            let mut held = HeldRemovals::default();
-            let synced = match sink.sync(store, &data, &held, &mut summary, &events).await {
-                Ok(synced) => synced,
-                Err(e) => {
-                    let failed = record_not_committed(
-                        store,
-                        summary,
-                        RunStatus::Failed,
-                        e.to_string(),
-                        run.user,
-                    )?;
-                    return Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(failed))));
-                }
-            };
-            if cancel.is_cancelled() {
-                return record_cancelled(store, summary, &cancel, run.user).map(SiteEnd::Ran);
-            }
-            harvest::fail_sites(
-                &previous,
-                &mut summary,
-                &mut data,
-                &mut held,
-                synced.failed_sites,
-            );
-            store
-                .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
-                .map_err(commit_error)?;
-            summary
+            // The removal guard does not apply to one site.
+            let held = HeldRemovals::default();
+            return sync_and_commit(
+                store, sink, generation, &previous, summary, data, held, &cancel, &events, run.user,
+            )
+            .await
+            .map(SiteEnd::Ran);
         }
     };
     audit_run(store, &summary, run.user, sink.identity())?;
     Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(summary))))
+}
+
+/// What a full and a one-school run share once their fetch is concluded: the sink (the
+/// vault, raced against a cancel), then the local commit and its audit record. A cancel
+/// before or during the sink, or after it, commits nothing and records the run cancelled
+/// (what reached the vault converges at the next harvest, vault.md sync rule 9); a sink
+/// that fails records the run failed with its reason (rule 8).
+#[allow(clippy::too_many_arguments)]
+async fn sync_and_commit<K: CommitSink>(
+    store: &mut Store,
+    sink: &mut K,
+    generation: u64,
+    previous: &crate::domain::Snapshot,
+    mut summary: RunSummary,
+    mut data: crate::domain::HarvestData,
+    mut held: HeldRemovals,
+    cancel: &Cancel,
+    events: &UnboundedSender<HarvestEvent>,
+    user: &str,
+) -> OpResult<HarvestEnd> {
+    if cancel.is_cancelled() {
+        return record_cancelled(store, summary, cancel, user);
+    }
+    // A cancel (Ctrl-C, SIGTERM) stops the vault phase at once: what was written is
+    // ours and the next harvest converges (vault.md sync rule 9).
+    let synced = {
+        let sync = sink.sync(store, &data, &held, &mut summary, events);
+        tokio::select! {
+            r = sync => Some(r),
+            () = cancel.token().cancelled() => None,
+        }
+    };
+    let Some(synced) = synced else {
+        return record_cancelled(store, summary, cancel, user);
+    };
+    let synced = match synced {
+        Ok(synced) => synced,
+        Err(e) => {
+            // The vault could not be written (vault.md sync rule 8): nothing is
+            // committed, the run is in the history as failed with the reason.
+            let failed =
+                record_not_committed(store, summary, RunStatus::Failed, e.to_string(), user)?;
+            return Ok(HarvestEnd::Finished(Box::new(failed)));
+        }
+    };
+    // A cancel while the vault was written: the local store is not committed; the
+    // next harvest finds the vault ahead of it and converges.
+    if cancel.is_cancelled() {
+        return record_cancelled(store, summary, cancel, user);
+    }
+    harvest::fail_sites(
+        previous,
+        &mut summary,
+        &mut data,
+        &mut held,
+        synced.failed_sites,
+    );
+    store
+        .commit_prepared(generation, &summary, &data, &held, synced.marks.as_ref())
+        .map_err(commit_error)?;
+    if !synced.moved.is_empty() {
+        let n = store
+            .forget_moved_secrets(&synced.moved)
+            .map_err(commit_error)?;
+        info!(
+            moved = n,
+            "sealed secrets moved to the vault and dropped from the store"
+        );
+    }
+    audit_run(store, &summary, user, sink.identity())?;
+    Ok(HarvestEnd::Finished(Box::new(summary)))
 }
 
 /// Records a cancelled run (its reason and signal from `cancel`) and ends the harvest as
