@@ -263,6 +263,51 @@ fn record(org: &OrgId, site: Option<&Site>, c: &Credential) -> CredentialRecord 
     }
 }
 
+/// The progress of the vault phase: a `Stored` event at the start, every 64 completions
+/// and at the end.
+struct Stored<'a> {
+    done: usize,
+    total: usize,
+    events: &'a UnboundedSender<HarvestEvent>,
+}
+
+impl<'a> Stored<'a> {
+    fn start(total: usize, events: &'a UnboundedSender<HarvestEvent>) -> Stored<'a> {
+        let _ = events.send(HarvestEvent::Stored { done: 0, total });
+        Stored {
+            done: 0,
+            total,
+            events,
+        }
+    }
+
+    /// Runs `request` on every item, `concurrency` at a time, and hands each item with its
+    /// result to `handle` as it completes, counting it.
+    async fn each<T, R, Fut>(
+        &mut self,
+        items: Vec<T>,
+        concurrency: usize,
+        request: impl FnMut(T) -> Fut,
+        mut handle: impl FnMut(T, R),
+    ) where
+        Fut: std::future::Future<Output = (T, R)>,
+    {
+        let mut completed = stream::iter(items)
+            .map(request)
+            .buffer_unordered(concurrency);
+        while let Some((item, result)) = completed.next().await {
+            self.done += 1;
+            if self.done % 64 == 0 || self.done == self.total {
+                let _ = self.events.send(HarvestEvent::Stored {
+                    done: self.done,
+                    total: self.total,
+                });
+            }
+            handle(item, result);
+        }
+    }
+}
+
 fn failure(what: &str, errors: &[VaultError], total: usize) -> OpError {
     let first = errors.first().map(ToString::to_string).unwrap_or_default();
     OpError::failed(format!(
@@ -490,28 +535,22 @@ impl VaultSink {
                 }
             }
         }
-        let total = jobs.len() + planned.removals.len() + strays.len();
-        let mut done = 0;
-        let _ = events.send(HarvestEvent::Stored { done, total });
+        let mut stored = Stored::start(jobs.len() + planned.removals.len() + strays.len(), events);
 
         let job_count = jobs.len();
-        let mut written = stream::iter(jobs)
-            .map(|job| {
-                let w = writer.clone();
-                async move {
-                    let r = w.write(&job).await;
-                    (job, r)
-                }
-            })
-            .buffer_unordered(self.concurrency);
-        while let Some((job, result)) = written.next().await {
-            done += 1;
-            if done % 64 == 0 || done == total {
-                let _ = events.send(HarvestEvent::Stored { done, total });
+        let write = |job: Job| {
+            let w = writer.clone();
+            async move {
+                let r = w.write(&job).await;
+                (job, r)
             }
+        };
+        let counts = &mut self.counts;
+        let concurrency = self.concurrency;
+        stored.each(jobs, concurrency, write, |job, result| {
             match result {
                 Ok(mark) => {
-                    self.counts.written += 1;
+                    counts.written += 1;
                     let id = (job.org.clone(), job.client_id.clone());
                     if moving.contains(&id) {
                         moved.insert(id, mark);
@@ -524,12 +563,12 @@ impl VaultSink {
                     fatal.push(e);
                 }
                 Err(e) => {
-                    self.counts.errors += 1;
+                    counts.errors += 1;
                     refused(&mut failed_sites, &job.org, &job.client_id, &e);
                 }
             }
-        }
-        drop(written);
+        })
+        .await;
         if !fatal.is_empty() {
             self.counts.errors += fatal.len();
             return Err(failure("write", &fatal, job_count));
@@ -551,32 +590,31 @@ impl VaultSink {
         removal_keys.dedup();
         let removal_count = removal_keys.len();
         let mut removed_keys = Vec::new();
-        let mut removed = stream::iter(removal_keys)
-            .map(|key| {
-                let w = writer.clone();
-                async move {
-                    let r = w.remove(&key).await;
-                    (key, r)
-                }
-            })
-            .buffer_unordered(self.concurrency);
-        while let Some((key, result)) = removed.next().await {
-            done += 1;
-            if done % 64 == 0 || done == total {
-                let _ = events.send(HarvestEvent::Stored { done, total });
+        let remove = |key: String| {
+            let w = writer.clone();
+            async move {
+                let r = w.remove(&key).await;
+                (key, r)
             }
-            match result {
-                Ok(()) => {
-                    self.counts.removed += 1;
-                    removed_keys.push(key);
-                }
-                Err(e) => {
-                    warn!(key = %key, error = %e, "vault removal failed");
-                    fatal.push(e);
-                }
-            }
-        }
-        drop(removed);
+        };
+        let counts = &mut self.counts;
+        stored
+            .each(
+                removal_keys,
+                concurrency,
+                remove,
+                |key, result| match result {
+                    Ok(()) => {
+                        counts.removed += 1;
+                        removed_keys.push(key);
+                    }
+                    Err(e) => {
+                        warn!(key = %key, error = %e, "vault removal failed");
+                        fatal.push(e);
+                    }
+                },
+            )
+            .await;
         removed_keys.sort();
         summary.diff.vault_removed = removed_keys;
         if !fatal.is_empty() {
