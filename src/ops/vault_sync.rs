@@ -132,6 +132,16 @@ fn fails_the_run(e: &VaultError) -> bool {
     )
 }
 
+/// What the vault holds at a credential's key, against what a job writes there.
+enum Held {
+    /// The same secret and metadata, at this version.
+    Same(u64),
+    /// Something else, at this version.
+    Other(u64),
+    /// Nothing (never written, deleted, or its latest version soft-deleted).
+    Missing,
+}
+
 impl Writer {
     /// Whether `meta` says a run of this store wrote the key last.
     fn is_ours(&self, meta: &crate::vault::KvMetadata) -> bool {
@@ -152,43 +162,32 @@ impl Writer {
             .await
         {
             Ok(v) => v,
-            Err(VaultError::CasMismatch) => {
-                let back = self
-                    .client
-                    .kv_read::<CredentialRecord>(&self.mount, &key, Route::Active)
-                    .await?;
-                match back {
-                    Some(r)
-                        if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
-                            && r.data.same_metadata(&job.record) =>
+            Err(VaultError::CasMismatch) => match self.held(&key, job).await? {
+                Held::Same(version) => version,
+                Held::Other(_) | Held::Missing => {
+                    let meta = self
+                        .client
+                        .kv_metadata_read(&self.mount, &key, Route::Active)
+                        .await?;
+                    let cas = match &meta {
+                        None => 0,
+                        Some(m) if self.is_ours(m) => m.current_version,
+                        Some(_) => return Err(other_writer(&self.mount, &key)),
+                    };
+                    info!(key = %key, cas, "vault key last written by a run of this store: writing on top");
+                    match self
+                        .client
+                        .kv_write(&self.mount, &key, &job.record, Some(cas))
+                        .await
                     {
-                        r.version
-                    }
-                    _ => {
-                        let meta = self
-                            .client
-                            .kv_metadata_read(&self.mount, &key, Route::Active)
-                            .await?;
-                        let cas = match &meta {
-                            None => 0,
-                            Some(m) if self.is_ours(m) => m.current_version,
-                            Some(_) => return Err(other_writer(&self.mount, &key)),
-                        };
-                        info!(key = %key, cas, "vault key last written by a run of this store: writing on top");
-                        match self
-                            .client
-                            .kv_write(&self.mount, &key, &job.record, Some(cas))
-                            .await
-                        {
-                            Ok(v) => v,
-                            Err(VaultError::CasMismatch) => {
-                                return Err(other_writer(&self.mount, &key))
-                            }
-                            Err(e) => return Err(e),
+                        Ok(v) => v,
+                        Err(VaultError::CasMismatch) => {
+                            return Err(other_writer(&self.mount, &key))
                         }
+                        Err(e) => return Err(e),
                     }
                 }
-            }
+            },
             Err(e) => return Err(e),
         };
         let custom = BTreeMap::from([
@@ -204,6 +203,24 @@ impl Writer {
         })
     }
 
+    /// What the active node holds at `key`, held against what `job` writes.
+    async fn held(&self, key: &str, job: &Job) -> Result<Held, VaultError> {
+        let back = self
+            .client
+            .kv_read::<CredentialRecord>(&self.mount, key, Route::Active)
+            .await?;
+        Ok(match back {
+            Some(r)
+                if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
+                    && r.data.same_metadata(&job.record) =>
+            {
+                Held::Same(r.version)
+            }
+            Some(r) => Held::Other(r.version),
+            None => Held::Missing,
+        })
+    }
+
     /// Removes one key as `vault_on_remove` says.
     async fn remove(&self, key: &str) -> Result<(), VaultError> {
         match self.on_remove {
@@ -216,26 +233,19 @@ impl Writer {
     /// it is missing or holds another secret or other data, `None` when it is right.
     async fn check(&self, mut job: Job) -> Result<Result<(Job, VaultMark), Job>, VaultError> {
         let key = credential_key(&self.prefix, &job.org, &job.client_id);
-        let back = self
-            .client
-            .kv_read::<CredentialRecord>(&self.mount, &key, Route::Active)
-            .await?;
-        match back {
-            Some(r)
-                if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
-                    && r.data.same_metadata(&job.record) =>
-            {
+        match self.held(&key, &job).await? {
+            Held::Same(version) => {
                 let mark = VaultMark {
                     fingerprint: job.fingerprint.clone(),
-                    version: r.version,
+                    version,
                 };
                 Ok(Ok((job, mark)))
             }
-            Some(r) => {
-                job.cas = r.version;
+            Held::Other(version) => {
+                job.cas = version;
                 Ok(Err(job))
             }
-            None => {
+            Held::Missing => {
                 // Missing, or its latest version soft-deleted: write over the current version.
                 job.cas = self
                     .client
