@@ -60,7 +60,7 @@ pub struct RemoteSettings {
     /// Sites fetched at once (the limiter's ceiling).
     pub concurrency: usize,
     /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
-    /// `sims.client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`]
+    /// `sims.client_secret` is then empty until [`crate::ops::Keeper::remote`]
     /// reads it.
     pub client_secret_vault: Option<SecretRef>,
 }
