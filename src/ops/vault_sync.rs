@@ -312,7 +312,7 @@ impl<'a> Stored<'a> {
             .buffer_unordered(concurrency);
         while let Some((item, result)) = completed.next().await {
             self.done += 1;
-            if self.done % 64 == 0 || self.done == self.total {
+            if self.done.is_multiple_of(64) || self.done == self.total {
                 let _ = self.events.send(HarvestEvent::Stored {
                     done: self.done,
                     total: self.total,

@@ -424,12 +424,7 @@ mod tests {
         );
         assert_eq!(b.times, Some(2));
         let b = parse(r#"{"kind":"slow","millis":250}"#);
-        assert_eq!(
-            b.fault,
-            Some(Fault::Slow {
-                wait: Duration::from_millis(250)
-            })
-        );
+        assert_eq!(b.fault, Some(Fault::Slow(Duration::from_millis(250))));
         assert_eq!(b.times, None);
         assert_eq!(parse(r#"{"kind":"none"}"#).fault, None);
         assert_eq!(

@@ -59,10 +59,8 @@ pub enum Fault {
         retry_after_secs: u64,
     },
     /// The normal answer, after this delay (`millis` in the control API).
-    Slow {
-        #[serde(rename = "millis", deserialize_with = "millis")]
-        wait: Duration,
-    },
+    #[serde(deserialize_with = "millis")]
+    Slow(Duration),
     /// No answer: the request waits an hour, or until the simulator shuts down (then `503`).
     Hang,
     /// `403`.
@@ -83,8 +81,13 @@ fn one_second() -> u64 {
     1
 }
 
+/// `{"millis": N}` as a delay.
 fn millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
+    #[derive(serde::Deserialize)]
+    struct Millis {
+        millis: u64,
+    }
+    <Millis as serde::Deserialize>::deserialize(d).map(|m| Duration::from_millis(m.millis))
 }
 
 /// How the simulator's STS behaves; the default is IdentityServer's as far as we know it

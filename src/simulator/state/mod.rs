@@ -153,7 +153,7 @@ impl Plan {
     fn faulted(fault: Fault, normal: impl FnOnce() -> Reply) -> Plan {
         let fail = |f| Plan::now(Reply::Fail(f));
         match fault {
-            Fault::Slow { wait } => Plan {
+            Fault::Slow(wait) => Plan {
                 delay: Some(Delay::Sleep(wait)),
                 reply: normal(),
             },
@@ -621,9 +621,7 @@ mod tests {
         }
         s.set_site_fault(
             &site.org_id,
-            Some(Fault::Slow {
-                wait: Duration::from_millis(5),
-            }),
+            Some(Fault::Slow(Duration::from_millis(5))),
             None,
         );
         for _ in 0..3 {
