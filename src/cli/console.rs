@@ -94,18 +94,22 @@ fn context(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<Context> {
 }
 
 /// Reads one secret for a reveal or a copy and audits it, through the profile's keeper.
-async fn read_secret(
+fn read_secret(
     inner: Arc<Mutex<Inner>>,
     action: AuditAction,
-    org: OrgId,
-    client_id: String,
-) -> anyhow::Result<SecretString> {
-    let ctx = context(&inner)?;
-    let store = Shared(inner);
-    Ok(ctx
-        .keeper
-        .read(&ctx, &store, action, &org, &client_id)
-        .await?)
+    org: &OrgId,
+    client_id: &str,
+) -> BoxFuture<'static, anyhow::Result<SecretString>> {
+    let (org, client_id) = (org.clone(), client_id.to_string());
+    async move {
+        let ctx = context(&inner)?;
+        let store = Shared(inner);
+        Ok(ctx
+            .keeper
+            .read(&ctx, &store, action, &org, &client_id)
+            .await?)
+    }
+    .boxed()
 }
 
 /// The console's one verify (a site's `v`, the exposure view's `v`), through the keeper.
@@ -231,13 +235,7 @@ impl Services for ConsoleServices {
         org: &OrgId,
         client_id: &str,
     ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
-        read_secret(
-            self.inner.clone(),
-            AuditAction::Reveal,
-            org.clone(),
-            client_id.to_string(),
-        )
-        .boxed()
+        read_secret(self.inner.clone(), AuditAction::Reveal, org, client_id)
     }
 
     fn copy_secret(
@@ -245,13 +243,7 @@ impl Services for ConsoleServices {
         org: &OrgId,
         client_id: &str,
     ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
-        read_secret(
-            self.inner.clone(),
-            AuditAction::Copy,
-            org.clone(),
-            client_id.to_string(),
-        )
-        .boxed()
+        read_secret(self.inner.clone(), AuditAction::Copy, org, client_id)
     }
 
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
