@@ -5,7 +5,7 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::support::common;
 
 use common::*;
 use secrecy::ExposeSecret;

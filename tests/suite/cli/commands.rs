@@ -3,7 +3,7 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::support::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

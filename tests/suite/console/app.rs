@@ -1,7 +1,7 @@
 //! `App::update` without a terminal: filter, sort, views, navigation, screens, reveal,
 //! copy, verify, harvest progress and cancel, read-only, the command line, the key table.
 
-mod tui_support;
+use crate::support::tui_support;
 
 use std::cmp::Ordering;
 

@@ -1,12 +1,12 @@
 //! End to end: the real `simsid` binary's console in a real pseudo-terminal read by a terminal
-//! emulator (`tests/terminal`), on a store harvested from the in-process simulator. Open,
+//! emulator (`support/terminal.rs`), on a store harvested from the in-process simulator. Open,
 //! filter, open a site, the secret is not on screen; reveal with `r` `y`, it is; quit; the
 //! terminal is restored.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
-mod terminal;
+use crate::support::common;
+use crate::support::terminal;
 
 use common::*;
 use secrecy::ExposeSecret;

@@ -2,7 +2,7 @@
 //! table, loading, grouping, Enter, `v` with progress, read-only, and the site screen's
 //! exposure marks.
 
-mod tui_support;
+use crate::support::tui_support;
 
 use crossterm::event::KeyCode;
 use simsid::tui::keys::{self, KeyScope};

@@ -1,9 +1,9 @@
 //! The console's runtime without a terminal (`run_headless`): the real event loop, effects,
 //! services calls, OSC 52 writes, harvest events and shutdown, drawn into a buffer. The
-//! tmux test (`tui_pty.rs`) covers the real terminal; this one covers `Runtime::execute`
-//! on any writer, in-process.
+//! pseudo-terminal test (`console/pty.rs`) covers the real terminal; this one covers
+//! `Runtime::execute` on any writer, in-process.
 
-mod tui_support;
+use crate::support::tui_support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

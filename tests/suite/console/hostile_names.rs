@@ -1,17 +1,17 @@
-//! Issue 8, item 1: a hostile school name served by the simulator reaches the console in a
-//! real pseudo-terminal read by a terminal emulator (`tests/terminal`, which records every
+//! A hostile school name served by the simulator reaches the console in a real
+//! pseudo-terminal read by a terminal emulator (`support/terminal.rs`, which records every
 //! clipboard write and title change it is sent) and leaves the clipboard, the window title
 //! and the screen untouched; the name shows as visible escapes.
 
-mod common;
-mod terminal;
+use crate::support::common;
+use crate::support::terminal;
 
 use common::*;
 use simsid::simulator::SiteText;
 use terminal::Terminal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item1_console_hostile_name_leaves_clipboard_title_and_screen_untouched() {
+async fn a_hostile_school_name_leaves_clipboard_title_and_screen_untouched() {
     let sim = simulator(12, 701).await;
     let site = sim
         .control()

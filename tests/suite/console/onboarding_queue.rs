@@ -1,7 +1,7 @@
-//! The console's onboarding queue (issue 17 item 6): the unauthorised view lists the sites
+//! The console's onboarding queue: the unauthorised view lists the sites
 //! waiting for approval longest first and shows how long each has waited.
 
-mod tui_support;
+use crate::support::tui_support;
 
 use tui_support::*;
 

@@ -1,9 +1,10 @@
 //! The real console in a real pseudo-terminal read by a terminal emulator
-//! (`tests/terminal`): keys, screens, OSC 52 copy, reveal, harvest, quit, and terminal
+//! (`support/terminal.rs`): keys, screens, OSC 52 copy, reveal, harvest, quit, and terminal
 //! restore on quit and on panic.
 
-mod terminal;
-mod tui_support;
+use crate::support::child;
+use crate::support::terminal;
+use crate::support::tui_support;
 
 use terminal::Terminal;
 
@@ -115,8 +116,9 @@ fn pty_child() {
 fn start(mode: &str, gate: &std::path::Path) -> Terminal {
     let exe: PathBuf = std::env::current_exe().unwrap();
     let child = format!(
-        "{} pty_child --exact --ignored --nocapture --test-threads=1; sleep 30",
-        exe.display()
+        "{} {} --exact --ignored --nocapture --test-threads=1; sleep 30",
+        exe.display(),
+        child::test_name(module_path!(), "pty_child")
     );
     let gate = gate.display().to_string();
     Terminal::start(

@@ -1,7 +1,7 @@
 //! Every screen drawn into ratatui's TestBackend and compared with a reviewed snapshot
-//! (`tests/snapshots/`). Fixed data and fixed instants: no clock is read.
+//! (`console/snapshots/`). Fixed data and fixed instants: no clock is read.
 
-mod tui_support;
+use crate::support::tui_support;
 
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;

@@ -4,7 +4,7 @@
 //! and clears; `sites --status unauthorised` lists the queue oldest first with how long each
 //! has waited; `status` counts it; the approval shows in the diff.
 
-mod common;
+use crate::support::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! instead of one per school; an unlisted school and an ambiguous code exit 4 changing
 //! nothing; then `verify ORG` says the credentials work.
 
-mod common;
+use crate::support::common;
 
 use common::*;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! Harvest semantics against the real simulator over loopback HTTP, the real client and the
 //! real store (cli.md "Harvest semantics").
 
-mod common;
+use crate::support::common;
 
 use std::time::{Duration, Instant};
 

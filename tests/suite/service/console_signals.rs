@@ -1,8 +1,8 @@
 //! cli.md "Signals, services and monitoring": the real console in a pseudo-terminal, sent
 //! SIGTERM, exits 143 with the terminal restored (alternate screen left, raw mode off).
 
-mod common;
-mod terminal;
+use crate::support::common;
+use crate::support::terminal;
 
 use common::*;
 use terminal::Terminal;

@@ -3,7 +3,7 @@
 //! recorded in `history` as `cancelled` with the signal, the lock released, exit 143 / 129 /
 //! 130.
 
-mod common;
+use crate::support::common;
 
 use std::time::Duration;
 

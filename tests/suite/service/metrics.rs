@@ -3,7 +3,7 @@
 //! with a Prometheus parser; written beside and renamed, mode 0644, no secret and no
 //! credential id in it.
 
-mod common;
+use crate::support::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! the simulator — no store, a complete run, a partial run (a stale site), a last complete
 //! harvest older than `--max-age`, and a failed run.
 
-mod common;
+use crate::support::common;
 
 use common::*;
 use serde_json::Value;

@@ -1,10 +1,12 @@
-//! Items 14 and 15 of issue 8 against a standards-based OAuth 2.0 server that is not ours:
-//! Authlib's client-credentials grant and bearer validation (`tests/authlib/server.py`),
-//! started on a free loopback port. Authlib and Flask are provisioned by the suite on first
-//! use (`tests/tools`); a failure to provision fails the tests rather than skipping them.
+//! The harvest against a standards-based OAuth 2.0 server that is not ours (a narrowed
+//! scope fails the run and keeps the cache; a client refused `client_secret_post` reports
+//! the OAuth error and Basic works): Authlib's client-credentials grant and bearer
+//! validation (`tests/authlib/server.py`), started on a free loopback port. Authlib and
+//! Flask are provisioned by the suite on first use (`support/tools.rs`); a failure to
+//! provision fails the tests rather than skipping them.
 
-mod common;
-mod tools;
+use crate::support::common;
+use crate::support::tools;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,7 +27,7 @@ struct Authlib {
 
 impl Authlib {
     fn start() -> Authlib {
-        // Authlib and Flask are provisioned by the suite on first use (`tests/tools`).
+        // Authlib and Flask are provisioned by the suite on first use (`support/tools.rs`).
         let (python, pythonpath) = tools::python_with_authlib();
         let check = Command::new(&python)
             .args(["-c", "import authlib, flask"])
@@ -109,7 +111,7 @@ async fn credential_count(env: &BTreeMap<String, String>) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item14_authlib_narrowed_scope_fails_the_harvest_and_keeps_the_cache() {
+async fn a_narrowed_scope_from_authlib_fails_the_harvest_and_keeps_the_cache() {
     let server = Authlib::start();
     let ts = TempStore::new();
     let full = server.env(&ts, "full", "full-secret");
@@ -159,7 +161,7 @@ async fn item14_authlib_narrowed_scope_fails_the_harvest_and_keeps_the_cache() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item15_authlib_basic_only_client_post_reports_the_oauth_error_basic_works() {
+async fn authlib_refusing_client_secret_post_reports_the_oauth_error_and_basic_works() {
     let server = Authlib::start();
     let ts = TempStore::new();
     let post = server.env(&ts, "basic", "basic-secret");

@@ -1,10 +1,10 @@
-//! The gateway's rate limit (issue 11): the simulator's token bucket and `/_sim/rate-limit`,
+//! The gateway's rate limit: the simulator's token bucket and `/_sim/rate-limit`,
 //! and a harvest under it, by counts: it completes, no site fails, the `429`s are seen and
 //! counted on both sides, and requests in flight never exceed the ceiling.
 // The simulator's settings and control token are test fixtures, not SIMS secrets.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::support::common;
 
 use std::time::Duration;
 

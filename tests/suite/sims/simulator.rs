@@ -1008,43 +1008,46 @@ async fn demo_mutate_shows_up_over_http() {
     sim.shutdown().await;
 }
 
-/// A writer that forwards what `serve_until_interrupted` prints.
-struct Forward(tokio::sync::mpsc::UnboundedSender<Vec<u8>>);
-
-impl std::io::Write for Forward {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let _ = self.0.send(buf.to_vec());
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(unix)]
 #[tokio::test]
 async fn simulate_prints_settings_and_stops_on_ctrl_c() {
-    // Install tokio's SIGINT handler first, so the signal below cannot kill the test run.
-    let mut interrupt =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let serve = tokio::spawn(async move {
-        let mut out = Forward(tx);
-        let mut notes = std::io::sink();
-        simsid::simulator::serve_until_interrupted(config(5, 1), loopback(), &mut out, &mut notes)
-            .await
-    });
-    let mut printed = Vec::new();
-    while !String::from_utf8_lossy(&printed).contains("SIMSID_API_BASE") {
-        let chunk = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+    // The real binary, so that the SIGINT goes to it and not to this test process, which
+    // the other tests of this binary share.
+    let home = tempfile::tempdir().unwrap();
+    let mut simulate = crate::support::common::sandboxed_command(home.path());
+    simulate
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--sites",
+            "5",
+            "--seed",
+            "1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = tokio::process::Command::from(simulate)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    let mut text = String::new();
+    for _ in 0..6 {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .unwrap()
-            .unwrap();
-        printed.extend(chunk);
+            .unwrap()
+            .expect("six lines of settings");
+        text.push_str(&line);
+        text.push('\n');
     }
-    let text = String::from_utf8(printed).unwrap();
-    assert_eq!(text.lines().count(), 6);
-    assert!(text.lines().all(|l| l.starts_with("export SIMSID_")));
+    assert!(
+        text.lines().all(|l| l.starts_with("export SIMSID_")),
+        "{text}"
+    );
     let api_base = text
         .lines()
         .find_map(|l| l.strip_prefix("export SIMSID_API_BASE="))
@@ -1058,16 +1061,18 @@ async fn simulate_prints_settings_and_stops_on_ctrl_c() {
         .unwrap();
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
 
-    rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT).unwrap();
-    interrupt.recv().await;
-    let result = tokio::time::timeout(Duration::from_secs(30), serve)
+    let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .unwrap()
         .unwrap();
-    assert!(result.is_ok());
+    assert!(status.success(), "{status}");
+    // The six lines were all it printed.
+    assert_eq!(lines.next_line().await.unwrap(), None);
 }
 
-/// Issue 8: the hostile-data and STS controls over `/_sim/`, and HTTP Basic accepted by
+/// The hostile-data and STS controls over `/_sim/`, and HTTP Basic accepted by
 /// default (as IdentityServer does).
 #[tokio::test]
 async fn hostile_controls_over_http_and_basic_client_auth() {

@@ -3,7 +3,7 @@
 //! named; a store written before the chain existed is chained on migration, and the
 //! migration is recorded.
 
-mod common;
+use crate::support::common;
 
 use chrono::{DateTime, TimeZone, Utc};
 use common::TempStore;

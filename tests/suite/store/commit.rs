@@ -2,7 +2,7 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod store_support;
+use crate::support::store_support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,8 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod store_support;
+use crate::support::child;
+use crate::support::store_support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -38,8 +39,27 @@ fn sample(store: &mut Store) {
         .unwrap();
 }
 
+/// Set in the child process that runs [`permissive_umask_child`].
+const UMASK_CHILD_ENV: &str = "SIMSID_TEST_UMASK_CHILD";
+
 #[test]
 fn files_are_private_even_with_a_permissive_umask() {
+    // The umask is the whole process's: it is changed in a child process, not under the
+    // other tests of this binary.
+    child::run_ignored(
+        module_path!(),
+        "permissive_umask_child",
+        &[(UMASK_CHILD_ENV, "1")],
+    );
+}
+
+/// The body of `files_are_private_even_with_a_permissive_umask`, in its own process.
+#[test]
+#[ignore = "run in a child process by files_are_private_even_with_a_permissive_umask"]
+fn permissive_umask_child() {
+    if std::env::var_os(UMASK_CHILD_ENV).is_none() {
+        return;
+    }
     // The binary sets umask 077; the store must not rely on it.
     rustix::process::umask(rustix::fs::Mode::empty());
     let tmp = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{AppId, OrgId};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
+use simsid::simulator::{SimConfig, SimSite, Simulator};
 use simsid::store::{Store, StoreKey};
 
 /// A simulator on loopback with `sites` schools.
@@ -188,4 +188,28 @@ pub fn all_file_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// Whether `needle` occurs in `hay`.
 pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `n` credentials (site, client id) of different authorised sites.
+pub fn credentials(sim: &Simulator, n: usize) -> Vec<(OrgId, String)> {
+    let found: Vec<(OrgId, String)> = sim
+        .control()
+        .sites()
+        .into_iter()
+        .filter(|s| s.authorised && !s.clients.is_empty())
+        .map(|s| (s.org_id.clone(), s.clients[0].client_id.clone()))
+        .take(n)
+        .collect();
+    assert_eq!(found.len(), n, "the dataset has {n} sites with credentials");
+    found
+}
+
+/// The authorised site with credentials after the first `skip` ones.
+pub fn authorised_site(sim: &Simulator, skip: usize) -> SimSite {
+    sim.control()
+        .sites()
+        .into_iter()
+        .filter(|s| s.authorised && !s.clients.is_empty())
+        .nth(skip)
+        .expect("an authorised site with clients")
 }

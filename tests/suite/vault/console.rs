@@ -9,8 +9,8 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
-mod vault_support;
+use crate::support::common;
+use crate::support::vault_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

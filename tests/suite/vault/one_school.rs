@@ -3,8 +3,8 @@
 //! and no other site's key is removed although the one-school run lists only that site.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
-mod vault_support;
+use crate::support::common;
+use crate::support::vault_support;
 
 use common::*;
 use simsid::vault::path::credential_key;

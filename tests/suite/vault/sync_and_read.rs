@@ -4,8 +4,8 @@
 // Tests compare secrets with what the simulator served and the vault holds.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
-mod vault_support;
+use crate::support::common;
+use crate::support::vault_support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
