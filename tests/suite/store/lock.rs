@@ -202,14 +202,14 @@ async fn a_run_whose_store_changed_under_it_commits_nothing() {
 fn console_services(
     env: &BTreeMap<String, String>,
     home: &Path,
-) -> simsid::ops::console::ConsoleServices {
+) -> simsid::cli::console::ConsoleServices {
     let dirs = Dirs {
         config_dir: home.join("config"),
         data_dir: home.join("data"),
         state_dir: home.join("state"),
     };
     let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
-    simsid::ops::console::ConsoleServices::new(Context::new(settings), None, None).unwrap()
+    simsid::cli::console::ConsoleServices::new(Context::new(settings), None, None).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
