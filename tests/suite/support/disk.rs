@@ -1,6 +1,5 @@
 //! Files and modes on disk for the store tests: modes, file listings, the environment that
 //! points the binary at a store and its key file, and the shape of a refusal.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,10 +9,12 @@ use std::process::Output;
 
 use super::common::*;
 
+/// The permission bits of `p` (not following a symlink).
 pub fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
+/// Sets the permission bits of `p`.
 pub fn chmod(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -36,12 +37,14 @@ pub fn key_file_env(env: &BTreeMap<String, String>, log: &Path) -> BTreeMap<Stri
     env
 }
 
+/// `env` with the store at `store`.
 pub fn with_store(env: &BTreeMap<String, String>, store: &Path) -> BTreeMap<String, String> {
     let mut env = env.clone();
     env.insert("SIMSID_STORE".into(), store.display().to_string());
     env
 }
 
+/// The binary exited `code` and its stderr names every one of `needles`.
 pub fn assert_refused(o: &Output, code: i32, needles: &[&str]) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(code), "stderr: {err}");

@@ -1,10 +1,10 @@
 //! Hostile data for the tests of remote text: a client id that tries escape sequences, and
 //! the check that nothing a terminal would act on reaches it.
-#![allow(dead_code)]
 
 use secrecy::SecretString;
 use simsid::simulator::SimClient;
 
+/// A client id carrying OSC 52 (clipboard), BEL and a line feed that would forge a row.
 pub const HOSTILE_CLIENT: &str = "sas-\u{1b}]52;c;SGVsbG8=\u{7}-x\r\nREFUSED";
 
 /// Bytes that must never reach a terminal from remote text.
@@ -18,6 +18,8 @@ pub fn assert_terminal_safe(text: &str) {
     }
 }
 
+/// A client with [`HOSTILE_CLIENT`] as its id and a formula with an escape as its
+/// description.
 pub fn hostile_client(secret: &str) -> SimClient {
     SimClient {
         client_id: HOSTILE_CLIENT.into(),
