@@ -194,6 +194,10 @@ impl Runtime {
     ) -> anyhow::Result<()> {
         let (width, height) = tui.size()?;
         app.update(Action::Resize { width, height });
+        // The first frame comes from the local store; what the start asks for (a viewer's
+        // pull) runs in the background.
+        tui.terminal.draw(|frame| views::draw(app, frame))?;
+        self.dispatch(tui, app, Action::Started)?;
         let mut pacer = FramePacer::new(MIN_FRAME);
         let mut next_tick = Instant::now();
         loop {
@@ -382,6 +386,15 @@ impl Runtime {
             }
             Effect::ClearClipboard => {
                 self.clear_clipboard(tui);
+                None
+            }
+            Effect::Pull => {
+                let future = s.pull();
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await.map_err(message);
+                    let _ = tx.send(Action::Pulled(result));
+                });
                 None
             }
             Effect::Verify(org) => {

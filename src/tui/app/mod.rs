@@ -102,6 +102,8 @@ pub struct App {
     pub(crate) input: Option<Input>,
     pub(crate) flash: Option<Flash>,
     pub(crate) readonly: bool,
+    /// A viewer's pull is under way.
+    pulling: bool,
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
@@ -136,6 +138,7 @@ impl App {
             input: None,
             flash: None,
             readonly: options.readonly,
+            pulling: false,
             theme,
             now,
             size: (80, 24),
@@ -321,6 +324,12 @@ impl App {
                 }
             }
             Action::ListedVerified(result) => self.listed_verified(result),
+            Action::Started => {
+                if self.secrets.is_view() {
+                    self.start_pull(&mut fx);
+                }
+            }
+            Action::Pulled(result) => self.pulled(result, &mut fx),
         }
         self.mask_covered_sites();
         self.clear_stale_reveal_flash();
@@ -422,6 +431,42 @@ impl App {
             Screen::Site(v) if &v.org == org => Some(v.as_mut()),
             _ => None,
         })
+    }
+
+    /// A team-mode viewer's `R` (and the console's start): the view pulled in the
+    /// background; one pull at a time.
+    pub(crate) fn start_pull(&mut self, fx: &mut Vec<Effect>) {
+        if self.pulling {
+            self.info(strings::FLASH_PULLING.to_string());
+            return;
+        }
+        self.pulling = true;
+        self.info(strings::FLASH_PULLING.to_string());
+        fx.push(Effect::Pull);
+    }
+
+    /// Whether a pull is under way.
+    pub fn pulling(&self) -> bool {
+        self.pulling
+    }
+
+    fn pulled(&mut self, result: Result<crate::domain::Pulled, String>, fx: &mut Vec<Effect>) {
+        self.pulling = false;
+        match result {
+            Ok(p) => {
+                self.info(strings::pulled(&p));
+                if p.changed {
+                    fx.push(Effect::LoadOverview);
+                    if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
+                        fx.push(Effect::LoadRuns);
+                    }
+                    if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
+                        fx.push(Effect::LoadExposures);
+                    }
+                }
+            }
+            Err(e) => self.error(strings::failed("pull", &e)),
+        }
     }
 
     pub(crate) fn set_flash(&mut self, level: Level, text: String) {

@@ -1045,3 +1045,71 @@ fn a_removed_site_keeps_its_name_in_the_console() {
     assert!(app.sites().by_org(&org(ST_MARYS)).is_none());
     assert_eq!(app.known_name(&org(ST_MARYS)), Some(name.as_str()));
 }
+
+// ---------- a team-mode viewer ----------
+
+fn viewer(readonly: bool) -> simsid::tui::App {
+    let mut overview = overview();
+    overview.secrets = simsid::tui::SecretsLocation::VaultView("https://vault.example:8200".into());
+    app_with(overview, readonly)
+}
+
+fn pulled(changed: bool) -> simsid::domain::Pulled {
+    simsid::domain::Pulled {
+        run_id: Some("1a2b3c4d-0000-4000-8000-000000000000".into()),
+        published_at: None,
+        sites: 6,
+        credentials: 9,
+        changed,
+    }
+}
+
+#[test]
+fn a_viewer_pulls_when_the_console_starts_and_on_r_and_never_harvests() {
+    let mut app = viewer(false);
+    assert_eq!(app.update(Action::Started), [Effect::Pull]);
+    assert!(app.pulling());
+    // One pull at a time: R while one runs asks for nothing more.
+    assert!(ch(&mut app, 'R').is_empty());
+    assert!(
+        app.confirm().is_none(),
+        "R on a viewer asks no harvest confirmation"
+    );
+    // A changed view reloads what is on screen; an unchanged one does not.
+    let fx = app.update(Action::Pulled(Ok(pulled(true))));
+    assert_eq!(fx, [Effect::LoadOverview]);
+    assert!(!app.pulling());
+    assert!(
+        app.flash().unwrap().text.contains("run 1a2b3c4d"),
+        "{:?}",
+        app.flash()
+    );
+    assert_eq!(ch(&mut app, 'R'), [Effect::Pull]);
+    assert!(app.update(Action::Pulled(Ok(pulled(false)))).is_empty());
+    assert!(app.flash().unwrap().text.starts_with("view unchanged"));
+    // A failed pull is said; the local view stays.
+    assert_eq!(ch(&mut app, 'R'), [Effect::Pull]);
+    app.update(Action::Pulled(Err("vault unreachable".into())));
+    assert_eq!(app.flash().unwrap().level, Level::Error);
+    assert_eq!(names(&app).len(), 6);
+    // `u` on a site says where harvests run.
+    key(&mut app, KeyCode::Enter);
+    let fx = ch(&mut app, 'u');
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::StartSiteHarvest(_))),
+        "{fx:?}"
+    );
+    assert!(app.flash().unwrap().text.contains("harvest host"));
+}
+
+#[test]
+fn a_readonly_viewer_still_pulls_and_a_harvesting_profile_does_not_pull_at_start() {
+    let mut app = viewer(true);
+    assert_eq!(app.update(Action::Started), [Effect::Pull]);
+    app.update(Action::Pulled(Ok(pulled(false))));
+    assert_eq!(ch(&mut app, 'R'), [Effect::Pull]);
+    let mut local = app_with(overview(), false);
+    assert!(local.update(Action::Started).is_empty());
+    assert!(ch(&mut local, 'R').is_empty());
+    assert_eq!(local.confirm(), Some(&Confirm::Harvest));
+}

@@ -206,6 +206,7 @@ impl Console {
                 self.listed = result.as_ref().ok().cloned();
                 Action::ListedVerified(result)
             }
+            Effect::Pull => Action::Pulled(s.pull().await.map_err(message)),
             Effect::CancelHarvest | Effect::SwitchProfile(_) | Effect::Quit => return None,
         })
     }
