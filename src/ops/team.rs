@@ -1,0 +1,498 @@
+//! Team mode (vault.md "Team mode"): the harvest host publishes the team's view under
+//! `{prefix}/_simsid/` after every committing harvest, and a viewer pulls it into its store.
+//!
+//! Each operation has a vault half that holds no store (so it may run as a background task)
+//! between a store read before and a store write after: [`publish_view`] then
+//! [`Store::set_published`] / [`Store::set_run_identity`]; [`fetch_view`] then
+//! [`Store::replace_with_view`]. [`publish`] and [`pull`] do all three for the CLI.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::{OpError, OpResult};
+use crate::store::{PublishedMark, PulledMark, Store};
+use crate::vault::{Route, VaultClient, VaultError, VaultSettings};
+use crate::view::chunk::{is_chunk_name, sha256_hex, Header};
+use crate::view::{assemble, build, Manifest, View, ViewError};
+
+/// Chunk requests in flight at most.
+const CONCURRENCY: usize = 16;
+/// Pull attempts when a chunk went missing under it (a publish removed it): each attempt
+/// reads the manifest again.
+const PULL_ATTEMPTS: usize = 3;
+
+/// The folder of the view under the prefix (its first segment starts with `_`: simsid's
+/// own, never a site, never removed by `--reconcile`).
+pub const VIEW_FOLDER: &str = "_simsid";
+
+/// A chunk or the manifest as stored in the vault: its exact bytes as one string, so that
+/// the SHA-256 a reader checks is over what the writer hashed.
+#[derive(Debug, Serialize, Deserialize)]
+struct Body {
+    body: String,
+}
+
+/// The manifest's key under the mount.
+pub fn manifest_key(settings: &VaultSettings) -> String {
+    format!("{}/{VIEW_FOLDER}/manifest", settings.prefix)
+}
+
+/// A chunk's key under the mount (`name` is a checked SHA-256).
+fn chunk_key(settings: &VaultSettings, name: &str) -> String {
+    format!("{}/{VIEW_FOLDER}/chunks/{name}", settings.prefix)
+}
+
+fn view_error(e: ViewError) -> OpError {
+    OpError::failed(e.to_string())
+}
+
+/// What one publish did (`harvest --json` `"view"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Published {
+    /// Chunks the view has.
+    pub chunks: usize,
+    /// Chunks written by this publish (only those not already in the vault).
+    pub written: usize,
+    /// Chunks removed (retired by the previous publish).
+    pub removed: usize,
+    /// Vault requests this publish made (the session's login or lookup included).
+    pub requests: u64,
+}
+
+/// Reads the manifest: its KV version and body, `None` when nothing is published.
+async fn read_manifest(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    route: Route,
+) -> Result<Option<(u64, String)>, VaultError> {
+    let read = client
+        .kv_read::<Body>(&settings.mount, &manifest_key(settings), route)
+        .await?;
+    Ok(read.map(|r| (r.version, r.data.body)))
+}
+
+/// The vault half of a publish: writes `view` (from [`Store::view`]) after `previous`
+/// (from [`Store::published`]; `None`: read from the vault). Chunks the previous manifest
+/// did not name are written first, then the manifest with check-and-set on the previous
+/// version (another publisher in between: read again, once), then the chunks the previous
+/// publish retired are removed. `repair` writes every chunk and removes any chunk under
+/// `_simsid/chunks/` neither manifest names (`harvest --reconcile`). The run `run_id`, if
+/// in the view, is published with the identity that publishes. Returns what it did, the
+/// mark to remember ([`Store::set_published`]) and the identity ([`Store::set_run_identity`]).
+pub async fn publish_view(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    mut view: View,
+    previous: Option<PublishedMark>,
+    run_id: uuid::Uuid,
+    repair: bool,
+) -> OpResult<(Published, PublishedMark, Option<String>)> {
+    let start = client.requests();
+    let identity = client.identity().await.ok();
+    if let Some(run) = view.runs.iter_mut().find(|r| r.run_id == run_id) {
+        if run.identity.is_none() {
+            run.identity.clone_from(&identity);
+        }
+    }
+    let mut known: Option<(u64, Option<Manifest>)> =
+        previous.map(|p| (p.version, Manifest::parse(&p.manifest).ok()));
+    if known.is_none() {
+        known = read_manifest(client, settings, Route::Active)
+            .await?
+            .map(|(v, body)| (v, Manifest::parse(&body).ok()));
+    }
+    let header = Header {
+        run_id,
+        published_at: Utc::now(),
+        identity: identity.clone(),
+    };
+    let built = build(&view, header).map_err(view_error)?;
+    for attempt in 0..2 {
+        let mut manifest = built.manifest.clone();
+        let prev = known.as_ref().and_then(|(_, m)| m.as_ref());
+        let plan = manifest.plan_after(prev, repair);
+        let body = manifest.to_body().map_err(view_error)?;
+        let bodies = &built.bodies;
+        stream::iter(plan.write.iter())
+            .map(|name| async move {
+                let chunk = Body {
+                    body: bodies[name].clone(),
+                };
+                client
+                    .kv_write(&settings.mount, &chunk_key(settings, name), &chunk, None)
+                    .await
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<u64>>()
+            .await?;
+        let cas = known.as_ref().map_or(0, |(v, _)| *v);
+        let version = match client
+            .kv_write(
+                &settings.mount,
+                &manifest_key(settings),
+                &Body { body: body.clone() },
+                Some(cas),
+            )
+            .await
+        {
+            Ok(v) => v,
+            Err(VaultError::CasMismatch) if attempt == 0 => {
+                // Another publisher wrote in between (or this store's memory is old).
+                known = read_manifest(client, settings, Route::Active)
+                    .await?
+                    .map(|(v, body)| (v, Manifest::parse(&body).ok()));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut remove = plan.remove.clone();
+        if repair {
+            remove.extend(orphans(client, settings, &manifest).await?);
+        }
+        let removed = stream::iter(remove.iter())
+            .map(|name| async move {
+                client
+                    .kv_delete_all(&settings.mount, &chunk_key(settings, name))
+                    .await
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let failed = removed.iter().filter(|r| r.is_err()).count();
+        if failed > 0 {
+            // Left behind, harmless (no manifest names them); `--reconcile` removes them.
+            warn!(
+                failed,
+                "old chunks of the team's view could not be removed"
+            );
+        }
+        let published = Published {
+            chunks: manifest.chunks.len(),
+            written: plan.write.len(),
+            removed: remove.len() - failed,
+            requests: client.requests() - start,
+        };
+        info!(
+            run_id = %run_id,
+            chunks = published.chunks,
+            written = published.written,
+            removed = published.removed,
+            requests = published.requests,
+            "team view published"
+        );
+        let mark = PublishedMark {
+            version,
+            manifest: body,
+        };
+        return Ok((published, mark, identity));
+    }
+    Err(OpError::failed(
+        "the team's view changed in the vault twice while publishing (another harvest host?)",
+    ))
+}
+
+/// Chunks under `_simsid/chunks/` that neither `manifest` nor the publish it retired from
+/// names (left behind by a failed removal).
+async fn orphans(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    manifest: &Manifest,
+) -> Result<Vec<String>, VaultError> {
+    let folder = format!("{}/{VIEW_FOLDER}/chunks", settings.prefix);
+    let names = client
+        .kv_list(&settings.mount, &folder, Route::Active)
+        .await?;
+    let keep = manifest.names();
+    Ok(names
+        .into_iter()
+        .filter(|n| is_chunk_name(n))
+        .filter(|n| !keep.contains(n.as_str()) && !manifest.retired.contains(n))
+        .collect())
+}
+
+/// Publishes the view of `store` after run `run_id` committed (the CLI's harvest): the
+/// store read, [`publish_view`], and what it published remembered in the store.
+pub async fn publish(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    store: &Store,
+    run_id: uuid::Uuid,
+    repair: bool,
+) -> OpResult<Published> {
+    let view = store.view()?;
+    let previous = if repair { None } else { store.published()? };
+    let (published, mark, identity) =
+        publish_view(client, settings, view, previous, run_id, repair).await?;
+    if let Some(identity) = identity {
+        store.set_run_identity(&run_id.to_string(), &identity)?;
+    }
+    store.set_published(&mark)?;
+    Ok(published)
+}
+
+/// What a pull brought (`pull --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pulled {
+    pub run_id: uuid::Uuid,
+    #[serde(with = "crate::domain::rfc3339")]
+    pub published_at: DateTime<Utc>,
+    pub sites: usize,
+    pub credentials: usize,
+    /// False when the view was the one already pulled (one request).
+    pub changed: bool,
+}
+
+impl Pulled {
+    fn of(mark: &PulledMark, changed: bool) -> Pulled {
+        Pulled {
+            run_id: mark.run_id,
+            published_at: mark.published_at,
+            sites: mark.sites,
+            credentials: mark.credentials,
+            changed,
+        }
+    }
+}
+
+/// What the vault half of a pull found.
+#[derive(Debug)]
+pub enum Fetched {
+    /// The view already pulled.
+    Unchanged(PulledMark),
+    /// A new view, verified: write it with [`Store::replace_with_view`] (`chunks` are the
+    /// chunks it is made of, to cache).
+    Changed {
+        view: View,
+        chunks: HashMap<String, String>,
+        mark: PulledMark,
+    },
+}
+
+impl Fetched {
+    /// The pull's outcome as `pull --json` reports it.
+    pub fn summary(&self) -> Pulled {
+        match self {
+            Fetched::Unchanged(mark) => Pulled::of(mark, false),
+            Fetched::Changed { mark, .. } => Pulled::of(mark, true),
+        }
+    }
+}
+
+/// The vault half of a pull: reads the manifest (one request when it is the one `known`
+/// names), fetches the chunks not in `cached`, and verifies every chunk and the stream. A
+/// chunk that went missing (a publish removed it meanwhile) starts again from the
+/// manifest on the active node, at most [`PULL_ATTEMPTS`] times; an altered chunk fails
+/// at once.
+pub async fn fetch_view(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    known: Option<&PulledMark>,
+    mut cached: HashMap<String, String>,
+) -> OpResult<Fetched> {
+    let mut last = None;
+    for attempt in 0..PULL_ATTEMPTS {
+        let route = if attempt == 0 {
+            Route::Any
+        } else {
+            Route::Active
+        };
+        let (_, body) = match read_manifest(client, settings, route).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return Err(OpError::failed(format!(
+                    "nothing is published at {}/{}: the harvest host (`source = \"sims\"`, \
+                     `secrets = \"vault\"`) publishes the team's view with every harvest",
+                    settings.mount,
+                    manifest_key(settings)
+                )))
+            }
+            Err(VaultError::Forbidden(_)) => {
+                return Err(OpError::failed(format!(
+                    "your vault identity may not read the team's view at {}/{}: it needs the \
+                     viewer policy (`simsid vault policy`)",
+                    settings.mount,
+                    manifest_key(settings)
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let sha = sha256_hex(body.as_bytes());
+        if let Some(k) = known.filter(|k| k.manifest_sha256 == sha) {
+            return Ok(Fetched::Unchanged(k.clone()));
+        }
+        let manifest = Manifest::parse(&body).map_err(view_error)?;
+        let wanted: Vec<String> = manifest
+            .names()
+            .into_iter()
+            .filter(|n| !cached.contains_key(*n))
+            .map(str::to_string)
+            .collect();
+        let fetched = stream::iter(wanted)
+            .map(|name| async move {
+                let read = client
+                    .kv_read::<Body>(&settings.mount, &chunk_key(settings, &name), route)
+                    .await;
+                (name, read)
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for (name, read) in fetched {
+            match read {
+                Ok(Some(r)) => {
+                    cached.insert(name, r.data.body);
+                }
+                Ok(None) => {}
+                Err(VaultError::Forbidden(_)) => {
+                    return Err(OpError::failed(
+                        "your vault identity may not read the team's view (`simsid vault policy`: viewer)",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match assemble(&manifest, &cached) {
+            Ok(view) => {
+                let names = manifest.names();
+                cached.retain(|n, _| names.contains(n.as_str()));
+                let mark = PulledMark {
+                    manifest_sha256: sha,
+                    run_id: manifest.run_id,
+                    published_at: manifest.published_at,
+                    identity: manifest.identity.clone(),
+                    sites: manifest.sites,
+                    credentials: manifest.credentials,
+                    pulled_at: Utc::now(),
+                };
+                return Ok(Fetched::Changed {
+                    view,
+                    chunks: cached,
+                    mark,
+                });
+            }
+            Err(e @ ViewError::Missing { .. }) => {
+                warn!(error = %e, attempt, "a chunk of the team's view went missing; reading the manifest again");
+                last = Some(e);
+            }
+            Err(e) => return Err(view_error(e)),
+        }
+    }
+    Err(view_error(last.unwrap_or(ViewError::Malformed(
+        "the view could not be read".into(),
+    ))))
+}
+
+/// `simsid pull`: brings the published view into `store` (the caller holds the harvest
+/// lock). An unchanged view costs one request and writes nothing; a missing or altered
+/// chunk fails and leaves the store as it was.
+pub async fn pull(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    store: &mut Store,
+) -> OpResult<Pulled> {
+    let known = store.pulled()?;
+    let cached = if known.is_some() {
+        store.view_chunks()?
+    } else {
+        HashMap::new()
+    };
+    let fetched = fetch_view(client, settings, known.as_ref(), cached).await?;
+    let pulled = fetched.summary();
+    if let Fetched::Changed { view, chunks, mark } = &fetched {
+        let chunks: BTreeMap<&str, &str> = chunks
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_str()))
+            .collect();
+        store.replace_with_view(view, &chunks, mark)?;
+        info!(run_id = %mark.run_id, sites = mark.sites, credentials = mark.credentials, "team view pulled");
+    }
+    Ok(pulled)
+}
+
+/// A harvest's commit sink that also publishes the team's view once the run committed:
+/// `inner` (the vault sink) takes the harvest as before; `outcome` says how the publish
+/// went, for the front end to report.
+#[derive(Debug)]
+pub struct Publishing<K> {
+    pub inner: K,
+    client: std::sync::Arc<VaultClient>,
+    settings: VaultSettings,
+    repair: bool,
+    /// `None` until a publish was tried (or when the run did not commit); the reason when
+    /// it failed.
+    pub outcome: Option<Result<Published, String>>,
+}
+
+impl<K> Publishing<K> {
+    /// `inner` publishing through `client` under `settings`; `repair` (`--reconcile`)
+    /// rewrites every chunk and removes orphaned ones.
+    pub fn new(
+        inner: K,
+        client: std::sync::Arc<VaultClient>,
+        settings: &VaultSettings,
+        repair: bool,
+    ) -> Self {
+        Publishing {
+            inner,
+            client,
+            settings: settings.clone(),
+            repair,
+            outcome: None,
+        }
+    }
+}
+
+impl<K: super::CommitSink> super::CommitSink for Publishing<K> {
+    fn sync(
+        &mut self,
+        store: &Store,
+        data: &crate::domain::HarvestData,
+        held: &crate::domain::HeldRemovals,
+        summary: &mut crate::domain::RunSummary,
+        events: &tokio::sync::mpsc::UnboundedSender<crate::harvest::HarvestEvent>,
+    ) -> impl std::future::Future<Output = OpResult<super::Synced>> {
+        self.inner.sync(store, data, held, summary, events)
+    }
+
+    fn identity(&self) -> Option<String> {
+        self.inner.identity()
+    }
+
+    fn publishes_view(&self) -> bool {
+        true
+    }
+
+    fn publish_view(
+        &mut self,
+        view: View,
+        previous: Option<PublishedMark>,
+        run_id: uuid::Uuid,
+    ) -> impl std::future::Future<Output = Option<(PublishedMark, Option<String>)>> {
+        async move {
+            let published = publish_view(
+                &self.client,
+                &self.settings,
+                view,
+                previous,
+                run_id,
+                self.repair,
+            )
+            .await;
+            match published {
+                Ok((published, mark, identity)) => {
+                    self.outcome = Some(Ok(published));
+                    Some((mark, identity))
+                }
+                Err(e) => {
+                    warn!(error = %e, "the team's view was not published");
+                    self.outcome = Some(Err(e.to_string()));
+                    None
+                }
+            }
+        }
+    }
+}
