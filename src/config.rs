@@ -63,7 +63,7 @@ impl Env for BTreeMap<String, String> {
 
 /// The environment variables `resolve` reads by name; an empty one is an error, never a
 /// silent fall back to the default (an empty `SIMSID_STS_URL` must not mean production).
-const KNOWN_VARS: [&str; 17] = [
+const KNOWN_VARS: [&str; 18] = [
     "SIMSID_CONFIG",
     "SIMSID_PROFILE",
     "SIMSID_APPLICATION_ID",
@@ -81,6 +81,7 @@ const KNOWN_VARS: [&str; 17] = [
     "SIMSID_APIM_KEY",
     "SIMSID_STS_CLIENT_AUTH",
     "SIMSID_METRICS",
+    "SIMSID_SOURCE",
 ];
 
 /// An [`Env`] that reads empty values as unset: used once empty ones have been reported.
@@ -173,6 +174,29 @@ pub struct Settings {
     pub secrets: SecretsMode,
     /// The vault, when an address is configured (vault.md "Settings").
     pub vault: Option<VaultSettings>,
+    /// Where this machine's view comes from (team mode, `source`).
+    pub source: Source,
+}
+
+/// Where a profile's sites and credentials come from (vault.md "Team mode").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// This machine harvests SIMS ID (the default; a harvest host in vault mode).
+    #[default]
+    Sims,
+    /// A viewer: it pulls the view the harvest host published in the vault, and reads a
+    /// secret only from the vault with the person's identity.
+    Vault,
+}
+
+impl Source {
+    /// The word of the setting and of `status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Sims => "sims",
+            Source::Vault => "vault",
+        }
+    }
 }
 
 /// One or more configuration problems, reported together.
@@ -221,6 +245,8 @@ struct ProfileFile {
     log_file: Option<PathBuf>,
     readonly: Option<bool>,
     metrics_file: Option<PathBuf>,
+    /// Team mode: `"sims"` (this machine harvests) or `"vault"` (a viewer).
+    source: Option<String>,
     // Vault mode (vault.md "Settings").
     secrets: Option<String>,
     vault_addr: Option<toml::Value>,
@@ -430,6 +456,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     let api_base = layers.endpoint(Endpoint::Api);
     let client_auth = layers.client_auth();
     let verify_scopes = layers.file.verify_scopes.clone().unwrap_or_default();
+    let source = layers.source(vault.settings.is_some());
     let scopes = layers.string("SIMSID_SCOPES", &layers.file.scopes, DEFAULT_SCOPES);
     let acr_values = pick(None, None, layers.file.acr_values.clone())
         .unwrap_or_else(|| DEFAULT_ACR_VALUES.to_string());
@@ -481,8 +508,13 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         remote,
         application_id: application_raw,
         warnings,
-        secrets: vault.mode,
+        // A viewer reads every secret from the vault (vault.md "Viewing").
+        secrets: match source {
+            Source::Vault => SecretsMode::Vault,
+            Source::Sims => vault.mode,
+        },
         vault: vault.settings,
+        source,
     })
 }
 
@@ -797,6 +829,30 @@ impl Layers<'_> {
         })
     }
 
+    /// `source` (`$SIMSID_SOURCE`): `sims` (default) or `vault`; a viewer needs a vault.
+    fn source(&mut self, has_vault: bool) -> Source {
+        let table = self.table.clone();
+        match pick(None, self.var("SIMSID_SOURCE"), self.file.source.clone()).as_deref() {
+            None | Some("sims") => Source::Sims,
+            Some("vault") => {
+                if !has_vault {
+                    self.problems.push(format!(
+                        "source \"vault\" (a viewer of the team's view) needs the vault: set \
+                         VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in {table}"
+                    ));
+                }
+                Source::Vault
+            }
+            Some(other) => {
+                self.problems.push(format!(
+                    "source `{}` is neither \"sims\" nor \"vault\" (SIMSID_SOURCE / `source` in {table})",
+                    crate::sanitize::bounded(other, 32)
+                ));
+                Source::Sims
+            }
+        }
+    }
+
     /// Requests in flight at most, 1 to [`MAX_CONCURRENCY`]. A malformed variable is
     /// reported; the file's value does not stand in for it.
     fn concurrency(&mut self) -> usize {
@@ -864,7 +920,7 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
                  concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
-                 readonly, metrics_file, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
+                 readonly, metrics_file, source, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
                  vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
                  vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
                  vault_on_remove, client_secret_vault)",

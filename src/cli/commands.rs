@@ -85,6 +85,8 @@ pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdRes
 pub struct VaultReport {
     pub counts: crate::ops::vault_sync::VaultCounts,
     pub foreign: Option<Vec<String>>,
+    /// How publishing the team's view went (`None`: not tried, the run did not commit).
+    pub view: Option<Result<crate::ops::team::Published, String>>,
 }
 
 pub async fn harvest_into<K: ops::CommitSink>(
@@ -154,6 +156,15 @@ pub fn print_run(
             if let Some(foreign) = &vault.foreign {
                 map.insert("vault_foreign".into(), serde_json::json!(foreign));
             }
+            match &vault.view {
+                Some(Ok(published)) => {
+                    map.insert("view".into(), serde_json::json!(published));
+                }
+                Some(Err(why)) => {
+                    map.insert("view_error".into(), serde_json::json!(why));
+                }
+                None => {}
+            }
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
@@ -166,6 +177,22 @@ pub fn print_run(
             )
             .map_err(io_err)?;
         }
+        if let Some(Some(Ok(p))) = vault.map(|v| &v.view) {
+            writeln!(
+                out,
+                "team view: published ({} chunks, {} written, {} removed)",
+                p.chunks, p.written, p.removed
+            )
+            .map_err(io_err)?;
+        }
+    }
+    // The run is committed and the secrets are in the vault: a publish that failed is a
+    // warning, not the run's exit code; the next harvest publishes again.
+    if let Some(Some(Err(why))) = vault.map(|v| &v.view) {
+        eprintln!(
+            "simsid: warning: the team's view was not published: {}; the next harvest publishes it again",
+            crate::sanitize::for_terminal(why)
+        );
     }
     Ok(match summary.status {
         RunStatus::Cancelled => {

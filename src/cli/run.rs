@@ -130,6 +130,9 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             site,
             ..
         } => {
+            if ctx.settings.source == crate::config::Source::Vault {
+                return Err(CliError::usage(super::team::HARVEST_ON_VIEWER));
+            }
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
             }
@@ -143,6 +146,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 commands::harvest(&ctx, json, accept_removals).await
             }
         }
+        Command::Pull { json } => super::team::pull(&ctx, json).await,
         Command::Sites {
             json,
             filter,
@@ -195,6 +199,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Tui => "tui",
         Command::Demo { .. } => "demo",
         Command::Harvest { .. } => "harvest",
+        Command::Pull { .. } => "pull",
         Command::Sites { .. } => "sites",
         Command::Show { .. } => "show",
         Command::Verify { .. } => "verify",

@@ -14,11 +14,14 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
         let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
         let vault = vault_ops::vault_client(ctx)?;
         let settings = vault_ops::vault_settings(ctx)?;
-        let mut sink = VaultSink::new(vault, settings, false);
+        let sink = VaultSink::new(vault.clone(), settings, false);
+        // A one-school run republishes the team's view too (cli.md "One school").
+        let mut sink = ops::team::Publishing::new(sink, vault, settings, false);
         run(ctx, json, query, &remote, &mut sink, |s| {
             Some(VaultReport {
-                counts: s.counts,
+                counts: s.inner.counts,
                 foreign: None,
+                view: s.outcome.clone(),
             })
         })
         .await

@@ -33,16 +33,20 @@ pub async fn harvest(
     let remote = vault_ops::with_vault_secret(ctx, ctx.remote()?).await?;
     let vault = vault_ops::vault_client(ctx)?;
     let settings = vault_ops::vault_settings(ctx)?;
-    let mut sink = VaultSink::new(vault, settings, reconcile)
+    let sink = VaultSink::new(vault.clone(), settings, reconcile)
         .with_concurrency(remote.concurrency.max(ops::vault_sync::SYNC_CONCURRENCY))
         .accepting_removals(policy.accept_removals);
+    // Every committed run also publishes the team's view (vault.md "Team mode").
+    let mut sink = ops::team::Publishing::new(sink, vault, settings, reconcile);
     let code = harvest_into(ctx, json, policy, &remote, &mut sink, |s| {
         Some(VaultReport {
-            counts: s.counts,
-            foreign: reconcile.then(|| s.foreign.clone()),
+            counts: s.inner.counts,
+            foreign: reconcile.then(|| s.inner.foreign.clone()),
+            view: s.outcome.clone(),
         })
     })
     .await;
+    let sink = sink.inner;
     if reconcile && !sink.foreign.is_empty() {
         const SHOWN: usize = 20;
         let names: Vec<String> = sink
