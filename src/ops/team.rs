@@ -496,3 +496,97 @@ impl<K: super::CommitSink> super::CommitSink for Publishing<K> {
         }
     }
 }
+
+/// The fingerprint the harvest host wrote in the custom metadata of a credential's key, if
+/// that metadata describes `version` (what a viewer read); `None` when it cannot be read.
+pub async fn host_fingerprint(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    org: &crate::domain::OrgId,
+    client_id: &str,
+    version: u64,
+) -> Option<crate::domain::Fingerprint> {
+    let key = crate::vault::path::credential_key(&settings.prefix, org, client_id);
+    let meta = client
+        .kv_metadata_read(&settings.mount, &key, Route::Active)
+        .await
+        .ok()??;
+    (meta.current_version == version)
+        .then(|| meta.custom_metadata.get("fingerprint").cloned())
+        .flatten()
+        .filter(|f| f.len() <= 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(crate::domain::Fingerprint)
+}
+
+/// On a viewer, the fingerprint an audit record of a read names (vault.md "Team mode":
+/// fingerprints agree): the view's when the version read is the view's, else the host's
+/// from the key's custom metadata; `None` when neither is known.
+pub fn viewer_fingerprint(
+    store: &Store,
+    org: &crate::domain::OrgId,
+    client_id: &str,
+    read: &super::vault_ops::VaultRead,
+) -> Option<crate::domain::Fingerprint> {
+    let mark = store.credential_mark(org, client_id).ok().flatten();
+    match mark {
+        Some((fingerprint, Some(version))) if version == read.version => Some(fingerprint),
+        _ => read.host_fingerprint.clone(),
+    }
+}
+
+/// `vault check` on a viewer: whether this identity may read the team's view (and it is
+/// there), and whether it may also read secrets (reveal, copy, verify: the operator
+/// policy) or not (the viewer policy). Each line: what was checked and ok or the reason.
+pub async fn check_viewer(
+    client: &VaultClient,
+    settings: &VaultSettings,
+) -> Vec<(String, Result<String, String>)> {
+    let mount = &settings.mount;
+    let view_path = format!("{mount}/data/{}", manifest_key(settings));
+    let secret_path = format!("{mount}/data/{}/simsid-check/simsid-check", settings.prefix);
+    let mut out = Vec::new();
+    let caps = match client
+        .capabilities_self(&[view_path.clone(), secret_path.clone()])
+        .await
+    {
+        Ok(caps) => caps,
+        Err(e) => {
+            out.push((format!("capabilities on {mount}/{}", settings.prefix), Err(e.to_string())));
+            return out;
+        }
+    };
+    let none = Vec::new();
+    let may_read = |path: &str| {
+        crate::vault::policy::missing(&["read"], caps.get(path).unwrap_or(&none)).is_empty()
+    };
+    let view = if may_read(&view_path) {
+        match read_manifest(client, settings, Route::Any).await {
+            Ok(Some((_, body))) => match Manifest::parse(&body) {
+                Ok(m) => Ok(format!(
+                    "readable: run {} published {} ({} sites)",
+                    m.run_id,
+                    crate::domain::rfc3339::format(&m.published_at),
+                    m.sites
+                )),
+                Err(e) => Err(e.to_string()),
+            },
+            Ok(None) => Err(
+                "readable, but nothing is published yet: the harvest host publishes the view with every harvest in vault mode"
+                    .into(),
+            ),
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        Err("this identity may not read it: it needs the viewer policy (see `simsid vault policy`)".into())
+    };
+    out.push((format!("team view {view_path}"), view));
+    out.push((
+        "secrets".into(),
+        Ok(if may_read(&secret_path) {
+            "this identity may also read secrets (reveal, copy, verify: the operator policy)".into()
+        } else {
+            "this identity may not read secrets (the viewer policy): reveal, copy and verify are refused".into()
+        }),
+    ));
+    out
+}

@@ -109,12 +109,24 @@ pub async fn read_credential(
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<CredentialRecord> {
+    read_credential_version(client, settings, org, client_id)
+        .await
+        .map(|r| r.data)
+}
+
+/// [`read_credential`] with the KV version read.
+pub async fn read_credential_version(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<crate::vault::KvRead<CredentialRecord>> {
     let key = credential_key(&settings.prefix, org, client_id);
     match client
         .kv_read::<CredentialRecord>(&settings.mount, &key, Route::Active)
         .await
     {
-        Ok(Some(r)) => Ok(r.data),
+        Ok(Some(r)) => Ok(r),
         Ok(None) => Err(OpError::failed(format!(
             "credential {client_id} of {org} is not in the vault at {}/{key}; run `simsid harvest --reconcile`",
             settings.mount
@@ -150,6 +162,11 @@ pub struct VaultRead {
     pub secret: SecretString,
     /// Who the vault says read it.
     pub identity: String,
+    /// The KV version read.
+    pub version: u64,
+    /// On a viewer: the fingerprint the harvest host wrote in the key's custom metadata,
+    /// when that metadata is of the version read (`None` elsewhere).
+    pub host_fingerprint: Option<crate::domain::Fingerprint>,
 }
 
 /// The vault half of [`reveal_audited`]: reads the secret with the current identity, no
@@ -162,10 +179,19 @@ pub async fn read_for_reveal(
 ) -> OpResult<VaultRead> {
     let settings = vault_settings(ctx)?;
     let identity = client.identity().await?;
-    let record = read_credential(client, settings, org, client_id).await?;
+    let read = read_credential_version(client, settings, org, client_id).await?;
+    // A viewer's store key is not the host's: the record names the host's fingerprint so
+    // that fingerprints agree across the team (vault.md "Team mode").
+    let host_fingerprint = if ctx.settings.source == crate::config::Source::Vault {
+        super::team::host_fingerprint(client, settings, org, client_id, read.version).await
+    } else {
+        None
+    };
     Ok(VaultRead {
-        secret: record.secret,
+        secret: read.data.secret,
         identity,
+        version: read.version,
+        host_fingerprint,
     })
 }
 
@@ -178,7 +204,12 @@ pub fn audit_vault_read(
     client_id: &str,
     read: &VaultRead,
 ) -> OpResult<()> {
-    let fp = store.fingerprint(&read.secret);
+    let fp = if ctx.settings.source == crate::config::Source::Vault {
+        super::team::viewer_fingerprint(store, org, client_id, read)
+            .unwrap_or_else(|| store.fingerprint(&read.secret))
+    } else {
+        store.fingerprint(&read.secret)
+    };
     let identity = &read.identity;
     let mut entry = ctx.audit_entry(
         action,
@@ -311,6 +342,13 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
             Err(e) => Err(e.to_string()),
         },
     );
+    if ctx.settings.source == crate::config::Source::Vault {
+        // A viewer needs to read the team's view, not to harvest (vault.md "Team mode").
+        for (check, result) in super::team::check_viewer(&client, settings).await {
+            line(check, result);
+        }
+        return Ok(lines);
+    }
     let data_path = format!("{mount}/data/{}/simsid-check", settings.prefix);
     let meta_path = format!("{mount}/metadata/{}/simsid-check", settings.prefix);
     let caps = client

@@ -273,6 +273,28 @@ impl Store {
         Ok(out)
     }
 
+    /// A credential's fingerprint and the vault version that holds its secret, if cached.
+    pub fn credential_mark(
+        &self,
+        org: &crate::domain::OrgId,
+        client_id: &str,
+    ) -> Result<Option<(Fingerprint, Option<u64>)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT fingerprint, vault_version FROM credentials \
+                 WHERE org_id = ?1 AND client_id = ?2",
+                params![org.as_str(), client_id],
+                |r| {
+                    Ok((
+                        Fingerprint(r.get(0)?),
+                        r.get::<_, Option<i64>>(1)?.map(|v| v.max(0) as u64),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.locate(e.into()))
+    }
+
     /// What this host last published, if it remembers.
     pub fn published(&self) -> Result<Option<PublishedMark>, StoreError> {
         read_meta(&self.conn, PUBLISHED).map_err(|e| self.locate(e))
