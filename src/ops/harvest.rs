@@ -77,7 +77,8 @@ pub trait CommitSink {
         _view: crate::view::View,
         _previous: Option<crate::store::PublishedMark>,
         _run_id: uuid::Uuid,
-    ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>> {
+    ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
+    {
         std::future::ready(None)
     }
 }
@@ -403,9 +404,7 @@ async fn publish_after_commit<K: CommitSink>(
     if !sink.publishes_view() {
         return;
     }
-    let read = store
-        .view()
-        .and_then(|view| Ok((view, store.published()?)));
+    let read = store.view().and_then(|view| Ok((view, store.published()?)));
     let (view, previous) = match read {
         Ok(read) => read,
         Err(e) => {

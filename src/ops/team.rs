@@ -165,10 +165,7 @@ pub async fn publish_view(
         let failed = removed.iter().filter(|r| r.is_err()).count();
         if failed > 0 {
             // Left behind, harmless (no manifest names them); `--reconcile` removes them.
-            warn!(
-                failed,
-                "old chunks of the team's view could not be removed"
-            );
+            warn!(failed, "old chunks of the team's view could not be removed");
         }
         let published = Published {
             chunks: manifest.chunks.len(),
@@ -551,7 +548,10 @@ pub async fn check_viewer(
     {
         Ok(caps) => caps,
         Err(e) => {
-            out.push((format!("capabilities on {mount}/{}", settings.prefix), Err(e.to_string())));
+            out.push((
+                format!("capabilities on {mount}/{}", settings.prefix),
+                Err(e.to_string()),
+            ));
             return out;
         }
     };
@@ -577,7 +577,10 @@ pub async fn check_viewer(
             Err(e) => Err(e.to_string()),
         }
     } else {
-        Err("this identity may not read it: it needs the viewer policy (see `simsid vault policy`)".into())
+        Err(
+            "this identity may not read it: it needs the viewer policy (see `simsid vault policy`)"
+                .into(),
+        )
     };
     out.push((format!("team view {view_path}"), view));
     out.push((

@@ -173,7 +173,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             tables,
-            ["audit", "credentials", "meta", "runs", "sites", "view_chunks"]
+            [
+                "audit",
+                "credentials",
+                "meta",
+                "runs",
+                "sites",
+                "view_chunks"
+            ]
         );
     }
 

@@ -433,18 +433,26 @@ mod tests {
         assert_eq!(store.sealed_secret_count().unwrap(), 0);
         assert_eq!(store.view_chunks().unwrap()["n1"], "body");
         assert_eq!(
-            store.harvest_identities().unwrap().into_iter().collect::<Vec<_>>(),
+            store
+                .harvest_identities()
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
             ["approle"]
         );
         let marks = store.vault_marks().unwrap();
         assert_eq!(marks.values().next().unwrap().version, 3);
         // The next pull replaces everything.
         store
-            .replace_with_view(&View::default(), &BTreeMap::new(), &PulledMark {
-                sites: 0,
-                credentials: 0,
-                ..store.pulled().unwrap().unwrap()
-            })
+            .replace_with_view(
+                &View::default(),
+                &BTreeMap::new(),
+                &PulledMark {
+                    sites: 0,
+                    credentials: 0,
+                    ..store.pulled().unwrap().unwrap()
+                },
+            )
             .unwrap();
         assert!(store.sites().unwrap().is_empty());
         assert!(store.runs().unwrap().is_empty());

@@ -639,6 +639,8 @@ impl VaultClient {
 
     /// The vault identity (`display_name`), looked up once.
     pub async fn identity(&self) -> Result<String, VaultError> {
+        // Opening the session learns it on the way (token auth looks the token up).
+        self.token().await?;
         if let Some(name) = self
             .session
             .lock()

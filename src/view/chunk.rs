@@ -32,6 +32,13 @@ pub const WRITE_MAX: usize = 512 * 1024;
 const CHUNK_MIN: usize = 8 * 1024;
 /// A line whose hash's first byte has these bits zero ends a chunk (1 in 64).
 const BOUNDARY_BITS: u8 = 0x3f;
+/// A publish writing fewer chunks than this is quiet (an unchanged re-harvest writes at
+/// most one: its run may close the tail into a chunk)…
+const QUIET_WRITES: usize = 2;
+/// … and makes at most this many chunk requests, writes and removals together, so that an
+/// unchanged re-harvest costs at most the session's lookup, one chunk request and the
+/// manifest (vault.md: at most 3 requests).
+const QUIET_CHUNK_REQUESTS: usize = 1;
 /// The most chunks a manifest may name (a reader refuses more).
 const MAX_CHUNKS: usize = 200_000;
 /// The largest manifest a reader accepts.
@@ -276,7 +283,9 @@ impl Manifest {
             )));
         }
         if m.chunks.len() > MAX_CHUNKS || m.retired.len() > MAX_CHUNKS {
-            return Err(ViewError::Malformed("the manifest names too many chunks".into()));
+            return Err(ViewError::Malformed(
+                "the manifest names too many chunks".into(),
+            ));
         }
         let names_ok = m
             .chunks
@@ -298,8 +307,10 @@ impl Manifest {
     }
 
     /// Plans this publish after `previous` (the manifest now in the vault, if any) and
-    /// records in `retired` what the previous one named and this one does not. With
-    /// `rewrite_all` every chunk is written (a repair).
+    /// records in `retired` what the previous one named and this one does not. Chunks the
+    /// previous one retired are removed now, all of them when the view changed, else at
+    /// most one chunk request in all (the others stay retired until a later publish).
+    /// With `rewrite_all` every chunk is written (a repair).
     pub fn plan_after(&mut self, previous: Option<&Manifest>, rewrite_all: bool) -> PublishPlan {
         let next: BTreeSet<String> = self.names().into_iter().map(str::to_string).collect();
         let (prev_names, prev_retired): (BTreeSet<String>, BTreeSet<String>) = match previous {
@@ -310,7 +321,7 @@ impl Manifest {
             None => Default::default(),
         };
         self.retired = prev_names.difference(&next).cloned().collect();
-        let write = if rewrite_all {
+        let write: Vec<String> = if rewrite_all {
             next.iter().cloned().collect()
         } else {
             next.iter()
@@ -318,7 +329,18 @@ impl Manifest {
                 .cloned()
                 .collect()
         };
-        let remove = prev_retired.difference(&next).cloned().collect();
+        let mut remove: Vec<String> = prev_retired.difference(&next).cloned().collect();
+        // A quiet publish (the view unchanged but for its newest run) makes at most one
+        // chunk request: what it does not remove now stays retired for the next publish.
+        if write.len() < QUIET_WRITES {
+            let now = QUIET_CHUNK_REQUESTS
+                .saturating_sub(write.len())
+                .min(remove.len());
+            let later = remove.split_off(now);
+            self.retired.extend(later);
+            self.retired.sort();
+            self.retired.dedup();
+        }
         PublishPlan { write, remove }
     }
 }
@@ -530,12 +552,31 @@ mod tests {
             a.manifest.chunks.len()
         );
         assert_eq!(d.manifest.retired.len(), plan.write.len());
-        // The next publish removes what this one retired, unless named again.
-        let mut e = build(&x, header(5)).unwrap();
-        let plan = e.manifest.plan_after(Some(&d.manifest), false);
-        assert!(plan.write.is_empty());
+        // The next publishes remove what this one retired, one chunk request each while the
+        // view is quiet.
+        let mut previous = d.manifest.clone();
+        let mut removed = Vec::new();
+        for n in 0..4 {
+            let mut e = build(&x, header(5 + n)).unwrap();
+            let plan = e.manifest.plan_after(Some(&previous), false);
+            assert!(plan.write.is_empty());
+            assert!(plan.remove.len() <= 1, "{plan:?}");
+            removed.extend(plan.remove);
+            previous = e.manifest;
+        }
+        removed.sort();
+        assert_eq!(removed, d.manifest.retired);
+        assert!(previous.retired.is_empty());
+
+        // A changed view removes everything retired at once.
+        let mut y = x.clone();
+        for site in y.sites.iter_mut().step_by(100) {
+            site.name.push('!');
+        }
+        let mut f = build(&y, header(20)).unwrap();
+        let plan = f.manifest.plan_after(Some(&d.manifest), false);
+        assert!(plan.write.len() >= 2);
         assert_eq!(plan.remove, d.manifest.retired);
-        assert!(e.manifest.retired.is_empty());
     }
 
     #[test]

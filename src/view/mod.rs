@@ -88,7 +88,10 @@ impl View {
     /// The distinct vault identities that harvested (their reads are the harvest's own
     /// read-back in `exposure --vault-audit`).
     pub fn harvesters(&self) -> std::collections::BTreeSet<String> {
-        self.runs.iter().filter_map(|r| r.identity.clone()).collect()
+        self.runs
+            .iter()
+            .filter_map(|r| r.identity.clone())
+            .collect()
     }
 }
 
