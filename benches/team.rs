@@ -134,7 +134,14 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let mut out = BTreeMap::new();
-        out.insert("build", json!(if cfg!(debug_assertions) { "debug" } else { "release" }));
+        out.insert(
+            "build",
+            json!(if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }),
+        );
         out.insert("sites", json!(sites));
         let bao = Bao::dev().await;
         let sim = Simulator::start(
@@ -148,7 +155,8 @@ fn main() {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("host.sqlite3"), StoreKey::generate()).unwrap();
+        let mut store =
+            Store::open(&dir.path().join("host.sqlite3"), StoreKey::generate()).unwrap();
         let host = settings(vec![bao.addr.clone()], ROOT_TOKEN);
         let client = Arc::new(VaultClient::new(&host).unwrap());
 
@@ -159,7 +167,10 @@ fn main() {
             .await
             .unwrap();
         let publish = t.elapsed();
-        out.insert("first_sync_vault_phase_secs", json!(vault_phase.as_secs_f64()));
+        out.insert(
+            "first_sync_vault_phase_secs",
+            json!(vault_phase.as_secs_f64()),
+        );
         out.insert("first_publish_secs", json!(publish.as_secs_f64()));
         out.insert(
             "publish_share_of_first_sync_vault_phase",
@@ -195,10 +206,7 @@ fn main() {
             .unwrap();
         // Let the standby apply the writes before timing reads from it.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let through = settings(
-            vec![cluster.addrs[standby].clone()],
-            &cluster.root_token,
-        );
+        let through = settings(vec![cluster.addrs[standby].clone()], &cluster.root_token);
         let viewer = VaultClient::new(&through).unwrap();
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();
@@ -206,7 +214,10 @@ fn main() {
         let pulled = simsid::ops::team::pull(&viewer, &through, &mut viewer_store)
             .await
             .unwrap();
-        out.insert("pull_through_standby_secs", json!(t.elapsed().as_secs_f64()));
+        out.insert(
+            "pull_through_standby_secs",
+            json!(t.elapsed().as_secs_f64()),
+        );
         out.insert("pull_requests", json!(viewer.requests()));
         out.insert("pulled_sites", json!(pulled.sites));
         let before = viewer.requests();

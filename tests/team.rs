@@ -497,3 +497,101 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     drop(store);
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
+    use vault_support::Cluster;
+
+    let cluster = Cluster::start().await;
+    let leader = cluster.wait_leader().await;
+    let prefix = "t/team-ha";
+    // The host's view (a local harvest is enough: the view is the store's), published into
+    // the cluster.
+    let sim = simulator(1_500, 919).await;
+    let host_store = TempStore::new();
+    let mut store = host_store.open();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    simsid::ops::harvest_and_commit(
+        &mut store,
+        common::client(&sim, std::time::Duration::from_secs(10)),
+        simsid::harvest::HarvestOptions::default(),
+        "tester",
+        tx,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let run_id = store.last_run().unwrap().unwrap().run_id;
+    let (host, host_settings) = {
+        let mut s = client_for(cluster.node(leader), prefix, &cluster.root_token).1;
+        s.addrs = cluster.addrs.clone();
+        (Arc::new(VaultClient::new(&s).unwrap()), s)
+    };
+    let published = simsid::ops::team::publish(&host, &host_settings, &store, run_id, false)
+        .await
+        .unwrap();
+    assert!(published.chunks > 10, "{published:?}");
+
+    // The viewer talks to a standby first; the active node is killed once its pull began.
+    let standby = (leader + 1) % 3;
+    let mut addrs = vec![cluster.addrs[standby].clone()];
+    addrs.extend(
+        (0..3)
+            .filter(|i| *i != standby)
+            .map(|i| cluster.addrs[i].clone()),
+    );
+    let (_, mut settings) = client_for(cluster.node(standby), prefix, &cluster.root_token);
+    settings.addrs = addrs;
+    let viewer = Arc::new(VaultClient::new(&settings).unwrap());
+    let viewer_store = TempStore::new();
+    let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
+    let pull = {
+        let viewer = Arc::clone(&viewer);
+        let settings = settings.clone();
+        let path = viewer_store.path();
+        let key = viewer_store.key_b64.clone();
+        tokio::spawn(async move {
+            let mut store = simsid::store::Store::open(
+                &path,
+                simsid::store::StoreKey::from_base64(&key).unwrap(),
+            )
+            .unwrap();
+            simsid::ops::team::pull(&viewer, &settings, &mut store).await
+        })
+    };
+    let mut killed_at = None;
+    for _ in 0..2_000 {
+        let sent = viewer.requests();
+        if sent >= 3 || pull.is_finished() {
+            cluster.lock().await.kill(leader);
+            killed_at = Some(sent);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let killed_at = killed_at.expect("the leader was killed");
+    let pulled = pull
+        .await
+        .unwrap()
+        .expect("the pull completes through the other nodes");
+    assert!(pulled.changed);
+    assert_eq!(pulled.sites, 1_500);
+    // Requests went on after the kill: it happened during the pull.
+    assert!(
+        viewer.requests() > killed_at,
+        "killed at request {killed_at}"
+    );
+    // The pulled view is the host's, whole.
+    let viewer_view = viewer_store.open().view().unwrap();
+    assert_eq!(viewer_view, store.view().unwrap());
+
+    // And a pull from scratch while the cluster elects a new leader, through the others.
+    let again = TempStore::new();
+    let mut again_store = again.open();
+    let fresh = VaultClient::new(&settings).unwrap();
+    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store)
+        .await
+        .expect("a pull after the kill completes");
+    assert_eq!(pulled.run_id, run_id);
+    assert_eq!(again_store.view().unwrap(), viewer_view);
+}
