@@ -7,6 +7,9 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+mod verify;
+pub use verify::{CheckOutcome, CredentialCheck, Tally};
+
 /// Why a string is not a GUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuidError {

@@ -20,7 +20,7 @@ use common::*;
 use secrecy::SecretString;
 use serde_json::Value;
 use simsid::config::{self, Dirs, Flags};
-use simsid::domain::{AppId, AuditAction, Credential, Fingerprint, OrgId};
+use simsid::domain::{AppId, AuditAction, Fingerprint, OrgId};
 use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::{self, CheckOutcome};
 use simsid::ops::verify_many::{self, Tally, Target};
@@ -317,15 +317,29 @@ fn client_for(sts_url: String, sim: &Simulator, timeout: Duration) -> SimsClient
     .unwrap()
 }
 
-fn target(org: &OrgId, client_id: &str, secret: SecretString) -> Target {
+fn target(org: &OrgId, client_id: &str) -> Target {
     Target {
         organisation_id: org.clone(),
-        credential: Credential {
-            client_id: client_id.to_string(),
-            secret,
-            description: None,
-        },
-        fingerprint: Fingerprint("0000000000000000".into()),
+        client_id: client_id.to_string(),
+    }
+}
+
+/// Secrets given by the test, by client id (the keeper's place in the one verify loop).
+struct Given(BTreeMap<String, SecretString>);
+
+impl verify_many::SecretSource for Given {
+    fn secret<'a>(
+        &'a self,
+        _org: &'a OrgId,
+        client_id: &'a str,
+    ) -> futures::future::BoxFuture<'a, Result<(SecretString, Fingerprint), String>> {
+        let found = self
+            .0
+            .get(client_id)
+            .cloned()
+            .map(|s| (s, Fingerprint("0000000000000000".into())))
+            .ok_or_else(|| format!("{client_id} is not given"));
+        Box::pin(std::future::ready(found))
     }
 }
 
@@ -365,13 +379,18 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
 
     // The real STS: ok, then refused once suspended (and a refusal is not retried).
     let real = client_for(sim.env().sts_url.clone(), &sim, Duration::from_secs(10));
-    let targets = vec![target(&site.org_id, &client_id, secret.clone())];
-    let checks = verify_many::verify_many(&real, &targets, 4, fast, None).await;
+    let targets = vec![target(&site.org_id, &client_id)];
+    let given = Given(BTreeMap::from([(client_id.clone(), secret.clone())]));
+    let checks = verify_many::verify_many(&real, &given, &targets, 4, fast, None)
+        .await
+        .checks;
     assert_eq!(checks[0].outcome, CheckOutcome::Ok);
     assert!(sim.control().suspend_client(&site.org_id, &client_id));
     let before = real.token_requests();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let checks = verify_many::verify_many(&real, &targets, 4, fast, Some(tx)).await;
+    let checks = verify_many::verify_many(&real, &given, &targets, 4, fast, Some(tx))
+        .await
+        .checks;
     assert!(
         matches!(checks[0].outcome, CheckOutcome::Refused(_)),
         "{checks:?}"
@@ -393,15 +412,16 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
     let url = black_hole().await;
     let silent = client_for(url, &sim, Duration::from_millis(300));
     let many: Vec<Target> = (0..6)
-        .map(|i| {
-            target(
-                &site.org_id,
-                &format!("sas-{i}"),
-                SecretString::from(format!("s-{i}")),
-            )
-        })
+        .map(|i| target(&site.org_id, &format!("sas-{i}")))
         .collect();
-    let checks = verify_many::verify_many(&silent, &many, 2, fast, None).await;
+    let given = Given(
+        (0..6)
+            .map(|i| (format!("sas-{i}"), SecretString::from(format!("s-{i}"))))
+            .collect(),
+    );
+    let checks = verify_many::verify_many(&silent, &given, &many, 2, fast, None)
+        .await
+        .checks;
     assert_eq!(checks.len(), 6);
     for c in &checks {
         match &c.outcome {

@@ -468,14 +468,14 @@ async fn item7_two_stores_in_one_directory_do_not_share_a_key() {
 fn console_services(
     env: &BTreeMap<String, String>,
     home: &Path,
-) -> simsid::ops::console::ConsoleServices {
+) -> simsid::cli::console::ConsoleServices {
     let dirs = Dirs {
         config_dir: home.join("config"),
         data_dir: home.join("data"),
         state_dir: home.join("state"),
     };
     let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
-    simsid::ops::console::ConsoleServices::new(Context::new(settings), None, None).unwrap()
+    simsid::cli::console::ConsoleServices::new(Context::new(settings), None, None).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

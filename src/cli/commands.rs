@@ -11,8 +11,8 @@ use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
 use crate::filter::StatusView;
-use crate::harvest::{Cancel, HarvestEnd, HarvestOptions, Progress};
-use crate::ops::{self, secrets, Context};
+use crate::harvest::{Cancel, HarvestEnd, Progress};
+use crate::ops::{self, Context};
 use crate::store::Store;
 
 pub use super::exit::{io_err, CmdResult};
@@ -68,45 +68,57 @@ pub fn spawn_progress_bar(
     })
 }
 
-/// `simsid harvest` in local mode: the store alone.
-pub async fn harvest(ctx: &Context, json: bool, accept_removals: bool) -> CmdResult {
+/// `simsid harvest [--reconcile] [--accept-removals]`: the profile's keeper gives the sink
+/// (the store alone, or the vault written before the local commit; a failed vault write
+/// fails the run, exit 1, with nothing committed).
+pub async fn harvest(
+    ctx: &Context,
+    json: bool,
+    reconcile: bool,
+    policy: ops::HarvestPolicy,
+) -> CmdResult {
     ctx.refuse_if_readonly("harvest")?;
-    let remote = ctx.remote()?.clone();
-    let policy = ops::HarvestPolicy { accept_removals };
-    harvest_into(ctx, json, policy, &remote, &mut ops::LocalOnly, |_| None).await
+    let concurrency = ctx.settings.remote.as_ref().map_or(0, |r| r.concurrency);
+    let mut sink = ctx.keeper.sink(ops::SinkOptions {
+        reconcile,
+        accept_removals: policy.accept_removals,
+        concurrency,
+    })?;
+    ctx.remote()?;
+    let code = harvest_into(ctx, json, policy, &mut sink).await;
+    if let Some(foreign) = sink.report().and_then(|r| r.foreign) {
+        if !foreign.is_empty() {
+            const SHOWN: usize = 20;
+            let names: Vec<String> = foreign
+                .iter()
+                .take(SHOWN)
+                .map(|k| crate::sanitize::for_terminal(k).into_owned())
+                .collect();
+            let more = foreign.len().saturating_sub(SHOWN);
+            eprintln!(
+                "reconcile: {} foreign key(s) under the prefix (not written by this store) were left alone: {}{}",
+                foreign.len(),
+                names.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            );
+        }
+    }
+    if let Some(remaining) = ctx.keeper.sealed_remaining(ctx) {
+        eprintln!("vault mode: {remaining}");
+    }
+    code
 }
 
 /// Runs a harvest under the store's lock with `sink` taking it before the local commit,
 /// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
-/// `vault` counts when `counts` gives them) and returns cli.md's exit code.
-/// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
-/// foreign keys it left alone (`harvest --json`: `"vault"` and `"vault_foreign"`).
-#[derive(Debug, Clone, Default)]
-pub struct VaultReport {
-    pub counts: crate::ops::vault_sync::VaultCounts,
-    pub foreign: Option<Vec<String>>,
-    /// How publishing the team's view went (`None`: not tried, the run did not commit).
-    pub view: Option<Result<crate::ops::team::Published, String>>,
-}
-
-pub async fn harvest_into<K: ops::CommitSink>(
+/// the vault's counts when the sink wrote the vault) and returns cli.md's exit code.
+async fn harvest_into(
     ctx: &Context,
     json: bool,
     policy: ops::HarvestPolicy,
-    remote: &crate::config::RemoteSettings,
-    sink: &mut K,
-    counts: impl FnOnce(&K) -> Option<VaultReport>,
+    sink: &mut ops::Sink,
 ) -> CmdResult {
-    let client = ops::sims_client(remote)?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let run = ops::Run {
-        options: HarvestOptions {
-            concurrency: remote.concurrency,
-            ..HarvestOptions::default()
-        },
-        policy,
-        user: &ctx.user,
-    };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = Cancel::new();
 
@@ -117,12 +129,21 @@ pub async fn harvest_into<K: ops::CommitSink>(
     let progress_task = spawn_progress_bar(rx);
 
     let started_at = chrono::Utc::now();
-    let end = ops::harvest_and_commit_via(&mut store, client, run, tx, cancel, sink).await;
+    let request = ops::keeper::HarvestRequest { site: None, policy };
+    let end = ctx
+        .keeper
+        .harvest(ctx, &mut store, sink, request, tx, cancel)
+        .await;
     signals.abort();
     let _ = progress_task.await;
-    let vault = counts(sink);
+    let vault = sink.report();
     let end = match end {
-        Ok(end) => end,
+        Ok(ops::SiteEnd::Ran(end)) => end,
+        Ok(_) => {
+            return Err(CliError::runtime(
+                "internal error: a full harvest picked one site",
+            ))
+        }
         Err(e) => {
             // No run summary: monitoring still learns that this run failed.
             let failed =
@@ -143,7 +164,7 @@ pub async fn harvest_into<K: ops::CommitSink>(
 pub fn print_run(
     json: bool,
     summary: &crate::domain::RunSummary,
-    vault: Option<&VaultReport>,
+    vault: Option<&ops::SinkReport>,
 ) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
@@ -247,26 +268,26 @@ pub fn sites(
     Ok(exit::OK)
 }
 
-/// `simsid show ORG`.
-pub fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
+/// `simsid show ORG [--reveal]`: each secret revealed through the profile's keeper and
+/// audited.
+pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
         ctx.refuse_if_readonly("reveal")?;
     }
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
+    let store = std::sync::Mutex::new(store);
     let mut secrets_shown: Vec<Option<SecretString>> = Vec::new();
     if reveal {
         for c in &detail.credentials {
-            let s = secrets::unseal_audited(
-                &mut store,
-                ctx,
-                AuditAction::Reveal,
-                &org_id,
-                &c.client_id,
-            )?;
+            let s = ctx
+                .keeper
+                .read(ctx, &store, AuditAction::Reveal, &org_id, &c.client_id)
+                .await?;
             secrets_shown.push(Some(s));
         }
     }

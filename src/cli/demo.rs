@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::console::ConsoleServices;
 use super::exit::CliError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AppId, OrgId};
-use crate::harvest::{HarvestEnd, HarvestOptions};
-use crate::ops::console::ConsoleServices;
+use crate::harvest::HarvestEnd;
 use crate::ops::{self, Context};
 use crate::sims::SimsSettings;
 use crate::simulator::{Fault, SimConfig, Simulator};
@@ -54,7 +54,8 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             store_path: tmp.path().join("store.sqlite3"),
             store_key: None,
             log_path,
-            readonly,
+            // The first harvest fills the throw-away store; --readonly is the console's.
+            readonly: false,
             profiles: vec!["demo".to_string()],
             metrics_file: None,
         },
@@ -85,27 +86,28 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         vault: None,
         source: crate::config::Source::Sims,
     };
-    let ctx = Context::new(settings);
+    let mut ctx = Context::new(settings);
 
     // The first harvest, before the console opens.
     {
-        let remote = ctx.remote()?.clone();
-        let client = ops::sims_client(&remote)?;
         let mut store = ops::open_store(&ctx.settings.local)?;
+        let mut sink = ctx.keeper.sink(ops::SinkOptions::default())?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         eprintln!("simsid demo: first harvest…");
         let progress = super::commands::spawn_progress_bar(rx);
-        let end = ops::harvest_and_commit(
-            &mut store,
-            client,
-            HarvestOptions::default(),
-            &ctx.user,
-            tx,
-            tokio_util::sync::CancellationToken::new(),
-        )
-        .await;
+        let end = ctx
+            .keeper
+            .harvest(
+                &ctx,
+                &mut store,
+                &mut sink,
+                ops::keeper::HarvestRequest::default(),
+                tx,
+                crate::harvest::Cancel::new(),
+            )
+            .await;
         let _ = progress.await;
-        if let HarvestEnd::Finished(s) = end? {
+        if let ops::SiteEnd::Ran(HarvestEnd::Finished(s)) = end? {
             eprintln!(
                 "simsid demo: {} sites, {} credentials ({})",
                 s.sites_total,
@@ -115,8 +117,9 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         }
     }
 
+    ctx.settings.local.readonly = readonly;
     let hook_control = control.clone();
-    let hook: ops::console::HarvestHook = Arc::new(move || {
+    let hook: super::console::HarvestHook = Arc::new(move || {
         hook_control.demo_mutate();
     });
     let services = ConsoleServices::new(ctx, None, Some(hook))

@@ -9,7 +9,6 @@ use super::incident_output as out;
 use super::{outfile, output, vault_audit_files};
 use crate::exposure::vault_audit::AuditScope;
 use crate::exposure::{self, ExposureQuery};
-use crate::harvest::RetryPolicy;
 use crate::ops::verify_many::{self, Selection, Tally};
 use crate::ops::{self, Context};
 
@@ -185,27 +184,16 @@ pub(super) async fn checked(
     ctx: &Context,
     selection: &Selection,
 ) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
-    if crate::ops::vault_ops::vault_mode(ctx) {
-        // The store holds no secret in vault mode: each is read from the vault.
-        return super::vault_cmd::checked(ctx, selection).await;
-    }
-    let remote = ctx.remote()?.clone();
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
-    let client = ops::sims_client(&remote)?;
-    let targets = verify_many::targets(&store, selection)?;
+    // Settings first: an incomplete profile is a usage error before any file is read.
+    ctx.remote()?;
+    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings.local)?);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let bar = spawn_verify_bar(rx);
-    let checks = verify_many::verify_many(
-        &client,
-        &targets.targets,
-        remote.concurrency,
-        RetryPolicy::default(),
-        Some(tx),
-    )
-    .await;
+    let found = ctx.keeper.verify(ctx, &store, selection, Some(tx)).await;
     let _ = bar.await;
-    verify_many::audit_checks(&mut store, ctx, &targets.targets, &checks)?;
-    Ok((checks, targets.not_held))
+    let (found, not_held) = found?;
+    Ok((found.checks, not_held))
 }
 
 /// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod console;
 pub mod demo;
 pub mod exit;
 pub mod incident;

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::args::{Cli, Command};
+use super::console::ConsoleServices;
 use super::exit::{self, CliError};
 use super::{commands, demo, incident};
 use crate::config::{self, Dirs, ProcessEnv};
-use crate::ops::console::ConsoleServices;
 use crate::ops::Context;
 
 /// Runs the command line and returns the process exit code.
@@ -95,18 +95,6 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         eprintln!("simsid: warning: {w}");
     }
     let mut ctx = Context::new(settings);
-    if matches!(
-        command,
-        Command::Tui | Command::Harvest { .. } | Command::Verify { .. }
-    ) {
-        // The integrator's secret from the vault (`client_secret_vault`), read once.
-        if let Ok(remote) = &ctx.settings.remote {
-            if remote.client_secret_vault.is_some() {
-                let resolved = crate::ops::vault_ops::with_vault_secret(&ctx, remote).await?;
-                ctx.settings.remote = Ok(resolved);
-            }
-        }
-    }
     tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
 
     match command {
@@ -130,9 +118,6 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             site,
             ..
         } => {
-            if ctx.settings.source == crate::config::Source::Vault {
-                return Err(CliError::usage(super::team::HARVEST_ON_VIEWER));
-            }
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
             }
@@ -140,11 +125,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 return super::site::harvest_site(&ctx, json, &org).await;
             }
             let policy = crate::ops::HarvestPolicy { accept_removals };
-            if crate::ops::vault_ops::vault_mode(&ctx) || reconcile {
-                super::vault_cmd::harvest(&ctx, json, reconcile, policy).await
-            } else {
-                commands::harvest(&ctx, json, accept_removals).await
-            }
+            commands::harvest(&ctx, json, reconcile, policy).await
         }
         Command::Pull { json } => super::team::pull(&ctx, json).await,
         Command::Sites {
@@ -152,13 +133,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => {
-            if reveal && crate::ops::vault_ops::vault_mode(&ctx) {
-                super::vault_cmd::show_reveal(&ctx, &org, json).await
-            } else {
-                commands::show(&ctx, &org, json, reveal)
-            }
-        }
+        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal).await,
         Command::Verify {
             org,
             json,

@@ -29,6 +29,8 @@ pub struct Context {
     /// In vault mode, the vault identity (`display_name` of the token); audit records name
     /// it beside the OS user. `None` in local mode.
     pub identity: Option<String>,
+    /// The profile's one keeper of secrets (built from `settings`, once).
+    pub keeper: super::keeper::Keeper,
 }
 
 impl Context {
@@ -46,6 +48,7 @@ impl Context {
     /// The context for `settings` and the current OS user.
     pub fn new(settings: Settings) -> Self {
         Context {
+            keeper: super::keeper::Keeper::new(&settings),
             settings,
             user: os_user(),
             identity: None,

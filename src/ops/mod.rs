@@ -2,10 +2,10 @@
 //! SIMS client, harvest and commit, reveal/copy/verify with their audit records. Errors are
 //! [`OpError`]s, by kind; `cli` maps each kind to its exit code.
 
-pub mod console;
 pub mod context;
 pub mod error;
 pub mod harvest;
+pub mod keeper;
 pub mod metrics;
 pub mod secrets;
 pub mod source;
@@ -13,7 +13,6 @@ pub mod status;
 pub mod team;
 pub mod vault_ops;
 pub mod vault_sync;
-pub mod vault_verify;
 pub mod verify_many;
 
 pub use context::{
@@ -25,6 +24,7 @@ pub use harvest::{
 };
 
 pub use error::OpError;
+pub use keeper::{Keeper, SecretsPlace, Sink, SinkOptions, SinkReport, StoreAccess};
 
 /// Result of an operation.
 pub type OpResult<T> = Result<T, OpError>;

@@ -26,25 +26,7 @@ pub fn unseal_audited(
     Ok(secret)
 }
 
-/// How one credential's verify ended: the STS issued a token, refused the credential
-/// itself (`invalid_client`, `unauthorized_client`), or could not be asked (timeout,
-/// network, server error, rate limit after the retries).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckOutcome {
-    Ok,
-    Refused(String),
-    Error(String),
-}
-
-impl CheckOutcome {
-    /// The reason, when it did not work (never a secret).
-    pub fn error(&self) -> Option<&str> {
-        match self {
-            CheckOutcome::Ok => None,
-            CheckOutcome::Refused(e) | CheckOutcome::Error(e) => Some(e),
-        }
-    }
-}
+pub use crate::domain::CheckOutcome;
 
 /// One token request with a school's credential, retried as the harvest retries (timeouts,
 /// `429` honouring `Retry-After`, `5xx`, network errors); a refusal is never retried.

@@ -25,6 +25,9 @@ const CONCURRENCY: usize = 16;
 /// reads the manifest again.
 const PULL_ATTEMPTS: usize = 3;
 
+/// Why a viewer does not harvest (a usage error, exit 2).
+pub const HARVEST_ON_VIEWER: &str = "this profile reads the team's view from the vault; harvests run on the harvest host (`source = \"sims\"`)";
+
 /// The folder of the view under the prefix (its first segment starts with `_`: simsid's
 /// own, never a site, never removed by `--reconcile`).
 pub const VIEW_FOLDER: &str = "_simsid";
@@ -116,15 +119,17 @@ pub async fn publish_view(
         let prev = known.as_ref().and_then(|(_, m)| m.as_ref());
         let plan = manifest.plan_after(prev, repair);
         let body = manifest.to_body().map_err(view_error)?;
-        let bodies = &built.bodies;
-        stream::iter(plan.write.iter())
-            .map(|name| async move {
-                let chunk = Body {
-                    body: bodies[name].clone(),
-                };
-                client
-                    .kv_write(&settings.mount, &chunk_key(settings, name), &chunk, None)
-                    .await
+        let writes: Vec<(String, Body)> = plan
+            .write
+            .iter()
+            .map(|name| {
+                let body = built.bodies.get(name).cloned().unwrap_or_default();
+                (chunk_key(settings, name), Body { body })
+            })
+            .collect();
+        stream::iter(writes)
+            .map(|(key, chunk)| async move {
+                client.kv_write(&settings.mount, &key, &chunk, None).await
             })
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<u64>>()
@@ -153,12 +158,9 @@ pub async fn publish_view(
         if repair {
             remove.extend(orphans(client, settings, &manifest).await?);
         }
-        let removed = stream::iter(remove.iter())
-            .map(|name| async move {
-                client
-                    .kv_delete_all(&settings.mount, &chunk_key(settings, name))
-                    .await
-            })
+        let keys: Vec<String> = remove.iter().map(|n| chunk_key(settings, n)).collect();
+        let removed = stream::iter(keys)
+            .map(|key| async move { client.kv_delete_all(&settings.mount, &key).await })
             .buffer_unordered(CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
@@ -516,18 +518,19 @@ pub async fn host_fingerprint(
 }
 
 /// On a viewer, the fingerprint an audit record of a read names (vault.md "Team mode":
-/// fingerprints agree): the view's when the version read is the view's, else the host's
-/// from the key's custom metadata; `None` when neither is known.
+/// fingerprints agree): the view's when the version read is the view's, else `host` (the
+/// host's, from the key's custom metadata: [`host_fingerprint`]); `None` when neither.
 pub fn viewer_fingerprint(
     store: &Store,
     org: &crate::domain::OrgId,
     client_id: &str,
-    read: &super::vault_ops::VaultRead,
+    version: u64,
+    host: Option<crate::domain::Fingerprint>,
 ) -> Option<crate::domain::Fingerprint> {
     let mark = store.credential_mark(org, client_id).ok().flatten();
     match mark {
-        Some((fingerprint, Some(version))) if version == read.version => Some(fingerprint),
-        _ => read.host_fingerprint.clone(),
+        Some((fingerprint, Some(v))) if v == version => Some(fingerprint),
+        _ => host,
     }
 }
 

@@ -3,7 +3,6 @@
 //! audit record, and `vault check`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde::Serialize;
@@ -11,56 +10,16 @@ use tracing::info;
 
 use super::OpError;
 use super::{Context, OpResult};
-use crate::config::RemoteSettings;
 use crate::domain::{AuditAction, OrgId};
 use crate::store::Store;
 use crate::vault::path::credential_key;
 use crate::vault::policy::{self, HARVEST_DATA_CAPS, HARVEST_METADATA_CAPS};
 use crate::vault::{
-    CredentialRecord, NodeRole, Route, SecretRef, SecretsMode, VaultClient, VaultError,
-    VaultSettings,
+    CredentialRecord, NodeRole, Route, SecretRef, VaultClient, VaultError, VaultSettings,
 };
 
 /// The message of a `403` on a credential read (vault.md "Reading in vault mode").
 pub const MAY_NOT_READ: &str = "your vault identity may not read this credential";
-
-/// Whether this profile keeps its secrets in the vault.
-pub fn vault_mode(ctx: &Context) -> bool {
-    ctx.settings.secrets == SecretsMode::Vault
-}
-
-/// The vault settings, or the usage error saying what to set.
-pub fn vault_settings(ctx: &Context) -> OpResult<&VaultSettings> {
-    let v = ctx.settings.vault.as_ref().ok_or_else(|| {
-        OpError::invalid(
-            "no vault configured: set VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in the profile",
-        )
-    })?;
-    if v.prefix.contains("{application_id}") {
-        return Err(OpError::invalid(
-            "vault_prefix uses {application_id}: set SIMSID_APPLICATION_ID or `application_id`",
-        ));
-    }
-    Ok(v)
-}
-
-/// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
-/// that show an outage failing within one budget without waiting 60 s each time.
-const BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
-
-/// A vault client for this profile (no request made).
-pub fn vault_client(ctx: &Context) -> OpResult<Arc<VaultClient>> {
-    let settings = vault_settings(ctx)?;
-    let client = VaultClient::new(settings).map_err(|e| OpError::failed(e.to_string()))?;
-    let budget = std::env::var(BUDGET_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map(std::time::Duration::from_millis);
-    Ok(Arc::new(match budget {
-        Some(b) => client.with_budget(b),
-        None => client,
-    }))
-}
 
 /// Reads a `MOUNT/PATH#FIELD` secret.
 pub async fn read_secret_ref(client: &VaultClient, r: &SecretRef) -> OpResult<SecretString> {
@@ -84,21 +43,6 @@ pub async fn read_secret_ref(client: &VaultClient, r: &SecretRef) -> OpResult<Se
             r.field
         ))),
     }
-}
-
-/// The remote settings with the integrator's secret read from the vault when
-/// `client_secret_vault` is set (unchanged otherwise).
-pub async fn with_vault_secret(ctx: &Context, remote: &RemoteSettings) -> OpResult<RemoteSettings> {
-    let Some(r) = &remote.client_secret_vault else {
-        return Ok(remote.clone());
-    };
-    let client = vault_client(ctx)?;
-    let secret = read_secret_ref(&client, r).await?;
-    let mut out = remote.clone();
-    out.sims.client_secret = secret;
-    // Read: later callers use it as it is.
-    out.client_secret_vault = None;
-    Ok(out)
 }
 
 /// Reads one credential from the vault (the active node, so a read right after a harvest
@@ -141,21 +85,6 @@ fn identity_note(identity: &str) -> String {
     format!("vault identity {}", crate::sanitize::for_terminal(identity))
 }
 
-/// Reads one secret from the vault for an explicit reveal or copy, with the current vault
-/// identity, and audits it (OS user and vault identity).
-pub async fn reveal_audited(
-    store: &mut Store,
-    ctx: &Context,
-    client: &VaultClient,
-    action: AuditAction,
-    org: &OrgId,
-    client_id: &str,
-) -> OpResult<SecretString> {
-    let read = read_for_reveal(ctx, client, org, client_id).await?;
-    audit_vault_read(store, ctx, action, org, client_id, &read)?;
-    Ok(read.secret)
-}
-
 /// A secret read from the vault and the vault identity that read it.
 pub struct VaultRead {
     /// The secret.
@@ -164,38 +93,27 @@ pub struct VaultRead {
     pub identity: String,
     /// The KV version read.
     pub version: u64,
-    /// On a viewer: the fingerprint the harvest host wrote in the key's custom metadata,
-    /// when that metadata is of the version read (`None` elsewhere).
-    pub host_fingerprint: Option<crate::domain::Fingerprint>,
 }
 
-/// The vault half of [`reveal_audited`]: reads the secret with the current identity, no
-/// store needed (the console does not hold its store while the vault answers).
+/// The vault half of a reveal: reads the secret with the current identity, no store
+/// needed (the console does not hold its store while the vault answers).
 pub async fn read_for_reveal(
-    ctx: &Context,
+    settings: &VaultSettings,
     client: &VaultClient,
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<VaultRead> {
-    let settings = vault_settings(ctx)?;
     let identity = client.identity().await?;
     let read = read_credential_version(client, settings, org, client_id).await?;
-    // A viewer's store key is not the host's: the record names the host's fingerprint so
-    // that fingerprints agree across the team (vault.md "Team mode").
-    let host_fingerprint = if ctx.settings.source == crate::config::Source::Vault {
-        super::team::host_fingerprint(client, settings, org, client_id, read.version).await
-    } else {
-        None
-    };
     Ok(VaultRead {
         secret: read.data.secret,
         identity,
         version: read.version,
-        host_fingerprint,
     })
 }
 
-/// The store half of [`reveal_audited`]: the audit record of a read, by fingerprint.
+/// The store half of a reveal: the audit record of a read, by the fingerprint of the
+/// secret under this store's key.
 pub fn audit_vault_read(
     store: &mut Store,
     ctx: &Context,
@@ -204,18 +122,26 @@ pub fn audit_vault_read(
     client_id: &str,
     read: &VaultRead,
 ) -> OpResult<()> {
-    let fp = if ctx.settings.source == crate::config::Source::Vault {
-        super::team::viewer_fingerprint(store, org, client_id, read)
-            .unwrap_or_else(|| store.fingerprint(&read.secret))
-    } else {
-        store.fingerprint(&read.secret)
-    };
-    let identity = &read.identity;
+    let fp = store.fingerprint(&read.secret);
+    audit_vault_read_as(store, ctx, action, org, client_id, &read.identity, &fp)
+}
+
+/// The audit record of a secret read from the vault by `identity`, naming `fp` (a viewer
+/// names the harvest host's fingerprint: vault.md "Team mode").
+pub fn audit_vault_read_as(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+    identity: &String,
+    fp: &crate::domain::Fingerprint,
+) -> OpResult<()> {
     let mut entry = ctx.audit_entry(
         action,
         Some(org),
         Some(client_id),
-        Some(&fp),
+        Some(fp),
         Some(identity_note(identity)),
     );
     // The record names the vault identity too, so `exposure --user` finds it by either name.
@@ -253,20 +179,18 @@ pub fn sealed_remaining(ctx: &Context) -> Option<String> {
 /// when it is in the vault), and, in vault mode, secrets still sealed in the local store.
 pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     let mut lines = check_vault(ctx).await?;
-    if vault_mode(ctx) {
-        if let Some(detail) = sealed_remaining(ctx) {
-            lines.push(CheckLine {
-                check: "local store".into(),
-                ok: false,
-                detail,
-            });
-        }
+    if let Some(detail) = ctx.keeper.sealed_remaining(ctx) {
+        lines.push(CheckLine {
+            check: "local store".into(),
+            ok: false,
+            detail,
+        });
     }
     Ok(lines)
 }
 
 async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
-    let settings = vault_settings(ctx)?;
+    let settings = ctx.keeper.vault_settings()?;
     let client = VaultClient::new(settings)?.with_budget(std::time::Duration::from_secs(10));
     let mut lines = Vec::new();
     let mut line = |check: String, r: Result<String, String>| {
@@ -342,7 +266,7 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
             Err(e) => Err(e.to_string()),
         },
     );
-    if ctx.settings.source == crate::config::Source::Vault {
+    if ctx.keeper.is_viewer() {
         // A viewer needs to read the team's view, not to harvest (vault.md "Team mode").
         for (check, result) in super::team::check_viewer(&client, settings).await {
             line(check, result);
@@ -392,7 +316,7 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
 
 /// `simsid vault policy`: the harvester and reader policies for this profile.
 pub fn policies(ctx: &Context) -> OpResult<String> {
-    let settings = vault_settings(ctx)?;
+    let settings = ctx.keeper.vault_settings()?;
     let integrator = ctx
         .settings
         .remote

@@ -79,6 +79,11 @@ impl VaultSink {
         self
     }
 
+    /// Whether this sink lists the prefix and repairs drift (`--reconcile`).
+    pub fn reconciling(&self) -> bool {
+        self.reconcile
+    }
+
     /// The same sink taking the removals reconcile's guard would hold
     /// (`--accept-removals`, vault.md sync rule 6).
     pub fn accepting_removals(mut self, accept: bool) -> Self {

@@ -4,18 +4,23 @@
 //! honours `Retry-After`), progress on a channel, one audit record each in one wording,
 //! and one exit-code rule for the commands (`cli::exit::of_verify`).
 
+use std::collections::HashMap;
+
 use futures::future::BoxFuture;
 use futures::StreamExt;
+use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::OpError;
-use crate::domain::{AuditAction, Credential, Fingerprint, OrgId, VerifyResult};
+use crate::domain::{AuditAction, Fingerprint, OrgId, VerifyResult};
 use crate::exposure::{self, ExposureQuery};
 use crate::harvest::RetryPolicy;
 use crate::sims::SimsClient;
 use crate::store::Store;
 
-use super::secrets::{self, CheckOutcome};
+pub use crate::domain::{CheckOutcome, CredentialCheck, Tally};
+
+use super::secrets;
 use super::{Context, OpResult};
 
 /// Which credentials to verify.
@@ -35,192 +40,152 @@ pub enum Selection {
     Site(OrgId),
 }
 
-/// One credential to verify, its secret unsealed.
+/// One credential to verify: which one, never its secret (the keeper reads that just
+/// before its token request).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub organisation_id: OrgId,
-    pub credential: Credential,
-    pub fingerprint: Fingerprint,
+    pub client_id: String,
 }
 
 /// What a selection resolved to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Targets {
     pub targets: Vec<Target>,
-    /// Exposed credentials the store no longer holds with the exposed secret (rotated or
+    /// Selected credentials the store no longer holds (with the exposed secret: rotated or
     /// removed since): there is nothing left to verify for them.
     pub not_held: usize,
 }
 
-/// The outcome for one credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialCheck {
-    pub organisation_id: OrgId,
-    pub client_id: String,
-    pub outcome: CheckOutcome,
-}
-
-/// Counts so far (sent on the progress channel after each credential).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub total: usize,
-    pub ok: usize,
-    pub refused: usize,
-    pub errors: usize,
-}
-
-impl Tally {
-    /// Credentials finished.
-    pub fn done(&self) -> usize {
-        self.ok + self.refused + self.errors
-    }
-
-    /// Counts the outcomes of `checks` out of `total`.
-    pub fn of(total: usize, checks: &[CredentialCheck]) -> Tally {
-        let mut t = Tally {
-            total,
-            ..Tally::default()
-        };
-        for c in checks {
-            t.add(&c.outcome);
-        }
-        t
-    }
-
-    fn add(&mut self, outcome: &CheckOutcome) {
-        match outcome {
-            CheckOutcome::Ok => self.ok += 1,
-            CheckOutcome::Refused(_) => self.refused += 1,
-            CheckOutcome::Error(_) => self.errors += 1,
-        }
-    }
-}
-
-/// Unseals the credentials a selection names.
+/// The credentials a selection names, from the store's metadata (no secret is read).
 pub fn targets(store: &Store, selection: &Selection) -> OpResult<Targets> {
-    let mut targets = Vec::new();
-    let mut not_held = 0;
+    let snapshot = store.snapshot()?;
+    let mut out = Targets::default();
+    let mut push = |org: &OrgId, client_id: &str| {
+        out.targets.push(Target {
+            organisation_id: org.clone(),
+            client_id: client_id.to_string(),
+        })
+    };
     match selection {
         Selection::All => {
-            let snapshot = store.snapshot()?;
-            for org in snapshot.sites.keys() {
-                for credential in store.credentials(org)? {
-                    let fingerprint = store.fingerprint(&credential.secret);
-                    targets.push(Target {
-                        organisation_id: org.clone(),
-                        credential,
-                        fingerprint,
-                    });
+            for (org, site) in &snapshot.sites {
+                for client_id in site.credentials.keys() {
+                    push(org, client_id);
                 }
             }
         }
         Selection::Exposed { user } => {
             let audit = store.audit()?;
-            let snapshot = store.snapshot()?;
             let query = ExposureQuery {
                 user: user.clone(),
                 ..ExposureQuery::default()
             };
             for x in exposure::report(&audit, &snapshot, &query) {
-                if !x.live {
-                    not_held += 1;
-                    continue;
+                if x.live {
+                    push(&x.organisation_id, &x.client_id);
+                } else {
+                    out.not_held += 1;
                 }
-                targets.push(target(store, &x.organisation_id, &x.client_id)?);
             }
         }
         Selection::Reported(list) => {
             for x in list {
-                if !x.live {
-                    not_held += 1;
-                    continue;
+                if x.live {
+                    push(&x.organisation_id, &x.client_id);
+                } else {
+                    out.not_held += 1;
                 }
-                targets.push(target(store, &x.organisation_id, &x.client_id)?);
             }
         }
         Selection::Listed(list) => {
             for (org, client_id) in list {
-                match target(store, org, client_id) {
-                    Ok(t) => targets.push(t),
-                    Err(_) => not_held += 1,
+                let held = snapshot
+                    .sites
+                    .get(org)
+                    .is_some_and(|s| s.credentials.contains_key(client_id));
+                if held {
+                    push(org, client_id);
+                } else {
+                    out.not_held += 1;
                 }
             }
         }
         Selection::Site(org) => {
-            if store.site(org)?.is_none() {
-                return Err(OpError::NotFound(org.to_string()));
-            }
-            for credential in store.credentials(org)? {
-                let fingerprint = store.fingerprint(&credential.secret);
-                targets.push(Target {
-                    organisation_id: org.clone(),
-                    credential,
-                    fingerprint,
-                });
+            let site = snapshot
+                .sites
+                .get(org)
+                .ok_or_else(|| OpError::NotFound(org.to_string()))?;
+            for client_id in site.credentials.keys() {
+                push(org, client_id);
             }
         }
     }
-    Ok(Targets { targets, not_held })
+    Ok(out)
 }
 
-fn target(store: &Store, org: &OrgId, client_id: &str) -> OpResult<Target> {
-    let credential = store
-        .credentials(org)?
-        .into_iter()
-        .find(|c| c.client_id == client_id)
-        .ok_or_else(|| OpError::failed(format!("{org} / {client_id} is no longer cached")))?;
-    let fingerprint = store.fingerprint(&credential.secret);
-    Ok(Target {
-        organisation_id: org.clone(),
-        credential,
-        fingerprint,
-    })
+/// Where the secrets to verify come from (the keeper: unsealed from the store, or read
+/// from the vault with the person's identity). An `Err` is that credential's error (for
+/// example "may not read"); the others go on.
+pub trait SecretSource: Sync {
+    /// The secret of one credential and its fingerprint.
+    fn secret<'a>(
+        &'a self,
+        org: &'a OrgId,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, Result<(SecretString, Fingerprint), String>>;
 }
 
-/// Verifies every target, at most `concurrency` at once, each with the harvest's retries;
-/// sends the running tally after each. Results are sorted by organisation and client id.
-pub async fn verify_many<'a>(
-    client: &'a SimsClient,
-    targets: &'a [Target],
+/// What a verify found: the checks (sorted by site and client id) and the fingerprint of
+/// each secret it could read (for the audit records).
+#[derive(Debug, Default)]
+pub struct Verified {
+    pub checks: Vec<CredentialCheck>,
+    pub fingerprints: HashMap<(OrgId, String), Fingerprint>,
+}
+
+/// The one verify loop: for every target, its secret from `source` just before its token
+/// request (dropped, and zeroised, when that request ends), at most `concurrency` at once,
+/// each with the harvest's retries; sends the running tally after each.
+pub async fn verify_many(
+    client: &SimsClient,
+    source: &impl SecretSource,
+    targets: &[Target],
     concurrency: usize,
     policy: RetryPolicy,
     progress: Option<UnboundedSender<Tally>>,
-) -> Vec<CredentialCheck> {
-    let check = move |t: &'a Target| -> BoxFuture<'a, CheckOutcome> {
-        Box::pin(secrets::verify_credential(
-            client,
-            &t.organisation_id,
-            &t.credential.client_id,
-            &t.credential.secret,
-            policy,
-        ))
-    };
-    bounded(targets, concurrency, progress, check).await
-}
-
-/// A credential to verify, named by site and client id.
-pub(crate) trait Named: Sync {
-    fn organisation_id(&self) -> &OrgId;
-    fn client_id(&self) -> &str;
-}
-
-impl Named for Target {
-    fn organisation_id(&self) -> &OrgId {
-        &self.organisation_id
-    }
-    fn client_id(&self) -> &str {
-        &self.credential.client_id
+) -> Verified {
+    let fingerprints = std::sync::Mutex::new(HashMap::new());
+    let checks = bounded(targets, concurrency, progress, |t| {
+        let fingerprints = &fingerprints;
+        async move {
+            let (secret, fp) = match source.secret(&t.organisation_id, &t.client_id).await {
+                Ok(found) => found,
+                Err(e) => return CheckOutcome::Error(e),
+            };
+            if let Ok(mut map) = fingerprints.lock() {
+                map.insert((t.organisation_id.clone(), t.client_id.clone()), fp);
+            }
+            secrets::verify_credential(client, &t.organisation_id, &t.client_id, &secret, policy)
+                .await
+        }
+    })
+    .await;
+    Verified {
+        checks,
+        fingerprints: fingerprints.into_inner().unwrap_or_default(),
     }
 }
 
 /// Runs `check` on every target, at most `concurrency` at once, tallying as they end.
-pub(crate) async fn bounded<'a, T, F, Fut>(
-    targets: &'a [T],
+pub(crate) async fn bounded<'a, F, Fut>(
+    targets: &'a [Target],
     concurrency: usize,
     progress: Option<UnboundedSender<Tally>>,
     check: F,
 ) -> Vec<CredentialCheck>
 where
-    T: Named,
-    F: Fn(&'a T) -> Fut,
+    F: Fn(&'a Target) -> Fut,
     Fut: std::future::Future<Output = CheckOutcome> + Send + 'a,
 {
     let total = targets.len();
@@ -239,8 +204,8 @@ where
             let outcome = check(t);
             Box::pin(async move {
                 CredentialCheck {
-                    organisation_id: t.organisation_id().clone(),
-                    client_id: t.client_id().to_string(),
+                    organisation_id: t.organisation_id.clone(),
+                    client_id: t.client_id.clone(),
                     outcome: outcome.await,
                 }
             })
@@ -275,41 +240,17 @@ pub fn results_of(checks: &[CredentialCheck]) -> Vec<VerifyResult> {
         .collect()
 }
 
-/// Writes one verify audit record per credential, with its outcome.
+/// Writes one verify audit record per credential, in one wording: its outcome, the
+/// fingerprint of the secret verified (none when it could not be read) and, when the
+/// secret came from the vault, the vault identity (named in the note and in the record's
+/// identity, as a reveal names it).
 pub fn audit_checks(
     store: &mut Store,
     ctx: &Context,
-    targets: &[Target],
-    checks: &[CredentialCheck],
-) -> OpResult<()> {
-    audit_checks_as(
-        store,
-        ctx,
-        checks,
-        |check| {
-            targets
-                .iter()
-                .find(|t| {
-                    t.organisation_id == check.organisation_id
-                        && t.credential.client_id == check.client_id
-                })
-                .map(|t| t.fingerprint.clone())
-        },
-        None,
-    )
-}
-
-/// Writes one verify audit record per credential, with its outcome, the fingerprint of
-/// the secret verified (`fingerprint_of`), and in vault mode the vault identity (named in
-/// the note and in the record's identity, as a reveal names it).
-pub fn audit_checks_as(
-    store: &mut Store,
-    ctx: &Context,
-    checks: &[CredentialCheck],
-    fingerprint_of: impl Fn(&CredentialCheck) -> Option<Fingerprint>,
+    found: &Verified,
     vault_identity: Option<&str>,
 ) -> OpResult<()> {
-    for check in checks {
+    for check in &found.checks {
         let outcome = match &check.outcome {
             CheckOutcome::Ok => "ok".to_string(),
             CheckOutcome::Refused(e) => format!("refused: {e}"),
@@ -322,12 +263,14 @@ pub fn audit_checks_as(
             ),
             None => outcome,
         };
-        let fingerprint = fingerprint_of(check);
+        let fingerprint = found
+            .fingerprints
+            .get(&(check.organisation_id.clone(), check.client_id.clone()));
         let mut entry = ctx.audit_entry(
             AuditAction::Verify,
             Some(&check.organisation_id),
             Some(&check.client_id),
-            fingerprint.as_ref(),
+            fingerprint,
             Some(detail),
         );
         if let Some(id) = vault_identity {
@@ -342,23 +285,10 @@ pub fn audit_checks_as(
 mod tests {
     use super::*;
 
-    fn check(outcome: CheckOutcome) -> CredentialCheck {
-        CredentialCheck {
-            organisation_id: OrgId::parse("00000001-0000-4000-8000-000000000000").unwrap(),
-            client_id: "c".into(),
-            outcome,
-        }
-    }
-
     fn target(i: usize) -> Target {
         Target {
             organisation_id: OrgId::parse(&format!("{i:08x}-0000-4000-8000-000000000000")).unwrap(),
-            credential: Credential {
-                client_id: format!("c{i}"),
-                secret: secrecy::SecretString::from(format!("s{i}")),
-                description: None,
-            },
-            fingerprint: Fingerprint(String::new()),
+            client_id: format!("c{i}"),
         }
     }
 
@@ -380,7 +310,7 @@ mod tests {
                         tokio::task::yield_now().await;
                     }
                     in_flight.fetch_sub(1, Ordering::SeqCst);
-                    if t.credential.client_id == "c2" {
+                    if t.client_id == "c2" {
                         CheckOutcome::Refused("invalid_client".into())
                     } else {
                         CheckOutcome::Ok
@@ -402,19 +332,5 @@ mod tests {
             assert_eq!(seen, (0..=7).collect::<Vec<_>>());
             assert_eq!(Tally::of(7, &checks).refused, 1);
         }
-    }
-
-    #[test]
-    fn a_tally_counts_each_outcome() {
-        let ok = check(CheckOutcome::Ok);
-        let refused = check(CheckOutcome::Refused("invalid_client".into()));
-        let error = check(CheckOutcome::Error("request timed out".into()));
-        let all = Tally::of(3, &[ok, error, refused]);
-        assert_eq!((all.ok, all.refused, all.errors, all.done()), (1, 1, 1, 3));
-        let none = Tally::of(0, &[]);
-        assert_eq!(
-            (none.ok, none.refused, none.errors, none.done()),
-            (0, 0, 0, 0)
-        );
     }
 }

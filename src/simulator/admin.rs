@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use secrecy::SecretString;
 
 use super::model::{Fault, SimClient, SiteText, StsMode};
-use super::server::{bearer, failure, unauthorised, Ctx};
+use super::respond::{bearer, failure, unauthorised, Ctx};
 use super::state::{digest, Failure};
 use crate::domain::OrgId;
 

@@ -15,6 +15,7 @@ mod env;
 mod model;
 mod names;
 mod ratelimit;
+mod respond;
 mod server;
 mod state;
 mod stats;
@@ -36,7 +37,7 @@ pub use env::SimEnv;
 pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
 
 use dataset::Integrator;
-use server::Ctx;
+use respond::Ctx;
 use state::State;
 
 /// How long [`Simulator::shutdown`] waits for open requests before aborting the server.
@@ -114,12 +115,13 @@ impl Simulator {
         let control_token =
             SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let cancel = CancellationToken::new();
-        let app = server::router(Ctx {
+        let ctx = Ctx {
             control: control.clone(),
             latency: config.latency,
             cancel: cancel.clone(),
             control_digest: state::digest(control_token.expose_secret()),
-        });
+        };
+        let app = server::router(ctx.clone(), admin::router(ctx));
         let stop = cancel.clone();
         // Small answers go out at once instead of waiting on Nagle's algorithm.
         let listener = listener.tap_io(|tcp| {

@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,28 +15,15 @@ use futures::StreamExt;
 use rand::RngExt;
 use secrecy::SecretString;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-use super::admin;
-use super::control::SimControl;
+use super::respond::{bearer, failure, unauthorised, Ctx};
 use super::state::{Access, Delay, Failure, Plan, Reply};
-use super::wire::{ApiMessage, OAuthError, TokenForm};
+use super::wire::{OAuthError, TokenForm};
 
 /// How long a hanging request waits when the simulator is not shut down first.
 const HANG: Duration = Duration::from_secs(3600);
 
-/// What every handler needs.
-#[derive(Clone)]
-pub(crate) struct Ctx {
-    pub control: SimControl,
-    /// Mean latency added to every token and API call (jittered ±50 %).
-    pub latency: Duration,
-    /// Cancelled at shutdown: wakes every sleeping or hanging request.
-    pub cancel: CancellationToken,
-    /// SHA-256 of the `/_sim/` bearer token.
-    pub control_digest: [u8; 32],
-}
-
+/// What the production handlers do with the context: wait, and refuse over the rate limit.
 impl Ctx {
     /// Sleeps `wait` unless the simulator shuts down first; true if the full wait passed.
     async fn sleep(&self, wait: Duration) -> bool {
@@ -95,8 +80,8 @@ impl Ctx {
     }
 }
 
-/// The production routes plus `/_sim/`.
-pub(crate) fn router(ctx: Ctx) -> Router {
+/// The production routes, with the `/_sim/` control routes `admin` nested.
+pub(crate) fn router(ctx: Ctx, admin: Router<Ctx>) -> Router {
     Router::new()
         .route("/connect/token", post(token))
         .route(
@@ -107,19 +92,9 @@ pub(crate) fn router(ctx: Ctx) -> Router {
             "/api/v1/partner/{application_id}/{organisation_id}/Clients",
             get(clients),
         )
-        .nest("/_sim", admin::router(ctx.clone()))
+        .nest("/_sim", admin)
         .fallback(|| async { failure(Failure::NotFound) })
         .with_state(ctx)
-}
-
-/// The bearer token of an `Authorization` header, if it has one.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -313,10 +288,6 @@ fn endless() -> Response {
         .into_response()
 }
 
-fn message(status: StatusCode, message: &'static str) -> Response {
-    (status, Json(ApiMessage { message })).into_response()
-}
-
 fn oauth_error(error: &'static str, description: Option<&str>) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -329,80 +300,10 @@ fn oauth_error(error: &'static str, description: Option<&str>) -> Response {
         .into_response()
 }
 
-pub(crate) fn unauthorised() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
-        Json(ApiMessage {
-            message: "Authorization has been denied for this request.",
-        }),
-    )
-        .into_response()
-}
-
-/// The body of a gateway's 502 page.
-const BAD_GATEWAY_HTML: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n\
-<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>simulated gateway</center>\r\n\
-</body>\r\n</html>\r\n";
-
-pub(crate) fn failure(f: Failure) -> Response {
-    match f {
-        Failure::BadRequest => message(StatusCode::BAD_REQUEST, "The request is invalid."),
-        Failure::Forbidden => message(
-            StatusCode::FORBIDDEN,
-            "Authorization has been denied for this request.",
-        ),
-        Failure::NotFound => message(StatusCode::NOT_FOUND, "No matching resource was found."),
-        Failure::Status500 => message(StatusCode::INTERNAL_SERVER_ERROR, "An error has occurred."),
-        Failure::Html502 => (
-            StatusCode::BAD_GATEWAY,
-            [(CONTENT_TYPE, "text/html")],
-            BAD_GATEWAY_HTML,
-        )
-            .into_response(),
-        Failure::RateLimited { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(RETRY_AFTER, retry_after_secs.to_string())],
-            Json(serde_json::json!({
-                "statusCode": 429,
-                "message": format!("Rate limit is exceeded. Try again in {retry_after_secs} seconds."),
-            })),
-        )
-            .into_response(),
-        Failure::Unavailable => message(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The service is unavailable. Please try again later.",
-        ),
-        Failure::InsufficientScope => (
-            StatusCode::FORBIDDEN,
-            [(
-                WWW_AUTHENTICATE,
-                "Bearer error=\"insufficient_scope\", error_description=\"The request requires higher privileges than provided by the access token.\"",
-            )],
-            Json(ApiMessage {
-                message: "Authorization has been denied for this request.",
-            }),
-        )
-            .into_response(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-
-    #[test]
-    fn bearer_is_case_insensitive_and_rejects_other_schemes() {
-        let mut h = HeaderMap::new();
-        assert_eq!(bearer(&h), None);
-        h.insert(AUTHORIZATION, HeaderValue::from_static("bearer abc"));
-        assert_eq!(bearer(&h), Some("abc"));
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
-        assert_eq!(bearer(&h), None);
-        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer "));
-        assert_eq!(bearer(&h), None);
-    }
 
     #[test]
     fn form_content_type_with_charset_is_accepted() {

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use secrecy::SecretString;
 
+use crate::domain::{CredentialCheck, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{HarvestEnd, HarvestEvent};
-use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::tui::services::Overview;
 
 /// A user command, as the key table maps keys to it (see `keys.rs`).

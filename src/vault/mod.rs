@@ -3,15 +3,26 @@
 
 pub mod client;
 pub mod error;
+mod http;
+pub mod kv;
+pub mod login;
 pub mod path;
 pub mod plan;
 pub mod policy;
 pub mod record;
+pub mod routing;
 pub mod session;
 pub mod settings;
+#[cfg(test)]
+mod stub;
+pub mod sys;
 
-pub use client::{KvMetadata, KvRead, NodeRole, Route, TokenInfo, VaultClient};
+pub use client::VaultClient;
 pub use error::VaultError;
+pub use kv::{KvMetadata, KvRead};
+pub use login::TokenInfo;
 pub use record::CredentialRecord;
+pub use routing::Route;
 pub use session::Outage;
 pub use settings::{OnRemove, SecretRef, SecretsMode, VaultAuth, VaultSettings};
+pub use sys::NodeRole;

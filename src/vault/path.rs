@@ -3,6 +3,20 @@
 
 use crate::domain::OrgId;
 
+/// A path under a mount: segments of letters, digits, `.`, `_`, `-` (and the
+/// `{application_id}` placeholder), no empty, `.` or `..` segment.
+pub fn is_valid_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '{' | '}'))
+        })
+}
+
 /// Whether `segment` may stand in a path as it is.
 fn is_safe_segment(segment: &str) -> bool {
     !segment.is_empty()

@@ -1,6 +1,6 @@
 //! The state one vault client shares between every request and every concurrent writer
-//! (vault.md sync rule 8, "An outage fails fast"): the login (token, when to renew it, the
-//! identity) and the outage, with one retry budget for all of them and the failure
+//! (vault.md sync rule 8, "An outage fails fast"): the login (token, when to renew it or log
+//! in again, the identity) and the outage, with one retry budget for all of them and the failure
 //! remembered once the budget is spent, so that a harvest with 300 pending credentials
 //! gives up after one budget, not one per credential. Pure state and time arithmetic; the
 //! client does the I/O.
@@ -20,9 +20,50 @@ pub(crate) struct Login {
     pub display_name: Option<String>,
 }
 
-/// When to renew a token with `ttl_secs` to live: after two thirds of it (never for 0).
-pub(crate) fn refresh_at(ttl_secs: u64) -> Option<Instant> {
-    (ttl_secs > 0).then(|| Instant::now() + Duration::from_millis(ttl_secs * 1000 * 2 / 3))
+/// What to do with the session before a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The token is fresh (or has no end we know of): use it.
+    Use,
+    /// Two thirds of its time to live have passed and it is renewable: renew it.
+    Renew,
+    /// Due, but a given token cannot be renewed nor replaced: use it until the vault says
+    /// otherwise ([`Login::keep`]).
+    Keep,
+    /// No session yet, or an AppRole token that is due: log in (again).
+    LogIn,
+}
+
+impl Login {
+    /// What to do with `login` at `now`. `given_token`: the token was given (`VAULT_TOKEN`
+    /// or the token file), so it can be renewed but not replaced; an AppRole login can be
+    /// made again.
+    pub(crate) fn step(login: Option<&Login>, given_token: bool, now: Instant) -> Step {
+        match login {
+            None => Step::LogIn,
+            Some(l) if l.refresh_at.is_none_or(|t| now < t) => Step::Use,
+            Some(_) if !given_token => Step::LogIn,
+            Some(l) if l.renewable => Step::Renew,
+            Some(_) => Step::Keep,
+        }
+    }
+
+    /// The token was renewed for `ttl_secs` more at `now`.
+    pub(crate) fn renewed(&mut self, ttl_secs: u64, now: Instant) {
+        self.refresh_at = refresh_at(ttl_secs, now);
+        self.renewable = true;
+    }
+
+    /// The token cannot be renewed: keep using it, and stop trying.
+    pub(crate) fn keep(&mut self) {
+        self.refresh_at = None;
+    }
+}
+
+/// When to renew a token with `ttl_secs` to live from `now`: after two thirds of it
+/// (never for 0).
+pub(crate) fn refresh_at(ttl_secs: u64, now: Instant) -> Option<Instant> {
+    (ttl_secs > 0).then(|| now + Duration::from_millis(ttl_secs * 1000 * 2 / 3))
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +154,47 @@ impl Outage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn login(refresh_at: Option<Instant>, renewable: bool) -> Login {
+        Login {
+            token: SecretString::from("t".to_string()),
+            refresh_at,
+            renewable,
+            display_name: None,
+        }
+    }
+
+    #[test]
+    fn a_token_is_renewed_after_two_thirds_of_its_time_to_live() {
+        let now = Instant::now();
+        assert_eq!(refresh_at(90, now), Some(now + Duration::from_secs(60)));
+        assert_eq!(refresh_at(0, now), None, "no end: never renewed");
+        let l = login(refresh_at(90, now), true);
+        let step = |at| Login::step(Some(&l), true, at);
+        assert_eq!(step(now + Duration::from_secs(59)), Step::Use);
+        assert_eq!(step(now + Duration::from_secs(60)), Step::Renew);
+        let mut l = l;
+        l.renewed(30, now + Duration::from_secs(60));
+        assert_eq!(l.refresh_at, Some(now + Duration::from_secs(80)));
+    }
+
+    #[test]
+    fn a_due_token_is_renewed_kept_or_replaced_by_a_new_login() {
+        let now = Instant::now();
+        let due = Some(now);
+        assert_eq!(Login::step(None, true, now), Step::LogIn);
+        assert_eq!(Login::step(None, false, now), Step::LogIn);
+        assert_eq!(Login::step(Some(&login(due, true)), true, now), Step::Renew);
+        assert_eq!(Login::step(Some(&login(due, false)), true, now), Step::Keep);
+        assert_eq!(
+            Login::step(Some(&login(due, true)), false, now),
+            Step::LogIn,
+            "AppRole logs in again"
+        );
+        let mut kept = login(due, false);
+        kept.keep();
+        assert_eq!(Login::step(Some(&kept), true, now), Step::Use);
+    }
 
     #[test]
     fn one_budget_for_every_request_of_an_outage_and_the_failure_remembered() {

@@ -1,10 +1,10 @@
 //! The exposure view's state: live exposures grouped by user, the selected row, and the
 //! verify of what is listed (`v`) with its running tally and results.
 
+use crate::domain::CheckOutcome;
 use crate::domain::OrgId;
+use crate::domain::{CredentialCheck, Tally};
 use crate::exposure::{Exposure, PersonExposures};
-use crate::ops::secrets::CheckOutcome;
-use crate::ops::verify_many::{CredentialCheck, Tally};
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::site::Load;
 

@@ -374,7 +374,7 @@ impl App {
             return;
         }
         view.verify = Some(ListedVerify {
-            tally: crate::ops::verify_many::Tally {
+            tally: crate::domain::Tally {
                 total: list.len(),
                 ..Default::default()
             },

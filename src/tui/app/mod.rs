@@ -555,13 +555,10 @@ impl App {
         }
     }
 
-    fn listed_verified(
-        &mut self,
-        result: Result<Vec<crate::ops::verify_many::CredentialCheck>, String>,
-    ) {
+    fn listed_verified(&mut self, result: Result<Vec<crate::domain::CredentialCheck>, String>) {
         let message = match &result {
             Ok(checks) => {
-                let t = crate::ops::verify_many::Tally::of(checks.len(), checks);
+                let t = crate::domain::Tally::of(checks.len(), checks);
                 let level = if t.refused + t.errors > 0 {
                     Level::Warning
                 } else {
@@ -578,8 +575,8 @@ impl App {
             let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
             view.verify = Some(ListedVerify {
                 tally: match &result {
-                    Ok(checks) => crate::ops::verify_many::Tally::of(checks.len(), checks),
-                    Err(_) => crate::ops::verify_many::Tally {
+                    Ok(checks) => crate::domain::Tally::of(checks.len(), checks),
+                    Err(_) => crate::domain::Tally {
                         total,
                         ..Default::default()
                     },

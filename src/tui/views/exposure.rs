@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use crate::ops::secrets::CheckOutcome;
+use crate::domain::CheckOutcome;
 use crate::sanitize::for_terminal;
 use crate::tui::app::cursor::window;
 use crate::tui::app::exposure::ExposureView;

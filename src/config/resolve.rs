@@ -1,329 +1,26 @@
-//! Settings: built-in defaults → config file profile → environment → flags, validated in one
-//! pass before any network call. Every problem is reported at once (exit code 2).
+//! Resolution: built-in defaults → config file profile → environment → flags, validated in
+//! one pass before any network call. Every problem is reported at once (exit code 2).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
 
+use super::env::{empty_vars, is_var_name, var_label, Env, NonEmpty};
+use super::file::{choose_profile, is_profile_name, read_config_file, ProfileFile};
+use super::secret_file::{loose_file_warning, read_secret_file, Trim};
+use super::settings::{
+    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings, Source,
+    DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_SCOPES, DEFAULT_STS_URL,
+    DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+};
+use super::vault as vault_settings;
 use crate::domain::{AppId, GuidError, OrgId};
 use crate::sims::SimsSettings;
-use crate::vault::settings::{self as vault_settings, SecretRef, SecretsMode, VaultProfile};
-use crate::vault::VaultSettings;
+use crate::vault::SecretsMode;
 
-/// Production token endpoint.
-pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
-/// Production partner API base.
-pub const DEFAULT_API_BASE: &str = "https://rap.sims.co.uk/api/v1/partner";
-/// Scopes the partner API needs.
-pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
-/// `acr_values` template; `{organisation_id}` is replaced.
-pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
-/// Concurrent Clients requests in a harvest (the engine's default).
-pub use crate::harvest::DEFAULT_CONCURRENCY;
-/// Whole-request timeout.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
-/// Highest accepted concurrency.
-pub const MAX_CONCURRENCY: usize = 256;
-
-/// Values given on the command line (the highest precedence).
-#[derive(Debug, Clone, Default)]
-pub struct Flags {
-    pub config: Option<PathBuf>,
-    pub profile: Option<String>,
-    pub store: Option<PathBuf>,
-    pub log_file: Option<PathBuf>,
-    pub readonly: bool,
-    pub concurrency: Option<usize>,
-}
-
-/// Where the process reads environment variables from (injectable for tests).
-pub trait Env {
-    /// The variable's value as set (possibly empty), `None` when unset.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The real process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-}
-
-impl Env for BTreeMap<String, String> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).cloned()
-    }
-}
-
-/// The environment variables `resolve` reads by name; an empty one is an error, never a
-/// silent fall back to the default (an empty `SIMSID_STS_URL` must not mean production).
-const KNOWN_VARS: [&str; 18] = [
-    "SIMSID_CONFIG",
-    "SIMSID_PROFILE",
-    "SIMSID_APPLICATION_ID",
-    "SIMSID_CLIENT_ID",
-    "SIMSID_ORGANISATION_ID",
-    "SIMSID_CLIENT_SECRET",
-    "SIMSID_STS_URL",
-    "SIMSID_API_BASE",
-    "SIMSID_SCOPES",
-    "SIMSID_CONCURRENCY",
-    "SIMSID_STORE",
-    "SIMSID_STORE_KEY",
-    "SIMSID_LOG",
-    "SIMSID_READONLY",
-    "SIMSID_APIM_KEY",
-    "SIMSID_STS_CLIENT_AUTH",
-    "SIMSID_METRICS",
-    "SIMSID_SOURCE",
-];
-
-/// An [`Env`] that reads empty values as unset: used once empty ones have been reported.
-struct NonEmpty<'a>(&'a dyn Env);
-
-impl Env for NonEmpty<'_> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.var(name).filter(|v| !v.is_empty())
-    }
-}
-
-/// Whether `name` is a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`, at most
-/// 128). A value that is not may be a secret pasted in the wrong place: it is never echoed.
-pub fn is_var_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 128
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Whether `name` is a valid profile name: letters, digits, `-` and `_`, 1 to 64.
-pub fn is_profile_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// How a `*_env` key's value may be quoted in a message: its name when it is a valid
-/// variable name, otherwise a note that it is not (it may be a secret).
-fn var_label(key: &str, value: &str) -> String {
-    if is_var_name(value) {
-        format!("`{key}` names ${value}")
-    } else {
-        format!(
-            "the value of `{key}` is not an environment variable name (not shown: it may be \
-             a secret pasted in the wrong place; put the variable's name there)"
-        )
-    }
-}
-
-/// Settings every command needs (no network).
-#[derive(Debug, Clone)]
-pub struct LocalSettings {
-    pub profile: String,
-    /// The config file that was read, if any.
-    pub config_path: Option<PathBuf>,
-    pub store_path: PathBuf,
-    /// `SIMSID_STORE_KEY` (base64), when set; otherwise the key file beside the store.
-    pub store_key: Option<SecretString>,
-    pub log_path: PathBuf,
-    pub readonly: bool,
-    pub profiles: Vec<String>,
-    /// Where `harvest` writes its Prometheus metrics after every run (`metrics_file`,
-    /// `$SIMSID_METRICS`; `harvest --metrics FILE` wins); `None`: no metrics file.
-    pub metrics_file: Option<PathBuf>,
-}
-
-/// Settings for talking to SIMS ID, all validated.
-#[derive(Debug, Clone)]
-pub struct RemoteSettings {
-    /// What the SIMS ID client needs (endpoints, the integrator's credential, timeouts).
-    pub sims: SimsSettings,
-    /// Sites fetched at once (the limiter's ceiling).
-    pub concurrency: usize,
-    /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
-    /// `sims.client_secret` is then empty until [`crate::ops::vault_ops::with_vault_secret`]
-    /// reads it.
-    pub client_secret_vault: Option<SecretRef>,
-}
-
-/// The connect timeout for a whole-request `timeout`: the same, at most 10 s.
-pub fn connect_timeout_for(timeout: Duration) -> Duration {
-    timeout.min(Duration::from_secs(10))
-}
-
-/// Every resolved setting: local ones, and the remote ones when complete and valid.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub local: LocalSettings,
-    /// `Err` lists what is missing or wrong for network commands.
-    pub remote: Result<RemoteSettings, ConfigError>,
-    /// The application id as configured (for display), even when other settings are missing.
-    pub application_id: Option<String>,
-    /// Non-fatal problems (e.g. a secret file readable by others).
-    pub warnings: Vec<String>,
-    /// Where school secrets live (`secrets`).
-    pub secrets: SecretsMode,
-    /// The vault, when an address is configured (vault.md "Settings").
-    pub vault: Option<VaultSettings>,
-    /// Where this machine's view comes from (team mode, `source`).
-    pub source: Source,
-}
-
-/// Where a profile's sites and credentials come from (vault.md "Team mode").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Source {
-    /// This machine harvests SIMS ID (the default; a harvest host in vault mode).
-    #[default]
-    Sims,
-    /// A viewer: it pulls the view the harvest host published in the vault, and reads a
-    /// secret only from the vault with the person's identity.
-    Vault,
-}
-
-impl Source {
-    /// The word of the setting and of `status --json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Sims => "sims",
-            Source::Vault => "vault",
-        }
-    }
-}
-
-/// One or more configuration problems, reported together.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", render_problems(.problems))]
-pub struct ConfigError {
-    pub problems: Vec<String>,
-}
-
-fn render_problems(problems: &[String]) -> String {
-    match problems {
-        [one] => format!("configuration error: {one}"),
-        many => {
-            let mut s = format!("{} configuration errors:", many.len());
-            for p in many {
-                s.push_str("\n  - ");
-                s.push_str(p);
-            }
-            s
-        }
-    }
-}
-
-/// One `[profile.NAME]` table as written in the config file.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileFile {
-    /// A string; any other TOML type gets the App Management explanation.
-    application_id: Option<toml::Value>,
-    client_id: Option<String>,
-    organisation_id: Option<String>,
-    /// Refused: present only so the error can say why.
-    client_secret: Option<toml::Value>,
-    client_secret_env: Option<String>,
-    client_secret_file: Option<PathBuf>,
-    sts_url: Option<String>,
-    api_base: Option<String>,
-    scopes: Option<String>,
-    acr_values: Option<String>,
-    apim_key_env: Option<String>,
-    concurrency: Option<i64>,
-    timeout_secs: Option<i64>,
-    sts_client_auth: Option<String>,
-    verify_scopes: Option<String>,
-    store: Option<PathBuf>,
-    log_file: Option<PathBuf>,
-    readonly: Option<bool>,
-    metrics_file: Option<PathBuf>,
-    /// Team mode: `"sims"` (this machine harvests) or `"vault"` (a viewer).
-    source: Option<String>,
-    // Vault mode (vault.md "Settings").
-    secrets: Option<String>,
-    vault_addr: Option<toml::Value>,
-    vault_mount: Option<String>,
-    vault_prefix: Option<String>,
-    vault_namespace: Option<String>,
-    vault_ca_file: Option<PathBuf>,
-    vault_auth: Option<String>,
-    vault_token_file: Option<PathBuf>,
-    vault_role_id: Option<String>,
-    vault_secret_id_env: Option<String>,
-    vault_secret_id_file: Option<PathBuf>,
-    vault_approle_mount: Option<String>,
-    vault_on_remove: Option<String>,
-    client_secret_vault: Option<String>,
-}
-
-impl ProfileFile {
-    fn vault(&self) -> VaultProfile {
-        VaultProfile {
-            secrets: self.secrets.clone(),
-            vault_addr: self.vault_addr.clone(),
-            vault_mount: self.vault_mount.clone(),
-            vault_prefix: self.vault_prefix.clone(),
-            vault_namespace: self.vault_namespace.clone(),
-            vault_ca_file: self.vault_ca_file.clone(),
-            vault_auth: self.vault_auth.clone(),
-            vault_token_file: self.vault_token_file.clone(),
-            vault_role_id: self.vault_role_id.clone(),
-            vault_secret_id_env: self.vault_secret_id_env.clone(),
-            vault_secret_id_file: self.vault_secret_id_file.clone(),
-            vault_approle_mount: self.vault_approle_mount.clone(),
-            vault_on_remove: self.vault_on_remove.clone(),
-            client_secret_vault: self.client_secret_vault.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    profile: BTreeMap<String, ProfileFile>,
-}
-
-/// Platform directories (`directories::ProjectDirs` for `simsid`), overridable for tests.
-#[derive(Debug, Clone)]
-pub struct Dirs {
-    pub config_dir: PathBuf,
-    pub data_dir: PathBuf,
-    pub state_dir: PathBuf,
-}
-
-impl Dirs {
-    /// The platform's directories for `simsid`, or `./.simsid` when there is no home.
-    pub fn platform() -> Self {
-        match directories::ProjectDirs::from("", "", "simsid") {
-            Some(p) => Dirs {
-                config_dir: p.config_dir().to_path_buf(),
-                data_dir: p.data_dir().to_path_buf(),
-                state_dir: p
-                    .state_dir()
-                    .unwrap_or_else(|| p.data_local_dir())
-                    .to_path_buf(),
-            },
-            None => {
-                let base = PathBuf::from(".simsid");
-                Dirs {
-                    config_dir: base.clone(),
-                    data_dir: base.clone(),
-                    state_dir: base,
-                }
-            }
-        }
-    }
-}
-
+/// The message for a malformed GUID setting: an integer id gets the App Management
+/// explanation.
 fn guid_problem(what: &str, key: &str, env: &str, err: &GuidError) -> String {
     match (what, err) {
         ("application id", GuidError::Integer(v)) => format!(
@@ -343,47 +40,17 @@ fn guid_problem(what: &str, key: &str, env: &str, err: &GuidError) -> String {
     }
 }
 
-fn read_secret_file(path: &Path, warnings: &mut Vec<String>) -> Result<SecretString, String> {
-    use std::os::unix::fs::PermissionsExt;
-    // The path is not quoted in errors: a value that names no readable file may be the
-    // secret itself, pasted in the wrong place.
-    let meta = std::fs::metadata(path).map_err(|e| {
-        format!(
-            "the file named by `client_secret_file` cannot be read: {}",
-            e.kind()
-        )
-    })?;
-    let mode = meta.permissions().mode();
-    if mode & 0o077 != 0 {
-        warnings.push(format!(
-            "client_secret_file {} is readable by group or others (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        ));
-    }
-    let raw = std::fs::read(path).map_err(|e| {
-        format!(
-            "the file named by `client_secret_file` cannot be read: {}",
-            e.kind()
-        )
-    })?;
-    let text = String::from_utf8(raw)
-        .map_err(|_| "the file named by `client_secret_file` is not UTF-8".to_string())?;
-    let trimmed = text.trim_end_matches(['\r', '\n']).to_string();
-    drop(text);
-    if trimmed.is_empty() {
-        return Err("the file named by `client_secret_file` is empty".to_string());
-    }
-    Ok(SecretString::from(trimmed))
-}
-
 /// Resolves every setting. `Err` only for problems that stop every command (an unreadable or
 /// invalid config file, an unknown profile, a plaintext secret, a malformed value).
 pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
     let mut problems = empty_vars(env);
     let non_empty = NonEmpty(env);
-    let (config_path, file) = read_config_file(flags, &non_empty, dirs, &mut problems);
+    let chosen = pick(
+        flags.config.clone(),
+        non_empty.var("SIMSID_CONFIG").map(PathBuf::from),
+        None,
+    );
+    let (config_path, file) = read_config_file(chosen, dirs, &mut problems);
     let profile = flags
         .profile
         .clone()
@@ -522,80 +189,6 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
 /// key (the built-in default, when there is one, comes after all three).
 fn pick<T>(flag: Option<T>, env: Option<T>, file: Option<T>) -> Option<T> {
     flag.or(env).or(file)
-}
-
-/// Every known variable that is set but empty: a problem, never a silent default.
-fn empty_vars(env: &dyn Env) -> Vec<String> {
-    KNOWN_VARS
-        .iter()
-        .filter(|name| env.var(name).is_some_and(|v| v.is_empty()))
-        .map(|name| {
-            format!(
-                "{name} is set but empty: give it a value or unset it (an empty value never \
-                 falls back to the default)"
-            )
-        })
-        .collect()
-}
-
-/// The config file: `--config`, else `$SIMSID_CONFIG`, else `config.toml` in the config
-/// directory when it exists. Nothing when there is none.
-fn read_config_file(
-    flags: &Flags,
-    env: &dyn Env,
-    dirs: &Dirs,
-    problems: &mut Vec<String>,
-) -> (Option<PathBuf>, ConfigFile) {
-    let default_path = dirs.config_dir.join("config.toml");
-    let path = match pick(
-        flags.config.clone(),
-        env.var("SIMSID_CONFIG").map(PathBuf::from),
-        None,
-    ) {
-        Some(p) => p,
-        None if default_path.exists() => default_path,
-        None => return (None, ConfigFile::default()),
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let file = parse_file(&path, &text, problems);
-            (Some(path), file)
-        }
-        Err(e) => {
-            problems.push(format!(
-                "cannot read config file {}: {}",
-                path.display(),
-                e.kind()
-            ));
-            (None, ConfigFile::default())
-        }
-    }
-}
-
-/// The profile's table (empty for `default` when the file has none); reports bad profile
-/// names in the file and an unknown profile.
-fn choose_profile(file: &ConfigFile, profile: &str, problems: &mut Vec<String>) -> ProfileFile {
-    for name in file.profile.keys().filter(|n| !is_profile_name(n)) {
-        problems.push(format!(
-            "profile `{}` in the config file is not a valid name: use letters, digits, `-` and \
-             `_` (at most 64)",
-            crate::sanitize::bounded(name, 64)
-        ));
-    }
-    if let Some(p) = file.profile.get(profile) {
-        return p.clone();
-    }
-    if profile != "default" {
-        let known = if file.profile.is_empty() {
-            "none".to_string()
-        } else {
-            file.profile.keys().cloned().collect::<Vec<_>>().join(", ")
-        };
-        problems.push(format!(
-            "profile `{profile}` is not in the config file (profiles: {known})"
-        ));
-    }
-    ProfileFile::default()
 }
 
 /// The two endpoints, each with its variable, key and default.
@@ -756,8 +349,14 @@ impl Layers<'_> {
             };
         }
         if let Some(path) = self.file.client_secret_file.clone() {
-            return match read_secret_file(&path, &mut self.warnings) {
-                Ok(s) => Some(s),
+            return match read_secret_file(&path, "client_secret_file", Trim::LineEnd) {
+                Ok(s) => {
+                    let shown = format!("client_secret_file {}", path.display());
+                    let fix = format!("`chmod 600 {}`", path.display());
+                    self.warnings
+                        .extend(loose_file_warning(&path, &shown, &fix));
+                    Some(s)
+                }
                 Err(e) => {
                     self.problems.push(e);
                     None
@@ -896,45 +495,13 @@ impl Layers<'_> {
     }
 }
 
-fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile {
-    match toml::from_str::<ConfigFile>(text) {
-        Ok(f) => f,
-        Err(e) => {
-            // toml's messages quote the offending line, which could hold a plaintext secret:
-            // report the location and the kind of problem only.
-            let at = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                    format!(" at line {line}")
-                })
-                .unwrap_or_default();
-            let kind = e.message().lines().next().unwrap_or("invalid TOML");
-            let kind = if kind.contains('"') || kind.contains('\'') {
-                "invalid value or unknown key"
-            } else {
-                kind
-            };
-            problems.push(format!(
-                "config file {} is not valid{at}: {kind} (expected [profile.NAME] tables with keys \
-                 application_id, client_id, organisation_id, client_secret_env or \
-                 client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
-                 concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
-                 readonly, metrics_file, source, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
-                 vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
-                 vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
-                 vault_on_remove, client_secret_vault)",
-                path.display()
-            ));
-            ConfigFile::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::SecretsMode;
     use secrecy::ExposeSecret;
+    use std::collections::BTreeMap;
+    use std::path::Path;
 
     const APP: &str = "11111111-2222-3333-4444-555555555555";
     const ORG: &str = "207A1392-E1F6-47BA-81DA-6C374971D788";

@@ -1,0 +1,26 @@
+//! Settings: built-in defaults → config file profile → environment → flags, validated in one
+//! pass before any network call, the vault's settings included. Every problem is reported at
+//! once (exit code 2).
+//!
+//! - `env`: where variables are read from and which ones are known;
+//! - `file`: the config file's schema and the choice of a profile;
+//! - `resolve`: the layers merged and checked into [`Settings`];
+//! - `vault`: the vault's keys resolved into [`crate::vault::VaultSettings`];
+//! - `secret_file`: the one set of rules for files that hold a secret;
+//! - `settings`: what resolution produces, and the defaults.
+
+pub mod env;
+mod file;
+mod resolve;
+mod secret_file;
+mod settings;
+pub mod vault;
+
+pub use env::{is_var_name, Env, ProcessEnv};
+pub use file::is_profile_name;
+pub use resolve::resolve;
+pub use settings::{
+    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings, Source,
+    DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_SCOPES, DEFAULT_STS_URL,
+    DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+};

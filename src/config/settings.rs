@@ -1,0 +1,163 @@
+//! What resolution produces: the settings every command reads, the flags it starts from, the
+//! platform directories, the built-in defaults, and the error that lists every problem.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::sims::SimsSettings;
+use crate::vault::{SecretRef, SecretsMode, VaultSettings};
+
+/// Production token endpoint.
+pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
+/// Production partner API base.
+pub const DEFAULT_API_BASE: &str = "https://rap.sims.co.uk/api/v1/partner";
+/// Scopes the partner API needs.
+pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
+/// `acr_values` template; `{organisation_id}` is replaced.
+pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
+/// Concurrent Clients requests in a harvest (the engine's default).
+pub use crate::harvest::DEFAULT_CONCURRENCY;
+/// Whole-request timeout.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// Highest accepted concurrency.
+pub const MAX_CONCURRENCY: usize = 256;
+
+/// Values given on the command line (the highest precedence).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub store: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    pub readonly: bool,
+    pub concurrency: Option<usize>,
+}
+
+/// Settings every command needs (no network).
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub profile: String,
+    /// The config file that was read, if any.
+    pub config_path: Option<PathBuf>,
+    pub store_path: PathBuf,
+    /// `SIMSID_STORE_KEY` (base64), when set; otherwise the key file beside the store.
+    pub store_key: Option<SecretString>,
+    pub log_path: PathBuf,
+    pub readonly: bool,
+    pub profiles: Vec<String>,
+    /// Where `harvest` writes its Prometheus metrics after every run (`metrics_file`,
+    /// `$SIMSID_METRICS`; `harvest --metrics FILE` wins); `None`: no metrics file.
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// Settings for talking to SIMS ID, all validated.
+#[derive(Debug, Clone)]
+pub struct RemoteSettings {
+    /// What the SIMS ID client needs (endpoints, the integrator's credential, timeouts).
+    pub sims: SimsSettings,
+    /// Sites fetched at once (the limiter's ceiling).
+    pub concurrency: usize,
+    /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
+    /// `sims.client_secret` is then empty until [`crate::ops::Keeper::remote`]
+    /// reads it.
+    pub client_secret_vault: Option<SecretRef>,
+}
+
+/// The connect timeout for a whole-request `timeout`: the same, at most 10 s.
+pub fn connect_timeout_for(timeout: Duration) -> Duration {
+    timeout.min(Duration::from_secs(10))
+}
+
+/// Every resolved setting: local ones, and the remote ones when complete and valid.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub local: LocalSettings,
+    /// `Err` lists what is missing or wrong for network commands.
+    pub remote: Result<RemoteSettings, ConfigError>,
+    /// The application id as configured (for display), even when other settings are missing.
+    pub application_id: Option<String>,
+    /// Non-fatal problems (e.g. a secret file readable by others).
+    pub warnings: Vec<String>,
+    /// Where school secrets live (`secrets`).
+    pub secrets: SecretsMode,
+    /// The vault, when an address is configured (vault.md "Settings").
+    pub vault: Option<VaultSettings>,
+    /// Where this machine's view comes from (team mode, `source`).
+    pub source: Source,
+}
+
+/// Where a profile's sites and credentials come from (vault.md "Team mode").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// This machine harvests SIMS ID (the default; a harvest host in vault mode).
+    #[default]
+    Sims,
+    /// A viewer: it pulls the view the harvest host published in the vault, and reads a
+    /// secret only from the vault with the person's identity.
+    Vault,
+}
+
+impl Source {
+    /// The word of the setting and of `status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Sims => "sims",
+            Source::Vault => "vault",
+        }
+    }
+}
+
+/// One or more configuration problems, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render_problems(.problems))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+fn render_problems(problems: &[String]) -> String {
+    match problems {
+        [one] => format!("configuration error: {one}"),
+        many => {
+            let mut s = format!("{} configuration errors:", many.len());
+            for p in many {
+                s.push_str("\n  - ");
+                s.push_str(p);
+            }
+            s
+        }
+    }
+}
+
+/// Platform directories (`directories::ProjectDirs` for `simsid`), overridable for tests.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Dirs {
+    /// The platform's directories for `simsid`, or `./.simsid` when there is no home.
+    pub fn platform() -> Self {
+        match directories::ProjectDirs::from("", "", "simsid") {
+            Some(p) => Dirs {
+                config_dir: p.config_dir().to_path_buf(),
+                data_dir: p.data_dir().to_path_buf(),
+                state_dir: p
+                    .state_dir()
+                    .unwrap_or_else(|| p.data_local_dir())
+                    .to_path_buf(),
+            },
+            None => {
+                let base = PathBuf::from(".simsid");
+                Dirs {
+                    config_dir: base.clone(),
+                    data_dir: base.clone(),
+                    state_dir: base,
+                }
+            }
+        }
+    }
+}
