@@ -21,9 +21,13 @@ use crate::view::{assemble, build, Manifest, View, ViewError};
 
 /// Chunk requests in flight at most.
 const CONCURRENCY: usize = 16;
-/// Pull attempts when a chunk went missing under it (a publish removed it): each attempt
-/// reads the manifest again.
-const PULL_ATTEMPTS: usize = 3;
+/// Pull attempts when the manifest or a chunk is not found (a standby lagging a write, a
+/// cluster electing a new leader, a publish that removed a chunk meanwhile): each attempt
+/// reads the manifest again, from the active node, after a pause that doubles from
+/// [`FIRST_PAUSE`] up to [`MAX_PAUSE`] (about 7 s in all).
+const PULL_ATTEMPTS: u32 = 8;
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why a viewer does not harvest (a usage error, exit 2).
 pub const HARVEST_ON_VIEWER: &str = "this profile reads the team's view from the vault; harvests run on the harvest host (`source = \"sims\"`)";
@@ -297,10 +301,20 @@ pub async fn fetch_view(
         let route = if attempt == 0 {
             Route::Any
         } else {
+            let pause = FIRST_PAUSE
+                .saturating_mul(1 << (attempt - 1).min(8))
+                .min(MAX_PAUSE);
+            tokio::time::sleep(pause).await;
             Route::Active
         };
         let (_, body) = match read_manifest(client, settings, route).await {
             Ok(Some(found)) => found,
+            // A standby may lag a write by a moment, and during an election the answer may
+            // come from one: ask again before saying nothing is published.
+            Ok(None) if attempt + 1 < PULL_ATTEMPTS => {
+                last = Some(ViewError::Malformed("no manifest".into()));
+                continue;
+            }
             Ok(None) => {
                 return Err(OpError::failed(format!(
                     "nothing is published at {}/{}: the harvest host (`source = \"sims\"`, \
