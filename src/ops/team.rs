@@ -479,32 +479,30 @@ impl<K: super::CommitSink> super::CommitSink for Publishing<K> {
         true
     }
 
-    fn publish_view(
+    async fn publish_view(
         &mut self,
         view: View,
         previous: Option<PublishedMark>,
         run_id: uuid::Uuid,
-    ) -> impl std::future::Future<Output = Option<(PublishedMark, Option<String>)>> {
-        async move {
-            let published = publish_view(
-                &self.client,
-                &self.settings,
-                view,
-                previous,
-                run_id,
-                self.repair,
-            )
-            .await;
-            match published {
-                Ok((published, mark, identity)) => {
-                    self.outcome = Some(Ok(published));
-                    Some((mark, identity))
-                }
-                Err(e) => {
-                    warn!(error = %e, "the team's view was not published");
-                    self.outcome = Some(Err(e.to_string()));
-                    None
-                }
+    ) -> Option<(PublishedMark, Option<String>)> {
+        let published = publish_view(
+            &self.client,
+            &self.settings,
+            view,
+            previous,
+            run_id,
+            self.repair,
+        )
+        .await;
+        match published {
+            Ok((published, mark, identity)) => {
+                self.outcome = Some(Ok(published));
+                Some((mark, identity))
+            }
+            Err(e) => {
+                warn!(error = %e, "the team's view was not published");
+                self.outcome = Some(Err(e.to_string()));
+                None
             }
         }
     }

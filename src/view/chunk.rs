@@ -428,7 +428,7 @@ mod tests {
             name: format!("School {n} \"quoted\" \\ ünïcode"),
             dfe_code: Some(format!("{n}")),
             deni_number: None,
-            authorised: Some(n % 3 != 0),
+            authorised: Some(!n.is_multiple_of(3)),
             first_seen: t(n as i64),
             badge: None,
             stale: false,
