@@ -595,3 +595,52 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     assert_eq!(pulled.run_id, run_id);
     assert_eq!(again_store.view().unwrap(), viewer_view);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_of_a_viewer_says_view_from_vault_and_its_r_pulls() {
+    use simsid::tui::Services;
+
+    let bao = shared().await;
+    let sim = simulator(5, 1_010).await;
+    let prefix = "t/team-console";
+    let host_store = TempStore::new();
+    let host = host_env(&sim, &host_store, &bao, prefix);
+    run(&host, &["harvest"], 0).await;
+    let home = tempfile::tempdir().unwrap();
+    let viewer_store = TempStore::new();
+    let env = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    let dirs = simsid::config::Dirs {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+        state_dir: home.path().join("state"),
+    };
+    let settings =
+        simsid::config::resolve(&simsid::config::Flags::default(), &env, &dirs).unwrap();
+    let services = simsid::cli::console::ConsoleServices::new(
+        simsid::ops::Context::new(settings),
+        None,
+        None,
+    )
+    .unwrap();
+    let before = services.overview().unwrap();
+    assert!(before.sites.is_empty(), "nothing pulled yet");
+    assert!(
+        before.secrets.label().starts_with("view from vault "),
+        "{}",
+        before.secrets.label()
+    );
+
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let end = services
+        .harvest(tx, simsid::harvest::Cancel::new())
+        .await
+        .expect("R pulls on a viewer");
+    let simsid::harvest::HarvestEnd::Finished(run_shown) = end else {
+        panic!("a pull is not cancelled");
+    };
+    let history = json(&run(&host, &["history", "--json"], 0).await);
+    assert_eq!(json!(run_shown.run_id.to_string()), history[0]["run_id"]);
+    let after = services.overview().unwrap();
+    assert_eq!(after.sites.len(), 5);
+    assert_eq!(after.last_run.unwrap().run_id, run_shown.run_id);
+}

@@ -128,6 +128,7 @@ fn secrets_location(ctx: &Context) -> SecretsLocation {
     match ctx.keeper.place() {
         SecretsPlace::LocalStore => SecretsLocation::LocalStore,
         SecretsPlace::Vault(addrs) => SecretsLocation::Vault(addrs),
+        SecretsPlace::View(addrs) => SecretsLocation::View(addrs),
     }
 }
 
@@ -140,6 +141,10 @@ async fn run_harvest(
     cancel: Cancel,
 ) -> anyhow::Result<HarvestEnd> {
     let ctx = context(&inner)?;
+    if ctx.keeper.is_viewer() {
+        // A viewer's `R` (and `u`) pulls the team's view instead (vault.md "Team mode").
+        return pull_view(&ctx).await;
+    }
     ctx.refuse_if_readonly("harvest")?;
     ctx.remote()
         .map_err(|e| anyhow!(one_line(&e.to_string())))?;
@@ -168,6 +173,16 @@ async fn run_harvest(
         ops::SiteEnd::Unlisted => Err(anyhow!(ops::harvest::unlisted_message(&query))),
         ops::SiteEnd::Ambiguous(_) => Err(anyhow!("{query} matches several sites")),
     }
+}
+
+/// A viewer's pull, shown as the run it brought (the harvest host's latest).
+async fn pull_view(ctx: &Context) -> anyhow::Result<HarvestEnd> {
+    let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
+    ctx.keeper.pull(&mut store).await?;
+    let run = store
+        .last_run()?
+        .ok_or_else(|| anyhow!("the team's view holds no run yet"))?;
+    Ok(HarvestEnd::Finished(Box::new(run)))
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.

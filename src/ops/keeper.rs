@@ -29,6 +29,9 @@ pub enum SecretsPlace {
     LocalStore,
     /// In the vault at these addresses.
     Vault(String),
+    /// A viewer: the team's view pulled from the vault at these addresses, where the
+    /// secrets are read too.
+    View(String),
 }
 
 /// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
@@ -112,7 +115,8 @@ impl Keeper {
     pub fn place(&self) -> SecretsPlace {
         match (self.shared.kind, &self.shared.vault) {
             (Kind::Local, _) => SecretsPlace::LocalStore,
-            (Kind::Vault | Kind::Viewer, Some(v)) => SecretsPlace::Vault(v.addrs.join(", ")),
+            (Kind::Vault, Some(v)) => SecretsPlace::Vault(v.addrs.join(", ")),
+            (Kind::Viewer, Some(v)) => SecretsPlace::View(v.addrs.join(", ")),
             (Kind::Vault | Kind::Viewer, None) => SecretsPlace::Vault("(not configured)".into()),
         }
     }

@@ -93,6 +93,9 @@ pub enum SecretsLocation {
     LocalStore,
     /// In a vault (OpenBao / Vault KV v2) at this address.
     Vault(String),
+    /// A viewer of the team's view (team mode): the view is pulled from the vault at this
+    /// address, and secrets are read there.
+    View(String),
 }
 
 impl SecretsLocation {
@@ -103,6 +106,9 @@ impl SecretsLocation {
             SecretsLocation::Vault(addr) => {
                 format!("vault {}", crate::sanitize::for_terminal(addr))
             }
+            SecretsLocation::View(addr) => {
+                format!("view from vault {}", crate::sanitize::for_terminal(addr))
+            }
         }
     }
 
@@ -110,7 +116,7 @@ impl SecretsLocation {
     pub fn reading(&self) -> &'static str {
         match self {
             SecretsLocation::LocalStore => "reading the store…",
-            SecretsLocation::Vault(_) => "reading the vault…",
+            SecretsLocation::Vault(_) | SecretsLocation::View(_) => "reading the vault…",
         }
     }
 }
