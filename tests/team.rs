@@ -266,6 +266,18 @@ async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_ow
         .find(|e| e["client_id"] == json!(client))
         .unwrap_or_else(|| panic!("an exposure: {exposed}"));
     assert_eq!(entry["live"], json!(true));
+    // She verifies with the school's own credentials read from the vault (a viewer has
+    // only `sts_url` of SIMS ID); the record names the view's fingerprint too.
+    let o = run(&operator, &["verify", org.as_str(), "--json"], 0).await;
+    assert!(stdout(&o).contains(&client), "{}", stdout(&o));
+    let audit = json(&run(&operator, &["audit", "--json"], 0).await);
+    let verified = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == json!("verify") && e["client_id"] == json!(client))
+        .unwrap_or_else(|| panic!("a verify record: {audit}"));
+    assert_eq!(verified["fingerprint"], json!(host_fps[&key]));
 
     // A rotation and a harvest: the pull shows the new fingerprint everywhere, and the
     // exposure is no longer live.
@@ -614,14 +626,10 @@ async fn the_console_of_a_viewer_says_view_from_vault_and_its_r_pulls() {
         data_dir: home.path().join("data"),
         state_dir: home.path().join("state"),
     };
-    let settings =
-        simsid::config::resolve(&simsid::config::Flags::default(), &env, &dirs).unwrap();
-    let services = simsid::cli::console::ConsoleServices::new(
-        simsid::ops::Context::new(settings),
-        None,
-        None,
-    )
-    .unwrap();
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), &env, &dirs).unwrap();
+    let services =
+        simsid::cli::console::ConsoleServices::new(simsid::ops::Context::new(settings), None, None)
+            .unwrap();
     let before = services.overview().unwrap();
     assert!(before.sites.is_empty(), "nothing pulled yet");
     assert!(

@@ -140,6 +140,35 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         return Err(ConfigError { problems });
     }
     let remote = match (application_id, organisation_id, client_id, client_secret) {
+        // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
+        // alone, for `verify` with each school's own credential. The integrator's fields
+        // are empty and never used: the keeper refuses a viewer's harvest.
+        (Some(application_id), _, _, _) if source == Source::Vault => {
+            match OrgId::parse(NO_INTEGRATOR_ORG) {
+                Ok(organisation_id) => Ok(RemoteSettings {
+                    sims: SimsSettings {
+                        application_id,
+                        client_id: String::new(),
+                        organisation_id,
+                        client_secret: SecretString::from(String::new()),
+                        sts_url,
+                        api_base,
+                        scopes,
+                        acr_values,
+                        apim_key,
+                        timeout,
+                        connect_timeout: connect_timeout_for(timeout),
+                        client_auth,
+                        verify_scopes,
+                    },
+                    concurrency,
+                    client_secret_vault: None,
+                }),
+                Err(e) => Err(ConfigError {
+                    problems: vec![e.to_string()],
+                }),
+            }
+        }
         (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
             if missing.is_empty() =>
         {
@@ -184,6 +213,10 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         source,
     })
 }
+
+/// The integrator's organisation of a viewer's SIMS settings: none (the nil GUID, never
+/// sent: a viewer only verifies schools' own credentials).
+const NO_INTEGRATOR_ORG: &str = "00000000-0000-0000-0000-000000000000";
 
 /// The one precedence rule: the flag, else the environment variable, else the profile's
 /// key (the built-in default, when there is one, comes after all three).
