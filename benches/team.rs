@@ -9,7 +9,9 @@
 //! (slower: the output says which). Needs nothing but the suite's own `bao` (tests/tools).
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../tests/vault_support/mod.rs"]
+#[path = "../tests/suite/support/tools.rs"]
+mod tools;
+#[path = "../tests/suite/support/vault_support.rs"]
 mod vault_support;
 
 use std::collections::BTreeMap;

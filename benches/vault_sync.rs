@@ -6,7 +6,9 @@
 //! `cargo bench --bench vault_sync`
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../tests/vault_support/mod.rs"]
+#[path = "../tests/suite/support/tools.rs"]
+mod tools;
+#[path = "../tests/suite/support/vault_support.rs"]
 mod vault_support;
 
 use std::collections::BTreeMap;

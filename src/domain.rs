@@ -8,7 +8,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 mod verify;
+mod view;
 pub use verify::{CheckOutcome, CredentialCheck, Tally};
+pub use view::Pulled;
 
 /// Why a string is not a GUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -468,6 +470,34 @@ pub mod rfc3339 {
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional time (`null` when absent).
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|s| {
+                    DateTime::parse_from_rfc3339(&s)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
     }
 }
 

@@ -141,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn item9_a_shared_code_is_ambiguous_and_lists_candidates() {
+    fn a_shared_code_is_ambiguous_and_lists_candidates() {
         let sites = [
             site(1, "Real School", Some("1001"), None),
             site(2, "Evil\u{1b}]0;pwned\u{7}", Some("1001"), None),

@@ -94,18 +94,22 @@ fn context(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<Context> {
 }
 
 /// Reads one secret for a reveal or a copy and audits it, through the profile's keeper.
-async fn read_secret(
+fn read_secret(
     inner: Arc<Mutex<Inner>>,
     action: AuditAction,
-    org: OrgId,
-    client_id: String,
-) -> anyhow::Result<SecretString> {
-    let ctx = context(&inner)?;
-    let store = Shared(inner);
-    Ok(ctx
-        .keeper
-        .read(&ctx, &store, action, &org, &client_id)
-        .await?)
+    org: &OrgId,
+    client_id: &str,
+) -> BoxFuture<'static, anyhow::Result<SecretString>> {
+    let (org, client_id) = (org.clone(), client_id.to_string());
+    async move {
+        let ctx = context(&inner)?;
+        let store = Shared(inner);
+        Ok(ctx
+            .keeper
+            .read(&ctx, &store, action, &org, &client_id)
+            .await?)
+    }
+    .boxed()
 }
 
 /// The console's one verify (a site's `v`, the exposure view's `v`), through the keeper.
@@ -128,7 +132,7 @@ fn secrets_location(ctx: &Context) -> SecretsLocation {
     match ctx.keeper.place() {
         SecretsPlace::LocalStore => SecretsLocation::LocalStore,
         SecretsPlace::Vault(addrs) => SecretsLocation::Vault(addrs),
-        SecretsPlace::View(addrs) => SecretsLocation::View(addrs),
+        SecretsPlace::View(addrs) => SecretsLocation::VaultView(addrs),
     }
 }
 
@@ -141,10 +145,6 @@ async fn run_harvest(
     cancel: Cancel,
 ) -> anyhow::Result<HarvestEnd> {
     let ctx = context(&inner)?;
-    if ctx.keeper.is_viewer() {
-        // A viewer's `R` (and `u`) pulls the team's view instead (vault.md "Team mode").
-        return pull_view(&ctx).await;
-    }
     ctx.refuse_if_readonly("harvest")?;
     ctx.remote()
         .map_err(|e| anyhow!(one_line(&e.to_string())))?;
@@ -175,14 +175,12 @@ async fn run_harvest(
     }
 }
 
-/// A viewer's pull, shown as the run it brought (the harvest host's latest).
-async fn pull_view(ctx: &Context) -> anyhow::Result<HarvestEnd> {
+/// A viewer's pull through the keeper (one at a time per store: the harvest lock, held by
+/// its own connection, so browsing never waits for it).
+async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
+    let ctx = context(&inner)?;
     let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
-    ctx.keeper.pull(&mut store).await?;
-    let run = store
-        .last_run()?
-        .ok_or_else(|| anyhow!("the team's view holds no run yet"))?;
-    Ok(HarvestEnd::Finished(Box::new(run)))
+    Ok(ctx.keeper.pull(&mut store).await?)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.
@@ -246,13 +244,7 @@ impl Services for ConsoleServices {
         org: &OrgId,
         client_id: &str,
     ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
-        read_secret(
-            self.inner.clone(),
-            AuditAction::Reveal,
-            org.clone(),
-            client_id.to_string(),
-        )
-        .boxed()
+        read_secret(self.inner.clone(), AuditAction::Reveal, org, client_id)
     }
 
     fn copy_secret(
@@ -260,13 +252,7 @@ impl Services for ConsoleServices {
         org: &OrgId,
         client_id: &str,
     ) -> BoxFuture<'static, anyhow::Result<SecretString>> {
-        read_secret(
-            self.inner.clone(),
-            AuditAction::Copy,
-            org.clone(),
-            client_id.to_string(),
-        )
-        .boxed()
+        read_secret(self.inner.clone(), AuditAction::Copy, org, client_id)
     }
 
     fn verify(&self, org: &OrgId) -> BoxFuture<'static, anyhow::Result<Vec<VerifyResult>>> {
@@ -326,6 +312,10 @@ impl Services for ConsoleServices {
         progress: UnboundedSender<Tally>,
     ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
         check_selection(self.inner.clone(), Selection::Listed(list), Some(progress)).boxed()
+    }
+
+    fn pull(&self) -> BoxFuture<'static, anyhow::Result<crate::domain::Pulled>> {
+        run_pull(self.inner.clone()).boxed()
     }
 
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {

@@ -30,8 +30,11 @@ pub async fn pull(ctx: &Context, json: bool) -> CmdResult {
             } else {
                 "unchanged:"
             },
-            pulled.run_id,
-            crate::domain::rfc3339::format(&pulled.published_at),
+            pulled.run_id.as_deref().unwrap_or("-"),
+            pulled
+                .published_at
+                .as_ref()
+                .map_or_else(|| "-".to_string(), crate::domain::rfc3339::format),
             pulled.sites,
             pulled.credentials
         )

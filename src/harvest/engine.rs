@@ -841,7 +841,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn item14_a_fatal_clients_error_fails_the_whole_run() {
+    async fn a_fatal_clients_error_fails_the_whole_run() {
         let src = Scripted {
             sites: sites(10),
             ..Default::default()

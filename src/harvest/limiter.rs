@@ -893,8 +893,8 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_benchmark_in_virtual_time() {
-        // Issue 11 item 4: 5,000 sites, 200/s, 20 ms, ceiling 64: ≤ 1.2 × N/R = 30 s,
+    fn five_thousand_sites_at_200_per_second_take_at_most_1_2_n_over_r() {
+        // 5,000 sites, 200/s, 20 ms, ceiling 64: ≤ 1.2 × N/R = 30 s,
         // ≤ 5 % 429s.
         let run = virtual_harvest(5000, Some(200.0), None, ms(20), 64);
         assert!(run.wall <= Duration::from_secs(29), "wall {:?}", run.wall);

@@ -11,7 +11,7 @@ use crate::domain::{
     AuditAction, HarvestData, HeldRemovals, OrgId, RunStatus, RunSummary, VaultMarks,
 };
 use crate::harvest::{
-    self, Cancel, FetchOutcome, HarvestEnd, HarvestEvent, HarvestOptions, Source,
+    self, Cancel, FetchOutcome, Fetched, HarvestEnd, HarvestEvent, HarvestOptions, Source,
 };
 use crate::store::{Store, StoreError};
 
@@ -171,45 +171,27 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
     sink: &mut K,
 ) -> OpResult<HarvestEnd> {
     let cancel: Cancel = cancel.into();
-    let generation = store
-        .generation()
-        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    let generation = read(store.generation())?;
     info!(concurrency = run.options.concurrency, "harvest started");
     let fetched = harvest::run(source, run.options, events.clone(), cancel.token().clone()).await;
-    let summary: RunSummary = match fetched {
-        FetchOutcome::Cancelled(summary) => {
-            return record_cancelled(store, *summary, &cancel, run.user);
-        }
-        FetchOutcome::Failed(summary) => {
-            store
-                .record_run(&summary)
-                .map_err(|e| OpError::failed(format!("cannot record the run: {e}")))?;
-            *summary
-        }
-        FetchOutcome::Fetched(fetched) => {
-            // Another harvest that committed meanwhile makes this one's diff wrong: stop
-            // before the sink writes anything (the commit checks again).
-            let now = store
-                .generation()
-                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            if now != generation {
-                return Err(commit_error(StoreError::ChangedUnderRun));
-            }
-            let previous = store
-                .snapshot()
-                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let (mut summary, data) =
-                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            let held =
-                harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
-            return sync_and_commit(
-                store, sink, generation, &previous, summary, data, held, &cancel, &events, run.user,
-            )
-            .await;
-        }
+    let conclude = |store: &Store, fetched: Box<Fetched>| {
+        let previous = read(store.snapshot())?;
+        let (mut summary, data) = harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+        let held = harvest::hold_mass_removals(&previous, &mut summary, run.policy.accept_removals);
+        Ok(Concluded {
+            previous,
+            summary,
+            data,
+            held,
+        })
     };
-    audit_run(store, &summary, run.user, sink.identity())?;
-    Ok(HarvestEnd::Finished(Box::new(summary)))
+    let ending = Ending {
+        generation,
+        cancel: &cancel,
+        events: &events,
+        user: run.user,
+    };
+    finish(store, sink, fetched, conclude, ending).await
 }
 
 /// The message for a school SIMS ID does not list for this application.
@@ -250,9 +232,7 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
     sink: &mut K,
 ) -> OpResult<SiteEnd> {
     let cancel: Cancel = cancel.into();
-    let generation = store
-        .generation()
-        .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
+    let generation = read(store.generation())?;
     info!(query = %crate::sanitize::for_terminal(query), "one-school harvest started");
     let pick = |sites: &[crate::domain::Site]| match crate::lookup::find(sites, |s| s, query) {
         crate::lookup::Found::One(site) => Ok(site.clone()),
@@ -274,9 +254,68 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
         Err(harvest::NotPicked::Unlisted) => return Ok(SiteEnd::Unlisted),
         Err(harvest::NotPicked::Ambiguous(sites)) => return Ok(SiteEnd::Ambiguous(sites)),
     };
+    let conclude = |store: &Store, fetched: Box<Fetched>| {
+        let in_store = read(store.credential_count())?;
+        // The diff is against that site alone: every other site is simply not in this run.
+        let mut previous = read(store.snapshot())?;
+        let listed: Vec<_> = fetched.sites.iter().map(|s| s.org_id.clone()).collect();
+        previous.sites.retain(|org, _| listed.contains(org));
+        let before: usize = previous.sites.values().map(|s| s.credentials.len()).sum();
+        let (mut summary, data) = harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
+        summary.scope = crate::domain::RunScope::Site;
+        summary.credentials_total = (in_store + summary.credentials_total).saturating_sub(before);
+        Ok(Concluded {
+            previous,
+            summary,
+            data,
+            // The removal guard does not apply to one site.
+            held: HeldRemovals::default(),
+        })
+    };
+    let ending = Ending {
+        generation,
+        cancel: &cancel,
+        events: &events,
+        user: run.user,
+    };
+    finish(store, sink, fetched, conclude, ending)
+        .await
+        .map(SiteEnd::Ran)
+}
+
+/// A fetch concluded against the store: the store as the diff saw it, the run, its data,
+/// and the removals held back.
+struct Concluded {
+    previous: crate::domain::Snapshot,
+    summary: RunSummary,
+    data: crate::domain::HarvestData,
+    held: HeldRemovals,
+}
+
+/// What the end of a run needs besides the store and the sink.
+struct Ending<'a> {
+    /// The store's generation when the run started.
+    generation: u64,
+    cancel: &'a Cancel,
+    events: &'a UnboundedSender<HarvestEvent>,
+    user: &'a str,
+}
+
+/// What a full and a one-school run share once fetching ends: a cancelled fetch is recorded
+/// as cancelled, a failed one (token or site list) as failed; a fetched one is refused when
+/// another harvest committed meanwhile (its diff would be wrong: stopped before the sink
+/// writes anything, and the commit checks again), else concluded by `conclude` and handed
+/// to [`sync_and_commit`].
+async fn finish<K: CommitSink>(
+    store: &mut Store,
+    sink: &mut K,
+    fetched: FetchOutcome,
+    conclude: impl FnOnce(&Store, Box<Fetched>) -> OpResult<Concluded>,
+    ending: Ending<'_>,
+) -> OpResult<HarvestEnd> {
     let summary = match fetched {
         FetchOutcome::Cancelled(summary) => {
-            return record_cancelled(store, *summary, &cancel, run.user).map(SiteEnd::Ran);
+            return record_cancelled(store, *summary, ending.cancel, ending.user);
         }
         FetchOutcome::Failed(summary) => {
             store
@@ -285,38 +324,20 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
             *summary
         }
         FetchOutcome::Fetched(fetched) => {
-            let now = store
-                .generation()
-                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            if now != generation {
+            if read(store.generation())? != ending.generation {
                 return Err(commit_error(StoreError::ChangedUnderRun));
             }
-            let in_store = store
-                .credential_count()
-                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            // The diff is against that site alone: every other site is simply not in this run.
-            let mut previous = store
-                .snapshot()
-                .map_err(|e| OpError::failed(format!("cannot read the store: {e}")))?;
-            let listed: Vec<_> = fetched.sites.iter().map(|s| s.org_id.clone()).collect();
-            previous.sites.retain(|org, _| listed.contains(org));
-            let before: usize = previous.sites.values().map(|s| s.credentials.len()).sum();
-            let (mut summary, data) =
-                harvest::conclude(*fetched, &previous, |s| store.fingerprint(s));
-            summary.scope = crate::domain::RunScope::Site;
-            summary.credentials_total =
-                (in_store + summary.credentials_total).saturating_sub(before);
-            // The removal guard does not apply to one site.
-            let held = HeldRemovals::default();
-            return sync_and_commit(
-                store, sink, generation, &previous, summary, data, held, &cancel, &events, run.user,
-            )
-            .await
-            .map(SiteEnd::Ran);
+            let concluded = conclude(store, fetched)?;
+            return sync_and_commit(store, sink, concluded, ending).await;
         }
     };
-    audit_run(store, &summary, run.user, sink.identity())?;
-    Ok(SiteEnd::Ran(HarvestEnd::Finished(Box::new(summary))))
+    audit_run(store, &summary, ending.user, sink.identity())?;
+    Ok(HarvestEnd::Finished(Box::new(summary)))
+}
+
+/// A read of the store before the commit.
+fn read<T>(r: Result<T, StoreError>) -> OpResult<T> {
+    r.map_err(|e| OpError::failed(format!("cannot read the store: {e}")))
 }
 
 /// What a full and a one-school run share once their fetch is concluded: the sink (the
@@ -324,19 +345,24 @@ pub async fn harvest_site_via<S: Source, K: CommitSink>(
 /// before or during the sink, or after it, commits nothing and records the run cancelled
 /// (what reached the vault converges at the next harvest, vault.md sync rule 9); a sink
 /// that fails records the run failed with its reason (rule 8).
-#[allow(clippy::too_many_arguments)]
 async fn sync_and_commit<K: CommitSink>(
     store: &mut Store,
     sink: &mut K,
-    generation: u64,
-    previous: &crate::domain::Snapshot,
-    mut summary: RunSummary,
-    mut data: crate::domain::HarvestData,
-    mut held: HeldRemovals,
-    cancel: &Cancel,
-    events: &UnboundedSender<HarvestEvent>,
-    user: &str,
+    concluded: Concluded,
+    ending: Ending<'_>,
 ) -> OpResult<HarvestEnd> {
+    let Concluded {
+        previous,
+        mut summary,
+        mut data,
+        mut held,
+    } = concluded;
+    let Ending {
+        generation,
+        cancel,
+        events,
+        user,
+    } = ending;
     if cancel.is_cancelled() {
         return record_cancelled(store, summary, cancel, user);
     }
@@ -368,7 +394,7 @@ async fn sync_and_commit<K: CommitSink>(
         return record_cancelled(store, summary, cancel, user);
     }
     harvest::fail_sites(
-        previous,
+        &previous,
         &mut summary,
         &mut data,
         &mut held,
@@ -491,25 +517,7 @@ fn audit_run(
         credentials_total = summary.credentials_total,
         "harvest finished"
     );
-    let entry = crate::domain::AuditEntry {
-        at: summary.finished_at,
-        user: user.to_string(),
-        action: AuditAction::Harvest,
-        organisation_id: None,
-        client_id: None,
-        fingerprint: None,
-        detail: Some(format!(
-            "run {} {}",
-            summary.run_id,
-            summary.status.as_str()
-        )),
-        identity,
-    };
-    store
-        .append_audit(&entry)
-        .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
-    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
-    for key in &summary.diff.vault_removed {
+    let mut append = |detail: String, identity: Option<String>| {
         let entry = crate::domain::AuditEntry {
             at: summary.finished_at,
             user: user.to_string(),
@@ -517,16 +525,19 @@ fn audit_run(
             organisation_id: None,
             client_id: None,
             fingerprint: None,
-            detail: Some(format!(
-                "run {} removed vault key {}",
-                summary.run_id,
-                crate::sanitize::for_terminal(key)
-            )),
-            identity: None,
+            detail: Some(detail),
+            identity,
         };
         store
             .append_audit(&entry)
-            .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))?;
+            .map_err(|e| OpError::failed(format!("cannot write the audit record: {e}")))
+    };
+    let run = summary.run_id;
+    append(format!("run {run} {}", summary.status.as_str()), identity)?;
+    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
+    for key in &summary.diff.vault_removed {
+        let key = crate::sanitize::for_terminal(key);
+        append(format!("run {run} removed vault key {key}"), None)?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
@@ -237,27 +237,16 @@ pub async fn publish(
     Ok(published)
 }
 
-/// What a pull brought (`pull --json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Pulled {
-    pub run_id: uuid::Uuid,
-    #[serde(with = "crate::domain::rfc3339")]
-    pub published_at: DateTime<Utc>,
-    pub sites: usize,
-    pub credentials: usize,
-    /// False when the view was the one already pulled (one request).
-    pub changed: bool,
-}
+pub use crate::domain::Pulled;
 
-impl Pulled {
-    fn of(mark: &PulledMark, changed: bool) -> Pulled {
-        Pulled {
-            run_id: mark.run_id,
-            published_at: mark.published_at,
-            sites: mark.sites,
-            credentials: mark.credentials,
-            changed,
-        }
+/// The pull `mark` describes; `changed` when it brought a new view.
+fn pulled(mark: &PulledMark, changed: bool) -> Pulled {
+    Pulled {
+        run_id: Some(mark.run_id.to_string()),
+        published_at: Some(mark.published_at),
+        sites: mark.sites,
+        credentials: mark.credentials,
+        changed,
     }
 }
 
@@ -279,8 +268,8 @@ impl Fetched {
     /// The pull's outcome as `pull --json` reports it.
     pub fn summary(&self) -> Pulled {
         match self {
-            Fetched::Unchanged(mark) => Pulled::of(mark, false),
-            Fetched::Changed { mark, .. } => Pulled::of(mark, true),
+            Fetched::Unchanged(mark) => pulled(mark, false),
+            Fetched::Changed { mark, .. } => pulled(mark, true),
         }
     }
 }

@@ -137,6 +137,16 @@ fn fails_the_run(e: &VaultError) -> bool {
     )
 }
 
+/// What the vault holds at a credential's key, against what a job writes there.
+enum Held {
+    /// The same secret and metadata, at this version.
+    Same(u64),
+    /// Something else, at this version.
+    Other(u64),
+    /// Nothing (never written, deleted, or its latest version soft-deleted).
+    Missing,
+}
+
 impl Writer {
     /// Whether `meta` says a run of this store wrote the key last.
     fn is_ours(&self, meta: &crate::vault::KvMetadata) -> bool {
@@ -157,43 +167,32 @@ impl Writer {
             .await
         {
             Ok(v) => v,
-            Err(VaultError::CasMismatch) => {
-                let back = self
-                    .client
-                    .kv_read::<CredentialRecord>(&self.mount, &key, Route::Active)
-                    .await?;
-                match back {
-                    Some(r)
-                        if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
-                            && r.data.same_metadata(&job.record) =>
+            Err(VaultError::CasMismatch) => match self.held(&key, job).await? {
+                Held::Same(version) => version,
+                Held::Other(_) | Held::Missing => {
+                    let meta = self
+                        .client
+                        .kv_metadata_read(&self.mount, &key, Route::Active)
+                        .await?;
+                    let cas = match &meta {
+                        None => 0,
+                        Some(m) if self.is_ours(m) => m.current_version,
+                        Some(_) => return Err(other_writer(&self.mount, &key)),
+                    };
+                    info!(key = %key, cas, "vault key last written by a run of this store: writing on top");
+                    match self
+                        .client
+                        .kv_write(&self.mount, &key, &job.record, Some(cas))
+                        .await
                     {
-                        r.version
-                    }
-                    _ => {
-                        let meta = self
-                            .client
-                            .kv_metadata_read(&self.mount, &key, Route::Active)
-                            .await?;
-                        let cas = match &meta {
-                            None => 0,
-                            Some(m) if self.is_ours(m) => m.current_version,
-                            Some(_) => return Err(other_writer(&self.mount, &key)),
-                        };
-                        info!(key = %key, cas, "vault key last written by a run of this store: writing on top");
-                        match self
-                            .client
-                            .kv_write(&self.mount, &key, &job.record, Some(cas))
-                            .await
-                        {
-                            Ok(v) => v,
-                            Err(VaultError::CasMismatch) => {
-                                return Err(other_writer(&self.mount, &key))
-                            }
-                            Err(e) => return Err(e),
+                        Ok(v) => v,
+                        Err(VaultError::CasMismatch) => {
+                            return Err(other_writer(&self.mount, &key))
                         }
+                        Err(e) => return Err(e),
                     }
                 }
-            }
+            },
             Err(e) => return Err(e),
         };
         let custom = BTreeMap::from([
@@ -209,6 +208,24 @@ impl Writer {
         })
     }
 
+    /// What the active node holds at `key`, held against what `job` writes.
+    async fn held(&self, key: &str, job: &Job) -> Result<Held, VaultError> {
+        let back = self
+            .client
+            .kv_read::<CredentialRecord>(&self.mount, key, Route::Active)
+            .await?;
+        Ok(match back {
+            Some(r)
+                if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
+                    && r.data.same_metadata(&job.record) =>
+            {
+                Held::Same(r.version)
+            }
+            Some(r) => Held::Other(r.version),
+            None => Held::Missing,
+        })
+    }
+
     /// Removes one key as `vault_on_remove` says.
     async fn remove(&self, key: &str) -> Result<(), VaultError> {
         match self.on_remove {
@@ -221,26 +238,19 @@ impl Writer {
     /// it is missing or holds another secret or other data, `None` when it is right.
     async fn check(&self, mut job: Job) -> Result<Result<(Job, VaultMark), Job>, VaultError> {
         let key = credential_key(&self.prefix, &job.org, &job.client_id);
-        let back = self
-            .client
-            .kv_read::<CredentialRecord>(&self.mount, &key, Route::Active)
-            .await?;
-        match back {
-            Some(r)
-                if self.fingerprinter.fingerprint(&r.data.secret) == job.fingerprint
-                    && r.data.same_metadata(&job.record) =>
-            {
+        match self.held(&key, &job).await? {
+            Held::Same(version) => {
                 let mark = VaultMark {
                     fingerprint: job.fingerprint.clone(),
-                    version: r.version,
+                    version,
                 };
                 Ok(Ok((job, mark)))
             }
-            Some(r) => {
-                job.cas = r.version;
+            Held::Other(version) => {
+                job.cas = version;
                 Ok(Err(job))
             }
-            None => {
+            Held::Missing => {
                 // Missing, or its latest version soft-deleted: write over the current version.
                 job.cas = self
                     .client
@@ -265,6 +275,51 @@ fn record(org: &OrgId, site: Option<&Site>, c: &Credential) -> CredentialRecord 
         dfe_code: site.and_then(|s| s.dfe_code.clone()),
         deni_number: site.and_then(|s| s.deni_number.clone()),
         description: c.description.clone(),
+    }
+}
+
+/// The progress of the vault phase: a `Stored` event at the start, every 64 completions
+/// and at the end.
+struct Stored<'a> {
+    done: usize,
+    total: usize,
+    events: &'a UnboundedSender<HarvestEvent>,
+}
+
+impl<'a> Stored<'a> {
+    fn start(total: usize, events: &'a UnboundedSender<HarvestEvent>) -> Stored<'a> {
+        let _ = events.send(HarvestEvent::Stored { done: 0, total });
+        Stored {
+            done: 0,
+            total,
+            events,
+        }
+    }
+
+    /// Runs `request` on every item, `concurrency` at a time, and hands each item with its
+    /// result to `handle` as it completes, counting it.
+    async fn each<T, R, Fut>(
+        &mut self,
+        items: Vec<T>,
+        concurrency: usize,
+        request: impl FnMut(T) -> Fut,
+        mut handle: impl FnMut(T, R),
+    ) where
+        Fut: std::future::Future<Output = (T, R)>,
+    {
+        let mut completed = stream::iter(items)
+            .map(request)
+            .buffer_unordered(concurrency);
+        while let Some((item, result)) = completed.next().await {
+            self.done += 1;
+            if self.done.is_multiple_of(64) || self.done == self.total {
+                let _ = self.events.send(HarvestEvent::Stored {
+                    done: self.done,
+                    total: self.total,
+                });
+            }
+            handle(item, result);
+        }
     }
 }
 
@@ -495,28 +550,22 @@ impl VaultSink {
                 }
             }
         }
-        let total = jobs.len() + planned.removals.len() + strays.len();
-        let mut done = 0;
-        let _ = events.send(HarvestEvent::Stored { done, total });
+        let mut stored = Stored::start(jobs.len() + planned.removals.len() + strays.len(), events);
 
         let job_count = jobs.len();
-        let mut written = stream::iter(jobs)
-            .map(|job| {
-                let w = writer.clone();
-                async move {
-                    let r = w.write(&job).await;
-                    (job, r)
-                }
-            })
-            .buffer_unordered(self.concurrency);
-        while let Some((job, result)) = written.next().await {
-            done += 1;
-            if done % 64 == 0 || done == total {
-                let _ = events.send(HarvestEvent::Stored { done, total });
+        let write = |job: Job| {
+            let w = writer.clone();
+            async move {
+                let r = w.write(&job).await;
+                (job, r)
             }
+        };
+        let counts = &mut self.counts;
+        let concurrency = self.concurrency;
+        stored.each(jobs, concurrency, write, |job, result| {
             match result {
                 Ok(mark) => {
-                    self.counts.written += 1;
+                    counts.written += 1;
                     let id = (job.org.clone(), job.client_id.clone());
                     if moving.contains(&id) {
                         moved.insert(id, mark);
@@ -529,12 +578,12 @@ impl VaultSink {
                     fatal.push(e);
                 }
                 Err(e) => {
-                    self.counts.errors += 1;
+                    counts.errors += 1;
                     refused(&mut failed_sites, &job.org, &job.client_id, &e);
                 }
             }
-        }
-        drop(written);
+        })
+        .await;
         if !fatal.is_empty() {
             self.counts.errors += fatal.len();
             return Err(failure("write", &fatal, job_count));
@@ -556,32 +605,31 @@ impl VaultSink {
         removal_keys.dedup();
         let removal_count = removal_keys.len();
         let mut removed_keys = Vec::new();
-        let mut removed = stream::iter(removal_keys)
-            .map(|key| {
-                let w = writer.clone();
-                async move {
-                    let r = w.remove(&key).await;
-                    (key, r)
-                }
-            })
-            .buffer_unordered(self.concurrency);
-        while let Some((key, result)) = removed.next().await {
-            done += 1;
-            if done % 64 == 0 || done == total {
-                let _ = events.send(HarvestEvent::Stored { done, total });
+        let remove = |key: String| {
+            let w = writer.clone();
+            async move {
+                let r = w.remove(&key).await;
+                (key, r)
             }
-            match result {
-                Ok(()) => {
-                    self.counts.removed += 1;
-                    removed_keys.push(key);
-                }
-                Err(e) => {
-                    warn!(key = %key, error = %e, "vault removal failed");
-                    fatal.push(e);
-                }
-            }
-        }
-        drop(removed);
+        };
+        let counts = &mut self.counts;
+        stored
+            .each(
+                removal_keys,
+                concurrency,
+                remove,
+                |key, result| match result {
+                    Ok(()) => {
+                        counts.removed += 1;
+                        removed_keys.push(key);
+                    }
+                    Err(e) => {
+                        warn!(key = %key, error = %e, "vault removal failed");
+                        fatal.push(e);
+                    }
+                },
+            )
+            .await;
         removed_keys.sort();
         summary.diff.vault_removed = removed_keys;
         if !fatal.is_empty() {

@@ -555,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn item6_duplicate_client_ids_fail_exact_duplicates_count_once() {
+    fn duplicate_client_ids_fail_exact_duplicates_count_once() {
         let c = |id: &str, secret: &str| Credential {
             client_id: id.into(),
             secret: SecretString::from(secret.to_string()),

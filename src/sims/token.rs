@@ -32,6 +32,20 @@ pub fn use_for(expires_in: Option<u64>) -> Duration {
     }
 }
 
+/// A token request: what the cache calls when it has no token to give.
+pub trait Fetch: FnOnce() -> Self::Answer {
+    /// The request's future.
+    type Answer: Future<Output = Result<TokenAnswer, SimsError>>;
+}
+
+impl<F, Fut> Fetch for F
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<TokenAnswer, SimsError>>,
+{
+    type Answer = Fut;
+}
+
 struct Cached {
     token: Arc<SecretString>,
     renew_at: Instant,
@@ -56,52 +70,36 @@ struct Slot {
 impl TokenCache {
     /// The cached token, or a new one from `fetch` when there is none or it is due for
     /// renewal. Concurrent callers share a single `fetch` and its outcome.
-    pub async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<SecretString>, SimsError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
-    {
+    pub async fn get(&self, fetch: impl Fetch) -> Result<Arc<SecretString>, SimsError> {
         self.get_at(Instant::now, fetch).await
     }
 
     /// [`TokenCache::get`] with the clock given (tests).
-    async fn get_at<F, Fut>(
+    async fn get_at(
         &self,
         now: impl Fn() -> Instant,
-        fetch: F,
-    ) -> Result<Arc<SecretString>, SimsError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
-    {
+        fetch: impl Fetch,
+    ) -> Result<Arc<SecretString>, SimsError> {
         self.obtain(now, None, fetch).await
     }
 
     /// Replaces `stale` (a token the API refused) with a new one from `fetch`, unless
     /// another caller already replaced it: then that newer token is returned.
-    pub async fn renew<F, Fut>(
+    pub async fn renew(
         &self,
         stale: &Arc<SecretString>,
-        fetch: F,
-    ) -> Result<Arc<SecretString>, SimsError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
-    {
+        fetch: impl Fetch,
+    ) -> Result<Arc<SecretString>, SimsError> {
         self.obtain(Instant::now, Some(stale), fetch).await
     }
 
     /// The cached token while it is fresh and not `refused`, else a new one from `fetch`.
-    async fn obtain<F, Fut>(
+    async fn obtain(
         &self,
         now: impl Fn() -> Instant,
         refused: Option<&Arc<SecretString>>,
-        fetch: F,
-    ) -> Result<Arc<SecretString>, SimsError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
-    {
+        fetch: impl Fetch,
+    ) -> Result<Arc<SecretString>, SimsError> {
         let arrived = self.finished.load(Ordering::Acquire);
         let mut slot = self.slot.lock().await;
         if let Some(cached) = &slot.cached {
@@ -115,17 +113,13 @@ impl TokenCache {
 
     /// Fetches a token into `slot`, unless a fetch that finished after this caller
     /// `arrived` failed: then that failure is the answer.
-    async fn refill<F, Fut>(
+    async fn refill(
         &self,
         slot: &mut Slot,
         arrived: u64,
         now: impl Fn() -> Instant,
-        fetch: F,
-    ) -> Result<Arc<SecretString>, SimsError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenAnswer, SimsError>>,
-    {
+        fetch: impl Fetch,
+    ) -> Result<Arc<SecretString>, SimsError> {
         if let Some((number, error)) = &slot.failure {
             if *number > arrived {
                 return Err(error.clone());
@@ -172,6 +166,21 @@ mod tests {
         Ok(answer(n, expires_in))
     }
 
+    /// 16 callers at once, each running `call` with the shared cache and fetch count.
+    fn sixteen_callers<T, Fut>(
+        cache: &Arc<TokenCache>,
+        count: &Arc<AtomicU64>,
+        call: impl Fn(Arc<TokenCache>, Arc<AtomicU64>) -> Fut,
+    ) -> Vec<tokio::task::JoinHandle<T>>
+    where
+        Fut: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        (0..16)
+            .map(|_| tokio::spawn(call(Arc::clone(cache), Arc::clone(count))))
+            .collect()
+    }
+
     #[test]
     fn tokens_are_renewed_a_minute_early() {
         assert_eq!(use_for(Some(3600)), Duration::from_secs(3540));
@@ -184,14 +193,10 @@ mod tests {
     async fn concurrent_callers_share_one_fetch() {
         let cache = Arc::new(TokenCache::default());
         let count = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let (cache, count) = (Arc::clone(&cache), Arc::clone(&count));
-            tasks.push(tokio::spawn(async move {
-                let token = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
-                token.expose_secret().to_owned()
-            }));
-        }
+        let tasks = sixteen_callers(&cache, &count, |cache, count| async move {
+            let token = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
+            token.expose_secret().to_owned()
+        });
         for task in tasks {
             assert_eq!(task.await.unwrap(), "token-1");
         }
@@ -221,11 +226,17 @@ mod tests {
         assert_eq!(count.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
-    async fn a_refused_token_is_renewed_once_for_all_callers() {
+    /// A cache holding its first token (`token-1`, an hour to live), and the fetch count.
+    async fn holding_a_token() -> (TokenCache, AtomicU64, Arc<SecretString>) {
         let cache = TokenCache::default();
         let count = AtomicU64::new(0);
-        let stale = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
+        let token = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
+        (cache, count, token)
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once_for_all_callers() {
+        let (cache, count, stale) = holding_a_token().await;
         let fresh = cache
             .renew(&stale, || fetch(&count, Some(3600)))
             .await
@@ -242,9 +253,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_fetch_caches_nothing() {
-        let cache = TokenCache::default();
-        let count = AtomicU64::new(0);
-        let stale = cache.get(|| fetch(&count, Some(3600))).await.unwrap();
+        let (cache, count, stale) = holding_a_token().await;
         let failed = cache
             .renew(&stale, || async { Err(SimsError::Timeout) })
             .await;
@@ -257,19 +266,15 @@ mod tests {
     async fn callers_waiting_on_a_failed_fetch_share_its_error() {
         let cache = Arc::new(TokenCache::default());
         let count = Arc::new(AtomicU64::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let (cache, count) = (Arc::clone(&cache), Arc::clone(&count));
-            tasks.push(tokio::spawn(async move {
-                cache
-                    .get(|| async {
-                        count.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Err(SimsError::Server { status: 503 })
-                    })
-                    .await
-            }));
-        }
+        let tasks = sixteen_callers(&cache, &count, |cache, count| async move {
+            cache
+                .get(|| async {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Err(SimsError::Server { status: 503 })
+                })
+                .await
+        });
         // Let every task queue on the lock while the first fetch is in flight.
         for task in tasks {
             assert_eq!(

@@ -31,8 +31,6 @@
 //! `forbidden`, `not_found`, `unavailable503`, `forbidden_insufficient_scope` (`403` with a
 //! Bearer challenge), `endless_body`, or `none` to clear.
 
-use std::time::Duration;
-
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -100,56 +98,29 @@ async fn require_control_token(State(ctx): State<Ctx>, request: Request, next: N
     }
 }
 
-/// A fault as the control API spells it.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum FaultSpec {
-    None,
-    Status500,
-    Html502,
-    RateLimited {
-        #[serde(default = "one")]
-        retry_after_secs: u64,
-    },
-    Slow {
-        millis: u64,
-    },
-    Hang,
-    Forbidden,
-    NotFound,
-    Unavailable503,
-    ForbiddenInsufficientScope,
-    EndlessBody,
-}
-
-fn one() -> u64 {
-    1
-}
-
-impl FaultSpec {
-    fn into_fault(self) -> Option<Fault> {
-        Some(match self {
-            FaultSpec::None => return None,
-            FaultSpec::Status500 => Fault::Status500,
-            FaultSpec::Html502 => Fault::Html502,
-            FaultSpec::RateLimited { retry_after_secs } => Fault::RateLimited { retry_after_secs },
-            FaultSpec::Slow { millis } => Fault::Slow(Duration::from_millis(millis)),
-            FaultSpec::Hang => Fault::Hang,
-            FaultSpec::Forbidden => Fault::Forbidden,
-            FaultSpec::NotFound => Fault::NotFound,
-            FaultSpec::Unavailable503 => Fault::Unavailable503,
-            FaultSpec::ForbiddenInsufficientScope => Fault::ForbiddenInsufficientScope,
-            FaultSpec::EndlessBody => Fault::EndlessBody,
-        })
-    }
-}
-
-#[derive(Deserialize)]
+/// A fault body: a [`Fault`] as the control API spells it, or `{"kind": "none"}` to clear,
+/// and how many calls it hits (`times`, `null` for all).
+#[derive(Debug)]
 struct FaultBody {
-    #[serde(flatten)]
-    fault: FaultSpec,
-    #[serde(default)]
+    fault: Option<Fault>,
     times: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for FaultBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FaultBody, D::Error> {
+        use serde::de::Error;
+        use serde_json::Value;
+        let mut body = serde_json::Map::<String, Value>::deserialize(d)?;
+        let times = match body.remove("times") {
+            None | Some(Value::Null) => None,
+            Some(n) => Some(u32::deserialize(n).map_err(D::Error::custom)?),
+        };
+        let fault = match body.get("kind").and_then(Value::as_str) {
+            Some("none") => None,
+            _ => Some(Fault::deserialize(Value::Object(body)).map_err(D::Error::custom)?),
+        };
+        Ok(FaultBody { fault, times })
+    }
 }
 
 #[derive(Deserialize)]
@@ -313,7 +284,7 @@ async fn set_site_fault(
     if !state.site_exists(&org) {
         return failure(Failure::NotFound);
     }
-    state.set_site_fault(&org, body.fault.into_fault(), body.times);
+    state.set_site_fault(&org, body.fault, body.times);
     done(true)
 }
 
@@ -330,8 +301,7 @@ async fn clear_site_fault(State(ctx): State<Ctx>, Path(text): Path<String>) -> R
 }
 
 async fn set_global_fault(State(ctx): State<Ctx>, Json(body): Json<FaultBody>) -> Response {
-    ctx.control
-        .set_global_fault(body.fault.into_fault(), body.times);
+    ctx.control.set_global_fault(body.fault, body.times);
     done(true)
 }
 
@@ -440,31 +410,35 @@ async fn set_sts_mode(State(ctx): State<Ctx>, Json(mode): Json<StsMode>) -> Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn fault_bodies_parse() {
         let parse = |s: &str| serde_json::from_str::<FaultBody>(s).unwrap();
         let b = parse(r#"{"kind":"rate_limited","retry_after_secs":7,"times":2}"#);
         assert_eq!(
-            b.fault.into_fault(),
+            b.fault,
             Some(Fault::RateLimited {
                 retry_after_secs: 7
             })
         );
         assert_eq!(b.times, Some(2));
         let b = parse(r#"{"kind":"slow","millis":250}"#);
-        assert_eq!(
-            b.fault.into_fault(),
-            Some(Fault::Slow(Duration::from_millis(250)))
-        );
+        assert_eq!(b.fault, Some(Fault::Slow(Duration::from_millis(250))));
         assert_eq!(b.times, None);
-        assert_eq!(parse(r#"{"kind":"none"}"#).fault.into_fault(), None);
+        assert_eq!(parse(r#"{"kind":"none"}"#).fault, None);
         assert_eq!(
-            parse(r#"{"kind":"unavailable503","times":null}"#)
-                .fault
-                .into_fault(),
+            parse(r#"{"kind":"unavailable503","times":null}"#).fault,
             Some(Fault::Unavailable503)
         );
         assert!(serde_json::from_str::<FaultBody>(r#"{"kind":"explode"}"#).is_err());
+        assert!(serde_json::from_str::<FaultBody>(r#"{"kind":"slow"}"#).is_err());
+        let b = parse(r#"{"kind":"rate_limited"}"#);
+        assert_eq!(
+            b.fault,
+            Some(Fault::RateLimited {
+                retry_after_secs: 1
+            })
+        );
     }
 }

@@ -44,16 +44,22 @@ pub struct SimClient {
     pub ocpaimkey: Option<String>,
 }
 
-/// A failure the simulator can inject into Clients calls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A failure the simulator can inject into Clients calls. The control API spells it
+/// `{"kind": "rate_limited", "retry_after_secs": 3}`, `{"kind": "slow", "millis": 250}`, …
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
     /// `500` with a JSON error body.
     Status500,
     /// `502` with an HTML body, as a gateway sends it.
     Html502,
-    /// `429` with a `Retry-After` header in seconds.
-    RateLimited { retry_after_secs: u64 },
-    /// The normal answer, after this delay.
+    /// `429` with a `Retry-After` header in seconds (1 when the control API leaves it out).
+    RateLimited {
+        #[serde(default = "one_second")]
+        retry_after_secs: u64,
+    },
+    /// The normal answer, after this delay (`millis` in the control API).
+    #[serde(deserialize_with = "millis")]
     Slow(Duration),
     /// No answer: the request waits an hour, or until the simulator shuts down (then `503`).
     Hang,
@@ -69,6 +75,19 @@ pub enum Fault {
     /// `200` with a body that never ends (a JSON array that keeps growing, up to a few GiB
     /// or until the client hangs up).
     EndlessBody,
+}
+
+fn one_second() -> u64 {
+    1
+}
+
+/// `{"millis": N}` as a delay.
+fn millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Millis {
+        millis: u64,
+    }
+    <Millis as serde::Deserialize>::deserialize(d).map(|m| Duration::from_millis(m.millis))
 }
 
 /// How the simulator's STS behaves; the default is IdentityServer's as far as we know it

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use secrecy::SecretString;
 
-use crate::domain::{CredentialCheck, Tally};
+use crate::domain::{CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{HarvestEnd, HarvestEvent};
@@ -110,6 +110,11 @@ pub enum Action {
     ListedVerifyProgress(Tally),
     /// The end of [`Effect::VerifyListed`].
     ListedVerified(Result<Vec<CredentialCheck>, String>),
+    /// The console is up: the first frame is drawn from the local store (a viewer then
+    /// pulls the team's view in the background).
+    Started,
+    /// The answer to [`Effect::Pull`].
+    Pulled(Result<Pulled, String>),
 }
 
 /// Work `App::update` asks the runtime to do. Holds no secret.
@@ -138,5 +143,7 @@ pub enum Effect {
     LoadSiteExposure(OrgId),
     /// Verify these credentials (the exposure view's list), with progress.
     VerifyListed(Vec<(OrgId, String)>),
+    /// A team-mode viewer: pull the published view from the vault.
+    Pull,
     Quit,
 }

@@ -148,7 +148,7 @@ pub const BINDINGS: &[Binding] = &[
     b("g", &[Char('g'), Code(KeyCode::Home)], X::Global, UserCommand::Top, "go to the top", ""),
     b("G", &[Char('G'), Code(KeyCode::End)], X::Global, UserCommand::Bottom, "go to the bottom", ""),
     b("Esc", &[Code(KeyCode::Esc)], X::Global, UserCommand::Back, "clear filter / close / go back", "back"),
-    w(b("R", &[Char('R')], X::Global, UserCommand::Harvest, "full re-harvest (asks to confirm; shows the running one)", "harvest")),
+    w(b("R", &[Char('R')], X::Global, UserCommand::Harvest, "full re-harvest (asks; shows a running one); viewer: pull", "harvest")),
     b("h", &[Char('h')], X::Global, UserCommand::History, "harvest history and diffs", "history"),
     b("e", &[Char('e')], X::Global, UserCommand::Exposure, "exposure: secrets revealed or copied and not rotated since, grouped by user", "exposure"),
     b(":", &[Char(':')], X::Global, UserCommand::CommandLine, "command line: :goto ORG, :harvest, :profile NAME, :q", "cmd"),

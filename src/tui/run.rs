@@ -194,6 +194,10 @@ impl Runtime {
     ) -> anyhow::Result<()> {
         let (width, height) = tui.size()?;
         app.update(Action::Resize { width, height });
+        // The first frame comes from the local store; what the start asks for (a viewer's
+        // pull) runs in the background.
+        tui.terminal.draw(|frame| views::draw(app, frame))?;
+        self.dispatch(tui, app, Action::Started)?;
         let mut pacer = FramePacer::new(MIN_FRAME);
         let mut next_tick = Instant::now();
         loop {
@@ -336,6 +340,36 @@ impl Runtime {
         Ok(())
     }
 
+    /// Starts a harvest (the whole list or one school) unless one runs: its events come on
+    /// their own channel, its end as [`Action::HarvestFinished`].
+    fn start_harvest(
+        &mut self,
+        start: impl FnOnce(
+            UnboundedSender<HarvestEvent>,
+            Cancel,
+        ) -> futures::future::BoxFuture<
+            'static,
+            anyhow::Result<crate::harvest::HarvestEnd>,
+        >,
+    ) {
+        if self.harvest.is_some() {
+            return;
+        }
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let cancel = Cancel::new();
+        let future = start(events_tx, cancel.clone());
+        let tx = self.actions_tx.clone();
+        let task = tokio::spawn(async move {
+            let result = future.await.map_err(message);
+            let _ = tx.send(Action::HarvestFinished(result));
+        });
+        self.harvest = Some(RunningHarvest {
+            cancel,
+            events: Some(events_rx),
+            task,
+        });
+    }
+
     /// Runs one effect; quick ones answer at once, slow ones answer later on the channel.
     fn execute<W: Write>(
         &mut self,
@@ -384,6 +418,15 @@ impl Runtime {
                 self.clear_clipboard(tui);
                 None
             }
+            Effect::Pull => {
+                let future = s.pull();
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = future.await.map_err(message);
+                    let _ = tx.send(Action::Pulled(result));
+                });
+                None
+            }
             Effect::Verify(org) => {
                 let future = s.verify(&org);
                 let tx = self.actions_tx.clone();
@@ -394,39 +437,11 @@ impl Runtime {
                 None
             }
             Effect::StartHarvest => {
-                if self.harvest.is_none() {
-                    let (events_tx, events_rx) = mpsc::unbounded_channel();
-                    let cancel = Cancel::new();
-                    let future = s.harvest(events_tx, cancel.clone());
-                    let tx = self.actions_tx.clone();
-                    let task = tokio::spawn(async move {
-                        let result = future.await.map_err(message);
-                        let _ = tx.send(Action::HarvestFinished(result));
-                    });
-                    self.harvest = Some(RunningHarvest {
-                        cancel,
-                        events: Some(events_rx),
-                        task,
-                    });
-                }
+                self.start_harvest(|events, cancel| s.harvest(events, cancel));
                 None
             }
             Effect::StartSiteHarvest(org) => {
-                if self.harvest.is_none() {
-                    let (events_tx, events_rx) = mpsc::unbounded_channel();
-                    let cancel = Cancel::new();
-                    let future = s.harvest_site(&org, events_tx, cancel.clone());
-                    let tx = self.actions_tx.clone();
-                    let task = tokio::spawn(async move {
-                        let result = future.await.map_err(message);
-                        let _ = tx.send(Action::HarvestFinished(result));
-                    });
-                    self.harvest = Some(RunningHarvest {
-                        cancel,
-                        events: Some(events_rx),
-                        task,
-                    });
-                }
+                self.start_harvest(|events, cancel| s.harvest_site(&org, events, cancel));
                 None
             }
             Effect::CancelHarvest => {

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::{CredentialCheck, Tally};
+use crate::domain::{CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
@@ -55,6 +55,16 @@ pub trait Services: Send + Sync + 'static {
     ) -> BoxFuture<'static, anyhow::Result<HarvestEnd>>;
     /// Switches to another configured profile; `overview()` then reflects it.
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
+
+    /// A team-mode viewer: brings the view the harvest host published into the local store
+    /// (vault.md "Team mode"). Other profiles harvest instead.
+    fn pull(&self) -> BoxFuture<'static, anyhow::Result<Pulled>> {
+        Box::pin(async {
+            Err(anyhow::anyhow!(
+                "this profile harvests SIMS ID itself: R re-harvests"
+            ))
+        })
+    }
     /// The live exposures (revealed or copied, not rotated since), grouped by user.
     fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>>;
     /// Every exposure of one site's credentials (live or not), for the site screen.
@@ -93,9 +103,9 @@ pub enum SecretsLocation {
     LocalStore,
     /// In a vault (OpenBao / Vault KV v2) at this address.
     Vault(String),
-    /// A viewer of the team's view (team mode): the view is pulled from the vault at this
-    /// address, and secrets are read there.
-    View(String),
+    /// A team-mode viewer: the view and the secrets both come from the vault at this
+    /// address (`R` pulls the view; harvests run on the harvest host).
+    VaultView(String),
 }
 
 impl SecretsLocation {
@@ -106,17 +116,22 @@ impl SecretsLocation {
             SecretsLocation::Vault(addr) => {
                 format!("vault {}", crate::sanitize::for_terminal(addr))
             }
-            SecretsLocation::View(addr) => {
+            SecretsLocation::VaultView(addr) => {
                 format!("view from vault {}", crate::sanitize::for_terminal(addr))
             }
         }
+    }
+
+    /// Whether this profile is a team-mode viewer (it pulls, never harvests).
+    pub fn is_view(&self) -> bool {
+        matches!(self, SecretsLocation::VaultView(_))
     }
 
     /// What the console says while a secret is being read.
     pub fn reading(&self) -> &'static str {
         match self {
             SecretsLocation::LocalStore => "reading the store…",
-            SecretsLocation::Vault(_) | SecretsLocation::View(_) => "reading the vault…",
+            SecretsLocation::Vault(_) | SecretsLocation::VaultView(_) => "reading the vault…",
         }
     }
 }

@@ -260,3 +260,35 @@ pub fn exposed_to(users: &str, last: &str, rotated: bool) -> String {
     };
     format!("to {users} · last {last} · {state}")
 }
+
+/// A team-mode viewer pulling the published view.
+pub const FLASH_PULLING: &str = "pulling the team's view from the vault…";
+
+/// `u` (or `:harvest`) on a team-mode viewer.
+pub const FLASH_VIEWER_HARVEST: &str =
+    "this profile reads the team's view from the vault: harvests run on the harvest host (R pulls)";
+
+/// "view pulled: run 1a2b3c4d, 120 sites, 240 credentials" (or "unchanged").
+pub fn pulled(p: &crate::domain::Pulled) -> String {
+    let run = p
+        .run_id
+        .as_deref()
+        .map_or("no run yet".to_string(), |r| format!("run {}", short_id(r)));
+    if p.changed {
+        format!(
+            "view pulled: {run}, {} site(s), {} credential(s)",
+            p.sites, p.credentials
+        )
+    } else {
+        format!("view unchanged: {run}")
+    }
+}
+
+/// The first 8 characters of a run id, as the header shows it.
+pub fn short_run(id: &str) -> String {
+    short_id(id)
+}
+
+fn short_id(id: &str) -> String {
+    crate::sanitize::for_terminal(id).chars().take(8).collect()
+}

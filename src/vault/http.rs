@@ -210,14 +210,7 @@ pub(crate) fn unanswered(addr: &str, e: &reqwest::Error) -> VaultError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            date: None,
-            body: Zeroizing::new(body.as_bytes().to_vec()),
-        }
-    }
+    use crate::vault::stub::answer;
 
     #[test]
     fn the_vaults_errors_are_quoted_sanitised_else_the_status_reason() {

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::client::VaultClient;
+use super::http::Answer;
 use super::settings::{OnRemove, VaultAuth, VaultSettings};
 
 /// One request as the stub saw it.
@@ -115,4 +116,13 @@ pub(crate) async fn closed_addr() -> String {
     let addr = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     addr
+}
+
+/// An answer with `status` and `body`, as a node would send it.
+pub(crate) fn answer(status: u16, body: &str) -> Answer {
+    Answer {
+        status: reqwest::StatusCode::from_u16(status).unwrap(),
+        date: None,
+        body: zeroize::Zeroizing::new(body.as_bytes().to_vec()),
+    }
 }

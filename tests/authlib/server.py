@@ -1,4 +1,4 @@
-"""A standards-based OAuth 2.0 server for the tests (issue 8, items 14 and 15): Authlib's
+"""A standards-based OAuth 2.0 server for the tests (`sims::authlib_interop`): Authlib's
 AuthorizationServer with the client-credentials grant, and a resource server that validates
 its bearer tokens and requires the partner scopes, serving a tiny SIMS-shaped partner API.
 

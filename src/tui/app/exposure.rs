@@ -6,7 +6,9 @@ use crate::domain::OrgId;
 use crate::domain::{CredentialCheck, Tally};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::tui::app::cursor::Cursor;
+use crate::tui::app::flash::Level;
 use crate::tui::app::site::Load;
+use crate::tui::strings;
 
 /// A verify of the listed credentials: running (results `None`) or done.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,5 +104,58 @@ impl ExposureView {
                 .map(|c| &c.outcome),
             Err(_) => None,
         }
+    }
+}
+
+/// What comes back for this screen from the background (the app's result handlers).
+impl super::App {
+    pub(super) fn exposures_loaded(
+        &mut self,
+        result: Result<Vec<crate::exposure::PersonExposures>, String>,
+    ) {
+        let page = self.page();
+        if let Some(view) = self.exposure_view_mut() {
+            view.people = match result {
+                Ok(people) => Load::Ready(people),
+                Err(e) => Load::Failed(e),
+            };
+            let len = view.len();
+            view.cursor.clamp(len, page);
+        }
+    }
+
+    pub(super) fn listed_verified(
+        &mut self,
+        result: Result<Vec<crate::domain::CredentialCheck>, String>,
+    ) {
+        let message = match &result {
+            Ok(checks) => {
+                let t = crate::domain::Tally::of(checks.len(), checks);
+                let level = if t.refused + t.errors > 0 {
+                    Level::Warning
+                } else {
+                    Level::Info
+                };
+                (
+                    level,
+                    strings::exposure_verify(t.done(), t.total, t.ok, t.refused, t.errors),
+                )
+            }
+            Err(e) => (Level::Error, strings::failed("verify", e)),
+        };
+        if let Some(view) = self.exposure_view_mut() {
+            let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
+            view.verify = Some(ListedVerify {
+                tally: match &result {
+                    Ok(checks) => crate::domain::Tally::of(checks.len(), checks),
+                    Err(_) => crate::domain::Tally {
+                        total,
+                        ..Default::default()
+                    },
+                },
+                results: Some(result),
+            });
+        }
+        self.set_flash(message.0, message.1);
     }
 }

@@ -6,8 +6,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::domain::{OrgId, RunSummary};
+use crate::harvest::HarvestEnd;
 use crate::harvest::{HarvestEvent, Progress};
+use crate::tui::action::Effect;
 use crate::tui::app::diff::DiffList;
+use crate::tui::app::flash::Level;
+use crate::tui::app::Screen;
+use crate::tui::strings;
 
 /// How a harvest ended, as the pane shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +166,63 @@ impl HarvestState {
     /// Time since the start.
     pub fn elapsed(&self, now: Instant) -> Duration {
         self.counts.elapsed(now)
+    }
+}
+
+/// What comes back for this screen from the background (the app's result handlers).
+impl super::App {
+    pub(super) fn harvest_finished(
+        &mut self,
+        result: Result<HarvestEnd, String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let shown = matches!(self.screen(), Screen::Harvest);
+        match result {
+            Ok(HarvestEnd::Cancelled(_)) => {
+                self.harvest = None;
+                self.stack.retain(|s| !matches!(s, Screen::Harvest));
+                self.warn(strings::FLASH_HARVEST_CANCELLED.to_string());
+                return;
+            }
+            Ok(HarvestEnd::Finished(summary)) => {
+                let changes = DiffList::new(&summary.diff);
+                let message =
+                    strings::harvest_ended(summary.status.as_str(), changes.items.len(), !shown);
+                let level = match summary.status {
+                    crate::domain::RunStatus::Complete => Level::Info,
+                    crate::domain::RunStatus::Partial => Level::Warning,
+                    crate::domain::RunStatus::Failed | crate::domain::RunStatus::Cancelled => {
+                        Level::Error
+                    }
+                };
+                self.last_run = Some((*summary).clone());
+                if let Some(h) = self.harvest.as_mut() {
+                    h.outcome = Some(Outcome::Finished { summary, changes });
+                    h.counts.in_flight = 0;
+                    h.in_flight_since.clear();
+                }
+                self.set_flash(level, message);
+                fx.push(Effect::LoadOverview);
+                if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
+                    fx.push(Effect::LoadRuns);
+                }
+                // What is still live may have changed: rotated credentials drop out.
+                if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
+                    fx.push(Effect::LoadExposures);
+                }
+            }
+            Err(e) => {
+                if let Some(h) = self.harvest.as_mut() {
+                    h.outcome = Some(Outcome::Error(e.clone()));
+                    h.counts.in_flight = 0;
+                    h.in_flight_since.clear();
+                }
+                self.error(strings::failed("harvest", &e));
+            }
+        }
+        if !shown && !self.stack.iter().any(|s| matches!(s, Screen::Harvest)) {
+            self.harvest = None;
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use crate::domain::RunSummary;
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::diff::DiffList;
 use crate::tui::app::site::Load;
+use crate::tui::app::Screen;
 
 /// Past runs, newest first, and the selected one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,4 +47,22 @@ impl Default for HistoryView {
 pub struct RunView {
     pub run: Box<RunSummary>,
     pub changes: DiffList,
+}
+
+/// What comes back for this screen from the background (the app's result handlers).
+impl super::App {
+    pub(super) fn runs_loaded(&mut self, result: Result<Vec<RunSummary>, String>) {
+        let page = self.page();
+        for screen in self.stack.iter_mut().rev() {
+            if let Screen::History(view) = screen {
+                view.runs = match result {
+                    Ok(runs) => Load::Ready(runs),
+                    Err(e) => Load::Failed(e),
+                };
+                let len = view.runs().len();
+                view.cursor.clamp(len, page);
+                return;
+            }
+        }
+    }
 }

@@ -26,7 +26,9 @@ impl App {
             self.typed(cmd, fx);
             return;
         }
-        if self.readonly && crate::tui::keys::writes(cmd) {
+        // A viewer's `R` pulls the view: it writes no secret and harvests nothing.
+        let pulls = cmd == UserCommand::Harvest && self.secrets.is_view();
+        if self.readonly && crate::tui::keys::writes(cmd) && !pulls {
             self.warn(strings::FLASH_READ_ONLY.to_string());
             return;
         }
@@ -70,7 +72,11 @@ impl App {
                     fx.push(Effect::LoadExposures);
                 }
             }
+            UserCommand::Harvest if self.secrets.is_view() => self.start_pull(fx),
             UserCommand::Harvest => self.harvest_key(),
+            UserCommand::RefreshSite if self.secrets.is_view() => {
+                self.warn(strings::FLASH_VIEWER_HARVEST.to_string())
+            }
             UserCommand::RefreshSite => self.refresh_site(fx),
             UserCommand::History => {
                 if !matches!(self.screen(), Screen::History(_)) {

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use crossterm::event::KeyEvent;
 
 use crate::domain::{OrgId, RunSummary};
-use crate::harvest::HarvestEnd;
 use crate::tui::action::{Action, Effect};
 use crate::tui::keys::{self, KeyScope};
 use crate::tui::services::{ConsoleOptions, Overview, SecretsLocation};
@@ -29,12 +28,12 @@ use crate::tui::strings;
 use crate::tui::theme::Theme;
 
 use self::cursor::Cursor;
-use self::diff::DiffList;
-use self::exposure::{ExposureView, ListedVerify};
+
+use self::exposure::ExposureView;
 use self::flash::{Flash, Level};
-use self::harvest::{HarvestState, Outcome};
+use self::harvest::HarvestState;
 use self::history::{HistoryView, RunView};
-use self::site::{Load, Revealed, SiteView, VerifyState};
+use self::site::SiteView;
 use self::sites::SiteList;
 
 /// How long a revealed secret stays on screen.
@@ -103,6 +102,8 @@ pub struct App {
     pub(crate) input: Option<Input>,
     pub(crate) flash: Option<Flash>,
     pub(crate) readonly: bool,
+    /// A viewer's pull is under way.
+    pulling: bool,
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
@@ -137,6 +138,7 @@ impl App {
             input: None,
             flash: None,
             readonly: options.readonly,
+            pulling: false,
             theme,
             now,
             size: (80, 24),
@@ -322,6 +324,12 @@ impl App {
                 }
             }
             Action::ListedVerified(result) => self.listed_verified(result),
+            Action::Started => {
+                if self.secrets.is_view() {
+                    self.start_pull(&mut fx);
+                }
+            }
+            Action::Pulled(result) => self.pulled(result, &mut fx),
         }
         self.mask_covered_sites();
         self.clear_stale_reveal_flash();
@@ -411,182 +419,6 @@ impl App {
         self.sites.replace_rows(overview.sites, page);
     }
 
-    fn site_loaded(
-        &mut self,
-        org: &OrgId,
-        result: Result<Option<crate::domain::SiteDetail>, String>,
-    ) {
-        let page = self.page();
-        if let Some(view) = self.site_view_mut(org) {
-            view.detail = match result {
-                Ok(Some(detail)) => Load::Ready(detail),
-                Ok(None) => Load::Missing,
-                Err(e) => Load::Failed(e),
-            };
-            let len = view.credentials().len();
-            view.cursor.clamp(len, page);
-        }
-    }
-
-    fn runs_loaded(&mut self, result: Result<Vec<RunSummary>, String>) {
-        let page = self.page();
-        for screen in self.stack.iter_mut().rev() {
-            if let Screen::History(view) = screen {
-                view.runs = match result {
-                    Ok(runs) => Load::Ready(runs),
-                    Err(e) => Load::Failed(e),
-                };
-                let len = view.runs().len();
-                view.cursor.clamp(len, page);
-                return;
-            }
-        }
-    }
-
-    fn revealed(
-        &mut self,
-        org: &OrgId,
-        client_id: String,
-        result: Result<secrecy::SecretString, String>,
-    ) {
-        let until = self.now + REVEAL_FOR;
-        match result {
-            Ok(secret) => {
-                // Only shown if the user is still looking at that site (otherwise dropped).
-                let shown = match self.stack.last_mut() {
-                    Some(Screen::Site(view))
-                        if &view.org == org
-                            && view.credentials().iter().any(|c| c.client_id == client_id) =>
-                    {
-                        view.revealed = Some(Revealed {
-                            client_id: client_id.clone(),
-                            secret,
-                            until,
-                        });
-                        true
-                    }
-                    _ => false,
-                };
-                if shown {
-                    self.info(strings::revealed(&client_id, REVEAL_FOR.as_secs()));
-                    self.reveal_flash = true;
-                }
-            }
-            Err(e) => self.error(strings::failed("reveal", &e)),
-        }
-    }
-
-    fn verified(&mut self, org: &OrgId, result: Result<Vec<crate::domain::VerifyResult>, String>) {
-        let message = match &result {
-            Ok(results) => {
-                let ok = results.iter().filter(|r| r.ok).count();
-                (Level::Info, strings::verified(ok, results.len() - ok))
-            }
-            Err(e) => (Level::Error, strings::failed("verify", e)),
-        };
-        if let Some(view) = self.site_view_mut(org) {
-            view.verify = Some(match result {
-                Ok(results) => VerifyState::Done(results),
-                Err(e) => VerifyState::Failed(e),
-            });
-        }
-        self.set_flash(message.0, message.1);
-    }
-
-    fn harvest_finished(&mut self, result: Result<HarvestEnd, String>, fx: &mut Vec<Effect>) {
-        let shown = matches!(self.screen(), Screen::Harvest);
-        match result {
-            Ok(HarvestEnd::Cancelled(_)) => {
-                self.harvest = None;
-                self.stack.retain(|s| !matches!(s, Screen::Harvest));
-                self.warn(strings::FLASH_HARVEST_CANCELLED.to_string());
-                return;
-            }
-            Ok(HarvestEnd::Finished(summary)) => {
-                let changes = DiffList::new(&summary.diff);
-                let message =
-                    strings::harvest_ended(summary.status.as_str(), changes.items.len(), !shown);
-                let level = match summary.status {
-                    crate::domain::RunStatus::Complete => Level::Info,
-                    crate::domain::RunStatus::Partial => Level::Warning,
-                    crate::domain::RunStatus::Failed | crate::domain::RunStatus::Cancelled => {
-                        Level::Error
-                    }
-                };
-                self.last_run = Some((*summary).clone());
-                if let Some(h) = self.harvest.as_mut() {
-                    h.outcome = Some(Outcome::Finished { summary, changes });
-                    h.counts.in_flight = 0;
-                    h.in_flight_since.clear();
-                }
-                self.set_flash(level, message);
-                fx.push(Effect::LoadOverview);
-                if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
-                    fx.push(Effect::LoadRuns);
-                }
-                // What is still live may have changed: rotated credentials drop out.
-                if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
-                    fx.push(Effect::LoadExposures);
-                }
-            }
-            Err(e) => {
-                if let Some(h) = self.harvest.as_mut() {
-                    h.outcome = Some(Outcome::Error(e.clone()));
-                    h.counts.in_flight = 0;
-                    h.in_flight_since.clear();
-                }
-                self.error(strings::failed("harvest", &e));
-            }
-        }
-        if !shown && !self.stack.iter().any(|s| matches!(s, Screen::Harvest)) {
-            self.harvest = None;
-        }
-    }
-
-    fn exposures_loaded(&mut self, result: Result<Vec<crate::exposure::PersonExposures>, String>) {
-        let page = self.page();
-        if let Some(view) = self.exposure_view_mut() {
-            view.people = match result {
-                Ok(people) => Load::Ready(people),
-                Err(e) => Load::Failed(e),
-            };
-            let len = view.len();
-            view.cursor.clamp(len, page);
-        }
-    }
-
-    fn listed_verified(&mut self, result: Result<Vec<crate::domain::CredentialCheck>, String>) {
-        let message = match &result {
-            Ok(checks) => {
-                let t = crate::domain::Tally::of(checks.len(), checks);
-                let level = if t.refused + t.errors > 0 {
-                    Level::Warning
-                } else {
-                    Level::Info
-                };
-                (
-                    level,
-                    strings::exposure_verify(t.done(), t.total, t.ok, t.refused, t.errors),
-                )
-            }
-            Err(e) => (Level::Error, strings::failed("verify", e)),
-        };
-        if let Some(view) = self.exposure_view_mut() {
-            let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
-            view.verify = Some(ListedVerify {
-                tally: match &result {
-                    Ok(checks) => crate::domain::Tally::of(checks.len(), checks),
-                    Err(_) => crate::domain::Tally {
-                        total,
-                        ..Default::default()
-                    },
-                },
-                results: Some(result),
-            });
-        }
-        self.set_flash(message.0, message.1);
-    }
-
     pub(crate) fn exposure_view_mut(&mut self) -> Option<&mut ExposureView> {
         self.stack.iter_mut().rev().find_map(|s| match s {
             Screen::Exposure(v) => Some(v),
@@ -599,6 +431,42 @@ impl App {
             Screen::Site(v) if &v.org == org => Some(v.as_mut()),
             _ => None,
         })
+    }
+
+    /// A team-mode viewer's `R` (and the console's start): the view pulled in the
+    /// background; one pull at a time.
+    pub(crate) fn start_pull(&mut self, fx: &mut Vec<Effect>) {
+        if self.pulling {
+            self.info(strings::FLASH_PULLING.to_string());
+            return;
+        }
+        self.pulling = true;
+        self.info(strings::FLASH_PULLING.to_string());
+        fx.push(Effect::Pull);
+    }
+
+    /// Whether a pull is under way.
+    pub fn pulling(&self) -> bool {
+        self.pulling
+    }
+
+    fn pulled(&mut self, result: Result<crate::domain::Pulled, String>, fx: &mut Vec<Effect>) {
+        self.pulling = false;
+        match result {
+            Ok(p) => {
+                self.info(strings::pulled(&p));
+                if p.changed {
+                    fx.push(Effect::LoadOverview);
+                    if self.stack.iter().any(|s| matches!(s, Screen::History(_))) {
+                        fx.push(Effect::LoadRuns);
+                    }
+                    if self.stack.iter().any(|s| matches!(s, Screen::Exposure(_))) {
+                        fx.push(Effect::LoadExposures);
+                    }
+                }
+            }
+            Err(e) => self.error(strings::failed("pull", &e)),
+        }
     }
 
     pub(crate) fn set_flash(&mut self, level: Level, text: String) {

@@ -8,6 +8,9 @@ use secrecy::SecretString;
 use crate::domain::{CredentialRow, OrgId, SiteDetail, VerifyResult};
 use crate::exposure::Exposure;
 use crate::tui::app::cursor::Cursor;
+use crate::tui::app::flash::Level;
+use crate::tui::app::{Screen, REVEAL_FOR};
+use crate::tui::strings;
 
 /// Something loaded in the background.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,5 +103,79 @@ impl SiteView {
     /// Hides (drops) a revealed secret.
     pub fn mask(&mut self) {
         self.revealed = None;
+    }
+}
+
+/// What comes back for this screen from the background (the app's result handlers).
+impl super::App {
+    pub(super) fn site_loaded(
+        &mut self,
+        org: &OrgId,
+        result: Result<Option<crate::domain::SiteDetail>, String>,
+    ) {
+        let page = self.page();
+        if let Some(view) = self.site_view_mut(org) {
+            view.detail = match result {
+                Ok(Some(detail)) => Load::Ready(detail),
+                Ok(None) => Load::Missing,
+                Err(e) => Load::Failed(e),
+            };
+            let len = view.credentials().len();
+            view.cursor.clamp(len, page);
+        }
+    }
+
+    pub(super) fn revealed(
+        &mut self,
+        org: &OrgId,
+        client_id: String,
+        result: Result<secrecy::SecretString, String>,
+    ) {
+        let until = self.now + REVEAL_FOR;
+        match result {
+            Ok(secret) => {
+                // Only shown if the user is still looking at that site (otherwise dropped).
+                let shown = match self.stack.last_mut() {
+                    Some(Screen::Site(view))
+                        if &view.org == org
+                            && view.credentials().iter().any(|c| c.client_id == client_id) =>
+                    {
+                        view.revealed = Some(Revealed {
+                            client_id: client_id.clone(),
+                            secret,
+                            until,
+                        });
+                        true
+                    }
+                    _ => false,
+                };
+                if shown {
+                    self.info(strings::revealed(&client_id, REVEAL_FOR.as_secs()));
+                    self.reveal_flash = true;
+                }
+            }
+            Err(e) => self.error(strings::failed("reveal", &e)),
+        }
+    }
+
+    pub(super) fn verified(
+        &mut self,
+        org: &OrgId,
+        result: Result<Vec<crate::domain::VerifyResult>, String>,
+    ) {
+        let message = match &result {
+            Ok(results) => {
+                let ok = results.iter().filter(|r| r.ok).count();
+                (Level::Info, strings::verified(ok, results.len() - ok))
+            }
+            Err(e) => (Level::Error, strings::failed("verify", e)),
+        };
+        if let Some(view) = self.site_view_mut(org) {
+            view.verify = Some(match result {
+                Ok(results) => VerifyState::Done(results),
+                Err(e) => VerifyState::Failed(e),
+            });
+        }
+        self.set_flash(message.0, message.1);
     }
 }

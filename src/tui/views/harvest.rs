@@ -123,6 +123,8 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         }
     }
     let value = |s: String| Span::styled(s, t.accent);
+    // A count that is news when it is not zero: in `style` then.
+    let alarm = |n: usize, style| Span::styled(n.to_string(), if n > 0 { style } else { t.accent });
     let label = |s: &'static str| Span::styled(format!("{s} "), t.label);
     lines.push(Line::from(vec![
         Span::raw(" "),
@@ -149,27 +151,13 @@ fn draw_progress(app: &App, h: &HarvestState, frame: &mut Frame, area: Rect) {
         value(h.counts.in_flight.to_string()),
         sep(),
         label(strings::RATE_LIMITED),
-        Span::styled(
-            h.counts.rate_limited.to_string(),
-            if h.counts.rate_limited > 0 {
-                t.warning
-            } else {
-                t.accent
-            },
-        ),
+        alarm(h.counts.rate_limited, t.warning),
         sep(),
         label(strings::RETRIES),
         value(h.counts.retries.to_string()),
         sep(),
         label(strings::FAILED),
-        Span::styled(
-            h.counts.failed.to_string(),
-            if h.counts.failed > 0 {
-                t.error
-            } else {
-                t.accent
-            },
-        ),
+        alarm(h.counts.failed, t.error),
         sep(),
         label(strings::CREDENTIALS),
         value(h.counts.credentials.to_string()),

@@ -74,6 +74,16 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
                 ),
                 t.dim,
             ));
+            if app.secrets.is_view() {
+                // A viewer shows the harvest host's run: say which.
+                line3.push(Span::styled(
+                    format!(
+                        " · view of run {}",
+                        strings::short_run(&run.run_id.to_string())
+                    ),
+                    t.dim,
+                ));
+            }
         }
         None => line3.push(Span::styled(strings::NEVER_HARVESTED, t.dim)),
     }

@@ -1,0 +1,5 @@
+mod commands;
+mod completions;
+mod lookup;
+mod remote_text;
+mod settings;

@@ -1,0 +1,2 @@
+mod runbook;
+mod vault_audit;

@@ -1,0 +1,7 @@
+mod audit_chain;
+mod commit;
+mod files;
+mod lock;
+mod read_commands;
+mod refused_files;
+mod written_files;

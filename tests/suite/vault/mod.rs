@@ -1,0 +1,6 @@
+mod console;
+mod one_school;
+mod one_session;
+mod ownership_and_outages;
+mod sync_and_read;
+mod team;

@@ -1,0 +1,2 @@
+mod one_verify;
+mod refusals;
