@@ -656,3 +656,49 @@ async fn the_console_of_a_viewer_says_view_from_vault_and_pulls_through_the_keep
         pulled.run_id
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_fails_is_a_warning_and_the_next_harvest_publishes() {
+    let bao = shared().await;
+    let sim = simulator(4, 1_111).await;
+    let prefix = "t/team-publish-fails";
+    let ts = TempStore::new();
+    // A harvester that may write the credentials but not the team's view.
+    let hcl = format!(
+        "{}\npath \"secret/data/{prefix}/_simsid/*\" {{\n  capabilities = [\"deny\"]\n}}\n",
+        policy::harvester("secret", prefix, None)
+    );
+    bao.policy("team-no-view", &hcl).await;
+    let token = bao.token_with(&["team-no-view"]).await;
+    let mut host = host_env(&sim, &ts, &bao, prefix);
+    host.insert("VAULT_TOKEN".into(), token);
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    assert!(
+        stderr(&o).contains("warning: the team's view was not published"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = json(&o);
+    assert!(
+        doc["view_error"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
+        "{doc}"
+    );
+    assert!(doc.get("view").is_none());
+    assert_eq!(doc["status"], json!("complete"), "the run stands");
+    assert!(bao
+        .read(&format!("{prefix}/_simsid/manifest"))
+        .await
+        .is_none());
+
+    // With the harvester policy the next harvest publishes.
+    host.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    assert!(json(&o)["view"]["chunks"].as_u64().unwrap() >= 1);
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
