@@ -279,6 +279,58 @@ async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_ow
         .unwrap_or_else(|| panic!("a verify record: {audit}"));
     assert_eq!(verified["fingerprint"], json!(host_fps[&key]));
 
+    // The vault's audit device on her machine: her read is there; the host's read-back
+    // (its identity comes with the pulled view's runs) is not an exposure.
+    run(&host, &["harvest", "--reconcile"], 0).await;
+    run(&operator, &["pull"], 0).await;
+    let file = audit_log.display().to_string();
+    let exposed_clients = |o: &std::process::Output| -> Vec<String> {
+        let mut ids: Vec<String> = json(o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["client_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let o = run(
+        &operator,
+        &["exposure", "--vault-audit", &file, "--json"],
+        0,
+    )
+    .await;
+    let mut hers: Vec<String> = served(&sim)
+        .into_iter()
+        .filter(|(o, _, _)| *o == org)
+        .map(|(_, c, _)| c)
+        .collect();
+    hers.sort();
+    assert_eq!(
+        exposed_clients(&o),
+        hers,
+        "only what she read: {}",
+        stdout(&o)
+    );
+    let o = run(
+        &operator,
+        &[
+            "exposure",
+            "--vault-audit",
+            &file,
+            "--include-harvester",
+            "--json",
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(
+        exposed_clients(&o).len(),
+        served(&sim).len(),
+        "with the harvester's read-back: {}",
+        stdout(&o)
+    );
+
     // A rotation and a harvest: the pull shows the new fingerprint everywhere, and the
     // exposure is no longer live.
     assert!(sim.control().rotate_secret(&org, &client));
