@@ -30,4 +30,5 @@ pub mod simulator;
 pub mod store;
 pub mod tui;
 pub mod vault;
+pub mod view;
 pub mod words;

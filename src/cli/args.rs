@@ -118,6 +118,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         metrics: Option<PathBuf>,
     },
+    /// Team mode viewer (`source = "vault"`): bring the view the harvest host published in
+    /// the vault into the local store (no secret is written).
+    Pull {
+        /// Print `{"run_id", "published_at", "sites", "credentials", "changed"}`.
+        #[arg(long)]
+        json: bool,
+    },
     /// List cached sites (no secrets).
     Sites {
         #[arg(long)]

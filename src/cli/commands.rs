@@ -177,6 +177,15 @@ pub fn print_run(
             if let Some(foreign) = &vault.foreign {
                 map.insert("vault_foreign".into(), serde_json::json!(foreign));
             }
+            match &vault.view {
+                Some(Ok(published)) => {
+                    map.insert("view".into(), serde_json::json!(published));
+                }
+                Some(Err(why)) => {
+                    map.insert("view_error".into(), serde_json::json!(why));
+                }
+                None => {}
+            }
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
@@ -189,6 +198,22 @@ pub fn print_run(
             )
             .map_err(io_err)?;
         }
+        if let Some(Some(Ok(p))) = vault.map(|v| &v.view) {
+            writeln!(
+                out,
+                "team view: published ({} chunks, {} written, {} removed)",
+                p.chunks, p.written, p.removed
+            )
+            .map_err(io_err)?;
+        }
+    }
+    // The run is committed and the secrets are in the vault: a publish that failed is a
+    // warning, not the run's exit code; the next harvest publishes again.
+    if let Some(Some(Err(why))) = vault.map(|v| &v.view) {
+        eprintln!(
+            "simsid: warning: the team's view was not published: {}; the next harvest publishes it again",
+            crate::sanitize::for_terminal(why)
+        );
     }
     Ok(match summary.status {
         RunStatus::Cancelled => {

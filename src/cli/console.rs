@@ -132,6 +132,7 @@ fn secrets_location(ctx: &Context) -> SecretsLocation {
     match ctx.keeper.place() {
         SecretsPlace::LocalStore => SecretsLocation::LocalStore,
         SecretsPlace::Vault(addrs) => SecretsLocation::Vault(addrs),
+        SecretsPlace::View(addrs) => SecretsLocation::VaultView(addrs),
     }
 }
 
@@ -172,6 +173,14 @@ async fn run_harvest(
         ops::SiteEnd::Unlisted => Err(anyhow!(ops::harvest::unlisted_message(&query))),
         ops::SiteEnd::Ambiguous(_) => Err(anyhow!("{query} matches several sites")),
     }
+}
+
+/// A viewer's pull through the keeper (one at a time per store: the harvest lock, held by
+/// its own connection, so browsing never waits for it).
+async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
+    let ctx = context(&inner)?;
+    let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
+    Ok(ctx.keeper.pull(&mut store).await?)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.
@@ -303,6 +312,10 @@ impl Services for ConsoleServices {
         progress: UnboundedSender<Tally>,
     ) -> BoxFuture<'static, anyhow::Result<Vec<CredentialCheck>>> {
         check_selection(self.inner.clone(), Selection::Listed(list), Some(progress)).boxed()
+    }
+
+    fn pull(&self) -> BoxFuture<'static, anyhow::Result<crate::domain::Pulled>> {
+        run_pull(self.inner.clone()).boxed()
     }
 
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {

@@ -84,6 +84,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         warnings: Vec::new(),
         secrets: crate::vault::SecretsMode::Local,
         vault: None,
+        source: crate::config::Source::Sims,
     };
     let mut ctx = Context::new(settings);
 

@@ -83,7 +83,9 @@ fn exposure_report(
     let reads = vault_audit_files::read_all(&vault_audit.files, &scope, query.since)?;
     eprintln!("{}", vault_audit_files::summary(&reads));
     let marks = store.vault_marks()?;
-    let harvesters = exposure::harvester_identities(&audit);
+    let mut harvesters = exposure::harvester_identities(&audit);
+    // On a viewer, the harvest host's identities come with the pulled view's runs.
+    harvesters.extend(store.harvest_identities()?);
     let filter = exposure::VaultAuditFilter {
         reads: &reads,
         marks: &marks,

@@ -127,6 +127,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
         }
+        Command::Pull { json } => super::team::pull(&ctx, json).await,
         Command::Sites {
             json,
             filter,
@@ -173,6 +174,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Tui => "tui",
         Command::Demo { .. } => "demo",
         Command::Harvest { .. } => "harvest",
+        Command::Pull { .. } => "pull",
         Command::Sites { .. } => "sites",
         Command::Show { .. } => "show",
         Command::Verify { .. } => "verify",

@@ -28,7 +28,10 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     let report = assess(&facts, now, max_age);
     let mut out = std::io::stdout().lock();
     if json {
-        output::write_json(&mut out, &status_json(&report, now)).map_err(io_err)?;
+        let mut v = status_json(&report, now);
+        // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
+        v["source"] = json!(ctx.settings.source.as_str());
+        output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         status_text(&mut out, &report, now).map_err(io_err)?;
     }

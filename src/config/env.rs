@@ -27,7 +27,7 @@ impl Env for BTreeMap<String, String> {
 
 /// The environment variables `resolve` reads by name; an empty one is an error, never a
 /// silent fall back to the default (an empty `SIMSID_STS_URL` must not mean production).
-const KNOWN_VARS: [&str; 17] = [
+const KNOWN_VARS: [&str; 18] = [
     "SIMSID_CONFIG",
     "SIMSID_PROFILE",
     "SIMSID_APPLICATION_ID",
@@ -45,6 +45,7 @@ const KNOWN_VARS: [&str; 17] = [
     "SIMSID_APIM_KEY",
     "SIMSID_STS_CLIENT_AUTH",
     "SIMSID_METRICS",
+    "SIMSID_SOURCE",
 ];
 
 /// An [`Env`] that reads empty values as unset: used once empty ones have been reported.

@@ -10,13 +10,14 @@ use super::env::{empty_vars, is_var_name, var_label, Env, NonEmpty};
 use super::file::{choose_profile, is_profile_name, read_config_file, ProfileFile};
 use super::secret_file::{loose_file_warning, read_secret_file, Trim};
 use super::settings::{
-    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings,
+    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings, Source,
     DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_SCOPES, DEFAULT_STS_URL,
     DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
 };
 use super::vault as vault_settings;
 use crate::domain::{AppId, GuidError, OrgId};
 use crate::sims::SimsSettings;
+use crate::vault::SecretsMode;
 
 /// The message for a malformed GUID setting: an integer id gets the App Management
 /// explanation.
@@ -122,6 +123,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     let api_base = layers.endpoint(Endpoint::Api);
     let client_auth = layers.client_auth();
     let verify_scopes = layers.file.verify_scopes.clone().unwrap_or_default();
+    let source = layers.source(vault.settings.is_some());
     let scopes = layers.string("SIMSID_SCOPES", &layers.file.scopes, DEFAULT_SCOPES);
     let acr_values = pick(None, None, layers.file.acr_values.clone())
         .unwrap_or_else(|| DEFAULT_ACR_VALUES.to_string());
@@ -138,6 +140,35 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         return Err(ConfigError { problems });
     }
     let remote = match (application_id, organisation_id, client_id, client_secret) {
+        // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
+        // alone, for `verify` with each school's own credential. The integrator's fields
+        // are empty and never used: the keeper refuses a viewer's harvest.
+        (Some(application_id), _, _, _) if source == Source::Vault => {
+            match OrgId::parse(NO_INTEGRATOR_ORG) {
+                Ok(organisation_id) => Ok(RemoteSettings {
+                    sims: SimsSettings {
+                        application_id,
+                        client_id: String::new(),
+                        organisation_id,
+                        client_secret: SecretString::from(String::new()),
+                        sts_url,
+                        api_base,
+                        scopes,
+                        acr_values,
+                        apim_key,
+                        timeout,
+                        connect_timeout: connect_timeout_for(timeout),
+                        client_auth,
+                        verify_scopes,
+                    },
+                    concurrency,
+                    client_secret_vault: None,
+                }),
+                Err(e) => Err(ConfigError {
+                    problems: vec![e.to_string()],
+                }),
+            }
+        }
         (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
             if missing.is_empty() =>
         {
@@ -173,10 +204,19 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         remote,
         application_id: application_raw,
         warnings,
-        secrets: vault.mode,
+        // A viewer reads every secret from the vault (vault.md "Viewing").
+        secrets: match source {
+            Source::Vault => SecretsMode::Vault,
+            Source::Sims => vault.mode,
+        },
         vault: vault.settings,
+        source,
     })
 }
+
+/// The integrator's organisation of a viewer's SIMS settings: none (the nil GUID, never
+/// sent: a viewer only verifies schools' own credentials).
+const NO_INTEGRATOR_ORG: &str = "00000000-0000-0000-0000-000000000000";
 
 /// The one precedence rule: the flag, else the environment variable, else the profile's
 /// key (the built-in default, when there is one, comes after all three).
@@ -419,6 +459,30 @@ impl Layers<'_> {
             ));
             crate::sims::ClientAuth::default()
         })
+    }
+
+    /// `source` (`$SIMSID_SOURCE`): `sims` (default) or `vault`; a viewer needs a vault.
+    fn source(&mut self, has_vault: bool) -> Source {
+        let table = self.table.clone();
+        match pick(None, self.var("SIMSID_SOURCE"), self.file.source.clone()).as_deref() {
+            None | Some("sims") => Source::Sims,
+            Some("vault") => {
+                if !has_vault {
+                    self.problems.push(format!(
+                        "source \"vault\" (a viewer of the team's view) needs the vault: set \
+                         VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in {table}"
+                    ));
+                }
+                Source::Vault
+            }
+            Some(other) => {
+                self.problems.push(format!(
+                    "source `{}` is neither \"sims\" nor \"vault\" (SIMSID_SOURCE / `source` in {table})",
+                    crate::sanitize::bounded(other, 32)
+                ));
+                Source::Sims
+            }
+        }
     }
 
     /// Requests in flight at most, 1 to [`MAX_CONCURRENCY`]. A malformed variable is

@@ -84,6 +84,29 @@ pub struct Settings {
     pub secrets: SecretsMode,
     /// The vault, when an address is configured (vault.md "Settings").
     pub vault: Option<VaultSettings>,
+    /// Where this machine's view comes from (team mode, `source`).
+    pub source: Source,
+}
+
+/// Where a profile's sites and credentials come from (vault.md "Team mode").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Source {
+    /// This machine harvests SIMS ID (the default; a harvest host in vault mode).
+    #[default]
+    Sims,
+    /// A viewer: it pulls the view the harvest host published in the vault, and reads a
+    /// secret only from the vault with the person's identity.
+    Vault,
+}
+
+impl Source {
+    /// The word of the setting and of `status --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Sims => "sims",
+            Source::Vault => "vault",
+        }
+    }
 }
 
 /// One or more configuration problems, reported together.

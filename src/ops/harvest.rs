@@ -60,6 +60,27 @@ pub trait CommitSink {
     fn identity(&self) -> Option<String> {
         None
     }
+
+    /// Whether a committed run is followed by a publish of the team's view (a vault-mode
+    /// harvest host, vault.md "Team mode"). `false` for the local store.
+    fn publishes_view(&self) -> bool {
+        false
+    }
+
+    /// Publishes `view` (read from the store once the run committed) after `previous` (what
+    /// this store last published). Returns what the store should remember (the manifest
+    /// published, and the vault identity that published it), or `None` when nothing was
+    /// published: the sink keeps why, for its front end to report. The commit stands
+    /// whatever happens here; the next harvest publishes again.
+    fn publish_view(
+        &mut self,
+        _view: crate::view::View,
+        _previous: Option<crate::store::PublishedMark>,
+        _run_id: uuid::Uuid,
+    ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
+    {
+        std::future::ready(None)
+    }
 }
 
 /// The local store alone (`secrets = "local"`).
@@ -392,7 +413,49 @@ async fn sync_and_commit<K: CommitSink>(
         );
     }
     audit_run(store, &summary, user, sink.identity())?;
+    publish_after_commit(store, sink, summary.run_id, cancel).await;
     Ok(HarvestEnd::Finished(Box::new(summary)))
+}
+
+/// A harvest host publishes the team's view once its run committed (vault.md "Team mode"):
+/// the view is read from the store, the sink publishes it, and the store remembers what was
+/// published and the identity that harvested. A failure or a cancel leaves the committed
+/// run as it is (the sink reports why; the next harvest publishes again).
+async fn publish_after_commit<K: CommitSink>(
+    store: &mut Store,
+    sink: &mut K,
+    run_id: uuid::Uuid,
+    cancel: &Cancel,
+) {
+    if !sink.publishes_view() {
+        return;
+    }
+    let read = store.view().and_then(|view| Ok((view, store.published()?)));
+    let (view, previous) = match read {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the team's view from the store");
+            return;
+        }
+    };
+    let published = {
+        let publish = sink.publish_view(view, previous, run_id);
+        tokio::select! {
+            r = publish => r,
+            () = cancel.token().cancelled() => None,
+        }
+    };
+    let Some((mark, identity)) = published else {
+        return;
+    };
+    let remembered = store.set_published(&mark).and_then(|()| match &identity {
+        Some(id) => store.set_run_identity(&run_id.to_string(), id),
+        None => Ok(()),
+    });
+    if let Err(e) = remembered {
+        // The next publish reads the manifest from the vault instead.
+        tracing::warn!(error = %e, "cannot record the published view in the store");
+    }
 }
 
 /// Records a cancelled run (its reason and signal from `cancel`) and ends the harvest as

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::harvest::{CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
-use super::{secrets, vault_ops, Context, OpError, OpResult};
+use super::{secrets, team, vault_ops, Context, OpError, OpResult};
 use crate::config::{RemoteSettings, Settings};
 use crate::domain::{AuditAction, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
@@ -29,6 +29,9 @@ pub enum SecretsPlace {
     LocalStore,
     /// In the vault at these addresses.
     Vault(String),
+    /// A viewer: the team's view pulled from the vault at these addresses, where the
+    /// secrets are read too.
+    View(String),
 }
 
 /// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
@@ -58,7 +61,12 @@ enum Kind {
     /// `secrets = "local"`: sealed in the store.
     Local,
     /// `secrets = "vault"`: the vault is the system of record; the store keeps metadata.
+    /// A harvest publishes the team's view (vault.md "Team mode").
     Vault,
+    /// `source = "vault"`: a viewer of the team's view. The store is a cache of the view
+    /// the harvest host published (`pull`); secrets are read from the vault with the
+    /// person's identity; no harvest.
+    Viewer,
 }
 
 impl std::fmt::Debug for Keeper {
@@ -88,9 +96,10 @@ impl StoreAccess for Mutex<Store> {
 impl Keeper {
     /// The keeper `settings` describe (no request made, nothing opened).
     pub fn new(settings: &Settings) -> Keeper {
-        let kind = match settings.secrets {
-            SecretsMode::Local => Kind::Local,
-            SecretsMode::Vault => Kind::Vault,
+        let kind = match (settings.source, settings.secrets) {
+            (crate::config::Source::Vault, _) => Kind::Viewer,
+            (_, SecretsMode::Local) => Kind::Local,
+            (_, SecretsMode::Vault) => Kind::Vault,
         };
         Keeper {
             shared: Arc::new(Shared {
@@ -107,15 +116,22 @@ impl Keeper {
         match (self.shared.kind, &self.shared.vault) {
             (Kind::Local, _) => SecretsPlace::LocalStore,
             (Kind::Vault, Some(v)) => SecretsPlace::Vault(v.addrs.join(", ")),
-            (Kind::Vault, None) => SecretsPlace::Vault("(not configured)".into()),
+            (Kind::Viewer, Some(v)) => SecretsPlace::View(v.addrs.join(", ")),
+            (Kind::Vault | Kind::Viewer, None) => SecretsPlace::Vault("(not configured)".into()),
         }
+    }
+
+    /// Whether this profile is a viewer of the team's view (`source = "vault"`): it pulls
+    /// instead of harvesting (the console's header says "view from vault", `R` pulls).
+    pub fn is_viewer(&self) -> bool {
+        self.shared.kind == Kind::Viewer
     }
 
     /// In vault mode, the note for secrets still sealed in the local store (vault.md sync
     /// rule 10: the next harvest moves them); `None` otherwise, or with no store yet.
     pub fn sealed_remaining(&self, ctx: &Context) -> Option<String> {
         match self.shared.kind {
-            Kind::Local => None,
+            Kind::Local | Kind::Viewer => None,
             Kind::Vault => vault_ops::sealed_remaining(ctx),
         }
     }
@@ -201,6 +217,28 @@ impl Keeper {
                 })?;
                 Ok(read.secret)
             }
+            Kind::Viewer => {
+                let client = self.vault()?;
+                let settings = self.vault_settings()?;
+                let read = vault_ops::read_for_reveal(settings, &client, org, client_id).await?;
+                // Fingerprints agree across the team: the record names the host's.
+                let host =
+                    team::host_fingerprint(&client, settings, org, client_id, read.version).await;
+                store.with_store(|s| {
+                    let fp = team::viewer_fingerprint(s, org, client_id, read.version, host)
+                        .unwrap_or_else(|| s.fingerprint(&read.secret));
+                    vault_ops::audit_vault_read_as(
+                        s,
+                        ctx,
+                        action,
+                        org,
+                        client_id,
+                        &read.identity,
+                        &fp,
+                    )
+                })?;
+                Ok(read.secret)
+            }
         }
     }
 
@@ -233,16 +271,22 @@ impl Keeper {
                 .await;
                 (found, None)
             }
-            Kind::Vault => {
+            Kind::Vault | Kind::Viewer => {
                 let client = self.vault()?;
                 // Fails the verify only when the identity cannot be looked up at all (a
                 // wrong or expired token); a credential it may not read is that one's error.
                 let identity = client.identity().await?;
                 let fingerprinter = store.with_store(|s| Ok(s.fingerprinter()))?;
+                // A viewer names the host's fingerprints (the view's, by version).
+                let view_marks = match self.shared.kind {
+                    Kind::Viewer => Some(store.with_store(|s| Ok(s.vault_marks()?))?),
+                    _ => None,
+                };
                 let source = FromVault {
                     client: &client,
                     settings: self.vault_settings()?,
                     fingerprinter,
+                    view_marks,
                 };
                 let found = verify_many::verify_many(
                     &sims,
@@ -264,6 +308,7 @@ impl Keeper {
     /// `reconcile` (repairing the vault) needs vault mode (a usage error otherwise).
     pub fn sink(&self, options: SinkOptions) -> OpResult<Sink> {
         match self.shared.kind {
+            Kind::Viewer => Err(OpError::invalid(team::HARVEST_ON_VIEWER)),
             Kind::Local if options.reconcile => Err(OpError::invalid(
                 "--reconcile repairs the vault: it needs vault mode (`secrets = \"vault\"` or SIMSID_SECRETS=vault)",
             )),
@@ -272,8 +317,55 @@ impl Keeper {
                 let sink = VaultSink::new(self.vault()?, self.vault_settings()?, options.reconcile)
                     .with_concurrency(options.concurrency.max(SYNC_CONCURRENCY))
                     .accepting_removals(options.accept_removals);
+                // Every committed run also publishes the team's view (vault.md "Team mode").
+                let sink = team::Publishing::new(
+                    sink,
+                    self.vault()?,
+                    self.vault_settings()?,
+                    options.reconcile,
+                );
                 Ok(Sink::Vault(Box::new(sink)))
             }
+        }
+    }
+}
+
+impl Keeper {
+    /// A viewer's pull (`simsid pull`): the published view into `store` (the caller holds
+    /// the harvest lock); one request when unchanged; a missing or altered chunk fails and
+    /// leaves the store as it was. A usage error on a profile that harvests.
+    pub async fn pull(&self, store: &mut Store) -> OpResult<team::Pulled> {
+        self.refuse_unless_viewer()?;
+        let client = self.vault()?;
+        team::pull(&client, self.vault_settings()?, store).await
+    }
+
+    /// The vault half of a pull, holding no store (the console pulls in the background):
+    /// `known` and `cached` from [`Store::pulled`] and [`Store::view_chunks`]; write a
+    /// changed view with [`Store::replace_with_view`].
+    pub async fn fetch_view(
+        &self,
+        known: Option<crate::store::PulledMark>,
+        cached: std::collections::HashMap<String, String>,
+    ) -> OpResult<team::Fetched> {
+        self.refuse_unless_viewer()?;
+        let client = self.vault()?;
+        team::fetch_view(&client, self.vault_settings()?, known.as_ref(), cached).await
+    }
+
+    /// The refusal of a pull on a profile that harvests (`Ok` on a viewer).
+    pub fn pull_refused(&self) -> OpResult<()> {
+        self.refuse_unless_viewer()
+    }
+
+    fn refuse_unless_viewer(&self) -> OpResult<()> {
+        if self.shared.kind == Kind::Viewer {
+            Ok(())
+        } else {
+            Err(OpError::invalid(
+                "pull is for a viewer profile (`source = \"vault\"` or SIMSID_SOURCE=vault): \
+                 this profile harvests SIMS ID itself, and in vault mode publishes the team's view",
+            ))
         }
     }
 }
@@ -338,8 +430,8 @@ pub struct SinkOptions {
 pub enum Sink {
     /// The local store alone.
     Local(LocalOnly),
-    /// The vault first, then the store.
-    Vault(Box<VaultSink>),
+    /// The vault first, then the store; then the team's view is published.
+    Vault(Box<team::Publishing<VaultSink>>),
 }
 
 /// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
@@ -348,6 +440,8 @@ pub enum Sink {
 pub struct SinkReport {
     pub counts: VaultCounts,
     pub foreign: Option<Vec<String>>,
+    /// How publishing the team's view went (`None`: not tried, the run did not commit).
+    pub view: Option<Result<team::Published, String>>,
 }
 
 impl Sink {
@@ -356,8 +450,9 @@ impl Sink {
         match self {
             Sink::Local(_) => None,
             Sink::Vault(v) => Some(SinkReport {
-                counts: v.counts,
-                foreign: v.reconciling().then(|| v.foreign.clone()),
+                counts: v.inner.counts,
+                foreign: v.inner.reconciling().then(|| v.inner.foreign.clone()),
+                view: v.outcome.clone(),
             }),
         }
     }
@@ -382,6 +477,26 @@ impl CommitSink for Sink {
         match self {
             Sink::Local(s) => s.identity(),
             Sink::Vault(v) => v.identity(),
+        }
+    }
+
+    fn publishes_view(&self) -> bool {
+        match self {
+            Sink::Local(s) => s.publishes_view(),
+            Sink::Vault(v) => v.publishes_view(),
+        }
+    }
+
+    fn publish_view(
+        &mut self,
+        view: crate::view::View,
+        previous: Option<crate::store::PublishedMark>,
+        run_id: uuid::Uuid,
+    ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
+    {
+        match self {
+            Sink::Local(s) => Either::Left(s.publish_view(view, previous, run_id)),
+            Sink::Vault(v) => Either::Right(v.publish_view(view, previous, run_id)),
         }
     }
 }
@@ -412,6 +527,8 @@ struct FromVault<'a> {
     client: &'a VaultClient,
     settings: &'a VaultSettings,
     fingerprinter: crate::store::Fingerprinter,
+    /// On a viewer, the view's fingerprints by vault version (the host's, not this store's).
+    view_marks: Option<crate::domain::VaultMarks>,
 }
 
 impl SecretSource for FromVault<'_> {
@@ -421,11 +538,26 @@ impl SecretSource for FromVault<'_> {
         client_id: &'a str,
     ) -> BoxFuture<'a, Result<(SecretString, Fingerprint), String>> {
         async move {
-            let record = vault_ops::read_credential(self.client, self.settings, org, client_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let fp = self.fingerprinter.fingerprint(&record.secret);
-            Ok((record.secret, fp))
+            let read =
+                vault_ops::read_credential_version(self.client, self.settings, org, client_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            let fp = match &self.view_marks {
+                None => self.fingerprinter.fingerprint(&read.data.secret),
+                Some(marks) => match marks.get(&(org.clone(), client_id.to_string())) {
+                    Some(m) if m.version == read.version => m.fingerprint.clone(),
+                    _ => team::host_fingerprint(
+                        self.client,
+                        self.settings,
+                        org,
+                        client_id,
+                        read.version,
+                    )
+                    .await
+                    .unwrap_or_else(|| self.fingerprinter.fingerprint(&read.data.secret)),
+                },
+            };
+            Ok((read.data.secret, fp))
         }
         .boxed()
     }

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod secrets;
 pub mod source;
 pub mod status;
+pub mod team;
 pub mod vault_ops;
 pub mod vault_sync;
 pub mod verify_many;

@@ -53,12 +53,24 @@ pub async fn read_credential(
     org: &OrgId,
     client_id: &str,
 ) -> OpResult<CredentialRecord> {
+    read_credential_version(client, settings, org, client_id)
+        .await
+        .map(|r| r.data)
+}
+
+/// [`read_credential`] with the KV version read.
+pub async fn read_credential_version(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<crate::vault::KvRead<CredentialRecord>> {
     let key = credential_key(&settings.prefix, org, client_id);
     match client
         .kv_read::<CredentialRecord>(&settings.mount, &key, Route::Active)
         .await
     {
-        Ok(Some(r)) => Ok(r.data),
+        Ok(Some(r)) => Ok(r),
         Ok(None) => Err(OpError::failed(format!(
             "credential {client_id} of {org} is not in the vault at {}/{key}; run `simsid harvest --reconcile`",
             settings.mount
@@ -79,6 +91,8 @@ pub struct VaultRead {
     pub secret: SecretString,
     /// Who the vault says read it.
     pub identity: String,
+    /// The KV version read.
+    pub version: u64,
 }
 
 /// The vault half of a reveal: reads the secret with the current identity, no store
@@ -90,14 +104,16 @@ pub async fn read_for_reveal(
     client_id: &str,
 ) -> OpResult<VaultRead> {
     let identity = client.identity().await?;
-    let record = read_credential(client, settings, org, client_id).await?;
+    let read = read_credential_version(client, settings, org, client_id).await?;
     Ok(VaultRead {
-        secret: record.secret,
+        secret: read.data.secret,
         identity,
+        version: read.version,
     })
 }
 
-/// The store half of a reveal: the audit record of a read, by fingerprint.
+/// The store half of a reveal: the audit record of a read, by the fingerprint of the
+/// secret under this store's key.
 pub fn audit_vault_read(
     store: &mut Store,
     ctx: &Context,
@@ -107,12 +123,25 @@ pub fn audit_vault_read(
     read: &VaultRead,
 ) -> OpResult<()> {
     let fp = store.fingerprint(&read.secret);
-    let identity = &read.identity;
+    audit_vault_read_as(store, ctx, action, org, client_id, &read.identity, &fp)
+}
+
+/// The audit record of a secret read from the vault by `identity`, naming `fp` (a viewer
+/// names the harvest host's fingerprint: vault.md "Team mode").
+pub fn audit_vault_read_as(
+    store: &mut Store,
+    ctx: &Context,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+    identity: &String,
+    fp: &crate::domain::Fingerprint,
+) -> OpResult<()> {
     let mut entry = ctx.audit_entry(
         action,
         Some(org),
         Some(client_id),
-        Some(&fp),
+        Some(fp),
         Some(identity_note(identity)),
     );
     // The record names the vault identity too, so `exposure --user` finds it by either name.
@@ -237,6 +266,13 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
             Err(e) => Err(e.to_string()),
         },
     );
+    if ctx.keeper.is_viewer() {
+        // A viewer needs to read the team's view, not to harvest (vault.md "Team mode").
+        for (check, result) in super::team::check_viewer(&client, settings).await {
+            line(check, result);
+        }
+        return Ok(lines);
+    }
     let data_path = format!("{mount}/data/{}/simsid-check", settings.prefix);
     let meta_path = format!("{mount}/metadata/{}/simsid-check", settings.prefix);
     let caps = client

@@ -27,7 +27,7 @@ pub(crate) fn generation(conn: &Connection) -> Result<u64, StoreError> {
     Ok(value.map_or(0, |v| v.max(0) as u64))
 }
 
-fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
+pub(crate) fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, 1) \
          ON CONFLICT (key) DO UPDATE SET value = value + 1",

@@ -21,6 +21,7 @@ mod queries;
 mod safety;
 mod schema;
 mod vault_marks;
+mod view;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use lock::{lock_path, HarvestLock};
 pub use safety::{refusal, Role};
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 pub use vault_marks::SealedCredential;
+pub use view::{PublishedMark, PulledMark};
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,

@@ -88,6 +88,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sites ADD COLUMN waiting_since TEXT;
     UPDATE sites SET waiting_since = first_seen WHERE authorised = 0;
     "#,
+    // 5: team mode (vault.md "Team mode"): the vault identity that harvested each run (the
+    // host records it when it publishes; a viewer pulls it), and on a viewer the chunks of
+    // the view last pulled (a pull fetches only the others).
+    r#"
+    ALTER TABLE runs ADD COLUMN identity TEXT;
+    CREATE TABLE view_chunks (
+        name TEXT PRIMARY KEY NOT NULL,
+        body TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -161,7 +171,17 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(tables, ["audit", "credentials", "meta", "runs", "sites"]);
+        assert_eq!(
+            tables,
+            [
+                "audit",
+                "credentials",
+                "meta",
+                "runs",
+                "sites",
+                "view_chunks"
+            ]
+        );
     }
 
     #[test]

@@ -241,6 +241,9 @@ impl VaultClient {
 
     /// The vault identity (`display_name`), looked up once.
     pub async fn identity(&self) -> Result<String, VaultError> {
+        // Opening the session learns it on the way (token auth looks the token up): no
+        // second lookup.
+        self.token().await?;
         if let Some(name) = self
             .session
             .lock()

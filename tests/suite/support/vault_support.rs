@@ -172,7 +172,8 @@ impl Bao {
         (s == 200).then(|| v["data"].clone())
     }
 
-    /// Every key (recursively) under `prefix`.
+    /// Every key (recursively) under `prefix`, but not the team's view (`_simsid/`: folders
+    /// whose name starts with `_` are simsid's own, not credentials).
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut folders = vec![prefix.trim_end_matches('/').to_string()];
@@ -193,6 +194,9 @@ impl Bao {
             for k in v["data"]["keys"].as_array().unwrap() {
                 let k = k.as_str().unwrap();
                 if let Some(folder) = k.strip_suffix('/') {
+                    if folder.starts_with('_') {
+                        continue;
+                    }
                     folders.push(format!("{f}/{folder}"));
                 } else {
                     out.push(format!("{f}/{k}"));

@@ -1,0 +1,461 @@
+//! Team mode in the store (vault.md "Team mode"): the view a harvest host publishes, read
+//! from its tables; what it last published; and on a viewer, the pulled view written over
+//! sites, credentials and runs in one transaction (no secret: the store is a cache of the
+//! view, its key seals only the audit chain), with the chunks it was made of.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::codec::{
+    badge_from_sql, badge_to_sql, count_from_sql, count_to_sql, org_from_sql, scope_from_sql,
+    status_from_sql, time_from_sql, time_to_sql,
+};
+use super::{commit, Store, StoreError};
+use crate::domain::{CancelSignal, Fingerprint};
+use crate::view::{View, ViewCredential, ViewRun, ViewSite};
+
+/// The `meta` row holding what this host last published (its manifest and KV version).
+const PUBLISHED: &str = "view_published";
+/// The `meta` row holding what this viewer last pulled.
+const PULLED: &str = "view_pulled";
+
+/// What a harvest host last published: the manifest's KV version and body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedMark {
+    pub version: u64,
+    pub manifest: String,
+}
+
+/// What a viewer last pulled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledMark {
+    /// SHA-256 of the manifest's body (an unchanged view has the same).
+    pub manifest_sha256: String,
+    pub run_id: uuid::Uuid,
+    pub published_at: DateTime<Utc>,
+    pub identity: Option<String>,
+    pub sites: usize,
+    pub credentials: usize,
+    pub pulled_at: DateTime<Utc>,
+}
+
+fn read_meta<T: for<'de> Deserialize<'de>>(
+    conn: &Connection,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    let raw: Option<Vec<u8>> = conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?;
+    match raw {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("bad `{key}` record"))),
+    }
+}
+
+fn write_meta<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|_| StoreError::InvalidData(format!("`{key}` cannot be encoded")))?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, bytes],
+    )?;
+    Ok(())
+}
+
+fn opt_time(s: Option<&str>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    s.map(time_from_sql).transpose()
+}
+
+/// Every site with its credentials, by organisation id, and every run oldest first.
+fn read_view(conn: &Connection) -> Result<View, StoreError> {
+    let mut credentials: HashMap<String, Vec<ViewCredential>> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT org_id, client_id, description, fingerprint, first_seen, last_changed, stale, \
+         last_error, vault_fingerprint, vault_version FROM credentials \
+         ORDER BY org_id, client_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let version: Option<i64> = row.get(9)?;
+        credentials
+            .entry(row.get(0)?)
+            .or_default()
+            .push(ViewCredential {
+                client_id: row.get(1)?,
+                description: row.get(2)?,
+                fingerprint: Fingerprint(row.get(3)?),
+                first_seen: time_from_sql(row.get_ref(4)?.as_str()?)?,
+                last_changed: time_from_sql(row.get_ref(5)?.as_str()?)?,
+                stale: row.get(6)?,
+                last_error: row.get(7)?,
+                vault_fingerprint: row.get::<_, Option<String>>(8)?.map(Fingerprint),
+                vault_version: version.map(|v| v.max(0) as u64),
+            });
+    }
+    drop(rows);
+    let mut sites = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT org_id, name, dfe_code, deni_number, authorised, first_seen, badge, stale, \
+         last_error, waiting_since FROM sites ORDER BY org_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let org: String = row.get(0)?;
+        sites.push(ViewSite {
+            org_id: org_from_sql(&org)?,
+            name: row.get(1)?,
+            dfe_code: row.get(2)?,
+            deni_number: row.get(3)?,
+            authorised: row.get::<_, Option<i64>>(4)?.map(|v| v != 0),
+            first_seen: time_from_sql(row.get_ref(5)?.as_str()?)?,
+            badge: row
+                .get_ref(6)?
+                .as_str_or_null()?
+                .map(badge_from_sql)
+                .transpose()?,
+            stale: row.get(7)?,
+            last_error: row.get(8)?,
+            waiting_since: opt_time(row.get_ref(9)?.as_str_or_null()?)?,
+            credentials: credentials.remove(&org).unwrap_or_default(),
+        });
+    }
+    drop(rows);
+    let mut runs = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT run_id, status, started_at, finished_at, sites_total, sites_harvested, \
+         sites_failed, credentials_total, diff, failures, error, scope, signal, identity \
+         FROM runs ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let run_id: String = row.get(0)?;
+        let bad = |what: &str| StoreError::Corrupt(format!("bad {what} in run {run_id}"));
+        runs.push(ViewRun {
+            run_id: uuid::Uuid::parse_str(&run_id).map_err(|_| bad("id"))?,
+            status: status_from_sql(row.get_ref(1)?.as_str()?)?,
+            started_at: time_from_sql(row.get_ref(2)?.as_str()?)?,
+            finished_at: time_from_sql(row.get_ref(3)?.as_str()?)?,
+            sites_total: count_from_sql(row.get(4)?)?,
+            sites_harvested: count_from_sql(row.get(5)?)?,
+            sites_failed: count_from_sql(row.get(6)?)?,
+            credentials_total: count_from_sql(row.get(7)?)?,
+            diff: serde_json::from_str(row.get_ref(8)?.as_str()?).map_err(|_| bad("diff"))?,
+            failures: serde_json::from_str(row.get_ref(9)?.as_str()?)
+                .map_err(|_| bad("failures"))?,
+            error: row.get(10)?,
+            scope: scope_from_sql(row.get_ref(11)?.as_str()?)?,
+            signal: match row.get_ref(12)?.as_str_or_null()? {
+                None => None,
+                Some(name) => Some(CancelSignal::named(name).ok_or_else(|| bad("signal"))?),
+            },
+            identity: row.get(13)?,
+        });
+    }
+    Ok(View { sites, runs })
+}
+
+/// Writes `view` over the sites, credentials and runs of `tx` (the caller commits).
+fn write_view(tx: &Connection, view: &View) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM credentials", [])?;
+    tx.execute("DELETE FROM sites", [])?;
+    tx.execute("DELETE FROM runs", [])?;
+    let mut site = tx.prepare(
+        "INSERT INTO sites (org_id, name, dfe_code, deni_number, authorised, first_seen, \
+         badge, stale, last_error, waiting_since) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    let mut credential = tx.prepare(
+        "INSERT INTO credentials (org_id, client_id, secret, nonce, description, fingerprint, \
+         first_seen, last_changed, stale, last_error, vault_fingerprint, vault_version) \
+         VALUES (?1, ?2, x'', x'', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for s in &view.sites {
+        site.execute(params![
+            s.org_id.as_str(),
+            s.name,
+            s.dfe_code,
+            s.deni_number,
+            s.authorised.map(i64::from),
+            time_to_sql(&s.first_seen),
+            s.badge.map(badge_to_sql),
+            s.stale,
+            s.last_error,
+            s.waiting_since.as_ref().map(time_to_sql),
+        ])?;
+        for c in &s.credentials {
+            let version = c
+                .vault_version
+                .map(|v| i64::try_from(v).map_err(|_| StoreError::InvalidData("version".into())))
+                .transpose()?;
+            credential.execute(params![
+                s.org_id.as_str(),
+                c.client_id,
+                c.description,
+                c.fingerprint.0,
+                time_to_sql(&c.first_seen),
+                time_to_sql(&c.last_changed),
+                c.stale,
+                c.last_error,
+                c.vault_fingerprint.as_ref().map(|f| f.0.as_str()),
+                version,
+            ])?;
+        }
+    }
+    let mut run = tx.prepare(
+        "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
+         sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
+         signal, identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for r in &view.runs {
+        let diff = serde_json::to_string(&r.diff)
+            .map_err(|_| StoreError::InvalidData("run diff cannot be encoded".into()))?;
+        let failures = serde_json::to_string(&r.failures)
+            .map_err(|_| StoreError::InvalidData("run failures cannot be encoded".into()))?;
+        run.execute(params![
+            r.run_id.to_string(),
+            r.status.as_str(),
+            time_to_sql(&r.started_at),
+            time_to_sql(&r.finished_at),
+            count_to_sql(r.sites_total)?,
+            count_to_sql(r.sites_harvested)?,
+            count_to_sql(r.sites_failed)?,
+            count_to_sql(r.credentials_total)?,
+            diff,
+            failures,
+            r.error,
+            r.scope.as_str(),
+            r.signal.map(|s| s.name()),
+            r.identity,
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The team's view of this store: every site and credential (no secret) and every run
+    /// (oldest first, with the identity that harvested), read in one transaction.
+    pub fn view(&self) -> Result<View, StoreError> {
+        (|| {
+            let tx = self.conn.unchecked_transaction()?;
+            let view = read_view(&tx)?;
+            tx.finish()?;
+            Ok(view)
+        })()
+        .map_err(|e| self.locate(e))
+    }
+
+    /// Records the vault identity that harvested run `run_id` (published with the run).
+    pub fn set_run_identity(&self, run_id: &str, identity: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET identity = ?2 WHERE run_id = ?1",
+                params![run_id, identity],
+            )
+            .map_err(|e| self.locate(e.into()))?;
+        Ok(())
+    }
+
+    /// The vault identities recorded as having harvested (the host's runs, or the pulled
+    /// view's): their reads are the harvest's own read-back.
+    pub fn harvest_identities(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT identity FROM runs WHERE identity IS NOT NULL")?;
+        let out = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(out)
+    }
+
+    /// A credential's fingerprint and the vault version that holds its secret, if cached.
+    pub fn credential_mark(
+        &self,
+        org: &crate::domain::OrgId,
+        client_id: &str,
+    ) -> Result<Option<(Fingerprint, Option<u64>)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT fingerprint, vault_version FROM credentials \
+                 WHERE org_id = ?1 AND client_id = ?2",
+                params![org.as_str(), client_id],
+                |r| {
+                    Ok((
+                        Fingerprint(r.get(0)?),
+                        r.get::<_, Option<i64>>(1)?.map(|v| v.max(0) as u64),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.locate(e.into()))
+    }
+
+    /// What this host last published, if it remembers.
+    pub fn published(&self) -> Result<Option<PublishedMark>, StoreError> {
+        read_meta(&self.conn, PUBLISHED).map_err(|e| self.locate(e))
+    }
+
+    /// Remembers what this host just published.
+    pub fn set_published(&self, mark: &PublishedMark) -> Result<(), StoreError> {
+        write_meta(&self.conn, PUBLISHED, mark).map_err(|e| self.locate(e))
+    }
+
+    /// What this viewer last pulled, if anything.
+    pub fn pulled(&self) -> Result<Option<PulledMark>, StoreError> {
+        read_meta(&self.conn, PULLED).map_err(|e| self.locate(e))
+    }
+
+    /// The chunks of the view last pulled, by name (a pull fetches only the others).
+    pub fn view_chunks(&self) -> Result<HashMap<String, String>, StoreError> {
+        (|| {
+            let mut stmt = self.conn.prepare("SELECT name, body FROM view_chunks")?;
+            let out = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(out)
+        })()
+        .map_err(|e| self.locate(e))
+    }
+
+    /// Replaces the sites, credentials and runs with the pulled `view`, the cached chunks
+    /// with `chunks` and the pull record with `mark`, in one transaction; the audit trail
+    /// is kept. On any error nothing changes.
+    pub fn replace_with_view(
+        &mut self,
+        view: &View,
+        chunks: &BTreeMap<&str, &str>,
+        mark: &PulledMark,
+    ) -> Result<(), StoreError> {
+        let mut write = || -> Result<(), StoreError> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            write_view(&tx, view)?;
+            tx.execute("DELETE FROM view_chunks", [])?;
+            {
+                let mut insert =
+                    tx.prepare("INSERT INTO view_chunks (name, body) VALUES (?1, ?2)")?;
+                for (name, body) in chunks {
+                    insert.execute(params![name, body])?;
+                }
+            }
+            write_meta(&tx, PULLED, mark)?;
+            commit::bump_generation(&tx)?;
+            tx.commit()?;
+            Ok(())
+        };
+        write().map_err(|e| self.locate(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Diff, OrgId, RunScope, RunStatus};
+    use crate::store::StoreKey;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 987_654_321).unwrap()
+    }
+
+    fn sample() -> View {
+        let org = OrgId::parse("207A1392-E1F6-47BA-81DA-6C374971D788").unwrap();
+        View {
+            sites: vec![ViewSite {
+                org_id: org.clone(),
+                name: "Oak Primary".into(),
+                dfe_code: Some("123/4567".into()),
+                deni_number: None,
+                authorised: Some(true),
+                first_seen: t(1),
+                badge: Some(crate::domain::ChangeBadge::Added),
+                stale: false,
+                last_error: None,
+                waiting_since: None,
+                credentials: vec![ViewCredential {
+                    client_id: "c1".into(),
+                    description: Some("API".into()),
+                    fingerprint: Fingerprint("0123456789abcdef".into()),
+                    first_seen: t(1),
+                    last_changed: t(2),
+                    stale: false,
+                    last_error: None,
+                    vault_fingerprint: Some(Fingerprint("0123456789abcdef".into())),
+                    vault_version: Some(3),
+                }],
+            }],
+            runs: vec![ViewRun {
+                run_id: uuid::Uuid::from_u128(7),
+                status: RunStatus::Complete,
+                started_at: t(0),
+                finished_at: t(3),
+                sites_total: 1,
+                sites_harvested: 1,
+                sites_failed: 0,
+                credentials_total: 1,
+                diff: Diff {
+                    sites_added: vec![org],
+                    ..Diff::default()
+                },
+                failures: Vec::new(),
+                error: None,
+                scope: RunScope::Full,
+                signal: None,
+                identity: Some("approle".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_pulled_view_reads_back_exactly_and_keeps_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), StoreKey::generate()).unwrap();
+        let view = sample();
+        let mark = PulledMark {
+            manifest_sha256: "ab".repeat(32),
+            run_id: uuid::Uuid::from_u128(7),
+            published_at: t(4),
+            identity: Some("approle".into()),
+            sites: 1,
+            credentials: 1,
+            pulled_at: t(5),
+        };
+        let chunks = BTreeMap::from([("n1", "body")]);
+        store.replace_with_view(&view, &chunks, &mark).unwrap();
+        assert_eq!(store.view().unwrap(), view);
+        assert_eq!(store.pulled().unwrap(), Some(mark));
+        assert_eq!(store.sealed_secret_count().unwrap(), 0);
+        assert_eq!(store.view_chunks().unwrap()["n1"], "body");
+        assert_eq!(
+            store
+                .harvest_identities()
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["approle"]
+        );
+        let marks = store.vault_marks().unwrap();
+        assert_eq!(marks.values().next().unwrap().version, 3);
+        // The next pull replaces everything.
+        store
+            .replace_with_view(
+                &View::default(),
+                &BTreeMap::new(),
+                &PulledMark {
+                    sites: 0,
+                    credentials: 0,
+                    ..store.pulled().unwrap().unwrap()
+                },
+            )
+            .unwrap();
+        assert!(store.sites().unwrap().is_empty());
+        assert!(store.runs().unwrap().is_empty());
+        assert!(store.view_chunks().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,628 @@
+//! The view as content-addressed chunks and a manifest (vault.md "Team mode": consistent,
+//! bounded, verified). Pure.
+//!
+//! The view is a stream of JSON lines: the sites by organisation id, then the runs oldest
+//! first. The stream is cut after a line whose SHA-256 has its low six bits zero (about one
+//! line in 64, and never before [`CHUNK_MIN`] bytes), and wherever a chunk would pass
+//! [`CHUNK_MAX`] bytes; the sites end a chunk of their own. So an unchanged site list gives
+//! the same chunks, a changed site changes the chunk around it, and a new run changes only
+//! the end of the stream. That end (the runs after the last cut) is not a chunk but the
+//! manifest's `tail`: an unchanged re-harvest writes the manifest alone, or the manifest
+//! and one chunk when its run closes one.
+//!
+//! A chunk's name is the SHA-256 of its bytes; the manifest names every chunk in order,
+//! holds the tail and the SHA-256 of the whole stream. A reader checks all of them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Line, View, ViewRun, ViewSite};
+
+/// The manifest format this build writes and reads.
+pub const FORMAT: u32 = 1;
+/// The most bytes of one chunk (or of the tail). JSON-escaping a stream of JSON lines at
+/// most doubles it, so a chunk's write stays far below [`WRITE_MAX`].
+pub const CHUNK_MAX: usize = 128 * 1024;
+/// No single write to the vault above this (Raft's default entry limit is 1 MiB).
+pub const WRITE_MAX: usize = 512 * 1024;
+/// A chunk is not cut by a line's hash before it holds this many bytes.
+const CHUNK_MIN: usize = 8 * 1024;
+/// A line whose hash's first byte has these bits zero ends a chunk (1 in 64).
+const BOUNDARY_BITS: u8 = 0x3f;
+/// A publish writing fewer chunks than this is quiet (an unchanged re-harvest writes at
+/// most one: its run may close the tail into a chunk)…
+const QUIET_WRITES: usize = 2;
+/// … and makes at most this many chunk requests, writes and removals together, so that an
+/// unchanged re-harvest costs at most the session's lookup, one chunk request and the
+/// manifest (vault.md: at most 3 requests).
+const QUIET_CHUNK_REQUESTS: usize = 1;
+/// The most chunks a manifest may name (a reader refuses more).
+const MAX_CHUNKS: usize = 200_000;
+/// The largest manifest a reader accepts.
+const MANIFEST_MAX: usize = 2 * WRITE_MAX;
+
+/// Why a view could not be built or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    /// A chunk the manifest names is not there (removed by a later publish, or lost).
+    #[error("chunk {name} of the team's view is missing")]
+    Missing { name: String },
+    /// A chunk's bytes do not match its name (the SHA-256 the manifest names).
+    #[error("chunk {name} of the team's view does not match its SHA-256 (altered)")]
+    Altered { name: String },
+    /// The manifest or the stream is not what this build writes.
+    #[error("the team's view is malformed: {0}")]
+    Malformed(String),
+    /// A write would pass [`WRITE_MAX`].
+    #[error("the team's view is too large: {0}")]
+    TooLarge(String),
+}
+
+/// One chunk the manifest names: its name (the SHA-256 of its bytes, lower-case hex) and
+/// its length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    pub name: String,
+    pub bytes: usize,
+}
+
+/// The manifest: written last, with check-and-set; the one key a reader reads first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// The run that published this view.
+    pub run_id: uuid::Uuid,
+    pub published_at: DateTime<Utc>,
+    /// The vault identity of the harvest host.
+    pub identity: Option<String>,
+    pub sites: usize,
+    pub credentials: usize,
+    pub runs: usize,
+    /// The stream's chunks, in order.
+    pub chunks: Vec<ChunkRef>,
+    /// The end of the stream, after its last chunk.
+    pub tail: String,
+    /// SHA-256 of the whole stream (every chunk in order, then the tail).
+    pub stream_sha256: String,
+    /// Chunks the previous manifest named and this one does not: removed by the next
+    /// publish (a reader may still be fetching them now).
+    #[serde(default)]
+    pub retired: Vec<String>,
+}
+
+/// A built view: the manifest and every chunk's bytes by name.
+#[derive(Debug, Clone)]
+pub struct Chunks {
+    pub manifest: Manifest,
+    pub bodies: HashMap<String, String>,
+}
+
+/// What one publish does after the previous one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishPlan {
+    /// Chunks to write before the manifest (not known to exist).
+    pub write: Vec<String>,
+    /// Chunks to remove after the manifest (retired by the previous publish, named by
+    /// neither manifest).
+    pub remove: Vec<String>,
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The SHA-256 of `bytes` in lower-case hex (a chunk's name).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Whether `name` can be a chunk's name (64 lower-case hex digits): a name from the vault
+/// becomes part of a key, so nothing else is accepted.
+pub fn is_chunk_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The size of the write that stores `body` as `{"data":{"body":…},"options":{"cas":N}}`
+/// (an upper bound: the cas is counted with 20 digits).
+pub fn write_size(body: &str) -> usize {
+    serde_json::to_string(body).map_or(usize::MAX, |s| s.len()) + 64
+}
+
+/// Whether the line `line` ends a chunk by its hash.
+fn ends_chunk(line: &str) -> bool {
+    Sha256::digest(line.as_bytes())[0] & BOUNDARY_BITS == 0
+}
+
+/// The largest index ≤ `at` that is a character boundary of `s`.
+fn floor_boundary(s: &str, at: usize) -> usize {
+    let mut i = at.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Cuts `lines` (each ending in `\n`) into chunks pushed on `out`; returns what remains
+/// after the last cut.
+fn cut(lines: &[String], out: &mut Vec<String>) -> String {
+    let mut current = String::new();
+    for line in lines {
+        let mut rest = line.as_str();
+        while current.len() + rest.len() > CHUNK_MAX {
+            let at = floor_boundary(rest, CHUNK_MAX - current.len());
+            if at == 0 {
+                if current.is_empty() {
+                    // Cannot happen for a character shorter than CHUNK_MAX; bounded anyway.
+                    let first = rest.chars().next().map_or(rest.len(), char::len_utf8);
+                    out.push(rest[..first].to_string());
+                    rest = &rest[first..];
+                } else {
+                    out.push(std::mem::take(&mut current));
+                }
+                continue;
+            }
+            current.push_str(&rest[..at]);
+            out.push(std::mem::take(&mut current));
+            rest = &rest[at..];
+        }
+        current.push_str(rest);
+        if current.len() >= CHUNK_MIN && ends_chunk(line) {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    current
+}
+
+fn encode_line(line: &Line) -> Result<String, ViewError> {
+    let mut s = serde_json::to_string(line)
+        .map_err(|e| ViewError::Malformed(format!("cannot encode a line ({e})")))?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// Who published and when: the manifest's header.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub run_id: uuid::Uuid,
+    pub published_at: DateTime<Utc>,
+    pub identity: Option<String>,
+}
+
+/// Builds the chunks and manifest of `view`: sites sorted by organisation id (credentials
+/// by client id), runs in the order given (oldest first). Fails when the manifest's write
+/// would pass [`WRITE_MAX`].
+pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
+    let mut sites: Vec<&ViewSite> = view.sites.iter().collect();
+    sites.sort_by(|a, b| a.org_id.cmp(&b.org_id));
+    let site_lines = sites
+        .into_iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.credentials.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+            encode_line(&Line::Site(s))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let run_lines = view
+        .runs
+        .iter()
+        .map(|r: &ViewRun| encode_line(&Line::Run(r.clone())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut pieces = Vec::new();
+    let rest = cut(&site_lines, &mut pieces);
+    if !rest.is_empty() {
+        pieces.push(rest);
+    }
+    let tail = cut(&run_lines, &mut pieces);
+    let mut stream = Sha256::new();
+    let mut bodies = HashMap::new();
+    let mut chunks = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        stream.update(piece.as_bytes());
+        let name = sha256_hex(piece.as_bytes());
+        chunks.push(ChunkRef {
+            name: name.clone(),
+            bytes: piece.len(),
+        });
+        bodies.insert(name, piece);
+    }
+    stream.update(tail.as_bytes());
+    let manifest = Manifest {
+        format: FORMAT,
+        run_id: header.run_id,
+        published_at: header.published_at,
+        identity: header.identity,
+        sites: view.sites.len(),
+        credentials: view.credential_count(),
+        runs: view.runs.len(),
+        chunks,
+        tail,
+        stream_sha256: hex(&stream.finalize()),
+        retired: Vec::new(),
+    };
+    Ok(Chunks { manifest, bodies })
+}
+
+impl Manifest {
+    /// The manifest as written to the vault; fails when its write would pass
+    /// [`WRITE_MAX`].
+    pub fn to_body(&self) -> Result<String, ViewError> {
+        let body = serde_json::to_string(self)
+            .map_err(|e| ViewError::Malformed(format!("cannot encode the manifest ({e})")))?;
+        if write_size(&body) > WRITE_MAX {
+            return Err(ViewError::TooLarge(format!(
+                "its manifest would be {} bytes, above {WRITE_MAX}",
+                write_size(&body)
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Parses and checks a manifest read from the vault (hostile input: bounded, every name
+    /// a chunk name).
+    pub fn parse(body: &str) -> Result<Manifest, ViewError> {
+        if body.len() > MANIFEST_MAX {
+            return Err(ViewError::Malformed(format!(
+                "the manifest is {} bytes, above {MANIFEST_MAX}",
+                body.len()
+            )));
+        }
+        let m: Manifest = serde_json::from_str(body)
+            .map_err(|e| ViewError::Malformed(format!("the manifest is not valid ({e})")))?;
+        if m.format != FORMAT {
+            return Err(ViewError::Malformed(format!(
+                "manifest format {} (this build reads {FORMAT}): update simsid",
+                m.format
+            )));
+        }
+        if m.chunks.len() > MAX_CHUNKS || m.retired.len() > MAX_CHUNKS {
+            return Err(ViewError::Malformed(
+                "the manifest names too many chunks".into(),
+            ));
+        }
+        let names_ok = m
+            .chunks
+            .iter()
+            .all(|c| is_chunk_name(&c.name) && c.bytes <= CHUNK_MAX)
+            && m.retired.iter().all(|n| is_chunk_name(n))
+            && is_chunk_name(&m.stream_sha256);
+        if !names_ok || m.tail.len() > CHUNK_MAX {
+            return Err(ViewError::Malformed(
+                "the manifest names a chunk that is not a SHA-256 or too large".into(),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// The names of this manifest's chunks.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.chunks.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    /// Plans this publish after `previous` (the manifest now in the vault, if any) and
+    /// records in `retired` what the previous one named and this one does not. Chunks the
+    /// previous one retired are removed now, all of them when the view changed, else at
+    /// most one chunk request in all (the others stay retired until a later publish).
+    /// With `rewrite_all` every chunk is written (a repair).
+    pub fn plan_after(&mut self, previous: Option<&Manifest>, rewrite_all: bool) -> PublishPlan {
+        let next: BTreeSet<String> = self.names().into_iter().map(str::to_string).collect();
+        let (prev_names, prev_retired): (BTreeSet<String>, BTreeSet<String>) = match previous {
+            Some(p) => (
+                p.names().into_iter().map(str::to_string).collect(),
+                p.retired.iter().cloned().collect(),
+            ),
+            None => Default::default(),
+        };
+        self.retired = prev_names.difference(&next).cloned().collect();
+        let write: Vec<String> = if rewrite_all {
+            next.iter().cloned().collect()
+        } else {
+            next.iter()
+                .filter(|n| !prev_names.contains(*n) && !prev_retired.contains(*n))
+                .cloned()
+                .collect()
+        };
+        let mut remove: Vec<String> = prev_retired.difference(&next).cloned().collect();
+        // A quiet publish (the view unchanged but for its newest run) makes at most one
+        // chunk request: what it does not remove now stays retired for the next publish.
+        if write.len() < QUIET_WRITES {
+            let now = QUIET_CHUNK_REQUESTS
+                .saturating_sub(write.len())
+                .min(remove.len());
+            let later = remove.split_off(now);
+            self.retired.extend(later);
+            self.retired.sort();
+            self.retired.dedup();
+        }
+        PublishPlan { write, remove }
+    }
+}
+
+/// Reassembles and verifies a view: every chunk the manifest names must be in `bodies` and
+/// match its SHA-256 and length; the stream must match its SHA-256 and parse, and its
+/// counts must be the manifest's.
+pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result<View, ViewError> {
+    let mut stream = String::new();
+    for c in &manifest.chunks {
+        let body = bodies.get(&c.name).ok_or_else(|| ViewError::Missing {
+            name: c.name.clone(),
+        })?;
+        if body.len() != c.bytes || sha256_hex(body.as_bytes()) != c.name {
+            return Err(ViewError::Altered {
+                name: c.name.clone(),
+            });
+        }
+        stream.push_str(body);
+    }
+    stream.push_str(&manifest.tail);
+    if sha256_hex(stream.as_bytes()) != manifest.stream_sha256 {
+        return Err(ViewError::Malformed(
+            "the stream does not match the manifest's SHA-256".into(),
+        ));
+    }
+    let mut view = View::default();
+    for (n, text) in stream.lines().enumerate() {
+        match serde_json::from_str::<Line>(text) {
+            Ok(Line::Site(s)) => view.sites.push(s),
+            Ok(Line::Run(r)) => view.runs.push(r),
+            Err(e) => {
+                return Err(ViewError::Malformed(format!(
+                    "line {} is not a site or a run ({})",
+                    n + 1,
+                    e.classify_name()
+                )))
+            }
+        }
+    }
+    if view.sites.len() != manifest.sites
+        || view.credential_count() != manifest.credentials
+        || view.runs.len() != manifest.runs
+    {
+        return Err(ViewError::Malformed(
+            "the view's counts are not its manifest's".into(),
+        ));
+    }
+    Ok(view)
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O",
+            serde_json::error::Category::Syntax => "syntax",
+            serde_json::error::Category::Data => "unexpected fields",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Diff, Fingerprint, OrgId, RunScope, RunStatus};
+    use crate::view::ViewCredential;
+    use chrono::TimeZone;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_700_000_000 + s, 123_456_789).unwrap()
+    }
+
+    fn org(n: u32) -> OrgId {
+        OrgId::parse(&format!("{n:08X}-0000-4000-8000-000000000000")).unwrap()
+    }
+
+    fn site(n: u32) -> ViewSite {
+        ViewSite {
+            org_id: org(n),
+            name: format!("School {n} \"quoted\" \\ ünïcode"),
+            dfe_code: Some(format!("{n}")),
+            deni_number: None,
+            authorised: Some(!n.is_multiple_of(3)),
+            first_seen: t(n as i64),
+            badge: None,
+            stale: false,
+            last_error: None,
+            waiting_since: None,
+            credentials: (0..2)
+                .map(|c| ViewCredential {
+                    client_id: format!("client-{n}-{c}"),
+                    description: Some("a description".repeat(3)),
+                    fingerprint: Fingerprint(format!("{:016x}", n * 10 + c)),
+                    first_seen: t(1),
+                    last_changed: t(2),
+                    stale: false,
+                    last_error: None,
+                    vault_fingerprint: Some(Fingerprint(format!("{:016x}", n * 10 + c))),
+                    vault_version: Some(1),
+                })
+                .collect(),
+        }
+    }
+
+    fn run(n: u32, diff: Diff) -> ViewRun {
+        ViewRun {
+            run_id: uuid::Uuid::from_u128(n as u128),
+            status: RunStatus::Complete,
+            started_at: t(n as i64 * 100),
+            finished_at: t(n as i64 * 100 + 5),
+            sites_total: 10,
+            sites_harvested: 10,
+            sites_failed: 0,
+            credentials_total: 20,
+            diff,
+            failures: Vec::new(),
+            error: None,
+            scope: RunScope::Full,
+            signal: None,
+            identity: Some("approle".into()),
+        }
+    }
+
+    fn view(sites: u32, runs: u32) -> View {
+        View {
+            sites: (0..sites).map(site).collect(),
+            runs: (0..runs).map(|n| run(n, Diff::default())).collect(),
+        }
+    }
+
+    fn header(n: u128) -> Header {
+        Header {
+            run_id: uuid::Uuid::from_u128(n),
+            published_at: t(0),
+            identity: Some("token-host".into()),
+        }
+    }
+
+    /// A first run of 25,000 sites: its diff alone is far above one write.
+    fn big_diff() -> Diff {
+        Diff {
+            sites_added: (0..25_000).map(org).collect(),
+            ..Diff::default()
+        }
+    }
+
+    #[test]
+    fn every_chunk_and_the_manifest_stay_within_one_write() {
+        let mut v = view(3_000, 40);
+        v.runs.push(run(99, big_diff()));
+        let built = build(&v, header(1)).unwrap();
+        assert!(built.manifest.chunks.len() > 10);
+        for body in built.bodies.values() {
+            assert!(body.len() <= CHUNK_MAX);
+            assert!(write_size(body) <= WRITE_MAX, "{}", write_size(body));
+        }
+        assert!(write_size(&built.manifest.to_body().unwrap()) <= WRITE_MAX);
+        // And it reads back whole.
+        let back = assemble(&built.manifest, &built.bodies).unwrap();
+        assert_eq!(back.runs, v.runs);
+        assert_eq!(back.sites.len(), v.sites.len());
+        assert_eq!(back.sites[17], v.sites[17]);
+    }
+
+    #[test]
+    fn a_line_cut_inside_a_multibyte_character_is_never_made() {
+        let mut s = site(1);
+        s.name = "é".repeat(CHUNK_MAX);
+        let v = View {
+            sites: vec![s],
+            runs: Vec::new(),
+        };
+        let built = build(&v, header(1)).unwrap();
+        assert!(built.manifest.chunks.len() >= 2);
+        assert_eq!(assemble(&built.manifest, &built.bodies).unwrap(), v);
+    }
+
+    #[test]
+    fn an_unchanged_view_gives_the_same_names_and_a_new_run_touches_only_the_end() {
+        let v = view(2_000, 300);
+        let a = build(&v, header(1)).unwrap();
+        let b = build(&v, header(2)).unwrap();
+        assert_eq!(a.manifest.chunks, b.manifest.chunks);
+        assert_eq!(a.manifest.tail, b.manifest.tail);
+
+        // One more run: every chunk stays, at most one is added (the tail may close one).
+        let mut w = v.clone();
+        w.runs.push(run(1_000, Diff::default()));
+        let mut c = build(&w, header(3)).unwrap();
+        let plan = c.manifest.plan_after(Some(&a.manifest), false);
+        assert!(plan.write.len() <= 1, "{plan:?}");
+        assert!(plan.remove.is_empty());
+        assert!(c.manifest.retired.is_empty());
+
+        // One site changed: only the chunks around it change.
+        let mut x = v.clone();
+        x.sites[700].name = "Renamed".into();
+        let mut d = build(&x, header(4)).unwrap();
+        let plan = d.manifest.plan_after(Some(&a.manifest), false);
+        assert!(
+            (1..=2).contains(&plan.write.len()),
+            "{} of {} written",
+            plan.write.len(),
+            a.manifest.chunks.len()
+        );
+        assert_eq!(d.manifest.retired.len(), plan.write.len());
+        // The next publishes remove what this one retired, one chunk request each while the
+        // view is quiet.
+        let mut previous = d.manifest.clone();
+        let mut removed = Vec::new();
+        for n in 0..4 {
+            let mut e = build(&x, header(5 + n)).unwrap();
+            let plan = e.manifest.plan_after(Some(&previous), false);
+            assert!(plan.write.is_empty());
+            assert!(plan.remove.len() <= 1, "{plan:?}");
+            removed.extend(plan.remove);
+            previous = e.manifest;
+        }
+        removed.sort();
+        assert_eq!(removed, d.manifest.retired);
+        assert!(previous.retired.is_empty());
+
+        // A changed view removes everything retired at once.
+        let mut y = x.clone();
+        for site in y.sites.iter_mut().step_by(100) {
+            site.name.push('!');
+        }
+        let mut f = build(&y, header(20)).unwrap();
+        let plan = f.manifest.plan_after(Some(&d.manifest), false);
+        assert!(plan.write.len() >= 2);
+        assert_eq!(plan.remove, d.manifest.retired);
+    }
+
+    #[test]
+    fn a_missing_or_altered_chunk_fails_the_read() {
+        let v = view(1_000, 10);
+        let built = build(&v, header(1)).unwrap();
+        let name = built.manifest.chunks[1].name.clone();
+
+        let mut missing = built.bodies.clone();
+        missing.remove(&name);
+        assert_eq!(
+            assemble(&built.manifest, &missing),
+            Err(ViewError::Missing { name: name.clone() })
+        );
+
+        let mut altered = built.bodies.clone();
+        let body = altered.get_mut(&name).unwrap();
+        let flipped = body.replacen("School", "Schoal", 1);
+        *body = flipped;
+        assert_eq!(
+            assemble(&built.manifest, &altered),
+            Err(ViewError::Altered { name })
+        );
+
+        let mut tail_changed = built.manifest.clone();
+        tail_changed.tail.push(' ');
+        assert!(matches!(
+            assemble(&tail_changed, &built.bodies),
+            Err(ViewError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_hostile_manifest_is_refused() {
+        let built = build(&view(10, 2), header(1)).unwrap();
+        let mut m = built.manifest.clone();
+        m.chunks.push(ChunkRef {
+            name: "../../other".into(),
+            bytes: 1,
+        });
+        assert!(Manifest::parse(&serde_json::to_string(&m).unwrap()).is_err());
+        let mut m = built.manifest.clone();
+        m.format = 9;
+        assert!(Manifest::parse(&serde_json::to_string(&m).unwrap()).is_err());
+        assert!(Manifest::parse("{").is_err());
+        let good = built.manifest.to_body().unwrap();
+        assert_eq!(Manifest::parse(&good).unwrap(), built.manifest);
+    }
+}

@@ -1,0 +1,756 @@
+//! Team mode against a real OpenBao (vault.md "Team mode"): the harvest host publishes the
+//! team's view under `{prefix}/_simsid/`, viewers pull it and read secrets only with their
+//! own vault identity; fingerprints agree everywhere; the view is bounded, verified and
+//! consistent, and `--reconcile` never removes it.
+// Tests compare secrets with what the simulator served.
+#![allow(clippy::disallowed_methods)]
+
+use crate::support::common;
+use crate::support::vault_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use common::*;
+use serde_json::{json, Value};
+use simsid::simulator::Simulator;
+use simsid::vault::path::credential_key;
+use simsid::vault::policy;
+use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use vault_support::{served, shared, Bao, ROOT_TOKEN};
+
+/// The harvest host's environment: vault mode under `prefix`, the root token.
+fn host_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMap<String, String> {
+    let mut e = env_for(sim, ts);
+    e.insert("SIMSID_SECRETS".into(), "vault".into());
+    e.insert("VAULT_ADDR".into(), bao.addr.clone());
+    e.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
+    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
+    e
+}
+
+/// A viewer's environment (vault.md "Viewing"): the vault, the application id and the STS
+/// address; no integrator client id, organisation id or secret.
+fn viewer_env(
+    sim: &Simulator,
+    ts: &TempStore,
+    bao: &Bao,
+    prefix: &str,
+    token: &str,
+) -> BTreeMap<String, String> {
+    let sims = sim.env();
+    let mut e = BTreeMap::new();
+    e.insert("SIMSID_SOURCE".into(), "vault".into());
+    e.insert("SIMSID_APPLICATION_ID".into(), sims.application_id.clone());
+    e.insert("SIMSID_STS_URL".into(), sims.sts_url.clone());
+    e.insert("SIMSID_STORE".into(), ts.path().display().to_string());
+    e.insert(
+        "SIMSID_STORE_KEY".into(),
+        secrecy::ExposeSecret::expose_secret(&ts.key_b64).to_string(),
+    );
+    e.insert("SIMSID_LOG".into(), ts.log().display().to_string());
+    e.insert("VAULT_ADDR".into(), bao.addr.clone());
+    e.insert("VAULT_TOKEN".into(), token.into());
+    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
+    e
+}
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Runs the binary and asserts it exits `want`, naming its stderr if not.
+async fn run(env: &BTreeMap<String, String>, args: &[&str], want: i32) -> std::process::Output {
+    let o = simsid(env, args).await;
+    assert_eq!(code(&o), want, "simsid {args:?}: {}", stderr(&o));
+    o
+}
+
+/// Every credential's fingerprint in `show --json` of every site, by (org, client id).
+async fn fingerprints(env: &BTreeMap<String, String>) -> BTreeMap<(String, String), String> {
+    let sites = json(&run(env, &["sites", "--json"], 0).await);
+    let mut out = BTreeMap::new();
+    for s in sites.as_array().unwrap() {
+        let org = s["organisation_id"].as_str().unwrap().to_string();
+        let shown = json(&run(env, &["show", &org, "--json"], 0).await);
+        for c in shown["credentials"].as_array().unwrap() {
+            out.insert(
+                (org.clone(), c["client_id"].as_str().unwrap().to_string()),
+                c["fingerprint"].as_str().unwrap().to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// The fingerprint the host wrote in each credential's custom metadata.
+async fn metadata_fingerprints(
+    bao: &Bao,
+    sim: &Simulator,
+    prefix: &str,
+) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for (org, client, _) in served(sim) {
+        let meta = bao
+            .metadata(&credential_key(prefix, &org, &client))
+            .await
+            .unwrap();
+        out.insert(
+            (org.as_str().to_string(), client),
+            meta["custom_metadata"]["fingerprint"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    out
+}
+
+/// The audit device's request records so far (one per request the vault received).
+fn audit_requests(log: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == json!("request"))
+        .collect()
+}
+
+/// Waits (bounded) until the audit log holds at least `n` request records.
+async fn requests_at_least(log: &std::path::Path, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let got = audit_requests(log);
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    audit_requests(log)
+}
+
+fn paths(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["request"]["operation"].as_str().unwrap_or("?"),
+                r["request"]["path"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
+/// Writes the four role policies for `prefix` and returns (viewer token, operator token)
+/// of userpass identities `vera` (viewer) and `olga` (operator).
+async fn team_identities(bao: &Bao, prefix: &str) -> (String, String) {
+    bao.policy("team-viewer", &policy::viewer("secret", prefix))
+        .await;
+    bao.policy("team-operator", &policy::operator("secret", prefix))
+        .await;
+    let vera = bao.userpass_login("vera", &["team-viewer"]).await;
+    let olga = bao.userpass_login("olga", &["team-operator"]).await;
+    (vera, olga)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_own_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit_log = dir.path().join("audit.log");
+    let bao = Bao::dev_with_audit(&audit_log).await;
+    let sim = simulator(9, 515).await;
+    let prefix = "t/team";
+    let host_store = TempStore::new();
+    let host = host_env(&sim, &host_store, &bao, prefix);
+
+    // The host harvests and publishes.
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    let published = &json(&o)["view"];
+    assert!(published["chunks"].as_u64().unwrap() >= 1, "{published}");
+    assert_eq!(published["written"], published["chunks"]);
+    let (vera, olga) = team_identities(&bao, prefix).await;
+
+    // A viewer (viewer policy) pulls: exactly the host's sites, shows and history.
+    let vera_store = TempStore::new();
+    let viewer = viewer_env(&sim, &vera_store, &bao, prefix, &vera);
+    let o = run(&viewer, &["pull", "--json"], 0).await;
+    let pulled = json(&o);
+    let host_sites = json(&run(&host, &["sites", "--json"], 0).await);
+    assert_eq!(pulled["changed"], json!(true));
+    assert_eq!(pulled["sites"], json!(host_sites.as_array().unwrap().len()));
+    assert_eq!(pulled["credentials"], json!(served(&sim).len()));
+    assert_eq!(
+        json(&run(&viewer, &["sites", "--json"], 0).await),
+        host_sites
+    );
+    assert_eq!(
+        json(&run(&viewer, &["history", "--json"], 0).await),
+        json(&run(&host, &["history", "--json"], 0).await)
+    );
+    assert_eq!(
+        pulled["run_id"],
+        json(&run(&host, &["history", "--json"], 0).await)[0]["run_id"]
+    );
+
+    // Fingerprints agree: host, viewer and the vault's custom metadata.
+    let host_fps = fingerprints(&host).await;
+    assert_eq!(host_fps.len(), served(&sim).len());
+    assert_eq!(fingerprints(&viewer).await, host_fps);
+    assert_eq!(metadata_fingerprints(&bao, &sim, prefix).await, host_fps);
+
+    // The viewer may not read a secret, and does not harvest.
+    let (org, client, secret) = served(&sim).remove(0);
+    let o = run(&viewer, &["show", org.as_str(), "--reveal"], 1).await;
+    assert!(stderr(&o).contains("may not read"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains(&secret));
+    let o = run(&viewer, &["harvest"], 2).await;
+    assert!(
+        stderr(&o).contains("harvests run on the harvest host"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&viewer, &["vault", "check"], 0).await;
+    assert!(
+        stdout(&o).contains("may not read secrets"),
+        "{}",
+        stdout(&o)
+    );
+
+    // An unchanged pull reads the manifest alone.
+    let before = audit_requests(&audit_log).len();
+    let o = run(&viewer, &["pull", "--json"], 0).await;
+    assert_eq!(json(&o)["changed"], json!(false));
+    let after = requests_at_least(&audit_log, before + 1).await;
+    let new = &after[before..];
+    let view_reads: Vec<_> = new
+        .iter()
+        .filter(|r| {
+            r["request"]["path"]
+                .as_str()
+                .unwrap_or("")
+                .contains("_simsid")
+        })
+        .collect();
+    assert_eq!(view_reads.len(), 1, "{:?}", paths(new));
+    // Besides it, only the token's lookup as the process opens its vault session.
+    assert!(new.len() <= 2, "{:?}", paths(new));
+
+    // An operator reveals with her own identity; her record names the view's fingerprint,
+    // so `exposure` sees it live on her machine.
+    let olga_store = TempStore::new();
+    let operator = viewer_env(&sim, &olga_store, &bao, prefix, &olga);
+    run(&operator, &["pull"], 0).await;
+    let o = run(&operator, &["vault", "check"], 0).await;
+    assert!(
+        stdout(&o).contains("may also read secrets"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&operator, &["show", org.as_str(), "--reveal", "--json"], 0).await;
+    assert!(stdout(&o).contains(&secret));
+    let audit = json(&run(&operator, &["audit", "--json"], 0).await);
+    let reveal = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == json!("reveal") && e["client_id"] == json!(client))
+        .unwrap_or_else(|| panic!("a reveal record: {audit}"));
+    let key = (org.as_str().to_string(), client.clone());
+    assert_eq!(reveal["fingerprint"], json!(host_fps[&key]));
+    assert_eq!(reveal["identity"], json!("userpass-olga"));
+    let exposed = json(&run(&operator, &["exposure", "--json"], 0).await);
+    let entry = exposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["client_id"] == json!(client))
+        .unwrap_or_else(|| panic!("an exposure: {exposed}"));
+    assert_eq!(entry["live"], json!(true));
+    // She verifies with the school's own credentials read from the vault (a viewer has
+    // only `sts_url` of SIMS ID); the record names the view's fingerprint too.
+    let o = run(&operator, &["verify", org.as_str(), "--json"], 0).await;
+    assert!(stdout(&o).contains(&client), "{}", stdout(&o));
+    let audit = json(&run(&operator, &["audit", "--json"], 0).await);
+    let verified = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == json!("verify") && e["client_id"] == json!(client))
+        .unwrap_or_else(|| panic!("a verify record: {audit}"));
+    assert_eq!(verified["fingerprint"], json!(host_fps[&key]));
+
+    // The vault's audit device on her machine: her read is there; the host's read-back
+    // (its identity comes with the pulled view's runs) is not an exposure.
+    run(&host, &["harvest", "--reconcile"], 0).await;
+    run(&operator, &["pull"], 0).await;
+    let file = audit_log.display().to_string();
+    let exposed_clients = |o: &std::process::Output| -> Vec<String> {
+        let mut ids: Vec<String> = json(o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["client_id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let o = run(
+        &operator,
+        &["exposure", "--vault-audit", &file, "--json"],
+        0,
+    )
+    .await;
+    let mut hers: Vec<String> = served(&sim)
+        .into_iter()
+        .filter(|(o, _, _)| *o == org)
+        .map(|(_, c, _)| c)
+        .collect();
+    hers.sort();
+    assert_eq!(
+        exposed_clients(&o),
+        hers,
+        "only what she read: {}",
+        stdout(&o)
+    );
+    let o = run(
+        &operator,
+        &[
+            "exposure",
+            "--vault-audit",
+            &file,
+            "--include-harvester",
+            "--json",
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(
+        exposed_clients(&o).len(),
+        served(&sim).len(),
+        "with the harvester's read-back: {}",
+        stdout(&o)
+    );
+
+    // A rotation and a harvest: the pull shows the new fingerprint everywhere, and the
+    // exposure is no longer live.
+    assert!(sim.control().rotate_secret(&org, &client));
+    run(&host, &["harvest"], 0).await;
+    let o = run(&operator, &["pull", "--json"], 0).await;
+    assert_eq!(json(&o)["changed"], json!(true));
+    let host_fps2 = fingerprints(&host).await;
+    assert_ne!(host_fps2[&key], host_fps[&key]);
+    assert_eq!(fingerprints(&operator).await, host_fps2);
+    assert_eq!(metadata_fingerprints(&bao, &sim, prefix).await, host_fps2);
+    let exposed = json(&run(&operator, &["exposure", "--json"], 0).await);
+    let entry = exposed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["client_id"] == json!(client))
+        .unwrap();
+    assert_eq!(entry["live"], json!(false));
+
+    // An unchanged re-harvest adds at most 3 requests to the vault (badges settle first).
+    run(&host, &["harvest"], 0).await;
+    let before = audit_requests(&audit_log).len();
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    assert_eq!(json(&o)["vault"]["written"], json!(0));
+    let after = requests_at_least(&audit_log, before + 1).await;
+    let new = &after[before..];
+    assert!(
+        (1..=3).contains(&new.len()),
+        "an unchanged re-harvest made {} requests: {:?}",
+        new.len(),
+        paths(new)
+    );
+}
+
+/// The manifest's body and its chunk names, read as root.
+async fn manifest(bao: &Bao, prefix: &str) -> (Value, Vec<String>) {
+    let (data, _) = bao
+        .read(&format!("{prefix}/_simsid/manifest"))
+        .await
+        .expect("a manifest");
+    let m: Value = serde_json::from_str(data["body"].as_str().unwrap()).unwrap();
+    let names = m["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    (m, names)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_chunk_fails_the_pull_and_leaves_the_viewers_store_as_it_was() {
+    let bao = shared().await;
+    let sim = simulator(7, 616).await;
+    let prefix = "t/team-tamper";
+    let host_store = TempStore::new();
+    let host = host_env(&sim, &host_store, &bao, prefix);
+    run(&host, &["harvest"], 0).await;
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    let sites_before = json(&run(&viewer, &["sites", "--json"], 0).await);
+    let fps_before = fingerprints(&viewer).await;
+
+    // A new view whose every chunk is then altered in the vault.
+    let (org, client, _) = served(&sim).remove(0);
+    assert!(sim.control().rotate_secret(&org, &client));
+    run(&host, &["harvest"], 0).await;
+    let (_, names) = manifest(&bao, prefix).await;
+    for name in &names {
+        let key = format!("{prefix}/_simsid/chunks/{name}");
+        let (data, _) = bao.read(&key).await.unwrap();
+        let altered = data["body"].as_str().unwrap().replacen("\"", "'", 1);
+        let (s, v) = bao
+            .api(
+                "POST",
+                &format!("secret/data/{key}"),
+                Some(json!({"data": {"body": altered}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let o = run(&viewer, &["pull"], 1).await;
+    assert!(stderr(&o).contains("altered"), "{}", stderr(&o));
+    assert_eq!(
+        json(&run(&viewer, &["sites", "--json"], 0).await),
+        sites_before
+    );
+    assert_eq!(fingerprints(&viewer).await, fps_before);
+
+    // `--reconcile` rewrites every chunk: the pull then succeeds.
+    run(&host, &["harvest", "--reconcile"], 0).await;
+    let o = run(&viewer, &["pull", "--json"], 0).await;
+    assert_eq!(json(&o)["changed"], json!(true));
+    assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_never_removes_the_team_view_and_clears_orphaned_chunks() {
+    let bao = shared().await;
+    let sim = simulator(6, 717).await;
+    let prefix = "t/team-reconcile";
+    let ts = TempStore::new();
+    let host = host_env(&sim, &ts, &bao, prefix);
+    run(&host, &["harvest"], 0).await;
+    // A chunk no manifest names (left behind by a failed removal).
+    let orphan = format!("{prefix}/_simsid/chunks/{}", "ab".repeat(32));
+    let (s, v) = bao
+        .api(
+            "POST",
+            &format!("secret/data/{orphan}"),
+            Some(json!({"data": {"body": "x"}})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    let o = run(&host, &["harvest", "--reconcile", "--json"], 0).await;
+    let doc = json(&o);
+    assert_eq!(doc["vault"]["removed"], json!(0), "{doc}");
+    let foreign = doc["vault_foreign"].as_array().unwrap();
+    assert!(
+        foreign
+            .iter()
+            .all(|k| !k.as_str().unwrap().contains("_simsid")),
+        "{foreign:?}"
+    );
+    let (_, names) = manifest(&bao, prefix).await;
+    for name in &names {
+        assert!(
+            bao.read(&format!("{prefix}/_simsid/chunks/{name}"))
+                .await
+                .is_some(),
+            "chunk {name} was removed"
+        );
+    }
+    assert!(bao.metadata(&orphan).await.is_none(), "the orphan stays");
+    // Still readable whole.
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
+
+/// A vault client for `prefix` with `token` (the viewer's long-lived session).
+fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultSettings) {
+    let settings = VaultSettings {
+        addrs: vec![bao.addr.clone()],
+        mount: "secret".into(),
+        prefix: prefix.into(),
+        namespace: None,
+        ca_file: None,
+        auth: VaultAuth::Token {
+            token: Some(secrecy::SecretString::from(token.to_string())),
+            token_file: std::path::PathBuf::from("/nonexistent"),
+        },
+        on_remove: Default::default(),
+    };
+    (Arc::new(VaultClient::new(&settings).unwrap()), settings)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_whole_view() {
+    let bao = shared().await;
+    let sim = simulator(12, 818).await;
+    let prefix = "t/team-race";
+    let ts = TempStore::new();
+    let host = host_env(&sim, &ts, &bao, prefix);
+    run(&host, &["harvest"], 0).await;
+    let (client, settings) = client_for(&bao, prefix, ROOT_TOKEN);
+    let viewer_store = TempStore::new();
+    let mut store = viewer_store.open();
+
+    let first = simsid::ops::team::pull(&client, &settings, &mut store)
+        .await
+        .unwrap();
+    assert!(first.changed);
+    let before = client.requests();
+    let again = simsid::ops::team::pull(&client, &settings, &mut store)
+        .await
+        .unwrap();
+    assert!(!again.changed);
+    assert_eq!(client.requests() - before, 1, "an unchanged pull");
+    assert_eq!(again.run_id, first.run_id);
+    assert!(first.run_id.is_some());
+
+    // Publishes (a rotation each) while the viewer pulls: every pull is one whole view.
+    let creds = served(&sim);
+    let publisher = {
+        let host = host.clone();
+        let sim_control = sim.control().clone();
+        let creds = creds.clone();
+        tokio::spawn(async move {
+            let mut runs = Vec::new();
+            for (org, client, _) in creds.iter().take(4) {
+                assert!(sim_control.rotate_secret(org, client));
+                let o = simsid(&host, &["harvest", "--json"]).await;
+                assert_eq!(code(&o), 0, "{}", stderr(&o));
+                runs.push(json(&o)["run_id"].as_str().unwrap().to_string());
+            }
+            runs
+        })
+    };
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let pulled = simsid::ops::team::pull(&client, &settings, &mut store)
+            .await
+            .unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
+        let view = store.view().unwrap();
+        assert_eq!(view.sites.len(), pulled.sites);
+        assert_eq!(view.credential_count(), pulled.credentials);
+        assert_eq!(
+            Some(view.runs.last().unwrap().run_id.to_string()),
+            pulled.run_id
+        );
+        if pulled.changed {
+            seen.push(pulled.run_id.clone().unwrap());
+        }
+        if publisher.is_finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let runs = publisher.await.unwrap();
+    for run_id in &seen {
+        assert!(runs.contains(run_id), "{run_id} is one of {runs:?}");
+    }
+    // The last view, whole.
+    simsid::ops::team::pull(&client, &settings, &mut store)
+        .await
+        .unwrap();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    drop(store);
+    assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
+    use vault_support::Cluster;
+
+    let cluster = Cluster::start().await;
+    let leader = cluster.wait_leader().await;
+    let prefix = "t/team-ha";
+    // The host's view (a local harvest is enough: the view is the store's), published into
+    // the cluster.
+    let sim = simulator(1_500, 919).await;
+    let host_store = TempStore::new();
+    let mut store = host_store.open();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    simsid::ops::harvest_and_commit(
+        &mut store,
+        common::client(&sim, std::time::Duration::from_secs(10)),
+        simsid::harvest::HarvestOptions::default(),
+        "tester",
+        tx,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let run_id = store.last_run().unwrap().unwrap().run_id;
+    let (host, host_settings) = {
+        let mut s = client_for(cluster.node(leader), prefix, &cluster.root_token).1;
+        s.addrs = cluster.addrs.clone();
+        (Arc::new(VaultClient::new(&s).unwrap()), s)
+    };
+    let published = simsid::ops::team::publish(&host, &host_settings, &store, run_id, false)
+        .await
+        .unwrap();
+    assert!(published.chunks > 10, "{published:?}");
+
+    // The viewer talks to a standby first; the active node is killed once its pull began.
+    let standby = (leader + 1) % 3;
+    let mut addrs = vec![cluster.addrs[standby].clone()];
+    addrs.extend(
+        (0..3)
+            .filter(|i| *i != standby)
+            .map(|i| cluster.addrs[i].clone()),
+    );
+    let (_, mut settings) = client_for(cluster.node(standby), prefix, &cluster.root_token);
+    settings.addrs = addrs;
+    let viewer = Arc::new(VaultClient::new(&settings).unwrap());
+    let viewer_store = TempStore::new();
+    let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
+    let pull = {
+        let viewer = Arc::clone(&viewer);
+        let settings = settings.clone();
+        let path = viewer_store.path();
+        let key = viewer_store.key_b64.clone();
+        tokio::spawn(async move {
+            let mut store = simsid::store::Store::open(
+                &path,
+                simsid::store::StoreKey::from_base64(&key).unwrap(),
+            )
+            .unwrap();
+            simsid::ops::team::pull(&viewer, &settings, &mut store).await
+        })
+    };
+    let mut killed_at = None;
+    for _ in 0..2_000 {
+        let sent = viewer.requests();
+        if sent >= 3 || pull.is_finished() {
+            cluster.lock().await.kill(leader);
+            killed_at = Some(sent);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let killed_at = killed_at.expect("the leader was killed");
+    let pulled = pull
+        .await
+        .unwrap()
+        .expect("the pull completes through the other nodes");
+    assert!(pulled.changed);
+    assert_eq!(pulled.sites, 1_500);
+    // Requests went on after the kill: it happened during the pull.
+    assert!(
+        viewer.requests() > killed_at,
+        "killed at request {killed_at}"
+    );
+    // The pulled view is the host's, whole.
+    let viewer_view = viewer_store.open().view().unwrap();
+    assert_eq!(viewer_view, store.view().unwrap());
+
+    // And a pull from scratch while the cluster elects a new leader, through the others.
+    let again = TempStore::new();
+    let mut again_store = again.open();
+    let fresh = VaultClient::new(&settings).unwrap();
+    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store)
+        .await
+        .expect("a pull after the kill completes");
+    assert_eq!(pulled.run_id, Some(run_id.to_string()));
+    assert_eq!(again_store.view().unwrap(), viewer_view);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_of_a_viewer_says_view_from_vault_and_pulls_through_the_keeper() {
+    use simsid::tui::Services;
+
+    let bao = shared().await;
+    let sim = simulator(5, 1_010).await;
+    let prefix = "t/team-console";
+    let host_store = TempStore::new();
+    let host = host_env(&sim, &host_store, &bao, prefix);
+    run(&host, &["harvest"], 0).await;
+    let home = tempfile::tempdir().unwrap();
+    let viewer_store = TempStore::new();
+    let env = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    let dirs = simsid::config::Dirs {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+        state_dir: home.path().join("state"),
+    };
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), &env, &dirs).unwrap();
+    let services =
+        simsid::cli::console::ConsoleServices::new(simsid::ops::Context::new(settings), None, None)
+            .unwrap();
+    let before = services.overview().unwrap();
+    assert!(before.sites.is_empty(), "nothing pulled yet");
+    assert!(
+        before.secrets.label().starts_with("view from vault "),
+        "{}",
+        before.secrets.label()
+    );
+
+    assert!(before.secrets.is_view());
+    let pulled = services.pull().await.expect("R pulls on a viewer");
+    assert!(pulled.changed);
+    let history = json(&run(&host, &["history", "--json"], 0).await);
+    assert_eq!(json!(pulled.run_id), history[0]["run_id"]);
+    let again = services.pull().await.unwrap();
+    assert!(!again.changed);
+    let after = services.overview().unwrap();
+    assert_eq!(after.sites.len(), 5);
+    assert_eq!(
+        Some(after.last_run.unwrap().run_id.to_string()),
+        pulled.run_id
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_fails_is_a_warning_and_the_next_harvest_publishes() {
+    let bao = shared().await;
+    let sim = simulator(4, 1_111).await;
+    let prefix = "t/team-publish-fails";
+    let ts = TempStore::new();
+    // A harvester that may write the credentials but not the team's view.
+    let hcl = format!(
+        "{}\npath \"secret/data/{prefix}/_simsid/*\" {{\n  capabilities = [\"deny\"]\n}}\n",
+        policy::harvester("secret", prefix, None)
+    );
+    bao.policy("team-no-view", &hcl).await;
+    let token = bao.token_with(&["team-no-view"]).await;
+    let mut host = host_env(&sim, &ts, &bao, prefix);
+    host.insert("VAULT_TOKEN".into(), token);
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    assert!(
+        stderr(&o).contains("warning: the team's view was not published"),
+        "{}",
+        stderr(&o)
+    );
+    let doc = json(&o);
+    assert!(
+        doc["view_error"]
+            .as_str()
+            .unwrap()
+            .contains("permission denied"),
+        "{doc}"
+    );
+    assert!(doc.get("view").is_none());
+    assert_eq!(doc["status"], json!("complete"), "the run stands");
+    assert!(bao
+        .read(&format!("{prefix}/_simsid/manifest"))
+        .await
+        .is_none());
+
+    // With the harvester policy the next harvest publishes.
+    host.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
+    let o = run(&host, &["harvest", "--json"], 0).await;
+    assert!(json(&o)["view"]["chunks"].as_u64().unwrap() >= 1);
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
