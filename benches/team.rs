@@ -20,15 +20,14 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use serde_json::json;
-use simsid::domain::{AppId, HarvestData, OrgId, RunSummary};
-use simsid::harvest::{HarvestEvent, HarvestOptions};
+use simsid::domain::{AppId, OrgId, RunSummary};
+use simsid::harvest::HarvestOptions;
 use simsid::ops::vault_sync::VaultSink;
 use simsid::ops::{harvest_and_commit_via, CommitSink, OpResult, Synced};
 use simsid::sims::{SimsClient, SimsSettings};
 use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, Cluster, ROOT_TOKEN};
 
@@ -41,14 +40,11 @@ struct Timed<K> {
 impl<K: CommitSink> CommitSink for Timed<K> {
     async fn sync(
         &mut self,
-        store: &Store,
-        data: &HarvestData,
-        held: &simsid::domain::HeldRemovals,
+        run: simsid::ops::ToSync<'_>,
         summary: &mut RunSummary,
-        events: &UnboundedSender<HarvestEvent>,
     ) -> OpResult<Synced> {
         let start = Instant::now();
-        let r = self.inner.sync(store, data, held, summary, events).await;
+        let r = self.inner.sync(run, summary).await;
         self.took = start.elapsed();
         r
     }

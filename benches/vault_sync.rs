@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use simsid::domain::{AppId, HarvestData, OrgId, RunSummary};
-use simsid::harvest::{HarvestEvent, HarvestOptions};
+use simsid::domain::{AppId, OrgId, RunSummary};
+use simsid::harvest::HarvestOptions;
 use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
 use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult, Synced};
 use simsid::sims::{SimsClient, SimsSettings};
@@ -27,7 +27,6 @@ use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 use simsid::vault::path::credential_key;
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, ROOT_TOKEN};
 
@@ -40,14 +39,11 @@ struct Timed<K> {
 impl<K: CommitSink> CommitSink for Timed<K> {
     async fn sync(
         &mut self,
-        store: &Store,
-        data: &HarvestData,
-        held: &simsid::domain::HeldRemovals,
+        run: simsid::ops::ToSync<'_>,
         summary: &mut RunSummary,
-        events: &UnboundedSender<HarvestEvent>,
     ) -> OpResult<Synced> {
         let start = Instant::now();
-        let r = self.inner.sync(store, data, held, summary, events).await;
+        let r = self.inner.sync(run, summary).await;
         self.took = start.elapsed();
         r
     }

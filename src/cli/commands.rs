@@ -109,6 +109,30 @@ pub async fn harvest(
     code
 }
 
+/// Runs one harvest through the keeper (the caller holds the store's lock) with a progress
+/// bar on stderr; Ctrl-C, SIGTERM and SIGHUP cancel it (nothing is committed, the run is
+/// recorded with the signal).
+pub(super) async fn run_harvest(
+    ctx: &Context,
+    store: &mut Store,
+    sink: &mut ops::Sink,
+    request: ops::keeper::HarvestRequest<'_>,
+) -> Result<ops::OpResult<ops::SiteEnd>, CliError> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = Cancel::new();
+    let signals = crate::signals::StopSignals::listen()
+        .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
+        .cancel_on_signal(cancel.clone());
+    let progress = spawn_progress_bar(rx);
+    let end = ctx
+        .keeper
+        .harvest(ctx, store, sink, request, tx, cancel)
+        .await;
+    signals.abort();
+    let _ = progress.await;
+    Ok(end)
+}
+
 /// Runs a harvest under the store's lock with `sink` taking it before the local commit,
 /// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
 /// the vault's counts when the sink wrote the vault) and returns cli.md's exit code.
@@ -119,23 +143,9 @@ async fn harvest_into(
     sink: &mut ops::Sink,
 ) -> CmdResult {
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = Cancel::new();
-
-    // Ctrl-C, SIGTERM and SIGHUP cancel: nothing is committed, the run is recorded.
-    let signals = crate::signals::StopSignals::listen()
-        .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
-        .cancel_on_signal(cancel.clone());
-    let progress_task = spawn_progress_bar(rx);
-
     let started_at = chrono::Utc::now();
     let request = ops::keeper::HarvestRequest { site: None, policy };
-    let end = ctx
-        .keeper
-        .harvest(ctx, &mut store, sink, request, tx, cancel)
-        .await;
-    signals.abort();
-    let _ = progress_task.await;
+    let end = run_harvest(ctx, &mut store, sink, request).await?;
     let vault = sink.report();
     let end = match end {
         Ok(ops::SiteEnd::Ran(end)) => end,

@@ -1,9 +1,9 @@
 //! `simsid harvest --site ORG` (cli.md "One school"): refresh one school from the fresh
 //! site list, for the operator waiting for a newly onboarded school.
 
-use super::commands::{print_run, spawn_progress_bar, CmdResult};
+use super::commands::{print_run, CmdResult};
 use super::exit::{self, CliError};
-use crate::harvest::{Cancel, HarvestEnd};
+use crate::harvest::HarvestEnd;
 use crate::ops::{self, Context, SiteEnd};
 
 /// `simsid harvest --site ORG [--json]`, through the profile's keeper's sink.
@@ -16,22 +16,11 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     })?;
     ctx.remote()?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = Cancel::new();
-    let signals = crate::signals::StopSignals::listen()
-        .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
-        .cancel_on_signal(cancel.clone());
-    let progress = spawn_progress_bar(rx);
     let request = ops::keeper::HarvestRequest {
         site: Some(query),
         ..Default::default()
     };
-    let end = ctx
-        .keeper
-        .harvest(ctx, &mut store, &mut sink, request, tx, cancel)
-        .await;
-    signals.abort();
-    let _ = progress.await;
+    let end = super::commands::run_harvest(ctx, &mut store, &mut sink, request).await?;
     let summary = match end? {
         SiteEnd::Unlisted => {
             return Err(CliError {

@@ -139,6 +139,22 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     if !problems.is_empty() {
         return Err(ConfigError { problems });
     }
+    // The SIMS ID settings but for the integrator's identity (a viewer has none).
+    let sims = |application_id, organisation_id, client_id, client_secret| SimsSettings {
+        application_id,
+        client_id,
+        organisation_id,
+        client_secret,
+        sts_url: sts_url.clone(),
+        api_base: api_base.clone(),
+        scopes: scopes.clone(),
+        acr_values: acr_values.clone(),
+        apim_key: apim_key.clone(),
+        timeout,
+        connect_timeout: connect_timeout_for(timeout),
+        client_auth,
+        verify_scopes: verify_scopes.clone(),
+    };
     let remote = match (application_id, organisation_id, client_id, client_secret) {
         // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
@@ -146,21 +162,12 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         (Some(application_id), _, _, _) if source == Source::Vault => {
             match OrgId::parse(NO_INTEGRATOR_ORG) {
                 Ok(organisation_id) => Ok(RemoteSettings {
-                    sims: SimsSettings {
+                    sims: sims(
                         application_id,
-                        client_id: String::new(),
                         organisation_id,
-                        client_secret: SecretString::from(String::new()),
-                        sts_url,
-                        api_base,
-                        scopes,
-                        acr_values,
-                        apim_key,
-                        timeout,
-                        connect_timeout: connect_timeout_for(timeout),
-                        client_auth,
-                        verify_scopes,
-                    },
+                        String::new(),
+                        SecretString::from(String::new()),
+                    ),
                     concurrency,
                     client_secret_vault: None,
                 }),
@@ -173,21 +180,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             if missing.is_empty() =>
         {
             Ok(RemoteSettings {
-                sims: SimsSettings {
-                    application_id,
-                    client_id,
-                    organisation_id,
-                    client_secret,
-                    sts_url,
-                    api_base,
-                    scopes,
-                    acr_values,
-                    apim_key,
-                    timeout,
-                    connect_timeout: connect_timeout_for(timeout),
-                    client_auth,
-                    verify_scopes,
-                },
+                sims: sims(application_id, organisation_id, client_id, client_secret),
                 concurrency,
                 client_secret_vault: vault.client_secret_vault.clone(),
             })

@@ -38,20 +38,28 @@ pub struct Synced {
     pub moved: VaultMarks,
 }
 
+/// What a sink is handed: a fetched harvest, concluded, before the local commit.
+#[derive(Clone, Copy)]
+pub struct ToSync<'a> {
+    /// The store as it is (read only: the sink must not hold it across an await).
+    pub store: &'a Store,
+    pub data: &'a HarvestData,
+    /// The removals the guard holds back (they stay, so the sink must not remove them).
+    pub held: &'a HeldRemovals,
+    /// Where the sink's progress goes (the stderr bar, the console's pane).
+    pub events: &'a UnboundedSender<HarvestEvent>,
+}
+
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
 /// The harvest engine knows nothing of it.
 pub trait CommitSink {
-    /// Takes a fetched harvest before it is committed; `held` are the removals the guard
-    /// holds back (they stay, so the sink must not remove them either). The sink may make
-    /// the run partial and add to its error and diff (`summary`). `Err`: the run fails,
-    /// the store is not committed and the run is recorded as failed with the reason.
+    /// Takes a fetched harvest before it is committed. The sink may make the run partial
+    /// and add to its error and diff (`summary`). `Err`: the run fails, the store is not
+    /// committed and the run is recorded as failed with the reason.
     fn sync(
         &mut self,
-        store: &Store,
-        data: &HarvestData,
-        held: &HeldRemovals,
+        run: ToSync<'_>,
         summary: &mut RunSummary,
-        events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Synced>>;
 
     /// Who wrote the secrets elsewhere (the vault identity), named in the harvest's audit
@@ -91,11 +99,8 @@ impl CommitSink for LocalOnly {
     // Not `async fn`: the future must not hold the store (it is not `Sync`).
     fn sync(
         &mut self,
-        _store: &Store,
-        _data: &HarvestData,
-        _held: &HeldRemovals,
+        _run: ToSync<'_>,
         _summary: &mut RunSummary,
-        _events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Synced>> {
         std::future::ready(Ok(Synced::default()))
     }
@@ -369,7 +374,13 @@ async fn sync_and_commit<K: CommitSink>(
     // A cancel (Ctrl-C, SIGTERM) stops the vault phase at once: what was written is
     // ours and the next harvest converges (vault.md sync rule 9).
     let synced = {
-        let sync = sink.sync(store, &data, &held, &mut summary, events);
+        let run = ToSync {
+            store,
+            data: &data,
+            held: &held,
+            events,
+        };
+        let sync = sink.sync(run, &mut summary);
         tokio::select! {
             r = sync => Some(r),
             () = cancel.token().cancelled() => None,

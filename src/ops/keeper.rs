@@ -12,12 +12,12 @@ use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::harvest::{CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced};
+use super::harvest::{CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, team, vault_ops, Context, OpError, OpResult};
 use crate::config::{RemoteSettings, Settings};
-use crate::domain::{AuditAction, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary};
+use crate::domain::{AuditAction, Fingerprint, OrgId, RunSummary};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::store::Store;
 use crate::vault::{SecretsMode, VaultClient, VaultSettings};
@@ -257,22 +257,17 @@ impl Keeper {
         let targets = store.with_store(|s| verify_many::targets(s, selection))?;
         let remote = self.remote(ctx).await?;
         let sims = super::sims_client(&remote)?;
-        let (found, identity) = match self.shared.kind {
+        // The one loop; only where each secret comes from differs.
+        let unsealed;
+        let from_vault;
+        let client;
+        let (source, identity): (&dyn SecretSource, Option<String>) = match self.shared.kind {
             Kind::Local => {
-                let source = Unsealed { store };
-                let found = verify_many::verify_many(
-                    &sims,
-                    &source,
-                    &targets.targets,
-                    remote.concurrency,
-                    RetryPolicy::default(),
-                    progress,
-                )
-                .await;
-                (found, None)
+                unsealed = Unsealed { store };
+                (&unsealed, None)
             }
             Kind::Vault | Kind::Viewer => {
-                let client = self.vault()?;
+                client = self.vault()?;
                 // Fails the verify only when the identity cannot be looked up at all (a
                 // wrong or expired token); a credential it may not read is that one's error.
                 let identity = client.identity().await?;
@@ -282,24 +277,24 @@ impl Keeper {
                     Kind::Viewer => Some(store.with_store(|s| Ok(s.vault_marks()?))?),
                     _ => None,
                 };
-                let source = FromVault {
+                from_vault = FromVault {
                     client: &client,
                     settings: self.vault_settings()?,
                     fingerprinter,
                     view_marks,
                 };
-                let found = verify_many::verify_many(
-                    &sims,
-                    &source,
-                    &targets.targets,
-                    remote.concurrency,
-                    RetryPolicy::default(),
-                    progress,
-                )
-                .await;
-                (found, Some(identity))
+                (&from_vault, Some(identity))
             }
         };
+        let found = verify_many::verify_many(
+            &sims,
+            source,
+            &targets.targets,
+            remote.concurrency,
+            RetryPolicy::default(),
+            progress,
+        )
+        .await;
         store.with_store(|s| verify_many::audit_checks(s, ctx, &found, identity.as_deref()))?;
         Ok((found, targets.not_held))
     }
@@ -461,15 +456,12 @@ impl Sink {
 impl CommitSink for Sink {
     fn sync(
         &mut self,
-        store: &Store,
-        data: &HarvestData,
-        held: &HeldRemovals,
+        run: ToSync<'_>,
         summary: &mut RunSummary,
-        events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Synced>> {
         match self {
-            Sink::Local(s) => Either::Left(s.sync(store, data, held, summary, events)),
-            Sink::Vault(v) => Either::Right(v.sync(store, data, held, summary, events)),
+            Sink::Local(s) => Either::Left(s.sync(run, summary)),
+            Sink::Vault(v) => Either::Right(v.sync(run, summary)),
         }
     }
 

@@ -451,13 +451,10 @@ impl<K> Publishing<K> {
 impl<K: super::CommitSink> super::CommitSink for Publishing<K> {
     fn sync(
         &mut self,
-        store: &Store,
-        data: &crate::domain::HarvestData,
-        held: &crate::domain::HeldRemovals,
+        run: super::harvest::ToSync<'_>,
         summary: &mut crate::domain::RunSummary,
-        events: &tokio::sync::mpsc::UnboundedSender<crate::harvest::HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<super::Synced>> {
-        self.inner.sync(store, data, held, summary, events)
+        self.inner.sync(run, summary)
     }
 
     fn identity(&self) -> Option<String> {

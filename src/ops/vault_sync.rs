@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::harvest::guard::{is_mass_removal, MAX_REMOVED_PERCENT};
 use crate::harvest::HarvestEvent;
-use crate::store::{Fingerprinter, SealedCredential, Store};
+use crate::store::{Fingerprinter, SealedCredential};
 use crate::vault::path::{credential_key, decode_segment};
 use crate::vault::plan::plan;
 use crate::vault::{CredentialRecord, OnRemove, Route, VaultClient, VaultError, VaultSettings};
@@ -763,12 +763,15 @@ impl VaultSink {
 impl CommitSink for VaultSink {
     fn sync(
         &mut self,
-        store: &Store,
-        data: &HarvestData,
-        held: &HeldRemovals,
+        run: super::harvest::ToSync<'_>,
         summary: &mut RunSummary,
-        events: &UnboundedSender<HarvestEvent>,
     ) -> impl std::future::Future<Output = OpResult<Synced>> {
+        let super::harvest::ToSync {
+            store,
+            data,
+            held,
+            events,
+        } = run;
         // Taken now so that no reference to the store lives across an await. The run is
         // recorded as a writer of this store before it writes anything (rule 9).
         let view = (|| {

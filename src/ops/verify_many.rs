@@ -149,7 +149,7 @@ pub struct Verified {
 /// each with the harvest's retries; sends the running tally after each.
 pub async fn verify_many(
     client: &SimsClient,
-    source: &impl SecretSource,
+    source: &(impl SecretSource + ?Sized),
     targets: &[Target],
     concurrency: usize,
     policy: RetryPolicy,

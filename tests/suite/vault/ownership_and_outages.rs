@@ -944,13 +944,10 @@ struct CancelAfterTheVault {
 impl simsid::ops::CommitSink for CancelAfterTheVault {
     fn sync(
         &mut self,
-        store: &simsid::store::Store,
-        data: &simsid::domain::HarvestData,
-        held: &simsid::domain::HeldRemovals,
+        run: simsid::ops::ToSync<'_>,
         summary: &mut simsid::domain::RunSummary,
-        events: &tokio::sync::mpsc::UnboundedSender<simsid::harvest::HarvestEvent>,
     ) -> impl std::future::Future<Output = simsid::ops::OpResult<simsid::ops::Synced>> {
-        let synced = self.inner.sync(store, data, held, summary, events);
+        let synced = self.inner.sync(run, summary);
         let cancel = self.cancel.clone();
         async move {
             let synced = synced.await;
