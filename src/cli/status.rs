@@ -56,13 +56,13 @@ pub fn status_json(r: &StatusReport, now: chrono::DateTime<Utc>) -> Value {
             "scope": l.scope.as_str(),
             "age_seconds": (now - l.finished_at).num_seconds().max(0),
         })),
-        "last_complete_at": r.last_complete_at.as_ref().map(rfc3339::format),
-        "sites": r.sites,
-        "credentials": r.credentials,
-        "stale_sites": r.stale_sites,
-        "removals_held": r.removals_held,
-        "waiting": r.waiting,
-        "oldest_waiting_since": r.oldest_waiting_since.as_ref().map(rfc3339::format),
+        "last_complete_at": r.store.last_complete_at.as_ref().map(rfc3339::format),
+        "sites": r.store.sites,
+        "credentials": r.store.credentials,
+        "stale_sites": r.store.stale_sites,
+        "removals_held": r.store.removals_held,
+        "waiting": r.store.waiting,
+        "oldest_waiting_since": r.store.oldest_waiting_since.as_ref().map(rfc3339::format),
         "store_ok": r.store_ok,
         "audit_chain_intact": r.audit_chain_intact,
     })
@@ -87,7 +87,7 @@ pub fn status_text(
         )?,
         None => writeln!(out, "last run:       none")?,
     }
-    match &r.last_complete_at {
+    match &r.store.last_complete_at {
         Some(t) => writeln!(
             out,
             "last complete:  {}, {} ago",
@@ -99,13 +99,13 @@ pub fn status_text(
     writeln!(
         out,
         "sites:          {} ({} stale), {} credential(s), {} removal(s) held",
-        r.sites, r.stale_sites, r.credentials, r.removals_held
+        r.store.sites, r.store.stale_sites, r.store.credentials, r.store.removals_held
     )?;
-    match &r.oldest_waiting_since {
+    match &r.store.oldest_waiting_since {
         Some(t) => writeln!(
             out,
             "waiting:        {} site(s) waiting for approval, the oldest for {}",
-            r.waiting,
+            r.store.waiting,
             age(now - *t)
         )?,
         None => writeln!(out, "waiting:        none")?,

@@ -30,13 +30,8 @@ pub struct StatusReport {
     /// Every problem, one sentence each; empty when healthy.
     pub problems: Vec<String>,
     pub last_run: Option<LastRun>,
-    pub last_complete_at: Option<DateTime<Utc>>,
-    pub sites: usize,
-    pub credentials: usize,
-    pub stale_sites: usize,
-    pub removals_held: usize,
-    pub waiting: usize,
-    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    /// The counts, the onboarding queue and the last complete harvest, as read.
+    pub store: HealthFacts,
     pub store_ok: bool,
     pub audit_chain_intact: bool,
 }
@@ -184,13 +179,7 @@ pub fn assess(
             finished_at: r.finished_at,
             scope: r.scope,
         }),
-        last_complete_at: health.last_complete_at,
-        sites: health.sites,
-        credentials: health.credentials,
-        stale_sites: health.stale_sites,
-        removals_held: health.removals_held,
-        waiting: health.waiting,
-        oldest_waiting_since: health.oldest_waiting_since,
+        store: health,
         store_ok,
         audit_chain_intact,
     }
@@ -250,7 +239,7 @@ mod tests {
         );
         assert!(r.healthy, "{:?}", r.problems);
         assert!(r.store_ok && r.audit_chain_intact);
-        assert_eq!(r.waiting, 1);
+        assert_eq!(r.store.waiting, 1);
     }
 
     #[test]
