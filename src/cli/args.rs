@@ -124,6 +124,10 @@ pub enum Command {
         /// Print `{"run_id", "published_at", "sites", "credentials", "changed"}`.
         #[arg(long)]
         json: bool,
+        /// After the pull (a failed one too), write Prometheus metrics of the run the view
+        /// shows to FILE (default: $SIMSID_METRICS, else the profile's `metrics_file`).
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<PathBuf>,
     },
     /// List cached sites (no secrets).
     Sites {

@@ -127,7 +127,12 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
         }
-        Command::Pull { json } => super::team::pull(&ctx, json).await,
+        Command::Pull { json, metrics } => {
+            if let Some(path) = metrics {
+                ctx.settings.local.metrics_file = Some(path);
+            }
+            super::team::pull(&ctx, json).await
+        }
         Command::Sites {
             json,
             filter,

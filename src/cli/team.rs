@@ -15,7 +15,21 @@ pub async fn pull(ctx: &Context, json: bool) -> CmdResult {
     ctx.keeper.pull_refused()?;
     // The harvest lock: one writer of the store at a time (a pull replaces its view).
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let pulled = ctx.keeper.pull(&mut store).await?;
+    let started_at = chrono::Utc::now();
+    let pulled = match ctx.keeper.pull(&mut store).await {
+        Ok(pulled) => pulled,
+        Err(e) => {
+            // Monitoring learns that this pull failed (the view is as it was).
+            let failed =
+                crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
+            super::metrics::write(ctx, &store, &failed, None);
+            return Err(e.into());
+        }
+    };
+    // The metrics of the run the view shows (the harvest host's): how fresh the view is.
+    if let Some(run) = store.last_run()? {
+        super::metrics::write(ctx, &store, &run, None);
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::to_value(&pulled)

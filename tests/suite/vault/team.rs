@@ -391,7 +391,14 @@ async fn a_tampered_chunk_fails_the_pull_and_leaves_the_viewers_store_as_it_was(
     run(&host, &["harvest"], 0).await;
     let viewer_store = TempStore::new();
     let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
-    run(&viewer, &["pull"], 0).await;
+    let metrics = viewer_store.dir.path().join("pull.prom");
+    let metrics_arg = metrics.display().to_string();
+    run(&viewer, &["pull", "--metrics", &metrics_arg], 0).await;
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("simsid_harvest_last_run_status{") && text.contains("status=\"complete\"} 1"),
+        "{text}"
+    );
     let sites_before = json(&run(&viewer, &["sites", "--json"], 0).await);
     let fps_before = fingerprints(&viewer).await;
 
@@ -413,8 +420,10 @@ async fn a_tampered_chunk_fails_the_pull_and_leaves_the_viewers_store_as_it_was(
             .await;
         assert_eq!(s, 200, "{v}");
     }
-    let o = run(&viewer, &["pull"], 1).await;
+    let o = run(&viewer, &["pull", "--metrics", &metrics_arg], 1).await;
     assert!(stderr(&o).contains("altered"), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(text.contains("status=\"failed\"} 1"), "{text}");
     assert_eq!(
         json(&run(&viewer, &["sites", "--json"], 0).await),
         sites_before
