@@ -121,10 +121,18 @@ impl Keeper {
         }
     }
 
-    /// Whether this profile is a viewer of the team's view (`source = "vault"`): it pulls
-    /// instead of harvesting (the console's header says "view from vault", `R` pulls).
-    pub fn is_viewer(&self) -> bool {
-        self.shared.kind == Kind::Viewer
+    /// `vault check`'s lines on what this profile needs of the vault: a viewer's read of
+    /// the team's view (and whether it may also read secrets), or a harvest host's
+    /// capabilities under the prefix.
+    pub async fn needs_checks(
+        &self,
+        client: &VaultClient,
+        settings: &VaultSettings,
+    ) -> Vec<(String, Result<String, String>)> {
+        match self.shared.kind {
+            Kind::Viewer => team::check_viewer(client, settings).await,
+            Kind::Local | Kind::Vault => vault_ops::check_harvester(client, settings).await,
+        }
     }
 
     /// In vault mode, the note for secrets still sealed in the local store (vault.md sync

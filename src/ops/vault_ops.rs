@@ -266,19 +266,38 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
             Err(e) => Err(e.to_string()),
         },
     );
-    if ctx.keeper.is_viewer() {
-        // A viewer needs to read the team's view, not to harvest (vault.md "Team mode").
-        for (check, result) in super::team::check_viewer(&client, settings).await {
-            line(check, result);
-        }
-        return Ok(lines);
+    // What this profile needs of the vault: the keeper knows (a harvest host's capabilities,
+    // or a viewer's read of the team's view).
+    for (check, result) in ctx.keeper.needs_checks(&client, settings).await {
+        line(check, result);
     }
+    if let Ok(remote) = &ctx.settings.remote {
+        if let Some(r) = &remote.client_secret_vault {
+            line(
+                format!("integrator secret {r}"),
+                read_secret_ref(&client, r)
+                    .await
+                    .map(|_| "readable".into())
+                    .map_err(|e| e.to_string()),
+            );
+        }
+    }
+    Ok(lines)
+}
+
+/// What a harvest host needs of the vault: create, update, read, list and delete under the
+/// prefix (data and metadata).
+pub async fn check_harvester(
+    client: &VaultClient,
+    settings: &VaultSettings,
+) -> Vec<(String, Result<String, String>)> {
+    let mount = &settings.mount;
     let data_path = format!("{mount}/data/{}/simsid-check", settings.prefix);
     let meta_path = format!("{mount}/metadata/{}/simsid-check", settings.prefix);
     let caps = client
         .capabilities_self(&[data_path.clone(), meta_path.clone()])
         .await;
-    line(
+    vec![(
         format!("capabilities on {mount}/{}", settings.prefix),
         match caps {
             Ok(caps) => {
@@ -299,19 +318,7 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
             }
             Err(e) => Err(e.to_string()),
         },
-    );
-    if let Ok(remote) = &ctx.settings.remote {
-        if let Some(r) = &remote.client_secret_vault {
-            line(
-                format!("integrator secret {r}"),
-                read_secret_ref(&client, r)
-                    .await
-                    .map(|_| "readable".into())
-                    .map_err(|e| e.to_string()),
-            );
-        }
-    }
-    Ok(lines)
+    )]
 }
 
 /// `simsid vault policy`: the harvester and reader policies for this profile.
