@@ -137,6 +137,11 @@ fn fails_the_run(e: &VaultError) -> bool {
     )
 }
 
+/// How many times a key is read back after a check-and-set refusal before the sync
+/// concludes that another writer holds it, and the first pause between reads (growing).
+const READ_BACK_TRIES: u32 = 5;
+const READ_BACK_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// What the vault holds at a credential's key, against what a job writes there.
 enum Held {
     /// The same secret and metadata, at this version.
@@ -167,7 +172,7 @@ impl Writer {
             .await
         {
             Ok(v) => v,
-            Err(VaultError::CasMismatch) => match self.held(&key, job).await? {
+            Err(VaultError::CasMismatch) => match self.held_settled(&key, job).await? {
                 Held::Same(version) => version,
                 Held::Other(_) | Held::Missing => {
                     let meta = self
@@ -206,6 +211,22 @@ impl Writer {
             fingerprint: job.fingerprint.clone(),
             version,
         })
+    }
+
+    /// [`Writer::held`] after a check-and-set refusal: a refusal means the key was written,
+    /// so a read that does not show our write may come from a node still catching up (an
+    /// election, a standby answering reads). It is read again, a few times with short
+    /// pauses, before another writer is concluded.
+    async fn held_settled(&self, key: &str, job: &Job) -> Result<Held, VaultError> {
+        let mut attempt = 1;
+        loop {
+            let held = self.held(key, job).await?;
+            if matches!(held, Held::Same(_)) || attempt >= READ_BACK_TRIES {
+                return Ok(held);
+            }
+            tokio::time::sleep(READ_BACK_PAUSE * attempt).await;
+            attempt += 1;
+        }
     }
 
     /// What the active node holds at `key`, held against what `job` writes.
