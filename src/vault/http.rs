@@ -80,9 +80,54 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .map(|d| d.with_timezone(&Utc));
-        let body = Zeroizing::new(resp.bytes().await?.to_vec());
-        Ok(Answer { status, date, body })
+        match read_bounded(resp).await? {
+            Some(body) => Ok(Answer { status, date, body }),
+            // Refused unread: the caller sees it as the node's refusal (413, not a node to
+            // move on from), and its message says why.
+            None => Ok(Answer {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                date,
+                body: Zeroizing::new(
+                    format!(
+                        r#"{{"errors":["the answer is larger than {} MiB: not read"]}}"#,
+                        MAX_ANSWER >> 20
+                    )
+                    .into_bytes(),
+                ),
+            }),
+        }
     }
+}
+
+/// The largest answer read from the vault: far above any KV record or list simsid makes (a
+/// view's chunk is at most 128 KiB, a list of 25,000 keys about 1 MiB), and a bound on what
+/// a hostile or broken server can make us hold.
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
+/// Reads an answer's body (zeroed on drop as it grows); `None` when it is above
+/// [`MAX_ANSWER`].
+async fn read_bounded(
+    mut resp: reqwest::Response,
+) -> Result<Option<Zeroizing<Vec<u8>>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+        return Ok(None);
+    }
+    let mut body = Zeroizing::new(Vec::new());
+    while let Some(piece) = resp.chunk().await? {
+        if body.len() + piece.len() > MAX_ANSWER {
+            return Ok(None);
+        }
+        // Grown by hand so that no unzeroed copy of a secret is left by a reallocation.
+        if body.capacity() < body.len() + piece.len() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                (body.len() + piece.len()).max(body.capacity() * 2),
+            ));
+            bigger.extend_from_slice(&body);
+            body = bigger;
+        }
+        body.extend_from_slice(&piece);
+    }
+    Ok(Some(body))
 }
 
 /// One answer: status, the server's `Date`, and body (zeroed on drop: it may hold a secret).
@@ -211,6 +256,33 @@ pub(crate) fn unanswered(addr: &str, e: &reqwest::Error) -> VaultError {
 mod tests {
     use super::*;
     use crate::vault::stub::answer;
+
+    #[tokio::test]
+    async fn an_answer_above_the_bound_is_refused_unread_and_one_below_is_read() {
+        use crate::vault::stub::Stub;
+        let big = Stub::start(|_| (200, "x".repeat(MAX_ANSWER + 1))).await;
+        let small = Stub::start(|_| (200, r#"{"ok":true}"#.to_string())).await;
+        let http = Http::new(reqwest::Client::new(), None);
+        let refused = http
+            .send_once(&big.addr, &Method::GET, "secret/data/p", None, None)
+            .await
+            .unwrap();
+        assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(refused.body.len() < 1024);
+        assert!(
+            refused.errors().contains("larger than 64 MiB"),
+            "{}",
+            refused.errors()
+        );
+        let read = http
+            .send_once(&small.addr, &Method::GET, "secret/data/p", None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            (read.status, &read.body[..]),
+            (StatusCode::OK, &br#"{"ok":true}"#[..])
+        );
+    }
 
     #[test]
     fn the_vaults_errors_are_quoted_sanitised_else_the_status_reason() {
