@@ -58,6 +58,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             readonly: false,
             profiles: vec!["demo".to_string()],
             metrics_file: None,
+            max_age: None,
         },
         remote: Ok(RemoteSettings {
             sims: SimsSettings {
