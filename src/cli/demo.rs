@@ -47,6 +47,23 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     );
 
     let env = sim.env();
+    let sims = SimsSettings {
+        application_id: AppId::parse(&env.application_id)
+            .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+        client_id: env.client_id.clone(),
+        organisation_id: OrgId::parse(&env.organisation_id)
+            .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+        client_secret: env.client_secret.clone(),
+        sts_url: env.sts_url.clone(),
+        api_base: env.api_base.clone(),
+        scopes: crate::config::DEFAULT_SCOPES.to_string(),
+        acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
+        apim_key: None,
+        timeout: Duration::from_secs(10),
+        connect_timeout: crate::config::connect_timeout_for(Duration::from_secs(10)),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
+    };
     let settings = Settings {
         local: LocalSettings {
             profile: "demo".to_string(),
@@ -60,24 +77,14 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             metrics_file: None,
             max_age: None,
         },
+        // verify never sends the integrator's identity.
+        verify: SimsSettings {
+            client_id: String::new(),
+            client_secret: secrecy::SecretString::from(String::new()),
+            ..sims.clone()
+        },
         remote: Ok(RemoteSettings {
-            sims: SimsSettings {
-                application_id: AppId::parse(&env.application_id)
-                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-                client_id: env.client_id.clone(),
-                organisation_id: OrgId::parse(&env.organisation_id)
-                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-                client_secret: env.client_secret.clone(),
-                sts_url: env.sts_url.clone(),
-                api_base: env.api_base.clone(),
-                scopes: crate::config::DEFAULT_SCOPES.to_string(),
-                acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
-                apim_key: None,
-                timeout: Duration::from_secs(10),
-                connect_timeout: crate::config::connect_timeout_for(Duration::from_secs(10)),
-                client_auth: Default::default(),
-                verify_scopes: String::new(),
-            },
+            sims,
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             client_secret_vault: None,
         }),

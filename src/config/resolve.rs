@@ -156,6 +156,21 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         client_auth,
         verify_scopes: verify_scopes.clone(),
     };
+    // `verify` needs the STS alone: each school's own credential, never the integrator's
+    // (a support laptop has none). The integrator's fields are empty and never sent.
+    let verify = match (
+        OrgId::parse(NO_INTEGRATOR_ORG),
+        application_id
+            .clone()
+            .map_or_else(|| AppId::parse(NO_INTEGRATOR_ORG), Ok),
+    ) {
+        (Ok(org), Ok(app)) => sims(app, org, String::new(), SecretString::from(String::new())),
+        (Err(e), _) | (_, Err(e)) => {
+            return Err(ConfigError {
+                problems: vec![e.to_string()],
+            })
+        }
+    };
     let remote = match (application_id, organisation_id, client_id, client_secret) {
         // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
@@ -196,6 +211,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     Ok(Settings {
         local,
         remote,
+        verify,
         application_id: application_raw,
         warnings,
         // A viewer reads every secret from the vault (vault.md "Viewing").

@@ -82,6 +82,10 @@ pub struct Settings {
     pub local: LocalSettings,
     /// `Err` lists what is missing or wrong for network commands.
     pub remote: Result<RemoteSettings, ConfigError>,
+    /// What `verify` needs of SIMS ID: the STS (its URL, timeouts, client authentication,
+    /// `verify_scopes`), with no integrator identity (cli.md: never the integrator's
+    /// secret, which a support laptop does not have).
+    pub verify: SimsSettings,
     /// The application id as configured (for display), even when other settings are missing.
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).

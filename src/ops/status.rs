@@ -438,7 +438,7 @@ mod tests {
         let r = assess(&f, now, Source::Vault, day);
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert!(
-            r.problems[0].contains("published 27 h ago (pulled 60 min ago)"),
+            r.problems[0].contains("published 27 h ago (pulled 1 h ago)"),
             "{:?}",
             r.problems
         );
