@@ -176,3 +176,21 @@ pub fn status_text(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_age_check_is_on_by_default_and_zero_turns_it_off() {
+        let day = crate::config::DEFAULT_MAX_AGE;
+        assert_eq!(day, Duration::from_secs(26 * 3600));
+        assert_eq!(effective_max_age(None, None), Some(day));
+        let hour = Duration::from_secs(3600);
+        assert_eq!(effective_max_age(None, Some(hour)), Some(hour));
+        assert_eq!(effective_max_age(Some(day), Some(hour)), Some(day));
+        assert_eq!(effective_max_age(Some(Duration::ZERO), Some(hour)), None);
+        assert_eq!(effective_max_age(None, Some(Duration::ZERO)), None);
+    }
+}
