@@ -101,7 +101,10 @@ mod tests {
     fn a_school_is_named_with_its_short_id_and_hostile_names_are_made_inert() {
         let org = OrgId::parse("00bdde5c-1111-2222-3333-444455556666").unwrap();
         let other = OrgId::parse("207A1392-E1F6-47BA-81DA-6C374971D788").unwrap();
-        let names = SchoolNames(BTreeMap::from([(org.clone(), "Ysgol\u{1b}[31m Y Wern".into())]));
+        let names = SchoolNames(BTreeMap::from([(
+            org.clone(),
+            "Ysgol\u{1b}[31m Y Wern".into(),
+        )]));
         assert_eq!(names.label(&org), "Ysgol\\u{1b}[31m Y Wern (00BDDE5C…)");
         assert_eq!(names.label(&other), "207A1392-E1F6-47BA-81DA-6C374971D788");
         let old = SchoolNames(BTreeMap::from([

@@ -388,8 +388,12 @@ pub fn diff_text(
         diff.credentials_rotated.len()
     )?;
     let n = |o: &crate::domain::OrgId| names.label(o);
-    capped(out, &diff.sites_added, indent, |o| format!("+ site {}", n(o)))?;
-    capped(out, &diff.sites_removed, indent, |o| format!("- site {}", n(o)))?;
+    capped(out, &diff.sites_added, indent, |o| {
+        format!("+ site {}", n(o))
+    })?;
+    capped(out, &diff.sites_removed, indent, |o| {
+        format!("- site {}", n(o))
+    })?;
     capped(out, &diff.authorisation_changed, indent, |a| {
         let w = |v: Option<u8>| v.map_or("null".to_string(), |v| v.to_string());
         format!(
@@ -400,13 +404,25 @@ pub fn diff_text(
         )
     })?;
     capped(out, &diff.credentials_added, indent, |c| {
-        format!("+ credential {} {}", n(&c.organisation_id), clean(&c.client_id))
+        format!(
+            "+ credential {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })?;
     capped(out, &diff.credentials_removed, indent, |c| {
-        format!("- credential {} {}", n(&c.organisation_id), clean(&c.client_id))
+        format!(
+            "- credential {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })?;
     capped(out, &diff.credentials_rotated, indent, |c| {
-        format!("* rotated {} {}", n(&c.organisation_id), clean(&c.client_id))
+        format!(
+            "* rotated {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })
 }
 

@@ -428,8 +428,10 @@ impl Layers<'_> {
             Ok(d) => Some(d),
             Err(e) => {
                 let table = &self.table;
-                self.problems
-                    .push(format!("max_age in {table}: {}", crate::sanitize::for_terminal(&e)));
+                self.problems.push(format!(
+                    "max_age in {table}: {}",
+                    crate::sanitize::for_terminal(&e)
+                ));
                 None
             }
         }

@@ -407,11 +407,21 @@ mod tests {
             no_store: true,
             ..StatusFacts::default()
         };
-        let r = assess(&f, at(1), Source::Sims, Some(crate::config::DEFAULT_MAX_AGE));
+        let r = assess(
+            &f,
+            at(1),
+            Source::Sims,
+            Some(crate::config::DEFAULT_MAX_AGE),
+        );
         assert_eq!(r.problems, [NO_STORE_YET]);
         assert!(!r.healthy && r.no_store && !r.store_ok);
         assert!(r.audit_chain_intact && !r.audit_checked);
-        let r = assess(&f, at(1), Source::Vault, Some(crate::config::DEFAULT_MAX_AGE));
+        let r = assess(
+            &f,
+            at(1),
+            Source::Vault,
+            Some(crate::config::DEFAULT_MAX_AGE),
+        );
         assert_eq!(r.problems, [NO_VIEW_YET]);
     }
 
@@ -447,7 +457,11 @@ mod tests {
         assert!(assess(&f, fresh, Source::Vault, day).healthy);
         f.pulled = None;
         let r = assess(&f, fresh, Source::Vault, day);
-        assert!(r.problems[0].contains("no view pulled yet"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].contains("no view pulled yet"),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]

@@ -282,25 +282,43 @@ mod tests {
         let headings: Vec<&str> = every.lines().filter(|l| l.starts_with('#')).collect();
         assert_eq!(headings.len(), 4, "{every}");
         for (line, role) in headings.iter().zip(Role::ALL) {
-            assert!(line.starts_with(&format!("# simsid {} (", role.name())), "{line}");
+            assert!(
+                line.starts_with(&format!("# simsid {} (", role.name())),
+                "{line}"
+            );
         }
         // Split on the headings, as a reader would: the integrator's secret stays in the
         // harvester's part.
         let harvester_part = every.split("\n# simsid viewer").next().unwrap();
-        assert!(harvester_part.contains("path \"kv/data/team/x\""), "{every}");
-        assert!(harvester_part.contains("  # the integrator's own secret"), "{every}");
+        assert!(
+            harvester_part.contains("path \"kv/data/team/x\""),
+            "{every}"
+        );
+        assert!(
+            harvester_part.contains("  # the integrator's own secret"),
+            "{every}"
+        );
         // One role alone is the same block as in the whole.
         let scope = Scope {
             mount: "kv",
             prefix: "simsid/APP",
             integrator: Some(&secret),
         };
-        assert_eq!(render_roles(&[Role::Harvester], &scope), harvester_part.trim_end().to_string() + "\n");
+        assert_eq!(
+            render_roles(&[Role::Harvester], &scope),
+            harvester_part.trim_end().to_string() + "\n"
+        );
         // Adding a stanza is pushing a rule.
         let mut p = policy(Role::Viewer, &scope);
-        p.rules.push(Rule::new("kv/data/simsid/APP/x", &["deny"]).because("why"));
+        p.rules
+            .push(Rule::new("kv/data/simsid/APP/x", &["deny"]).because("why"));
         let text = p.render();
-        assert!(text.ends_with("path \"kv/data/simsid/APP/x\" {\n  # why\n  capabilities = [\"deny\"]\n}\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "path \"kv/data/simsid/APP/x\" {\n  # why\n  capabilities = [\"deny\"]\n}\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

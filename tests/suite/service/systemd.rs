@@ -98,9 +98,13 @@ fn the_service_is_a_hardened_oneshot_with_the_secret_id_as_a_credential() {
     }
     // The config is a credential, not a path the dynamic user must be able to read, and the
     // metrics never go to the private state directory.
-    assert!(!lines.iter().any(|l| l.starts_with("ConfigurationDirectory=")));
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("ConfigurationDirectory=")));
     assert!(!lines.contains(&"Environment=SIMSID_CONFIG=/etc/simsid/config.toml"));
-    assert!(!lines.iter().any(|l| l.starts_with("Environment=SIMSID_METRICS=%S")));
+    assert!(!lines
+        .iter()
+        .any(|l| l.starts_with("Environment=SIMSID_METRICS=%S")));
     let timer = std::fs::read_to_string(contrib().join("simsid-harvest.timer")).unwrap();
     assert!(timer.contains("Unit=simsid-harvest.service"));
     assert!(timer.contains("Persistent=true"));
@@ -242,7 +246,9 @@ async fn the_binary_harvests_as_a_dynamic_user_with_what_the_unit_gives_it() {
         .contains("simsid_harvest_last_run_timestamp_seconds"));
     use std::os::unix::fs::MetadataExt;
     assert_eq!(
-        std::fs::metadata(state.join("store.sqlite3")).unwrap().uid(),
+        std::fs::metadata(state.join("store.sqlite3"))
+            .unwrap()
+            .uid(),
         NOBODY,
         "the store is the service user's"
     );
