@@ -36,9 +36,10 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let control = sim.control().clone();
     // One school that always fails, and a few transient faults the retries absorb.
     let school_sites = control.sites();
-    if let Some(broken) = school_sites.get(sites / 2) {
+    let broken = school_sites.get(sites / 2).map(|broken| {
         control.set_site_fault(&broken.org_id, Fault::Status500, None);
-    }
+        broken.name.clone()
+    });
     control.set_global_fault(
         Some(Fault::RateLimited {
             retry_after_secs: 1,
@@ -130,10 +131,31 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let hook: super::console::HarvestHook = Arc::new(move || {
         hook_control.demo_mutate();
     });
-    let services = ConsoleServices::new(ctx, None, Some(hook))
+    let mut services = ConsoleServices::new(ctx, None, Some(hook))
         .map_err(|e| CliError::runtime(e.to_string()))?;
+    if let Some(name) = broken {
+        services = services.with_notice(demo_notice(&name));
+    }
     let result = tui::run(Arc::new(services), ConsoleOptions { readonly }).await;
     sim.shutdown().await;
     drop(tmp);
     super::exit::console_exit(result)
+}
+
+/// The demo's first screen: one school fails on purpose, so the stale state can be seen.
+pub fn demo_notice(broken: &str) -> String {
+    format!(
+        "demo: {} fails on purpose, to show a stale site",
+        crate::sanitize::for_terminal(broken)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_notice_names_the_school_that_fails_on_purpose() {
+        let n = super::demo_notice("Oak\u{1b}[2J Primary");
+        assert!(n.contains("fails on purpose"), "{n}");
+        assert!(n.contains("Oak\\u{1b}[2J Primary"), "{n}");
+    }
 }

@@ -284,3 +284,22 @@ async fn verify_needs_only_the_schools_credential_and_names_an_unreachable_sts()
     assert_eq!(doc["results"][0]["refused"], false);
     sim.shutdown().await;
 }
+
+#[test]
+fn the_demos_first_screen_says_which_school_fails_on_purpose() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("simsid");
+    let home_path = home.path().display().to_string();
+    let term = crate::support::terminal::Terminal::start(
+        80,
+        24,
+        &[("HOME", home_path.as_str()), ("NO_COLOR", "1")],
+        &format!("{} demo --sites 12", bin.display()),
+    );
+    let screen = term.wait_for("fails on purpose");
+    assert!(
+        screen.contains("demo: ") && screen.contains("to show a stale site"),
+        "{screen}"
+    );
+    term.keys(&["q"]);
+}
