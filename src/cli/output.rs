@@ -549,6 +549,15 @@ mod tests {
         let rows = export_csv_rows(&d);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].len(), EXPORT_CSV_HEADER.len());
+        // Booleans are `true`/`false` in every column.
+        assert_eq!(
+            (
+                rows[0][4].as_str(),
+                rows[0][5].as_str(),
+                rows[0][11].as_str()
+            ),
+            ("true", "false", "false")
+        );
         assert_eq!(site_json(&d.row)["changed"], "added");
     }
 }
