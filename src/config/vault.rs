@@ -100,6 +100,10 @@ fn addr_list(value: &toml::Value) -> Result<Vec<String>, String> {
     }
 }
 
+/// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests that
+/// show an outage failing within one budget without waiting 60 s each time.
+const RETRY_BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
+
 /// The integrator's own secret in the vault (`client_secret_vault`,
 /// `$SIMSID_CLIENT_SECRET_VAULT`): `None` when unset; a malformed one is a problem.
 pub(super) fn integrator_secret_ref(
@@ -335,6 +339,10 @@ pub fn resolve(
             ca_file,
             auth,
             on_remove,
+            retry_budget: env
+                .var(RETRY_BUDGET_ENV)
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(std::time::Duration::from_millis),
         }),
         _ => None,
     };
