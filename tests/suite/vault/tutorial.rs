@@ -165,5 +165,28 @@ async fn the_team_tutorial_runs_as_written_against_openbao_and_the_simulator() {
             .any(|l| l.contains("vault-read") && l.contains("userpass-alice")),
         "{text}"
     );
+
+    // On the viewer, status judges the pulled view's age: older than --max-age fails,
+    // naming how old it is.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let viewer_status = |max_age: &str| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
+            .args(["--config", "alice/config.toml", "status", "--max-age", max_age])
+            .current_dir(dir)
+            .env_clear()
+            .env("HOME", &home)
+            .output()
+            .unwrap()
+    };
+    let o = viewer_status("1s");
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("problem: the pulled view was published "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("view:           run "), "{}", stdout(&o));
+    let o = viewer_status("26h");
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     sim.shutdown().await;
 }
