@@ -171,7 +171,13 @@ async fn the_team_tutorial_runs_as_written_against_openbao_and_the_simulator() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let viewer_status = |max_age: &str| {
         std::process::Command::new(assert_cmd::cargo::cargo_bin("simsid"))
-            .args(["--config", "alice/config.toml", "status", "--max-age", max_age])
+            .args([
+                "--config",
+                "alice/config.toml",
+                "status",
+                "--max-age",
+                max_age,
+            ])
             .current_dir(dir)
             .env_clear()
             .env("HOME", &home)
@@ -185,7 +191,11 @@ async fn the_team_tutorial_runs_as_written_against_openbao_and_the_simulator() {
         "{}",
         stdout(&o)
     );
-    assert!(stdout(&o).contains("view:           run "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("view:           run "),
+        "{}",
+        stdout(&o)
+    );
     let o = viewer_status("26h");
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     sim.shutdown().await;
