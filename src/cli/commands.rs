@@ -170,6 +170,10 @@ async fn harvest_into(
     };
     super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
     let names = names_in(&store).or(before);
+    // A removed school leaves the store: its name stays with the run, for `history`.
+    if let Err(e) = store.set_run_names(&summary.run_id, &names.removed_by(&summary)) {
+        tracing::warn!(error = %e, "the removed schools' names were not recorded");
+    }
     print_run(json, &summary, vault.as_ref(), &names)
 }
 
@@ -362,7 +366,14 @@ pub fn print_verify(
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store.runs()?;
-    let names = names_in(&store);
+    // The store's names, and those the runs recorded of the schools they removed.
+    let names = store
+        .run_names()
+        .unwrap_or_default()
+        .values()
+        .fold(names_in(&store), |names, removed| {
+            names.or_recorded(Some(removed))
+        });
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = serde_json::to_value(&runs)

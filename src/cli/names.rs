@@ -35,6 +35,26 @@ impl SchoolNames {
         self
     }
 
+    /// Adds the names of `map` (organisation id → name, as a run recorded them) where this
+    /// has none; an entry whose key is not an organisation id is ignored.
+    pub fn or_recorded(mut self, map: Option<&BTreeMap<String, String>>) -> Self {
+        for (org, name) in map.into_iter().flatten() {
+            if let Ok(org) = OrgId::parse(org) {
+                self.0.entry(org).or_insert_with(|| name.clone());
+            }
+        }
+        self
+    }
+
+    /// The names of the schools `run` removed (to record them: the store forgets them).
+    pub fn removed_by(&self, run: &RunSummary) -> BTreeMap<String, String> {
+        run.diff
+            .sites_removed
+            .iter()
+            .filter_map(|org| self.get(org).map(|n| (org.to_string(), n.to_string())))
+            .collect()
+    }
+
     /// The school's name as stored (remote text: sanitise before a terminal).
     pub fn get(&self, org: &OrgId) -> Option<&str> {
         self.0.get(org).map(String::as_str)

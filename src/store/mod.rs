@@ -19,6 +19,7 @@ mod key_path;
 mod lock;
 mod metrics_mark;
 mod queries;
+mod run_names;
 mod safety;
 mod schema;
 mod vault_marks;

@@ -104,6 +104,25 @@ async fn harvest_and_history_name_every_school_in_text_and_json() {
         "{}",
         stdout(&o)
     );
+    // The removed school is named in the history too, though the store no longer has it.
+    assert!(
+        stdout(&o).contains(&format!(
+            "- site {}",
+            label(&leaving.name, leaving.org_id.as_str())
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let removing = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run["run_id"])
+        .unwrap();
+    assert_eq!(
+        removing["names"][leaving.org_id.as_str()],
+        leaving.name.as_str()
+    );
     sim.shutdown().await;
 }
 
