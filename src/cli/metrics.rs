@@ -13,7 +13,9 @@ use crate::store::{MetricsFailure, Store};
 pub fn write(ctx: &Context, store: &Store, run: &RunSummary, vault: Option<VaultCounts>) {
     let Some(path) = ctx.settings.local.metrics_file.as_deref() else {
         // No metrics file any more: an old failure is no longer news.
-        let _ = store.set_metrics_failure(None);
+        if let Err(e) = store.set_metrics_failure(None) {
+            tracing::warn!(error = %e, "metrics state not cleared");
+        }
         return;
     };
     let facts = store.health_facts().ok();
