@@ -474,7 +474,7 @@ mod tests {
             credentials: vec![CredentialRow {
                 client_id: "sas-simsprimary-1".into(),
                 description: Some("Primary".into()),
-                fingerprint: Fingerprint("0123456789abcdef".into()),
+                fingerprint: Fingerprint::local("0123456789abcdef".into()),
                 first_seen: t,
                 last_changed: t,
                 stale: false,
