@@ -844,3 +844,6 @@ pub async fn check_against_vault(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;
