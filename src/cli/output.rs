@@ -203,15 +203,17 @@ pub fn write_json(out: &mut impl Write, v: &Value) -> io::Result<()> {
 }
 
 /// JSON text with every character a terminal must not get raw written as a `\uXXXX`
-/// escape: the same JSON value (serde_json escapes C0 controls itself, not C1 or bidi
-/// controls), so remote text in a string cannot act on the terminal it is printed to.
+/// escape: the same JSON value. serde_json escapes C0 controls inside strings itself (a C0
+/// outside a string is the layout's own line break), not DEL, C1 or bidi controls; so
+/// remote text in a string cannot act on the terminal it is printed to.
 fn json_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(crate::sanitize::is_unsafe_char) {
+    let escape = |c: char| c >= ' ' && crate::sanitize::is_unsafe_char(c);
+    if !text.chars().any(escape) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if crate::sanitize::is_unsafe_char(c) {
+        if escape(c) {
             out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
@@ -507,7 +509,12 @@ mod tests {
         let mut out = Vec::new();
         write_json(&mut out, &v).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.chars().any(crate::sanitize::is_unsafe_char), "{text:?}");
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::sanitize::is_unsafe_char(c)),
+            "{text:?}"
+        );
         assert!(text.contains("\\u009b") && text.contains("\\u202e"), "{text}");
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
     }

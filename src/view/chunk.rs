@@ -425,11 +425,14 @@ pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result
             Ok(Line::Site(s)) => view.sites.push(s),
             Ok(Line::Run(r)) => view.runs.push(r),
             Err(e) => {
+                // The checks' own messages name what is wrong without quoting the value;
+                // serde's may quote it, so the whole is sanitised and bounded.
                 return Err(ViewError::Malformed(format!(
-                    "line {} is not a site or a run ({})",
+                    "line {} is not a site or a run as a harvest host writes it ({}: {})",
                     n + 1,
-                    e.classify_name()
-                )))
+                    e.classify_name(),
+                    crate::sanitize::bounded(&e.to_string(), 200)
+                )));
             }
         }
     }
