@@ -515,7 +515,10 @@ mod tests {
                 .any(|c| c != '\n' && crate::sanitize::is_unsafe_char(c)),
             "{text:?}"
         );
-        assert!(text.contains("\\u009b") && text.contains("\\u202e"), "{text}");
+        assert!(
+            text.contains("\\u009b") && text.contains("\\u202e"),
+            "{text}"
+        );
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
     }
 

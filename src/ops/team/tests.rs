@@ -65,7 +65,10 @@ async fn pull_from(
         } else if let Some(name) = seen.path.strip_prefix(CHUNKS_PATH) {
             chunk(name)
         } else if seen.path == "auth/token/lookup-self" {
-            (200, r#"{"data":{"display_name":"token","ttl":0,"renewable":false}}"#.into())
+            (
+                200,
+                r#"{"data":{"display_name":"token","ttl":0,"renewable":false}}"#.into(),
+            )
         } else if seen.path == "sys/leader" {
             (200, r#"{"ha_enabled":false,"is_self":true}"#.into())
         } else {
@@ -150,7 +153,10 @@ async fn one_chunk_named_eleven_thousand_times_is_refused_before_any_chunk_is_as
     assert!(message.contains("more than once"), "{message}");
     assert_eq!(stub.hits(MANIFEST_PATH), 1);
     assert_eq!(chunk_requests(&stub), 0, "no chunk asked for");
-    assert!(stub.seen().len() <= 2, "the token's lookup and the manifest");
+    assert!(
+        stub.seen().len() <= 2,
+        "the token's lookup and the manifest"
+    );
 }
 
 #[tokio::test]
@@ -178,8 +184,10 @@ async fn a_declared_total_above_the_cap_is_refused_before_any_chunk_is_asked() {
     let chunks: Vec<(String, usize)> = (0..2_100)
         .map(|n| (name(n), crate::view::CHUNK_MAX))
         .collect();
-    let (outcome, stub) =
-        pull_from("262 MiB declared", manifest(&chunks), |_| (404, String::new())).await;
+    let (outcome, stub) = pull_from("262 MiB declared", manifest(&chunks), |_| {
+        (404, String::new())
+    })
+    .await;
     let message = failure(outcome);
     assert!(message.contains("256 MiB"), "{message}");
     assert_eq!(chunk_requests(&stub), 0);

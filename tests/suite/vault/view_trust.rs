@@ -292,7 +292,10 @@ async fn a_fingerprint_carrying_terminal_controls_refuses_the_whole_view() {
     let o = run(&viewer, &["pull"], 1).await;
     let e = stderr(&o);
     assert!(e.contains("not a fingerprint"), "{e}");
-    assert!(!o.stderr.contains(&0x1b) && !o.stdout.contains(&0x1b), "{e:?}");
+    assert!(
+        !o.stderr.contains(&0x1b) && !o.stdout.contains(&0x1b),
+        "{e:?}"
+    );
     assert_eq!(shown(&viewer).await, before, "the store is unchanged");
     assert_eq!(viewer_store.open().pulled().unwrap(), pulled_before);
 
@@ -332,7 +335,10 @@ async fn an_audit_trail_that_already_holds_a_hostile_fingerprint_prints_it_escap
 
     let o = run(&env, &["audit"], 0).await;
     let text = stdout(&o);
-    assert!(!o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07), "{text:?}");
+    assert!(
+        !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+        "{text:?}"
+    );
     assert!(text.contains("\\u{1b}]52;c;"), "{text}");
     let o = run(&env, &["audit", "--json"], 0).await;
     assert!(!o.stdout.contains(&0x1b));
@@ -413,7 +419,10 @@ async fn show_check_vault_reads_each_keys_metadata_and_names_what_differs() {
     // The site with the most credentials.
     let mut by_org: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (org, client, _) in served(&sim) {
-        by_org.entry(org.as_str().to_string()).or_default().push(client);
+        by_org
+            .entry(org.as_str().to_string())
+            .or_default()
+            .push(client);
     }
     let (org, clients) = by_org.iter().max_by_key(|(_, c)| c.len()).unwrap();
     let data_reads_before = credential_data_reads(&audit_log, prefix);
