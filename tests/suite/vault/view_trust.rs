@@ -32,6 +32,8 @@ fn host_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMa
 }
 
 /// A viewer's environment with the vault token `token`.
+// The store key goes into the child's environment: its bytes are needed there.
+#[allow(clippy::disallowed_methods)]
 fn viewer_env(
     sim: &Simulator,
     ts: &TempStore,
