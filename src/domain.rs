@@ -681,6 +681,63 @@ mod tests {
     }
 
     #[test]
+    fn a_fingerprint_is_sixteen_lower_case_hex_digits_by_parse_and_by_deserialize() {
+        let good = "0123456789abcdef";
+        assert_eq!(Fingerprint::parse(good).unwrap().as_str(), good);
+        let json = format!("\"{good}\"");
+        assert_eq!(
+            serde_json::from_str::<Fingerprint>(&json).unwrap(),
+            Fingerprint::parse(good).unwrap()
+        );
+        for bad in [
+            "0123456789ABCDEF",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            "",
+            "\u{1b}]52;c;aGk=\u{7}\u{1b}[31m",
+            "0123456789abcde\u{1b}",
+        ] {
+            assert_eq!(Fingerprint::parse(bad), Err(FingerprintError), "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(
+                serde_json::from_str::<Fingerprint>(&json).is_err(),
+                "{bad:?}"
+            );
+        }
+        // What this machine's own store recorded is shown, sanitised.
+        let recorded = Fingerprint::local("\u{1b}[31mred".to_string());
+        assert_eq!(recorded.to_string(), "\\u{1b}[31mred");
+    }
+
+    #[test]
+    fn a_canonical_org_id_is_upper_case_hyphenated_without_braces() {
+        let want = "207A1392-E1F6-47BA-81DA-6C374971D788";
+        assert_eq!(OrgId::parse_canonical(want).unwrap().as_str(), want);
+        for bad in [
+            "207a1392-e1f6-47ba-81da-6c374971d788",
+            "{207A1392-E1F6-47BA-81DA-6C374971D788}",
+            "207A1392E1F647BA81DA6C374971D788",
+            " 207A1392-E1F6-47BA-81DA-6C374971D788",
+        ] {
+            assert!(OrgId::parse_canonical(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_view_time_is_rfc3339_from_2000_and_not_in_the_future_beyond_the_skew() {
+        let now = Utc::now();
+        let ok = rfc3339::format(&(now + chrono::Duration::minutes(2)));
+        assert!(checked_time::parse(&ok).is_ok());
+        let later = rfc3339::format(&(now + chrono::Duration::minutes(30)));
+        assert!(checked_time::parse(&later)
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(checked_time::parse("1999-12-31T23:59:59Z").is_err());
+        assert!(checked_time::parse("yesterday").is_err());
+        assert!(checked_time::parse("2026-01-01T00:00:00+01:00").is_ok());
+    }
+
+    #[test]
     fn integers_and_junk_are_refused() {
         assert_eq!(
             AppId::parse("12345"),

@@ -666,6 +666,80 @@ mod tests {
     }
 
     #[test]
+    fn a_manifest_carries_its_sequence_and_an_older_format_counts_as_zero() {
+        let built = build(&view(10, 2), header(7)).unwrap();
+        assert_eq!(built.manifest.sequence, 7);
+        let body = built.manifest.to_body().unwrap();
+        assert_eq!(Manifest::sequence_of(&body), 7);
+        assert_eq!(Manifest::parse(&body).unwrap().sequence, 7);
+        // A format-1 manifest (before sequences) is read, as sequence 0.
+        let mut old: serde_json::Value = serde_json::from_str(&body).unwrap();
+        old["format"] = 1.into();
+        old.as_object_mut().unwrap().remove("sequence");
+        let old = old.to_string();
+        assert_eq!(Manifest::parse(&old).unwrap().sequence, 0);
+        assert_eq!(Manifest::sequence_of(&old), 0);
+        assert_eq!(Manifest::sequence_of("not json"), 0);
+    }
+
+    #[test]
+    fn duplicates_a_declared_size_above_the_cap_and_a_newer_format_are_refused() {
+        let built = build(&view(200, 2), header(1)).unwrap();
+        let mut m = built.manifest.clone();
+        m.chunks.push(m.chunks[0].clone());
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("more than once"), "{e}");
+
+        let mut m = built.manifest.clone();
+        m.chunks = (0..(DECLARED_MAX / CHUNK_MAX + 1))
+            .map(|n| ChunkRef {
+                name: sha256_hex(&n.to_le_bytes()),
+                bytes: CHUNK_MAX,
+            })
+            .collect();
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("256 MiB"), "{e}");
+
+        let mut m = built.manifest.clone();
+        m.format = FORMAT + 1;
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("upgrade simsid"), "{e}");
+    }
+
+    #[test]
+    fn a_view_with_a_hostile_fingerprint_or_a_future_time_is_refused_whole() {
+        let v = view(3, 1);
+        let built = build(&v, header(1)).unwrap();
+        let stream: String = built
+            .manifest
+            .chunks
+            .iter()
+            .map(|c| built.bodies[&c.name].clone())
+            .chain([built.manifest.tail.clone()])
+            .collect();
+        let forge = |stream: String| {
+            let mut m = built.manifest.clone();
+            m.chunks.clear();
+            m.stream_sha256 = sha256_hex(stream.as_bytes());
+            m.tail = stream;
+            assemble(&m, &HashMap::new())
+        };
+        assert_eq!(forge(stream.clone()).unwrap().sites.len(), 3);
+        let hostile = serde_json::to_string("\u{1b}]52;c;aGk=\u{7}\u{1b}[31m").unwrap();
+        let fp = serde_json::to_string(&format!("{:016x}", 0)).unwrap();
+        let e = forge(stream.replacen(&fp, &hostile, 1)).unwrap_err();
+        assert!(e.to_string().contains("not a fingerprint"), "{e}");
+        assert!(!e.to_string().contains('\u{1b}'), "{e}");
+        let e = forge(stream.replacen("2023-", "2999-", 1)).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        // The same GUID, but not as the host writes it (braced).
+        let org = serde_json::to_string(v.sites[0].org_id.as_str()).unwrap();
+        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].org_id)).unwrap();
+        let e = forge(stream.replacen(&org, &braced, 1)).unwrap_err();
+        assert!(matches!(e, ViewError::Malformed(_)), "{e}");
+    }
+
+    #[test]
     fn a_hostile_manifest_is_refused() {
         let built = build(&view(10, 2), header(1)).unwrap();
         let mut m = built.manifest.clone();

@@ -495,3 +495,21 @@ async fn show_check_vault_reads_each_keys_metadata_and_names_what_differs() {
     let o = run(&viewer_only, &["show", org, "--check-vault"], 1).await;
     assert!(stderr(&o).contains("operator"), "{}", stderr(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_vault_on_a_profile_without_a_vault_is_a_usage_error() {
+    let sim = simulator(1, 2106).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    run(&env, &["harvest"], 0).await;
+    let (org, _, _) = served(&sim).remove(0);
+    let o = run(&env, &["show", org.as_str(), "--check-vault"], 2).await;
+    assert!(stderr(&o).contains("needs a vault"), "{}", stderr(&o));
+    let o = run(
+        &env,
+        &["show", org.as_str(), "--check-vault", "--reveal"],
+        2,
+    )
+    .await;
+    assert!(stderr(&o).contains("--reveal"), "{}", stderr(&o));
+}
