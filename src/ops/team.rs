@@ -77,13 +77,10 @@ async fn read_manifest(
     settings: &VaultSettings,
     route: Route,
 ) -> Result<Option<(u64, String)>, VaultError> {
+    // Not bounded below the client's own bound: a damaged manifest must not stop the host
+    // from publishing over it.
     let read = client
-        .kv_read_within::<Body>(
-            &settings.mount,
-            &manifest_key(settings),
-            route,
-            MANIFEST_ANSWER_MAX,
-        )
+        .kv_read::<Body>(&settings.mount, &manifest_key(settings), route)
         .await?;
     Ok(read.map(|r| (r.version, r.data.body)))
 }
@@ -757,8 +754,8 @@ pub async fn check_viewer(
         crate::vault::policy::missing(&["read"], caps.get(path).unwrap_or(&none)).is_empty()
     };
     let view = if may_read(&view_path) {
-        match read_manifest(client, settings, Route::Any).await {
-            Ok(Some((_, body))) => match Manifest::parse(&body) {
+        match read_manifest_bounded(client, settings, Route::Any).await {
+            Ok(Some(body)) => match Manifest::parse(&body) {
                 Ok(m) => Ok(format!(
                     "readable: run {} published {} ({} sites)",
                     m.run_id,
