@@ -203,3 +203,18 @@ async fn a_newer_format_asks_for_an_upgrade() {
     let message = failure(outcome);
     assert!(message.contains("upgrade simsid"), "{message}");
 }
+
+#[tokio::test]
+async fn forty_chunks_declared_above_the_chunk_bound_are_refused_unasked() {
+    let chunks: Vec<(String, usize)> = (0..40).map(|n| (name(n), 64 << 20)).collect();
+    let garbage = kv_answer(&"x".repeat(1 << 20));
+    let (outcome, stub) = pull_from(
+        "40 chunks declared at 64 MiB",
+        manifest(&chunks),
+        move |_| (200, garbage.clone()),
+    )
+    .await;
+    let message = failure(outcome);
+    assert!(message.contains("too large"), "{message}");
+    assert_eq!(chunk_requests(&stub), 0);
+}
