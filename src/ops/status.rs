@@ -444,6 +444,7 @@ mod tests {
             sites: 3,
             credentials: 4,
             pulled_at: now - chrono::Duration::hours(1),
+            sequence: 1,
         });
         let r = assess(&f, now, Source::Vault, day);
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);

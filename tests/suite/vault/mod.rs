@@ -5,3 +5,4 @@ mod ownership_and_outages;
 mod sync_and_read;
 mod team;
 mod tutorial;
+mod view_trust;
