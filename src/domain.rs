@@ -12,6 +12,59 @@ mod view;
 pub use verify::{CheckOutcome, CredentialCheck, Tally};
 pub use view::{checked_time, sane_time, Pulled, CLOCK_SKEW};
 
+/// How a profile's store is brought up to date: what the console's `R` does, and what
+/// `status` judges the age of. The keeper says which; no front end asks for the role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Refresh {
+    /// A harvest of SIMS ID (a local store or a vault-mode harvest host).
+    #[default]
+    Harvest,
+    /// A pull of the team's view from the vault (a viewer).
+    Pull,
+}
+
+/// What a front end may offer for a profile, as the keeper says it: the console is told
+/// what `R` does, whether `u` refreshes one school, whether a secret may be read, and what
+/// its header says of where the secrets are — never which role the profile has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// What `R` does: harvest SIMS ID, or pull the team's view.
+    pub refresh: Refresh,
+    /// Whether `u` refreshes one school (a harvest of that school alone).
+    pub refresh_one: bool,
+    /// Whether reveal, copy and verify may read a secret: `Some(true)` always, `None` until
+    /// the vault says whether this identity may (a viewer's identity may not).
+    pub reveal: Option<bool>,
+    /// Where the secrets are, as the header says it (`local store`, `vault ADDR`, `view
+    /// from vault ADDR`); the console sanitises it for the terminal.
+    pub header: String,
+    /// Whether a secret is read over the network from a vault (else from the store).
+    pub reads_vault: bool,
+}
+
+impl Default for Capabilities {
+    /// A local store's: `R` harvests, `u` refreshes a school, secrets are unsealed locally.
+    fn default() -> Self {
+        Capabilities {
+            refresh: Refresh::Harvest,
+            refresh_one: true,
+            reveal: Some(true),
+            header: "local store".to_string(),
+            reads_vault: false,
+        }
+    }
+}
+
+impl Refresh {
+    /// Where the sites come from, as `status --json`'s `source` says it: `sims` or `vault`.
+    pub fn source(self) -> &'static str {
+        match self {
+            Refresh::Harvest => "sims",
+            Refresh::Pull => "vault",
+        }
+    }
+}
+
 /// Why a string is not a GUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuidError {

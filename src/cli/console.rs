@@ -16,9 +16,9 @@ use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 use crate::ops::verify_many::{self, Selection};
 use crate::ops::{self, open_for_harvest, open_store_if_present, Context};
-use crate::ops::{OpError, OpResult, SecretsPlace, SinkOptions, StoreAccess};
+use crate::ops::{OpError, OpResult, SinkOptions, StoreAccess};
 use crate::store::Store;
-use crate::tui::{Overview, SecretsLocation, Services};
+use crate::tui::{Overview, Services};
 
 /// Runs before each console harvest (the demo changes the simulator there).
 pub type HarvestHook = Arc<dyn Fn() + Send + Sync>;
@@ -136,15 +136,6 @@ async fn check_selection(
     Ok(found.checks)
 }
 
-/// Where `ctx`'s secrets live, for the console's header.
-fn secrets_location(ctx: &Context) -> SecretsLocation {
-    match ctx.keeper.place() {
-        SecretsPlace::LocalStore => SecretsLocation::LocalStore,
-        SecretsPlace::Vault(addrs) => SecretsLocation::Vault(addrs),
-        SecretsPlace::View(addrs) => SecretsLocation::VaultView(addrs),
-    }
-}
-
 /// One harvest of the console (the whole list, or one school), through the keeper's sink.
 async fn run_harvest(
     inner: Arc<Mutex<Inner>>,
@@ -235,7 +226,7 @@ impl Services for ConsoleServices {
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
             store_path: local.store_path.display().to_string(),
-            secrets: secrets_location(&inner.ctx),
+            capabilities: inner.ctx.keeper.capabilities(),
             sites,
             last_run,
         })

@@ -91,9 +91,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         }),
         application_id: Some(env.application_id.clone()),
         warnings: Vec::new(),
-        secrets: crate::vault::SecretsMode::Local,
-        vault: None,
-        source: crate::config::Source::Sims,
+        role: crate::config::Role::Local(None),
     };
     let mut ctx = Context::new(settings);
 

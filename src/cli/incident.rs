@@ -121,7 +121,7 @@ pub fn exposed_selection(
 /// Which audit paths are this profile's credentials: its vault mount and prefix (the
 /// defaults when no vault address is configured).
 fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
-    if let Some(v) = &ctx.settings.vault {
+    if let Some(v) = ctx.keeper.configured_vault() {
         return Ok(AuditScope::new(&v.mount, &v.prefix));
     }
     let app = ctx.settings.application_id.as_deref().ok_or_else(|| {

@@ -30,13 +30,13 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     };
     let now = Utc::now();
     let max_age = effective_max_age(max_age, ctx.settings.local.max_age);
-    let source = ctx.settings.source;
-    let report = assess(&facts, now, source, max_age);
+    let refresh = ctx.keeper.refresh();
+    let report = assess(&facts, now, refresh, max_age);
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);
         // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
-        v["source"] = json!(source.as_str());
+        v["source"] = json!(refresh.source());
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         status_text(&mut out, &report, now).map_err(io_err)?;

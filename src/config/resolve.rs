@@ -10,14 +10,14 @@ use super::env::{empty_vars, is_var_name, var_label, Env, NonEmpty};
 use super::file::{choose_profile, is_profile_name, read_config_file, ProfileFile};
 use super::secret_file::{loose_file_warning, read_secret_file, Trim};
 use super::settings::{
-    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings, Source,
+    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Role, Settings,
     DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_SCOPES, DEFAULT_STS_URL,
     DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
 };
 use super::vault as vault_settings;
 use crate::domain::{AppId, GuidError, OrgId};
 use crate::sims::SimsSettings;
-use crate::vault::SecretsMode;
+use crate::vault::VaultSettings;
 
 /// The message for a malformed GUID setting: an integer id gets the App Management
 /// explanation.
@@ -124,7 +124,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     let api_base = layers.endpoint(Endpoint::Api);
     let client_auth = layers.client_auth();
     let verify_scopes = layers.file.verify_scopes.clone().unwrap_or_default();
-    let source = layers.source(vault.settings.is_some());
+    let viewer = layers.viewer(vault.settings.is_some());
     let scopes = layers.string("SIMSID_SCOPES", &layers.file.scopes, DEFAULT_SCOPES);
     let acr_values = pick(None, None, layers.file.acr_values.clone())
         .unwrap_or_else(|| DEFAULT_ACR_VALUES.to_string());
@@ -175,7 +175,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
         // are empty and never used: the keeper refuses a viewer's harvest.
-        (Some(application_id), _, _, _) if source == Source::Vault => {
+        (Some(application_id), _, _, _) if viewer => {
             match OrgId::parse(NO_INTEGRATOR_ORG) {
                 Ok(organisation_id) => Ok(RemoteSettings {
                     sims: sims(
@@ -214,14 +214,18 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         verify,
         application_id: application_raw,
         warnings,
-        // A viewer reads every secret from the vault (vault.md "Viewing").
-        secrets: match source {
-            Source::Vault => SecretsMode::Vault,
-            Source::Sims => vault.mode,
-        },
-        vault: vault.settings,
-        source,
+        role: role_of(viewer, vault.secrets_in_vault, vault.settings),
     })
+}
+
+/// The profile's one role. A viewer reads every secret from the vault (vault.md "Viewing");
+/// a viewer or vault mode without a vault was refused above, as a problem.
+fn role_of(viewer: bool, secrets_in_vault: bool, vault: Option<VaultSettings>) -> Role {
+    match (viewer, secrets_in_vault, vault) {
+        (true, _, Some(v)) => Role::Viewer(v),
+        (false, true, Some(v)) => Role::VaultHost(v),
+        (_, _, v) => Role::Local(v),
+    }
 }
 
 /// What `simsid vault policy` needs of the settings, and nothing more: the mount, the
@@ -582,11 +586,12 @@ impl Layers<'_> {
         })
     }
 
-    /// `source` (`$SIMSID_SOURCE`): `sims` (default) or `vault`; a viewer needs a vault.
-    fn source(&mut self, has_vault: bool) -> Source {
+    /// `source` (`$SIMSID_SOURCE`): `sims` (default) or `vault` (a viewer: `true`); a
+    /// viewer needs a vault.
+    fn viewer(&mut self, has_vault: bool) -> bool {
         let table = self.table.clone();
         match pick(None, self.var("SIMSID_SOURCE"), self.file.source.clone()).as_deref() {
-            None | Some("sims") => Source::Sims,
+            None | Some("sims") => false,
             Some("vault") => {
                 if !has_vault {
                     self.problems.push(format!(
@@ -594,14 +599,14 @@ impl Layers<'_> {
                          VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in {table}"
                     ));
                 }
-                Source::Vault
+                true
             }
             Some(other) => {
                 self.problems.push(format!(
                     "source `{}` is neither \"sims\" nor \"vault\" (SIMSID_SOURCE / `source` in {table})",
                     crate::sanitize::bounded(other, 32)
                 ));
-                Source::Sims
+                false
             }
         }
     }
@@ -652,7 +657,6 @@ impl Layers<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::SecretsMode;
     use secrecy::ExposeSecret;
     use std::collections::BTreeMap;
     use std::path::Path;
@@ -794,8 +798,9 @@ mod tests {
             ..Flags::default()
         };
         let s = resolve(&flags, &full_env(), &dirs(tmp.path())).unwrap();
-        assert_eq!(s.secrets, SecretsMode::Vault);
-        let v = s.vault.unwrap();
+        let Role::VaultHost(v) = s.role else {
+            panic!("vault mode resolves to a vault host: {:?}", s.role);
+        };
         assert_eq!(v.addrs.len(), 2);
         assert_eq!(v.mount, "kv");
         assert_eq!(v.prefix, format!("simsid/{APP}"));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::sims::SimsSettings;
-use crate::vault::{SecretRef, SecretsMode, VaultSettings};
+use crate::vault::{SecretRef, VaultSettings};
 
 /// Production token endpoint.
 pub const DEFAULT_STS_URL: &str = "https://sts.sims.co.uk/connect/token";
@@ -90,32 +90,31 @@ pub struct Settings {
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).
     pub warnings: Vec<String>,
-    /// Where school secrets live (`secrets`).
-    pub secrets: SecretsMode,
-    /// The vault, when an address is configured (vault.md "Settings").
-    pub vault: Option<VaultSettings>,
-    /// Where this machine's view comes from (team mode, `source`).
-    pub source: Source,
+    /// Where the schools' secrets live and where the sites come from, decided once here.
+    /// Only the keeper ([`crate::ops::Keeper`]) reads it.
+    pub role: Role,
 }
 
-/// Where a profile's sites and credentials come from (vault.md "Team mode").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Source {
-    /// This machine harvests SIMS ID (the default; a harvest host in vault mode).
-    #[default]
-    Sims,
-    /// A viewer: it pulls the view the harvest host published in the vault, and reads a
-    /// secret only from the vault with the person's identity.
-    Vault,
+/// A profile's role (vault.md "Team mode"): where the schools' secrets live and where the
+/// sites come from. Decided once when the settings are resolved; only the keeper reads it.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// `secrets = "local"`: harvests SIMS ID and seals the secrets in the store. The vault,
+    /// when an address is configured, serves the integrator's secret
+    /// (`client_secret_vault`) and the `vault` commands.
+    Local(Option<VaultSettings>),
+    /// `secrets = "vault"`: harvests SIMS ID; the vault is the system of record (the store
+    /// keeps metadata) and each committed run publishes the team's view.
+    VaultHost(VaultSettings),
+    /// `source = "vault"`: a viewer of the team's view. The store is a cache of the view the
+    /// harvest host published (`pull`); secrets are read from the vault with the person's
+    /// identity; no harvest.
+    Viewer(VaultSettings),
 }
 
-impl Source {
-    /// The word of the setting and of `status --json`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Sims => "sims",
-            Source::Vault => "vault",
-        }
+impl Default for Role {
+    fn default() -> Self {
+        Role::Local(None)
     }
 }
 

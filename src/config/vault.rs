@@ -9,7 +9,7 @@ use super::env::{is_var_name, Env};
 use super::secret_file::{loose_file_warning, read_secret_file, Trim};
 use crate::vault::path::is_valid_path;
 use crate::vault::settings::{DEFAULT_APPROLE_MOUNT, DEFAULT_MOUNT, DEFAULT_PREFIX};
-use crate::vault::{OnRemove, SecretRef, SecretsMode, VaultAuth, VaultSettings};
+use crate::vault::{OnRemove, SecretRef, VaultAuth, VaultSettings};
 
 /// The vault keys of one profile table, as written in the config file.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,8 @@ pub struct VaultProfile {
 /// What [`resolve`] found.
 #[derive(Debug, Clone, Default)]
 pub struct ResolvedVault {
-    pub mode: SecretsMode,
+    /// `secrets = "vault"`: the vault is the system of record (else the local store).
+    pub secrets_in_vault: bool,
     /// Present when an address is configured (and every vault key is valid).
     pub settings: Option<VaultSettings>,
     pub client_secret_vault: Option<SecretRef>,
@@ -177,15 +178,15 @@ pub fn resolve(
 ) -> ResolvedVault {
     let before = problems.len();
     let mut warnings = Vec::new();
-    let mode = match env.var("SIMSID_SECRETS").or(p.secrets.clone()).as_deref() {
-        None | Some("local") => SecretsMode::Local,
-        Some("vault") => SecretsMode::Vault,
+    let secrets_in_vault = match env.var("SIMSID_SECRETS").or(p.secrets.clone()).as_deref() {
+        None | Some("local") => false,
+        Some("vault") => true,
         Some(other) => {
             problems.push(format!(
                 "secrets `{}` is neither \"local\" nor \"vault\" (SIMSID_SECRETS / `secrets` in {table})",
                 crate::sanitize::for_terminal(other)
             ));
-            SecretsMode::Local
+            false
         }
     };
     let client_secret_vault = integrator_secret_ref(p, env, problems);
@@ -214,7 +215,7 @@ pub fn resolve(
             Err(e) => problems.push(e),
         }
     }
-    let needs_vault = mode == SecretsMode::Vault || client_secret_vault.is_some();
+    let needs_vault = secrets_in_vault || client_secret_vault.is_some();
     if needs_vault && addrs.is_empty() && problems.len() == before {
         problems.push(format!(
             "vault mode needs the vault's address: set VAULT_ADDR (or SIMSID_VAULT_ADDR, comma-separated for a cluster) or `vault_addr` in {table}"
@@ -347,7 +348,7 @@ pub fn resolve(
         _ => None,
     };
     ResolvedVault {
-        mode,
+        secrets_in_vault,
         settings,
         client_secret_vault,
         warnings,
@@ -400,7 +401,7 @@ mod tests {
             &mut problems,
         );
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(r.mode, SecretsMode::Vault);
+        assert!(r.secrets_in_vault);
         let s = r.settings.unwrap();
         assert_eq!(s.addrs, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
         assert_eq!(s.prefix, "simsid/APP");

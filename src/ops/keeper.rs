@@ -16,24 +16,12 @@ use super::harvest::{CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced,
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, team, vault_ops, Context, OpError, OpResult};
-use crate::config::{RemoteSettings, Settings};
-use crate::domain::{AuditAction, Fingerprint, OrgId, RunSummary};
+use crate::config::{RemoteSettings, Role, Settings};
+use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::sims::SimsClient;
 use crate::store::Store;
-use crate::vault::{SecretsMode, VaultClient, VaultSettings};
-
-/// Where the schools' secrets live, as the console's header says it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretsPlace {
-    /// Sealed in the local store.
-    LocalStore,
-    /// In the vault at these addresses.
-    Vault(String),
-    /// A viewer: the team's view pulled from the vault at these addresses, where the
-    /// secrets are read too.
-    View(String),
-}
+use crate::vault::{VaultClient, VaultSettings};
 
 /// The profile's keeper of secrets. Cheap to clone: clones share the vault session.
 #[derive(Clone)]
@@ -42,34 +30,23 @@ pub struct Keeper {
 }
 
 struct Shared {
-    kind: Kind,
-    /// The vault settings, when any are configured (vault mode, or the integrator's secret
-    /// read from the vault in local mode).
-    vault: Option<VaultSettings>,
+    /// The profile's one role, as config resolved it: nothing else matches on it.
+    role: Role,
     /// The one vault client, made on first use (no request is made to make it).
     session: OnceLock<Result<Arc<VaultClient>, String>>,
     /// The remote settings with the integrator's secret read (once) from the vault.
     remote: tokio::sync::OnceCell<RemoteSettings>,
 }
 
-/// The kinds of keeper: a new mode is a new kind here, not a branch in every command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `secrets = "local"`: sealed in the store.
-    Local,
-    /// `secrets = "vault"`: the vault is the system of record; the store keeps metadata.
-    /// A harvest publishes the team's view (vault.md "Team mode").
-    Vault,
-    /// `source = "vault"`: a viewer of the team's view. The store is a cache of the view
-    /// the harvest host published (`pull`); secrets are read from the vault with the
-    /// person's identity; no harvest.
-    Viewer,
-}
-
 impl std::fmt::Debug for Keeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = match self.shared.role {
+            Role::Local(_) => "local",
+            Role::VaultHost(_) => "vault host",
+            Role::Viewer(_) => "viewer",
+        };
         f.debug_struct("Keeper")
-            .field("kind", &self.shared.kind)
+            .field("role", &role)
             .finish_non_exhaustive()
     }
 }
@@ -93,28 +70,51 @@ impl StoreAccess for Mutex<Store> {
 impl Keeper {
     /// The keeper `settings` describe (no request made, nothing opened).
     pub fn new(settings: &Settings) -> Keeper {
-        let kind = match (settings.source, settings.secrets) {
-            (crate::config::Source::Vault, _) => Kind::Viewer,
-            (_, SecretsMode::Local) => Kind::Local,
-            (_, SecretsMode::Vault) => Kind::Vault,
-        };
         Keeper {
             shared: Arc::new(Shared {
-                kind,
-                vault: settings.vault.clone(),
+                role: settings.role.clone(),
                 session: OnceLock::new(),
                 remote: tokio::sync::OnceCell::new(),
             }),
         }
     }
 
-    /// Where the schools' secrets live (the console's header).
-    pub fn place(&self) -> SecretsPlace {
-        match (self.shared.kind, &self.shared.vault) {
-            (Kind::Local, _) => SecretsPlace::LocalStore,
-            (Kind::Vault, Some(v)) => SecretsPlace::Vault(v.addrs.join(", ")),
-            (Kind::Viewer, Some(v)) => SecretsPlace::View(v.addrs.join(", ")),
-            (Kind::Vault | Kind::Viewer, None) => SecretsPlace::Vault("(not configured)".into()),
+    /// The vault settings, when any are configured (vault mode, a viewer, or the
+    /// integrator's secret read from the vault in local mode).
+    pub fn configured_vault(&self) -> Option<&VaultSettings> {
+        match &self.shared.role {
+            Role::Local(v) => v.as_ref(),
+            Role::VaultHost(v) | Role::Viewer(v) => Some(v),
+        }
+    }
+
+    /// How this profile's store is brought up to date: a harvest, or a viewer's pull.
+    pub fn refresh(&self) -> Refresh {
+        match self.shared.role {
+            Role::Local(_) | Role::VaultHost(_) => Refresh::Harvest,
+            Role::Viewer(_) => Refresh::Pull,
+        }
+    }
+
+    /// What a front end may offer for this profile, and its header's words for where the
+    /// secrets are (the console never asks for the role).
+    pub fn capabilities(&self) -> Capabilities {
+        match &self.shared.role {
+            Role::Local(_) => Capabilities::default(),
+            Role::VaultHost(v) => Capabilities {
+                header: format!("vault {}", v.addrs.join(", ")),
+                reads_vault: true,
+                ..Capabilities::default()
+            },
+            // A viewer pulls, harvests no school, and may read a secret only if its
+            // identity's policy lets it (the vault tells).
+            Role::Viewer(v) => Capabilities {
+                refresh: Refresh::Pull,
+                refresh_one: false,
+                reveal: None,
+                header: format!("view from vault {}", v.addrs.join(", ")),
+                reads_vault: true,
+            },
         }
     }
 
@@ -126,24 +126,26 @@ impl Keeper {
         client: &VaultClient,
         settings: &VaultSettings,
     ) -> Vec<(String, Result<String, String>)> {
-        match self.shared.kind {
-            Kind::Viewer => team::check_viewer(client, settings).await,
-            Kind::Local | Kind::Vault => vault_ops::check_harvester(client, settings).await,
+        match self.shared.role {
+            Role::Viewer(_) => team::check_viewer(client, settings).await,
+            Role::Local(_) | Role::VaultHost(_) => {
+                vault_ops::check_harvester(client, settings).await
+            }
         }
     }
 
     /// In vault mode, the note for secrets still sealed in the local store (vault.md sync
     /// rule 10: the next harvest moves them); `None` otherwise, or with no store yet.
     pub fn sealed_remaining(&self, ctx: &Context) -> Option<String> {
-        match self.shared.kind {
-            Kind::Local | Kind::Viewer => None,
-            Kind::Vault => vault_ops::sealed_remaining(ctx),
+        match self.shared.role {
+            Role::Local(_) | Role::Viewer(_) => None,
+            Role::VaultHost(_) => vault_ops::sealed_remaining(ctx),
         }
     }
 
     /// The vault settings, or the usage error saying what to set.
     pub fn vault_settings(&self) -> OpResult<&VaultSettings> {
-        let v = self.shared.vault.as_ref().ok_or_else(|| {
+        let v = self.configured_vault().ok_or_else(|| {
             OpError::invalid(
                 "no vault configured: set VAULT_ADDR (or SIMSID_VAULT_ADDR) or `vault_addr` in the profile",
             )
@@ -202,12 +204,12 @@ impl Keeper {
         client_id: &str,
     ) -> OpResult<SecretString> {
         ctx.refuse_if_readonly(action.as_str())?;
-        match self.shared.kind {
-            Kind::Local => store.with_store(|s| {
+        match self.shared.role {
+            Role::Local(_) => store.with_store(|s| {
                 // Fails when the store does not hold it (before anything is audited).
                 secrets::unseal_audited(s, ctx, action, org, client_id)
             }),
-            Kind::Vault => {
+            Role::VaultHost(_) => {
                 let client = self.vault()?;
                 let settings = self.vault_settings()?;
                 let read = vault_ops::read_for_reveal(settings, &client, org, client_id).await?;
@@ -216,7 +218,7 @@ impl Keeper {
                 })?;
                 Ok(read.secret)
             }
-            Kind::Viewer => {
+            Role::Viewer(_) => {
                 let client = self.vault()?;
                 let settings = self.vault_settings()?;
                 let read = vault_ops::read_for_reveal(settings, &client, org, client_id).await?;
@@ -266,20 +268,20 @@ impl Keeper {
         let unsealed;
         let from_vault;
         let client;
-        let (source, identity): (&dyn SecretSource, Option<String>) = match self.shared.kind {
-            Kind::Local => {
+        let (source, identity): (&dyn SecretSource, Option<String>) = match self.shared.role {
+            Role::Local(_) => {
                 unsealed = Unsealed { store };
                 (&unsealed, None)
             }
-            Kind::Vault | Kind::Viewer => {
+            Role::VaultHost(_) | Role::Viewer(_) => {
                 client = self.vault()?;
                 // Fails the verify only when the identity cannot be looked up at all (a
                 // wrong or expired token); a credential it may not read is that one's error.
                 let identity = client.identity().await?;
                 let fingerprinter = store.with_store(|s| Ok(s.fingerprinter()))?;
                 // A viewer names the host's fingerprints (the view's, by version).
-                let view_marks = match self.shared.kind {
-                    Kind::Viewer => Some(store.with_store(|s| Ok(s.vault_marks()?))?),
+                let view_marks = match self.shared.role {
+                    Role::Viewer(_) => Some(store.with_store(|s| Ok(s.vault_marks()?))?),
                     _ => None,
                 };
                 from_vault = FromVault {
@@ -307,13 +309,13 @@ impl Keeper {
     /// The commit sink of a harvest: the store alone, or the vault written first.
     /// `reconcile` (repairing the vault) needs vault mode (a usage error otherwise).
     pub fn sink(&self, options: SinkOptions) -> OpResult<Sink> {
-        match self.shared.kind {
-            Kind::Viewer => Err(OpError::invalid(team::HARVEST_ON_VIEWER)),
-            Kind::Local if options.reconcile => Err(OpError::invalid(
+        match self.shared.role {
+            Role::Viewer(_) => Err(OpError::invalid(team::HARVEST_ON_VIEWER)),
+            Role::Local(_) if options.reconcile => Err(OpError::invalid(
                 "--reconcile repairs the vault: it needs vault mode (`secrets = \"vault\"` or SIMSID_SECRETS=vault)",
             )),
-            Kind::Local => Ok(Sink::Local(LocalOnly)),
-            Kind::Vault => {
+            Role::Local(_) => Ok(Sink::Local(LocalOnly)),
+            Role::VaultHost(_) => {
                 let sink = VaultSink::new(self.vault()?, self.vault_settings()?, options.reconcile)
                     .with_concurrency(options.concurrency.max(SYNC_CONCURRENCY))
                     .accepting_removals(options.accept_removals);
@@ -371,7 +373,7 @@ impl Keeper {
     }
 
     fn refuse_unless_viewer(&self) -> OpResult<()> {
-        if self.shared.kind == Kind::Viewer {
+        if matches!(self.shared.role, Role::Viewer(_)) {
             Ok(())
         } else {
             Err(OpError::invalid(

@@ -24,7 +24,7 @@ pub use harvest::{
 };
 
 pub use error::OpError;
-pub use keeper::{Keeper, SecretsPlace, Sink, SinkOptions, SinkReport, StoreAccess};
+pub use keeper::{Keeper, Sink, SinkOptions, SinkReport, StoreAccess};
 
 /// Result of an operation.
 pub type OpResult<T> = Result<T, OpError>;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Source;
+use crate::domain::Refresh;
 use crate::domain::{RunScope, RunStatus, RunSummary};
 use crate::store::{HealthFacts, MetricsFailure, PulledMark, Store};
 
@@ -117,7 +117,7 @@ pub fn read_facts(store: &Store) -> StatusFacts {
     facts
 }
 
-/// Judges the facts at `now` for a machine whose source is `source`: no store yet, a store
+/// Judges the facts at `now` for a machine whose store is brought up to date by `refresh`: no store yet, a store
 /// that cannot be read, no harvest yet, a last full harvest that did not complete, a last
 /// complete harvest (on a viewer: the pulled view) older than `max_age` (`None`: no age
 /// check), stale sites, held removals, a failed metrics write, a failed integrity check and
@@ -126,10 +126,10 @@ pub fn read_facts(store: &Store) -> StatusFacts {
 pub fn assess(
     facts: &StatusFacts,
     now: DateTime<Utc>,
-    source: Source,
+    refresh: Refresh,
     max_age: Option<std::time::Duration>,
 ) -> StatusReport {
-    let viewer = source == Source::Vault;
+    let viewer = refresh == Refresh::Pull;
     let mut problems = Vec::new();
     if facts.no_store {
         problems.push(if viewer { NO_VIEW_YET } else { NO_STORE_YET }.to_string());
@@ -335,7 +335,7 @@ mod tests {
         let r = assess(
             &healthy_facts(),
             at(3),
-            Source::Sims,
+            Refresh::Harvest,
             Some(std::time::Duration::from_secs(26 * 3600)),
         );
         assert!(r.healthy, "{:?}", r.problems);
@@ -357,7 +357,7 @@ mod tests {
         let r = assess(
             &f,
             now,
-            Source::Sims,
+            Refresh::Harvest,
             Some(std::time::Duration::from_secs(26 * 3600)),
         );
         assert!(!r.healthy);
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn no_harvest_yet_and_an_unreadable_store_are_problems() {
-        let r = assess(&StatusFacts::default(), at(1), Source::Sims, None);
+        let r = assess(&StatusFacts::default(), at(1), Refresh::Harvest, None);
         assert_eq!(
             r.problems,
             ["no full harvest has run yet: run `simsid harvest`"]
@@ -392,7 +392,7 @@ mod tests {
         let r = assess(
             &f,
             at(1),
-            Source::Sims,
+            Refresh::Harvest,
             Some(std::time::Duration::from_secs(60)),
         );
         assert_eq!(r.problems, ["the store cannot be read: wrong key for /x"]);
@@ -410,7 +410,7 @@ mod tests {
         let r = assess(
             &f,
             at(1),
-            Source::Sims,
+            Refresh::Harvest,
             Some(crate::config::DEFAULT_MAX_AGE),
         );
         assert_eq!(r.problems, [NO_STORE_YET]);
@@ -419,7 +419,7 @@ mod tests {
         let r = assess(
             &f,
             at(1),
-            Source::Vault,
+            Refresh::Pull,
             Some(crate::config::DEFAULT_MAX_AGE),
         );
         assert_eq!(r.problems, [NO_VIEW_YET]);
@@ -430,10 +430,10 @@ mod tests {
         let mut f = healthy_facts();
         let now = at(2) + chrono::Duration::hours(27);
         let day = Some(crate::config::DEFAULT_MAX_AGE);
-        assert!(!assess(&f, now, Source::Sims, day).healthy);
+        assert!(!assess(&f, now, Refresh::Harvest, day).healthy);
         let off = Some(std::time::Duration::ZERO);
-        assert!(assess(&f, now, Source::Sims, off).healthy);
-        assert!(assess(&f, now, Source::Sims, None).healthy);
+        assert!(assess(&f, now, Refresh::Harvest, off).healthy);
+        assert!(assess(&f, now, Refresh::Harvest, None).healthy);
 
         // A viewer: the view published 27 h ago, pulled an hour ago, is 27 h old.
         f.pulled = Some(PulledMark {
@@ -446,7 +446,7 @@ mod tests {
             pulled_at: now - chrono::Duration::hours(1),
             sequence: 1,
         });
-        let r = assess(&f, now, Source::Vault, day);
+        let r = assess(&f, now, Refresh::Pull, day);
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert!(
             r.problems[0].contains("published 27 h ago (pulled 1 h ago)"),
@@ -455,9 +455,9 @@ mod tests {
         );
         assert_eq!(r.view.as_ref().map(|v| v.published_at), Some(at(2)));
         let fresh = at(2) + chrono::Duration::hours(3);
-        assert!(assess(&f, fresh, Source::Vault, day).healthy);
+        assert!(assess(&f, fresh, Refresh::Pull, day).healthy);
         f.pulled = None;
-        let r = assess(&f, fresh, Source::Vault, day);
+        let r = assess(&f, fresh, Refresh::Pull, day);
         assert!(
             r.problems[0].contains("no view pulled yet"),
             "{:?}",
@@ -473,7 +473,7 @@ mod tests {
             error: "permission denied".into(),
             at: at(2),
         });
-        let r = assess(&f, at(3), Source::Sims, None);
+        let r = assess(&f, at(3), Refresh::Harvest, None);
         assert!(!r.healthy);
         assert!(
             r.problems[0].contains("/srv/prom/simsid.prom could not be written"),
@@ -490,7 +490,7 @@ mod tests {
         ] {
             let mut f = healthy_facts();
             f.last_full_run = Some(run(status, at(2)));
-            let r = assess(&f, at(3), Source::Sims, None);
+            let r = assess(&f, at(3), Refresh::Harvest, None);
             assert!(!r.healthy);
             assert!(r.problems[0].contains(word), "{:?}", r.problems);
         }

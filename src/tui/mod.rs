@@ -58,5 +58,6 @@ mod terminal;
 pub use action::{Action, Effect, UserCommand};
 pub use app::App;
 pub use run::{run, run_headless};
-pub use services::{ConsoleOptions, Overview, SecretsLocation, Services};
+pub use crate::domain::{Capabilities, Refresh};
+pub use services::{ConsoleOptions, Overview, Services};
 pub use terminal::PANIC_MESSAGE;

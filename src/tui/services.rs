@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::domain::{CredentialCheck, Pulled, Tally};
+use crate::domain::{Capabilities, CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
@@ -91,53 +91,13 @@ pub struct Overview {
     pub application_id: String,
     /// Where the store lives, as shown to the user.
     pub store_path: String,
-    /// Where the secrets live (the local store or a vault).
-    pub secrets: SecretsLocation,
+    /// What the console may offer for this profile (what `R` does, whether `u` and reveal
+    /// are possible) and what its header says of where the secrets are.
+    pub capabilities: Capabilities,
     /// Every cached site.
     pub sites: Vec<SiteRow>,
     /// The most recent harvest run, if any.
     pub last_run: Option<RunSummary>,
-}
-
-/// Where a profile's secrets live, as the console shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum SecretsLocation {
-    /// Sealed in the local store.
-    #[default]
-    LocalStore,
-    /// In a vault (OpenBao / Vault KV v2) at this address.
-    Vault(String),
-    /// A team-mode viewer: the view and the secrets both come from the vault at this
-    /// address (`R` pulls the view; harvests run on the harvest host).
-    VaultView(String),
-}
-
-impl SecretsLocation {
-    /// `local store` or `vault ADDR` (the address sanitised for the terminal).
-    pub fn label(&self) -> String {
-        match self {
-            SecretsLocation::LocalStore => "local store".to_string(),
-            SecretsLocation::Vault(addr) => {
-                format!("vault {}", crate::sanitize::for_terminal(addr))
-            }
-            SecretsLocation::VaultView(addr) => {
-                format!("view from vault {}", crate::sanitize::for_terminal(addr))
-            }
-        }
-    }
-
-    /// Whether this profile is a team-mode viewer (it pulls, never harvests).
-    pub fn is_view(&self) -> bool {
-        matches!(self, SecretsLocation::VaultView(_))
-    }
-
-    /// What the console says while a secret is being read.
-    pub fn reading(&self) -> &'static str {
-        match self {
-            SecretsLocation::LocalStore => "reading the store…",
-            SecretsLocation::Vault(_) | SecretsLocation::VaultView(_) => "reading the vault…",
-        }
-    }
 }
 
 /// How the console was started.

@@ -24,6 +24,10 @@ pub const APPLICATION: &str = "application";
 pub const STORE: &str = "store";
 /// Where the secrets live: `secrets: local store` or `secrets: vault ADDR`.
 pub const SECRETS: &str = "secrets:";
+/// The status line while a secret is read from the store.
+pub const READING_STORE: &str = "reading the store…";
+/// The status line while a secret is read from a vault.
+pub const READING_VAULT: &str = "reading the vault…";
 pub const LAST_HARVEST: &str = "last harvest";
 pub const NEVER_HARVESTED: &str = "never — press R to harvest";
 pub const COL_NAME: &str = "Name";

@@ -24,5 +24,5 @@ pub use login::TokenInfo;
 pub use record::CredentialRecord;
 pub use routing::Route;
 pub use session::Outage;
-pub use settings::{OnRemove, SecretRef, SecretsMode, VaultAuth, VaultSettings};
+pub use settings::{OnRemove, SecretRef, VaultAuth, VaultSettings};
 pub use sys::NodeRole;

@@ -15,16 +15,6 @@ pub const DEFAULT_PREFIX: &str = "simsid/{application_id}";
 /// The default AppRole mount.
 pub const DEFAULT_APPROLE_MOUNT: &str = "approle";
 
-/// Where the school credentials' secrets live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SecretsMode {
-    /// Sealed in the local store.
-    #[default]
-    Local,
-    /// In the vault; the store keeps no secret.
-    Vault,
-}
-
 /// What happens in the vault to a credential that SIMS ID no longer lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnRemove {

@@ -1,6 +1,6 @@
 //! What each key command does, by mode (confirmation, text line) and screen.
 
-use crate::domain::OrgId;
+use crate::domain::{OrgId, Refresh};
 use crate::tui::action::{Effect, UserCommand};
 use crate::tui::app::command::{self, LineCommand};
 use crate::tui::app::cursor::Cursor;
@@ -26,8 +26,8 @@ impl App {
             self.typed(cmd, fx);
             return;
         }
-        // A viewer's `R` pulls the view: it writes no secret and harvests nothing.
-        let pulls = cmd == UserCommand::Harvest && self.secrets.is_view();
+        // An `R` that pulls the view writes no secret and harvests nothing.
+        let pulls = cmd == UserCommand::Harvest && self.caps.refresh == Refresh::Pull;
         if self.readonly && crate::tui::keys::writes(cmd) && !pulls {
             self.warn(strings::FLASH_READ_ONLY.to_string());
             return;
@@ -72,9 +72,9 @@ impl App {
                     fx.push(Effect::LoadExposures);
                 }
             }
-            UserCommand::Harvest if self.secrets.is_view() => self.start_pull(fx),
+            UserCommand::Harvest if self.caps.refresh == Refresh::Pull => self.start_pull(fx),
             UserCommand::Harvest => self.harvest_key(),
-            UserCommand::RefreshSite if self.secrets.is_view() => {
+            UserCommand::RefreshSite if !self.caps.refresh_one => {
                 self.warn(strings::FLASH_VIEWER_HARVEST.to_string())
             }
             UserCommand::RefreshSite => self.refresh_site(fx),

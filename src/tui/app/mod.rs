@@ -23,7 +23,8 @@ use crossterm::event::KeyEvent;
 use crate::domain::{OrgId, RunSummary};
 use crate::tui::action::{Action, Effect};
 use crate::tui::keys::{self, KeyScope};
-use crate::tui::services::{ConsoleOptions, Overview, SecretsLocation};
+use crate::domain::{Capabilities, Refresh};
+use crate::tui::services::{ConsoleOptions, Overview};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
@@ -90,7 +91,7 @@ pub struct App {
     pub(crate) application_id: String,
     pub(crate) store_path: String,
     /// Where the profile's secrets live.
-    pub(crate) secrets: SecretsLocation,
+    pub(crate) caps: Capabilities,
     /// Secrets being read for a reveal or a copy (the status line says so meanwhile).
     pub(crate) reading: usize,
     pub(crate) last_run: Option<RunSummary>,
@@ -128,7 +129,7 @@ impl App {
             profile: String::new(),
             application_id: String::new(),
             store_path: String::new(),
-            secrets: SecretsLocation::default(),
+            caps: Capabilities::default(),
             reading: 0,
             last_run: None,
             sites: SiteList::default(),
@@ -337,7 +338,7 @@ impl App {
             }
             Action::ListedVerified(result) => self.listed_verified(result),
             Action::Started => {
-                if self.secrets.is_view() {
+                if self.caps.refresh == Refresh::Pull {
                     self.start_pull(&mut fx);
                 }
             }
@@ -422,7 +423,7 @@ impl App {
         self.profile = overview.profile;
         self.application_id = overview.application_id;
         self.store_path = overview.store_path;
-        self.secrets = overview.secrets;
+        self.caps = overview.capabilities;
         self.last_run = overview.last_run;
         for row in &overview.sites {
             self.known_names

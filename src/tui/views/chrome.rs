@@ -61,7 +61,12 @@ pub fn title(app: &App, frame: &mut Frame, area: Rect) {
 pub fn status(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::raw(" ")];
     if app.reading > 0 {
-        spans.push(Span::styled(app.secrets.reading(), app.theme.accent));
+        let reading = if app.caps.reads_vault {
+            strings::READING_VAULT
+        } else {
+            strings::READING_STORE
+        };
+        spans.push(Span::styled(reading, app.theme.accent));
         spans.push(Span::styled(" · ", app.theme.dim));
     }
     if let Some(h) = app.harvest().filter(|h| h.running()) {

@@ -47,7 +47,7 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
     line2.extend(field(
         app,
         strings::SECRETS,
-        app.secrets.label(),
+        crate::sanitize::for_terminal(&app.caps.header).into_owned(),
         ratatui::style::Style::new(),
     ));
     let mut line3 = vec![
@@ -74,8 +74,8 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
                 ),
                 t.dim,
             ));
-            if app.secrets.is_view() {
-                // A viewer shows the harvest host's run: say which.
+            if app.caps.refresh == crate::domain::Refresh::Pull {
+                // A pulled run is the harvest host's: say which.
                 line3.push(Span::styled(
                     format!(
                         " · view of run {}",

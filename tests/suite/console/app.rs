@@ -1050,7 +1050,13 @@ fn a_removed_site_keeps_its_name_in_the_console() {
 
 fn viewer(readonly: bool) -> simsid::tui::App {
     let mut overview = overview();
-    overview.secrets = simsid::tui::SecretsLocation::VaultView("https://vault.example:8200".into());
+    overview.capabilities = simsid::tui::Capabilities {
+        refresh: simsid::tui::Refresh::Pull,
+        refresh_one: false,
+        reveal: None,
+        header: "view from vault https://vault.example:8200".into(),
+        reads_vault: true,
+    };
     app_with(overview, readonly)
 }
 

@@ -22,7 +22,7 @@ use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
 use simsid::tui::{
-    views, Action, App, ConsoleOptions, Effect, Overview, SecretsLocation, Services, UserCommand,
+    views, Action, App, ConsoleOptions, Effect, Overview, Capabilities, Services, UserCommand,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -254,7 +254,7 @@ pub fn overview() -> Overview {
         profile: "default".into(),
         application_id: "4C1E9B2A-1F4D-4B8E-9A3C-2D5E6F708192".into(),
         store_path: "/var/lib/simsid/store.sqlite3".into(),
-        secrets: SecretsLocation::LocalStore,
+        capabilities: Capabilities::default(),
         sites: sites(),
         last_run: Some(latest_run()),
     }

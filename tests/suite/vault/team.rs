@@ -699,12 +699,12 @@ async fn the_console_of_a_viewer_says_view_from_vault_and_pulls_through_the_keep
     let before = services.overview().unwrap();
     assert!(before.sites.is_empty(), "nothing pulled yet");
     assert!(
-        before.secrets.label().starts_with("view from vault "),
+        before.capabilities.header.starts_with("view from vault "),
         "{}",
-        before.secrets.label()
+        before.capabilities.header
     );
 
-    assert!(before.secrets.is_view());
+    assert_eq!(before.capabilities.refresh, simsid::tui::Refresh::Pull);
     let pulled = services.pull().await.expect("R pulls on a viewer");
     assert!(pulled.changed);
     let history = json(&run(&host, &["history", "--json"], 0).await);
