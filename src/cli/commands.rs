@@ -78,16 +78,18 @@ pub async fn harvest(
     reconcile: bool,
     policy: ops::HarvestPolicy,
 ) -> CmdResult {
-    ctx.refuse_if_readonly("harvest")?;
-    let concurrency = ctx.settings.remote.as_ref().map_or(0, |r| r.concurrency);
-    let mut sink = ctx.keeper.sink(ops::SinkOptions {
+    let started_at = chrono::Utc::now();
+    let request = ops::HarvestRequest {
+        policy,
         reconcile,
-        accept_removals: policy.accept_removals,
-        concurrency,
-    })?;
-    ctx.remote()?;
-    let code = harvest_into(ctx, json, policy, &mut sink).await;
-    if let Some(foreign) = sink.report().and_then(|r| r.foreign) {
+        // The names before the run: a school the run removes is still named.
+        sites_before: true,
+        ..ops::HarvestRequest::default()
+    };
+    let harvested = run_harvest(ctx, request).await?;
+    let foreign = harvested.vault.as_ref().and_then(|r| r.foreign.clone());
+    let code = print_harvest(ctx, json, started_at, harvested);
+    if let Some(foreign) = foreign {
         if !foreign.is_empty() {
             const SHOWN: usize = 20;
             let names: Vec<String> = foreign
@@ -104,52 +106,48 @@ pub async fn harvest(
             );
         }
     }
-    if let Some(remaining) = ctx.keeper.sealed_remaining(ctx) {
+    if let Some(remaining) = ctx.keeper.sealed_remaining() {
         eprintln!("vault mode: {remaining}");
     }
     code
 }
 
-/// Runs one harvest through the keeper (the caller holds the store's lock) with a progress
-/// bar on stderr; Ctrl-C, SIGTERM and SIGHUP cancel it (nothing is committed, the run is
-/// recorded with the signal).
+/// Runs one harvest through the keeper (which takes the store's lock and commits) with a
+/// progress bar on stderr; Ctrl-C, SIGTERM and SIGHUP cancel it (nothing is committed, the
+/// run is recorded with the signal).
 pub(super) async fn run_harvest(
     ctx: &Context,
-    store: &mut Store,
-    sink: &mut ops::Sink,
-    request: ops::keeper::HarvestRequest<'_>,
-) -> Result<ops::OpResult<ops::SiteEnd>, CliError> {
+    request: ops::HarvestRequest<'_>,
+) -> Result<ops::Harvested, CliError> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let cancel = Cancel::new();
     let signals = crate::signals::StopSignals::listen()
         .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
         .cancel_on_signal(cancel.clone());
     let progress = spawn_progress_bar(rx);
-    let end = ctx
-        .keeper
-        .harvest(ctx, store, sink, request, tx, cancel)
-        .await;
+    let harvested = ctx.keeper.harvest(request, tx, cancel).await;
     signals.abort();
     let _ = progress.await;
-    Ok(end)
+    Ok(harvested?)
 }
 
-/// Runs a harvest under the store's lock with `sink` taking it before the local commit,
-/// with a progress bar on stderr and Ctrl-C cancelling; prints the run (text or JSON, with
-/// the vault's counts when the sink wrote the vault) and returns cli.md's exit code.
-async fn harvest_into(
+/// Records and prints a full harvest (text or JSON, with the vault's counts when it wrote
+/// the vault), its metrics written, still under the store's lock; returns cli.md's exit
+/// code.
+fn print_harvest(
     ctx: &Context,
     json: bool,
-    policy: ops::HarvestPolicy,
-    sink: &mut ops::Sink,
+    started_at: chrono::DateTime<chrono::Utc>,
+    harvested: ops::Harvested,
 ) -> CmdResult {
-    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let started_at = chrono::Utc::now();
-    // The names before the run: a school the run removes is still named.
-    let before = names_in(&store);
-    let request = ops::keeper::HarvestRequest { site: None, policy };
-    let end = run_harvest(ctx, &mut store, sink, request).await?;
-    let vault = sink.report();
+    let ops::Harvested {
+        end,
+        vault,
+        sites_before,
+        store,
+    } = harvested;
+    let store = &store.store;
+    let before = sites_before.map_or_else(SchoolNames::default, |rows| SchoolNames::of_rows(&rows));
     let end = match end {
         Ok(ops::SiteEnd::Ran(end)) => end,
         Ok(_) => {
@@ -161,15 +159,15 @@ async fn harvest_into(
             // No run summary: monitoring still learns that this run failed.
             let failed =
                 crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
-            super::metrics::write(ctx, &store, &failed, vault.map(|v| v.counts));
+            super::metrics::write(ctx, store, &failed, vault.map(|v| v.counts));
             return Err(e.into());
         }
     };
     let summary = match end {
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
-    super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
-    let names = names_in(&store).or(before);
+    super::metrics::write(ctx, store, &summary, vault.as_ref().map(|v| v.counts));
+    let names = names_in(store).or(before);
     // A removed school leaves the store: its name stays with the run, for `history`.
     if let Err(e) = store.set_run_names(&summary.run_id, &names.removed_by(&summary)) {
         tracing::warn!(error = %e, "the removed schools' names were not recorded");
@@ -312,10 +310,12 @@ pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResu
     let mut secrets_shown: Vec<Option<SecretString>> = Vec::new();
     if reveal {
         for c in &detail.credentials {
-            let s = ctx
-                .keeper
-                .read(ctx, &store, AuditAction::Reveal, &org_id, &c.client_id)
-                .await?;
+            let request = ops::ReadRequest {
+                action: AuditAction::Reveal,
+                org: &org_id,
+                client_id: &c.client_id,
+            };
+            let s = ctx.keeper.read(&store, request).await?;
             secrets_shown.push(Some(s));
         }
     }
@@ -449,7 +449,7 @@ pub fn export(
         details.len(),
         output_path.map_or(String::new(), |p| format!(", to {}", p.display()))
     );
-    let entry = ctx.audit_entry(AuditAction::Export, None, None, None, Some(detail));
+    let entry = ops::Auditor::audit_entry(ctx, AuditAction::Export, None, None, None, Some(detail));
     store.append_audit(&entry)?;
     Ok(exit::OK)
 }

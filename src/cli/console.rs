@@ -15,8 +15,8 @@ use crate::domain::{AuditAction, CredentialCheck, OrgId, RunSummary, SiteDetail,
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 use crate::ops::verify_many::{self, Selection};
-use crate::ops::{self, open_for_harvest, open_store_if_present, Context};
-use crate::ops::{OpError, OpResult, SinkOptions, StoreAccess};
+use crate::ops::{self, open_store_if_present, Context};
+use crate::ops::{OpError, OpResult, StoreAccess};
 use crate::store::Store;
 use crate::tui::{Overview, Services};
 
@@ -113,10 +113,12 @@ fn read_secret(
     async move {
         let ctx = context(&inner)?;
         let store = Shared(inner);
-        Ok(ctx
-            .keeper
-            .read(&ctx, &store, action, &org, &client_id)
-            .await?)
+        let request = ops::ReadRequest {
+            action,
+            org: &org,
+            client_id: &client_id,
+        };
+        Ok(ctx.keeper.read(&store, request).await?)
     }
     .boxed()
 }
@@ -129,14 +131,17 @@ async fn check_selection(
 ) -> anyhow::Result<Vec<CredentialCheck>> {
     let ctx = context(&inner)?;
     let store = Shared(inner);
-    let (found, _) = ctx
-        .keeper
-        .verify(&ctx, &store, &selection, progress)
-        .await?;
+    let request = ops::VerifyRequest {
+        selection: &selection,
+        progress,
+    };
+    let (found, _) = ctx.keeper.verify(&store, request).await?;
     Ok(found.checks)
 }
 
-/// One harvest of the console (the whole list, or one school), through the keeper's sink.
+/// One harvest of the console (the whole list, or one school), through the keeper (one
+/// harvest at a time per store, console or not: the keeper holds the lock for the run, and
+/// a busy store is said in the flash line).
 async fn run_harvest(
     inner: Arc<Mutex<Inner>>,
     site: Option<String>,
@@ -145,28 +150,21 @@ async fn run_harvest(
     cancel: Cancel,
 ) -> anyhow::Result<HarvestEnd> {
     let ctx = context(&inner)?;
-    ctx.refuse_if_readonly("harvest")?;
-    ctx.remote()
-        .map_err(|e| anyhow!(one_line(&e.to_string())))?;
-    // One harvest at a time per store, console or not: the lock is held for the run (a
-    // busy store is said in the flash line).
-    let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
-    if let Some(hook) = hook {
-        hook();
-    }
-    let concurrency = ctx.remote()?.concurrency;
-    let mut sink = ctx.keeper.sink(SinkOptions {
-        concurrency,
-        ..SinkOptions::default()
-    })?;
-    let request = ops::keeper::HarvestRequest {
+    let request = ops::HarvestRequest {
         site: site.as_deref(),
-        ..Default::default()
+        on_locked: hook.as_deref(),
+        ..ops::HarvestRequest::default()
     };
-    let end = ctx
+    // A refusal before the run (a list of configuration problems) fits the flash line.
+    let harvested = ctx
         .keeper
-        .harvest(&ctx, &mut store, &mut sink, request, events, cancel)
-        .await?;
+        .harvest(request, events, cancel)
+        .await
+        .map_err(|e| match e.to_string() {
+            many if many.contains('\n') => anyhow!(one_line(&many)),
+            _ => anyhow::Error::from(e),
+        })?;
+    let end = harvested.end?;
     let query = site.unwrap_or_default();
     match end {
         ops::SiteEnd::Ran(end) => Ok(end),
@@ -179,11 +177,7 @@ async fn run_harvest(
 /// its own connection, so browsing never waits for it).
 async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
     let ctx = context(&inner)?;
-    let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
-    Ok(ctx
-        .keeper
-        .pull(&mut store, crate::ops::team::PullOptions::default())
-        .await?)
+    Ok(ctx.keeper.pull(ops::PullRequest::default()).await?.pulled?)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.

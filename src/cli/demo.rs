@@ -65,7 +65,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         client_auth: Default::default(),
         verify_scopes: String::new(),
     };
-    let settings = Settings {
+    let mut settings = Settings {
         local: LocalSettings {
             profile: "demo".to_string(),
             config_path: None,
@@ -93,28 +93,24 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         warnings: Vec::new(),
         role: crate::config::Role::Local(None),
     };
-    let mut ctx = Context::new(settings);
 
-    // The first harvest, before the console opens.
+    // The first harvest, before the console opens, through the keeper like any other (it
+    // takes the store's harvest lock).
     {
-        let mut store = ops::open_store(&ctx.settings.local)?;
-        let mut sink = ctx.keeper.sink(ops::SinkOptions::default())?;
+        let ctx = Context::new(settings.clone());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         eprintln!("simsid demo: first harvest…");
         let progress = super::commands::spawn_progress_bar(rx);
-        let end = ctx
+        let harvested = ctx
             .keeper
             .harvest(
-                &ctx,
-                &mut store,
-                &mut sink,
-                ops::keeper::HarvestRequest::default(),
+                ops::HarvestRequest::default(),
                 tx,
                 crate::harvest::Cancel::new(),
             )
             .await;
         let _ = progress.await;
-        if let ops::SiteEnd::Ran(HarvestEnd::Finished(s)) = end? {
+        if let ops::SiteEnd::Ran(HarvestEnd::Finished(s)) = harvested?.end? {
             eprintln!(
                 "simsid demo: {} sites, {} credentials ({})",
                 s.sites_total,
@@ -124,7 +120,8 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         }
     }
 
-    ctx.settings.local.readonly = readonly;
+    settings.local.readonly = readonly;
+    let ctx = Context::new(settings);
     let hook_control = control.clone();
     let hook: super::console::HarvestHook = Arc::new(move || {
         hook_control.demo_mutate();

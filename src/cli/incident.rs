@@ -190,7 +190,11 @@ pub(super) async fn checked(
     let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings.local)?);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let bar = spawn_verify_bar(rx);
-    let found = ctx.keeper.verify(ctx, &store, selection, Some(tx)).await;
+    let request = ops::VerifyRequest {
+        selection,
+        progress: Some(tx),
+    };
+    let found = ctx.keeper.verify(&store, request).await;
     let _ = bar.await;
     let (found, not_held) = found?;
     Ok((found.checks, not_held))

@@ -8,22 +8,21 @@ use crate::domain::SiteRow;
 use crate::harvest::HarvestEnd;
 use crate::ops::{self, Context, SiteEnd};
 
-/// `simsid harvest --site ORG [--json]`, through the profile's keeper's sink.
+/// `simsid harvest --site ORG [--json]`, one school through the profile's keeper.
 pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
-    ctx.refuse_if_readonly("harvest")?;
-    let concurrency = ctx.settings.remote.as_ref().map_or(0, |r| r.concurrency);
-    let mut sink = ctx.keeper.sink(ops::SinkOptions {
-        concurrency,
-        ..ops::SinkOptions::default()
-    })?;
-    ctx.remote()?;
-    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
-    let before = super::commands::names_in(&store);
-    let request = ops::keeper::HarvestRequest {
+    let request = ops::HarvestRequest {
         site: Some(query),
-        ..Default::default()
+        sites_before: true,
+        ..ops::HarvestRequest::default()
     };
-    let end = super::commands::run_harvest(ctx, &mut store, &mut sink, request).await?;
+    let ops::Harvested {
+        end,
+        vault,
+        sites_before,
+        store,
+    } = super::commands::run_harvest(ctx, request).await?;
+    let store = &store.store;
+    let before = sites_before.map_or_else(SchoolNames::default, |rows| SchoolNames::of_rows(&rows));
     let summary = match end? {
         SiteEnd::Unlisted => {
             return Err(CliError {
@@ -40,8 +39,8 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
         }
         SiteEnd::Ran(HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s)) => s,
     };
-    let names = super::commands::names_in(&store).or(before);
-    let code = print_run(json, &summary, sink.report().as_ref(), &names)?;
+    let names = super::commands::names_in(store).or(before);
+    let code = print_run(json, &summary, vault.as_ref(), &names)?;
     if code == exit::OK && !json {
         // The school as the store now holds it: approved, or still in the queue.
         let row = match store.resolve(query) {

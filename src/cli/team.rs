@@ -14,24 +14,24 @@ use crate::sanitize::for_terminal as clean;
 /// view or an older one fails (exit 1), a mass removal is held (exit 3), each leaving the
 /// store as it was.
 pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) -> CmdResult {
-    // Before the store is opened: a harvest host's store is never replaced.
-    ctx.keeper.pull_refused()?;
-    // The harvest lock: one writer of the store at a time (a pull replaces its view).
-    let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
     let started_at = chrono::Utc::now();
-    let pulled = match ctx.keeper.pull(&mut store, options).await {
+    // The keeper refuses a pull on a harvest host before the store is opened, then holds the
+    // harvest lock (one writer of the store at a time: a pull replaces its view).
+    let ops::PullOutcome { pulled, store } = ctx.keeper.pull(ops::PullRequest { options }).await?;
+    let store = &store.store;
+    let pulled = match pulled {
         Ok(pulled) => pulled,
         Err(e) => {
             // Monitoring learns that this pull failed (the view is as it was).
             let failed =
                 crate::harvest::failed_summary(uuid::Uuid::new_v4(), started_at, e.to_string());
-            super::metrics::write(ctx, &store, &failed, None);
+            super::metrics::write(ctx, store, &failed, None);
             return Err(e.into());
         }
     };
     // The metrics of the run the view shows (the harvest host's): how fresh the view is.
     if let Some(run) = store.last_run()? {
-        super::metrics::write(ctx, &store, &run, None);
+        super::metrics::write(ctx, store, &run, None);
     }
     let mut out = std::io::stdout().lock();
     if json {

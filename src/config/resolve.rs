@@ -175,23 +175,21 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
         // are empty and never used: the keeper refuses a viewer's harvest.
-        (Some(application_id), _, _, _) if viewer => {
-            match OrgId::parse(NO_INTEGRATOR_ORG) {
-                Ok(organisation_id) => Ok(RemoteSettings {
-                    sims: sims(
-                        application_id,
-                        organisation_id,
-                        String::new(),
-                        SecretString::from(String::new()),
-                    ),
-                    concurrency,
-                    client_secret_vault: None,
-                }),
-                Err(e) => Err(ConfigError {
-                    problems: vec![e.to_string()],
-                }),
-            }
-        }
+        (Some(application_id), _, _, _) if viewer => match OrgId::parse(NO_INTEGRATOR_ORG) {
+            Ok(organisation_id) => Ok(RemoteSettings {
+                sims: sims(
+                    application_id,
+                    organisation_id,
+                    String::new(),
+                    SecretString::from(String::new()),
+                ),
+                concurrency,
+                client_secret_vault: None,
+            }),
+            Err(e) => Err(ConfigError {
+                problems: vec![e.to_string()],
+            }),
+        },
         (Some(application_id), Some(organisation_id), Some(client_id), Some(client_secret))
             if missing.is_empty() =>
         {

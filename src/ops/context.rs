@@ -48,7 +48,7 @@ impl Context {
     /// The context for `settings` and the current OS user.
     pub fn new(settings: Settings) -> Self {
         Context {
-            keeper: super::keeper::Keeper::new(&settings),
+            keeper: super::keeper::Keeper::new(&settings, os_user()),
             settings,
             user: os_user(),
             identity: None,
@@ -62,9 +62,46 @@ impl Context {
             .as_ref()
             .map_err(|e| OpError::invalid(e.to_string()))
     }
+}
 
+/// Who an audit record names: the OS user (and the vault identity, when known). The
+/// command's [`Context`] and the profile's keeper both say it.
+pub trait Auditor {
     /// An audit entry stamped now for this user.
-    pub fn audit_entry(
+    fn audit_entry(
+        &self,
+        action: AuditAction,
+        org: Option<&OrgId>,
+        client_id: Option<&str>,
+        fingerprint: Option<&Fingerprint>,
+        detail: Option<String>,
+    ) -> AuditEntry;
+}
+
+/// An audit entry stamped now for `user` (and `identity`).
+pub(crate) fn audit_entry_for(
+    user: &str,
+    identity: Option<&str>,
+    action: AuditAction,
+    org: Option<&OrgId>,
+    client_id: Option<&str>,
+    fingerprint: Option<&Fingerprint>,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        user: user.to_string(),
+        action,
+        organisation_id: org.cloned(),
+        client_id: client_id.map(str::to_string),
+        fingerprint: fingerprint.cloned(),
+        detail,
+        identity: identity.map(str::to_string),
+    }
+}
+
+impl Auditor for Context {
+    fn audit_entry(
         &self,
         action: AuditAction,
         org: Option<&OrgId>,
@@ -72,16 +109,15 @@ impl Context {
         fingerprint: Option<&Fingerprint>,
         detail: Option<String>,
     ) -> AuditEntry {
-        AuditEntry {
-            at: Utc::now(),
-            user: self.user.clone(),
+        audit_entry_for(
+            &self.user,
+            self.identity.as_deref(),
             action,
-            organisation_id: org.cloned(),
-            client_id: client_id.map(str::to_string),
-            fingerprint: fingerprint.cloned(),
+            org,
+            client_id,
+            fingerprint,
             detail,
-            identity: self.identity.clone(),
-        }
+        )
     }
 }
 

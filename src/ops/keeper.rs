@@ -1,7 +1,10 @@
-//! The one keeper of secrets (design.md): where a school's secret lives is decided once, when
-//! the settings are resolved, and every operation goes through the profile's keeper —
-//! reveal, copy, verify, the harvest's commit sink, the integrator's own secret. The front
-//! ends never ask which mode they are in. The keeper holds one vault session (one
+//! The one keeper of secrets: where a school's secret lives is decided once, when the
+//! settings are resolved (into one [`Role`]), and every operation goes through the profile's
+//! keeper as a whole: a request in ([`HarvestRequest`], [`PullRequest`], [`ReadRequest`],
+//! [`VerifyRequest`]), an outcome out. The keeper takes the harvest lock, builds the commit
+//! path, sets concurrency, commits, publishes and records, for every front end alike; it
+//! holds what it needs (the settings, the user) and is the only code that reads the role.
+//! The front ends get [`Capabilities`], never the role. The keeper holds one vault session (one
 //! [`VaultClient`]: login, renewal, the retry budget and the memory of an outage) shared by
 //! every operation of the profile.
 
@@ -12,15 +15,18 @@ use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::harvest::{CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced, ToSync};
+use super::context::{audit_entry_for, Auditor};
+use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
-use super::{secrets, team, vault_ops, Context, OpError, OpResult};
+use super::{secrets, team, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
-use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary};
+use crate::domain::{
+    AuditAction, AuditEntry, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow,
+};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::sims::SimsClient;
-use crate::store::Store;
+use crate::store::{HarvestLock, Store};
 use crate::vault::{VaultClient, VaultSettings};
 
 /// The profile's keeper of secrets. Cheap to clone: clones share the vault session.
@@ -30,8 +36,10 @@ pub struct Keeper {
 }
 
 struct Shared {
-    /// The profile's one role, as config resolved it: nothing else matches on it.
-    role: Role,
+    /// The profile's settings, its one role among them (nothing else matches on it).
+    settings: Settings,
+    /// The OS user its audit records name.
+    user: String,
     /// The one vault client, made on first use (no request is made to make it).
     session: OnceLock<Result<Arc<VaultClient>, String>>,
     /// The remote settings with the integrator's secret read (once) from the vault.
@@ -40,7 +48,7 @@ struct Shared {
 
 impl std::fmt::Debug for Keeper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let role = match self.shared.role {
+        let role = match self.role() {
             Role::Local(_) => "local",
             Role::VaultHost(_) => "vault host",
             Role::Viewer(_) => "viewer",
@@ -68,21 +76,36 @@ impl StoreAccess for Mutex<Store> {
 }
 
 impl Keeper {
-    /// The keeper `settings` describe (no request made, nothing opened).
-    pub fn new(settings: &Settings) -> Keeper {
+    /// The keeper `settings` describe, acting for `user` (no request made, nothing opened).
+    pub fn new(settings: &Settings, user: String) -> Keeper {
         Keeper {
             shared: Arc::new(Shared {
-                role: settings.role.clone(),
+                settings: settings.clone(),
+                user,
                 session: OnceLock::new(),
                 remote: tokio::sync::OnceCell::new(),
             }),
         }
     }
 
+    fn role(&self) -> &Role {
+        &self.shared.settings.role
+    }
+
+    /// Refuses `what` (reveal, copy, verify, harvest) when the profile is read-only.
+    fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
+        if self.shared.settings.local.readonly {
+            return Err(OpError::invalid(format!(
+                "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
+            )));
+        }
+        Ok(())
+    }
+
     /// The vault settings, when any are configured (vault mode, a viewer, or the
     /// integrator's secret read from the vault in local mode).
     pub fn configured_vault(&self) -> Option<&VaultSettings> {
-        match &self.shared.role {
+        match self.role() {
             Role::Local(v) => v.as_ref(),
             Role::VaultHost(v) | Role::Viewer(v) => Some(v),
         }
@@ -90,7 +113,7 @@ impl Keeper {
 
     /// How this profile's store is brought up to date: a harvest, or a viewer's pull.
     pub fn refresh(&self) -> Refresh {
-        match self.shared.role {
+        match self.role() {
             Role::Local(_) | Role::VaultHost(_) => Refresh::Harvest,
             Role::Viewer(_) => Refresh::Pull,
         }
@@ -99,7 +122,7 @@ impl Keeper {
     /// What a front end may offer for this profile, and its header's words for where the
     /// secrets are (the console never asks for the role).
     pub fn capabilities(&self) -> Capabilities {
-        match &self.shared.role {
+        match self.role() {
             Role::Local(_) => Capabilities::default(),
             Role::VaultHost(v) => Capabilities {
                 header: format!("vault {}", v.addrs.join(", ")),
@@ -126,7 +149,7 @@ impl Keeper {
         client: &VaultClient,
         settings: &VaultSettings,
     ) -> Vec<(String, Result<String, String>)> {
-        match self.shared.role {
+        match self.role() {
             Role::Viewer(_) => team::check_viewer(client, settings).await,
             Role::Local(_) | Role::VaultHost(_) => {
                 vault_ops::check_harvester(client, settings).await
@@ -136,10 +159,10 @@ impl Keeper {
 
     /// In vault mode, the note for secrets still sealed in the local store (vault.md sync
     /// rule 10: the next harvest moves them); `None` otherwise, or with no store yet.
-    pub fn sealed_remaining(&self, ctx: &Context) -> Option<String> {
-        match self.shared.role {
+    pub fn sealed_remaining(&self) -> Option<String> {
+        match self.role() {
             Role::Local(_) | Role::Viewer(_) => None,
-            Role::VaultHost(_) => vault_ops::sealed_remaining(ctx),
+            Role::VaultHost(_) => vault_ops::sealed_remaining(&self.shared.settings.local),
         }
     }
 
@@ -174,8 +197,8 @@ impl Keeper {
 
     /// The remote settings, with the integrator's secret read from the vault when
     /// `client_secret_vault` is set (once per keeper, through its session).
-    pub async fn remote(&self, ctx: &Context) -> OpResult<RemoteSettings> {
-        let remote = ctx.remote()?;
+    pub async fn remote(&self) -> OpResult<RemoteSettings> {
+        let remote = self.remote_settings()?;
         let Some(r) = &remote.client_secret_vault else {
             return Ok(remote.clone());
         };
@@ -193,28 +216,39 @@ impl Keeper {
             .cloned()
     }
 
+    /// The remote settings as resolved, or the usage error listing what is missing.
+    fn remote_settings(&self) -> OpResult<&RemoteSettings> {
+        self.shared
+            .settings
+            .remote
+            .as_ref()
+            .map_err(|e| OpError::invalid(e.to_string()))
+    }
+
     /// One secret for an explicit reveal or copy, audited (OS user, and the vault identity
     /// when it came from the vault). The store is lent only for the unseal or the record.
     pub async fn read(
         &self,
-        ctx: &Context,
         store: &impl StoreAccess,
-        action: AuditAction,
-        org: &OrgId,
-        client_id: &str,
+        request: ReadRequest<'_>,
     ) -> OpResult<SecretString> {
-        ctx.refuse_if_readonly(action.as_str())?;
-        match self.shared.role {
+        let ReadRequest {
+            action,
+            org,
+            client_id,
+        } = request;
+        self.refuse_if_readonly(action.as_str())?;
+        match self.role() {
             Role::Local(_) => store.with_store(|s| {
                 // Fails when the store does not hold it (before anything is audited).
-                secrets::unseal_audited(s, ctx, action, org, client_id)
+                secrets::unseal_audited(s, self, action, org, client_id)
             }),
             Role::VaultHost(_) => {
                 let client = self.vault()?;
                 let settings = self.vault_settings()?;
                 let read = vault_ops::read_for_reveal(settings, &client, org, client_id).await?;
                 store.with_store(|s| {
-                    vault_ops::audit_vault_read(s, ctx, action, org, client_id, &read)
+                    vault_ops::audit_vault_read(s, self, action, org, client_id, &read)
                 })?;
                 Ok(read.secret)
             }
@@ -230,7 +264,7 @@ impl Keeper {
                         .unwrap_or_else(|| s.fingerprint(&read.secret));
                     vault_ops::audit_vault_read_as(
                         s,
-                        ctx,
+                        self,
                         action,
                         org,
                         client_id,
@@ -249,17 +283,20 @@ impl Keeper {
     /// checks and how many selected credentials the store no longer holds.
     pub async fn verify(
         &self,
-        ctx: &Context,
         store: &impl StoreAccess,
-        selection: &Selection,
-        progress: Option<UnboundedSender<Tally>>,
+        request: VerifyRequest<'_>,
     ) -> OpResult<(Verified, usize)> {
-        ctx.refuse_if_readonly("verify")?;
+        let VerifyRequest {
+            selection,
+            progress,
+        } = request;
+        self.refuse_if_readonly("verify")?;
         let targets = store.with_store(|s| verify_many::targets(s, selection))?;
         // The STS alone: each school's own credential, never the integrator's (cli.md).
-        let sims = SimsClient::new(ctx.settings.verify.clone())
+        let sims = SimsClient::new(self.shared.settings.verify.clone())
             .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))?;
-        let concurrency = ctx
+        let concurrency = self
+            .shared
             .settings
             .remote
             .as_ref()
@@ -268,7 +305,7 @@ impl Keeper {
         let unsealed;
         let from_vault;
         let client;
-        let (source, identity): (&dyn SecretSource, Option<String>) = match self.shared.role {
+        let (source, identity): (&dyn SecretSource, Option<String>) = match self.role() {
             Role::Local(_) => {
                 unsealed = Unsealed { store };
                 (&unsealed, None)
@@ -280,7 +317,7 @@ impl Keeper {
                 let identity = client.identity().await?;
                 let fingerprinter = store.with_store(|s| Ok(s.fingerprinter()))?;
                 // A viewer names the host's fingerprints (the view's, by version).
-                let view_marks = match self.shared.role {
+                let view_marks = match self.role() {
                     Role::Viewer(_) => Some(store.with_store(|s| Ok(s.vault_marks()?))?),
                     _ => None,
                 };
@@ -302,78 +339,83 @@ impl Keeper {
             progress,
         )
         .await;
-        store.with_store(|s| verify_many::audit_checks(s, ctx, &found, identity.as_deref()))?;
+        store.with_store(|s| verify_many::audit_checks(s, self, &found, identity.as_deref()))?;
         Ok((found, targets.not_held))
     }
 
-    /// The commit sink of a harvest: the store alone, or the vault written first.
-    /// `reconcile` (repairing the vault) needs vault mode (a usage error otherwise).
-    pub fn sink(&self, options: SinkOptions) -> OpResult<Sink> {
-        match self.shared.role {
+    /// Refuses a harvest this profile cannot run, before anything is opened: a viewer
+    /// harvests nothing, and `reconcile` (repairing the vault) needs vault mode.
+    fn refuse_harvest(&self, reconcile: bool) -> OpResult<()> {
+        match self.role() {
             Role::Viewer(_) => Err(OpError::invalid(team::HARVEST_ON_VIEWER)),
-            Role::Local(_) if options.reconcile => Err(OpError::invalid(
+            Role::Local(_) if reconcile => Err(OpError::invalid(
                 "--reconcile repairs the vault: it needs vault mode (`secrets = \"vault\"` or SIMSID_SECRETS=vault)",
             )),
-            Role::Local(_) => Ok(Sink::Local(LocalOnly)),
-            Role::VaultHost(_) => {
-                let sink = VaultSink::new(self.vault()?, self.vault_settings()?, options.reconcile)
+            Role::Local(_) | Role::VaultHost(_) => Ok(()),
+        }
+    }
+
+    /// The commit path of one harvest: the local commit alone, or the vault written first
+    /// and the team's view published after the commit.
+    fn commit_path(&self, options: PathOptions) -> OpResult<CommitPath> {
+        self.refuse_harvest(options.reconcile)?;
+        match self.role() {
+            Role::Local(_) | Role::Viewer(_) => Ok(CommitPath { vault: None }),
+            Role::VaultHost(settings) => {
+                let sink = VaultSink::new(self.vault()?, settings, options.reconcile)
                     .with_concurrency(options.concurrency.max(SYNC_CONCURRENCY))
                     .accepting_removals(options.accept_removals);
                 // Every committed run also publishes the team's view (vault.md "Team mode").
-                let sink = team::Publishing::new(
-                    sink,
-                    self.vault()?,
-                    self.vault_settings()?,
-                    options.reconcile,
-                );
-                Ok(Sink::Vault(Box::new(sink)))
+                let step = team::Publishing::new(sink, self.vault()?, settings, options.reconcile);
+                Ok(CommitPath {
+                    vault: Some(Box::new(step)),
+                })
             }
         }
     }
 }
 
+/// A viewer's pull (`simsid pull`, the console's `R` on a viewer).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PullRequest {
+    pub options: team::PullOptions,
+}
+
+/// How a pull went, with the store it wrote (still under the harvest lock).
+pub struct PullOutcome {
+    /// The pull's result: a missing or altered chunk fails and leaves the store as it was.
+    pub pulled: OpResult<team::Pulled>,
+    pub store: LockedStore,
+}
+
+/// The store a whole operation wrote, under the store's harvest lock until dropped: the
+/// front end reads it for its output and its metrics, and records what it adds.
+pub struct LockedStore {
+    pub store: Store,
+    _lock: HarvestLock,
+}
+
 impl Keeper {
-    /// A viewer's pull (`simsid pull`): the published view into `store` (the caller holds
-    /// the harvest lock); one request when unchanged; a missing or altered chunk fails and
-    /// leaves the store as it was. A usage error on a profile that harvests.
-    pub async fn pull(
-        &self,
-        store: &mut Store,
-        options: team::PullOptions,
-    ) -> OpResult<team::Pulled> {
+    /// A viewer's pull: refused (usage error) on a profile that harvests before the store
+    /// is opened; then the harvest lock (one writer of the store at a time), and the
+    /// published view into the store; one request when unchanged.
+    pub async fn pull(&self, request: PullRequest) -> OpResult<PullOutcome> {
+        // Before the store is opened: a harvest host's store is never replaced.
         self.refuse_unless_viewer()?;
-        let client = self.vault()?;
-        team::pull(&client, self.vault_settings()?, store, options).await
-    }
-
-    /// The vault half of a pull, holding no store (the console pulls in the background):
-    /// `known` and `cached` from [`Store::pulled`] and [`Store::view_chunks`]; write a
-    /// changed view with [`Store::replace_with_view`].
-    pub async fn fetch_view(
-        &self,
-        known: Option<crate::store::PulledMark>,
-        cached: std::collections::HashMap<String, String>,
-        accept_older: bool,
-    ) -> OpResult<team::Fetched> {
-        self.refuse_unless_viewer()?;
-        let client = self.vault()?;
-        team::fetch_view(
-            &client,
-            self.vault_settings()?,
-            known.as_ref(),
-            cached,
-            accept_older,
-        )
-        .await
-    }
-
-    /// The refusal of a pull on a profile that harvests (`Ok` on a viewer).
-    pub fn pull_refused(&self) -> OpResult<()> {
-        self.refuse_unless_viewer()
+        let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
+        let pulled = async {
+            let client = self.vault()?;
+            team::pull(&client, self.vault_settings()?, &mut store, request.options).await
+        }
+        .await;
+        Ok(PullOutcome {
+            pulled,
+            store: LockedStore { store, _lock: lock },
+        })
     }
 
     fn refuse_unless_viewer(&self) -> OpResult<()> {
-        if matches!(self.shared.role, Role::Viewer(_)) {
+        if matches!(self.role(), Role::Viewer(_)) {
             Ok(())
         } else {
             Err(OpError::invalid(
@@ -384,30 +426,116 @@ impl Keeper {
     }
 }
 
-/// What to harvest: the whole list, or one school (`harvest --site ORG`, the console's `u`).
-#[derive(Debug, Clone, Copy, Default)]
+/// One secret for an explicit reveal or copy.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRequest<'a> {
+    /// Reveal or copy (the audit record's action).
+    pub action: AuditAction,
+    pub org: &'a OrgId,
+    pub client_id: &'a str,
+}
+
+/// The one verify: the credentials `selection` names, the running tally on `progress`.
+#[derive(Debug, Clone)]
+pub struct VerifyRequest<'a> {
+    pub selection: &'a Selection,
+    pub progress: Option<UnboundedSender<Tally>>,
+}
+
+/// A harvest: the whole list, or one school (`harvest --site ORG`, the console's `u`).
+#[derive(Clone, Copy, Default)]
 pub struct HarvestRequest<'a> {
     /// One school (organisation id, DfE code or DENI number); `None`: every site.
     pub site: Option<&'a str>,
     pub policy: HarvestPolicy,
+    /// List the vault prefix and repair drift (`harvest --reconcile`; vault mode only).
+    pub reconcile: bool,
+    /// Read the store's sites before the run (a front end that names a school the run
+    /// removes): [`Harvested::sites_before`].
+    pub sites_before: bool,
+    /// Runs once the harvest lock is held, before fetching (the demo changes its simulator
+    /// there).
+    pub on_locked: Option<&'a (dyn Fn() + Send + Sync)>,
+}
+
+impl std::fmt::Debug for HarvestRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarvestRequest")
+            .field("site", &self.site)
+            .field("policy", &self.policy)
+            .field("reconcile", &self.reconcile)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a harvest went, with the store it wrote (still under the harvest lock).
+pub struct Harvested {
+    /// How the run ended (a full harvest as [`SiteEnd::Ran`]), or why it failed once the
+    /// store was open (a front end still records that it failed).
+    pub end: OpResult<SiteEnd>,
+    /// What the vault side did (`None` on a local store).
+    pub vault: Option<SinkReport>,
+    /// The store's sites before the run, when the request asked (`None` when unreadable).
+    pub sites_before: Option<Vec<SiteRow>>,
+    pub store: LockedStore,
+}
+
+/// How a harvest's commit path behaves.
+#[derive(Debug, Clone, Copy, Default)]
+struct PathOptions {
+    reconcile: bool,
+    accept_removals: bool,
+    /// The harvest's concurrency (the vault's writes use at least the sync's default).
+    concurrency: usize,
 }
 
 impl Keeper {
-    /// The one assembly of a harvest, for both front ends: the SIMS client from the remote
-    /// settings (the integrator's secret through this keeper), the run's options, and
-    /// `sink` (from [`Keeper::sink`]) taking it before the local commit. The caller holds
-    /// the store's harvest lock. A full harvest ends as [`SiteEnd::Ran`].
+    /// The one harvest, for every front end: refused when read-only, on a viewer, or when
+    /// the settings are incomplete (before anything is opened); then the store's harvest
+    /// lock (exit 6 naming the holder when another harvest has it), the commit path (the
+    /// vault first in vault mode), the SIMS client from the remote settings (the
+    /// integrator's secret through this keeper) at their concurrency, the run, its commit,
+    /// the publish of the team's view and the records. Ctrl-C and the like cancel through
+    /// `cancel`.
     pub async fn harvest(
         &self,
-        ctx: &Context,
+        request: HarvestRequest<'_>,
+        events: UnboundedSender<HarvestEvent>,
+        cancel: Cancel,
+    ) -> OpResult<Harvested> {
+        self.refuse_if_readonly("harvest")?;
+        self.refuse_harvest(request.reconcile)?;
+        let concurrency = self.remote_settings()?.concurrency;
+        let mut path = self.commit_path(PathOptions {
+            reconcile: request.reconcile,
+            accept_removals: request.policy.accept_removals,
+            concurrency,
+        })?;
+        let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
+        let sites_before = request.sites_before.then(|| store.sites().ok()).flatten();
+        if let Some(hook) = request.on_locked {
+            hook();
+        }
+        let end = self
+            .run_harvest(&mut store, &mut path, request, events, cancel)
+            .await;
+        Ok(Harvested {
+            end,
+            vault: path.report(),
+            sites_before,
+            store: LockedStore { store, _lock: lock },
+        })
+    }
+
+    async fn run_harvest(
+        &self,
         store: &mut Store,
-        sink: &mut Sink,
+        path: &mut CommitPath,
         request: HarvestRequest<'_>,
         events: UnboundedSender<HarvestEvent>,
         cancel: Cancel,
     ) -> OpResult<SiteEnd> {
-        ctx.refuse_if_readonly("harvest")?;
-        let remote = self.remote(ctx).await?;
+        let remote = self.remote().await?;
         let client = super::sims_client(&remote)?;
         let run = Run {
             options: HarvestOptions {
@@ -415,37 +543,45 @@ impl Keeper {
                 ..HarvestOptions::default()
             },
             policy: request.policy,
-            user: &ctx.user,
+            user: &self.shared.user,
         };
         match request.site {
-            None => super::harvest_and_commit_via(store, client, run, events, cancel, sink)
+            None => super::harvest_and_commit_via(store, client, run, events, cancel, path)
                 .await
                 .map(SiteEnd::Ran),
             Some(query) => {
-                super::harvest_site_via(store, client, run, query, events, cancel, sink).await
+                super::harvest_site_via(store, client, run, query, events, cancel, path).await
             }
         }
     }
 }
 
-/// How a harvest's sink should behave.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SinkOptions {
-    /// List the vault prefix and repair drift (`harvest --reconcile`).
-    pub reconcile: bool,
-    /// Take the removals the guard would hold (`--accept-removals`).
-    pub accept_removals: bool,
-    /// The harvest's concurrency (the vault's writes use at least the sync's default).
-    pub concurrency: usize,
+impl Auditor for Keeper {
+    fn audit_entry(
+        &self,
+        action: AuditAction,
+        org: Option<&OrgId>,
+        client_id: Option<&str>,
+        fingerprint: Option<&Fingerprint>,
+        detail: Option<String>,
+    ) -> AuditEntry {
+        audit_entry_for(
+            &self.shared.user,
+            None,
+            action,
+            org,
+            client_id,
+            fingerprint,
+            detail,
+        )
+    }
 }
 
-/// The sink a keeper gives a harvest.
+/// The commit path of one harvest: the local commit, with one optional vault step before
+/// it (the vault written first) whose publish of the team's view follows the commit.
 #[derive(Debug)]
-pub enum Sink {
-    /// The local store alone.
-    Local(LocalOnly),
-    /// The vault first, then the store; then the team's view is published.
-    Vault(Box<team::Publishing<VaultSink>>),
+pub struct CommitPath {
+    vault: Option<Box<team::Publishing<VaultSink>>>,
 }
 
 /// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
@@ -458,44 +594,35 @@ pub struct SinkReport {
     pub view: Option<Result<team::Published, String>>,
 }
 
-impl Sink {
+impl CommitPath {
     /// What the vault side did (`None` for the local store).
-    pub fn report(&self) -> Option<SinkReport> {
-        match self {
-            Sink::Local(_) => None,
-            Sink::Vault(v) => Some(SinkReport {
-                counts: v.inner.counts,
-                foreign: v.inner.reconciling().then(|| v.inner.foreign.clone()),
-                view: v.outcome.clone(),
-            }),
-        }
+    fn report(&self) -> Option<SinkReport> {
+        self.vault.as_ref().map(|v| SinkReport {
+            counts: v.inner.counts,
+            foreign: v.inner.reconciling().then(|| v.inner.foreign.clone()),
+            view: v.outcome.clone(),
+        })
     }
 }
 
-impl CommitSink for Sink {
+impl CommitSink for CommitPath {
     fn sync(
         &mut self,
         run: ToSync<'_>,
         summary: &mut RunSummary,
     ) -> impl std::future::Future<Output = OpResult<Synced>> {
-        match self {
-            Sink::Local(s) => Either::Left(s.sync(run, summary)),
-            Sink::Vault(v) => Either::Right(v.sync(run, summary)),
+        match &mut self.vault {
+            None => Either::Left(std::future::ready(Ok(Synced::default()))),
+            Some(v) => Either::Right(v.sync(run, summary)),
         }
     }
 
     fn identity(&self) -> Option<String> {
-        match self {
-            Sink::Local(s) => s.identity(),
-            Sink::Vault(v) => v.identity(),
-        }
+        self.vault.as_ref().and_then(|v| v.identity())
     }
 
     fn publishes_view(&self) -> bool {
-        match self {
-            Sink::Local(s) => s.publishes_view(),
-            Sink::Vault(v) => v.publishes_view(),
-        }
+        self.vault.is_some()
     }
 
     fn publish_view(
@@ -505,9 +632,9 @@ impl CommitSink for Sink {
         run_id: uuid::Uuid,
     ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
     {
-        match self {
-            Sink::Local(s) => Either::Left(s.publish_view(view, previous, run_id)),
-            Sink::Vault(v) => Either::Right(v.publish_view(view, previous, run_id)),
+        match &mut self.vault {
+            None => Either::Left(std::future::ready(None)),
+            Some(v) => Either::Right(v.publish_view(view, previous, run_id)),
         }
     }
 }

@@ -16,7 +16,8 @@ pub mod vault_sync;
 pub mod verify_many;
 
 pub use context::{
-    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
+    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Auditor,
+    Context,
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
@@ -24,7 +25,10 @@ pub use harvest::{
 };
 
 pub use error::OpError;
-pub use keeper::{Keeper, Sink, SinkOptions, SinkReport, StoreAccess};
+pub use keeper::{
+    CommitPath, HarvestRequest, Harvested, Keeper, LockedStore, PullOutcome, PullRequest,
+    ReadRequest, SinkReport, StoreAccess, VerifyRequest,
+};
 
 /// Result of an operation.
 pub type OpResult<T> = Result<T, OpError>;

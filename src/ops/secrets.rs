@@ -8,12 +8,12 @@ use crate::domain::{AuditAction, OrgId};
 use crate::sims::{SimsClient, SimsError};
 use crate::store::Store;
 
-use super::{Context, OpResult};
+use super::{Auditor, OpResult};
 
 /// Unseals one secret for an explicit reveal or copy and audits it.
 pub fn unseal_audited(
     store: &mut Store,
-    ctx: &Context,
+    ctx: &impl Auditor,
     action: AuditAction,
     org: &OrgId,
     client_id: &str,

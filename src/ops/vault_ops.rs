@@ -116,7 +116,7 @@ pub async fn read_for_reveal(
 /// secret under this store's key.
 pub fn audit_vault_read(
     store: &mut Store,
-    ctx: &Context,
+    ctx: &impl super::Auditor,
     action: AuditAction,
     org: &OrgId,
     client_id: &str,
@@ -130,7 +130,7 @@ pub fn audit_vault_read(
 /// names the harvest host's fingerprint: vault.md "Team mode").
 pub fn audit_vault_read_as(
     store: &mut Store,
-    ctx: &Context,
+    ctx: &impl super::Auditor,
     action: AuditAction,
     org: &OrgId,
     client_id: &str,
@@ -163,8 +163,8 @@ pub struct CheckLine {
 
 /// The message for secrets still sealed in a vault-mode store (vault.md sync rule 10);
 /// `None` when there are none, or no store yet.
-pub fn sealed_remaining(ctx: &Context) -> Option<String> {
-    let store = super::open_store_if_present(&ctx.settings.local).ok()??;
+pub fn sealed_remaining(local: &crate::config::LocalSettings) -> Option<String> {
+    let store = super::open_store_if_present(local).ok()??;
     let n = store.sealed_secret_count().ok()?;
     (n > 0).then(|| {
         format!(
@@ -179,7 +179,7 @@ pub fn sealed_remaining(ctx: &Context) -> Option<String> {
 /// when it is in the vault), and, in vault mode, secrets still sealed in the local store.
 pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     let mut lines = check_vault(ctx).await?;
-    if let Some(detail) = ctx.keeper.sealed_remaining(ctx) {
+    if let Some(detail) = ctx.keeper.sealed_remaining() {
         lines.push(CheckLine {
             check: "local store".into(),
             ok: false,

@@ -21,7 +21,7 @@ use crate::store::Store;
 pub use crate::domain::{CheckOutcome, CredentialCheck, Tally};
 
 use super::secrets;
-use super::{Context, OpResult};
+use super::OpResult;
 
 /// Which credentials to verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,7 +246,7 @@ pub fn results_of(checks: &[CredentialCheck]) -> Vec<VerifyResult> {
 /// identity, as a reveal names it).
 pub fn audit_checks(
     store: &mut Store,
-    ctx: &Context,
+    ctx: &impl super::Auditor,
     found: &Verified,
     vault_identity: Option<&str>,
 ) -> OpResult<()> {

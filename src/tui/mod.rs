@@ -55,9 +55,9 @@ pub mod views;
 mod run;
 mod terminal;
 
+pub use crate::domain::{Capabilities, Refresh};
 pub use action::{Action, Effect, UserCommand};
 pub use app::App;
 pub use run::{run, run_headless};
-pub use crate::domain::{Capabilities, Refresh};
 pub use services::{ConsoleOptions, Overview, Services};
 pub use terminal::PANIC_MESSAGE;

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
+use crate::domain::{Capabilities, Refresh};
 use crate::domain::{OrgId, RunSummary};
 use crate::tui::action::{Action, Effect};
 use crate::tui::keys::{self, KeyScope};
-use crate::domain::{Capabilities, Refresh};
 use crate::tui::services::{ConsoleOptions, Overview};
 use crate::tui::strings;
 use crate::tui::theme::Theme;

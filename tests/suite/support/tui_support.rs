@@ -22,7 +22,7 @@ use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
 use simsid::tui::{
-    views, Action, App, ConsoleOptions, Effect, Overview, Capabilities, Services, UserCommand,
+    views, Action, App, Capabilities, ConsoleOptions, Effect, Overview, Services, UserCommand,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
