@@ -100,7 +100,7 @@ async fn main() {
         new.as_str(),
         tx,
         CancellationToken::new(),
-        &mut ops::LocalOnly,
+        &mut ops::CommitPath::local(),
     )
     .await
     .expect("one school");

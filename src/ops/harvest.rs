@@ -91,21 +91,6 @@ pub trait CommitSink {
     }
 }
 
-/// The local store alone (`secrets = "local"`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LocalOnly;
-
-impl CommitSink for LocalOnly {
-    // Not `async fn`: the future must not hold the store (it is not `Sync`).
-    fn sync(
-        &mut self,
-        _run: ToSync<'_>,
-        _summary: &mut RunSummary,
-    ) -> impl std::future::Future<Output = OpResult<Synced>> {
-        std::future::ready(Ok(Synced::default()))
-    }
-}
-
 /// [`harvest_and_commit_with`] the default policy: the removal guard holds mass removals.
 /// The console's harvest uses this.
 pub async fn harvest_and_commit<S: Source>(
@@ -143,7 +128,15 @@ pub async fn harvest_and_commit_with<S: Source>(
         policy,
         user,
     };
-    harvest_and_commit_via(store, source, run, events, cancel, &mut LocalOnly).await
+    harvest_and_commit_via(
+        store,
+        source,
+        run,
+        events,
+        cancel,
+        &mut super::CommitPath::local(),
+    )
+    .await
 }
 
 /// How one harvest runs and who runs it.

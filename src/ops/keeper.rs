@@ -366,9 +366,14 @@ impl Keeper {
                     .with_concurrency(options.concurrency.max(SYNC_CONCURRENCY))
                     .accepting_removals(options.accept_removals);
                 // Every committed run also publishes the team's view (vault.md "Team mode").
-                let step = team::Publishing::new(sink, self.vault()?, settings, options.reconcile);
                 Ok(CommitPath {
-                    vault: Some(Box::new(step)),
+                    vault: Some(Box::new(VaultStep {
+                        sink,
+                        client: self.vault()?,
+                        settings: settings.clone(),
+                        repair: options.reconcile,
+                        published: None,
+                    })),
                 })
             }
         }
@@ -579,9 +584,30 @@ impl Auditor for Keeper {
 
 /// The commit path of one harvest: the local commit, with one optional vault step before
 /// it (the vault written first) whose publish of the team's view follows the commit.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct CommitPath {
-    vault: Option<Box<team::Publishing<VaultSink>>>,
+    vault: Option<Box<VaultStep>>,
+}
+
+/// A harvest host's vault step: the sync before the local commit, then the publish of the
+/// team's view after it.
+#[derive(Debug)]
+struct VaultStep {
+    sink: VaultSink,
+    client: Arc<VaultClient>,
+    settings: VaultSettings,
+    /// `--reconcile`: every chunk rewritten and orphaned ones removed.
+    repair: bool,
+    /// `None` until a publish was tried (or when the run did not commit); the reason when
+    /// it failed.
+    published: Option<Result<team::Published, String>>,
+}
+
+impl CommitPath {
+    /// The local store alone (a local profile's harvest, and the library's tests).
+    pub fn local() -> CommitPath {
+        CommitPath::default()
+    }
 }
 
 /// What a vault-mode harvest adds to its output: the counts, and with `--reconcile` the
@@ -598,9 +624,9 @@ impl CommitPath {
     /// What the vault side did (`None` for the local store).
     fn report(&self) -> Option<SinkReport> {
         self.vault.as_ref().map(|v| SinkReport {
-            counts: v.inner.counts,
-            foreign: v.inner.reconciling().then(|| v.inner.foreign.clone()),
-            view: v.outcome.clone(),
+            counts: v.sink.counts,
+            foreign: v.sink.reconciling().then(|| v.sink.foreign.clone()),
+            view: v.published.clone(),
         })
     }
 }
@@ -613,12 +639,12 @@ impl CommitSink for CommitPath {
     ) -> impl std::future::Future<Output = OpResult<Synced>> {
         match &mut self.vault {
             None => Either::Left(std::future::ready(Ok(Synced::default()))),
-            Some(v) => Either::Right(v.sync(run, summary)),
+            Some(v) => Either::Right(v.sink.sync(run, summary)),
         }
     }
 
     fn identity(&self) -> Option<String> {
-        self.vault.as_ref().and_then(|v| v.identity())
+        self.vault.as_ref().and_then(|v| v.sink.identity())
     }
 
     fn publishes_view(&self) -> bool {
@@ -634,7 +660,39 @@ impl CommitSink for CommitPath {
     {
         match &mut self.vault {
             None => Either::Left(std::future::ready(None)),
-            Some(v) => Either::Right(v.publish_view(view, previous, run_id)),
+            Some(v) => Either::Right(v.publish(view, previous, run_id)),
+        }
+    }
+}
+
+impl VaultStep {
+    /// The after-commit hook: publishes the team's view and keeps how it went for the
+    /// front end; the store remembers what was published (`None`: nothing was).
+    async fn publish(
+        &mut self,
+        view: crate::view::View,
+        previous: Option<crate::store::PublishedMark>,
+        run_id: uuid::Uuid,
+    ) -> Option<(crate::store::PublishedMark, Option<String>)> {
+        let published = team::publish_view(
+            &self.client,
+            &self.settings,
+            view,
+            previous,
+            run_id,
+            self.repair,
+        )
+        .await;
+        match published {
+            Ok((published, mark, identity)) => {
+                self.published = Some(Ok(published));
+                Some((mark, identity))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the team's view was not published");
+                self.published = Some(Err(e.to_string()));
+                None
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ pub use context::{
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
-    record_not_committed, CommitSink, HarvestPolicy, LocalOnly, Run, SiteEnd, Synced, ToSync,
+    record_not_committed, CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync,
 };
 
 pub use error::OpError;
