@@ -3,3 +3,5 @@
 //! file, the stop signals, the current user, process hardening (design.md, `platform/`).
 //! No other module names an operating system; `unix.rs` and `windows.rs` hold the two
 //! implementations of the same functions.
+
+pub mod keychain;
