@@ -143,6 +143,7 @@ async fn harvest_into(
     sink: &mut ops::Sink,
 ) -> CmdResult {
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    super::store_key::say_key_notice(&mut store);
     let started_at = chrono::Utc::now();
     let request = ops::keeper::HarvestRequest { site: None, policy };
     let end = run_harvest(ctx, &mut store, sink, request).await?;

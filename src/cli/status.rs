@@ -26,14 +26,18 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     };
     let now = Utc::now();
     let report = assess(&facts, now, max_age);
+    // Where the store's key lives (cli.md, "Store"), worked out without it.
+    let store_key = ops::store_key_location(&ctx.settings.local).as_str();
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);
         // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
         v["source"] = json!(ctx.settings.source.as_str());
+        v["store_key"] = json!(store_key);
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         status_text(&mut out, &report, now).map_err(io_err)?;
+        writeln!(out, "store key:      {store_key}").map_err(io_err)?;
     }
     Ok(if report.healthy {
         exit::OK

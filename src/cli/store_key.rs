@@ -93,3 +93,12 @@ fn new_place(location: KeyLocation, store_path: &Path) -> String {
         KeyLocation::Env => "SIMSID_STORE_KEY".to_string(),
     }
 }
+
+/// Prints the one-line notice of a store created just now whose key went to a file because no
+/// keychain answered (cli.md, "Store"), and logs it.
+pub fn say_key_notice(store: &mut store::Store) {
+    if let Some(notice) = store.take_key_notice() {
+        tracing::info!(notice = %notice, "store key");
+        eprintln!("simsid: notice: {}", crate::sanitize::for_terminal(&notice));
+    }
+}

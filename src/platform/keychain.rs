@@ -74,6 +74,24 @@ pub fn answers() -> Result<(), KeychainError> {
     }
 }
 
+/// The entry `(SERVICE, account)`. On the Secret Service, `keyring` files the account under
+/// the attribute `username`; the attribute `account` is added too, so the platform's own tools
+/// find the entry by the name people use (`secret-tool search service simsid account ID`).
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+fn entry(account: &str) -> Result<keyring::Entry, KeychainError> {
+    let mut credential =
+        keyring::secret_service::SsCredential::new_with_target(None, SERVICE, account)
+            .map_err(classify)?;
+    credential
+        .attributes
+        .insert("account".to_string(), account.to_string());
+    credential.label = format!("simsid store key ({account})");
+    Ok(keyring::Entry::new_with_credential(Box::new(credential)))
+}
+
+/// The entry `(SERVICE, account)`: Windows Credential Manager (target `account.simsid`), the
+/// macOS Keychain (service `simsid`, account `account`).
+#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
 fn entry(account: &str) -> Result<keyring::Entry, KeychainError> {
     keyring::Entry::new(SERVICE, account).map_err(classify)
 }
