@@ -50,9 +50,7 @@ pub fn write(account: &str, value: &SecretString) -> Result<(), KeychainError> {
     let value = value.clone();
     on_own_thread(move || {
         let entry = entry(&account)?;
-        entry
-            .set_password(value.expose_secret())
-            .map_err(classify)
+        entry.set_password(value.expose_secret()).map_err(classify)
     })
 }
 
@@ -181,7 +179,9 @@ mod tests {
 
     #[test]
     fn a_locked_keychain_and_other_refusals_say_so() {
-        let e = classify(keyring::Error::NoStorageAccess("collection is locked".into()));
+        let e = classify(keyring::Error::NoStorageAccess(
+            "collection is locked".into(),
+        ));
         assert_eq!(
             e.to_string(),
             "the OS keychain is locked or refused access (collection is locked)"

@@ -146,8 +146,10 @@ mod tests {
 
     fn meta() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);",
+        )
+        .unwrap();
         conn
     }
 
@@ -179,11 +181,8 @@ mod tests {
     #[test]
     fn a_forged_id_or_location_is_corrupt() {
         let conn = meta();
-        conn.execute(
-            "INSERT INTO meta VALUES ('store_id', 'someone-else')",
-            [],
-        )
-        .unwrap();
+        conn.execute("INSERT INTO meta VALUES ('store_id', 'someone-else')", [])
+            .unwrap();
         assert!(matches!(read(&conn), Err(StoreError::Corrupt(_))));
         let conn = meta();
         conn.execute("INSERT INTO meta VALUES ('key_location', 'cloud')", [])

@@ -129,9 +129,9 @@ pub fn move_key(store_path: &Path, key: KeySource, to: KeyMove) -> Result<KeyMov
         }
     };
     let note = match (from, note) {
-        (KeyLocation::Env, None) => Some(
-            "unset SIMSID_STORE_KEY: while it is set, it is the key simsid uses".to_string(),
-        ),
+        (KeyLocation::Env, None) => {
+            Some("unset SIMSID_STORE_KEY: while it is set, it is the key simsid uses".to_string())
+        }
         (_, note) => note,
     };
     Ok(KeyMoved {

@@ -35,8 +35,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
 pub use access::{
-    key_location, key_record, keychain_answers, open_existing, open_for_harvest, open_if_present, store_dir,
-    KeySource,
+    key_location, key_record, keychain_answers, open_existing, open_for_harvest, open_if_present,
+    store_dir, KeySource,
 };
 pub use audit::{AuditCheck, BadRecord};
 pub use crypto::Fingerprinter;

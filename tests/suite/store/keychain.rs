@@ -47,9 +47,8 @@ fn with_store_key(
 
 /// `env` with the session bus of this test process (where the Secret Service is).
 fn with_keychain(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect(
-        "a session bus with a Secret Service: run these tests with .ci/keychain-tests",
-    );
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .expect("a session bus with a Secret Service: run these tests with .ci/keychain-tests");
     let mut env = env.clone();
     env.insert("DBUS_SESSION_BUS_ADDRESS".into(), bus);
     env
@@ -238,14 +237,22 @@ async fn store_key_settings_are_checked_and_status_says_where_the_key_lives() {
     let o = simsid(&with_store_key(&bare, logs.path(), "env"), &["sites"]).await;
     assert_refused(&o, 2, &["store_key = \"env\"", "SIMSID_STORE_KEY"]);
     let o = simsid(&with_store_key(&bare, logs.path(), "cloud"), &["sites"]).await;
-    assert_refused(&o, 2, &["store_key `cloud`", "\"keychain\", \"file\" or \"env\""]);
+    assert_refused(
+        &o,
+        2,
+        &["store_key `cloud`", "\"keychain\", \"file\" or \"env\""],
+    );
     // A store made with `env` says so when the variable is missing.
     let o = simsid(&bare, &["sites"]).await;
     assert_refused(&o, 1, &["is given in SIMSID_STORE_KEY", "which is not set"]);
     // `simsid store key` says where it lives.
     let o = simsid(&env, &["store", "key"]).await;
     assert_ok(&o, "store key");
-    assert!(stdout(&o).contains("is given in SIMSID_STORE_KEY"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("is given in SIMSID_STORE_KEY"),
+        "{}",
+        stdout(&o)
+    );
     sim.shutdown().await;
 }
 
@@ -262,7 +269,13 @@ async fn a_new_store_key_lands_in_the_keychain_and_no_key_file_is_written() {
     let (id, location) = key_record(&ts.path());
     let id = id.expect("the store records its id");
     assert_eq!(location.as_deref(), Some("keychain"));
-    assert_eq!(names(ts.dir.path()).iter().filter(|n| n.ends_with(".key")).count(), 0);
+    assert_eq!(
+        names(ts.dir.path())
+            .iter()
+            .filter(|n| n.ends_with(".key"))
+            .count(),
+        0
+    );
     // The Secret Service's own view: service simsid, account = the store's id.
     let found = secret_tool(&["search", "--all", "service", "simsid", "account", &id]);
     let shown = format!(
@@ -285,7 +298,11 @@ async fn a_new_store_key_lands_in_the_keychain_and_no_key_file_is_written() {
     // The entry removed: exit 1 saying so, never a new key.
     clear_keychain_entry(&id);
     let o = simsid(&env, &["harvest"]).await;
-    assert_refused(&o, 1, &["holds no entry", "a new key cannot open this store"]);
+    assert_refused(
+        &o,
+        1,
+        &["holds no entry", "a new key cannot open this store"],
+    );
     assert!(keychain_entry(&id).is_none(), "no new entry");
     assert!(!default_key(&ts).exists(), "no new key file");
     sim.shutdown().await;
@@ -302,8 +319,11 @@ async fn an_existing_store_with_a_key_file_keeps_it_where_a_keychain_answers() {
     let key = fs::read(default_key(&ts)).unwrap();
     // As a store made before the keychain: no record of its id or key.
     let conn = rusqlite::Connection::open(ts.path()).unwrap();
-    conn.execute("DELETE FROM meta WHERE key IN ('store_id', 'key_location')", [])
-        .unwrap();
+    conn.execute(
+        "DELETE FROM meta WHERE key IN ('store_id', 'key_location')",
+        [],
+    )
+    .unwrap();
     drop(conn);
     // With the default setting and a keychain that answers, it keeps using its key file.
     let env = with_keychain(&stored_key_env(&env_for(&sim, &ts), logs.path()));
@@ -345,12 +365,19 @@ async fn move_to_keychain_and_back_to_a_file_keeps_the_store_openable() {
     // Again: nothing to do.
     let o = simsid(&env, &["store", "key", "--move-to-keychain"]).await;
     assert_ok(&o, "again");
-    assert!(stdout(&o).contains("already in the OS keychain"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("already in the OS keychain"),
+        "{}",
+        stdout(&o)
+    );
 
     // Back to a file: the same key, owner-only; the entry is gone; the store opens.
     let o = simsid(&env, &["store", "key", "--to-file"]).await;
     assert_ok(&o, "to file");
-    assert_eq!(fs::read_to_string(default_key(&ts)).unwrap().trim(), key_text.trim());
+    assert_eq!(
+        fs::read_to_string(default_key(&ts)).unwrap().trim(),
+        key_text.trim()
+    );
     assert_eq!(mode(&default_key(&ts)), 0o600);
     assert!(keychain_entry(&id).is_none(), "the entry is removed");
     assert_eq!(key_record(&ts.path()).1.as_deref(), Some("file"));
@@ -376,8 +403,8 @@ async fn move_to_keychain_and_back_to_a_file_keeps_the_store_openable() {
         .stdin(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut child| {
-            use std::io::Write;
             use secrecy::ExposeSecret;
+            use std::io::Write;
             child
                 .stdin
                 .take()
@@ -427,5 +454,58 @@ async fn a_keychain_entry_holding_another_key_is_never_replaced() {
     assert!(default_key(&ts).exists(), "the key file stays");
     assert_ok(&simsid(&env, &["sites"]).await, "sites");
     clear_keychain_entry(&id);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
+async fn a_locked_keychain_is_exit_1_saying_unlock_it_and_never_a_new_key() {
+    // Its own session bus and keyring (locking the shared one would stop the other tests).
+    let sim = simulator(3, 89).await;
+    let ts = TempStore::new();
+    let logs = tempfile::tempdir().unwrap();
+    let env = stored_key_env(&env_for(&sim, &ts), logs.path());
+    let keyring_home = tempfile::tempdir().unwrap();
+    let script = logs.path().join("locked.sh");
+    let mut text = String::from("set -u\n");
+    for (k, v) in &env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{home}' XDG_DATA_HOME='{home}/data' XDG_RUNTIME_DIR='{home}/run'\n\
+         mkdir -p \"$XDG_DATA_HOME\" \"$XDG_RUNTIME_DIR\" && chmod 700 \"$XDG_RUNTIME_DIR\"\n\
+         eval \"$(printf pw | gnome-keyring-daemon --unlock --components=secrets --daemonize)\"\n\
+         simsid='{bin}'\n\
+         \"$simsid\" harvest >/dev/null; echo \"HARVEST=$?\"\n\
+         dbus-send --session --print-reply --dest=org.freedesktop.secrets \
+         /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
+         array:objpath:/org/freedesktop/secrets/collection/login >/dev/null; echo \"LOCK=$?\"\n\
+         \"$simsid\" sites 2>&1; echo \"SITES=$?\"\n\
+         \"$simsid\" harvest 2>&1; echo \"HARVEST_AGAIN=$?\"\n",
+        home = keyring_home.path().display(),
+        bin = assert_cmd::cargo::cargo_bin("simsid").display()
+    ));
+    fs::write(&script, text).unwrap();
+    let o = tokio::task::spawn_blocking(move || {
+        Command::new("timeout")
+            .args(["120", "dbus-run-session", "--", "sh"])
+            .arg(&script)
+            .output()
+            .expect("dbus-run-session runs")
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for line in ["HARVEST=0", "LOCK=0", "SITES=1", "HARVEST_AGAIN=1"] {
+        assert!(out.contains(line), "{line} not in: {out}");
+    }
+    assert!(
+        out.contains("the OS keychain is locked or refused access")
+            && out.contains("unlock the keychain")
+            && out.contains("a new key cannot open this store"),
+        "{out}"
+    );
+    assert_eq!(key_record(&ts.path()).1.as_deref(), Some("keychain"));
+    assert!(!default_key(&ts).exists(), "no key file, never a new key");
     sim.shutdown().await;
 }
