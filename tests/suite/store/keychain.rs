@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::support::common::*;
 use crate::support::disk::*;
@@ -45,11 +45,15 @@ fn with_store_key(
     env
 }
 
-/// `env` with the session bus of this test process (where the Secret Service is).
+/// `env` with the session bus of this test process (where the Secret Service is); on Windows
+/// the Credential Manager needs nothing.
 fn with_keychain(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut env = env.clone();
+    if cfg!(windows) {
+        return env;
+    }
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
         .expect("a session bus with a Secret Service: run these tests with .ci/keychain-tests");
-    let mut env = env.clone();
     env.insert("DBUS_SESSION_BUS_ADDRESS".into(), bus);
     env
 }
@@ -69,6 +73,7 @@ fn key_record(store: &Path) -> (Option<String>, Option<String>) {
 }
 
 /// Sets the recorded key location of the store at `store` (as an older or moved store has it).
+#[cfg(not(windows))]
 fn set_key_location(store: &Path, location: &str) {
     let conn = rusqlite::Connection::open(store).unwrap();
     conn.execute(
@@ -94,8 +99,9 @@ fn assert_ok(o: &Output, what: &str) {
 }
 
 /// `secret-tool` (libsecret) run against the test's session bus: the Secret Service's own view.
+#[cfg(target_os = "linux")]
 fn secret_tool(args: &[&str]) -> Output {
-    Command::new("secret-tool")
+    std::process::Command::new("secret-tool")
         .args(args)
         .output()
         .expect("secret-tool (libsecret-tools) runs")
@@ -104,6 +110,7 @@ fn secret_tool(args: &[&str]) -> Output {
 /// The keychain's entry for the store `id` (service simsid), as `secret-tool lookup` gives it.
 /// (An entry written here by hand carries the attributes `keyring` searches on too:
 /// `username` and `target`.)
+#[cfg(target_os = "linux")]
 fn keychain_entry(id: &str) -> Option<String> {
     let o = secret_tool(&["lookup", "service", "simsid", "account", id]);
     o.status
@@ -111,10 +118,14 @@ fn keychain_entry(id: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
+#[cfg(target_os = "linux")]
 fn clear_keychain_entry(id: &str) {
     let _ = secret_tool(&["clear", "service", "simsid", "account", id]);
 }
 
+// Not on Windows: its Credential Manager always answers, so "no keychain" cannot be made
+// there (a session bus address that leads nowhere is how it is made on Linux).
+#[cfg(not(windows))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_keychain_a_new_store_keeps_its_key_in_a_file_and_says_why() {
     let sim = simulator(4, 81).await;
@@ -146,6 +157,9 @@ fn default_key(ts: &TempStore) -> std::path::PathBuf {
     simsid::store::default_key_path(&ts.path())
 }
 
+// Not on Windows: its Credential Manager always answers, so "no keychain" cannot be made
+// there (a session bus address that leads nowhere is how it is made on Linux).
+#[cfg(not(windows))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_key_keychain_with_no_keychain_is_exit_1_and_creates_nothing() {
     let sim = simulator(3, 82).await;
@@ -173,6 +187,9 @@ async fn store_key_keychain_with_no_keychain_is_exit_1_and_creates_nothing() {
     sim.shutdown().await;
 }
 
+// Not on Windows: its Credential Manager always answers, so "no keychain" cannot be made
+// there (a session bus address that leads nowhere is how it is made on Linux).
+#[cfg(not(windows))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keychain_store_with_no_keychain_is_exit_1_and_never_a_new_key() {
     let sim = simulator(3, 83).await;
@@ -256,6 +273,8 @@ async fn store_key_settings_are_checked_and_status_says_where_the_key_lives() {
     sim.shutdown().await;
 }
 
+// Linux only: it looks at the Secret Service with libsecret's own client (`secret-tool`).
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
 async fn a_new_store_key_lands_in_the_keychain_and_no_key_file_is_written() {
@@ -308,6 +327,8 @@ async fn a_new_store_key_lands_in_the_keychain_and_no_key_file_is_written() {
     sim.shutdown().await;
 }
 
+// Linux only: it looks at the Secret Service with libsecret's own client (`secret-tool`).
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
 async fn an_existing_store_with_a_key_file_keeps_it_where_a_keychain_answers() {
@@ -339,6 +360,8 @@ async fn an_existing_store_with_a_key_file_keeps_it_where_a_keychain_answers() {
     sim.shutdown().await;
 }
 
+// Linux only: it looks at the Secret Service with libsecret's own client (`secret-tool`).
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
 async fn move_to_keychain_and_back_to_a_file_keeps_the_store_openable() {
@@ -387,7 +410,7 @@ async fn move_to_keychain_and_back_to_a_file_keeps_the_store_openable() {
     // A move interrupted after the entry was written (the store still records the file):
     // the file still opens it, and the move completes from there.
     let key = simsid::store::StoreKey::from_base64(&key_text.trim().to_string().into()).unwrap();
-    let o = Command::new("secret-tool")
+    let o = std::process::Command::new("secret-tool")
         .args([
             "store",
             "--label=simsid",
@@ -426,6 +449,8 @@ async fn move_to_keychain_and_back_to_a_file_keeps_the_store_openable() {
     sim.shutdown().await;
 }
 
+// Linux only: it looks at the Secret Service with libsecret's own client (`secret-tool`).
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
 async fn a_keychain_entry_holding_another_key_is_never_replaced() {
@@ -437,7 +462,7 @@ async fn a_keychain_entry_holding_another_key_is_never_replaced() {
     let (id, _) = key_record(&ts.path());
     let id = id.unwrap();
     let other = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
-    let o = Command::new("sh")
+    let o = std::process::Command::new("sh")
         .args([
             "-c",
             &format!(
@@ -457,6 +482,8 @@ async fn a_keychain_entry_holding_another_key_is_never_replaced() {
     sim.shutdown().await;
 }
 
+// Linux only: it looks at the Secret Service with libsecret's own client (`secret-tool`).
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"]
 async fn a_locked_keychain_is_exit_1_saying_unlock_it_and_never_a_new_key() {
@@ -487,7 +514,7 @@ async fn a_locked_keychain_is_exit_1_saying_unlock_it_and_never_a_new_key() {
     ));
     fs::write(&script, text).unwrap();
     let o = tokio::task::spawn_blocking(move || {
-        Command::new("timeout")
+        std::process::Command::new("timeout")
             .args(["120", "dbus-run-session", "--", "sh"])
             .arg(&script)
             .output()
@@ -507,5 +534,49 @@ async fn a_locked_keychain_is_exit_1_saying_unlock_it_and_never_a_new_key() {
     );
     assert_eq!(key_record(&ts.path()).1.as_deref(), Some("keychain"));
     assert!(!default_key(&ts).exists(), "no key file, never a new key");
+    sim.shutdown().await;
+}
+
+/// The keychain round trip seen through simsid alone (no platform tool): on Linux against
+/// the Secret Service (`.ci/keychain-tests`), on Windows against the Credential Manager (the
+/// Windows leg, under Wine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(windows),
+    ignore = "needs a Secret Service: run `.ci/keychain-tests` (cargo test --test suite store::keychain -- --ignored inside dbus-run-session with an unlocked gnome-keyring-daemon)"
+)]
+async fn the_key_goes_to_the_os_keychain_and_back_through_simsid_alone() {
+    let sim = simulator(3, 90).await;
+    let ts = TempStore::new();
+    let logs = tempfile::tempdir().unwrap();
+    let env = with_keychain(&stored_key_env(&env_for(&sim, &ts), logs.path()));
+    assert_ok(&simsid(&env, &["harvest"]).await, "harvest");
+    assert!(!default_key(&ts).exists(), "no key file");
+    assert_eq!(status_store_key(&env).await, "keychain");
+    let (id, _) = key_record(&ts.path());
+    let o = simsid(&env, &["store", "key"]).await;
+    assert!(
+        stdout(&o).contains(&format!("account {}", id.unwrap())),
+        "{}",
+        stdout(&o)
+    );
+    let sites = stdout(&simsid(&env, &["sites", "--json"]).await);
+    assert!(sites.starts_with('['), "{sites}");
+    assert_ok(
+        &simsid(&env, &["store", "key", "--to-file"]).await,
+        "to file",
+    );
+    assert!(default_key(&ts).exists());
+    assert_eq!(status_store_key(&env).await, "file");
+    assert_eq!(stdout(&simsid(&env, &["sites", "--json"]).await), sites);
+    assert_ok(
+        &simsid(&env, &["store", "key", "--move-to-keychain"]).await,
+        "to keychain",
+    );
+    assert!(!default_key(&ts).exists());
+    assert_eq!(status_store_key(&env).await, "keychain");
+    assert_eq!(stdout(&simsid(&env, &["sites", "--json"]).await), sites);
+    // Leave no entry behind.
+    assert_ok(&simsid(&env, &["store", "key", "--to-file"]).await, "tidy");
     sim.shutdown().await;
 }
