@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The key check record does not verify under the given key; nothing was written.
-    #[error("store key does not match this store (wrong SIMSID_STORE_KEY, key file or keychain entry?)")]
+    #[error(
+        "store key does not match this store (wrong SIMSID_STORE_KEY, key file or keychain entry?)"
+    )]
     KeyMismatch,
     /// A store key that is not base64 of exactly 32 bytes (the message never quotes it).
     #[error("bad store key: {0}")]
