@@ -84,6 +84,7 @@ pub async fn harvest(
         reconcile,
         // The names before the run: a school the run removes is still named.
         sites_before: true,
+        on_locked: Some(&super::store_key::say_key_notice),
         ..ops::HarvestRequest::default()
     };
     let harvested = run_harvest(ctx, request).await?;

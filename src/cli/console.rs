@@ -150,9 +150,10 @@ async fn run_harvest(
     cancel: Cancel,
 ) -> anyhow::Result<HarvestEnd> {
     let ctx = context(&inner)?;
+    let before = hook.map(|hook| move |_: &mut Store| hook());
     let request = ops::HarvestRequest {
         site: site.as_deref(),
-        on_locked: hook.as_deref(),
+        on_locked: before.as_ref().map(|f| f as ops::OnLocked<'_>),
         ..ops::HarvestRequest::default()
     };
     // A refusal before the run (a list of configuration problems) fits the flash line.
@@ -219,7 +220,12 @@ impl Services for ConsoleServices {
                 .application_id
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
-            store_path: local.store_path.display().to_string(),
+            // The header says where the store's key lives (cli.md, "Store").
+            store_path: format!(
+                "{} (key: {})",
+                local.store_path.display(),
+                ops::store_key_location(local)
+            ),
             capabilities: inner.ctx.keeper.capabilities(),
             sites,
             last_run,

@@ -13,6 +13,7 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     let request = ops::HarvestRequest {
         site: Some(query),
         sites_before: true,
+        on_locked: Some(&super::store_key::say_key_notice),
         ..ops::HarvestRequest::default()
     };
     let ops::Harvested {

@@ -17,7 +17,13 @@ pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) ->
     let started_at = chrono::Utc::now();
     // The keeper refuses a pull on a harvest host before the store is opened, then holds the
     // harvest lock (one writer of the store at a time: a pull replaces its view).
-    let ops::PullOutcome { pulled, store } = ctx.keeper.pull(ops::PullRequest { options }).await?;
+    let ops::PullOutcome { pulled, store } = ctx
+        .keeper
+        .pull(ops::PullRequest {
+            options,
+            on_locked: Some(&super::store_key::say_key_notice),
+        })
+        .await?;
     let store = &store.store;
     let pulled = match pulled {
         Ok(pulled) => pulled,

@@ -380,10 +380,16 @@ impl Keeper {
     }
 }
 
+/// Runs once the store is open under the harvest lock, before the operation (a notice of a
+/// store created just now; the demo changes its simulator there).
+pub type OnLocked<'a> = &'a (dyn Fn(&mut Store) + Send + Sync);
+
 /// A viewer's pull (`simsid pull`, the console's `R` on a viewer).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PullRequest {
+#[derive(Clone, Copy, Default)]
+pub struct PullRequest<'a> {
     pub options: team::PullOptions,
+    /// Runs once the store is open under the lock, before the pull.
+    pub on_locked: Option<OnLocked<'a>>,
 }
 
 /// How a pull went, with the store it wrote (still under the harvest lock).
@@ -404,10 +410,13 @@ impl Keeper {
     /// A viewer's pull: refused (usage error) on a profile that harvests before the store
     /// is opened; then the harvest lock (one writer of the store at a time), and the
     /// published view into the store; one request when unchanged.
-    pub async fn pull(&self, request: PullRequest) -> OpResult<PullOutcome> {
+    pub async fn pull(&self, request: PullRequest<'_>) -> OpResult<PullOutcome> {
         // Before the store is opened: a harvest host's store is never replaced.
         self.refuse_unless_viewer()?;
         let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
+        if let Some(hook) = request.on_locked {
+            hook(&mut store);
+        }
         let pulled = async {
             let client = self.vault()?;
             team::pull(&client, self.vault_settings()?, &mut store, request.options).await
@@ -458,9 +467,8 @@ pub struct HarvestRequest<'a> {
     /// Read the store's sites before the run (a front end that names a school the run
     /// removes): [`Harvested::sites_before`].
     pub sites_before: bool,
-    /// Runs once the harvest lock is held, before fetching (the demo changes its simulator
-    /// there).
-    pub on_locked: Option<&'a (dyn Fn() + Send + Sync)>,
+    /// Runs once the store is open under the lock, before fetching.
+    pub on_locked: Option<OnLocked<'a>>,
 }
 
 impl std::fmt::Debug for HarvestRequest<'_> {
@@ -519,7 +527,7 @@ impl Keeper {
         let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
         let sites_before = request.sites_before.then(|| store.sites().ok()).flatten();
         if let Some(hook) = request.on_locked {
-            hook();
+            hook(&mut store);
         }
         let end = self
             .run_harvest(&mut store, &mut path, request, events, cancel)

@@ -16,8 +16,8 @@ pub mod vault_sync;
 pub mod verify_many;
 
 pub use context::{
-    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Auditor,
-    Context,
+    move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,
+    sims_client, store_key_location, Auditor, Context,
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
@@ -26,7 +26,7 @@ pub use harvest::{
 
 pub use error::OpError;
 pub use keeper::{
-    CommitPath, HarvestRequest, Harvested, Keeper, LockedStore, PullOutcome, PullRequest,
+    CommitPath, HarvestRequest, Harvested, Keeper, LockedStore, OnLocked, PullOutcome, PullRequest,
     ReadRequest, SinkReport, StoreAccess, VerifyRequest,
 };
 
