@@ -21,17 +21,19 @@ pub struct Cli {
 /// Flags accepted before or after any command.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Config file (default: $SIMSID_CONFIG, else config.toml in the platform config directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::CONFIG)]
     pub config: Option<PathBuf>,
     /// Profile table to use (default: $SIMSID_PROFILE, else `default`).
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Store file (default: $SIMSID_STORE, else store.sqlite3 in the platform data directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::STORE)]
     pub store: Option<PathBuf>,
-    /// Log file, JSON lines (default: $SIMSID_LOG, else simsid.log in the platform state directory).
-    #[arg(long = "log-file", global = true, value_name = "PATH")]
+    #[arg(
+        long = "log-file",
+        global = true,
+        value_name = "PATH",
+        help = crate::platform::help::LOG_FILE
+    )]
     pub log_file: Option<PathBuf>,
     /// More log detail (repeat for more); never secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -378,7 +378,7 @@ impl Layers<'_> {
             return match read_secret_file(&path, "client_secret_file", Trim::LineEnd) {
                 Ok(s) => {
                     let shown = format!("client_secret_file {}", path.display());
-                    let fix = format!("`chmod 600 {}`", path.display());
+                    let fix = crate::platform::make_private_command(Some(&path));
                     self.warnings
                         .extend(loose_file_warning(&path, &shown, &fix));
                     Some(s)
@@ -739,11 +739,10 @@ mod tests {
 
     #[test]
     fn secret_file_readable_by_others_warns() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let secret = tmp.path().join("secret");
         std::fs::write(&secret, "file-secret-value\n").unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        crate::platform::open_to_others(&secret);
         let cfg = tmp.path().join("c.toml");
         std::fs::write(
             &cfg,
@@ -764,7 +763,7 @@ mod tests {
         let r = s.remote.unwrap();
         assert_eq!(r.sims.client_secret.expose_secret(), "file-secret-value");
 
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        crate::platform::set_sharing(&secret, crate::platform::Sharing::Private).unwrap();
         let flags = Flags {
             config: Some(tmp.path().join("c.toml")),
             ..Flags::default()
