@@ -225,13 +225,15 @@ pub enum Command {
         #[arg(long = "rate-limit", value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
         rate_limit: Option<u32>,
     },
-    /// Print a shell completion script on stdout.
+    /// Print a shell completion script on stdout (PowerShell: add
+    /// `simsid completions powershell | Out-String | Invoke-Expression` to your $PROFILE).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
+    /// Print the manual page (roff) on stdout: `simsid man | man -l -`. Without `man` (on
+    /// Windows), `simsid help [COMMAND]` is the same reference.
     Man,
 }
 

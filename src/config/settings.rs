@@ -144,7 +144,10 @@ impl Dirs {
         match directories::ProjectDirs::from("", "", "simsid") {
             Some(p) => Dirs {
                 config_dir: p.config_dir().to_path_buf(),
-                data_dir: p.data_dir().to_path_buf(),
+                // The local (non-roaming) data directory: the same as `data_dir` on Unix and
+                // macOS; on Windows `%LOCALAPPDATA%`, so a roaming profile never copies the
+                // store and its key to a server or another machine.
+                data_dir: p.data_local_dir().to_path_buf(),
                 state_dir: p
                     .state_dir()
                     .unwrap_or_else(|| p.data_local_dir())

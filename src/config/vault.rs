@@ -234,8 +234,13 @@ pub fn resolve(
     {
         None | Some("token") => {
             let token_file = p.vault_token_file.clone().unwrap_or_else(|| {
-                PathBuf::from(env.var("HOME").unwrap_or_else(|| ".".to_string()))
-                    .join(".vault-token")
+                // `%USERPROFILE%` where there is no `$HOME` (Windows), as the vault CLI does.
+                PathBuf::from(
+                    env.var("HOME")
+                        .or_else(|| env.var("USERPROFILE"))
+                        .unwrap_or_else(|| ".".to_string()),
+                )
+                .join(".vault-token")
             });
             let token = env.var("VAULT_TOKEN").map(SecretString::from);
             if token.is_none() && needs_vault {

@@ -205,7 +205,7 @@ pub mod help {
     /// `--store`'s help.
     #[cfg(windows)]
     pub const STORE: &str =
-        r"Store file (default: %SIMSID_STORE%, else %APPDATA%\simsid\data\store.sqlite3)";
+        r"Store file (default: %SIMSID_STORE%, else %LOCALAPPDATA%\simsid\data\store.sqlite3)";
     /// `--log-file`'s help.
     #[cfg(not(windows))]
     pub const LOG_FILE: &str = "Log file, JSON lines (default: $SIMSID_LOG, else simsid.log in \

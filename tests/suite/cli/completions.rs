@@ -41,3 +41,45 @@ fn man_page_renders_roff() {
     assert!(page.starts_with(".ie") || page.contains(".TH simsid 1"));
     assert!(page.contains(".TH simsid\\-harvest") || page.contains(".TH simsid-harvest"));
 }
+
+#[test]
+fn help_names_the_platforms_own_default_places() {
+    let out = Command::cargo_bin("simsid")
+        .expect("binary")
+        .arg("--help")
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).expect("utf-8");
+    #[cfg(windows)]
+    for place in [
+        r"%APPDATA%\simsid\config\config.toml",
+        r"%LOCALAPPDATA%\simsid\data\store.sqlite3",
+        "%SIMSID_CONFIG%",
+    ] {
+        assert!(help.contains(place), "{place} not in {help}");
+    }
+    #[cfg(not(windows))]
+    for place in [
+        "$SIMSID_CONFIG",
+        "platform config directory",
+        "$SIMSID_STORE",
+    ] {
+        assert!(help.contains(place), "{place} not in {help}");
+    }
+    assert!(!help.contains(if cfg!(windows) { "$SIMSID" } else { "%SIMSID" }));
+}
+
+#[test]
+fn help_is_offered_as_the_reference_beside_the_man_page() {
+    let out = Command::cargo_bin("simsid")
+        .expect("binary")
+        .args(["help", "man"])
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(help.contains("simsid help [COMMAND]"), "{help}");
+}
