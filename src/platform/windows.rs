@@ -654,6 +654,8 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "Wine keeps no DACL set on a file; on Windows run \
+                `cargo test --target x86_64-pc-windows-gnu --lib -- --ignored`"]
     fn a_file_everyone_may_use_is_refused_and_tightened() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("key");
@@ -669,6 +671,8 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "Wine keeps no DACL set on a file; on Windows run \
+                `cargo test --target x86_64-pc-windows-gnu --lib -- --ignored`"]
     fn a_store_file_everyone_may_read_passes_but_a_key_does_not() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("f");
