@@ -23,8 +23,7 @@ pub struct Cli {
 pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::CONFIG)]
     pub config: Option<PathBuf>,
-    /// Profile table to use (default: $SIMSID_PROFILE, else `default`).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help = crate::platform::help::PROFILE)]
     pub profile: Option<String>,
     #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::STORE)]
     pub store: Option<PathBuf>,

@@ -198,6 +198,12 @@ pub mod help {
     #[cfg(windows)]
     pub const CONFIG: &str =
         r"Config file (default: %SIMSID_CONFIG%, else %APPDATA%\simsid\config\config.toml)";
+    /// `--profile`'s help.
+    #[cfg(not(windows))]
+    pub const PROFILE: &str = "Profile table to use (default: $SIMSID_PROFILE, else `default`)";
+    /// `--profile`'s help.
+    #[cfg(windows)]
+    pub const PROFILE: &str = "Profile table to use (default: %SIMSID_PROFILE%, else `default`)";
     /// `--store`'s help.
     #[cfg(not(windows))]
     pub const STORE: &str =

@@ -2,13 +2,24 @@
 
 use assert_cmd::Command;
 
+/// The binary with an empty environment, but for `SystemRoot` and `PATH` where there is a
+/// `SystemRoot` (Windows needs them to start a process; under Wine, without them it fails
+/// with "Invalid handle").
+fn bare() -> Command {
+    let mut cmd = Command::cargo_bin("simsid").expect("binary");
+    cmd.env_clear();
+    if let Some(root) = std::env::var_os("SystemRoot") {
+        cmd.env("SystemRoot", root);
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    }
+    cmd
+}
+
 #[test]
 fn completions_for_each_shell_exit_zero_with_a_script() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let out = Command::cargo_bin("simsid")
-            .expect("binary")
+        let out = bare()
             .args(["completions", shell])
-            .env_clear()
             .output()
             .expect("run");
         assert_eq!(out.status.code(), Some(0), "{shell}");
@@ -19,10 +30,8 @@ fn completions_for_each_shell_exit_zero_with_a_script() {
 
 #[test]
 fn completions_for_an_unknown_shell_is_a_usage_error() {
-    let out = Command::cargo_bin("simsid")
-        .expect("binary")
+    let out = bare()
         .args(["completions", "tcsh"])
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -30,10 +39,8 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
 
 #[test]
 fn man_page_renders_roff() {
-    let out = Command::cargo_bin("simsid")
-        .expect("binary")
+    let out = bare()
         .arg("man")
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
@@ -44,10 +51,8 @@ fn man_page_renders_roff() {
 
 #[test]
 fn help_names_the_platforms_own_default_places() {
-    let out = Command::cargo_bin("simsid")
-        .expect("binary")
+    let out = bare()
         .arg("--help")
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
@@ -73,10 +78,8 @@ fn help_names_the_platforms_own_default_places() {
 
 #[test]
 fn help_is_offered_as_the_reference_beside_the_man_page() {
-    let out = Command::cargo_bin("simsid")
-        .expect("binary")
+    let out = bare()
         .args(["help", "man"])
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));

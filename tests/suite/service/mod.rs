@@ -9,4 +9,6 @@ mod harvest_signals;
 #[cfg(not(windows))]
 mod metrics;
 mod status;
+// Not on Windows: runs Linux's `systemd-analyze`.
+#[cfg(not(windows))]
 mod systemd;
