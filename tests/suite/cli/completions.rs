@@ -18,10 +18,7 @@ fn bare() -> Command {
 #[test]
 fn completions_for_each_shell_exit_zero_with_a_script() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        let out = bare()
-            .args(["completions", shell])
-            .output()
-            .expect("run");
+        let out = bare().args(["completions", shell]).output().expect("run");
         assert_eq!(out.status.code(), Some(0), "{shell}");
         let script = String::from_utf8(out.stdout).expect("utf-8");
         assert!(script.contains("harvest"), "{shell} script lacks commands");
@@ -30,19 +27,13 @@ fn completions_for_each_shell_exit_zero_with_a_script() {
 
 #[test]
 fn completions_for_an_unknown_shell_is_a_usage_error() {
-    let out = bare()
-        .args(["completions", "tcsh"])
-        .output()
-        .expect("run");
+    let out = bare().args(["completions", "tcsh"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn man_page_renders_roff() {
-    let out = bare()
-        .arg("man")
-        .output()
-        .expect("run");
+    let out = bare().arg("man").output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let page = String::from_utf8(out.stdout).expect("utf-8");
     assert!(page.starts_with(".ie") || page.contains(".TH simsid 1"));
@@ -51,10 +42,7 @@ fn man_page_renders_roff() {
 
 #[test]
 fn help_names_the_platforms_own_default_places() {
-    let out = bare()
-        .arg("--help")
-        .output()
-        .expect("run");
+    let out = bare().arg("--help").output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8(out.stdout).expect("utf-8");
     #[cfg(windows)]
@@ -78,10 +66,7 @@ fn help_names_the_platforms_own_default_places() {
 
 #[test]
 fn help_is_offered_as_the_reference_beside_the_man_page() {
-    let out = bare()
-        .args(["help", "man"])
-        .output()
-        .expect("run");
+    let out = bare().args(["help", "man"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8(out.stdout).expect("utf-8");
     assert!(help.contains("simsid help [COMMAND]"), "{help}");

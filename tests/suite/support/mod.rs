@@ -10,11 +10,9 @@ pub mod store_support;
 // Not on Windows: a Unix pseudo-terminal (rustix's pty API).
 #[cfg(not(windows))]
 pub mod terminal;
-// Not on Windows: provisions and starts Linux tools (`bao`, Python), which a Windows test
-// under Wine cannot wait for or stop.
-#[cfg(not(windows))]
+// On Windows only compiled: the tests that start `bao` or Python are compiled out there
+// (under Wine a Windows test cannot wait for or stop a Linux process).
 pub mod tools;
 pub mod tui_support;
-// Not on Windows: starts `bao` (see `tools`).
-#[cfg(not(windows))]
+// Used on Windows only for `free_port` (see `tools`).
 pub mod vault_support;
