@@ -151,17 +151,11 @@ pub struct Dirs {
 impl Dirs {
     /// The platform's directories for `simsid`, or `./.simsid` when there is no home.
     pub fn platform() -> Self {
-        match directories::ProjectDirs::from("", "", "simsid") {
-            Some(p) => Dirs {
-                config_dir: p.config_dir().to_path_buf(),
-                // The local (non-roaming) data directory: the same as `data_dir` on Unix and
-                // macOS; on Windows `%LOCALAPPDATA%`, so a roaming profile never copies the
-                // store and its key to a server or another machine.
-                data_dir: p.data_local_dir().to_path_buf(),
-                state_dir: p
-                    .state_dir()
-                    .unwrap_or_else(|| p.data_local_dir())
-                    .to_path_buf(),
+        match crate::platform::app_dirs() {
+            Some(d) => Dirs {
+                config_dir: d.config,
+                data_dir: d.data,
+                state_dir: d.state,
             },
             None => {
                 let base = PathBuf::from(".simsid");

@@ -47,6 +47,27 @@ pub enum Sharing {
     Readable,
 }
 
+/// Where `simsid` keeps its config, its store and its log by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppDirs {
+    /// The config file's folder.
+    pub config: std::path::PathBuf,
+    /// The store's folder.
+    pub data: std::path::PathBuf,
+    /// The log's folder.
+    pub state: std::path::PathBuf,
+}
+
+/// The platform's folders for `simsid` (`None` without a home folder): on Linux the XDG
+/// ones (`~/.config/simsid`, `~/.local/share/simsid`, `~/.local/state/simsid`), on macOS
+/// `~/Library/Application Support/simsid`; on Windows `%APPDATA%\simsid` for the config and
+/// `%LOCALAPPDATA%\simsid` (never roaming: a roaming profile would copy the store and its
+/// key to a server) for the store and the log.
+pub fn app_dirs() -> Option<AppDirs> {
+    let p = directories::ProjectDirs::from("", "", "simsid")?;
+    Some(imp::app_dirs(&p))
+}
+
 /// Hardens the process at start so no secret leaks to disk by accident: on Unix a private
 /// umask (077, so every file the process creates, SQLite's `-wal` and `-shm` included, is
 /// private) and no core dumps (`PR_SET_DUMPABLE` 0, `RLIMIT_CORE` 0). Windows has no umask
@@ -197,7 +218,7 @@ pub mod help {
     /// `--config`'s help.
     #[cfg(windows)]
     pub const CONFIG: &str =
-        r"Config file (default: %SIMSID_CONFIG%, else %APPDATA%\simsid\config\config.toml)";
+        r"Config file (default: %SIMSID_CONFIG%, else %APPDATA%\simsid\config.toml)";
     /// `--profile`'s help.
     #[cfg(not(windows))]
     pub const PROFILE: &str = "Profile table to use (default: $SIMSID_PROFILE, else `default`)";
@@ -211,7 +232,7 @@ pub mod help {
     /// `--store`'s help.
     #[cfg(windows)]
     pub const STORE: &str =
-        r"Store file (default: %SIMSID_STORE%, else %LOCALAPPDATA%\simsid\data\store.sqlite3)";
+        r"Store file (default: %SIMSID_STORE%, else %LOCALAPPDATA%\simsid\store.sqlite3)";
     /// `--log-file`'s help.
     #[cfg(not(windows))]
     pub const LOG_FILE: &str = "Log file, JSON lines (default: $SIMSID_LOG, else simsid.log in \
@@ -219,5 +240,5 @@ pub mod help {
     /// `--log-file`'s help.
     #[cfg(windows)]
     pub const LOG_FILE: &str =
-        r"Log file, JSON lines (default: %SIMSID_LOG%, else %LOCALAPPDATA%\simsid\data\simsid.log)";
+        r"Log file, JSON lines (default: %SIMSID_LOG%, else %LOCALAPPDATA%\simsid\simsid.log)";
 }

@@ -43,6 +43,18 @@ pub fn harden_process() -> Vec<String> {
     problems
 }
 
+/// See [`crate::platform::app_dirs`].
+pub fn app_dirs(p: &directories::ProjectDirs) -> super::AppDirs {
+    super::AppDirs {
+        config: p.config_dir().to_path_buf(),
+        data: p.data_dir().to_path_buf(),
+        state: p
+            .state_dir()
+            .unwrap_or_else(|| p.data_local_dir())
+            .to_path_buf(),
+    }
+}
+
 /// Creates `dir` and missing parents with mode 0700, then makes `dir` exactly 0700.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new()

@@ -79,6 +79,18 @@ pub fn harden_process() -> Vec<String> {
     Vec::new()
 }
 
+/// See [`crate::platform::app_dirs`]: `%APPDATA%\simsid` and `%LOCALAPPDATA%\simsid`
+/// (`directories` adds `config` and `data` below them, which are dropped).
+pub fn app_dirs(p: &directories::ProjectDirs) -> super::AppDirs {
+    let roaming = p.config_dir().parent().unwrap_or(p.config_dir());
+    let local = p.data_local_dir().parent().unwrap_or(p.data_local_dir());
+    super::AppDirs {
+        config: roaming.to_path_buf(),
+        data: local.to_path_buf(),
+        state: local.to_path_buf(),
+    }
+}
+
 /// The path as a NUL-terminated UTF-16 string.
 fn wide(path: &Path) -> Vec<u16> {
     path.as_os_str().encode_wide().chain(Some(0)).collect()
@@ -700,6 +712,14 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "pid=1");
         unlock(&first);
         assert!(try_lock_exclusive(&second).unwrap());
+    }
+
+    #[test]
+    fn the_config_roams_and_the_store_and_log_stay_local() {
+        let dirs = crate::platform::app_dirs().unwrap();
+        assert!(dirs.config.ends_with(r"AppData\Roaming\simsid"), "{dirs:?}");
+        assert!(dirs.data.ends_with(r"AppData\Local\simsid"), "{dirs:?}");
+        assert_eq!(dirs.state, dirs.data);
     }
 
     #[test]

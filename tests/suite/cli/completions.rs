@@ -47,8 +47,8 @@ fn help_names_the_platforms_own_default_places() {
     let help = String::from_utf8(out.stdout).expect("utf-8");
     #[cfg(windows)]
     for place in [
-        r"%APPDATA%\simsid\config\config.toml",
-        r"%LOCALAPPDATA%\simsid\data\store.sqlite3",
+        r"%APPDATA%\simsid\config.toml",
+        r"%LOCALAPPDATA%\simsid\store.sqlite3",
         "%SIMSID_CONFIG%",
     ] {
         assert!(help.contains(place), "{place} not in {help}");
