@@ -29,6 +29,7 @@
 //!   pacer.rs      frame pacing (≤ 1 frame / 50 ms; ≥ 10 / s while a harvest runs)
 //!   run.rs        the runtime: input thread → key table → update → effects → draw
 //!   terminal.rs   raw mode / alternate screen, restored on quit, error and panic
+//!   hangup.rs     noticing the terminal went away (a hang-up: exit 129, never a spin)
 //! ```
 //!
 //! # Flow
@@ -52,6 +53,7 @@ pub mod strings;
 pub mod theme;
 pub mod views;
 
+mod hangup;
 mod run;
 mod terminal;
 

@@ -18,6 +18,7 @@ use crate::domain::{CancelSignal, OrgId};
 use crate::harvest::{Cancel, HarvestEvent};
 use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
+use crate::tui::hangup::{Readiness, TtyWatch};
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
 use crate::tui::services::{ConsoleOptions, Services};
 use crate::tui::terminal::{self, Tui};
@@ -33,6 +34,12 @@ const MAX_BATCH: usize = 100_000;
 const HARVEST_STOP_WAIT: Duration = Duration::from_secs(3);
 /// How often the input thread checks whether to stop.
 const INPUT_POLL: Duration = Duration::from_millis(50);
+/// The most events the input thread forwards before looking at the terminal again.
+const MAX_EVENTS_A_ROUND: usize = 1024;
+/// How long quitting waits for the input thread to end.
+const INPUT_STOP_WAIT: Duration = Duration::from_millis(200);
+/// How long a hang-up waits for a cancelled harvest to stop (the process ends within 2 s).
+const HANGUP_STOP_WAIT: Duration = Duration::from_millis(1500);
 
 /// Set up the terminal, run the event loop until quit, restore the terminal (also on
 /// error and panic).
@@ -41,23 +48,51 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
     let app = App::new(overview, options, Theme::from_env(), Instant::now());
     let mut app = app;
     let mut tui = Tui::enter()?;
+    let watch = TtyWatch::open().map(Arc::new);
     let (input_tx, input_rx) = mpsc::unbounded_channel();
-    let _input = InputThread::spawn(input_tx)?;
+    let _input = InputThread::spawn(input_tx, watch.clone())?;
     let mut runtime = Runtime::new(services, osc52::inside_tmux());
+    runtime.watch = watch.clone();
     // SIGTERM, SIGHUP (and a SIGINT from outside: in raw mode Ctrl-C is a key) end the
     // console as `q` does: a running harvest is cancelled and recorded with the signal, a
-    // copied secret is cleared from the clipboard, the terminal is restored.
+    // copied secret is cleared from the clipboard, the terminal is restored. A terminal
+    // that went away (reads at end of file, writes failing) is a hang-up as SIGHUP is.
     let mut signals = crate::signals::StopSignals::listen()?;
     let result = tokio::select! {
         r = runtime.run(&mut tui, &mut app, input_rx) => r,
         Some(signal) = signals.recv() => Err(anyhow::Error::new(crate::signals::Signalled(signal))),
+    };
+    let result = match result {
+        Err(e)
+            if e.downcast_ref::<crate::signals::Signalled>().is_none()
+                && watch.as_ref().is_some_and(|w| w.gone()) =>
+        {
+            tracing::info!(error = %format!("{e:#}"), "the console's terminal went away");
+            Err(anyhow::Error::new(crate::signals::Signalled(
+                CancelSignal::Hangup,
+            )))
+        }
+        other => other,
     };
     let signal = result
         .as_ref()
         .err()
         .and_then(|e| e.downcast_ref::<crate::signals::Signalled>())
         .map(|s| s.0);
-    runtime.shutdown(&mut tui, signal).await;
+    let stop_wait = match signal {
+        Some(CancelSignal::Hangup) => HANGUP_STOP_WAIT,
+        _ => HARVEST_STOP_WAIT,
+    };
+    if signal == Some(CancelSignal::Hangup) && watch.as_ref().is_some_and(|w| w.gone()) {
+        tui.abandon();
+    }
+    // Every later signal still works: one arriving while the harvest stops ends the wait.
+    tokio::select! {
+        () = runtime.shutdown(&mut tui, signal, stop_wait) => {}
+        Some(again) = signals.recv() => {
+            tracing::info!(signal = again.name(), "stop signal received while stopping");
+        }
+    }
     tui.restore();
     result
 }
@@ -88,7 +123,7 @@ pub async fn run_headless<W: Write>(
     });
     let mut runtime = Runtime::new(services, false);
     let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui, None).await;
+    runtime.shutdown(&mut tui, None, HARVEST_STOP_WAIT).await;
     forward.abort();
     result.map(|()| app)
 }
@@ -97,30 +132,42 @@ pub async fn run_headless<W: Write>(
 enum TermInput {
     Event(Event),
     Failed(String),
+    /// The terminal went away (reads at end of file or failing): a hang-up.
+    HungUp,
 }
 
-/// A thread reading terminal events (crossterm's blocking reader) until stopped.
+/// A thread reading terminal events (crossterm's reader) until stopped. Each round first
+/// waits on the terminal itself ([`TtyWatch`]): a terminal that went away ends the thread
+/// with [`TermInput::HungUp`] instead of crossterm's reader retrying its end of file for
+/// ever.
 struct InputThread {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl InputThread {
-    fn spawn(tx: UnboundedSender<TermInput>) -> std::io::Result<Self> {
+    fn spawn(
+        tx: UnboundedSender<TermInput>,
+        watch: Option<Arc<TtyWatch>>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("simsid-input".into())
             .spawn(move || {
                 while !flag.load(Ordering::SeqCst) {
-                    let next = match event::poll(INPUT_POLL) {
-                        Ok(false) => continue,
-                        Ok(true) => event::read().map(TermInput::Event),
-                        Err(e) => Err(e),
+                    let wait = match &watch {
+                        Some(watch) => match watch.wait(INPUT_POLL) {
+                            Readiness::Gone => {
+                                let _ = tx.send(TermInput::HungUp);
+                                break;
+                            }
+                            // Idle still asks crossterm, which also reports resizes.
+                            Readiness::Ready | Readiness::Idle => Duration::ZERO,
+                        },
+                        None => INPUT_POLL,
                     };
-                    let next = next.unwrap_or_else(|e| TermInput::Failed(e.to_string()));
-                    let failed = matches!(next, TermInput::Failed(_));
-                    if tx.send(next).is_err() || failed {
+                    if !forward_events(&tx, wait) {
                         break;
                     }
                 }
@@ -132,11 +179,38 @@ impl InputThread {
     }
 }
 
+/// Sends every event crossterm has ready (waiting up to `wait` for the first); false when
+/// the thread should end (the console is gone, or reading failed).
+fn forward_events(tx: &UnboundedSender<TermInput>, mut wait: Duration) -> bool {
+    for _ in 0..MAX_EVENTS_A_ROUND {
+        let next = match event::poll(wait) {
+            Ok(false) => return true,
+            Ok(true) => event::read().map(TermInput::Event),
+            Err(e) => Err(e),
+        };
+        let next = next.unwrap_or_else(|e| TermInput::Failed(e.to_string()));
+        let failed = matches!(next, TermInput::Failed(_));
+        if tx.send(next).is_err() || failed {
+            return false;
+        }
+        wait = Duration::ZERO;
+    }
+    true
+}
+
 impl Drop for InputThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
+            // Bounded: a thread caught in a read of a terminal that went away is left to
+            // end with the process rather than holding the exit up.
+            let deadline = Instant::now() + INPUT_STOP_WAIT;
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -166,6 +240,8 @@ struct Runtime {
     tasks: JoinSet<()>,
     /// A copied secret may be on the clipboard.
     clipboard_dirty: bool,
+    /// The real terminal, checked for a hang-up at each tick (`None` headless).
+    watch: Option<Arc<TtyWatch>>,
 }
 
 impl Runtime {
@@ -182,6 +258,7 @@ impl Runtime {
             harvest: None,
             tasks: JoinSet::new(),
             clipboard_dirty: false,
+            watch: None,
         }
     }
 
@@ -206,6 +283,9 @@ impl Runtime {
             }
             let now = Instant::now();
             if now >= next_tick {
+                if self.watch.as_ref().is_some_and(|w| w.gone()) {
+                    anyhow::bail!("the terminal went away");
+                }
                 self.dispatch(tui, app, Action::Tick(now))?;
                 next_tick = now + tick_period(app.harvest_running());
                 pacer.mark_dirty();
@@ -225,6 +305,7 @@ impl Runtime {
                 input = input_rx.recv() => match input {
                     Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
                     Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
+                    Some(TermInput::HungUp) => anyhow::bail!("the terminal went away"),
                     None => anyhow::bail!("the terminal input closed"),
                 },
                 Some(action) = self.actions_rx.recv() => {
@@ -521,21 +602,23 @@ impl Runtime {
     /// On the way out: stop a running harvest (nothing is committed; `signal`, when a stop
     /// signal ends the console, is recorded with the run), clear a copied secret from the
     /// clipboard, stop background tasks.
-    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>, signal: Option<CancelSignal>) {
+    async fn shutdown<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        signal: Option<CancelSignal>,
+        stop_wait: Duration,
+    ) {
         if let Some(h) = self.harvest.take() {
             match signal {
                 Some(signal) => h.cancel.cancel_by(signal),
                 None => h.cancel.cancel(),
             }
             let mut task = h.task;
-            if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(stop_wait, &mut task).await.is_err() {
                 task.abort();
             }
         }
-        if self.clipboard_dirty {
+        if self.clipboard_dirty && signal != Some(CancelSignal::Hangup) {
             self.clear_clipboard(tui);
         }
         self.tasks.abort_all();
