@@ -70,6 +70,9 @@ pub struct Counts {
     pub changed: usize,
 }
 
+/// The characters of the " (stale)" mark after a stale site's name.
+const STALE_MARK: usize = 8;
+
 /// The loaded sites and how they are currently listed.
 #[derive(Debug, Clone, Default)]
 pub struct SiteList {
@@ -86,6 +89,8 @@ pub struct SiteList {
     filter: Filter,
     filter_error: Option<String>,
     counts: Counts,
+    /// The longest name (with its "(stale)" mark), in characters: the room a name asks.
+    longest_name: usize,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -138,6 +143,11 @@ impl SiteList {
             counts.changed += usize::from(r.badge.is_some());
         }
         self.counts = counts;
+        self.longest_name = rows
+            .iter()
+            .map(|r| r.site.name.chars().count() + if r.stale { STALE_MARK } else { 0 })
+            .max()
+            .unwrap_or(0);
         self.rows = rows;
         self.sort_rows();
         self.refilter();
@@ -151,6 +161,11 @@ impl SiteList {
     /// The listed rows, as indices into [`Self::rows`], in display order.
     pub fn visible(&self) -> &[usize] {
         &self.visible
+    }
+
+    /// The longest name's room, in characters (with a stale site's mark).
+    pub fn longest_name(&self) -> usize {
+        self.longest_name
     }
 
     /// The header's counts (over all rows).
