@@ -183,6 +183,28 @@ async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pul
     Ok(ctx.keeper.pull(&mut store).await?)
 }
 
+/// A viewer's one capabilities check: may this identity read the schools' secrets (the
+/// operator policy) or only the view (the viewer policy)? `None` for other profiles, or
+/// when the vault cannot be asked (the first reveal then tells).
+async fn viewer_may_read_secrets(inner: Arc<Mutex<Inner>>) -> Option<bool> {
+    let ctx = context(&inner).ok()?;
+    if !matches!(ctx.keeper.place(), SecretsPlace::View(_)) {
+        return None;
+    }
+    let settings = ctx.keeper.vault_settings().ok()?;
+    let path = format!(
+        "{}/data/{}/simsid-check/simsid-check",
+        settings.mount, settings.prefix
+    );
+    let client = ctx.keeper.vault().ok()?;
+    let caps = client
+        .capabilities_self(std::slice::from_ref(&path))
+        .await
+        .ok()?;
+    let granted = caps.get(&path).cloned().unwrap_or_default();
+    Some(crate::vault::policy::missing(&["read"], &granted).is_empty())
+}
+
 /// A multi-line message (a list of configuration problems) as one line for a flash.
 fn one_line(message: &str) -> String {
     message
@@ -316,6 +338,10 @@ impl Services for ConsoleServices {
 
     fn pull(&self) -> BoxFuture<'static, anyhow::Result<crate::domain::Pulled>> {
         run_pull(self.inner.clone()).boxed()
+    }
+
+    fn may_read_secrets(&self) -> BoxFuture<'static, Option<bool>> {
+        viewer_may_read_secrets(self.inner.clone()).boxed()
     }
 
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {

@@ -51,7 +51,8 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
     let watch = TtyWatch::open().map(Arc::new);
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     let _input = InputThread::spawn(input_tx, watch.clone())?;
-    let mut runtime = Runtime::new(services, osc52::inside_tmux());
+    let mut runtime = Runtime::new(services, osc52::Route::Plain);
+    runtime.detect_clipboard_route();
     runtime.watch = watch.clone();
     // SIGTERM, SIGHUP (and a SIGINT from outside: in raw mode Ctrl-C is a key) end the
     // console as `q` does: a running harvest is cancelled and recorded with the signal, a
@@ -121,7 +122,7 @@ pub async fn run_headless<W: Write>(
             }
         }
     });
-    let mut runtime = Runtime::new(services, false);
+    let mut runtime = Runtime::new(services, osc52::Route::Plain);
     let result = runtime.run(&mut tui, &mut app, input_rx).await;
     runtime.shutdown(&mut tui, None, HARVEST_STOP_WAIT).await;
     forward.abort();
@@ -231,7 +232,8 @@ struct RunningHarvest {
 
 struct Runtime {
     services: Arc<dyn Services>,
-    tmux: bool,
+    /// How a copy reaches the clipboard (tmux asked in the background at start).
+    route: osc52::Route,
     actions_tx: UnboundedSender<Action>,
     actions_rx: UnboundedReceiver<Action>,
     copies_tx: UnboundedSender<CopyRead>,
@@ -245,12 +247,12 @@ struct Runtime {
 }
 
 impl Runtime {
-    fn new(services: Arc<dyn Services>, tmux: bool) -> Self {
+    fn new(services: Arc<dyn Services>, route: osc52::Route) -> Self {
         let (actions_tx, actions_rx) = mpsc::unbounded_channel();
         let (copies_tx, copies_rx) = mpsc::unbounded_channel();
         Runtime {
             services,
-            tmux,
+            route,
             actions_tx,
             actions_rx,
             copies_tx,
@@ -260,6 +262,20 @@ impl Runtime {
             clipboard_dirty: false,
             watch: None,
         }
+    }
+
+    /// Asks tmux, off the loop, how a copy reaches the clipboard; the answer comes back as
+    /// [`Action::ClipboardRoute`] (a copy before it goes the plain way).
+    fn detect_clipboard_route(&mut self) {
+        if !osc52::inside_tmux() {
+            return;
+        }
+        let tx = self.actions_tx.clone();
+        self.tasks.spawn(async move {
+            if let Ok(route) = tokio::task::spawn_blocking(osc52::detect_route).await {
+                let _ = tx.send(Action::ClipboardRoute(route));
+            }
+        });
     }
 
     /// The event loop: until the console quits, or the input fails or closes.
@@ -302,13 +318,27 @@ impl Runtime {
                 .map_or(next_tick, |frame| frame.min(next_tick));
             let harvest_rx = self.harvest.as_mut().and_then(|h| h.events.as_mut());
             tokio::select! {
-                input = input_rx.recv() => match input {
-                    Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
-                    Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
-                    Some(TermInput::HungUp) => anyhow::bail!("the terminal went away"),
-                    None => anyhow::bail!("the terminal input closed"),
-                },
+                input = input_rx.recv() => {
+                    // Every key already waiting is applied before the one frame that shows them.
+                    let mut next = input;
+                    for _ in 0..MAX_EVENTS_A_ROUND {
+                        match next {
+                            Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
+                            Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
+                            Some(TermInput::HungUp) => anyhow::bail!("the terminal went away"),
+                            None => anyhow::bail!("the terminal input closed"),
+                        }
+                        match input_rx.try_recv() {
+                            Ok(more) => next = Some(more),
+                            Err(_) => break,
+                        }
+                    }
+                    pacer.mark_urgent();
+                }
                 Some(action) = self.actions_rx.recv() => {
+                    if let Action::ClipboardRoute(route) = action {
+                        self.route = route;
+                    }
                     if matches!(action, Action::HarvestFinished(_)) {
                         self.drain_harvest(tui, app)?;
                         self.harvest = None;
@@ -499,6 +529,14 @@ impl Runtime {
                 self.clear_clipboard(tui);
                 None
             }
+            Effect::CheckSecretsAccess => {
+                let future = s.may_read_secrets();
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let _ = tx.send(Action::SecretsAccess(future.await));
+                });
+                None
+            }
             Effect::Pull => {
                 let future = s.pull();
                 let tx = self.actions_tx.clone();
@@ -576,7 +614,7 @@ impl Runtime {
         } = copy;
         let result = match result {
             Ok(secret) => {
-                let tmux = self.tmux;
+                let tmux = self.route.wrapped();
                 self.clipboard_dirty = true;
                 tui.write_raw(|out| {
                     osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
@@ -593,7 +631,7 @@ impl Runtime {
     }
 
     fn clear_clipboard<W: Write>(&mut self, tui: &mut Tui<W>) {
-        let tmux = self.tmux;
+        let tmux = self.route.wrapped();
         if tui.write_raw(|out| osc52::write_clear(out, tmux)).is_ok() {
             self.clipboard_dirty = false;
         }

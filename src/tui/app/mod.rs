@@ -104,6 +104,11 @@ pub struct App {
     pub(crate) readonly: bool,
     /// A viewer's pull is under way.
     pulling: bool,
+    /// Whether this identity may read secrets (reveal, copy, verify): `None` until known
+    /// (a viewer's capabilities check at start, or the vault's answer to a first attempt).
+    secrets_readable: Option<bool>,
+    /// How a copy reaches the clipboard (inside tmux without the settings: it cannot).
+    clipboard_route: crate::tui::osc52::Route,
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
@@ -139,6 +144,8 @@ impl App {
             flash: None,
             readonly: options.readonly,
             pulling: false,
+            secrets_readable: None,
+            clipboard_route: crate::tui::osc52::Route::Plain,
             theme,
             now,
             size: (80, 24),
@@ -275,21 +282,42 @@ impl App {
                 result,
             } => {
                 self.reading = self.reading.saturating_sub(1);
+                match &result {
+                    // The site's "exposed" line shows this reveal at once.
+                    Ok(_) if self.site_view_mut(&org).is_some() => {
+                        fx.push(Effect::LoadSiteExposure(org.clone()))
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.learn_from_secret_error(e),
+                }
                 self.revealed(&org, client_id, result);
             }
             Action::Copied {
-                client_id, result, ..
+                org,
+                client_id,
+                result,
             } => {
                 self.reading = self.reading.saturating_sub(1);
                 match result {
                     Ok(()) => {
                         self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
                         self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
+                        if self.site_view_mut(&org).is_some() {
+                            fx.push(Effect::LoadSiteExposure(org));
+                        }
                     }
-                    Err(e) => self.error(strings::failed("copy", &e)),
+                    Err(e) => {
+                        self.learn_from_secret_error(&e);
+                        self.error(strings::failed("copy", &e));
+                    }
                 }
             }
-            Action::Verified { org, result } => self.verified(&org, result),
+            Action::Verified { org, result } => {
+                if let Err(e) = &result {
+                    self.learn_from_secret_error(e);
+                }
+                self.verified(&org, result);
+            }
             Action::Harvest(events) => {
                 let now = self.now;
                 if let Some(h) = self.harvest.as_mut().filter(|h| h.running()) {
@@ -327,9 +355,16 @@ impl App {
             Action::Started => {
                 if self.secrets.is_view() {
                     self.start_pull(&mut fx);
+                    fx.push(Effect::CheckSecretsAccess);
                 }
             }
             Action::Pulled(result) => self.pulled(result, &mut fx),
+            Action::ClipboardRoute(route) => self.clipboard_route = route,
+            Action::SecretsAccess(may) => {
+                if may.is_some() {
+                    self.secrets_readable = may;
+                }
+            }
         }
         self.mask_covered_sites();
         self.clear_stale_reveal_flash();
@@ -445,6 +480,20 @@ impl App {
         fx.push(Effect::Pull);
     }
 
+    /// Whether reveal, copy and verify are offered: not when the vault said this identity
+    /// may not read secrets (a viewer with the viewer policy).
+    pub fn secrets_offered(&self) -> bool {
+        self.secrets_readable != Some(false)
+    }
+
+    /// A reveal, copy or verify failed: a vault's refusal means this identity may not read
+    /// secrets, and the console stops offering them.
+    pub(crate) fn learn_from_secret_error(&mut self, error: &str) {
+        if self.secrets.is_view() && refused_by_vault(error) {
+            self.secrets_readable = Some(false);
+        }
+    }
+
     /// Whether a pull is under way.
     pub fn pulling(&self) -> bool {
         self.pulling
@@ -489,4 +538,10 @@ impl App {
     pub(crate) fn error(&mut self, text: String) {
         self.set_flash(Level::Error, text);
     }
+}
+
+/// Whether an error is the vault refusing this identity (HTTP 403, permission denied).
+fn refused_by_vault(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("permission denied") || e.contains("403")
 }

@@ -36,11 +36,15 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         app.application_id.clone(),
         ratatui::style::Style::new(),
     ));
+    // The store's path gives way (its start elided) so that where the secrets live fits.
+    let secrets_w = 3 + strings::SECRETS.chars().count() + 1 + app.secrets.label().chars().count();
+    let path_room =
+        usize::from(area.width).saturating_sub(2 + strings::STORE.chars().count() + 1 + secrets_w);
     let mut line2 = vec![Span::raw(" ")];
     line2.extend(field(
         app,
         strings::STORE,
-        app.store_path.clone(),
+        elide_start(&app.store_path, path_room),
         ratatui::style::Style::new(),
     ));
     line2.push(Span::styled(" · ", t.dim));
@@ -67,13 +71,16 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
             line3.push(Span::raw(format::time(&run.finished_at)));
             line3.push(Span::raw(" "));
             line3.push(Span::styled(run.status.as_str(), status_style));
-            line3.push(Span::styled(
-                format!(
-                    " ({} harvested, {} failed)",
-                    run.sites_harvested, run.sites_failed
-                ),
-                t.dim,
-            ));
+            let counts = format!(
+                " ({} harvested, {} failed)",
+                run.sites_harvested, run.sites_failed
+            );
+            // A viewer's line names the run; the counts give way when both do not fit.
+            let run_w = if app.secrets.is_view() { 22 } else { 0 };
+            let used: usize = line3.iter().map(|s| s.content.chars().count()).sum();
+            if used + counts.chars().count() + run_w <= usize::from(area.width) {
+                line3.push(Span::styled(counts, t.dim));
+            }
             if app.secrets.is_view() {
                 // A viewer shows the harvest host's run: say which.
                 line3.push(Span::styled(
@@ -117,6 +124,17 @@ fn draw_info(app: &App, frame: &mut Frame, area: Rect) {
         Line::from(line4),
     ];
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// `path` in at most `room` characters, its start elided (`…/simsid/store.sqlite3`).
+fn elide_start(path: &str, room: usize) -> String {
+    let n = path.chars().count();
+    if n <= room {
+        return path.to_string();
+    }
+    let keep = room.saturating_sub(1).max(12).min(n);
+    let tail: String = path.chars().skip(n - keep).collect();
+    format!("…{tail}")
 }
 
 fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
