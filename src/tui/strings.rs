@@ -272,7 +272,7 @@ pub const FLASH_VIEWER_NO_SECRETS: &str =
     "this vault identity may not read secrets (the viewer policy): reveal, copy and verify need the operator policy";
 /// `c` inside tmux that passes no clipboard write on (its defaults).
 pub const FLASH_TMUX_CLIPBOARD: &str =
-    "tmux will not pass a copy to the clipboard: add `set -g set-clipboard on` (or `set -g allow-passthrough on`) to ~/.tmux.conf";
+    "tmux drops copies: needs `set -g set-clipboard on` (or allow-passthrough on)";
 /// The footer's hint for `R` on a team-mode viewer.
 pub const HINT_PULL: &str = "pull";
 

@@ -91,6 +91,9 @@ pub struct SiteList {
     counts: Counts,
     /// The longest name (with its "(stale)" mark), in characters: the room a name asks.
     longest_name: usize,
+    /// Whether any row has a DfE code, a DENI number (an empty column is left out).
+    any_dfe: bool,
+    any_deni: bool,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -148,6 +151,8 @@ impl SiteList {
             .map(|r| r.site.name.chars().count() + if r.stale { STALE_MARK } else { 0 })
             .max()
             .unwrap_or(0);
+        self.any_dfe = rows.iter().any(|r| r.site.dfe_code.is_some());
+        self.any_deni = rows.iter().any(|r| r.site.deni_number.is_some());
         self.rows = rows;
         self.sort_rows();
         self.refilter();
@@ -166,6 +171,11 @@ impl SiteList {
     /// The longest name's room, in characters (with a stale site's mark).
     pub fn longest_name(&self) -> usize {
         self.longest_name
+    }
+
+    /// Whether any row has a DfE code and a DENI number.
+    pub fn codes_present(&self) -> (bool, bool) {
+        (self.any_dfe, self.any_deni)
     }
 
     /// The header's counts (over all rows).

@@ -169,7 +169,7 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
     let (sort, reverse) = list.sort();
     // The name gets the room first: ids give way (the organisation id shortened, then
     // left out: the site's screen shows it) before a name is cut.
-    let cols = columns(wide, list.longest_name(), sort);
+    let cols = columns(wide, list.longest_name(), sort, list.codes_present());
     let laid: Vec<(&str, Col)> = cols.iter().map(|(_, l, c)| (*l, *c)).collect();
     let fitted = fit::labelled(area.width, 1, 1, &laid);
     let shown: Vec<(SortColumn, &str, u16)> = cols
@@ -210,7 +210,7 @@ fn draw_table(app: &App, frame: &mut Frame, area: Rect) {
 
 /// The narrowest a name column is given, and the most it asks for (at 80 and 120 columns).
 const NAME_MIN: u16 = 14;
-const NAME_MAX_NARROW: u16 = 32;
+const NAME_MAX_NARROW: u16 = 40;
 const NAME_MAX_WIDE: u16 = 48;
 
 /// The columns: which sort column each is, its header and its width (the name asks for
@@ -219,7 +219,8 @@ fn columns(
     wide: bool,
     longest_name: usize,
     sort: SortColumn,
-) -> [(SortColumn, &'static str, Col); 8] {
+    (any_dfe, any_deni): (bool, bool),
+) -> Vec<(SortColumn, &'static str, Col)> {
     let (org_label, org, time_label, time_w) = if wide {
         (
             strings::COL_ORG,
@@ -239,7 +240,7 @@ fn columns(
     let name = u16::try_from(longest_name)
         .unwrap_or(cap)
         .clamp(NAME_MIN, cap);
-    let mut cols = [
+    let mut cols = vec![
         (SortColumn::Name, strings::COL_NAME, Col::flex(name)),
         (SortColumn::Dfe, strings::COL_DFE, Col::fixed(8, 8, 3)),
         (SortColumn::Deni, strings::COL_DENI, Col::fixed(8, 8, 2)),
@@ -261,6 +262,12 @@ fn columns(
         ),
         (SortColumn::Change, strings::COL_BADGE, Col::fixed(5, 5, 6)),
     ];
+    // A code no school has is not a column (the sorted column always is).
+    cols.retain(|(k, _, _)| match k {
+        SortColumn::Dfe => any_dfe || sort == *k,
+        SortColumn::Deni => any_deni || sort == *k,
+        _ => true,
+    });
     // The sorted column stays (with room for its arrow), whatever else gives way.
     for (k, label, col) in &mut cols {
         if *k == sort {

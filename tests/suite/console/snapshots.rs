@@ -446,3 +446,16 @@ fn credential_table_headers_are_whole_words_at_80_and_120() {
         }
     }
 }
+
+#[test]
+fn a_code_no_school_has_is_not_a_column_and_its_room_goes_to_the_name() {
+    let mut ov = overview();
+    for r in &mut ov.sites {
+        r.site.deni_number = None;
+    }
+    let app = app_with(ov, false);
+    let text = render(&app, 80, 24).backend().to_string();
+    let header = header_line(&text, "Name ▲");
+    assert!(!header.contains("DENI"), "{header}");
+    assert!(header.contains("DfE"), "{header}");
+}
