@@ -126,6 +126,9 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     LoadOverview,
+    /// The whole sites list, read in the background after a first frame drawn from its
+    /// first screen; answered with [`Action::OverviewLoaded`].
+    LoadAllSites,
     LoadSite(OrgId),
     LoadRuns,
     Reveal {

@@ -28,6 +28,8 @@ use crate::tui::{osc52, views};
 /// The most actions one input may lead to (each effect answering with the next).
 const MAX_CHAIN: usize = 64;
 
+/// The sites read for the first frame (more than any terminal shows at once).
+const HEAD_ROWS: usize = 300;
 /// The most harvest events applied as one action.
 const MAX_BATCH: usize = 100_000;
 /// How long quitting waits for a cancelled harvest to stop.
@@ -44,9 +46,13 @@ const HANGUP_STOP_WAIT: Duration = Duration::from_millis(1500);
 /// Set up the terminal, run the event loop until quit, restore the terminal (also on
 /// error and panic).
 pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow::Result<()> {
-    let overview = services.overview()?;
-    let app = App::new(overview, options, Theme::from_env(), Instant::now());
-    let mut app = app;
+    // The first frame needs the first screen of sites and the totals; the rest is read
+    // once it is on screen.
+    let theme = Theme::from_env();
+    let mut app = match services.overview_head(HEAD_ROWS)? {
+        Some((head, totals)) => App::with_head(head, totals, options, theme, Instant::now()),
+        None => App::new(services.overview()?, options, theme, Instant::now()),
+    };
     let mut tui = Tui::enter()?;
     let watch = TtyWatch::open().map(Arc::new);
     let (input_tx, input_rx) = mpsc::unbounded_channel();
@@ -371,9 +377,8 @@ impl Runtime {
     ) -> anyhow::Result<()> {
         match event {
             Event::Key(key) => {
-                if let Some(command) = crate::tui::keys::resolve(app.key_scope(), &key) {
-                    self.dispatch(tui, app, Action::Key(command))?;
-                }
+                let effects = app.handle_key(key);
+                self.run_effects(tui, app, effects)?;
             }
             Event::Resize(width, height) => {
                 self.dispatch(tui, app, Action::Resize { width, height })?;
@@ -430,7 +435,23 @@ impl Runtime {
         app: &mut App,
         action: Action,
     ) -> anyhow::Result<()> {
-        let mut queue = VecDeque::from([action]);
+        let effects = app.update(action);
+        self.run_effects(tui, app, effects)
+    }
+
+    /// Runs effects, feeding their results back in (bounded as [`Runtime::dispatch`]).
+    fn run_effects<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        app: &mut App,
+        effects: Vec<Effect>,
+    ) -> anyhow::Result<()> {
+        let mut queue = VecDeque::new();
+        for effect in effects {
+            if let Some(next) = self.execute(tui, effect)? {
+                queue.push_back(next);
+            }
+        }
         let mut steps = 0;
         while let Some(action) = queue.pop_front() {
             steps += 1;
@@ -492,6 +513,19 @@ impl Runtime {
         while self.tasks.try_join_next().is_some() {}
         Ok(match effect {
             Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
+            Effect::LoadAllSites => {
+                // Off the loop: keys keep being read (and wait for the list in the app).
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || s.overview())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("loading the sites stopped: {e}"))
+                        .and_then(|r| r)
+                        .map_err(message);
+                    let _ = tx.send(Action::OverviewLoaded(result));
+                });
+                None
+            }
             Effect::LoadSite(org) => {
                 let result = s.site(&org).map_err(message);
                 Some(Action::SiteLoaded { org, result })

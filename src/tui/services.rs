@@ -9,6 +9,7 @@ use crate::domain::{CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
+use crate::store::SiteTotals;
 
 /// What the console needs from the rest of the program (implemented by the binary over the
 /// store, the SIMS client and the harvest engine). All methods are cheap to call from the
@@ -16,6 +17,14 @@ use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 pub trait Services: Send + Sync + 'static {
     /// Reloads the overview (profile, application, every cached site, last run) from the store.
     fn overview(&self) -> anyhow::Result<Overview>;
+    /// The first frame's part of the overview: the first `rows` sites in name order and
+    /// the totals over every site, read without aggregating every site (the rest then comes
+    /// from [`Services::overview`] in the background). `None`: no quicker way than
+    /// `overview` (the console then loads it all first).
+    fn overview_head(&self, rows: usize) -> anyhow::Result<Option<(Overview, SiteTotals)>> {
+        let _ = rows;
+        Ok(None)
+    }
     /// One cached site with its credentials (no secrets); `None` when it is not in the store.
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
     /// Past harvest runs, newest first.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::KeyEvent;
 
 use crate::domain::{OrgId, RunSummary};
-use crate::tui::action::{Action, Effect};
+use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::keys::{self, KeyScope};
 use crate::tui::services::{ConsoleOptions, Overview, SecretsLocation};
 use crate::tui::strings;
@@ -107,6 +107,8 @@ pub struct App {
     /// Whether this identity may read secrets (reveal, copy, verify): `None` until known
     /// (a viewer's capabilities check at start, or the vault's answer to a first attempt).
     secrets_readable: Option<bool>,
+    /// Keys pressed before the whole sites list was loaded (bounded).
+    deferred: Vec<KeyEvent>,
     /// How a copy reaches the clipboard (inside tmux without the settings: it cannot).
     clipboard_route: crate::tui::osc52::Route,
     pub(crate) theme: Theme,
@@ -145,6 +147,7 @@ impl App {
             readonly: options.readonly,
             pulling: false,
             secrets_readable: None,
+            deferred: Vec::new(),
             clipboard_route: crate::tui::osc52::Route::Plain,
             theme,
             now,
@@ -156,6 +159,21 @@ impl App {
             quit: false,
         };
         app.apply_overview(overview);
+        app
+    }
+
+    /// An app whose first frame shows the first screen of sites (`head`) and the totals
+    /// over all of them; [`Action::Started`] then asks for the whole list, and keys pressed
+    /// before it arrives are applied to it once it has.
+    pub fn with_head(
+        head: Overview,
+        totals: crate::store::SiteTotals,
+        options: ConsoleOptions,
+        theme: Theme,
+        now: Instant,
+    ) -> Self {
+        let mut app = App::new(head, options, theme, now);
+        app.sites.set_partial(totals.into());
         app
     }
 
@@ -249,7 +267,16 @@ impl App {
 
     /// Looks a key up in the key table and applies it.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match keys::resolve(self.key_scope(), &key) {
+        let command = keys::resolve(self.key_scope(), &key);
+        // Until the whole sites list is in, keys wait for it (quitting does not): they are
+        // read again then, in the scope they will meet (a `/` opens the filter line).
+        if self.sites.is_partial() && command != Some(UserCommand::Quit) {
+            if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.push(key);
+            }
+            return Vec::new();
+        }
+        match command {
             Some(command) => self.update(Action::Key(command)),
             None => Vec::new(),
         }
@@ -266,8 +293,14 @@ impl App {
                 self.sites.cursor.clamp(self.sites.visible().len(), page);
             }
             Action::Key(command) => self.command(command, &mut fx),
-            Action::OverviewLoaded(Ok(overview)) => self.apply_overview(overview),
-            Action::OverviewLoaded(Err(e)) => self.error(strings::failed("reload", &e)),
+            Action::OverviewLoaded(Ok(overview)) => {
+                self.apply_overview(overview);
+                self.replay_deferred(&mut fx);
+            }
+            Action::OverviewLoaded(Err(e)) => {
+                self.error(strings::failed("reload", &e));
+                self.replay_deferred(&mut fx);
+            }
             Action::SiteLoaded { org, result } => {
                 let found = matches!(result, Ok(Some(_)));
                 self.site_loaded(&org, result);
@@ -353,6 +386,9 @@ impl App {
             }
             Action::ListedVerified(result) => self.listed_verified(result),
             Action::Started => {
+                if self.sites.is_partial() {
+                    fx.push(Effect::LoadAllSites);
+                }
                 if self.secrets.is_view() {
                     self.start_pull(&mut fx);
                     fx.push(Effect::CheckSecretsAccess);
@@ -480,6 +516,24 @@ impl App {
         fx.push(Effect::Pull);
     }
 
+    /// Keys pressed while only the first screen of sites was loaded, applied in order now
+    /// that the whole list is (the list they move, sort and filter).
+    fn replay_deferred(&mut self, fx: &mut Vec<Effect>) {
+        self.sites_partial_done();
+        for key in std::mem::take(&mut self.deferred) {
+            fx.extend(self.handle_key(key));
+        }
+    }
+
+    /// The whole list is in (or could not be read): the first screen is all there is.
+    fn sites_partial_done(&mut self) {
+        if self.sites.is_partial() {
+            let page = self.page();
+            let rows = self.sites.rows().to_vec();
+            self.sites.replace_rows(rows, page);
+        }
+    }
+
     /// Whether reveal, copy and verify are offered: not when the vault said this identity
     /// may not read secrets (a viewer with the viewer policy).
     pub fn secrets_offered(&self) -> bool {
@@ -539,6 +593,9 @@ impl App {
         self.set_flash(Level::Error, text);
     }
 }
+
+/// The most keys kept while the sites list loads.
+const MAX_DEFERRED: usize = 256;
 
 /// Whether an error is the vault refusing this identity (HTTP 403, permission denied).
 fn refused_by_vault(error: &str) -> bool {

@@ -59,6 +59,19 @@ impl SortColumn {
 
 pub use crate::filter::StatusView;
 
+impl From<crate::store::SiteTotals> for Counts {
+    fn from(t: crate::store::SiteTotals) -> Self {
+        Counts {
+            sites: t.sites,
+            authorised: t.authorised,
+            unauthorised: t.unauthorised,
+            unknown: t.unknown,
+            stale: t.stale,
+            changed: t.changed,
+        }
+    }
+}
+
 /// The header's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -94,6 +107,8 @@ pub struct SiteList {
     /// Whether any row has a DfE code, a DENI number (an empty column is left out).
     any_dfe: bool,
     any_deni: bool,
+    /// While only the first screen of rows is loaded: the totals over every site.
+    partial: Option<Counts>,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -114,7 +129,27 @@ impl SiteList {
         self.restore_selection(keep.and_then(|org| self.by_org.get(&org).copied()), page);
     }
 
+    /// Only the first screen of rows is loaded; `totals` are over every site (until the
+    /// whole list replaces them).
+    pub fn set_partial(&mut self, totals: Counts) {
+        self.partial = Some(totals);
+    }
+
+    /// Whether only the first screen of rows is loaded.
+    pub fn is_partial(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    /// How many sites are listed and loaded (while partial: the totals).
+    pub fn listed_of(&self) -> (usize, usize) {
+        match self.partial {
+            Some(t) => (t.sites, t.sites),
+            None => (self.visible.len(), self.rows.len()),
+        }
+    }
+
     fn load(&mut self, rows: Vec<SiteRow>) {
+        self.partial = None;
         self.lower = rows
             .iter()
             .map(|r| {
@@ -180,7 +215,7 @@ impl SiteList {
 
     /// The header's counts (over all rows).
     pub fn counts(&self) -> Counts {
-        self.counts
+        self.partial.unwrap_or(self.counts)
     }
 
     pub fn sort(&self) -> (SortColumn, bool) {

@@ -82,10 +82,9 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
                 let list = app.sites();
                 let (col, reverse) = list.sort();
                 let arrow = if reverse { "▼" } else { "▲" };
+                let (listed, of) = list.listed_of();
                 spans.push(Span::raw(format!(
-                    "{} of {} · view {} · sort {} {arrow}",
-                    list.visible().len(),
-                    list.rows().len(),
+                    "{listed} of {of} · view {} · sort {} {arrow}",
                     list.view().label(),
                     col.label(),
                 )));

@@ -1247,3 +1247,45 @@ fn copy_inside_tmux_without_the_setting_says_so_and_reads_nothing() {
         "the exposed line is reloaded after a copy: {fx:?}"
     );
 }
+
+/// Issue 23 item 2: the first frame is drawn from the first screen of sites and the totals;
+/// the whole list is asked for at start, and keys pressed before it arrives are applied to
+/// it, in order, once it has.
+#[test]
+fn the_first_frame_shows_the_head_and_keys_wait_for_the_whole_list() {
+    let full = overview();
+    let mut head = full.clone();
+    head.sites.truncate(2);
+    let totals = simsid::store::SiteTotals {
+        sites: 6,
+        authorised: 4,
+        unauthorised: 1,
+        unknown: 1,
+        stale: 1,
+        changed: 3,
+    };
+    let mut app = simsid::tui::App::with_head(
+        head,
+        totals,
+        simsid::tui::ConsoleOptions::default(),
+        simsid::tui::theme::Theme::new(false),
+        t0(),
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("6 sites · 4 authorised"), "{text}");
+    assert!(text.contains("6 of 6"), "the totals, not the head: {text}");
+    assert_eq!(app.update(Action::Started), [Effect::LoadAllSites]);
+    // G and a filter typed before the list is in: nothing moves yet.
+    assert!(ch(&mut app, 'G').is_empty());
+    ch(&mut app, '/');
+    typed(&mut app, "ysgol");
+    assert!(app.input().is_none(), "the filter line waits for the list");
+    app.update(Action::OverviewLoaded(Ok(full)));
+    assert_eq!(names(&app).len(), 2, "{:?}", names(&app));
+    assert!(names(&app).iter().all(|n| n.starts_with("Ysgol")));
+    assert!(screen_text(&app, 80, 24).contains("2 of 6"));
+}

@@ -125,7 +125,9 @@ impl Console {
         let s = self.services.clone();
         let message = |e: anyhow::Error| format!("{e:#}");
         Some(match effect {
-            Effect::LoadOverview => Action::OverviewLoaded(s.overview().map_err(message)),
+            Effect::LoadOverview | Effect::LoadAllSites => {
+                Action::OverviewLoaded(s.overview().map_err(message))
+            }
             Effect::LoadSite(org) => {
                 let result = s.site(&org).map_err(message);
                 Action::SiteLoaded { org, result }
