@@ -92,6 +92,10 @@ pub struct SiteList {
     rows: Vec<SiteRow>,
     /// Lower-cased name, DfE, DENI, organisation id of each row.
     lower: Vec<[String; 4]>,
+    /// The rows in name order (lower-cased name, then organisation id), and each row's
+    /// place in it: sorting compares these numbers, never the names again.
+    by_name: Vec<usize>,
+    name_rank: Vec<u32>,
     by_org: HashMap<OrgId, usize>,
     sorted: Vec<usize>,
     visible: Vec<usize>,
@@ -189,6 +193,18 @@ impl SiteList {
         self.any_dfe = rows.iter().any(|r| r.site.dfe_code.is_some());
         self.any_deni = rows.iter().any(|r| r.site.deni_number.is_some());
         self.rows = rows;
+        let mut by_name: Vec<usize> = (0..self.rows.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            self.lower[a][0]
+                .cmp(&self.lower[b][0])
+                .then_with(|| self.rows[a].site.org_id.cmp(&self.rows[b].site.org_id))
+        });
+        let mut name_rank = vec![0u32; self.rows.len()];
+        for (rank, &i) in by_name.iter().enumerate() {
+            name_rank[i] = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        self.by_name = by_name;
+        self.name_rank = name_rank;
         self.sort_rows();
         self.refilter();
     }
@@ -324,8 +340,16 @@ impl SiteList {
     }
 
     fn sort_rows(&mut self) {
-        let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.compare(a, b));
+        if self.sort == SortColumn::Name {
+            self.sorted = self.by_name.clone();
+            if self.reverse {
+                self.sorted.reverse();
+            }
+            return;
+        }
+        let mut order = self.by_name.clone();
+        // Stable over the name order: ties keep it without comparing names again.
+        order.sort_by(|&a, &b| self.primary(a, b));
         self.sorted = order;
     }
 
@@ -349,12 +373,13 @@ impl SiteList {
         }
     }
 
-    fn compare(&self, a: usize, b: usize) -> Ordering {
+    /// The sort column's order of two rows (names break ties: see [`Self::sort_rows`]).
+    fn primary(&self, a: usize, b: usize) -> Ordering {
         let (ra, rb) = (&self.rows[a], &self.rows[b]);
         let rev = self.reverse;
         // Columns that may be empty keep empty cells last in both directions.
-        let primary = match self.sort {
-            SortColumn::Name => Ordering::Equal,
+        match self.sort {
+            SortColumn::Name => directed(self.name_rank[a].cmp(&self.name_rank[b]), rev),
             SortColumn::Dfe => none_last(ra.site.dfe_code.as_ref(), rb.site.dfe_code.as_ref(), rev),
             SortColumn::Deni => none_last(
                 ra.site.deni_number.as_ref(),
@@ -371,16 +396,7 @@ impl SiteList {
                 none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref(), rev)
             }
             SortColumn::Change => directed(badge_rank(ra.badge).cmp(&badge_rank(rb.badge)), rev),
-        };
-        let by_name = self.lower[a][0]
-            .cmp(&self.lower[b][0])
-            .then_with(|| ra.site.org_id.cmp(&rb.site.org_id));
-        let by_name = if rev && self.sort == SortColumn::Name {
-            by_name.reverse()
-        } else {
-            by_name
-        };
-        primary.then(by_name)
+        }
     }
 }
 
