@@ -34,10 +34,6 @@ pub enum SecretsPlace {
     View(String),
 }
 
-/// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
-/// that show an outage failing within one budget without waiting 60 s each time.
-const BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
-
 /// The profile's keeper of secrets. Cheap to clone: clones share the vault session.
 #[derive(Clone)]
 pub struct Keeper {
@@ -165,15 +161,9 @@ impl Keeper {
         self.shared
             .session
             .get_or_init(|| {
-                let client = VaultClient::new(settings).map_err(|e| e.to_string())?;
-                let budget = std::env::var(BUDGET_ENV)
-                    .ok()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(std::time::Duration::from_millis);
-                Ok(Arc::new(match budget {
-                    Some(b) => client.with_budget(b),
-                    None => client,
-                }))
+                VaultClient::new(settings)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
             })
             .clone()
             .map_err(OpError::failed)
@@ -337,10 +327,14 @@ impl Keeper {
     /// A viewer's pull (`simsid pull`): the published view into `store` (the caller holds
     /// the harvest lock); one request when unchanged; a missing or altered chunk fails and
     /// leaves the store as it was. A usage error on a profile that harvests.
-    pub async fn pull(&self, store: &mut Store) -> OpResult<team::Pulled> {
+    pub async fn pull(
+        &self,
+        store: &mut Store,
+        options: team::PullOptions,
+    ) -> OpResult<team::Pulled> {
         self.refuse_unless_viewer()?;
         let client = self.vault()?;
-        team::pull(&client, self.vault_settings()?, store).await
+        team::pull(&client, self.vault_settings()?, store, options).await
     }
 
     /// The vault half of a pull, holding no store (the console pulls in the background):
@@ -350,10 +344,18 @@ impl Keeper {
         &self,
         known: Option<crate::store::PulledMark>,
         cached: std::collections::HashMap<String, String>,
+        accept_older: bool,
     ) -> OpResult<team::Fetched> {
         self.refuse_unless_viewer()?;
         let client = self.vault()?;
-        team::fetch_view(&client, self.vault_settings()?, known.as_ref(), cached).await
+        team::fetch_view(
+            &client,
+            self.vault_settings()?,
+            known.as_ref(),
+            cached,
+            accept_older,
+        )
+        .await
     }
 
     /// The refusal of a pull on a profile that harvests (`Ok` on a viewer).
