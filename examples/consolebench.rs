@@ -7,6 +7,7 @@
 //! cargo build --release --bin simsid
 //! cargo run --release --example consolebench            # 25,000 sites, 5 rounds
 //! cargo run --release --example consolebench -- 5000 3  # sites, rounds
+//! SIMSID_BIN=target/release/simsid cargo run --example consolebench   # a debug harness
 //! ```
 //!
 //! The store is written as a harvest writes it (the simulator's schools, two credentials
@@ -231,12 +232,17 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let sites: usize = args.next().map_or(25_000, |a| a.parse().expect("sites"));
     let rounds: usize = args.next().map_or(5, |a| a.parse().expect("rounds"));
+    // The binary beside this example, or $SIMSID_BIN (a release binary measured by a
+    // debug build of this harness).
     let exe = std::env::current_exe().expect("this example");
-    let simsid = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("simsid"))
-        .expect("target directory");
+    let simsid = match std::env::var_os("SIMSID_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("simsid"))
+            .expect("target directory"),
+    };
     assert!(
         simsid.exists(),
         "{} is missing: run `cargo build --release --bin simsid` first",

@@ -266,6 +266,7 @@ impl SiteList {
     /// Sets the filter text and narrows the list (an invalid regex leaves it unfiltered).
     pub fn set_filter(&mut self, text: &str, page: usize) {
         self.filter_text = text.to_string();
+        let previous = std::mem::replace(&mut self.filter, Filter::All);
         match Filter::parse(text) {
             Ok(f) => {
                 self.filter = f;
@@ -277,7 +278,19 @@ impl SiteList {
             }
         }
         let keep = self.selected_index();
-        self.refilter();
+        // Typing on: a row the longer text matches also matched the shorter one, so only
+        // the rows listed now are looked at again.
+        let narrowing = matches!(
+            (&previous, &self.filter),
+            (Filter::Plain { needle: old, invert: false }, Filter::Plain { needle: new, invert: false })
+                if new.contains(old.as_str())
+        );
+        if narrowing {
+            let candidates = std::mem::take(&mut self.visible);
+            self.visible = self.matching(candidates);
+        } else {
+            self.refilter();
+        }
         self.restore_selection(keep, page);
     }
 
@@ -353,17 +366,35 @@ impl SiteList {
         self.sorted = order;
     }
 
-    fn refilter(&mut self) {
+    /// The rows of `candidates` (in their order) the status view and the filter keep.
+    fn matching(&self, candidates: Vec<usize>) -> Vec<usize> {
         let (rows, lower, filter, view) = (&self.rows, &self.lower, &self.filter, self.view);
-        self.visible = self
-            .sorted
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let row = &rows[i];
-                view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
-            })
-            .collect();
+        match filter {
+            // One searcher for the whole list, not one per field.
+            Filter::Plain { needle, invert } => {
+                let finder = memchr::memmem::Finder::new(needle.as_bytes());
+                candidates
+                    .into_iter()
+                    .filter(|&i| {
+                        let hit = lower[i].iter().any(|f| finder.find(f.as_bytes()).is_some());
+                        view.includes(&rows[i]) && hit != *invert
+                    })
+                    .collect()
+            }
+            _ => candidates
+                .into_iter()
+                .filter(|&i| {
+                    let row = &rows[i];
+                    view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
+                })
+                .collect(),
+        }
+    }
+
+    fn refilter(&mut self) {
+        let view = self.view;
+        let rows = &self.rows;
+        self.visible = self.matching(self.sorted.clone());
         // The onboarding queue: the site waiting longest first (the column sort breaks ties).
         if view == StatusView::Unauthorised {
             self.visible.sort_by_key(|&i| {

@@ -1289,3 +1289,20 @@ fn the_first_frame_shows_the_head_and_keys_wait_for_the_whole_list() {
     assert!(names(&app).iter().all(|n| n.starts_with("Ysgol")));
     assert!(screen_text(&app, 80, 24).contains("2 of 6"));
 }
+
+/// Typing on narrows the listed rows; deleting widens them again to every match.
+#[test]
+fn typing_narrows_and_deleting_widens_the_filter() {
+    let mut app = app();
+    ch(&mut app, '/');
+    typed(&mut app, "o");
+    let o = names(&app);
+    typed(&mut app, "l");
+    let ol = names(&app);
+    assert!(
+        ol.len() <= o.len() && ol.iter().all(|n| n.to_lowercase().contains("ol")),
+        "{ol:?}"
+    );
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(names(&app), o, "back to every row with an o");
+}
