@@ -77,8 +77,9 @@ pub(crate) fn sites_head(conn: &Connection, limit: usize) -> Result<Vec<SiteRow>
         "SELECT s.org_id, s.name, s.dfe_code, s.deni_number, \
          s.authorised, s.first_seen, s.badge, s.stale, s.last_error, \
          count(c.client_id), max(c.last_changed), s.waiting_since \
-         FROM (SELECT * FROM sites ORDER BY name COLLATE NOCASE, name, org_id LIMIT ?1) s \
-         LEFT JOIN credentials c ON c.org_id = s.org_id \
+         FROM sites s LEFT JOIN credentials c ON c.org_id = s.org_id \
+         WHERE s.org_id IN \
+         (SELECT org_id FROM sites ORDER BY name COLLATE NOCASE, name, org_id LIMIT ?1) \
          GROUP BY s.org_id ORDER BY s.name COLLATE NOCASE, s.name, s.org_id",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
