@@ -134,13 +134,17 @@ async fn a_terminal_closed_mid_harvest_cancels_records_and_releases_the_lock() {
     term.wait_for("any other key");
     term.text("y");
     term.wait_for("Harvest in progress");
-    sim.control().reset_stats();
-    for _ in 0..600 {
+    // The site list and a few Clients calls: the harvest is under way, far from done (the
+    // simulator's own request counter, not a sleep; 60 s only guards a hang).
+    let mut started = false;
+    for _ in 0..2400 {
         if sim.control().stats().api_requests >= 4 {
+            started = true;
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
+    assert!(started, "the console's harvest never reached the simulator");
     let started = std::time::Instant::now();
     term.hang_up();
     let status = term
