@@ -9,6 +9,7 @@ use crate::domain::{CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
+use crate::store::SiteTotals;
 
 /// What the console needs from the rest of the program (implemented by the binary over the
 /// store, the SIMS client and the harvest engine). All methods are cheap to call from the
@@ -19,6 +20,14 @@ pub trait Services: Send + Sync + 'static {
     /// A message for the first screen (the demo says which school fails on purpose).
     fn notice(&self) -> Option<String> {
         None
+    }
+    /// The first frame's part of the overview: the first `rows` sites in name order and
+    /// the totals over every site, read without aggregating every site (the rest then comes
+    /// from [`Services::overview`] in the background). `None`: no quicker way than
+    /// `overview` (the console then loads it all first).
+    fn overview_head(&self, rows: usize) -> anyhow::Result<Option<(Overview, SiteTotals)>> {
+        let _ = rows;
+        Ok(None)
     }
     /// One cached site with its credentials (no secrets); `None` when it is not in the store.
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
@@ -69,6 +78,12 @@ pub trait Services: Send + Sync + 'static {
             ))
         })
     }
+    /// Whether this identity may read the schools' secrets (reveal, copy, verify): one
+    /// capabilities check, asked once by a viewer's console at start. `None` when it cannot
+    /// be told (or always may, as with a local store).
+    fn may_read_secrets(&self) -> BoxFuture<'static, Option<bool>> {
+        Box::pin(async { None })
+    }
     /// The live exposures (revealed or copied, not rotated since), grouped by user.
     fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>>;
     /// Every exposure of one site's credentials (live or not), for the site screen.
@@ -113,16 +128,13 @@ pub enum SecretsLocation {
 }
 
 impl SecretsLocation {
-    /// `local store` or `vault ADDR` (the address sanitised for the terminal).
+    /// `local store` or `vault ADDR` (the address sanitised for the terminal, shortened to
+    /// fit a header at 80 columns: no scheme, the first of several nodes and how many more).
     pub fn label(&self) -> String {
         match self {
             SecretsLocation::LocalStore => "local store".to_string(),
-            SecretsLocation::Vault(addr) => {
-                format!("vault {}", crate::sanitize::for_terminal(addr))
-            }
-            SecretsLocation::VaultView(addr) => {
-                format!("view from vault {}", crate::sanitize::for_terminal(addr))
-            }
+            SecretsLocation::Vault(addr) => format!("vault {}", short_address(addr)),
+            SecretsLocation::VaultView(addr) => format!("view from vault {}", short_address(addr)),
         }
     }
 
@@ -137,6 +149,26 @@ impl SecretsLocation {
             SecretsLocation::LocalStore => "reading the store…",
             SecretsLocation::Vault(_) | SecretsLocation::VaultView(_) => "reading the vault…",
         }
+    }
+}
+
+/// The most of a vault address the header shows.
+const ADDRESS_MAX: usize = 32;
+
+/// `https://bao-1.example.org:8200, https://bao-2…` as `bao-1.example.org:8200 +1`.
+fn short_address(addrs: &str) -> String {
+    let mut nodes = addrs.split(',').map(str::trim).filter(|a| !a.is_empty());
+    let first = nodes.next().unwrap_or_default();
+    let more = nodes.count();
+    let bare = first
+        .strip_prefix("https://")
+        .or_else(|| first.strip_prefix("http://"))
+        .unwrap_or(first)
+        .trim_end_matches('/');
+    let bare = crate::words::truncate(&crate::sanitize::for_terminal(bare), ADDRESS_MAX);
+    match more {
+        0 => bare,
+        n => format!("{bare} +{n}"),
     }
 }
 

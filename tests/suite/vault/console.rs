@@ -125,7 +125,9 @@ impl Console {
         let s = self.services.clone();
         let message = |e: anyhow::Error| format!("{e:#}");
         Some(match effect {
-            Effect::LoadOverview => Action::OverviewLoaded(s.overview().map_err(message)),
+            Effect::LoadOverview | Effect::LoadAllSites => {
+                Action::OverviewLoaded(s.overview().map_err(message))
+            }
             Effect::LoadSite(org) => {
                 let result = s.site(&org).map_err(message);
                 Action::SiteLoaded { org, result }
@@ -191,6 +193,7 @@ impl Console {
                 assert!(more.is_empty(), "{more:?}");
                 Action::HarvestFinished(result)
             }
+            Effect::CheckSecretsAccess => Action::SecretsAccess(s.may_read_secrets().await),
             Effect::LoadExposures => Action::ExposuresLoaded(s.exposures().map_err(message)),
             Effect::LoadSiteExposure(org) => {
                 let result = s.site_exposures(&org).map_err(message);
@@ -692,7 +695,10 @@ async fn the_console_keeps_answering_keys_while_the_vault_never_answers() {
             .unwrap()
     };
     let shows = |text: &str| out.screen().contains(text);
-    let secrets = format!("secrets: vault {}", silent.addr);
+    let secrets = format!(
+        "secrets: vault {}",
+        silent.addr.trim_start_matches("http://")
+    );
     until("the sites screen saying where secrets live", || {
         shows(&secrets)
     })
