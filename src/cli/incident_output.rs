@@ -32,6 +32,9 @@ fn actions(x: &Exposure) -> Vec<&'static str> {
     if x.vault_read {
         out.push("vault-read");
     }
+    if x.vault_read_wrapped {
+        out.push("vault-read-wrapped");
+    }
     out
 }
 
@@ -245,6 +248,7 @@ mod tests {
             last_exposed: t,
             actions: vec![AuditAction::Reveal, AuditAction::Copy],
             vault_read: false,
+            vault_read_wrapped: false,
             sources: vec![crate::exposure::ExposureSource::Simsid],
             live: true,
             current_fingerprint: Some(Fingerprint("0123456789abcdef".into())),
