@@ -1,2 +1,3 @@
 mod runbook;
 mod vault_audit;
+mod vault_trust;
