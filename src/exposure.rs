@@ -44,12 +44,15 @@ pub fn is_exposure(e: &AuditEntry) -> bool {
 }
 
 /// Whether a record names `user`, as its OS user or as its vault identity (`token-alice`,
-/// or the name inside it, `alice`), ignoring case.
+/// or the name inside it, `alice`; a qualified `approle:product` by its role too),
+/// ignoring case.
 pub fn names(e: &AuditEntry, user: &str) -> bool {
     person_matches(&e.user, user)
-        || e.identity
-            .as_deref()
-            .is_some_and(|i| person_matches(i, user))
+        || e.identity.as_deref().is_some_and(|i| {
+            person_matches(i, user)
+                || i.split_once(':')
+                    .is_some_and(|(_, part)| part.eq_ignore_ascii_case(user))
+        })
 }
 
 /// Where an exposure was found.

@@ -10,6 +10,31 @@ pub const HARVEST_DATA_CAPS: &[&str] = &["create", "update", "read", "delete"];
 /// written with `update`).
 pub const HARVEST_METADATA_CAPS: &[&str] = &["create", "update", "read", "list", "delete"];
 
+/// The deny lines every role's policy ends with: what the exposure report could not see
+/// (a deny wins over any other policy the identity holds): turning the audit device off,
+/// reading raw storage, moving the mount so its reads are under another path. A policy
+/// cannot forbid response wrapping; the report sees a wrapped read by its `wrap_info`.
+pub fn deny_unseen(mount: &str) -> String {
+    let mut out = String::from(
+        "\n# denied to this identity whatever else it holds: what the exposure report could \
+         not see (audit devices, raw storage, moving the mount)\n",
+    );
+    for path in [
+        "sys/audit".to_string(),
+        "sys/audit/*".to_string(),
+        "sys/raw".to_string(),
+        "sys/raw/*".to_string(),
+        "sys/remount".to_string(),
+        format!("sys/mounts/{mount}"),
+        format!("sys/mounts/{mount}/*"),
+    ] {
+        out.push_str(&format!(
+            "path \"{path}\" {{\n  capabilities = [\"deny\"]\n}}\n"
+        ));
+    }
+    out
+}
+
 fn caps(list: &[&str]) -> String {
     list.iter()
         .map(|c| format!("\"{c}\""))
@@ -35,6 +60,7 @@ pub fn harvester(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> S
             r.mount, r.path
         ));
     }
+    out.push_str(&deny_unseen(mount));
     out
 }
 
@@ -45,7 +71,7 @@ pub fn viewer(mount: &str, prefix: &str) -> String {
          never a secret\n\
          path \"{mount}/data/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
          path \"{mount}/metadata/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
-    )
+    ) + &deny_unseen(mount)
 }
 
 /// The operator policy: a viewer who may also read the credentials (reveal, copy, verify).
@@ -55,7 +81,7 @@ pub fn operator(mount: &str, prefix: &str) -> String {
          credentials under {mount}/{prefix} (reveal, copy, verify)\n\
          path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
          path \"{mount}/metadata/{prefix}/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
-    )
+    ) + &deny_unseen(mount)
 }
 
 /// The service policy: the integrator's product, which reads the credentials (its glob also
@@ -64,7 +90,7 @@ pub fn service(mount: &str, prefix: &str) -> String {
     format!(
         "# simsid service (the integrator's product): reads the credentials under {mount}/{prefix}\n\
          path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n"
-    )
+    ) + &deny_unseen(mount)
 }
 
 /// Every role's policy, harvester first, separated by blank lines.
@@ -130,6 +156,24 @@ mod tests {
             Some(&SecretRef::parse("kv/team/x#secret").unwrap()),
         );
         assert!(with.contains("path \"kv/data/team/x\""), "{with}");
+    }
+
+    #[test]
+    fn every_role_denies_what_the_exposure_report_cannot_see() {
+        for p in [
+            harvester("kv", "simsid/APP", None),
+            viewer("kv", "simsid/APP"),
+            operator("kv", "simsid/APP"),
+            service("kv", "simsid/APP"),
+        ] {
+            for path in ["sys/audit/*", "sys/raw/*", "sys/remount", "sys/mounts/kv/*"] {
+                assert!(
+                    p.contains(&format!("path \"{path}\" {{\n  capabilities = [\"deny\"]")),
+                    "{path}: {p}"
+                );
+            }
+            assert_eq!(p.matches("# simsid ").count(), 1, "one heading: {p}");
+        }
     }
 
     #[test]

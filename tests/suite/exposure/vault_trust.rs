@@ -259,6 +259,26 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     assert_eq!(v["ok"], json!(1), "{v}");
     assert_eq!(v["results"][0]["client_id"], json!(client), "{v}");
 
+    // The printed policies deny what the report could not see, whatever else an identity
+    // holds: the audit devices and moving the mount (a deny wins over a grant).
+    bao.policy(
+        "too-wide",
+        "path \"sys/audit\" { capabilities = [\"read\", \"sudo\"] }\n\
+         path \"sys/mounts/*\" { capabilities = [\"read\", \"update\"] }\n",
+    )
+    .await;
+    let wide = bao.token_with(&["too-wide"]).await;
+    let wide_operator = bao.token_with(&["too-wide", "team-operator"]).await;
+    for path in ["sys/audit", "sys/mounts/secret/tune"] {
+        let (s, v) = bao.try_api("GET", path, None, Some(&wide)).await.unwrap();
+        assert_eq!(s, 200, "{path} granted alone: {v}");
+        let (s, v) = bao
+            .try_api("GET", path, None, Some(&wide_operator))
+            .await
+            .unwrap();
+        assert_eq!(s, 403, "{path} denied beside the operator policy: {v}");
+    }
+
     // The credential rotates after the wrapped read: it is no longer live.
     assert!(sim.control().rotate_secret(&org, &client));
     run(&host, &["harvest", "--json"], 0).await;
