@@ -35,10 +35,18 @@ pub const MAX_LINE: usize = 1 << 20;
 /// How far in the future a record's time may be (clock skew between hosts); later is junk.
 pub const MAX_SKEW: Duration = Duration::minutes(5);
 
+// The caps below hold the reader under 100 MB whatever the log holds (each kept item is at
+// most a few hundred bytes); a team's real log is far inside them (25,000 schools' credentials,
+// a few thousand identities).
 /// The most distinct identities kept; reads by further identities are counted as dropped.
-pub const MAX_IDENTITIES: usize = 100_000;
+pub const MAX_IDENTITIES: usize = 10_000;
+/// The most distinct credentials kept.
+pub const MAX_CREDENTIALS: usize = 100_000;
 /// The most distinct (identity, credential) pairs kept.
-pub const MAX_PAIRS: usize = 1_000_000;
+pub const MAX_PAIRS: usize = 250_000;
+/// The longest client id taken (the host writes SIMS ID's, a few dozen characters); a
+/// longer one in a path is junk.
+pub const MAX_CLIENT_ID: usize = 128;
 /// The most wrapping tokens waiting for their unwrap; older ones are forgotten first.
 pub const MAX_OPEN_WRAPS: usize = 100_000;
 /// The most versions remembered per pair (the highest are kept: the current one is).
@@ -96,8 +104,12 @@ impl AuditScope {
             return None;
         }
         // OrgId::parse accepts braces and any case; a key the host wrote has neither.
+        if org.len() != 36 || client.len() > 3 * MAX_CLIENT_ID {
+            return None;
+        }
         let parsed = OrgId::parse(org).ok().filter(|o| o.as_str() == org)?;
-        Some((parsed, (self.decode_client)(client)?))
+        let client = (self.decode_client)(client).filter(|c| c.len() <= MAX_CLIENT_ID)?;
+        Some((parsed, client))
     }
 
     fn is_manifest(&self, path: &str) -> bool {
@@ -175,7 +187,7 @@ pub struct AuditTally {
 /// A wrapping token waiting for its unwrap.
 #[derive(Debug, Clone)]
 struct OpenWrap {
-    credential: (OrgId, String),
+    credential: u32,
     identity: u32,
     seq: u64,
 }
@@ -185,8 +197,10 @@ struct OpenWrap {
 pub struct VaultReads {
     identities: Vec<VaultIdentity>,
     by_name: HashMap<String, u32>,
-    pairs: BTreeMap<(OrgId, String), BTreeMap<u32, PairReads>>,
-    pair_count: usize,
+    /// Credentials by (organisation, client id), each kept once.
+    credentials: HashMap<(OrgId, String), u32>,
+    /// Per (credential, identity), the reads.
+    pairs: HashMap<(u32, u32), PairReads>,
     open_wraps: HashMap<String, OpenWrap>,
     wrap_seq: u64,
     manifest_writers: BTreeMap<u32, ManifestWrites>,
@@ -416,8 +430,8 @@ impl VaultReads {
         VaultReads {
             identities: Vec::new(),
             by_name: HashMap::new(),
-            pairs: BTreeMap::new(),
-            pair_count: 0,
+            credentials: HashMap::new(),
+            pairs: HashMap::new(),
             open_wraps: HashMap::new(),
             wrap_seq: 0,
             manifest_writers: BTreeMap::new(),
@@ -463,7 +477,12 @@ impl VaultReads {
                 if self.before_since(at) {
                     return;
                 }
-                if let Some(pair) = self.pair(credential, who, at) {
+                let (Some(c), Some(id)) = (self.credential_index(credential), self.intern(who))
+                else {
+                    self.tally.dropped += 1;
+                    return;
+                };
+                if let Some(pair) = self.pair_of(c, id, at) {
                     pair.plain = true;
                     pair.add_version(version);
                 }
@@ -474,18 +493,19 @@ impl VaultReads {
                 at,
                 token,
             } => {
-                let Some(id) = self.intern(who) else {
+                let (Some(c), Some(id)) = (self.credential_index(credential), self.intern(who))
+                else {
                     self.tally.dropped += 1;
                     return;
                 };
                 if let Some(token) = token.filter(|t| t.len() <= MAX_TOKEN) {
-                    self.open_wrap(token, credential.clone(), id);
+                    self.open_wrap(token, c, id);
                 }
                 if self.before_since(at) {
                     return;
                 }
                 self.tally.wrapped += 1;
-                if let Some(pair) = self.pair_of(credential, id, at) {
+                if let Some(pair) = self.pair_of(c, id, at) {
                     pair.wrapped_last = pair.wrapped_last.max(Some(at));
                 }
             }
@@ -505,11 +525,7 @@ impl VaultReads {
                 }
                 // The version the wrapped read answered is now known, for the wrapper…
                 if let Some(v) = version {
-                    if let Some(pair) = self
-                        .pairs
-                        .get_mut(&open.credential)
-                        .and_then(|m| m.get_mut(&open.identity))
-                    {
+                    if let Some(pair) = self.pairs.get_mut(&(open.credential, open.identity)) {
                         pair.add_version(v);
                     }
                 }
@@ -560,44 +576,36 @@ impl VaultReads {
         Some(i)
     }
 
-    fn pair(
-        &mut self,
-        credential: (OrgId, String),
-        who: VaultIdentity,
-        at: DateTime<Utc>,
-    ) -> Option<&mut PairReads> {
-        match self.intern(who) {
-            Some(id) => self.pair_of(credential, id, at),
-            None => {
-                self.tally.dropped += 1;
-                None
-            }
+    /// The index of a credential, added if new and there is room.
+    fn credential_index(&mut self, credential: (OrgId, String)) -> Option<u32> {
+        if let Some(&i) = self.credentials.get(&credential) {
+            return Some(i);
         }
+        if self.credentials.len() >= MAX_CREDENTIALS {
+            return None;
+        }
+        let i = u32::try_from(self.credentials.len()).ok()?;
+        self.credentials.insert(credential, i);
+        Some(i)
     }
 
     /// The pair's reads, counted as one more read at `at` (`None` when the cap is reached).
-    fn pair_of(
-        &mut self,
-        credential: (OrgId, String),
-        id: u32,
-        at: DateTime<Utc>,
-    ) -> Option<&mut PairReads> {
-        let full = self.pair_count >= MAX_PAIRS;
-        let by_identity = self.pairs.entry(credential).or_default();
-        if !by_identity.contains_key(&id) {
-            if full {
-                self.tally.dropped += 1;
-                return None;
-            }
-            self.pair_count += 1;
+    fn pair_of(&mut self, credential: u32, id: u32, at: DateTime<Utc>) -> Option<&mut PairReads> {
+        let full = self.pairs.len() >= MAX_PAIRS;
+        if full && !self.pairs.contains_key(&(credential, id)) {
+            self.tally.dropped += 1;
+            return None;
         }
         self.tally.reads += 1;
-        let pair = by_identity.entry(id).or_insert_with(|| PairReads::new(at));
+        let pair = self
+            .pairs
+            .entry((credential, id))
+            .or_insert_with(|| PairReads::new(at));
         pair.saw(at);
         Some(pair)
     }
 
-    fn open_wrap(&mut self, token: String, credential: (OrgId, String), identity: u32) {
+    fn open_wrap(&mut self, token: String, credential: u32, identity: u32) {
         if self.open_wraps.len() >= MAX_OPEN_WRAPS {
             // Forget the oldest: a wrapping token lives minutes, the log runs in order.
             if let Some(oldest) = self
@@ -646,18 +654,28 @@ impl VaultReads {
         }
     }
 
-    /// Per credential, each identity's reads.
-    pub fn credentials(
-        &self,
-    ) -> impl Iterator<Item = (&(OrgId, String), Vec<(&VaultIdentity, &PairReads)>)> {
-        self.pairs.iter().map(|(c, by)| {
-            (
-                c,
-                by.iter()
-                    .map(|(i, r)| (&self.identities[*i as usize], r))
-                    .collect(),
-            )
-        })
+    /// Per credential (sorted by organisation and client id), each identity's reads
+    /// (sorted by name).
+    pub fn credentials(&self) -> Vec<(&(OrgId, String), Vec<(&VaultIdentity, &PairReads)>)> {
+        let mut keys: Vec<Option<&(OrgId, String)>> = vec![None; self.credentials.len()];
+        for (key, &i) in &self.credentials {
+            keys[i as usize] = Some(key);
+        }
+        let mut groups: Vec<Vec<(&VaultIdentity, &PairReads)>> =
+            vec![Vec::new(); self.credentials.len()];
+        for (&(c, id), reads) in &self.pairs {
+            groups[c as usize].push((&self.identities[id as usize], reads));
+        }
+        let mut out: Vec<_> = keys
+            .into_iter()
+            .zip(groups)
+            .filter_map(|(key, mut group)| {
+                group.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+                Some((key?, group)).filter(|(_, g)| !g.is_empty())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(b.0));
+        out
     }
 
     /// Who the log records writing the team's view manifest, and how often.
@@ -669,11 +687,7 @@ impl VaultReads {
 
     /// How many distinct identities read any credential.
     pub fn identity_count(&self) -> usize {
-        let mut seen: Vec<u32> = self
-            .pairs
-            .values()
-            .flat_map(|m| m.keys().copied())
-            .collect();
+        let mut seen: Vec<u32> = self.pairs.keys().map(|(_, id)| *id).collect();
         seen.sort_unstable();
         seen.dedup();
         seen.len()
@@ -681,7 +695,10 @@ impl VaultReads {
 
     /// How many distinct credentials were read.
     pub fn credential_count(&self) -> usize {
-        self.pairs.values().filter(|m| !m.is_empty()).count()
+        let mut seen: Vec<u32> = self.pairs.keys().map(|(c, _)| *c).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
     }
 }
 

@@ -77,9 +77,10 @@ fn cred_path(client: &str) -> String {
 fn names(reads: &VaultReads) -> Vec<(String, String, PairReads)> {
     reads
         .credentials()
+        .into_iter()
         .flat_map(|(c, by)| {
             by.into_iter()
-                .map(|(who, r)| (c.1.clone(), who.name.clone(), r.clone()))
+                .map(move |(who, r)| (c.1.clone(), who.name.clone(), r.clone()))
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -445,4 +446,34 @@ fn versions_per_pair_are_bounded_keeping_the_highest() {
     assert_eq!(got[0].2.versions.len(), MAX_VERSIONS);
     assert_eq!(got[0].2.versions.last(), Some(&100));
     assert_eq!(reads.tally.reads, 100);
+}
+
+#[test]
+fn what_is_kept_is_capped_and_what_is_dropped_is_counted() {
+    let mut reads = fresh();
+    let path = cred_path("sas-1");
+    for i in 0..=MAX_IDENTITIES {
+        let auth = format!(r#"{{"display_name":"userpass-u{i}"}}"#);
+        reads.take_line(
+            record(&auth, TIME, "response", "read", &path, Some(1), None).as_bytes(),
+            &scope(),
+        );
+    }
+    assert_eq!(reads.identity_count(), MAX_IDENTITIES);
+    assert_eq!(reads.tally.dropped, 1);
+    assert_eq!(reads.tally.reads, MAX_IDENTITIES as u64);
+}
+
+#[test]
+fn a_client_id_longer_than_any_the_host_writes_is_junk() {
+    let mut reads = fresh();
+    let long = "c".repeat(MAX_CLIENT_ID + 1);
+    let fits = "c".repeat(MAX_CLIENT_ID);
+    for client in [&long, &fits] {
+        reads.take_line(
+            line("response", "read", &cred_path(client), Some(1), None).as_bytes(),
+            &scope(),
+        );
+    }
+    assert_eq!((reads.tally.reads, reads.tally.skipped), (1, 1));
 }
