@@ -15,7 +15,7 @@
 //! The caller opens the files and feeds them through [`VaultReads::read_from`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, BufRead};
 
@@ -201,8 +201,11 @@ pub struct VaultReads {
     credentials: HashMap<(OrgId, String), u32>,
     /// Per (credential, identity), the reads.
     pairs: HashMap<(u32, u32), PairReads>,
-    open_wraps: HashMap<String, OpenWrap>,
+    open_wraps: HashMap<u64, OpenWrap>,
+    /// Open wraps oldest first (a key whose sequence no longer matches was unwrapped).
+    wrap_order: VecDeque<(u64, u64)>,
     wrap_seq: u64,
+    token_hasher: std::collections::hash_map::RandomState,
     manifest_writers: BTreeMap<u32, ManifestWrites>,
     /// Reads before this time are left out (`--since`).
     since: Option<DateTime<Utc>>,
@@ -433,7 +436,9 @@ impl VaultReads {
             credentials: HashMap::new(),
             pairs: HashMap::new(),
             open_wraps: HashMap::new(),
+            wrap_order: VecDeque::new(),
             wrap_seq: 0,
+            token_hasher: std::collections::hash_map::RandomState::new(),
             manifest_writers: BTreeMap::new(),
             since,
             now,
@@ -499,7 +504,7 @@ impl VaultReads {
                     return;
                 };
                 if let Some(token) = token.filter(|t| t.len() <= MAX_TOKEN) {
-                    self.open_wrap(token, c, id);
+                    self.open_wrap(&token, c, id);
                 }
                 if self.before_since(at) {
                     return;
@@ -515,7 +520,8 @@ impl VaultReads {
                 at,
                 version,
             } => {
-                let Some(open) = self.open_wraps.remove(&token) else {
+                let key = self.token_key(&token);
+                let Some(open) = self.open_wraps.remove(&key) else {
                     self.tally.unwraps_untied += 1;
                     return;
                 };
@@ -605,21 +611,34 @@ impl VaultReads {
         Some(pair)
     }
 
-    fn open_wrap(&mut self, token: String, credential: u32, identity: u32) {
-        if self.open_wraps.len() >= MAX_OPEN_WRAPS {
-            // Forget the oldest: a wrapping token lives minutes, the log runs in order.
-            if let Some(oldest) = self
-                .open_wraps
-                .iter()
-                .min_by_key(|(_, w)| w.seq)
-                .map(|(k, _)| k.clone())
-            {
-                self.open_wraps.remove(&oldest);
+    /// A wrapping token's key: a keyed 64-bit hash of the (HMAC'd) token, so an open wrap
+    /// costs a few bytes whatever the log wrote.
+    fn token_key(&self, token: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.token_hasher.hash_one(token)
+    }
+
+    fn open_wrap(&mut self, token: &str, credential: u32, identity: u32) {
+        // Forget the oldest first: a wrapping token lives minutes, the log runs in order.
+        while self.open_wraps.len() >= MAX_OPEN_WRAPS {
+            let Some((key, seq)) = self.wrap_order.pop_front() else {
+                break;
+            };
+            if self.open_wraps.get(&key).is_some_and(|w| w.seq == seq) {
+                self.open_wraps.remove(&key);
             }
         }
+        if self.wrap_order.len() >= 2 * MAX_OPEN_WRAPS {
+            // Unwrapped tokens leave their place in the queue: drop those places.
+            let open = &self.open_wraps;
+            self.wrap_order
+                .retain(|(key, seq)| open.get(key).is_some_and(|w| w.seq == *seq));
+        }
         self.wrap_seq += 1;
+        let key = self.token_key(token);
+        self.wrap_order.push_back((key, self.wrap_seq));
         self.open_wraps.insert(
-            token,
+            key,
             OpenWrap {
                 credential,
                 identity,

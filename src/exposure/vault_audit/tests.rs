@@ -477,3 +477,31 @@ fn a_client_id_longer_than_any_the_host_writes_is_junk() {
     }
     assert_eq!((reads.tally.reads, reads.tally.skipped), (1, 1));
 }
+
+#[test]
+fn open_wrapping_tokens_are_bounded_oldest_forgotten_first() {
+    let mut reads = fresh();
+    let path = cred_path("sas-1");
+    let svc = r#"{"display_name":"token","entity_id":"e-svc"}"#;
+    let n = MAX_OPEN_WRAPS + 5;
+    for i in 0..n {
+        reads.take_line(
+            wrapped(ALICE, TIME, &format!("hmac-sha256:w{i}"), &path).as_bytes(),
+            &scope(),
+        );
+    }
+    assert!(reads.open_wraps.len() <= MAX_OPEN_WRAPS);
+    // The first token was forgotten; the last is still tied.
+    for i in [0, n - 1] {
+        let t = format!("hmac-sha256:w{i}");
+        reads.take_line(
+            unwrap(svc, TIME, Some(&t), "hmac-sha256:svc", 1).as_bytes(),
+            &scope(),
+        );
+    }
+    assert_eq!(
+        (reads.tally.unwraps_tied, reads.tally.unwraps_untied),
+        (1, 1)
+    );
+    assert!(reads.wrap_order.len() <= 2 * MAX_OPEN_WRAPS);
+}
