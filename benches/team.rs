@@ -82,6 +82,7 @@ fn settings(addrs: Vec<String>, token: &str) -> VaultSettings {
             token_file: "/nonexistent".into(),
         },
         on_remove: Default::default(),
+        retry_budget: None,
     }
 }
 

@@ -201,6 +201,7 @@ fn main() {
                 token_file: "/nonexistent".into(),
             },
             on_remove: Default::default(),
+            retry_budget: None,
         };
 
         // Plain writer first, then simsid (both into an empty prefix of the same server).

@@ -34,10 +34,6 @@ pub enum SecretsPlace {
     View(String),
 }
 
-/// Hidden (undocumented) override of the vault retry budget in milliseconds, for tests
-/// that show an outage failing within one budget without waiting 60 s each time.
-const BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
-
 /// The profile's keeper of secrets. Cheap to clone: clones share the vault session.
 #[derive(Clone)]
 pub struct Keeper {
@@ -165,15 +161,9 @@ impl Keeper {
         self.shared
             .session
             .get_or_init(|| {
-                let client = VaultClient::new(settings).map_err(|e| e.to_string())?;
-                let budget = std::env::var(BUDGET_ENV)
-                    .ok()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .map(std::time::Duration::from_millis);
-                Ok(Arc::new(match budget {
-                    Some(b) => client.with_budget(b),
-                    None => client,
-                }))
+                VaultClient::new(settings)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
             })
             .clone()
             .map_err(OpError::failed)

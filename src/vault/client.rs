@@ -79,7 +79,7 @@ impl VaultClient {
             nodes: Nodes::new(settings.addrs.clone()),
             auth: settings.auth.clone(),
             session: tokio::sync::Mutex::new(None),
-            outage: Outage::new(DEFAULT_BUDGET),
+            outage: Outage::new(settings.retry_budget.unwrap_or(DEFAULT_BUDGET)),
         })
     }
 

@@ -63,6 +63,9 @@ pub struct VaultSettings {
     pub ca_file: Option<PathBuf>,
     pub auth: VaultAuth,
     pub on_remove: OnRemove,
+    /// The retry time budget of one request across nodes (default 60 s); config reads a
+    /// test-only override (`SIMSID_VAULT_RETRY_BUDGET_MS`).
+    pub retry_budget: Option<std::time::Duration>,
 }
 
 /// A secret in a KV v2 mount: `MOUNT/PATH#FIELD`.

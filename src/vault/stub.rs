@@ -98,6 +98,7 @@ pub(crate) fn settings(addrs: &[&str], auth: VaultAuth) -> VaultSettings {
         ca_file: None,
         auth,
         on_remove: OnRemove::Delete,
+        retry_budget: None,
     }
 }
 

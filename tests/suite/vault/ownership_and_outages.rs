@@ -985,6 +985,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
             token_file: "/nonexistent".into(),
         },
         on_remove: Default::default(),
+        retry_budget: None,
     };
     let client = Arc::new(VaultClient::new(&settings).unwrap());
     let mut store = ts.open();

@@ -481,6 +481,7 @@ fn root_settings(bao: &Bao, prefix: &str) -> VaultSettings {
             token_file: "/nonexistent".into(),
         },
         on_remove: Default::default(),
+        retry_budget: None,
     }
 }
 

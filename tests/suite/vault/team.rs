@@ -496,6 +496,7 @@ fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultS
             token_file: std::path::PathBuf::from("/nonexistent"),
         },
         on_remove: Default::default(),
+        retry_budget: None,
     };
     (Arc::new(VaultClient::new(&settings).unwrap()), settings)
 }
