@@ -48,7 +48,7 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
             buf = out::exposure_csv(&list, with_sources)
                 .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
         }
-        None => out::exposure_text(&mut buf, &list).map_err(io_err)?,
+        None => out::exposure_text(&mut buf, &list, with_sources).map_err(io_err)?,
     }
     match &args.output {
         Some(path) => outfile::write_private(path, &buf)?,

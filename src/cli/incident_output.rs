@@ -101,8 +101,18 @@ pub fn exposure_csv(list: &[Exposure], with_sources: bool) -> Result<Vec<u8>, cs
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// `exposure` as text.
-pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> {
+/// The legend under `exposure --vault-audit` as text: what the vault's actions mean.
+pub const VAULT_LEGEND: &str = "vault-read: a read of the value (data/…, any version); \
+vault-read-wrapped: a read answered with response wrapping, or its unwrap (version unknown: \
+live until the credential rotates after it); reads of metadata/… and subkeys/… never return \
+a secret's value and are not exposures";
+
+/// `exposure` as text; with `--vault-audit` (`with_sources`) a legend line ends it.
+pub fn exposure_text(
+    out: &mut impl Write,
+    list: &[Exposure],
+    with_sources: bool,
+) -> io::Result<()> {
     writeln!(
         out,
         "{:<4}  {:<36}  {:<8}  {:<32}  {:<16}  {:<20}  {:<12}  USERS / SCHOOL",
@@ -130,7 +140,11 @@ pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> 
         out,
         "{} credential(s) exposed, {live} still live",
         list.len()
-    )
+    )?;
+    if with_sources {
+        writeln!(out, "{VAULT_LEGEND}")?;
+    }
+    Ok(())
 }
 
 /// One result of `verify --exposed|--all --json`.
@@ -284,11 +298,19 @@ mod tests {
     #[test]
     fn text_escapes_control_characters() {
         let mut buf = Vec::new();
-        exposure_text(&mut buf, &[exposure()]).unwrap();
+        exposure_text(&mut buf, &[exposure()], false).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("\\u{1b}[2J"));
         assert!(text.ends_with("1 credential(s) exposed, 1 still live\n"));
+        let mut buf = Vec::new();
+        let mut wrapped = exposure();
+        wrapped.vault_read_wrapped = true;
+        exposure_text(&mut buf, &[wrapped], true).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains(",vault-read-wrapped "), "{text}");
+        assert!(text.ends_with(&format!("{VAULT_LEGEND}\n")), "{text}");
+        assert!(VAULT_LEGEND.contains("subkeys/"));
     }
 
     #[test]
