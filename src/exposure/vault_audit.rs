@@ -75,6 +75,7 @@ pub struct AuditScope {
     /// Finds the prefix in a raw line before any JSON is parsed.
     finder: memchr::memmem::Finder<'static>,
     unwrap_finder: memchr::memmem::Finder<'static>,
+    manifest_finder: memchr::memmem::Finder<'static>,
 }
 
 const UNWRAP_PATH: &str = "sys/wrapping/unwrap";
@@ -88,6 +89,10 @@ impl AuditScope {
         AuditScope {
             finder: memchr::memmem::Finder::new(data_prefix.as_bytes()).into_owned(),
             unwrap_finder: memchr::memmem::Finder::new(UNWRAP_PATH.as_bytes()).into_owned(),
+            manifest_finder: memchr::memmem::Finder::new(
+                format!("{data_prefix}{}", layout.manifest.trim_matches('/')).as_bytes(),
+            )
+            .into_owned(),
             manifest_path: format!("{data_prefix}{}", layout.manifest.trim_matches('/')),
             data_prefix,
             decode_client: layout.decode_client,
@@ -779,6 +784,15 @@ fn event_of(line: &[u8], scope: &AuditScope, now: DateTime<Utc>) -> Result<Event
         return Err(Junk::Other);
     }
     if memchr::memmem::find(line, b"\"response\"").is_none() {
+        return Err(Junk::Other);
+    }
+    // Of our paths, only a read, a wrapped answer or a write of the manifest is taken: a
+    // write of a credential (most of the rest) is left unparsed.
+    if ours
+        && memchr::memmem::find(line, b"\"read\"").is_none()
+        && memchr::memmem::find(line, b"\"wrap_info\"").is_none()
+        && scope.manifest_finder.find(line).is_none()
+    {
         return Err(Junk::Other);
     }
     let record: Record = serde_json::from_slice(line).map_err(|_| Junk::Other)?;
