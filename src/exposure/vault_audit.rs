@@ -163,6 +163,9 @@ impl PairReads {
     }
 }
 
+/// One credential and each identity's reads of it.
+pub type CredentialReads<'a> = (&'a (OrgId, String), Vec<(&'a VaultIdentity, &'a PairReads)>);
+
 /// Who wrote the team's view manifest, according to the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestWrites {
@@ -680,7 +683,7 @@ impl VaultReads {
 
     /// Per credential (sorted by organisation and client id), each identity's reads
     /// (sorted by name).
-    pub fn credentials(&self) -> Vec<(&(OrgId, String), Vec<(&VaultIdentity, &PairReads)>)> {
+    pub fn credentials(&self) -> Vec<CredentialReads<'_>> {
         let mut keys: Vec<Option<&(OrgId, String)>> = vec![None; self.credentials.len()];
         for (key, &i) in &self.credentials {
             keys[i as usize] = Some(key);
