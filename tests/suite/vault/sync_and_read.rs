@@ -422,10 +422,10 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
     let text = audit.to_string();
     assert!(
-        text.contains("\"detail\":\"vault identity token\""),
+        text.contains("\"detail\":\"vault identity root\""),
         "{text}"
     );
-    assert!(text.contains("ok; vault identity token"), "{text}");
+    assert!(text.contains("ok; vault identity root"), "{text}");
     assert!(!text.contains(&secret));
 }
 
