@@ -96,6 +96,25 @@ async fn audit_holds(path: &Path, needle: &str) {
     panic!("the audit log {} never held {needle}", path.display());
 }
 
+fn audit_line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// Waits (bounded) until the audit log holds a response to a request made after it held
+/// `before` lines (a request record and its response: two more lines).
+async fn audit_grows(path: &Path, before: usize) {
+    for _ in 0..100 {
+        if audit_line_count(path) >= before + 2 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the audit log {} did not grow", path.display());
+}
+
 /// `bao kv get -wrap-ttl=5m` of `key` with `token`: the wrapping token.
 fn wrapped_get(bao: &Bao, token: &str, key: &str) -> String {
     let home = tempfile::tempdir().unwrap();
@@ -284,6 +303,62 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     run(&host, &["harvest", "--json"], 0).await;
     let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(false));
+
+    // Every KV v2 path that returns the value is a read: an older version (`?version=1`)
+    // is an exposure, not live; the current one is live.
+    let before = audit_line_count(&audit_log);
+    let (s, v) = bao
+        .try_api(
+            "GET",
+            &format!("secret/data/{key}?version=1"),
+            None,
+            Some(&alice),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (s, &v["data"]["metadata"]["version"]),
+        (200, &json!(1)),
+        "{v}"
+    );
+    audit_grows(&audit_log, before).await;
+    let o = run(
+        &host,
+        &[
+            "exposure",
+            "--user",
+            "alice",
+            "--json",
+            "--vault-audit",
+            &file,
+        ],
+        0,
+    )
+    .await;
+    let entry = &by_client(&o)[&client];
+    assert_eq!(
+        entry["actions"],
+        json!(["vault-read", "vault-read-wrapped"]),
+        "{entry}"
+    );
+    assert_eq!(entry["live"], json!(false), "{entry}");
+    let before = audit_line_count(&audit_log);
+    read_as(&bao, &alice, &key).await;
+    audit_grows(&audit_log, before).await;
+    let o = run(
+        &host,
+        &[
+            "exposure",
+            "--user",
+            "alice",
+            "--json",
+            "--vault-audit",
+            &file,
+        ],
+        0,
+    )
+    .await;
+    assert_eq!(by_client(&o)[&client]["live"], json!(true));
     sim.shutdown().await;
 }
 
