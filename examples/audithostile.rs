@@ -78,7 +78,9 @@ fn main() {
         figure("wall_s="),
         out.stdout.len()
     );
-    let _ = std::fs::remove_file(&log);
+    if !args.iter().any(|a| a == "--keep") {
+        let _ = std::fs::remove_file(&log);
+    }
 }
 
 /// The release binary beside this example.

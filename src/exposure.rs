@@ -353,10 +353,11 @@ pub fn report_with_vault(
     let selected = audit
         .iter()
         .filter(|e| query.selects(e) && !vault.exclude.iter().any(|x| names(e, x)));
-    let mut by_credential: BTreeMap<(OrgId, String), Exposure> = aggregate(selected, current)
-        .into_iter()
-        .map(|x| ((x.organisation_id.clone(), x.client_id.clone()), x))
-        .collect();
+    // Both sources come sorted by (organisation, client id): merged in one pass, each entry
+    // built once in place (a large log's report is never held twice).
+    let local = aggregate(selected, current);
+    let mut out: Vec<Exposure> = Vec::with_capacity(vault.reads.credential_count() + local.len());
+    let mut local = local.into_iter().peekable();
     for (key, by_identity) in vault.reads.credentials() {
         let (org, client_id) = key;
         let kept: Vec<_> = by_identity
@@ -375,6 +376,10 @@ pub fn report_with_vault(
         // Live while a version read is the one the vault holds now (without a mark the
         // store cannot tell: still held means live); a wrapped read's version is unknown,
         // so it is live unless the credential rotated after it.
+        while let Some(x) = local.next_if(|x| (&x.organisation_id, &x.client_id) < (&key.0, &key.1))
+        {
+            out.push(x);
+        }
         let rotated = vault.rotated_at.get(key);
         let read_live =
             mark.is_none_or(|m| kept.iter().any(|(_, r)| r.versions.contains(&m.version)));
@@ -383,24 +388,31 @@ pub fn report_with_vault(
                 .is_some_and(|w| rotated.is_none_or(|at| w >= *at))
         });
         let live = now.is_some() && (read_live || wrapped_live);
-        let entry = by_credential
-            .entry(key.clone())
-            .or_insert_with(|| Exposure {
-                organisation_id: org.clone(),
-                name: site.map(|s| s.site.name.clone()),
-                dfe_code: site.and_then(|s| s.site.dfe_code.clone()),
-                client_id: client_id.clone(),
-                fingerprint: None,
-                users: Vec::new(),
-                first_exposed: first,
-                last_exposed: last,
-                actions: Vec::new(),
-                vault_read: false,
-                vault_read_wrapped: false,
-                sources: Vec::new(),
-                live: false,
-                current_fingerprint: now.clone(),
-            });
+        let entry = match local.next_if(|x| x.organisation_id == key.0 && x.client_id == key.1) {
+            Some(x) => {
+                out.push(x);
+                out.last_mut().expect("just pushed")
+            }
+            None => {
+                out.push(Exposure {
+                    organisation_id: org.clone(),
+                    name: site.map(|s| s.site.name.clone()),
+                    dfe_code: site.and_then(|s| s.site.dfe_code.clone()),
+                    client_id: client_id.clone(),
+                    fingerprint: None,
+                    users: Vec::new(),
+                    first_exposed: first,
+                    last_exposed: last,
+                    actions: Vec::new(),
+                    vault_read: false,
+                    vault_read_wrapped: false,
+                    sources: Vec::new(),
+                    live: false,
+                    current_fingerprint: now.clone(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
         entry.first_exposed = entry.first_exposed.min(first);
         if last >= entry.last_exposed {
             entry.last_exposed = last;
@@ -420,7 +432,7 @@ pub fn report_with_vault(
             entry.sources.push(ExposureSource::VaultAudit);
         }
     }
-    let mut out: Vec<Exposure> = by_credential.into_values().collect();
+    out.extend(local);
     if query.live_only {
         out.retain(|x| x.live);
     }

@@ -34,25 +34,31 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         (true, _) | (false, Some(ExportFormat::Json)) => Some(ExportFormat::Json),
         (false, f) => f,
     };
-    let mut buf: Vec<u8> = Vec::new();
-    match format {
-        Some(ExportFormat::Json) => {
-            let v = serde_json::Value::Array(
-                list.iter()
-                    .map(|x| out::exposure_json(x, with_sources))
-                    .collect(),
-            );
-            output::write_json(&mut buf, &v).map_err(io_err)?;
+    // The report is written as it is rendered (a large one is never held twice); a file
+    // named by --output is written privately in one piece.
+    let render = |out: &mut dyn Write| -> Result<(), CliError> {
+        match format {
+            Some(ExportFormat::Json) => out::exposure_json_array(out, &list, with_sources),
+            Some(ExportFormat::Csv) => {
+                let bytes = out::exposure_csv(&list, with_sources)
+                    .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
+                out.write_all(&bytes)
+            }
+            None => out::exposure_text(out, &list, with_sources),
         }
-        Some(ExportFormat::Csv) => {
-            buf = out::exposure_csv(&list, with_sources)
-                .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
-        }
-        None => out::exposure_text(&mut buf, &list, with_sources).map_err(io_err)?,
-    }
+        .map_err(io_err)
+    };
     match &args.output {
-        Some(path) => outfile::write_private(path, &buf)?,
-        None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
+        Some(path) => {
+            let mut buf: Vec<u8> = Vec::new();
+            render(&mut buf)?;
+            outfile::write_private(path, &buf)?;
+        }
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            render(&mut stdout)?;
+            stdout.flush().map_err(io_err)?;
+        }
     }
     Ok(exit::OK)
 }

@@ -63,6 +63,31 @@ pub fn exposure_json(x: &Exposure, with_sources: bool) -> Value {
     v
 }
 
+/// `exposure --json`: the array of [`exposure_json`], pretty-printed as `write_json` would,
+/// one entry rendered at a time.
+pub fn exposure_json_array(
+    out: &mut dyn Write,
+    list: &[Exposure],
+    with_sources: bool,
+) -> io::Result<()> {
+    if list.is_empty() {
+        return out.write_all(b"[]\n");
+    }
+    for (i, x) in list.iter().enumerate() {
+        out.write_all(if i == 0 { b"[\n" } else { b",\n" })?;
+        let text = serde_json::to_string_pretty(&exposure_json(x, with_sources))?;
+        // A string's newlines are escaped in JSON: every line break here is the printer's.
+        for (n, line) in text.split('\n').enumerate() {
+            if n > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"  ")?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    out.write_all(b"\n]\n")
+}
+
 /// One CSV row of `exposure --format csv`, every cell neutralised; `sources` last with
 /// `--vault-audit`.
 pub fn exposure_csv_row(x: &Exposure, with_sources: bool) -> Vec<String> {
@@ -109,7 +134,7 @@ a secret's value and are not exposures";
 
 /// `exposure` as text; with `--vault-audit` (`with_sources`) a legend line ends it.
 pub fn exposure_text(
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
     list: &[Exposure],
     with_sources: bool,
 ) -> io::Result<()> {
@@ -293,6 +318,21 @@ mod tests {
         );
         assert!(row.contains(",'-sas-1,"), "{row}");
         assert!(row.contains(",alice;bob,") && row.contains(",reveal;copy,true"));
+    }
+
+    #[test]
+    fn the_json_array_is_what_write_json_prints() {
+        for list in [vec![], vec![exposure()], vec![exposure(), exposure()]] {
+            let mut streamed = Vec::new();
+            exposure_json_array(&mut streamed, &list, true).unwrap();
+            let mut whole = Vec::new();
+            let v = Value::Array(list.iter().map(|x| exposure_json(x, true)).collect());
+            crate::cli::output::write_json(&mut whole, &v).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(whole).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -35,15 +35,16 @@ pub const MAX_LINE: usize = 1 << 20;
 /// How far in the future a record's time may be (clock skew between hosts); later is junk.
 pub const MAX_SKEW: Duration = Duration::minutes(5);
 
-// The caps below hold the reader under 100 MB whatever the log holds (each kept item is at
-// most a few hundred bytes); a team's real log is far inside them (25,000 schools' credentials,
-// a few thousand identities).
+// The caps below hold `exposure --vault-audit` under 100 MB whatever the log holds (each kept
+// item is at most a few hundred bytes, and each credential becomes one entry of the report);
+// a team's real log is inside them (25,000 schools with two credentials each, a few thousand
+// identities).
 /// The most distinct identities kept; reads by further identities are counted as dropped.
-pub const MAX_IDENTITIES: usize = 10_000;
+pub const MAX_IDENTITIES: usize = 5_000;
 /// The most distinct credentials kept.
-pub const MAX_CREDENTIALS: usize = 100_000;
+pub const MAX_CREDENTIALS: usize = 50_000;
 /// The most distinct (identity, credential) pairs kept.
-pub const MAX_PAIRS: usize = 250_000;
+pub const MAX_PAIRS: usize = 150_000;
 /// The longest client id taken (the host writes SIMS ID's, a few dozen characters); a
 /// longer one in a path is junk.
 pub const MAX_CLIENT_ID: usize = 128;
@@ -682,27 +683,30 @@ impl VaultReads {
     }
 
     /// Per credential (sorted by organisation and client id), each identity's reads
-    /// (sorted by name).
-    pub fn credentials(&self) -> Vec<CredentialReads<'_>> {
+    /// (sorted by name), one credential at a time.
+    pub fn credentials(&self) -> impl Iterator<Item = CredentialReads<'_>> {
         let mut keys: Vec<Option<&(OrgId, String)>> = vec![None; self.credentials.len()];
         for (key, &i) in &self.credentials {
             keys[i as usize] = Some(key);
         }
-        let mut groups: Vec<Vec<(&VaultIdentity, &PairReads)>> =
-            vec![Vec::new(); self.credentials.len()];
-        for (&(c, id), reads) in &self.pairs {
-            groups[c as usize].push((&self.identities[id as usize], reads));
-        }
-        let mut out: Vec<_> = keys
-            .into_iter()
-            .zip(groups)
-            .filter_map(|(key, mut group)| {
-                group.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-                Some((key?, group)).filter(|(_, g)| !g.is_empty())
+        let mut order: Vec<(u32, u32)> = self.pairs.keys().copied().collect();
+        order.sort_unstable_by(|a, b| {
+            keys[a.0 as usize].cmp(&keys[b.0 as usize]).then_with(|| {
+                self.identities[a.1 as usize]
+                    .name
+                    .cmp(&self.identities[b.1 as usize].name)
             })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(b.0));
-        out
+        });
+        let mut at = 0;
+        std::iter::from_fn(move || {
+            let &(credential, _) = order.get(at)?;
+            let mut group = Vec::new();
+            while let Some(&(c, id)) = order.get(at).filter(|(c, _)| *c == credential) {
+                group.push((&self.identities[id as usize], &self.pairs[&(c, id)]));
+                at += 1;
+            }
+            Some((keys[credential as usize]?, group))
+        })
     }
 
     /// Who the log records writing the team's view manifest, and how often.

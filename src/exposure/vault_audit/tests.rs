@@ -77,7 +77,6 @@ fn cred_path(client: &str) -> String {
 fn names(reads: &VaultReads) -> Vec<(String, String, PairReads)> {
     reads
         .credentials()
-        .into_iter()
         .flat_map(|(c, by)| {
             by.into_iter()
                 .map(move |(who, r)| (c.1.clone(), who.name.clone(), r.clone()))
