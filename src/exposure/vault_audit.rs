@@ -491,8 +491,7 @@ impl VaultReads {
                 if self.before_since(at) {
                     return;
                 }
-                let (Some(c), Some(id)) = (self.credential_index(credential), self.intern(who))
-                else {
+                let (Some(c), Some(id)) = self.intern_both(credential, who) else {
                     self.tally.dropped += 1;
                     return;
                 };
@@ -507,8 +506,7 @@ impl VaultReads {
                 at,
                 token,
             } => {
-                let (Some(c), Some(id)) = (self.credential_index(credential), self.intern(who))
-                else {
+                let (Some(c), Some(id)) = self.intern_both(credential, who) else {
                     self.tally.dropped += 1;
                     return;
                 };
@@ -589,6 +587,19 @@ impl VaultReads {
         self.by_name.insert(who.name.clone(), i);
         self.identities.push(who);
         Some(i)
+    }
+
+    /// The indexes of an identity and a credential; a credential takes a place only when its
+    /// reader has one.
+    fn intern_both(
+        &mut self,
+        credential: (OrgId, String),
+        who: VaultIdentity,
+    ) -> (Option<u32>, Option<u32>) {
+        match self.intern(who) {
+            Some(id) => (self.credential_index(credential), Some(id)),
+            None => (None, None),
+        }
     }
 
     /// The index of a credential, added if new and there is room.
