@@ -8,11 +8,11 @@
 //! `simsid exposure --vault-audit FILE --json` on an empty store under `/usr/bin/time`, and
 //! prints its peak resident memory, wall time and summary line. The records are what an
 //! insider with write access to the log, or a broken vault, could leave there:
-//! - reads of a credential by identities with 64 KiB display names, role names and entity
-//!   ids, each one new (the reader cuts them at 256 bytes and stops taking new identities
-//!   at its cap);
-//! - reads of ever new credentials (distinct organisation and client ids: pairs and
-//!   credentials grow to their caps) and client ids of 100 KiB;
+//! - reads of a credential by identities with 1 KiB display names, role names and entity ids,
+//!   each one new (the reader cuts them at 256 bytes and stops taking new identities at its
+//!   limit);
+//! - reads of ever new credentials (distinct organisation ids: credentials and pairs grow to
+//!   their limits) and client ids of 4 KiB;
 //! - wrapped reads with ever new wrapping tokens, and unwraps of tokens never seen;
 //! - lines of 2 MiB (over the 1 MiB line bound), records timed in the year 2999, lower-case
 //!   organisation ids, metadata maps of 20,000 keys and policy lists of 20,000 entries;
