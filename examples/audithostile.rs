@@ -6,8 +6,7 @@
 //!  target/release/examples/audithostile` (1 GiB; `--mib N` for another size). It writes
 //! the log under `target/tmp/audithostile/` (removed afterwards unless `--keep`), then runs
 //! the release `simsid exposure --vault-audit FILE --json` on an empty store under
-//! `/usr/bin/time`, and
-//! prints its peak resident memory, wall time and summary line. The records are what an
+//! `/usr/bin/time`, and prints its peak resident memory, wall time and summary line. The records are what an
 //! insider with write access to the log, or a broken vault, could leave there:
 //! - reads of a credential by identities with 1 KiB display names, role names and entity ids,
 //!   each one new (the reader cuts them at 256 bytes and stops taking new identities at its
