@@ -52,6 +52,8 @@ pub struct ConsoleServices {
     inner: Arc<Mutex<Inner>>,
     flags: Option<Flags>,
     before_harvest: Option<HarvestHook>,
+    /// The first screen's message (the demo's).
+    notice: Option<String>,
 }
 
 impl ConsoleServices {
@@ -66,7 +68,14 @@ impl ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
             before_harvest,
+            notice: None,
         })
+    }
+
+    /// The same services, with a message for the console's first screen.
+    pub fn with_notice(mut self, notice: String) -> Self {
+        self.notice = Some(notice);
+        self
     }
 
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, Inner>> {
@@ -180,7 +189,10 @@ async fn run_harvest(
 async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
     let ctx = context(&inner)?;
     let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
-    Ok(ctx.keeper.pull(&mut store).await?)
+    Ok(ctx
+        .keeper
+        .pull(&mut store, crate::ops::team::PullOptions::default())
+        .await?)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.
@@ -200,6 +212,10 @@ fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> 
 }
 
 impl Services for ConsoleServices {
+    fn notice(&self) -> Option<String> {
+        self.notice.clone()
+    }
+
     fn overview(&self) -> anyhow::Result<Overview> {
         let mut inner = self.lock()?;
         let (sites, last_run) = match inner.store()? {
@@ -218,7 +234,12 @@ impl Services for ConsoleServices {
                 .application_id
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
-            store_path: local.store_path.display().to_string(),
+            // The header says where the store's key lives (cli.md, "Store").
+            store_path: format!(
+                "{} (key: {})",
+                local.store_path.display(),
+                ops::store_key_location(local)
+            ),
             secrets: secrets_location(&inner.ctx),
             sites,
             last_run,

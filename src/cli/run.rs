@@ -64,6 +64,10 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::Demo { sites, seed } => {
             return demo::run(sites as usize, seed, global.readonly, global.verbose).await;
         }
+        // Printing the policies needs no login, no secret id and no SIMS ID settings.
+        Command::Vault {
+            command: super::args::VaultCommand::Policy { role },
+        } => return super::vault_cmd::policy(&global.flags(None), role),
         _ => {}
     }
 
@@ -127,18 +131,35 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
         }
-        Command::Pull { json, metrics } => {
+        Command::Pull {
+            json,
+            accept_older,
+            accept_removals,
+            metrics,
+        } => {
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
             }
-            super::team::pull(&ctx, json).await
+            let options = crate::ops::team::PullOptions {
+                accept_older,
+                accept_removals,
+            };
+            super::team::pull(&ctx, json, options).await
         }
         Command::Sites {
             json,
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal).await,
+        Command::Show {
+            org,
+            json,
+            check_vault: true,
+            ..
+        } => super::team::show_check_vault(&ctx, &org, json).await,
+        Command::Show {
+            org, json, reveal, ..
+        } => commands::show(&ctx, &org, json, reveal).await,
         Command::Verify {
             org,
             json,
@@ -161,6 +182,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             }
         },
         Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
+        Command::Store { command } => super::store_key::store(&ctx, command),
         Command::History { json } => commands::history(&ctx, json),
         Command::Status { json, max_age } => super::status::status(&ctx, json, max_age),
         Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
@@ -192,5 +214,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::Man => "man",
         Command::Vault { .. } => "vault",
+        Command::Store { .. } => "store",
     }
 }
