@@ -422,10 +422,10 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
     let text = audit.to_string();
     assert!(
-        text.contains("\"detail\":\"vault identity token\""),
+        text.contains("\"detail\":\"vault identity root\""),
         "{text}"
     );
-    assert!(text.contains("ok; vault identity token"), "{text}");
+    assert!(text.contains("ok; vault identity root"), "{text}");
     assert!(!text.contains(&secret));
 }
 
@@ -962,8 +962,14 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     );
     for e in &verifies {
         let detail = e["detail"].as_str().unwrap();
-        assert!(detail.ends_with("; vault identity token"), "{detail}");
-        assert_eq!(e["identity"], json!("token"), "{e}");
+        // Identities are qualified where the display name is shared: the root token is
+        // `root`, a token made without a display name or entity `token:unknown`.
+        let who = e["identity"].as_str().unwrap();
+        assert!(["root", "token:unknown"].contains(&who), "{e}");
+        assert!(
+            detail.ends_with(&format!("; vault identity {who}")),
+            "{detail}"
+        );
         if detail.contains("may not read") {
             assert_eq!(e["fingerprint"], Value::Null, "{e}");
         } else {

@@ -237,7 +237,7 @@ async fn verify_of_one_site_is_the_one_verify_in_both_modes() {
                 "{mode} {args:?}: {detail}"
             );
             if mode == "vault" {
-                assert!(detail.contains("; vault identity token"), "{detail}");
+                assert!(detail.contains("; vault identity root"), "{detail}");
             }
         }
     }
