@@ -210,9 +210,10 @@ fn main() {
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();
         let t = Instant::now();
-        let pulled = simsid::ops::team::pull(&viewer, &through, &mut viewer_store)
-            .await
-            .unwrap();
+        let pulled =
+            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
+                .await
+                .unwrap();
         out.insert(
             "pull_through_standby_secs",
             json!(t.elapsed().as_secs_f64()),
@@ -221,9 +222,10 @@ fn main() {
         out.insert("pulled_sites", json!(pulled.sites));
         let before = viewer.requests();
         let t = Instant::now();
-        let unchanged = simsid::ops::team::pull(&viewer, &through, &mut viewer_store)
-            .await
-            .unwrap();
+        let unchanged =
+            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
+                .await
+                .unwrap();
         assert!(!unchanged.changed);
         out.insert("unchanged_pull_requests", json!(viewer.requests() - before));
         out.insert("unchanged_pull_secs", json!(t.elapsed().as_secs_f64()));

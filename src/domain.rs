@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 mod verify;
 mod view;
 pub use verify::{CheckOutcome, CredentialCheck, Tally};
-pub use view::Pulled;
+pub use view::{checked_time, sane_time, Pulled, CLOCK_SKEW};
 
 /// Why a string is not a GUID.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +69,28 @@ impl OrgId {
     /// The canonical upper-case hyphenated form.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl OrgId {
+    /// Parses only the canonical form the harvest host writes (upper-case, hyphenated, no
+    /// braces): what a pulled view must hold.
+    pub fn parse_canonical(input: &str) -> Result<Self, GuidError> {
+        match normalise_guid(input) {
+            Ok(g) if g == input => Ok(OrgId(g)),
+            Ok(_) => Err(GuidError::NotGuid(input.chars().take(60).collect())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `Deserialize` of the canonical form only ([`OrgId::parse_canonical`]), for
+    /// `#[serde(deserialize_with)]` on what a harvest host wrote.
+    pub fn deserialize_canonical<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<OrgId, D::Error> {
+        let s = String::deserialize(d)?;
+        OrgId::parse_canonical(&s)
+            .map_err(|e| serde::de::Error::custom(crate::sanitize::for_terminal(&e.to_string())))
     }
 }
 
@@ -131,14 +153,72 @@ pub struct Credential {
     pub description: Option<String>,
 }
 
-/// A keyed hash of a secret (16 hex characters): names a secret without revealing it.
+/// A keyed hash of a secret (16 lower-case hex digits): names a secret without revealing
+/// it. Made from outside text only by [`Fingerprint::parse`] (and `Deserialize`, which calls
+/// it), so a fingerprint from a pulled view, a vault's custom metadata or any JSON is always
+/// that shape; [`Fingerprint::local`] is for what this machine computed or its own store
+/// recorded. `Display` goes through the terminal sanitiser whatever it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Fingerprint(pub String);
+#[serde(try_from = "String", into = "String")]
+pub struct Fingerprint(String);
+
+/// Why a text is not a fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a fingerprint (16 lower-case hex digits)")]
+pub struct FingerprintError;
+
+impl Fingerprint {
+    /// The number of hex digits of a fingerprint.
+    pub const LEN: usize = 16;
+
+    /// Whether `s` is a fingerprint: exactly 16 lower-case hex digits.
+    pub fn is_valid(s: &str) -> bool {
+        s.len() == Self::LEN && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+
+    /// A fingerprint from outside text: exactly 16 lower-case hex digits, else refused.
+    pub fn parse(s: &str) -> Result<Fingerprint, FingerprintError> {
+        if Self::is_valid(s) {
+            Ok(Fingerprint(s.to_string()))
+        } else {
+            Err(FingerprintError)
+        }
+    }
+
+    /// A fingerprint this machine computed itself, or its own store recorded (a row it
+    /// wrote after checking it, or an audit record of an older build): not checked again,
+    /// so that an old record is still shown; `Display` sanitises it.
+    pub(crate) fn local(s: String) -> Fingerprint {
+        Fingerprint(s)
+    }
+
+    /// The text as stored (for the store's own columns and the vault's custom metadata;
+    /// for a terminal use `Display`, which sanitises).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Fingerprint {
+    type Error = FingerprintError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if Self::is_valid(&value) {
+            Ok(Fingerprint(value))
+        } else {
+            Err(FingerprintError)
+        }
+    }
+}
+
+impl From<Fingerprint> for String {
+    fn from(value: Fingerprint) -> Self {
+        value.0
+    }
+}
 
 impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&crate::sanitize::for_terminal(&self.0))
     }
 }
 
@@ -418,6 +498,8 @@ pub enum AuditAction {
     Harvest,
     /// A schema migration of the store (the audit chain started, for instance).
     Migrate,
+    /// A viewer's pull that took what a pull refuses by default (`pull --accept-older`).
+    Pull,
 }
 
 impl AuditAction {
@@ -430,6 +512,7 @@ impl AuditAction {
             AuditAction::Export => "export",
             AuditAction::Harvest => "harvest",
             AuditAction::Migrate => "migrate",
+            AuditAction::Pull => "pull",
         }
     }
 }
@@ -595,6 +678,63 @@ mod tests {
         ] {
             assert_eq!(OrgId::parse(input).unwrap().as_str(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn a_fingerprint_is_sixteen_lower_case_hex_digits_by_parse_and_by_deserialize() {
+        let good = "0123456789abcdef";
+        assert_eq!(Fingerprint::parse(good).unwrap().as_str(), good);
+        let json = format!("\"{good}\"");
+        assert_eq!(
+            serde_json::from_str::<Fingerprint>(&json).unwrap(),
+            Fingerprint::parse(good).unwrap()
+        );
+        for bad in [
+            "0123456789ABCDEF",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            "",
+            "\u{1b}]52;c;aGk=\u{7}\u{1b}[31m",
+            "0123456789abcde\u{1b}",
+        ] {
+            assert_eq!(Fingerprint::parse(bad), Err(FingerprintError), "{bad:?}");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(
+                serde_json::from_str::<Fingerprint>(&json).is_err(),
+                "{bad:?}"
+            );
+        }
+        // What this machine's own store recorded is shown, sanitised.
+        let recorded = Fingerprint::local("\u{1b}[31mred".to_string());
+        assert_eq!(recorded.to_string(), "\\u{1b}[31mred");
+    }
+
+    #[test]
+    fn a_canonical_org_id_is_upper_case_hyphenated_without_braces() {
+        let want = "207A1392-E1F6-47BA-81DA-6C374971D788";
+        assert_eq!(OrgId::parse_canonical(want).unwrap().as_str(), want);
+        for bad in [
+            "207a1392-e1f6-47ba-81da-6c374971d788",
+            "{207A1392-E1F6-47BA-81DA-6C374971D788}",
+            "207A1392E1F647BA81DA6C374971D788",
+            " 207A1392-E1F6-47BA-81DA-6C374971D788",
+        ] {
+            assert!(OrgId::parse_canonical(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_view_time_is_rfc3339_from_2000_and_not_in_the_future_beyond_the_skew() {
+        let now = Utc::now();
+        let ok = rfc3339::format(&(now + chrono::Duration::minutes(2)));
+        assert!(checked_time::parse(&ok).is_ok());
+        let later = rfc3339::format(&(now + chrono::Duration::minutes(30)));
+        assert!(checked_time::parse(&later)
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(checked_time::parse("1999-12-31T23:59:59Z").is_err());
+        assert!(checked_time::parse("yesterday").is_err());
+        assert!(checked_time::parse("2026-01-01T00:00:00+01:00").is_ok());
     }
 
     #[test]

@@ -353,7 +353,7 @@ mod tests {
     }
 
     fn fp(s: &str) -> Fingerprint {
-        Fingerprint(s.into())
+        Fingerprint::local(s.into())
     }
 
     fn rec(user: &str, action: AuditAction, o: u8, client: &str, f: &str, m: u32) -> AuditEntry {

@@ -124,6 +124,14 @@ pub enum Command {
         /// Print `{"run_id", "published_at", "sites", "credentials", "changed"}`.
         #[arg(long)]
         json: bool,
+        /// Take a view whose sequence is below the one already pulled (refused otherwise:
+        /// an older view written again); recorded in the audit trail.
+        #[arg(long)]
+        accept_older: bool,
+        /// Take a view that removes more than 10 % of the pulled credentials, and more
+        /// than 5 (held otherwise, exit 3).
+        #[arg(long)]
+        accept_removals: bool,
         /// After the pull (a failed one too), write Prometheus metrics of the run the view
         /// shows to FILE (default: $SIMSID_METRICS, else the profile's `metrics_file`).
         #[arg(long, value_name = "FILE")]
@@ -148,6 +156,10 @@ pub enum Command {
         /// Show the secrets (writes an audit record per credential).
         #[arg(long)]
         reveal: bool,
+        /// Check each fingerprint against its key's custom metadata in the vault (one
+        /// metadata read per credential, no secret); exit 1 when one differs or is missing.
+        #[arg(long, conflicts_with = "reveal")]
+        check_vault: bool,
     },
     /// Request a token from the STS with each of ORG's credentials (or, with --exposed or
     /// --all, every exposed or every cached credential).

@@ -180,7 +180,10 @@ async fn run_harvest(
 async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
     let ctx = context(&inner)?;
     let (_lock, mut store) = open_for_harvest(&ctx.settings.local)?;
-    Ok(ctx.keeper.pull(&mut store).await?)
+    Ok(ctx
+        .keeper
+        .pull(&mut store, crate::ops::team::PullOptions::default())
+        .await?)
 }
 
 /// A multi-line message (a list of configuration problems) as one line for a flash.

@@ -76,6 +76,7 @@ impl From<OpError> for CliError {
             OpError::Failed(_) => RUNTIME,
             OpError::Busy(_) => BUSY,
             OpError::NotFound(_) => NOT_FOUND,
+            OpError::Held(_) => PARTIAL,
         };
         CliError {
             code,

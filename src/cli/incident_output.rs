@@ -239,7 +239,7 @@ mod tests {
             name: Some("=HYPERLINK(\"http://x\")\u{1b}[2J".into()),
             dfe_code: Some("123/4567".into()),
             client_id: "-sas-1".into(),
-            fingerprint: Some(Fingerprint("0123456789abcdef".into())),
+            fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
             users: vec!["alice".into(), "bob".into()],
             first_exposed: t,
             last_exposed: t,
@@ -247,7 +247,7 @@ mod tests {
             vault_read: false,
             sources: vec![crate::exposure::ExposureSource::Simsid],
             live: true,
-            current_fingerprint: Some(Fingerprint("0123456789abcdef".into())),
+            current_fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
         }
     }
 

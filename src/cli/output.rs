@@ -198,8 +198,28 @@ pub fn audit_json(e: &AuditEntry) -> Value {
 
 /// Writes a JSON document followed by a newline.
 pub fn write_json(out: &mut impl Write, v: &Value) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, v)?;
-    writeln!(out)
+    let text = serde_json::to_string_pretty(v).map_err(io::Error::other)?;
+    writeln!(out, "{}", json_for_terminal(&text))
+}
+
+/// JSON text with every character a terminal must not get raw written as a `\uXXXX`
+/// escape: the same JSON value. serde_json escapes C0 controls inside strings itself (a C0
+/// outside a string is the layout's own line break), not DEL, C1 or bidi controls; so
+/// remote text in a string cannot act on the terminal it is printed to.
+fn json_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c >= ' ' && crate::sanitize::is_unsafe_char(c);
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escape(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `sites` as a text table.
@@ -474,13 +494,32 @@ mod tests {
             credentials: vec![CredentialRow {
                 client_id: "sas-simsprimary-1".into(),
                 description: Some("Primary".into()),
-                fingerprint: Fingerprint("0123456789abcdef".into()),
+                fingerprint: Fingerprint::local("0123456789abcdef".into()),
                 first_seen: t,
                 last_changed: t,
                 stale: false,
                 last_error: None,
             }],
         }
+    }
+
+    #[test]
+    fn json_escapes_c1_and_bidi_controls_and_keeps_the_value() {
+        let v = json!({"name": "a\u{9b}31mb\u{202e}c\u{1b}]52;c;x\u{7}"});
+        let mut out = Vec::new();
+        write_json(&mut out, &v).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && crate::sanitize::is_unsafe_char(c)),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\\u009b") && text.contains("\\u202e"),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
     }
 
     #[test]

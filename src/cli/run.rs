@@ -127,18 +127,35 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
         }
-        Command::Pull { json, metrics } => {
+        Command::Pull {
+            json,
+            accept_older,
+            accept_removals,
+            metrics,
+        } => {
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
             }
-            super::team::pull(&ctx, json).await
+            let options = crate::ops::team::PullOptions {
+                accept_older,
+                accept_removals,
+            };
+            super::team::pull(&ctx, json, options).await
         }
         Command::Sites {
             json,
             filter,
             status,
         } => commands::sites(&ctx, json, filter.as_deref(), status),
-        Command::Show { org, json, reveal } => commands::show(&ctx, &org, json, reveal).await,
+        Command::Show {
+            org,
+            json,
+            check_vault: true,
+            ..
+        } => super::team::show_check_vault(&ctx, &org, json).await,
+        Command::Show {
+            org, json, reveal, ..
+        } => commands::show(&ctx, &org, json, reveal).await,
         Command::Verify {
             org,
             json,

@@ -7,16 +7,19 @@ use super::commands::{io_err, CmdResult};
 use super::exit::{self, CliError};
 use super::output;
 use crate::ops::{self, Context};
+use crate::sanitize::for_terminal as clean;
 
-/// `simsid pull [--json]`: the published view into the local store; one request when
-/// unchanged; a missing or altered chunk fails (exit 1) and leaves the store as it was.
-pub async fn pull(ctx: &Context, json: bool) -> CmdResult {
+/// `simsid pull [--json] [--accept-older] [--accept-removals]`: the published view into
+/// the local store; one request when unchanged; a missing or altered chunk, a malformed
+/// view or an older one fails (exit 1), a mass removal is held (exit 3), each leaving the
+/// store as it was.
+pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) -> CmdResult {
     // Before the store is opened: a harvest host's store is never replaced.
     ctx.keeper.pull_refused()?;
     // The harvest lock: one writer of the store at a time (a pull replaces its view).
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
     let started_at = chrono::Utc::now();
-    let pulled = match ctx.keeper.pull(&mut store).await {
+    let pulled = match ctx.keeper.pull(&mut store, options).await {
         Ok(pulled) => pulled,
         Err(e) => {
             // Monitoring learns that this pull failed (the view is as it was).
@@ -55,4 +58,88 @@ pub async fn pull(ctx: &Context, json: bool) -> CmdResult {
         .map_err(io_err)?;
     }
     Ok(exit::OK)
+}
+
+/// `simsid show ORG --check-vault [--json]` (vault.md "What the view proves"): the site as
+/// `show` prints it, and each credential's fingerprint checked against the custom metadata
+/// of its key in the vault (one metadata read per credential, no secret). Exit 0 when
+/// every fingerprint agrees, 1 when one differs or is missing (named on stderr).
+pub async fn show_check_vault(ctx: &Context, org: &str, json: bool) -> CmdResult {
+    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let org_id = super::commands::resolve_org(&store, org)?;
+    let detail = store
+        .site(&org_id)?
+        .ok_or_else(|| CliError::not_found(org))?;
+    drop(store);
+    let settings = ctx.keeper.vault_settings().map_err(|_| {
+        CliError::usage(
+            "--check-vault needs a vault: it is for vault mode (`secrets = \"vault\"`) and \
+             team mode (`source = \"vault\"`)",
+        )
+    })?;
+    let client = ctx.keeper.vault()?;
+    let checks =
+        ops::team::check_against_vault(&client, settings, &org_id, &detail.credentials).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut v = output::show_json(&detail, &[]);
+        if let Some(list) = v.get_mut("credentials").and_then(|c| c.as_array_mut()) {
+            for (cred, check) in list.iter_mut().zip(&checks) {
+                if let Some(obj) = cred.as_object_mut() {
+                    obj.insert(
+                        "vault_fingerprint".into(),
+                        check
+                            .vault_fingerprint
+                            .as_ref()
+                            .map_or(serde_json::Value::Null, |f| f.as_str().into()),
+                    );
+                    obj.insert("agrees".into(), check.agrees.into());
+                }
+            }
+        }
+        output::write_json(&mut out, &v).map_err(io_err)?;
+    } else {
+        output::show_text(&mut out, &detail, &[]).map_err(io_err)?;
+        writeln!(out).map_err(io_err)?;
+        writeln!(
+            out,
+            "  vault check      each fingerprint against its key's custom metadata"
+        )
+        .map_err(io_err)?;
+        for c in &checks {
+            let verdict = match (&c.vault_fingerprint, c.agrees) {
+                (_, true) => "agrees".to_string(),
+                (Some(f), false) => format!("DIFFERS: the vault holds {f}"),
+                (None, false) => "MISSING: no fingerprint in the vault".to_string(),
+            };
+            writeln!(out, "  {:<16} {verdict}", clean(&c.client_id)).map_err(io_err)?;
+        }
+    }
+    drop(out);
+    let bad: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.agrees)
+        .map(|c| {
+            format!(
+                "{} ({})",
+                clean(&c.client_id),
+                if c.vault_fingerprint.is_some() {
+                    "differs"
+                } else {
+                    "missing"
+                }
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(exit::OK);
+    }
+    eprintln!(
+        "simsid: the vault's fingerprint does not agree for {} of {}'s {} credential(s): {}",
+        bad.len(),
+        org_id,
+        checks.len(),
+        bad.join(", ")
+    );
+    Ok(exit::RUNTIME)
 }

@@ -114,7 +114,7 @@ mod tests {
                 secret: SecretString::from(format!("secret-{fp}")),
                 description: None,
             },
-            Fingerprint(fp.to_string()),
+            Fingerprint::local(fp.to_string()),
         )
     }
 
@@ -130,7 +130,7 @@ mod tests {
                     site: site(n, Some(true)),
                     credentials: creds
                         .into_iter()
-                        .map(|(c, f)| (c.to_string(), Fingerprint(f.to_string())))
+                        .map(|(c, f)| (c.to_string(), Fingerprint::local(f.to_string())))
                         .collect(),
                 },
             );

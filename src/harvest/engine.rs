@@ -772,7 +772,7 @@ mod tests {
 
         let (summary, data) = conclude(*f, &Snapshot::default(), |s| {
             use secrecy::ExposeSecret;
-            Fingerprint(s.expose_secret().len().to_string())
+            Fingerprint::local(s.expose_secret().len().to_string())
         });
         assert_eq!(summary.status, RunStatus::Partial);
         assert_eq!(summary.sites_total, 20);

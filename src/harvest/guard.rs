@@ -94,7 +94,7 @@ mod tests {
                         authorised: Some(true),
                     },
                     credentials: (0..per_site)
-                        .map(|c| (format!("c{c}"), Fingerprint(format!("f{n}-{c}"))))
+                        .map(|c| (format!("c{c}"), Fingerprint::local(format!("f{n}-{c}"))))
                         .collect::<BTreeMap<_, _>>(),
                 },
             );

@@ -66,7 +66,7 @@ mod tests {
                 secret: SecretString::from("s"),
                 description: None,
             },
-            Fingerprint(format!("f-{id}")),
+            Fingerprint::local(format!("f-{id}")),
         )
     }
 
@@ -84,7 +84,7 @@ mod tests {
             org(1),
             SnapshotSite {
                 site: site(1),
-                credentials: [("old".to_string(), Fingerprint("f".into()))].into(),
+                credentials: [("old".to_string(), Fingerprint::local("f".into()))].into(),
             },
         );
         let mut data = HarvestData {

@@ -16,6 +16,10 @@ pub enum OpError {
     /// Another harvest holds the store, or changed it during this run.
     #[error("{0}")]
     Busy(String),
+    /// Held back by a guard, nothing changed: the message names the flag that takes it
+    /// (a pull that would remove more than the removal guard allows: exit 3).
+    #[error("{0}")]
+    Held(String),
     /// No cached site matches what was typed (the query).
     #[error(
         "no cached site matches `{0}` (organisation id, DfE code or DENI number); \

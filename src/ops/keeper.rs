@@ -327,10 +327,14 @@ impl Keeper {
     /// A viewer's pull (`simsid pull`): the published view into `store` (the caller holds
     /// the harvest lock); one request when unchanged; a missing or altered chunk fails and
     /// leaves the store as it was. A usage error on a profile that harvests.
-    pub async fn pull(&self, store: &mut Store) -> OpResult<team::Pulled> {
+    pub async fn pull(
+        &self,
+        store: &mut Store,
+        options: team::PullOptions,
+    ) -> OpResult<team::Pulled> {
         self.refuse_unless_viewer()?;
         let client = self.vault()?;
-        team::pull(&client, self.vault_settings()?, store).await
+        team::pull(&client, self.vault_settings()?, store, options).await
     }
 
     /// The vault half of a pull, holding no store (the console pulls in the background):
@@ -340,10 +344,18 @@ impl Keeper {
         &self,
         known: Option<crate::store::PulledMark>,
         cached: std::collections::HashMap<String, String>,
+        accept_older: bool,
     ) -> OpResult<team::Fetched> {
         self.refuse_unless_viewer()?;
         let client = self.vault()?;
-        team::fetch_view(&client, self.vault_settings()?, known.as_ref(), cached).await
+        team::fetch_view(
+            &client,
+            self.vault_settings()?,
+            known.as_ref(),
+            cached,
+            accept_older,
+        )
+        .await
     }
 
     /// The refusal of a pull on a profile that harvests (`Ok` on a viewer).

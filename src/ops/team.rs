@@ -21,13 +21,14 @@ use crate::view::{assemble, build, Manifest, View, ViewError};
 
 /// Chunk requests in flight at most.
 const CONCURRENCY: usize = 16;
-/// Pull attempts when the manifest or a chunk is not found (a standby lagging a write, a
-/// cluster electing a new leader, a publish that removed a chunk meanwhile): each attempt
-/// reads the manifest again, from the active node, after a pause that doubles from
-/// [`FIRST_PAUSE`] up to [`MAX_PAUSE`] (about 7 s in all).
+/// Manifest reads when none is found (a standby lagging a write, a cluster electing a new
+/// leader): each reads again, from the active node, after a pause that doubles from
+/// [`FIRST_PAUSE`] up to [`MAX_PAUSE`] (about 7 s in all). Chunks get one retry pass.
 const PULL_ATTEMPTS: u32 = 8;
 const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+/// The pause before the one retry pass over missing chunks.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Why a viewer does not harvest (a usage error, exit 2).
 pub const HARVEST_ON_VIEWER: &str = "this profile reads the team's view from the vault; harvests run on the harvest host (`source = \"sims\"`)";
@@ -76,6 +77,8 @@ async fn read_manifest(
     settings: &VaultSettings,
     route: Route,
 ) -> Result<Option<(u64, String)>, VaultError> {
+    // Not bounded below the client's own bound: a damaged manifest must not stop the host
+    // from publishing over it.
     let read = client
         .kv_read::<Body>(&settings.mount, &manifest_key(settings), route)
         .await?;
@@ -105,14 +108,19 @@ pub async fn publish_view(
             run.identity.clone_from(&identity);
         }
     }
-    let mut known: Option<(u64, Option<Manifest>)> =
-        previous.map(|p| (p.version, Manifest::parse(&p.manifest).ok()));
+    // What is in the vault now: its KV version, the manifest (if this build reads it) and
+    // its sequence (this publish's is one more).
+    let parsed =
+        |(v, body): (u64, String)| (v, Manifest::parse(&body).ok(), Manifest::sequence_of(&body));
+    let mut known: Option<(u64, Option<Manifest>, u64)> =
+        previous.map(|p| parsed((p.version, p.manifest)));
     if known.is_none() {
         known = read_manifest(client, settings, Route::Active)
             .await?
-            .map(|(v, body)| (v, Manifest::parse(&body).ok()));
+            .map(parsed);
     }
     let header = Header {
+        sequence: 0,
         run_id,
         published_at: Utc::now(),
         identity: identity.clone(),
@@ -120,7 +128,11 @@ pub async fn publish_view(
     let built = build(&view, header).map_err(view_error)?;
     for attempt in 0..2 {
         let mut manifest = built.manifest.clone();
-        let prev = known.as_ref().and_then(|(_, m)| m.as_ref());
+        manifest.sequence = known
+            .as_ref()
+            .map_or(0, |(_, _, seq)| *seq)
+            .saturating_add(1);
+        let prev = known.as_ref().and_then(|(_, m, _)| m.as_ref());
         let plan = manifest.plan_after(prev, repair);
         let body = manifest.to_body().map_err(view_error)?;
         let writes: Vec<(String, Body)> = plan
@@ -138,7 +150,7 @@ pub async fn publish_view(
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<u64>>()
             .await?;
-        let cas = known.as_ref().map_or(0, |(v, _)| *v);
+        let cas = known.as_ref().map_or(0, |(v, _, _)| *v);
         let version = match client
             .kv_write(
                 &settings.mount,
@@ -153,7 +165,7 @@ pub async fn publish_view(
                 // Another publisher wrote in between (or this store's memory is old).
                 known = read_manifest(client, settings, Route::Active)
                     .await?
-                    .map(|(v, body)| (v, Manifest::parse(&body).ok()));
+                    .map(parsed);
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -261,6 +273,8 @@ pub enum Fetched {
         view: View,
         chunks: HashMap<String, String>,
         mark: PulledMark,
+        /// Taken with `accept_older`: (its sequence, the higher one the store held).
+        older: Option<(u64, u64)>,
     },
 }
 
@@ -274,18 +288,49 @@ impl Fetched {
     }
 }
 
-/// The vault half of a pull: reads the manifest (one request when it is the one `known`
-/// names), fetches the chunks not in `cached`, and verifies every chunk and the stream. A
-/// chunk that went missing (a publish removed it meanwhile) starts again from the
-/// manifest on the active node, at most [`PULL_ATTEMPTS`] times; an altered chunk fails
-/// at once.
-pub async fn fetch_view(
+/// What a viewer takes that a pull refuses by default (`pull --accept-older`,
+/// `pull --accept-removals`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PullOptions {
+    /// Take a view whose sequence is below the one the store holds (audited).
+    pub accept_older: bool,
+    /// Take a view that removes more than the removal guard allows.
+    pub accept_removals: bool,
+}
+
+/// The bytes a KV answer may add around its data (request id, metadata, the JSON of the
+/// envelope): a chunk's answer is refused above twice its declared bytes (JSON-escaping
+/// JSON lines at most doubles them) plus this.
+const ENVELOPE: usize = 16 * 1024;
+
+/// The largest answer a manifest read may be.
+const MANIFEST_ANSWER_MAX: usize = 2 * crate::view::chunk::MANIFEST_MAX + ENVELOPE;
+
+/// Reads the manifest for a pull, bounded like any answer of the view: `None` when
+/// nothing is published.
+async fn read_manifest_bounded(
     client: &VaultClient,
     settings: &VaultSettings,
-    known: Option<&PulledMark>,
-    mut cached: HashMap<String, String>,
-) -> OpResult<Fetched> {
-    let mut last = None;
+    route: Route,
+) -> Result<Option<String>, VaultError> {
+    let read = client
+        .kv_read_within::<Body>(
+            &settings.mount,
+            &manifest_key(settings),
+            route,
+            MANIFEST_ANSWER_MAX,
+        )
+        .await?;
+    Ok(read.map(|r| r.data.body))
+}
+
+/// Reads the manifest for a pull: a few times, from the active node after the first,
+/// while none is found (a standby may lag a write by a moment, and during an election the
+/// answer may come from one); every attempt is one request.
+async fn read_manifest_patiently(
+    client: &VaultClient,
+    settings: &VaultSettings,
+) -> OpResult<String> {
     for attempt in 0..PULL_ATTEMPTS {
         let route = if attempt == 0 {
             Route::Any
@@ -296,105 +341,215 @@ pub async fn fetch_view(
             tokio::time::sleep(pause).await;
             Route::Active
         };
-        let (_, body) = match read_manifest(client, settings, route).await {
-            Ok(Some(found)) => found,
-            // A standby may lag a write by a moment, and during an election the answer may
-            // come from one: ask again before saying nothing is published.
-            Ok(None) if attempt + 1 < PULL_ATTEMPTS => {
-                last = Some(ViewError::Malformed("no manifest".into()));
-                continue;
-            }
-            Ok(None) => {
-                return Err(OpError::failed(format!(
-                    "nothing is published at {}/{}: the harvest host (`source = \"sims\"`, \
-                     `secrets = \"vault\"`) publishes the team's view with every harvest",
-                    settings.mount,
-                    manifest_key(settings)
-                )))
-            }
-            Err(VaultError::Forbidden(_)) => {
-                return Err(OpError::failed(format!(
-                    "your vault identity may not read the team's view at {}/{}: it needs the \
-                     viewer policy (`simsid vault policy`)",
-                    settings.mount,
-                    manifest_key(settings)
-                )))
-            }
+        match read_manifest_bounded(client, settings, route).await {
+            Ok(Some(body)) => return Ok(body),
+            Ok(None) => continue,
+            Err(VaultError::Forbidden(_)) => return Err(view_forbidden(settings)),
             Err(e) => return Err(e.into()),
-        };
+        }
+    }
+    Err(OpError::failed(format!(
+        "nothing is published at {}/{}: the harvest host (`source = \"sims\"`, \
+         `secrets = \"vault\"`) publishes the team's view with every harvest",
+        settings.mount,
+        manifest_key(settings)
+    )))
+}
+
+fn view_forbidden(settings: &VaultSettings) -> OpError {
+    OpError::failed(format!(
+        "your vault identity may not read the team's view at {}/{}: it needs the viewer \
+         policy (`simsid vault policy`)",
+        settings.mount,
+        manifest_key(settings)
+    ))
+}
+
+/// Why a pass over the chunks stopped.
+enum Stop {
+    /// A chunk is not there.
+    Missing(String),
+    /// Anything else: the pull fails at once.
+    Fatal(OpError),
+}
+
+/// Fetches `wanted` (name and declared bytes) into `cached` from `route`. Each answer is
+/// refused as it arrives once it passes what its chunk can be (twice the declared bytes
+/// plus the envelope), and a body longer than declared is refused before it is hashed. A
+/// chunk that is not there is collected in the returned list, or with `stop_at_missing`
+/// ends the pass at once. Any other failure ends it at once. Requests in flight are
+/// dropped when the pass ends early.
+async fn fetch_chunks(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    wanted: Vec<(String, usize)>,
+    route: Route,
+    cached: &mut HashMap<String, String>,
+    stop_at_missing: bool,
+) -> Result<Vec<String>, Stop> {
+    let mut reads = stream::iter(wanted)
+        .map(|(name, bytes)| async move {
+            let limit = bytes.saturating_mul(2).saturating_add(ENVELOPE);
+            let read = client
+                .kv_read_within::<Body>(&settings.mount, &chunk_key(settings, &name), route, limit)
+                .await;
+            (name, bytes, read)
+        })
+        .buffer_unordered(CONCURRENCY);
+    let mut missing = Vec::new();
+    while let Some((name, bytes, read)) = reads.next().await {
+        match read {
+            Ok(Some(r)) if r.data.body.len() == bytes => {
+                cached.insert(name, r.data.body);
+            }
+            Ok(Some(_)) | Err(VaultError::Status { status: 413, .. }) => {
+                return Err(Stop::Fatal(view_error(ViewError::TooLarge(format!(
+                    "chunk {name} is not the {bytes} bytes its manifest declares"
+                )))))
+            }
+            Ok(None) if stop_at_missing => return Err(Stop::Missing(name)),
+            Ok(None) => missing.push(name),
+            Err(VaultError::Forbidden(_)) => return Err(Stop::Fatal(view_forbidden(settings))),
+            Err(e) => return Err(Stop::Fatal(e.into())),
+        }
+    }
+    Ok(missing)
+}
+
+/// The vault half of a pull: reads the manifest (one request when it is the one `known`
+/// names), refuses one whose sequence is below `known`'s unless `accept_older`, fetches
+/// the chunks not in `cached`, and verifies every chunk and the stream. Bounded by what
+/// the manifest declares (vault.md "Trust"): duplicate names and a declared size above
+/// [`crate::view::DECLARED_MAX`] are refused before any chunk is asked for, each chunk's
+/// answer is bounded by its declared size, and chunks not found get one retry pass on the
+/// active node (after the manifest is read again there: a publish may have moved on),
+/// which ends at the first chunk still missing. At most two requests per chunk named,
+/// plus the manifest reads.
+pub async fn fetch_view(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    known: Option<&PulledMark>,
+    mut cached: HashMap<String, String>,
+    accept_older: bool,
+) -> OpResult<Fetched> {
+    let mut body = read_manifest_patiently(client, settings).await?;
+    let mut route = Route::Any;
+    for pass in 0..2 {
         let sha = sha256_hex(body.as_bytes());
         if let Some(k) = known.filter(|k| k.manifest_sha256 == sha) {
             return Ok(Fetched::Unchanged(k.clone()));
         }
         let manifest = Manifest::parse(&body).map_err(view_error)?;
-        let wanted: Vec<String> = manifest
-            .names()
-            .into_iter()
-            .filter(|n| !cached.contains_key(*n))
-            .map(str::to_string)
+        let older = match known {
+            Some(k) if manifest.sequence < k.sequence => {
+                if !accept_older {
+                    return Err(OpError::failed(format!(
+                        "the team's view in the vault has sequence {}, older than the sequence \
+                         {} this store holds: refused (an earlier view written again?); the \
+                         local view is unchanged. `simsid pull --accept-older` takes it \
+                         anyway (audited)",
+                        manifest.sequence, k.sequence
+                    )));
+                }
+                Some((manifest.sequence, k.sequence))
+            }
+            _ => None,
+        };
+        let wanted: Vec<(String, usize)> = manifest
+            .chunks
+            .iter()
+            .filter(|c| !cached.contains_key(&c.name))
+            .map(|c| (c.name.clone(), c.bytes))
             .collect();
-        let fetched = stream::iter(wanted)
-            .map(|name| async move {
-                let read = client
-                    .kv_read::<Body>(&settings.mount, &chunk_key(settings, &name), route)
-                    .await;
-                (name, read)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-        for (name, read) in fetched {
-            match read {
-                Ok(Some(r)) => {
-                    cached.insert(name, r.data.body);
-                }
-                Ok(None) => {}
-                Err(VaultError::Forbidden(_)) => {
-                    return Err(OpError::failed(
-                        "your vault identity may not read the team's view (`simsid vault policy`: viewer)",
-                    ))
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let retry = pass == 1;
+        let missing = match fetch_chunks(client, settings, wanted, route, &mut cached, retry).await
+        {
+            Ok(missing) => missing,
+            Err(Stop::Fatal(e)) => return Err(e),
+            Err(Stop::Missing(name)) => return Err(view_error(ViewError::Missing { name })),
+        };
+        if missing.is_empty() {
+            let view = assemble(&manifest, &cached).map_err(view_error)?;
+            let names = manifest.names();
+            cached.retain(|n, _| names.contains(n.as_str()));
+            let mark = PulledMark {
+                manifest_sha256: sha,
+                run_id: manifest.run_id,
+                published_at: manifest.published_at,
+                identity: manifest.identity.clone(),
+                sites: manifest.sites,
+                credentials: manifest.credentials,
+                pulled_at: Utc::now(),
+                sequence: manifest.sequence,
+            };
+            return Ok(Fetched::Changed {
+                view,
+                chunks: cached,
+                mark,
+                older,
+            });
         }
-        match assemble(&manifest, &cached) {
-            Ok(view) => {
-                let names = manifest.names();
-                cached.retain(|n, _| names.contains(n.as_str()));
-                let mark = PulledMark {
-                    manifest_sha256: sha,
-                    run_id: manifest.run_id,
-                    published_at: manifest.published_at,
-                    identity: manifest.identity.clone(),
-                    sites: manifest.sites,
-                    credentials: manifest.credentials,
-                    pulled_at: Utc::now(),
-                };
-                return Ok(Fetched::Changed {
-                    view,
-                    chunks: cached,
-                    mark,
-                });
-            }
-            Err(e @ ViewError::Missing { .. }) => {
-                warn!(error = %e, attempt, "a chunk of the team's view went missing; reading the manifest again");
-                last = Some(e);
-            }
-            Err(e) => return Err(view_error(e)),
+        if retry {
+            break;
         }
+        // One retry pass: a publish may have removed a chunk meanwhile, or the node that
+        // answered may lag; read the manifest again from the active node and fetch what is
+        // still wanted there.
+        warn!(
+            missing = missing.len(),
+            "chunks of the team's view were missing; one more pass on the active node"
+        );
+        tokio::time::sleep(RETRY_PAUSE).await;
+        route = Route::Active;
+        body = match read_manifest_bounded(client, settings, Route::Active).await {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                return Err(view_error(ViewError::Malformed(
+                    "the manifest went missing during the pull".into(),
+                )))
+            }
+            Err(VaultError::Forbidden(_)) => return Err(view_forbidden(settings)),
+            Err(e) => return Err(e.into()),
+        };
     }
-    Err(view_error(last.unwrap_or(ViewError::Malformed(
+    Err(view_error(ViewError::Malformed(
         "the view could not be read".into(),
-    ))))
+    )))
+}
+
+/// What a pull that applies `next` over a store holding `have` would remove, and whether
+/// that is more than the removal guard allows (cli.md: more than 10 % of the cached
+/// credentials, and more than 5).
+fn removals(have: &std::collections::BTreeSet<(String, String)>, next: &View) -> (usize, bool) {
+    let keep: std::collections::HashSet<(&str, &str)> = next
+        .sites
+        .iter()
+        .flat_map(|s| {
+            s.credentials
+                .iter()
+                .map(move |c| (s.org_id.as_str(), c.client_id.as_str()))
+        })
+        .collect();
+    let removing = have
+        .iter()
+        .filter(|(o, c)| !keep.contains(&(o.as_str(), c.as_str())))
+        .count();
+    (
+        removing,
+        crate::harvest::guard::is_mass_removal(removing, have.len()),
+    )
 }
 
 /// `simsid pull`: brings the published view into `store` (the caller holds the harvest
 /// lock). An unchanged view costs one request and writes nothing; a missing or altered
-/// chunk fails and leaves the store as it was.
+/// chunk, a malformed view or an older one (unless `accept_older`) fails, and a view that
+/// would remove more than the removal guard allows is held (unless `accept_removals`):
+/// each leaves the store as it was. Taking an older view is audited.
 pub async fn pull(
     client: &VaultClient,
     settings: &VaultSettings,
     store: &mut Store,
+    options: PullOptions,
 ) -> OpResult<Pulled> {
     let known = store.pulled()?;
     let cached = if known.is_some() {
@@ -402,15 +557,54 @@ pub async fn pull(
     } else {
         HashMap::new()
     };
-    let fetched = fetch_view(client, settings, known.as_ref(), cached).await?;
+    let fetched = fetch_view(
+        client,
+        settings,
+        known.as_ref(),
+        cached,
+        options.accept_older,
+    )
+    .await?;
     let pulled = fetched.summary();
-    if let Fetched::Changed { view, chunks, mark } = &fetched {
+    if let Fetched::Changed {
+        view,
+        chunks,
+        mark,
+        older,
+    } = &fetched
+    {
+        let have = store.credential_keys()?;
+        let (removing, mass) = removals(&have, view);
+        if mass && !options.accept_removals {
+            return Err(OpError::Held(format!(
+                "pull held: the team's view (run {}, sequence {}) would remove {removing} of \
+                 the {} cached credential(s) (more than {} %); the local view is unchanged. \
+                 If the removals are expected, run `simsid pull --accept-removals`",
+                mark.run_id,
+                mark.sequence,
+                have.len(),
+                crate::harvest::guard::MAX_REMOVED_PERCENT
+            )));
+        }
+        let audit = older.map(|(got, held)| crate::domain::AuditEntry {
+            at: Utc::now(),
+            user: super::context::os_user(),
+            action: crate::domain::AuditAction::Pull,
+            organisation_id: None,
+            client_id: None,
+            fingerprint: None,
+            detail: Some(format!(
+                "pull --accept-older: took run {} at sequence {got}, below the {held} held",
+                mark.run_id
+            )),
+            identity: None,
+        });
         let chunks: BTreeMap<&str, &str> = chunks
             .iter()
             .map(|(n, b)| (n.as_str(), b.as_str()))
             .collect();
-        store.replace_with_view(view, &chunks, mark)?;
-        info!(run_id = %mark.run_id, sites = mark.sites, credentials = mark.credentials, "team view pulled");
+        store.replace_with_view(view, &chunks, mark, audit.as_ref())?;
+        info!(run_id = %mark.run_id, sequence = mark.sequence, sites = mark.sites, credentials = mark.credentials, "team view pulled");
     }
     Ok(pulled)
 }
@@ -509,10 +703,9 @@ pub async fn host_fingerprint(
         .await
         .ok()??;
     (meta.current_version == version)
-        .then(|| meta.custom_metadata.get("fingerprint").cloned())
+        .then(|| meta.custom_metadata.get("fingerprint"))
         .flatten()
-        .filter(|f| f.len() <= 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(crate::domain::Fingerprint)
+        .and_then(|f| crate::domain::Fingerprint::parse(f).ok())
 }
 
 /// On a viewer, the fingerprint an audit record of a read names (vault.md "Team mode":
@@ -561,8 +754,8 @@ pub async fn check_viewer(
         crate::vault::policy::missing(&["read"], caps.get(path).unwrap_or(&none)).is_empty()
     };
     let view = if may_read(&view_path) {
-        match read_manifest(client, settings, Route::Any).await {
-            Ok(Some((_, body))) => match Manifest::parse(&body) {
+        match read_manifest_bounded(client, settings, Route::Any).await {
+            Ok(Some(body)) => match Manifest::parse(&body) {
                 Ok(m) => Ok(format!(
                     "readable: run {} published {} ({} sites)",
                     m.run_id,
@@ -594,3 +787,59 @@ pub async fn check_viewer(
     ));
     out
 }
+
+/// One credential checked against the vault (`show ORG --check-vault`): the fingerprint in
+/// its key's custom metadata, and whether it is the local one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultAgreement {
+    pub client_id: String,
+    /// The vault's fingerprint; `None` when the key or its fingerprint is missing, or the
+    /// text there is not a fingerprint.
+    pub vault_fingerprint: Option<crate::domain::Fingerprint>,
+    /// Whether the vault's fingerprint is the local one.
+    pub agrees: bool,
+}
+
+/// Checks each of `credentials` (a site's, as the store holds them) against the custom
+/// metadata of its key in the vault (vault.md "What the view proves"): one metadata read
+/// per credential, never a secret. Fails on the first read the vault refuses or cannot
+/// answer.
+pub async fn check_against_vault(
+    client: &VaultClient,
+    settings: &VaultSettings,
+    org: &crate::domain::OrgId,
+    credentials: &[crate::domain::CredentialRow],
+) -> OpResult<Vec<VaultAgreement>> {
+    let mut out = Vec::with_capacity(credentials.len());
+    for c in credentials {
+        let key = crate::vault::path::credential_key(&settings.prefix, org, &c.client_id);
+        let meta = match client
+            .kv_metadata_read(&settings.mount, &key, Route::Any)
+            .await
+        {
+            Ok(meta) => meta,
+            Err(VaultError::Forbidden(_)) => {
+                return Err(OpError::failed(format!(
+                    "your vault identity may not read the metadata of {}/metadata/{key}: \
+                     checking against the vault needs the operator or harvester policy \
+                     (`simsid vault policy`)",
+                    settings.mount
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let vault_fingerprint = meta
+            .as_ref()
+            .and_then(|m| m.custom_metadata.get("fingerprint"))
+            .and_then(|f| crate::domain::Fingerprint::parse(f).ok());
+        out.push(VaultAgreement {
+            client_id: c.client_id.clone(),
+            agrees: vault_fingerprint.as_ref() == Some(&c.fingerprint),
+            vault_fingerprint,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -201,7 +201,10 @@ impl Writer {
             Err(e) => return Err(e),
         };
         let custom = BTreeMap::from([
-            ("fingerprint".to_string(), job.fingerprint.0.clone()),
+            (
+                "fingerprint".to_string(),
+                job.fingerprint.as_str().to_string(),
+            ),
             (RUN_FIELD.to_string(), self.run_id.clone()),
         ]);
         self.client

@@ -150,7 +150,7 @@ fn entry_columns(entry: &AuditEntry) -> Vec<Vec<u8>> {
         text(Some(entry.action.as_str())),
         text(entry.organisation_id.as_ref().map(OrgId::as_str)),
         text(entry.client_id.as_deref()),
-        text(entry.fingerprint.as_ref().map(|f| f.0.as_str())),
+        text(entry.fingerprint.as_ref().map(|f| f.as_str())),
         text(entry.detail.as_deref()),
         text(entry.identity.as_deref()),
     ]
@@ -207,7 +207,7 @@ pub(crate) fn append(
         entry.action.as_str(),
         entry.organisation_id.as_ref().map(OrgId::as_str),
         entry.client_id,
-        entry.fingerprint.as_ref().map(|f| f.0.as_str()),
+        entry.fingerprint.as_ref().map(|f| f.as_str()),
         entry.detail,
         entry.identity,
         mac,
@@ -356,7 +356,7 @@ pub(crate) fn read(conn: &Connection) -> Result<Vec<AuditEntry>, StoreError> {
                 .map(org_from_sql)
                 .transpose()?,
             client_id: row.get(5)?,
-            fingerprint: row.get::<_, Option<String>>(6)?.map(Fingerprint),
+            fingerprint: row.get::<_, Option<String>>(6)?.map(Fingerprint::local),
             detail: row.get(7)?,
             identity: row.get(8)?,
         });
@@ -387,7 +387,7 @@ mod tests {
             action: AuditAction::Reveal,
             organisation_id: None,
             client_id: Some("sas-1".into()),
-            fingerprint: Some(Fingerprint("00112233aabbccdd".into())),
+            fingerprint: Some(Fingerprint::local("00112233aabbccdd".into())),
             detail: None,
             identity: None,
         }

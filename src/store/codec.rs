@@ -59,6 +59,7 @@ pub(crate) fn action_from_sql(s: &str) -> Result<AuditAction, StoreError> {
         AuditAction::Export,
         AuditAction::Harvest,
         AuditAction::Migrate,
+        AuditAction::Pull,
     ]
     .into_iter()
     .find(|a| a.as_str() == s)

@@ -286,7 +286,7 @@ fn apply(
                 let fingerprint = crypto.fingerprint(&credential.secret);
                 let key = (org.as_str().to_owned(), credential.client_id.clone());
                 let (first_seen, last_changed) = match previous.get(&key) {
-                    Some(p) if p.fingerprint == fingerprint.0 => {
+                    Some(p) if p.fingerprint == fingerprint.as_str() => {
                         (p.first_seen.as_str(), p.last_changed.as_str())
                     }
                     Some(p) => (p.first_seen.as_str(), now.as_str()),
@@ -307,10 +307,10 @@ fn apply(
                     ciphertext,
                     nonce,
                     credential.description,
-                    fingerprint.0,
+                    fingerprint.as_str(),
                     first_seen,
                     last_changed,
-                    mark.map(|m| m.fingerprint.0.as_str()),
+                    mark.map(|m| m.fingerprint.as_str()),
                     mark.map(|m| m.version as i64),
                 ])?;
             }

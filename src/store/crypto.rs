@@ -54,7 +54,7 @@ impl Fingerprinter {
         let mut mac = self.0.clone();
         mac.update(secret.expose_secret().as_bytes());
         let digest = mac.finalize().into_bytes();
-        Fingerprint(
+        Fingerprint::local(
             digest[..8]
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -260,11 +260,12 @@ mod tests {
         let c = Crypto::derive(&key).unwrap();
         let again = Crypto::derive(&key.clone()).unwrap();
         let f = c.fingerprint(&secret("one"));
-        assert_eq!(f.0.len(), 16);
+        assert_eq!(f.as_str().len(), 16);
         assert!(f
-            .0
+            .as_str()
             .chars()
             .all(|ch| ch.is_ascii_hexdigit() && !ch.is_ascii_uppercase()));
+        assert!(crate::domain::Fingerprint::is_valid(f.as_str()));
         assert_eq!(f, again.fingerprint(&secret("one")));
         assert_ne!(f, c.fingerprint(&secret("two")));
         let other = Crypto::derive(&StoreKey::generate()).unwrap();

@@ -127,7 +127,7 @@ fn credential_row_from_row(row: &rusqlite::Row<'_>) -> Result<(String, Credentia
         CredentialRow {
             client_id: row.get(0)?,
             description: row.get(1)?,
-            fingerprint: Fingerprint(row.get(2)?),
+            fingerprint: Fingerprint::local(row.get(2)?),
             first_seen: time_from_sql(row.get_ref(3)?.as_str()?)?,
             last_changed: time_from_sql(row.get_ref(4)?.as_str()?)?,
             stale: row.get(5)?,
@@ -231,7 +231,7 @@ pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
         })?;
         entry
             .credentials
-            .insert(row.get(1)?, Fingerprint(row.get(2)?));
+            .insert(row.get(1)?, Fingerprint::local(row.get(2)?));
     }
     Ok(Snapshot { sites })
 }

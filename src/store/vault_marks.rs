@@ -43,7 +43,7 @@ impl Store {
             out.insert(
                 (org, row.get(1)?),
                 VaultMark {
-                    fingerprint: Fingerprint(row.get(2)?),
+                    fingerprint: Fingerprint::local(row.get(2)?),
                     version: version.unwrap_or(0).max(0) as u64,
                 },
             );
@@ -127,7 +127,7 @@ impl Store {
                     secret,
                     description: row.get(2)?,
                 },
-                fingerprint: Fingerprint(row.get(3)?),
+                fingerprint: Fingerprint::local(row.get(3)?),
                 school_name: row.get(4)?,
                 dfe_code: row.get(5)?,
                 deni_number: row.get(6)?,
@@ -153,7 +153,7 @@ impl Store {
                 n += update.execute(params![
                     org.as_str(),
                     client_id,
-                    mark.fingerprint.0,
+                    mark.fingerprint.as_str(),
                     mark.version as i64
                 ])?;
             }

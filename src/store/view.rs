@@ -40,6 +40,10 @@ pub struct PulledMark {
     pub sites: usize,
     pub credentials: usize,
     pub pulled_at: DateTime<Utc>,
+    /// The manifest's sequence (0 for a pull recorded before sequences): a later pull
+    /// refuses a lower one.
+    #[serde(default)]
+    pub sequence: u64,
 }
 
 fn read_meta<T: for<'de> Deserialize<'de>>(
@@ -89,12 +93,12 @@ fn read_view(conn: &Connection) -> Result<View, StoreError> {
             .push(ViewCredential {
                 client_id: row.get(1)?,
                 description: row.get(2)?,
-                fingerprint: Fingerprint(row.get(3)?),
+                fingerprint: Fingerprint::local(row.get(3)?),
                 first_seen: time_from_sql(row.get_ref(4)?.as_str()?)?,
                 last_changed: time_from_sql(row.get_ref(5)?.as_str()?)?,
                 stale: row.get(6)?,
                 last_error: row.get(7)?,
-                vault_fingerprint: row.get::<_, Option<String>>(8)?.map(Fingerprint),
+                vault_fingerprint: row.get::<_, Option<String>>(8)?.map(Fingerprint::local),
                 vault_version: version.map(|v| v.max(0) as u64),
             });
     }
@@ -197,12 +201,12 @@ fn write_view(tx: &Connection, view: &View) -> Result<(), StoreError> {
                 s.org_id.as_str(),
                 c.client_id,
                 c.description,
-                c.fingerprint.0,
+                c.fingerprint.as_str(),
                 time_to_sql(&c.first_seen),
                 time_to_sql(&c.last_changed),
                 c.stale,
                 c.last_error,
-                c.vault_fingerprint.as_ref().map(|f| f.0.as_str()),
+                c.vault_fingerprint.as_ref().map(|f| f.as_str()),
                 version,
             ])?;
         }
@@ -286,7 +290,7 @@ impl Store {
                 params![org.as_str(), client_id],
                 |r| {
                     Ok((
-                        Fingerprint(r.get(0)?),
+                        Fingerprint::local(r.get(0)?),
                         r.get::<_, Option<i64>>(1)?.map(|v| v.max(0) as u64),
                     ))
                 },
@@ -322,14 +326,33 @@ impl Store {
         .map_err(|e| self.locate(e))
     }
 
+    /// Every cached credential as (organisation id, client id): what a pull would remove
+    /// is counted against it (the removal guard).
+    pub fn credential_keys(
+        &self,
+    ) -> Result<std::collections::BTreeSet<(String, String)>, StoreError> {
+        (|| {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT org_id, client_id FROM credentials")?;
+            let out = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(out)
+        })()
+        .map_err(|e| self.locate(e))
+    }
+
     /// Replaces the sites, credentials and runs with the pulled `view`, the cached chunks
-    /// with `chunks` and the pull record with `mark`, in one transaction; the audit trail
-    /// is kept. On any error nothing changes.
+    /// with `chunks` and the pull record with `mark`, in one transaction, with `audit`
+    /// appended to the audit trail in the same transaction (a pull that took what is
+    /// refused by default); the audit trail is kept. On any error nothing changes.
     pub fn replace_with_view(
         &mut self,
         view: &View,
         chunks: &BTreeMap<&str, &str>,
         mark: &PulledMark,
+        audit: Option<&crate::domain::AuditEntry>,
     ) -> Result<(), StoreError> {
         let mut write = || -> Result<(), StoreError> {
             let tx = self
@@ -345,6 +368,9 @@ impl Store {
                 }
             }
             write_meta(&tx, PULLED, mark)?;
+            if let Some(entry) = audit {
+                super::audit::append(&tx, &self.crypto, entry)?;
+            }
             commit::bump_generation(&tx)?;
             tx.commit()?;
             Ok(())
@@ -381,12 +407,12 @@ mod tests {
                 credentials: vec![ViewCredential {
                     client_id: "c1".into(),
                     description: Some("API".into()),
-                    fingerprint: Fingerprint("0123456789abcdef".into()),
+                    fingerprint: Fingerprint::local("0123456789abcdef".into()),
                     first_seen: t(1),
                     last_changed: t(2),
                     stale: false,
                     last_error: None,
-                    vault_fingerprint: Some(Fingerprint("0123456789abcdef".into())),
+                    vault_fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
                     vault_version: Some(3),
                 }],
             }],
@@ -425,9 +451,12 @@ mod tests {
             sites: 1,
             credentials: 1,
             pulled_at: t(5),
+            sequence: 4,
         };
         let chunks = BTreeMap::from([("n1", "body")]);
-        store.replace_with_view(&view, &chunks, &mark).unwrap();
+        store
+            .replace_with_view(&view, &chunks, &mark, None)
+            .unwrap();
         assert_eq!(store.view().unwrap(), view);
         assert_eq!(store.pulled().unwrap(), Some(mark));
         assert_eq!(store.sealed_secret_count().unwrap(), 0);
@@ -452,6 +481,7 @@ mod tests {
                     credentials: 0,
                     ..store.pulled().unwrap().unwrap()
                 },
+                None,
             )
             .unwrap();
         assert!(store.sites().unwrap().is_empty());

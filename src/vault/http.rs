@@ -80,7 +80,8 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .map(|d| d.with_timezone(&Utc));
-        match read_bounded(resp).await? {
+        let limit = ANSWER_LIMIT.try_with(|l| *l).unwrap_or(MAX_ANSWER);
+        match read_bounded(resp, limit).await? {
             Some(body) => Ok(Answer { status, date, body }),
             // Refused unread: the caller sees it as the node's refusal (413, not a node to
             // move on from), and its message says why.
@@ -88,10 +89,16 @@ impl Http {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 date,
                 body: Zeroizing::new(
-                    format!(
-                        r#"{{"errors":["the answer is larger than {} MiB: not read"]}}"#,
-                        MAX_ANSWER >> 20
-                    )
+                    if limit == MAX_ANSWER {
+                        format!(
+                            r#"{{"errors":["the answer is larger than {} MiB: not read"]}}"#,
+                            MAX_ANSWER >> 20
+                        )
+                    } else {
+                        format!(
+                            r#"{{"errors":["the answer is larger than {limit} bytes, more than it can hold: not read"]}}"#
+                        )
+                    }
                     .into_bytes(),
                 ),
             }),
@@ -104,17 +111,30 @@ impl Http {
 /// a hostile or broken server can make us hold.
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
 
-/// Reads an answer's body (zeroed on drop as it grows); `None` when it is above
-/// [`MAX_ANSWER`].
+tokio::task_local! {
+    /// A tighter bound than [`MAX_ANSWER`] for the answers of one operation (a view's chunk
+    /// is refused as soon as it passes what its manifest declares): set with
+    /// [`with_answer_limit`].
+    static ANSWER_LIMIT: usize;
+}
+
+/// Runs `fut` with every answer it reads bounded by `limit` bytes (at most [`MAX_ANSWER`]):
+/// an answer above it is refused as it arrives, unread (a 413 naming the bound).
+pub(crate) async fn with_answer_limit<F: std::future::Future>(limit: usize, fut: F) -> F::Output {
+    ANSWER_LIMIT.scope(limit.min(MAX_ANSWER), fut).await
+}
+
+/// Reads an answer's body (zeroed on drop as it grows); `None` when it is above `limit`.
 async fn read_bounded(
     mut resp: reqwest::Response,
+    limit: usize,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, reqwest::Error> {
-    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
     let mut body = Zeroizing::new(Vec::new());
     while let Some(piece) = resp.chunk().await? {
-        if body.len() + piece.len() > MAX_ANSWER {
+        if body.len() + piece.len() > limit {
             return Ok(None);
         }
         // Grown by hand so that no unzeroed copy of a secret is left by a reallocation.

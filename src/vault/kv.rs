@@ -68,6 +68,19 @@ impl VaultClient {
         }))
     }
 
+    /// [`VaultClient::kv_read`] with every answer bounded by `max_answer` bytes: an answer
+    /// larger is refused as it arrives, unread (`VaultError::Status` 413), so what a
+    /// hostile vault sends costs at most that much memory.
+    pub async fn kv_read_within<T: DeserializeOwned>(
+        &self,
+        mount: &str,
+        key: &str,
+        route: Route,
+        max_answer: usize,
+    ) -> Result<Option<KvRead<T>>, VaultError> {
+        super::http::with_answer_limit(max_answer, self.kv_read(mount, key, route)).await
+    }
+
     /// Writes a new version of `key`; `cas` is the version expected now (0: must not
     /// exist), `None` for no check. Returns the new version.
     pub async fn kv_write<T: Serialize>(

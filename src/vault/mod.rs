@@ -14,7 +14,7 @@ pub mod routing;
 pub mod session;
 pub mod settings;
 #[cfg(test)]
-mod stub;
+pub(crate) mod stub;
 pub mod sys;
 
 pub use client::VaultClient;

@@ -83,7 +83,7 @@ mod tests {
     }
     fn mark(fp: &str, v: u64) -> VaultMark {
         VaultMark {
-            fingerprint: Fingerprint(fp.into()),
+            fingerprint: Fingerprint::local(fp.into()),
             version: v,
         }
     }
@@ -97,9 +97,9 @@ mod tests {
         data.fetched.insert(
             org(1),
             vec![
-                (cred("same"), Fingerprint("f1".into())),
-                (cred("rotated"), Fingerprint("new".into())),
-                (cred("added"), Fingerprint("f3".into())),
+                (cred("same"), Fingerprint::local("f1".into())),
+                (cred("rotated"), Fingerprint::local("new".into())),
+                (cred("added"), Fingerprint::local("f3".into())),
             ],
         );
         data.fetched.insert(org(2), vec![]);

@@ -21,8 +21,13 @@ use sha2::{Digest, Sha256};
 
 use super::{Line, View, ViewRun, ViewSite};
 
-/// The manifest format this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The manifest format this build writes, and the newest it reads (2: the manifest carries
+/// its `sequence`; a format-1 manifest counts as sequence 0).
+pub const FORMAT: u32 = 2;
+/// The most bytes a manifest may declare for its chunks and tail together (vault.md
+/// "Trust": a pull is bounded by what the manifest declares; 25,000 sites make about
+/// 46 MiB).
+pub const DECLARED_MAX: usize = 256 * 1024 * 1024;
 /// The most bytes of one chunk (or of the tail). JSON-escaping a stream of JSON lines at
 /// most doubles it, so a chunk's write stays far below [`WRITE_MAX`].
 pub const CHUNK_MAX: usize = 128 * 1024;
@@ -42,7 +47,7 @@ const QUIET_CHUNK_REQUESTS: usize = 1;
 /// The most chunks a manifest may name (a reader refuses more).
 const MAX_CHUNKS: usize = 200_000;
 /// The largest manifest a reader accepts.
-const MANIFEST_MAX: usize = 2 * WRITE_MAX;
+pub const MANIFEST_MAX: usize = 2 * WRITE_MAX;
 
 /// Why a view could not be built or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,8 +78,13 @@ pub struct ChunkRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
+    /// The previous manifest's sequence plus one (0 for a manifest written before format
+    /// 2): a viewer refuses a view older than the one it holds.
+    #[serde(default)]
+    pub sequence: u64,
     /// The run that published this view.
     pub run_id: uuid::Uuid,
+    #[serde(deserialize_with = "crate::domain::checked_time::deserialize")]
     pub published_at: DateTime<Utc>,
     /// The vault identity of the harvest host.
     pub identity: Option<String>,
@@ -191,6 +201,8 @@ fn encode_line(line: &Line) -> Result<String, ViewError> {
 /// Who published and when: the manifest's header.
 #[derive(Debug, Clone)]
 pub struct Header {
+    /// The sequence of this publish (the one in the vault plus one).
+    pub sequence: u64,
     pub run_id: uuid::Uuid,
     pub published_at: DateTime<Utc>,
     pub identity: Option<String>,
@@ -236,6 +248,7 @@ pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
     stream.update(tail.as_bytes());
     let manifest = Manifest {
         format: FORMAT,
+        sequence: header.sequence,
         run_id: header.run_id,
         published_at: header.published_at,
         identity: header.identity,
@@ -276,11 +289,14 @@ impl Manifest {
         }
         let m: Manifest = serde_json::from_str(body)
             .map_err(|e| ViewError::Malformed(format!("the manifest is not valid ({e})")))?;
-        if m.format != FORMAT {
+        if m.format > FORMAT {
             return Err(ViewError::Malformed(format!(
-                "manifest format {} (this build reads {FORMAT}): update simsid",
+                "manifest format {} is newer than this build reads ({FORMAT}): upgrade simsid",
                 m.format
             )));
+        }
+        if m.format == 0 {
+            return Err(ViewError::Malformed("manifest format 0".into()));
         }
         if m.chunks.len() > MAX_CHUNKS || m.retired.len() > MAX_CHUNKS {
             return Err(ViewError::Malformed(
@@ -298,7 +314,43 @@ impl Manifest {
                 "the manifest names a chunk that is not a SHA-256 or too large".into(),
             ));
         }
+        let mut seen = std::collections::HashSet::with_capacity(m.chunks.len());
+        if let Some(dup) = m.chunks.iter().find(|c| !seen.insert(c.name.as_str())) {
+            return Err(ViewError::Malformed(format!(
+                "the manifest names chunk {} more than once",
+                dup.name
+            )));
+        }
+        let declared = m.declared_bytes();
+        if declared > DECLARED_MAX {
+            return Err(ViewError::TooLarge(format!(
+                "its manifest declares {declared} bytes, above {} MiB",
+                DECLARED_MAX >> 20
+            )));
+        }
         Ok(m)
+    }
+
+    /// The bytes this manifest declares: its chunks' and its tail's.
+    pub fn declared_bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .fold(self.tail.len(), |sum, c| sum.saturating_add(c.bytes))
+    }
+
+    /// The sequence of the manifest whose body is `body`, read leniently (a publish after
+    /// a manifest this build cannot read, or a damaged one, still continues its sequence):
+    /// 0 when it has none.
+    pub fn sequence_of(body: &str) -> u64 {
+        #[derive(Deserialize)]
+        struct Sequence {
+            #[serde(default)]
+            sequence: u64,
+        }
+        if body.len() > MANIFEST_MAX {
+            return 0;
+        }
+        serde_json::from_str::<Sequence>(body).map_or(0, |s| s.sequence)
     }
 
     /// The names of this manifest's chunks.
@@ -373,11 +425,14 @@ pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result
             Ok(Line::Site(s)) => view.sites.push(s),
             Ok(Line::Run(r)) => view.runs.push(r),
             Err(e) => {
+                // The checks' own messages name what is wrong without quoting the value;
+                // serde's may quote it, so the whole is sanitised and bounded.
                 return Err(ViewError::Malformed(format!(
-                    "line {} is not a site or a run ({})",
+                    "line {} is not a site or a run as a harvest host writes it ({}: {})",
                     n + 1,
-                    e.classify_name()
-                )))
+                    e.classify_name(),
+                    crate::sanitize::bounded(&e.to_string(), 200)
+                )));
             }
         }
     }
@@ -438,12 +493,12 @@ mod tests {
                 .map(|c| ViewCredential {
                     client_id: format!("client-{n}-{c}"),
                     description: Some("a description".repeat(3)),
-                    fingerprint: Fingerprint(format!("{:016x}", n * 10 + c)),
+                    fingerprint: Fingerprint::local(format!("{:016x}", n * 10 + c)),
                     first_seen: t(1),
                     last_changed: t(2),
                     stale: false,
                     last_error: None,
-                    vault_fingerprint: Some(Fingerprint(format!("{:016x}", n * 10 + c))),
+                    vault_fingerprint: Some(Fingerprint::local(format!("{:016x}", n * 10 + c))),
                     vault_version: Some(1),
                 })
                 .collect(),
@@ -478,6 +533,7 @@ mod tests {
 
     fn header(n: u128) -> Header {
         Header {
+            sequence: n as u64,
             run_id: uuid::Uuid::from_u128(n),
             published_at: t(0),
             identity: Some("token-host".into()),
@@ -607,6 +663,80 @@ mod tests {
             assemble(&tail_changed, &built.bodies),
             Err(ViewError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn a_manifest_carries_its_sequence_and_an_older_format_counts_as_zero() {
+        let built = build(&view(10, 2), header(7)).unwrap();
+        assert_eq!(built.manifest.sequence, 7);
+        let body = built.manifest.to_body().unwrap();
+        assert_eq!(Manifest::sequence_of(&body), 7);
+        assert_eq!(Manifest::parse(&body).unwrap().sequence, 7);
+        // A format-1 manifest (before sequences) is read, as sequence 0.
+        let mut old: serde_json::Value = serde_json::from_str(&body).unwrap();
+        old["format"] = 1.into();
+        old.as_object_mut().unwrap().remove("sequence");
+        let old = old.to_string();
+        assert_eq!(Manifest::parse(&old).unwrap().sequence, 0);
+        assert_eq!(Manifest::sequence_of(&old), 0);
+        assert_eq!(Manifest::sequence_of("not json"), 0);
+    }
+
+    #[test]
+    fn duplicates_a_declared_size_above_the_cap_and_a_newer_format_are_refused() {
+        let built = build(&view(200, 2), header(1)).unwrap();
+        let mut m = built.manifest.clone();
+        m.chunks.push(m.chunks[0].clone());
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("more than once"), "{e}");
+
+        let mut m = built.manifest.clone();
+        m.chunks = (0..(DECLARED_MAX / CHUNK_MAX + 1))
+            .map(|n| ChunkRef {
+                name: sha256_hex(&n.to_le_bytes()),
+                bytes: CHUNK_MAX,
+            })
+            .collect();
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("256 MiB"), "{e}");
+
+        let mut m = built.manifest.clone();
+        m.format = FORMAT + 1;
+        let e = Manifest::parse(&serde_json::to_string(&m).unwrap()).unwrap_err();
+        assert!(e.to_string().contains("upgrade simsid"), "{e}");
+    }
+
+    #[test]
+    fn a_view_with_a_hostile_fingerprint_or_a_future_time_is_refused_whole() {
+        let v = view(3, 1);
+        let built = build(&v, header(1)).unwrap();
+        let stream: String = built
+            .manifest
+            .chunks
+            .iter()
+            .map(|c| built.bodies[&c.name].clone())
+            .chain([built.manifest.tail.clone()])
+            .collect();
+        let forge = |stream: String| {
+            let mut m = built.manifest.clone();
+            m.chunks.clear();
+            m.stream_sha256 = sha256_hex(stream.as_bytes());
+            m.tail = stream;
+            assemble(&m, &HashMap::new())
+        };
+        assert_eq!(forge(stream.clone()).unwrap().sites.len(), 3);
+        let hostile = serde_json::to_string("\u{1b}]52;c;aGk=\u{7}\u{1b}[31m").unwrap();
+        let fp = serde_json::to_string(&format!("{:016x}", 0)).unwrap();
+        let e = forge(stream.replacen(&fp, &hostile, 1)).unwrap_err();
+        assert!(e.to_string().contains("not a fingerprint"), "{e}");
+        assert!(!e.to_string().contains('\u{1b}'), "{e}");
+        let e = forge(stream.replacen("2023-", "2999-", 1)).unwrap_err();
+        assert!(e.to_string().contains("out of range"), "{e}");
+        // The same GUID, but not as the host writes it (braced).
+        let org = serde_json::to_string(v.sites[0].org_id.as_str()).unwrap();
+        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].org_id)).unwrap();
+        let e = forge(stream.replacen(&org, &braced, 1)).unwrap_err();
+        assert!(matches!(e, ViewError::Malformed(_)), "{e}");
     }
 
     #[test]

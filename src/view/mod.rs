@@ -9,26 +9,33 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CancelSignal, ChangeBadge, Diff, Fingerprint, OrgId, RunScope, RunStatus, SiteFailure,
+    checked_time, CancelSignal, ChangeBadge, Diff, Fingerprint, OrgId, RunScope, RunStatus,
+    SiteFailure,
 };
 
 pub use chunk::{
-    assemble, build, ChunkRef, Chunks, Manifest, PublishPlan, ViewError, CHUNK_MAX, FORMAT,
-    WRITE_MAX,
+    assemble, build, ChunkRef, Chunks, Manifest, PublishPlan, ViewError, CHUNK_MAX, DECLARED_MAX,
+    FORMAT, WRITE_MAX,
 };
 
-/// One site as the host's store holds it, with its credentials (no secret).
+/// One site as the host's store holds it, with its credentials (no secret). Read from a
+/// pulled view, every field is checked to the shape a harvest host writes (vault.md
+/// "Trust"): the organisation id upper-case, every time RFC 3339 and not in the future,
+/// every fingerprint 16 lower-case hex digits; text is sanitised where it is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewSite {
+    #[serde(deserialize_with = "OrgId::deserialize_canonical")]
     pub org_id: OrgId,
     pub name: String,
     pub dfe_code: Option<String>,
     pub deni_number: Option<String>,
     pub authorised: Option<bool>,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub first_seen: DateTime<Utc>,
     pub badge: Option<ChangeBadge>,
     pub stale: bool,
     pub last_error: Option<String>,
+    #[serde(deserialize_with = "checked_time::option::deserialize")]
     pub waiting_since: Option<DateTime<Utc>>,
     /// By client id.
     pub credentials: Vec<ViewCredential>,
@@ -41,7 +48,9 @@ pub struct ViewCredential {
     pub client_id: String,
     pub description: Option<String>,
     pub fingerprint: Fingerprint,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub first_seen: DateTime<Utc>,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub last_changed: DateTime<Utc>,
     pub stale: bool,
     pub last_error: Option<String>,
@@ -57,7 +66,9 @@ pub struct ViewCredential {
 pub struct ViewRun {
     pub run_id: uuid::Uuid,
     pub status: RunStatus,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub finished_at: DateTime<Utc>,
     pub sites_total: usize,
     pub sites_harvested: usize,

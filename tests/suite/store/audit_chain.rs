@@ -24,7 +24,7 @@ fn entry(i: u32) -> AuditEntry {
         action: AuditAction::Reveal,
         organisation_id: Some(OrgId::parse("207a1392-e1f6-47ba-81da-6c374971d788").unwrap()),
         client_id: Some(format!("sas-{i}")),
-        fingerprint: Some(Fingerprint(format!("{i:016x}"))),
+        fingerprint: Some(Fingerprint::parse(&format!("{i:016x}")).unwrap()),
         detail: None,
         identity: None,
     }

@@ -514,7 +514,7 @@ fn audit_is_appended_and_read_oldest_first() {
         action: AuditAction::Reveal,
         organisation_id: Some(org(1)),
         client_id: Some("c1".into()),
-        fingerprint: Some(Fingerprint("0123456789abcdef".into())),
+        fingerprint: Some(Fingerprint::parse("0123456789abcdef").unwrap()),
         detail: Some("console".into()),
         identity: None,
     };

@@ -434,7 +434,7 @@ fn fingerprints_depend_on_secret_and_store_key_only() {
     let s1 = SecretString::from("same-secret".to_owned());
     let s2 = SecretString::from("other-secret".to_owned());
     assert_eq!(a.fingerprint(&s1), b.fingerprint(&s1));
-    assert_eq!(a.fingerprint(&s1).0.len(), 16);
+    assert_eq!(a.fingerprint(&s1).as_str().len(), 16);
     assert_ne!(a.fingerprint(&s1), a.fingerprint(&s2));
     assert_ne!(a.fingerprint(&s1), c.fingerprint(&s1));
 }

@@ -153,7 +153,7 @@ pub fn st_marys_detail() -> SiteDetail {
             CredentialRow {
                 client_id: MAIN_CLIENT.into(),
                 description: Some("Main MIS integration".into()),
-                fingerprint: Fingerprint("3fa2c9d1e0b4a7f6".into()),
+                fingerprint: Fingerprint::parse("3fa2c9d1e0b4a7f6").unwrap(),
                 first_seen: at(2026, 1, 4, 9, 12),
                 last_changed: at(2026, 11, 27, 16, 55),
                 stale: false,
@@ -162,7 +162,7 @@ pub fn st_marys_detail() -> SiteDetail {
             CredentialRow {
                 client_id: BACKUP_CLIENT.into(),
                 description: Some("Backup sync".into()),
-                fingerprint: Fingerprint("9b0e5d7c1a2f3e48".into()),
+                fingerprint: Fingerprint::parse("9b0e5d7c1a2f3e48").unwrap(),
                 first_seen: at(2025, 9, 1, 8, 0),
                 last_changed: at(2026, 3, 15, 10, 30),
                 stale: false,
@@ -401,7 +401,7 @@ pub fn exposure(
         name: Some(name.into()),
         dfe_code: Some(dfe.into()),
         client_id: client.into(),
-        fingerprint: Some(Fingerprint("3fa2c9d1e0b4a7f6".into())),
+        fingerprint: Some(Fingerprint::parse("3fa2c9d1e0b4a7f6").unwrap()),
         users: users.iter().map(|u| u.to_string()).collect(),
         first_exposed: at(2026, 11, 20, 9, 0),
         last_exposed: last,
@@ -409,14 +409,14 @@ pub fn exposure(
         vault_read: false,
         sources: vec![simsid::exposure::ExposureSource::Simsid],
         live,
-        current_fingerprint: Some(Fingerprint(
-            if live {
+        current_fingerprint: Some(
+            Fingerprint::try_from(String::from(if live {
                 "3fa2c9d1e0b4a7f6"
             } else {
                 "77aa00bb11cc22dd"
-            }
-            .into(),
-        )),
+            }))
+            .unwrap(),
+        ),
     }
 }
 

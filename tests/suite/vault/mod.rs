@@ -4,3 +4,4 @@ mod one_session;
 mod ownership_and_outages;
 mod sync_and_read;
 mod team;
+mod view_trust;

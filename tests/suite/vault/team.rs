@@ -513,12 +513,12 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     let viewer_store = TempStore::new();
     let mut store = viewer_store.open();
 
-    let first = simsid::ops::team::pull(&client, &settings, &mut store)
+    let first = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
         .await
         .unwrap();
     assert!(first.changed);
     let before = client.requests();
-    let again = simsid::ops::team::pull(&client, &settings, &mut store)
+    let again = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
         .await
         .unwrap();
     assert!(!again.changed);
@@ -545,7 +545,7 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     };
     let mut seen = Vec::new();
     for _ in 0..200 {
-        let pulled = simsid::ops::team::pull(&client, &settings, &mut store)
+        let pulled = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
             .await
             .unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
         let view = store.view().unwrap();
@@ -568,7 +568,7 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
         assert!(runs.contains(run_id), "{run_id} is one of {runs:?}");
     }
     // The last view, whole.
-    simsid::ops::team::pull(&client, &settings, &mut store)
+    simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
         .await
         .unwrap();
     let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
@@ -634,7 +634,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
                 simsid::store::StoreKey::from_base64(&key).unwrap(),
             )
             .unwrap();
-            simsid::ops::team::pull(&viewer, &settings, &mut store).await
+            simsid::ops::team::pull(&viewer, &settings, &mut store, Default::default()).await
         })
     };
     let mut killed_at = None;
@@ -667,7 +667,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     let again = TempStore::new();
     let mut again_store = again.open();
     let fresh = VaultClient::new(&settings).unwrap();
-    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store)
+    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store, Default::default())
         .await
         .expect("a pull after the kill completes");
     assert_eq!(pulled.run_id, Some(run_id.to_string()));

@@ -60,7 +60,7 @@ impl verify_many::SecretSource for Given {
             .0
             .get(client_id)
             .cloned()
-            .map(|s| (s, Fingerprint("0000000000000000".into())))
+            .map(|s| (s, Fingerprint::parse("0000000000000000").unwrap()))
             .ok_or_else(|| format!("{client_id} is not given"));
         Box::pin(std::future::ready(found))
     }
