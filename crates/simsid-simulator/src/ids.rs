@@ -9,8 +9,7 @@ use serde::Serialize;
 
 /// An organisation (site) id: a GUID, kept in the canonical upper-case hyphenated form
 /// `XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrgId(String);
 
 impl OrgId {
@@ -42,15 +41,16 @@ impl OrgId {
     }
 }
 
-impl From<OrgId> for String {
-    fn from(value: OrgId) -> Self {
-        value.0
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// On the wire it is its text, as SIMS ID spells it.
+impl Serialize for OrgId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
