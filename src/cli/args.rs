@@ -139,11 +139,14 @@ pub enum Command {
     },
     /// List cached sites (no secrets).
     Sites {
+        /// Print a JSON array, one object per site.
         #[arg(long)]
         json: bool,
         /// Plain text (name, DfE, DENI, organisation id), `!` inverts, `re:` regular expression.
         #[arg(long, value_name = "TEXT")]
         filter: Option<String>,
+        /// Only sites in this state: authorised, unauthorised (installed, awaiting
+        /// approval), changed (by the last harvest) or stale (their last fetch failed).
         #[arg(long, value_enum, value_name = "S")]
         status: Option<StatusView>,
     },
@@ -151,6 +154,7 @@ pub enum Command {
     Show {
         /// Organisation id (any case, braces optional), DfE code or DENI number.
         org: String,
+        /// Print the site and its credentials as one JSON document.
         #[arg(long)]
         json: bool,
         /// Show the secrets (writes an audit record per credential).
@@ -167,6 +171,7 @@ pub enum Command {
         /// Organisation id (any case, braces optional), DfE code or DENI number.
         #[arg(required_unless_present_any = ["exposed", "all"], conflicts_with_all = ["exposed", "all"])]
         org: Option<String>,
+        /// Print the results as one JSON document.
         #[arg(long)]
         json: bool,
         /// Every credential of the exposure report whose exposed secret is still cached.
@@ -183,20 +188,26 @@ pub enum Command {
     },
     /// Past harvest runs and what each changed.
     History {
+        /// Print every run as one JSON document.
         #[arg(long)]
         json: bool,
     },
-    /// Health for on-call and monitoring: last harvest and its age, stale sites, held
-    /// removals, store integrity, audit chain; exit 0 healthy, 1 not.
+    /// Health for on-call and monitoring: last harvest (on a viewer: the pulled view) and
+    /// its age, stale sites, held removals, metrics, store integrity, audit chain; exit 0
+    /// healthy, 1 not.
     Status {
+        /// Print the health as one JSON document (`healthy`, `problems`, counts…).
         #[arg(long)]
         json: bool,
-        /// A last complete harvest older than this is unhealthy (26h, 90m, 2d, 3600s).
+        /// A last complete harvest (on a viewer: the pulled view) older than this is
+        /// unhealthy (26h, 90m, 2d, 3600s); default: the profile's `max_age`, else 26h; 0
+        /// turns the age check off.
         #[arg(long = "max-age", value_name = "DURATION", value_parser = parse_max_age)]
         max_age: Option<std::time::Duration>,
     },
     /// The audit trail.
     Audit {
+        /// Print the trail (or, with --verify, the check) as one JSON document.
         #[arg(long)]
         json: bool,
         /// Check the tamper-evident chain: names the first edited, removed, inserted or
@@ -208,24 +219,29 @@ pub enum Command {
     Exposure(ExposureArgs),
     /// Inventory without secrets (fingerprints only).
     Export {
+        /// Output format: json or csv.
         #[arg(long, value_enum)]
         format: ExportFormat,
         /// Write to FILE (created 0600) instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Vault mode: check the vault, or print the least-privilege policies.
-    #[command(after_help = VAULT_SETTINGS_HELP)]
+    /// Vault mode: check the vault, or print the least-privilege policies of the four
+    /// roles: harvester, viewer, operator, service.
+    #[command(after_help = VAULT_HELP)]
     Vault {
         #[command(subcommand)]
         command: VaultCommand,
     },
     /// Run the simulator alone; prints the settings a client needs, serves until interrupted.
     Simulate {
+        /// Address to serve on (loopback keeps it private).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8700")]
         listen: SocketAddr,
+        /// Number of simulated schools.
         #[arg(long, default_value_t = 200)]
         sites: u32,
+        /// Dataset seed (the same seed gives the same schools).
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Latency added to every API call, in milliseconds.
@@ -254,15 +270,51 @@ fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
 pub enum VaultCommand {
     /// Check addresses, seal, authentication, the KV v2 mount and permissions on the prefix.
     Check {
+        /// Print `{"ok", "checks"}` as one JSON document.
         #[arg(long)]
         json: bool,
     },
-    /// Print the harvester and reader policies (HCL) for this profile's mount and prefix.
-    Policy,
+    /// Print the least-privilege policies (HCL) for this profile's mount and prefix: all
+    /// four roles, or the one named by --role. Prints text only: no vault login needed.
+    Policy {
+        /// Only this role's policy: harvester (the harvest host), viewer (browses the
+        /// team's view, no secret), operator (viewer plus reading credentials) or service
+        /// (the integrator's product: reads credentials only).
+        #[arg(long, value_enum, value_name = "ROLE")]
+        role: Option<PolicyRole>,
+    },
 }
 
-/// The vault-mode settings, shown by `simsid --help` and `simsid vault --help`.
-pub const VAULT_SETTINGS_HELP: &str = "\
+/// The roles of `simsid vault policy --role` (vault.md "Policies for a team").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyRole {
+    /// The harvest host: writes, reads back and removes credentials, publishes the view.
+    Harvester,
+    /// Staff who browse the team's view, never a secret.
+    Viewer,
+    /// Partner support and on-call: the viewer's view, and reading credentials.
+    Operator,
+    /// The integrator's product: reads the credentials only.
+    Service,
+}
+
+impl PolicyRole {
+    /// The policy module's role.
+    pub fn role(self) -> crate::vault::policy::Role {
+        use crate::vault::policy::Role;
+        match self {
+            PolicyRole::Harvester => Role::Harvester,
+            PolicyRole::Viewer => Role::Viewer,
+            PolicyRole::Operator => Role::Operator,
+            PolicyRole::Service => Role::Service,
+        }
+    }
+}
+
+/// The vault-mode settings' text (one literal, so both help texts can include it).
+macro_rules! vault_settings_help {
+    () => {
+        "\
 Vault mode (profile key / environment; environment wins):
   secrets              SIMSID_SECRETS            \"local\" (default) or \"vault\"
   vault_addr           SIMSID_VAULT_ADDR (comma-separated), else VAULT_ADDR
@@ -276,7 +328,25 @@ Vault mode (profile key / environment; environment wins):
   vault_secret_id_env / vault_secret_id_file     where the AppRole secret id is
   vault_approle_mount  default \"approle\"
   vault_on_remove      \"delete\" (default: key and all versions) or \"soft\"
-  client_secret_vault  SIMSID_CLIENT_SECRET_VAULT  integrator secret as MOUNT/PATH#FIELD";
+  client_secret_vault  SIMSID_CLIENT_SECRET_VAULT  integrator secret as MOUNT/PATH#FIELD"
+    };
+}
+
+/// `simsid vault --help`: the four roles, then the vault-mode settings.
+pub const VAULT_HELP: &str = concat!(
+    "\
+Roles of a team (`simsid vault policy --role ROLE` prints one policy):
+  harvester   the harvest host: writes, reads back and removes the credentials, publishes the view
+  viewer      staff who browse the team's view; never a secret
+  operator    a viewer who may also read credentials (reveal, copy, verify)
+  service     the integrator's product: reads the credentials only
+
+",
+    vault_settings_help!()
+);
+
+/// The vault-mode settings, shown by `simsid --help`.
+pub const VAULT_SETTINGS_HELP: &str = vault_settings_help!();
 
 /// The options of `simsid exposure`.
 #[derive(Debug, Clone, Default, Args)]
@@ -290,8 +360,10 @@ pub struct ExposureArgs {
     /// Only credentials not rotated or removed since.
     #[arg(long)]
     pub live: bool,
+    /// Print a JSON array, one entry per exposed credential.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Output format: json or csv (never a secret).
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Write to FILE (mode 0600, never through a symbolic link) instead of stdout.
@@ -314,4 +386,48 @@ pub struct VaultAuditArgs {
     /// Count the harvest identity's own reads as exposures too.
     #[arg(long = "include-harvester", requires = "files")]
     pub include_harvester: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument of `cmd` and its subcommands without a description, by path.
+    fn undescribed(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_name() != "help" {
+                out.push(format!("{path} {} (the command)", sub.get_name()));
+            }
+            undescribed(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_command_of_help_has_a_description() {
+        let mut missing = Vec::new();
+        undescribed(&Cli::command(), "simsid", &mut missing);
+        assert!(missing.is_empty(), "undescribed: {missing:?}");
+        // The walk sees what it must: a flag without a description is found.
+        let bare = clap::Command::new("x").arg(clap::Arg::new("json").long("json"));
+        let mut found = Vec::new();
+        undescribed(&bare, "x", &mut found);
+        assert_eq!(found, ["x json"]);
+    }
+
+    #[test]
+    fn vault_help_names_the_four_roles() {
+        let mut cmd = Cli::command();
+        let vault = cmd.find_subcommand_mut("vault").unwrap();
+        let help = vault.render_long_help().to_string();
+        for role in ["harvester", "viewer", "operator", "service"] {
+            assert!(help.contains(role), "{role} in {help}");
+        }
+    }
 }

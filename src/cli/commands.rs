@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::args::ExportFormat;
 use super::exit::{self, CliError};
+use super::names::SchoolNames;
 use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
@@ -144,6 +145,8 @@ async fn harvest_into(
 ) -> CmdResult {
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
     let started_at = chrono::Utc::now();
+    // The names before the run: a school the run removes is still named.
+    let before = names_in(&store);
     let request = ops::keeper::HarvestRequest { site: None, policy };
     let end = run_harvest(ctx, &mut store, sink, request).await?;
     let vault = sink.report();
@@ -166,7 +169,20 @@ async fn harvest_into(
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
     super::metrics::write(ctx, &store, &summary, vault.as_ref().map(|v| v.counts));
-    print_run(json, &summary, vault.as_ref())
+    let names = names_in(&store).or(before);
+    // A removed school leaves the store: its name stays with the run, for `history`.
+    if let Err(e) = store.set_run_names(&summary.run_id, &names.removed_by(&summary)) {
+        tracing::warn!(error = %e, "the removed schools' names were not recorded");
+    }
+    print_run(json, &summary, vault.as_ref(), &names)
+}
+
+/// The store's school names (none when they cannot be read: ids are shown instead).
+pub(super) fn names_in(store: &Store) -> SchoolNames {
+    store
+        .sites()
+        .map(|rows| SchoolNames::of_rows(&rows))
+        .unwrap_or_default()
 }
 
 /// Prints a finished or cancelled run (text, or the JSON document with the vault's counts
@@ -175,11 +191,13 @@ pub fn print_run(
     json: bool,
     summary: &crate::domain::RunSummary,
     vault: Option<&ops::SinkReport>,
+    names: &SchoolNames,
 ) -> CmdResult {
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = serde_json::to_value(summary)
             .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
+        names.annotate(&mut v, summary);
         if let (Some(map), Some(vault)) = (v.as_object_mut(), vault) {
             let counts = serde_json::to_value(vault.counts)
                 .map_err(|e| CliError::runtime(format!("cannot encode the run: {e}")))?;
@@ -199,7 +217,7 @@ pub fn print_run(
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        output::run_text(&mut out, summary).map_err(io_err)?;
+        output::run_text(&mut out, summary, names).map_err(io_err)?;
         if let Some(c) = vault.map(|v| v.counts) {
             writeln!(
                 out,
@@ -306,7 +324,7 @@ pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResu
         output::write_json(&mut out, &output::show_json(&detail, &secrets_shown))
             .map_err(io_err)?;
     } else {
-        output::show_text(&mut out, &detail, &secrets_shown).map_err(io_err)?;
+        output::show_text(&mut out, &detail, &secrets_shown, chrono::Utc::now()).map_err(io_err)?;
     }
     Ok(exit::OK)
 }
@@ -348,16 +366,29 @@ pub fn print_verify(
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let runs = store.runs()?;
+    // The store's names, and those the runs recorded of the schools they removed.
+    let names = store
+        .run_names()
+        .unwrap_or_default()
+        .values()
+        .fold(names_in(&store), |names, removed| {
+            names.or_recorded(Some(removed))
+        });
     let mut out = std::io::stdout().lock();
     if json {
-        let v = serde_json::to_value(&runs)
+        let mut v = serde_json::to_value(&runs)
             .map_err(|e| CliError::runtime(format!("cannot encode runs: {e}")))?;
+        if let Some(docs) = v.as_array_mut() {
+            for (doc, run) in docs.iter_mut().zip(&runs) {
+                names.annotate(doc, run);
+            }
+        }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else if runs.is_empty() {
         writeln!(out, "no harvest yet: run `simsid harvest`").map_err(io_err)?;
     } else {
         for r in &runs {
-            output::run_text(&mut out, r).map_err(io_err)?;
+            output::run_text(&mut out, r, &names).map_err(io_err)?;
         }
     }
     Ok(exit::OK)

@@ -52,6 +52,8 @@ pub struct ConsoleServices {
     inner: Arc<Mutex<Inner>>,
     flags: Option<Flags>,
     before_harvest: Option<HarvestHook>,
+    /// The first screen's message (the demo's).
+    notice: Option<String>,
 }
 
 impl ConsoleServices {
@@ -66,7 +68,14 @@ impl ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
             before_harvest,
+            notice: None,
         })
+    }
+
+    /// The same services, with a message for the console's first screen.
+    pub fn with_notice(mut self, notice: String) -> Self {
+        self.notice = Some(notice);
+        self
     }
 
     fn lock(&self) -> anyhow::Result<MutexGuard<'_, Inner>> {
@@ -203,6 +212,10 @@ fn lock_arc(inner: &Arc<Mutex<Inner>>) -> anyhow::Result<MutexGuard<'_, Inner>> 
 }
 
 impl Services for ConsoleServices {
+    fn notice(&self) -> Option<String> {
+        self.notice.clone()
+    }
+
     fn overview(&self) -> anyhow::Result<Overview> {
         let mut inner = self.lock()?;
         let (sites, last_run) = match inner.store()? {

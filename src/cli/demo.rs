@@ -36,9 +36,10 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let control = sim.control().clone();
     // One school that always fails, and a few transient faults the retries absorb.
     let school_sites = control.sites();
-    if let Some(broken) = school_sites.get(sites / 2) {
+    let broken = school_sites.get(sites / 2).map(|broken| {
         control.set_site_fault(&broken.org_id, Fault::Status500, None);
-    }
+        broken.name.clone()
+    });
     control.set_global_fault(
         Some(Fault::RateLimited {
             retry_after_secs: 1,
@@ -47,6 +48,23 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     );
 
     let env = sim.env();
+    let sims = SimsSettings {
+        application_id: AppId::parse(&env.application_id)
+            .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+        client_id: env.client_id.clone(),
+        organisation_id: OrgId::parse(&env.organisation_id)
+            .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
+        client_secret: env.client_secret.clone(),
+        sts_url: env.sts_url.clone(),
+        api_base: env.api_base.clone(),
+        scopes: crate::config::DEFAULT_SCOPES.to_string(),
+        acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
+        apim_key: None,
+        timeout: Duration::from_secs(10),
+        connect_timeout: crate::config::connect_timeout_for(Duration::from_secs(10)),
+        client_auth: Default::default(),
+        verify_scopes: String::new(),
+    };
     let settings = Settings {
         local: LocalSettings {
             profile: "demo".to_string(),
@@ -58,25 +76,16 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             readonly: false,
             profiles: vec!["demo".to_string()],
             metrics_file: None,
+            max_age: None,
+        },
+        // verify never sends the integrator's identity.
+        verify: SimsSettings {
+            client_id: String::new(),
+            client_secret: secrecy::SecretString::from(String::new()),
+            ..sims.clone()
         },
         remote: Ok(RemoteSettings {
-            sims: SimsSettings {
-                application_id: AppId::parse(&env.application_id)
-                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-                client_id: env.client_id.clone(),
-                organisation_id: OrgId::parse(&env.organisation_id)
-                    .map_err(|e| CliError::runtime(format!("simulator: {e}")))?,
-                client_secret: env.client_secret.clone(),
-                sts_url: env.sts_url.clone(),
-                api_base: env.api_base.clone(),
-                scopes: crate::config::DEFAULT_SCOPES.to_string(),
-                acr_values: crate::config::DEFAULT_ACR_VALUES.to_string(),
-                apim_key: None,
-                timeout: Duration::from_secs(10),
-                connect_timeout: crate::config::connect_timeout_for(Duration::from_secs(10)),
-                client_auth: Default::default(),
-                verify_scopes: String::new(),
-            },
+            sims,
             concurrency: crate::config::DEFAULT_CONCURRENCY,
             client_secret_vault: None,
         }),
@@ -122,10 +131,31 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
     let hook: super::console::HarvestHook = Arc::new(move || {
         hook_control.demo_mutate();
     });
-    let services = ConsoleServices::new(ctx, None, Some(hook))
+    let mut services = ConsoleServices::new(ctx, None, Some(hook))
         .map_err(|e| CliError::runtime(e.to_string()))?;
+    if let Some(name) = broken {
+        services = services.with_notice(demo_notice(&name));
+    }
     let result = tui::run(Arc::new(services), ConsoleOptions { readonly }).await;
     sim.shutdown().await;
     drop(tmp);
     super::exit::console_exit(result)
+}
+
+/// The demo's first screen: one school fails on purpose, so the stale state can be seen.
+pub fn demo_notice(broken: &str) -> String {
+    format!(
+        "demo: {} fails on purpose, to show a stale site",
+        crate::sanitize::for_terminal(broken)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_notice_names_the_school_that_fails_on_purpose() {
+        let n = super::demo_notice("Oak\u{1b}[2J Primary");
+        assert!(n.contains("fails on purpose"), "{n}");
+        assert!(n.contains("Oak\\u{1b}[2J Primary"), "{n}");
+    }
 }

@@ -184,8 +184,8 @@ pub(super) async fn checked(
     ctx: &Context,
     selection: &Selection,
 ) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
-    // Settings first: an incomplete profile is a usage error before any file is read.
-    ctx.remote()?;
+    // No `ctx.remote()` here: verify needs the STS alone, never the integrator's identity
+    // (a support laptop has none), so an incomplete SIMS ID profile is no obstacle.
     // A read: a missing store is an error naming it, nothing is created (cli.md).
     let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings.local)?);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

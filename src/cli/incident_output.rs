@@ -98,26 +98,56 @@ pub fn exposure_csv(list: &[Exposure], with_sources: bool) -> Result<Vec<u8>, cs
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// `exposure` as text.
+/// `exposure` as text: the columns are as wide as their longest cell (a long action list
+/// or client id never shifts the columns after it).
 pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<4}  {:<36}  {:<8}  {:<32}  {:<16}  {:<20}  {:<12}  USERS / SCHOOL",
-        "LIVE", "ORGANISATION ID", "DFE", "CLIENT ID", "FINGERPRINT", "LAST EXPOSED", "ACTIONS"
-    )?;
-    for x in list {
+    let rows: Vec<[String; 7]> = list
+        .iter()
+        .map(|x| {
+            [
+                if x.live { "LIVE" } else { "-" }.to_string(),
+                x.organisation_id.to_string(),
+                for_terminal(x.dfe_code.as_deref().unwrap_or("-")).into_owned(),
+                for_terminal(&x.client_id).into_owned(),
+                x.fingerprint
+                    .as_ref()
+                    .map_or("-".to_string(), ToString::to_string),
+                rfc3339::format(&x.last_exposed),
+                actions(x).join(","),
+            ]
+        })
+        .collect();
+    let header = [
+        "LIVE",
+        "ORGANISATION ID",
+        "DFE",
+        "CLIENT ID",
+        "FINGERPRINT",
+        "LAST EXPOSED",
+        "ACTIONS",
+    ];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (cell, w) in cells.iter().zip(widths) {
+            let pad = w.saturating_sub(cell.chars().count());
+            text.push_str(cell);
+            text.push_str(&" ".repeat(pad + 2));
+        }
+        text
+    };
+    writeln!(out, "{}USERS / SCHOOL", line(&header))?;
+    for (x, row) in list.iter().zip(&rows) {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         writeln!(
             out,
-            "{:<4}  {:<36}  {:<8}  {:<32}  {:<16}  {:<20}  {:<12}  {}  {}",
-            if x.live { "LIVE" } else { "-" },
-            x.organisation_id,
-            for_terminal(x.dfe_code.as_deref().unwrap_or("-")),
-            for_terminal(&x.client_id),
-            x.fingerprint
-                .as_ref()
-                .map_or("-".to_string(), ToString::to_string),
-            rfc3339::format(&x.last_exposed),
-            actions(x).join(","),
+            "{}{}  {}",
+            line(&cells),
             for_terminal(&x.users.join(", ")),
             for_terminal(x.name.as_deref().unwrap_or("(site no longer cached)")),
         )?;
@@ -285,6 +315,29 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("\\u{1b}[2J"));
         assert!(text.ends_with("1 credential(s) exposed, 1 still live\n"));
+    }
+
+    #[test]
+    fn the_text_columns_stay_aligned_with_a_long_action_list() {
+        let mut long = exposure();
+        long.actions = vec![
+            AuditAction::Reveal,
+            AuditAction::Copy,
+            AuditAction::Reveal,
+            AuditAction::Copy,
+        ];
+        long.client_id = "a-client-id-much-longer-than-thirty-two-characters".into();
+        let mut buf = Vec::new();
+        exposure_text(&mut buf, &[exposure(), long]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // USERS starts in the same column on the header and on every row.
+        let users_at = lines[0].find("USERS / SCHOOL").unwrap();
+        for row in &lines[1..3] {
+            assert_eq!(row.find("alice"), Some(users_at), "{text}");
+        }
+        let at = |l: &str| l.find("2026-11-30").unwrap();
+        assert_eq!(at(lines[1]), at(lines[2]), "{text}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod exit;
 pub mod incident;
 pub mod incident_output;
 pub mod metrics;
+pub mod names;
 pub mod outfile;
 pub mod output;
 pub mod progress;

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
+use super::names::SchoolNames;
 use crate::sanitize::{csv_cell, for_terminal as clean};
 
 use crate::domain::{
@@ -147,11 +148,8 @@ fn export_csv_rows_raw(detail: &SiteDetail) -> Vec<Vec<String>> {
         site.name.clone(),
         site.dfe_code.clone().unwrap_or_default(),
         site.deni_number.clone().unwrap_or_default(),
-        match site.authorised {
-            Some(true) => "1".into(),
-            Some(false) => "0".into(),
-            None => String::new(),
-        },
+        // Booleans are `true`/`false` in every CSV column (cli.md); unknown is empty.
+        site.authorised.map(|a| a.to_string()).unwrap_or_default(),
         row.stale.to_string(),
     ];
     if detail.credentials.is_empty() {
@@ -278,6 +276,7 @@ pub fn show_text(
     out: &mut impl Write,
     detail: &SiteDetail,
     secrets: &[Option<SecretString>],
+    now: DateTime<Utc>,
 ) -> io::Result<()> {
     let row = &detail.row;
     let s = &row.site;
@@ -298,6 +297,14 @@ pub fn show_text(
         "  authorised       {}",
         crate::words::flag(s.authorised)
     )?;
+    if let Some(since) = &row.waiting_since {
+        writeln!(
+            out,
+            "  waiting          {} (installed, awaiting approval in SIMS ID since {})",
+            crate::words::age(now - *since),
+            human_time(since)
+        )?;
+    }
     if row.stale {
         writeln!(
             out,
@@ -379,8 +386,14 @@ fn capped<T>(
     Ok(())
 }
 
-/// The diff as indented text: a count line, then up to [`DIFF_TEXT_LIMIT`] entries per kind.
-pub fn diff_text(out: &mut impl Write, diff: &Diff, indent: &str) -> io::Result<()> {
+/// The diff as indented text: a count line, then up to [`DIFF_TEXT_LIMIT`] entries per kind,
+/// each school by name (`Name (00BDDE5C…)`).
+pub fn diff_text(
+    out: &mut impl Write,
+    diff: &Diff,
+    names: &SchoolNames,
+    indent: &str,
+) -> io::Result<()> {
     if diff.is_empty() {
         return writeln!(out, "{indent}no changes");
     }
@@ -394,30 +407,47 @@ pub fn diff_text(out: &mut impl Write, diff: &Diff, indent: &str) -> io::Result<
         diff.credentials_removed.len(),
         diff.credentials_rotated.len()
     )?;
-    capped(out, &diff.sites_added, indent, |o| format!("+ site {o}"))?;
-    capped(out, &diff.sites_removed, indent, |o| format!("- site {o}"))?;
+    let n = |o: &crate::domain::OrgId| names.label(o);
+    capped(out, &diff.sites_added, indent, |o| {
+        format!("+ site {}", n(o))
+    })?;
+    capped(out, &diff.sites_removed, indent, |o| {
+        format!("- site {}", n(o))
+    })?;
     capped(out, &diff.authorisation_changed, indent, |a| {
         let w = |v: Option<u8>| v.map_or("null".to_string(), |v| v.to_string());
         format!(
             "~ authorised {} {} -> {}",
-            a.organisation_id,
+            n(&a.organisation_id),
             w(a.from),
             w(a.to)
         )
     })?;
     capped(out, &diff.credentials_added, indent, |c| {
-        format!("+ credential {} {}", c.organisation_id, clean(&c.client_id))
+        format!(
+            "+ credential {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })?;
     capped(out, &diff.credentials_removed, indent, |c| {
-        format!("- credential {} {}", c.organisation_id, clean(&c.client_id))
+        format!(
+            "- credential {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })?;
     capped(out, &diff.credentials_rotated, indent, |c| {
-        format!("* rotated {} {}", c.organisation_id, clean(&c.client_id))
+        format!(
+            "* rotated {} {}",
+            n(&c.organisation_id),
+            clean(&c.client_id)
+        )
     })
 }
 
-/// A harvest run summary as text (used by `harvest` and `history`).
-pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
+/// A harvest run summary as text (used by `harvest` and `history`), schools by name.
+pub fn run_text(out: &mut impl Write, s: &RunSummary, names: &SchoolNames) -> io::Result<()> {
     let secs = (s.finished_at - s.started_at).num_milliseconds() as f64 / 1000.0;
     writeln!(
         out,
@@ -435,12 +465,17 @@ pub fn run_text(out: &mut impl Write, s: &RunSummary) -> io::Result<()> {
         writeln!(out, "    error: {}", clean(e))?;
     }
     for f in &s.failures {
-        writeln!(out, "    failed {}: {}", f.organisation_id, clean(&f.error))?;
+        writeln!(
+            out,
+            "    failed {}: {}",
+            names.label(&f.organisation_id),
+            clean(&f.error)
+        )?;
     }
     for key in &s.diff.vault_removed {
         writeln!(out, "    removed from the vault: {}", clean(key))?;
     }
-    diff_text(out, &s.diff, "    ")
+    diff_text(out, &s.diff, names, "    ")
 }
 
 /// `audit` as text.
@@ -543,7 +578,7 @@ mod tests {
     fn text_renderers_mask_and_list() {
         let d = detail();
         let mut buf = Vec::new();
-        show_text(&mut buf, &d, &[None]).unwrap();
+        show_text(&mut buf, &d, &[None], Utc::now()).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert!(text.contains(MASK) && text.contains("0123456789abcdef"));
         let mut buf = Vec::new();
@@ -553,6 +588,15 @@ mod tests {
         let rows = export_csv_rows(&d);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].len(), EXPORT_CSV_HEADER.len());
+        // Booleans are `true`/`false` in every column.
+        assert_eq!(
+            (
+                rows[0][4].as_str(),
+                rows[0][5].as_str(),
+                rows[0][11].as_str()
+            ),
+            ("true", "false", "false")
+        );
         assert_eq!(site_json(&d.row)["changed"], "added");
     }
 }

@@ -64,6 +64,10 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         Command::Demo { sites, seed } => {
             return demo::run(sites as usize, seed, global.readonly, global.verbose).await;
         }
+        // Printing the policies needs no login, no secret id and no SIMS ID settings.
+        Command::Vault {
+            command: super::args::VaultCommand::Policy { role },
+        } => return super::vault_cmd::policy(&global.flags(None), role),
         _ => {}
     }
 

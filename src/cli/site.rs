@@ -3,6 +3,8 @@
 
 use super::commands::{print_run, CmdResult};
 use super::exit::{self, CliError};
+use super::names::SchoolNames;
+use crate::domain::SiteRow;
 use crate::harvest::HarvestEnd;
 use crate::ops::{self, Context, SiteEnd};
 
@@ -16,6 +18,7 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     })?;
     ctx.remote()?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    let before = super::commands::names_in(&store);
     let request = ops::keeper::HarvestRequest {
         site: Some(query),
         ..Default::default()
@@ -37,21 +40,38 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
         }
         SiteEnd::Ran(HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s)) => s,
     };
-    let code = print_run(json, &summary, sink.report().as_ref())?;
+    let names = super::commands::names_in(&store).or(before);
+    let code = print_run(json, &summary, sink.report().as_ref(), &names)?;
     if code == exit::OK && !json {
-        if let Some(org) = summary
-            .diff
-            .sites_added
-            .first()
-            .or_else(|| summary.failures.first().map(|f| &f.organisation_id))
-        {
-            eprintln!("next: `simsid verify {org}` checks that its credentials work");
-        } else {
-            eprintln!(
-                "next: `simsid verify {}` checks that its credentials work",
-                crate::sanitize::for_terminal(query)
-            );
-        }
+        // The school as the store now holds it: approved, or still in the queue.
+        let row = match store.resolve(query) {
+            Ok(crate::lookup::Found::One(row)) => Some(row),
+            _ => None,
+        };
+        eprintln!("{}", next_step(row.as_ref(), query, &names));
     }
     Ok(code)
+}
+
+/// What to do next after refreshing one school: verify its credentials, or, while it
+/// awaits approval, approve it in SIMS ID first.
+fn next_step(row: Option<&SiteRow>, query: &str, names: &SchoolNames) -> String {
+    match row {
+        Some(r) if r.site.authorised == Some(false) => format!(
+            "{} is installed and awaiting approval: approve it in SIMS ID (App Management); \
+             `simsid status` shows it leave the queue, then `simsid harvest --site {}` fetches \
+             its credentials",
+            names.label(&r.site.org_id),
+            r.site.org_id
+        ),
+        Some(r) => format!(
+            "next: `simsid verify {}` checks that the credentials of {} work",
+            r.site.org_id,
+            names.label(&r.site.org_id)
+        ),
+        None => format!(
+            "next: `simsid verify {}` checks that its credentials work",
+            crate::sanitize::for_terminal(query)
+        ),
+    }
 }

@@ -1,6 +1,7 @@
 //! `simsid status [--json] [--max-age DURATION]`: the store's health as text or cli.md's
 //! JSON document; exit 0 healthy, 1 not. It reads only: a missing store is a problem it
-//! reports, not something it creates.
+//! reports ("no store yet"), not something it creates. The age check is on by default
+//! (`max_age`, 26 h; `--max-age 0` turns it off); on a viewer it judges the pulled view.
 
 use std::io::Write;
 
@@ -16,21 +17,26 @@ use crate::ops::{self, Context};
 
 /// `simsid status`.
 pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -> CmdResult {
-    let facts = match ops::open_existing_store(&ctx.settings.local) {
-        Ok(store) => read_facts(&store),
+    let facts = match ops::open_store_if_present(&ctx.settings.local) {
+        Ok(Some(store)) => read_facts(&store),
+        Ok(None) => StatusFacts {
+            no_store: true,
+            ..StatusFacts::default()
+        },
         Err(e) => StatusFacts {
             store_error: Some(e.to_string()),
-            audit_first_bad: Some(0),
             ..StatusFacts::default()
         },
     };
     let now = Utc::now();
-    let report = assess(&facts, now, max_age);
+    let max_age = effective_max_age(max_age, ctx.settings.local.max_age);
+    let source = ctx.settings.source;
+    let report = assess(&facts, now, source, max_age);
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);
         // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
-        v["source"] = json!(ctx.settings.source.as_str());
+        v["source"] = json!(source.as_str());
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
         status_text(&mut out, &report, now).map_err(io_err)?;
@@ -42,8 +48,19 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     })
 }
 
-/// cli.md's `status --json` document (plus `age_seconds` of the last run and the
-/// onboarding queue: `waiting`, `oldest_waiting_since`).
+/// The age limit `status` applies: `--max-age`, else the profile's `max_age`, else 26 h;
+/// zero turns the check off (`None`).
+pub fn effective_max_age(
+    flag: Option<std::time::Duration>,
+    setting: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    Some(flag.or(setting).unwrap_or(crate::config::DEFAULT_MAX_AGE)).filter(|d| !d.is_zero())
+}
+
+/// cli.md's `status --json` document (plus `age_seconds` of the last run, the onboarding
+/// queue: `waiting`, `oldest_waiting_since`,
+/// `metrics_error` and, on a viewer, `view`: the run it shows, when it was published and
+/// pulled, and its age).
 pub fn status_json(r: &StatusReport, now: chrono::DateTime<Utc>) -> Value {
     json!({
         "healthy": r.healthy,
@@ -65,6 +82,17 @@ pub fn status_json(r: &StatusReport, now: chrono::DateTime<Utc>) -> Value {
         "oldest_waiting_since": r.store.oldest_waiting_since.as_ref().map(rfc3339::format),
         "store_ok": r.store_ok,
         "audit_chain_intact": r.audit_chain_intact,
+        "metrics_error": r.metrics_failure.as_ref().map(|f| json!({
+            "path": f.path,
+            "error": f.error,
+            "at": rfc3339::format(&f.at),
+        })),
+        "view": r.view.as_ref().map(|v| json!({
+            "run_id": v.run_id,
+            "published_at": rfc3339::format(&v.published_at),
+            "pulled_at": rfc3339::format(&v.pulled_at),
+            "age_seconds": (now - v.published_at).num_seconds().max(0),
+        })),
     })
 }
 
@@ -76,6 +104,22 @@ pub fn status_text(
 ) -> std::io::Result<()> {
     use crate::words::age;
     writeln!(out, "{}", if r.healthy { "healthy" } else { "UNHEALTHY" })?;
+    if r.no_store {
+        for p in &r.problems {
+            writeln!(out, "problem: {}", crate::sanitize::for_terminal(p))?;
+        }
+        return Ok(());
+    }
+    if let Some(v) = &r.view {
+        writeln!(
+            out,
+            "view:           run {}, published {}, {} ago (pulled {} ago)",
+            v.run_id,
+            output::human_time(&v.published_at),
+            age(now - v.published_at),
+            age(now - v.pulled_at)
+        )?;
+    }
     match &r.last_run {
         Some(l) => writeln!(
             out,
@@ -110,18 +154,43 @@ pub fn status_text(
         )?,
         None => writeln!(out, "waiting:        none")?,
     }
+    let chain = match (r.audit_chain_intact, r.audit_checked) {
+        (false, _) => "BROKEN",
+        (true, true) => "intact",
+        (true, false) => "not checked",
+    };
     writeln!(
         out,
-        "store:          {}; audit chain {}",
+        "store:          {}; audit chain {chain}",
         if r.store_ok { "ok" } else { "NOT OK" },
-        if r.audit_chain_intact {
-            "intact"
-        } else {
-            "BROKEN"
-        }
     )?;
+    if let Some(f) = &r.metrics_failure {
+        writeln!(
+            out,
+            "metrics:        NOT WRITTEN since {}",
+            output::human_time(&f.at)
+        )?;
+    }
     for p in &r.problems {
         writeln!(out, "problem: {}", crate::sanitize::for_terminal(p))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_age_check_is_on_by_default_and_zero_turns_it_off() {
+        let day = crate::config::DEFAULT_MAX_AGE;
+        assert_eq!(day, Duration::from_secs(26 * 3600));
+        assert_eq!(effective_max_age(None, None), Some(day));
+        let hour = Duration::from_secs(3600);
+        assert_eq!(effective_max_age(None, Some(hour)), Some(hour));
+        assert_eq!(effective_max_age(Some(day), Some(hour)), Some(day));
+        assert_eq!(effective_max_age(Some(Duration::ZERO), Some(hour)), None);
+        assert_eq!(effective_max_age(None, Some(Duration::ZERO)), None);
+    }
 }

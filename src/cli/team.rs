@@ -99,7 +99,7 @@ pub async fn show_check_vault(ctx: &Context, org: &str, json: bool) -> CmdResult
         }
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        output::show_text(&mut out, &detail, &[]).map_err(io_err)?;
+        output::show_text(&mut out, &detail, &[], chrono::Utc::now()).map_err(io_err)?;
         writeln!(out).map_err(io_err)?;
         writeln!(
             out,

@@ -42,6 +42,8 @@ pub(super) struct ProfileFile {
     pub(super) log_file: Option<PathBuf>,
     pub(super) readonly: Option<bool>,
     pub(super) metrics_file: Option<PathBuf>,
+    /// `status`: a last complete harvest (or pulled view) older than this is unhealthy.
+    pub(super) max_age: Option<String>,
     /// Team mode: `"sims"` (this machine harvests) or `"vault"` (a viewer).
     pub(super) source: Option<String>,
     // Vault mode (vault.md "Settings").
@@ -174,7 +176,7 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
                  concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
-                 readonly, metrics_file, source, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
+                 readonly, metrics_file, max_age, source, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
                  vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
                  vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \
                  vault_on_remove, client_secret_vault)",

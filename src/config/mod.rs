@@ -18,9 +18,9 @@ pub mod vault;
 
 pub use env::{is_var_name, Env, ProcessEnv};
 pub use file::is_profile_name;
-pub use resolve::resolve;
+pub use resolve::{resolve, resolve_policy_scope, PolicyScope};
 pub use settings::{
     connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Settings, Source,
-    DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_SCOPES, DEFAULT_STS_URL,
-    DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+    DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_MAX_AGE, DEFAULT_SCOPES,
+    DEFAULT_STS_URL, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
 };

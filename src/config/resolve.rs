@@ -76,7 +76,8 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         warnings: Vec::new(),
     };
     layers.refuse_plaintext_secret();
-    let local = layers.local(profile, config_path, profiles, dirs);
+    let mut local = layers.local(profile, config_path, profiles, dirs);
+    local.max_age = layers.max_age();
 
     // Remote settings: every value is validated when present.
     let application_raw = layers.application_raw();
@@ -155,6 +156,21 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         client_auth,
         verify_scopes: verify_scopes.clone(),
     };
+    // `verify` needs the STS alone: each school's own credential, never the integrator's
+    // (a support laptop has none). The integrator's fields are empty and never sent.
+    let verify = match (
+        OrgId::parse(NO_INTEGRATOR_ORG),
+        application_id
+            .clone()
+            .map_or_else(|| AppId::parse(NO_INTEGRATOR_ORG), Ok),
+    ) {
+        (Ok(org), Ok(app)) => sims(app, org, String::new(), SecretString::from(String::new())),
+        (Err(e), _) | (_, Err(e)) => {
+            return Err(ConfigError {
+                problems: vec![e.to_string()],
+            })
+        }
+    };
     let remote = match (application_id, organisation_id, client_id, client_secret) {
         // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
@@ -195,6 +211,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     Ok(Settings {
         local,
         remote,
+        verify,
         application_id: application_raw,
         warnings,
         // A viewer reads every secret from the vault (vault.md "Viewing").
@@ -204,6 +221,100 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         },
         vault: vault.settings,
         source,
+    })
+}
+
+/// What `simsid vault policy` needs of the settings, and nothing more: the mount, the
+/// prefix and the integrator's secret in the vault. It only prints text, so neither a
+/// vault login nor a secret id nor the SIMS ID settings are needed (vault.md).
+#[derive(Debug, Clone)]
+pub struct PolicyScope {
+    pub mount: String,
+    pub prefix: String,
+    /// `client_secret_vault`, when the profile sets it.
+    pub integrator: Option<crate::vault::SecretRef>,
+    /// What could not be known (a malformed `client_secret_vault`), for stderr.
+    pub notes: Vec<String>,
+}
+
+/// Resolves only what [`PolicyScope`] holds; a malformed mount or prefix, or a prefix that
+/// needs an application id that is missing or malformed, is an error (exit 2).
+pub fn resolve_policy_scope(
+    flags: &Flags,
+    env: &dyn Env,
+    dirs: &Dirs,
+) -> Result<PolicyScope, ConfigError> {
+    let mut problems = Vec::new();
+    let non_empty = NonEmpty(env);
+    let chosen = pick(
+        flags.config.clone(),
+        non_empty.var("SIMSID_CONFIG").map(PathBuf::from),
+        None,
+    );
+    let (_, file) = read_config_file(chosen, dirs, &mut problems);
+    let profile = flags
+        .profile
+        .clone()
+        .or_else(|| non_empty.var("SIMSID_PROFILE"))
+        .unwrap_or_else(|| "default".to_string());
+    if !is_profile_name(&profile) {
+        problems.push(
+            "the profile name is not valid: use letters, digits, `-` and `_` (at most 64)".into(),
+        );
+        return Err(ConfigError { problems });
+    }
+    let table = format!("[profile.{profile}]");
+    let chosen_profile = choose_profile(&file, &profile, &mut problems);
+    let raw_app = match &chosen_profile.application_id {
+        None => None,
+        Some(toml::Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let app = pick(None, non_empty.var("SIMSID_APPLICATION_ID"), raw_app);
+    let application_id = app.as_deref().and_then(|raw| match AppId::parse(raw) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            problems.push(guid_problem(
+                "application id",
+                "application_id",
+                "SIMSID_APPLICATION_ID",
+                &e,
+            ));
+            None
+        }
+    });
+    let vault = chosen_profile.vault();
+    let mut notes = Vec::new();
+    let integrator = vault_settings::integrator_secret_ref(&vault, &non_empty, &mut notes);
+    let notes = notes
+        .into_iter()
+        .map(|e| {
+            format!(
+                "{e}: the harvester's policy below grants no read on the integrator's secret \
+                 (fix `client_secret_vault` in {table} and print it again)"
+            )
+        })
+        .collect();
+    let (mount, prefix) = vault_settings::mount_and_prefix(
+        &vault,
+        &non_empty,
+        application_id.as_ref().map(AppId::as_str),
+        &mut problems,
+    );
+    if prefix.contains("{application_id}") && problems.is_empty() {
+        problems.push(format!(
+            "vault_prefix `{prefix}` names the application: set SIMSID_APPLICATION_ID or \
+             `application_id` in {table}"
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+    Ok(PolicyScope {
+        mount,
+        prefix,
+        integrator,
+        notes,
     })
 }
 
@@ -306,6 +417,23 @@ impl Layers<'_> {
                 self.var("SIMSID_METRICS").map(PathBuf::from),
                 self.file.metrics_file.clone(),
             ),
+            max_age: None,
+        }
+    }
+
+    /// `max_age` (`status`): a duration such as `26h`; `0` turns the age check off.
+    fn max_age(&mut self) -> Option<Duration> {
+        let raw = self.file.max_age.clone()?;
+        match crate::words::parse_duration(&raw) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let table = &self.table;
+                self.problems.push(format!(
+                    "max_age in {table}: {}",
+                    crate::sanitize::for_terminal(&e)
+                ));
+                None
+            }
         }
     }
 

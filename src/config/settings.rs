@@ -21,6 +21,9 @@ pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
 pub use crate::harvest::DEFAULT_CONCURRENCY;
 /// Whole-request timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+/// `status`: a last complete harvest older than this is unhealthy (a nightly timer's
+/// period plus margin).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(26 * 3600);
 /// Highest accepted concurrency.
 pub const MAX_CONCURRENCY: usize = 256;
 
@@ -50,6 +53,9 @@ pub struct LocalSettings {
     /// Where `harvest` writes its Prometheus metrics after every run (`metrics_file`,
     /// `$SIMSID_METRICS`; `harvest --metrics FILE` wins); `None`: no metrics file.
     pub metrics_file: Option<PathBuf>,
+    /// `status`: the profile's `max_age` (`None`: not set, the built-in
+    /// [`DEFAULT_MAX_AGE`]; zero turns the age check off).
+    pub max_age: Option<Duration>,
 }
 
 /// Settings for talking to SIMS ID, all validated.
@@ -76,6 +82,10 @@ pub struct Settings {
     pub local: LocalSettings,
     /// `Err` lists what is missing or wrong for network commands.
     pub remote: Result<RemoteSettings, ConfigError>,
+    /// What `verify` needs of SIMS ID: the STS (its URL, timeouts, client authentication,
+    /// `verify_scopes`), with no integrator identity (cli.md: never the integrator's
+    /// secret, which a support laptop does not have).
+    pub verify: SimsSettings,
     /// The application id as configured (for display), even when other settings are missing.
     pub application_id: Option<String>,
     /// Non-fatal problems (e.g. a secret file readable by others).

@@ -104,73 +104,33 @@ fn addr_list(value: &toml::Value) -> Result<Vec<String>, String> {
 /// show an outage failing within one budget without waiting 60 s each time.
 const RETRY_BUDGET_ENV: &str = "SIMSID_VAULT_RETRY_BUDGET_MS";
 
-/// Resolves and validates the vault keys; every problem goes to `problems` (exit 2).
-/// `application_id` replaces `{application_id}` in the prefix when known.
-pub fn resolve(
+/// The integrator's own secret in the vault (`client_secret_vault`,
+/// `$SIMSID_CLIENT_SECRET_VAULT`): `None` when unset; a malformed one is a problem.
+pub(super) fn integrator_secret_ref(
+    p: &VaultProfile,
+    env: &dyn Env,
+    problems: &mut Vec<String>,
+) -> Option<SecretRef> {
+    let text = env
+        .var("SIMSID_CLIENT_SECRET_VAULT")
+        .or(p.client_secret_vault.clone())?;
+    match SecretRef::parse(&text) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    }
+}
+
+/// The KV mount and the prefix (`{application_id}` replaced when `application_id` is
+/// known); a malformed one is a problem.
+pub(super) fn mount_and_prefix(
     p: &VaultProfile,
     env: &dyn Env,
     application_id: Option<&str>,
-    table: &str,
     problems: &mut Vec<String>,
-) -> ResolvedVault {
-    let before = problems.len();
-    let mut warnings = Vec::new();
-    let mode = match env.var("SIMSID_SECRETS").or(p.secrets.clone()).as_deref() {
-        None | Some("local") => SecretsMode::Local,
-        Some("vault") => SecretsMode::Vault,
-        Some(other) => {
-            problems.push(format!(
-                "secrets `{}` is neither \"local\" nor \"vault\" (SIMSID_SECRETS / `secrets` in {table})",
-                crate::sanitize::for_terminal(other)
-            ));
-            SecretsMode::Local
-        }
-    };
-    let client_secret_vault = match env
-        .var("SIMSID_CLIENT_SECRET_VAULT")
-        .or(p.client_secret_vault.clone())
-    {
-        Some(text) => match SecretRef::parse(&text) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                problems.push(e);
-                None
-            }
-        },
-        None => None,
-    };
-
-    let raw_addrs: Option<Vec<String>> = if let Some(v) = env.var("SIMSID_VAULT_ADDR") {
-        Some(v.split(',').map(str::to_string).collect())
-    } else if let Some(v) = env.var("VAULT_ADDR") {
-        Some(vec![v])
-    } else {
-        match &p.vault_addr {
-            Some(v) => match addr_list(v) {
-                Ok(list) => Some(list),
-                Err(e) => {
-                    problems.push(e);
-                    None
-                }
-            },
-            None => None,
-        }
-    };
-    let mut addrs = Vec::new();
-    for raw in raw_addrs.iter().flatten().filter(|a| !a.trim().is_empty()) {
-        match parse_addr(raw) {
-            Ok(a) if !addrs.contains(&a) => addrs.push(a),
-            Ok(_) => {}
-            Err(e) => problems.push(e),
-        }
-    }
-    let needs_vault = mode == SecretsMode::Vault || client_secret_vault.is_some();
-    if needs_vault && addrs.is_empty() && problems.len() == before {
-        problems.push(format!(
-            "vault mode needs the vault's address: set VAULT_ADDR (or SIMSID_VAULT_ADDR, comma-separated for a cluster) or `vault_addr` in {table}"
-        ));
-    }
-
+) -> (String, String) {
     let mount = env
         .var("SIMSID_VAULT_MOUNT")
         .or(p.vault_mount.clone())
@@ -203,6 +163,65 @@ pub fn resolve(
             crate::sanitize::for_terminal(&prefix_raw)
         ));
     }
+    (mount, prefix)
+}
+
+/// Resolves and validates the vault keys; every problem goes to `problems` (exit 2).
+/// `application_id` replaces `{application_id}` in the prefix when known.
+pub fn resolve(
+    p: &VaultProfile,
+    env: &dyn Env,
+    application_id: Option<&str>,
+    table: &str,
+    problems: &mut Vec<String>,
+) -> ResolvedVault {
+    let before = problems.len();
+    let mut warnings = Vec::new();
+    let mode = match env.var("SIMSID_SECRETS").or(p.secrets.clone()).as_deref() {
+        None | Some("local") => SecretsMode::Local,
+        Some("vault") => SecretsMode::Vault,
+        Some(other) => {
+            problems.push(format!(
+                "secrets `{}` is neither \"local\" nor \"vault\" (SIMSID_SECRETS / `secrets` in {table})",
+                crate::sanitize::for_terminal(other)
+            ));
+            SecretsMode::Local
+        }
+    };
+    let client_secret_vault = integrator_secret_ref(p, env, problems);
+
+    let raw_addrs: Option<Vec<String>> = if let Some(v) = env.var("SIMSID_VAULT_ADDR") {
+        Some(v.split(',').map(str::to_string).collect())
+    } else if let Some(v) = env.var("VAULT_ADDR") {
+        Some(vec![v])
+    } else {
+        match &p.vault_addr {
+            Some(v) => match addr_list(v) {
+                Ok(list) => Some(list),
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            },
+            None => None,
+        }
+    };
+    let mut addrs = Vec::new();
+    for raw in raw_addrs.iter().flatten().filter(|a| !a.trim().is_empty()) {
+        match parse_addr(raw) {
+            Ok(a) if !addrs.contains(&a) => addrs.push(a),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    let needs_vault = mode == SecretsMode::Vault || client_secret_vault.is_some();
+    if needs_vault && addrs.is_empty() && problems.len() == before {
+        problems.push(format!(
+            "vault mode needs the vault's address: set VAULT_ADDR (or SIMSID_VAULT_ADDR, comma-separated for a cluster) or `vault_addr` in {table}"
+        ));
+    }
+
+    let (mount, prefix) = mount_and_prefix(p, env, application_id, problems);
     let namespace = env
         .var("SIMSID_VAULT_NAMESPACE")
         .or_else(|| env.var("VAULT_NAMESPACE"))

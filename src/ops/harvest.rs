@@ -202,8 +202,9 @@ pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
 /// The message for a school SIMS ID does not list for this application.
 pub fn unlisted_message(query: &str) -> String {
     format!(
-        "SIMS ID does not list {} for this application: has the school authorised the \
-         application (installed its tile, and the installation approved)? Nothing was changed.",
+        "SIMS ID does not list {} for this application: the school has not installed it \
+         (a school that installed it and awaits approval is listed, as unauthorised). Ask the \
+         school to install the application in SIMS ID, then try again. Nothing was changed.",
         crate::sanitize::for_terminal(query)
     )
 }

@@ -19,6 +19,7 @@ use super::{secrets, team, vault_ops, Context, OpError, OpResult};
 use crate::config::{RemoteSettings, Settings};
 use crate::domain::{AuditAction, Fingerprint, OrgId, RunSummary};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
+use crate::sims::SimsClient;
 use crate::store::Store;
 use crate::vault::{SecretsMode, VaultClient, VaultSettings};
 
@@ -253,8 +254,14 @@ impl Keeper {
     ) -> OpResult<(Verified, usize)> {
         ctx.refuse_if_readonly("verify")?;
         let targets = store.with_store(|s| verify_many::targets(s, selection))?;
-        let remote = self.remote(ctx).await?;
-        let sims = super::sims_client(&remote)?;
+        // The STS alone: each school's own credential, never the integrator's (cli.md).
+        let sims = SimsClient::new(ctx.settings.verify.clone())
+            .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))?;
+        let concurrency = ctx
+            .settings
+            .remote
+            .as_ref()
+            .map_or(crate::config::DEFAULT_CONCURRENCY, |r| r.concurrency);
         // The one loop; only where each secret comes from differs.
         let unsealed;
         let from_vault;
@@ -288,7 +295,7 @@ impl Keeper {
             &sims,
             source,
             &targets.targets,
-            remote.concurrency,
+            concurrency,
             RetryPolicy::default(),
             progress,
         )

@@ -47,6 +47,15 @@ pub async fn verify_credential(
         Err(e @ SimsError::CredentialsRefused(_)) => {
             CheckOutcome::Refused(crate::sanitize::for_terminal(&e.to_string()).into_owned())
         }
+        // We could not ask: say where we tried (a support laptop behind a proxy, a typo in
+        // `sts_url`).
+        Err(e @ (SimsError::Network(_) | SimsError::Timeout)) => CheckOutcome::Error(
+            crate::sanitize::for_terminal(&format!(
+                "{e} (could not reach the STS at {})",
+                client.sts_url()
+            ))
+            .into_owned(),
+        ),
         Err(e) => CheckOutcome::Error(crate::sanitize::for_terminal(&e.to_string()).into_owned()),
     }
 }

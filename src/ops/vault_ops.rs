@@ -320,15 +320,3 @@ pub async fn check_harvester(
         },
     )]
 }
-
-/// `simsid vault policy`: the harvester and reader policies for this profile.
-pub fn policies(ctx: &Context) -> OpResult<String> {
-    let settings = ctx.keeper.vault_settings()?;
-    let integrator = ctx
-        .settings
-        .remote
-        .as_ref()
-        .ok()
-        .and_then(|r| r.client_secret_vault.as_ref());
-    Ok(policy::all(&settings.mount, &settings.prefix, integrator))
-}

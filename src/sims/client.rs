@@ -132,6 +132,11 @@ impl SimsClient {
         Ok(())
     }
 
+    /// The STS token endpoint this client asks (for messages: it holds no secret).
+    pub fn sts_url(&self) -> &str {
+        &self.inner.settings.sts_url
+    }
+
     /// How many token requests this client has sent (its own and verify's).
     pub fn token_requests(&self) -> u64 {
         self.inner.token_requests.load(Ordering::Relaxed)

@@ -40,6 +40,9 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
     let overview = services.overview()?;
     let app = App::new(overview, options, Theme::from_env(), Instant::now());
     let mut app = app;
+    if let Some(notice) = services.notice() {
+        app.warn(notice);
+    }
     let mut tui = Tui::enter()?;
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     let _input = InputThread::spawn(input_tx)?;
@@ -77,6 +80,9 @@ pub async fn run_headless<W: Write>(
 ) -> anyhow::Result<App> {
     let overview = services.overview()?;
     let mut app = App::new(overview, options, Theme::new(false), Instant::now());
+    if let Some(notice) = services.notice() {
+        app.warn(notice);
+    }
     let mut tui = Tui::headless(out, size)?;
     let (input_tx, input_rx) = mpsc::unbounded_channel();
     let forward = tokio::spawn(async move {

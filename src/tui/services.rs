@@ -16,6 +16,10 @@ use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 pub trait Services: Send + Sync + 'static {
     /// Reloads the overview (profile, application, every cached site, last run) from the store.
     fn overview(&self) -> anyhow::Result<Overview>;
+    /// A message for the first screen (the demo says which school fails on purpose).
+    fn notice(&self) -> Option<String> {
+        None
+    }
     /// One cached site with its credentials (no secrets); `None` when it is not in the store.
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
     /// Past harvest runs, newest first.

@@ -10,72 +10,215 @@ pub const HARVEST_DATA_CAPS: &[&str] = &["create", "update", "read", "delete"];
 /// written with `update`).
 pub const HARVEST_METADATA_CAPS: &[&str] = &["create", "update", "read", "list", "delete"];
 
-fn caps(list: &[&str]) -> String {
-    list.iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The roles of a team (vault.md "Policies for a team").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The harvest host.
+    Harvester,
+    /// Staff who browse the team's view.
+    Viewer,
+    /// A viewer who may also read credentials.
+    Operator,
+    /// The integrator's product.
+    Service,
+}
+
+impl Role {
+    /// Every role, in the order `vault policy` prints them.
+    pub const ALL: [Role; 4] = [Role::Harvester, Role::Viewer, Role::Operator, Role::Service];
+
+    /// The role's name (`--role`, the heading, a policy name in the docs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Harvester => "harvester",
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Service => "service",
+        }
+    }
+}
+
+/// One `path` stanza: a path, its capabilities and, optionally, a comment inside the
+/// stanza saying why (never a `#` line of its own between stanzas: a policy has exactly
+/// one heading line, so that splitting the output on headings keeps every stanza).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub path: String,
+    pub capabilities: Vec<&'static str>,
+    pub comment: Option<String>,
+}
+
+impl Rule {
+    /// A stanza granting (or, with `["deny"]`, denying) `capabilities` on `path`.
+    pub fn new(path: impl Into<String>, capabilities: &[&'static str]) -> Rule {
+        Rule {
+            path: path.into(),
+            capabilities: capabilities.to_vec(),
+            comment: None,
+        }
+    }
+
+    /// The same stanza with a comment inside it.
+    pub fn because(mut self, comment: impl Into<String>) -> Rule {
+        self.comment = Some(comment.into());
+        self
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str(&format!("path \"{}\" {{\n", self.path));
+        if let Some(c) = &self.comment {
+            out.push_str(&format!("  # {c}\n"));
+        }
+        let caps = self
+            .capabilities
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!("  capabilities = [{caps}]\n}}\n"));
+    }
+}
+
+/// One role's policy: one heading line naming the role, then its stanzas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub role: Role,
+    /// What the role is for (the heading's text after `# simsid ROLE `).
+    pub about: String,
+    pub rules: Vec<Rule>,
+}
+
+impl Policy {
+    /// The policy as HCL: `# simsid ROLE (…)`, then the stanzas separated by blank lines.
+    pub fn render(&self) -> String {
+        let mut out = format!("# simsid {} {}\n", self.role.name(), self.about);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            rule.render(&mut out);
+        }
+        out
+    }
+}
+
+/// What a policy is built for: the profile's mount and prefix, and the integrator's own
+/// secret when the profile keeps it in the vault (`client_secret_vault`).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub mount: &'a str,
+    pub prefix: &'a str,
+    pub integrator: Option<&'a SecretRef>,
+}
+
+/// `role`'s policy for `scope`.
+pub fn policy(role: Role, scope: &Scope<'_>) -> Policy {
+    let (mount, prefix) = (scope.mount, scope.prefix);
+    let data = format!("{mount}/data/{prefix}/*");
+    let metadata = format!("{mount}/metadata/{prefix}/*");
+    let view_data = format!("{mount}/data/{prefix}/_simsid/*");
+    let view_metadata = format!("{mount}/metadata/{prefix}/_simsid/*");
+    let (about, rules) = match role {
+        Role::Harvester => {
+            let mut rules = vec![
+                Rule::new(data, HARVEST_DATA_CAPS),
+                Rule::new(metadata, HARVEST_METADATA_CAPS),
+            ];
+            if let Some(r) = scope.integrator {
+                rules.push(
+                    Rule::new(format!("{}/data/{}", r.mount, r.path), &["read"])
+                        .because("the integrator's own secret (client_secret_vault)"),
+                );
+            }
+            (
+                format!(
+                    "(the harvest host): writes, reads back and removes the credentials under \
+                     {mount}/{prefix}, and publishes the team's view under {mount}/{prefix}/_simsid"
+                ),
+                rules,
+            )
+        }
+        Role::Viewer => (
+            format!(
+                "(staff who browse): reads the team's view under {mount}/{prefix}/_simsid, \
+                 never a secret"
+            ),
+            vec![
+                Rule::new(view_data, &["read"]),
+                Rule::new(view_metadata, &["read", "list"]),
+            ],
+        ),
+        Role::Operator => (
+            format!(
+                "(partner support, on-call): the viewer's view, and reads the credentials \
+                 under {mount}/{prefix} (reveal, copy, verify)"
+            ),
+            vec![
+                Rule::new(data, &["read"]),
+                Rule::new(metadata, &["read", "list"]),
+            ],
+        ),
+        // Its glob also covers the team's view, which holds no secret; no list, no write.
+        Role::Service => (
+            format!("(the integrator's product): reads the credentials under {mount}/{prefix}"),
+            vec![Rule::new(data, &["read"])],
+        ),
+    };
+    Policy { role, about, rules }
 }
 
 /// The harvester policy: writes and removes credentials under the prefix, and the team's
 /// view under `{prefix}/_simsid/` (the same globs cover it).
 pub fn harvester(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> String {
-    let mut out = format!(
-        "# simsid harvester (the harvest host): writes, reads back and removes the credentials \
-         under {mount}/{prefix}, and publishes the team's view under {mount}/{prefix}/_simsid\n\
-         path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [{}]\n}}\n\n\
-         path \"{mount}/metadata/{prefix}/*\" {{\n  capabilities = [{}]\n}}\n",
-        caps(HARVEST_DATA_CAPS),
-        caps(HARVEST_METADATA_CAPS),
-    );
-    if let Some(r) = integrator {
-        out.push_str(&format!(
-            "\n# the integrator's own secret (client_secret_vault)\n\
-             path \"{}/data/{}\" {{\n  capabilities = [\"read\"]\n}}\n",
-            r.mount, r.path
-        ));
-    }
-    out
+    let scope = Scope {
+        mount,
+        prefix,
+        integrator,
+    };
+    policy(Role::Harvester, &scope).render()
 }
 
 /// The viewer policy: browsing the team's published view, without any secret.
 pub fn viewer(mount: &str, prefix: &str) -> String {
-    format!(
-        "# simsid viewer (staff who browse): reads the team's view under {mount}/{prefix}/_simsid, \
-         never a secret\n\
-         path \"{mount}/data/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
-         path \"{mount}/metadata/{prefix}/_simsid/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
-    )
+    role_text(Role::Viewer, mount, prefix)
 }
 
 /// The operator policy: a viewer who may also read the credentials (reveal, copy, verify).
 pub fn operator(mount: &str, prefix: &str) -> String {
-    format!(
-        "# simsid operator (partner support, on-call): the viewer's view, and reads the \
-         credentials under {mount}/{prefix} (reveal, copy, verify)\n\
-         path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n\n\
-         path \"{mount}/metadata/{prefix}/*\" {{\n  capabilities = [\"read\", \"list\"]\n}}\n"
-    )
+    role_text(Role::Operator, mount, prefix)
 }
 
-/// The service policy: the integrator's product, which reads the credentials (its glob also
-/// covers the team's view, which holds no secret); no list, no write.
+/// The service policy: the integrator's product, which reads the credentials.
 pub fn service(mount: &str, prefix: &str) -> String {
-    format!(
-        "# simsid service (the integrator's product): reads the credentials under {mount}/{prefix}\n\
-         path \"{mount}/data/{prefix}/*\" {{\n  capabilities = [\"read\"]\n}}\n"
-    )
+    role_text(Role::Service, mount, prefix)
+}
+
+fn role_text(role: Role, mount: &str, prefix: &str) -> String {
+    let scope = Scope {
+        mount,
+        prefix,
+        integrator: None,
+    };
+    policy(role, &scope).render()
+}
+
+/// The policies of `roles` (every role: harvester first), separated by blank lines.
+pub fn render_roles(roles: &[Role], scope: &Scope<'_>) -> String {
+    roles
+        .iter()
+        .map(|r| policy(*r, scope).render())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Every role's policy, harvester first, separated by blank lines.
 pub fn all(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> String {
-    [
-        harvester(mount, prefix, integrator),
-        viewer(mount, prefix),
-        operator(mount, prefix),
-        service(mount, prefix),
-    ]
-    .join("\n")
+    let scope = Scope {
+        mount,
+        prefix,
+        integrator,
+    };
+    render_roles(&Role::ALL, &scope)
 }
 
 /// The capabilities of `needed` missing from `granted` (`root` grants all; `deny` none).
@@ -130,6 +273,52 @@ mod tests {
             Some(&SecretRef::parse("kv/team/x#secret").unwrap()),
         );
         assert!(with.contains("path \"kv/data/team/x\""), "{with}");
+    }
+
+    #[test]
+    fn each_policy_has_exactly_one_heading_line_and_every_stanza_under_it() {
+        let secret = SecretRef::parse("kv/team/x#secret").unwrap();
+        let every = all("kv", "simsid/APP", Some(&secret));
+        let headings: Vec<&str> = every.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(headings.len(), 4, "{every}");
+        for (line, role) in headings.iter().zip(Role::ALL) {
+            assert!(
+                line.starts_with(&format!("# simsid {} (", role.name())),
+                "{line}"
+            );
+        }
+        // Split on the headings, as a reader would: the integrator's secret stays in the
+        // harvester's part.
+        let harvester_part = every.split("\n# simsid viewer").next().unwrap();
+        assert!(
+            harvester_part.contains("path \"kv/data/team/x\""),
+            "{every}"
+        );
+        assert!(
+            harvester_part.contains("  # the integrator's own secret"),
+            "{every}"
+        );
+        // One role alone is the same block as in the whole.
+        let scope = Scope {
+            mount: "kv",
+            prefix: "simsid/APP",
+            integrator: Some(&secret),
+        };
+        assert_eq!(
+            render_roles(&[Role::Harvester], &scope),
+            harvester_part.trim_end().to_string() + "\n"
+        );
+        // Adding a stanza is pushing a rule.
+        let mut p = policy(Role::Viewer, &scope);
+        p.rules
+            .push(Rule::new("kv/data/simsid/APP/x", &["deny"]).because("why"));
+        let text = p.render();
+        assert!(
+            text.ends_with(
+                "path \"kv/data/simsid/APP/x\" {\n  # why\n  capabilities = [\"deny\"]\n}\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -157,6 +157,18 @@ impl App {
         self.stack.last().unwrap_or(&BASE)
     }
 
+    /// The school of the site screen under the harvest pane (`u` refreshes it), if any.
+    pub fn site_under_harvest(&self) -> Option<&OrgId> {
+        let mut below = self.stack.iter().rev();
+        match below.next() {
+            Some(Screen::Harvest) => match below.next() {
+                Some(Screen::Site(view)) => Some(&view.org),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The sites list.
     pub fn sites(&self) -> &SiteList {
         &self.sites

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
 use ratatui::Frame;
 
-use crate::domain::{RunStatus, RunSummary};
+use crate::domain::{RunScope, RunStatus, RunSummary};
 use crate::tui::app::cursor::window;
 use crate::tui::app::diff::{DiffItem, DiffKind, DiffList};
 use crate::tui::app::App;
@@ -18,6 +18,28 @@ pub fn status_style(app: &App, status: RunStatus) -> Style {
         RunStatus::Complete => app.theme.ok,
         RunStatus::Partial | RunStatus::Cancelled => app.theme.warning,
         RunStatus::Failed => app.theme.error,
+    }
+}
+
+/// The credentials a run's summary counts: the store's after a full run; after a
+/// one-school run (`u`), that school's.
+fn credentials_counted(app: &App, run: &RunSummary) -> String {
+    if run.scope != RunScope::Site {
+        return format!("{} credentials", run.credentials_total);
+    }
+    let d = &run.diff;
+    let org = d
+        .sites_added
+        .first()
+        .or_else(|| d.authorisation_changed.first().map(|a| &a.organisation_id))
+        .or_else(|| d.credentials_added.first().map(|c| &c.organisation_id))
+        .or_else(|| d.credentials_removed.first().map(|c| &c.organisation_id))
+        .or_else(|| d.credentials_rotated.first().map(|c| &c.organisation_id))
+        .or_else(|| run.failures.first().map(|f| &f.organisation_id))
+        .or_else(|| app.site_under_harvest());
+    match org.and_then(|o| app.sites().by_org(o)) {
+        Some(row) => format!("{} credentials of this school", row.credential_count),
+        None => format!("{} credentials in the store", run.credentials_total),
     }
 }
 
@@ -45,7 +67,7 @@ pub fn summary_lines(app: &App, run: &RunSummary) -> Vec<Line<'static>> {
                 run.sites_total, run.sites_harvested, run.sites_failed
             )),
             sep(),
-            Span::raw(format!("{} credentials", run.credentials_total)),
+            Span::raw(credentials_counted(app, run)),
         ]),
         Line::from(vec![
             Span::raw(" "),

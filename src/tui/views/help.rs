@@ -35,11 +35,29 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// The help text scrolled by the cursor (↑/↓, PgUp/PgDn, g/G move the view).
+/// What the last row says while more of the help is below it.
+pub const MORE_BELOW: &str = "   ↓ more below (↓, PgDn, G)";
+
+/// The help text scrolled by the cursor (↑/↓, PgUp/PgDn, g/G move the view); while more
+/// is below, the last row says so.
 pub fn draw(app: &App, cursor: &Cursor, frame: &mut Frame, area: Rect) {
     let lines = lines(app, area.width);
     app.drew_rows(usize::from(area.height));
     let max = lines.len().saturating_sub(usize::from(area.height));
-    let scroll = u16::try_from(cursor.selected().min(max)).unwrap_or(0);
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+    let at = cursor.selected().min(max);
+    let scroll = u16::try_from(at).unwrap_or(0);
+    let mut text = area;
+    if at < max && area.height > 1 {
+        text.height -= 1;
+        let last = Rect {
+            y: area.y + text.height,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(MORE_BELOW, app.theme.dim))),
+            last,
+        );
+    }
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text);
 }

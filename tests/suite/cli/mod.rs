@@ -1,5 +1,6 @@
 mod commands;
 mod completions;
+mod first_day;
 mod lookup;
 mod remote_text;
 mod settings;

@@ -129,5 +129,23 @@ async fn the_console_runs_the_refresh_through_its_services_and_shows_the_change(
     // The pane shows the refresh's outcome and what changed.
     let screen = String::from_utf8_lossy(&out).into_owned();
     assert!(screen.contains("rotated"), "the change is shown");
+    // The summary counts that school's credentials, not the store's 9.
+    let calls = services.calls.lock().unwrap().clone();
+    let refreshed = calls
+        .iter()
+        .find_map(|c| c.strip_prefix("harvest_site "))
+        .unwrap();
+    let row = sites()
+        .into_iter()
+        .find(|r| r.site.org_id.as_str() == refreshed)
+        .unwrap();
+    assert!(
+        screen.contains(&format!(
+            "{} credentials of this school",
+            row.credential_count
+        )),
+        "the school's count: {calls:?}"
+    );
+    assert!(!screen.contains("9 credentials"), "not the store's count");
     drop(app);
 }

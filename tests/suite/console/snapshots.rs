@@ -153,9 +153,16 @@ fn history_screen() {
 fn help_screen() {
     let mut app = app();
     ch(&mut app, '?');
-    assert_snapshot!("help", render(&app, 80, 24).backend());
+    let top = render(&app, 80, 24);
+    assert!(
+        top.backend().to_string().contains("more below"),
+        "the first page says more is below"
+    );
+    assert_snapshot!("help", top.backend());
     ch(&mut app, 'G');
-    assert_snapshot!("help_end", render(&app, 80, 24).backend());
+    let end = render(&app, 80, 24);
+    assert!(!end.backend().to_string().contains("more below"));
+    assert_snapshot!("help_end", end.backend());
 }
 
 #[test]

@@ -130,8 +130,10 @@ async fn one_school_is_refreshed_alone_from_the_fresh_site_list() {
     let o = simsid(&env, &["harvest", "--site", stranger]).await;
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("does not list"), "{}", stderr(&o));
+    // Not listed means not installed: a school awaiting approval is listed.
     assert!(
-        stderr(&o).contains("authorised the application"),
+        stderr(&o).contains("has not installed it")
+            && stderr(&o).contains("awaits approval is listed"),
         "{}",
         stderr(&o)
     );

@@ -24,16 +24,20 @@ async fn status_judges_complete_partial_stale_and_failed_runs() {
     let store = TempStore::new();
     let env = env_for(&sim, &store);
 
-    // No store: unhealthy, the store named, nothing created.
+    // No store: unhealthy, said as such (never a broken audit chain), nothing created.
     let o = simsid(&env, &["status", "--json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let doc = json(&o);
     assert_eq!(doc["healthy"], false);
     assert_eq!(doc["store_ok"], false);
+    assert_eq!(doc["audit_chain_intact"], true, "{doc}");
+    assert_eq!(problems(&doc), "no store yet (no harvest has run)");
+    let o = simsid(&env, &["status"]).await;
+    assert_eq!(o.status.code(), Some(1));
     assert!(
-        problems(&doc).contains("store.sqlite3"),
+        stdout(&o).contains("no store yet (no harvest has run)") && !stdout(&o).contains("BROKEN"),
         "{}",
-        problems(&doc)
+        stdout(&o)
     );
     assert!(!store.path().exists(), "status creates nothing");
 
@@ -72,14 +76,25 @@ async fn status_judges_complete_partial_stale_and_failed_runs() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).starts_with("healthy\n"), "{}", stdout(&o));
 
-    // Older than the maximum age: unhealthy, and it says so.
-    let o = simsid(&env, &["status", "--json", "--max-age", "0s"]).await;
+    // Older than the maximum age (the profile's `max_age`): unhealthy, and it says so;
+    // `--max-age 0` turns the check off, and the flag wins over the profile.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[profile.default]\nmax_age = \"1s\"\n").unwrap();
+    let mut aged = env.clone();
+    aged.insert("SIMSID_CONFIG".into(), config.display().to_string());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let o = simsid(&aged, &["status", "--json"]).await;
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        problems(&json(&o)).contains("more than the maximum age"),
+        problems(&json(&o)).contains("more than the maximum age of 1 s"),
         "{}",
         problems(&json(&o))
     );
+    let o = simsid(&aged, &["status", "--json", "--max-age", "0"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", problems(&json(&o)));
+    let o = simsid(&aged, &["status", "--json", "--max-age", "26h"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", problems(&json(&o)));
     // A bad duration is a usage error.
     let o = simsid(&env, &["status", "--max-age", "soon"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

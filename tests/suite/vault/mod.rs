@@ -4,4 +4,5 @@ mod one_session;
 mod ownership_and_outages;
 mod sync_and_read;
 mod team;
+mod tutorial;
 mod view_trust;
