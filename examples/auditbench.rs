@@ -36,11 +36,8 @@ fn main() {
     };
     let bin = release_bin();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    // The store refuses a directory others may change (mode 0700; owner-only on Windows).
+    simsid::platform::create_private_dir(dir.path()).unwrap();
     let big = dir.path().join("audit.log");
     let small = dir.path().join("audit-small.log");
     let t = Instant::now();

@@ -325,7 +325,8 @@ impl RunScope {
     }
 }
 
-/// The signal that cancelled a run (cli.md "Signals, services and monitoring").
+/// The signal that cancelled a run (cli.md "Signals, services and monitoring"): a Unix
+/// signal, or one of the Windows console's control events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CancelSignal {
     #[serde(rename = "SIGINT")]
@@ -334,31 +335,59 @@ pub enum CancelSignal {
     Terminate,
     #[serde(rename = "SIGHUP")]
     Hangup,
+    /// Windows: Ctrl-C in the console.
+    #[serde(rename = "CTRL_C")]
+    CtrlC,
+    /// Windows: Ctrl-Break in the console.
+    #[serde(rename = "CTRL_BREAK")]
+    CtrlBreak,
+    /// Windows: the console window was closed.
+    #[serde(rename = "CTRL_CLOSE")]
+    CtrlClose,
+    /// Windows: the user is logging off.
+    #[serde(rename = "CTRL_LOGOFF")]
+    CtrlLogoff,
+    /// Windows: the system is shutting down.
+    #[serde(rename = "CTRL_SHUTDOWN")]
+    CtrlShutdown,
 }
 
 impl CancelSignal {
     /// Every signal, in the order of this enum.
-    pub const ALL: [CancelSignal; 3] = [
+    pub const ALL: [CancelSignal; 8] = [
         CancelSignal::Interrupt,
         CancelSignal::Terminate,
         CancelSignal::Hangup,
+        CancelSignal::CtrlC,
+        CancelSignal::CtrlBreak,
+        CancelSignal::CtrlClose,
+        CancelSignal::CtrlLogoff,
+        CancelSignal::CtrlShutdown,
     ];
 
-    /// The signal's name (`SIGTERM`), as JSON and the store write it.
+    /// The signal's name (`SIGTERM`, `CTRL_CLOSE`), as JSON and the store write it.
     pub fn name(self) -> &'static str {
         match self {
             CancelSignal::Interrupt => "SIGINT",
             CancelSignal::Terminate => "SIGTERM",
             CancelSignal::Hangup => "SIGHUP",
+            CancelSignal::CtrlC => "CTRL_C",
+            CancelSignal::CtrlBreak => "CTRL_BREAK",
+            CancelSignal::CtrlClose => "CTRL_CLOSE",
+            CancelSignal::CtrlLogoff => "CTRL_LOGOFF",
+            CancelSignal::CtrlShutdown => "CTRL_SHUTDOWN",
         }
     }
 
-    /// The signal's number.
-    pub fn number(self) -> u8 {
+    /// The exit status of a run it cancelled: 128 plus the Unix signal's number, as a shell
+    /// reports a process that signal killed (130 INT, 143 TERM, 129 HUP); a Windows event
+    /// exits as its Unix counterpart does (Ctrl-C and Ctrl-Break as INT, closing the
+    /// console as HUP, log-off and shutdown as TERM).
+    pub fn exit_code(self) -> u8 {
         match self {
-            CancelSignal::Interrupt => 2,
-            CancelSignal::Terminate => 15,
-            CancelSignal::Hangup => 1,
+            CancelSignal::Interrupt | CancelSignal::CtrlC | CancelSignal::CtrlBreak => 130,
+            CancelSignal::Terminate | CancelSignal::CtrlLogoff | CancelSignal::CtrlShutdown => 143,
+            CancelSignal::Hangup | CancelSignal::CtrlClose => 129,
         }
     }
 

@@ -1,39 +1,26 @@
-//! The process's stop signals — `SIGINT`, `SIGTERM`, `SIGHUP` — as one stream, so that a
-//! harvest stopped by Ctrl-C, `systemctl stop` or a closed terminal cancels the same way
+//! The process's stop signals — `SIGINT`, `SIGTERM`, `SIGHUP`; on Windows Ctrl-C,
+//! Ctrl-Break, the console closing, log-off and shutdown — as one stream, so that a harvest
+//! stopped by Ctrl-C, `systemctl stop` or a closed terminal cancels the same way
 //! (cli.md "Signals, services and monitoring"). Listening replaces the default action
 //! (terminate) for as long as the process runs.
-
-use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::domain::CancelSignal;
 use crate::harvest::Cancel;
 
-/// The three stop signals, listened to.
+/// The stop signals, listened to (on Windows: Ctrl-C, Ctrl-Break, the console window
+/// closing, log-off and shutdown; see [`crate::platform::StopSignals`]).
 #[derive(Debug)]
-pub struct StopSignals {
-    interrupt: Signal,
-    terminate: Signal,
-    hangup: Signal,
-}
+pub struct StopSignals(crate::platform::StopSignals);
 
 impl StopSignals {
     /// Starts listening (needs a Tokio runtime).
     pub fn listen() -> std::io::Result<Self> {
-        Ok(StopSignals {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
+        crate::platform::StopSignals::listen().map(StopSignals)
     }
 
     /// The next stop signal to arrive (`None` once no signal can arrive any more).
     pub async fn recv(&mut self) -> Option<CancelSignal> {
-        tokio::select! {
-            Some(()) = self.interrupt.recv() => Some(CancelSignal::Interrupt),
-            Some(()) = self.terminate.recv() => Some(CancelSignal::Terminate),
-            Some(()) = self.hangup.recv() => Some(CancelSignal::Hangup),
-            else => None,
-        }
+        self.0.recv().await
     }
 
     /// Spawns a task that throws `cancel` with each stop signal (the first one is the one
@@ -63,9 +50,9 @@ impl std::error::Error for Signalled {}
 
 /// The exit status of a run cancelled by `signal` (130 for Ctrl-C or the console's own
 /// cancel, 143 for `SIGTERM`, 129 for `SIGHUP`: 128 + the signal's number, as a shell
-/// reports a process killed by it).
+/// reports a process killed by it; the Windows events as their Unix counterparts).
 pub fn exit_code(signal: Option<CancelSignal>) -> u8 {
-    128 + signal.unwrap_or(CancelSignal::Interrupt).number()
+    signal.unwrap_or(CancelSignal::Interrupt).exit_code()
 }
 
 #[cfg(test)]
@@ -78,5 +65,17 @@ mod tests {
         assert_eq!(exit_code(Some(CancelSignal::Interrupt)), 130);
         assert_eq!(exit_code(Some(CancelSignal::Terminate)), 143);
         assert_eq!(exit_code(Some(CancelSignal::Hangup)), 129);
+    }
+
+    #[test]
+    fn windows_events_exit_as_their_unix_counterparts() {
+        assert_eq!(exit_code(Some(CancelSignal::CtrlC)), 130);
+        assert_eq!(exit_code(Some(CancelSignal::CtrlBreak)), 130);
+        assert_eq!(exit_code(Some(CancelSignal::CtrlClose)), 129);
+        assert_eq!(exit_code(Some(CancelSignal::CtrlLogoff)), 143);
+        assert_eq!(exit_code(Some(CancelSignal::CtrlShutdown)), 143);
+        for signal in CancelSignal::ALL {
+            assert_eq!(CancelSignal::named(signal.name()), Some(signal));
+        }
     }
 }

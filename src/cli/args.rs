@@ -21,17 +21,18 @@ pub struct Cli {
 /// Flags accepted before or after any command.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Config file (default: $SIMSID_CONFIG, else config.toml in the platform config directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::CONFIG)]
     pub config: Option<PathBuf>,
-    /// Profile table to use (default: $SIMSID_PROFILE, else `default`).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help = crate::platform::help::PROFILE)]
     pub profile: Option<String>,
-    /// Store file (default: $SIMSID_STORE, else store.sqlite3 in the platform data directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help = crate::platform::help::STORE)]
     pub store: Option<PathBuf>,
-    /// Log file, JSON lines (default: $SIMSID_LOG, else simsid.log in the platform state directory).
-    #[arg(long = "log-file", global = true, value_name = "PATH")]
+    #[arg(
+        long = "log-file",
+        global = true,
+        value_name = "PATH",
+        help = crate::platform::help::LOG_FILE
+    )]
     pub log_file: Option<PathBuf>,
     /// More log detail (repeat for more); never secrets.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -256,13 +257,15 @@ pub enum Command {
         #[arg(long = "rate-limit", value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
         rate_limit: Option<u32>,
     },
-    /// Print a shell completion script on stdout.
+    /// Print a shell completion script on stdout (PowerShell: add
+    /// `simsid completions powershell | Out-String | Invoke-Expression` to your $PROFILE).
     Completions {
         /// bash, zsh, fish, elvish or powershell.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) on stdout: `simsid man | man -l -`.
+    /// Print the manual page (roff) on stdout: `simsid man | man -l -`. Without `man` (on
+    /// Windows), `simsid help [COMMAND]` is the same reference.
     Man,
 }
 

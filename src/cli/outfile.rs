@@ -20,31 +20,26 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    //! That a symbolic link is replaced, not followed, and the file ends mode 0600 is tested
+    //! in `platform/unix.rs`.
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn replaces_a_symlink_instead_of_following_it_and_is_private() {
+    fn writes_the_bytes_privately_and_replaces_an_old_file() {
         let dir = tempfile::tempdir().unwrap();
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep me").unwrap();
         let out = dir.path().join("report.csv");
-        std::os::unix::fs::symlink(&victim, &out).unwrap();
-        write_private(&out, b"a,b\n").unwrap();
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
-        let meta = std::fs::symlink_metadata(&out).unwrap();
-        assert!(meta.file_type().is_file());
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read(&out).unwrap(), b"a,b\n");
-        // An existing file, group-readable, becomes 0600 with the new content.
-        std::fs::remove_file(&out).unwrap();
         std::fs::write(&out, "old").unwrap();
-        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_private(&out, b"new").unwrap();
-        let meta = std::fs::metadata(&out).unwrap();
-        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read(&out).unwrap(), b"new");
+        crate::platform::open_to_others(&out);
+        write_private(&out, b"a,b\n").unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), b"a,b\n");
+        assert_eq!(crate::platform::openness(&out), None);
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 2, "no temporary file is left behind");
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_directory_name_is_a_usage_error() {
+        let err = write_private(Path::new("/"), b"x").unwrap_err();
+        assert!(err.to_string().contains("not a file name"), "{err}");
     }
 }

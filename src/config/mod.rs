@@ -12,7 +12,7 @@
 pub mod env;
 mod file;
 mod resolve;
-mod secret_file;
+pub(crate) mod secret_file;
 mod settings;
 pub mod vault;
 

@@ -509,7 +509,7 @@ impl Layers<'_> {
             return match read_secret_file(&path, "client_secret_file", Trim::LineEnd) {
                 Ok(s) => {
                     let shown = format!("client_secret_file {}", path.display());
-                    let fix = format!("`chmod 600 {}`", path.display());
+                    let fix = crate::platform::make_private_command(Some(&path));
                     self.warnings
                         .extend(loose_file_warning(&path, &shown, &fix));
                     Some(s)
@@ -899,18 +899,22 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        windows,
+        ignore = "Wine keeps no DACL set on a file; on Windows run \
+                  `cargo test --target x86_64-pc-windows-gnu --lib -- --ignored`"
+    )]
     fn secret_file_readable_by_others_warns() {
-        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
         let secret = tmp.path().join("secret");
         std::fs::write(&secret, "file-secret-value\n").unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        crate::platform::open_to_others(&secret);
         let cfg = tmp.path().join("c.toml");
         std::fs::write(
             &cfg,
             format!(
                 "[profile.default]\napplication_id = \"{APP}\"\nclient_id = \"c\"\n\
-                 organisation_id = \"{ORG}\"\nclient_secret_file = \"{}\"\n",
+                 organisation_id = \"{ORG}\"\nclient_secret_file = '{}'\n",
                 secret.display()
             ),
         )
@@ -925,7 +929,7 @@ mod tests {
         let r = s.remote.unwrap();
         assert_eq!(r.sims.client_secret.expose_secret(), "file-secret-value");
 
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        crate::platform::set_sharing(&secret, crate::platform::Sharing::Private).unwrap();
         let flags = Flags {
             config: Some(tmp.path().join("c.toml")),
             ..Flags::default()

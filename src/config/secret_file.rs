@@ -35,35 +35,35 @@ pub fn read_secret_file(path: &Path, key: &str, trim: Trim) -> Result<SecretStri
 }
 
 /// The warning for a secret file that group or others may read, `None` when it is private
-/// or cannot be read. `shown` names the file, `fix` is the command to run.
+/// or cannot be read. `shown` names the file, `fix` is the command to run (see
+/// [`crate::platform::make_private_command`]).
 pub fn loose_file_warning(path: &Path, shown: &str, fix: &str) -> Option<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).ok()?.permissions().mode();
-    (mode & 0o077 != 0).then(|| {
-        format!(
-            "{shown} is readable by group or others (mode {:o}); run {fix}",
-            mode & 0o777
-        )
-    })
+    let how = crate::platform::openness(path)?;
+    Some(format!(
+        "{shown} is readable by group or others ({how}); run {fix}"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
-    use std::os::unix::fs::PermissionsExt;
+    use std::io::Write;
 
-    fn file_with(dir: &Path, text: &str, mode: u32) -> std::path::PathBuf {
+    /// A private file holding `text` (the loose-mode warning is tested in
+    /// `platform/unix.rs`).
+    fn file_with(dir: &Path, text: &str) -> std::path::PathBuf {
         let path = dir.join("secret");
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let _ = std::fs::remove_file(&path);
+        let mut file = crate::platform::create_private_file(&path).unwrap();
+        file.write_all(text.as_bytes()).unwrap();
         path
     }
 
     #[test]
     fn line_ends_or_whitespace_are_trimmed_as_asked() {
         let dir = tempfile::tempdir().unwrap();
-        let path = file_with(dir.path(), " s e c \r\n", 0o600);
+        let path = file_with(dir.path(), " s e c \r\n");
         let s = read_secret_file(&path, "k", Trim::LineEnd).unwrap();
         assert_eq!(s.expose_secret(), " s e c ");
         let s = read_secret_file(&path, "k", Trim::Whitespace).unwrap();
@@ -77,7 +77,7 @@ mod tests {
         let e = read_secret_file(&missing, "client_secret_file", Trim::LineEnd).unwrap_err();
         assert!(e.contains("`client_secret_file` cannot be read"), "{e}");
         assert!(!e.contains("PASTED"), "{e}");
-        let empty = file_with(dir.path(), "\n", 0o600);
+        let empty = file_with(dir.path(), "\n");
         let e = read_secret_file(&empty, "vault_secret_id_file", Trim::Whitespace).unwrap_err();
         assert!(e.contains("`vault_secret_id_file` is empty"), "{e}");
         std::fs::write(&empty, [0xff, 0xfe]).unwrap();
@@ -86,15 +86,9 @@ mod tests {
     }
 
     #[test]
-    fn a_file_others_may_read_is_a_warning_a_private_one_is_not() {
+    fn a_private_file_is_no_warning() {
         let dir = tempfile::tempdir().unwrap();
-        let path = file_with(dir.path(), "x", 0o640);
-        let w = loose_file_warning(&path, "the file", "`chmod 600` on it").unwrap();
-        assert_eq!(
-            w,
-            "the file is readable by group or others (mode 640); run `chmod 600` on it"
-        );
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let path = file_with(dir.path(), "x");
         assert_eq!(loose_file_warning(&path, "the file", "x"), None);
         assert_eq!(loose_file_warning(&dir.path().join("none"), "f", "x"), None);
     }

@@ -155,14 +155,11 @@ pub struct Dirs {
 impl Dirs {
     /// The platform's directories for `simsid`, or `./.simsid` when there is no home.
     pub fn platform() -> Self {
-        match directories::ProjectDirs::from("", "", "simsid") {
-            Some(p) => Dirs {
-                config_dir: p.config_dir().to_path_buf(),
-                data_dir: p.data_dir().to_path_buf(),
-                state_dir: p
-                    .state_dir()
-                    .unwrap_or_else(|| p.data_local_dir())
-                    .to_path_buf(),
+        match crate::platform::app_dirs() {
+            Some(d) => Dirs {
+                config_dir: d.config,
+                data_dir: d.data,
+                state_dir: d.state,
             },
             None => {
                 let base = PathBuf::from(".simsid");

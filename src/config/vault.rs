@@ -257,13 +257,22 @@ pub fn resolve(
     {
         None | Some("token") => {
             let token_file = p.vault_token_file.clone().unwrap_or_else(|| {
-                PathBuf::from(env.var("HOME").unwrap_or_else(|| ".".to_string()))
-                    .join(".vault-token")
+                // `%USERPROFILE%` where there is no `$HOME` (Windows), as the vault CLI does.
+                PathBuf::from(
+                    env.var("HOME")
+                        .or_else(|| env.var("USERPROFILE"))
+                        .unwrap_or_else(|| ".".to_string()),
+                )
+                .join(".vault-token")
             });
             let token = env.var("VAULT_TOKEN").map(SecretString::from);
             if token.is_none() && needs_vault {
                 let shown = format!("vault token file {}", token_file.display());
-                if let Some(w) = loose_file_warning(&token_file, &shown, "`chmod 600` on it") {
+                if let Some(w) = loose_file_warning(
+                    &token_file,
+                    &shown,
+                    &crate::platform::make_private_command(None),
+                ) {
                     warnings.push(w);
                 }
             }
@@ -297,7 +306,7 @@ pub fn resolve(
                 (None, Some(path)) => {
                     read_secret_file(path, "vault_secret_id_file", Trim::Whitespace).inspect(|_| {
                         let shown = "the file named by `vault_secret_id_file`";
-                        warnings.extend(loose_file_warning(path, shown, "`chmod 600` on it"));
+                        warnings.extend(loose_file_warning(path, shown, &crate::platform::make_private_command(None)));
                     })
                 }
                 (None, None) => Err(format!(
@@ -498,11 +507,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("vault-secret-id");
         std::fs::write(&file, "s-id-from-credentials\n").unwrap();
-        std::fs::set_permissions(
-            &file,
-            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
-        )
-        .unwrap();
+        crate::platform::set_sharing(&file, crate::platform::Sharing::Private).unwrap();
         let p = VaultProfile {
             secrets: Some("vault".into()),
             vault_addr: Some(toml::Value::String("http://127.0.0.1:8200".into())),

@@ -159,13 +159,12 @@ impl StoreError {
     }
 }
 
-/// Whether an I/O error means the file system is full (ENOSPC, or EDQUOT: over quota).
+/// Whether an I/O error means the file system is full (ENOSPC, or EDQUOT: over quota; on
+/// Windows a full disk or an exceeded quota).
 pub fn is_disk_full(e: &std::io::Error) -> bool {
-    use rustix::io::Errno;
     e.kind() == std::io::ErrorKind::StorageFull
-        || [Errno::NOSPC, Errno::DQUOT]
-            .iter()
-            .any(|errno| e.raw_os_error() == Some(errno.raw_os_error()))
+        || e.raw_os_error()
+            .is_some_and(crate::platform::is_disk_full_code)
 }
 
 impl From<rusqlite::Error> for StoreError {

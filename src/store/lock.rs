@@ -1,19 +1,18 @@
-//! One harvest at a time per store (cli.md, "Store safety"): an exclusive `flock` on a lock
-//! file beside the store, held for the harvest's whole run and released by the kernel when
-//! the process ends, however it ends. The file names the holder (pid and start time) for the
+//! One harvest at a time per store (cli.md, "Store safety"): an exclusive lock on a lock
+//! file beside the store ([`crate::platform::try_lock_exclusive`]: `flock` on Unix, a byte
+//! range on Windows), held for the harvest's whole run and released by the system when the
+//! process ends, however it ends. The file names the holder (pid and start time) for the
 //! message a second harvest gives. Readers never take it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rustix::fs::FlockOperation;
 
 use super::error::StoreError;
-use super::files::FILE_MODE;
 use super::safety::{self, Role};
+use crate::platform;
 
 /// The lock file of the store at `store_path`: its full file name plus `.lock`.
 pub fn lock_path(store_path: &Path) -> PathBuf {
@@ -35,36 +34,20 @@ impl HarvestLock {
     /// [`StoreError::Busy`] naming that harvest. The store's directory must exist.
     pub fn acquire(store_path: &Path, started_at: DateTime<Utc>) -> Result<Self, StoreError> {
         let path = lock_path(store_path);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(FILE_MODE)
-            // A planted symbolic link is never followed.
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
+        // A planted symbolic link is never followed.
+        let mut file = platform::open_private_no_follow(&path)
             .map_err(|e| StoreError::io("opening the harvest lock", &path, e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| StoreError::io("reading metadata of", &path, e))?;
-        safety::check_metadata(Role::Lock, &path, &meta, safety::current_uid())?;
-        match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => {
+        safety::check_open_file(Role::Lock, &path, &file)?;
+        match platform::try_lock_exclusive(&file) {
+            Ok(true) => {}
+            Ok(false) => {
                 return Err(StoreError::Busy {
                     store: store_path.to_path_buf(),
                     holder: holder(&mut file),
                     lock: path,
                 });
             }
-            Err(e) => {
-                return Err(StoreError::io(
-                    "locking",
-                    &path,
-                    std::io::Error::from_raw_os_error(e.raw_os_error()),
-                ))
-            }
+            Err(e) => return Err(StoreError::io("locking", &path, e)),
         }
         let record = format!(
             "pid={} started={}\n",
@@ -87,7 +70,7 @@ impl HarvestLock {
 impl Drop for HarvestLock {
     fn drop(&mut self) {
         // Closing the file releases the lock too; unlocking first makes it explicit.
-        let _ = rustix::fs::flock(&self.file, FlockOperation::Unlock);
+        platform::unlock(&self.file);
     }
 }
 
@@ -156,7 +139,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let first = HarvestLock::acquire(&store, t).unwrap();
-        // flock locks belong to the open file, so a second open in this process conflicts too.
+        // The lock belongs to the open file, so a second open in this process conflicts too.
         let err = HarvestLock::acquire(&store, Utc::now()).unwrap_err();
         assert!(err.is_busy(), "{err:?}");
         let text = err.to_string();
@@ -168,16 +151,5 @@ mod tests {
         drop(first);
         let again = HarvestLock::acquire(&store, Utc::now()).unwrap();
         assert_eq!(again.path(), lock_path(&store));
-    }
-
-    #[test]
-    fn a_symbolic_link_as_lock_file_is_not_followed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = tmp.path().join("store.sqlite3");
-        let target = tmp.path().join("victim");
-        std::fs::write(&target, "keep me").unwrap();
-        std::os::unix::fs::symlink(&target, lock_path(&store)).unwrap();
-        assert!(HarvestLock::acquire(&store, Utc::now()).is_err());
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
     }
 }

@@ -13,7 +13,7 @@ mod codec;
 mod commit;
 mod crypto;
 mod error;
-mod files;
+pub(crate) mod files;
 mod health;
 mod key;
 mod key_keychain;
@@ -24,7 +24,7 @@ mod lock;
 mod metrics_mark;
 mod queries;
 mod run_names;
-mod safety;
+pub(crate) mod safety;
 mod schema;
 mod vault_marks;
 mod view;
@@ -51,7 +51,7 @@ pub use key_move::{move_key, KeyMove, KeyMoved};
 pub use key_path::{default_key_path, existing_key_path, legacy_key_path};
 pub use lock::{lock_path, HarvestLock};
 pub use metrics_mark::MetricsFailure;
-pub use safety::{refusal, Role};
+pub use safety::Role;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 pub use vault_marks::SealedCredential;
 pub use view::{PublishedMark, PulledMark};
@@ -422,11 +422,7 @@ fn migrating_user() -> String {
 /// when the store's file system has (nearly) no space left, become [`StoreError::DiskFull`]
 /// naming the store; other SQLite I/O errors name the store too.
 fn locate(path: &Path, e: StoreError) -> StoreError {
-    let free = || {
-        rustix::fs::statvfs(access::store_dir(path))
-            .ok()
-            .map(|s| s.f_bavail.saturating_mul(s.f_frsize))
-    };
+    let free = || crate::platform::free_bytes(&access::store_dir(path));
     match e {
         StoreError::SqliteFull(_) => StoreError::DiskFull {
             path: path.to_path_buf(),
@@ -478,9 +474,8 @@ fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// `file:` URI of `path` (percent-encoded) with `immutable=1`.
 fn immutable_uri(path: &Path) -> String {
-    use std::os::unix::ffi::OsStrExt;
     let mut uri = String::from("file:");
-    for &b in path.as_os_str().as_bytes() {
+    for b in crate::platform::uri_path_bytes(path) {
         if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~') {
             uri.push(char::from(b));
         } else {

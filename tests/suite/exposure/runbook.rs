@@ -10,7 +10,6 @@
 use crate::support::common;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::*;
@@ -101,8 +100,7 @@ async fn after_a_suspected_compromise_runbook() {
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    let meta = std::fs::symlink_metadata(&reissue).unwrap();
-    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    crate::support::disk::assert_private(&reissue);
     let csv = std::fs::read_to_string(&reissue).unwrap();
     let mut lines = csv.lines();
     assert_eq!(

@@ -2,20 +2,26 @@
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 
+#[cfg(not(windows))]
 use crate::support::child;
 use crate::support::store_support;
 
 use std::fs;
+#[cfg(not(windows))]
 use std::os::unix::fs::PermissionsExt;
+#[cfg(not(windows))]
 use std::path::Path;
 
 use base64::Engine;
 use rusqlite::Connection;
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{Diff, RunStatus};
-use simsid::store::{check_permissions, default_key_path, Store, StoreError, StoreKey};
+#[cfg(not(windows))]
+use simsid::store::check_permissions;
+use simsid::store::{default_key_path, Store, StoreError, StoreKey};
 use store_support::*;
 
+#[cfg(not(windows))]
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -40,8 +46,12 @@ fn sample(store: &mut Store) {
 }
 
 /// Set in the child process that runs [`permissive_umask_child`].
+#[cfg(not(windows))]
 const UMASK_CHILD_ENV: &str = "SIMSID_TEST_UMASK_CHILD";
 
+// Not on Windows: Unix modes and the umask (the Windows DACLs are tested in
+// src/platform/windows.rs).
+#[cfg(not(windows))]
 #[test]
 fn files_are_private_even_with_a_permissive_umask() {
     // The umask is the whole process's: it is changed in a child process, not under the
@@ -54,6 +64,7 @@ fn files_are_private_even_with_a_permissive_umask() {
 }
 
 /// The body of `files_are_private_even_with_a_permissive_umask`, in its own process.
+#[cfg(not(windows))]
 #[test]
 #[ignore = "run in a child process by files_are_private_even_with_a_permissive_umask"]
 fn permissive_umask_child() {
@@ -97,8 +108,13 @@ fn key_file_is_created_once_then_reused() {
     let tmp = tempfile::tempdir().unwrap();
     let key_path = tmp.path().join("keys").join("store.key");
     let first = StoreKey::load_or_create(&key_path).unwrap();
-    assert_eq!(mode(&key_path), 0o600);
-    assert_eq!(mode(key_path.parent().unwrap()), 0o700);
+    #[cfg(not(windows))]
+    {
+        assert_eq!(mode(&key_path), 0o600);
+        assert_eq!(mode(key_path.parent().unwrap()), 0o700);
+    }
+    #[cfg(windows)]
+    assert_eq!(simsid::platform::openness(&key_path), None);
     let text = fs::read_to_string(&key_path).unwrap();
     assert_eq!(text.trim(), first.to_base64().expose_secret());
     let decoded = base64::engine::general_purpose::STANDARD

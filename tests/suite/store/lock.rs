@@ -63,7 +63,8 @@ async fn a_second_harvest_exits_6_at_once_naming_the_running_one() {
     let env2 = env.clone();
     let (first_pid, second, read, first) = tokio::task::spawn_blocking(move || {
         let home = tempfile::tempdir().unwrap();
-        let child = sandboxed_command(home.path())
+        #[allow(unused_mut)] // ended through `&mut` on Windows
+        let mut child = sandboxed_command(home.path())
             .envs(&env2)
             .args(["harvest"])
             .stdout(Stdio::null())
@@ -78,11 +79,19 @@ async fn a_second_harvest_exits_6_at_once_naming_the_running_one() {
         let second = simsid_blocking(&env2, &["harvest".to_string()]);
         let read = simsid_blocking(&env2, &["sites".to_string(), "--json".to_string()]);
         let pid = child.id();
-        let status = std::process::Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        // Unix: SIGINT, which the harvest answers by cancelling (exit 130). Windows: no
+        // console event can be sent to one process, so it is ended (TerminateProcess), and
+        // the system releases its lock all the same.
+        #[cfg(not(windows))]
+        {
+            let status = std::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        #[cfg(windows)]
+        child.kill().unwrap();
         (pid, second, read, child.wait_with_output().unwrap())
     })
     .await
@@ -99,7 +108,10 @@ async fn a_second_harvest_exits_6_at_once_naming_the_running_one() {
     );
     assert_eq!(read.status.code(), Some(0), "reads are never blocked");
     assert_eq!(json(&read).as_array().unwrap().len(), 12);
+    #[cfg(not(windows))]
     assert_eq!(first.status.code(), Some(130), "{}", stderr(&first));
+    #[cfg(windows)]
+    assert!(!first.status.success(), "{}", stderr(&first));
 
     // The lock left with its holder: the next harvest runs.
     sim.control().set_global_fault(None, None);

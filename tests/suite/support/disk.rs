@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+#[cfg(not(windows))]
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
@@ -10,13 +11,24 @@ use std::process::Output;
 use super::common::*;
 
 /// The permission bits of `p` (not following a symlink).
+#[cfg(not(windows))]
 pub fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
 /// Sets the permission bits of `p`.
+#[cfg(not(windows))]
 pub fn chmod(p: &Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `p` is private to its owner: mode 0600 on Unix; on Windows no access for Everyone, Users
+/// or Authenticated Users.
+pub fn assert_private(p: &Path) {
+    #[cfg(not(windows))]
+    assert_eq!(mode(p), 0o600, "{}", p.display());
+    #[cfg(windows)]
+    assert_eq!(simsid::platform::openness(p), None, "{}", p.display());
 }
 
 /// The file names in `dir`, sorted.

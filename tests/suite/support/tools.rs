@@ -152,7 +152,12 @@ fn wait_within(
     Err(format!("pip install took over {} s", bound.as_secs()))
 }
 
+/// Windows has no executable bit.
+#[cfg(windows)]
+fn ensure_executable(_bin: &Path) {}
+
 /// Restores the executable bit an installer may have dropped.
+#[cfg(not(windows))]
 fn ensure_executable(bin: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(meta) = std::fs::metadata(bin) {
