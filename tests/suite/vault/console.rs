@@ -28,10 +28,10 @@ use simsid::config::{Dirs, Flags};
 use simsid::domain::{AuditAction, OrgId};
 use simsid::ops::verify_many::CredentialCheck;
 use simsid::ops::Context;
-use simsid::simulator::Simulator;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{osc52, strings, views, Action, App, ConsoleOptions, Effect, Services};
+use simsid_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
