@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
-use simsid::domain::{Credential, Diff, HarvestData, RunStatus, RunSummary, Site};
-use simsid::simulator::{SimConfig, Simulator};
+use simsid::domain::{Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site};
 use simsid::store::KeySource;
+use simsid_simulator::{SimConfig, Simulator};
 
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 40;
@@ -181,9 +181,11 @@ fn harvested_store(dir: &Path, sites: usize) -> (PathBuf, PathBuf) {
                 )
             })
             .collect::<Vec<_>>();
-        fetched.insert(s.org_id.clone(), creds);
+        // The simulator owns its own ids; the product's are parsed from the same GUID text.
+        let org_id = OrgId::parse(s.org_id.as_str()).expect("the simulator's ids are GUIDs");
+        fetched.insert(org_id.clone(), creds);
         listed.push(Site {
-            org_id: s.org_id.clone(),
+            org_id,
             name: s.name.clone(),
             dfe_code: s.dfe_code.clone(),
             deni_number: s.deni_number.clone(),

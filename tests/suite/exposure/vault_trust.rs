@@ -15,9 +15,9 @@ use std::path::Path;
 
 use common::*;
 use serde_json::{json, Value};
-use simsid::simulator::Simulator;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
+use simsid_simulator::Simulator;
 use vault_support::{bao_bin, served, Bao, ROOT_TOKEN};
 
 fn code(o: &std::process::Output) -> i32 {
@@ -299,7 +299,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     }
 
     // The credential rotates after the wrapped read: it is no longer live.
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest", "--json"], 0).await;
     let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(false));
