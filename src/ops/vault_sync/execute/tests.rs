@@ -140,7 +140,7 @@ fn unexpected(seen: &Seen) -> (u16, String) {
 fn requests(stub: &Stub, method: &Method, path: &str) -> usize {
     stub.seen()
         .iter()
-        .filter(|s: &&Seen| &s.method == method && s.path == path)
+        .filter(|s: &&Seen| s.method == *method && s.path == path)
         .count()
 }
 
@@ -320,7 +320,10 @@ async fn an_outage_fails_the_whole_run_within_the_retry_budget() {
     )
     .await
     .expect("the run ends when its retry budget is spent");
-    let err = result.err().expect("an outage fails the run").to_string();
+    let Err(err) = result else {
+        panic!("an outage fails the run");
+    };
+    let err = err.to_string();
     assert!(err.contains("vault write failed for 2 of 2"), "{err}");
     assert!(err.contains("the local store was not committed"), "{err}");
     assert_eq!(
