@@ -19,8 +19,10 @@ use crate::vault::{OnRemove, VaultClient, VaultSettings};
 
 mod execute;
 mod plan;
+mod writer;
 
-use execute::{Executor, Writer};
+use execute::Executor;
+use writer::Writer;
 
 /// Vault requests in flight at most during a sync.
 pub const SYNC_CONCURRENCY: usize = 32;

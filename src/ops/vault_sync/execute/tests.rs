@@ -13,10 +13,12 @@ use secrecy::SecretString;
 use tokio::sync::mpsc::unbounded_channel;
 
 use super::*;
-use crate::domain::{HarvestData, RunStatus};
+use crate::domain::{HarvestData, RunStatus, VaultMark};
+use crate::ops::vault_sync::writer::{other_writer, Writer};
+use crate::store::Fingerprinter;
 use crate::store::{Store, StoreKey};
 use crate::vault::stub::{client_for, closed_addr, settings, Seen, Stub};
-use crate::vault::VaultAuth;
+use crate::vault::{CredentialRecord, OnRemove, VaultAuth, VaultClient};
 
 const SECRET: &str = "s3cret-of-c1";
 const CAS_REFUSAL: &str =
@@ -343,4 +345,43 @@ fn only_an_unusable_vault_fails_the_run() {
     assert!(fails_the_run(&VaultError::Forbidden("p".into())));
     assert!(!fails_the_run(&VaultError::CasMismatch));
     assert!(!fails_the_run(&other_writer("secret", "k")));
+}
+
+#[tokio::test]
+async fn an_unchanged_harvest_makes_no_request_and_keeps_its_marks() {
+    let stub = Stub::start(unexpected).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fp = fingerprinter(&dir);
+    let (tx, _events) = unbounded_channel();
+    let mut x = executor(client_for(&[&stub.addr]), fp.clone(), &tx);
+    let marks = VaultMarks::from([(
+        (org(1), "c1".to_string()),
+        VaultMark {
+            fingerprint: fp.fingerprint(&SecretString::from(SECRET)),
+            version: 2,
+        },
+    )]);
+    let plan = SyncPlan {
+        unchanged: 1,
+        ..writes(vec![], vec![])
+    };
+    let synced = x
+        .run(
+            plan,
+            marks.clone(),
+            &fetched(),
+            &HeldRemovals::default(),
+            &mut crate::ops::vault_sync::test_summary(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(synced.marks, Some(marks));
+    assert_eq!(
+        x.counts,
+        VaultCounts {
+            unchanged: 1,
+            ..VaultCounts::default()
+        }
+    );
+    assert_eq!(stub.seen().len(), 0);
 }
