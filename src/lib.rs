@@ -20,6 +20,7 @@ pub mod harvest;
 pub mod logging;
 pub mod lookup;
 pub mod ops;
+pub mod platform;
 pub mod sanitize;
 pub mod security;
 pub mod signals;

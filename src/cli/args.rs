@@ -233,6 +233,11 @@ pub enum Command {
         #[command(subcommand)]
         command: VaultCommand,
     },
+    /// The store's key: where it lives, or move it between the OS keychain and a file.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Run the simulator alone; prints the settings a client needs, serves until interrupted.
     Simulate {
         /// Address to serve on (loopback keeps it private).
@@ -263,6 +268,24 @@ pub enum Command {
 
 fn parse_max_age(text: &str) -> Result<std::time::Duration, String> {
     crate::words::parse_duration(text)
+}
+
+/// `simsid store` commands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Say where this store's key lives (the OS keychain, a key file, SIMSID_STORE_KEY), or
+    /// move it: the new copy is written, read back and proven to open the store before the
+    /// old one is removed.
+    Key {
+        /// Put the key in the OS keychain (service simsid, account = the store's id) and
+        /// remove the key file.
+        #[arg(long, conflicts_with = "to_file")]
+        move_to_keychain: bool,
+        /// Put the key in a key file beside the store (a headless host) and remove the
+        /// keychain entry.
+        #[arg(long)]
+        to_file: bool,
+    },
 }
 
 /// `simsid vault` commands.

@@ -144,6 +144,7 @@ async fn harvest_into(
     sink: &mut ops::Sink,
 ) -> CmdResult {
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    super::store_key::say_key_notice(&mut store);
     let started_at = chrono::Utc::now();
     // The names before the run: a school the run removes is still named.
     let before = names_in(&store);

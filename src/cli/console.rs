@@ -234,7 +234,12 @@ impl Services for ConsoleServices {
                 .application_id
                 .clone()
                 .unwrap_or_else(|| "(not configured)".to_string()),
-            store_path: local.store_path.display().to_string(),
+            // The header says where the store's key lives (cli.md, "Store").
+            store_path: format!(
+                "{} (key: {})",
+                local.store_path.display(),
+                ops::store_key_location(local)
+            ),
             secrets: secrets_location(&inner.ctx),
             sites,
             last_run,

@@ -71,6 +71,9 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
             config_path: None,
             store_path: tmp.path().join("store.sqlite3"),
             store_key: None,
+            // The throw-away store's key stays beside it (and goes with it): never the
+            // developer's keychain.
+            store_key_in: Some(crate::store::KeyLocation::File),
             log_path,
             // The first harvest fills the throw-away store; --readonly is the console's.
             readonly: false,

@@ -16,6 +16,7 @@ pub mod run;
 pub mod shell;
 pub mod site;
 pub mod status;
+pub mod store_key;
 pub mod team;
 pub mod vault_audit_files;
 pub mod vault_cmd;

@@ -182,6 +182,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             }
         },
         Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,
+        Command::Store { command } => super::store_key::store(&ctx, command),
         Command::History { json } => commands::history(&ctx, json),
         Command::Status { json, max_age } => super::status::status(&ctx, json, max_age),
         Command::Audit { json, verify: true } => incident::audit_verify(&ctx, json),
@@ -213,5 +214,6 @@ fn command_name(c: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::Man => "man",
         Command::Vault { .. } => "vault",
+        Command::Store { .. } => "store",
     }
 }

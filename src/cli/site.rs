@@ -18,6 +18,7 @@ pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     })?;
     ctx.remote()?;
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    super::store_key::say_key_notice(&mut store);
     let before = super::commands::names_in(&store);
     let request = ops::keeper::HarvestRequest {
         site: Some(query),

@@ -32,14 +32,17 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     let max_age = effective_max_age(max_age, ctx.settings.local.max_age);
     let source = ctx.settings.source;
     let report = assess(&facts, now, source, max_age);
+    // Where the store's key lives (cli.md, "Store"), worked out without it.
+    let store_key = ops::store_key_location(&ctx.settings.local).as_str();
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);
         // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
         v["source"] = json!(source.as_str());
+        v["store_key"] = json!(store_key);
         output::write_json(&mut out, &v).map_err(io_err)?;
     } else {
-        status_text(&mut out, &report, now).map_err(io_err)?;
+        status_text(&mut out, &report, store_key, now).map_err(io_err)?;
     }
     Ok(if report.healthy {
         exit::OK
@@ -96,15 +99,18 @@ pub fn status_json(r: &StatusReport, now: chrono::DateTime<Utc>) -> Value {
     })
 }
 
-/// The report as text: the verdict, the facts, then every problem.
+/// The report as text: the verdict, the facts (with where the store key lives, `store_key`),
+/// then every problem.
 pub fn status_text(
     out: &mut impl Write,
     r: &StatusReport,
+    store_key: &str,
     now: chrono::DateTime<Utc>,
 ) -> std::io::Result<()> {
     use crate::words::age;
     writeln!(out, "{}", if r.healthy { "healthy" } else { "UNHEALTHY" })?;
     if r.no_store {
+        writeln!(out, "store key:      {store_key} (for the first harvest)")?;
         for p in &r.problems {
             writeln!(out, "problem: {}", crate::sanitize::for_terminal(p))?;
         }
@@ -164,6 +170,7 @@ pub fn status_text(
         "store:          {}; audit chain {chain}",
         if r.store_ok { "ok" } else { "NOT OK" },
     )?;
+    writeln!(out, "store key:      {store_key}")?;
     if let Some(f) = &r.metrics_failure {
         writeln!(
             out,

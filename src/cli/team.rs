@@ -18,6 +18,7 @@ pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) ->
     ctx.keeper.pull_refused()?;
     // The harvest lock: one writer of the store at a time (a pull replaces its view).
     let (_lock, mut store) = ops::open_for_harvest(&ctx.settings.local)?;
+    super::store_key::say_key_notice(&mut store);
     let started_at = chrono::Utc::now();
     let pulled = match ctx.keeper.pull(&mut store, options).await {
         Ok(pulled) => pulled,

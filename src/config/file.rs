@@ -39,6 +39,8 @@ pub(super) struct ProfileFile {
     pub(super) sts_client_auth: Option<String>,
     pub(super) verify_scopes: Option<String>,
     pub(super) store: Option<PathBuf>,
+    /// Where a new store's key goes: `"keychain"`, `"file"` or `"env"`.
+    pub(super) store_key: Option<String>,
     pub(super) log_file: Option<PathBuf>,
     pub(super) readonly: Option<bool>,
     pub(super) metrics_file: Option<PathBuf>,
@@ -175,7 +177,7 @@ fn parse_file(path: &Path, text: &str, problems: &mut Vec<String>) -> ConfigFile
                 "config file {} is not valid{at}: {kind} (expected [profile.NAME] tables with keys \
                  application_id, client_id, organisation_id, client_secret_env or \
                  client_secret_file, sts_url, api_base, scopes, acr_values, apim_key_env, \
-                 concurrency, timeout_secs, sts_client_auth, verify_scopes, store, log_file, \
+                 concurrency, timeout_secs, sts_client_auth, verify_scopes, store, store_key, log_file, \
                  readonly, metrics_file, max_age, source, and the vault keys secrets, vault_addr, vault_mount, vault_prefix, \
                  vault_namespace, vault_ca_file, vault_auth, vault_token_file, vault_role_id, \
                  vault_secret_id_env, vault_secret_id_file, vault_approle_mount, \

@@ -17,6 +17,7 @@ use super::settings::{
 use super::vault as vault_settings;
 use crate::domain::{AppId, GuidError, OrgId};
 use crate::sims::SimsSettings;
+use crate::store::KeyLocation;
 use crate::vault::SecretsMode;
 
 /// The message for a malformed GUID setting: an integer id gets the App Management
@@ -77,6 +78,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     };
     layers.refuse_plaintext_secret();
     let mut local = layers.local(profile, config_path, profiles, dirs);
+    local.store_key_in = layers.store_key_in(local.store_key.is_some());
     local.max_age = layers.max_age();
 
     // Remote settings: every value is validated when present.
@@ -409,6 +411,7 @@ impl Layers<'_> {
             config_path,
             store_path,
             store_key: self.var("SIMSID_STORE_KEY").map(SecretString::from),
+            store_key_in: None,
             log_path,
             readonly,
             profiles,
@@ -580,6 +583,36 @@ impl Layers<'_> {
             ));
             crate::sims::ClientAuth::default()
         })
+    }
+
+    /// `store_key`: where a new store's key goes. `SIMSID_STORE_KEY` set implies `env`;
+    /// `"env"` without it is a problem; `None` (not set): the keychain where one answers,
+    /// else a file.
+    fn store_key_in(&mut self, key_given: bool) -> Option<KeyLocation> {
+        let table = self.table.clone();
+        let chosen = match self.file.store_key.as_deref() {
+            None => None,
+            Some(word) => match KeyLocation::parse(word) {
+                Some(location) => Some(location),
+                None => {
+                    self.problems.push(format!(
+                        "store_key `{}` in {table} is not \"keychain\", \"file\" or \"env\"",
+                        crate::sanitize::bounded(word, 32)
+                    ));
+                    None
+                }
+            },
+        };
+        if key_given {
+            return Some(KeyLocation::Env);
+        }
+        if chosen == Some(KeyLocation::Env) {
+            self.problems.push(format!(
+                "store_key = \"env\" in {table} needs the store key in SIMSID_STORE_KEY (32 \
+                 bytes, base64), which is not set"
+            ));
+        }
+        chosen
     }
 
     /// `source` (`$SIMSID_SOURCE`): `sims` (default) or `vault`; a viewer needs a vault.

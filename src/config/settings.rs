@@ -45,8 +45,12 @@ pub struct LocalSettings {
     /// The config file that was read, if any.
     pub config_path: Option<PathBuf>,
     pub store_path: PathBuf,
-    /// `SIMSID_STORE_KEY` (base64), when set; otherwise the key file beside the store.
+    /// `SIMSID_STORE_KEY` (base64), when set; otherwise the key is where the store records
+    /// it (the OS keychain or a key file beside it).
     pub store_key: Option<SecretString>,
+    /// The setting `store_key`: where a new store's key goes (`Env` when `SIMSID_STORE_KEY`
+    /// is set); `None` when not set: the OS keychain where one answers, else a key file.
+    pub store_key_in: Option<crate::store::KeyLocation>,
     pub log_path: PathBuf,
     pub readonly: bool,
     pub profiles: Vec<String>,

@@ -6,7 +6,7 @@ use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
 use crate::sims::SimsClient;
-use crate::store::{self, HarvestLock, KeySource, Store, StoreError, StoreKey};
+use crate::store::{self, HarvestLock, KeyLocation, KeySource, Store, StoreError, StoreKey};
 
 use super::OpResult;
 
@@ -93,6 +93,10 @@ pub fn store_error(local: &LocalSettings, e: StoreError) -> OpError {
         StoreError::Missing(_)
             | StoreError::NotAStore { .. }
             | StoreError::KeyFileMissing { .. }
+            | StoreError::Keychain { .. }
+            | StoreError::KeychainForNewStore { .. }
+            | StoreError::KeyNotMoved { .. }
+            | StoreError::KeyInEnv(_)
             | StoreError::Unsafe { .. }
             | StoreError::Busy { .. }
             | StoreError::DiskFull { .. }
@@ -105,14 +109,37 @@ pub fn store_error(local: &LocalSettings, e: StoreError) -> OpError {
     }
 }
 
-/// Where the store key comes from: `$SIMSID_STORE_KEY` when set, else the key file.
+/// Where the store key comes from: `$SIMSID_STORE_KEY` when set; else where the store
+/// records it, and for a new store where the setting `store_key` says (by default the OS
+/// keychain where one answers, else a key file).
 fn key_source(local: &LocalSettings) -> OpResult<KeySource> {
-    match &local.store_key {
-        Some(b64) => StoreKey::from_base64(b64)
+    match (&local.store_key, local.store_key_in) {
+        (Some(b64), _) => StoreKey::from_base64(b64)
             .map(KeySource::Given)
             .map_err(|e| OpError::invalid(format!("SIMSID_STORE_KEY: {e}"))),
-        None => Ok(KeySource::File),
+        (None, Some(KeyLocation::File)) => Ok(KeySource::File),
+        (None, Some(KeyLocation::Keychain)) => Ok(KeySource::Keychain),
+        // `env` without the variable is refused when settings are resolved.
+        (None, Some(KeyLocation::Env) | None) => Ok(KeySource::KeychainElseFile),
     }
+}
+
+/// Where the store's key lives (`status`, the console header): what the store records, or
+/// for a store not made yet where its key would go (the keychain only where one answers).
+pub fn store_key_location(local: &LocalSettings) -> KeyLocation {
+    if let Some(location) = store::key_location(&local.store_path, local.store_key.is_some()) {
+        return location;
+    }
+    match local.store_key_in {
+        Some(location) => location,
+        None if store::keychain_answers().is_ok() => KeyLocation::Keychain,
+        None => KeyLocation::File,
+    }
+}
+
+/// Moves the key of the existing store (`simsid store key --move-to-keychain` / `--to-file`).
+pub fn move_store_key(local: &LocalSettings, to: store::KeyMove) -> OpResult<store::KeyMoved> {
+    store::move_key(&local.store_path, key_source(local)?, to).map_err(|e| store_error(local, e))
 }
 
 /// Opens the store of these settings, creating it and its key on first use (the demo's

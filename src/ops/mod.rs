@@ -16,7 +16,8 @@ pub mod vault_sync;
 pub mod verify_many;
 
 pub use context::{
-    open_existing_store, open_for_harvest, open_store, open_store_if_present, sims_client, Context,
+    move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,
+    sims_client, store_key_location, Context,
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,

@@ -1,6 +1,7 @@
 //! Opening the store the way a command needs it (cli.md, "Store safety"): commands that only
 //! read never create a store or a key; a harvest creates both on first use, under the
-//! harvest lock. Every way in refuses a store path that is a directory, and files another
+//! harvest lock, the key where the setting says (cli.md, "Store"); an existing store's key is
+//! read where the store records it, never made anew. Every way in refuses a store path that is a directory, and files another
 //! user owns or may change.
 
 use std::fs;
@@ -12,18 +13,53 @@ use chrono::{DateTime, Utc};
 use super::error::StoreError;
 use super::files::{self, sidecars};
 use super::key::StoreKey;
+use super::key_keychain;
+use super::key_location::{self, KeyLocation, KeyRecord};
 use super::key_path::{default_key_path, existing_key_path};
 use super::lock::HarvestLock;
 use super::safety::{self, Role};
 use super::Store;
 
-/// Where the store key comes from.
+/// Where the store key comes from. For an existing store every variant but `Given` means
+/// "where the store records it" (its key file, or the OS keychain); they differ only in
+/// where a new store's key goes.
 #[derive(Debug)]
 pub enum KeySource {
-    /// Given by the caller (`SIMSID_STORE_KEY`).
+    /// Given by the caller (`SIMSID_STORE_KEY`): the key lives in the environment.
     Given(StoreKey),
-    /// The key file beside the store.
+    /// A new store's key goes in a key file beside it (`store_key = "file"`).
     File,
+    /// A new store's key goes in the OS keychain; when none answers, nothing is created
+    /// (`store_key = "keychain"`).
+    Keychain,
+    /// A new store's key goes in the OS keychain where one answers, else in a key file with
+    /// a one-line notice (the default).
+    KeychainElseFile,
+}
+
+/// Whether an OS keychain answers here (`Err` says why not).
+pub fn keychain_answers() -> Result<(), crate::platform::keychain::KeychainError> {
+    crate::platform::keychain::answers()
+}
+
+/// What the store at `store_path` records about its key (its id, where the key lives), read
+/// without the key; `None` when there is no readable store.
+pub fn key_record(store_path: &Path) -> Option<KeyRecord> {
+    key_location::read_at(store_path)
+}
+
+/// Where the key of the store at `store_path` lives, worked out without the key: `Env` when
+/// `given` (`SIMSID_STORE_KEY` is set), else what the store records (a store that records
+/// nothing keeps its key in a file); `None` when there is no store yet.
+pub fn key_location(store_path: &Path, given: bool) -> Option<KeyLocation> {
+    if given {
+        return Some(KeyLocation::Env);
+    }
+    if !store_path.is_file() || store_size(store_path).ok()?.unwrap_or(0) == 0 {
+        return None;
+    }
+    let record = key_location::read_at(store_path).unwrap_or_default();
+    Some(record.location.unwrap_or(KeyLocation::File))
 }
 
 /// The directory holding `store_path` (`.` for a bare file name).
@@ -76,7 +112,7 @@ fn store_size(store_path: &Path) -> Result<Option<u64>, StoreError> {
 }
 
 /// Loads the key file of an existing store, never creating one.
-fn existing_key(store_path: &Path) -> Result<StoreKey, StoreError> {
+fn existing_key_file(store_path: &Path) -> Result<StoreKey, StoreError> {
     let missing = || StoreError::KeyFileMissing {
         key: default_key_path(store_path),
         store: store_path.to_path_buf(),
@@ -88,14 +124,104 @@ fn existing_key(store_path: &Path) -> Result<StoreKey, StoreError> {
     })
 }
 
+/// The key of an existing store and where it came from: the given one, else where the store
+/// records it (the OS keychain, its key file, or `SIMSID_STORE_KEY`, which is then missing).
+/// Never a new key.
+pub(super) fn existing_key(
+    store_path: &Path,
+    key: KeySource,
+) -> Result<(StoreKey, KeyLocation), StoreError> {
+    if let KeySource::Given(key) = key {
+        return Ok((key, KeyLocation::Env));
+    }
+    let record = key_location::read_at(store_path).unwrap_or_default();
+    match (record.location, record.id) {
+        (Some(KeyLocation::Keychain), Some(id)) => {
+            Ok((key_keychain::load(store_path, &id)?, KeyLocation::Keychain))
+        }
+        (Some(KeyLocation::Keychain), None) => Err(StoreError::Corrupt(
+            "the store records its key in the OS keychain but has no id".into(),
+        )),
+        (Some(KeyLocation::Env), _) => Err(StoreError::KeyInEnv(store_path.to_path_buf())),
+        (Some(KeyLocation::File) | None, _) => {
+            Ok((existing_key_file(store_path)?, KeyLocation::File))
+        }
+    }
+}
+
+/// A new store's key, where `source` says, with the id and location the store is to record
+/// and, when the key is not where the setting asked (no keychain answered), a notice.
+struct NewKey {
+    key: StoreKey,
+    id: String,
+    location: KeyLocation,
+    notice: Option<String>,
+}
+
+/// Makes (or finds) the key of a store about to be created. A key file already beside the
+/// store is used whatever the setting (it would otherwise shadow a key put elsewhere).
+fn new_key(store_path: &Path, source: KeySource) -> Result<NewKey, StoreError> {
+    let id = key_location::new_store_id();
+    let in_file = |id: String, notice: Option<String>| -> Result<NewKey, StoreError> {
+        Ok(NewKey {
+            key: StoreKey::load_or_create(&default_key_path(store_path))?,
+            id,
+            location: KeyLocation::File,
+            notice,
+        })
+    };
+    match source {
+        KeySource::Given(key) => Ok(NewKey {
+            key,
+            id,
+            location: KeyLocation::Env,
+            notice: None,
+        }),
+        KeySource::File => in_file(id, None),
+        KeySource::Keychain | KeySource::KeychainElseFile
+            if existing_key_path(store_path).is_some() =>
+        {
+            Ok(NewKey {
+                key: existing_key_file(store_path)?,
+                id,
+                location: KeyLocation::File,
+                notice: None,
+            })
+        }
+        KeySource::Keychain | KeySource::KeychainElseFile => {
+            let key = StoreKey::generate();
+            match key_keychain::save(&id, &key) {
+                Ok(()) => Ok(NewKey {
+                    key,
+                    id,
+                    location: KeyLocation::Keychain,
+                    notice: None,
+                }),
+                Err(why) if matches!(source, KeySource::KeychainElseFile) => {
+                    let notice = format!(
+                        "the store key is kept in the file {} beside the store: {why} (set \
+                         store_key = \"file\" to choose this)",
+                        default_key_path(store_path).display()
+                    );
+                    in_file(id, Some(notice))
+                }
+                Err(why) => Err(StoreError::KeychainForNewStore {
+                    store: store_path.to_path_buf(),
+                    why,
+                }),
+            }
+        }
+    }
+}
+
 /// Opens an existing store for a command that only reads (and may append audit records).
 /// Creates nothing: a missing store, an empty or non-SQLite file, a directory, or a missing
 /// key file is an error that names the path.
 pub fn open_existing(store_path: &Path, key: KeySource) -> Result<Store, StoreError> {
     refuse_directory(store_path)?;
     let key_file = match key {
-        KeySource::File => existing_key_path(store_path),
         KeySource::Given(_) => None,
+        _ => existing_key_path(store_path),
     };
     enforce_ownership(store_path, key_file.as_deref())?;
     match store_size(store_path)? {
@@ -108,11 +234,10 @@ pub fn open_existing(store_path: &Path, key: KeySource) -> Result<Store, StoreEr
         }
         Some(_) => {}
     }
-    let key = match key {
-        KeySource::Given(key) => key,
-        KeySource::File => existing_key(store_path)?,
-    };
-    Store::open_existing(store_path, key)
+    let (key, location) = existing_key(store_path, key)?;
+    let mut store = Store::open_existing(store_path, key)?;
+    store.key_location = Some(location);
+    Ok(store)
 }
 
 /// Like [`open_existing`], but `None` when there is no store yet (the console opens on an
@@ -141,16 +266,19 @@ pub fn open_for_harvest(
     let existing = store_size(store_path)?.is_some_and(|size| size > 0);
     let key_file = match key {
         KeySource::Given(_) => None,
-        KeySource::File if existing => existing_key_path(store_path),
-        KeySource::File => Some(default_key_path(store_path)),
+        _ => existing_key_path(store_path).or_else(|| Some(default_key_path(store_path))),
     };
     enforce_ownership(store_path, key_file.as_deref())?;
-    let key = match key {
-        KeySource::Given(key) => key,
-        KeySource::File if existing => existing_key(store_path)?,
-        KeySource::File => StoreKey::load_or_create(&default_key_path(store_path))?,
-    };
-    let store = Store::open(store_path, key)?;
+    if existing {
+        let (key, location) = existing_key(store_path, key)?;
+        let mut store = Store::open(store_path, key)?;
+        store.key_location = Some(location);
+        return Ok((lock, store));
+    }
+    let new = new_key(store_path, key)?;
+    let mut store = Store::open_recording(store_path, new.key, Some((&new.id, new.location)))?;
+    store.key_location = Some(new.location);
+    store.key_notice = new.notice;
     Ok((lock, store))
 }
 

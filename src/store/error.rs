@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The key check record does not verify under the given key; nothing was written.
-    #[error("store key does not match this store (wrong SIMSID_STORE_KEY or key file?)")]
+    #[error(
+        "store key does not match this store (wrong SIMSID_STORE_KEY, key file or keychain entry?)"
+    )]
     KeyMismatch,
     /// A store key that is not base64 of exactly 32 bytes (the message never quotes it).
     #[error("bad store key: {0}")]
@@ -54,6 +56,41 @@ pub enum StoreError {
         store.display()
     )]
     KeyFileMissing { key: PathBuf, store: PathBuf },
+    /// The key of an existing store is in the OS keychain, and the keychain cannot give it
+    /// (absent, locked, no entry, refused): exit 1, never a new key.
+    #[error(
+        "the key of the store {} is in the OS keychain (service simsid, account {id}), and {why}: {todo}",
+        store.display()
+    )]
+    Keychain {
+        store: PathBuf,
+        id: String,
+        why: crate::platform::keychain::KeychainError,
+        todo: &'static str,
+    },
+    /// A new store's key cannot go in the OS keychain (`store_key = "keychain"`); nothing was
+    /// created.
+    #[error(
+        "cannot keep the key of the new store {} in the OS keychain: {why}; nothing was \
+         created: unlock or start the keychain, or choose store_key = \"file\" (a key file \
+         beside the store) or SIMSID_STORE_KEY",
+        store.display()
+    )]
+    KeychainForNewStore {
+        store: PathBuf,
+        why: crate::platform::keychain::KeychainError,
+    },
+    /// Moving a store's key between the keychain and a key file failed; the key is still
+    /// where it was.
+    #[error("the key of the store {} was not moved: {why}", store.display())]
+    KeyNotMoved { store: PathBuf, why: String },
+    /// The key of an existing store is given in `SIMSID_STORE_KEY`, which is not set.
+    #[error(
+        "the key of the store {} is given in SIMSID_STORE_KEY (store_key = \"env\"), which is \
+         not set: set it (a new key cannot open this store)",
+        .0.display()
+    )]
+    KeyInEnv(PathBuf),
     /// A file or directory another user owns or may change (cli.md, "Store safety").
     #[error("refusing to use the {what} {}: {why}", path.display())]
     Unsafe {

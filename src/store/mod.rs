@@ -1,5 +1,6 @@
-//! The encrypted store: one SQLite file (WAL, `synchronous=FULL`) and a key file, both
-//! mode 0600 in a 0700 directory. The only code that touches disk.
+//! The encrypted store: one SQLite file (WAL, `synchronous=FULL`), mode 0600 in a 0700
+//! directory, and its key: in the OS keychain, in a key file beside it (0600), or given in
+//! `SIMSID_STORE_KEY` (cli.md, "Store"). The only code that touches disk.
 //!
 //! Secrets are sealed with XChaCha20-Poly1305 under a key derived from the store key, bound
 //! to their row by associated data; fingerprints are HMAC-SHA256 under another derived key.
@@ -15,6 +16,9 @@ mod error;
 mod files;
 mod health;
 mod key;
+mod key_keychain;
+mod key_location;
+mod key_move;
 mod key_path;
 mod lock;
 mod metrics_mark;
@@ -32,13 +36,18 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
-pub use access::{open_existing, open_for_harvest, open_if_present, store_dir, KeySource};
+pub use access::{
+    key_location, key_record, keychain_answers, open_existing, open_for_harvest, open_if_present,
+    store_dir, KeySource,
+};
 pub use audit::{AuditCheck, BadRecord};
 pub use crypto::Fingerprinter;
 pub use error::{is_disk_full, StoreError};
 pub use files::{check_permissions, write_private_file, write_shared_file};
 pub use health::HealthFacts;
 pub use key::StoreKey;
+pub use key_location::{KeyLocation, KeyRecord};
+pub use key_move::{move_key, KeyMove, KeyMoved};
 pub use key_path::{default_key_path, existing_key_path, legacy_key_path};
 pub use lock::{lock_path, HarvestLock};
 pub use metrics_mark::MetricsFailure;
@@ -65,6 +74,10 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     crypto: Crypto,
+    /// Where this store's key came from, when opened through [`access`].
+    key_location: Option<KeyLocation>,
+    /// A one-line notice about where a new store's key was put (no keychain answered).
+    key_notice: Option<String>,
 }
 
 impl fmt::Debug for Store {
@@ -80,6 +93,16 @@ impl Store {
     /// migrating its schema. An existing store is first checked read-only: with the wrong
     /// key this fails with `KeyMismatch` and no file is written.
     pub fn open(path: &Path, key: StoreKey) -> Result<Store, StoreError> {
+        Store::open_recording(path, key, None)
+    }
+
+    /// [`Store::open`]; a store created now (or still empty) records `record` (its id and
+    /// where its key lives) in the same transaction that creates its schema.
+    fn open_recording(
+        path: &Path,
+        key: StoreKey,
+        record: Option<(&str, KeyLocation)>,
+    ) -> Result<Store, StoreError> {
         let crypto = Crypto::derive(&key)?;
         drop(key);
         let opened = (|| -> Result<Store, StoreError> {
@@ -90,7 +113,7 @@ impl Store {
             if !created {
                 check_read_only(path, &crypto)?;
             }
-            Store::connect(path, crypto, created)
+            Store::connect(path, crypto, created, record)
         })();
         opened.map_err(|e| locate(path, e))
     }
@@ -112,14 +135,19 @@ impl Store {
                 Err(StoreError::Corrupt(why)) => return Err(not_a_store(why)),
                 Err(e) => return Err(e),
             }
-            Store::connect(path, crypto, false)
+            Store::connect(path, crypto, false, None)
         })();
         opened.map_err(|e| locate(path, e))
     }
 
     /// The read-write connection: WAL, `synchronous=FULL`, the schema migrated and the key
     /// checked. A store already at the latest schema is not written to (no write lock).
-    fn connect(path: &Path, crypto: Crypto, created: bool) -> Result<Store, StoreError> {
+    fn connect(
+        path: &Path,
+        crypto: Crypto,
+        created: bool,
+        record: Option<(&str, KeyLocation)>,
+    ) -> Result<Store, StoreError> {
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -143,6 +171,9 @@ impl Store {
             verify_key(&tx, &crypto, was_empty)?;
             if was_empty {
                 audit::init(&tx, &crypto)?;
+                if let Some((id, location)) = record {
+                    key_location::write(&tx, id, location)?;
+                }
             } else if !chained {
                 audit::chain_existing(&tx, &crypto, &migrating_user(), SCHEMA_VERSION)?;
             }
@@ -155,6 +186,8 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             crypto,
+            key_location: None,
+            key_notice: None,
         })
     }
 
@@ -177,6 +210,32 @@ impl Store {
     /// The store file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where this store's key came from (`None` when it was opened with a key directly).
+    pub fn key_location(&self) -> Option<KeyLocation> {
+        self.key_location
+    }
+
+    /// The one-line notice about where a store created just now keeps its key, when it is
+    /// not where the setting asked for (no keychain answered); taken once.
+    pub fn take_key_notice(&mut self) -> Option<String> {
+        self.key_notice.take()
+    }
+
+    /// The store's id and where it records its key (no secret).
+    pub fn key_record(&self) -> Result<KeyRecord, StoreError> {
+        key_location::read(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// Records the store's id (when it has none yet) and where its key lives, in one write.
+    fn record_key_location(&mut self, id: &str, location: KeyLocation) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        key_location::write(&tx, id, location)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The keyed fingerprint of a secret under this store's key (16 hex characters).
@@ -384,11 +443,21 @@ fn locate(path: &Path, e: StoreError) -> StoreError {
     }
 }
 
-/// Checks schema and key without writing anything; returns the schema version. When no `-wal` file exists every
-/// committed page is in the main file, which is then read as immutable (no `-wal` or `-shm`
-/// is created); otherwise a plain read-only connection reads through the existing WAL.
-/// Neither can write the database file.
+/// Checks schema and key without writing anything (through [`read_only_connection`]);
+/// returns the schema version.
 fn check_read_only(path: &Path, crypto: &Crypto) -> Result<u32, StoreError> {
+    let conn = read_only_connection(path)?;
+    let version = schema::check_compatible(&conn)?;
+    if version > 0 {
+        verify_key(&conn, crypto, false)?;
+    }
+    Ok(version)
+}
+
+/// A connection that cannot write the store at `path`: immutable when no `-wal` file exists
+/// (every committed page is in the main file; no `-wal` or `-shm` is created), otherwise
+/// read-only through the existing WAL.
+fn read_only_connection(path: &Path) -> Result<Connection, StoreError> {
     let [wal, _] = files::sidecars(path);
     let conn = if wal.exists() {
         Connection::open_with_flags(
@@ -404,11 +473,7 @@ fn check_read_only(path: &Path, crypto: &Crypto) -> Result<u32, StoreError> {
         )?
     };
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let version = schema::check_compatible(&conn)?;
-    if version > 0 {
-        verify_key(&conn, crypto, false)?;
-    }
-    Ok(version)
+    Ok(conn)
 }
 
 /// `file:` URI of `path` (percent-encoded) with `immutable=1`.

@@ -140,6 +140,13 @@ pub fn sandboxed_command(home: &Path) -> std::process::Command {
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_STATE_HOME", home.join("state"))
+        // No session bus: without this the Secret Service client falls back to the
+        // developer's own (`/run/user/UID/bus`) and a test's new store would put its key in
+        // the developer's keychain. The keychain tests set a real bus in their environment.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", home.join("no-session-bus").display()),
+        )
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd
 }

@@ -29,11 +29,18 @@ pub fn names(dir: &Path) -> Vec<String> {
     v
 }
 
-/// `env` with the store key taken from the key file beside the store, and the log in `log`.
+/// `env` with the store key taken from the key file beside the store (`store_key = "file"`
+/// in a config file beside `log`: a test's store never reaches a keychain), and the log in
+/// `log`.
 pub fn key_file_env(env: &BTreeMap<String, String>, log: &Path) -> BTreeMap<String, String> {
     let mut env = env.clone();
     env.remove("SIMSID_STORE_KEY");
     env.insert("SIMSID_LOG".into(), log.display().to_string());
+    let dir = log.parent().expect("the log is in a directory");
+    fs::create_dir_all(dir).unwrap();
+    let config = dir.join("store-key-file.toml");
+    fs::write(&config, "[profile.default]\nstore_key = \"file\"\n").unwrap();
+    env.insert("SIMSID_CONFIG".into(), config.display().to_string());
     env
 }
 
