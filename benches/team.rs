@@ -25,9 +25,9 @@ use simsid::harvest::HarvestOptions;
 use simsid::ops::vault_sync::VaultSink;
 use simsid::ops::{harvest_and_commit_via, CommitSink, OpResult, Synced};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, Cluster, ROOT_TOKEN};
 

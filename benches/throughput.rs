@@ -14,8 +14,8 @@ use simsid::domain::{
 use simsid::filter::Filter;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 fn org(i: usize) -> OrgId {

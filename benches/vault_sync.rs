@@ -23,10 +23,10 @@ use simsid::harvest::HarvestOptions;
 use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
 use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult, Synced};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
 use simsid::vault::path::credential_key;
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, ROOT_TOKEN};
 
@@ -127,7 +127,8 @@ async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, us
     let mut jobs = Vec::new();
     for site in sim.control().sites() {
         for c in site.visible_clients() {
-            let key = credential_key(prefix, &site.org_id, &c.client_id).replace('%', "%25");
+            let org = OrgId::parse(site.org_id.as_str()).expect("the simulator serves GUIDs");
+            let key = credential_key(prefix, &org, &c.client_id).replace('%', "%25");
             let data = json!({"data": {
                 "client_id": c.client_id, "secret": c.secret.expose_secret(),
                 "organisation_id": site.org_id.as_str(), "school_name": site.name,

@@ -23,7 +23,7 @@ use secrecy::ExposeSecret;
 use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{self, FetchOutcome, HarvestEvent, HarvestOptions};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 /// The ceiling of every run.

@@ -14,8 +14,8 @@ use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::ops::{self, SiteEnd};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, Simulator};
 use simsid::store::{Store, StoreKey};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 fn client(sim: &Simulator) -> SimsClient {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub mod vault_identity;
 mod verify;
 mod view;
 pub use verify::{CheckOutcome, CredentialCheck, Tally};

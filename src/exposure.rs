@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId, Snapshot, VaultMarks};
+use crate::domain::vault_identity::{person_matches, VaultIdentity};
+use crate::domain::{
+    AuditAction, AuditEntry, Fingerprint, OrgId, RunSummary, Snapshot, VaultMarks,
+};
 
 pub mod vault_audit;
 
-use vault_audit::{person_matches, VaultIdentity, VaultReads};
+use vault_audit::VaultReads;
 
 /// Which exposures to report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,12 +44,15 @@ pub fn is_exposure(e: &AuditEntry) -> bool {
 }
 
 /// Whether a record names `user`, as its OS user or as its vault identity (`token-alice`,
-/// or the name inside it, `alice`), ignoring case.
+/// or the name inside it, `alice`; a qualified `approle:product` by its role too),
+/// ignoring case.
 pub fn names(e: &AuditEntry, user: &str) -> bool {
     person_matches(&e.user, user)
-        || e.identity
-            .as_deref()
-            .is_some_and(|i| person_matches(i, user))
+        || e.identity.as_deref().is_some_and(|i| {
+            person_matches(i, user)
+                || i.split_once(':')
+                    .is_some_and(|(_, part)| part.eq_ignore_ascii_case(user))
+        })
 }
 
 /// Where an exposure was found.
@@ -86,6 +92,9 @@ pub struct Exposure {
     pub actions: Vec<AuditAction>,
     /// Whether the vault's audit device recorded a read of it (action `vault-read`).
     pub vault_read: bool,
+    /// Whether it recorded a read answered with response wrapping, or the unwrap of one
+    /// (action `vault-read-wrapped`).
+    pub vault_read_wrapped: bool,
     /// Where it was found, once each, `simsid` first.
     pub sources: Vec<ExposureSource>,
     /// True while the store holds this credential with the exposed fingerprint.
@@ -173,6 +182,7 @@ fn aggregate<'a>(
                 last_exposed: e.at,
                 actions: Vec::new(),
                 vault_read: false,
+                vault_read_wrapped: false,
                 sources: vec![ExposureSource::Simsid],
                 live: false,
                 current_fingerprint: None,
@@ -212,7 +222,8 @@ fn aggregate<'a>(
 }
 
 /// The vault identities that harvested into this store (its harvest audit records name
-/// them): their reads of a credential are the harvest's own read-back.
+/// them, qualified: `approle:ROLE`, `root`, `token:ENTITY`): their reads of a credential
+/// are the harvest's own read-back.
 pub fn harvester_identities(audit: &[AuditEntry]) -> BTreeSet<String> {
     audit
         .iter()
@@ -221,15 +232,90 @@ pub fn harvester_identities(audit: &[AuditEntry]) -> BTreeSet<String> {
         .collect()
 }
 
+/// Who the harvester is for `--vault-audit`, and what on-call should know about it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Harvesters {
+    /// Qualified names of machine identities whose reads are the harvest's read-back.
+    pub names: BTreeSet<String>,
+    /// Lines for stderr: suspect manifest writers, a view's unconfirmed claim.
+    pub notes: Vec<String>,
+}
+
+/// Decides who the harvester is (vault.md "Trust"). On the harvest host: the identities
+/// its own runs recorded. On a viewer (`viewer`): the machine identities the audit log
+/// records writing the view's manifest, never a name taken from the pulled view
+/// (`view_claims` only adds a note when the log does not confirm it). A manifest written by
+/// a person's login is reported as suspect and that person is never the harvester.
+pub fn harvesters(
+    recorded: &BTreeSet<String>,
+    viewer: bool,
+    view_claims: &BTreeSet<String>,
+    reads: &VaultReads,
+) -> Harvesters {
+    let mut out = Harvesters::default();
+    let own = |name: &str| recorded.iter().any(|r| r.eq_ignore_ascii_case(name));
+    for (who, w) in reads.manifest_writers() {
+        let when = crate::domain::rfc3339::format(&w.last);
+        if !who.is_machine() {
+            out.notes.push(format!(
+                "SUSPECT: the team's view manifest was written by {} ({} time(s), last {when}), a person's login, not a machine identity: it is never treated as the harvester, and its reads are reported",
+                who.name, w.count
+            ));
+        } else if viewer {
+            out.names.insert(who.name.clone());
+        } else if !own(&who.name) {
+            out.notes.push(format!(
+                "SUSPECT: the team's view manifest was written by {} ({} time(s), last {when}), not the identity this host's runs recorded: its reads are reported",
+                who.name, w.count
+            ));
+        }
+    }
+    if viewer {
+        for claim in view_claims {
+            if !out.names.iter().any(|n| n.eq_ignore_ascii_case(claim)) {
+                out.notes.push(format!(
+                    "the pulled view names {claim} as the harvester, but the audit files do not record it writing the view's manifest: its reads are reported"
+                ));
+            }
+        }
+    } else {
+        out.names.extend(recorded.iter().cloned());
+    }
+    out
+}
+
+/// When each credential's current secret reached the vault: the start of the last run that
+/// added or rotated it (a wrapped read before it saw an older secret).
+pub fn rotation_times(runs: &[RunSummary]) -> BTreeMap<(OrgId, String), DateTime<Utc>> {
+    let mut out: BTreeMap<(OrgId, String), DateTime<Utc>> = BTreeMap::new();
+    for run in runs {
+        for c in run
+            .diff
+            .credentials_added
+            .iter()
+            .chain(&run.diff.credentials_rotated)
+        {
+            let at = out
+                .entry((c.organisation_id.clone(), c.client_id.clone()))
+                .or_insert(run.started_at);
+            *at = (*at).max(run.started_at);
+        }
+    }
+    out
+}
+
 /// What `exposure --vault-audit` adds to the report: the reads the vault's audit device
 /// recorded, and who is left out of them.
 pub struct VaultAuditFilter<'a> {
     pub reads: &'a VaultReads,
     /// Per credential, the KV version the store last wrote (decides `live`).
     pub marks: &'a VaultMarks,
+    /// Per credential, when its current secret reached the vault (decides `live` for a
+    /// wrapped read, whose version is unknown).
+    pub rotated_at: &'a BTreeMap<(OrgId, String), DateTime<Utc>>,
     /// `--exclude-user`: people left out (a production service reading every secret).
     pub exclude: &'a [String],
-    /// The identities that harvested (their reads are the harvest's own read-back).
+    /// The harvester's qualified names (their reads are the harvest's own read-back).
     pub harvesters: &'a BTreeSet<String>,
     /// `--include-harvester`.
     pub include_harvester: bool,
@@ -239,17 +325,25 @@ impl VaultAuditFilter<'_> {
     fn keeps(&self, who: &VaultIdentity, query: &ExposureQuery) -> bool {
         query.user.as_deref().is_none_or(|u| who.is_named(u))
             && !self.exclude.iter().any(|x| who.is_named(x))
-            && (self.include_harvester
-                || !self
-                    .harvesters
-                    .iter()
-                    .any(|h| h.eq_ignore_ascii_case(&who.display_name)))
+            && (self.include_harvester || !self.is_harvester(who))
+    }
+
+    /// A machine identity the harvester's runs (or the log) name, by its qualified name:
+    /// never a display name alone, never a person.
+    fn is_harvester(&self, who: &VaultIdentity) -> bool {
+        who.is_machine()
+            && self
+                .harvesters
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&who.name))
     }
 }
 
 /// The report of [`report`] with the vault's audit device as a second source: a credential
-/// read by a selected identity is an exposure (action `vault-read`), live while a version
-/// it read is the one the vault holds now; entries of both sources are merged.
+/// read by a selected identity is an exposure (action `vault-read`, or `vault-read-wrapped`
+/// for a read answered with response wrapping), live while a version it read is the one
+/// the vault holds now, or for a wrapped read (version unknown) until the credential
+/// rotated after it; entries of both sources are merged.
 pub fn report_with_vault(
     audit: &[AuditEntry],
     current: &Snapshot,
@@ -259,13 +353,15 @@ pub fn report_with_vault(
     let selected = audit
         .iter()
         .filter(|e| query.selects(e) && !vault.exclude.iter().any(|x| names(e, x)));
-    let mut by_credential: BTreeMap<(OrgId, String), Exposure> = aggregate(selected, current)
-        .into_iter()
-        .map(|x| ((x.organisation_id.clone(), x.client_id.clone()), x))
-        .collect();
-    for ((org, client_id), by_identity) in vault.reads.credentials() {
+    // Both sources come sorted by (organisation, client id): merged in one pass, each entry
+    // built once in place (a large log's report is never held twice).
+    let local = aggregate(selected, current);
+    let mut out: Vec<Exposure> = Vec::with_capacity(vault.reads.credential_count() + local.len());
+    let mut local = local.into_iter().peekable();
+    for (key, by_identity) in vault.reads.credentials() {
+        let (org, client_id) = key;
         let kept: Vec<_> = by_identity
-            .iter()
+            .into_iter()
             .filter(|(who, _)| vault.keeps(who, query))
             .collect();
         let (Some(first), Some(last)) = (
@@ -276,47 +372,67 @@ pub fn report_with_vault(
         };
         let site = current.sites.get(org);
         let now = site.and_then(|s| s.credentials.get(client_id).cloned());
-        let mark = vault.marks.get(&(org.clone(), client_id.clone()));
+        let mark = vault.marks.get(key);
         // Live while a version read is the one the vault holds now (without a mark the
-        // store cannot tell: still held means live).
-        let live = now.is_some()
-            && mark.is_none_or(|m| kept.iter().any(|(_, r)| r.versions.contains(&m.version)));
-        let entry = by_credential
-            .entry((org.clone(), client_id.clone()))
-            .or_insert_with(|| Exposure {
-                organisation_id: org.clone(),
-                name: site.map(|s| s.site.name.clone()),
-                dfe_code: site.and_then(|s| s.site.dfe_code.clone()),
-                client_id: client_id.clone(),
-                fingerprint: None,
-                users: Vec::new(),
-                first_exposed: first,
-                last_exposed: last,
-                actions: Vec::new(),
-                vault_read: false,
-                sources: Vec::new(),
-                live: false,
-                current_fingerprint: now.clone(),
-            });
+        // store cannot tell: still held means live); a wrapped read's version is unknown,
+        // so it is live unless the credential rotated after it.
+        while let Some(x) = local.next_if(|x| (&x.organisation_id, &x.client_id) < (&key.0, &key.1))
+        {
+            out.push(x);
+        }
+        let rotated = vault.rotated_at.get(key);
+        let read_live =
+            mark.is_none_or(|m| kept.iter().any(|(_, r)| r.versions.contains(&m.version)));
+        let wrapped_live = kept.iter().any(|(_, r)| {
+            r.wrapped_last
+                .is_some_and(|w| rotated.is_none_or(|at| w >= *at))
+        });
+        let live = now.is_some() && (read_live || wrapped_live);
+        let entry = match local.next_if(|x| x.organisation_id == key.0 && x.client_id == key.1) {
+            Some(x) => {
+                out.push(x);
+                out.last_mut().expect("just pushed")
+            }
+            None => {
+                out.push(Exposure {
+                    organisation_id: org.clone(),
+                    name: site.map(|s| s.site.name.clone()),
+                    dfe_code: site.and_then(|s| s.site.dfe_code.clone()),
+                    client_id: client_id.clone(),
+                    fingerprint: None,
+                    users: Vec::new(),
+                    first_exposed: first,
+                    last_exposed: last,
+                    actions: Vec::new(),
+                    vault_read: false,
+                    vault_read_wrapped: false,
+                    sources: Vec::new(),
+                    live: false,
+                    current_fingerprint: now.clone(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
         entry.first_exposed = entry.first_exposed.min(first);
         if last >= entry.last_exposed {
             entry.last_exposed = last;
             // The fingerprint of what was read is known when it is the current version.
             entry.fingerprint = if live { now.clone() } else { None };
         }
-        for (who, _) in &kept {
-            if !entry.users.contains(&who.display_name) {
-                entry.users.push(who.display_name.clone());
+        for (who, r) in &kept {
+            if !entry.users.contains(&who.name) {
+                entry.users.push(who.name.clone());
             }
+            entry.vault_read |= r.plain;
+            entry.vault_read_wrapped |= r.wrapped_last.is_some();
         }
         entry.users.sort();
-        entry.vault_read = true;
         entry.live |= live;
         if !entry.sources.contains(&ExposureSource::VaultAudit) {
             entry.sources.push(ExposureSource::VaultAudit);
         }
     }
-    let mut out: Vec<Exposure> = by_credential.into_values().collect();
+    out.extend(local);
     if query.live_only {
         out.retain(|x| x.live);
     }
@@ -455,10 +571,31 @@ mod tests {
         assert_eq!(since[0].first_exposed, t(4));
     }
 
+    /// An audit read record by `who`: a display name, or `approle:ROLE` for an AppRole
+    /// login of that role.
     fn audit_line(who: &str, o: u8, client: &str, version: u64, minute: u32) -> String {
+        let auth = match who.strip_prefix("approle:") {
+            Some(role) => {
+                format!(r#"{{"display_name":"approle","metadata":{{"role_name":"{role}"}}}}"#)
+            }
+            None => format!(r#"{{"display_name":"{who}"}}"#),
+        };
         format!(
-            r#"{{"time":"2026-11-30T01:{minute:02}:00Z","type":"response","auth":{{"display_name":"{who}"}},"request":{{"operation":"read","path":"secret/data/simsid/APP/{}/{client}"}},"response":{{"data":{{"metadata":{{"version":{version}}}}}}}}}"#,
+            r#"{{"time":"2026-11-30T01:{minute:02}:00Z","type":"response","auth":{auth},"request":{{"operation":"read","path":"secret/data/simsid/APP/{}/{client}"}},"response":{{"data":{{"metadata":{{"version":{version}}}}}}}}}"#,
             org(o)
+        )
+    }
+
+    fn wrapped_line(who: &str, o: u8, client: &str, minute: u32) -> String {
+        let path = format!("secret/data/simsid/APP/{}/{client}", org(o));
+        format!(
+            r#"{{"time":"2026-11-30T01:{minute:02}:00Z","type":"response","auth":{{"display_name":"{who}"}},"request":{{"operation":"read","path":"{path}"}},"response":{{"wrap_info":{{"token":"hmac-sha256:{minute}","creation_path":"{path}"}}}}}}"#
+        )
+    }
+
+    fn manifest_line(auth: &str) -> String {
+        format!(
+            r#"{{"time":"2026-11-30T01:00:00Z","type":"response","auth":{auth},"request":{{"operation":"update","path":"secret/data/simsid/APP/_simsid/manifest"}},"response":{{}}}}"#
         )
     }
 
@@ -476,13 +613,27 @@ mod tests {
         m
     }
 
+    fn decode(segment: &str) -> Option<String> {
+        Some(segment.to_string())
+    }
+
     fn vault_reads(lines: &[String]) -> VaultReads {
-        let scope = vault_audit::AuditScope::new("secret", "simsid/APP");
-        let mut reads = VaultReads::default();
+        let scope = vault_audit::AuditScope::new(&vault_audit::CredentialLayout {
+            mount: "secret",
+            prefix: "simsid/APP",
+            manifest: "_simsid/manifest",
+            decode_client: decode,
+        });
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let mut reads = VaultReads::new(None, now);
         for l in lines {
             reads.take_line(l.as_bytes(), &scope);
         }
         reads
+    }
+
+    fn no_rotations() -> BTreeMap<(OrgId, String), DateTime<Utc>> {
+        BTreeMap::new()
     }
 
     #[test]
@@ -490,13 +641,16 @@ mod tests {
         let reads = vault_reads(&[
             audit_line("userpass-alice", 1, "c1", 1, 7), // c1 rotated since: version 2 now
             audit_line("token-dave", 1, "c2", 1, 8),     // c2 still at version 1
-            audit_line("approle", 1, "c2", 1, 9),        // the harvester's read-back
+            audit_line("approle:harvester", 1, "c2", 1, 9), // the harvester's read-back
+            audit_line("approle:product", 1, "c2", 1, 10), // a service: not the harvester
         ]);
-        let harvesters: BTreeSet<String> = ["approle".to_string()].into();
+        let harvesters: BTreeSet<String> = ["approle:harvester".to_string()].into();
         let marks = marks();
+        let rotations = no_rotations();
         let filter = VaultAuditFilter {
             reads: &reads,
             marks: &marks,
+            rotated_at: &rotations,
             exclude: &[],
             harvesters: &harvesters,
             include_harvester: false,
@@ -518,8 +672,8 @@ mod tests {
         let c2 = &all[1];
         assert_eq!(
             c2.users,
-            ["alice", "token-dave"],
-            "the harvester is left out"
+            ["alice", "approle:product", "token-dave"],
+            "the harvester is left out, the service sharing its display name is not"
         );
         assert!(c2.live);
         assert_eq!(c2.fingerprint, Some(fp("x")));
@@ -543,14 +697,130 @@ mod tests {
         assert_eq!(got[0].sources, [ExposureSource::VaultAudit]);
         assert_eq!(got[0].name.as_deref(), Some("Abbey"));
 
+        // The role part names it, case-insensitively.
+        let product = ExposureQuery {
+            user: Some("PRODUCT".into()),
+            ..Default::default()
+        };
+        let got = report_with_vault(&[], &current(), &product, &filter);
+        assert_eq!(got[0].users, ["approle:product"]);
+
         let with_harvester = VaultAuditFilter {
             include_harvester: true,
-            exclude: &["dave".to_string()],
+            exclude: &["dave".to_string(), "approle:product".to_string()],
             ..filter
         };
         let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &with_harvester);
         let users: Vec<_> = got.iter().map(|x| x.users.join(",")).collect();
-        assert_eq!(users, ["userpass-alice", "approle"]);
+        assert_eq!(users, ["userpass-alice", "approle:harvester"]);
+    }
+
+    #[test]
+    fn a_display_name_alone_never_makes_a_harvester() {
+        // A person recorded as the harvester (a forged view, say) is still reported, and a
+        // bare display name shared by every AppRole matches nobody.
+        let reads = vault_reads(&[
+            audit_line("userpass-xena", 1, "c2", 1, 7),
+            audit_line("approle:product", 1, "c2", 1, 8),
+        ]);
+        let harvesters: BTreeSet<String> =
+            ["userpass-xena".to_string(), "approle".to_string()].into();
+        let marks = marks();
+        let rotations = no_rotations();
+        let filter = VaultAuditFilter {
+            reads: &reads,
+            marks: &marks,
+            rotated_at: &rotations,
+            exclude: &[],
+            harvesters: &harvesters,
+            include_harvester: false,
+        };
+        let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &filter);
+        assert_eq!(got[0].users, ["approle:product", "userpass-xena"]);
+    }
+
+    #[test]
+    fn a_wrapped_read_is_live_until_the_credential_rotates_after_it() {
+        let reads = vault_reads(&[
+            wrapped_line("userpass-alice", 1, "c1", 5),
+            wrapped_line("userpass-alice", 1, "c2", 5),
+        ]);
+        let marks = marks();
+        // c1's current secret reached the vault at minute 6 (after the read); c2's at 4.
+        let rotations: BTreeMap<(OrgId, String), DateTime<Utc>> = [
+            ((org(1), "c1".to_string()), t(6)),
+            ((org(1), "c2".to_string()), t(4)),
+        ]
+        .into();
+        let none = BTreeSet::new();
+        let filter = VaultAuditFilter {
+            reads: &reads,
+            marks: &marks,
+            rotated_at: &rotations,
+            exclude: &[],
+            harvesters: &none,
+            include_harvester: false,
+        };
+        let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &filter);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|x| x.vault_read_wrapped && !x.vault_read));
+        assert!(!got[0].live, "c1 rotated after the wrapped read");
+        assert!(got[1].live, "c2 did not");
+        assert_eq!(got[1].fingerprint, Some(fp("x")));
+    }
+
+    #[test]
+    fn the_harvester_is_whom_the_log_records_writing_the_manifest_on_a_viewer() {
+        let host = r#"{"display_name":"approle","metadata":{"role_name":"harvester"}}"#;
+        let xena = r#"{"display_name":"userpass-xena","metadata":{"username":"xena"}}"#;
+        let reads = vault_reads(&[manifest_line(host), manifest_line(xena)]);
+        let claims: BTreeSet<String> = ["userpass-xena".to_string()].into();
+        let found = harvesters(&BTreeSet::new(), true, &claims, &reads);
+        assert_eq!(
+            found.names.iter().collect::<Vec<_>>(),
+            ["approle:harvester"]
+        );
+        assert_eq!(found.notes.len(), 2, "{:?}", found.notes);
+        assert!(found.notes[0].contains("SUSPECT") && found.notes[0].contains("userpass-xena"));
+        assert!(found.notes[1].contains("pulled view names userpass-xena"));
+        // On the host, its own runs decide; another writer is suspect.
+        let own: BTreeSet<String> = ["approle:other".to_string()].into();
+        let found = harvesters(&own, false, &BTreeSet::new(), &reads);
+        assert_eq!(found.names, own);
+        assert_eq!(found.notes.len(), 2, "{:?}", found.notes);
+    }
+
+    #[test]
+    fn rotation_times_are_the_last_run_that_wrote_the_secret() {
+        let run = |minute: u32, rotated: &[&str]| RunSummary {
+            run_id: uuid::Uuid::nil(),
+            status: crate::domain::RunStatus::Complete,
+            started_at: t(minute),
+            finished_at: t(minute),
+            sites_total: 1,
+            sites_harvested: 1,
+            sites_failed: 0,
+            credentials_total: 2,
+            diff: crate::domain::Diff {
+                credentials_rotated: rotated
+                    .iter()
+                    .map(|c| crate::domain::CredentialRef {
+                        organisation_id: org(1),
+                        client_id: c.to_string(),
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            failures: Vec::new(),
+            stats: Default::default(),
+            error: None,
+            scope: Default::default(),
+            signal: None,
+        };
+        let runs = [run(1, &["c1", "c2"]), run(3, &["c1"])];
+        let at = rotation_times(&runs);
+        assert_eq!(at[&(org(1), "c1".to_string())], t(3));
+        assert_eq!(at[&(org(1), "c2".to_string())], t(1));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! Layers (see `docs/ARCHITECTURE.md`): `domain` is the vocabulary; `config` resolves
 //! settings (it reads the config file and secret files); `sims` is the only HTTP client of
 //! SIMS ID; `harvest` runs a full re-harvest; `store` owns the SQLite cache and its key;
-//! `logging` owns the log file; `simulator` is the loopback simulator; `ops` holds the operations
-//! both front ends share; `tui` draws; `cli` prints headless command results (and writes
-//! `export --output`).
+//! `logging` owns the log file; `ops` holds the operations both front ends share; `tui`
+//! draws; `cli` prints headless command results (and writes `export --output`). The SIMS ID
+//! simulator is its own crate, `simsid_simulator`, which only `simulate` and `demo` run.
 // No unsafe code, but for the Windows platform module (every `windows-sys` call is unsafe).
 #![deny(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -25,10 +25,7 @@ pub mod platform;
 pub mod sanitize;
 pub mod security;
 pub mod signals;
-// The simulator is a fake SIMS ID: it generates, serves and checks secrets in clear by design.
 pub mod sims;
-#[allow(clippy::disallowed_methods)]
-pub mod simulator;
 pub mod store;
 pub mod tui;
 pub mod vault;

@@ -17,7 +17,7 @@ use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
 use crate::ops::verify_many::{self, Selection};
 use crate::ops::{self, open_store_if_present, Context};
 use crate::ops::{OpError, OpResult, StoreAccess};
-use crate::store::Store;
+use crate::store::{SiteTotals, Store};
 use crate::tui::{Overview, Services};
 
 /// Runs before each console harvest (the demo changes the simulator there).
@@ -181,6 +181,55 @@ async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pul
     Ok(ctx.keeper.pull(ops::PullRequest::default()).await?.pulled?)
 }
 
+/// A viewer's one capabilities check: may this identity read the schools' secrets (the
+/// operator policy) or only the view (the viewer policy)? `None` for other profiles, or
+/// when the vault cannot be asked (the first reveal then tells).
+async fn viewer_may_read_secrets(inner: Arc<Mutex<Inner>>) -> Option<bool> {
+    let ctx = context(&inner).ok()?;
+    // Only where the keeper cannot say beforehand (a viewer's identity) is the vault asked.
+    if ctx.keeper.capabilities().reveal.is_some() {
+        return None;
+    }
+    let settings = ctx.keeper.vault_settings().ok()?;
+    let path = format!(
+        "{}/data/{}/simsid-check/simsid-check",
+        settings.mount, settings.prefix
+    );
+    let client = ctx.keeper.vault().ok()?;
+    let caps = client
+        .capabilities_self(std::slice::from_ref(&path))
+        .await
+        .ok()?;
+    let granted = caps.get(&path).cloned().unwrap_or_default();
+    Some(crate::vault::policy::missing(&["read"], &granted).is_empty())
+}
+
+/// The overview of `ctx`'s profile over these sites.
+fn overview_of(
+    ctx: &Context,
+    sites: Vec<crate::domain::SiteRow>,
+    last_run: Option<RunSummary>,
+) -> Overview {
+    let local = &ctx.settings.local;
+    Overview {
+        profile: local.profile.clone(),
+        application_id: ctx
+            .settings
+            .application_id
+            .clone()
+            .unwrap_or_else(|| "(not configured)".to_string()),
+        // The header says where the store's key lives (cli.md, "Store").
+        store_path: format!(
+            "{} (key: {})",
+            local.store_path.display(),
+            ops::store_key_location(local)
+        ),
+        capabilities: ctx.keeper.capabilities(),
+        sites,
+        last_run,
+    }
+}
+
 /// A multi-line message (a list of configuration problems) as one line for a flash.
 fn one_line(message: &str) -> String {
     message
@@ -211,25 +260,18 @@ impl Services for ConsoleServices {
             ),
             None => (Vec::new(), None),
         };
-        let local = &inner.ctx.settings.local;
-        Ok(Overview {
-            profile: local.profile.clone(),
-            application_id: inner
-                .ctx
-                .settings
-                .application_id
-                .clone()
-                .unwrap_or_else(|| "(not configured)".to_string()),
-            // The header says where the store's key lives (cli.md, "Store").
-            store_path: format!(
-                "{} (key: {})",
-                local.store_path.display(),
-                ops::store_key_location(local)
-            ),
-            capabilities: inner.ctx.keeper.capabilities(),
-            sites,
-            last_run,
-        })
+        Ok(overview_of(&inner.ctx, sites, last_run))
+    }
+
+    fn overview_head(&self, rows: usize) -> anyhow::Result<Option<(Overview, SiteTotals)>> {
+        let mut inner = self.lock()?;
+        let Some(store) = inner.store()? else {
+            return Ok(None);
+        };
+        let totals = store.site_totals().context("cannot read sites")?;
+        let sites = store.sites_head(rows).context("cannot read sites")?;
+        let last_run = store.last_run().context("cannot read the history")?;
+        Ok(Some((overview_of(&inner.ctx, sites, last_run), totals)))
     }
 
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>> {
@@ -323,6 +365,10 @@ impl Services for ConsoleServices {
 
     fn pull(&self) -> BoxFuture<'static, anyhow::Result<crate::domain::Pulled>> {
         run_pull(self.inner.clone()).boxed()
+    }
+
+    fn may_read_secrets(&self) -> BoxFuture<'static, Option<bool>> {
+        viewer_may_read_secrets(self.inner.clone()).boxed()
     }
 
     fn switch_profile(&self, name: &str) -> anyhow::Result<()> {

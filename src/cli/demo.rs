@@ -13,8 +13,8 @@ use crate::domain::{AppId, OrgId};
 use crate::harvest::HarvestEnd;
 use crate::ops::{self, Context};
 use crate::sims::SimsSettings;
-use crate::simulator::{Fault, SimConfig, Simulator};
 use crate::tui::{self, ConsoleOptions};
+use simsid_simulator::{Fault, SimConfig, Simulator};
 
 /// Runs the demo until the console is closed.
 pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result<u8, CliError> {

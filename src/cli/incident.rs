@@ -7,7 +7,7 @@ use super::args::ExportFormat;
 use super::exit::{self, io_err, CliError, CmdResult};
 use super::incident_output as out;
 use super::{outfile, output, vault_audit_files};
-use crate::exposure::vault_audit::AuditScope;
+use crate::exposure::vault_audit::{AuditScope, CredentialLayout};
 use crate::exposure::{self, ExposureQuery};
 use crate::ops::verify_many::{self, Selection, Tally};
 use crate::ops::{self, Context};
@@ -34,25 +34,31 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         (true, _) | (false, Some(ExportFormat::Json)) => Some(ExportFormat::Json),
         (false, f) => f,
     };
-    let mut buf: Vec<u8> = Vec::new();
-    match format {
-        Some(ExportFormat::Json) => {
-            let v = serde_json::Value::Array(
-                list.iter()
-                    .map(|x| out::exposure_json(x, with_sources))
-                    .collect(),
-            );
-            output::write_json(&mut buf, &v).map_err(io_err)?;
+    // The report is written as it is rendered (a large one is never held twice); a file
+    // named by --output is written privately in one piece.
+    let render = |out: &mut dyn Write| -> Result<(), CliError> {
+        match format {
+            Some(ExportFormat::Json) => out::exposure_json_array(out, &list, with_sources),
+            Some(ExportFormat::Csv) => {
+                let bytes = out::exposure_csv(&list, with_sources)
+                    .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
+                out.write_all(&bytes)
+            }
+            None => out::exposure_text(out, &list, with_sources),
         }
-        Some(ExportFormat::Csv) => {
-            buf = out::exposure_csv(&list, with_sources)
-                .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
-        }
-        None => out::exposure_text(&mut buf, &list).map_err(io_err)?,
-    }
+        .map_err(io_err)
+    };
     match &args.output {
-        Some(path) => outfile::write_private(path, &buf)?,
-        None => std::io::stdout().lock().write_all(&buf).map_err(io_err)?,
+        Some(path) => {
+            let mut buf: Vec<u8> = Vec::new();
+            render(&mut buf)?;
+            outfile::write_private(path, &buf)?;
+        }
+        None => {
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            render(&mut stdout)?;
+            stdout.flush().map_err(io_err)?;
+        }
     }
     Ok(exit::OK)
 }
@@ -83,14 +89,30 @@ fn exposure_report(
     let reads = vault_audit_files::read_all(&vault_audit.files, &scope, query.since)?;
     eprintln!("{}", vault_audit_files::summary(&reads));
     let marks = store.vault_marks()?;
-    let mut harvesters = exposure::harvester_identities(&audit);
-    // On a viewer, the harvest host's identities come with the pulled view's runs.
-    harvesters.extend(store.harvest_identities()?);
+    let rotated_at = exposure::rotation_times(&store.runs()?);
+    // The harvester: this host's own runs, or on a viewer what the audit log records
+    // writing the view's manifest (never a name from the pulled view alone).
+    let viewer = ctx.keeper.refresh() == crate::domain::Refresh::Pull;
+    let view_claims = if viewer {
+        store.harvest_identities()?
+    } else {
+        Default::default()
+    };
+    let found = exposure::harvesters(
+        &exposure::harvester_identities(&audit),
+        viewer,
+        &view_claims,
+        &reads,
+    );
+    for note in &found.notes {
+        eprintln!("vault audit: {}", crate::sanitize::for_terminal(note));
+    }
     let filter = exposure::VaultAuditFilter {
         reads: &reads,
         marks: &marks,
+        rotated_at: &rotated_at,
         exclude: &vault_audit.exclude_user,
-        harvesters: &harvesters,
+        harvesters: &found.names,
         include_harvester: vault_audit.include_harvester,
     };
     Ok(exposure::report_with_vault(
@@ -118,19 +140,31 @@ pub fn exposed_selection(
     )?))
 }
 
-/// Which audit paths are this profile's credentials: its vault mount and prefix (the
-/// defaults when no vault address is configured).
+/// Which audit paths are this profile's credentials and view: its vault mount and prefix
+/// (the defaults when no vault address is configured), with the vault layer's own key
+/// layout passed in.
 fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
-    if let Some(v) = ctx.keeper.configured_vault() {
-        return Ok(AuditScope::new(&v.mount, &v.prefix));
-    }
-    let app = ctx.settings.application_id.as_deref().ok_or_else(|| {
-        CliError::usage(
-            "--vault-audit needs the profile's application id (it names the vault prefix)",
-        )
-    })?;
-    let prefix = crate::vault::settings::DEFAULT_PREFIX.replace("{application_id}", app);
-    Ok(AuditScope::new("secret", &prefix))
+    let (mount, prefix) = match ctx.keeper.configured_vault() {
+        Some(v) => (v.mount.clone(), v.prefix.clone()),
+        None => {
+            let app = ctx.settings.application_id.as_deref().ok_or_else(|| {
+                CliError::usage(
+                    "--vault-audit needs the profile's application id (it names the vault prefix)",
+                )
+            })?;
+            (
+                "secret".to_string(),
+                crate::vault::settings::DEFAULT_PREFIX.replace("{application_id}", app),
+            )
+        }
+    };
+    let manifest = format!("{}/manifest", crate::ops::team::VIEW_FOLDER);
+    Ok(AuditScope::new(&CredentialLayout {
+        mount: &mount,
+        prefix: &prefix,
+        manifest: &manifest,
+        decode_client: crate::vault::path::decode_segment,
+    }))
 }
 
 /// `simsid audit --verify`: checks the tamper-evident chain; exit 1 when it is broken.

@@ -32,6 +32,9 @@ fn actions(x: &Exposure) -> Vec<&'static str> {
     if x.vault_read {
         out.push("vault-read");
     }
+    if x.vault_read_wrapped {
+        out.push("vault-read-wrapped");
+    }
     out
 }
 
@@ -58,6 +61,31 @@ pub fn exposure_json(x: &Exposure, with_sources: bool) -> Value {
         v["sources"] = json!(sources(x));
     }
     v
+}
+
+/// `exposure --json`: the array of [`exposure_json`], pretty-printed as `write_json` would,
+/// one entry rendered at a time.
+pub fn exposure_json_array(
+    out: &mut dyn Write,
+    list: &[Exposure],
+    with_sources: bool,
+) -> io::Result<()> {
+    if list.is_empty() {
+        return out.write_all(b"[]\n");
+    }
+    for (i, x) in list.iter().enumerate() {
+        out.write_all(if i == 0 { b"[\n" } else { b",\n" })?;
+        let text = serde_json::to_string_pretty(&exposure_json(x, with_sources))?;
+        // A string's newlines are escaped in JSON: every line break here is the printer's.
+        for (n, line) in text.split('\n').enumerate() {
+            if n > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"  ")?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    out.write_all(b"\n]\n")
 }
 
 /// One CSV row of `exposure --format csv`, every cell neutralised; `sources` last with
@@ -98,9 +126,20 @@ pub fn exposure_csv(list: &[Exposure], with_sources: bool) -> Result<Vec<u8>, cs
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
+/// The legend under `exposure --vault-audit` as text: what the vault's actions mean.
+pub const VAULT_LEGEND: &str = "vault-read: a read of the value (data/…, any version); \
+vault-read-wrapped: a read answered with response wrapping, or its unwrap (version unknown: \
+live until the credential rotates after it); reads of metadata/… and subkeys/… never return \
+a secret's value and are not exposures";
+
 /// `exposure` as text: the columns are as wide as their longest cell (a long action list
-/// or client id never shifts the columns after it).
-pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> {
+/// or client id never shifts the columns after it); with `--vault-audit` (`with_sources`)
+/// a legend line ends it.
+pub fn exposure_text(
+    out: &mut (impl Write + ?Sized),
+    list: &[Exposure],
+    with_sources: bool,
+) -> io::Result<()> {
     let rows: Vec<[String; 7]> = list
         .iter()
         .map(|x| {
@@ -157,7 +196,11 @@ pub fn exposure_text(out: &mut impl Write, list: &[Exposure]) -> io::Result<()> 
         out,
         "{} credential(s) exposed, {live} still live",
         list.len()
-    )
+    )?;
+    if with_sources {
+        writeln!(out, "{VAULT_LEGEND}")?;
+    }
+    Ok(())
 }
 
 /// One result of `verify --exposed|--all --json`.
@@ -275,6 +318,7 @@ mod tests {
             last_exposed: t,
             actions: vec![AuditAction::Reveal, AuditAction::Copy],
             vault_read: false,
+            vault_read_wrapped: false,
             sources: vec![crate::exposure::ExposureSource::Simsid],
             live: true,
             current_fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
@@ -308,13 +352,36 @@ mod tests {
     }
 
     #[test]
+    fn the_json_array_is_what_write_json_prints() {
+        for list in [vec![], vec![exposure()], vec![exposure(), exposure()]] {
+            let mut streamed = Vec::new();
+            exposure_json_array(&mut streamed, &list, true).unwrap();
+            let mut whole = Vec::new();
+            let v = Value::Array(list.iter().map(|x| exposure_json(x, true)).collect());
+            crate::cli::output::write_json(&mut whole, &v).unwrap();
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(whole).unwrap()
+            );
+        }
+    }
+
+    #[test]
     fn text_escapes_control_characters() {
         let mut buf = Vec::new();
-        exposure_text(&mut buf, &[exposure()]).unwrap();
+        exposure_text(&mut buf, &[exposure()], false).unwrap();
         let text = String::from_utf8(buf).unwrap();
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("\\u{1b}[2J"));
         assert!(text.ends_with("1 credential(s) exposed, 1 still live\n"));
+        let mut buf = Vec::new();
+        let mut wrapped = exposure();
+        wrapped.vault_read_wrapped = true;
+        exposure_text(&mut buf, &[wrapped], true).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains(",vault-read-wrapped "), "{text}");
+        assert!(text.ends_with(&format!("{VAULT_LEGEND}\n")), "{text}");
+        assert!(VAULT_LEGEND.contains("subkeys/"));
     }
 
     #[test]
@@ -328,7 +395,7 @@ mod tests {
         ];
         long.client_id = "a-client-id-much-longer-than-thirty-two-characters".into();
         let mut buf = Vec::new();
-        exposure_text(&mut buf, &[exposure(), long]).unwrap();
+        exposure_text(&mut buf, &[exposure(), long], false).unwrap();
         let text = String::from_utf8(buf).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         // USERS starts in the same column on the header and on every row.

@@ -7,7 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// A bar `what [====>  ] pos/len unit  rate  eta  message`, ticking, or `None` when stderr
-/// is not a terminal.
+/// is not a terminal. One line whatever the terminal's width: the message is cut to fit
+/// (a wrapped line would be redrawn as a new one each tick).
 pub fn stderr_bar(what: &str, unit: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
@@ -15,7 +16,7 @@ pub fn stderr_bar(what: &str, unit: &str) -> Option<ProgressBar> {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(&format!(
-            "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {unit}  {{rate}}  eta {{eta}}  {{msg}}"
+            "{{spinner}} {what} [{{bar:20}}] {{pos}}/{{len}} {unit}  {{rate}}  eta {{eta}}  {{wide_msg}}"
         ))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .with_key(

@@ -38,15 +38,15 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             latency_ms,
             rate_limit,
         } => {
-            let config = crate::simulator::SimConfig {
+            let config = simsid_simulator::SimConfig {
                 sites: sites as usize,
                 seed,
                 latency: std::time::Duration::from_millis(latency_ms),
                 rate_limit,
-                ..crate::simulator::SimConfig::default()
+                ..simsid_simulator::SimConfig::default()
             };
             let (mut out, mut notes) = (std::io::stdout(), std::io::stderr());
-            crate::simulator::serve_until_interrupted(config, listen, &mut out, &mut notes)
+            simsid_simulator::serve_until_interrupted(config, listen, &mut out, &mut notes)
                 .await
                 .map_err(|e| CliError::runtime(format!("simulator: {e}")))?;
             return Ok(exit::OK);

@@ -19,7 +19,7 @@ pub fn read_all(
     scope: &AuditScope,
     since: Option<DateTime<Utc>>,
 ) -> Result<VaultReads, CliError> {
-    let mut reads = VaultReads::since(since);
+    let mut reads = VaultReads::new(since, Utc::now());
     for path in files {
         let fail = |e: io::Error| {
             CliError::runtime(format!(
@@ -48,10 +48,11 @@ fn read_one(mut input: impl BufRead, reads: &mut VaultReads, scope: &AuditScope)
     }
 }
 
-/// The summary line on stderr: what was taken and what was skipped.
+/// The summary line on stderr: what was taken and what was skipped (wrapped reads, their
+/// unwraps, records from the future and reads past the reader's limits named when any).
 pub fn summary(reads: &VaultReads) -> String {
     let t = reads.tally;
-    format!(
+    let mut out = format!(
         "vault audit: {} line(s), {} read(s) of {} credential(s) by {} identit{} taken; {} line(s) skipped",
         t.lines,
         t.reads,
@@ -59,5 +60,21 @@ pub fn summary(reads: &VaultReads) -> String {
         reads.identity_count(),
         if reads.identity_count() == 1 { "y" } else { "ies" },
         t.skipped
-    )
+    );
+    if t.future > 0 {
+        out.push_str(&format!(" ({} timed in the future)", t.future));
+    }
+    if t.wrapped > 0 || t.unwraps_tied > 0 || t.unwraps_untied > 0 {
+        out.push_str(&format!(
+            "; {} wrapped read(s), {} unwrap(s) tied to one, {} not",
+            t.wrapped, t.unwraps_tied, t.unwraps_untied
+        ));
+    }
+    if t.dropped > 0 {
+        out.push_str(&format!(
+            "; WARNING: {} read(s) not kept (more identities or pairs than the reader keeps)",
+            t.dropped
+        ));
+    }
+    out
 }

@@ -125,7 +125,7 @@ impl Keeper {
         match self.role() {
             Role::Local(_) => Capabilities::default(),
             Role::VaultHost(v) => Capabilities {
-                header: format!("vault {}", v.addrs.join(", ")),
+                header: format!("vault {}", short_address(&v.addrs.join(", "))),
                 reads_vault: true,
                 ..Capabilities::default()
             },
@@ -135,7 +135,7 @@ impl Keeper {
                 refresh: Refresh::Pull,
                 refresh_one: false,
                 reveal: None,
-                header: format!("view from vault {}", v.addrs.join(", ")),
+                header: format!("view from vault {}", short_address(&v.addrs.join(", "))),
                 reads_vault: true,
             },
         }
@@ -764,5 +764,25 @@ impl SecretSource for FromVault<'_> {
             Ok((read.data.secret, fp))
         }
         .boxed()
+    }
+}
+
+/// The most of a vault address the header shows.
+const ADDRESS_MAX: usize = 32;
+
+/// `https://bao-1.example.org:8200, https://bao-2…` as `bao-1.example.org:8200 +1`.
+fn short_address(addrs: &str) -> String {
+    let mut nodes = addrs.split(',').map(str::trim).filter(|a| !a.is_empty());
+    let first = nodes.next().unwrap_or_default();
+    let more = nodes.count();
+    let bare = first
+        .strip_prefix("https://")
+        .or_else(|| first.strip_prefix("http://"))
+        .unwrap_or(first)
+        .trim_end_matches('/');
+    let bare = crate::words::truncate(&crate::sanitize::for_terminal(bare), ADDRESS_MAX);
+    match more {
+        0 => bare,
+        n => format!("{bare} +{n}"),
     }
 }

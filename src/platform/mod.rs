@@ -17,6 +17,7 @@ use std::path::Path;
 use crate::domain::CancelSignal;
 
 pub mod keychain;
+pub mod tty_watch;
 
 #[cfg(unix)]
 mod unix;

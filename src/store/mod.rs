@@ -51,6 +51,7 @@ pub use key_move::{move_key, KeyMove, KeyMoved};
 pub use key_path::{default_key_path, existing_key_path, legacy_key_path};
 pub use lock::{lock_path, HarvestLock};
 pub use metrics_mark::MetricsFailure;
+pub use queries::SiteTotals;
 pub use safety::Role;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 pub use vault_marks::SealedCredential;
@@ -301,6 +302,16 @@ impl Store {
     /// All cached sites, sorted by name (case-insensitive), without secrets.
     pub fn sites(&self) -> Result<Vec<SiteRow>, StoreError> {
         queries::sites(&self.conn).map_err(|e| self.locate(e))
+    }
+
+    /// The first `limit` cached sites in the order of [`Store::sites`] (a first screen).
+    pub fn sites_head(&self, limit: usize) -> Result<Vec<SiteRow>, StoreError> {
+        queries::sites_head(&self.conn, limit).map_err(|e| self.locate(e))
+    }
+
+    /// How many sites the store holds, by state.
+    pub fn site_totals(&self) -> Result<SiteTotals, StoreError> {
+        queries::site_totals(&self.conn).map_err(|e| self.locate(e))
     }
 
     /// One cached site and its credentials (without secrets), or `None`.

@@ -70,6 +70,59 @@ pub(crate) fn sites(conn: &Connection) -> Result<Vec<SiteRow>, StoreError> {
     Ok(out)
 }
 
+/// The first `limit` sites in the order of [`sites`]: the sites table's first screen, read
+/// without aggregating every site (the console's first frame at tens of thousands).
+pub(crate) fn sites_head(conn: &Connection, limit: usize) -> Result<Vec<SiteRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.org_id, s.name, s.dfe_code, s.deni_number, \
+         s.authorised, s.first_seen, s.badge, s.stale, s.last_error, \
+         count(c.client_id), max(c.last_changed), s.waiting_since \
+         FROM sites s LEFT JOIN credentials c ON c.org_id = s.org_id \
+         WHERE s.org_id IN \
+         (SELECT org_id FROM sites ORDER BY name COLLATE NOCASE, name, org_id LIMIT ?1) \
+         GROUP BY s.org_id ORDER BY s.name COLLATE NOCASE, s.name, s.org_id",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = stmt.query([limit])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(site_row_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// How many sites there are, by state (one pass, no join).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteTotals {
+    pub sites: usize,
+    pub authorised: usize,
+    pub unauthorised: usize,
+    pub unknown: usize,
+    pub stale: usize,
+    pub changed: usize,
+}
+
+/// The totals over every cached site.
+pub(crate) fn site_totals(conn: &Connection) -> Result<SiteTotals, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*), \
+         coalesce(sum(authorised = 1), 0), coalesce(sum(authorised = 0), 0), \
+         coalesce(sum(authorised IS NULL), 0), coalesce(sum(stale != 0), 0), \
+         coalesce(sum(badge IS NOT NULL), 0) FROM sites",
+    )?;
+    let n = |v: i64| usize::try_from(v).unwrap_or(0);
+    Ok(stmt.query_row([], |r| {
+        Ok(SiteTotals {
+            sites: n(r.get(0)?),
+            authorised: n(r.get(1)?),
+            unauthorised: n(r.get(2)?),
+            unknown: n(r.get(3)?),
+            stale: n(r.get(4)?),
+            changed: n(r.get(5)?),
+        })
+    })?)
+}
+
 /// One site with its credentials (no secrets), or `None`.
 pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(

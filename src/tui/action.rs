@@ -115,12 +115,20 @@ pub enum Action {
     Started,
     /// The answer to [`Effect::Pull`].
     Pulled(Result<Pulled, String>),
+    /// The answer to [`Effect::CheckSecretsAccess`]: whether this identity may read
+    /// secrets (`None`: could not tell).
+    SecretsAccess(Option<bool>),
+    /// How a copy reaches the clipboard here (asked of tmux once at start).
+    ClipboardRoute(crate::tui::osc52::Route),
 }
 
 /// Work `App::update` asks the runtime to do. Holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     LoadOverview,
+    /// The whole sites list, read in the background after a first frame drawn from its
+    /// first screen; answered with [`Action::OverviewLoaded`].
+    LoadAllSites,
     LoadSite(OrgId),
     LoadRuns,
     Reveal {
@@ -145,5 +153,7 @@ pub enum Effect {
     VerifyListed(Vec<(OrgId, String)>),
     /// A team-mode viewer: pull the published view from the vault.
     Pull,
+    /// A viewer's one capabilities check at start: may this identity read secrets?
+    CheckSecretsAccess,
     Quit,
 }

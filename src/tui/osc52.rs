@@ -48,9 +48,89 @@ pub fn inside_tmux() -> bool {
     std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())
 }
 
+/// How a copy reaches the clipboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The plain sequence: straight to the terminal, or to tmux with `set-clipboard on`
+    /// (tmux then sets its buffer and the outer terminal's clipboard).
+    Plain,
+    /// Wrapped in tmux's passthrough (tmux with `allow-passthrough on`).
+    TmuxPassthrough,
+    /// Inside tmux that takes neither (its defaults, `set-clipboard external` and no
+    /// passthrough): a copy would never reach the clipboard.
+    TmuxBlocked,
+}
+
+impl Route {
+    /// Whether the sequence is wrapped for tmux's passthrough.
+    pub fn wrapped(self) -> bool {
+        self == Route::TmuxPassthrough
+    }
+}
+
+/// The route inside tmux from its global options `set-clipboard` and `allow-passthrough`
+/// as `tmux show -gv` prints them (`None`: not known, as with a tmux too old for the
+/// option, which then passes sequences through).
+pub fn tmux_route(set_clipboard: Option<&str>, allow_passthrough: Option<&str>) -> Route {
+    match (
+        set_clipboard.map(str::trim),
+        allow_passthrough.map(str::trim),
+    ) {
+        (Some("on"), _) => Route::Plain,
+        (_, Some("on" | "all")) => Route::TmuxPassthrough,
+        // A tmux before 3.3 has no allow-passthrough and passes the wrapped form through.
+        (_, None) => Route::TmuxPassthrough,
+        _ => Route::TmuxBlocked,
+    }
+}
+
+/// The route for this process: plain outside tmux; inside, asked of tmux (two quick
+/// `tmux show -gv` calls).
+pub fn detect_route() -> Route {
+    if !inside_tmux() {
+        return Route::Plain;
+    }
+    let option = |name: &str| -> Option<String> {
+        let out = std::process::Command::new("tmux")
+            .args(["show", "-gv", name])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    tmux_route(
+        option("set-clipboard").as_deref(),
+        option("allow-passthrough").as_deref(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tmux_routes_from_its_options() {
+        assert_eq!(tmux_route(Some("on"), Some("off")), Route::Plain);
+        assert_eq!(
+            tmux_route(Some("external"), Some("on")),
+            Route::TmuxPassthrough
+        );
+        assert_eq!(
+            tmux_route(Some("external"), Some("all")),
+            Route::TmuxPassthrough
+        );
+        // tmux's defaults since 3.3: neither reaches the clipboard.
+        assert_eq!(
+            tmux_route(Some("external"), Some("off")),
+            Route::TmuxBlocked
+        );
+        assert_eq!(tmux_route(Some("off"), Some("off")), Route::TmuxBlocked);
+        // Older tmux (no allow-passthrough option) passes the wrapped form through.
+        assert_eq!(tmux_route(Some("external"), None), Route::TmuxPassthrough);
+    }
 
     #[test]
     fn plain_sequence() {

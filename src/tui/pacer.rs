@@ -18,6 +18,8 @@ pub struct FramePacer {
     min_frame: Duration,
     last: Option<Instant>,
     dirty: bool,
+    /// A key was pressed: its frame is drawn at once, not paced.
+    urgent: bool,
 }
 
 impl FramePacer {
@@ -27,7 +29,15 @@ impl FramePacer {
             min_frame,
             last: None,
             dirty: true,
+            urgent: false,
         }
+    }
+
+    /// The user pressed a key: the next frame is drawn at once (a key is answered within
+    /// one 60 Hz frame; pacing is for harvest progress and ticks).
+    pub fn mark_urgent(&mut self) {
+        self.dirty = true;
+        self.urgent = true;
     }
 
     /// Something changed: a frame is wanted.
@@ -39,6 +49,7 @@ impl FramePacer {
     pub fn should_draw(&self, now: Instant) -> bool {
         match self.last {
             _ if !self.dirty => false,
+            _ if self.urgent => true,
             None => true,
             Some(last) => now.saturating_duration_since(last) >= self.min_frame,
         }
@@ -48,12 +59,16 @@ impl FramePacer {
     pub fn drew(&mut self, now: Instant) {
         self.last = Some(now);
         self.dirty = false;
+        self.urgent = false;
     }
 
     /// When the next frame is due, if one is wanted.
     pub fn next_frame(&self, now: Instant) -> Option<Instant> {
         if !self.dirty {
             return None;
+        }
+        if self.urgent {
+            return Some(now);
         }
         Some(
             self.last
@@ -91,6 +106,27 @@ mod tests {
         assert!(p.should_draw(t0 + MIN_FRAME));
         p.drew(t0 + MIN_FRAME);
         assert_eq!(p.next_frame(t0 + MIN_FRAME), None);
+    }
+
+    #[test]
+    fn a_key_is_drawn_at_once() {
+        let t0 = Instant::now();
+        let mut p = FramePacer::new(MIN_FRAME);
+        p.drew(t0);
+        p.mark_dirty();
+        assert!(!p.should_draw(t0 + Duration::from_millis(1)), "paced");
+        p.mark_urgent();
+        assert!(
+            p.should_draw(t0 + Duration::from_millis(1)),
+            "a key is not paced"
+        );
+        assert_eq!(p.next_frame(t0), Some(t0));
+        p.drew(t0 + Duration::from_millis(1));
+        p.mark_dirty();
+        assert!(
+            !p.should_draw(t0 + Duration::from_millis(2)),
+            "paced again after"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::domain::{CancelSignal, OrgId};
 use crate::harvest::{Cancel, HarvestEvent};
+use crate::platform::tty_watch::{Readiness, TtyWatch};
 use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
@@ -27,40 +28,81 @@ use crate::tui::{osc52, views};
 /// The most actions one input may lead to (each effect answering with the next).
 const MAX_CHAIN: usize = 64;
 
+/// The sites read for the first frame (more than any terminal shows at once).
+const HEAD_ROWS: usize = 300;
 /// The most harvest events applied as one action.
 const MAX_BATCH: usize = 100_000;
 /// How long quitting waits for a cancelled harvest to stop.
 const HARVEST_STOP_WAIT: Duration = Duration::from_secs(3);
 /// How often the input thread checks whether to stop.
 const INPUT_POLL: Duration = Duration::from_millis(50);
+/// The most events the input thread forwards before looking at the terminal again.
+const MAX_EVENTS_A_ROUND: usize = 1024;
+/// How long quitting waits for the input thread to end.
+const INPUT_STOP_WAIT: Duration = Duration::from_millis(200);
+/// How long a hang-up waits for a cancelled harvest to stop (the process ends within 2 s).
+const HANGUP_STOP_WAIT: Duration = Duration::from_millis(1500);
 
 /// Set up the terminal, run the event loop until quit, restore the terminal (also on
 /// error and panic).
 pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow::Result<()> {
-    let overview = services.overview()?;
-    let app = App::new(overview, options, Theme::from_env(), Instant::now());
-    let mut app = app;
+    // The first frame needs the first screen of sites and the totals; the rest is read
+    // once it is on screen.
+    let theme = Theme::from_env();
+    let mut app = match services.overview_head(HEAD_ROWS)? {
+        Some((head, totals)) => App::with_head(head, totals, options, theme, Instant::now()),
+        None => App::new(services.overview()?, options, theme, Instant::now()),
+    };
     if let Some(notice) = services.notice() {
         app.warn(notice);
     }
     let mut tui = Tui::enter()?;
+    let watch = TtyWatch::open().map(Arc::new);
     let (input_tx, input_rx) = mpsc::unbounded_channel();
-    let _input = InputThread::spawn(input_tx)?;
-    let mut runtime = Runtime::new(services, osc52::inside_tmux());
+    let _input = InputThread::spawn(input_tx, watch.clone())?;
+    let mut runtime = Runtime::new(services, osc52::Route::Plain);
+    runtime.detect_clipboard_route();
+    runtime.watch = watch.clone();
     // SIGTERM, SIGHUP (and a SIGINT from outside: in raw mode Ctrl-C is a key) end the
     // console as `q` does: a running harvest is cancelled and recorded with the signal, a
-    // copied secret is cleared from the clipboard, the terminal is restored.
+    // copied secret is cleared from the clipboard, the terminal is restored. A terminal
+    // that went away (reads at end of file, writes failing) is a hang-up as SIGHUP is.
     let mut signals = crate::signals::StopSignals::listen()?;
     let result = tokio::select! {
         r = runtime.run(&mut tui, &mut app, input_rx) => r,
         Some(signal) = signals.recv() => Err(anyhow::Error::new(crate::signals::Signalled(signal))),
+    };
+    let result = match result {
+        Err(e)
+            if e.downcast_ref::<crate::signals::Signalled>().is_none()
+                && watch.as_ref().is_some_and(|w| w.gone()) =>
+        {
+            tracing::info!(error = %format!("{e:#}"), "the console's terminal went away");
+            Err(anyhow::Error::new(crate::signals::Signalled(
+                CancelSignal::Hangup,
+            )))
+        }
+        other => other,
     };
     let signal = result
         .as_ref()
         .err()
         .and_then(|e| e.downcast_ref::<crate::signals::Signalled>())
         .map(|s| s.0);
-    runtime.shutdown(&mut tui, signal).await;
+    let stop_wait = match signal {
+        Some(CancelSignal::Hangup) => HANGUP_STOP_WAIT,
+        _ => HARVEST_STOP_WAIT,
+    };
+    if signal == Some(CancelSignal::Hangup) && watch.as_ref().is_some_and(|w| w.gone()) {
+        tui.abandon();
+    }
+    // Every later signal still works: one arriving while the harvest stops ends the wait.
+    tokio::select! {
+        () = runtime.shutdown(&mut tui, signal, stop_wait) => {}
+        Some(again) = signals.recv() => {
+            tracing::info!(signal = again.name(), "stop signal received while stopping");
+        }
+    }
     tui.restore();
     result
 }
@@ -92,9 +134,9 @@ pub async fn run_headless<W: Write>(
             }
         }
     });
-    let mut runtime = Runtime::new(services, false);
+    let mut runtime = Runtime::new(services, osc52::Route::Plain);
     let result = runtime.run(&mut tui, &mut app, input_rx).await;
-    runtime.shutdown(&mut tui, None).await;
+    runtime.shutdown(&mut tui, None, HARVEST_STOP_WAIT).await;
     forward.abort();
     result.map(|()| app)
 }
@@ -103,30 +145,42 @@ pub async fn run_headless<W: Write>(
 enum TermInput {
     Event(Event),
     Failed(String),
+    /// The terminal went away (reads at end of file or failing): a hang-up.
+    HungUp,
 }
 
-/// A thread reading terminal events (crossterm's blocking reader) until stopped.
+/// A thread reading terminal events (crossterm's reader) until stopped. Each round first
+/// waits on the terminal itself ([`TtyWatch`]): a terminal that went away ends the thread
+/// with [`TermInput::HungUp`] instead of crossterm's reader retrying its end of file for
+/// ever.
 struct InputThread {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl InputThread {
-    fn spawn(tx: UnboundedSender<TermInput>) -> std::io::Result<Self> {
+    fn spawn(
+        tx: UnboundedSender<TermInput>,
+        watch: Option<Arc<TtyWatch>>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("simsid-input".into())
             .spawn(move || {
                 while !flag.load(Ordering::SeqCst) {
-                    let next = match event::poll(INPUT_POLL) {
-                        Ok(false) => continue,
-                        Ok(true) => event::read().map(TermInput::Event),
-                        Err(e) => Err(e),
+                    let wait = match &watch {
+                        Some(watch) => match watch.wait(INPUT_POLL) {
+                            Readiness::Gone => {
+                                let _ = tx.send(TermInput::HungUp);
+                                break;
+                            }
+                            // Idle still asks crossterm, which also reports resizes.
+                            Readiness::Ready | Readiness::Idle => Duration::ZERO,
+                        },
+                        None => INPUT_POLL,
                     };
-                    let next = next.unwrap_or_else(|e| TermInput::Failed(e.to_string()));
-                    let failed = matches!(next, TermInput::Failed(_));
-                    if tx.send(next).is_err() || failed {
+                    if !forward_events(&tx, wait) {
                         break;
                     }
                 }
@@ -138,11 +192,38 @@ impl InputThread {
     }
 }
 
+/// Sends every event crossterm has ready (waiting up to `wait` for the first); false when
+/// the thread should end (the console is gone, or reading failed).
+fn forward_events(tx: &UnboundedSender<TermInput>, mut wait: Duration) -> bool {
+    for _ in 0..MAX_EVENTS_A_ROUND {
+        let next = match event::poll(wait) {
+            Ok(false) => return true,
+            Ok(true) => event::read().map(TermInput::Event),
+            Err(e) => Err(e),
+        };
+        let next = next.unwrap_or_else(|e| TermInput::Failed(e.to_string()));
+        let failed = matches!(next, TermInput::Failed(_));
+        if tx.send(next).is_err() || failed {
+            return false;
+        }
+        wait = Duration::ZERO;
+    }
+    true
+}
+
 impl Drop for InputThread {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
+            // Bounded: a thread caught in a read of a terminal that went away is left to
+            // end with the process rather than holding the exit up.
+            let deadline = Instant::now() + INPUT_STOP_WAIT;
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -163,7 +244,8 @@ struct RunningHarvest {
 
 struct Runtime {
     services: Arc<dyn Services>,
-    tmux: bool,
+    /// How a copy reaches the clipboard (tmux asked in the background at start).
+    route: osc52::Route,
     actions_tx: UnboundedSender<Action>,
     actions_rx: UnboundedReceiver<Action>,
     copies_tx: UnboundedSender<CopyRead>,
@@ -172,15 +254,17 @@ struct Runtime {
     tasks: JoinSet<()>,
     /// A copied secret may be on the clipboard.
     clipboard_dirty: bool,
+    /// The real terminal, checked for a hang-up at each tick (`None` headless).
+    watch: Option<Arc<TtyWatch>>,
 }
 
 impl Runtime {
-    fn new(services: Arc<dyn Services>, tmux: bool) -> Self {
+    fn new(services: Arc<dyn Services>, route: osc52::Route) -> Self {
         let (actions_tx, actions_rx) = mpsc::unbounded_channel();
         let (copies_tx, copies_rx) = mpsc::unbounded_channel();
         Runtime {
             services,
-            tmux,
+            route,
             actions_tx,
             actions_rx,
             copies_tx,
@@ -188,7 +272,22 @@ impl Runtime {
             harvest: None,
             tasks: JoinSet::new(),
             clipboard_dirty: false,
+            watch: None,
         }
+    }
+
+    /// Asks tmux, off the loop, how a copy reaches the clipboard; the answer comes back as
+    /// [`Action::ClipboardRoute`] (a copy before it goes the plain way).
+    fn detect_clipboard_route(&mut self) {
+        if !osc52::inside_tmux() {
+            return;
+        }
+        let tx = self.actions_tx.clone();
+        self.tasks.spawn(async move {
+            if let Ok(route) = tokio::task::spawn_blocking(osc52::detect_route).await {
+                let _ = tx.send(Action::ClipboardRoute(route));
+            }
+        });
     }
 
     /// The event loop: until the console quits, or the input fails or closes.
@@ -212,6 +311,9 @@ impl Runtime {
             }
             let now = Instant::now();
             if now >= next_tick {
+                if self.watch.as_ref().is_some_and(|w| w.gone()) {
+                    anyhow::bail!("the terminal went away");
+                }
                 self.dispatch(tui, app, Action::Tick(now))?;
                 next_tick = now + tick_period(app.harvest_running());
                 pacer.mark_dirty();
@@ -228,12 +330,27 @@ impl Runtime {
                 .map_or(next_tick, |frame| frame.min(next_tick));
             let harvest_rx = self.harvest.as_mut().and_then(|h| h.events.as_mut());
             tokio::select! {
-                input = input_rx.recv() => match input {
-                    Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
-                    Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
-                    None => anyhow::bail!("the terminal input closed"),
-                },
+                input = input_rx.recv() => {
+                    // Every key already waiting is applied before the one frame that shows them.
+                    let mut next = input;
+                    for _ in 0..MAX_EVENTS_A_ROUND {
+                        match next {
+                            Some(TermInput::Event(ev)) => self.on_event(tui, app, ev)?,
+                            Some(TermInput::Failed(e)) => anyhow::bail!("reading the terminal failed: {e}"),
+                            Some(TermInput::HungUp) => anyhow::bail!("the terminal went away"),
+                            None => anyhow::bail!("the terminal input closed"),
+                        }
+                        match input_rx.try_recv() {
+                            Ok(more) => next = Some(more),
+                            Err(_) => break,
+                        }
+                    }
+                    pacer.mark_urgent();
+                }
                 Some(action) = self.actions_rx.recv() => {
+                    if let Action::ClipboardRoute(route) = action {
+                        self.route = route;
+                    }
                     if matches!(action, Action::HarvestFinished(_)) {
                         self.drain_harvest(tui, app)?;
                         self.harvest = None;
@@ -266,9 +383,8 @@ impl Runtime {
     ) -> anyhow::Result<()> {
         match event {
             Event::Key(key) => {
-                if let Some(command) = crate::tui::keys::resolve(app.key_scope(), &key) {
-                    self.dispatch(tui, app, Action::Key(command))?;
-                }
+                let effects = app.handle_key(key);
+                self.run_effects(tui, app, effects)?;
             }
             Event::Resize(width, height) => {
                 self.dispatch(tui, app, Action::Resize { width, height })?;
@@ -325,7 +441,23 @@ impl Runtime {
         app: &mut App,
         action: Action,
     ) -> anyhow::Result<()> {
-        let mut queue = VecDeque::from([action]);
+        let effects = app.update(action);
+        self.run_effects(tui, app, effects)
+    }
+
+    /// Runs effects, feeding their results back in (bounded as [`Runtime::dispatch`]).
+    fn run_effects<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        app: &mut App,
+        effects: Vec<Effect>,
+    ) -> anyhow::Result<()> {
+        let mut queue = VecDeque::new();
+        for effect in effects {
+            if let Some(next) = self.execute(tui, effect)? {
+                queue.push_back(next);
+            }
+        }
         let mut steps = 0;
         while let Some(action) = queue.pop_front() {
             steps += 1;
@@ -387,6 +519,19 @@ impl Runtime {
         while self.tasks.try_join_next().is_some() {}
         Ok(match effect {
             Effect::LoadOverview => Some(Action::OverviewLoaded(s.overview().map_err(message))),
+            Effect::LoadAllSites => {
+                // Off the loop: keys keep being read (and wait for the list in the app).
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let result = tokio::task::spawn_blocking(move || s.overview())
+                        .await
+                        .map_err(|e| anyhow::anyhow!("loading the sites stopped: {e}"))
+                        .and_then(|r| r)
+                        .map_err(message);
+                    let _ = tx.send(Action::OverviewLoaded(result));
+                });
+                None
+            }
             Effect::LoadSite(org) => {
                 let result = s.site(&org).map_err(message);
                 Some(Action::SiteLoaded { org, result })
@@ -422,6 +567,14 @@ impl Runtime {
             }
             Effect::ClearClipboard => {
                 self.clear_clipboard(tui);
+                None
+            }
+            Effect::CheckSecretsAccess => {
+                let future = s.may_read_secrets();
+                let tx = self.actions_tx.clone();
+                self.tasks.spawn(async move {
+                    let _ = tx.send(Action::SecretsAccess(future.await));
+                });
                 None
             }
             Effect::Pull => {
@@ -501,7 +654,7 @@ impl Runtime {
         } = copy;
         let result = match result {
             Ok(secret) => {
-                let tmux = self.tmux;
+                let tmux = self.route.wrapped();
                 self.clipboard_dirty = true;
                 tui.write_raw(|out| {
                     osc52::write_osc52(out, secret.expose_secret().as_bytes(), tmux)
@@ -518,7 +671,7 @@ impl Runtime {
     }
 
     fn clear_clipboard<W: Write>(&mut self, tui: &mut Tui<W>) {
-        let tmux = self.tmux;
+        let tmux = self.route.wrapped();
         if tui.write_raw(|out| osc52::write_clear(out, tmux)).is_ok() {
             self.clipboard_dirty = false;
         }
@@ -527,21 +680,23 @@ impl Runtime {
     /// On the way out: stop a running harvest (nothing is committed; `signal`, when a stop
     /// signal ends the console, is recorded with the run), clear a copied secret from the
     /// clipboard, stop background tasks.
-    async fn shutdown<W: Write>(&mut self, tui: &mut Tui<W>, signal: Option<CancelSignal>) {
+    async fn shutdown<W: Write>(
+        &mut self,
+        tui: &mut Tui<W>,
+        signal: Option<CancelSignal>,
+        stop_wait: Duration,
+    ) {
         if let Some(h) = self.harvest.take() {
             match signal {
                 Some(signal) => h.cancel.cancel_by(signal),
                 None => h.cancel.cancel(),
             }
             let mut task = h.task;
-            if tokio::time::timeout(HARVEST_STOP_WAIT, &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(stop_wait, &mut task).await.is_err() {
                 task.abort();
             }
         }
-        if self.clipboard_dirty {
+        if self.clipboard_dirty && signal != Some(CancelSignal::Hangup) {
             self.clear_clipboard(tui);
         }
         self.tasks.abort_all();

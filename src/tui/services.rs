@@ -9,6 +9,7 @@ use crate::domain::{Capabilities, CredentialCheck, Pulled, Tally};
 use crate::domain::{OrgId, RunSummary, SiteDetail, SiteRow, VerifyResult};
 use crate::exposure::{Exposure, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
+use crate::store::SiteTotals;
 
 /// What the console needs from the rest of the program (implemented by the binary over the
 /// store, the SIMS client and the harvest engine). All methods are cheap to call from the
@@ -19,6 +20,14 @@ pub trait Services: Send + Sync + 'static {
     /// A message for the first screen (the demo says which school fails on purpose).
     fn notice(&self) -> Option<String> {
         None
+    }
+    /// The first frame's part of the overview: the first `rows` sites in name order and
+    /// the totals over every site, read without aggregating every site (the rest then comes
+    /// from [`Services::overview`] in the background). `None`: no quicker way than
+    /// `overview` (the console then loads it all first).
+    fn overview_head(&self, rows: usize) -> anyhow::Result<Option<(Overview, SiteTotals)>> {
+        let _ = rows;
+        Ok(None)
     }
     /// One cached site with its credentials (no secrets); `None` when it is not in the store.
     fn site(&self, org: &OrgId) -> anyhow::Result<Option<SiteDetail>>;
@@ -68,6 +77,12 @@ pub trait Services: Send + Sync + 'static {
                 "this profile harvests SIMS ID itself: R re-harvests"
             ))
         })
+    }
+    /// Whether this identity may read the schools' secrets (reveal, copy, verify): one
+    /// capabilities check, asked once by a viewer's console at start. `None` when it cannot
+    /// be told (or always may, as with a local store).
+    fn may_read_secrets(&self) -> BoxFuture<'static, Option<bool>> {
+        Box::pin(async { None })
     }
     /// The live exposures (revealed or copied, not rotated since), grouped by user.
     fn exposures(&self) -> anyhow::Result<Vec<PersonExposures>>;

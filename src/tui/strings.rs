@@ -184,9 +184,15 @@ pub fn confirm_reveal(client_id: &str, site: &str) -> String {
     )
 }
 
-/// "verify: 2 ok, 1 refused".
-pub fn verified(ok: usize, refused: usize) -> String {
-    format!("verify: {ok} ok, {refused} refused")
+/// "verify: 2 ok, 1 refused, 1 error": `refused` only when the STS said the credential
+/// is no good, `error` when it could not be asked (the vault refused us, the network,
+/// the configuration), as `simsid verify`'s exit codes separate them.
+pub fn verified(ok: usize, refused: usize, errors: usize) -> String {
+    let errors = match errors {
+        1 => "1 error".to_string(),
+        n => format!("{n} errors"),
+    };
+    format!("verify: {ok} ok, {refused} refused, {errors}")
 }
 
 /// The end of a harvest as a flash message.
@@ -264,6 +270,15 @@ pub fn exposed_to(users: &str, last: &str, rotated: bool) -> String {
     };
     format!("to {users} · last {last} · {state}")
 }
+
+/// Reveal, copy or verify pressed on a viewer whose vault identity may not read secrets.
+pub const FLASH_VIEWER_NO_SECRETS: &str =
+    "this vault identity may not read secrets (the viewer policy): reveal, copy and verify need the operator policy";
+/// `c` inside tmux that passes no clipboard write on (its defaults).
+pub const FLASH_TMUX_CLIPBOARD: &str =
+    "tmux drops copies: needs `set -g set-clipboard on` (or allow-passthrough on)";
+/// The footer's hint for `R` on a team-mode viewer.
+pub const HINT_PULL: &str = "pull";
 
 /// A team-mode viewer pulling the published view.
 pub const FLASH_PULLING: &str = "pulling the team's view from the vault…";

@@ -5,7 +5,7 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -28,10 +28,36 @@ pub const PANIC_MESSAGE: &str =
 
 /// The console's terminal: the real one ([`Tui::enter`]), or any writer standing in for
 /// one of a fixed size ([`Tui::headless`]).
-pub struct Tui<W: Write = Stdout> {
+pub struct Tui<W: Write = TermOut> {
     pub terminal: Terminal<CrosstermBackend<W>>,
     /// The fixed size of a headless terminal; `None` for the real one (asked each time).
     fixed: Option<(u16, u16)>,
+    /// Set once the real terminal is gone: nothing more is written to it.
+    gone: Option<Arc<AtomicBool>>,
+}
+
+/// Standard output, until the terminal is gone: from then on writes are dropped, so that
+/// nothing on the way out (ratatui showing the cursor again, and printing to the gone
+/// terminal that it could not) fails on a terminal no one can see.
+pub struct TermOut {
+    out: Stdout,
+    gone: Arc<AtomicBool>,
+}
+
+impl Write for TermOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.gone.load(Ordering::SeqCst) {
+            return Ok(buf.len());
+        }
+        self.out.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.gone.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.out.flush()
+    }
 }
 
 impl<W: Write> Tui<W> {
@@ -48,6 +74,7 @@ impl<W: Write> Tui<W> {
         Ok(Tui {
             terminal,
             fixed: Some(size),
+            gone: None,
         })
     }
 
@@ -78,11 +105,21 @@ impl<W: Write> Tui<W> {
             restore();
         }
     }
+
+    /// The terminal went away (a hang-up): nothing more is written to it, restoring
+    /// included (there is nothing left to restore).
+    pub fn abandon(&mut self) {
+        if let Some(gone) = &self.gone {
+            gone.store(true, Ordering::SeqCst);
+        }
+        ACTIVE.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Tui {
     /// Raw mode, alternate screen, hidden cursor, bracketed paste; undone on drop.
     pub fn enter() -> anyhow::Result<Tui> {
+        let gone = Arc::new(AtomicBool::new(false));
         install_panic_hook();
         PANICKED.store(false, Ordering::SeqCst);
         enable_raw_mode()?;
@@ -94,11 +131,18 @@ impl Tui {
             EnableBracketedPaste
         )
         .map_err(anyhow::Error::from)
-        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())).map_err(Into::into));
+        .and_then(|()| {
+            let out = TermOut {
+                out: io::stdout(),
+                gone: gone.clone(),
+            };
+            Terminal::new(CrosstermBackend::new(out)).map_err(Into::into)
+        });
         match setup {
             Ok(terminal) => Ok(Tui {
                 terminal,
                 fixed: None,
+                gone: Some(gone),
             }),
             Err(e) => {
                 restore();

@@ -27,6 +27,28 @@ pub struct TokenInfo {
     pub ttl: u64,
     pub renewable: bool,
     pub policies: Vec<String>,
+    /// `entity_id` (empty for a token without an entity, the root token's say).
+    pub entity_id: String,
+    /// `meta.role_name` (AppRole) and `meta.username` (userpass, LDAP).
+    pub role_name: Option<String>,
+    pub username: Option<String>,
+}
+
+impl TokenInfo {
+    /// The identity as reports name it: the display name, qualified where it is shared
+    /// (`approle:ROLE`, `root`, `token:ENTITY`; vault.md "Trust").
+    pub fn identity(&self) -> String {
+        crate::domain::vault_identity::VaultIdentity::qualify(
+            &crate::domain::vault_identity::AuthFacts {
+                display_name: &self.display_name,
+                role_name: self.role_name.as_deref(),
+                username: self.username.as_deref(),
+                entity_id: Some(self.entity_id.as_str()),
+                root: self.policies.iter().any(|p| p == "root"),
+            },
+        )
+        .name
+    }
 }
 
 const LOOKUP_SELF: &str = "auth/token/lookup-self";
@@ -102,7 +124,7 @@ impl VaultClient {
                 Ok(Login {
                     refresh_at: refresh_at(info.ttl, Instant::now()),
                     renewable: info.renewable,
-                    display_name: Some(info.display_name),
+                    display_name: Some(info.identity()),
                     token,
                 })
             }
@@ -203,14 +225,32 @@ impl VaultClient {
             renewable: bool,
             #[serde(default)]
             policies: Vec<String>,
+            #[serde(default)]
+            entity_id: Option<String>,
+            #[serde(default)]
+            meta: Option<LookupMeta>,
+        }
+        #[derive(Deserialize)]
+        struct LookupMeta {
+            #[serde(default)]
+            role_name: Option<String>,
+            #[serde(default)]
+            username: Option<String>,
         }
         let l: Lookup = answer.json(LOOKUP_SELF)?;
+        let (role_name, username) = l
+            .data
+            .meta
+            .map_or((None, None), |m| (m.role_name, m.username));
         Ok(TokenInfo {
             display_name: l.data.display_name,
             accessor: l.data.accessor,
             ttl: l.data.ttl,
             renewable: l.data.renewable,
             policies: l.data.policies,
+            entity_id: l.data.entity_id.unwrap_or_default(),
+            role_name,
+            username,
         })
     }
 
@@ -239,7 +279,8 @@ impl VaultClient {
         Self::lookup_parse(&answer)
     }
 
-    /// The vault identity (`display_name`), looked up once.
+    /// The vault identity (its display name, qualified where it is shared: `approle:ROLE`,
+    /// `root`, `token:ENTITY`), looked up once.
     pub async fn identity(&self) -> Result<String, VaultError> {
         // Opening the session learns it on the way (token auth looks the token up): no
         // second lookup.
@@ -255,9 +296,9 @@ impl VaultClient {
         }
         let info = self.lookup_self().await?;
         if let Some(s) = self.session.lock().await.as_mut() {
-            s.display_name = Some(info.display_name.clone());
+            s.display_name = Some(info.identity());
         }
-        Ok(info.display_name)
+        Ok(info.identity())
     }
 }
 

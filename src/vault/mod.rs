@@ -1,5 +1,6 @@
 //! Vault mode (vault.md): OpenBao / HashiCorp Vault as the system of record. The only code
-//! that speaks to the vault; pure planning and policy text beside it.
+//! that speaks to the vault; policy text beside it (what a harvest writes is planned in
+//! `ops::vault_sync::plan`).
 
 pub mod client;
 pub mod error;
@@ -7,7 +8,6 @@ mod http;
 pub mod kv;
 pub mod login;
 pub mod path;
-pub mod plan;
 pub mod policy;
 pub mod record;
 pub mod routing;

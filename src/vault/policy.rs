@@ -118,7 +118,7 @@ pub fn policy(role: Role, scope: &Scope<'_>) -> Policy {
     let metadata = format!("{mount}/metadata/{prefix}/*");
     let view_data = format!("{mount}/data/{prefix}/_simsid/*");
     let view_metadata = format!("{mount}/metadata/{prefix}/_simsid/*");
-    let (about, rules) = match role {
+    let (about, mut rules) = match role {
         Role::Harvester => {
             let mut rules = vec![
                 Rule::new(data, HARVEST_DATA_CAPS),
@@ -164,7 +164,40 @@ pub fn policy(role: Role, scope: &Scope<'_>) -> Policy {
             vec![Rule::new(data, &["read"])],
         ),
     };
+    rules.extend(deny_unseen(mount));
     Policy { role, about, rules }
+}
+
+/// The stanzas every role's policy ends with: what the exposure report could not see,
+/// denied (a deny wins over any other policy the identity holds): turning an audit device
+/// off, reading raw storage, moving the mount so that its reads are under another path. A
+/// policy cannot forbid response wrapping; the report sees a wrapped read by its
+/// `wrap_info`.
+pub fn deny_unseen(mount: &str) -> Vec<Rule> {
+    let paths = [
+        "sys/audit".to_string(),
+        "sys/audit/*".to_string(),
+        "sys/raw".to_string(),
+        "sys/raw/*".to_string(),
+        "sys/remount".to_string(),
+        format!("sys/mounts/{mount}"),
+        format!("sys/mounts/{mount}/*"),
+    ];
+    paths
+        .into_iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let rule = Rule::new(path, &["deny"]);
+            if i == 0 {
+                rule.because(
+                    "denied whatever else this identity holds: what the exposure report could \
+                     not see (audit devices, raw storage, moving the mount)",
+                )
+            } else {
+                rule
+            }
+        })
+        .collect()
 }
 
 /// The harvester policy: writes and removes credentials under the prefix, and the team's
@@ -239,6 +272,29 @@ pub fn missing<'a>(needed: &[&'a str], granted: &[String]) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_role_denies_what_the_exposure_report_cannot_see() {
+        for p in [
+            harvester("kv", "simsid/APP", None),
+            viewer("kv", "simsid/APP"),
+            operator("kv", "simsid/APP"),
+            service("kv", "simsid/APP"),
+        ] {
+            for path in ["sys/audit/*", "sys/raw/*", "sys/remount", "sys/mounts/kv/*"] {
+                let stanza = format!("path \"{path}\" {{\n");
+                let at = p.find(&stanza).unwrap_or_else(|| panic!("{path}: {p}"));
+                assert!(
+                    p[at..]
+                        .lines()
+                        .take(3)
+                        .any(|l| l == "  capabilities = [\"deny\"]"),
+                    "{path}: {p}"
+                );
+            }
+            assert_eq!(p.matches("# simsid ").count(), 1, "one heading: {p}");
+        }
+    }
 
     #[test]
     fn policies_name_the_mount_and_prefix() {

@@ -9,7 +9,7 @@ use crate::support::common;
 
 use common::*;
 use secrecy::ExposeSecret;
-use simsid::simulator::Fault;
+use simsid_simulator::Fault;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_escapes() {

@@ -59,6 +59,11 @@ impl App {
                     }
                 }
             }
+            UserCommand::Reveal | UserCommand::Copy | UserCommand::Verify
+                if !self.secrets_offered() =>
+            {
+                self.warn(strings::FLASH_VIEWER_NO_SECRETS.to_string())
+            }
             UserCommand::Verify if matches!(self.screen(), Screen::Exposure(_)) => {
                 self.verify_listed(fx)
             }
@@ -349,6 +354,11 @@ impl App {
             return;
         };
         if cmd == UserCommand::Copy {
+            // A copy that could not reach the clipboard is never read (nor audited).
+            if self.clipboard_route == crate::tui::osc52::Route::TmuxBlocked {
+                self.warn(strings::FLASH_TMUX_CLIPBOARD.to_string());
+                return;
+            }
             fx.push(Effect::Copy { org, client_id });
             self.reading += 1;
             return;

@@ -22,7 +22,7 @@ use crossterm::event::KeyEvent;
 
 use crate::domain::{Capabilities, Refresh};
 use crate::domain::{OrgId, RunSummary};
-use crate::tui::action::{Action, Effect};
+use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::keys::{self, KeyScope};
 use crate::tui::services::{ConsoleOptions, Overview};
 use crate::tui::strings;
@@ -105,6 +105,13 @@ pub struct App {
     pub(crate) readonly: bool,
     /// A viewer's pull is under way.
     pulling: bool,
+    /// Whether this identity may read secrets (reveal, copy, verify): `None` until known
+    /// (a viewer's capabilities check at start, or the vault's answer to a first attempt).
+    secrets_readable: Option<bool>,
+    /// Keys pressed before the whole sites list was loaded (bounded).
+    deferred: Vec<KeyEvent>,
+    /// How a copy reaches the clipboard (inside tmux without the settings: it cannot).
+    clipboard_route: crate::tui::osc52::Route,
     pub(crate) theme: Theme,
     pub(crate) now: Instant,
     pub(crate) size: (u16, u16),
@@ -140,6 +147,9 @@ impl App {
             flash: None,
             readonly: options.readonly,
             pulling: false,
+            secrets_readable: None,
+            deferred: Vec::new(),
+            clipboard_route: crate::tui::osc52::Route::Plain,
             theme,
             now,
             size: (80, 24),
@@ -150,6 +160,21 @@ impl App {
             quit: false,
         };
         app.apply_overview(overview);
+        app
+    }
+
+    /// An app whose first frame shows the first screen of sites (`head`) and the totals
+    /// over all of them; [`Action::Started`] then asks for the whole list, and keys pressed
+    /// before it arrives are applied to it once it has.
+    pub fn with_head(
+        head: Overview,
+        totals: crate::store::SiteTotals,
+        options: ConsoleOptions,
+        theme: Theme,
+        now: Instant,
+    ) -> Self {
+        let mut app = App::new(head, options, theme, now);
+        app.sites.set_partial(totals.into());
         app
     }
 
@@ -255,7 +280,16 @@ impl App {
 
     /// Looks a key up in the key table and applies it.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        match keys::resolve(self.key_scope(), &key) {
+        let command = keys::resolve(self.key_scope(), &key);
+        // Until the whole sites list is in, keys wait for it (quitting does not): they are
+        // read again then, in the scope they will meet (a `/` opens the filter line).
+        if self.sites.is_partial() && command != Some(UserCommand::Quit) {
+            if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.push(key);
+            }
+            return Vec::new();
+        }
+        match command {
             Some(command) => self.update(Action::Key(command)),
             None => Vec::new(),
         }
@@ -272,8 +306,14 @@ impl App {
                 self.sites.cursor.clamp(self.sites.visible().len(), page);
             }
             Action::Key(command) => self.command(command, &mut fx),
-            Action::OverviewLoaded(Ok(overview)) => self.apply_overview(overview),
-            Action::OverviewLoaded(Err(e)) => self.error(strings::failed("reload", &e)),
+            Action::OverviewLoaded(Ok(overview)) => {
+                self.apply_overview(overview);
+                self.replay_deferred(&mut fx);
+            }
+            Action::OverviewLoaded(Err(e)) => {
+                self.error(strings::failed("reload", &e));
+                self.replay_deferred(&mut fx);
+            }
             Action::SiteLoaded { org, result } => {
                 let found = matches!(result, Ok(Some(_)));
                 self.site_loaded(&org, result);
@@ -288,21 +328,42 @@ impl App {
                 result,
             } => {
                 self.reading = self.reading.saturating_sub(1);
+                match &result {
+                    // The site's "exposed" line shows this reveal at once.
+                    Ok(_) if self.site_view_mut(&org).is_some() => {
+                        fx.push(Effect::LoadSiteExposure(org.clone()))
+                    }
+                    Ok(_) => {}
+                    Err(e) => self.learn_from_secret_error(e),
+                }
                 self.revealed(&org, client_id, result);
             }
             Action::Copied {
-                client_id, result, ..
+                org,
+                client_id,
+                result,
             } => {
                 self.reading = self.reading.saturating_sub(1);
                 match result {
                     Ok(()) => {
                         self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
                         self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
+                        if self.site_view_mut(&org).is_some() {
+                            fx.push(Effect::LoadSiteExposure(org));
+                        }
                     }
-                    Err(e) => self.error(strings::failed("copy", &e)),
+                    Err(e) => {
+                        self.learn_from_secret_error(&e);
+                        self.error(strings::failed("copy", &e));
+                    }
                 }
             }
-            Action::Verified { org, result } => self.verified(&org, result),
+            Action::Verified { org, result } => {
+                if let Err(e) = &result {
+                    self.learn_from_secret_error(e);
+                }
+                self.verified(&org, result);
+            }
             Action::Harvest(events) => {
                 let now = self.now;
                 if let Some(h) = self.harvest.as_mut().filter(|h| h.running()) {
@@ -338,11 +399,21 @@ impl App {
             }
             Action::ListedVerified(result) => self.listed_verified(result),
             Action::Started => {
+                if self.sites.is_partial() {
+                    fx.push(Effect::LoadAllSites);
+                }
                 if self.caps.refresh == Refresh::Pull {
                     self.start_pull(&mut fx);
+                    fx.push(Effect::CheckSecretsAccess);
                 }
             }
             Action::Pulled(result) => self.pulled(result, &mut fx),
+            Action::ClipboardRoute(route) => self.clipboard_route = route,
+            Action::SecretsAccess(may) => {
+                if may.is_some() {
+                    self.secrets_readable = may;
+                }
+            }
         }
         self.mask_covered_sites();
         self.clear_stale_reveal_flash();
@@ -458,6 +529,38 @@ impl App {
         fx.push(Effect::Pull);
     }
 
+    /// Keys pressed while only the first screen of sites was loaded, applied in order now
+    /// that the whole list is (the list they move, sort and filter).
+    fn replay_deferred(&mut self, fx: &mut Vec<Effect>) {
+        self.sites_partial_done();
+        for key in std::mem::take(&mut self.deferred) {
+            fx.extend(self.handle_key(key));
+        }
+    }
+
+    /// The whole list is in (or could not be read): the first screen is all there is.
+    fn sites_partial_done(&mut self) {
+        if self.sites.is_partial() {
+            let page = self.page();
+            let rows = self.sites.rows().to_vec();
+            self.sites.replace_rows(rows, page);
+        }
+    }
+
+    /// Whether reveal, copy and verify are offered: not when the vault said this identity
+    /// may not read secrets (a viewer with the viewer policy).
+    pub fn secrets_offered(&self) -> bool {
+        self.secrets_readable != Some(false)
+    }
+
+    /// A reveal, copy or verify failed: a vault's refusal means this identity may not read
+    /// secrets, and the console stops offering them.
+    pub(crate) fn learn_from_secret_error(&mut self, error: &str) {
+        if self.caps.reveal.is_none() && refused_by_vault(error) {
+            self.secrets_readable = Some(false);
+        }
+    }
+
     /// Whether a pull is under way.
     pub fn pulling(&self) -> bool {
         self.pulling
@@ -502,4 +605,13 @@ impl App {
     pub(crate) fn error(&mut self, text: String) {
         self.set_flash(Level::Error, text);
     }
+}
+
+/// The most keys kept while the sites list loads.
+const MAX_DEFERRED: usize = 256;
+
+/// Whether an error is the vault refusing this identity (HTTP 403, permission denied).
+fn refused_by_vault(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("permission denied") || e.contains("403")
 }

@@ -166,7 +166,14 @@ impl super::App {
         let message = match &result {
             Ok(results) => {
                 let ok = results.iter().filter(|r| r.ok).count();
-                (Level::Info, strings::verified(ok, results.len() - ok))
+                let refused = results.iter().filter(|r| !r.ok && r.refused).count();
+                let errors = results.len() - ok - refused;
+                let level = if refused + errors == 0 {
+                    Level::Info
+                } else {
+                    Level::Error
+                };
+                (level, strings::verified(ok, refused, errors))
             }
             Err(e) => (Level::Error, strings::failed("verify", e)),
         };

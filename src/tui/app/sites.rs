@@ -59,6 +59,19 @@ impl SortColumn {
 
 pub use crate::filter::StatusView;
 
+impl From<crate::store::SiteTotals> for Counts {
+    fn from(t: crate::store::SiteTotals) -> Self {
+        Counts {
+            sites: t.sites,
+            authorised: t.authorised,
+            unauthorised: t.unauthorised,
+            unknown: t.unknown,
+            stale: t.stale,
+            changed: t.changed,
+        }
+    }
+}
+
 /// The header's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -70,12 +83,19 @@ pub struct Counts {
     pub changed: usize,
 }
 
+/// The characters of the " (stale)" mark after a stale site's name.
+const STALE_MARK: usize = 8;
+
 /// The loaded sites and how they are currently listed.
 #[derive(Debug, Clone, Default)]
 pub struct SiteList {
     rows: Vec<SiteRow>,
     /// Lower-cased name, DfE, DENI, organisation id of each row.
     lower: Vec<[String; 4]>,
+    /// The rows in name order (lower-cased name, then organisation id), and each row's
+    /// place in it: sorting compares these numbers, never the names again.
+    by_name: Vec<usize>,
+    name_rank: Vec<u32>,
     by_org: HashMap<OrgId, usize>,
     sorted: Vec<usize>,
     visible: Vec<usize>,
@@ -86,6 +106,13 @@ pub struct SiteList {
     filter: Filter,
     filter_error: Option<String>,
     counts: Counts,
+    /// The longest name (with its "(stale)" mark), in characters: the room a name asks.
+    longest_name: usize,
+    /// Whether any row has a DfE code, a DENI number (an empty column is left out).
+    any_dfe: bool,
+    any_deni: bool,
+    /// While only the first screen of rows is loaded: the totals over every site.
+    partial: Option<Counts>,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -106,7 +133,27 @@ impl SiteList {
         self.restore_selection(keep.and_then(|org| self.by_org.get(&org).copied()), page);
     }
 
+    /// Only the first screen of rows is loaded; `totals` are over every site (until the
+    /// whole list replaces them).
+    pub fn set_partial(&mut self, totals: Counts) {
+        self.partial = Some(totals);
+    }
+
+    /// Whether only the first screen of rows is loaded.
+    pub fn is_partial(&self) -> bool {
+        self.partial.is_some()
+    }
+
+    /// How many sites are listed and loaded (while partial: the totals).
+    pub fn listed_of(&self) -> (usize, usize) {
+        match self.partial {
+            Some(t) => (t.sites, t.sites),
+            None => (self.visible.len(), self.rows.len()),
+        }
+    }
+
     fn load(&mut self, rows: Vec<SiteRow>) {
+        self.partial = None;
         self.lower = rows
             .iter()
             .map(|r| {
@@ -138,7 +185,26 @@ impl SiteList {
             counts.changed += usize::from(r.badge.is_some());
         }
         self.counts = counts;
+        self.longest_name = rows
+            .iter()
+            .map(|r| r.site.name.chars().count() + if r.stale { STALE_MARK } else { 0 })
+            .max()
+            .unwrap_or(0);
+        self.any_dfe = rows.iter().any(|r| r.site.dfe_code.is_some());
+        self.any_deni = rows.iter().any(|r| r.site.deni_number.is_some());
         self.rows = rows;
+        let mut by_name: Vec<usize> = (0..self.rows.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            self.lower[a][0]
+                .cmp(&self.lower[b][0])
+                .then_with(|| self.rows[a].site.org_id.cmp(&self.rows[b].site.org_id))
+        });
+        let mut name_rank = vec![0u32; self.rows.len()];
+        for (rank, &i) in by_name.iter().enumerate() {
+            name_rank[i] = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        self.by_name = by_name;
+        self.name_rank = name_rank;
         self.sort_rows();
         self.refilter();
     }
@@ -153,9 +219,19 @@ impl SiteList {
         &self.visible
     }
 
+    /// The longest name's room, in characters (with a stale site's mark).
+    pub fn longest_name(&self) -> usize {
+        self.longest_name
+    }
+
+    /// Whether any row has a DfE code and a DENI number.
+    pub fn codes_present(&self) -> (bool, bool) {
+        (self.any_dfe, self.any_deni)
+    }
+
     /// The header's counts (over all rows).
     pub fn counts(&self) -> Counts {
-        self.counts
+        self.partial.unwrap_or(self.counts)
     }
 
     pub fn sort(&self) -> (SortColumn, bool) {
@@ -190,6 +266,7 @@ impl SiteList {
     /// Sets the filter text and narrows the list (an invalid regex leaves it unfiltered).
     pub fn set_filter(&mut self, text: &str, page: usize) {
         self.filter_text = text.to_string();
+        let previous = std::mem::replace(&mut self.filter, Filter::All);
         match Filter::parse(text) {
             Ok(f) => {
                 self.filter = f;
@@ -201,7 +278,19 @@ impl SiteList {
             }
         }
         let keep = self.selected_index();
-        self.refilter();
+        // Typing on: a row the longer text matches also matched the shorter one, so only
+        // the rows listed now are looked at again.
+        let narrowing = matches!(
+            (&previous, &self.filter),
+            (Filter::Plain { needle: old, invert: false }, Filter::Plain { needle: new, invert: false })
+                if new.contains(old.as_str())
+        );
+        if narrowing {
+            let candidates = std::mem::take(&mut self.visible);
+            self.visible = self.matching(candidates);
+        } else {
+            self.refilter();
+        }
         self.restore_selection(keep, page);
     }
 
@@ -264,22 +353,48 @@ impl SiteList {
     }
 
     fn sort_rows(&mut self) {
-        let mut order: Vec<usize> = (0..self.rows.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.compare(a, b));
+        if self.sort == SortColumn::Name {
+            self.sorted = self.by_name.clone();
+            if self.reverse {
+                self.sorted.reverse();
+            }
+            return;
+        }
+        let mut order = self.by_name.clone();
+        // Stable over the name order: ties keep it without comparing names again.
+        order.sort_by(|&a, &b| self.primary(a, b));
         self.sorted = order;
     }
 
-    fn refilter(&mut self) {
+    /// The rows of `candidates` (in their order) the status view and the filter keep.
+    fn matching(&self, candidates: Vec<usize>) -> Vec<usize> {
         let (rows, lower, filter, view) = (&self.rows, &self.lower, &self.filter, self.view);
-        self.visible = self
-            .sorted
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let row = &rows[i];
-                view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
-            })
-            .collect();
+        match filter {
+            // One searcher for the whole list, not one per field.
+            Filter::Plain { needle, invert } => {
+                let finder = memchr::memmem::Finder::new(needle.as_bytes());
+                candidates
+                    .into_iter()
+                    .filter(|&i| {
+                        let hit = lower[i].iter().any(|f| finder.find(f.as_bytes()).is_some());
+                        view.includes(&rows[i]) && hit != *invert
+                    })
+                    .collect()
+            }
+            _ => candidates
+                .into_iter()
+                .filter(|&i| {
+                    let row = &rows[i];
+                    view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
+                })
+                .collect(),
+        }
+    }
+
+    fn refilter(&mut self) {
+        let view = self.view;
+        let rows = &self.rows;
+        self.visible = self.matching(self.sorted.clone());
         // The onboarding queue: the site waiting longest first (the column sort breaks ties).
         if view == StatusView::Unauthorised {
             self.visible.sort_by_key(|&i| {
@@ -289,12 +404,13 @@ impl SiteList {
         }
     }
 
-    fn compare(&self, a: usize, b: usize) -> Ordering {
+    /// The sort column's order of two rows (names break ties: see [`Self::sort_rows`]).
+    fn primary(&self, a: usize, b: usize) -> Ordering {
         let (ra, rb) = (&self.rows[a], &self.rows[b]);
         let rev = self.reverse;
         // Columns that may be empty keep empty cells last in both directions.
-        let primary = match self.sort {
-            SortColumn::Name => Ordering::Equal,
+        match self.sort {
+            SortColumn::Name => directed(self.name_rank[a].cmp(&self.name_rank[b]), rev),
             SortColumn::Dfe => none_last(ra.site.dfe_code.as_ref(), rb.site.dfe_code.as_ref(), rev),
             SortColumn::Deni => none_last(
                 ra.site.deni_number.as_ref(),
@@ -311,16 +427,7 @@ impl SiteList {
                 none_last(ra.last_changed.as_ref(), rb.last_changed.as_ref(), rev)
             }
             SortColumn::Change => directed(badge_rank(ra.badge).cmp(&badge_rank(rb.badge)), rev),
-        };
-        let by_name = self.lower[a][0]
-            .cmp(&self.lower[b][0])
-            .then_with(|| ra.site.org_id.cmp(&rb.site.org_id));
-        let by_name = if rev && self.sort == SortColumn::Name {
-            by_name.reverse()
-        } else {
-            by_name
-        };
-        primary.then(by_name)
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::tui::action::UserCommand;
 use crate::tui::app::flash::Level;
 use crate::tui::app::{App, InputKind, Screen};
 use crate::tui::{format, keys, strings};
@@ -86,10 +87,9 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
                 let list = app.sites();
                 let (col, reverse) = list.sort();
                 let arrow = if reverse { "▼" } else { "▲" };
+                let (listed, of) = list.listed_of();
                 spans.push(Span::raw(format!(
-                    "{} of {} · view {} · sort {} {arrow}",
-                    list.visible().len(),
-                    list.rows().len(),
+                    "{listed} of {of} · view {} · sort {} {arrow}",
                     list.view().label(),
                     col.label(),
                 )));
@@ -162,20 +162,31 @@ pub fn message(app: &App, frame: &mut Frame, area: Rect) {
 /// `--readonly` are crossed out and marked. When the line is too narrow, the least useful
 /// global hints go first ([`keys::FOOTER_DROP_ORDER`]), help and quit stay.
 pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
+    // What this identity may not do is not offered (a viewer without the operator policy).
     let mut hints: Vec<(&keys::Binding, bool)> = keys::footer(app.key_scope())
         .into_iter()
+        .filter(|b| app.secrets_offered() || !reads_secrets(b.command))
         .map(|b| (b, b.scope == keys::KeyScope::Global))
         .collect();
+    let viewer = app.caps.refresh == crate::domain::Refresh::Pull;
+    let hint = |b: &keys::Binding| -> &'static str {
+        if viewer && b.command == UserCommand::Harvest {
+            strings::HINT_PULL
+        } else {
+            b.hint
+        }
+    };
     let width = |hints: &[(&keys::Binding, bool)]| -> usize {
         hints
             .iter()
             .map(|(b, _)| {
-                let off = if app.readonly && b.writes {
-                    strings::FOOTER_OFF.chars().count()
-                } else {
-                    0
-                };
-                b.label.chars().count() + 1 + b.hint.chars().count() + off + 2
+                let off =
+                    if app.readonly && b.writes && !(viewer && b.command == UserCommand::Harvest) {
+                        strings::FOOTER_OFF.chars().count()
+                    } else {
+                        0
+                    };
+                b.label.chars().count() + 1 + hint(b).chars().count() + off + 2
             })
             .sum::<usize>()
             + 1
@@ -189,7 +200,8 @@ pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
     }
     let mut spans = vec![Span::raw(" ")];
     for (b, _) in hints {
-        let off = app.readonly && b.writes;
+        // A viewer's R pulls: not a write, so not off in a read-only console either.
+        let off = app.readonly && b.writes && !(viewer && b.command == UserCommand::Harvest);
         let (key_style, hint_style) = if off {
             (app.theme.off, app.theme.off)
         } else {
@@ -197,11 +209,19 @@ pub fn footer(app: &App, frame: &mut Frame, area: Rect) {
         };
         spans.push(Span::styled(b.label, key_style));
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(b.hint, hint_style));
+        spans.push(Span::styled(hint(b), hint_style));
         if off {
             spans.push(Span::styled(strings::FOOTER_OFF, app.theme.dim));
         }
         spans.push(Span::raw("  "));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Whether a command reads a school's secret (reveal, copy, verify).
+fn reads_secrets(command: UserCommand) -> bool {
+    matches!(
+        command,
+        UserCommand::Reveal | UserCommand::Copy | UserCommand::Verify
+    )
 }

@@ -3,6 +3,7 @@
 //! hold, which would make small terminals flicker and snapshots unstable).
 
 use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
 
 /// Cuts up to `height` rows off the top of `area`.
 pub fn take_top(area: &mut Rect, height: u16) -> Rect {
@@ -93,6 +94,66 @@ pub fn columns(total: u16, spacing: u16, highlight: u16, cols: &[Col]) -> Vec<Co
     w.into_iter().map(Constraint::Length).collect()
 }
 
+/// Widths for a table with a header line whose labels are never cut: each column is at
+/// least as wide as its label; when even the smallest widths do not fit (a protected
+/// column, of rank `u8::MAX - 1` or more, counted whole), fixed columns are dropped,
+/// lowest `rank` first (`None`), and the rest laid out by [`columns`].
+pub fn labelled(
+    total: u16,
+    spacing: u16,
+    highlight: u16,
+    cols: &[(&str, Col)],
+) -> Vec<Option<u16>> {
+    let label_w = |l: &str| u16::try_from(unicode_width(l)).unwrap_or(u16::MAX);
+    let adjusted: Vec<Col> = cols
+        .iter()
+        .map(|(label, c)| {
+            let min = c.min.max(label_w(label));
+            Col {
+                min,
+                pref: c.pref.max(min),
+                ..*c
+            }
+        })
+        .collect();
+    let mut kept: Vec<usize> = (0..cols.len()).collect();
+    loop {
+        let gaps = spacing.saturating_mul(u16::try_from(kept.len().saturating_sub(1)).unwrap_or(0));
+        let least: u16 = kept.iter().fold(0u16, |a, &i| {
+            let c = adjusted[i];
+            a.saturating_add(if c.rank >= u8::MAX - 1 && !c.flex {
+                c.pref
+            } else {
+                c.min
+            })
+        });
+        let fits = least.saturating_add(gaps).saturating_add(highlight) <= total;
+        let droppable = kept
+            .iter()
+            .copied()
+            .filter(|&i| !adjusted[i].flex)
+            .min_by_key(|&i| (adjusted[i].rank, i));
+        match droppable {
+            Some(i) if !fits && adjusted[i].rank < u8::MAX - 1 => kept.retain(|&k| k != i),
+            _ => break,
+        }
+    }
+    let laid: Vec<Col> = kept.iter().map(|&i| adjusted[i]).collect();
+    let widths = columns(total, spacing, highlight, &laid);
+    let mut out = vec![None; cols.len()];
+    for (&i, w) in kept.iter().zip(widths) {
+        if let Constraint::Length(n) = w {
+            out[i] = Some(n);
+        }
+    }
+    out
+}
+
+/// The display width of `s` (one column a character, two for wide ones).
+fn unicode_width(s: &str) -> usize {
+    Line::from(s).width()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +181,21 @@ mod tests {
             let sum: u16 = widths(&columns(total, 1, 1, &cols)).iter().sum();
             assert!(sum <= total.saturating_sub(3), "{total}");
         }
+    }
+
+    #[test]
+    fn labels_are_whole_and_low_ranks_give_way() {
+        let cols = [
+            ("Name", Col::flex(10)),
+            ("Organisation", Col::fixed(9, 4, 0)),
+            ("Changed", Col::fixed(10, 3, 1)),
+        ];
+        // Room for all: nothing dropped, no column narrower than its label.
+        assert_eq!(labelled(40, 1, 1, &cols), [Some(15), Some(12), Some(10)]);
+        // Not room for every label: the rank-0 column goes, the name takes its room.
+        assert_eq!(labelled(28, 1, 1, &cols), [Some(16), None, Some(10)]);
+        // Flexible columns are never dropped.
+        assert!(labelled(5, 1, 1, &cols)[0].is_some());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The site screen: the site's details, its credentials (secrets masked, fingerprint
 //! beside) and a panel for the selected credential, where a revealed secret is shown.
 
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
@@ -163,6 +163,49 @@ fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -
     }
 }
 
+/// The credential table's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CredCol {
+    Client,
+    Secret,
+    Description,
+    FirstSeen,
+    Changed,
+    Stale,
+    Verify,
+    Exposed,
+    Error,
+}
+
+/// One cell of the credential table.
+fn cred_cell<'a>(
+    app: &App,
+    view: &SiteView,
+    c: &CredentialRow,
+    col: CredCol,
+    wide: bool,
+) -> Cell<'a> {
+    let t = &app.theme;
+    match col {
+        CredCol::Client => Cell::from(format::clean(&c.client_id)),
+        CredCol::Secret => secret_cell(app, view, c),
+        CredCol::Description => Cell::from(format::opt(c.description.as_deref()).to_string()),
+        CredCol::FirstSeen => Cell::from(format::time(&c.first_seen)),
+        CredCol::Changed if wide => Cell::from(format::time(&c.last_changed)),
+        CredCol::Changed => Cell::from(format::date(&c.last_changed)),
+        CredCol::Stale => Cell::from(format::yes_no(c.stale)).style(if c.stale {
+            t.warning
+        } else {
+            Style::new()
+        }),
+        CredCol::Verify => verify_cell(app, view, c),
+        CredCol::Exposed => exposed_cell(app, view, c, wide),
+        CredCol::Error => {
+            Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error)
+        }
+    }
+}
+
 /// The longest a client id column asks for (a longer id is cut with `…`).
 const CLIENT_MAX: u16 = 64;
 
@@ -186,66 +229,76 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
     let selected = view.cursor.selected();
     let offset = window(selected, view.cursor.offset(), creds.len(), height);
     let end = (offset + height).min(creds.len());
+    // Client ids are shown whole: the description gives way first, then whole columns
+    // (dates, then stale) rather than any header being cut; the id only once every other
+    // column is at its smallest.
+    let client = client_column(creds);
+    let cols: Vec<(CredCol, &str, Col)> = if wide {
+        vec![
+            (CredCol::Client, strings::COL_CLIENT, client),
+            (
+                CredCol::Secret,
+                strings::COL_SECRET,
+                Col::fixed(SECRET_W, SECRET_W, 9),
+            ),
+            (CredCol::Description, strings::COL_DESCRIPTION, Col::flex(4)),
+            (
+                CredCol::FirstSeen,
+                strings::COL_FIRST_SEEN,
+                Col::fixed(16, 16, 0),
+            ),
+            (
+                CredCol::Changed,
+                strings::COL_CHANGED,
+                Col::fixed(16, 16, 1),
+            ),
+            (CredCol::Stale, strings::COL_STALE, Col::fixed(5, 5, 3)),
+            (CredCol::Verify, strings::COL_VERIFY, Col::fixed(7, 7, 4)),
+            (CredCol::Exposed, strings::COL_EXPOSED, Col::fixed(7, 7, 5)),
+            (CredCol::Error, strings::COL_ERROR, Col::flex(3)),
+        ]
+    } else {
+        vec![
+            (CredCol::Client, strings::COL_CLIENT, client),
+            (
+                CredCol::Secret,
+                strings::COL_SECRET,
+                Col::fixed(SECRET_W, 20, 9),
+            ),
+            (CredCol::Description, strings::COL_DESCRIPTION, Col::flex(8)),
+            (
+                CredCol::Changed,
+                strings::COL_CHANGED_SHORT,
+                Col::fixed(10, 10, 0),
+            ),
+            (CredCol::Stale, strings::COL_STALE, Col::fixed(5, 5, 1)),
+            (CredCol::Verify, strings::COL_VERIFY, Col::fixed(7, 7, 3)),
+            (CredCol::Exposed, strings::COL_EXPOSED, Col::fixed(7, 7, 4)),
+        ]
+    };
+    let laid: Vec<(&str, Col)> = cols.iter().map(|(_, l, c)| (*l, *c)).collect();
+    let fitted = fit::labelled(area.width, 1, 1, &laid);
+    let shown: Vec<(CredCol, &str, u16)> = cols
+        .iter()
+        .zip(&fitted)
+        .filter_map(|((k, l, _), w)| w.map(|w| (*k, *l, w)))
+        .collect();
     let rows: Vec<Row> = creds[offset..end]
         .iter()
         .map(|c| {
-            let mut cells = vec![
-                Cell::from(format::clean(&c.client_id)),
-                secret_cell(app, view, c),
-                Cell::from(format::opt(c.description.as_deref()).to_string()),
-            ];
-            if wide {
-                cells.push(Cell::from(format::time(&c.first_seen)));
-                cells.push(Cell::from(format::time(&c.last_changed)));
-            } else {
-                cells.push(Cell::from(format::date(&c.last_changed)));
-            }
-            cells.push(Cell::from(format::yes_no(c.stale)).style(if c.stale {
-                t.warning
-            } else {
-                Style::new()
-            }));
-            cells.push(verify_cell(app, view, c));
-            cells.push(exposed_cell(app, view, c, wide));
-            if wide {
-                cells.push(
-                    Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error),
-                );
-            }
-            Row::new(cells)
+            Row::new(
+                shown
+                    .iter()
+                    .map(|(k, _, _)| cred_cell(app, view, c, *k, wide))
+                    .collect::<Vec<_>>(),
+            )
         })
         .collect();
-    // Client ids are shown whole: the description and the dates give way first, the id
-    // only once every other column is at its smallest.
-    let client = client_column(creds);
-    let (headers, cols): (Vec<&str>, Vec<Col>) = if wide {
-        [
-            (strings::COL_CLIENT, client),
-            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 2)),
-            (strings::COL_DESCRIPTION, Col::flex(4)),
-            (strings::COL_FIRST_SEEN, Col::fixed(16, 10, 0)),
-            (strings::COL_CHANGED, Col::fixed(16, 10, 1)),
-            (strings::COL_STALE, Col::fixed(5, 3, 3)),
-            (strings::COL_VERIFY, Col::fixed(7, 3, 4)),
-            (strings::COL_EXPOSED, Col::fixed(7, 3, 5)),
-            (strings::COL_ERROR, Col::flex(3)),
-        ]
-        .into_iter()
-        .unzip()
-    } else {
-        [
-            (strings::COL_CLIENT, client),
-            (strings::COL_SECRET, Col::fixed(SECRET_W, 8, 1)),
-            (strings::COL_DESCRIPTION, Col::flex(8)),
-            (strings::COL_CHANGED_SHORT, Col::fixed(10, 5, 0)),
-            (strings::COL_STALE, Col::fixed(5, 3, 2)),
-            (strings::COL_VERIFY, Col::fixed(7, 3, 3)),
-            (strings::COL_EXPOSED_SHORT, Col::fixed(4, 3, 4)),
-        ]
-        .into_iter()
-        .unzip()
-    };
-    let widths = fit::columns(area.width, 1, 1, &cols);
+    let headers: Vec<&str> = shown.iter().map(|(_, l, _)| *l).collect();
+    let widths: Vec<Constraint> = shown
+        .iter()
+        .map(|(_, _, w)| Constraint::Length(*w))
+        .collect();
     let table = Table::new(rows, widths)
         .header(Row::new(headers).style(t.header))
         .column_spacing(1)

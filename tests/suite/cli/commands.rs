@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use simsid::simulator::Fault;
+use simsid_simulator::Fault;
 
 fn org_with_dfe(sites: &Value) -> (String, String) {
     let s = sites
@@ -181,7 +181,7 @@ async fn commands_json_and_exit_codes() {
         .iter()
         .all(|r| r["ok"] == true && r["error"].is_null()));
     let oid = simsid::domain::OrgId::parse(&org).unwrap();
-    assert!(sim.control().withdraw_client(&oid, &client_id));
+    assert!(sim.control().withdraw_client(&oid.to_sim(), &client_id));
     let o = simsid(&env, &["verify", &dfe, "--json"]).await;
     assert_eq!(o.status.code(), Some(5));
     let v = json(&o);
@@ -360,7 +360,7 @@ async fn wrong_store_key_fails_clearly_and_leaves_files_untouched() {
 /// Waits until the simulator has answered `n` API calls: the harvest is under way, well past
 /// start-up (signal handlers installed, site list fetched). The 60 s bound is only a last
 /// guard against a hang; the wait ends on the counter.
-fn wait_for_clients_calls(control: &simsid::simulator::SimControl, n: u64) {
+fn wait_for_clients_calls(control: &simsid_simulator::SimControl, n: u64) {
     for _ in 0..1200 {
         if control.stats().api_requests >= n {
             return;

@@ -10,7 +10,7 @@ use crate::support::common;
 
 use common::*;
 use serde_json::Value;
-use simsid::simulator::{Fault, SiteText};
+use simsid_simulator::{Fault, SiteText};
 
 /// `Name (00BDDE5C…)` for `org` named `name`.
 fn label(name: &str, org: &str) -> String {

@@ -7,7 +7,7 @@ use crate::support::common;
 use crate::support::hostile::*;
 
 use common::*;
-use simsid::simulator::SiteText;
+use simsid_simulator::SiteText;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ambiguous_dfe_code_shows_reveals_and_verifies_nothing() {

@@ -11,7 +11,7 @@ use crate::support::hostile::*;
 
 use common::*;
 use simsid::domain::OrgId;
-use simsid::simulator::{Simulator, SiteText};
+use simsid_simulator::{Simulator, SiteText};
 
 /// A school name that tries everything: OSC 52 (clipboard), OSC 0 (title), clear screen,
 /// colour, a line feed that would forge a row, C1 CSI, NUL and a bidi override.
@@ -36,7 +36,7 @@ async fn hostile_sim(seed: u64, client: bool) -> (Simulator, OrgId) {
             .control()
             .push_client(&site.org_id, hostile_client("hostile-secret-Qx71")));
     }
-    (sim, site.org_id)
+    (sim, site.org_id.to_domain())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +51,7 @@ async fn sites_show_history_and_harvest_escape_remote_text() {
     // The hostile client arrives with the next harvest: its diff line is escaped.
     assert!(sim
         .control()
-        .push_client(&org, hostile_client("hostile-secret-Qx71")));
+        .push_client(&org.to_sim(), hostile_client("hostile-secret-Qx71")));
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);

@@ -595,10 +595,45 @@ fn verify_shows_results_per_credential() {
     let view = app.site_view().unwrap();
     assert!(view.verify_for(MAIN_CLIENT).unwrap().unwrap().ok);
     assert!(!view.verify_for(BACKUP_CLIENT).unwrap().unwrap().ok);
-    assert_eq!(app.flash().unwrap().text, "verify: 1 ok, 1 refused");
+    assert_eq!(
+        app.flash().unwrap().text,
+        "verify: 1 ok, 1 refused, 0 errors"
+    );
     ch(&mut app, 'j');
     let text = screen_text(&app, 80, 24);
     assert!(text.contains("refused: invalid_client"), "{text}");
+}
+
+/// Issue 23 item 7: a credential the STS could not be asked about (the vault refused us,
+/// the network, the configuration) is an error, never counted as refused.
+#[test]
+fn verify_summary_separates_ok_refused_and_error() {
+    let mut app = app();
+    open_st_marys(&mut app);
+    ch(&mut app, 'v');
+    app.update(Action::Verified {
+        org: org(ST_MARYS),
+        result: Ok(vec![
+            VerifyResult {
+                client_id: MAIN_CLIENT.into(),
+                ok: false,
+                refused: false,
+                error: Some("cannot reach http://127.0.0.1:9/token".into()),
+            },
+            VerifyResult {
+                client_id: BACKUP_CLIENT.into(),
+                ok: false,
+                refused: true,
+                error: Some("invalid_client".into()),
+            },
+        ]),
+    });
+    assert_eq!(
+        app.flash().unwrap().text,
+        "verify: 0 ok, 1 refused, 1 error"
+    );
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("error"), "{text}");
 }
 
 // ---------- read-only ----------
@@ -1054,7 +1089,7 @@ fn viewer(readonly: bool) -> simsid::tui::App {
         refresh: simsid::tui::Refresh::Pull,
         refresh_one: false,
         reveal: None,
-        header: "view from vault https://vault.example:8200".into(),
+        header: "view from vault vault.example:8200".into(),
         reads_vault: true,
     };
     app_with(overview, readonly)
@@ -1073,7 +1108,10 @@ fn pulled(changed: bool) -> simsid::domain::Pulled {
 #[test]
 fn a_viewer_pulls_when_the_console_starts_and_on_r_and_never_harvests() {
     let mut app = viewer(false);
-    assert_eq!(app.update(Action::Started), [Effect::Pull]);
+    assert_eq!(
+        app.update(Action::Started),
+        [Effect::Pull, Effect::CheckSecretsAccess]
+    );
     assert!(app.pulling());
     // One pull at a time: R while one runs asks for nothing more.
     assert!(ch(&mut app, 'R').is_empty());
@@ -1111,11 +1149,166 @@ fn a_viewer_pulls_when_the_console_starts_and_on_r_and_never_harvests() {
 #[test]
 fn a_readonly_viewer_still_pulls_and_a_harvesting_profile_does_not_pull_at_start() {
     let mut app = viewer(true);
-    assert_eq!(app.update(Action::Started), [Effect::Pull]);
+    assert_eq!(
+        app.update(Action::Started),
+        [Effect::Pull, Effect::CheckSecretsAccess]
+    );
     app.update(Action::Pulled(Ok(pulled(false))));
     assert_eq!(ch(&mut app, 'R'), [Effect::Pull]);
     let mut local = app_with(overview(), false);
     assert!(local.update(Action::Started).is_empty());
     assert!(ch(&mut local, 'R').is_empty());
     assert_eq!(local.confirm(), Some(&Confirm::Harvest));
+}
+
+/// Issue 23 item 6: the footer says `R pull`; once the vault said this identity may not
+/// read secrets, reveal, copy and verify are no longer offered, and pressing them says why
+/// (nothing is asked of the vault).
+#[test]
+fn a_viewer_without_the_operator_policy_is_not_offered_secrets() {
+    let mut app = viewer(false);
+    app.update(Action::Started);
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("R pull"), "{text}");
+    assert!(!text.contains("R harvest"), "{text}");
+    // The header fits 80 columns: the vault address without its scheme.
+    assert!(
+        text.contains("view from vault vault.example:8200"),
+        "{text}"
+    );
+
+    key(&mut app, KeyCode::Enter);
+    let offered = footer_of(&screen_text(&app, 80, 24));
+    assert!(
+        offered.contains("r reveal") && offered.contains("c copy"),
+        "{offered}"
+    );
+    app.update(Action::SecretsAccess(Some(false)));
+    let text = footer_of(&screen_text(&app, 80, 24));
+    for hint in ["r reveal", "c copy", "v verify"] {
+        assert!(!text.contains(hint), "{hint} still offered:\n{text}");
+    }
+    for c in ['r', 'c', 'v'] {
+        assert!(ch(&mut app, c).is_empty(), "{c} asks nothing");
+        assert!(app.confirm().is_none());
+        let flash = app.flash().unwrap();
+        assert!(
+            flash.text.contains("may not read secrets"),
+            "{c}: {flash:?}"
+        );
+    }
+}
+
+/// The footer: the screen's last line.
+fn footer_of(text: &str) -> String {
+    text.lines().last().unwrap_or_default().to_string()
+}
+
+/// Without a capabilities answer, the vault's refusal of a first reveal teaches the same.
+#[test]
+fn a_viewer_learns_from_a_refused_reveal() {
+    let mut app = viewer(false);
+    app.update(Action::Started);
+    app.update(Action::SecretsAccess(None));
+    open_st_marys(&mut app);
+    assert!(footer_of(&screen_text(&app, 80, 24)).contains("r reveal"));
+    ch(&mut app, 'r');
+    ch(&mut app, 'y');
+    app.update(Action::Revealed {
+        org: org(ST_MARYS),
+        client_id: MAIN_CLIENT.into(),
+        result: Err("vault: permission denied (403) on secret/data/simsid/x".into()),
+    });
+    let text = screen_text(&app, 80, 24);
+    assert!(!footer_of(&text).contains("r reveal"), "{text}");
+    assert!(ch(&mut app, 'c').is_empty());
+}
+
+/// Issue 23 item 9: inside tmux that passes no clipboard write on, `c` reads nothing and
+/// says which tmux setting is needed; with a route, it copies and the site's exposure
+/// line is reloaded at once.
+#[test]
+fn copy_inside_tmux_without_the_setting_says_so_and_reads_nothing() {
+    let mut app = app();
+    open_st_marys(&mut app);
+    app.update(Action::ClipboardRoute(
+        simsid::tui::osc52::Route::TmuxBlocked,
+    ));
+    assert!(ch(&mut app, 'c').is_empty());
+    let flash = app.flash().unwrap();
+    assert!(flash.text.contains("set -g set-clipboard on"), "{flash:?}");
+    assert!(!flash.text.contains("copied"), "{flash:?}");
+
+    app.update(Action::ClipboardRoute(simsid::tui::osc52::Route::Plain));
+    let fx = ch(&mut app, 'c');
+    assert!(matches!(fx.as_slice(), [Effect::Copy { .. }]), "{fx:?}");
+    let fx = app.update(Action::Copied {
+        org: org(ST_MARYS),
+        client_id: MAIN_CLIENT.into(),
+        result: Ok(()),
+    });
+    assert!(app.flash().unwrap().text.starts_with("copied"));
+    assert!(
+        fx.contains(&Effect::LoadSiteExposure(org(ST_MARYS))),
+        "the exposed line is reloaded after a copy: {fx:?}"
+    );
+}
+
+/// Issue 23 item 2: the first frame is drawn from the first screen of sites and the totals;
+/// the whole list is asked for at start, and keys pressed before it arrives are applied to
+/// it, in order, once it has.
+#[test]
+fn the_first_frame_shows_the_head_and_keys_wait_for_the_whole_list() {
+    let full = overview();
+    let mut head = full.clone();
+    head.sites.truncate(2);
+    let totals = simsid::store::SiteTotals {
+        sites: 6,
+        authorised: 4,
+        unauthorised: 1,
+        unknown: 1,
+        stale: 1,
+        changed: 3,
+    };
+    let mut app = simsid::tui::App::with_head(
+        head,
+        totals,
+        simsid::tui::ConsoleOptions::default(),
+        simsid::tui::theme::Theme::new(false),
+        t0(),
+    );
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    let text = screen_text(&app, 80, 24);
+    assert!(text.contains("6 sites · 4 authorised"), "{text}");
+    assert!(text.contains("6 of 6"), "the totals, not the head: {text}");
+    assert_eq!(app.update(Action::Started), [Effect::LoadAllSites]);
+    // G and a filter typed before the list is in: nothing moves yet.
+    assert!(ch(&mut app, 'G').is_empty());
+    ch(&mut app, '/');
+    typed(&mut app, "ysgol");
+    assert!(app.input().is_none(), "the filter line waits for the list");
+    app.update(Action::OverviewLoaded(Ok(full)));
+    assert_eq!(names(&app).len(), 2, "{:?}", names(&app));
+    assert!(names(&app).iter().all(|n| n.starts_with("Ysgol")));
+    assert!(screen_text(&app, 80, 24).contains("2 of 6"));
+}
+
+/// Typing on narrows the listed rows; deleting widens them again to every match.
+#[test]
+fn typing_narrows_and_deleting_widens_the_filter() {
+    let mut app = app();
+    ch(&mut app, '/');
+    typed(&mut app, "o");
+    let o = names(&app);
+    typed(&mut app, "l");
+    let ol = names(&app);
+    assert!(
+        ol.len() <= o.len() && ol.iter().all(|n| n.to_lowercase().contains("ol")),
+        "{ol:?}"
+    );
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(names(&app), o, "back to every row with an o");
 }

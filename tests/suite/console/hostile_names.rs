@@ -7,7 +7,7 @@ use crate::support::common;
 use crate::support::terminal;
 
 use common::*;
-use simsid::simulator::SiteText;
+use simsid_simulator::SiteText;
 use terminal::Terminal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -367,14 +367,102 @@ fn site_screen_shows_whole_client_ids_the_description_and_dates_give_way() {
             assert!(table[0].contains("3fa2c9d1e0b4a7f6"), "{width}: {text}");
         }
     }
-    // At 120 the dates gave way (cut to the day), the client id did not.
+    // At 120 the dates gave way (whole columns, never a cut header), the client id did not.
     let text = render(&app, 120, 24).backend().to_string();
     let row = text
         .lines()
         .find(|l| l.contains(long) && l.contains("••••••••"));
     let row = row.unwrap_or_else(|| panic!("{text}"));
-    assert!(
-        row.contains("2026-01-04") && !row.contains("2026-01-04 09:12"),
-        "{text}"
-    );
+    assert!(!row.contains("2026-01-04"), "{text}");
+    let header = header_line(&text, "Client id");
+    for label in [
+        "Secret (fingerprint)",
+        "Description",
+        "Stale",
+        "Verify",
+        "Exposed",
+        "Last error",
+    ] {
+        assert!(header.contains(label), "{label:?} whole in {header}");
+    }
+}
+
+/// The header row of a rendered table: the line holding `first`.
+fn header_line(text: &str, first: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(first))
+        .unwrap_or_else(|| panic!("no header with {first:?} in\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn sites_screen_at_120_cuts_no_header_and_no_name() {
+    let app = app();
+    let t = render(&app, 120, 24);
+    let text = t.backend().to_string();
+    let header = header_line(&text, "Name ▲");
+    for label in [
+        "DfE",
+        "DENI",
+        "Organisation id",
+        "Auth",
+        "Creds",
+        "Last changed",
+        "Chg",
+    ] {
+        assert!(header.contains(label), "{label:?} whole in {header}");
+    }
+    assert!(text.contains("St Mary's C of E Primary School"));
+    assert_snapshot!("sites_120", t.backend());
+}
+
+#[test]
+fn sites_screen_at_80_gives_the_name_the_room() {
+    let app = app();
+    let text = render(&app, 80, 24).backend().to_string();
+    // The longest name whole; the organisation id gave way first.
+    assert!(text.contains("St Mary's C of E Primary School "), "{text}");
+    let header = header_line(&text, "Name ▲");
+    for label in ["DfE", "DENI", "Auth", "Creds", "Changed", "Chg"] {
+        assert!(header.contains(label), "{label:?} whole in {header}");
+    }
+}
+
+#[test]
+fn credential_table_headers_are_whole_words_at_80_and_120() {
+    let mut app = app();
+    open_st_marys(&mut app);
+    for width in [80, 120] {
+        let t = render(&app, width, 24);
+        let text = t.backend().to_string();
+        let header = header_line(&text, "Client id");
+        for label in ["Secret (fingerprint)", "Description", "Verify", "Exposed"] {
+            assert!(
+                header.contains(label),
+                "{width}: {label:?} whole in {header}"
+            );
+        }
+        if width == 120 {
+            for label in ["Last changed", "Stale", "Last error"] {
+                assert!(
+                    header.contains(label),
+                    "{width}: {label:?} whole in {header}"
+                );
+            }
+            assert_snapshot!("site_120", t.backend());
+        }
+    }
+}
+
+#[test]
+fn a_code_no_school_has_is_not_a_column_and_its_room_goes_to_the_name() {
+    let mut ov = overview();
+    for r in &mut ov.sites {
+        r.site.deni_number = None;
+    }
+    let app = app_with(ov, false);
+    let text = render(&app, 80, 24).backend().to_string();
+    let header = header_line(&text, "Name ▲");
+    assert!(!header.contains("DENI"), "{header}");
+    assert!(header.contains("DfE"), "{header}");
 }

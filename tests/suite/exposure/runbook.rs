@@ -114,7 +114,7 @@ async fn after_a_suspected_compromise_runbook() {
 
     // 2. The vendor suspends them: each is refused (exit 5); Bob's still works.
     for (org, client) in [a, b] {
-        assert!(sim.control().suspend_client(org, client));
+        assert!(sim.control().suspend_client(&org.to_sim(), client));
     }
     let o = simsid(&env, &["verify", "--exposed", "--user", "alice", "--json"]).await;
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
@@ -156,7 +156,7 @@ async fn after_a_suspected_compromise_runbook() {
 
     // 3. The vendor re-issues: the harvest shows them rotated; nothing of Alice's is live.
     for (org, client) in [a, b] {
-        assert!(sim.control().rotate_secret(org, client));
+        assert!(sim.control().rotate_secret(&org.to_sim(), client));
     }
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

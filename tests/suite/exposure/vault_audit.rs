@@ -13,8 +13,8 @@ use std::io::Write;
 
 use common::*;
 use serde_json::{json, Value};
-use simsid::simulator::Simulator;
 use simsid::vault::path::credential_key;
+use simsid_simulator::Simulator;
 use vault_support::{served, Bao, ROOT_TOKEN};
 
 const PREFIX: &str = "t/audit";
@@ -242,7 +242,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     assert_eq!(v["ok"], json!(2), "{v}");
 
     // After a rotation and a harvest, what alice read is no longer live.
-    assert!(sim.control().rotate_secret(&get_org, &get_client));
+    assert!(sim.control().rotate_secret(&get_org.to_sim(), &get_client));
     let o = simsid(&host, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = simsid(

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use secrecy::SecretString;
-use simsid::simulator::{Fault, StsMode};
+use simsid_simulator::{Fault, StsMode};
 
 async fn store_credential_count(env: &BTreeMap<String, String>) -> u64 {
     let o = simsid(env, &["sites", "--json"]).await;
@@ -98,7 +98,7 @@ async fn a_clients_answer_over_one_mebibyte_is_refused_as_malformed() {
     sim.control()
         .set_site_fault(&site.org_id, Fault::EndlessBody, None);
     let client = client(&sim, Duration::from_secs(30));
-    let err = client.clients(&site.org_id).await.unwrap_err();
+    let err = client.clients(&site.org_id.to_domain()).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("malformed answer: answer larger than {} bytes", 1024 * 1024)
@@ -235,7 +235,7 @@ async fn oauth_errors_keep_code_and_description_and_basic_auth_works() {
     let site = authorised_site(&sim, 0);
     let err = client
         .verify(
-            &site.org_id,
+            &site.org_id.to_domain(),
             &site.clients[0].client_id,
             &SecretString::from("wrong-Zz90"),
         )

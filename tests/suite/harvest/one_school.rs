@@ -7,7 +7,7 @@ use crate::support::common;
 
 use common::*;
 use serde_json::{json, Value};
-use simsid::simulator::SiteText;
+use simsid_simulator::SiteText;
 
 fn by_org(sites: &Value) -> std::collections::BTreeMap<String, Value> {
     sites

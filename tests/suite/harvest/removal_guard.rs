@@ -8,7 +8,7 @@ use crate::support::common;
 use common::*;
 use serde_json::Value;
 use simsid::domain::OrgId;
-use simsid::simulator::Fault;
+use simsid_simulator::Fault;
 
 fn credential_total(sites: &Value) -> u64 {
     sites
@@ -89,10 +89,10 @@ async fn sites_leaving_en_masse_are_held_too_but_one_school_leaves() {
         .sites()
         .into_iter()
         .filter(|s| !s.clients.is_empty())
-        .map(|s| s.org_id)
+        .map(|s| s.org_id.to_domain())
         .collect();
     // One school leaves: below the threshold, removed as usual.
-    assert!(sim.control().remove_site(&with_creds[0]));
+    assert!(sim.control().remove_site(&with_creds[0].to_sim()));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
@@ -101,7 +101,7 @@ async fn sites_leaving_en_masse_are_held_too_but_one_school_leaves() {
     );
     // A dozen leave at once: held, still listed.
     for org in &with_creds[1..13] {
-        assert!(sim.control().remove_site(org));
+        assert!(sim.control().remove_site(&org.to_sim()));
     }
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

@@ -9,8 +9,8 @@ use common::*;
 use simsid::domain::{OrgId, RunStatus, RunSummary};
 use simsid::harvest::{HarvestEnd, HarvestOptions, RetryPolicy};
 use simsid::ops::harvest_and_commit;
-use simsid::simulator::{Fault, Simulator};
 use simsid::store::Store;
+use simsid_simulator::{Fault, Simulator};
 use tokio_util::sync::CancellationToken;
 
 fn quick() -> HarvestOptions {
@@ -52,6 +52,7 @@ fn pick(sim: &Simulator, min_clients: usize, skip: usize) -> OrgId {
         .nth(skip)
         .expect("dataset has such a site")
         .org_id
+        .to_domain()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +75,7 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
     let rotated_client = c
         .sites()
         .into_iter()
-        .find(|s| s.org_id == rotated_site)
+        .find(|s| s.org_id == rotated_site.to_sim())
         .unwrap()
         .clients[0]
         .client_id
@@ -82,7 +83,7 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
     let withdrawn_client = c
         .sites()
         .into_iter()
-        .find(|s| s.org_id == withdrawn_site)
+        .find(|s| s.org_id == withdrawn_site.to_sim())
         .unwrap()
         .clients[1]
         .client_id
@@ -96,11 +97,11 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
         .find(|cr| cr.client_id == rotated_client)
         .unwrap()
         .clone();
-    assert!(c.remove_site(&removed));
-    assert!(c.rotate_secret(&rotated_site, &rotated_client));
-    assert!(c.withdraw_client(&withdrawn_site, &withdrawn_client));
-    assert!(c.set_authorised(&flipped, Some(false)));
-    let added = c.add_site();
+    assert!(c.remove_site(&removed.to_sim()));
+    assert!(c.rotate_secret(&rotated_site.to_sim(), &rotated_client));
+    assert!(c.withdraw_client(&withdrawn_site.to_sim(), &withdrawn_client));
+    assert!(c.set_authorised(&flipped.to_sim(), Some(false)));
+    let added = c.add_site().to_domain();
 
     // Times are stored to the nanosecond: no wait is needed for `last_changed` to move.
     let second = harvest(&sim, &mut store, quick()).await;
@@ -166,10 +167,10 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     let broken = pick(&sim, 1, 0);
     let before = store.site(&broken).unwrap().unwrap();
     sim.control()
-        .set_site_fault(&broken, Fault::Status500, None);
+        .set_site_fault(&broken.to_sim(), Fault::Status500, None);
     // Rotate its secret too: the failed fetch must not report or apply it.
     let cid = before.credentials[0].client_id.clone();
-    sim.control().rotate_secret(&broken, &cid);
+    sim.control().rotate_secret(&broken.to_sim(), &cid);
 
     let run = harvest(&sim, &mut store, quick()).await;
     assert_eq!(run.status, RunStatus::Partial);
@@ -196,7 +197,7 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     );
 
     // Once it answers again, the next harvest clears stale and sees the rotation.
-    sim.control().clear_site_fault(&broken);
+    sim.control().clear_site_fault(&broken.to_sim());
     let run = harvest(&sim, &mut store, quick()).await;
     assert_eq!(run.status, RunStatus::Complete);
     assert_eq!(run.diff.credentials_rotated.len(), 1);
@@ -212,7 +213,7 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
     harvest(&sim, &mut store, quick()).await;
     let snapshot = store.snapshot().unwrap();
     let rows = store.sites().unwrap();
-    sim.control().remove_site(&pick(&sim, 0, 0));
+    sim.control().remove_site(&pick(&sim, 0, 0).to_sim());
     sim.control().fail_site_list(None);
     let run = harvest(&sim, &mut store, quick()).await;
     assert_eq!(run.status, RunStatus::Failed);
@@ -266,13 +267,13 @@ async fn transient_faults_and_token_expiry_still_complete() {
     let a = pick(&sim, 1, 0);
     let b = pick(&sim, 1, 1);
     c.set_site_fault(
-        &a,
+        &a.to_sim(),
         Fault::RateLimited {
             retry_after_secs: 1,
         },
         Some(2),
     );
-    c.set_site_fault(&b, Fault::Html502, Some(2));
+    c.set_site_fault(&b.to_sim(), Fault::Html502, Some(2));
     c.set_global_fault(Some(Fault::Status500), Some(3));
     c.expire_tokens_after(Some(15));
     c.reset_stats();
@@ -301,7 +302,8 @@ async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
     let ts = TempStore::new();
     let mut store = ts.open();
     let hung = pick(&sim, 0, 0);
-    sim.control().set_site_fault(&hung, Fault::Hang, None);
+    sim.control()
+        .set_site_fault(&hung.to_sim(), Fault::Hang, None);
     let options = HarvestOptions {
         concurrency: 4,
         retry: RetryPolicy {
@@ -371,7 +373,7 @@ async fn a_cancelled_harvest_commits_nothing() {
     harvest(&sim, &mut store, quick()).await;
     let snapshot = store.snapshot().unwrap();
     let runs = store.runs().unwrap().len();
-    sim.control().remove_site(&pick(&sim, 0, 0));
+    sim.control().remove_site(&pick(&sim, 0, 0).to_sim());
     let cancel = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let c2 = cancel.clone();

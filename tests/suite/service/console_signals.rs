@@ -54,3 +54,116 @@ async fn sigterm_ends_the_console_with_143_and_the_terminal_restored() {
     );
     sim.shutdown().await;
 }
+
+/// A shell script running the real console with `env` (and a HOME of its own): `before`
+/// it, the console's line starting with `launch` (`exec ` makes the console the session
+/// leader), then `after`.
+fn console_script(
+    ts: &TempStore,
+    env: &std::collections::BTreeMap<String, String>,
+    before: &str,
+    launch: &str,
+    after: &str,
+) -> String {
+    let script = ts.dir.path().join("console.sh");
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n{before}{launch}'{}' tui\n{after}",
+        ts.dir.path().display(),
+        assert_cmd::cargo::cargo_bin("simsid").display()
+    ));
+    std::fs::write(&script, text).unwrap();
+    format!("exec sh '{}'", script.display())
+}
+
+/// The terminal closes under an idle console that is not the session leader: no SIGHUP
+/// reaches it (the kernel signals only the leader, which here ignores it), only reads at
+/// end of file. The console must notice, end with 129, and not stay behind spinning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_closed_under_an_idle_console_ends_it_with_129() {
+    let sim = simulator(30, 35).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+    let o = simsid(&env, &["harvest"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let exit_file = ts.dir.path().join("exit-code");
+    let cmd = console_script(
+        &ts,
+        &env,
+        "trap '' HUP\n",
+        "",
+        &format!("echo $? > '{}'\n", exit_file.display()),
+    );
+    let mut term = Terminal::start(110, 32, &[("NO_COLOR", "1")], &cmd);
+    term.wait_for("30 of 30");
+    let started = std::time::Instant::now();
+    term.hang_up();
+    let status = term.wait_exit(std::time::Duration::from_secs(30));
+    assert!(
+        status.is_some(),
+        "the console ended after its terminal closed"
+    );
+    let code = std::fs::read_to_string(&exit_file).expect("the console's exit code");
+    println!(
+        "idle console gone {:?} after the hang-up",
+        started.elapsed()
+    );
+    assert_eq!(code.trim(), "129", "a hang-up exits 129");
+    sim.shutdown().await;
+}
+
+/// The terminal closes under the console in the middle of a harvest (the console is the
+/// session leader: SIGHUP and reads at end of file both come): the harvest is cancelled and
+/// recorded with SIGHUP, the lock released, the process ends with 129.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_closed_mid_harvest_cancels_records_and_releases_the_lock() {
+    // 400 sites at ~40 ms each: the console's harvest is far from done at the hang-up.
+    let sim = slow_simulator(400, 36, 40).await;
+    let ts = TempStore::new();
+    let env = env_for(&sim, &ts);
+
+    // The console itself, not a shell, leads the terminal's session.
+    let cmd = console_script(&ts, &env, "", "exec ", "");
+    let mut term = Terminal::start(110, 32, &[("NO_COLOR", "1")], &cmd);
+    term.wait_for("press R");
+    term.text("R");
+    term.wait_for("any other key");
+    term.text("y");
+    term.wait_for("Harvest in progress");
+    // The site list and a few Clients calls: the harvest is under way, far from done (the
+    // simulator's own request counter, not a sleep; 60 s only guards a hang).
+    let mut started = false;
+    for _ in 0..2400 {
+        if sim.control().stats().api_requests >= 4 {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(started, "the console's harvest never reached the simulator");
+    let started = std::time::Instant::now();
+    term.hang_up();
+    let status = term
+        .wait_exit(std::time::Duration::from_secs(30))
+        .expect("the console ended after its terminal closed");
+    println!(
+        "harvesting console gone {:?} after the hang-up",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(129), "a hang-up exits 129");
+
+    let history = simsid(&env, &["history", "--json"]).await;
+    assert_eq!(history.status.code(), Some(0), "{}", stderr(&history));
+    let runs = json(&history);
+    assert_eq!(runs[0]["status"], "cancelled", "{runs}");
+    assert_eq!(runs[0]["signal"], "SIGHUP", "{runs}");
+
+    // The lock was released: the next harvest runs.
+    let again = simsid(&env, &["harvest", "--json"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    sim.shutdown().await;
+}

@@ -14,7 +14,7 @@ use rustix::process::{kill_process, Pid, Signal};
 /// are in flight (the simulator's own request counter, not a sleep), sends `signal`, and
 /// returns the finished process's output.
 async fn harvest_then_signal(
-    sim: &simsid::simulator::Simulator,
+    sim: &simsid_simulator::Simulator,
     env: &std::collections::BTreeMap<String, String>,
     signal: Signal,
 ) -> std::process::Output {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use prometheus_parse::{Scrape, Value};
 use rustix::process::{kill_process, Pid, Signal};
-use simsid::simulator::Fault;
+use simsid_simulator::Fault;
 
 /// The file parsed by `prometheus-parse`; every sample line must parse.
 fn scrape(path: &Path) -> Scrape {
@@ -59,7 +59,7 @@ fn status_is(s: &Scrape, status: &str) {
     }
 }
 
-fn no_secrets_or_ids(sim: &simsid::simulator::Simulator, path: &Path) {
+fn no_secrets_or_ids(sim: &simsid_simulator::Simulator, path: &Path) {
     let bytes = std::fs::read(path).unwrap();
     for secret in sim.control().all_secrets() {
         assert!(

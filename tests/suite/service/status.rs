@@ -6,7 +6,7 @@ use crate::support::common;
 
 use common::*;
 use serde_json::Value;
-use simsid::simulator::Fault;
+use simsid_simulator::Fault;
 
 fn problems(doc: &Value) -> String {
     doc["problems"]

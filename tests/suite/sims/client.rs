@@ -8,7 +8,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{AppId, OrgId};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
-use simsid::simulator::{Fault, SimConfig, SimSite, Simulator};
+use simsid_simulator::{Fault, SimConfig, SimSite, Simulator};
+
+use crate::support::common::ToDomain;
 
 async fn start_sim(config: SimConfig) -> Simulator {
     Simulator::start(config, "127.0.0.1:0".parse().unwrap())
@@ -63,7 +65,10 @@ async fn sixteen_concurrent_calls_share_one_token() {
     for site in sites.clone() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            (site.org_id.clone(), client.clients(&site.org_id).await)
+            (
+                site.org_id.clone(),
+                client.clients(&site.org_id.to_domain()).await,
+            )
         }));
     }
     for (task, site) in tasks.into_iter().zip(&sites) {
@@ -109,7 +114,7 @@ async fn a_token_that_stops_working_is_renewed_once_and_the_call_succeeds() {
 
     for call in 0..5 {
         let site = &sites[call % sites.len()];
-        let creds = client.clients(&site.org_id).await.unwrap();
+        let creds = client.clients(&site.org_id.to_domain()).await.unwrap();
         assert_eq!(creds.len(), site.clients.len(), "call {call}");
     }
     // Calls 1–3 used the first token; call 4 got a 401, renewed, and was retried.
@@ -170,7 +175,7 @@ async fn the_site_list_matches_the_simulator() {
     let want = sim.control().sites();
     assert_eq!(sites.len(), want.len());
     for (got, want) in sites.iter().zip(&want) {
-        assert_eq!(got.org_id, want.org_id);
+        assert_eq!(got.org_id, want.org_id.to_domain());
         assert_eq!(got.name, want.name);
         assert_eq!(got.dfe_code, want.dfe_code);
         assert_eq!(got.deni_number, want.deni_number);
@@ -193,7 +198,7 @@ async fn simulator_faults_map_to_typed_errors() {
 
     control.set_site_fault(&org, Fault::Html502, Some(1));
     assert_eq!(
-        client.clients(&org).await.unwrap_err(),
+        client.clients(&org.to_domain()).await.unwrap_err(),
         SimsError::Server { status: 502 }
     );
     control.set_site_fault(
@@ -203,17 +208,21 @@ async fn simulator_faults_map_to_typed_errors() {
         },
         Some(1),
     );
-    let limited = client.clients(&org).await.unwrap_err();
+    let limited = client.clients(&org.to_domain()).await.unwrap_err();
     assert_eq!(limited.retry_after(), Some(Duration::from_secs(4)));
     control.set_site_fault(&org, Fault::Unavailable503, Some(1));
-    assert!(client.clients(&org).await.unwrap_err().is_transient());
+    assert!(client
+        .clients(&org.to_domain())
+        .await
+        .unwrap_err()
+        .is_transient());
     control.set_site_fault(&org, Fault::Forbidden, Some(1));
     assert_eq!(
-        client.clients(&org).await.unwrap_err(),
+        client.clients(&org.to_domain()).await.unwrap_err(),
         SimsError::Forbidden
     );
     // The fault was for one call each: the next call is served normally.
-    assert!(!client.clients(&org).await.unwrap().is_empty());
+    assert!(!client.clients(&org.to_domain()).await.unwrap().is_empty());
     sim.shutdown().await;
 }
 
@@ -254,13 +263,13 @@ async fn verify_accepts_a_real_credential_and_refuses_wrong_or_withdrawn_ones() 
     let school = &site.clients[0];
 
     client
-        .verify(&site.org_id, &school.client_id, &school.secret)
+        .verify(&site.org_id.to_domain(), &school.client_id, &school.secret)
         .await
         .unwrap();
 
     let wrong = SecretString::from("not-the-school-secret-Tr09");
     let err = client
-        .verify(&site.org_id, &school.client_id, &wrong)
+        .verify(&site.org_id.to_domain(), &school.client_id, &wrong)
         .await
         .unwrap_err();
     assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");
@@ -270,7 +279,7 @@ async fn verify_accepts_a_real_credential_and_refuses_wrong_or_withdrawn_ones() 
         .control()
         .withdraw_client(&site.org_id, &school.client_id));
     let err = client
-        .verify(&site.org_id, &school.client_id, &school.secret)
+        .verify(&site.org_id.to_domain(), &school.client_id, &school.secret)
         .await
         .unwrap_err();
     assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");

@@ -13,7 +13,7 @@ use secrecy::ExposeSecret;
 use simsid::domain::RunStatus;
 use simsid::harvest::{HarvestEnd, HarvestEvent, HarvestOptions, RetryPolicy};
 use simsid::ops::harvest_and_commit;
-use simsid::simulator::{SimConfig, Simulator};
+use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 async fn limited(sites: usize, per_second: u32) -> Simulator {

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use simsid::domain::OrgId;
-use simsid::simulator::{Fault, SimConfig, SimEnv, SimSite, Simulator};
+use simsid_simulator::{Fault, SimConfig, SimEnv, SimSite, Simulator};
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -680,7 +680,7 @@ async fn control_endpoints_change_the_simulation() {
         .as_str()
         .unwrap()
         .to_string();
-    let org_id = OrgId::parse(&org).unwrap();
+    let org_id = simsid_simulator::OrgId::parse(&org).unwrap();
     let site = sim
         .control()
         .sites()

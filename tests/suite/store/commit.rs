@@ -589,3 +589,25 @@ fn site_details_match_each_site_read_alone() {
         assert_eq!(detail, &alone, "same order, same content");
     }
 }
+
+/// The console's first frame: the first sites of the name order, whole rows, and the
+/// totals over every site, as the full list would give them.
+#[test]
+fn the_head_of_the_sites_and_the_totals_agree_with_the_whole_list() {
+    let (_tmp, mut store) = open();
+    first(&mut store);
+    second(&mut store);
+    let all = store.sites().unwrap();
+    for n in 0..=all.len() + 1 {
+        let head = store.sites_head(n).unwrap();
+        assert_eq!(head, all[..n.min(all.len())], "{n}");
+    }
+    let t = store.site_totals().unwrap();
+    assert_eq!(t.sites, all.len());
+    let count = |f: &dyn Fn(&SiteRow) -> bool| all.iter().filter(|r| f(r)).count();
+    assert_eq!(t.authorised, count(&|r| r.site.authorised == Some(true)));
+    assert_eq!(t.unauthorised, count(&|r| r.site.authorised == Some(false)));
+    assert_eq!(t.unknown, count(&|r| r.site.authorised.is_none()));
+    assert_eq!(t.stale, count(&|r| r.stale));
+    assert_eq!(t.changed, count(&|r| r.badge.is_some()));
+}

@@ -21,9 +21,9 @@ use simsid::harvest::{FetchError, HarvestEnd, HarvestOptions, RetryPolicy, Sourc
 use simsid::ops::harvest_and_commit;
 use simsid::ops::Context;
 use simsid::sims::SimsClient;
-use simsid::simulator::{Fault, SimControl};
 use simsid::store::Store;
 use simsid::tui::Services;
+use simsid_simulator::{Fault, SimControl};
 use tokio_util::sync::CancellationToken;
 
 /// Polls `done` until it holds; the 60 s bound is only a last guard against a hang.
@@ -206,7 +206,7 @@ async fn a_run_whose_store_changed_under_it_commits_nothing() {
         .diff
         .credentials_rotated
         .iter()
-        .any(|r| r.organisation_id == site.org_id && r.client_id == cid));
+        .any(|r| r.organisation_id == site.org_id.to_domain() && r.client_id == cid));
     sim.shutdown().await;
 }
 

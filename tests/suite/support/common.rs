@@ -12,8 +12,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use simsid::domain::{AppId, OrgId};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::{SimConfig, SimSite, Simulator};
 use simsid::store::{Store, StoreKey};
+use simsid_simulator::{SimConfig, SimSite, Simulator};
 
 /// A simulator on loopback with `sites` schools.
 pub async fn simulator(sites: usize, seed: u64) -> Simulator {
@@ -204,11 +204,36 @@ pub fn credentials(sim: &Simulator, n: usize) -> Vec<(OrgId, String)> {
         .sites()
         .into_iter()
         .filter(|s| s.authorised && !s.clients.is_empty())
-        .map(|s| (s.org_id.clone(), s.clients[0].client_id.clone()))
+        .map(|s| (s.org_id.to_domain(), s.clients[0].client_id.clone()))
         .take(n)
         .collect();
     assert_eq!(found.len(), n, "the dataset has {n} sites with credentials");
     found
+}
+
+/// The product's id of a school the simulator serves. The simulator keeps its own
+/// identifiers (it stands in for SIMS ID); both spell a school as the same GUID text.
+pub trait ToDomain {
+    /// The same school as a `simsid::domain::OrgId`.
+    fn to_domain(&self) -> OrgId;
+}
+
+impl ToDomain for simsid_simulator::OrgId {
+    fn to_domain(&self) -> OrgId {
+        OrgId::parse(self.as_str()).expect("the simulator's ids are GUIDs")
+    }
+}
+
+/// The simulator's id of a school the product names.
+pub trait ToSim {
+    /// The same school as a `simsid_simulator::OrgId`.
+    fn to_sim(&self) -> simsid_simulator::OrgId;
+}
+
+impl ToSim for OrgId {
+    fn to_sim(&self) -> simsid_simulator::OrgId {
+        simsid_simulator::OrgId::parse(self.as_str()).expect("the product's ids are GUIDs")
+    }
 }
 
 /// The authorised site with credentials after the first `skip` ones.

@@ -2,7 +2,7 @@
 //! the check that nothing a terminal would act on reaches it.
 
 use secrecy::SecretString;
-use simsid::simulator::SimClient;
+use simsid_simulator::SimClient;
 
 /// A client id carrying OSC 52 (clipboard), BEL and a line feed that would forge a row.
 pub const HOSTILE_CLIENT: &str = "sas-\u{1b}]52;c;SGVsbG8=\u{7}-x\r\nREFUSED";

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
 
@@ -48,9 +49,12 @@ struct State {
 /// A program running in a pseudo-terminal read by a terminal emulator.
 pub struct Terminal {
     child: Child,
-    master: File,
+    /// `None` once the terminal was hung up ([`Terminal::hang_up`]).
+    master: Option<File>,
     state: Arc<Mutex<State>>,
     reader: Option<std::thread::JoinHandle<()>>,
+    /// Tells the reader to let go of its copies of the master side.
+    hang_up: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Terminal {
@@ -92,14 +96,30 @@ impl Terminal {
             raw: Vec::new(),
             closed: false,
         }));
+        let hang_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let reader = {
             let state = Arc::clone(&state);
+            let hang_up = Arc::clone(&hang_up);
             let mut input = master.try_clone().expect("the master side");
             let mut answer = master.try_clone().expect("the master side");
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
-                // Ends when every holder of the slave side is gone (EIO) or on drop.
+                // Ends when every holder of the slave side is gone (EIO), on drop, or when
+                // the terminal is hung up (its copies of the master side closed).
                 loop {
+                    if hang_up.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    let mut fds = [PollFd::new(&input, PollFlags::IN)];
+                    let wait = Timespec {
+                        tv_sec: 0,
+                        tv_nsec: 20_000_000,
+                    };
+                    match poll(&mut fds, Some(&wait)) {
+                        Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
                     let n = match input.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
@@ -118,9 +138,10 @@ impl Terminal {
         };
         Terminal {
             child,
-            master,
+            master: Some(master),
             state,
             reader: Some(reader),
+            hang_up,
         }
     }
 
@@ -156,7 +177,7 @@ impl Terminal {
     }
 
     fn write(&self, bytes: &[u8]) {
-        (&self.master)
+        (self.master.as_ref().expect("the terminal is not hung up"))
             .write_all(bytes)
             .expect("typing into the terminal");
     }
@@ -253,7 +274,35 @@ impl Terminal {
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        tcsetwinsize(&self.master, size).expect("window size");
+        let master = self.master.as_ref().expect("the terminal is not hung up");
+        tcsetwinsize(master, size).expect("window size");
+    }
+
+    /// Closes the terminal as a dropped SSH connection or a closed terminal window does:
+    /// every copy of the master side is closed, so the kernel hangs the terminal up (its
+    /// session leader gets SIGHUP; every reader of the terminal then reads end of file).
+    pub fn hang_up(&mut self) {
+        self.hang_up
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        drop(self.master.take());
+    }
+
+    /// Waits (at most `bound`, a last guard) for the program started in the terminal to
+    /// end; its exit status, or `None` while it still runs.
+    pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the program") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -407,6 +407,7 @@ pub fn exposure(
         last_exposed: last,
         actions: actions.to_vec(),
         vault_read: false,
+        vault_read_wrapped: false,
         sources: vec![simsid::exposure::ExposureSource::Simsid],
         live,
         current_fingerprint: Some(

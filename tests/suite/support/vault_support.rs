@@ -515,7 +515,7 @@ impl Cluster {
 /// Every (org, client id, secret) the simulator serves now: what the vault should hold.
 // The tests compare the vault's secrets with these.
 #[allow(clippy::disallowed_methods)]
-pub fn served(sim: &simsid::simulator::Simulator) -> Vec<(simsid::domain::OrgId, String, String)> {
+pub fn served(sim: &simsid_simulator::Simulator) -> Vec<(simsid::domain::OrgId, String, String)> {
     use secrecy::ExposeSecret;
     sim.control()
         .sites()
@@ -525,7 +525,9 @@ pub fn served(sim: &simsid::simulator::Simulator) -> Vec<(simsid::domain::OrgId,
                 .iter()
                 .map(|c| {
                     (
-                        s.org_id.clone(),
+                        // The simulator's id in the product's type: the same GUID text.
+                        simsid::domain::OrgId::parse(s.org_id.as_str())
+                            .expect("the simulator serves GUIDs"),
                         c.client_id.clone(),
                         c.secret.expose_secret().to_string(),
                     )

@@ -28,10 +28,10 @@ use simsid::config::{Dirs, Flags};
 use simsid::domain::{AuditAction, OrgId};
 use simsid::ops::verify_many::CredentialCheck;
 use simsid::ops::Context;
-use simsid::simulator::Simulator;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{osc52, strings, views, Action, App, ConsoleOptions, Effect, Services};
+use simsid_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -125,7 +125,9 @@ impl Console {
         let s = self.services.clone();
         let message = |e: anyhow::Error| format!("{e:#}");
         Some(match effect {
-            Effect::LoadOverview => Action::OverviewLoaded(s.overview().map_err(message)),
+            Effect::LoadOverview | Effect::LoadAllSites => {
+                Action::OverviewLoaded(s.overview().map_err(message))
+            }
             Effect::LoadSite(org) => {
                 let result = s.site(&org).map_err(message);
                 Action::SiteLoaded { org, result }
@@ -191,6 +193,7 @@ impl Console {
                 assert!(more.is_empty(), "{more:?}");
                 Action::HarvestFinished(result)
             }
+            Effect::CheckSecretsAccess => Action::SecretsAccess(s.may_read_secrets().await),
             Effect::LoadExposures => Action::ExposuresLoaded(s.exposures().map_err(message)),
             Effect::LoadSiteExposure(org) => {
                 let result = s.site_exposures(&org).map_err(message);
@@ -319,8 +322,8 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     let last = store.audit().unwrap().pop().unwrap();
     assert_eq!(last.action, AuditAction::Reveal);
     assert_eq!(last.client_id.as_deref(), Some(client_id.as_str()));
-    assert_eq!(last.identity.as_deref(), Some("token"));
-    assert_eq!(last.detail.as_deref(), Some("vault identity token"));
+    assert_eq!(last.identity.as_deref(), Some("root"));
+    assert_eq!(last.detail.as_deref(), Some("vault identity root"));
     assert_eq!(
         last.fingerprint,
         Some(store.fingerprint(&secret.clone().into()))
@@ -338,7 +341,7 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     let last = ts.open().audit().unwrap().pop().unwrap();
     assert_eq!(
         (last.action, last.identity.as_deref()),
-        (AuditAction::Copy, Some("token"))
+        (AuditAction::Copy, Some("root"))
     );
 
     // v: the site's credentials are verified with the vault's secrets.
@@ -388,7 +391,7 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
             v.detail
                 .as_deref()
                 .unwrap()
-                .ends_with("; vault identity token"),
+                .ends_with("; vault identity root"),
             "{v:?}"
         );
     }
@@ -564,7 +567,7 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
     .await;
     let reveal = last_audit(AuditAction::Reveal).unwrap();
     assert_eq!(reveal.organisation_id.as_ref(), Some(&org));
-    assert_eq!(reveal.identity.as_deref(), Some("token"));
+    assert_eq!(reveal.identity.as_deref(), Some("root"));
     let client_id = reveal.client_id.clone().unwrap();
     let secret = secret_of(&all, &org, &client_id);
     until("the revealed secret on screen", || {
@@ -584,7 +587,7 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
     let copy = last_audit(AuditAction::Copy).unwrap();
     assert_eq!(
         (copy.client_id.as_deref(), copy.identity.as_deref()),
-        (Some(client_id.as_str()), Some("token"))
+        (Some(client_id.as_str()), Some("root"))
     );
 
     // v: verified with the vault's secrets, each audited with the identity.
@@ -605,7 +608,7 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
             .detail
             .as_deref()
             .unwrap()
-            .starts_with("ok; vault identity token"),
+            .starts_with("ok; vault identity root"),
         "{verify:?}"
     );
     assert!(app.should_quit());
@@ -692,7 +695,10 @@ async fn the_console_keeps_answering_keys_while_the_vault_never_answers() {
             .unwrap()
     };
     let shows = |text: &str| out.screen().contains(text);
-    let secrets = format!("secrets: vault {}", silent.addr);
+    let secrets = format!(
+        "secrets: vault {}",
+        silent.addr.trim_start_matches("http://")
+    );
     until("the sites screen saying where secrets live", || {
         shows(&secrets)
     })

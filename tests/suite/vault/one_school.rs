@@ -48,7 +48,7 @@ async fn one_school_writes_its_keys_and_removes_no_other() {
     assert_eq!(after.len(), before.len() + site.clients.len());
     for c in &site.clients {
         let (data, _) = bao
-            .read(&credential_key(prefix, &new, &c.client_id))
+            .read(&credential_key(prefix, &new.to_domain(), &c.client_id))
             .await
             .expect("written");
         assert_eq!(

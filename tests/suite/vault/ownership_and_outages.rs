@@ -16,8 +16,8 @@ use common::*;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use simsid::domain::OrgId;
-use simsid::simulator::{SimClient, Simulator};
 use simsid::vault::path::credential_key;
+use simsid_simulator::{SimClient, Simulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vault_support::{free_port, served, shared, Bao, ROOT_TOKEN};
 
@@ -179,10 +179,10 @@ async fn a_fresh_store_reconcile_removes_nothing_without_accept_removals() {
         .control()
         .sites()
         .iter()
-        .map(|s| s.org_id.clone())
+        .map(|s| s.org_id.to_domain())
         .collect();
     for org in &orgs[..9] {
-        assert!(sim.control().remove_site(org));
+        assert!(sim.control().remove_site(&org.to_sim()));
     }
     next_second().await;
     let o = simsid(&env_fresh, &["harvest", "--json", "--reconcile"]).await;
@@ -282,7 +282,7 @@ async fn reconcile_holds_a_mass_of_strays_and_names_what_it_removes() {
 
     // A plain harvest's removal (a client withdrawn at SIMS) is named the same way.
     let (org, client, _) = served(&sim).remove(0);
-    assert!(sim.control().withdraw_client(&org, &client));
+    assert!(sim.control().withdraw_client(&org.to_sim(), &client));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let key = credential_key(prefix, &org, &client);
@@ -321,13 +321,13 @@ async fn a_credential_the_vault_refuses_fails_its_site_not_the_run() {
         .sites()
         .into_iter()
         .filter(|s| s.authorised && !s.clients.is_empty())
-        .map(|s| s.org_id)
+        .map(|s| s.org_id.to_domain())
         .collect();
     // One site gets a description the parser accepts (4 000 bytes) but this vault refuses
     // (its body is over 4 096 bytes); another a client id over 256 bytes.
     let (big, long) = (sites[0].clone(), sites[1].clone());
     assert!(sim.control().push_client(
-        &big,
+        &big.to_sim(),
         SimClient {
             client_id: "big-description".into(),
             secret: SecretString::from("s3cret-big".to_string()),
@@ -336,7 +336,7 @@ async fn a_credential_the_vault_refuses_fails_its_site_not_the_run() {
         }
     ));
     assert!(sim.control().push_client(
-        &long,
+        &long.to_sim(),
         SimClient {
             client_id: "c".repeat(300),
             secret: SecretString::from("s3cret-long".to_string()),
@@ -393,7 +393,10 @@ async fn a_crashed_run_converges_without_reconcile_even_after_a_rotation() {
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let (org, client, _) = served(&sim).remove(0);
     let key = credential_key(prefix, &org, &client);
-    let added = sim.control().add_client(&org).expect("a new client");
+    let added = sim
+        .control()
+        .add_client(&org.to_sim())
+        .expect("a new client");
     let added_key = credential_key(prefix, &org, &added);
 
     // The state a run leaves when it dies between its vault writes and its local commit:
@@ -401,7 +404,7 @@ async fn a_crashed_run_converges_without_reconcile_even_after_a_rotation() {
     // its writes, the store knows neither.
     let crashed = uuid::Uuid::new_v4().to_string();
     ts.open().record_vault_writer(&crashed).unwrap();
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     for (k, c) in [(&key, &client), (&added_key, &added)] {
         let secret = served(&sim)
             .into_iter()
@@ -417,8 +420,8 @@ async fn a_crashed_run_converges_without_reconcile_even_after_a_rotation() {
         .await;
     }
     // Then the school's secrets rotate again before the next run.
-    assert!(sim.control().rotate_secret(&org, &client));
-    assert!(sim.control().rotate_secret(&org, &added));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &added));
 
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -443,7 +446,7 @@ async fn a_crashed_run_converges_without_reconcile_even_after_a_rotation() {
         Some("other-store-run"),
     )
     .await;
-    assert!(sim.control().rotate_secret(&org2, &client2));
+    assert!(sim.control().rotate_secret(&org2.to_sim(), &client2));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(stdout(&o).contains("another writer"), "{}", stdout(&o));
@@ -734,12 +737,12 @@ async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
         .sites()
         .into_iter()
         .filter(|s| s.authorised && !s.clients.is_empty())
-        .map(|s| s.org_id)
+        .map(|s| s.org_id.to_domain())
         .collect();
     sim.control()
-        .set_site_fault(&sites[0], simsid::simulator::Fault::Status500, None);
+        .set_site_fault(&sites[0].to_sim(), simsid_simulator::Fault::Status500, None);
     for org in &sites[1..7] {
-        assert!(sim.control().remove_site(org));
+        assert!(sim.control().remove_site(&org.to_sim()));
     }
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 3, "stale and held: {}", stderr(&o));
@@ -774,7 +777,7 @@ async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
     assert!(!stdout(&o).contains("still sealed"), "{}", stdout(&o));
     // A stale site keeps its credentials; the next harvest after the fault writes nothing
     // twice.
-    sim.control().clear_site_fault(&sites[0]);
+    sim.control().clear_site_fault(&sites[0].to_sim());
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 3, "still held: {}", stderr(&o));
     assert_eq!(json(&o)["vault"]["errors"], json!(0));

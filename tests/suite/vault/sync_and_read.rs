@@ -17,10 +17,10 @@ use simsid::domain::OrgId;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::ops::harvest_and_commit_via;
 use simsid::ops::vault_sync::VaultSink;
-use simsid::simulator::{Fault, Simulator};
 use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::{Route, VaultAuth, VaultClient, VaultSettings};
+use simsid_simulator::{Fault, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -127,7 +127,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
     assert_eq!(versions(&bao, prefix).await, before);
 
     // Rotate: one new version of that key only.
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["written"], json!(1));
@@ -139,7 +139,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
     assert_vault_matches(&bao, &sim, prefix).await;
 
     // A client withdrawn: its key and all versions deleted (vault_on_remove = delete).
-    assert!(sim.control().withdraw_client(&org, &client));
+    assert!(sim.control().withdraw_client(&org.to_sim(), &client));
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["removed"], json!(1));
@@ -170,7 +170,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
     let stale_keys: Vec<String> = stale
         .clients
         .iter()
-        .map(|c| credential_key(prefix, &stale.org_id, &c.client_id))
+        .map(|c| credential_key(prefix, &stale.org_id.to_domain(), &c.client_id))
         .collect();
     sim.control()
         .set_site_fault(&stale.org_id, Fault::Status500, None);
@@ -200,7 +200,7 @@ async fn soft_removal_keeps_the_versions() {
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let (org, client, _) = served(&sim).remove(0);
     let key = credential_key(prefix, &org, &client);
-    sim.control().withdraw_client(&org, &client);
+    sim.control().withdraw_client(&org.to_sim(), &client);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["removed"], json!(1));
@@ -422,10 +422,10 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     let audit = json(&simsid(&env, &["audit", "--json"]).await);
     let text = audit.to_string();
     assert!(
-        text.contains("\"detail\":\"vault identity token\""),
+        text.contains("\"detail\":\"vault identity root\""),
         "{text}"
     );
-    assert!(text.contains("ok; vault identity token"), "{text}");
+    assert!(text.contains("ok; vault identity root"), "{text}");
     assert!(!text.contains(&secret));
 }
 
@@ -871,7 +871,7 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
         .unwrap()
         .1
         .clone();
-    assert!(sim.control().rotate_secret(&rotated_org, &rotated));
+    assert!(sim.control().rotate_secret(&rotated_org.to_sim(), &rotated));
     let o = simsid(&env, &["verify", "--exposed", "--json"]).await;
     assert_eq!(code(&o), 5, "{}", stderr(&o));
     let v = json(&o);
@@ -962,8 +962,14 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     );
     for e in &verifies {
         let detail = e["detail"].as_str().unwrap();
-        assert!(detail.ends_with("; vault identity token"), "{detail}");
-        assert_eq!(e["identity"], json!("token"), "{e}");
+        // Identities are qualified where the display name is shared: the root token is
+        // `root`, a token made without a display name or entity `token:unknown`.
+        let who = e["identity"].as_str().unwrap();
+        assert!(["root", "token:unknown"].contains(&who), "{e}");
+        assert!(
+            detail.ends_with(&format!("; vault identity {who}")),
+            "{detail}"
+        );
         if detail.contains("may not read") {
             assert_eq!(e["fingerprint"], Value::Null, "{e}");
         } else {
@@ -990,12 +996,12 @@ async fn reconcile_keeps_what_the_removal_guard_holds() {
     orgs.dedup();
     // A mass removal: four sites leave and four others lose a credential at once.
     for org in &orgs[..4] {
-        assert!(sim.control().remove_site(org));
+        assert!(sim.control().remove_site(&org.to_sim()));
     }
     let mut withdrawn = 0;
     for org in &orgs[4..8] {
         let client = &all.iter().find(|(o, _, _)| o == org).unwrap().1;
-        assert!(sim.control().withdraw_client(org, client));
+        assert!(sim.control().withdraw_client(&org.to_sim(), client));
         withdrawn += 1;
     }
     let removing = all.iter().filter(|(o, _, _)| orgs[..4].contains(o)).count() + withdrawn;

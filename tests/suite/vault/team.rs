@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use common::*;
 use serde_json::{json, Value};
-use simsid::simulator::Simulator;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
 /// The harvest host's environment: vault mode under `prefix`, the root token.
@@ -333,7 +333,7 @@ async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_ow
 
     // A rotation and a harvest: the pull shows the new fingerprint everywhere, and the
     // exposure is no longer live.
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest"], 0).await;
     let o = run(&operator, &["pull", "--json"], 0).await;
     assert_eq!(json(&o)["changed"], json!(true));
@@ -404,7 +404,7 @@ async fn a_tampered_chunk_fails_the_pull_and_leaves_the_viewers_store_as_it_was(
 
     // A new view whose every chunk is then altered in the vault.
     let (org, client, _) = served(&sim).remove(0);
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest"], 0).await;
     let (_, names) = manifest(&bao, prefix).await;
     for name in &names {
@@ -535,7 +535,7 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
         tokio::spawn(async move {
             let mut runs = Vec::new();
             for (org, client, _) in creds.iter().take(4) {
-                assert!(sim_control.rotate_secret(org, client));
+                assert!(sim_control.rotate_secret(&org.to_sim(), client));
                 let o = simsid(&host, &["harvest", "--json"]).await;
                 assert_eq!(code(&o), 0, "{}", stderr(&o));
                 runs.push(json(&o)["run_id"].as_str().unwrap().to_string());

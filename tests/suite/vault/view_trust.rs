@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use common::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use simsid::simulator::Simulator;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
+use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
 /// What a terminal must never get raw from a view: OSC 52 (set the clipboard) and SGR.
@@ -171,7 +171,7 @@ async fn a_replayed_manifest_is_refused_and_taken_only_with_accept_older_which_i
     assert_eq!(first_sequence, json!(1), "the first publish");
 
     let (org, client, _) = served(&sim).remove(0);
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest"], 0).await;
     let second: Value = serde_json::from_str(&manifest_body(&bao, prefix).await).unwrap();
     assert_eq!(second["sequence"], json!(2), "one more than the vault's");
@@ -221,7 +221,7 @@ async fn a_replayed_manifest_is_refused_and_taken_only_with_accept_older_which_i
     run(&viewer, &["audit", "--verify"], 0).await;
 
     // The host's next publish continues from the vault's sequence.
-    assert!(sim.control().rotate_secret(&org, &client));
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest"], 0).await;
     let third: Value = serde_json::from_str(&manifest_body(&bao, prefix).await).unwrap();
     assert_eq!(third["sequence"], json!(2), "the replayed 1, plus one");

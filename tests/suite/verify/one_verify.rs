@@ -20,7 +20,7 @@ use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify_many::{self, Tally, Target};
 use simsid::sims::{SimsClient, SimsSettings};
-use simsid::simulator::Simulator;
+use simsid_simulator::Simulator;
 
 fn client_for(sts_url: String, sim: &Simulator, timeout: Duration) -> SimsClient {
     let env = sim.env();
@@ -104,7 +104,7 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
 
     // The real STS: ok, then refused once suspended (and a refusal is not retried).
     let real = client_for(sim.env().sts_url.clone(), &sim, Duration::from_secs(10));
-    let targets = vec![target(&site.org_id, &client_id)];
+    let targets = vec![target(&site.org_id.to_domain(), &client_id)];
     let given = Given(BTreeMap::from([(client_id.clone(), secret.clone())]));
     let checks = verify_many::verify_many(&real, &given, &targets, 4, fast, None)
         .await
@@ -137,7 +137,7 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
     let url = black_hole().await;
     let silent = client_for(url, &sim, Duration::from_millis(300));
     let many: Vec<Target> = (0..6)
-        .map(|i| target(&site.org_id, &format!("sas-{i}")))
+        .map(|i| target(&site.org_id.to_domain(), &format!("sas-{i}")))
         .collect();
     let given = Given(
         (0..6)
@@ -237,7 +237,7 @@ async fn verify_of_one_site_is_the_one_verify_in_both_modes() {
                 "{mode} {args:?}: {detail}"
             );
             if mode == "vault" {
-                assert!(detail.contains("; vault identity token"), "{detail}");
+                assert!(detail.contains("; vault identity root"), "{detail}");
             }
         }
     }

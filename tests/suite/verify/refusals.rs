@@ -8,7 +8,7 @@ use crate::support::common;
 use common::*;
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use simsid::simulator::StsMode;
+use simsid_simulator::StsMode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_asks_no_partner_scope_and_refused_means_invalid_client() {

@@ -5,13 +5,22 @@
 //! ([`SimControl`] in process, `/_sim/` over HTTP) to change it between harvests. Clients
 //! talk to it over real HTTP, exactly as they talk to SIMS ID.
 //!
-//! Modules: `names` and `dataset` generate the data (pure), `state` decides every answer
-//! (pure), `control` is the shared handle, `server` and `admin` are the HTTP routes.
+//! Modules: `ids` holds its own identifiers, `names` and `dataset` generate the data
+//! (pure), `state` decides every answer (pure), `control` is the shared handle, `server`
+//! and `admin` are the HTTP routes.
+//!
+//! It is a separate crate, and a separate program in spirit: it shares nothing with the
+//! product but the wire, so the product cannot lean on its insides.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+// A fake SIMS ID generates, serves and checks secrets in clear by design.
+#![allow(clippy::disallowed_methods)]
 
 mod admin;
 mod control;
 mod dataset;
 mod env;
+mod ids;
 mod model;
 mod names;
 mod ratelimit;
@@ -34,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use control::SimControl;
 pub use env::SimEnv;
+pub use ids::{AuthorisationChange, CredentialRef, OrgId};
 pub use model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, StsMode};
 
 use dataset::Integrator;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::domain::{AuthorisationChange, CredentialRef, OrgId};
+use crate::ids::{AuthorisationChange, CredentialRef, OrgId};
 
 /// A school in the simulated dataset.
 #[derive(Clone, Debug)]

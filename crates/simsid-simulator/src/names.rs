@@ -1,5 +1,5 @@
-//! School names composed from the word lists in `assets/names/` (English, Welsh, Northern
-//! Irish and Irish-medium), plus client descriptions. Pure: the caller's RNG decides.
+//! School names composed from the word lists in the crate's `assets/names/` (English,
+//! Welsh, Northern Irish and Irish-medium), plus client descriptions. Pure: the caller's RNG decides.
 
 use std::sync::OnceLock;
 
@@ -45,21 +45,21 @@ fn entries(text: &'static str) -> Vec<&'static str> {
 fn lists() -> &'static Lists {
     static LISTS: OnceLock<Lists> = OnceLock::new();
     LISTS.get_or_init(|| Lists {
-        saints: entries(include_str!("../../assets/names/saints.txt")),
-        anglican_dedications: entries(include_str!("../../assets/names/anglican_dedications.txt")),
-        anglican_types: entries(include_str!("../../assets/names/anglican_types.txt")),
-        catholic_dedications: entries(include_str!("../../assets/names/catholic_dedications.txt")),
-        catholic_types: entries(include_str!("../../assets/names/catholic_types.txt")),
-        english_places: entries(include_str!("../../assets/names/english_places.txt")),
-        features: entries(include_str!("../../assets/names/features.txt")),
-        phases: entries(include_str!("../../assets/names/phases.txt")),
-        people: entries(include_str!("../../assets/names/people.txt")),
-        welsh_types: entries(include_str!("../../assets/names/welsh_types.txt")),
-        welsh_places: entries(include_str!("../../assets/names/welsh_places.txt")),
-        ni_places: entries(include_str!("../../assets/names/ni_places.txt")),
-        ni_types: entries(include_str!("../../assets/names/ni_types.txt")),
-        irish_names: entries(include_str!("../../assets/names/irish_names.txt")),
-        descriptions: entries(include_str!("../../assets/names/descriptions.txt")),
+        saints: entries(include_str!("../assets/names/saints.txt")),
+        anglican_dedications: entries(include_str!("../assets/names/anglican_dedications.txt")),
+        anglican_types: entries(include_str!("../assets/names/anglican_types.txt")),
+        catholic_dedications: entries(include_str!("../assets/names/catholic_dedications.txt")),
+        catholic_types: entries(include_str!("../assets/names/catholic_types.txt")),
+        english_places: entries(include_str!("../assets/names/english_places.txt")),
+        features: entries(include_str!("../assets/names/features.txt")),
+        phases: entries(include_str!("../assets/names/phases.txt")),
+        people: entries(include_str!("../assets/names/people.txt")),
+        welsh_types: entries(include_str!("../assets/names/welsh_types.txt")),
+        welsh_places: entries(include_str!("../assets/names/welsh_places.txt")),
+        ni_places: entries(include_str!("../assets/names/ni_places.txt")),
+        ni_types: entries(include_str!("../assets/names/ni_types.txt")),
+        irish_names: entries(include_str!("../assets/names/irish_names.txt")),
+        descriptions: entries(include_str!("../assets/names/descriptions.txt")),
     })
 }
 

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::dataset::{GeneratedSite, Generator, Integrator, Refusal};
 use super::model::{DemoChanges, Fault, SimClient, SimSite, SiteText, StsMode};
 use super::wire::{IssuedToken, TokenForm, WireClient, WireSite};
-use crate::domain::{normalise_guid, AuthorisationChange, CredentialRef, OrgId};
+use crate::ids::{AuthorisationChange, CredentialRef, OrgId};
 
 mod api;
 mod demo;
@@ -206,7 +206,7 @@ pub(crate) fn digest(token: &str) -> [u8; 32] {
 
 /// True when `text` names the same GUID as `id` (any case, braces tolerated).
 fn same_guid(text: &str, id: &OrgId) -> bool {
-    normalise_guid(text).is_ok_and(|g| g == id.as_str())
+    OrgId::parse(text).is_some_and(|g| &g == id)
 }
 
 impl State {

@@ -44,7 +44,7 @@ use secrecy::SecretString;
 use super::model::{Fault, SimClient, SiteText, StsMode};
 use super::respond::{bearer, failure, unauthorised, Ctx};
 use super::state::{digest, Failure};
-use crate::domain::OrgId;
+use crate::ids::OrgId;
 
 /// The `/_sim/` routes, guarded by the control token.
 pub(crate) fn router(ctx: Ctx) -> Router<Ctx> {
@@ -168,7 +168,7 @@ fn done(ok: bool) -> Response {
 
 /// The organisation id of a path (`None` when it is not a GUID: answer `400`).
 fn org(text: &str) -> Option<OrgId> {
-    OrgId::parse(text).ok()
+    OrgId::parse(text)
 }
 
 fn bad_request() -> Response {

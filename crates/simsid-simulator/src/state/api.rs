@@ -47,7 +47,7 @@ impl State {
         if !same_guid(application_id, &self.integrator.application_id) {
             return Plan::now(Reply::Fail(Failure::NotFound));
         }
-        let Ok(org) = OrgId::parse(organisation_id) else {
+        let Some(org) = OrgId::parse(organisation_id) else {
             return Plan::now(Reply::Fail(Failure::BadRequest));
         };
         let fault = match FaultSlot::take(&mut self.global_fault) {

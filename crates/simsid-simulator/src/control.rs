@@ -7,7 +7,7 @@ use super::model::{DemoChanges, Fault, SimClient, SimSite, SimStats, SiteText, S
 use super::ratelimit::TokenBucket;
 use super::state::State;
 use super::stats::Counters;
-use crate::domain::OrgId;
+use crate::ids::OrgId;
 
 struct Shared {
     state: Mutex<State>,

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 
 use super::model::{SimClient, SimSite};
 use super::names::{client_description, school_name, Region};
-use crate::domain::OrgId;
+use crate::ids::OrgId;
 
 /// URL-safe characters used for generated secrets.
 const SECRET_ALPHABET: &[u8; 64] =
@@ -283,15 +283,7 @@ impl Generator {
 
 /// The upper-case hyphenated GUID made of `bytes`.
 fn guid(bytes: [u8; 16]) -> OrgId {
-    let text = uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string();
-    match OrgId::parse(&text) {
-        Ok(id) => id,
-        // A hyphenated UUID is always 8-4-4-4-12 hex digits.
-        Err(_) => unreachable!("a formatted UUID is a GUID"),
-    }
+    OrgId::from_uuid(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 #[cfg(test)]
