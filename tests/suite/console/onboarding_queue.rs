@@ -127,8 +127,12 @@ async fn the_console_runs_the_refresh_through_its_services_and_shows_the_change(
         services.calls.lock().unwrap()
     );
     // The pane shows the refresh's outcome and what changed.
-    let screen = String::from_utf8_lossy(&out).into_owned();
-    assert!(screen.contains("rotated"), "the change is shown");
+    // The screen as a terminal shows it (frames are drawn as differences, so a line's
+    // words are not contiguous in the raw bytes).
+    let mut term = vt100::Parser::new(30, 100, 0);
+    term.process(&out);
+    let screen = term.screen().contents();
+    assert!(screen.contains("rotated"), "the change is shown: {screen}");
     // The summary counts that school's credentials, not the store's 9.
     let calls = services.calls.lock().unwrap().clone();
     let refreshed = calls
