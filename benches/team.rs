@@ -1,4 +1,4 @@
-//! Team-mode numbers (vault.md "Team mode at scale"; prints them, asserts nothing): the
+//! Team-mode numbers (docs/reference/vault.md "Team mode at scale"; prints them, asserts nothing): the
 //! publish of N sites' view (default 25,000; `SIMSID_BENCH_SITES` overrides) as a share of
 //! the first sync's vault phase, in the same run against the same `bao server -dev`; the
 //! requests of a publish after unchanged re-harvests; then a pull of that view through a

@@ -1,5 +1,5 @@
 //! `exposure --vault-audit` over a large vault audit log, against `jq` making the same
-//! selection (vault.md "Team mode at scale": at least 3 × faster, memory flat).
+//! selection (docs/reference/vault.md "Team mode at scale": at least 3 × faster, memory flat).
 //!
 //! `cargo build --release && cargo run --release --example auditbench` (1 GiB log;
 //! `-- --quick` for 128 MiB; `-- --mib N` for another size). It writes a synthetic audit

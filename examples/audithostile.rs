@@ -1,4 +1,4 @@
-//! Peak memory of `exposure --vault-audit` on a large audit log of hostile records (vault.md
+//! Peak memory of `exposure --vault-audit` on a large audit log of hostile records (docs/reference/vault.md
 //! "Trust": the audit reader keeps bounded text; its peak memory on a 1 GB hostile log stays
 //! under 100 MB). Prints the figure; asserts nothing about time.
 //!

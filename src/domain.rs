@@ -379,7 +379,7 @@ impl RunScope {
     }
 }
 
-/// The signal that cancelled a run (cli.md "Signals, services and monitoring"): a Unix
+/// The signal that cancelled a run (docs/reference/cli.md "Signals, services and monitoring"): a Unix
 /// signal, or one of the Windows console's control events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CancelSignal {
@@ -466,7 +466,7 @@ pub struct CredentialRef {
     pub client_id: String,
 }
 
-/// What a harvest changed against the previous state (the `diff` of cli.md).
+/// What a harvest changed against the previous state (the `diff` of docs/reference/cli.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff {
     pub sites_added: Vec<OrgId>,
@@ -476,7 +476,7 @@ pub struct Diff {
     pub credentials_removed: Vec<CredentialRef>,
     pub credentials_rotated: Vec<CredentialRef>,
     /// Vault mode: every key the run removed from the vault (under the mount), by
-    /// `vault_on_remove` or as a stray of `--reconcile` (vault.md sync rule 6). Absent from
+    /// `vault_on_remove` or as a stray of `--reconcile` (docs/reference/vault.md sync rule 6). Absent from
     /// JSON when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vault_removed: Vec<String>,
@@ -534,7 +534,7 @@ impl RunSummary {
     /// This run as recorded when it did not commit: `status` (`Failed` or `Cancelled`),
     /// `reason` as its error, no diff (nothing changed), the counts of what was fetched
     /// kept, and `credentials_total` set to what the store still holds. Record it with
-    /// `Store::record_run` (cli.md: a failed or cancelled run is in `history`, and it
+    /// `Store::record_run` (docs/reference/cli.md: a failed or cancelled run is in `history`, and it
     /// changed no site or credential).
     pub fn not_committed(
         mut self,
@@ -545,7 +545,7 @@ impl RunSummary {
         debug_assert!(!status.committed(), "a run that did not commit");
         self.status = status;
         self.error = Some(reason.into());
-        // Keys already removed from the vault stay named (vault.md sync rule 6).
+        // Keys already removed from the vault stay named (docs/reference/vault.md sync rule 6).
         self.diff = Diff {
             vault_removed: std::mem::take(&mut self.diff.vault_removed),
             ..Diff::default()
@@ -612,12 +612,12 @@ pub struct AuditEntry {
     pub fingerprint: Option<Fingerprint>,
     /// A short free-text note (outcome, run id, export format); never a secret.
     pub detail: Option<String>,
-    /// In vault mode, the vault identity that read the secret (`vault.md`); `None` otherwise.
+    /// In vault mode, the vault identity that read the secret (`docs/reference/vault.md`); `None` otherwise.
     #[serde(default)]
     pub identity: Option<String>,
 }
 
-/// RFC 3339 UTC with seconds precision and a `Z` suffix, as cli.md requires.
+/// RFC 3339 UTC with seconds precision and a `Z` suffix, as docs/reference/cli.md requires.
 pub mod rfc3339 {
     use chrono::{DateTime, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
@@ -693,7 +693,7 @@ pub struct HarvestData {
     pub failed: std::collections::BTreeMap<OrgId, String>,
 }
 
-/// The reason a held removal's site and credentials are marked stale with (cli.md, "A harvest
+/// The reason a held removal's site and credentials are marked stale with (docs/reference/cli.md, "A harvest
 /// never empties the cache by accident").
 pub const REMOVAL_HELD: &str = "removal held";
 

@@ -1,5 +1,5 @@
 //! Who saw which secret, and is it still live? Pure logic over the audit trail and the
-//! current store contents (cli.md, `exposure`): one entry per credential that was revealed
+//! current store contents (docs/reference/cli.md, `exposure`): one entry per credential that was revealed
 //! or copied, with the people it was shown to, first and last exposure, the actions, the
 //! fingerprint at the last exposure, and whether the store still holds that secret.
 
@@ -241,7 +241,7 @@ pub struct Harvesters {
     pub notes: Vec<String>,
 }
 
-/// Decides who the harvester is (vault.md "Trust"). On the harvest host: the identities
+/// Decides who the harvester is (docs/reference/vault.md "Trust"). On the harvest host: the identities
 /// its own runs recorded. On a viewer (`viewer`): the machine identities the audit log
 /// records writing the view's manifest, never a name taken from the pulled view
 /// (`view_claims` only adds a note when the log does not confirm it). A manifest written by

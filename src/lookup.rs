@@ -3,7 +3,7 @@
 //! otherwise a DfE code or DENI number matches every site that has it (case-insensitive;
 //! `/`, `-`, spaces and other punctuation ignored when nothing matches exactly). A code
 //! that several sites share is ambiguous: nothing is picked, the candidates are listed
-//! (cli.md: a hostile site must not shadow a real school for reveal and verify). Pure.
+//! (docs/reference/cli.md: a hostile site must not shadow a real school for reveal and verify). Pure.
 
 use crate::domain::{OrgId, Site};
 

@@ -1,4 +1,4 @@
-//! Text from the network is hostile (cli.md): the one sanitiser for text bound for a terminal
+//! Text from the network is hostile (docs/reference/cli.md): the one sanitiser for text bound for a terminal
 //! and the one neutraliser for CSV cells. Pure functions, no I/O.
 
 use std::borrow::Cow;

@@ -1,7 +1,7 @@
 //! The process's stop signals — `SIGINT`, `SIGTERM`, `SIGHUP`; on Windows Ctrl-C,
 //! Ctrl-Break, the console closing, log-off and shutdown — as one stream, so that a harvest
 //! stopped by Ctrl-C, `systemctl stop` or a closed terminal cancels the same way
-//! (cli.md "Signals, services and monitoring"). Listening replaces the default action
+//! (docs/reference/cli.md "Signals, services and monitoring"). Listening replaces the default action
 //! (terminate) for as long as the process runs.
 
 use crate::domain::CancelSignal;

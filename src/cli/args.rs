@@ -1,4 +1,4 @@
-//! The command line (clap): global flags and the commands of cli.md.
+//! The command line (clap): global flags and the commands of docs/reference/cli.md.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -311,7 +311,7 @@ pub enum VaultCommand {
     },
 }
 
-/// The roles of `simsid vault policy --role` (vault.md "Policies for a team").
+/// The roles of `simsid vault policy --role` (docs/reference/vault.md "Policies for a team").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyRole {
     /// The harvest host: writes, reads back and removes credentials, publishes the view.

@@ -1,4 +1,4 @@
-//! The headless commands of cli.md: each opens what it needs, does one thing, prints text or
+//! The headless commands of docs/reference/cli.md: each opens what it needs, does one thing, prints text or
 //! JSON on stdout, and returns its exit code.
 
 use std::io::Write;
@@ -133,7 +133,7 @@ pub(super) async fn run_harvest(
 }
 
 /// Records and prints a full harvest (text or JSON, with the vault's counts when it wrote
-/// the vault), its metrics written, still under the store's lock; returns cli.md's exit
+/// the vault), its metrics written, still under the store's lock; returns docs/reference/cli.md's exit
 /// code.
 fn print_harvest(
     ctx: &Context,
@@ -185,7 +185,7 @@ pub(super) fn names_in(store: &Store) -> SchoolNames {
 }
 
 /// Prints a finished or cancelled run (text, or the JSON document with the vault's counts
-/// and foreign keys when given) and returns cli.md's exit code for it.
+/// and foreign keys when given) and returns docs/reference/cli.md's exit code for it.
 pub fn print_run(
     json: bool,
     summary: &crate::domain::RunSummary,
@@ -301,7 +301,7 @@ pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResu
     if reveal {
         ctx.refuse_if_readonly("reveal")?;
     }
-    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    // A read: a missing store is an error naming it, nothing is created (docs/reference/cli.md).
     let store = ops::open_existing_store(&ctx.settings.local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store

@@ -26,7 +26,7 @@ pub type HarvestHook = Arc<dyn Fn() + Send + Sync>;
 struct Inner {
     ctx: Context,
     /// `None` until there is a store: the console opens on a missing store with an empty
-    /// list and creates nothing until a harvest (cli.md, "Store safety").
+    /// list and creates nothing until a harvest (docs/reference/cli.md, "Store safety").
     store: Option<Store>,
 }
 
@@ -218,7 +218,7 @@ fn overview_of(
             .application_id
             .clone()
             .unwrap_or_else(|| "(not configured)".to_string()),
-        // The header says where the store's key lives (cli.md, "Store").
+        // The header says where the store's key lives (docs/reference/cli.md, "Store").
         store_path: format!(
             "{} (key: {})",
             local.store_path.display(),

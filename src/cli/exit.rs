@@ -1,4 +1,4 @@
-//! Exit codes of cli.md and the error type that carries one.
+//! Exit codes of docs/reference/cli.md and the error type that carries one.
 
 use std::fmt;
 
@@ -21,7 +21,7 @@ pub const BUSY: u8 = 6;
 /// Cancelled (Ctrl-C); nothing committed.
 pub const CANCELLED: u8 = 130;
 
-/// The exit code of a bulk verify (cli.md): 5 when any was refused, else 1 when any
+/// The exit code of a bulk verify (docs/reference/cli.md): 5 when any was refused, else 1 when any
 /// errored, else 0.
 pub fn of_verify(tally: &crate::ops::verify_many::Tally) -> u8 {
     if tally.refused > 0 {

@@ -1,5 +1,5 @@
 //! The on-call's commands after a suspected compromise: `exposure`, `verify --exposed` /
-//! `verify --all` and `audit --verify` (cli.md; the runbook is in the README).
+//! `verify --all` and `audit --verify` (docs/reference/cli.md; the runbook is docs/runbook.md).
 
 use std::io::Write;
 
@@ -220,7 +220,7 @@ pub(super) async fn checked(
 ) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
     // No `ctx.remote()` here: verify needs the STS alone, never the integrator's identity
     // (a support laptop has none), so an incomplete SIMS ID profile is no obstacle.
-    // A read: a missing store is an error naming it, nothing is created (cli.md).
+    // A read: a missing store is an error naming it, nothing is created (docs/reference/cli.md).
     let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings.local)?);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let bar = spawn_verify_bar(rx);
@@ -235,7 +235,7 @@ pub(super) async fn checked(
 }
 
 /// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns
-/// cli.md's exit code: 5 when any was refused, else 1 when any errored, else 0.
+/// docs/reference/cli.md's exit code: 5 when any was refused, else 1 when any errored, else 0.
 pub(super) fn print_many(
     checks: &[verify_many::CredentialCheck],
     not_held: usize,

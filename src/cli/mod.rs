@@ -1,4 +1,4 @@
-//! Headless commands: turn results into text, JSON or CSV, with the exit codes of cli.md.
+//! Headless commands: turn results into text, JSON or CSV, with the exit codes of docs/reference/cli.md.
 
 pub mod args;
 pub mod commands;

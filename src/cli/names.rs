@@ -1,4 +1,4 @@
-//! Schools by name wherever a person reads (cli.md "JSON output"): text names a school as
+//! Schools by name wherever a person reads (docs/reference/cli.md "JSON output"): text names a school as
 //! `Name (00BDDE5C…)`, never by its id alone; JSON keeps the ids and adds a top-level
 //! `names` map and `failures[].name`. Names come from the store (and, for a run just
 //! finished, from the store as it was before the run, so a removed school keeps its name).

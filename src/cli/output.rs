@@ -1,4 +1,4 @@
-//! Pure renderers for the headless commands: JSON documents (the contract of cli.md) and
+//! Pure renderers for the headless commands: JSON documents (the contract of docs/reference/cli.md) and
 //! human-readable text. Nothing here reads a secret except `show --reveal`, whose secrets are
 //! passed in explicitly.
 
@@ -148,7 +148,7 @@ fn export_csv_rows_raw(detail: &SiteDetail) -> Vec<Vec<String>> {
         site.name.clone(),
         site.dfe_code.clone().unwrap_or_default(),
         site.deni_number.clone().unwrap_or_default(),
-        // Booleans are `true`/`false` in every CSV column (cli.md); unknown is empty.
+        // Booleans are `true`/`false` in every CSV column (docs/reference/cli.md); unknown is empty.
         site.authorised.map(|a| a.to_string()).unwrap_or_default(),
         row.stale.to_string(),
     ];

@@ -1,4 +1,4 @@
-//! `simsid harvest --site ORG` (cli.md "One school"): refresh one school from the fresh
+//! `simsid harvest --site ORG` (docs/reference/cli.md "One school"): refresh one school from the fresh
 //! site list, for the operator waiting for a newly onboarded school.
 
 use super::commands::{print_run, CmdResult};

@@ -1,4 +1,4 @@
-//! `simsid status [--json] [--max-age DURATION]`: the store's health as text or cli.md's
+//! `simsid status [--json] [--max-age DURATION]`: the store's health as text or docs/reference/cli.md's
 //! JSON document; exit 0 healthy, 1 not. It reads only: a missing store is a problem it
 //! reports ("no store yet"), not something it creates. The age check is on by default
 //! (`max_age`, 26 h; `--max-age 0` turns it off); on a viewer it judges the pulled view.
@@ -32,12 +32,12 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
     let max_age = effective_max_age(max_age, ctx.settings.local.max_age);
     let refresh = ctx.keeper.refresh();
     let report = assess(&facts, now, refresh, max_age);
-    // Where the store's key lives (cli.md, "Store"), worked out without it.
+    // Where the store's key lives (docs/reference/cli.md, "Store"), worked out without it.
     let store_key = ops::store_key_location(&ctx.settings.local).as_str();
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);
-        // A viewer's history is the harvest host's, pulled (vault.md "Team mode").
+        // A viewer's history is the harvest host's, pulled (docs/reference/vault.md "Team mode").
         v["source"] = json!(refresh.source());
         v["store_key"] = json!(store_key);
         output::write_json(&mut out, &v).map_err(io_err)?;
@@ -60,7 +60,7 @@ pub fn effective_max_age(
     Some(flag.or(setting).unwrap_or(crate::config::DEFAULT_MAX_AGE)).filter(|d| !d.is_zero())
 }
 
-/// cli.md's `status --json` document (plus `age_seconds` of the last run, the onboarding
+/// docs/reference/cli.md's `status --json` document (plus `age_seconds` of the last run, the onboarding
 /// queue: `waiting`, `oldest_waiting_since`,
 /// `metrics_error` and, on a viewer, `view`: the run it shows, when it was published and
 /// pulled, and its age).

@@ -1,5 +1,5 @@
 //! `simsid store key [--move-to-keychain | --to-file]`: where this store's key lives, or move
-//! it (cli.md, "Store"). Text for a person; the exit code says whether it worked.
+//! it (docs/reference/cli.md, "Store"). Text for a person; the exit code says whether it worked.
 
 use std::io::Write;
 use std::path::Path;
@@ -95,7 +95,7 @@ fn new_place(location: KeyLocation, store_path: &Path) -> String {
 }
 
 /// Prints the one-line notice of a store created just now whose key went to a file because no
-/// keychain answered (cli.md, "Store"), and logs it.
+/// keychain answered (docs/reference/cli.md, "Store"), and logs it.
 pub fn say_key_notice(store: &mut store::Store) {
     if let Some(notice) = store.take_key_notice() {
         tracing::info!(notice = %notice, "store key");

@@ -1,4 +1,4 @@
-//! Team mode's headless command (vault.md "Team mode"): `simsid pull` on a viewer (the
+//! Team mode's headless command (docs/reference/vault.md "Team mode"): `simsid pull` on a viewer (the
 //! keeper refuses a harvest there, and a pull on a profile that harvests).
 
 use std::io::Write;
@@ -66,7 +66,7 @@ pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) ->
     Ok(exit::OK)
 }
 
-/// `simsid show ORG --check-vault [--json]` (vault.md "What the view proves"): the site as
+/// `simsid show ORG --check-vault [--json]` (docs/reference/vault.md "What the view proves"): the site as
 /// `show` prints it, and each credential's fingerprint checked against the custom metadata
 /// of its key in the vault (one metadata read per credential, no secret). Exit 0 when
 /// every fingerprint agrees, 1 when one differs or is missing (named on stderr).

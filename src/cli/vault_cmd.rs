@@ -1,4 +1,4 @@
-//! `simsid vault check` and `simsid vault policy` (vault.md). Printing the policies needs
+//! `simsid vault check` and `simsid vault policy` (docs/reference/vault.md). Printing the policies needs
 //! only the mount, the prefix and `client_secret_vault`: no vault login, no secret id, no
 //! SIMS ID settings, so it runs before the rest of the settings are resolved.
 

@@ -48,7 +48,7 @@ pub(super) struct ProfileFile {
     pub(super) max_age: Option<String>,
     /// Team mode: `"sims"` (this machine harvests) or `"vault"` (a viewer).
     pub(super) source: Option<String>,
-    // Vault mode (vault.md "Settings").
+    // Vault mode (docs/reference/vault.md "Settings").
     pub(super) secrets: Option<String>,
     pub(super) vault_addr: Option<toml::Value>,
     pub(super) vault_mount: Option<String>,

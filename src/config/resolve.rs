@@ -174,7 +174,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
         }
     };
     let remote = match (application_id, organisation_id, client_id, client_secret) {
-        // A viewer has no integrator (vault.md "Viewing"): of SIMS ID it needs the STS
+        // A viewer has no integrator (docs/reference/vault.md "Viewing"): of SIMS ID it needs the STS
         // alone, for `verify` with each school's own credential. The integrator's fields
         // are empty and never used: the keeper refuses a viewer's harvest.
         (Some(application_id), _, _, _) if viewer => match OrgId::parse(NO_INTEGRATOR_ORG) {
@@ -218,7 +218,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
     })
 }
 
-/// The profile's one role. A viewer reads every secret from the vault (vault.md "Viewing");
+/// The profile's one role. A viewer reads every secret from the vault (docs/reference/vault.md "Viewing");
 /// a viewer or vault mode without a vault was refused above, as a problem.
 fn role_of(viewer: bool, secrets_in_vault: bool, vault: Option<VaultSettings>) -> Role {
     match (viewer, secrets_in_vault, vault) {
@@ -230,7 +230,7 @@ fn role_of(viewer: bool, secrets_in_vault: bool, vault: Option<VaultSettings>) -
 
 /// What `simsid vault policy` needs of the settings, and nothing more: the mount, the
 /// prefix and the integrator's secret in the vault. It only prints text, so neither a
-/// vault login nor a secret id nor the SIMS ID settings are needed (vault.md).
+/// vault login nor a secret id nor the SIMS ID settings are needed (docs/reference/vault.md).
 #[derive(Debug, Clone)]
 pub struct PolicyScope {
     pub mount: String,

@@ -87,7 +87,7 @@ pub struct Settings {
     /// `Err` lists what is missing or wrong for network commands.
     pub remote: Result<RemoteSettings, ConfigError>,
     /// What `verify` needs of SIMS ID: the STS (its URL, timeouts, client authentication,
-    /// `verify_scopes`), with no integrator identity (cli.md: never the integrator's
+    /// `verify_scopes`), with no integrator identity (docs/reference/cli.md: never the integrator's
     /// secret, which a support laptop does not have).
     pub verify: SimsSettings,
     /// The application id as configured (for display), even when other settings are missing.
@@ -99,7 +99,7 @@ pub struct Settings {
     pub role: Role,
 }
 
-/// A profile's role (vault.md "Team mode"): where the schools' secrets live and where the
+/// A profile's role (docs/reference/vault.md "Team mode"): where the schools' secrets live and where the
 /// sites come from. Decided once when the settings are resolved; only the keeper reads it.
 #[derive(Debug, Clone)]
 pub enum Role {

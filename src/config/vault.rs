@@ -1,4 +1,4 @@
-//! The vault's settings (vault.md "Settings"): the vault keys of a profile and the
+//! The vault's settings (docs/reference/vault.md "Settings"): the vault keys of a profile and the
 //! environment, resolved and validated into [`VaultSettings`] in the same pass as the rest.
 
 use std::path::PathBuf;

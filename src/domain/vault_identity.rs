@@ -1,4 +1,4 @@
-//! A vault identity as a name a person can read (vault.md "Trust": an identity is a vault
+//! A vault identity as a name a person can read (docs/reference/vault.md "Trust": an identity is a vault
 //! identity, not a display name). Display names are shared: every AppRole login is
 //! `approle`, every token made without a display name is `token`, the root token included.
 //! Wherever a display name is shared it is qualified: `approle:ROLE` (the role name),

@@ -1,4 +1,4 @@
-//! A team's view, as a viewer pulled it from the vault (vault.md "Team mode").
+//! A team's view, as a viewer pulled it from the vault (docs/reference/vault.md "Team mode").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

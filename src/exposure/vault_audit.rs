@@ -1,4 +1,4 @@
-//! The vault's own audit device as a source of exposures (vault.md, "Who saw which secret,
+//! The vault's own audit device as a source of exposures (docs/reference/vault.md, "Who saw which secret,
 //! across the whole team" and "Trust"). Pure logic over its JSON lines:
 //! - every successful read of a credential's value (`{mount}/data/{prefix}/{ORG}/{client}`,
 //!   any version: the version read is in the answer);

@@ -27,7 +27,7 @@ use crate::domain::{
     Site, SiteFailure, Snapshot,
 };
 
-/// Clients requests in flight at most when nothing else is set (cli.md `concurrency`).
+/// Clients requests in flight at most when nothing else is set (docs/reference/cli.md `concurrency`).
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// How a harvest runs.

@@ -1,4 +1,4 @@
-//! The removal guard (cli.md, "A harvest never empties the cache by accident"), pure: a run
+//! The removal guard (docs/reference/cli.md, "A harvest never empties the cache by accident"), pure: a run
 //! that would remove more than 10 % of the cached credentials, and more than 5 of them, holds
 //! every removal back. The sites and credentials stay (marked stale "removal held"), the run
 //! is partial, and its message says how many and how to accept them. Schools leave one at a

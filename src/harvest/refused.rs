@@ -1,4 +1,4 @@
-//! Sites failed after fetching (vault.md sync rule 7, "One bad credential fails its site,
+//! Sites failed after fetching (docs/reference/vault.md sync rule 7, "One bad credential fails its site,
 //! not the run"): a credential the vault refused makes its site stale with the vault's
 //! reason, as if its Clients call had failed; the rest of the run commits. Pure.
 

@@ -31,7 +31,7 @@ pub struct Synced {
     /// live elsewhere, commit without them, recording `marks`.
     pub marks: Option<VaultMarks>,
     /// Sites to commit as failed (stale) with the reason: one of their credentials was
-    /// refused by the sink (vault.md sync rule 7).
+    /// refused by the sink (docs/reference/vault.md sync rule 7).
     pub failed_sites: BTreeMap<OrgId, String>,
     /// Credentials whose sealed secret the sink moved elsewhere (local → vault, rule 10):
     /// dropped from the store once the run is committed.
@@ -70,7 +70,7 @@ pub trait CommitSink {
     }
 
     /// Whether a committed run is followed by a publish of the team's view (a vault-mode
-    /// harvest host, vault.md "Team mode"). `false` for the local store.
+    /// harvest host, docs/reference/vault.md "Team mode"). `false` for the local store.
     fn publishes_view(&self) -> bool {
         false
     }
@@ -155,7 +155,7 @@ fn commit_error(e: StoreError) -> OpError {
 /// Runs a harvest from `source` and commits it: a cancelled run commits nothing; a failed
 /// run (token or site list) only adds a history row; otherwise the diff is taken against the
 /// store as it is once fetching ends, mass removals are held unless the policy accepts them
-/// (cli.md, "A harvest never empties the cache by accident"), `sink` takes the result (vault
+/// (docs/reference/cli.md, "A harvest never empties the cache by accident"), `sink` takes the result (vault
 /// mode writes the vault; its error fails the run, the store not committed), and the data,
 /// the run and its diff are committed in one transaction. The commit is refused (exit 6,
 /// nothing written) when another harvest committed since this one started. Each finished run
@@ -214,7 +214,7 @@ pub enum SiteEnd {
     Ambiguous(Vec<crate::domain::Site>),
 }
 
-/// Refreshes one school (cli.md "One school"): `query` (organisation id, DfE code or DENI
+/// Refreshes one school (docs/reference/cli.md "One school"): `query` (organisation id, DfE code or DENI
 /// number) is looked up in the fresh site list, its clients are fetched and that site alone
 /// is committed as a full copy of itself — added if new, its authorisation updated, its
 /// credentials added, rotated and removed as its answer says — with no other site touched
@@ -342,7 +342,7 @@ fn read<T>(r: Result<T, StoreError>) -> OpResult<T> {
 /// What a full and a one-school run share once their fetch is concluded: the sink (the
 /// vault, raced against a cancel), then the local commit and its audit record. A cancel
 /// before or during the sink, or after it, commits nothing and records the run cancelled
-/// (what reached the vault converges at the next harvest, vault.md sync rule 9); a sink
+/// (what reached the vault converges at the next harvest, docs/reference/vault.md sync rule 9); a sink
 /// that fails records the run failed with its reason (rule 8).
 async fn sync_and_commit<K: CommitSink>(
     store: &mut Store,
@@ -366,7 +366,7 @@ async fn sync_and_commit<K: CommitSink>(
         return record_cancelled(store, summary, cancel, user);
     }
     // A cancel (Ctrl-C, SIGTERM) stops the vault phase at once: what was written is
-    // ours and the next harvest converges (vault.md sync rule 9).
+    // ours and the next harvest converges (docs/reference/vault.md sync rule 9).
     let synced = {
         let run = ToSync {
             store,
@@ -386,7 +386,7 @@ async fn sync_and_commit<K: CommitSink>(
     let synced = match synced {
         Ok(synced) => synced,
         Err(e) => {
-            // The vault could not be written (vault.md sync rule 8): nothing is
+            // The vault could not be written (docs/reference/vault.md sync rule 8): nothing is
             // committed, the run is in the history as failed with the reason.
             let failed =
                 record_not_committed(store, summary, RunStatus::Failed, e.to_string(), user)?;
@@ -422,7 +422,7 @@ async fn sync_and_commit<K: CommitSink>(
     Ok(HarvestEnd::Finished(Box::new(summary)))
 }
 
-/// A harvest host publishes the team's view once its run committed (vault.md "Team mode"):
+/// A harvest host publishes the team's view once its run committed (docs/reference/vault.md "Team mode"):
 /// the view is read from the store, the sink publishes it, and the store remembers what was
 /// published and the identity that harvested. A failure or a cancel leaves the committed
 /// run as it is (the sink reports why; the next harvest publishes again).
@@ -539,7 +539,7 @@ fn audit_run(
     };
     let run = summary.run_id;
     append(format!("run {run} {}", summary.status.as_str()), identity)?;
-    // Every key removed from the vault, named in the audit trail (vault.md sync rule 6).
+    // Every key removed from the vault, named in the audit trail (docs/reference/vault.md sync rule 6).
     for key in &summary.diff.vault_removed {
         let key = crate::sanitize::for_terminal(key);
         append(format!("run {run} removed vault key {key}"), None)?;

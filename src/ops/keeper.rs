@@ -157,7 +157,7 @@ impl Keeper {
         }
     }
 
-    /// In vault mode, the note for secrets still sealed in the local store (vault.md sync
+    /// In vault mode, the note for secrets still sealed in the local store (docs/reference/vault.md sync
     /// rule 10: the next harvest moves them); `None` otherwise, or with no store yet.
     pub fn sealed_remaining(&self) -> Option<String> {
         match self.role() {
@@ -292,7 +292,7 @@ impl Keeper {
         } = request;
         self.refuse_if_readonly("verify")?;
         let targets = store.with_store(|s| verify_many::targets(s, selection))?;
-        // The STS alone: each school's own credential, never the integrator's (cli.md).
+        // The STS alone: each school's own credential, never the integrator's (docs/reference/cli.md).
         let sims = SimsClient::new(self.shared.settings.verify.clone())
             .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))?;
         let concurrency = self
@@ -365,7 +365,7 @@ impl Keeper {
                 let sink = VaultSink::new(self.vault()?, settings, options.reconcile)
                     .with_concurrency(options.concurrency.max(SYNC_CONCURRENCY))
                     .accepting_removals(options.accept_removals);
-                // Every committed run also publishes the team's view (vault.md "Team mode").
+                // Every committed run also publishes the team's view (docs/reference/vault.md "Team mode").
                 Ok(CommitPath {
                     vault: Some(Box::new(VaultStep {
                         sink,

@@ -1,4 +1,4 @@
-//! The harvest's metrics for node_exporter's textfile collector (cli.md "Signals, services
+//! The harvest's metrics for node_exporter's textfile collector (docs/reference/cli.md "Signals, services
 //! and monitoring"): after every run, failed and cancelled ones included, the Prometheus
 //! text exposition format, encoded by `prometheus-client`. Counts and times only: never a
 //! secret, never a credential's id. Pure: the caller writes the text (beside the target,

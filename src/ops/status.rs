@@ -1,4 +1,4 @@
-//! `simsid status`: the store's health for on-call and monitoring (cli.md `status`). The
+//! `simsid status`: the store's health for on-call and monitoring (docs/reference/cli.md `status`). The
 //! facts are read from the store; [`assess`] — pure — names every problem.
 
 use chrono::{DateTime, Utc};
@@ -7,7 +7,7 @@ use crate::domain::Refresh;
 use crate::domain::{RunScope, RunStatus, RunSummary};
 use crate::store::{HealthFacts, MetricsFailure, PulledMark, Store};
 
-/// The problem of a machine that has no store yet (cli.md `status`): nothing has run, which
+/// The problem of a machine that has no store yet (docs/reference/cli.md `status`): nothing has run, which
 /// is not tampering.
 pub const NO_STORE_YET: &str = "no store yet (no harvest has run)";
 /// The same on a viewer, whose store is made by its first pull.

@@ -1,4 +1,4 @@
-//! Team mode (vault.md "Team mode"): the harvest host publishes the team's view under
+//! Team mode (docs/reference/vault.md "Team mode"): the harvest host publishes the team's view under
 //! `{prefix}/_simsid/` after every committing harvest, and a viewer pulls it into its store.
 //!
 //! Each operation has a vault half that holds no store (so it may run as a background task)
@@ -419,7 +419,7 @@ async fn fetch_chunks(
 /// The vault half of a pull: reads the manifest (one request when it is the one `known`
 /// names), refuses one whose sequence is below `known`'s unless `accept_older`, fetches
 /// the chunks not in `cached`, and verifies every chunk and the stream. Bounded by what
-/// the manifest declares (vault.md "Trust"): duplicate names and a declared size above
+/// the manifest declares (docs/reference/vault.md "Trust"): duplicate names and a declared size above
 /// [`crate::view::DECLARED_MAX`] are refused before any chunk is asked for, each chunk's
 /// answer is bounded by its declared size, and chunks not found get one retry pass on the
 /// active node (after the manifest is read again there: a publish may have moved on),
@@ -518,7 +518,7 @@ pub async fn fetch_view(
 }
 
 /// What a pull that applies `next` over a store holding `have` would remove, and whether
-/// that is more than the removal guard allows (cli.md: more than 10 % of the cached
+/// that is more than the removal guard allows (docs/reference/cli.md: more than 10 % of the cached
 /// credentials, and more than 5).
 fn removals(have: &std::collections::BTreeSet<(String, String)>, next: &View) -> (usize, bool) {
     let keep: std::collections::HashSet<(&str, &str)> = next
@@ -629,7 +629,7 @@ pub async fn host_fingerprint(
         .and_then(|f| crate::domain::Fingerprint::parse(f).ok())
 }
 
-/// On a viewer, the fingerprint an audit record of a read names (vault.md "Team mode":
+/// On a viewer, the fingerprint an audit record of a read names (docs/reference/vault.md "Team mode":
 /// fingerprints agree): the view's when the version read is the view's, else `host` (the
 /// host's, from the key's custom metadata: [`host_fingerprint`]); `None` when neither.
 pub fn viewer_fingerprint(
@@ -722,7 +722,7 @@ pub struct VaultAgreement {
 }
 
 /// Checks each of `credentials` (a site's, as the store holds them) against the custom
-/// metadata of its key in the vault (vault.md "What the view proves"): one metadata read
+/// metadata of its key in the vault (docs/reference/vault.md "What the view proves"): one metadata read
 /// per credential, never a secret. Fails on the first read the vault refuses or cannot
 /// answer.
 pub async fn check_against_vault(

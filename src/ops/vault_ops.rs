@@ -18,7 +18,7 @@ use crate::vault::{
     CredentialRecord, NodeRole, Route, SecretRef, VaultClient, VaultError, VaultSettings,
 };
 
-/// The message of a `403` on a credential read (vault.md "Reading in vault mode").
+/// The message of a `403` on a credential read (docs/reference/vault.md "Reading in vault mode").
 pub const MAY_NOT_READ: &str = "your vault identity may not read this credential";
 
 /// Reads a `MOUNT/PATH#FIELD` secret.
@@ -127,7 +127,7 @@ pub fn audit_vault_read(
 }
 
 /// The audit record of a secret read from the vault by `identity`, naming `fp` (a viewer
-/// names the harvest host's fingerprint: vault.md "Team mode").
+/// names the harvest host's fingerprint: docs/reference/vault.md "Team mode").
 pub fn audit_vault_read_as(
     store: &mut Store,
     ctx: &impl super::Auditor,
@@ -161,7 +161,7 @@ pub struct CheckLine {
     pub detail: String,
 }
 
-/// The message for secrets still sealed in a vault-mode store (vault.md sync rule 10);
+/// The message for secrets still sealed in a vault-mode store (docs/reference/vault.md sync rule 10);
 /// `None` when there are none, or no store yet.
 pub fn sealed_remaining(local: &crate::config::LocalSettings) -> Option<String> {
     let store = super::open_store_if_present(local).ok()??;

@@ -1,10 +1,10 @@
 //! Everything that differs by operating system, behind functions named for what they do:
 //! files only their owner can read, the check that a file is private, the store lock's
 //! file, the stop signals, the current user, process hardening, native paths in help texts
-//! (design.md, `platform/`). No other module names an operating system; `unix.rs` and
+//! (docs/ARCHITECTURE.md, `platform/`). No other module names an operating system; `unix.rs` and
 //! `windows.rs` hold the two implementations of the same functions.
 //!
-//! What "private" means on each (cli.md, "Store safety"): on Unix, owned by the current uid
+//! What "private" means on each (docs/reference/cli.md, "Store safety"): on Unix, owned by the current uid
 //! and not writable (a key: not readable either) by group or others; on Windows, owned by
 //! the current user's SID and no access-control entry granting Everyone, Users or
 //! Authenticated Users write access (a key: any read or write access); files and

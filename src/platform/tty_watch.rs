@@ -2,7 +2,7 @@
 //! window or tmux server closed). A hung-up terminal reads as end-of-file for ever and
 //! fails every write (EIO); crossterm's reader would retry that read in a loop without
 //! end, so the input thread asks the terminal first, with `poll(2)`, and only hands over
-//! to crossterm when the terminal is still there. cli.md "Signals, services and
+//! to crossterm when the terminal is still there. docs/reference/cli.md "Signals, services and
 //! monitoring": a terminal going away is a hang-up (exit 129).
 
 use std::time::Duration;

@@ -91,7 +91,7 @@ pub enum SimsError {
          neither is kept"
     )]
     DuplicateClient { client_id: String },
-    /// A Clients answer holds a field longer than `simsid` accepts (vault.md sync rule 7):
+    /// A Clients answer holds a field longer than `simsid` accepts (docs/reference/vault.md sync rule 7):
     /// the site fails at parse time rather than every later vault write.
     #[error(
         "the Clients answer has a {field} of {len} bytes (at most {limit} are accepted); \

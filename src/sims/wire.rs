@@ -3,7 +3,7 @@
 //! The vendor's own sample reads answers with Newtonsoft, so field names are matched
 //! case-insensitively (underscores ignored too: `OrganisationId`, `organisationId`,
 //! `organisation_id`), unknown fields are ignored, and nulls are accepted where
-//! `sims-api.md` allows them. Every visitor here accepts any JSON kind, so serde never builds
+//! `docs/reference/sims-api.md` allows them. Every visitor here accepts any JSON kind, so serde never builds
 //! an error that quotes a value; the only serde errors left are syntax errors, reported by
 //! position only. A problem is described by field name and position, never by value.
 //! `OCPAIMKey` is skipped unread, and a `Secret` goes straight into a `SecretString`.

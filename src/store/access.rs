@@ -1,6 +1,6 @@
-//! Opening the store the way a command needs it (cli.md, "Store safety"): commands that only
+//! Opening the store the way a command needs it (docs/reference/cli.md, "Store safety"): commands that only
 //! read never create a store or a key; a harvest creates both on first use, under the
-//! harvest lock, the key where the setting says (cli.md, "Store"); an existing store's key is
+//! harvest lock, the key where the setting says (docs/reference/cli.md, "Store"); an existing store's key is
 //! read where the store records it, never made anew. Every way in refuses a store path that is a directory, and files another
 //! user owns or may change.
 

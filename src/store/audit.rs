@@ -1,4 +1,4 @@
-//! The tamper-evident audit trail (cli.md, `audit --verify`).
+//! The tamper-evident audit trail (docs/reference/cli.md, `audit --verify`).
 //!
 //! Every record carries `mac` = HMAC-SHA256 (a key derived from the store key) over its
 //! position in the trail, the previous record's `mac` and its columns exactly as stored.

@@ -114,7 +114,7 @@ struct Previous {
     last_changed: String,
 }
 
-/// Commits a harvest whose site list succeeded, in one transaction (cli.md, "Harvest
+/// Commits a harvest whose site list succeeded, in one transaction (docs/reference/cli.md, "Harvest
 /// semantics"): sites not listed are removed with their credentials, listed sites are
 /// upserted, fetched sites get exactly the fetched credentials, failed sites keep theirs
 /// marked stale, badges are set from the diff and the run is recorded. In vault mode

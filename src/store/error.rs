@@ -91,7 +91,7 @@ pub enum StoreError {
         .0.display()
     )]
     KeyInEnv(PathBuf),
-    /// A file or directory another user owns or may change (cli.md, "Store safety").
+    /// A file or directory another user owns or may change (docs/reference/cli.md, "Store safety").
     #[error("refusing to use the {what} {}: {why}", path.display())]
     Unsafe {
         what: &'static str,

@@ -69,7 +69,7 @@ pub(crate) fn tighten_sidecars(db: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Warnings about the store at `store_path` that do not stop it being used (cli.md refuses
+/// Warnings about the store at `store_path` that do not stop it being used (docs/reference/cli.md refuses
 /// only files another user owns or may change, see `safety`): its directory should be 0700,
 /// and the store, its `-wal`/`-shm` files and the key file 0600 (on Windows: no access for
 /// Everyone, Users or Authenticated Users). Missing files are not reported.
@@ -102,7 +102,7 @@ pub fn check_permissions(store_path: &Path) -> Vec<String> {
     warnings
 }
 
-/// Writes `bytes` to `target` as a private file (cli.md, "Store safety"): into a new 0600
+/// Writes `bytes` to `target` as a private file (docs/reference/cli.md, "Store safety"): into a new 0600
 /// file beside it, synced, then renamed over it. A symbolic link at `target` is replaced,
 /// never followed, and the file always ends with mode 0600 whatever was there before.
 /// A full disk is [`StoreError::DiskFull`] naming `target`.

@@ -8,7 +8,7 @@ use super::error::StoreError;
 use super::key::StoreKey;
 use crate::platform::keychain::{self, KeychainError};
 
-/// What to do when the keychain cannot give a store's key (cli.md, "Store").
+/// What to do when the keychain cannot give a store's key (docs/reference/cli.md, "Store").
 fn what_to_do(why: &KeychainError) -> &'static str {
     match why {
         KeychainError::Absent(_) => {

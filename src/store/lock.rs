@@ -1,4 +1,4 @@
-//! One harvest at a time per store (cli.md, "Store safety"): an exclusive lock on a lock
+//! One harvest at a time per store (docs/reference/cli.md, "Store safety"): an exclusive lock on a lock
 //! file beside the store ([`crate::platform::try_lock_exclusive`]: `flock` on Unix, a byte
 //! range on Windows), held for the harvest's whole run and released by the system when the
 //! process ends, however it ends. The file names the holder (pid and start time) for the

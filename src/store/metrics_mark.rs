@@ -1,4 +1,4 @@
-//! Whether the last write of the metrics file failed (cli.md "Signals, services and
+//! Whether the last write of the metrics file failed (docs/reference/cli.md "Signals, services and
 //! monitoring"): a run records the failure, the next successful write clears it, and
 //! `status` is unhealthy while it stands (the harvest worked, but on-call must learn that
 //! node_exporter is reading stale numbers).

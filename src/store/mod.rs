@@ -1,6 +1,6 @@
 //! The encrypted store: one SQLite file (WAL, `synchronous=FULL`), mode 0600 in a 0700
 //! directory, and its key: in the OS keychain, in a key file beside it (0600), or given in
-//! `SIMSID_STORE_KEY` (cli.md, "Store"). The only code that touches disk.
+//! `SIMSID_STORE_KEY` (docs/reference/cli.md, "Store"). The only code that touches disk.
 //!
 //! Secrets are sealed with XChaCha20-Poly1305 under a key derived from the store key, bound
 //! to their row by associated data; fingerprints are HMAC-SHA256 under another derived key.
@@ -261,7 +261,7 @@ impl Store {
     }
 
     /// Commits a harvest whose site list succeeded, and its run, in one transaction
-    /// (cli.md, "Harvest semantics"). On any error nothing changes. Times written for new
+    /// (docs/reference/cli.md, "Harvest semantics"). On any error nothing changes. Times written for new
     /// and rotated credentials and new sites are `summary.finished_at`.
     pub fn commit_harvest(
         &mut self,

@@ -1,4 +1,4 @@
-//! The names of the schools a run removed (cli.md: `history` names each school, and a
+//! The names of the schools a run removed (docs/reference/cli.md: `history` names each school, and a
 //! removed school is no longer in the store to be named). Kept in the `meta` table, one row
 //! per run that removed a school.
 

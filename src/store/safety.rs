@@ -1,4 +1,4 @@
-//! Who may own and change the store's files (cli.md, "Store safety"). The store's directory,
+//! Who may own and change the store's files (docs/reference/cli.md, "Store safety"). The store's directory,
 //! the store (with its `-wal` and `-shm`), the key file and the harvest lock must belong to
 //! the current user and must not be writable by group or others; the key file must not be
 //! readable by them either (on Windows: by Everyone, Users or Authenticated Users; see

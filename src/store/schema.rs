@@ -88,7 +88,7 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sites ADD COLUMN waiting_since TEXT;
     UPDATE sites SET waiting_since = first_seen WHERE authorised = 0;
     "#,
-    // 5: team mode (vault.md "Team mode"): the vault identity that harvested each run (the
+    // 5: team mode (docs/reference/vault.md "Team mode"): the vault identity that harvested each run (the
     // host records it when it publishes; a viewer pulls it), and on a viewer the chunks of
     // the view last pulled (a pull fetches only the others).
     r#"

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 /// A credential whose secret is still sealed in the store (written in local mode), with
-/// what its vault record needs (vault.md sync rule 10).
+/// what its vault record needs (docs/reference/vault.md sync rule 10).
 #[derive(Debug, Clone)]
 pub struct SealedCredential {
     pub org: OrgId,
@@ -64,7 +64,7 @@ impl Store {
 
     /// Records, before any vault write, that run `run_id` writes the vault from this store:
     /// a key whose `simsid_run` names it is this store's even if the run dies before its
-    /// commit (vault.md sync rule 9). Committed at once.
+    /// commit (docs/reference/vault.md sync rule 9). Committed at once.
     pub fn record_vault_writer(&self, run_id: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",

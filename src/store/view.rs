@@ -1,4 +1,4 @@
-//! Team mode in the store (vault.md "Team mode"): the view a harvest host publishes, read
+//! Team mode in the store (docs/reference/vault.md "Team mode"): the view a harvest host publishes, read
 //! from its tables; what it last published; and on a viewer, the pulled view written over
 //! sites, credentials and runs in one transaction (no secret: the store is a cache of the
 //! view, its key seals only the audit chain), with the chunks it was made of.

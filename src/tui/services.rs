@@ -70,7 +70,7 @@ pub trait Services: Send + Sync + 'static {
     fn switch_profile(&self, name: &str) -> anyhow::Result<()>;
 
     /// A team-mode viewer: brings the view the harvest host published into the local store
-    /// (vault.md "Team mode"). Other profiles harvest instead.
+    /// (docs/reference/vault.md "Team mode"). Other profiles harvest instead.
     fn pull(&self) -> BoxFuture<'static, anyhow::Result<Pulled>> {
         Box::pin(async {
             Err(anyhow::anyhow!(

@@ -1,7 +1,7 @@
 //! The vault client: a small typed client of the OpenBao / Vault HTTP API on our reqwest
 //! (rustls), built once from the settings and shared. Its parts, each in its own file:
 //! one HTTP exchange (`http`), the cluster's nodes and retries within a time budget
-//! (`routing`, vault.md "A cluster"), the login session with renewal and re-login
+//! (`routing`, docs/reference/vault.md "A cluster"), the login session with renewal and re-login
 //! (`login`, `session`), KV v2 (`kv`), and sys calls (`sys`).
 
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use super::routing::{pause_after, verdict, Leader, Nodes, Route, Verdict};
 use super::session::{Login, Outage};
 use super::settings::{VaultAuth, VaultSettings};
 
-/// Default time budget for one request across retries and addresses (vault.md: ≥ 60 s).
+/// Default time budget for one request across retries and addresses (docs/reference/vault.md: ≥ 60 s).
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 /// Upper bound on attempts of one request, whatever the budget.
 const MAX_ATTEMPTS: u32 = 10_000;

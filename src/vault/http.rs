@@ -231,7 +231,7 @@ pub(crate) fn transport_reason(e: &reqwest::Error) -> String {
     }
 }
 
-/// A TLS failure named as such (vault.md "Settings"): an untrusted certificate, a name
+/// A TLS failure named as such (docs/reference/vault.md "Settings"): an untrusted certificate, a name
 /// mismatch, or another handshake failure; `None` for any other error.
 pub(crate) fn tls_failure(e: &reqwest::Error) -> Option<String> {
     let mut chain = Vec::new();

@@ -1,4 +1,4 @@
-//! KV v2 (vault.md "Layout"): read, write with check-and-set, metadata, delete, list.
+//! KV v2 (docs/reference/vault.md "Layout"): read, write with check-and-set, metadata, delete, list.
 //! Every call is authenticated ([`VaultClient::call`]); a key name is escaped for the URL.
 
 use std::collections::BTreeMap;

@@ -36,7 +36,7 @@ pub struct TokenInfo {
 
 impl TokenInfo {
     /// The identity as reports name it: the display name, qualified where it is shared
-    /// (`approle:ROLE`, `root`, `token:ENTITY`; vault.md "Trust").
+    /// (`approle:ROLE`, `root`, `token:ENTITY`; docs/reference/vault.md "Trust").
     pub fn identity(&self) -> String {
         crate::domain::vault_identity::VaultIdentity::qualify(
             &crate::domain::vault_identity::AuthFacts {

@@ -1,4 +1,4 @@
-//! Vault mode (vault.md): OpenBao / HashiCorp Vault as the system of record. The only code
+//! Vault mode (docs/reference/vault.md): OpenBao / HashiCorp Vault as the system of record. The only code
 //! that speaks to the vault; policy text beside it (what a harvest writes is planned in
 //! `ops::vault_sync::plan`).
 

@@ -1,4 +1,4 @@
-//! Key paths of vault.md "Layout": `{prefix}/{ORG}/{client_id}`, with a client id that is not
+//! Key paths of docs/reference/vault.md "Layout": `{prefix}/{ORG}/{client_id}`, with a client id that is not
 //! a safe path segment percent-encoded, and the percent-escaping of key names in URLs.
 
 use crate::domain::OrgId;

@@ -1,5 +1,5 @@
 //! The least-privilege policies of `simsid vault policy` (HCL), one per role of a team
-//! (vault.md "Policies for a team"), and the capabilities a harvest needs on the prefix
+//! (docs/reference/vault.md "Policies for a team"), and the capabilities a harvest needs on the prefix
 //! (checked by `simsid vault check`).
 
 use super::settings::SecretRef;
@@ -10,7 +10,7 @@ pub const HARVEST_DATA_CAPS: &[&str] = &["create", "update", "read", "delete"];
 /// written with `update`).
 pub const HARVEST_METADATA_CAPS: &[&str] = &["create", "update", "read", "list", "delete"];
 
-/// The roles of a team (vault.md "Policies for a team").
+/// The roles of a team (docs/reference/vault.md "Policies for a team").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The harvest host.

@@ -1,4 +1,4 @@
-//! The data of one credential's KV v2 secret (vault.md "Layout").
+//! The data of one credential's KV v2 secret (docs/reference/vault.md "Layout").
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};

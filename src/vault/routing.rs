@@ -1,4 +1,4 @@
-//! Cluster routing (vault.md "A cluster"): which node a request goes to, and retries across
+//! Cluster routing (docs/reference/vault.md "A cluster"): which node a request goes to, and retries across
 //! the nodes within the shared time budget. Connection failures, timeouts, `5xx`,
 //! redirects (never followed), `429` and sealed nodes move on to the next node; after each
 //! full round of nodes a pause that grows to 1 s; a TLS failure is not retried. The

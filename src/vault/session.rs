@@ -1,5 +1,5 @@
 //! The state one vault client shares between every request and every concurrent writer
-//! (vault.md sync rule 8, "An outage fails fast"): the login (token, when to renew it or log
+//! (docs/reference/vault.md sync rule 8, "An outage fails fast"): the login (token, when to renew it or log
 //! in again, the identity) and the outage, with one retry budget for all of them and the failure
 //! remembered once the budget is spent, so that a harvest with 300 pending credentials
 //! gives up after one budget, not one per credential. Pure state and time arithmetic; the

@@ -1,4 +1,4 @@
-//! Vault-mode settings (vault.md "Settings"): the validated form the vault client and the
+//! Vault-mode settings (docs/reference/vault.md "Settings"): the validated form the vault client and the
 //! sync read, and the defaults. `config::vault` resolves them from a profile and the
 //! environment.
 

@@ -1,4 +1,4 @@
-//! The view as content-addressed chunks and a manifest (vault.md "Team mode": consistent,
+//! The view as content-addressed chunks and a manifest (docs/reference/vault.md "Team mode": consistent,
 //! bounded, verified). Pure.
 //!
 //! The view is a stream of JSON lines: the sites by organisation id, then the runs oldest
@@ -24,7 +24,7 @@ use super::{Line, View, ViewRun, ViewSite};
 /// The manifest format this build writes, and the newest it reads (2: the manifest carries
 /// its `sequence`; a format-1 manifest counts as sequence 0).
 pub const FORMAT: u32 = 2;
-/// The most bytes a manifest may declare for its chunks and tail together (vault.md
+/// The most bytes a manifest may declare for its chunks and tail together (docs/reference/vault.md
 /// "Trust": a pull is bounded by what the manifest declares; 25,000 sites make about
 /// 46 MiB).
 pub const DECLARED_MAX: usize = 256 * 1024 * 1024;
@@ -42,7 +42,7 @@ const BOUNDARY_BITS: u8 = 0x3f;
 const QUIET_WRITES: usize = 2;
 /// … and makes at most this many chunk requests, writes and removals together, so that an
 /// unchanged re-harvest costs at most the session's lookup, one chunk request and the
-/// manifest (vault.md: at most 3 requests).
+/// manifest (docs/reference/vault.md: at most 3 requests).
 const QUIET_CHUNK_REQUESTS: usize = 1;
 /// The most chunks a manifest may name (a reader refuses more).
 const MAX_CHUNKS: usize = 200_000;

@@ -1,4 +1,4 @@
-//! The team's view (vault.md "Team mode"): what a harvest host publishes under
+//! The team's view (docs/reference/vault.md "Team mode"): what a harvest host publishes under
 //! `{prefix}/_simsid/` and a viewer pulls into its store. Pure: the view's types, its
 //! encoding as a stream of JSON lines, content-addressed chunks and the manifest naming
 //! them ([`chunk`]). No secret is ever part of a view.
@@ -19,7 +19,7 @@ pub use chunk::{
 };
 
 /// One site as the host's store holds it, with its credentials (no secret). Read from a
-/// pulled view, every field is checked to the shape a harvest host writes (vault.md
+/// pulled view, every field is checked to the shape a harvest host writes (docs/reference/vault.md
 /// "Trust"): the organisation id upper-case, every time RFC 3339 and not in the future,
 /// every fingerprint 16 lower-case hex digits; text is sanitised where it is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

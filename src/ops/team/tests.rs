@@ -1,4 +1,4 @@
-//! A pull against a vault that answers garbage (vault.md "Trust": a pull is bounded by
+//! A pull against a vault that answers garbage (docs/reference/vault.md "Trust": a pull is bounded by
 //! what the manifest declares). A real vault never answers this way, so a loopback stub
 //! node stands in; each case counts the requests it was asked and prints the time and the
 //! process's peak memory (Linux: `VmHWM`, reset before each case) for the report.

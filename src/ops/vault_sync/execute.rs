@@ -1,4 +1,4 @@
-//! The requests of a vault sync (vault.md "Sync rules") in their order: reconcile's
+//! The requests of a vault sync (docs/reference/vault.md "Sync rules") in their order: reconcile's
 //! read-back and listing, the writes, the removals, with the sync's progress, and what an
 //! outage or a refusal does to the run. What to request is decided in `plan.rs`; one key's
 //! requests (check-and-set and its read-back) are in `writer.rs`.
@@ -19,7 +19,7 @@ use crate::ops::{OpError, OpResult};
 use crate::vault::{Route, VaultError};
 
 /// Whether a vault error fails the whole run (the vault cannot be used at all) rather than
-/// the credential's site (vault.md sync rules 7 and 8).
+/// the credential's site (docs/reference/vault.md sync rules 7 and 8).
 fn fails_the_run(e: &VaultError) -> bool {
     matches!(
         e,
@@ -339,7 +339,7 @@ impl Executor<'_> {
     /// that matches no credential of a fetched site, no site whose clients call failed and
     /// nothing the removal guard holds, and that was not written after the listing began.
     /// Keys whose first segment starts with `_` are simsid's own (the team view) and left
-    /// alone; any other key is foreign (vault.md sync rules 5 and 6).
+    /// alone; any other key is foreign (docs/reference/vault.md sync rules 5 and 6).
     async fn scan(&self, listing: &Listing<'_>) -> Result<Scan, VaultError> {
         let w = &self.writer;
         let mut scan = Scan::default();

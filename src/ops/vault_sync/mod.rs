@@ -1,4 +1,4 @@
-//! The vault as the harvest's commit sink (vault.md "Sync rules"): writes what changed with
+//! The vault as the harvest's commit sink (docs/reference/vault.md "Sync rules"): writes what changed with
 //! check-and-set, removes what SIMS ID no longer lists, and with `--reconcile` lists the
 //! prefix and repairs drift. Runs between fetching and the local commit. What to write and
 //! remove is decided in `plan` (pure); `execute` makes the requests.
@@ -49,7 +49,7 @@ pub struct VaultSink {
     /// What the last sync did.
     pub counts: VaultCounts,
     /// Reconcile: keys under the prefix this store did not write (no `simsid_run`, or a
-    /// run of another store), reported and left alone (vault.md sync rule 5).
+    /// run of another store), reported and left alone (docs/reference/vault.md sync rule 5).
     pub foreign: Vec<String>,
     /// The vault identity that wrote, when the last sync made requests.
     identity: Option<String>,
@@ -85,7 +85,7 @@ impl VaultSink {
     }
 
     /// The same sink taking the removals reconcile's guard would hold
-    /// (`--accept-removals`, vault.md sync rule 6).
+    /// (`--accept-removals`, docs/reference/vault.md sync rule 6).
     pub fn accepting_removals(mut self, accept: bool) -> Self {
         self.accept_removals = accept;
         self

@@ -1,4 +1,4 @@
-//! What a harvest changes in the vault (vault.md "Sync rules"), decided from the store's
+//! What a harvest changes in the vault (docs/reference/vault.md "Sync rules"), decided from the store's
 //! marks, the run's sites and, with `--reconcile`, the prefix's listing: pure, no I/O. The
 //! executor (`execute.rs`) makes the requests this plan names.
 
@@ -107,7 +107,7 @@ pub(super) fn plan(
             out.removals.push((org.clone(), client_id.clone()));
         }
     }
-    // A one-school run touches no other site (cli.md "One school").
+    // A one-school run touches no other site (docs/reference/cli.md "One school").
     if scope == RunScope::Site {
         return out;
     }
@@ -154,7 +154,7 @@ fn record(org: &OrgId, site: Option<&Site>, c: &Credential) -> CredentialRecord 
     }
 }
 
-/// Reconcile's reading of the prefix's listing (vault.md sync rules 5 and 6): which entries
+/// Reconcile's reading of the prefix's listing (docs/reference/vault.md sync rules 5 and 6): which entries
 /// are looked into, which keys match a credential, which must be judged by their metadata.
 pub(super) struct Listing<'a> {
     prefix: &'a str,
@@ -310,7 +310,7 @@ pub(super) struct Scan {
     pub(super) ours: usize,
 }
 
-/// Reconcile's removal guard (vault.md sync rule 6): why the scan's strays are held
+/// Reconcile's removal guard (docs/reference/vault.md sync rule 6): why the scan's strays are held
 /// instead of removed, or `None` to remove them. A store that never completed a harvest
 /// removes nothing on its own, nor does a scan that would remove more than the mass-removal
 /// share of this store's keys; `--accept-removals` takes them.

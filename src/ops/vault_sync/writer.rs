@@ -1,4 +1,4 @@
-//! The requests for one credential's key (vault.md "Sync rules"): a write with
+//! The requests for one credential's key (docs/reference/vault.md "Sync rules"): a write with
 //! check-and-set and, after a refusal, the read-back that tells our own earlier write from
 //! a run of this store that died before its commit and from another writer; reconcile's
 //! check of what the key holds; a removal as `vault_on_remove` says.

@@ -960,7 +960,7 @@ fn flash_messages_fade_out() {
 
 // ---------- key table ----------
 
-/// Every key named in cli.md's "Console keys", with a context where it applies.
+/// Every key named in docs/reference/cli.md's "Console keys", with a context where it applies.
 fn cli_md_keys() -> Vec<(&'static str, KeyEvent, KeyScope)> {
     let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
     let c = |ch| k(KeyCode::Char(ch));
@@ -1024,7 +1024,7 @@ fn key_table_covers_every_key_of_cli_md_and_help_lists_them() {
             binding.label
         );
     }
-    // The specific commands cli.md promises.
+    // The specific commands docs/reference/cli.md promises.
     let want = [
         ("r", UserCommand::Reveal),
         ("c", UserCommand::Copy),

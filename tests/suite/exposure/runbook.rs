@@ -1,4 +1,4 @@
-//! The README's runbook "After a suspected compromise", end to end against the simulator:
+//! The runbook (docs/runbook.md) "After a suspected compromise", end to end against the simulator:
 //! secrets revealed and copied as two users (through the library, with an explicit user:
 //! no setting of the released binary chooses the audit user), `exposure` for one user,
 //! the vendor suspends, `verify --exposed --user` shows them refused (exit 5), the vendor

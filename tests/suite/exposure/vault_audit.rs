@@ -1,5 +1,5 @@
 //! `exposure --vault-audit` and `verify --exposed --vault-audit` against a real OpenBao
-//! whose file audit device is declared in its configuration (vault.md, "Who saw which
+//! whose file audit device is declared in its configuration (docs/reference/vault.md, "Who saw which
 //! secret, across the whole team"): every successful read of a credential by any identity,
 //! through simsid or not, with `live` from the version read.
 // Tests compare secrets with what the simulator served.

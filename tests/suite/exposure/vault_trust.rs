@@ -1,5 +1,5 @@
 //! The exposure report as evidence against an insider, against a real OpenBao with its file
-//! audit device (vault.md "Trust: the view and the audit log are evidence"): a read
+//! audit device (docs/reference/vault.md "Trust: the view and the audit log are evidence"): a read
 //! answered with response wrapping is a read; a vault identity is not a display name (every
 //! AppRole login is `approle`); the harvester is the machine identity the log records
 //! writing the view's manifest, never a name taken from a pulled view.
@@ -57,7 +57,7 @@ fn host_env(
     e
 }
 
-/// A viewer's environment (vault.md "Viewing"), reading with `token`.
+/// A viewer's environment (docs/reference/vault.md "Viewing"), reading with `token`.
 fn viewer_env(
     sim: &Simulator,
     ts: &TempStore,

@@ -1,4 +1,4 @@
-//! The onboarding queue (cli.md `sites --json` `waiting_since`): a school that installed the
+//! The onboarding queue (docs/reference/cli.md `sites --json` `waiting_since`): a school that installed the
 //! application's tile is listed unauthorised until the integrator approves it. Across three
 //! harvests — listed unauthorised, still waiting, approved — `waiting_since` starts, holds,
 //! and clears; `sites --status unauthorised` lists the queue oldest first with how long each

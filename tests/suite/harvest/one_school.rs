@@ -1,4 +1,4 @@
-//! `simsid harvest --site ORG` (cli.md "One school") on the real binary: a new school (not
+//! `simsid harvest --site ORG` (docs/reference/cli.md "One school") on the real binary: a new school (not
 //! cached yet) is found in the fresh site list and committed alone, with two requests
 //! instead of one per school; an unlisted school and an ambiguous code exit 4 changing
 //! nothing; then `verify ORG` says the credentials work.

@@ -1,4 +1,4 @@
-//! A harvest never empties the cache by accident (cli.md): a mass removal of credentials,
+//! A harvest never empties the cache by accident (docs/reference/cli.md): a mass removal of credentials,
 //! or of sites leaving, is held until `--accept-removals`; one school leaving is not held.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]

@@ -1,5 +1,5 @@
 //! Harvest semantics against the real simulator over loopback HTTP, the real client and the
-//! real store (cli.md "Harvest semantics").
+//! real store (docs/reference/cli.md "Harvest semantics").
 
 use crate::support::common;
 

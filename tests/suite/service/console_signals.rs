@@ -1,4 +1,4 @@
-//! cli.md "Signals, services and monitoring": the real console in a pseudo-terminal, sent
+//! docs/reference/cli.md "Signals, services and monitoring": the real console in a pseudo-terminal, sent
 //! SIGTERM, exits 143 with the terminal restored (alternate screen left, raw mode off).
 
 use crate::support::common;

@@ -1,4 +1,4 @@
-//! cli.md "Signals, services and monitoring": SIGTERM, SIGHUP and SIGINT sent to the real
+//! docs/reference/cli.md "Signals, services and monitoring": SIGTERM, SIGHUP and SIGINT sent to the real
 //! binary in the middle of a harvest cancel it as Ctrl-C does — nothing committed, the run
 //! recorded in `history` as `cancelled` with the signal, the lock released, exit 143 / 129 /
 //! 130.

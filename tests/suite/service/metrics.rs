@@ -1,4 +1,4 @@
-//! `harvest --metrics FILE` / `$SIMSID_METRICS` (cli.md "Signals, services and monitoring"):
+//! `harvest --metrics FILE` / `$SIMSID_METRICS` (docs/reference/cli.md "Signals, services and monitoring"):
 //! the Prometheus text format after every run — complete, failed and cancelled — read back
 //! with a Prometheus parser; written beside and renamed, mode 0644, no secret and no
 //! credential id in it.

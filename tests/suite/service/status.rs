@@ -1,4 +1,4 @@
-//! `simsid status` (cli.md): health for on-call and monitoring, on the real binary against
+//! `simsid status` (docs/reference/cli.md): health for on-call and monitoring, on the real binary against
 //! the simulator — no store, a complete run, a partial run (a stale site), a last complete
 //! harvest older than `--max-age`, and a failed run.
 

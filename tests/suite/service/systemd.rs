@@ -1,4 +1,4 @@
-//! `contrib/systemd/` (cli.md "Signals, services and monitoring"): the hardened oneshot
+//! `contrib/systemd/` (docs/reference/cli.md "Signals, services and monitoring"): the hardened oneshot
 //! service and its timer pass `systemd-analyze verify` with no warning, and carry the
 //! hardening the issue asks for; and the real binary, run as an unprivileged user with the
 //! environment the unit gives it (credentials copied as systemd does, a state directory,

@@ -1,4 +1,4 @@
-//! Harvest commit semantics (cli.md, "Harvest semantics"), history, audit and lookups.
+//! Harvest commit semantics (docs/reference/cli.md, "Harvest semantics"), history, audit and lookups.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
 

@@ -1,4 +1,4 @@
-//! The store key in the OS keychain (cli.md, "Store"): where a new store's key goes, that an
+//! The store key in the OS keychain (docs/reference/cli.md, "Store"): where a new store's key goes, that an
 //! existing store's key is never made anew, `simsid store key --move-to-keychain` /
 //! `--to-file`, and `status`'s `store_key`.
 //!

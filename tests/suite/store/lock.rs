@@ -1,4 +1,4 @@
-//! One writer at a time (cli.md "Store safety"): a second harvest exits 6 at once naming the
+//! One writer at a time (docs/reference/cli.md "Store safety"): a second harvest exits 6 at once naming the
 //! running one, a run whose store changed under it commits nothing, and the console opens
 //! on a missing store and its harvest honours the same lock. The real binary and the
 //! console's services over a real store, against the in-process simulator.

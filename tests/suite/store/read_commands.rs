@@ -1,4 +1,4 @@
-//! Read commands create nothing (cli.md "Store safety"): on a missing store, `sites`,
+//! Read commands create nothing (docs/reference/cli.md "Store safety"): on a missing store, `sites`,
 //! `show`, `verify` and the like exit without creating a store, a key or a lock, in local
 //! mode and in vault mode (a real OpenBao).
 // Tests compare secrets with what the simulator served.

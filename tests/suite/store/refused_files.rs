@@ -1,4 +1,4 @@
-//! Store files that are not safe to use are refused, never repaired silently (cli.md
+//! Store files that are not safe to use are refused, never repaired silently (docs/reference/cli.md
 //! "Store safety"): files others may change or read, empty or foreign files and
 //! directories, a deleted key file (an error, not a new key), and two stores in one
 //! directory that must not share a key. The real binary against the in-process simulator.

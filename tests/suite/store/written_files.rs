@@ -1,4 +1,4 @@
-//! Files the binary writes beside the store (cli.md "Store safety"): an export never
+//! Files the binary writes beside the store (docs/reference/cli.md "Store safety"): an export never
 //! follows a symlink and is left 0600, an existing log file with a wider mode is tightened
 //! to 0600, and a full disk is named as such with the file.
 // Tests compare secrets with what the simulator served.

@@ -285,7 +285,7 @@ pub async fn shared() -> Arc<Bao> {
     b
 }
 
-/// A three-node OpenBao Raft cluster on loopback (vault.md "A cluster"): one config per
+/// A three-node OpenBao Raft cluster on loopback (docs/reference/vault.md "A cluster"): one config per
 /// node, `operator init` on the first, unseal, the others join by `retry_join` and are
 /// unsealed once initialised, three voters, then KV v2 at `secret/`.
 pub struct Cluster {

@@ -1,4 +1,4 @@
-//! One keeper of secrets per profile (design.md): every operation of a console session —
+//! One keeper of secrets per profile (docs/ARCHITECTURE.md): every operation of a console session —
 //! harvest, reveal, copy, verify, a one-school refresh — goes through the profile's keeper
 //! and so shares its one vault session. Shown against a real OpenBao with an AppRole whose
 //! secret id may log in exactly once: a second login (a new session per operation) fails.

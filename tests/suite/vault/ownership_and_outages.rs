@@ -1,4 +1,4 @@
-//! Vault mode never destroys what it did not write, and never stalls (vault.md sync rules
+//! Vault mode never destroys what it did not write, and never stalls (docs/reference/vault.md sync rules
 //! 5–10 and "Settings"), against a real OpenBao (`bao server -dev` on loopback, started
 //! here), the real simulator over HTTP and the real binary. The outage tests also run
 //! against tiny TCP servers started here: one that refuses connections, one that accepts
@@ -960,7 +960,7 @@ impl simsid::ops::CommitSink for CancelAfterTheVault {
     }
 }
 
-/// cli.md "Signals": a cancel (SIGTERM, Ctrl-C) that lands after the vault was written and
+/// docs/reference/cli.md "Signals": a cancel (SIGTERM, Ctrl-C) that lands after the vault was written and
 /// before the local commit leaves keys the store never recorded; the next plain harvest
 /// converges (sync rule 9: they were written by a run of this store), and the one after it
 /// writes nothing.

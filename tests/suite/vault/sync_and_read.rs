@@ -1,6 +1,6 @@
 //! Vault mode against a real OpenBao (`bao server -dev` on loopback, started here), never a
 //! mock: sync rules, reconcile, removal policies, failures, authentication, reading through
-//! the vault, and no secret on local disk (vault.md).
+//! the vault, and no secret on local disk (docs/reference/vault.md).
 // Tests compare secrets with what the simulator served and the vault holds.
 #![allow(clippy::disallowed_methods)]
 
@@ -292,7 +292,7 @@ async fn reconcile_repairs_deleted_edited_and_stray_keys() {
         .await;
     assert_eq!(s, 200);
     // The stray is one this store wrote (its run named in the custom metadata); a key
-    // without that is foreign and stays (vault.md sync rule 5).
+    // without that is foreign and stays (docs/reference/vault.md sync rule 5).
     let (s, _) = bao
         .api(
             "POST",

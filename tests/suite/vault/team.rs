@@ -1,4 +1,4 @@
-//! Team mode against a real OpenBao (vault.md "Team mode"): the harvest host publishes the
+//! Team mode against a real OpenBao (docs/reference/vault.md "Team mode"): the harvest host publishes the
 //! team's view under `{prefix}/_simsid/`, viewers pull it and read secrets only with their
 //! own vault identity; fingerprints agree everywhere; the view is bounded, verified and
 //! consistent, and `--reconcile` never removes it.
@@ -29,7 +29,7 @@ fn host_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMa
     e
 }
 
-/// A viewer's environment (vault.md "Viewing"): the vault, the application id and the STS
+/// A viewer's environment (docs/reference/vault.md "Viewing"): the vault, the application id and the STS
 /// address; no integrator client id, organisation id or secret.
 fn viewer_env(
     sim: &Simulator,

@@ -1,4 +1,4 @@
-//! The team's view as evidence, against a real OpenBao (vault.md "Trust: the view and the
+//! The team's view as evidence, against a real OpenBao (docs/reference/vault.md "Trust: the view and the
 //! audit log are evidence"): a replayed manifest is refused unless `pull --accept-older`
 //! (audited), a view that would empty a viewer is held, a view whose fingerprint carries
 //! terminal controls is refused whole, an audit trail that already holds one prints it
