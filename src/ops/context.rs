@@ -2,6 +2,7 @@
 
 use chrono::Utc;
 
+use super::audit::{audit_entry_for, os_user, Auditor};
 use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
@@ -9,16 +10,6 @@ use crate::sims::SimsClient;
 use crate::store::{self, HarvestLock, KeyLocation, KeySource, Store, StoreError, StoreKey};
 
 use super::OpResult;
-
-/// The OS user recorded in audit entries.
-pub fn os_user() -> String {
-    let name = whoami::username();
-    if name.is_empty() {
-        "unknown".to_string()
-    } else {
-        name
-    }
-}
 
 /// Settings plus who is acting. `user` is always the OS user in the released binary (no
 /// setting or variable chooses it); tests of the library may build a context for another.
@@ -61,42 +52,6 @@ impl Context {
             .remote
             .as_ref()
             .map_err(|e| OpError::invalid(e.to_string()))
-    }
-}
-
-/// Who an audit record names: the OS user (and the vault identity, when known). The
-/// command's [`Context`] and the profile's keeper both say it.
-pub trait Auditor {
-    /// An audit entry stamped now for this user.
-    fn audit_entry(
-        &self,
-        action: AuditAction,
-        org: Option<&OrgId>,
-        client_id: Option<&str>,
-        fingerprint: Option<&Fingerprint>,
-        detail: Option<String>,
-    ) -> AuditEntry;
-}
-
-/// An audit entry stamped now for `user` (and `identity`).
-pub(crate) fn audit_entry_for(
-    user: &str,
-    identity: Option<&str>,
-    action: AuditAction,
-    org: Option<&OrgId>,
-    client_id: Option<&str>,
-    fingerprint: Option<&Fingerprint>,
-    detail: Option<String>,
-) -> AuditEntry {
-    AuditEntry {
-        at: Utc::now(),
-        user: user.to_string(),
-        action,
-        organisation_id: org.cloned(),
-        client_id: client_id.map(str::to_string),
-        fingerprint: fingerprint.cloned(),
-        detail,
-        identity: identity.map(str::to_string),
     }
 }
 

@@ -15,7 +15,7 @@ use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::context::{audit_entry_for, Auditor};
+use super::audit::{audit_entry_for, Auditor};
 use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};

@@ -2,6 +2,7 @@
 //! SIMS client, harvest and commit, reveal/copy/verify with their audit records. Errors are
 //! [`OpError`]s, by kind; `cli` maps each kind to its exit code.
 
+pub mod audit;
 pub mod context;
 pub mod error;
 pub mod harvest;
@@ -17,13 +18,14 @@ pub mod verify_many;
 
 pub use context::{
     move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,
-    sims_client, store_key_location, Auditor, Context,
+    sims_client, store_key_location, Context,
 };
 pub use harvest::{
     harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
     record_not_committed, CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync,
 };
 
+pub use audit::Auditor;
 pub use error::OpError;
 pub use keeper::{
     CommitPath, HarvestRequest, Harvested, Keeper, LockedStore, OnLocked, PullOutcome, PullRequest,

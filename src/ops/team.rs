@@ -588,7 +588,7 @@ pub async fn pull(
         }
         let audit = older.map(|(got, held)| crate::domain::AuditEntry {
             at: Utc::now(),
-            user: super::context::os_user(),
+            user: super::audit::os_user(),
             action: crate::domain::AuditAction::Pull,
             organisation_id: None,
             client_id: None,

@@ -1,0 +1,52 @@
+//! Who an audit record names: the OS user, and the vault identity when known. The
+//! command's `Context` and the profile's keeper both stamp records this one way.
+
+use chrono::Utc;
+
+use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
+
+/// The OS user recorded in audit entries.
+pub fn os_user() -> String {
+    let name = whoami::username();
+    if name.is_empty() {
+        "unknown".to_string()
+    } else {
+        name
+    }
+}
+
+/// Who an audit record names: the OS user (and the vault identity, when known). The
+/// command's `Context` and the profile's keeper both say it.
+pub trait Auditor {
+    /// An audit entry stamped now for this user.
+    fn audit_entry(
+        &self,
+        action: AuditAction,
+        org: Option<&OrgId>,
+        client_id: Option<&str>,
+        fingerprint: Option<&Fingerprint>,
+        detail: Option<String>,
+    ) -> AuditEntry;
+}
+
+/// An audit entry stamped now for `user` (and `identity`).
+pub(crate) fn audit_entry_for(
+    user: &str,
+    identity: Option<&str>,
+    action: AuditAction,
+    org: Option<&OrgId>,
+    client_id: Option<&str>,
+    fingerprint: Option<&Fingerprint>,
+    detail: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        user: user.to_string(),
+        action,
+        organisation_id: org.cloned(),
+        client_id: client_id.map(str::to_string),
+        fingerprint: fingerprint.cloned(),
+        detail,
+        identity: identity.map(str::to_string),
+    }
+}
