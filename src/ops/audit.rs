@@ -16,8 +16,13 @@ pub fn os_user() -> String {
 }
 
 /// Who an audit record names: the OS user (and the vault identity, when known). The
-/// command's `Context` and the profile's keeper both say it.
+/// command's `Context` and the profile's keeper both say it; the entry is stamped one way.
 pub trait Auditor {
+    /// The OS user acting.
+    fn os_user(&self) -> &str;
+    /// The vault identity acting, when known.
+    fn vault_identity(&self) -> Option<&str>;
+
     /// An audit entry stamped now for this user.
     fn audit_entry(
         &self,
@@ -26,27 +31,16 @@ pub trait Auditor {
         client_id: Option<&str>,
         fingerprint: Option<&Fingerprint>,
         detail: Option<String>,
-    ) -> AuditEntry;
-}
-
-/// An audit entry stamped now for `user` (and `identity`).
-pub(crate) fn audit_entry_for(
-    user: &str,
-    identity: Option<&str>,
-    action: AuditAction,
-    org: Option<&OrgId>,
-    client_id: Option<&str>,
-    fingerprint: Option<&Fingerprint>,
-    detail: Option<String>,
-) -> AuditEntry {
-    AuditEntry {
-        at: Utc::now(),
-        user: user.to_string(),
-        action,
-        organisation_id: org.cloned(),
-        client_id: client_id.map(str::to_string),
-        fingerprint: fingerprint.cloned(),
-        detail,
-        identity: identity.map(str::to_string),
+    ) -> AuditEntry {
+        AuditEntry {
+            at: Utc::now(),
+            user: self.os_user().to_string(),
+            action,
+            organisation_id: org.cloned(),
+            client_id: client_id.map(str::to_string),
+            fingerprint: fingerprint.cloned(),
+            detail,
+            identity: self.vault_identity().map(str::to_string),
+        }
     }
 }

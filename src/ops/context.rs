@@ -2,10 +2,9 @@
 
 use chrono::Utc;
 
-use super::audit::{audit_entry_for, os_user, Auditor};
+use super::audit::{os_user, Auditor};
 use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
-use crate::domain::{AuditAction, AuditEntry, Fingerprint, OrgId};
 use crate::sims::SimsClient;
 use crate::store::{self, HarvestLock, KeyLocation, KeySource, Store, StoreError, StoreKey};
 
@@ -56,23 +55,11 @@ impl Context {
 }
 
 impl Auditor for Context {
-    fn audit_entry(
-        &self,
-        action: AuditAction,
-        org: Option<&OrgId>,
-        client_id: Option<&str>,
-        fingerprint: Option<&Fingerprint>,
-        detail: Option<String>,
-    ) -> AuditEntry {
-        audit_entry_for(
-            &self.user,
-            self.identity.as_deref(),
-            action,
-            org,
-            client_id,
-            fingerprint,
-            detail,
-        )
+    fn os_user(&self) -> &str {
+        &self.user
+    }
+    fn vault_identity(&self) -> Option<&str> {
+        self.identity.as_deref()
     }
 }
 

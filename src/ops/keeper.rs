@@ -15,15 +15,13 @@ use futures::FutureExt;
 use secrecy::SecretString;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::audit::{audit_entry_for, Auditor};
+use super::audit::Auditor;
 use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, team, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
-use crate::domain::{
-    AuditAction, AuditEntry, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow,
-};
+use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::sims::SimsClient;
 use crate::store::{HarvestLock, Store};
@@ -570,23 +568,11 @@ impl Keeper {
 }
 
 impl Auditor for Keeper {
-    fn audit_entry(
-        &self,
-        action: AuditAction,
-        org: Option<&OrgId>,
-        client_id: Option<&str>,
-        fingerprint: Option<&Fingerprint>,
-        detail: Option<String>,
-    ) -> AuditEntry {
-        audit_entry_for(
-            &self.shared.user,
-            None,
-            action,
-            org,
-            client_id,
-            fingerprint,
-            detail,
-        )
+    fn os_user(&self) -> &str {
+        &self.shared.user
+    }
+    fn vault_identity(&self) -> Option<&str> {
+        None
     }
 }
 
