@@ -230,7 +230,7 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn main() {
+pub fn main() {
     let mut args = std::env::args().skip(1);
     let sites: usize = args.next().map_or(25_000, |a| a.parse().expect("sites"));
     let rounds: usize = args.next().map_or(5, |a| a.parse().expect("rounds"));
