@@ -97,9 +97,21 @@ pub async fn run(services: Arc<dyn Services>, options: ConsoleOptions) -> anyhow
         tui.abandon();
     }
     // Every later signal still works: one arriving while the harvest stops ends the wait.
+    // A hang-up comes twice (the terminal read at end of file, then SIGHUP to the session
+    // leader, in either order): its SIGHUP is not a later signal, or it would cut short the
+    // wait that records the cancelled harvest.
+    let later = async {
+        loop {
+            match signals.recv().await {
+                Some(CancelSignal::Hangup) if signal == Some(CancelSignal::Hangup) => continue,
+                Some(again) => return Some(again),
+                None => return None,
+            }
+        }
+    };
     tokio::select! {
         () = runtime.shutdown(&mut tui, signal, stop_wait) => {}
-        Some(again) = signals.recv() => {
+        Some(again) = later => {
             tracing::info!(signal = again.name(), "stop signal received while stopping");
         }
     }
