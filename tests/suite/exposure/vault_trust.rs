@@ -13,23 +13,12 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use crate::support::team_env::{host_env_as, viewer_env};
 use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use simsid_simulator::Simulator;
 use vault_support::{bao_bin, served, Bao, ROOT_TOKEN};
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// Runs the binary and asserts it exits `want`, naming its stderr if not.
-async fn run(env: &BTreeMap<String, String>, args: &[&str], want: i32) -> std::process::Output {
-    let o = simsid(env, args).await;
-    assert_eq!(code(&o), want, "simsid {args:?}: {}", stderr(&o));
-    o
-}
 
 /// The report's entries by client id.
 fn by_client(o: &std::process::Output) -> BTreeMap<String, Value> {
@@ -39,47 +28,6 @@ fn by_client(o: &std::process::Output) -> BTreeMap<String, Value> {
         .iter()
         .map(|x| (x["client_id"].as_str().unwrap().to_string(), x.clone()))
         .collect()
-}
-
-/// The harvest host's environment in vault mode under `prefix` (token auth).
-fn host_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    bao: &Bao,
-    prefix: &str,
-    token: &str,
-) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
-
-/// A viewer's environment (docs/reference/vault.md "Viewing"), reading with `token`.
-fn viewer_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    bao: &Bao,
-    prefix: &str,
-    token: &str,
-) -> BTreeMap<String, String> {
-    let sims = sim.env();
-    let mut e = BTreeMap::new();
-    e.insert("SIMSID_SOURCE".into(), "vault".into());
-    e.insert("SIMSID_APPLICATION_ID".into(), sims.application_id.clone());
-    e.insert("SIMSID_STS_URL".into(), sims.sts_url.clone());
-    e.insert("SIMSID_STORE".into(), ts.path().display().to_string());
-    e.insert(
-        "SIMSID_STORE_KEY".into(),
-        secrecy::ExposeSecret::expose_secret(&ts.key_b64).to_string(),
-    );
-    e.insert("SIMSID_LOG".into(), ts.log().display().to_string());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
 }
 
 /// Waits (bounded) until the audit log holds a line containing `needle`.
@@ -195,7 +143,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     let bao = Bao::dev_with_audit(&audit_log).await;
     let sim = simulator(4, 91).await;
     let ts = TempStore::new();
-    let host = host_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let host = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
     run(&host, &["harvest", "--json"], 0).await;
 
     bao.policy("team-operator", &policy::operator("secret", prefix))
@@ -481,7 +429,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     let (org2, client2, _) = creds[1].clone();
     read_as(&bao, &xena, &credential_key(prefix, &org2, &client2)).await;
     let forger_store = TempStore::new();
-    let forger = host_env(&sim, &forger_store, &bao, prefix, &xena);
+    let forger = host_env_as(&sim, &forger_store, &bao, prefix, &xena);
     run(&forger, &["harvest", "--json"], 0).await;
     run(&viewer, &["pull"], 0).await;
     audit_holds(&audit_log, "userpass-xena").await;

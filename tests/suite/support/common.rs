@@ -161,6 +161,18 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The exit code (-1 when ended by a signal).
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Runs the binary and asserts it exits `want`, naming its stderr if not.
+pub async fn run(env: &BTreeMap<String, String>, args: &[&str], want: i32) -> Output {
+    let o = simsid(env, args).await;
+    assert_eq!(code(&o), want, "simsid {args:?}: {}", stderr(&o));
+    o
+}
+
 /// stdout parsed as JSON.
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {

@@ -7,6 +7,9 @@ pub mod common;
 pub mod disk;
 pub mod hostile;
 pub mod store_support;
+// Not on Windows: environments for processes that talk to a real OpenBao (`bao`).
+#[cfg(not(windows))]
+pub mod team_env;
 // Not on Windows: a Unix pseudo-terminal (rustix's pty API).
 #[cfg(not(windows))]
 pub mod terminal;

@@ -10,64 +10,16 @@ use crate::support::vault_support;
 
 use std::collections::BTreeMap;
 
+use crate::support::team_env::{host_env, viewer_env};
 use common::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
 /// What a terminal must never get raw from a view: OSC 52 (set the clipboard) and SGR.
 const HOSTILE: &str = "\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[31mffff";
-
-/// The harvest host's environment: vault mode under `prefix`, the root token.
-fn host_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
-
-/// A viewer's environment with the vault token `token`.
-// The store key goes into the child's environment: its bytes are needed there.
-#[allow(clippy::disallowed_methods)]
-fn viewer_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    bao: &Bao,
-    prefix: &str,
-    token: &str,
-) -> BTreeMap<String, String> {
-    let sims = sim.env();
-    let mut e = BTreeMap::new();
-    e.insert("SIMSID_SOURCE".into(), "vault".into());
-    e.insert("SIMSID_APPLICATION_ID".into(), sims.application_id.clone());
-    e.insert("SIMSID_STS_URL".into(), sims.sts_url.clone());
-    e.insert("SIMSID_STORE".into(), ts.path().display().to_string());
-    e.insert(
-        "SIMSID_STORE_KEY".into(),
-        secrecy::ExposeSecret::expose_secret(&ts.key_b64).to_string(),
-    );
-    e.insert("SIMSID_LOG".into(), ts.log().display().to_string());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// Runs the binary and asserts it exits `want`, naming its stderr if not.
-async fn run(env: &BTreeMap<String, String>, args: &[&str], want: i32) -> std::process::Output {
-    let o = simsid(env, args).await;
-    assert_eq!(code(&o), want, "simsid {args:?}: {}", stderr(&o));
-    o
-}
 
 /// What a viewer shows: `sites --json` and every site's `show --json`.
 async fn shown(env: &BTreeMap<String, String>) -> Vec<Value> {
