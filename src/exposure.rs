@@ -120,7 +120,7 @@ pub fn report(audit: &[AuditEntry], current: &Snapshot, query: &ExposureQuery) -
     out
 }
 
-/// One person's exposures, for the console's view grouped by user.
+/// One person's exposures, for the console's exposure screen (grouped by user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonExposures {
     /// The OS user, with the vault identity in brackets when there is one.

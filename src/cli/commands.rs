@@ -11,7 +11,7 @@ use super::names::SchoolNames;
 use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
-use crate::filter::StatusView;
+use crate::filter::StatusFilter;
 use crate::harvest::{Cancel, HarvestEnd, Progress};
 use crate::ops::{self, Context};
 use crate::store::Store;
@@ -267,7 +267,7 @@ pub fn sites(
     ctx: &Context,
     json: bool,
     filter: Option<&str>,
-    status: Option<StatusView>,
+    status: Option<StatusFilter>,
 ) -> CmdResult {
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
@@ -279,7 +279,7 @@ pub fn sites(
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
     // The onboarding queue: the longest waiting first.
-    let queue = view == StatusView::Unauthorised;
+    let queue = view == StatusFilter::Unauthorised;
     if queue {
         crate::filter::sort_by_wait(&mut rows);
     }
@@ -338,7 +338,7 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
         resolve_org(&store, org)?
     };
     // The one verify (the harvest's retries: a 429 is waited out), in either mode.
-    let selection = crate::ops::verify_many::Selection::Site(org_id.clone());
+    let selection = crate::ops::verify::Selection::Site(org_id.clone());
     let (checks, _) = super::incident::checked(ctx, &selection).await?;
     print_verify(json, &org_id, &checks)
 }
@@ -348,9 +348,9 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 pub fn print_verify(
     json: bool,
     org_id: &OrgId,
-    checks: &[crate::ops::verify_many::CredentialCheck],
+    checks: &[crate::ops::verify::CredentialCheck],
 ) -> CmdResult {
-    let results = crate::ops::verify_many::results_of(checks);
+    let results = crate::ops::verify::results_of(checks);
     let mut out = std::io::stdout().lock();
     if json {
         output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
@@ -358,7 +358,7 @@ pub fn print_verify(
     } else {
         output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
     }
-    Ok(exit::of_verify(&crate::ops::verify_many::Tally::of(
+    Ok(exit::of_verify(&crate::ops::verify::Tally::of(
         checks.len(),
         checks,
     )))

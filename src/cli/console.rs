@@ -14,7 +14,7 @@ use crate::domain::VerifyResult;
 use crate::domain::{AuditAction, CredentialCheck, OrgId, RunSummary, SiteDetail, Tally};
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
-use crate::ops::verify_many::{self, Selection};
+use crate::ops::verify::{self, Selection};
 use crate::ops::{self, open_store_if_present, Context};
 use crate::ops::{OpError, OpResult, StoreAccess};
 use crate::store::{SiteTotals, Store};
@@ -123,7 +123,7 @@ fn read_secret(
     .boxed()
 }
 
-/// The console's one verify (a site's `v`, the exposure view's `v`), through the keeper.
+/// The console's one verify (a site's `v`, the exposure screen's `v`), through the keeper.
 async fn check_selection(
     inner: Arc<Mutex<Inner>>,
     selection: Selection,
@@ -309,7 +309,7 @@ impl Services for ConsoleServices {
         let selection = Selection::Site(org.clone());
         async move {
             let checks = check_selection(inner, selection, None).await?;
-            Ok(verify_many::results_of(&checks))
+            Ok(verify::results_of(&checks))
         }
         .boxed()
     }

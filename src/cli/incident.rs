@@ -9,7 +9,7 @@ use super::incident_output as out;
 use super::{outfile, output, vault_audit_files};
 use crate::exposure::vault_audit::{AuditScope, CredentialLayout};
 use crate::exposure::{self, ExposureQuery};
-use crate::ops::verify_many::{self, Selection, Tally};
+use crate::ops::verify::{self, Selection, Tally};
 use crate::ops::{self, Context};
 
 pub use super::args::{ExposureArgs, VaultAuditArgs};
@@ -204,7 +204,7 @@ pub(super) fn spawn_verify_bar(
 }
 
 /// `simsid verify --exposed [--user U]` and `simsid verify --all`.
-pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
+pub async fn verify_selection(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
     ctx.refuse_if_readonly("verify")?;
     let (checks, not_held) = checked(ctx, &selection).await?;
     print_many(&checks, not_held, json)
@@ -217,7 +217,7 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
 pub(super) async fn checked(
     ctx: &Context,
     selection: &Selection,
-) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
+) -> Result<(Vec<verify::CredentialCheck>, usize), CliError> {
     // No `ctx.remote()` here: verify needs the STS alone, never the integrator's identity
     // (a support laptop has none), so an incomplete SIMS ID profile is no obstacle.
     // A read: a missing store is an error naming it, nothing is created (docs/reference/cli.md).
@@ -237,17 +237,17 @@ pub(super) async fn checked(
 /// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns
 /// docs/reference/cli.md's exit code: 5 when any was refused, else 1 when any errored, else 0.
 pub(super) fn print_many(
-    checks: &[verify_many::CredentialCheck],
+    checks: &[verify::CredentialCheck],
     not_held: usize,
     json: bool,
 ) -> CmdResult {
     let tally = Tally::of(checks.len(), checks);
     let mut stdout = std::io::stdout().lock();
     if json {
-        output::write_json(&mut stdout, &out::verify_many_json(&tally, checks)).map_err(io_err)?;
+        output::write_json(&mut stdout, &out::verify_list_json(&tally, checks)).map_err(io_err)?;
         eprintln!("{}", out::verify_summary(&tally, not_held));
     } else {
-        out::verify_many_text(&mut stdout, &tally, checks, not_held).map_err(io_err)?;
+        out::verify_list_text(&mut stdout, &tally, checks, not_held).map_err(io_err)?;
     }
     Ok(exit::of_verify(&tally))
 }

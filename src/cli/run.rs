@@ -126,7 +126,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
                 ctx.settings.local.metrics_file = Some(path);
             }
             if let Some(org) = site {
-                return super::site::harvest_site(&ctx, json, &org).await;
+                return super::harvest_one::harvest_site(&ctx, json, &org).await;
             }
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
@@ -171,14 +171,14 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {
-                    crate::ops::verify_many::Selection::All
+                    crate::ops::verify::Selection::All
                 } else if vault_audit.files.is_empty() && vault_audit.exclude_user.is_empty() {
                     debug_assert!(exposed);
-                    crate::ops::verify_many::Selection::Exposed { user }
+                    crate::ops::verify::Selection::Exposed { user }
                 } else {
                     incident::exposed_selection(&ctx, user, &vault_audit)?
                 };
-                incident::verify_many(&ctx, selection, json).await
+                incident::verify_selection(&ctx, selection, json).await
             }
         },
         Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,

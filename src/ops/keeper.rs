@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::audit::Auditor;
 use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
-use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
+use super::verify::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, team, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
 use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow};
@@ -289,7 +289,7 @@ impl Keeper {
             progress,
         } = request;
         self.refuse_if_readonly("verify")?;
-        let targets = store.with_store(|s| verify_many::targets(s, selection))?;
+        let targets = store.with_store(|s| verify::targets(s, selection))?;
         // The STS alone: each school's own credential, never the integrator's (docs/reference/cli.md).
         let sims = SimsClient::new(self.shared.settings.verify.clone())
             .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))?;
@@ -328,7 +328,7 @@ impl Keeper {
                 (&from_vault, Some(identity))
             }
         };
-        let found = verify_many::verify_many(
+        let found = verify::run(
             &sims,
             source,
             &targets.targets,
@@ -337,7 +337,7 @@ impl Keeper {
             progress,
         )
         .await;
-        store.with_store(|s| verify_many::audit_checks(s, self, &found, identity.as_deref()))?;
+        store.with_store(|s| verify::audit_checks(s, self, &found, identity.as_deref()))?;
         Ok((found, targets.not_held))
     }
 

@@ -1,5 +1,5 @@
 //! The sites list: rows loaded once, and a vector of row indices that sorting, the status
-//! view and the filter reorder and narrow. Views build widgets only for the visible window.
+//! filter and the text filter reorder and narrow. The drawing builds widgets only for the visible window.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -57,7 +57,7 @@ impl SortColumn {
     }
 }
 
-pub use crate::filter::StatusView;
+pub use crate::filter::StatusFilter;
 
 impl From<crate::store::SiteTotals> for Counts {
     fn from(t: crate::store::SiteTotals) -> Self {
@@ -101,7 +101,7 @@ pub struct SiteList {
     visible: Vec<usize>,
     sort: SortColumn,
     reverse: bool,
-    view: StatusView,
+    status_filter: StatusFilter,
     filter_text: String,
     filter: Filter,
     filter_error: Option<String>,
@@ -125,7 +125,7 @@ impl SiteList {
         list
     }
 
-    /// Replaces the rows (after a harvest or a profile switch), keeping sort, view, filter
+    /// Replaces the rows (after a harvest or a profile switch), keeping sort, status filter, filter
     /// and, when it still exists, the selected site.
     pub fn replace_rows(&mut self, rows: Vec<SiteRow>, page: usize) {
         let keep = self.selected_row().map(|r| r.site.org_id.clone());
@@ -238,8 +238,8 @@ impl SiteList {
         (self.sort, self.reverse)
     }
 
-    pub fn view(&self) -> StatusView {
-        self.view
+    pub fn status_filter(&self) -> StatusFilter {
+        self.status_filter
     }
 
     pub fn filter_text(&self) -> &str {
@@ -306,9 +306,9 @@ impl SiteList {
         self.resort(page);
     }
 
-    /// Shows the next status view.
-    pub fn cycle_view(&mut self, page: usize) {
-        self.view = self.view.next();
+    /// Shows the next status filter.
+    pub fn cycle_status_filter(&mut self, page: usize) {
+        self.status_filter = self.status_filter.next();
         let keep = self.selected_index();
         self.refilter();
         self.restore_selection(keep, page);
@@ -366,9 +366,10 @@ impl SiteList {
         self.sorted = order;
     }
 
-    /// The rows of `candidates` (in their order) the status view and the filter keep.
+    /// The rows of `candidates` (in their order) the status filter and the filter keep.
     fn matching(&self, candidates: Vec<usize>) -> Vec<usize> {
-        let (rows, lower, filter, view) = (&self.rows, &self.lower, &self.filter, self.view);
+        let (rows, lower, filter, status) =
+            (&self.rows, &self.lower, &self.filter, self.status_filter);
         match filter {
             // One searcher for the whole list, not one per field.
             Filter::Plain { needle, invert } => {
@@ -377,7 +378,7 @@ impl SiteList {
                     .into_iter()
                     .filter(|&i| {
                         let hit = lower[i].iter().any(|f| finder.find(f.as_bytes()).is_some());
-                        view.includes(&rows[i]) && hit != *invert
+                        status.includes(&rows[i]) && hit != *invert
                     })
                     .collect()
             }
@@ -385,18 +386,18 @@ impl SiteList {
                 .into_iter()
                 .filter(|&i| {
                     let row = &rows[i];
-                    view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
+                    status.includes(row) && filter.matches_fields(&fields(row), &lower[i])
                 })
                 .collect(),
         }
     }
 
     fn refilter(&mut self) {
-        let view = self.view;
+        let status = self.status_filter;
         let rows = &self.rows;
         self.visible = self.matching(self.sorted.clone());
         // The onboarding queue: the site waiting longest first (the column sort breaks ties).
-        if view == StatusView::Unauthorised {
+        if status == StatusFilter::Unauthorised {
             self.visible.sort_by_key(|&i| {
                 let since = rows[i].waiting_since;
                 (since.is_none(), since)
