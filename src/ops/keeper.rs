@@ -75,10 +75,10 @@ impl StoreAccess for Mutex<Store> {
 
 impl Keeper {
     /// The keeper `settings` describe, acting for `user` (no request made, nothing opened).
-    pub fn new(settings: &Settings, user: String) -> Keeper {
+    pub fn new(settings: Settings, user: String) -> Keeper {
         Keeper {
             shared: Arc::new(Shared {
-                settings: settings.clone(),
+                settings,
                 user,
                 session: OnceLock::new(),
                 remote: tokio::sync::OnceCell::new(),
@@ -90,8 +90,14 @@ impl Keeper {
         &self.shared.settings.role
     }
 
-    /// Refuses `what` (reveal, copy, verify, harvest) when the profile is read-only.
-    fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
+    /// The profile's resolved settings.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Refuses `what` (reveal, copy, verify, harvest, export…) when the profile is
+    /// read-only: the one gate both front ends go through.
+    pub fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
         if self.shared.settings.local.readonly {
             return Err(OpError::invalid(format!(
                 "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
@@ -137,6 +143,13 @@ impl Keeper {
                 reads_vault: true,
             },
         }
+    }
+
+    /// `simsid vault check`: every address with its role, seal, authentication and
+    /// identity, the mount, what this profile needs of the vault, the integrator secret when
+    /// it is in the vault, and secrets still sealed in the local store.
+    pub async fn check_vault(&self) -> OpResult<Vec<vault_ops::CheckLine>> {
+        vault_ops::check(self).await
     }
 
     /// `vault check`'s lines on what this profile needs of the vault: a viewer's read of
