@@ -15,59 +15,61 @@ mod tools;
 mod vault_support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use simsid::domain::{AppId, OrgId, RunSummary};
-use simsid::harvest::HarvestOptions;
-use simsid::ops::vault_sync::VaultSink;
-use simsid::ops::{harvest_and_commit_via, CommitSink, OpResult, Synced};
-use simsid::sims::{SimsClient, SimsSettings};
+use simsid::config::{self, Dirs, Flags, Role};
+use simsid::harvest::HarvestEvent;
+use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
 use simsid::store::{Store, StoreKey};
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
 use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, Cluster, ROOT_TOKEN};
 
-/// Times the inner sink's sync (the vault phase of a harvest).
-struct Timed<K> {
-    inner: K,
-    took: Duration,
-}
-
-impl<K: CommitSink> CommitSink for Timed<K> {
-    async fn sync(
-        &mut self,
-        run: simsid::ops::ToSync<'_>,
-        summary: &mut RunSummary,
-    ) -> OpResult<Synced> {
-        let start = Instant::now();
-        let r = self.inner.sync(run, summary).await;
-        self.took = start.elapsed();
-        r
-    }
-}
-
-fn sims(sim: &Simulator) -> SimsClient {
+/// The keeper of the settings the binary resolves for `sim` and the store at `path` (its
+/// key `key`), fetching 64 sites at once; in vault mode with `vault` when given.
+fn keeper(
+    sim: &Simulator,
+    path: &Path,
+    key: &SecretString,
+    vault: Option<VaultSettings>,
+) -> Keeper {
     let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .unwrap()
+    let vars: BTreeMap<String, String> = [
+        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
+        ("SIMSID_CLIENT_ID", env.client_id.clone()),
+        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
+        (
+            "SIMSID_CLIENT_SECRET",
+            env.client_secret.expose_secret().to_string(),
+        ),
+        ("SIMSID_STS_URL", env.sts_url.clone()),
+        ("SIMSID_API_BASE", env.api_base.clone()),
+        ("SIMSID_STORE", path.display().to_string()),
+        ("SIMSID_STORE_KEY", key.expose_secret().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let home = path.with_extension("home");
+    let dirs = Dirs {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+        state_dir: home.join("state"),
+    };
+    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).unwrap();
+    if let Some(vault) = vault {
+        settings.role = Role::VaultHost(vault);
+    }
+    let remote = settings.remote.as_mut().unwrap();
+    remote.concurrency = 64;
+    remote.sims.timeout = Duration::from_secs(30);
+    remote.sims.connect_timeout = Duration::from_secs(5);
+    Keeper::new(settings, "bench".into())
 }
 
 fn settings(addrs: Vec<String>, token: &str) -> VaultSettings {
@@ -86,40 +88,44 @@ fn settings(addrs: Vec<String>, token: &str) -> VaultSettings {
     }
 }
 
-/// A vault-mode harvest; returns the vault phase's time and the run id.
-async fn harvest(
-    sim: &Simulator,
-    store: &mut Store,
-    client: Arc<VaultClient>,
-    settings: &VaultSettings,
-) -> (Duration, uuid::Uuid) {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = Timed {
-        inner: VaultSink::new(client, settings, false),
-        took: Duration::ZERO,
+/// A harvest through `keeper`: the vault phase's time (from the sync's first report of what
+/// it stored to its last, as the harvest's events tell; zero in local mode) and the run id.
+async fn harvest(keeper: &Keeper) -> (Duration, uuid::Uuid) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stored: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
+    let watch = {
+        let stored = Arc::clone(&stored);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let HarvestEvent::Stored { .. } = event {
+                    let now = Instant::now();
+                    let mut seen = stored.lock().unwrap();
+                    let first = seen.map_or(now, |(first, _)| first);
+                    *seen = Some((first, now));
+                }
+            }
+        })
     };
-    let end = harvest_and_commit_via(
-        store,
-        sims(sim),
-        simsid::ops::Run {
-            options: HarvestOptions {
-                concurrency: 64,
-                ..HarvestOptions::default()
-            },
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "bench",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .unwrap();
+    let end = keeper
+        .harvest(
+            HarvestRequest::default(),
+            tx,
+            CancellationToken::new().into(),
+        )
+        .await
+        .unwrap()
+        .end
+        .unwrap();
+    watch.await.unwrap();
     let run_id = match end {
-        simsid::harvest::HarvestEnd::Finished(s) => s.run_id,
-        simsid::harvest::HarvestEnd::Cancelled(_) => panic!("cancelled"),
+        SiteEnd::Ran(simsid::harvest::HarvestEnd::Finished(s)) => s.run_id,
+        other => panic!("not finished: {other:?}"),
     };
-    (sink.took, run_id)
+    let took = stored
+        .lock()
+        .unwrap()
+        .map_or(Duration::ZERO, |(first, last)| last - first);
+    (took, run_id)
 }
 
 fn main() {
@@ -154,13 +160,28 @@ fn main() {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            Store::open(&dir.path().join("host.sqlite3"), StoreKey::generate()).unwrap();
         let host = settings(vec![bao.addr.clone()], ROOT_TOKEN);
         let client = Arc::new(VaultClient::new(&host).unwrap());
 
-        // The first sync, then the first publish of its view.
-        let (vault_phase, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
+        // The first sync's vault phase: a vault-mode harvest (which publishes its own view)
+        // under a prefix of its own.
+        let synced = keeper(
+            &sim,
+            &dir.path().join("synced.sqlite3"),
+            &StoreKey::generate().to_base64(),
+            Some(VaultSettings {
+                prefix: "bench/team-sync".into(),
+                ..host.clone()
+            }),
+        );
+        let (vault_phase, _) = harvest(&synced).await;
+        // The first publish of the same sites' view: the host's store harvested (the view
+        // is the store's), then published by hand, timed alone.
+        let path = dir.path().join("host.sqlite3");
+        let key = StoreKey::generate().to_base64();
+        let local = keeper(&sim, &path, &key, None);
+        let (_, run_id) = harvest(&local).await;
+        let store = Store::open(&path, StoreKey::from_base64(&key).unwrap()).unwrap();
         let t = Instant::now();
         let first = simsid::ops::team::publish(&client, &host, &store, run_id, false)
             .await
@@ -181,7 +202,7 @@ fn main() {
         // Unchanged re-harvests: each publish's requests (the first settles the badges).
         let mut again = Vec::new();
         for _ in 0..4 {
-            let (_, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
+            let (_, run_id) = harvest(&local).await;
             let before = client.requests();
             let p = simsid::ops::team::publish(&client, &host, &store, run_id, false)
                 .await

@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use secrecy::SecretString;
-use simsid::domain::{
-    AppId, Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteRow,
-};
+use secrecy::{ExposeSecret, SecretString};
+use simsid::config::{self, Dirs, Flags};
+use simsid::domain::{Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteRow};
 use simsid::filter::Filter;
-use simsid::harvest::{HarvestEnd, HarvestOptions};
-use simsid::sims::{SimsClient, SimsSettings};
+use simsid::harvest::HarvestEnd;
+use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
 use simsid::store::{Store, StoreKey};
 use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
@@ -156,6 +155,45 @@ fn bench_store(c: &mut Criterion) {
     g.finish();
 }
 
+/// The keeper of the settings the binary resolves for `sim` and a new store in `dir`,
+/// fetching at most `concurrency` sites at once.
+fn keeper(sim: &Simulator, dir: &std::path::Path, concurrency: usize) -> Keeper {
+    let env = sim.env();
+    // The simulator's integrator secret and a throw-away store key, handed to the settings
+    // as the binary's environment would.
+    #[allow(clippy::disallowed_methods)]
+    let vars: BTreeMap<String, String> = [
+        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
+        ("SIMSID_CLIENT_ID", env.client_id.clone()),
+        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
+        (
+            "SIMSID_CLIENT_SECRET",
+            env.client_secret.expose_secret().to_string(),
+        ),
+        ("SIMSID_STS_URL", env.sts_url.clone()),
+        ("SIMSID_API_BASE", env.api_base.clone()),
+        ("SIMSID_STORE", dir.join("h.sqlite3").display().to_string()),
+        (
+            "SIMSID_STORE_KEY",
+            StoreKey::generate().to_base64().expose_secret().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let dirs = Dirs {
+        config_dir: dir.join("config"),
+        data_dir: dir.join("data"),
+        state_dir: dir.join("state"),
+    };
+    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).expect("settings");
+    let remote = settings.remote.as_mut().expect("remote settings");
+    remote.concurrency = concurrency;
+    remote.sims.timeout = Duration::from_secs(30);
+    remote.sims.connect_timeout = Duration::from_secs(5);
+    Keeper::new(settings, "bench".into())
+}
+
 fn bench_harvest(c: &mut Criterion) {
     let n: usize = std::env::var("SIMSID_BENCH_SITES")
         .ok()
@@ -172,23 +210,6 @@ fn bench_harvest(c: &mut Criterion) {
             "127.0.0.1:0".parse().expect("addr"),
         ))
         .expect("simulator");
-    let env = sim.env();
-    let client = SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).expect("guid"),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).expect("guid"),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .expect("client");
     let mut g = c.benchmark_group("harvest_loopback");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
@@ -201,28 +222,22 @@ fn bench_harvest(c: &mut Criterion) {
                 b.iter_with_setup(
                     || {
                         let tmp = tempfile::tempdir().expect("tmp");
-                        let store =
-                            Store::open(&tmp.path().join("h.sqlite3"), StoreKey::generate())
-                                .expect("open");
-                        (tmp, store)
+                        let keeper = keeper(&sim, tmp.path(), concurrency);
+                        (tmp, keeper)
                     },
-                    |(tmp, mut store)| {
+                    |(tmp, keeper)| {
                         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
                         let end = rt
-                            .block_on(simsid::ops::harvest_and_commit(
-                                &mut store,
-                                client.clone(),
-                                HarvestOptions {
-                                    concurrency,
-                                    ..HarvestOptions::default()
-                                },
-                                "bench",
+                            .block_on(keeper.harvest(
+                                HarvestRequest::default(),
                                 tx,
-                                CancellationToken::new(),
+                                CancellationToken::new().into(),
                             ))
+                            .expect("harvest")
+                            .end
                             .expect("harvest");
-                        assert!(matches!(end, HarvestEnd::Finished(_)));
-                        drop(store);
+                        assert!(matches!(end, SiteEnd::Ran(HarvestEnd::Finished(_))));
+                        drop(keeper);
                         drop(tmp);
                     },
                 )

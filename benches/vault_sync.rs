@@ -12,113 +12,124 @@ mod tools;
 mod vault_support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use simsid::domain::{AppId, OrgId, RunSummary};
-use simsid::harvest::HarvestOptions;
-use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
-use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult, Synced};
-use simsid::sims::{SimsClient, SimsSettings};
-use simsid::store::{Store, StoreKey};
+use simsid::config::{self, Dirs, Flags, Role};
+use simsid::domain::OrgId;
+use simsid::harvest::HarvestEvent;
+use simsid::ops::vault_sync::SYNC_CONCURRENCY;
+use simsid::ops::{HarvestRequest, Keeper};
+use simsid::store::StoreKey;
 use simsid::vault::path::credential_key;
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use simsid::vault::{VaultAuth, VaultSettings};
 use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{Bao, ROOT_TOKEN};
 
-/// Times the inner sink's sync (the vault phase of a harvest).
-struct Timed<K> {
-    inner: K,
-    took: Duration,
-}
-
-impl<K: CommitSink> CommitSink for Timed<K> {
-    async fn sync(
-        &mut self,
-        run: simsid::ops::ToSync<'_>,
-        summary: &mut RunSummary,
-    ) -> OpResult<Synced> {
-        let start = Instant::now();
-        let r = self.inner.sync(run, summary).await;
-        self.took = start.elapsed();
-        r
-    }
-}
-
-fn sims(sim: &Simulator) -> SimsClient {
+/// The keeper of the settings the binary resolves for `sim` and a new store `name` in
+/// `dir`, fetching 64 sites at once; in vault mode with `vault` when given.
+fn keeper(sim: &Simulator, dir: &Path, name: &str, vault: Option<&VaultSettings>) -> Keeper {
     let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .unwrap()
-}
-
-fn options() -> HarvestOptions {
-    HarvestOptions {
-        concurrency: 64,
-        ..HarvestOptions::default()
-    }
-}
-
-async fn local_harvest(sim: &Simulator, store: &mut Store) -> Duration {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let start = Instant::now();
-    harvest_and_commit(
-        store,
-        sims(sim),
-        options(),
-        "bench",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    start.elapsed()
-}
-
-async fn vault_harvest(
-    sim: &Simulator,
-    store: &mut Store,
-    client: Arc<VaultClient>,
-    settings: &VaultSettings,
-) -> (Duration, Duration, usize) {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = Timed {
-        inner: VaultSink::new(client, settings, false),
-        took: Duration::ZERO,
+    let vars: BTreeMap<String, String> = [
+        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
+        ("SIMSID_CLIENT_ID", env.client_id.clone()),
+        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
+        (
+            "SIMSID_CLIENT_SECRET",
+            env.client_secret.expose_secret().to_string(),
+        ),
+        ("SIMSID_STS_URL", env.sts_url.clone()),
+        ("SIMSID_API_BASE", env.api_base.clone()),
+        ("SIMSID_STORE", dir.join(name).display().to_string()),
+        (
+            "SIMSID_STORE_KEY",
+            StoreKey::generate().to_base64().expose_secret().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let home = dir.join(format!("{name}.home"));
+    let dirs = Dirs {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+        state_dir: home.join("state"),
     };
+    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).unwrap();
+    if let Some(vault) = vault {
+        settings.role = Role::VaultHost(vault.clone());
+    }
+    let remote = settings.remote.as_mut().unwrap();
+    remote.concurrency = 64;
+    remote.sims.timeout = Duration::from_secs(30);
+    remote.sims.connect_timeout = Duration::from_secs(5);
+    Keeper::new(settings, "bench".into())
+}
+
+/// What one harvest through the keeper took.
+struct Timed {
+    /// The whole harvest (in vault mode the publish of the team's view included).
+    total: Duration,
+    /// The vault phase: from the sync's first report of what it stored to its last, as the
+    /// harvest's events tell (zero in local mode).
+    sync: Duration,
+    /// Keys the sync wrote.
+    written: usize,
+    /// Vault requests of the sync (the session's, less the publish's).
+    requests: u64,
+}
+
+async fn harvest(keeper: &Keeper) -> Timed {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stored: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
+    let watch = {
+        let stored = Arc::clone(&stored);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if let HarvestEvent::Stored { .. } = event {
+                    let now = Instant::now();
+                    let mut seen = stored.lock().unwrap();
+                    let first = seen.map_or(now, |(first, _)| first);
+                    *seen = Some((first, now));
+                }
+            }
+        })
+    };
+    let requests = keeper.vault().map_or(0, |c| c.requests());
     let start = Instant::now();
-    harvest_and_commit_via(
-        store,
-        sims(sim),
-        simsid::ops::Run {
-            options: options(),
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "bench",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .unwrap();
-    (start.elapsed(), sink.took, sink.inner.counts.written)
+    let harvested = keeper
+        .harvest(
+            HarvestRequest::default(),
+            tx,
+            CancellationToken::new().into(),
+        )
+        .await
+        .unwrap();
+    let total = start.elapsed();
+    harvested.end.as_ref().unwrap();
+    let vault = harvested.vault.clone().unwrap_or_default();
+    drop(harvested);
+    watch.await.unwrap();
+    let published = match vault.view {
+        Some(Ok(p)) => p.requests,
+        _ => 0,
+    };
+    let requests = keeper.vault().map_or(0, |c| c.requests()) - requests - published;
+    let sync = stored
+        .lock()
+        .unwrap()
+        .map_or(Duration::ZERO, |(first, last)| last - first);
+    Timed {
+        total,
+        sync,
+        written: vault.counts.written,
+        requests,
+    }
 }
 
 /// A plain concurrent writer of the same payloads: data then custom metadata per key.
@@ -190,7 +201,6 @@ fn main() {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let open = |name: &str| Store::open(&dir.path().join(name), StoreKey::generate()).unwrap();
         let settings = VaultSettings {
             addrs: vec![bao.addr.clone()],
             mount: "secret".into(),
@@ -207,29 +217,27 @@ fn main() {
 
         // Plain writer first, then simsid (both into an empty prefix of the same server).
         let (plain, keys) = plain_writer(&bao, &sim, "bench/plain").await;
-        let client = Arc::new(VaultClient::new(&settings).unwrap());
-        let mut vault_store = open("vault.sqlite3");
-        let (first_total, first_sync, written) =
-            vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
-        let mut local_store = open("local.sqlite3");
-        local_harvest(&sim, &mut local_store).await;
+        let vault_keeper = keeper(&sim, dir.path(), "vault.sqlite3", Some(&settings));
+        let first = harvest(&vault_keeper).await;
+        let (first_total, first_sync, written) = (first.total, first.sync, first.written);
+        let local_keeper = keeper(&sim, dir.path(), "local.sqlite3", None);
+        harvest(&local_keeper).await;
 
         // Unchanged re-harvests, vault and local mode alternating (the machine's load drifts
         // over a run; one of each back to back compared the vault's right after its 59,000
         // writes with a local one on a quieter machine). The best of ROUNDS each.
         const ROUNDS: usize = 3;
-        let requests_before = client.requests();
+        let mut requests_again = 0;
         let mut vault_again = Vec::new();
         let mut vault_again_sync = Vec::new();
         let mut local_again = Vec::new();
         for _ in 0..ROUNDS {
-            let (total, sync, _) =
-                vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
-            vault_again.push(total.as_secs_f64());
-            vault_again_sync.push(sync.as_secs_f64());
-            local_again.push(local_harvest(&sim, &mut local_store).await.as_secs_f64());
+            let again = harvest(&vault_keeper).await;
+            requests_again += again.requests;
+            vault_again.push(again.total.as_secs_f64());
+            vault_again_sync.push(again.sync.as_secs_f64());
+            local_again.push(harvest(&local_keeper).await.total.as_secs_f64());
         }
-        let requests_again = client.requests() - requests_before;
         let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
         let (again_total, local_again_best) = (best(&vault_again), best(&local_again));
 

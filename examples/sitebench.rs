@@ -3,39 +3,63 @@
 //!
 //! The simulator on loopback answers every call after ~20 ms and admits 500 API requests
 //! per second (token bucket, burst 50; the rest `429`, `Retry-After: 1`), as a gateway
-//! does. A real store in a temporary directory; the same operations the commands run
-//! (`ops::harvest_and_commit`, `ops::harvest_site_via`), ceiling 16. First a full harvest;
+//! does. A real store in a temporary directory; the operation the commands run (the
+//! keeper's harvest, `ops::Keeper::harvest`, whole and of one school), ceiling 16. First a full harvest;
 //! then a new school appears and `--site` refreshes it. Prints requests (counted by the
 //! simulator) and wall time of each; measures, asserts nothing.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use simsid::domain::{AppId, OrgId};
-use simsid::harvest::{HarvestEnd, HarvestOptions};
-use simsid::ops::{self, SiteEnd};
-use simsid::sims::{SimsClient, SimsSettings};
-use simsid::store::{Store, StoreKey};
+use secrecy::ExposeSecret;
+use simsid::config::{self, Dirs, Flags};
+use simsid::harvest::HarvestEnd;
+use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
+use simsid::store::StoreKey;
 use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
-fn client(sim: &Simulator) -> SimsClient {
+/// The keeper of the settings the binary resolves for `sim` and a new store in `dir`,
+/// fetching at most `concurrency` sites at once.
+fn keeper(sim: &Simulator, dir: &Path, concurrency: usize) -> Keeper {
     let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).expect("application id"),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).expect("organisation id"),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(30),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .expect("client")
+    // The simulator's integrator secret and a throw-away store key, handed to the settings
+    // as the binary's environment would.
+    #[allow(clippy::disallowed_methods)]
+    let vars: BTreeMap<String, String> = [
+        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
+        ("SIMSID_CLIENT_ID", env.client_id.clone()),
+        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
+        (
+            "SIMSID_CLIENT_SECRET",
+            env.client_secret.expose_secret().to_string(),
+        ),
+        ("SIMSID_STS_URL", env.sts_url.clone()),
+        ("SIMSID_API_BASE", env.api_base.clone()),
+        (
+            "SIMSID_STORE",
+            dir.join("store.sqlite3").display().to_string(),
+        ),
+        (
+            "SIMSID_STORE_KEY",
+            StoreKey::generate().to_base64().expose_secret().to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let dirs = Dirs {
+        config_dir: dir.join("config"),
+        data_dir: dir.join("data"),
+        state_dir: dir.join("state"),
+    };
+    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).expect("settings");
+    let remote = settings.remote.as_mut().expect("remote settings");
+    remote.concurrency = concurrency;
+    remote.sims.timeout = Duration::from_secs(30);
+    remote.sims.connect_timeout = Duration::from_secs(30);
+    Keeper::new(settings, "bench".into())
 }
 
 #[tokio::main]
@@ -56,30 +80,25 @@ async fn main() {
     .await
     .expect("simulator");
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut store =
-        Store::open(&dir.path().join("store.sqlite3"), StoreKey::generate()).expect("store");
-    let options = HarvestOptions {
-        concurrency: 16,
-        ..HarvestOptions::default()
-    };
+    let keeper = keeper(&sim, dir.path(), 16);
 
     sim.control().reset_stats();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let start = Instant::now();
-    let end = ops::harvest_and_commit(
-        &mut store,
-        client(&sim),
-        options,
-        "bench",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("full harvest");
+    let end = keeper
+        .harvest(
+            HarvestRequest::default(),
+            tx,
+            CancellationToken::new().into(),
+        )
+        .await
+        .expect("full harvest")
+        .end
+        .expect("full harvest");
     let full_wall = start.elapsed();
     let full = sim.control().stats();
-    let HarvestEnd::Finished(summary) = end else {
+    let SiteEnd::Ran(HarvestEnd::Finished(summary)) = end else {
         panic!("the full harvest was cancelled");
     };
 
@@ -88,22 +107,16 @@ async fn main() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move { while rx.recv().await.is_some() {} });
     let start = Instant::now();
-    let run = ops::Run {
-        options,
-        policy: ops::HarvestPolicy::default(),
-        user: "bench",
+    let request = HarvestRequest {
+        site: Some(new.as_str()),
+        ..HarvestRequest::default()
     };
-    let end = ops::harvest_site_via(
-        &mut store,
-        client(&sim),
-        run,
-        new.as_str(),
-        tx,
-        CancellationToken::new(),
-        &mut ops::CommitPath::local(),
-    )
-    .await
-    .expect("one school");
+    let end = keeper
+        .harvest(request, tx, CancellationToken::new().into())
+        .await
+        .expect("one school")
+        .end
+        .expect("one school");
     let site_wall = start.elapsed();
     let one = sim.control().stats();
     let SiteEnd::Ran(HarvestEnd::Finished(site_summary)) = end else {

@@ -90,6 +90,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         remote: Ok(RemoteSettings {
             sims,
             concurrency: crate::config::DEFAULT_CONCURRENCY,
+            retry: crate::harvest::RetryPolicy::default(),
             client_secret_vault: None,
         }),
         application_id: Some(env.application_id.clone()),

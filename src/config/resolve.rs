@@ -16,6 +16,7 @@ use super::settings::{
 };
 use super::vault as vault_settings;
 use crate::domain::{AppId, GuidError, OrgId};
+use crate::harvest::RetryPolicy;
 use crate::sims::SimsSettings;
 use crate::store::KeyLocation;
 use crate::vault::VaultSettings;
@@ -186,6 +187,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
                     SecretString::from(String::new()),
                 ),
                 concurrency,
+                retry: RetryPolicy::default(),
                 client_secret_vault: None,
             }),
             Err(e) => Err(ConfigError {
@@ -198,6 +200,7 @@ pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, Co
             Ok(RemoteSettings {
                 sims: sims(application_id, organisation_id, client_id, client_secret),
                 concurrency,
+                retry: RetryPolicy::default(),
                 client_secret_vault: vault.client_secret_vault.clone(),
             })
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::harvest::RetryPolicy;
 use crate::sims::SimsSettings;
 use crate::vault::{SecretRef, VaultSettings};
 
@@ -69,6 +70,9 @@ pub struct RemoteSettings {
     pub sims: SimsSettings,
     /// Sites fetched at once (the limiter's ceiling).
     pub concurrency: usize,
+    /// How a harvest's requests are retried: always the default when resolved (no setting
+    /// chooses it); the library's tests shorten it.
+    pub retry: RetryPolicy,
     /// The integrator's secret is in the vault at this reference (`client_secret_vault`);
     /// `sims.client_secret` is then empty until [`crate::ops::Keeper::remote`]
     /// reads it.

@@ -26,7 +26,7 @@ pub struct HarvestPolicy {
 
 /// What a sink did with a fetched harvest.
 #[derive(Debug, Clone, Default)]
-pub struct Synced {
+pub(crate) struct Synced {
     /// `None`: commit as usual, secrets sealed in the store; `Some(marks)`: the secrets
     /// live elsewhere, commit without them, recording `marks`.
     pub marks: Option<VaultMarks>,
@@ -40,7 +40,7 @@ pub struct Synced {
 
 /// What a sink is handed: a fetched harvest, concluded, before the local commit.
 #[derive(Clone, Copy)]
-pub struct ToSync<'a> {
+pub(crate) struct ToSync<'a> {
     /// The store as it is (read only: the sink must not hold it across an await).
     pub store: &'a Store,
     pub data: &'a HarvestData,
@@ -52,7 +52,7 @@ pub struct ToSync<'a> {
 
 /// Where a fetched harvest goes before the local commit (vault mode writes the vault there).
 /// The harvest engine knows nothing of it.
-pub trait CommitSink {
+pub(crate) trait CommitSink {
     /// Takes a fetched harvest before it is committed. The sink may make the run partial
     /// and add to its error and diff (`summary`). `Err`: the run fails, the store is not
     /// committed and the run is recorded as failed with the reason.
@@ -91,57 +91,9 @@ pub trait CommitSink {
     }
 }
 
-/// [`harvest_and_commit_with`] the default policy: the removal guard holds mass removals.
-/// The console's harvest uses this.
-pub async fn harvest_and_commit<S: Source>(
-    store: &mut Store,
-    source: S,
-    options: HarvestOptions,
-    user: &str,
-    events: UnboundedSender<HarvestEvent>,
-    cancel: impl Into<Cancel>,
-) -> OpResult<HarvestEnd> {
-    harvest_and_commit_with(
-        store,
-        source,
-        options,
-        HarvestPolicy::default(),
-        user,
-        events,
-        cancel,
-    )
-    .await
-}
-
-/// [`harvest_and_commit_via`] the local store alone.
-pub async fn harvest_and_commit_with<S: Source>(
-    store: &mut Store,
-    source: S,
-    options: HarvestOptions,
-    policy: HarvestPolicy,
-    user: &str,
-    events: UnboundedSender<HarvestEvent>,
-    cancel: impl Into<Cancel>,
-) -> OpResult<HarvestEnd> {
-    let run = Run {
-        options,
-        policy,
-        user,
-    };
-    harvest_and_commit_via(
-        store,
-        source,
-        run,
-        events,
-        cancel,
-        &mut super::CommitPath::local(),
-    )
-    .await
-}
-
 /// How one harvest runs and who runs it.
 #[derive(Debug, Clone, Copy)]
-pub struct Run<'a> {
+pub(crate) struct Run<'a> {
     pub options: HarvestOptions,
     pub policy: HarvestPolicy,
     /// The audit user.
@@ -160,7 +112,7 @@ fn commit_error(e: StoreError) -> OpError {
 /// the run and its diff are committed in one transaction. The commit is refused (exit 6,
 /// nothing written) when another harvest committed since this one started. Each finished run
 /// is audited. The caller holds the store's harvest lock.
-pub async fn harvest_and_commit_via<S: Source, K: CommitSink>(
+pub(crate) async fn run_and_commit<S: Source, K: CommitSink>(
     store: &mut Store,
     source: S,
     run: Run<'_>,
@@ -221,7 +173,7 @@ pub enum SiteEnd {
 /// and no removal guard. `sink` takes it first (vault mode writes that site's credentials).
 /// Recorded in the history with scope `site`, audited; cancelled and failed runs as for a
 /// full harvest. The caller holds the store's harvest lock.
-pub async fn harvest_site_via<S: Source, K: CommitSink>(
+pub(crate) async fn run_site_and_commit<S: Source, K: CommitSink>(
     store: &mut Store,
     source: S,
     run: Run<'_>,
@@ -487,7 +439,7 @@ fn record_cancelled(
 /// store still holds) and audits it like any finished run. `summary` is the run as far as
 /// it got (its counts and stats are kept). Returns the summary as recorded, for the
 /// caller's output and metrics. The caller holds the harvest lock.
-pub fn record_not_committed(
+fn record_not_committed(
     store: &mut Store,
     summary: RunSummary,
     status: RunStatus,
@@ -546,3 +498,6 @@ fn audit_run(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -564,17 +564,18 @@ impl Keeper {
         let run = Run {
             options: HarvestOptions {
                 concurrency: remote.concurrency,
-                ..HarvestOptions::default()
+                retry: remote.retry,
             },
             policy: request.policy,
             user: &self.shared.user,
         };
         match request.site {
-            None => super::harvest_and_commit_via(store, client, run, events, cancel, path)
+            None => super::harvest::run_and_commit(store, client, run, events, cancel, path)
                 .await
                 .map(SiteEnd::Ran),
             Some(query) => {
-                super::harvest_site_via(store, client, run, query, events, cancel, path).await
+                super::harvest::run_site_and_commit(store, client, run, query, events, cancel, path)
+                    .await
             }
         }
     }
@@ -592,7 +593,7 @@ impl Auditor for Keeper {
 /// The commit path of one harvest: the local commit, with one optional vault step before
 /// it (the vault written first) whose publish of the team's view follows the commit.
 #[derive(Debug, Default)]
-pub struct CommitPath {
+pub(crate) struct CommitPath {
     vault: Option<Box<VaultStep>>,
 }
 
@@ -611,8 +612,9 @@ struct VaultStep {
 }
 
 impl CommitPath {
-    /// The local store alone (a local profile's harvest, and the library's tests).
-    pub fn local() -> CommitPath {
+    /// The local store alone (a local profile's harvest, built here for the unit tests).
+    #[cfg(test)]
+    pub(crate) fn local() -> CommitPath {
         CommitPath::default()
     }
 }

@@ -20,17 +20,15 @@ pub use context::{
     move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,
     sims_client, store_key_location, Context,
 };
-pub use harvest::{
-    harvest_and_commit, harvest_and_commit_via, harvest_and_commit_with, harvest_site_via,
-    record_not_committed, CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync,
-};
+pub use harvest::{HarvestPolicy, SiteEnd};
 
 pub use audit::Auditor;
 pub use error::OpError;
 pub use keeper::{
-    CommitPath, HarvestRequest, Harvested, Keeper, LockedStore, OnLocked, PullOutcome, PullRequest,
+    HarvestRequest, Harvested, Keeper, LockedStore, OnLocked, PullOutcome, PullRequest,
     ReadRequest, SinkReport, StoreAccess, VerifyRequest,
 };
+pub use vault_sync::VaultCounts;
 
 /// Result of an operation.
 pub type OpResult<T> = Result<T, OpError>;

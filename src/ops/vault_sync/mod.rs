@@ -38,7 +38,7 @@ pub struct VaultCounts {
 
 /// The vault sink of one harvest.
 #[derive(Debug)]
-pub struct VaultSink {
+pub(crate) struct VaultSink {
     client: Arc<VaultClient>,
     mount: String,
     prefix: String,

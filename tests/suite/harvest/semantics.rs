@@ -2,14 +2,14 @@
 //! real store (docs/reference/cli.md "Harvest semantics").
 
 use crate::support::common;
+use crate::support::keeper_support;
 
 use std::time::{Duration, Instant};
 
 use common::*;
 use simsid::domain::{OrgId, RunStatus, RunSummary};
 use simsid::harvest::{HarvestEnd, HarvestOptions, RetryPolicy};
-use simsid::ops::harvest_and_commit;
-use simsid::store::Store;
+use simsid::ops::Keeper;
 use simsid_simulator::{Fault, Simulator};
 use tokio_util::sync::CancellationToken;
 
@@ -25,18 +25,28 @@ fn quick() -> HarvestOptions {
     }
 }
 
-async fn harvest(sim: &Simulator, store: &mut Store, options: HarvestOptions) -> RunSummary {
+/// The keeper of the binary's settings for `sim` and `ts`, fetching with `options`, each
+/// request timing out after `timeout`.
+fn keeper_for(
+    sim: &Simulator,
+    ts: &TempStore,
+    options: HarvestOptions,
+    timeout: Duration,
+) -> Keeper {
+    let mut settings = keeper_support::settings(&env_for(sim, ts), ts.dir.path());
+    let remote = settings.remote.as_mut().expect("complete remote settings");
+    remote.concurrency = options.concurrency;
+    remote.retry = options.retry;
+    remote.sims.timeout = timeout;
+    remote.sims.connect_timeout = timeout;
+    keeper_support::keeper(settings, "tester")
+}
+
+/// A full harvest through the keeper, as the binary runs it.
+async fn harvest(sim: &Simulator, ts: &TempStore, options: HarvestOptions) -> RunSummary {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let end = harvest_and_commit(
-        store,
-        client(sim, Duration::from_secs(5)),
-        options,
-        "tester",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("harvest runs");
+    let keeper = keeper_for(sim, ts, options, Duration::from_secs(5));
+    let end = keeper_support::harvest(&keeper, tx, CancellationToken::new()).await;
     match end {
         HarvestEnd::Finished(s) => *s,
         HarvestEnd::Cancelled(_) => panic!("not cancelled"),
@@ -59,8 +69,8 @@ fn pick(sim: &Simulator, min_clients: usize, skip: usize) -> OrgId {
 async fn changes_between_harvests_show_in_the_diff_and_the_store() {
     let sim = simulator(40, 7).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
-    let first = harvest(&sim, &mut store, quick()).await;
+    let store = ts.open();
+    let first = harvest(&sim, &ts, quick()).await;
     assert_eq!(first.status, RunStatus::Complete);
     assert_eq!(first.sites_total, 40);
     assert_eq!(first.diff.sites_added.len(), 40);
@@ -104,7 +114,7 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
     let added = c.add_site().to_domain();
 
     // Times are stored to the nanosecond: no wait is needed for `last_changed` to move.
-    let second = harvest(&sim, &mut store, quick()).await;
+    let second = harvest(&sim, &ts, quick()).await;
     assert_eq!(second.status, RunStatus::Complete);
     let d = &second.diff;
     assert_eq!(d.sites_removed, vec![removed.clone()]);
@@ -153,7 +163,7 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
     assert_eq!(runs[0].diff, second.diff);
 
     // A third harvest with no change has an empty diff.
-    let third = harvest(&sim, &mut store, quick()).await;
+    let third = harvest(&sim, &ts, quick()).await;
     assert!(third.diff.is_empty(), "{:?}", third.diff);
     sim.shutdown().await;
 }
@@ -162,8 +172,8 @@ async fn changes_between_harvests_show_in_the_diff_and_the_store() {
 async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     let sim = simulator(20, 3).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
-    harvest(&sim, &mut store, quick()).await;
+    let store = ts.open();
+    harvest(&sim, &ts, quick()).await;
     let broken = pick(&sim, 1, 0);
     let before = store.site(&broken).unwrap().unwrap();
     sim.control()
@@ -172,7 +182,7 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
     let cid = before.credentials[0].client_id.clone();
     sim.control().rotate_secret(&broken.to_sim(), &cid);
 
-    let run = harvest(&sim, &mut store, quick()).await;
+    let run = harvest(&sim, &ts, quick()).await;
     assert_eq!(run.status, RunStatus::Partial);
     assert_eq!(run.sites_failed, 1);
     assert_eq!(run.failures[0].organisation_id, broken);
@@ -198,7 +208,7 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
 
     // Once it answers again, the next harvest clears stale and sees the rotation.
     sim.control().clear_site_fault(&broken.to_sim());
-    let run = harvest(&sim, &mut store, quick()).await;
+    let run = harvest(&sim, &ts, quick()).await;
     assert_eq!(run.status, RunStatus::Complete);
     assert_eq!(run.diff.credentials_rotated.len(), 1);
     assert!(!store.site(&broken).unwrap().unwrap().row.stale);
@@ -209,13 +219,13 @@ async fn a_failing_site_keeps_its_credentials_and_goes_stale() {
 async fn a_failing_site_list_leaves_the_store_unchanged() {
     let sim = simulator(15, 4).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
-    harvest(&sim, &mut store, quick()).await;
+    let store = ts.open();
+    harvest(&sim, &ts, quick()).await;
     let snapshot = store.snapshot().unwrap();
     let rows = store.sites().unwrap();
     sim.control().remove_site(&pick(&sim, 0, 0).to_sim());
     sim.control().fail_site_list(None);
-    let run = harvest(&sim, &mut store, quick()).await;
+    let run = harvest(&sim, &ts, quick()).await;
     assert_eq!(run.status, RunStatus::Failed);
     assert!(
         run.error.as_deref().unwrap().contains("503"),
@@ -228,27 +238,14 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
 
     // Wrong integrator secret: failed too, store unchanged, error names the refusal.
     sim.control().clear_site_list_fault();
-    let env = sim.env();
-    let bad = simsid::sims::SimsClient::new(simsid::sims::SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: simsid::domain::AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: "not-the-secret".to_string().into(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .unwrap();
+    let mut settings = keeper_support::settings(&env_for(&sim, &ts), ts.dir.path());
+    let remote = settings.remote.as_mut().expect("complete remote settings");
+    remote.sims.client_secret = "not-the-secret".to_string().into();
+    remote.sims.scopes = "rapapi".into();
+    remote.retry = quick().retry;
+    let bad = keeper_support::keeper(settings, "t");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let end = harvest_and_commit(&mut store, bad, quick(), "t", tx, CancellationToken::new())
-        .await
-        .unwrap();
+    let end = keeper_support::harvest(&bad, tx, CancellationToken::new()).await;
     let HarvestEnd::Finished(s) = end else {
         panic!("finished")
     };
@@ -262,7 +259,6 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
 async fn transient_faults_and_token_expiry_still_complete() {
     let sim = simulator(60, 5).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
     let c = sim.control();
     let a = pick(&sim, 1, 0);
     let b = pick(&sim, 1, 1);
@@ -278,7 +274,7 @@ async fn transient_faults_and_token_expiry_still_complete() {
     c.expire_tokens_after(Some(15));
     c.reset_stats();
     let started = Instant::now();
-    let run = harvest(&sim, &mut store, quick()).await;
+    let run = harvest(&sim, &ts, quick()).await;
     assert_eq!(run.status, RunStatus::Complete, "{:?}", run.failures);
     assert_eq!(run.sites_harvested, 60);
     // Retry-After of 1 s was honoured at least twice for site `a`.
@@ -300,7 +296,6 @@ async fn transient_faults_and_token_expiry_still_complete() {
 async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
     let sim = simulator(10, 6).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
     let hung = pick(&sim, 0, 0);
     sim.control()
         .set_site_fault(&hung.to_sim(), Fault::Hang, None);
@@ -315,16 +310,8 @@ async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
     };
     let started = Instant::now();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let end = harvest_and_commit(
-        &mut store,
-        client(&sim, Duration::from_millis(400)),
-        options,
-        "t",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let keeper = keeper_for(&sim, &ts, options, Duration::from_millis(400));
+    let end = keeper_support::harvest(&keeper, tx, CancellationToken::new()).await;
     let elapsed = started.elapsed();
     let HarvestEnd::Finished(run) = end else {
         panic!("finished")
@@ -345,12 +332,11 @@ async fn a_site_that_never_answers_ends_within_timeout_and_backoff() {
 async fn requests_in_flight_stay_within_the_bound() {
     let sim = slow_simulator(40, 9, 30).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
     for bound in [3usize, 6] {
         sim.control().reset_stats();
         let run = harvest(
             &sim,
-            &mut store,
+            &ts,
             HarvestOptions {
                 concurrency: bound,
                 ..quick()
@@ -369,8 +355,8 @@ async fn requests_in_flight_stay_within_the_bound() {
 async fn a_cancelled_harvest_commits_nothing() {
     let sim = slow_simulator(80, 10, 40).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
-    harvest(&sim, &mut store, quick()).await;
+    let store = ts.open();
+    harvest(&sim, &ts, quick()).await;
     let snapshot = store.snapshot().unwrap();
     let runs = store.runs().unwrap().len();
     sim.control().remove_site(&pick(&sim, 0, 0).to_sim());
@@ -388,19 +374,16 @@ async fn a_cancelled_harvest_commits_nothing() {
             }
         }
     });
-    let end = harvest_and_commit(
-        &mut store,
-        client(&sim, Duration::from_secs(5)),
+    let keeper = keeper_for(
+        &sim,
+        &ts,
         HarvestOptions {
             concurrency: 2,
             ..quick()
         },
-        "t",
-        tx,
-        cancel,
-    )
-    .await
-    .unwrap();
+        Duration::from_secs(5),
+    );
+    let end = keeper_support::harvest(&keeper, tx, cancel).await;
     let HarvestEnd::Cancelled(cancelled) = end else {
         panic!("expected a cancelled run, got {end:?}");
     };

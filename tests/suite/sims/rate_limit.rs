@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::keeper_support;
 
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use common::*;
 use secrecy::ExposeSecret;
 use simsid::domain::RunStatus;
 use simsid::harvest::{HarvestEnd, HarvestEvent, HarvestOptions, RetryPolicy};
-use simsid::ops::harvest_and_commit;
 use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
@@ -137,7 +137,6 @@ async fn a_harvest_under_a_rate_limit_completes_without_failures() {
     // the burst, so 429s are certain.
     let sim = limited(80, 40).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let options = HarvestOptions {
         concurrency: 16,
@@ -147,16 +146,14 @@ async fn a_harvest_under_a_rate_limit_completes_without_failures() {
             ..RetryPolicy::default()
         },
     };
-    let end = harvest_and_commit(
-        &mut store,
-        client(&sim, Duration::from_secs(5)),
-        options,
-        "tester",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .expect("harvest runs");
+    let mut settings = keeper_support::settings(&env_for(&sim, &ts), ts.dir.path());
+    let remote = settings.remote.as_mut().expect("complete remote settings");
+    remote.concurrency = options.concurrency;
+    remote.retry = options.retry;
+    remote.sims.timeout = Duration::from_secs(5);
+    remote.sims.connect_timeout = Duration::from_secs(5);
+    let keeper = keeper_support::keeper(settings, "tester");
+    let end = keeper_support::harvest(&keeper, tx, CancellationToken::new()).await;
     let HarvestEnd::Finished(summary) = end else {
         panic!("not cancelled");
     };

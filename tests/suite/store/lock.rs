@@ -1,6 +1,7 @@
 //! One writer at a time (docs/reference/cli.md "Store safety"): a second harvest exits 6 at once naming the
-//! running one, a run whose store changed under it commits nothing, and the console opens
-//! on a missing store and its harvest honours the same lock. The real binary and the
+//! running one, and the console opens on a missing store and its harvest honours the same
+//! lock (that a run whose store changed under it commits nothing, which the lock keeps
+//! every front end from meeting, is a unit test of `ops::harvest`). The real binary and the
 //! console's services over a real store, against the in-process simulator.
 // Tests compare secrets with what the simulator served.
 #![allow(clippy::disallowed_methods)]
@@ -11,17 +12,12 @@ use crate::support::disk::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use simsid::config::{Dirs, Flags};
-use simsid::domain::{Credential, OrgId, Site};
-use simsid::harvest::{FetchError, HarvestEnd, HarvestOptions, RetryPolicy, Source};
-use simsid::ops::harvest_and_commit;
+use simsid::harvest::HarvestEnd;
 use simsid::ops::Context;
-use simsid::sims::SimsClient;
-use simsid::store::Store;
 use simsid::tui::Services;
 use simsid_simulator::{Fault, SimControl};
 use tokio_util::sync::CancellationToken;
@@ -35,18 +31,6 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("timed out waiting until {what}");
-}
-
-fn quick() -> HarvestOptions {
-    HarvestOptions {
-        concurrency: 4,
-        retry: RetryPolicy {
-            max_retries: 2,
-            min_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            retry_after_cap: Duration::from_secs(1),
-        },
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,97 +100,6 @@ async fn a_second_harvest_exits_6_at_once_naming_the_running_one() {
     // The lock left with its holder: the next harvest runs.
     sim.control().set_global_fault(None, None);
     assert_eq!(simsid(&env, &["harvest"]).await.status.code(), Some(0));
-    sim.shutdown().await;
-}
-
-/// A source that lets another writer commit to the store while this run fetches (a harvest
-/// that ignored the lock, say), then answers from the simulator.
-#[derive(Clone)]
-struct CommitsUnderTheRun {
-    client: SimsClient,
-    other: Arc<Mutex<Option<Store>>>,
-}
-
-impl Source for CommitsUnderTheRun {
-    async fn sites(&self) -> Result<Vec<Site>, FetchError> {
-        let other = self.other.lock().unwrap().take();
-        if let Some(mut store) = other {
-            let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-            let end = harvest_and_commit(
-                &mut store,
-                self.client.clone(),
-                quick(),
-                "other",
-                tx,
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-            assert!(matches!(end, HarvestEnd::Finished(_)));
-        }
-        Source::sites(&self.client).await
-    }
-    async fn clients(&self, org: &OrgId) -> Result<Vec<Credential>, FetchError> {
-        Source::clients(&self.client, org).await
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_whose_store_changed_under_it_commits_nothing() {
-    let sim = simulator(10, 42).await;
-    let ts = TempStore::new();
-    let mut store = ts.open();
-    let client = client(&sim, Duration::from_secs(10));
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    harvest_and_commit(
-        &mut store,
-        client.clone(),
-        quick(),
-        "t",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    // A secret rotates; another writer harvests it while this run is fetching.
-    let site = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| !s.clients.is_empty())
-        .unwrap();
-    let cid = site.clients[0].client_id.clone();
-    assert!(sim.control().rotate_secret(&site.org_id, &cid));
-    let source = CommitsUnderTheRun {
-        client,
-        other: Arc::new(Mutex::new(Some(ts.open()))),
-    };
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let err = harvest_and_commit(
-        &mut store,
-        source,
-        quick(),
-        "t",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .map_err(simsid::cli::CliError::from)
-    .unwrap_err();
-    assert_eq!(err.code, 6, "{}", err.message);
-    assert!(
-        err.message.contains("store changed while this harvest ran"),
-        "{}",
-        err.message
-    );
-    // Only the other writer's run was recorded, and its diff named the rotation.
-    let runs = store.runs().unwrap();
-    assert_eq!(runs.len(), 2);
-    assert!(runs[0]
-        .diff
-        .credentials_rotated
-        .iter()
-        .any(|r| r.organisation_id == site.org_id.to_domain() && r.client_id == cid));
     sim.shutdown().await;
 }
 

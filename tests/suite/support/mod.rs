@@ -6,6 +6,7 @@ pub mod child;
 pub mod common;
 pub mod disk;
 pub mod hostile;
+pub mod keeper_support;
 pub mod store_support;
 // Not on Windows: environments for processes that talk to a real OpenBao (`bao`).
 #[cfg(not(windows))]

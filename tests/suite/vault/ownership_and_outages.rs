@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::keeper_support;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -937,89 +938,124 @@ async fn a_key_written_after_the_listing_began_is_not_a_stray() {
     assert!(bao.metadata(&old).await.is_none());
 }
 
-/// A vault sink that cancels the run as soon as its vault writes are done: the moment
-/// between the vault writes and the local commit, made exact.
-struct CancelAfterTheVault {
-    inner: simsid::ops::vault_sync::VaultSink,
-    cancel: tokio_util::sync::CancellationToken,
-}
-
-impl simsid::ops::CommitSink for CancelAfterTheVault {
-    fn sync(
-        &mut self,
-        run: simsid::ops::ToSync<'_>,
-        summary: &mut simsid::domain::RunSummary,
-    ) -> impl std::future::Future<Output = simsid::ops::OpResult<simsid::ops::Synced>> {
-        let synced = self.inner.sync(run, summary);
-        let cancel = self.cancel.clone();
+/// A proxy to `bao` that forwards the first `writes` writes of a secret's data (and every
+/// other request), then holds every later one unanswered: a vault phase that has written
+/// `writes` keys and cannot end on its own. Returns the proxy's address and what is
+/// notified once the `writes` keys' custom metadata (their run) is written too.
+async fn proxy_holding_writes_after(
+    bao: &str,
+    writes: usize,
+) -> (String, std::sync::Arc<tokio::sync::Notify>) {
+    use axum::body::{to_bytes, Body};
+    use axum::extract::Request;
+    use axum::http::Method;
+    use axum::response::Response;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let upstream = bao.to_string();
+    let http = reqwest::Client::new();
+    let data = Arc::new(AtomicUsize::new(0));
+    let metadata = Arc::new(AtomicUsize::new(0));
+    let written = Arc::new(tokio::sync::Notify::new());
+    let notify = written.clone();
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let (upstream, http, data, metadata, written) = (
+            upstream.clone(),
+            http.clone(),
+            data.clone(),
+            metadata.clone(),
+            written.clone(),
+        );
         async move {
-            let synced = synced.await;
-            cancel.cancel();
-            synced
+            let path_q = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            let method = req.method().clone();
+            let write = method == Method::POST || method == Method::PUT;
+            if write
+                && path_q.starts_with("/v1/secret/data/")
+                && data.fetch_add(1, Ordering::SeqCst) >= writes
+            {
+                // Held until the harvest gives up on it (its cancel drops the request).
+                std::future::pending::<()>().await;
+            }
+            let metadata_write = write && path_q.starts_with("/v1/secret/metadata/");
+            let mut fwd = http.request(method, format!("{upstream}{path_q}"));
+            for (k, v) in req.headers() {
+                if k.as_str().starts_with("x-vault") || k.as_str() == "content-type" {
+                    fwd = fwd.header(k.clone(), v.clone());
+                }
+            }
+            let body = to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+            let answer = fwd.body(body.to_vec()).send().await.expect("bao answers");
+            let mut out = Response::builder().status(answer.status().as_u16());
+            for (k, v) in answer.headers() {
+                if k.as_str() != "content-length" && k.as_str() != "transfer-encoding" {
+                    out = out.header(k.clone(), v.clone());
+                }
+            }
+            let body = answer.bytes().await.unwrap_or_default();
+            if metadata_write && metadata.fetch_add(1, Ordering::SeqCst) + 1 == writes {
+                written.notify_one();
+            }
+            out.body(Body::from(body)).unwrap()
         }
-    }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (addr, notify)
 }
 
-/// docs/reference/cli.md "Signals": a cancel (SIGTERM, Ctrl-C) that lands after the vault was written and
-/// before the local commit leaves keys the store never recorded; the next plain harvest
-/// converges (sync rule 9: they were written by a run of this store), and the one after it
-/// writes nothing.
+/// docs/reference/cli.md "Signals": a cancel (SIGTERM, Ctrl-C) that lands after the vault
+/// was written and before the local commit leaves keys the store never recorded; the next
+/// plain harvest converges (sync rule 9: they were written by a run of this store), and the
+/// one after it writes nothing. The harvest is the keeper's, through a proxy that lets
+/// three keys be written and holds the rest, cancelled once those three are written (that
+/// a cancel landing after the sync returned, before the commit, commits nothing too is the
+/// unit test `ops::harvest::tests::
+/// a_cancel_after_the_sync_commits_nothing_and_records_the_run_cancelled`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
-    use simsid::harvest::{HarvestEnd, HarvestOptions};
-    use simsid::ops::harvest_and_commit_via;
-    use simsid::ops::vault_sync::VaultSink;
-    use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-    use std::sync::Arc;
+    use simsid::harvest::HarvestEnd;
     use tokio_util::sync::CancellationToken;
 
+    const WRITTEN: usize = 3;
     let bao = shared().await;
     let sim = simulator(40, 131).await;
     let ts = TempStore::new();
     let prefix = "h/cancel-commit";
-    let settings = VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(ROOT_TOKEN.to_string().into()),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    };
-    let client = Arc::new(VaultClient::new(&settings).unwrap());
-    let mut store = ts.open();
+    let (proxy, written) = proxy_holding_writes_after(&bao.addr, WRITTEN).await;
+    let through_proxy = vault_env(&sim, &ts, &proxy, prefix);
+    let keeper = keeper_support::keeper(
+        keeper_support::settings(&through_proxy, ts.dir.path()),
+        "tester",
+    );
     let cancel = CancellationToken::new();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = CancelAfterTheVault {
-        inner: VaultSink::new(client, &settings, false),
-        cancel: cancel.clone(),
+    let canceller = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_secs(60), written.notified())
+                .await
+                .expect("the vault phase writes its first keys");
+            cancel.cancel();
+        })
     };
-    let end = harvest_and_commit_via(
-        &mut store,
-        common::client(&sim, Duration::from_secs(5)),
-        simsid::ops::Run {
-            options: HarvestOptions::default(),
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "tester",
-        },
-        tx,
-        cancel.clone(),
-        &mut sink,
-    )
-    .await
-    .expect("the run ends");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let end = keeper_support::harvest(&keeper, tx, cancel.clone()).await;
+    canceller.await.unwrap();
     assert!(matches!(end, HarvestEnd::Cancelled(_)), "cancelled");
     let want = served(&sim);
+    assert!(want.len() > WRITTEN);
     assert_eq!(
         bao.keys(prefix).await.len(),
-        want.len(),
+        WRITTEN,
         "the vault was written"
     );
-    drop(store);
 
     let env = vault_env(&sim, &ts, &bao.addr, prefix);
     assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), json!([]));

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::keeper_support;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -13,11 +14,10 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
+use simsid::config::Role;
 use simsid::domain::OrgId;
-use simsid::harvest::{HarvestEnd, HarvestOptions};
-use simsid::ops::harvest_and_commit_via;
-use simsid::ops::vault_sync::VaultSink;
-use simsid::store::Store;
+use simsid::harvest::HarvestEnd;
+use simsid::ops::Keeper;
 use simsid::vault::path::credential_key;
 use simsid::vault::{Route, VaultAuth, VaultClient, VaultSettings};
 use simsid_simulator::{Fault, Simulator};
@@ -485,30 +485,33 @@ fn root_settings(bao: &Bao, prefix: &str) -> VaultSettings {
     }
 }
 
-async fn harvest_into(
-    sim: &Simulator,
-    store: &mut Store,
-    client: Arc<VaultClient>,
-    settings: &VaultSettings,
-) -> simsid::ops::vault_sync::VaultCounts {
+/// The keeper of the binary's settings for `sim` and `ts` in vault mode with `vault`.
+fn vault_keeper(sim: &Simulator, ts: &TempStore, vault: VaultSettings) -> Keeper {
+    let mut settings = keeper_support::settings(&env_for(sim, ts), ts.dir.path());
+    settings.role = Role::VaultHost(vault);
+    let remote = settings.remote.as_mut().expect("complete remote settings");
+    remote.sims.timeout = Duration::from_secs(5);
+    remote.sims.connect_timeout = Duration::from_secs(5);
+    keeper_support::keeper(settings, "tester")
+}
+
+/// What a vault-mode harvest through `keeper` did to the vault, and the requests its sync
+/// made (the session's, less those of the publish of the team's view that follows it).
+async fn harvest_into(keeper: &Keeper) -> (simsid::ops::VaultCounts, u64) {
+    let client = keeper.vault().unwrap();
+    let before = client.requests();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = VaultSink::new(client, settings, false);
-    let end = harvest_and_commit_via(
-        store,
-        common::client(sim, Duration::from_secs(5)),
-        simsid::ops::Run {
-            options: HarvestOptions::default(),
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "tester",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .expect("harvest runs");
-    assert!(matches!(end, HarvestEnd::Finished(_)));
-    sink.counts
+    let harvested = keeper_support::harvested(keeper, tx, CancellationToken::new()).await;
+    let vault = harvested.vault.clone().expect("a vault-mode harvest");
+    assert!(matches!(
+        keeper_support::ran(harvested),
+        HarvestEnd::Finished(_)
+    ));
+    let published = match vault.view {
+        Some(Ok(p)) => p.requests,
+        other => panic!("the team's view was published: {other:?}"),
+    };
+    (vault.counts, client.requests() - before - published)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -516,18 +519,15 @@ async fn an_unchanged_reharvest_makes_no_vault_request() {
     let bao = shared().await;
     let sim = simulator(20, 38).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
-    let settings = root_settings(&bao, "t/idempotent");
-    let client = Arc::new(VaultClient::new(&settings).unwrap());
-    let first = harvest_into(&sim, &mut store, client.clone(), &settings).await;
+    let keeper = vault_keeper(&sim, &ts, root_settings(&bao, "t/idempotent"));
+    let (first, first_requests) = harvest_into(&keeper).await;
     assert_eq!(first.written, served(&sim).len());
-    let after_first = client.requests();
-    assert!(after_first > 0);
+    assert!(first_requests > 0);
     let before = versions(&bao, "t/idempotent").await;
-    let second = harvest_into(&sim, &mut store, client.clone(), &settings).await;
+    let (second, second_requests) = harvest_into(&keeper).await;
     assert_eq!(second.written, 0);
     assert_eq!(second.unchanged, served(&sim).len());
-    assert_eq!(client.requests(), after_first, "no vault request at all");
+    assert_eq!(second_requests, 0, "no vault request at all");
     assert_eq!(versions(&bao, "t/idempotent").await, before);
 }
 
@@ -698,7 +698,6 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
     );
     let sim = simulator(150, 40).await;
     let ts = TempStore::new();
-    let mut store = ts.open();
     let prefix = "t/ha";
     let mut settings = root_settings(cluster.node(leader), prefix);
     settings.addrs = addrs;
@@ -706,7 +705,7 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
         token: Some(cluster.root_token.clone().into()),
         token_file: "/nonexistent".into(),
     };
-    let client = Arc::new(VaultClient::new(&settings).unwrap());
+    let keeper = vault_keeper(&sim, &ts, settings);
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -725,21 +724,13 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
             killed
         })
     };
-    let mut sink = VaultSink::new(client.clone(), &settings, false).with_concurrency(8);
-    let end = harvest_and_commit_via(
-        &mut store,
-        common::client(&sim, Duration::from_secs(5)),
-        simsid::ops::Run {
-            options: HarvestOptions::default(),
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "tester",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .expect("the sync completes through the other nodes");
+    let harvested = keeper_support::harvested(&keeper, tx, CancellationToken::new()).await;
+    let counts = harvested
+        .vault
+        .as_ref()
+        .expect("a vault-mode harvest")
+        .counts;
+    let end = keeper_support::ran(harvested);
     let HarvestEnd::Finished(summary) = end else {
         panic!("the harvest did not finish");
     };
@@ -750,7 +741,7 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
     );
     assert!(killer.await.unwrap(), "the node in use was killed mid-sync");
     let want = served(&sim);
-    assert_eq!(sink.counts.written, want.len());
+    assert_eq!(counts.written, want.len());
 
     // Every credential present exactly once (one version), read on the new active node.
     let cluster = cluster.lock().await;
@@ -771,11 +762,10 @@ async fn a_cluster_sync_survives_the_node_in_use_being_killed() {
     }
 
     // The next harvest is idempotent: no vault request.
-    let before = client.requests();
-    let again = harvest_into(&sim, &mut store, client.clone(), &settings).await;
+    let (again, requests) = harvest_into(&keeper).await;
     assert_eq!(again.written, 0);
     assert_eq!(again.unchanged, want.len());
-    assert_eq!(client.requests(), before);
+    assert_eq!(requests, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

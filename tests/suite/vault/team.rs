@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::keeper_support;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -541,18 +542,15 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     // the cluster.
     let sim = simulator(1_500, 919).await;
     let host_store = TempStore::new();
-    let mut store = host_store.open();
+    let local = keeper_support::settings(&env_for(&sim, &host_store), host_store.dir.path());
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    simsid::ops::harvest_and_commit(
-        &mut store,
-        common::client(&sim, std::time::Duration::from_secs(10)),
-        simsid::harvest::HarvestOptions::default(),
-        "tester",
+    keeper_support::harvest(
+        &keeper_support::keeper(local, "tester"),
         tx,
         tokio_util::sync::CancellationToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
+    let store = host_store.open();
     let run_id = store.last_run().unwrap().unwrap().run_id;
     let (host, host_settings) = {
         let mut s = client_for(cluster.node(leader), prefix, &cluster.root_token).1;
