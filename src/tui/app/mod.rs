@@ -168,13 +168,13 @@ impl App {
     /// before it arrives are applied to it once it has.
     pub fn with_head(
         head: Overview,
-        totals: crate::store::SiteTotals,
+        totals: crate::domain::SiteTotals,
         options: ConsoleOptions,
         theme: Theme,
         now: Instant,
     ) -> Self {
         let mut app = App::new(head, options, theme, now);
-        app.sites.set_partial(totals.into());
+        app.sites.set_partial(totals);
         app
     }
 

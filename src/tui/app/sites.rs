@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::domain::{ChangeBadge, OrgId, SiteRow};
+use crate::domain::{ChangeBadge, OrgId, SiteRow, SiteTotals};
 use crate::filter::Filter;
 use crate::tui::app::cursor::Cursor;
 use crate::tui::strings;
@@ -59,30 +59,6 @@ impl SortColumn {
 
 pub use crate::filter::StatusFilter;
 
-impl From<crate::store::SiteTotals> for Counts {
-    fn from(t: crate::store::SiteTotals) -> Self {
-        Counts {
-            sites: t.sites,
-            authorised: t.authorised,
-            unauthorised: t.unauthorised,
-            unknown: t.unknown,
-            stale: t.stale,
-            changed: t.changed,
-        }
-    }
-}
-
-/// The header's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub sites: usize,
-    pub authorised: usize,
-    pub unauthorised: usize,
-    pub unknown: usize,
-    pub stale: usize,
-    pub changed: usize,
-}
-
 /// The characters of the " (stale)" mark after a stale site's name.
 const STALE_MARK: usize = 8;
 
@@ -105,14 +81,14 @@ pub struct SiteList {
     filter_text: String,
     filter: Filter,
     filter_error: Option<String>,
-    counts: Counts,
+    counts: SiteTotals,
     /// The longest name (with its "(stale)" mark), in characters: the room a name asks.
     longest_name: usize,
     /// Whether any row has a DfE code, a DENI number (an empty column is left out).
     any_dfe: bool,
     any_deni: bool,
     /// While only the first screen of rows is loaded: the totals over every site.
-    partial: Option<Counts>,
+    partial: Option<SiteTotals>,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -135,7 +111,7 @@ impl SiteList {
 
     /// Only the first screen of rows is loaded; `totals` are over every site (until the
     /// whole list replaces them).
-    pub fn set_partial(&mut self, totals: Counts) {
+    pub fn set_partial(&mut self, totals: SiteTotals) {
         self.partial = Some(totals);
     }
 
@@ -171,20 +147,7 @@ impl SiteList {
             .enumerate()
             .map(|(i, r)| (r.site.org_id.clone(), i))
             .collect();
-        let mut counts = Counts {
-            sites: rows.len(),
-            ..Counts::default()
-        };
-        for r in &rows {
-            match r.site.authorised {
-                Some(true) => counts.authorised += 1,
-                Some(false) => counts.unauthorised += 1,
-                None => counts.unknown += 1,
-            }
-            counts.stale += usize::from(r.stale);
-            counts.changed += usize::from(r.badge.is_some());
-        }
-        self.counts = counts;
+        self.counts = SiteTotals::of(&rows);
         self.longest_name = rows
             .iter()
             .map(|r| r.site.name.chars().count() + if r.stale { STALE_MARK } else { 0 })
@@ -230,7 +193,7 @@ impl SiteList {
     }
 
     /// The header's counts (over all rows).
-    pub fn counts(&self) -> Counts {
+    pub fn counts(&self) -> SiteTotals {
         self.partial.unwrap_or(self.counts)
     }
 
