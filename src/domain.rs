@@ -11,7 +11,7 @@ pub mod vault_identity;
 mod verify;
 mod view;
 pub use verify::{CheckOutcome, CredentialCheck, Tally};
-pub use view::{checked_time, sane_time, Pulled, CLOCK_SKEW};
+pub use view::{checked_time, Pulled};
 
 /// How a profile's store is brought up to date: what the console's `R` does, and what
 /// `status` judges the age of. The keeper says which; no front end asks for the role.

@@ -52,11 +52,6 @@ pub fn bounded(s: &str, max: usize) -> String {
     for_terminal(&cut).into_owned()
 }
 
-/// [`for_terminal`] for an optional value.
-pub fn for_terminal_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
-    s.map(for_terminal)
-}
-
 /// Neutralises a CSV cell, in a file or on a terminal: every control or bidi character is
 /// escaped as [`for_terminal`] does (a spreadsheet needs none of them, and CSV written to a
 /// terminal must not carry a school name's escape sequences to the screen), then a cell a

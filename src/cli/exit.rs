@@ -18,8 +18,6 @@ pub const NOT_FOUND: u8 = 4;
 pub const REFUSED: u8 = 5;
 /// Another harvest holds the store (or committed to it during this run).
 pub const BUSY: u8 = 6;
-/// Cancelled (Ctrl-C); nothing committed.
-pub const CANCELLED: u8 = 130;
 
 /// The exit code of a bulk verify (docs/reference/cli.md): 5 when any was refused, else 1 when any
 /// errored, else 0.

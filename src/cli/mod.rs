@@ -21,6 +21,6 @@ pub mod team;
 pub mod vault_audit_files;
 pub mod vault_cmd;
 
-pub use args::{Cli, Command, GlobalArgs};
+pub use args::Cli;
 pub use exit::CliError;
 pub use run::run;

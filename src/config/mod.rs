@@ -16,11 +16,10 @@ pub(crate) mod secret_file;
 mod settings;
 pub mod vault;
 
-pub use env::{is_var_name, Env, ProcessEnv};
-pub use file::is_profile_name;
-pub use resolve::{resolve, resolve_policy_scope, PolicyScope};
+pub use env::ProcessEnv;
+pub use resolve::{resolve, resolve_policy_scope};
+pub(crate) use settings::DEFAULT_CONCURRENCY;
 pub use settings::{
-    connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Role, Settings,
-    DEFAULT_ACR_VALUES, DEFAULT_API_BASE, DEFAULT_CONCURRENCY, DEFAULT_MAX_AGE, DEFAULT_SCOPES,
-    DEFAULT_STS_URL, DEFAULT_TIMEOUT_SECS, MAX_CONCURRENCY,
+    connect_timeout_for, Dirs, Flags, LocalSettings, RemoteSettings, Role, Settings,
+    DEFAULT_ACR_VALUES, DEFAULT_MAX_AGE, DEFAULT_SCOPES,
 };

@@ -19,7 +19,7 @@ pub const DEFAULT_SCOPES: &str = "rapapi partner partner-read partner-write";
 /// `acr_values` template; `{organisation_id}` is replaced.
 pub const DEFAULT_ACR_VALUES: &str = "orgselect:{organisation_id}";
 /// Concurrent Clients requests in a harvest (the engine's default).
-pub use crate::harvest::DEFAULT_CONCURRENCY;
+pub(crate) use crate::harvest::DEFAULT_CONCURRENCY;
 /// Whole-request timeout.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// `status`: a last complete harvest older than this is unhealthy (a nightly timer's

@@ -26,8 +26,6 @@ use serde::Deserialize;
 use crate::domain::vault_identity::{AuthFacts, VaultIdentity};
 use crate::domain::OrgId;
 
-pub use crate::domain::vault_identity::person_matches;
-
 /// The longest audit line taken (a KV read record is a few KiB); longer lines are junk,
 /// skipped without being held in memory.
 pub const MAX_LINE: usize = 1 << 20;

@@ -17,14 +17,12 @@ pub mod retry;
 pub mod source;
 
 pub use cancel::Cancel;
-pub use diff::compute_diff;
 pub use engine::{
-    cancelled_summary, conclude, failed_summary, run, run_site, FetchOutcome, Fetched,
-    HarvestOptions, NotPicked, DEFAULT_CONCURRENCY,
+    conclude, failed_summary, run, run_site, FetchOutcome, Fetched, HarvestOptions, NotPicked,
+    DEFAULT_CONCURRENCY,
 };
 pub use events::{HarvestEnd, HarvestEvent, Limits};
 pub use guard::hold_mass_removals;
-pub use limiter::LimiterConfig;
 pub use progress::Progress;
 pub use refused::fail_sites;
 pub use retry::RetryPolicy;

@@ -109,14 +109,6 @@ pub fn move_store_key(local: &LocalSettings, to: store::KeyMove) -> OpResult<sto
     store::move_key(&local.store_path, key_source(local)?, to).map_err(|e| store_error(local, e))
 }
 
-/// Opens the store of these settings, creating it and its key on first use (the demo's
-/// throw-away store). Harvests use [`open_for_harvest`], which also takes the lock.
-pub fn open_store(local: &LocalSettings) -> OpResult<Store> {
-    let (lock, store) = open_for_harvest(local)?;
-    drop(lock);
-    Ok(store)
-}
-
 /// Opens the existing store for a command that only reads: creates nothing, and a missing
 /// store, an empty or foreign file or a missing key file is an error naming the path.
 pub fn open_existing_store(local: &LocalSettings) -> OpResult<Store> {

@@ -17,16 +17,16 @@ pub mod vault_sync;
 pub mod verify;
 
 pub use context::{
-    move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,
-    sims_client, store_key_location, Context,
+    move_store_key, open_existing_store, open_for_harvest, open_store_if_present, sims_client,
+    store_key_location, Context,
 };
 pub use harvest::{HarvestPolicy, SiteEnd};
 
 pub use audit::Auditor;
 pub use error::OpError;
 pub use keeper::{
-    HarvestRequest, Harvested, Keeper, LockedStore, OnLocked, PullOutcome, PullRequest,
-    ReadRequest, SinkReport, StoreAccess, VerifyRequest,
+    HarvestRequest, Harvested, Keeper, OnLocked, PullOutcome, PullRequest, ReadRequest, SinkReport,
+    StoreAccess, VerifyRequest,
 };
 pub use vault_sync::VaultCounts;
 

@@ -45,20 +45,8 @@ pub async fn read_secret_ref(client: &VaultClient, r: &SecretRef) -> OpResult<Se
     }
 }
 
-/// Reads one credential from the vault (the active node, so a read right after a harvest
-/// sees it).
-pub async fn read_credential(
-    client: &VaultClient,
-    settings: &VaultSettings,
-    org: &OrgId,
-    client_id: &str,
-) -> OpResult<CredentialRecord> {
-    read_credential_version(client, settings, org, client_id)
-        .await
-        .map(|r| r.data)
-}
-
-/// [`read_credential`] with the KV version read.
+/// Reads one credential from the vault with its KV version (the active node, so a read
+/// right after a harvest sees it).
 pub async fn read_credential_version(
     client: &VaultClient,
     settings: &VaultSettings,

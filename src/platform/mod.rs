@@ -106,7 +106,8 @@ pub fn open_private_append(path: &Path) -> io::Result<(File, Option<String>)> {
     imp::open_private_append(path)
 }
 
-/// Gives the existing file at `path` the access `sharing` says.
+/// Gives the existing file at `path` the access `sharing` says (the unit tests' files).
+#[cfg(test)]
 pub fn set_sharing(path: &Path, sharing: Sharing) -> io::Result<()> {
     imp::set_sharing(path, sharing)
 }
@@ -151,11 +152,6 @@ pub fn make_private_command(path: Option<&Path>) -> String {
 /// when it may. Errors are those of looking at the file (`NotFound` included).
 pub fn refusal(path: &Path, opened: Option<&File>, privacy: Privacy) -> io::Result<Option<String>> {
     imp::refusal(path, opened, privacy)
-}
-
-/// The current user, as a message names it (`uid 1000`, or a SID on Windows).
-pub fn current_user() -> String {
-    imp::current_user()
 }
 
 /// Takes an exclusive lock on `file` without waiting: false when another open file (in

@@ -111,6 +111,7 @@ pub fn open_private_append(path: &Path) -> io::Result<(File, Option<String>)> {
 }
 
 /// Gives `path` the access `sharing` says (0600 or 0644).
+#[cfg(test)]
 pub fn set_sharing(path: &Path, sharing: Sharing) -> io::Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode_of(sharing)))
 }
@@ -229,11 +230,6 @@ pub fn refusal_of_mode(
 /// The current user (effective uid).
 pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()
-}
-
-/// The current user, as a message names it (`uid 1000`).
-pub fn current_user() -> String {
-    format!("uid {}", current_uid())
 }
 
 /// Takes the exclusive lock of `file` without waiting (`flock`): false when another open

@@ -477,13 +477,6 @@ pub fn refusal(
     Ok(None)
 }
 
-/// The current user's SID.
-pub fn current_user() -> String {
-    current_sid()
-        .map(|sid| sid_string(sid.as_psid()))
-        .unwrap_or_else(|_| "an unknown user".to_string())
-}
-
 /// An OVERLAPPED naming the lock's byte.
 fn lock_overlapped() -> OVERLAPPED {
     let mut overlapped = OVERLAPPED::default();

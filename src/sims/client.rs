@@ -10,10 +10,10 @@ use reqwest::{Response, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use super::error::{parse_retry_after, OAuthDetail, SimsError, MAX_REMOTE_TEXT};
+use super::settings::{fill_acr_values, ClientAuth, SimsSettings};
+use super::token::TokenCache;
 use crate::domain::{Credential, OrgId, Site};
-use crate::sims::error::{parse_retry_after, OAuthDetail, SimsError, MAX_REMOTE_TEXT};
-use crate::sims::settings::{fill_acr_values, ClientAuth, SimsSettings};
-use crate::sims::token::TokenCache;
 use crate::sims::wire::{self, TokenAnswer};
 
 /// The largest site list read (a list of many thousand schools fits).

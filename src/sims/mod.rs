@@ -10,5 +10,5 @@ mod tolerant;
 pub mod wire;
 
 pub use client::{check_endpoint, SimsClient, MAX_CLIENTS_BODY, MAX_SITE_LIST_BODY};
-pub use error::{parse_retry_after, OAuthDetail, SimsError};
-pub use settings::{fill_acr_values, ClientAuth, SimsSettings, ORG_PLACEHOLDER};
+pub use error::SimsError;
+pub use settings::{ClientAuth, SimsSettings};

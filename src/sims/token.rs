@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use std::time::Instant;
 use tokio::sync::Mutex;
 
-use crate::sims::error::SimsError;
+use super::error::SimsError;
 use crate::sims::wire::TokenAnswer;
 
 /// How long before the STS's `expires_in` runs out a token is renewed.

@@ -11,12 +11,12 @@
 use secrecy::SecretString;
 use serde::de::{self, IgnoredAny, MapAccess};
 
-use crate::domain::{Credential, OrgId, Site};
-use crate::sims::error::SimsError;
-use crate::sims::tolerant::{
+use super::error::SimsError;
+use super::tolerant::{
     key_is, optional_code, optional_string, required_string, Fields, List, Loose, Object,
     SecretField,
 };
+use crate::domain::{Credential, OrgId, Site};
 
 /// Parses a `GetSiteByApplication` answer.
 pub fn parse_sites(body: &[u8]) -> Result<Vec<Site>, SimsError> {

@@ -367,12 +367,12 @@ pub(crate) fn read(conn: &Connection) -> Result<Vec<AuditEntry>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::key::StoreKey;
+    use crate::store::StoreKey;
 
     fn conn() -> (Connection, Crypto) {
         let mut conn = Connection::open_in_memory().unwrap();
         let tx = conn.transaction().unwrap();
-        crate::store::schema::migrate(&tx).unwrap();
+        super::super::schema::migrate(&tx).unwrap();
         tx.commit().unwrap();
         let crypto = Crypto::derive(&StoreKey::generate()).unwrap();
         init(&conn, &crypto).unwrap();

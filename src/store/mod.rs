@@ -39,20 +39,21 @@ use secrecy::SecretString;
 pub use crate::domain::SiteTotals;
 pub use access::{
     key_location, key_record, keychain_answers, open_existing, open_for_harvest, open_if_present,
-    store_dir, KeySource,
+    KeySource,
 };
 pub use audit::{AuditCheck, BadRecord};
 pub use crypto::Fingerprinter;
-pub use error::{is_disk_full, StoreError};
+pub use error::StoreError;
 pub use files::{check_permissions, write_private_file, write_shared_file};
 pub use health::HealthFacts;
 pub use key::StoreKey;
 pub use key_location::{KeyLocation, KeyRecord};
 pub use key_move::{move_key, KeyMove, KeyMoved};
-pub use key_path::{default_key_path, existing_key_path, legacy_key_path};
-pub use lock::{lock_path, HarvestLock};
+pub use key_path::{default_key_path, existing_key_path};
+#[cfg(test)]
+pub(crate) use lock::lock_path;
+pub use lock::HarvestLock;
 pub use metrics_mark::MetricsFailure;
-pub use safety::Role;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 pub use vault_marks::SealedCredential;
 pub use view::{PublishedMark, PulledMark};

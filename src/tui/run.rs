@@ -14,6 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
+use super::terminal::{self, Tui};
 use crate::domain::{CancelSignal, OrgId};
 use crate::harvest::{Cancel, HarvestEvent};
 use crate::platform::tty_watch::{Readiness, TtyWatch};
@@ -21,7 +22,6 @@ use crate::tui::action::{Action, Effect, UserCommand};
 use crate::tui::app::App;
 use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
 use crate::tui::services::{ConsoleOptions, Services};
-use crate::tui::terminal::{self, Tui};
 use crate::tui::theme::Theme;
 use crate::tui::{draw, osc52};
 

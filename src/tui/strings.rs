@@ -123,7 +123,6 @@ pub const COL_SCHOOL: &str = "School";
 pub const COL_LAST_EXPOSED: &str = "Last exposed";
 pub const COL_ACTIONS: &str = "Actions";
 pub const COL_EXPOSED: &str = "Exposed";
-pub const COL_EXPOSED_SHORT: &str = "Exp";
 pub const EXPOSED: &str = "exposed";
 pub const EXPOSED_LIVE: &str = "live";
 pub const EXPOSED_ROTATED: &str = "rotated";
@@ -135,7 +134,6 @@ pub const FLASH_NOTHING_TO_VERIFY: &str = "nothing listed to verify";
 pub const FLASH_VERIFY_RUNNING: &str = "a verify is already running";
 
 // Help and small terminals.
-pub const HELP_TITLE: &str = "Keys";
 pub const HELP_UNAVAILABLE: &str = "(read-only: off)";
 pub const FOOTER_OFF: &str = "(off)";
 pub const TOO_SMALL: &str = "terminal too small";
@@ -149,7 +147,6 @@ pub const CANCELLED: &str = "cancelled";
 // Flash messages.
 pub const FLASH_READ_ONLY: &str = "read-only: this console cannot reveal, copy, verify or harvest";
 pub const FLASH_NO_CREDENTIAL: &str = "no credential selected";
-pub const FLASH_HARVEST_RUNNING: &str = "a harvest is already running";
 pub const FLASH_HARVEST_CANCELLED: &str = "cancelled — nothing committed";
 pub const FLASH_HARVEST_HIDDEN: &str = "the harvest continues — R shows the pane again";
 pub const FLASH_CLIPBOARD_CLEARED: &str = "clipboard cleared";

@@ -244,7 +244,8 @@ pub fn render_roles(roles: &[Role], scope: &Scope<'_>) -> String {
         .join("\n")
 }
 
-/// Every role's policy, harvester first, separated by blank lines.
+/// Every role's policy, harvester first, separated by blank lines (the unit tests').
+#[cfg(test)]
 pub fn all(mount: &str, prefix: &str, integrator: Option<&SecretRef>) -> String {
     let scope = Scope {
         mount,

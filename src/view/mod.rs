@@ -13,10 +13,9 @@ use crate::domain::{
     SiteFailure,
 };
 
-pub use chunk::{
-    assemble, build, ChunkRef, Chunks, Manifest, PublishPlan, ViewError, CHUNK_MAX, DECLARED_MAX,
-    FORMAT, WRITE_MAX,
-};
+pub use chunk::{assemble, build, Manifest, ViewError};
+#[cfg(test)]
+pub use chunk::{CHUNK_MAX, FORMAT};
 
 /// One site as the host's store holds it, with its credentials (no secret). Read from a
 /// pulled view, every field is checked to the shape a harvest host writes (docs/reference/vault.md

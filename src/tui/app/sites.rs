@@ -57,7 +57,7 @@ impl SortColumn {
     }
 }
 
-pub use crate::filter::StatusFilter;
+pub(crate) use crate::filter::StatusFilter;
 
 /// The characters of the " (stale)" mark after a stale site's name.
 const STALE_MARK: usize = 8;
