@@ -55,12 +55,6 @@ pub mod cli {
 
         pub use crate::layers::cli::console::ConsoleServices;
     }
-
-    /// Exit codes.
-    pub mod exit {
-
-        pub use crate::layers::cli::exit::of_verify;
-    }
 }
 
 /// Settings, resolved as the binary resolves them.
@@ -132,10 +126,10 @@ pub mod ops {
         pub use crate::layers::ops::team::{publish, pull};
     }
 
-    /// The one verify loop.
+    /// What a verify found (the domain's, as the keeper's verify answers).
     pub mod verify {
         pub(crate) use crate::layers::ops::verify::*;
-        pub use crate::layers::ops::verify::{run, CredentialCheck, SecretSource, Tally, Target};
+        pub use crate::layers::ops::verify::{CredentialCheck, Tally};
     }
 }
 

@@ -282,6 +282,9 @@ pub fn audit_checks(
 }
 
 #[cfg(test)]
+mod against_the_sts;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Readiness {
     /// Input is waiting to be read.
+    // Only the Unix watch finds input waiting: on Windows the terminal is not watched.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Ready,
     /// Nothing happened within the wait.
     Idle,

@@ -50,7 +50,8 @@ pub use key::StoreKey;
 pub use key_location::{KeyLocation, KeyRecord};
 pub use key_move::{move_key, KeyMove, KeyMoved};
 pub use key_path::{default_key_path, existing_key_path};
-#[cfg(test)]
+// The Unix unit tests put a symbolic link where the lock goes.
+#[cfg(all(test, unix))]
 pub(crate) use lock::lock_path;
 pub use lock::HarvestLock;
 pub use metrics_mark::MetricsFailure;
