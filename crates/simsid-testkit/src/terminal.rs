@@ -5,14 +5,13 @@
 //! program is the session leader of its own session with the pseudo-terminal as its
 //! controlling terminal (`setsid --ctty`), so a resize reaches it as SIGWINCH. Killed when
 //! dropped.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
@@ -176,6 +175,11 @@ impl Terminal {
         self.write(text.as_bytes());
     }
 
+    /// Writes `bytes` as typed, at once (no pause after an escape: see [`Terminal::keys`]).
+    pub fn send(&self, bytes: &[u8]) {
+        self.write(bytes);
+    }
+
     fn write(&self, bytes: &[u8]) {
         (self.master.as_ref().expect("the terminal is not hung up"))
             .write_all(bytes)
@@ -195,6 +199,19 @@ impl Terminal {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("timed out waiting for {want:?}; screen:\n{screen}");
+    }
+
+    /// Waits (at most `bound`, a last guard) until `ready` holds of the screen; the instant
+    /// it was seen to (checked every 0.2 ms: for a bench's clock), `None` past the bound.
+    pub fn wait_until(&self, bound: Duration, ready: impl Fn(&str) -> bool) -> Option<Instant> {
+        let start = Instant::now();
+        while start.elapsed() < bound {
+            if ready(&self.screen()) {
+                return Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        None
     }
 
     /// Everything the program wrote so far, as text (invalid UTF-8 replaced).
@@ -293,12 +310,12 @@ impl Terminal {
     /// Waits (at most `bound`, a last guard) for the program started in the terminal to
     /// end; its exit status, or `None` while it still runs.
     pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + bound;
+        let deadline = Instant::now() + bound;
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the program") {
                 return Some(status);
             }
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(10));

@@ -1,9 +1,10 @@
 //! A real OpenBao for the vault tests: `bao server -dev` on a free loopback port, started
 //! by the tests and killed on drop. `bao` is provisioned by the suite on first use
-//! (`support/tools.rs`); a failure to provision fails the test, never skips it.
-#![allow(dead_code)]
+//! ([`crate::tools`]); a failure to provision fails the test, never skips it. Also a
+//! three-node Raft cluster ([`Cluster`]) and what the simulator serves ([`served`]).
 
-use super::tools;
+use crate::sims::ToDomain;
+use crate::tools;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -39,7 +40,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The `bao` binary the suite provisions itself (see `support/tools.rs`).
+/// The `bao` binary the kit provisions itself (see [`crate::tools`]).
 pub fn bao_bin() -> PathBuf {
     tools::bao()
 }
@@ -525,9 +526,7 @@ pub fn served(sim: &simsid_simulator::Simulator) -> Vec<(simsid::domain::OrgId, 
                 .iter()
                 .map(|c| {
                     (
-                        // The simulator's id in the product's type: the same GUID text.
-                        simsid::domain::OrgId::parse(s.org_id.as_str())
-                            .expect("the simulator serves GUIDs"),
+                        s.org_id.to_domain(),
                         c.client_id.clone(),
                         c.secret.expose_secret().to_string(),
                     )
