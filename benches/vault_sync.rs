@@ -29,7 +29,8 @@ async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, us
     let mut jobs = Vec::new();
     for site in sim.control().sites() {
         for c in site.visible_clients() {
-            let key = credential_key(prefix, &site.org_id.to_domain(), &c.client_id).replace('%', "%25");
+            let key =
+                credential_key(prefix, &site.org_id.to_domain(), &c.client_id).replace('%', "%25");
             let data = json!({"data": {
                 "client_id": c.client_id, "secret": c.secret.expose_secret(),
                 "organisation_id": site.org_id.as_str(), "school_name": site.name,

@@ -8,8 +8,8 @@ use simsid::domain::RunSummary;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::ops::vault_sync::VaultSink;
 use simsid::ops::{
-    harvest_and_commit, harvest_and_commit_via, CommitSink, HarvestPolicy, OpResult, Run,
-    Synced, ToSync,
+    harvest_and_commit, harvest_and_commit_via, CommitSink, HarvestPolicy, OpResult, Run, Synced,
+    ToSync,
 };
 use simsid::store::Store;
 use simsid::vault::{VaultClient, VaultSettings};

@@ -11,26 +11,13 @@ use crate::support::vault_support;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use crate::support::team_env::host_env_as;
 use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
-use simsid_simulator::Simulator;
 use vault_support::{served, Bao, ROOT_TOKEN};
 
 const PREFIX: &str = "t/audit";
-
-fn vault_env(sim: &Simulator, ts: &TempStore, bao: &Bao, token: &str) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), PREFIX.into());
-    e
-}
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 /// The report's entries by client id.
 fn by_client(v: &Value) -> BTreeMap<String, Value> {
@@ -63,7 +50,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let ts = TempStore::new();
 
     // The harvest host writes every credential (root token).
-    let host = vault_env(&sim, &ts, &bao, ROOT_TOKEN);
+    let host = host_env_as(&sim, &ts, &bao, PREFIX, ROOT_TOKEN);
     let o = simsid(&host, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
@@ -80,7 +67,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let (get_org, get_client, get_secret) = creds[1].clone();
 
     // 1. alice reveals one through simsid (her own identity) …
-    let mine = vault_env(&sim, &ts, &bao, &alice);
+    let mine = host_env_as(&sim, &ts, &bao, PREFIX, &alice);
     let o = simsid(&mine, &["show", rev_org.as_str(), "--reveal", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // … and reads another straight from the vault, as `bao kv get` would: no simsid record.

@@ -11,8 +11,6 @@ pub mod hostile;
 pub mod store_support;
 pub mod tui_support;
 
-/// The environments of a team's processes against a real OpenBao.
-pub use simsid_testkit::vault_env as team_env;
 /// A pseudo-terminal read by a terminal emulator.
 // Not on Windows: a Unix pseudo-terminal (rustix's pty API).
 #[cfg(not(windows))]
@@ -22,3 +20,5 @@ pub use simsid_testkit::tools;
 /// A real OpenBao. On Windows only `free_port` is used: the tests that start `bao` or Python
 /// are compiled out there (under Wine a Windows test cannot wait for or stop a Linux process).
 pub use simsid_testkit::vault as vault_support;
+/// The environments of a team's processes against a real OpenBao.
+pub use simsid_testkit::vault_env as team_env;

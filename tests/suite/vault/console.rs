@@ -10,6 +10,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::team_env::host_env_as;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -31,25 +32,8 @@ use simsid::ops::Context;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{osc52, strings, views, Action, App, ConsoleOptions, Effect, Services};
-use simsid_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
-use vault_support::{served, shared, Bao, ROOT_TOKEN};
-
-/// The environment for vault mode under `prefix` with `token`.
-fn vault_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    bao: &Bao,
-    prefix: &str,
-    token: &str,
-) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
+use vault_support::{served, shared, ROOT_TOKEN};
 
 /// The console's real services for `env`, with directories under `home`.
 fn services(env: &BTreeMap<String, String>, home: &Path) -> Arc<ConsoleServices> {
@@ -283,7 +267,7 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     let sim = simulator(5, 51).await;
     let ts = TempStore::new();
     let prefix = "t/console";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
     let mut console = Console::new(services(&env, ts.dir.path()));
 
     // R y: the console's harvest writes every credential to the vault, none to the store.
@@ -410,7 +394,7 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
     let sim = simulator(3, 52).await;
     let ts = TempStore::new();
     let prefix = "t/console403";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let all = served(&sim);
     let org = all[0].0.clone();
@@ -423,7 +407,7 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
 
     // The console with an identity that may look itself up but read nothing.
     let weak = bao.token_with(&["default"]).await;
-    let env = vault_env(&sim, &ts, &bao, prefix, &weak);
+    let env = host_env_as(&sim, &ts, &bao, prefix, &weak);
     let mut console = Console::new(services(&env, ts.dir.path()));
     console.open(&org).await;
     let may_not = "your vault identity may not read this credential";
@@ -467,10 +451,6 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
         assert!(!console.flash().contains(s.as_str()));
     }
     assert!(!screen.contains(&weak));
-}
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
 }
 
 /// A writer the test can read while the headless console writes to it.
@@ -519,7 +499,7 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
     let sim = simulator(4, 53).await;
     let ts = TempStore::new();
     let prefix = "t/consoleruntime";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
     let services: Arc<dyn Services> = services(&env, ts.dir.path());
     let out = Shared::default();
     let (keys, input) = tokio::sync::mpsc::unbounded_channel();
