@@ -6,6 +6,7 @@
 //! controlling terminal (`setsid --ctty`), so a resize reaches it as SIGWINCH. Killed when
 //! dropped.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
+
+use crate::store::TempStore;
 
 /// What the emulator saw beside the screen: OSC 52 writes and title changes.
 #[derive(Default)]
@@ -347,4 +350,36 @@ impl Drop for Terminal {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A private shell script `name` in `ts`'s folder that exports `env` (it holds the
+/// integrator's secret, so it goes on no command line), sets HOME to that folder and runs
+/// `body`; the line that starts it (for [`Terminal::start`]).
+pub fn script(ts: &TempStore, name: &str, env: &BTreeMap<String, String>, body: &str) -> String {
+    let path = ts.dir.path().join(name);
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n{body}",
+        ts.dir.path().display()
+    ));
+    std::fs::write(&path, text).expect("the script is written");
+    format!("exec sh '{}'", path.display())
+}
+
+/// The line that starts the real console (`simsid tui`) from a [`script`] with `env`:
+/// `before` it, the console's line starting with `launch` (`exec ` makes the console the
+/// session leader), then `after`.
+pub fn console_script(
+    ts: &TempStore,
+    env: &BTreeMap<String, String>,
+    before: &str,
+    launch: &str,
+    after: &str,
+) -> String {
+    let simsid = crate::process::binary();
+    let body = format!("{before}{launch}'{}' tui\n{after}", simsid.display());
+    script(ts, "console.sh", env, &body)
 }
