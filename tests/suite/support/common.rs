@@ -32,3 +32,18 @@ pub fn all_file_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The credentials counted in `sites --json` output.
+pub fn credential_total(sites: &serde_json::Value) -> u64 {
+    sites
+        .as_array()
+        .expect("a list of sites")
+        .iter()
+        .map(|s| s["credential_count"].as_u64().expect("a count"))
+        .sum()
+}
+
+/// The credentials the store behind `env` holds now (`simsid sites --json`).
+pub async fn cached_credentials(env: &std::collections::BTreeMap<String, String>) -> u64 {
+    credential_total(&json(&run(env, &["sites", "--json"], 0).await))
+}
