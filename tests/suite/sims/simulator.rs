@@ -4,7 +4,6 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -12,10 +11,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use simsid::domain::OrgId;
 use simsid_simulator::{Fault, SimConfig, SimEnv, SimSite, Simulator};
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
+use simsid_testkit::sims::{authorised_site, start};
 
 fn config(sites: usize, seed: u64) -> SimConfig {
     SimConfig {
@@ -23,10 +19,6 @@ fn config(sites: usize, seed: u64) -> SimConfig {
         seed,
         ..SimConfig::default()
     }
-}
-
-async fn start(config: SimConfig) -> Simulator {
-    Simulator::start(config, loopback()).await.unwrap()
 }
 
 fn http() -> reqwest::Client {
@@ -1069,12 +1061,7 @@ async fn hostile_controls_over_http_and_basic_client_auth() {
     let env = sim.env();
     let control_token = sim.control_token();
     let ct = Some(control_token.expose_secret());
-    let site = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| s.authorised && !s.clients.is_empty())
-        .unwrap();
+    let site = authorised_site(&sim, 0);
     let org = site.org_id.as_str().to_string();
 
     // HTTP Basic is accepted by default.

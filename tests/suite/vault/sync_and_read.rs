@@ -148,12 +148,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
 
     // A partial harvest deletes nothing: the failing site's keys stay, even when its
     // clients changed meanwhile.
-    let stale = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| s.authorised && !s.clients.is_empty())
-        .unwrap();
+    let stale = authorised_site(&sim, 0);
     let stale_keys: Vec<String> = stale
         .clients
         .iter()
