@@ -47,3 +47,13 @@ pub fn credential_total(sites: &serde_json::Value) -> u64 {
 pub async fn cached_credentials(env: &std::collections::BTreeMap<String, String>) -> u64 {
     credential_total(&json(&run(env, &["sites", "--json"], 0).await))
 }
+
+/// Runs `simsid export --format FORMAT --output PATH` with `env`.
+pub async fn export_to(
+    env: &std::collections::BTreeMap<String, String>,
+    format: &str,
+    path: &Path,
+) -> std::process::Output {
+    let path = path.to_str().expect("a UTF-8 path");
+    simsid(env, &["export", "--format", format, "--output", path]).await
+}

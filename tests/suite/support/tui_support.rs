@@ -670,3 +670,52 @@ impl Services for FakeServices {
         })
     }
 }
+
+/// A writer the test reads while the console writes to it.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Whether what was written so far contains `needle`.
+    pub fn contains(&self, needle: &[u8]) -> bool {
+        self.bytes().windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// The screen the bytes so far draw on a 120×40 terminal (a terminal emulator reads
+    /// them: a frame writes only the cells that changed).
+    pub fn screen(&self) -> String {
+        let mut terminal = vt100::Parser::new(40, 120, 0);
+        terminal.process(&self.bytes());
+        terminal.screen().contents()
+    }
+}
+
+/// The console's real services for the environment `env`, with directories under `home`.
+pub fn console_services(
+    env: &std::collections::BTreeMap<String, String>,
+    home: &std::path::Path,
+) -> Arc<simsid::cli::console::ConsoleServices> {
+    let dirs = simsid::config::Dirs {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+        state_dir: home.join("state"),
+    };
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), env, &dirs).unwrap();
+    let context = simsid::ops::Context::new(settings);
+    Arc::new(simsid::cli::console::ConsoleServices::new(context, None, None).unwrap())
+}
