@@ -963,7 +963,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
     use simsid::harvest::{HarvestEnd, HarvestOptions};
     use simsid::ops::harvest_and_commit_via;
     use simsid::ops::vault_sync::VaultSink;
-    use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+    use simsid::vault::VaultClient;
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
 
@@ -971,19 +971,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
     let sim = simulator(40, 131).await;
     let ts = TempStore::new();
     let prefix = "h/cancel-commit";
-    let settings = VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(ROOT_TOKEN.to_string().into()),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    };
+    let settings = simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, ROOT_TOKEN);
     let client = Arc::new(VaultClient::new(&settings).unwrap());
     let mut store = ts.open();
     let cancel = CancellationToken::new();

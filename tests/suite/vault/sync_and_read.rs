@@ -452,19 +452,7 @@ async fn integrator_secret_comes_from_the_vault() {
 }
 
 fn root_settings(bao: &Bao, prefix: &str) -> VaultSettings {
-    VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(ROOT_TOKEN.to_string().into()),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    }
+    simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, ROOT_TOKEN)
 }
 
 async fn harvest_into(
