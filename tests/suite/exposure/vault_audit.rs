@@ -94,12 +94,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
 
     // With it, the direct read shows, by her userpass identity, live, from the vault's log.
     for user in ["alice", "userpass-alice", "ALICE"] {
-        let o = simsid(
-            &host,
-            &["exposure", "--user", user, "--json", "--vault-audit", &file],
-        )
-        .await;
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let o = with_vault_audit(&host, &["exposure", "--user", user], &file, 0).await;
         let got = by_client(&json(&o));
         assert_eq!(got.len(), 2, "--user {user}: {got:?}");
         let direct = &got[&get_client];
@@ -119,20 +114,10 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     }
 
     // The harvester (root) read every key back under --reconcile: left out unless asked.
-    let o = simsid(&host, &["exposure", "--json", "--vault-audit", &file]).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let everyone = by_client(&json(&o));
     assert_eq!(everyone.len(), 2, "{everyone:?}");
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--include-harvester",
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--include-harvester"], &file, 0).await;
     let with_host = by_client(&json(&o));
     assert_eq!(with_host.len(), creds.len(), "{with_host:?}");
     // The harvest's audit record names the identity that wrote and read back.
@@ -150,18 +135,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
         with_host.values().any(|x| x["users"] == json!([harvester])),
         "{with_host:?}"
     );
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--exclude-user",
-            "alice",
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--exclude-user", "alice"], &file, 0).await;
     assert_eq!(json(&o), json!([]));
 
     // Rotated copies (.gz), standard input and junk lines: the same reads, junk counted.
@@ -174,19 +148,13 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
             .unwrap();
         enc.finish().unwrap();
     }
-    let o = simsid(
+    let o = with_vault_audit(
         &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            gz.to_str().unwrap(),
-        ],
+        &["exposure", "--user", "alice"],
+        gz.to_str().unwrap(),
+        0,
     )
     .await;
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(by_client(&json(&o)).len(), 2);
     let lines = text.lines().count() + 2;
     assert!(
@@ -211,20 +179,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     assert_eq!(by_client(&json(&o)).len(), 2);
 
     // verify --exposed with the vault's reads: alice's two credentials, both valid.
-    let o = simsid(
-        &mine,
-        &[
-            "verify",
-            "--exposed",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = with_vault_audit(&mine, &["verify", "--exposed", "--user", "alice"], &file, 0).await;
     let v = json(&o);
     assert_eq!(v["ok"], json!(2), "{v}");
 
@@ -232,33 +187,10 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     assert!(sim.control().rotate_secret(&get_org.to_sim(), &get_client));
     let o = simsid(&host, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--live",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice", "--live"], &file, 0).await;
     let live = by_client(&json(&o));
     assert_eq!(live.keys().collect::<Vec<_>>(), [&rev_client], "{live:?}");
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     let all = by_client(&json(&o));
     assert_eq!(all[&get_client]["live"], json!(false));
     assert_eq!(all[&get_client]["fingerprint"], Value::Null);

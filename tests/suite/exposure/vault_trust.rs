@@ -173,7 +173,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     audit_holds(&audit_log, "sys/wrapping/unwrap").await;
     let file = audit_log.display().to_string();
 
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     let entry = &got[&client];
@@ -194,34 +194,9 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     );
 
     // --user names her; verify --exposed checks what she read wrapped.
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["users"], json!(["userpass-alice"]));
-    let o = run(
-        &host,
-        &[
-            "verify",
-            "--exposed",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["verify", "--exposed", "--user", "alice"], &file, 0).await;
     let v = json(&o);
     assert_eq!(v["ok"], json!(1), "{v}");
     assert_eq!(v["results"][0]["client_id"], json!(client), "{v}");
@@ -249,7 +224,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     // The credential rotates after the wrapped read: it is no longer live.
     assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest", "--json"], 0).await;
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(false));
 
     // Every KV v2 path that returns the value is a read: an older version (`?version=1`)
@@ -270,19 +245,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
         "{v}"
     );
     audit_grows(&audit_log, before).await;
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     let entry = &by_client(&o)[&client];
     assert_eq!(
         entry["actions"],
@@ -293,19 +256,7 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     let before = audit_line_count(&audit_log);
     read_as(&bao, &alice, &key).await;
     audit_grows(&audit_log, before).await;
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(true));
     sim.shutdown().await;
 }
@@ -367,23 +318,12 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     let file = audit_log.display().to_string();
 
     // By default the product's read is there, named by its role; the host's is not.
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     assert_eq!(got[&client]["users"], json!(["approle:product"]));
     assert_eq!(got[&client]["actions"], json!(["vault-read"]));
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--include-harvester",
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--include-harvester"], &file, 0).await;
     let all = by_client(&o);
     assert_eq!(all.len(), creds.len(), "{all:?}");
     assert_eq!(
@@ -393,19 +333,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     // --exclude-user by role name leaves the product out; by the shared display name,
     // every AppRole.
     for who in ["product", "approle:PRODUCT"] {
-        let o = run(
-            &host,
-            &[
-                "exposure",
-                "--json",
-                "--vault-audit",
-                &file,
-                "--exclude-user",
-                who,
-            ],
-            0,
-        )
-        .await;
+        let o = with_vault_audit(&host, &["exposure", "--exclude-user", who], &file, 0).await;
         assert_eq!(json(&o), json!([]), "--exclude-user {who}");
     }
 
@@ -415,7 +343,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     let viewer_store = TempStore::new();
     let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, &olga);
     run(&viewer, &["pull"], 0).await;
-    let o = run(&viewer, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&viewer, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     assert_eq!(got[&client]["users"], json!(["approle:product"]));
@@ -433,7 +361,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     run(&forger, &["harvest", "--json"], 0).await;
     run(&viewer, &["pull"], 0).await;
     audit_holds(&audit_log, "userpass-xena").await;
-    let o = run(&viewer, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&viewer, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert!(
         got.get(&client2).is_some_and(|x| x["users"]

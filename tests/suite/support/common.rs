@@ -57,3 +57,16 @@ pub async fn export_to(
     let path = path.to_str().expect("a UTF-8 path");
     simsid(env, &["export", "--format", format, "--output", path]).await
 }
+
+/// Runs `simsid ARGS --json --vault-audit LOG` with `env` (a reading of the vault's audit
+/// log) and asserts it exits `want`.
+pub async fn with_vault_audit(
+    env: &std::collections::BTreeMap<String, String>,
+    args: &[&str],
+    log: &str,
+    want: i32,
+) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.extend(["--json", "--vault-audit", log]);
+    run(env, &all, want).await
+}
