@@ -15,7 +15,7 @@ use crate::support::team_env::host_env_as;
 use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
-use vault_support::{served, Bao, ROOT_TOKEN};
+use vault_support::{audit_log_when, served, Bao, ROOT_TOKEN};
 
 const PREFIX: &str = "t/audit";
 
@@ -28,24 +28,11 @@ fn by_client(v: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Waits until the audit log has at least `lines` lines (the device writes synchronously,
-/// but the test reads a file another process appends to).
-async fn audit_lines(path: &std::path::Path, lines: usize) -> String {
-    for _ in 0..100 {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().count() >= lines {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the audit log {} stayed short", path.display());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let dir = tempfile::tempdir().unwrap();
-    let audit_log = dir.path().join("audit.log");
-    let bao = Bao::dev_with_audit(&audit_log).await;
+    let bao = Bao::dev_audited().await;
+    let audit_log = bao.audit_log();
     let sim = simulator(5, 77).await;
     let ts = TempStore::new();
 
@@ -81,7 +68,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     // The harvester's own read-back (reconcile reads every key back) is not an exposure.
     let o = simsid(&host, &["harvest", "--reconcile", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let text = audit_lines(&audit_log, 10).await;
+    let text = audit_log_when(audit_log, "held 10 lines", |t| t.lines().count() >= 10).await;
     assert!(!text.contains(&get_secret), "the audit device HMACs values");
     let file = audit_log.display().to_string();
 
@@ -172,7 +159,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
             "--vault-audit",
             "-",
         ])
-        .stdin(std::fs::File::open(&audit_log).unwrap())
+        .stdin(std::fs::File::open(audit_log).unwrap())
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
