@@ -108,16 +108,8 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let with_host = by_client(&json(&o));
     assert_eq!(with_host.len(), creds.len(), "{with_host:?}");
     // The harvest's audit record names the identity that wrote and read back.
-    let trail = json(&simsid(&host, &["audit", "--json"]).await);
-    let harvester = trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|r| r["action"] == json!("harvest"))
-        .map(|r| r["identity"].clone())
-        .unwrap();
-    assert!(harvester.is_string(), "{trail}");
+    let harvester = last_harvest_identity(&host).await;
+    assert!(harvester.is_string(), "{harvester}");
     assert!(
         with_host.values().any(|x| x["users"] == json!([harvester])),
         "{with_host:?}"

@@ -272,16 +272,8 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     run(&host, &["harvest", "--json"], 0).await;
     // Reconcile reads every key back: the harvest's own read-back.
     run(&host, &["harvest", "--reconcile", "--json"], 0).await;
-    let trail = json(&run(&host, &["audit", "--json"], 0).await);
-    let recorded = trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|r| r["action"] == json!("harvest"))
-        .map(|r| r["identity"].clone())
-        .unwrap();
-    assert_eq!(recorded, json!("approle:simsid-harvester"), "{trail}");
+    let recorded = last_harvest_identity(&host).await;
+    assert_eq!(recorded, json!("approle:simsid-harvester"));
 
     let creds = served(&sim);
     let (org, client, _) = creds[0].clone();

@@ -70,3 +70,18 @@ pub async fn with_vault_audit(
     all.extend(["--json", "--vault-audit", log]);
     run(env, &all, want).await
 }
+
+/// The vault identity the last harvest's audit record names (`simsid audit --json`).
+pub async fn last_harvest_identity(
+    env: &std::collections::BTreeMap<String, String>,
+) -> serde_json::Value {
+    let trail = json(&run(env, &["audit", "--json"], 0).await);
+    trail
+        .as_array()
+        .expect("a list of audit records")
+        .iter()
+        .rev()
+        .find(|r| r["action"] == "harvest")
+        .map(|r| r["identity"].clone())
+        .unwrap_or_else(|| panic!("no harvest in the audit trail: {trail}"))
+}
