@@ -1,5 +1,5 @@
 //! End to end: the real `simsid` binary's console in a real pseudo-terminal read by a terminal
-//! emulator (`support/terminal.rs`), on a store harvested from the in-process simulator. Open,
+//! emulator (the kit's `terminal`, crates/simsid-testkit), on a store harvested from the in-process simulator. Open,
 //! filter, open a site, the secret is not on screen; reveal with `r` `y`, it is; quit; the
 //! terminal is restored.
 // Tests compare secrets with what the simulator served.

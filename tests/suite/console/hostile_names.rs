@@ -1,5 +1,5 @@
 //! A hostile school name served by the simulator reaches the console in a real
-//! pseudo-terminal read by a terminal emulator (`support/terminal.rs`, which records every
+//! pseudo-terminal read by a terminal emulator (the kit's `terminal`, crates/simsid-testkit, which records every
 //! clipboard write and title change it is sent) and leaves the clipboard, the window title
 //! and the screen untouched; the name shows as visible escapes.
 

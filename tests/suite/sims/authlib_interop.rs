@@ -2,7 +2,7 @@
 //! scope fails the run and keeps the cache; a client refused `client_secret_post` reports
 //! the OAuth error and Basic works): Authlib's client-credentials grant and bearer
 //! validation (`tests/authlib/server.py`), started on a free loopback port. Authlib and
-//! Flask are provisioned by the suite on first use (`support/tools.rs`); a failure to
+//! Flask are provisioned by the suite on first use (the kit's `tools`, crates/simsid-testkit); a failure to
 //! provision fails the tests rather than skipping them.
 
 use crate::support::common;
@@ -27,7 +27,7 @@ struct Authlib {
 
 impl Authlib {
     fn start() -> Authlib {
-        // Authlib and Flask are provisioned by the suite on first use (`support/tools.rs`).
+        // Authlib and Flask are provisioned by the suite on first use (the kit's `tools`, crates/simsid-testkit).
         let (python, pythonpath) = tools::python_with_authlib();
         let check = Command::new(&python)
             .args(["-c", "import authlib, flask"])
