@@ -216,19 +216,27 @@ fn set_owner_only(path: &Path, is_dir: bool) -> io::Result<()> {
         {
             return Err(io::Error::last_os_error());
         }
-        let name = wide(path);
-        let status = SetNamedSecurityInfoW(
-            name.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            acl_ptr,
-            ptr::null(),
-        );
-        if status != ERROR_SUCCESS {
-            return Err(io::Error::from_raw_os_error(status as i32));
-        }
+        set_protected_dacl(path, acl_ptr)
+    }
+}
+
+/// Sets `acl` as `path`'s DACL, protected (nothing inherited from the folder above).
+///
+/// # Safety
+/// `acl` points to an initialised ACL that outlives the call.
+unsafe fn set_protected_dacl(path: &Path, acl: *mut ACL) -> io::Result<()> {
+    let name = wide(path);
+    let status = SetNamedSecurityInfoW(
+        name.as_ptr(),
+        SE_FILE_OBJECT,
+        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        acl,
+        ptr::null(),
+    );
+    if status != ERROR_SUCCESS {
+        return Err(io::Error::from_raw_os_error(status as i32));
     }
     Ok(())
 }
@@ -629,17 +637,7 @@ pub mod testing {
                 AddAccessAllowedAceEx(acl_ptr, ACL_REVISION, 0, mask, world.as_psid()),
                 0
             );
-            let name = wide(path);
-            let status = SetNamedSecurityInfoW(
-                name.as_ptr(),
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                ptr::null_mut(),
-                ptr::null_mut(),
-                acl_ptr,
-                ptr::null(),
-            );
-            assert_eq!(status, ERROR_SUCCESS);
+            set_protected_dacl(path, acl_ptr).unwrap();
         }
     }
 }
