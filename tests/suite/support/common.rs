@@ -1,6 +1,8 @@
 //! The kit's everyday helpers under one name (`common::simulator`, `common::TempStore`,
 //! `common::run`…: the in-process simulator on 127.0.0.1:0, a throw-away store, the real
 //! `simsid` binary pointed at both), and the file walks only this suite uses.
+// Some helpers serve only tests compiled out on Windows (those that start `bao`).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
