@@ -21,6 +21,16 @@ fn config(sites: usize, seed: u64) -> SimConfig {
     }
 }
 
+/// A simulator with `sites` schools from `seed`, and a client of its API: its settings,
+/// an HTTP client, a token.
+async fn api(sites: usize, seed: u64) -> (Simulator, SimEnv, reqwest::Client, String) {
+    let sim = start(config(sites, seed)).await;
+    let env = sim.env();
+    let http = http();
+    let token = token(&http, &env).await;
+    (sim, env, http, token)
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -344,10 +354,7 @@ async fn sts_accepts_school_credentials_until_rotated_or_withdrawn() {
 
 #[tokio::test]
 async fn unauthorised_sites_answer_empty_403_or_404() {
-    let sim = start(config(120, 2)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(120, 2).await;
     let mut seen = BTreeSet::new();
     for site in sim.control().sites().iter().filter(|s| !s.authorised) {
         let answer = get(&http, &clients_url(&env, site.org_id.as_str()), &token).await;
@@ -372,10 +379,7 @@ async fn unauthorised_sites_answer_empty_403_or_404() {
 
 #[tokio::test]
 async fn each_fault_kind_is_observable() {
-    let sim = start(config(20, 4)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(20, 4).await;
     let site = authorised_with_clients(&sim.control().sites());
     let url = clients_url(&env, site.org_id.as_str());
     let control = sim.control();
@@ -486,10 +490,7 @@ async fn each_fault_kind_is_observable() {
 
 #[tokio::test]
 async fn a_hanging_request_never_answers_and_shutdown_still_ends() {
-    let sim = start(config(5, 1)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(5, 1).await;
     let site = sim.control().sites()[0].org_id.clone();
     sim.control().set_site_fault(&site, Fault::Hang, None);
     let hung = http
@@ -539,10 +540,7 @@ async fn a_hanging_request_never_answers_and_shutdown_still_ends() {
 
 #[tokio::test]
 async fn max_in_flight_counts_concurrent_requests() {
-    let sim = start(config(8, 6)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(8, 6).await;
     sim.control()
         .set_global_fault(Some(Fault::Slow(Duration::from_millis(300))), None);
     sim.control().reset_stats();
@@ -642,10 +640,7 @@ impl Control<'_> {
 
 #[tokio::test]
 async fn control_endpoints_need_the_control_token() {
-    let sim = start(config(10, 1)).await;
-    let http = http();
-    let env = sim.env();
-    let api_token = token(&http, &env).await;
+    let (sim, _, http, api_token) = api(10, 1).await;
     for wrong in [None, Some("wrong"), Some(api_token.as_str())] {
         for (method, path) in [
             (reqwest::Method::GET, "/stats"),
