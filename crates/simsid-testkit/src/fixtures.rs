@@ -125,3 +125,32 @@ pub fn harvest_of(
         failed: BTreeMap::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TempStore;
+
+    #[test]
+    fn a_bench_harvest_is_fingerprinted_and_its_run_counts_it() {
+        let ts = TempStore::new();
+        let store = ts.open();
+        let sites = (0..3).map(|n| site(n, &format!("School {n}"), None)).collect();
+        let data = harvest_of(&store, sites, |i, _| {
+            (0..i)
+                .map(|k| Credential {
+                    client_id: format!("c{i}-{k}"),
+                    secret: SecretString::from(format!("s{i}-{k}")),
+                    description: None,
+                })
+                .collect()
+        });
+        let fetched = &data.fetched[&org(2)];
+        assert_eq!(fetched.len(), 2);
+        assert_eq!(fetched[1].1, store.fingerprint(&fetched[1].0.secret));
+        let run = complete_summary(&data);
+        assert_eq!(run.status, RunStatus::Complete);
+        assert_eq!((run.sites_total, run.sites_harvested), (3, 3));
+        assert_eq!(run.credentials_total, 3);
+    }
+}
