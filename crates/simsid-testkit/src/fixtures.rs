@@ -135,7 +135,9 @@ mod tests {
     fn a_bench_harvest_is_fingerprinted_and_its_run_counts_it() {
         let ts = TempStore::new();
         let store = ts.open();
-        let sites = (0..3).map(|n| site(n, &format!("School {n}"), None)).collect();
+        let sites = (0..3)
+            .map(|n| site(n, &format!("School {n}"), None))
+            .collect();
         let data = harvest_of(&store, sites, |i, _| {
             (0..i)
                 .map(|k| Credential {
