@@ -16,9 +16,14 @@ pub mod tui_support;
 #[cfg(not(windows))]
 pub use simsid_testkit::terminal;
 /// The outside programs (`bao`, Authlib), provisioned on first use.
+// Not on Windows: only the tests that start `bao` or Python use it, and they are compiled
+// out there (under Wine a Windows test cannot wait for or stop a Linux process).
+#[cfg(not(windows))]
 pub use simsid_testkit::tools;
 /// A real OpenBao. On Windows only `free_port` is used: the tests that start `bao` or Python
 /// are compiled out there (under Wine a Windows test cannot wait for or stop a Linux process).
 pub use simsid_testkit::vault as vault_support;
 /// The environments of a team's processes against a real OpenBao.
+// Not on Windows: only the tests that start `bao` use it (see `tools`).
+#[cfg(not(windows))]
 pub use simsid_testkit::vault_env as team_env;
