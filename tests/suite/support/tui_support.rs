@@ -336,19 +336,43 @@ pub fn open_st_marys(app: &mut App) {
 /// Reveals the selected credential of the open site (confirmed with `y`).
 pub fn reveal_main(app: &mut App) {
     assert!(ch(app, 'r').is_empty());
-    let fx = ch(app, 'y');
-    assert_eq!(
-        fx,
-        vec![Effect::Reveal {
-            org: org(ST_MARYS),
-            client_id: MAIN_CLIENT.into()
-        }]
+    on_main(
+        app,
+        'y',
+        |org, client_id| Effect::Reveal { org, client_id },
+        |org, client_id| Action::Revealed {
+            org,
+            client_id,
+            result: Ok(SecretString::from(SECRET.to_string())),
+        },
     );
-    app.update(Action::Revealed {
-        org: org(ST_MARYS),
-        client_id: MAIN_CLIENT.into(),
-        result: Ok(SecretString::from(SECRET.to_string())),
-    });
+}
+
+/// Copies the selected credential of the open site (`c`); the copy succeeds.
+pub fn copy_main(app: &mut App) {
+    on_main(
+        app,
+        'c',
+        |org, client_id| Effect::Copy { org, client_id },
+        |org, client_id| Action::Copied {
+            org,
+            client_id,
+            result: Ok(()),
+        },
+    );
+}
+
+/// Presses `key` on the open site, asserts the app asks for `effect` of its selected
+/// credential and nothing else, and answers with `answer`.
+fn on_main(
+    app: &mut App,
+    key: char,
+    effect: impl Fn(OrgId, String) -> Effect,
+    answer: impl Fn(OrgId, String) -> Action,
+) {
+    let fx = ch(app, key);
+    assert_eq!(fx, vec![effect(org(ST_MARYS), MAIN_CLIENT.into())]);
+    app.update(answer(org(ST_MARYS), MAIN_CLIENT.into()));
 }
 
 /// Draws the app into a test terminal of the given size.
