@@ -6,182 +6,67 @@
 //! from the same store), and the requests of an unchanged pull.
 //!
 //! `cargo bench --bench team` (release); `cargo test --bench team` runs it in a debug build
-//! (slower: the output says which). Needs nothing but the suite's own `bao` (tests/tools).
-#![allow(clippy::disallowed_methods)]
-
-#[path = "../tests/suite/support/tools.rs"]
-mod tools;
-#[path = "../tests/suite/support/vault_support.rs"]
-mod vault_support;
+//! (slower: the output says which). Needs nothing but the `bao` the test kit provisions
+//! (crates/simsid-testkit).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use simsid::config::{self, Dirs, Flags, Role};
-use simsid::harvest::HarvestEvent;
-use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
+use simsid::harvest::HarvestEnd;
 use simsid::store::{Store, StoreKey};
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-use simsid_simulator::{SimConfig, Simulator};
+use simsid::vault::{VaultClient, VaultSettings};
+use simsid_testkit::bench::{self, vault_harvest};
+use simsid_testkit::store::TempStore;
+use simsid_testkit::vault::{Bao, Cluster, ROOT_TOKEN};
+use simsid_testkit::vault_env;
+use simsid_testkit::{keeper, sims};
 use tokio_util::sync::CancellationToken;
-use vault_support::{Bao, Cluster, ROOT_TOKEN};
 
-/// The keeper of the settings the binary resolves for `sim` and the store at `path` (its
-/// key `key`), fetching 64 sites at once; in vault mode with `vault` when given.
-fn keeper(
-    sim: &Simulator,
-    path: &Path,
-    key: &SecretString,
-    vault: Option<VaultSettings>,
-) -> Keeper {
-    let env = sim.env();
-    let vars: BTreeMap<String, String> = [
-        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
-        ("SIMSID_CLIENT_ID", env.client_id.clone()),
-        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
-        (
-            "SIMSID_CLIENT_SECRET",
-            env.client_secret.expose_secret().to_string(),
-        ),
-        ("SIMSID_STS_URL", env.sts_url.clone()),
-        ("SIMSID_API_BASE", env.api_base.clone()),
-        ("SIMSID_STORE", path.display().to_string()),
-        ("SIMSID_STORE_KEY", key.expose_secret().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let home = path.with_extension("home");
-    let dirs = Dirs {
-        config_dir: home.join("config"),
-        data_dir: home.join("data"),
-        state_dir: home.join("state"),
-    };
-    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).unwrap();
-    if let Some(vault) = vault {
-        settings.role = Role::VaultHost(vault);
+/// Where the bench publishes in each vault.
+const PREFIX: &str = "bench/team";
+
+/// A local harvest through `keeper`: its run's id.
+async fn local_run(keeper: &simsid::ops::Keeper) -> uuid::Uuid {
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    match keeper::harvest(keeper, tx, CancellationToken::new()).await {
+        HarvestEnd::Finished(summary) => summary.run_id,
+        HarvestEnd::Cancelled(_) => panic!("the harvest was cancelled"),
     }
-    let remote = settings.remote.as_mut().unwrap();
-    remote.concurrency = 64;
-    remote.sims.timeout = Duration::from_secs(30);
-    remote.sims.connect_timeout = Duration::from_secs(5);
-    Keeper::new(settings, "bench".into())
-}
-
-fn settings(addrs: Vec<String>, token: &str) -> VaultSettings {
-    VaultSettings {
-        addrs,
-        mount: "secret".into(),
-        prefix: "bench/team".into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(SecretString::from(token.to_string())),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    }
-}
-
-/// A harvest through `keeper`: the vault phase's time (from the sync's first report of what
-/// it stored to its last, as the harvest's events tell; zero in local mode) and the run id.
-async fn harvest(keeper: &Keeper) -> (Duration, uuid::Uuid) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let stored: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
-    let watch = {
-        let stored = Arc::clone(&stored);
-        tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                if let HarvestEvent::Stored { .. } = event {
-                    let now = Instant::now();
-                    let mut seen = stored.lock().unwrap();
-                    let first = seen.map_or(now, |(first, _)| first);
-                    *seen = Some((first, now));
-                }
-            }
-        })
-    };
-    let end = keeper
-        .harvest(
-            HarvestRequest::default(),
-            tx,
-            CancellationToken::new().into(),
-        )
-        .await
-        .unwrap()
-        .end
-        .unwrap();
-    watch.await.unwrap();
-    let run_id = match end {
-        SiteEnd::Ran(simsid::harvest::HarvestEnd::Finished(s)) => s.run_id,
-        other => panic!("not finished: {other:?}"),
-    };
-    let took = stored
-        .lock()
-        .unwrap()
-        .map_or(Duration::ZERO, |(first, last)| last - first);
-    (took, run_id)
 }
 
 fn main() {
-    let sites: usize = std::env::var("SIMSID_BENCH_SITES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let sites = bench::sites_from_env(25_000);
+    bench::runtime().block_on(async move {
         let mut out = BTreeMap::new();
-        out.insert(
-            "build",
-            json!(if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            }),
-        );
+        out.insert("build", json!(bench::build()));
         out.insert("sites", json!(sites));
         let bao = Bao::dev().await;
-        let sim = Simulator::start(
-            SimConfig {
-                sites,
-                seed: 9,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = sims::simulator(sites, 9).await;
         let dir = tempfile::tempdir().unwrap();
-        let host = settings(vec![bao.addr.clone()], ROOT_TOKEN);
+        let host = vault_env::settings(vec![bao.addr.clone()], PREFIX, ROOT_TOKEN);
         let client = Arc::new(VaultClient::new(&host).unwrap());
 
-        // The first sync's vault phase: a vault-mode harvest (which publishes its own view)
-        // under a prefix of its own.
-        let synced = keeper(
+        // The first sync's vault phase: a vault-mode harvest through the keeper (which
+        // publishes its own view) under a prefix of its own.
+        let synced_store = TempStore::new();
+        let synced = bench::keeper(
             &sim,
-            &dir.path().join("synced.sqlite3"),
-            &StoreKey::generate().to_base64(),
+            &synced_store,
             Some(VaultSettings {
-                prefix: "bench/team-sync".into(),
+                prefix: format!("{PREFIX}-sync"),
                 ..host.clone()
             }),
+            bench::CONCURRENCY,
         );
-        let (vault_phase, _) = harvest(&synced).await;
-        // The first publish of the same sites' view: the host's store harvested (the view
-        // is the store's), then published by hand, timed alone.
-        let path = dir.path().join("host.sqlite3");
-        let key = StoreKey::generate().to_base64();
-        let local = keeper(&sim, &path, &key, None);
-        let (_, run_id) = harvest(&local).await;
-        let store = Store::open(&path, StoreKey::from_base64(&key).unwrap()).unwrap();
+        let vault_phase = vault_harvest(&synced).await.vault_phase;
+        // The first publish of the same sites' view, timed alone: the host's store harvested
+        // (the view is the store's), then published by hand.
+        let host_store = TempStore::new();
+        let local = bench::keeper(&sim, &host_store, None, bench::CONCURRENCY);
+        let run_id = local_run(&local).await;
+        let store = host_store.open();
         let t = Instant::now();
         let first = simsid::ops::team::publish(&client, &host, &store, run_id, false)
             .await
@@ -202,7 +87,7 @@ fn main() {
         // Unchanged re-harvests: each publish's requests (the first settles the badges).
         let mut again = Vec::new();
         for _ in 0..4 {
-            let (_, run_id) = harvest(&local).await;
+            let run_id = local_run(&local).await;
             let before = client.requests();
             let p = simsid::ops::team::publish(&client, &host, &store, run_id, false)
                 .await
@@ -219,14 +104,18 @@ fn main() {
         let cluster = Cluster::start().await;
         let leader = cluster.wait_leader().await;
         let standby = (leader + 1) % 3;
-        let into = settings(cluster.addrs.clone(), &cluster.root_token);
+        let into = vault_env::settings(cluster.addrs.clone(), PREFIX, &cluster.root_token);
         let cluster_client = VaultClient::new(&into).unwrap();
         simsid::ops::team::publish(&cluster_client, &into, &store, run_id, true)
             .await
             .unwrap();
         // Let the standby apply the writes before timing reads from it.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let through = settings(vec![cluster.addrs[standby].clone()], &cluster.root_token);
+        let through = vault_env::settings(
+            vec![cluster.addrs[standby].clone()],
+            PREFIX,
+            &cluster.root_token,
+        );
         let viewer = VaultClient::new(&through).unwrap();
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();

@@ -3,18 +3,17 @@
 //!
 //! `cargo bench --bench throughput` (set `SIMSID_BENCH_SITES` to change the harvest size).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use secrecy::{ExposeSecret, SecretString};
-use simsid::config::{self, Dirs, Flags};
-use simsid::domain::{Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteRow};
+use secrecy::SecretString;
+use simsid::domain::{Credential, HarvestData, OrgId, RunSummary, Site, SiteRow};
 use simsid::filter::Filter;
 use simsid::harvest::HarvestEnd;
-use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
 use simsid::store::{Store, StoreKey};
-use simsid_simulator::{SimConfig, Simulator};
+use simsid_testkit::fixtures::{complete_summary, harvest_of};
+use simsid_testkit::store::TempStore;
+use simsid_testkit::{bench, keeper, sims};
 use tokio_util::sync::CancellationToken;
 
 fn org(i: usize) -> OrgId {
@@ -74,54 +73,19 @@ fn bench_filter(c: &mut Criterion) {
 }
 
 fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
-    let sites = sites(n);
-    let key = StoreKey::generate();
     let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(&tmp.path().join("fp.sqlite3"), key).expect("store");
-    let mut fetched = BTreeMap::new();
-    for s in &sites {
-        let creds = (0..2)
-            .map(|j| {
-                let secret =
-                    SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id));
-                let fp = store.fingerprint(&secret);
-                (
-                    Credential {
-                        client_id: format!("sas-simsprimary-{j}"),
-                        secret,
-                        description: Some("Primary".into()),
-                    },
-                    fp,
-                )
+    let store = Store::open(&tmp.path().join("fp.sqlite3"), StoreKey::generate()).expect("store");
+    let data = harvest_of(&store, sites(n), |_, s| {
+        (0..2)
+            .map(|j| Credential {
+                client_id: format!("sas-simsprimary-{j}"),
+                secret: SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id)),
+                description: Some("Primary".into()),
             })
-            .collect();
-        fetched.insert(s.org_id.clone(), creds);
-    }
-    let now = chrono::Utc::now();
-    let summary = RunSummary {
-        run_id: uuid::Uuid::new_v4(),
-        status: RunStatus::Complete,
-        started_at: now,
-        finished_at: now,
-        sites_total: n,
-        sites_harvested: n,
-        sites_failed: 0,
-        credentials_total: 2 * n,
-        diff: Diff::default(),
-        failures: Vec::new(),
-        stats: Default::default(),
-        error: None,
-        scope: Default::default(),
-        signal: None,
-    };
-    (
-        HarvestData {
-            sites,
-            fetched,
-            failed: BTreeMap::new(),
-        },
-        summary,
-    )
+            .collect()
+    });
+    let summary = complete_summary(&data);
+    (data, summary)
 }
 
 fn bench_store(c: &mut Criterion) {
@@ -155,61 +119,10 @@ fn bench_store(c: &mut Criterion) {
     g.finish();
 }
 
-/// The keeper of the settings the binary resolves for `sim` and a new store in `dir`,
-/// fetching at most `concurrency` sites at once.
-fn keeper(sim: &Simulator, dir: &std::path::Path, concurrency: usize) -> Keeper {
-    let env = sim.env();
-    // The simulator's integrator secret and a throw-away store key, handed to the settings
-    // as the binary's environment would.
-    #[allow(clippy::disallowed_methods)]
-    let vars: BTreeMap<String, String> = [
-        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
-        ("SIMSID_CLIENT_ID", env.client_id.clone()),
-        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
-        (
-            "SIMSID_CLIENT_SECRET",
-            env.client_secret.expose_secret().to_string(),
-        ),
-        ("SIMSID_STS_URL", env.sts_url.clone()),
-        ("SIMSID_API_BASE", env.api_base.clone()),
-        ("SIMSID_STORE", dir.join("h.sqlite3").display().to_string()),
-        (
-            "SIMSID_STORE_KEY",
-            StoreKey::generate().to_base64().expose_secret().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let dirs = Dirs {
-        config_dir: dir.join("config"),
-        data_dir: dir.join("data"),
-        state_dir: dir.join("state"),
-    };
-    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).expect("settings");
-    let remote = settings.remote.as_mut().expect("remote settings");
-    remote.concurrency = concurrency;
-    remote.sims.timeout = Duration::from_secs(30);
-    remote.sims.connect_timeout = Duration::from_secs(5);
-    Keeper::new(settings, "bench".into())
-}
-
 fn bench_harvest(c: &mut Criterion) {
-    let n: usize = std::env::var("SIMSID_BENCH_SITES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
+    let n = bench::sites_from_env(2_000);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sim = rt
-        .block_on(Simulator::start(
-            SimConfig {
-                sites: n,
-                seed: 1,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().expect("addr"),
-        ))
-        .expect("simulator");
+    let sim = rt.block_on(sims::simulator(n, 1));
     let mut g = c.benchmark_group("harvest_loopback");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
@@ -221,24 +134,17 @@ fn bench_harvest(c: &mut Criterion) {
             |b, &concurrency| {
                 b.iter_with_setup(
                     || {
-                        let tmp = tempfile::tempdir().expect("tmp");
-                        let keeper = keeper(&sim, tmp.path(), concurrency);
-                        (tmp, keeper)
+                        let store = TempStore::new();
+                        let keeper = bench::keeper(&sim, &store, None, concurrency);
+                        (store, keeper)
                     },
-                    |(tmp, keeper)| {
+                    |(store, keeper)| {
                         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-                        let end = rt
-                            .block_on(keeper.harvest(
-                                HarvestRequest::default(),
-                                tx,
-                                CancellationToken::new().into(),
-                            ))
-                            .expect("harvest")
-                            .end
-                            .expect("harvest");
-                        assert!(matches!(end, SiteEnd::Ran(HarvestEnd::Finished(_))));
+                        let end =
+                            rt.block_on(keeper::harvest(&keeper, tx, CancellationToken::new()));
+                        assert!(matches!(end, HarvestEnd::Finished(_)));
                         drop(keeper);
-                        drop(tmp);
+                        drop(store);
                     },
                 )
             },

@@ -8,79 +8,30 @@
 //! then a new school appears and `--site` refreshes it. Prints requests (counted by the
 //! simulator) and wall time of each; measures, asserts nothing.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret;
-use simsid::config::{self, Dirs, Flags};
 use simsid::harvest::HarvestEnd;
-use simsid::ops::{HarvestRequest, Keeper, SiteEnd};
-use simsid::store::StoreKey;
-use simsid_simulator::{SimConfig, Simulator};
+use simsid::ops::{HarvestRequest, SiteEnd};
+use simsid_simulator::SimConfig;
+use simsid_testkit::store::TempStore;
+use simsid_testkit::{bench, sims};
 use tokio_util::sync::CancellationToken;
-
-/// The keeper of the settings the binary resolves for `sim` and a new store in `dir`,
-/// fetching at most `concurrency` sites at once.
-fn keeper(sim: &Simulator, dir: &Path, concurrency: usize) -> Keeper {
-    let env = sim.env();
-    // The simulator's integrator secret and a throw-away store key, handed to the settings
-    // as the binary's environment would.
-    #[allow(clippy::disallowed_methods)]
-    let vars: BTreeMap<String, String> = [
-        ("SIMSID_APPLICATION_ID", env.application_id.clone()),
-        ("SIMSID_CLIENT_ID", env.client_id.clone()),
-        ("SIMSID_ORGANISATION_ID", env.organisation_id.clone()),
-        (
-            "SIMSID_CLIENT_SECRET",
-            env.client_secret.expose_secret().to_string(),
-        ),
-        ("SIMSID_STS_URL", env.sts_url.clone()),
-        ("SIMSID_API_BASE", env.api_base.clone()),
-        (
-            "SIMSID_STORE",
-            dir.join("store.sqlite3").display().to_string(),
-        ),
-        (
-            "SIMSID_STORE_KEY",
-            StoreKey::generate().to_base64().expose_secret().to_string(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let dirs = Dirs {
-        config_dir: dir.join("config"),
-        data_dir: dir.join("data"),
-        state_dir: dir.join("state"),
-    };
-    let mut settings = config::resolve(&Flags::default(), &vars, &dirs).expect("settings");
-    let remote = settings.remote.as_mut().expect("remote settings");
-    remote.concurrency = concurrency;
-    remote.sims.timeout = Duration::from_secs(30);
-    remote.sims.connect_timeout = Duration::from_secs(30);
-    Keeper::new(settings, "bench".into())
-}
 
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let sites = if quick { 5_000 } else { 25_000 };
     let rate = 500;
-    let sim = Simulator::start(
-        SimConfig {
-            sites,
-            seed: 17,
-            latency: Duration::from_millis(20),
-            rate_limit: Some(rate),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("simulator");
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let keeper = keeper(&sim, dir.path(), 16);
+    let sim = sims::start(SimConfig {
+        sites,
+        seed: 17,
+        latency: Duration::from_millis(20),
+        rate_limit: Some(rate),
+        ..SimConfig::default()
+    })
+    .await;
+    let store = TempStore::new();
+    let keeper = bench::keeper(&sim, &store, None, 16);
 
     sim.control().reset_stats();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -17,7 +17,7 @@ use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+use simsid::vault::{VaultClient, VaultSettings};
 use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -440,19 +440,7 @@ async fn reconcile_never_removes_the_team_view_and_clears_orphaned_chunks() {
 
 /// A vault client for `prefix` with `token` (the viewer's long-lived session).
 fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultSettings) {
-    let settings = VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(secrecy::SecretString::from(token.to_string())),
-            token_file: std::path::PathBuf::from("/nonexistent"),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    };
+    let settings = simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, token);
     (Arc::new(VaultClient::new(&settings).unwrap()), settings)
 }
 

@@ -1,4 +1,4 @@
-//! A whole operation in this process, as the binary runs it: the settings resolved from an
+//! A whole operation in process, as the binary runs it: the settings resolved from an
 //! environment (as `simsid` resolves its own, with a private HOME) and the profile's keeper,
 //! which takes the lock, opens the store, commits, publishes and records.
 
