@@ -162,7 +162,7 @@ fn main() {
         // The first sync, then the first publish of its view.
         let (vault_phase, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
         let t = Instant::now();
-        let first = simsid::ops::team::publish(&client, &host, &store, run_id, false)
+        let first = simsid::team::publish::publish(&client, &host, &store, run_id, false)
             .await
             .unwrap();
         let publish = t.elapsed();
@@ -183,7 +183,7 @@ fn main() {
         for _ in 0..4 {
             let (_, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
             let before = client.requests();
-            let p = simsid::ops::team::publish(&client, &host, &store, run_id, false)
+            let p = simsid::team::publish::publish(&client, &host, &store, run_id, false)
                 .await
                 .unwrap();
             again.push(json!({
@@ -200,7 +200,7 @@ fn main() {
         let standby = (leader + 1) % 3;
         let into = settings(cluster.addrs.clone(), &cluster.root_token);
         let cluster_client = VaultClient::new(&into).unwrap();
-        simsid::ops::team::publish(&cluster_client, &into, &store, run_id, true)
+        simsid::team::publish::publish(&cluster_client, &into, &store, run_id, true)
             .await
             .unwrap();
         // Let the standby apply the writes before timing reads from it.
@@ -210,10 +210,15 @@ fn main() {
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();
         let t = Instant::now();
-        let pulled =
-            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
-                .await
-                .unwrap();
+        let pulled = simsid::team::pull::pull(
+            &viewer,
+            &through,
+            &mut viewer_store,
+            Default::default(),
+            "bench",
+        )
+        .await
+        .unwrap();
         out.insert(
             "pull_through_standby_secs",
             json!(t.elapsed().as_secs_f64()),
@@ -222,10 +227,15 @@ fn main() {
         out.insert("pulled_sites", json!(pulled.sites));
         let before = viewer.requests();
         let t = Instant::now();
-        let unchanged =
-            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
-                .await
-                .unwrap();
+        let unchanged = simsid::team::pull::pull(
+            &viewer,
+            &through,
+            &mut viewer_store,
+            Default::default(),
+            "bench",
+        )
+        .await
+        .unwrap();
         assert!(!unchanged.changed);
         out.insert("unchanged_pull_requests", json!(viewer.requests() - before));
         out.insert("unchanged_pull_secs", json!(t.elapsed().as_secs_f64()));

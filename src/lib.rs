@@ -27,7 +27,7 @@ pub mod security;
 pub mod signals;
 pub mod sims;
 pub mod store;
+pub mod team;
 pub mod tui;
 pub mod vault;
-pub mod view;
 pub mod words;

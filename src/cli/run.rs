@@ -140,7 +140,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             if let Some(path) = metrics {
                 ctx.settings.local.metrics_file = Some(path);
             }
-            let options = crate::ops::team::PullOptions {
+            let options = crate::team::PullOptions {
                 accept_older,
                 accept_removals,
             };

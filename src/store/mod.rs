@@ -26,8 +26,8 @@ mod queries;
 mod run_names;
 pub(crate) mod safety;
 mod schema;
+mod team;
 mod vault_marks;
-mod view;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -54,8 +54,8 @@ pub use metrics_mark::MetricsFailure;
 pub use queries::SiteTotals;
 pub use safety::Role;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
+pub use team::{PublishedMark, PulledMark};
 pub use vault_marks::SealedCredential;
-pub use view::{PublishedMark, PulledMark};
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,

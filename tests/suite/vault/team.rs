@@ -14,6 +14,9 @@ use std::sync::Arc;
 use crate::support::team_env::{host_env, viewer_env};
 use common::*;
 use serde_json::{json, Value};
+use simsid::domain::Pulled;
+use simsid::ops::{Keeper, OpError, PullRequest};
+use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
 use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
@@ -437,7 +440,7 @@ async fn reconcile_never_removes_the_team_view_and_clears_orphaned_chunks() {
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
 }
 
-/// A vault client for `prefix` with `token` (the viewer's long-lived session).
+/// A vault client for `prefix` with `token` (a harvest host's session, publishing).
 fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultSettings) {
     let settings = VaultSettings {
         addrs: vec![bao.addr.clone()],
@@ -455,6 +458,25 @@ fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultS
     (Arc::new(VaultClient::new(&settings).unwrap()), settings)
 }
 
+/// A viewer's keeper for `env` (its one vault session shared by every pull), and the
+/// directory its settings resolve in.
+fn viewer_keeper(env: &BTreeMap<String, String>) -> (Keeper, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let dirs = simsid::config::Dirs {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+        state_dir: home.path().join("state"),
+    };
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), env, &dirs).unwrap();
+    (Keeper::new(&settings, "tester".into()), home)
+}
+
+/// A pull through `keeper`: what it brought, and the store it wrote (its lock released).
+async fn pull(keeper: &Keeper) -> (Result<Pulled, OpError>, Store) {
+    let outcome = keeper.pull(PullRequest::default()).await.unwrap();
+    (outcome.pulled, outcome.store.store)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_whole_view() {
     let bao = shared().await;
@@ -463,18 +485,15 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     let ts = TempStore::new();
     let host = host_env(&sim, &ts, &bao, prefix);
     run(&host, &["harvest"], 0).await;
-    let (client, settings) = client_for(&bao, prefix, ROOT_TOKEN);
     let viewer_store = TempStore::new();
-    let mut store = viewer_store.open();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    let (keeper, _home) = viewer_keeper(&viewer);
 
-    let first = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
+    let first = pull(&keeper).await.0.unwrap();
     assert!(first.changed);
+    let client = keeper.vault().unwrap();
     let before = client.requests();
-    let again = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
+    let again = pull(&keeper).await.0.unwrap();
     assert!(!again.changed);
     assert_eq!(client.requests() - before, 1, "an unchanged pull");
     assert_eq!(again.run_id, first.run_id);
@@ -499,14 +518,14 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     };
     let mut seen = Vec::new();
     for _ in 0..200 {
-        let pulled = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-            .await
-            .unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
-        let view = store.view().unwrap();
-        assert_eq!(view.sites.len(), pulled.sites);
-        assert_eq!(view.credential_count(), pulled.credentials);
+        let (pulled, store) = pull(&keeper).await;
+        let pulled = pulled.unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
+        let (sites, runs) = store.view_rows().unwrap();
+        assert_eq!(sites.len(), pulled.sites);
+        let credentials: usize = sites.iter().map(|s| s.credentials.len()).sum();
+        assert_eq!(credentials, pulled.credentials);
         assert_eq!(
-            Some(view.runs.last().unwrap().run_id.to_string()),
+            Some(runs.last().unwrap().summary.run_id.to_string()),
             pulled.run_id
         );
         if pulled.changed {
@@ -522,11 +541,7 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
         assert!(runs.contains(run_id), "{run_id} is one of {runs:?}");
     }
     // The last view, whole.
-    simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
-    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
-    drop(store);
+    pull(&keeper).await.0.unwrap();
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
 }
 
@@ -559,7 +574,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         s.addrs = cluster.addrs.clone();
         (Arc::new(VaultClient::new(&s).unwrap()), s)
     };
-    let published = simsid::ops::team::publish(&host, &host_settings, &store, run_id, false)
+    let published = simsid::team::publish::publish(&host, &host_settings, &store, run_id, false)
         .await
         .unwrap();
     assert!(published.chunks > 10, "{published:?}");
@@ -572,29 +587,22 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
             .filter(|i| *i != standby)
             .map(|i| cluster.addrs[i].clone()),
     );
-    let (_, mut settings) = client_for(cluster.node(standby), prefix, &cluster.root_token);
-    settings.addrs = addrs;
-    let viewer = Arc::new(VaultClient::new(&settings).unwrap());
     let viewer_store = TempStore::new();
+    let mut env = viewer_env(&sim, &viewer_store, cluster.node(standby), prefix, "-");
+    env.insert("VAULT_ADDR".into(), addrs.join(","));
+    env.insert("VAULT_TOKEN".into(), cluster.root_token.clone());
+    let (keeper, _home) = viewer_keeper(&env);
+    let keeper = Arc::new(keeper);
+    let viewer = keeper.vault().unwrap();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
-    let pull = {
-        let viewer = Arc::clone(&viewer);
-        let settings = settings.clone();
-        let path = viewer_store.path();
-        let key = viewer_store.key_b64.clone();
-        tokio::spawn(async move {
-            let mut store = simsid::store::Store::open(
-                &path,
-                simsid::store::StoreKey::from_base64(&key).unwrap(),
-            )
-            .unwrap();
-            simsid::ops::team::pull(&viewer, &settings, &mut store, Default::default()).await
-        })
+    let pulling = {
+        let keeper = Arc::clone(&keeper);
+        tokio::spawn(async move { pull(&keeper).await.0 })
     };
     let mut killed_at = None;
     for _ in 0..2_000 {
         let sent = viewer.requests();
-        if sent >= 3 || pull.is_finished() {
+        if sent >= 3 || pulling.is_finished() {
             cluster.lock().await.kill(leader);
             killed_at = Some(sent);
             break;
@@ -602,7 +610,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     let killed_at = killed_at.expect("the leader was killed");
-    let pulled = pull
+    let pulled = pulling
         .await
         .unwrap()
         .expect("the pull completes through the other nodes");
@@ -613,19 +621,24 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         viewer.requests() > killed_at,
         "killed at request {killed_at}"
     );
-    // The pulled view is the host's, whole.
-    let viewer_view = viewer_store.open().view().unwrap();
-    assert_eq!(viewer_view, store.view().unwrap());
+    // The pulled view is the host's, whole: its sites and credentials as the host's store
+    // lists them (the badges derived from the runs), and its runs.
+    let viewer_view = viewer_store.open().view_rows().unwrap();
+    assert_eq!(viewer_view, store.view_rows().unwrap());
 
     // And a pull from scratch while the cluster elects a new leader, through the others.
     let again = TempStore::new();
-    let mut again_store = again.open();
-    let fresh = VaultClient::new(&settings).unwrap();
-    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store, Default::default())
-        .await
-        .expect("a pull after the kill completes");
+    let mut env = env.clone();
+    env.insert("SIMSID_STORE".into(), again.path().display().to_string());
+    env.insert(
+        "SIMSID_STORE_KEY".into(),
+        secrecy::ExposeSecret::expose_secret(&again.key_b64).to_string(),
+    );
+    let (fresh, _home) = viewer_keeper(&env);
+    let (pulled, again_store) = pull(&fresh).await;
+    let pulled = pulled.expect("a pull after the kill completes");
     assert_eq!(pulled.run_id, Some(run_id.to_string()));
-    assert_eq!(again_store.view().unwrap(), viewer_view);
+    assert_eq!(again_store.view_rows().unwrap(), viewer_view);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,11 +19,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Line, View, ViewRun, ViewSite};
+use super::view::{Line, View};
+use crate::domain::{RunRecord, SiteDetail};
 
-/// The manifest format this build writes, and the newest it reads (2: the manifest carries
-/// its `sequence`; a format-1 manifest counts as sequence 0).
-pub const FORMAT: u32 = 2;
+/// The manifest format this build writes, and the newest it reads. 3: a site's line says
+/// what the site is and no longer what the last run did to it (its badge, which a reader
+/// derives from the runs). 2: the manifest carries its `sequence` (a format-1 manifest
+/// counts as sequence 0). Formats 1 and 2 are read too: their lines' badges are ignored
+/// and derived from the runs like format 3's.
+pub const FORMAT: u32 = 3;
 /// The most bytes a manifest may declare for its chunks and tail together (docs/reference/vault.md
 /// "Trust": a pull is bounded by what the manifest declares; 25,000 sites make about
 /// 46 MiB).
@@ -212,8 +216,8 @@ pub struct Header {
 /// by client id), runs in the order given (oldest first). Fails when the manifest's write
 /// would pass [`WRITE_MAX`].
 pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
-    let mut sites: Vec<&ViewSite> = view.sites.iter().collect();
-    sites.sort_by(|a, b| a.org_id.cmp(&b.org_id));
+    let mut sites: Vec<&SiteDetail> = view.sites.iter().collect();
+    sites.sort_by(|a, b| a.row.site.org_id.cmp(&b.row.site.org_id));
     let site_lines = sites
         .into_iter()
         .map(|s| {
@@ -225,7 +229,7 @@ pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
     let run_lines = view
         .runs
         .iter()
-        .map(|r: &ViewRun| encode_line(&Line::Run(r.clone())))
+        .map(|r: &RunRecord| encode_line(&Line::Run(r.clone())))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pieces = Vec::new();
     let rest = cut(&site_lines, &mut pieces);
@@ -399,7 +403,7 @@ impl Manifest {
 
 /// Reassembles and verifies a view: every chunk the manifest names must be in `bodies` and
 /// match its SHA-256 and length; the stream must match its SHA-256 and parse, and its
-/// counts must be the manifest's.
+/// counts must be the manifest's. What a line does not carry is derived ([`View::derive`]).
 pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result<View, ViewError> {
     let mut stream = String::new();
     for c in &manifest.chunks {
@@ -444,6 +448,7 @@ pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result
             "the view's counts are not its manifest's".into(),
         ));
     }
+    view.derive();
     Ok(view)
 }
 
@@ -465,8 +470,8 @@ impl ClassifyName for serde_json::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{CredentialRow, RunSummary, Site, SiteRow};
     use crate::domain::{Diff, Fingerprint, OrgId, RunScope, RunStatus};
-    use crate::view::ViewCredential;
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {
@@ -477,20 +482,27 @@ mod tests {
         OrgId::parse(&format!("{n:08X}-0000-4000-8000-000000000000")).unwrap()
     }
 
-    fn site(n: u32) -> ViewSite {
-        ViewSite {
-            org_id: org(n),
-            name: format!("School {n} \"quoted\" \\ ünïcode"),
-            dfe_code: Some(format!("{n}")),
-            deni_number: None,
-            authorised: Some(!n.is_multiple_of(3)),
-            first_seen: t(n as i64),
-            badge: None,
-            stale: false,
-            last_error: None,
-            waiting_since: None,
+    /// A site as a reader derives it (two credentials, no badge).
+    fn site(n: u32) -> SiteDetail {
+        SiteDetail {
+            row: SiteRow {
+                site: Site {
+                    org_id: org(n),
+                    name: format!("School {n} \"quoted\" \\ ünïcode"),
+                    dfe_code: Some(format!("{n}")),
+                    deni_number: None,
+                    authorised: Some(!n.is_multiple_of(3)),
+                },
+                credential_count: 2,
+                stale: false,
+                last_error: None,
+                last_changed: Some(t(2)),
+                badge: None,
+                first_seen: Some(t(n as i64)),
+                waiting_since: None,
+            },
             credentials: (0..2)
-                .map(|c| ViewCredential {
+                .map(|c| CredentialRow {
                     client_id: format!("client-{n}-{c}"),
                     description: Some("a description".repeat(3)),
                     fingerprint: Fingerprint::local(format!("{:016x}", n * 10 + c)),
@@ -505,21 +517,26 @@ mod tests {
         }
     }
 
-    fn run(n: u32, diff: Diff) -> ViewRun {
-        ViewRun {
-            run_id: uuid::Uuid::from_u128(n as u128),
-            status: RunStatus::Complete,
-            started_at: t(n as i64 * 100),
-            finished_at: t(n as i64 * 100 + 5),
-            sites_total: 10,
-            sites_harvested: 10,
-            sites_failed: 0,
-            credentials_total: 20,
-            diff,
-            failures: Vec::new(),
-            error: None,
-            scope: RunScope::Full,
-            signal: None,
+    /// A run (its times in whole seconds, as a run's line carries them).
+    fn run(n: u32, diff: Diff) -> RunRecord {
+        let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+        RunRecord {
+            summary: RunSummary {
+                run_id: uuid::Uuid::from_u128(n as u128),
+                status: RunStatus::Complete,
+                started_at: at(n as i64 * 100),
+                finished_at: at(n as i64 * 100 + 5),
+                sites_total: 10,
+                sites_harvested: 10,
+                sites_failed: 0,
+                credentials_total: 20,
+                diff,
+                failures: Vec::new(),
+                stats: Default::default(),
+                error: None,
+                scope: RunScope::Full,
+                signal: None,
+            },
             identity: Some("approle".into()),
         }
     }
@@ -563,13 +580,16 @@ mod tests {
         let back = assemble(&built.manifest, &built.bodies).unwrap();
         assert_eq!(back.runs, v.runs);
         assert_eq!(back.sites.len(), v.sites.len());
-        assert_eq!(back.sites[17], v.sites[17]);
+        // Its badge derived from the runs: the last one added every site.
+        let mut want = v.sites[17].clone();
+        want.row.badge = Some(crate::domain::ChangeBadge::Added);
+        assert_eq!(back.sites[17], want);
     }
 
     #[test]
     fn a_line_cut_inside_a_multibyte_character_is_never_made() {
         let mut s = site(1);
-        s.name = "é".repeat(CHUNK_MAX);
+        s.row.site.name = "é".repeat(CHUNK_MAX);
         let v = View {
             sites: vec![s],
             runs: Vec::new(),
@@ -598,7 +618,7 @@ mod tests {
 
         // One site changed: only the chunks around it change.
         let mut x = v.clone();
-        x.sites[700].name = "Renamed".into();
+        x.sites[700].row.site.name = "Renamed".into();
         let mut d = build(&x, header(4)).unwrap();
         let plan = d.manifest.plan_after(Some(&a.manifest), false);
         assert!(
@@ -627,7 +647,7 @@ mod tests {
         // A changed view removes everything retired at once.
         let mut y = x.clone();
         for site in y.sites.iter_mut().step_by(100) {
-            site.name.push('!');
+            site.row.site.name.push('!');
         }
         let mut f = build(&y, header(20)).unwrap();
         let plan = f.manifest.plan_after(Some(&d.manifest), false);
@@ -733,8 +753,8 @@ mod tests {
         let e = forge(stream.replacen("2023-", "2999-", 1)).unwrap_err();
         assert!(e.to_string().contains("out of range"), "{e}");
         // The same GUID, but not as the host writes it (braced).
-        let org = serde_json::to_string(v.sites[0].org_id.as_str()).unwrap();
-        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].org_id)).unwrap();
+        let org = serde_json::to_string(v.sites[0].row.site.org_id.as_str()).unwrap();
+        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].row.site.org_id)).unwrap();
         let e = forge(stream.replacen(&org, &braced, 1)).unwrap_err();
         assert!(matches!(e, ViewError::Malformed(_)), "{e}");
     }
