@@ -655,6 +655,108 @@ mod tests {
         assert_eq!(plan.remove, d.manifest.retired);
     }
 
+    /// A site's line changes only when the site does (format 3): after a first harvest that
+    /// added 3,000 schools (each marked "added" in the console), a harvest that rotates one
+    /// school's credential rewrites the chunk(s) holding that school and the run lines
+    /// (the manifest's tail, or one chunk it closes), not every chunk whose schools lost
+    /// their mark. Format 2 carried the mark in each line: the same publish rewrote every
+    /// chunk (all 49 of the same schools as format 2 wrote them).
+    #[test]
+    fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_around_it() {
+        let sites = 3_000;
+        let added = Diff {
+            sites_added: (0..sites).map(org).collect(),
+            ..Diff::default()
+        };
+        let first = View {
+            sites: (0..sites).map(site).collect(),
+            runs: vec![run(1, added)],
+        };
+        let a = build(&first, header(1)).unwrap();
+        let mut second = first.clone();
+        let school = 1_234;
+        let credential = &mut second.sites[school as usize].credentials[0];
+        credential.fingerprint = Fingerprint::local("ffffffffffffffff".into());
+        credential.last_changed = t(500);
+        second.runs.push(run(
+            2,
+            Diff {
+                credentials_rotated: vec![crate::domain::CredentialRef {
+                    organisation_id: org(school),
+                    client_id: credential.client_id.clone(),
+                }],
+                ..Diff::default()
+            },
+        ));
+        let mut b = build(&second, header(2)).unwrap();
+        let plan = b.manifest.plan_after(Some(&a.manifest), false);
+        println!(
+            "{sites} sites, {} chunks: the publish after one school changed writes {} chunk(s)",
+            a.manifest.chunks.len(),
+            plan.write.len()
+        );
+        assert!(a.manifest.chunks.len() > 30, "{}", a.manifest.chunks.len());
+        assert!((1..=2).contains(&plan.write.len()), "{plan:?}");
+        // What it wrote holds that school; every other chunk is the first publish's.
+        let line = format!("\"org_id\":\"{}\"", org(school));
+        assert!(plan.write.iter().any(|n| b.bodies[n].contains(&line)));
+        // And the viewer derives the marks: the rotated school alone.
+        let back = assemble(&b.manifest, &b.bodies).unwrap();
+        let marked: Vec<_> = back
+            .sites
+            .iter()
+            .filter(|s| s.row.badge.is_some())
+            .collect();
+        assert_eq!(marked.len(), 1);
+        assert_eq!(marked[0].row.site.org_id, org(school));
+        assert_eq!(
+            marked[0].row.badge,
+            Some(crate::domain::ChangeBadge::CredentialsChanged)
+        );
+    }
+
+    /// A format-3 viewer reads a format-2 view (a team upgrading its viewers first): its
+    /// lines' badges are ignored and derived from its runs like format 3's.
+    #[test]
+    fn a_format_2_view_is_read_and_its_lines_badges_are_derived_again() {
+        let mut v = view(3, 0);
+        v.runs.push(run(
+            1,
+            Diff {
+                sites_added: vec![org(1)],
+                ..Diff::default()
+            },
+        ));
+        let built = build(&v, header(1)).unwrap();
+        let stream: String = built
+            .manifest
+            .chunks
+            .iter()
+            .map(|c| built.bodies[&c.name].clone())
+            .chain([built.manifest.tail.clone()])
+            .collect();
+        // Format 2 wrote each site's badge in its line (here a wrong one, to be ignored).
+        let old = stream.replace(
+            "\"credentials\":[",
+            "\"badge\":\"authorisation_changed\",\"credentials\":[",
+        );
+        assert_eq!(old.matches("\"badge\"").count(), 3);
+        let mut m = built.manifest.clone();
+        m.format = 2;
+        m.chunks.clear();
+        m.stream_sha256 = sha256_hex(old.as_bytes());
+        m.tail = old;
+        let m = Manifest::parse(&m.to_body().unwrap()).unwrap();
+        let back = assemble(&m, &HashMap::new()).unwrap();
+        let badges: Vec<_> = back.sites.iter().map(|s| s.row.badge).collect();
+        assert_eq!(
+            badges,
+            [None, Some(crate::domain::ChangeBadge::Added), None],
+            "derived from the run, not read from the lines"
+        );
+        assert_eq!(back.runs, v.runs);
+    }
+
     #[test]
     fn a_missing_or_altered_chunk_fails_the_read() {
         let v = view(1_000, 10);

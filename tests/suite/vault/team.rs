@@ -589,7 +589,8 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     );
     let viewer_store = TempStore::new();
     let mut env = viewer_env(&sim, &viewer_store, cluster.node(standby), prefix, "-");
-    env.insert("VAULT_ADDR".into(), addrs.join(","));
+    env.remove("VAULT_ADDR");
+    env.insert("SIMSID_VAULT_ADDR".into(), addrs.join(","));
     env.insert("VAULT_TOKEN".into(), cluster.root_token.clone());
     let (keeper, _home) = viewer_keeper(&env);
     let keeper = Arc::new(keeper);
