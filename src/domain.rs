@@ -855,6 +855,80 @@ pub struct VaultMark {
 /// Vault marks by (organisation, client id).
 pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;
 
+/// What unit tests build the domain's rows and runs from (one copy crate-wide).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A complete full run at `at` that changed nothing.
+    pub(crate) fn run(run_id: uuid::Uuid, at: DateTime<Utc>) -> RunSummary {
+        RunSummary {
+            run_id,
+            status: RunStatus::Complete,
+            started_at: at,
+            finished_at: at,
+            sites_total: 0,
+            sites_harvested: 0,
+            sites_failed: 0,
+            credentials_total: 0,
+            diff: Diff::default(),
+            failures: Vec::new(),
+            stats: HarvestStats::default(),
+            error: None,
+            scope: RunScope::Full,
+            signal: None,
+        }
+    }
+
+    /// An authorised site first seen at `first_seen` with `credentials`, its derived
+    /// fields as the store lists them (no badge).
+    pub(crate) fn site(
+        org_id: OrgId,
+        name: String,
+        first_seen: DateTime<Utc>,
+        credentials: Vec<CredentialRow>,
+    ) -> SiteDetail {
+        let mut row = SiteRow {
+            site: Site {
+                org_id,
+                name,
+                dfe_code: None,
+                deni_number: None,
+                authorised: Some(true),
+            },
+            credential_count: 0,
+            stale: false,
+            last_error: None,
+            last_changed: None,
+            badge: None,
+            first_seen: Some(first_seen),
+            waiting_since: None,
+        };
+        row.derive_from(&credentials);
+        SiteDetail { row, credentials }
+    }
+
+    /// A credential whose secret has the fingerprint `fingerprint`, seen and changed at
+    /// `at`, written to the vault as version 1.
+    pub(crate) fn credential(
+        client_id: String,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> CredentialRow {
+        CredentialRow {
+            client_id,
+            description: None,
+            fingerprint: Fingerprint::local(fingerprint.into()),
+            first_seen: at,
+            last_changed: at,
+            stale: false,
+            last_error: None,
+            vault_fingerprint: Some(Fingerprint::local(fingerprint.into())),
+            vault_version: Some(1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,9 +273,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{
-        CredentialRow, Diff, OrgId, RunScope, RunStatus, RunSummary, Site, SiteRow,
-    };
+    use crate::domain::{fixtures, OrgId};
     use crate::store::StoreKey;
     use chrono::TimeZone;
 
@@ -287,55 +285,18 @@ mod tests {
     /// (the derived fields set as its queries compute them).
     fn sample() -> (Vec<SiteDetail>, Vec<RunRecord>) {
         let org = OrgId::parse("207A1392-E1F6-47BA-81DA-6C374971D788").unwrap();
-        let site = SiteDetail {
-            row: SiteRow {
-                site: Site {
-                    org_id: org.clone(),
-                    name: "Oak Primary".into(),
-                    dfe_code: Some("123/4567".into()),
-                    deni_number: None,
-                    authorised: Some(true),
-                },
-                credential_count: 1,
-                stale: false,
-                last_error: None,
-                last_changed: Some(t(2)),
-                badge: Some(crate::domain::ChangeBadge::Added),
-                first_seen: Some(t(1)),
-                waiting_since: None,
-            },
-            credentials: vec![CredentialRow {
-                client_id: "c1".into(),
-                description: Some("API".into()),
-                fingerprint: Fingerprint::local("0123456789abcdef".into()),
-                first_seen: t(1),
-                last_changed: t(2),
-                stale: false,
-                last_error: None,
-                vault_fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
-                vault_version: Some(3),
-            }],
-        };
+        let mut credential = fixtures::credential("c1".into(), "0123456789abcdef", t(2));
+        credential.first_seen = t(1);
+        credential.description = Some("API".into());
+        credential.vault_version = Some(3);
+        let mut site = fixtures::site(org.clone(), "Oak Primary".into(), t(1), vec![credential]);
+        site.row.site.dfe_code = Some("123/4567".into());
+        site.row.badge = Some(crate::domain::ChangeBadge::Added);
+        let mut summary = fixtures::run(uuid::Uuid::from_u128(7), t(0));
+        summary.finished_at = t(3);
+        summary.diff.sites_added = vec![org];
         let run = RunRecord {
-            summary: RunSummary {
-                run_id: uuid::Uuid::from_u128(7),
-                status: RunStatus::Complete,
-                started_at: t(0),
-                finished_at: t(3),
-                sites_total: 1,
-                sites_harvested: 1,
-                sites_failed: 0,
-                credentials_total: 1,
-                diff: Diff {
-                    sites_added: vec![org],
-                    ..Diff::default()
-                },
-                failures: Vec::new(),
-                stats: Default::default(),
-                error: None,
-                scope: RunScope::Full,
-                signal: None,
-            },
+            summary,
             identity: Some("approle".into()),
         };
         (vec![site], vec![run])

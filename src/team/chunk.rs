@@ -470,8 +470,7 @@ impl ClassifyName for serde_json::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CredentialRow, RunSummary, Site, SiteRow};
-    use crate::domain::{Diff, Fingerprint, OrgId, RunScope, RunStatus};
+    use crate::domain::{fixtures, Diff, Fingerprint, OrgId};
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {
@@ -484,61 +483,46 @@ mod tests {
 
     /// A site as a reader derives it (two credentials, no badge).
     fn site(n: u32) -> SiteDetail {
-        SiteDetail {
-            row: SiteRow {
-                site: Site {
-                    org_id: org(n),
-                    name: format!("School {n} \"quoted\" \\ ünïcode"),
-                    dfe_code: Some(format!("{n}")),
-                    deni_number: None,
-                    authorised: Some(!n.is_multiple_of(3)),
-                },
-                credential_count: 2,
-                stale: false,
-                last_error: None,
-                last_changed: Some(t(2)),
-                badge: None,
-                first_seen: Some(t(n as i64)),
-                waiting_since: None,
-            },
-            credentials: (0..2)
-                .map(|c| CredentialRow {
-                    client_id: format!("client-{n}-{c}"),
-                    description: Some("a description".repeat(3)),
-                    fingerprint: Fingerprint::local(format!("{:016x}", n * 10 + c)),
-                    first_seen: t(1),
-                    last_changed: t(2),
-                    stale: false,
-                    last_error: None,
-                    vault_fingerprint: Some(Fingerprint::local(format!("{:016x}", n * 10 + c))),
-                    vault_version: Some(1),
-                })
-                .collect(),
-        }
+        let credentials = (0..2)
+            .map(|c| {
+                let mut row = fixtures::credential(
+                    format!("client-{n}-{c}"),
+                    &format!("{:016x}", n * 10 + c),
+                    t(2),
+                );
+                row.first_seen = t(1);
+                row.description = Some("a description".repeat(3));
+                row
+            })
+            .collect();
+        let name = format!("School {n} \"quoted\" \\ ünïcode");
+        let mut site = fixtures::site(org(n), name, t(n as i64), credentials);
+        site.row.site.dfe_code = Some(format!("{n}"));
+        site.row.site.authorised = Some(!n.is_multiple_of(3));
+        site
     }
 
     /// A run (its times in whole seconds, as a run's line carries them).
     fn run(n: u32, diff: Diff) -> RunRecord {
         let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+        let mut summary = fixtures::run(uuid::Uuid::from_u128(n as u128), at(n as i64 * 100));
+        summary.finished_at = at(n as i64 * 100 + 5);
+        summary.diff = diff;
         RunRecord {
-            summary: RunSummary {
-                run_id: uuid::Uuid::from_u128(n as u128),
-                status: RunStatus::Complete,
-                started_at: at(n as i64 * 100),
-                finished_at: at(n as i64 * 100 + 5),
-                sites_total: 10,
-                sites_harvested: 10,
-                sites_failed: 0,
-                credentials_total: 20,
-                diff,
-                failures: Vec::new(),
-                stats: Default::default(),
-                error: None,
-                scope: RunScope::Full,
-                signal: None,
-            },
+            summary,
             identity: Some("approle".into()),
         }
+    }
+
+    /// The whole stream of `built`: its chunks in order, then its tail.
+    fn stream_of(built: &Chunks) -> String {
+        built
+            .manifest
+            .chunks
+            .iter()
+            .map(|c| built.bodies[&c.name].as_str())
+            .chain([built.manifest.tail.as_str()])
+            .collect()
     }
 
     fn view(sites: u32, runs: u32) -> View {
@@ -728,13 +712,7 @@ mod tests {
             },
         ));
         let built = build(&v, header(1)).unwrap();
-        let stream: String = built
-            .manifest
-            .chunks
-            .iter()
-            .map(|c| built.bodies[&c.name].clone())
-            .chain([built.manifest.tail.clone()])
-            .collect();
+        let stream = stream_of(&built);
         // Format 2 wrote each site's badge in its line (here a wrong one, to be ignored).
         let old = stream.replace(
             "\"credentials\":[",
@@ -832,13 +810,7 @@ mod tests {
     fn a_view_with_a_hostile_fingerprint_or_a_future_time_is_refused_whole() {
         let v = view(3, 1);
         let built = build(&v, header(1)).unwrap();
-        let stream: String = built
-            .manifest
-            .chunks
-            .iter()
-            .map(|c| built.bodies[&c.name].clone())
-            .chain([built.manifest.tail.clone()])
-            .collect();
+        let stream = stream_of(&built);
         let forge = |stream: String| {
             let mut m = built.manifest.clone();
             m.chunks.clear();

@@ -103,7 +103,7 @@ pub(crate) enum Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CredentialRef, Diff, RunStatus, RunSummary, SiteFailure};
+    use crate::domain::{fixtures, CredentialRef, Diff, RunStatus, SiteFailure};
     use chrono::TimeZone;
 
     fn org(n: u32) -> OrgId {
@@ -111,24 +111,13 @@ mod tests {
     }
 
     fn run(scope: RunScope, status: RunStatus, diff: Diff) -> RunRecord {
-        let t = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let at = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let mut summary = fixtures::run(uuid::Uuid::new_v4(), at);
+        summary.status = status;
+        summary.diff = diff;
+        summary.scope = scope;
         RunRecord {
-            summary: RunSummary {
-                run_id: uuid::Uuid::new_v4(),
-                status,
-                started_at: t,
-                finished_at: t,
-                sites_total: 0,
-                sites_harvested: 0,
-                sites_failed: 0,
-                credentials_total: 0,
-                diff,
-                failures: Vec::new(),
-                stats: Default::default(),
-                error: None,
-                scope,
-                signal: None,
-            },
+            summary,
             identity: None,
         }
     }
