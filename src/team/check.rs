@@ -3,8 +3,9 @@
 //! fingerprints against the custom metadata of their keys (`show --check-vault`), and the
 //! fingerprint an audit record of a read names. Never a secret.
 
-use super::pull::read_manifest_bounded;
-use super::{manifest_key, Manifest, TeamError, TeamResult};
+use super::chunk::Manifest;
+use super::error::{TeamError, TeamResult};
+use super::keys::{manifest_key, read_manifest_bounded};
 use crate::store::Store;
 use crate::vault::{Route, VaultClient, VaultError, VaultSettings};
 

@@ -7,9 +7,10 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::chunk::{is_chunk_name, Header};
-use super::{build, chunk_key, manifest_key, Body, Manifest, TeamError, TeamResult, View};
-use super::{CONCURRENCY, VIEW_FOLDER};
+use super::chunk::{build, is_chunk_name, Header, Manifest};
+use super::error::{TeamError, TeamResult};
+use super::keys::{chunk_key, manifest_key, Body, CONCURRENCY, VIEW_FOLDER};
+use super::view::View;
 use crate::store::{PublishedMark, Store};
 use crate::vault::{Route, VaultClient, VaultError, VaultSettings};
 

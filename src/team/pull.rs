@@ -8,11 +8,10 @@ use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use tracing::{info, warn};
 
-use super::chunk::sha256_hex;
-use super::CONCURRENCY;
-use super::{
-    assemble, chunk_key, manifest_key, Body, Manifest, TeamError, TeamResult, View, ViewError,
-};
+use super::chunk::{assemble, sha256_hex, Manifest, ViewError};
+use super::error::{TeamError, TeamResult};
+use super::keys::{chunk_key, manifest_key, read_manifest_bounded, Body, CONCURRENCY, ENVELOPE};
+use super::view::View;
 use crate::store::{PulledMark, Store};
 use crate::vault::{Route, VaultClient, VaultError, VaultSettings};
 
@@ -72,32 +71,6 @@ pub struct PullOptions {
     pub accept_older: bool,
     /// Take a view that removes more than the removal guard allows.
     pub accept_removals: bool,
-}
-
-/// The bytes a KV answer may add around its data (request id, metadata, the JSON of the
-/// envelope): a chunk's answer is refused above twice its declared bytes (JSON-escaping
-/// JSON lines at most doubles them) plus this.
-const ENVELOPE: usize = 16 * 1024;
-
-/// The largest answer a manifest read may be.
-const MANIFEST_ANSWER_MAX: usize = 2 * super::chunk::MANIFEST_MAX + ENVELOPE;
-
-/// Reads the manifest for a pull, bounded like any answer of the view: `None` when
-/// nothing is published.
-pub(super) async fn read_manifest_bounded(
-    client: &VaultClient,
-    settings: &VaultSettings,
-    route: Route,
-) -> Result<Option<String>, VaultError> {
-    let read = client
-        .kv_read_within::<Body>(
-            &settings.mount,
-            &manifest_key(settings),
-            route,
-            MANIFEST_ANSWER_MAX,
-        )
-        .await?;
-    Ok(read.map(|r| r.data.body))
 }
 
 /// Reads the manifest for a pull: a few times, from the active node after the first,
