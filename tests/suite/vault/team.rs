@@ -307,8 +307,8 @@ async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_ow
         .unwrap();
     assert_eq!(entry["live"], json!(false));
 
-    // An unchanged re-harvest adds at most 3 requests to the vault (badges settle first).
-    run(&host, &["harvest"], 0).await;
+    // An unchanged re-harvest adds at most 3 requests to the vault, right after a harvest
+    // that changed a school: a site's line carries no mark of the last run (format 3).
     let before = audit_requests(&audit_log).len();
     let o = run(&host, &["harvest", "--json"], 0).await;
     assert_eq!(json(&o)["vault"]["written"], json!(0));
@@ -438,6 +438,39 @@ async fn reconcile_never_removes_the_team_view_and_clears_orphaned_chunks() {
     let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
     run(&viewer, &["pull"], 0).await;
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_holding_it() {
+    let bao = shared().await;
+    let sim = simulator(1_000, 1_212).await;
+    let prefix = "t/team-one-school";
+    let ts = TempStore::new();
+    let host = host_env(&sim, &ts, &bao, prefix);
+    // The first harvest adds every school (each marked "added" in the console).
+    let first = json(&run(&host, &["harvest", "--json"], 0).await);
+    let chunks = first["view"]["chunks"].as_u64().unwrap();
+    assert!(chunks >= 5, "{}", first["view"]);
+    // One school's credential rotates: that school's chunk and the run lines are written,
+    // not every chunk whose schools lost their "added" mark.
+    let (org, client, _) = served(&sim).remove(0);
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
+    let second = json(&run(&host, &["harvest", "--json"], 0).await);
+    let written = second["view"]["written"].as_u64().unwrap();
+    println!("1,000 schools, {chunks} chunks: the harvest rotating one school wrote {written}");
+    assert!((1..=2).contains(&written), "{}", second["view"]);
+    // A viewer shows that school alone as changed, as the host does.
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    let changed = |env| {
+        let env: &BTreeMap<String, String> = env;
+        async move { json(&run(env, &["sites", "--status", "changed", "--json"], 0).await) }
+    };
+    let on_host = changed(&host).await;
+    assert_eq!(on_host.as_array().unwrap().len(), 1, "{on_host}");
+    assert_eq!(on_host[0]["organisation_id"], json!(org.as_str()));
+    assert_eq!(changed(&viewer).await, on_host);
 }
 
 /// A vault client for `prefix` with `token` (a harvest host's session, publishing).
