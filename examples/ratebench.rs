@@ -1,4 +1,4 @@
-//! The rate-limit benchmark of issue 11: prints one table.
+//! The rate-limit benchmark: prints one table.
 //!
 //! `cargo run --release --example ratebench` (add `-- --quick` for a smaller run). Every
 //! scenario is a full harvest of the simulator on loopback through the real HTTP client and

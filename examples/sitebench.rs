@@ -1,4 +1,4 @@
-//! Issue 17's measure: one school (`harvest --site`) against a full harvest at 25,000
+//! One school (`harvest --site`) against a full harvest at 25,000
 //! sites. `cargo run --release --example sitebench` (add `-- --quick` for 5,000 sites).
 //!
 //! The simulator on loopback answers every call after ~20 ms and admits 500 API requests

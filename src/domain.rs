@@ -329,6 +329,38 @@ impl SiteRow {
     }
 }
 
+/// How many sites there are, by state: the console header's counts and the store's totals
+/// (one pass, no join).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteTotals {
+    pub sites: usize,
+    pub authorised: usize,
+    pub unauthorised: usize,
+    pub unknown: usize,
+    pub stale: usize,
+    pub changed: usize,
+}
+
+impl SiteTotals {
+    /// The totals over `rows`.
+    pub fn of(rows: &[SiteRow]) -> SiteTotals {
+        let mut totals = SiteTotals {
+            sites: rows.len(),
+            ..SiteTotals::default()
+        };
+        for r in rows {
+            match r.site.authorised {
+                Some(true) => totals.authorised += 1,
+                Some(false) => totals.unauthorised += 1,
+                None => totals.unknown += 1,
+            }
+            totals.stale += usize::from(r.stale);
+            totals.changed += usize::from(r.badge.is_some());
+        }
+        totals
+    }
+}
+
 /// A cached credential without its secret. As part of a line of the team's view every
 /// time read is checked and every fingerprint is one (docs/reference/vault.md "Trust").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -120,7 +120,7 @@ pub fn report(audit: &[AuditEntry], current: &Snapshot, query: &ExposureQuery) -
     out
 }
 
-/// One person's exposures, for the console's view grouped by user.
+/// One person's exposures, for the console's exposure screen (grouped by user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonExposures {
     /// The OS user, with the vault identity in brackets when there is one.
@@ -632,29 +632,51 @@ mod tests {
         reads
     }
 
-    fn no_rotations() -> BTreeMap<(OrgId, String), DateTime<Utc>> {
-        BTreeMap::new()
+    /// What a vault-audit filter borrows, owned by the test: the log's reads, the
+    /// harvesters, the vault marks and when each credential last rotated.
+    struct VaultFixture {
+        reads: VaultReads,
+        harvesters: BTreeSet<String>,
+        marks: VaultMarks,
+        rotations: BTreeMap<(OrgId, String), DateTime<Utc>>,
+    }
+
+    impl VaultFixture {
+        /// `lines` of the audit log, `harvesters` named, no rotation since.
+        fn new(lines: &[String], harvesters: &[&str]) -> Self {
+            VaultFixture {
+                reads: vault_reads(lines),
+                harvesters: harvesters.iter().map(|h| h.to_string()).collect(),
+                marks: marks(),
+                rotations: BTreeMap::new(),
+            }
+        }
+
+        /// The filter leaving out no one but the harvesters.
+        fn filter(&self) -> VaultAuditFilter<'_> {
+            VaultAuditFilter {
+                reads: &self.reads,
+                marks: &self.marks,
+                rotated_at: &self.rotations,
+                exclude: &[],
+                harvesters: &self.harvesters,
+                include_harvester: false,
+            }
+        }
     }
 
     #[test]
     fn vault_reads_join_the_report_live_by_the_version_read() {
-        let reads = vault_reads(&[
-            audit_line("userpass-alice", 1, "c1", 1, 7), // c1 rotated since: version 2 now
-            audit_line("token-dave", 1, "c2", 1, 8),     // c2 still at version 1
-            audit_line("approle:harvester", 1, "c2", 1, 9), // the harvester's read-back
-            audit_line("approle:product", 1, "c2", 1, 10), // a service: not the harvester
-        ]);
-        let harvesters: BTreeSet<String> = ["approle:harvester".to_string()].into();
-        let marks = marks();
-        let rotations = no_rotations();
-        let filter = VaultAuditFilter {
-            reads: &reads,
-            marks: &marks,
-            rotated_at: &rotations,
-            exclude: &[],
-            harvesters: &harvesters,
-            include_harvester: false,
-        };
+        let fixture = VaultFixture::new(
+            &[
+                audit_line("userpass-alice", 1, "c1", 1, 7), // c1 rotated since: version 2 now
+                audit_line("token-dave", 1, "c2", 1, 8),     // c2 still at version 1
+                audit_line("approle:harvester", 1, "c2", 1, 9), // the harvester's read-back
+                audit_line("approle:product", 1, "c2", 1, 10), // a service: not the harvester
+            ],
+            &["approle:harvester"],
+        );
+        let filter = fixture.filter();
         let all = report_with_vault(&trail(), &current(), &ExposureQuery::default(), &filter);
         assert_eq!(all.len(), 3);
         let c1 = &all[0];
@@ -719,48 +741,34 @@ mod tests {
     fn a_display_name_alone_never_makes_a_harvester() {
         // A person recorded as the harvester (a forged view, say) is still reported, and a
         // bare display name shared by every AppRole matches nobody.
-        let reads = vault_reads(&[
-            audit_line("userpass-xena", 1, "c2", 1, 7),
-            audit_line("approle:product", 1, "c2", 1, 8),
-        ]);
-        let harvesters: BTreeSet<String> =
-            ["userpass-xena".to_string(), "approle".to_string()].into();
-        let marks = marks();
-        let rotations = no_rotations();
-        let filter = VaultAuditFilter {
-            reads: &reads,
-            marks: &marks,
-            rotated_at: &rotations,
-            exclude: &[],
-            harvesters: &harvesters,
-            include_harvester: false,
-        };
+        let fixture = VaultFixture::new(
+            &[
+                audit_line("userpass-xena", 1, "c2", 1, 7),
+                audit_line("approle:product", 1, "c2", 1, 8),
+            ],
+            &["userpass-xena", "approle"],
+        );
+        let filter = fixture.filter();
         let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &filter);
         assert_eq!(got[0].users, ["approle:product", "userpass-xena"]);
     }
 
     #[test]
     fn a_wrapped_read_is_live_until_the_credential_rotates_after_it() {
-        let reads = vault_reads(&[
-            wrapped_line("userpass-alice", 1, "c1", 5),
-            wrapped_line("userpass-alice", 1, "c2", 5),
-        ]);
-        let marks = marks();
+        let mut fixture = VaultFixture::new(
+            &[
+                wrapped_line("userpass-alice", 1, "c1", 5),
+                wrapped_line("userpass-alice", 1, "c2", 5),
+            ],
+            &[],
+        );
         // c1's current secret reached the vault at minute 6 (after the read); c2's at 4.
-        let rotations: BTreeMap<(OrgId, String), DateTime<Utc>> = [
+        fixture.rotations = [
             ((org(1), "c1".to_string()), t(6)),
             ((org(1), "c2".to_string()), t(4)),
         ]
         .into();
-        let none = BTreeSet::new();
-        let filter = VaultAuditFilter {
-            reads: &reads,
-            marks: &marks,
-            rotated_at: &rotations,
-            exclude: &[],
-            harvesters: &none,
-            include_harvester: false,
-        };
+        let filter = fixture.filter();
         let got = report_with_vault(&[], &current(), &ExposureQuery::default(), &filter);
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|x| x.vault_read_wrapped && !x.vault_read));

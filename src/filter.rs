@@ -99,7 +99,7 @@ fn last_line(error: &str) -> String {
 
 /// Which sites are listed: the console's `a` cycles these, `sites --status` picks one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum StatusView {
+pub enum StatusFilter {
     #[default]
     All,
     Authorised,
@@ -108,37 +108,37 @@ pub enum StatusView {
     Stale,
 }
 
-impl StatusView {
-    /// The next view in the cycle.
-    pub fn next(self) -> StatusView {
+impl StatusFilter {
+    /// The next filter in the cycle.
+    pub fn next(self) -> StatusFilter {
         match self {
-            StatusView::All => StatusView::Authorised,
-            StatusView::Authorised => StatusView::Unauthorised,
-            StatusView::Unauthorised => StatusView::Changed,
-            StatusView::Changed => StatusView::Stale,
-            StatusView::Stale => StatusView::All,
+            StatusFilter::All => StatusFilter::Authorised,
+            StatusFilter::Authorised => StatusFilter::Unauthorised,
+            StatusFilter::Unauthorised => StatusFilter::Changed,
+            StatusFilter::Changed => StatusFilter::Stale,
+            StatusFilter::Stale => StatusFilter::All,
         }
     }
 
-    /// The view's name.
+    /// The filter's name.
     pub fn label(self) -> &'static str {
         match self {
-            StatusView::All => "all",
-            StatusView::Authorised => "authorised",
-            StatusView::Unauthorised => "unauthorised",
-            StatusView::Changed => "changed",
-            StatusView::Stale => "stale",
+            StatusFilter::All => "all",
+            StatusFilter::Authorised => "authorised",
+            StatusFilter::Unauthorised => "unauthorised",
+            StatusFilter::Changed => "changed",
+            StatusFilter::Stale => "stale",
         }
     }
 
-    /// Whether a site belongs in this view.
+    /// Whether a site passes this filter.
     pub fn includes(self, row: &SiteRow) -> bool {
         match self {
-            StatusView::All => true,
-            StatusView::Authorised => row.site.authorised == Some(true),
-            StatusView::Unauthorised => row.site.authorised != Some(true),
-            StatusView::Changed => row.badge.is_some(),
-            StatusView::Stale => row.stale,
+            StatusFilter::All => true,
+            StatusFilter::Authorised => row.site.authorised == Some(true),
+            StatusFilter::Unauthorised => row.site.authorised != Some(true),
+            StatusFilter::Changed => row.badge.is_some(),
+            StatusFilter::Stale => row.stale,
         }
     }
 }

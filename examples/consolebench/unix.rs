@@ -1,4 +1,4 @@
-//! Issue 23's measure of the console at 25,000 schools: the first frame of `simsid` on a
+//! The console at 25,000 schools: the first frame of `simsid` on a
 //! harvested store, side by side with `fzf --exact` showing the same 25,000 names, both in
 //! a 120×40 pseudo-terminal read by a terminal emulator (`vt100`); then how long each key
 //! takes to show on screen (a filter keystroke, `s`, `G`, `PgDn`).

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::filter::StatusView;
+use crate::filter::StatusFilter;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Flags;
@@ -58,13 +58,13 @@ impl GlobalArgs {
 
 /// `sites --status` takes the console's views by their labels; `all` is the default,
 /// so it is not offered.
-impl ValueEnum for StatusView {
+impl ValueEnum for StatusFilter {
     fn value_variants<'a>() -> &'a [Self] {
         &[
-            StatusView::Authorised,
-            StatusView::Unauthorised,
-            StatusView::Changed,
-            StatusView::Stale,
+            StatusFilter::Authorised,
+            StatusFilter::Unauthorised,
+            StatusFilter::Changed,
+            StatusFilter::Stale,
         ]
     }
 
@@ -149,7 +149,7 @@ pub enum Command {
         /// Only sites in this state: authorised, unauthorised (installed, awaiting
         /// approval), changed (by the last harvest) or stale (their last fetch failed).
         #[arg(long, value_enum, value_name = "S")]
-        status: Option<StatusView>,
+        status: Option<StatusFilter>,
     },
     /// One site and its credentials, masked unless --reveal (audited).
     Show {

@@ -11,7 +11,7 @@ use super::names::SchoolNames;
 use super::output;
 use crate::domain::{AuditAction, OrgId, RunStatus, SiteRow};
 use crate::filter::Filter;
-use crate::filter::StatusView;
+use crate::filter::StatusFilter;
 use crate::harvest::{Cancel, HarvestEnd, Progress};
 use crate::ops::{self, Context};
 use crate::store::Store;
@@ -107,7 +107,7 @@ pub async fn harvest(
             );
         }
     }
-    if let Some(remaining) = ctx.keeper.sealed_remaining() {
+    if let Some(remaining) = ctx.keeper().sealed_remaining() {
         eprintln!("vault mode: {remaining}");
     }
     code
@@ -126,7 +126,7 @@ pub(super) async fn run_harvest(
         .map_err(|e| CliError::runtime(format!("cannot listen for signals: {e}")))?
         .cancel_on_signal(cancel.clone());
     let progress = spawn_progress_bar(rx);
-    let harvested = ctx.keeper.harvest(request, tx, cancel).await;
+    let harvested = ctx.keeper().harvest(request, tx, cancel).await;
     signals.abort();
     let _ = progress.await;
     Ok(harvested?)
@@ -267,19 +267,19 @@ pub fn sites(
     ctx: &Context,
     json: bool,
     filter: Option<&str>,
-    status: Option<StatusView>,
+    status: Option<StatusFilter>,
 ) -> CmdResult {
     let filter = Filter::parse(filter.unwrap_or(""))
         .map_err(|e| CliError::usage(format!("--filter: {e}")))?;
     let view = status.unwrap_or_default();
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let mut rows: Vec<SiteRow> = store
         .sites()?
         .into_iter()
         .filter(|r| filter.matches(&r.site) && view.includes(r))
         .collect();
     // The onboarding queue: the longest waiting first.
-    let queue = view == StatusView::Unauthorised;
+    let queue = view == StatusFilter::Unauthorised;
     if queue {
         crate::filter::sort_by_wait(&mut rows);
     }
@@ -299,10 +299,10 @@ pub fn sites(
 /// audited.
 pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResult {
     if reveal {
-        ctx.refuse_if_readonly("reveal")?;
+        ctx.keeper().refuse_if_readonly("reveal")?;
     }
     // A read: a missing store is an error naming it, nothing is created (docs/reference/cli.md).
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let org_id = resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)?
@@ -316,7 +316,7 @@ pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResu
                 org: &org_id,
                 client_id: &c.client_id,
             };
-            let s = ctx.keeper.read(&store, request).await?;
+            let s = ctx.keeper().read(&store, request).await?;
             secrets_shown.push(Some(s));
         }
     }
@@ -332,13 +332,13 @@ pub async fn show(ctx: &Context, org: &str, json: bool, reveal: bool) -> CmdResu
 
 /// `simsid verify ORG`.
 pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    ctx.refuse_if_readonly("verify")?;
+    ctx.keeper().refuse_if_readonly("verify")?;
     let org_id = {
-        let store = ops::open_existing_store(&ctx.settings.local)?;
+        let store = ops::open_existing_store(&ctx.settings().local)?;
         resolve_org(&store, org)?
     };
     // The one verify (the harvest's retries: a 429 is waited out), in either mode.
-    let selection = crate::ops::verify_many::Selection::Site(org_id.clone());
+    let selection = crate::ops::verify::Selection::Site(org_id.clone());
     let (checks, _) = super::incident::checked(ctx, &selection).await?;
     print_verify(json, &org_id, &checks)
 }
@@ -348,9 +348,9 @@ pub async fn verify(ctx: &Context, org: &str, json: bool) -> CmdResult {
 pub fn print_verify(
     json: bool,
     org_id: &OrgId,
-    checks: &[crate::ops::verify_many::CredentialCheck],
+    checks: &[crate::ops::verify::CredentialCheck],
 ) -> CmdResult {
-    let results = crate::ops::verify_many::results_of(checks);
+    let results = crate::ops::verify::results_of(checks);
     let mut out = std::io::stdout().lock();
     if json {
         output::write_json(&mut out, &output::verify_json(org_id.as_str(), &results))
@@ -358,14 +358,14 @@ pub fn print_verify(
     } else {
         output::verify_text(&mut out, org_id.as_str(), &results).map_err(io_err)?;
     }
-    Ok(exit::of_verify(&crate::ops::verify_many::Tally::of(
+    Ok(exit::of_verify(&crate::ops::verify::Tally::of(
         checks.len(),
         checks,
     )))
 }
 
 pub fn history(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let runs = store.runs()?;
     // The store's names, and those the runs recorded of the schools they removed.
     let names = store
@@ -397,7 +397,7 @@ pub fn history(ctx: &Context, json: bool) -> CmdResult {
 
 /// `simsid audit`.
 pub fn audit(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let entries = store.audit()?;
     let mut out = std::io::stdout().lock();
     if json {
@@ -415,7 +415,7 @@ pub fn export(
     format: ExportFormat,
     output_path: Option<&std::path::Path>,
 ) -> CmdResult {
-    let mut store = ops::open_existing_store(&ctx.settings.local)?;
+    let mut store = ops::open_existing_store(&ctx.settings().local)?;
     let details = store.site_details()?;
     let mut buf: Vec<u8> = Vec::new();
     match format {
@@ -450,7 +450,14 @@ pub fn export(
         details.len(),
         output_path.map_or(String::new(), |p| format!(", to {}", p.display()))
     );
-    let entry = ops::Auditor::audit_entry(ctx, AuditAction::Export, None, None, None, Some(detail));
+    let entry = ops::Auditor::audit_entry(
+        ctx.keeper(),
+        AuditAction::Export,
+        None,
+        None,
+        None,
+        Some(detail),
+    );
     store.append_audit(&entry)?;
     Ok(exit::OK)
 }

@@ -14,7 +14,7 @@ use crate::domain::VerifyResult;
 use crate::domain::{AuditAction, CredentialCheck, OrgId, RunSummary, SiteDetail, Tally};
 use crate::exposure::{self, Exposure, ExposureQuery, PersonExposures};
 use crate::harvest::{Cancel, HarvestEnd, HarvestEvent};
-use crate::ops::verify_many::{self, Selection};
+use crate::ops::verify::{self, Selection};
 use crate::ops::{self, open_store_if_present, Context};
 use crate::ops::{OpError, OpResult, StoreAccess};
 use crate::store::{SiteTotals, Store};
@@ -34,7 +34,7 @@ impl Inner {
     /// The store, opened now if a harvest has created it since; `None` while there is none.
     fn store(&mut self) -> anyhow::Result<Option<&mut Store>> {
         if self.store.is_none() {
-            self.store = open_store_if_present(&self.ctx.settings.local)?;
+            self.store = open_store_if_present(&self.ctx.settings().local)?;
         }
         Ok(self.store.as_mut())
     }
@@ -63,7 +63,7 @@ impl ConsoleServices {
         flags: Option<Flags>,
         before_harvest: Option<HarvestHook>,
     ) -> anyhow::Result<Self> {
-        let store = open_store_if_present(&ctx.settings.local)?;
+        let store = open_store_if_present(&ctx.settings().local)?;
         Ok(ConsoleServices {
             inner: Arc::new(Mutex::new(Inner { ctx, store })),
             flags,
@@ -118,12 +118,12 @@ fn read_secret(
             org: &org,
             client_id: &client_id,
         };
-        Ok(ctx.keeper.read(&store, request).await?)
+        Ok(ctx.keeper().read(&store, request).await?)
     }
     .boxed()
 }
 
-/// The console's one verify (a site's `v`, the exposure view's `v`), through the keeper.
+/// The console's one verify (a site's `v`, the exposure screen's `v`), through the keeper.
 async fn check_selection(
     inner: Arc<Mutex<Inner>>,
     selection: Selection,
@@ -135,7 +135,7 @@ async fn check_selection(
         selection: &selection,
         progress,
     };
-    let (found, _) = ctx.keeper.verify(&store, request).await?;
+    let (found, _) = ctx.keeper().verify(&store, request).await?;
     Ok(found.checks)
 }
 
@@ -158,7 +158,7 @@ async fn run_harvest(
     };
     // A refusal before the run (a list of configuration problems) fits the flash line.
     let harvested = ctx
-        .keeper
+        .keeper()
         .harvest(request, events, cancel)
         .await
         .map_err(|e| match e.to_string() {
@@ -178,7 +178,11 @@ async fn run_harvest(
 /// its own connection, so browsing never waits for it).
 async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pulled> {
     let ctx = context(&inner)?;
-    Ok(ctx.keeper.pull(ops::PullRequest::default()).await?.pulled?)
+    Ok(ctx
+        .keeper()
+        .pull(ops::PullRequest::default())
+        .await?
+        .pulled?)
 }
 
 /// A viewer's one capabilities check: may this identity read the schools' secrets (the
@@ -187,15 +191,15 @@ async fn run_pull(inner: Arc<Mutex<Inner>>) -> anyhow::Result<crate::domain::Pul
 async fn viewer_may_read_secrets(inner: Arc<Mutex<Inner>>) -> Option<bool> {
     let ctx = context(&inner).ok()?;
     // Only where the keeper cannot say beforehand (a viewer's identity) is the vault asked.
-    if ctx.keeper.capabilities().reveal.is_some() {
+    if ctx.keeper().capabilities().reveal.is_some() {
         return None;
     }
-    let settings = ctx.keeper.vault_settings().ok()?;
+    let settings = ctx.keeper().vault_settings().ok()?;
     let path = format!(
         "{}/data/{}/simsid-check/simsid-check",
         settings.mount, settings.prefix
     );
-    let client = ctx.keeper.vault().ok()?;
+    let client = ctx.keeper().vault().ok()?;
     let caps = client
         .capabilities_self(std::slice::from_ref(&path))
         .await
@@ -210,11 +214,11 @@ fn overview_of(
     sites: Vec<crate::domain::SiteRow>,
     last_run: Option<RunSummary>,
 ) -> Overview {
-    let local = &ctx.settings.local;
+    let local = &ctx.settings().local;
     Overview {
         profile: local.profile.clone(),
         application_id: ctx
-            .settings
+            .settings()
             .application_id
             .clone()
             .unwrap_or_else(|| "(not configured)".to_string()),
@@ -224,7 +228,7 @@ fn overview_of(
             local.store_path.display(),
             ops::store_key_location(local)
         ),
-        capabilities: ctx.keeper.capabilities(),
+        capabilities: ctx.keeper().capabilities(),
         sites,
         last_run,
     }
@@ -309,7 +313,7 @@ impl Services for ConsoleServices {
         let selection = Selection::Site(org.clone());
         async move {
             let checks = check_selection(inner, selection, None).await?;
-            Ok(verify_many::results_of(&checks))
+            Ok(verify::results_of(&checks))
         }
         .boxed()
     }
@@ -382,7 +386,7 @@ impl Services for ConsoleServices {
         let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
             .map_err(|e| anyhow!(e.to_string()))?;
         let ctx = Context::new(settings);
-        let store = open_store_if_present(&ctx.settings.local)?;
+        let store = open_store_if_present(&ctx.settings().local)?;
         let mut inner = self.lock()?;
         *inner = Inner { ctx, store };
         Ok(())

@@ -105,7 +105,7 @@ pub async fn run(sites: usize, seed: u64, readonly: bool, verbose: u8) -> Result
         eprintln!("simsid demo: first harvest…");
         let progress = super::commands::spawn_progress_bar(rx);
         let harvested = ctx
-            .keeper
+            .keeper()
             .harvest(
                 ops::HarvestRequest::default(),
                 tx,

@@ -23,7 +23,7 @@ pub const CANCELLED: u8 = 130;
 
 /// The exit code of a bulk verify (docs/reference/cli.md): 5 when any was refused, else 1 when any
 /// errored, else 0.
-pub fn of_verify(tally: &crate::ops::verify_many::Tally) -> u8 {
+pub fn of_verify(tally: &crate::ops::verify::Tally) -> u8 {
     if tally.refused > 0 {
         REFUSED
     } else if tally.errors > 0 {
@@ -133,7 +133,7 @@ pub fn console_exit(ended: anyhow::Result<()>) -> Result<u8, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::verify_many::Tally;
+    use crate::ops::verify::Tally;
 
     fn tally(ok: usize, refused: usize, errors: usize) -> Tally {
         Tally {

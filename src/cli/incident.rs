@@ -9,7 +9,7 @@ use super::incident_output as out;
 use super::{outfile, output, vault_audit_files};
 use crate::exposure::vault_audit::{AuditScope, CredentialLayout};
 use crate::exposure::{self, ExposureQuery};
-use crate::ops::verify_many::{self, Selection, Tally};
+use crate::ops::verify::{self, Selection, Tally};
 use crate::ops::{self, Context};
 
 pub use super::args::{ExposureArgs, VaultAuditArgs};
@@ -22,7 +22,7 @@ pub fn exposure(ctx: &Context, args: &ExposureArgs) -> CmdResult {
         .map(exposure::parse_since)
         .transpose()
         .map_err(|e| CliError::usage(format!("--since: {e}")))?;
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let query = ExposureQuery {
         user: args.user.clone(),
         since,
@@ -92,7 +92,7 @@ fn exposure_report(
     let rotated_at = exposure::rotation_times(&store.runs()?);
     // The harvester: this host's own runs, or on a viewer what the audit log records
     // writing the view's manifest (never a name from the pulled view alone).
-    let viewer = ctx.keeper.refresh() == crate::domain::Refresh::Pull;
+    let viewer = ctx.keeper().refresh() == crate::domain::Refresh::Pull;
     let view_claims = if viewer {
         store.harvest_identities()?
     } else {
@@ -127,7 +127,7 @@ pub fn exposed_selection(
     user: Option<String>,
     vault_audit: &VaultAuditArgs,
 ) -> Result<Selection, CliError> {
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let query = ExposureQuery {
         user,
         ..ExposureQuery::default()
@@ -144,10 +144,10 @@ pub fn exposed_selection(
 /// (the defaults when no vault address is configured), with the vault layer's own key
 /// layout passed in.
 fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
-    let (mount, prefix) = match ctx.keeper.configured_vault() {
+    let (mount, prefix) = match ctx.keeper().configured_vault() {
         Some(v) => (v.mount.clone(), v.prefix.clone()),
         None => {
-            let app = ctx.settings.application_id.as_deref().ok_or_else(|| {
+            let app = ctx.settings().application_id.as_deref().ok_or_else(|| {
                 CliError::usage(
                     "--vault-audit needs the profile's application id (it names the vault prefix)",
                 )
@@ -169,7 +169,7 @@ fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
 
 /// `simsid audit --verify`: checks the tamper-evident chain; exit 1 when it is broken.
 pub fn audit_verify(ctx: &Context, json: bool) -> CmdResult {
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let check = store.verify_audit()?;
     let mut stdout = std::io::stdout().lock();
     if json {
@@ -204,8 +204,8 @@ pub(super) fn spawn_verify_bar(
 }
 
 /// `simsid verify --exposed [--user U]` and `simsid verify --all`.
-pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
-    ctx.refuse_if_readonly("verify")?;
+pub async fn verify_selection(ctx: &Context, selection: Selection, json: bool) -> CmdResult {
+    ctx.keeper().refuse_if_readonly("verify")?;
     let (checks, not_held) = checked(ctx, &selection).await?;
     print_many(&checks, not_held, json)
 }
@@ -217,18 +217,18 @@ pub async fn verify_many(ctx: &Context, selection: Selection, json: bool) -> Cmd
 pub(super) async fn checked(
     ctx: &Context,
     selection: &Selection,
-) -> Result<(Vec<verify_many::CredentialCheck>, usize), CliError> {
+) -> Result<(Vec<verify::CredentialCheck>, usize), CliError> {
     // No `ctx.remote()` here: verify needs the STS alone, never the integrator's identity
     // (a support laptop has none), so an incomplete SIMS ID profile is no obstacle.
     // A read: a missing store is an error naming it, nothing is created (docs/reference/cli.md).
-    let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings.local)?);
+    let store = std::sync::Mutex::new(ops::open_existing_store(&ctx.settings().local)?);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let bar = spawn_verify_bar(rx);
     let request = ops::VerifyRequest {
         selection,
         progress: Some(tx),
     };
-    let found = ctx.keeper.verify(&store, request).await;
+    let found = ctx.keeper().verify(&store, request).await;
     let _ = bar.await;
     let (found, not_held) = found?;
     Ok((found.checks, not_held))
@@ -237,17 +237,17 @@ pub(super) async fn checked(
 /// Prints a bulk verify's results (text, or JSON with the summary on stderr) and returns
 /// docs/reference/cli.md's exit code: 5 when any was refused, else 1 when any errored, else 0.
 pub(super) fn print_many(
-    checks: &[verify_many::CredentialCheck],
+    checks: &[verify::CredentialCheck],
     not_held: usize,
     json: bool,
 ) -> CmdResult {
     let tally = Tally::of(checks.len(), checks);
     let mut stdout = std::io::stdout().lock();
     if json {
-        output::write_json(&mut stdout, &out::verify_many_json(&tally, checks)).map_err(io_err)?;
+        output::write_json(&mut stdout, &out::verify_list_json(&tally, checks)).map_err(io_err)?;
         eprintln!("{}", out::verify_summary(&tally, not_held));
     } else {
-        out::verify_many_text(&mut stdout, &tally, checks, not_held).map_err(io_err)?;
+        out::verify_list_text(&mut stdout, &tally, checks, not_held).map_err(io_err)?;
     }
     Ok(exit::of_verify(&tally))
 }

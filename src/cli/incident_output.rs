@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::domain::rfc3339;
 use crate::exposure::Exposure;
 use crate::ops::secrets::CheckOutcome;
-use crate::ops::verify_many::{CredentialCheck, Tally};
+use crate::ops::verify::{CredentialCheck, Tally};
 use crate::sanitize::{csv_cell, for_terminal};
 use crate::store::AuditCheck;
 
@@ -215,7 +215,7 @@ pub fn check_json(c: &CredentialCheck) -> Value {
 }
 
 /// `verify --exposed|--all --json`.
-pub fn verify_many_json(tally: &Tally, checks: &[CredentialCheck]) -> Value {
+pub fn verify_list_json(tally: &Tally, checks: &[CredentialCheck]) -> Value {
     json!({
         "ok": tally.ok,
         "refused": tally.refused,
@@ -242,7 +242,7 @@ pub fn verify_summary(tally: &Tally, not_held: usize) -> String {
 }
 
 /// `verify --exposed|--all` as text: one line per credential, then the summary line.
-pub fn verify_many_text(
+pub fn verify_list_text(
     out: &mut impl Write,
     tally: &Tally,
     checks: &[CredentialCheck],

@@ -11,7 +11,7 @@ use crate::store::{MetricsFailure, Store};
 
 /// Writes the metrics of `run` when a metrics file is configured.
 pub fn write(ctx: &Context, store: &Store, run: &RunSummary, vault: Option<VaultCounts>) {
-    let Some(path) = ctx.settings.local.metrics_file.as_deref() else {
+    let Some(path) = ctx.settings().local.metrics_file.as_deref() else {
         // No metrics file any more: an old failure is no longer news.
         if let Err(e) = store.set_metrics_failure(None) {
             tracing::warn!(error = %e, "metrics state not cleared");
@@ -20,13 +20,13 @@ pub fn write(ctx: &Context, store: &Store, run: &RunSummary, vault: Option<Vault
     };
     let facts = store.health_facts().ok();
     let application = ctx
-        .settings
+        .settings()
         .remote
         .as_ref()
         .map(|r| r.sims.application_id.to_string())
         .unwrap_or_default();
     let input = MetricsInput {
-        profile: &ctx.settings.local.profile,
+        profile: &ctx.settings().local.profile,
         application: &application,
         run,
         store: facts.as_ref(),

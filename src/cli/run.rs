@@ -76,8 +76,20 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
         _ => None,
     };
     let flags = global.flags(concurrency);
-    let settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
+    let mut settings = config::resolve(&flags, &ProcessEnv, &Dirs::platform())
         .map_err(|e| CliError::usage(e.to_string()))?;
+    // `--metrics FILE` on a harvest or a pull: where this run's metrics go.
+    if let Command::Harvest {
+        metrics: Some(path),
+        ..
+    }
+    | Command::Pull {
+        metrics: Some(path),
+        ..
+    } = &command
+    {
+        settings.local.metrics_file = Some(path.clone());
+    }
     for w in &settings.warnings {
         eprintln!(
             "simsid: warning: {}",
@@ -98,8 +110,8 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
     for w in crate::store::check_permissions(&settings.local.store_path) {
         eprintln!("simsid: warning: {w}");
     }
-    let mut ctx = Context::new(settings);
-    tracing::info!(command = command_name(&command), profile = %ctx.settings.local.profile, "start");
+    let ctx = Context::new(settings);
+    tracing::info!(command = command_name(&command), profile = %ctx.settings().local.profile, "start");
 
     match command {
         Command::Tui => {
@@ -108,7 +120,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             let ended = crate::tui::run(
                 Arc::new(services),
                 crate::tui::ConsoleOptions {
-                    readonly: ctx.settings.local.readonly,
+                    readonly: ctx.settings().local.readonly,
                 },
             )
             .await;
@@ -118,15 +130,12 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             json,
             accept_removals,
             reconcile,
-            metrics,
+            metrics: _,
             site,
             ..
         } => {
-            if let Some(path) = metrics {
-                ctx.settings.local.metrics_file = Some(path);
-            }
             if let Some(org) = site {
-                return super::site::harvest_site(&ctx, json, &org).await;
+                return super::harvest_one::harvest_site(&ctx, json, &org).await;
             }
             let policy = crate::ops::HarvestPolicy { accept_removals };
             commands::harvest(&ctx, json, reconcile, policy).await
@@ -135,11 +144,8 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             json,
             accept_older,
             accept_removals,
-            metrics,
+            metrics: _,
         } => {
-            if let Some(path) = metrics {
-                ctx.settings.local.metrics_file = Some(path);
-            }
             let options = crate::team::PullOptions {
                 accept_older,
                 accept_removals,
@@ -171,14 +177,14 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             Some(org) => commands::verify(&ctx, &org, json).await,
             None => {
                 let selection = if all {
-                    crate::ops::verify_many::Selection::All
+                    crate::ops::verify::Selection::All
                 } else if vault_audit.files.is_empty() && vault_audit.exclude_user.is_empty() {
                     debug_assert!(exposed);
-                    crate::ops::verify_many::Selection::Exposed { user }
+                    crate::ops::verify::Selection::Exposed { user }
                 } else {
                     incident::exposed_selection(&ctx, user, &vault_audit)?
                 };
-                incident::verify_many(&ctx, selection, json).await
+                incident::verify_selection(&ctx, selection, json).await
             }
         },
         Command::Vault { command } => super::vault_cmd::vault(&ctx, command).await,

@@ -17,7 +17,7 @@ use crate::ops::{self, Context};
 
 /// `simsid status`.
 pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -> CmdResult {
-    let facts = match ops::open_store_if_present(&ctx.settings.local) {
+    let facts = match ops::open_store_if_present(&ctx.settings().local) {
         Ok(Some(store)) => read_facts(&store),
         Ok(None) => StatusFacts {
             no_store: true,
@@ -29,11 +29,11 @@ pub fn status(ctx: &Context, json: bool, max_age: Option<std::time::Duration>) -
         },
     };
     let now = Utc::now();
-    let max_age = effective_max_age(max_age, ctx.settings.local.max_age);
-    let refresh = ctx.keeper.refresh();
+    let max_age = effective_max_age(max_age, ctx.settings().local.max_age);
+    let refresh = ctx.keeper().refresh();
     let report = assess(&facts, now, refresh, max_age);
     // Where the store's key lives (docs/reference/cli.md, "Store"), worked out without it.
-    let store_key = ops::store_key_location(&ctx.settings.local).as_str();
+    let store_key = ops::store_key_location(&ctx.settings().local).as_str();
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = status_json(&report, now);

@@ -15,7 +15,7 @@ pub fn store(ctx: &Context, command: StoreCommand) -> CmdResult {
         move_to_keychain,
         to_file,
     } = command;
-    let local = &ctx.settings.local;
+    let local = &ctx.settings().local;
     let mut out = std::io::stdout().lock();
     let to = match (move_to_keychain, to_file) {
         (true, _) => KeyMove::ToKeychain,

@@ -18,7 +18,7 @@ pub async fn pull(ctx: &Context, json: bool, options: crate::team::PullOptions) 
     // The keeper refuses a pull on a harvest host before the store is opened, then holds the
     // harvest lock (one writer of the store at a time: a pull replaces its view).
     let ops::PullOutcome { pulled, store } = ctx
-        .keeper
+        .keeper()
         .pull(ops::PullRequest {
             options,
             on_locked: Some(&super::store_key::say_key_notice),
@@ -71,20 +71,20 @@ pub async fn pull(ctx: &Context, json: bool, options: crate::team::PullOptions) 
 /// of its key in the vault (one metadata read per credential, no secret). Exit 0 when
 /// every fingerprint agrees, 1 when one differs or is missing (named on stderr).
 pub async fn show_check_vault(ctx: &Context, org: &str, json: bool) -> CmdResult {
-    let store = ops::open_existing_store(&ctx.settings.local)?;
+    let store = ops::open_existing_store(&ctx.settings().local)?;
     let org_id = super::commands::resolve_org(&store, org)?;
     let detail = store
         .site(&org_id)?
         .ok_or_else(|| CliError::not_found(org))?;
     drop(store);
-    let settings = ctx.keeper.vault_settings().map_err(|_| {
+    let settings = ctx.keeper().vault_settings().map_err(|_| {
         CliError::usage(
             "--check-vault needs a vault: it is for vault mode (`secrets = \"vault\"`) and \
              team mode (`source = \"vault\"`)",
         )
     })?;
     let checks = ctx
-        .keeper
+        .keeper()
         .check_against_vault(settings, &org_id, &detail.credentials)
         .await?;
     let mut out = std::io::stdout().lock();

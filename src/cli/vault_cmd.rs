@@ -8,7 +8,7 @@ use super::args::{PolicyRole, VaultCommand};
 use super::exit::{self, io_err, CliError, CmdResult};
 use super::output;
 use crate::config::{Dirs, Flags, ProcessEnv};
-use crate::ops::{vault_ops, Context};
+use crate::ops::Context;
 use crate::vault::policy::{render_roles, Role, Scope};
 
 /// `simsid vault policy [--role R]`: the role's policy, or all four.
@@ -43,14 +43,14 @@ pub async fn vault(ctx: &Context, command: VaultCommand) -> CmdResult {
     match command {
         VaultCommand::Policy { role } => {
             let flags = crate::config::Flags {
-                config: ctx.settings.local.config_path.clone(),
-                profile: Some(ctx.settings.local.profile.clone()),
+                config: ctx.settings().local.config_path.clone(),
+                profile: Some(ctx.settings().local.profile.clone()),
                 ..crate::config::Flags::default()
             };
             policy(&flags, role)
         }
         VaultCommand::Check { json } => {
-            let lines = vault_ops::check(ctx).await?;
+            let lines = ctx.keeper().check_vault().await?;
             let ok = lines.iter().all(|l| l.ok);
             let mut out = std::io::stdout().lock();
             if json {

@@ -68,14 +68,6 @@ pub fn is_var_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Whether `name` is a valid profile name: letters, digits, `-` and `_`, 1 to 64.
-pub fn is_profile_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// How a `*_env` key's value may be quoted in a message: its name when it is a valid
 /// variable name, otherwise a note that it is not (it may be a secret).
 pub(super) fn var_label(key: &str, value: &str) -> String {

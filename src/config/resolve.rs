@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::env::{empty_vars, is_var_name, var_label, Env, NonEmpty};
-use super::file::{choose_profile, is_profile_name, read_config_file, ProfileFile};
+use super::file::{choose_profile, is_profile_name, read_config_file, ConfigFile, ProfileFile};
 use super::secret_file::{loose_file_warning, read_secret_file, Trim};
 use super::settings::{
     connect_timeout_for, ConfigError, Dirs, Flags, LocalSettings, RemoteSettings, Role, Settings,
@@ -46,25 +46,10 @@ fn guid_problem(what: &str, key: &str, env: &str, err: &GuidError) -> String {
 pub fn resolve(flags: &Flags, env: &dyn Env, dirs: &Dirs) -> Result<Settings, ConfigError> {
     let mut problems = empty_vars(env);
     let non_empty = NonEmpty(env);
-    let chosen = pick(
-        flags.config.clone(),
-        non_empty.var("SIMSID_CONFIG").map(PathBuf::from),
-        None,
-    );
-    let (config_path, file) = read_config_file(chosen, dirs, &mut problems);
-    let profile = flags
-        .profile
-        .clone()
-        .or_else(|| non_empty.var("SIMSID_PROFILE"))
-        .unwrap_or_else(|| "default".to_string());
-    if !is_profile_name(&profile) {
-        return Err(ConfigError {
-            problems: vec![
-                "the profile name is not valid: use letters, digits, `-` and `_` (at most 64)"
-                    .to_string(),
-            ],
-        });
-    }
+    let (config_path, file, profile) = file_and_profile(flags, &non_empty, dirs, &mut problems);
+    let profile = profile.map_err(|bad| ConfigError {
+        problems: vec![bad],
+    })?;
     let profiles: Vec<String> = file.profile.keys().cloned().collect();
     let mut layers = Layers {
         flags,
@@ -250,23 +235,14 @@ pub fn resolve_policy_scope(
 ) -> Result<PolicyScope, ConfigError> {
     let mut problems = Vec::new();
     let non_empty = NonEmpty(env);
-    let chosen = pick(
-        flags.config.clone(),
-        non_empty.var("SIMSID_CONFIG").map(PathBuf::from),
-        None,
-    );
-    let (_, file) = read_config_file(chosen, dirs, &mut problems);
-    let profile = flags
-        .profile
-        .clone()
-        .or_else(|| non_empty.var("SIMSID_PROFILE"))
-        .unwrap_or_else(|| "default".to_string());
-    if !is_profile_name(&profile) {
-        problems.push(
-            "the profile name is not valid: use letters, digits, `-` and `_` (at most 64)".into(),
-        );
-        return Err(ConfigError { problems });
-    }
+    let (_, file, profile) = file_and_profile(flags, &non_empty, dirs, &mut problems);
+    let profile = match profile {
+        Ok(p) => p,
+        Err(bad) => {
+            problems.push(bad);
+            return Err(ConfigError { problems });
+        }
+    };
     let table = format!("[profile.{profile}]");
     let chosen_profile = choose_profile(&file, &profile, &mut problems);
     let raw_app = match &chosen_profile.application_id {
@@ -320,6 +296,34 @@ pub fn resolve_policy_scope(
         integrator,
         notes,
     })
+}
+
+/// The config file (`--config`, else `$SIMSID_CONFIG`, else the default path) and the
+/// profile named (`--profile`, else `$SIMSID_PROFILE`, else `default`), or why that name is
+/// not valid.
+fn file_and_profile(
+    flags: &Flags,
+    env: &NonEmpty<'_>,
+    dirs: &Dirs,
+    problems: &mut Vec<String>,
+) -> (Option<PathBuf>, ConfigFile, Result<String, String>) {
+    let chosen = pick(
+        flags.config.clone(),
+        env.var("SIMSID_CONFIG").map(PathBuf::from),
+        None,
+    );
+    let (path, file) = read_config_file(chosen, dirs, problems);
+    let profile = flags
+        .profile
+        .clone()
+        .or_else(|| env.var("SIMSID_PROFILE"))
+        .unwrap_or_else(|| "default".to_string());
+    let profile = if is_profile_name(&profile) {
+        Ok(profile)
+    } else {
+        Err("the profile name is not valid: use letters, digits, `-` and `_` (at most 64)".into())
+    };
+    (path, file, profile)
 }
 
 /// The integrator's organisation of a viewer's SIMS settings: none (the nil GUID, never

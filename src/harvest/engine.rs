@@ -96,7 +96,7 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             rate_limited: self.rate_limited.load(Ordering::Relaxed),
             concurrency_max: gate.max_in_flight(),
-            concurrency_final: gate.view().concurrency,
+            concurrency_final: gate.state().concurrency,
         }
     }
 }
@@ -116,12 +116,12 @@ struct Shared {
 impl Shared {
     /// Sends a [`HarvestEvent::Limits`] when what the limiter allows changed noticeably.
     fn announce(&self) {
-        let view = self.gate.view();
+        let state = self.gate.state();
         let now = Limits {
-            concurrency: view.concurrency,
-            ceiling: view.ceiling,
+            concurrency: state.concurrency,
+            ceiling: state.ceiling,
             // Rates are shown in whole requests per second; the cast saturates.
-            rate: view.rate.map(|r| r.round() as u32),
+            rate: state.rate.map(|r| r.round() as u32),
         };
         let mut last = self
             .announced

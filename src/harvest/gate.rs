@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::limiter::{Decision, Limiter, LimiterConfig, LimiterView, Ticket};
+use super::limiter::{Decision, Limiter, LimiterConfig, LimiterState, Ticket};
 
 /// The shared gate of one harvest.
 #[derive(Debug)]
@@ -59,8 +59,8 @@ impl Gate {
     }
 
     /// What the limiter allows now.
-    pub fn view(&self) -> LimiterView {
-        self.lock().view(Instant::now())
+    pub fn state(&self) -> LimiterState {
+        self.lock().state(Instant::now())
     }
 
     /// Tells the limiter how many requests are still to send (see
@@ -147,7 +147,7 @@ mod tests {
         let ending = async {
             // The second request cannot go while the first is in flight.
             tokio::task::yield_now().await;
-            assert_eq!(gate.view().concurrency, 1);
+            assert_eq!(gate.state().concurrency, 1);
             first.answered();
             rx.await.ok();
         };

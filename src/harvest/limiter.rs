@@ -127,7 +127,7 @@ struct BurstCount {
 
 /// What the limiter currently allows, for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LimiterView {
+pub struct LimiterState {
     /// Requests allowed in flight now (1 to the ceiling).
     pub concurrency: usize,
     pub ceiling: usize,
@@ -223,8 +223,8 @@ impl Limiter {
     }
 
     /// What the limiter allows at `now`.
-    pub fn view(&self, now: Instant) -> LimiterView {
-        LimiterView {
+    pub fn state(&self, now: Instant) -> LimiterState {
+        LimiterState {
             concurrency: self.concurrency(),
             ceiling: self.cfg.ceiling,
             rate: self.pacing.map(|p| p.rate_at(now, self.cfg.growth)),
@@ -507,7 +507,7 @@ mod tests {
         let resume = t1 + Duration::from_secs(1);
         // Nobody goes before Retry-After has passed, whoever asks.
         assert_eq!(l.try_acquire(t1 + ms(500)), Decision::WaitUntil(resume));
-        assert_eq!(l.view(t1).paused_until, Some(resume));
+        assert_eq!(l.state(t1).paused_until, Some(resume));
         // Another 429 of the same volley extends the pause but does not cut again.
         let window = l.concurrency();
         assert!(!l.rate_limited(tickets[1], t1 + ms(5), Some(Duration::from_secs(1))));
@@ -527,7 +527,7 @@ mod tests {
         let mut l = Limiter::new(cfg);
         let a = go(&mut l, t0);
         l.rate_limited(a, t0, None);
-        assert_eq!(l.view(t0).paused_until, Some(t0 + cfg.default_retry_after));
+        assert_eq!(l.state(t0).paused_until, Some(t0 + cfg.default_retry_after));
         let b = go(&mut l, t0 + cfg.default_retry_after);
         l.rate_limited(
             b,
@@ -535,7 +535,7 @@ mod tests {
             Some(Duration::from_secs(3600)),
         );
         assert_eq!(
-            l.view(t0).paused_until,
+            l.state(t0).paused_until,
             Some(t0 + Duration::from_secs(2) + cfg.retry_after_cap)
         );
     }
@@ -599,7 +599,7 @@ mod tests {
             }
         }
         for t in [now, now + Duration::from_secs(30)] {
-            let v = l.view(t);
+            let v = l.state(t);
             assert_eq!((v.concurrency, v.rate, v.paused_until), (16, None, None));
         }
         let ts: Vec<Ticket> = (0..16).map(|_| go(&mut l, now)).collect();
@@ -782,7 +782,7 @@ mod tests {
         let resume = t0 + ms(1) + Duration::from_secs(1);
         // The pause ends with a rate to hold (not a slow start).
         assert!(matches!(l.try_acquire(resume), Decision::Go(_)));
-        let v = l.view(resume);
+        let v = l.state(resume);
         let held = v.rate.expect("paced after the volley");
         assert!(held < rate && held > 0.8 * rate, "held {held}");
         let probe = resume + l.cfg.hold;
@@ -793,15 +793,15 @@ mod tests {
     fn a_probe_without_429_ends_pacing_and_the_window_slow_starts() {
         let t0 = Instant::now();
         let (mut l, probe) = learned(200.0, 64, t0);
-        let held = l.view(probe - ms(1)).rate.unwrap();
+        let held = l.state(probe - ms(1)).rate.unwrap();
         // Until the hold ends the rate stays; then it grows exponentially.
-        assert!((l.view(probe).rate.unwrap() - held).abs() < 1e-6);
-        let later = l.view(probe + l.cfg.growth).rate.unwrap();
+        assert!((l.state(probe).rate.unwrap() - held).abs() < 1e-6);
+        let later = l.state(probe + l.cfg.growth).rate.unwrap();
         assert!((later / held - std::f64::consts::E).abs() < 1e-3, "{later}");
         // Once the probe passes LIFTED × the held rate without a 429, pacing stops.
         let gone = probe + l.cfg.growth.mul_f64(LIFTED.ln() + 0.01);
         assert!(matches!(l.try_acquire(gone), Decision::Go(_)));
-        assert_eq!(l.view(gone).rate, None);
+        assert_eq!(l.state(gone).rate, None);
         // The window grows by one per answer while full (slow start), up to the ceiling:
         // every answer frees a slot that a waiting request takes at once.
         let mut now = gone;
@@ -869,26 +869,26 @@ mod tests {
         assert!(at >= probe && at < probe + ms(500), "{:?}", at - probe);
         assert!(l.rate_limited(t, at + ms(1), Some(Duration::from_secs(1))));
         let resume = at + ms(1) + Duration::from_secs(1);
-        let again = l.view(resume).rate.unwrap();
+        let again = l.state(resume).rate.unwrap();
         assert!((190.0..=200.0).contains(&again), "learned {again}");
         // Held again for a full hold.
-        assert!((l.view(resume + l.cfg.hold - ms(1)).rate.unwrap() - again).abs() < 1e-6);
+        assert!((l.state(resume + l.cfg.hold - ms(1)).rate.unwrap() - again).abs() < 1e-6);
     }
 
     #[test]
     fn no_probe_with_little_work_left() {
         let t0 = Instant::now();
         let (mut l, probe) = learned(200.0, 64, t0);
-        let held = l.view(probe).rate.unwrap();
+        let held = l.state(probe).rate.unwrap();
         // Less than the probe horizon's worth of requests left at the held rate: no probe.
         l.set_backlog((held * l.cfg.probe_horizon.as_secs_f64()) as usize - 1);
         let after = probe + Duration::from_secs(1);
         assert!(matches!(l.try_acquire(after), Decision::Go(_)));
-        assert!((l.view(after).rate.unwrap() - held).abs() < 1e-6);
+        assert!((l.state(after).rate.unwrap() - held).abs() < 1e-6);
         // More work (a longer list than expected): the probe goes on from then.
         l.set_backlog(1_000_000);
         let later = after + l.cfg.growth;
-        let rate = l.view(later).rate.unwrap();
+        let rate = l.state(later).rate.unwrap();
         assert!((rate / held - std::f64::consts::E).abs() < 0.05, "{rate}");
     }
 
@@ -944,7 +944,7 @@ mod tests {
         let t0 = Instant::now();
         let (mut l, _) = learned(200.0, 64, t0);
         let resume = t0 + ms(1) + Duration::from_secs(1);
-        let held = l.view(resume).rate.unwrap();
+        let held = l.state(resume).rate.unwrap();
         let interval = Duration::from_secs_f64(1.0 / held);
         // Spend the refilled burst, then ask 30 ms late: the 5 or so slots missed go at once.
         let mut now = resume;

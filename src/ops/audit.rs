@@ -1,5 +1,5 @@
-//! Who an audit record names: the OS user, and the vault identity when known. The
-//! command's `Context` and the profile's keeper both stamp records this one way.
+//! Who an audit record names: the OS user, and the vault identity when known. The profile's
+//! keeper stamps every record this one way.
 
 use chrono::Utc;
 
@@ -16,7 +16,7 @@ pub fn os_user() -> String {
 }
 
 /// Who an audit record names: the OS user (and the vault identity, when known). The
-/// command's `Context` and the profile's keeper both say it; the entry is stamped one way.
+/// keeper says it; the entry is stamped one way.
 pub trait Auditor {
     /// The OS user acting.
     fn os_user(&self) -> &str;

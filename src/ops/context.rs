@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 
-use super::audit::{os_user, Auditor};
+use super::audit::os_user;
 use super::OpError;
 use crate::config::{LocalSettings, RemoteSettings, Settings};
 use crate::sims::SimsClient;
@@ -10,56 +10,45 @@ use crate::store::{self, HarvestLock, KeyLocation, KeySource, Store, StoreError,
 
 use super::OpResult;
 
-/// Settings plus who is acting. `user` is always the OS user in the released binary (no
-/// setting or variable chooses it); tests of the library may build a context for another.
+/// The profile a command runs for: its one keeper of secrets, which holds the settings and
+/// who is acting. `Context` adds nothing but borrowing: the settings are the keeper's, so
+/// there is one copy of them and of the user.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub settings: Settings,
-    pub user: String,
-    /// In vault mode, the vault identity (`display_name` of the token); audit records name
-    /// it beside the OS user. `None` in local mode.
-    pub identity: Option<String>,
-    /// The profile's one keeper of secrets (built from `settings`, once).
-    pub keeper: super::keeper::Keeper,
+    keeper: super::keeper::Keeper,
 }
 
 impl Context {
-    /// Refuses `what` (reveal, copy, verify, harvest) when the profile is read-only: the one
-    /// gate both front ends go through.
-    pub fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
-        if self.settings.local.readonly {
-            return Err(OpError::invalid(format!(
-                "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
-            )));
-        }
-        Ok(())
+    /// The context for `settings`, acting for the current OS user (the released binary acts
+    /// for no one else: no setting or variable chooses the user).
+    pub fn new(settings: Settings) -> Self {
+        Context::acting_as(settings, os_user())
     }
 
-    /// The context for `settings` and the current OS user.
-    pub fn new(settings: Settings) -> Self {
+    /// The context for `settings`, acting for `user` (the library's tests of who a record
+    /// names).
+    pub fn acting_as(settings: Settings, user: String) -> Self {
         Context {
-            keeper: super::keeper::Keeper::new(&settings, os_user()),
-            settings,
-            user: os_user(),
-            identity: None,
+            keeper: super::keeper::Keeper::new(settings, user),
         }
+    }
+
+    /// The profile's resolved settings.
+    pub fn settings(&self) -> &Settings {
+        self.keeper.settings()
+    }
+
+    /// The profile's keeper of secrets.
+    pub fn keeper(&self) -> &super::keeper::Keeper {
+        &self.keeper
     }
 
     /// The remote settings, or the usage error listing what is missing.
     pub fn remote(&self) -> OpResult<&RemoteSettings> {
-        self.settings
+        self.settings()
             .remote
             .as_ref()
             .map_err(|e| OpError::invalid(e.to_string()))
-    }
-}
-
-impl Auditor for Context {
-    fn os_user(&self) -> &str {
-        &self.user
-    }
-    fn vault_identity(&self) -> Option<&str> {
-        self.identity.as_deref()
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::audit::Auditor;
 use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
-use super::verify_many::{self, SecretSource, Selection, Tally, Verified};
+use super::verify::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
 use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow};
@@ -76,10 +76,10 @@ impl StoreAccess for Mutex<Store> {
 
 impl Keeper {
     /// The keeper `settings` describe, acting for `user` (no request made, nothing opened).
-    pub fn new(settings: &Settings, user: String) -> Keeper {
+    pub fn new(settings: Settings, user: String) -> Keeper {
         Keeper {
             shared: Arc::new(Shared {
-                settings: settings.clone(),
+                settings,
                 user,
                 session: OnceLock::new(),
                 remote: tokio::sync::OnceCell::new(),
@@ -91,8 +91,14 @@ impl Keeper {
         &self.shared.settings.role
     }
 
-    /// Refuses `what` (reveal, copy, verify, harvest) when the profile is read-only.
-    fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
+    /// The profile's resolved settings.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Refuses `what` (reveal, copy, verify, harvest, export…) when the profile is
+    /// read-only: the one gate both front ends go through.
+    pub fn refuse_if_readonly(&self, what: &str) -> OpResult<()> {
         if self.shared.settings.local.readonly {
             return Err(OpError::invalid(format!(
                 "{what} is turned off in read-only mode (--readonly or `readonly = true`)"
@@ -138,6 +144,13 @@ impl Keeper {
                 reads_vault: true,
             },
         }
+    }
+
+    /// `simsid vault check`: every address with its role, seal, authentication and
+    /// identity, the mount, what this profile needs of the vault, the integrator secret when
+    /// it is in the vault, and secrets still sealed in the local store.
+    pub async fn check_vault(&self) -> OpResult<Vec<vault_ops::CheckLine>> {
+        vault_ops::check(self).await
     }
 
     /// `vault check`'s lines on what this profile needs of the vault: a viewer's read of
@@ -303,7 +316,7 @@ impl Keeper {
             progress,
         } = request;
         self.refuse_if_readonly("verify")?;
-        let targets = store.with_store(|s| verify_many::targets(s, selection))?;
+        let targets = store.with_store(|s| verify::targets(s, selection))?;
         // The STS alone: each school's own credential, never the integrator's (docs/reference/cli.md).
         let sims = SimsClient::new(self.shared.settings.verify.clone())
             .map_err(|e| OpError::failed(format!("cannot build the SIMS ID client: {e}")))?;
@@ -342,7 +355,7 @@ impl Keeper {
                 (&from_vault, Some(identity))
             }
         };
-        let found = verify_many::verify_many(
+        let found = verify::run(
             &sims,
             source,
             &targets.targets,
@@ -351,7 +364,7 @@ impl Keeper {
             progress,
         )
         .await;
-        store.with_store(|s| verify_many::audit_checks(s, self, &found, identity.as_deref()))?;
+        store.with_store(|s| verify::audit_checks(s, self, &found, identity.as_deref()))?;
         Ok((found, targets.not_held))
     }
 

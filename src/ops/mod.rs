@@ -13,7 +13,7 @@ pub mod source;
 pub mod status;
 pub mod vault_ops;
 pub mod vault_sync;
-pub mod verify_many;
+pub mod verify;
 
 pub use context::{
     move_store_key, open_existing_store, open_for_harvest, open_store, open_store_if_present,

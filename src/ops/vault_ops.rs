@@ -9,7 +9,7 @@ use serde::Serialize;
 use tracing::info;
 
 use super::OpError;
-use super::{Context, OpResult};
+use super::{Keeper, OpResult};
 use crate::domain::{AuditAction, OrgId};
 use crate::store::Store;
 use crate::vault::path::credential_key;
@@ -177,9 +177,9 @@ pub fn sealed_remaining(local: &crate::config::LocalSettings) -> Option<String> 
 /// `simsid vault check`: every address with its role, seal, authentication and identity,
 /// the mount's engine, the token's capabilities on the prefix (and the integrator secret
 /// when it is in the vault), and, in vault mode, secrets still sealed in the local store.
-pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
-    let mut lines = check_vault(ctx).await?;
-    if let Some(detail) = ctx.keeper.sealed_remaining() {
+pub(super) async fn check(keeper: &Keeper) -> OpResult<Vec<CheckLine>> {
+    let mut lines = check_vault(keeper).await?;
+    if let Some(detail) = keeper.sealed_remaining() {
         lines.push(CheckLine {
             check: "local store".into(),
             ok: false,
@@ -189,8 +189,8 @@ pub async fn check(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     Ok(lines)
 }
 
-async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
-    let settings = ctx.keeper.vault_settings()?;
+async fn check_vault(keeper: &Keeper) -> OpResult<Vec<CheckLine>> {
+    let settings = keeper.vault_settings()?;
     let client = VaultClient::new(settings)?.with_budget(std::time::Duration::from_secs(10));
     let mut lines = Vec::new();
     let mut line = |check: String, r: Result<String, String>| {
@@ -268,10 +268,10 @@ async fn check_vault(ctx: &Context) -> OpResult<Vec<CheckLine>> {
     );
     // What this profile needs of the vault: the keeper knows (a harvest host's capabilities,
     // or a viewer's read of the team's view).
-    for (check, result) in ctx.keeper.needs_checks(&client, settings).await {
+    for (check, result) in keeper.needs_checks(&client, settings).await {
         line(check, result);
     }
-    if let Ok(remote) = &ctx.settings.remote {
+    if let Ok(remote) = &keeper.settings().remote {
         if let Some(r) = &remote.client_secret_vault {
             line(
                 format!("integrator secret {r}"),

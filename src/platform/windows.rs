@@ -216,19 +216,27 @@ fn set_owner_only(path: &Path, is_dir: bool) -> io::Result<()> {
         {
             return Err(io::Error::last_os_error());
         }
-        let name = wide(path);
-        let status = SetNamedSecurityInfoW(
-            name.as_ptr(),
-            SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-            ptr::null_mut(),
-            ptr::null_mut(),
-            acl_ptr,
-            ptr::null(),
-        );
-        if status != ERROR_SUCCESS {
-            return Err(io::Error::from_raw_os_error(status as i32));
-        }
+        set_protected_dacl(path, acl_ptr)
+    }
+}
+
+/// Sets `acl` as `path`'s DACL, protected (nothing inherited from the folder above).
+///
+/// # Safety
+/// `acl` points to an initialised ACL that outlives the call.
+unsafe fn set_protected_dacl(path: &Path, acl: *mut ACL) -> io::Result<()> {
+    let name = wide(path);
+    let status = SetNamedSecurityInfoW(
+        name.as_ptr(),
+        SE_FILE_OBJECT,
+        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        acl,
+        ptr::null(),
+    );
+    if status != ERROR_SUCCESS {
+        return Err(io::Error::from_raw_os_error(status as i32));
     }
     Ok(())
 }
@@ -629,17 +637,7 @@ pub mod testing {
                 AddAccessAllowedAceEx(acl_ptr, ACL_REVISION, 0, mask, world.as_psid()),
                 0
             );
-            let name = wide(path);
-            let status = SetNamedSecurityInfoW(
-                name.as_ptr(),
-                SE_FILE_OBJECT,
-                DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-                ptr::null_mut(),
-                ptr::null_mut(),
-                acl_ptr,
-                ptr::null(),
-            );
-            assert_eq!(status, ERROR_SUCCESS);
+            set_protected_dacl(path, acl_ptr).unwrap();
         }
     }
 }
@@ -665,17 +663,28 @@ mod tests {
         }
     }
 
+    /// A file (in a folder of its own) whose DACL lets Everyone `mask`.
+    fn file_everyone_may(mask: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        fs::write(&path, "x").unwrap();
+        grant_everyone(&path, mask);
+        (tmp, path)
+    }
+
+    /// Why `path` may not hold a key (it must be refused).
+    fn refused_as_key(path: &Path) -> String {
+        refusal(path, None, Privacy::NoOtherAccess)
+            .unwrap()
+            .expect("refused")
+    }
+
     #[test]
     #[ignore = "Wine keeps no DACL set on a file; on Windows run \
                 `cargo test --target x86_64-pc-windows-gnu --lib -- --ignored`"]
     fn a_file_everyone_may_use_is_refused_and_tightened() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("key");
-        fs::write(&path, "x").unwrap();
-        grant_everyone(&path, FILE_ALL_ACCESS);
-        let why = refusal(&path, None, Privacy::NoOtherAccess)
-            .unwrap()
-            .unwrap();
+        let (_tmp, path) = file_everyone_may(FILE_ALL_ACCESS);
+        let why = refused_as_key(&path);
         assert!(why.contains("Everyone") && why.contains("icacls"), "{why}");
         assert!(openness(&path).unwrap().contains("Everyone"));
         assert!(tighten(&path).unwrap());
@@ -686,14 +695,9 @@ mod tests {
     #[ignore = "Wine keeps no DACL set on a file; on Windows run \
                 `cargo test --target x86_64-pc-windows-gnu --lib -- --ignored`"]
     fn a_store_file_everyone_may_read_passes_but_a_key_does_not() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("f");
-        fs::write(&path, "x").unwrap();
-        grant_everyone(&path, FILE_READ_DATA);
+        let (_tmp, path) = file_everyone_may(FILE_READ_DATA);
         assert_eq!(refusal(&path, None, Privacy::NoOtherWriter).unwrap(), None);
-        let why = refusal(&path, None, Privacy::NoOtherAccess)
-            .unwrap()
-            .unwrap();
+        let why = refused_as_key(&path);
         assert!(
             why.contains("Everyone may read") || why.contains("lets Everyone read"),
             "{why}"

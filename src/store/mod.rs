@@ -36,6 +36,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use secrecy::SecretString;
 
+pub use crate::domain::SiteTotals;
 pub use access::{
     key_location, key_record, keychain_answers, open_existing, open_for_harvest, open_if_present,
     store_dir, KeySource,
@@ -51,7 +52,6 @@ pub use key_move::{move_key, KeyMove, KeyMoved};
 pub use key_path::{default_key_path, existing_key_path, legacy_key_path};
 pub use lock::{lock_path, HarvestLock};
 pub use metrics_mark::MetricsFailure;
-pub use queries::SiteTotals;
 pub use safety::Role;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
 pub use team::{PublishedMark, PulledMark};

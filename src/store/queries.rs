@@ -12,7 +12,7 @@ use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
     CancelSignal, Credential, CredentialRow, Fingerprint, OrgId, RunRecord, RunSummary, Site,
-    SiteDetail, SiteRow, Snapshot, SnapshotSite,
+    SiteDetail, SiteRow, SiteTotals, Snapshot, SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.
@@ -89,17 +89,6 @@ pub(crate) fn sites_head(conn: &Connection, limit: usize) -> Result<Vec<SiteRow>
         out.push(site_row_from_row(row)?);
     }
     Ok(out)
-}
-
-/// How many sites there are, by state (one pass, no join).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SiteTotals {
-    pub sites: usize,
-    pub authorised: usize,
-    pub unauthorised: usize,
-    pub unknown: usize,
-    pub stale: usize,
-    pub changed: usize,
 }
 
 /// The totals over every cached site.

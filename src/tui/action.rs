@@ -29,7 +29,7 @@ pub enum UserCommand {
     Filter,
     SortNext,
     SortReverse,
-    ViewNext,
+    StatusFilterNext,
     Reveal,
     Copy,
     Verify,
@@ -38,7 +38,7 @@ pub enum UserCommand {
     /// Full re-harvest (asks to confirm), or show the pane of the running one.
     Harvest,
     History,
-    /// Open the exposure view (live exposures grouped by user).
+    /// Open the exposure screen (live exposures grouped by user).
     Exposure,
     CommandLine,
     Help,
@@ -149,7 +149,7 @@ pub enum Effect {
     SwitchProfile(String),
     LoadExposures,
     LoadSiteExposure(OrgId),
-    /// Verify these credentials (the exposure view's list), with progress.
+    /// Verify these credentials (the exposure screen's list), with progress.
     VerifyListed(Vec<(OrgId, String)>),
     /// A team-mode viewer: pull the published view from the vault.
     Pull,

@@ -1,4 +1,4 @@
-//! Small pure formatters shared by the views: times, durations, optional fields.
+//! Small pure formatters shared by the screens' drawing: times, durations, optional fields.
 
 use std::borrow::Cow;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The help screen's text: every group of bindings from the key table, descriptions
-//! wrapped to the width, keys `--readonly` turns off marked. Pure; `views::help` styles it
+//! wrapped to the width, keys `--readonly` turns off marked. Pure; `draw::help` styles it
 //! and the app scrolls it.
 
 use crate::tui::keys::groups;

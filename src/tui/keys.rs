@@ -19,7 +19,7 @@ pub enum KeyScope {
     /// The harvest pane once the harvest has ended.
     HarvestEnded,
     History,
-    /// The exposure view (`e`): live exposures grouped by user.
+    /// The exposure screen (`e`): live exposures grouped by user.
     Exposure,
     Help,
     /// Typing a filter after `/`.
@@ -158,7 +158,7 @@ pub const BINDINGS: &[Binding] = &[
     b("/", &[Char('/')], X::Sites, UserCommand::Filter, "filter by name, DfE, DENI or organisation id (!text inverts, re:REGEX)", "filter"),
     b("s", &[Char('s')], X::Sites, UserCommand::SortNext, "cycle the sort column", "sort"),
     b("S", &[Char('S')], X::Sites, UserCommand::SortReverse, "reverse the sort", ""),
-    b("a", &[Char('a')], X::Sites, UserCommand::ViewNext, "cycle the view: all / authorised / unauthorised / changed / stale", "view"),
+    b("a", &[Char('a')], X::Sites, UserCommand::StatusFilterNext, "cycle the view: all / authorised / unauthorised / changed / stale", "view"),
     w(b("r", &[Char('r')], X::Site, UserCommand::Reveal, "reveal the selected secret (asks y; hides after 30 s; audited)", "reveal")),
     w(b("c", &[Char('c')], X::Site, UserCommand::Copy, "copy the selected secret (OSC 52; cleared after 30 s; audited)", "copy")),
     w(b("v", &[Char('v')], X::Site, UserCommand::Verify, "verify the site's credentials with a token request", "verify")),

@@ -9,7 +9,7 @@
 //!                 UserCommand (what a key means)
 //!   app/          App state and the pure App::update(Action) -> Vec<Effect> (no I/O; time
 //!                 arrives as Action::Tick, so timeouts are testable)
-//!     sites.rs      rows loaded once + a Vec of indices for sort / status view / filter
+//!     sites.rs      rows loaded once + a Vec of indices for sort / status filter / filter
 //!                   (the filter itself is `crate::filter`, shared with `simsid sites`)
 //!     site.rs       an open site: selection, revealed secret and its deadline, verify
 //!     harvest.rs    harvest progress counters, rate, ETA, outcome
@@ -42,6 +42,7 @@
 //! straight to the terminal as OSC 52 and never enters the state. Nothing here logs.
 pub mod action;
 pub mod app;
+pub mod draw;
 pub mod format;
 pub mod help;
 pub mod keys;
@@ -50,7 +51,6 @@ pub mod pacer;
 pub mod services;
 pub mod strings;
 pub mod theme;
-pub mod views;
 
 mod run;
 mod terminal;

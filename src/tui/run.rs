@@ -23,7 +23,7 @@ use crate::tui::pacer::{tick_period, FramePacer, MIN_FRAME};
 use crate::tui::services::{ConsoleOptions, Services};
 use crate::tui::terminal::{self, Tui};
 use crate::tui::theme::Theme;
-use crate::tui::{osc52, views};
+use crate::tui::{draw, osc52};
 
 /// The most actions one input may lead to (each effect answering with the next).
 const MAX_CHAIN: usize = 64;
@@ -313,7 +313,7 @@ impl Runtime {
         app.update(Action::Resize { width, height });
         // The first frame comes from the local store; what the start asks for (a viewer's
         // pull) runs in the background.
-        tui.terminal.draw(|frame| views::draw(app, frame))?;
+        tui.terminal.draw(|frame| draw::draw(app, frame))?;
         self.dispatch(tui, app, Action::Started)?;
         let mut pacer = FramePacer::new(MIN_FRAME);
         let mut next_tick = Instant::now();
@@ -334,7 +334,7 @@ impl Runtime {
                 return Ok(());
             }
             if pacer.should_draw(now) {
-                tui.terminal.draw(|frame| views::draw(app, frame))?;
+                tui.terminal.draw(|frame| draw::draw(app, frame))?;
                 pacer.drew(now);
             }
             let wake = pacer

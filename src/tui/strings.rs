@@ -117,7 +117,7 @@ pub const DIFF_CRED_ADDED: &str = "credential added";
 pub const DIFF_CRED_REMOVED: &str = "credential removed";
 pub const DIFF_CRED_ROTATED: &str = "credential rotated";
 
-// Exposure view and the site screen's exposure marks.
+// Exposure screen and the site screen's exposure marks.
 pub const COL_USER: &str = "User";
 pub const COL_SCHOOL: &str = "School";
 pub const COL_LAST_EXPOSED: &str = "Last exposed";
@@ -157,7 +157,7 @@ pub const FLASH_VERIFYING: &str = "verifying…";
 pub const FLASH_BUSY_PROFILE: &str = "wait for the harvest to end before switching profile";
 pub const FLASH_SITE_GONE: &str = "that site is no longer in the store";
 
-/// The unauthorised view's time cell: how long a site has waited for approval.
+/// the unauthorised filter's time cell: how long a site has waited for approval.
 pub fn waiting(age: &str) -> String {
     format!("waiting {age}")
 }
@@ -240,12 +240,12 @@ pub fn too_small(min_w: u16, min_h: u16) -> String {
     format!("{TOO_SMALL} (need {min_w}×{min_h})")
 }
 
-/// The exposure view's first line: what is listed.
+/// The exposure screen's first line: what is listed.
 pub fn exposure_summary(credentials: usize, people: usize) -> String {
     format!("{credentials} live exposed credential(s), shown or copied to {people} user(s) · v verifies them")
 }
 
-/// Progress or outcome of `v` on the exposure view.
+/// Progress or outcome of `v` on the exposure screen.
 pub fn exposure_verify(
     done: usize,
     total: usize,

@@ -95,8 +95,8 @@ impl VaultSink {
 /// The custom metadata field naming the run that last wrote a key.
 pub const RUN_FIELD: &str = "simsid_run";
 
-/// This store's view that a sync needs, read before any await.
-struct StoreView {
+/// What a sync needs from this store, read before any await.
+struct StoreState {
     fingerprinter: Fingerprinter,
     marks: VaultMarks,
     ours: HashSet<String>,
@@ -107,22 +107,22 @@ struct StoreView {
 }
 
 impl VaultSink {
-    /// Plans the sync from the store's `view` and the run, then carries the plan out.
+    /// Plans the sync from the store's `state` and the run, then carries the plan out.
     async fn run(
         &mut self,
-        view: StoreView,
+        state: StoreState,
         data: &HarvestData,
         held: &HeldRemovals,
         summary: &mut RunSummary,
         events: &UnboundedSender<HarvestEvent>,
     ) -> OpResult<Synced> {
-        let StoreView {
+        let StoreState {
             fingerprinter,
             marks,
             ours,
             completed,
             sealed,
-        } = view;
+        } = state;
         let plan = plan::plan(data, held, &marks, sealed, summary.scope, self.reconcile);
         let mut executor = Executor {
             writer: Writer {
@@ -163,9 +163,9 @@ impl CommitSink for VaultSink {
         } = run;
         // Taken now so that no reference to the store lives across an await. The run is
         // recorded as a writer of this store before it writes anything (rule 9).
-        let view = (|| {
+        let state = (|| {
             store.record_vault_writer(&summary.run_id.to_string())?;
-            Ok::<_, crate::store::StoreError>(StoreView {
+            Ok::<_, crate::store::StoreError>(StoreState {
                 fingerprinter: store.fingerprinter(),
                 marks: plan::scoped_marks(store.vault_marks()?, data, summary),
                 ours: store.vault_writer_runs()?,
@@ -175,8 +175,8 @@ impl CommitSink for VaultSink {
         })()
         .map_err(|e| OpError::failed(format!("cannot read the store: {e}")));
         async move {
-            let view = view?;
-            let result = self.run(view, data, held, summary, events).await;
+            let state = state?;
+            let result = self.run(state, data, held, summary, events).await;
             // Only a sync that spoke to the vault names its identity: an unchanged
             // re-harvest stays at zero requests.
             if self.reconcile || self.counts.written + self.counts.removed > 0 {

@@ -54,7 +54,7 @@ impl Cursor {
 }
 
 /// The first row to show so that `selected` is visible in `height` rows, moving the
-/// previous offset as little as possible. Pure, so views can use it with their real height.
+/// previous offset as little as possible. Pure, so the drawing code can use it with their real height.
 pub fn window(selected: usize, offset: usize, len: usize, height: usize) -> usize {
     if height == 0 || len == 0 {
         return 0;

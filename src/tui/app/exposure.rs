@@ -1,4 +1,4 @@
-//! The exposure view's state: live exposures grouped by user, the selected row, and the
+//! The exposure screen's state: live exposures grouped by user, the selected row, and the
 //! verify of what is listed (`v`) with its running tally and results.
 
 use crate::domain::CheckOutcome;
@@ -24,24 +24,24 @@ impl ListedVerify {
     }
 }
 
-/// The exposure view.
+/// The exposure screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExposureView {
+pub struct ExposureScreen {
     pub people: Load<Vec<PersonExposures>>,
     pub cursor: Cursor,
     pub verify: Option<ListedVerify>,
 }
 
-impl Default for ExposureView {
+impl Default for ExposureScreen {
     fn default() -> Self {
-        ExposureView::new()
+        ExposureScreen::new()
     }
 }
 
-impl ExposureView {
-    /// A view waiting for its data.
+impl ExposureScreen {
+    /// A screen waiting for its data.
     pub fn new() -> Self {
-        ExposureView {
+        ExposureScreen {
             people: Load::Loading,
             cursor: Cursor::default(),
             verify: None,
@@ -114,13 +114,13 @@ impl super::App {
         result: Result<Vec<crate::exposure::PersonExposures>, String>,
     ) {
         let page = self.page();
-        if let Some(view) = self.exposure_view_mut() {
-            view.people = match result {
+        if let Some(screen) = self.exposure_screen_mut() {
+            screen.people = match result {
                 Ok(people) => Load::Ready(people),
                 Err(e) => Load::Failed(e),
             };
-            let len = view.len();
-            view.cursor.clamp(len, page);
+            let len = screen.len();
+            screen.cursor.clamp(len, page);
         }
     }
 
@@ -143,9 +143,9 @@ impl super::App {
             }
             Err(e) => (Level::Error, strings::failed("verify", e)),
         };
-        if let Some(view) = self.exposure_view_mut() {
-            let total = view.verify.as_ref().map_or(0, |v| v.tally.total);
-            view.verify = Some(ListedVerify {
+        if let Some(screen) = self.exposure_screen_mut() {
+            let total = screen.verify.as_ref().map_or(0, |v| v.tally.total);
+            screen.verify = Some(ListedVerify {
                 tally: match &result {
                     Ok(checks) => crate::domain::Tally::of(checks.len(), checks),
                     Err(_) => crate::domain::Tally {

@@ -1,4 +1,4 @@
-//! The history screen's state and the view of one past run's diff.
+//! The history screen's state and the screen of one past run's diff.
 
 use crate::domain::RunSummary;
 use crate::tui::app::cursor::Cursor;
@@ -8,15 +8,15 @@ use crate::tui::app::Screen;
 
 /// Past runs, newest first, and the selected one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryView {
+pub struct HistoryScreen {
     pub runs: Load<Vec<RunSummary>>,
     pub cursor: Cursor,
 }
 
-impl HistoryView {
-    /// A view waiting for the runs.
+impl HistoryScreen {
+    /// A screen waiting for the runs.
     pub fn new() -> Self {
-        HistoryView {
+        HistoryScreen {
             runs: Load::Loading,
             cursor: Cursor::default(),
         }
@@ -36,15 +36,15 @@ impl HistoryView {
     }
 }
 
-impl Default for HistoryView {
+impl Default for HistoryScreen {
     fn default() -> Self {
-        HistoryView::new()
+        HistoryScreen::new()
     }
 }
 
 /// One run opened from the history: its summary and a selectable list of its changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunView {
+pub struct RunScreen {
     pub run: Box<RunSummary>,
     pub changes: DiffList,
 }
@@ -54,13 +54,13 @@ impl super::App {
     pub(super) fn runs_loaded(&mut self, result: Result<Vec<RunSummary>, String>) {
         let page = self.page();
         for screen in self.stack.iter_mut().rev() {
-            if let Screen::History(view) = screen {
-                view.runs = match result {
+            if let Screen::History(screen) = screen {
+                screen.runs = match result {
                     Ok(runs) => Load::Ready(runs),
                     Err(e) => Load::Failed(e),
                 };
-                let len = view.runs().len();
-                view.cursor.clamp(len, page);
+                let len = screen.runs().len();
+                screen.cursor.clamp(len, page);
                 return;
             }
         }

@@ -5,10 +5,10 @@ use crate::tui::action::{Effect, UserCommand};
 use crate::tui::app::command::{self, LineCommand};
 use crate::tui::app::cursor::Cursor;
 use crate::tui::app::diff::DiffList;
-use crate::tui::app::exposure::{ExposureView, ListedVerify};
+use crate::tui::app::exposure::{ExposureScreen, ListedVerify};
 use crate::tui::app::harvest::{HarvestState, Outcome};
-use crate::tui::app::history::{HistoryView, RunView};
-use crate::tui::app::site::{SiteView, VerifyState};
+use crate::tui::app::history::{HistoryScreen, RunScreen};
+use crate::tui::app::site::{SiteScreen, VerifyState};
 use crate::tui::app::{App, Confirm, Input, InputKind, Screen};
 use crate::tui::strings;
 
@@ -49,13 +49,13 @@ impl App {
                     });
                 }
             }
-            UserCommand::SortNext | UserCommand::SortReverse | UserCommand::ViewNext => {
+            UserCommand::SortNext | UserCommand::SortReverse | UserCommand::StatusFilterNext => {
                 if matches!(self.screen(), Screen::Sites) {
                     let page = self.page();
                     match cmd {
                         UserCommand::SortNext => self.sites.cycle_sort(page),
                         UserCommand::SortReverse => self.sites.reverse_sort(page),
-                        _ => self.sites.cycle_view(page),
+                        _ => self.sites.cycle_status_filter(page),
                     }
                 }
             }
@@ -73,7 +73,7 @@ impl App {
             UserCommand::Exposure => {
                 if !matches!(self.screen(), Screen::Exposure(_)) {
                     self.stack.retain(|s| !matches!(s, Screen::Exposure(_)));
-                    self.stack.push(Screen::Exposure(ExposureView::new()));
+                    self.stack.push(Screen::Exposure(ExposureScreen::new()));
                     fx.push(Effect::LoadExposures);
                 }
             }
@@ -85,7 +85,7 @@ impl App {
             UserCommand::RefreshSite => self.refresh_site(fx),
             UserCommand::History => {
                 if !matches!(self.screen(), Screen::History(_)) {
-                    self.stack.push(Screen::History(HistoryView::new()));
+                    self.stack.push(Screen::History(HistoryScreen::new()));
                     fx.push(Effect::LoadRuns);
                 }
             }
@@ -238,9 +238,9 @@ impl App {
             None | Some(Screen::Sites) => {
                 self.sites.cursor.apply(cmd, len, page);
             }
-            Some(Screen::Site(view)) => {
-                let len = view.credentials().len();
-                view.cursor.apply(cmd, len, page);
+            Some(Screen::Site(screen)) => {
+                let len = screen.credentials().len();
+                screen.cursor.apply(cmd, len, page);
             }
             Some(Screen::Harvest) => {
                 if let Some(Outcome::Finished { changes, .. }) =
@@ -250,17 +250,17 @@ impl App {
                     changes.cursor.apply(cmd, len, page);
                 }
             }
-            Some(Screen::History(view)) => {
-                let len = view.runs().len();
-                view.cursor.apply(cmd, len, page);
+            Some(Screen::History(screen)) => {
+                let len = screen.runs().len();
+                screen.cursor.apply(cmd, len, page);
             }
-            Some(Screen::Run(view)) => {
-                let len = view.changes.items.len();
-                view.changes.cursor.apply(cmd, len, page);
+            Some(Screen::Run(screen)) => {
+                let len = screen.changes.items.len();
+                screen.changes.cursor.apply(cmd, len, page);
             }
-            Some(Screen::Exposure(view)) => {
-                let len = view.len();
-                view.cursor.apply(cmd, len, page);
+            Some(Screen::Exposure(screen)) => {
+                let len = screen.len();
+                screen.cursor.apply(cmd, len, page);
             }
             Some(Screen::Help(cursor)) => {
                 cursor.apply(cmd, help_positions, page);
@@ -277,13 +277,13 @@ impl App {
                 }
                 _ => None,
             },
-            Screen::Run(view) => view.changes.selected().map(|i| i.org.clone()),
-            Screen::Exposure(view) => view.selected().map(|x| x.organisation_id.clone()),
-            Screen::History(view) => {
-                if let Some(run) = view.selected() {
+            Screen::Run(screen) => screen.changes.selected().map(|i| i.org.clone()),
+            Screen::Exposure(screen) => screen.selected().map(|x| x.organisation_id.clone()),
+            Screen::History(screen) => {
+                if let Some(run) = screen.selected() {
                     let changes = DiffList::new(&run.diff);
                     let run = Box::new(run.clone());
-                    self.stack.push(Screen::Run(RunView { run, changes }));
+                    self.stack.push(Screen::Run(RunScreen { run, changes }));
                 }
                 None
             }
@@ -310,7 +310,7 @@ impl App {
             self.stack.pop();
         }
         self.stack
-            .push(Screen::Site(Box::new(SiteView::new(org.clone(), name))));
+            .push(Screen::Site(Box::new(SiteScreen::new(org.clone(), name))));
         fx.push(Effect::LoadSite(org));
     }
 
@@ -335,21 +335,21 @@ impl App {
     }
 
     fn site_action(&mut self, cmd: UserCommand, fx: &mut Vec<Effect>) {
-        let Some(Screen::Site(view)) = self.stack.last_mut() else {
+        let Some(Screen::Site(screen)) = self.stack.last_mut() else {
             return;
         };
-        let org = view.org.clone();
+        let org = screen.org.clone();
         if cmd == UserCommand::Verify {
-            if view.credentials().is_empty() {
+            if screen.credentials().is_empty() {
                 self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
                 return;
             }
-            view.verify = Some(VerifyState::Pending);
+            screen.verify = Some(VerifyState::Pending);
             fx.push(Effect::Verify(org));
             self.info(strings::FLASH_VERIFYING.to_string());
             return;
         }
-        let Some(client_id) = view.selected_credential().map(|c| c.client_id.clone()) else {
+        let Some(client_id) = screen.selected_credential().map(|c| c.client_id.clone()) else {
             self.warn(strings::FLASH_NO_CREDENTIAL.to_string());
             return;
         };
@@ -363,11 +363,11 @@ impl App {
             self.reading += 1;
             return;
         }
-        if view.revealed_for(&client_id).is_some() {
-            view.mask();
+        if screen.revealed_for(&client_id).is_some() {
+            screen.mask();
             return;
         }
-        let site = view.name.clone();
+        let site = screen.name.clone();
         self.confirm = Some(Confirm::Reveal {
             org,
             client_id,
@@ -375,21 +375,21 @@ impl App {
         });
     }
 
-    /// `v` on the exposure view: verifies every listed credential once.
+    /// `v` on the exposure screen: verifies every listed credential once.
     fn verify_listed(&mut self, fx: &mut Vec<Effect>) {
-        let Some(Screen::Exposure(view)) = self.stack.last_mut() else {
+        let Some(Screen::Exposure(screen)) = self.stack.last_mut() else {
             return;
         };
-        if view.verify.as_ref().is_some_and(ListedVerify::running) {
+        if screen.verify.as_ref().is_some_and(ListedVerify::running) {
             self.warn(strings::FLASH_VERIFY_RUNNING.to_string());
             return;
         }
-        let list = view.credentials();
+        let list = screen.credentials();
         if list.is_empty() {
             self.warn(strings::FLASH_NOTHING_TO_VERIFY.to_string());
             return;
         }
-        view.verify = Some(ListedVerify {
+        screen.verify = Some(ListedVerify {
             tally: crate::domain::Tally {
                 total: list.len(),
                 ..Default::default()
@@ -403,10 +403,10 @@ impl App {
     /// `u` on a site's screen: that school refreshed in the harvest pane (one harvest at a
     /// time: a running one is shown instead).
     fn refresh_site(&mut self, fx: &mut Vec<Effect>) {
-        let Some(Screen::Site(view)) = self.stack.last() else {
+        let Some(Screen::Site(screen)) = self.stack.last() else {
             return;
         };
-        let org = view.org.clone();
+        let org = screen.org.clone();
         if self.harvest_running() {
             self.harvest_key();
             return;

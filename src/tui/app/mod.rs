@@ -30,11 +30,11 @@ use crate::tui::theme::Theme;
 
 use self::cursor::Cursor;
 
-use self::exposure::ExposureView;
+use self::exposure::ExposureScreen;
 use self::flash::{Flash, Level};
 use self::harvest::HarvestState;
-use self::history::{HistoryView, RunView};
-use self::site::SiteView;
+use self::history::{HistoryScreen, RunScreen};
+use self::site::SiteScreen;
 use self::sites::SiteList;
 
 /// How long a revealed secret stays on screen.
@@ -42,19 +42,19 @@ pub const REVEAL_FOR: Duration = Duration::from_secs(30);
 /// How long a copied secret stays on the clipboard.
 pub const CLIPBOARD_FOR: Duration = Duration::from_secs(30);
 /// Before the first frame: rows of the terminal that are not list rows (title, header,
-/// status, footer). Once a view has drawn, the height it drew is used instead.
+/// status, footer). Once a screen has drawn, the height it drew is used instead.
 const CHROME_ROWS_ESTIMATE: u16 = 9;
 
 /// A screen of the console; they stack (`Esc` goes back).
 #[derive(Debug)]
 pub enum Screen {
     Sites,
-    Site(Box<SiteView>),
+    Site(Box<SiteScreen>),
     Harvest,
-    History(HistoryView),
-    Run(RunView),
+    History(HistoryScreen),
+    Run(RunScreen),
     /// Live exposures grouped by user (`e`).
-    Exposure(ExposureView),
+    Exposure(ExposureScreen),
     /// The help screen and its scroll position.
     Help(Cursor),
 }
@@ -168,13 +168,13 @@ impl App {
     /// before it arrives are applied to it once it has.
     pub fn with_head(
         head: Overview,
-        totals: crate::store::SiteTotals,
+        totals: crate::domain::SiteTotals,
         options: ConsoleOptions,
         theme: Theme,
         now: Instant,
     ) -> Self {
         let mut app = App::new(head, options, theme, now);
-        app.sites.set_partial(totals.into());
+        app.sites.set_partial(totals);
         app
     }
 
@@ -188,7 +188,7 @@ impl App {
         let mut below = self.stack.iter().rev();
         match below.next() {
             Some(Screen::Harvest) => match below.next() {
-                Some(Screen::Site(view)) => Some(&view.org),
+                Some(Screen::Site(screen)) => Some(&screen.org),
                 _ => None,
             },
             _ => None,
@@ -250,7 +250,7 @@ impl App {
     }
 
     /// The open site, if a site screen is shown.
-    pub fn site_view(&self) -> Option<&SiteView> {
+    pub fn site_screen(&self) -> Option<&SiteScreen> {
         match self.screen() {
             Screen::Site(v) => Some(v),
             _ => None,
@@ -317,7 +317,7 @@ impl App {
             Action::SiteLoaded { org, result } => {
                 let found = matches!(result, Ok(Some(_)));
                 self.site_loaded(&org, result);
-                if found && self.site_view_mut(&org).is_some() {
+                if found && self.site_screen_mut(&org).is_some() {
                     fx.push(Effect::LoadSiteExposure(org));
                 }
             }
@@ -330,7 +330,7 @@ impl App {
                 self.reading = self.reading.saturating_sub(1);
                 match &result {
                     // The site's "exposed" line shows this reveal at once.
-                    Ok(_) if self.site_view_mut(&org).is_some() => {
+                    Ok(_) if self.site_screen_mut(&org).is_some() => {
                         fx.push(Effect::LoadSiteExposure(org.clone()))
                     }
                     Ok(_) => {}
@@ -348,7 +348,7 @@ impl App {
                     Ok(()) => {
                         self.clipboard_clear_at = Some(self.now + CLIPBOARD_FOR);
                         self.info(strings::copied(&client_id, CLIPBOARD_FOR.as_secs()));
-                        if self.site_view_mut(&org).is_some() {
+                        if self.site_screen_mut(&org).is_some() {
                             fx.push(Effect::LoadSiteExposure(org));
                         }
                     }
@@ -384,14 +384,14 @@ impl App {
             Action::ExposuresLoaded(result) => self.exposures_loaded(result),
             Action::SiteExposureLoaded { org, result } => match result {
                 Ok(list) => {
-                    if let Some(view) = self.site_view_mut(&org) {
-                        view.exposures = list;
+                    if let Some(screen) = self.site_screen_mut(&org) {
+                        screen.exposures = list;
                     }
                 }
                 Err(e) => self.error(strings::failed("exposure", &e)),
             },
             Action::ListedVerifyProgress(tally) => {
-                if let Some(v) = self.exposure_view_mut().and_then(|v| v.verify.as_mut()) {
+                if let Some(v) = self.exposure_screen_mut().and_then(|v| v.verify.as_mut()) {
                     if v.running() {
                         v.tally = tally;
                     }
@@ -452,7 +452,7 @@ impl App {
             .and_then(|(screen, rows)| (screen == here).then_some(rows))
     }
 
-    /// Called by a view with the rows its list (or text) drew this frame.
+    /// Called by a screen's drawing with the rows its list (or text) drew this frame.
     pub(crate) fn drew_rows(&self, rows: usize) {
         self.drawn_rows
             .set(Some((std::mem::discriminant(self.screen()), rows)));
@@ -464,9 +464,9 @@ impl App {
             self.flash = None;
         }
         for screen in &mut self.stack {
-            if let Screen::Site(view) = screen {
-                if view.revealed.as_ref().is_some_and(|r| now >= r.until) {
-                    view.mask();
+            if let Screen::Site(screen) = screen {
+                if screen.revealed.as_ref().is_some_and(|r| now >= r.until) {
+                    screen.mask();
                 }
             }
         }
@@ -481,9 +481,9 @@ impl App {
     fn mask_covered_sites(&mut self) {
         let top = self.stack.len().saturating_sub(1);
         for (i, screen) in self.stack.iter_mut().enumerate() {
-            if let Screen::Site(view) = screen {
+            if let Screen::Site(screen) = screen {
                 if i != top {
-                    view.mask();
+                    screen.mask();
                 }
             }
         }
@@ -503,14 +503,14 @@ impl App {
         self.sites.replace_rows(overview.sites, page);
     }
 
-    pub(crate) fn exposure_view_mut(&mut self) -> Option<&mut ExposureView> {
+    pub(crate) fn exposure_screen_mut(&mut self) -> Option<&mut ExposureScreen> {
         self.stack.iter_mut().rev().find_map(|s| match s {
             Screen::Exposure(v) => Some(v),
             _ => None,
         })
     }
 
-    pub(crate) fn site_view_mut(&mut self, org: &OrgId) -> Option<&mut SiteView> {
+    pub(crate) fn site_screen_mut(&mut self, org: &OrgId) -> Option<&mut SiteScreen> {
         self.stack.iter_mut().rev().find_map(|s| match s {
             Screen::Site(v) if &v.org == org => Some(v.as_mut()),
             _ => None,

@@ -1,5 +1,5 @@
 //! The state of one open site: its details, the selected credential, a revealed secret
-//! (with its deadline) and verify results. Dropping the view drops the secret.
+//! (with its deadline) and verify results. Dropping the screen drops the secret.
 
 use std::time::Instant;
 
@@ -40,7 +40,7 @@ pub enum VerifyState {
 
 /// One open site.
 #[derive(Debug)]
-pub struct SiteView {
+pub struct SiteScreen {
     pub org: OrgId,
     /// The name from the list, shown while the details load.
     pub name: String,
@@ -52,10 +52,10 @@ pub struct SiteView {
     pub exposures: Vec<Exposure>,
 }
 
-impl SiteView {
-    /// A view waiting for its details.
+impl SiteScreen {
+    /// A screen waiting for its details.
     pub fn new(org: OrgId, name: String) -> Self {
-        SiteView {
+        SiteScreen {
             org,
             name,
             detail: Load::Loading,
@@ -114,14 +114,14 @@ impl super::App {
         result: Result<Option<crate::domain::SiteDetail>, String>,
     ) {
         let page = self.page();
-        if let Some(view) = self.site_view_mut(org) {
-            view.detail = match result {
+        if let Some(screen) = self.site_screen_mut(org) {
+            screen.detail = match result {
                 Ok(Some(detail)) => Load::Ready(detail),
                 Ok(None) => Load::Missing,
                 Err(e) => Load::Failed(e),
             };
-            let len = view.credentials().len();
-            view.cursor.clamp(len, page);
+            let len = screen.credentials().len();
+            screen.cursor.clamp(len, page);
         }
     }
 
@@ -136,11 +136,14 @@ impl super::App {
             Ok(secret) => {
                 // Only shown if the user is still looking at that site (otherwise dropped).
                 let shown = match self.stack.last_mut() {
-                    Some(Screen::Site(view))
-                        if &view.org == org
-                            && view.credentials().iter().any(|c| c.client_id == client_id) =>
+                    Some(Screen::Site(screen))
+                        if &screen.org == org
+                            && screen
+                                .credentials()
+                                .iter()
+                                .any(|c| c.client_id == client_id) =>
                     {
-                        view.revealed = Some(Revealed {
+                        screen.revealed = Some(Revealed {
                             client_id: client_id.clone(),
                             secret,
                             until,
@@ -177,8 +180,8 @@ impl super::App {
             }
             Err(e) => (Level::Error, strings::failed("verify", e)),
         };
-        if let Some(view) = self.site_view_mut(org) {
-            view.verify = Some(match result {
+        if let Some(screen) = self.site_screen_mut(org) {
+            screen.verify = Some(match result {
                 Ok(results) => VerifyState::Done(results),
                 Err(e) => VerifyState::Failed(e),
             });

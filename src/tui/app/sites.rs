@@ -1,10 +1,10 @@
 //! The sites list: rows loaded once, and a vector of row indices that sorting, the status
-//! view and the filter reorder and narrow. Views build widgets only for the visible window.
+//! filter and the text filter reorder and narrow. The drawing builds widgets only for the visible window.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::domain::{ChangeBadge, OrgId, SiteRow};
+use crate::domain::{ChangeBadge, OrgId, SiteRow, SiteTotals};
 use crate::filter::Filter;
 use crate::tui::app::cursor::Cursor;
 use crate::tui::strings;
@@ -57,31 +57,7 @@ impl SortColumn {
     }
 }
 
-pub use crate::filter::StatusView;
-
-impl From<crate::store::SiteTotals> for Counts {
-    fn from(t: crate::store::SiteTotals) -> Self {
-        Counts {
-            sites: t.sites,
-            authorised: t.authorised,
-            unauthorised: t.unauthorised,
-            unknown: t.unknown,
-            stale: t.stale,
-            changed: t.changed,
-        }
-    }
-}
-
-/// The header's counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub sites: usize,
-    pub authorised: usize,
-    pub unauthorised: usize,
-    pub unknown: usize,
-    pub stale: usize,
-    pub changed: usize,
-}
+pub use crate::filter::StatusFilter;
 
 /// The characters of the " (stale)" mark after a stale site's name.
 const STALE_MARK: usize = 8;
@@ -101,18 +77,18 @@ pub struct SiteList {
     visible: Vec<usize>,
     sort: SortColumn,
     reverse: bool,
-    view: StatusView,
+    status_filter: StatusFilter,
     filter_text: String,
     filter: Filter,
     filter_error: Option<String>,
-    counts: Counts,
+    counts: SiteTotals,
     /// The longest name (with its "(stale)" mark), in characters: the room a name asks.
     longest_name: usize,
     /// Whether any row has a DfE code, a DENI number (an empty column is left out).
     any_dfe: bool,
     any_deni: bool,
     /// While only the first screen of rows is loaded: the totals over every site.
-    partial: Option<Counts>,
+    partial: Option<SiteTotals>,
     /// The selection in the visible rows.
     pub cursor: Cursor,
 }
@@ -125,7 +101,7 @@ impl SiteList {
         list
     }
 
-    /// Replaces the rows (after a harvest or a profile switch), keeping sort, view, filter
+    /// Replaces the rows (after a harvest or a profile switch), keeping sort, status filter, filter
     /// and, when it still exists, the selected site.
     pub fn replace_rows(&mut self, rows: Vec<SiteRow>, page: usize) {
         let keep = self.selected_row().map(|r| r.site.org_id.clone());
@@ -135,7 +111,7 @@ impl SiteList {
 
     /// Only the first screen of rows is loaded; `totals` are over every site (until the
     /// whole list replaces them).
-    pub fn set_partial(&mut self, totals: Counts) {
+    pub fn set_partial(&mut self, totals: SiteTotals) {
         self.partial = Some(totals);
     }
 
@@ -171,20 +147,7 @@ impl SiteList {
             .enumerate()
             .map(|(i, r)| (r.site.org_id.clone(), i))
             .collect();
-        let mut counts = Counts {
-            sites: rows.len(),
-            ..Counts::default()
-        };
-        for r in &rows {
-            match r.site.authorised {
-                Some(true) => counts.authorised += 1,
-                Some(false) => counts.unauthorised += 1,
-                None => counts.unknown += 1,
-            }
-            counts.stale += usize::from(r.stale);
-            counts.changed += usize::from(r.badge.is_some());
-        }
-        self.counts = counts;
+        self.counts = SiteTotals::of(&rows);
         self.longest_name = rows
             .iter()
             .map(|r| r.site.name.chars().count() + if r.stale { STALE_MARK } else { 0 })
@@ -230,7 +193,7 @@ impl SiteList {
     }
 
     /// The header's counts (over all rows).
-    pub fn counts(&self) -> Counts {
+    pub fn counts(&self) -> SiteTotals {
         self.partial.unwrap_or(self.counts)
     }
 
@@ -238,8 +201,8 @@ impl SiteList {
         (self.sort, self.reverse)
     }
 
-    pub fn view(&self) -> StatusView {
-        self.view
+    pub fn status_filter(&self) -> StatusFilter {
+        self.status_filter
     }
 
     pub fn filter_text(&self) -> &str {
@@ -306,9 +269,9 @@ impl SiteList {
         self.resort(page);
     }
 
-    /// Shows the next status view.
-    pub fn cycle_view(&mut self, page: usize) {
-        self.view = self.view.next();
+    /// Shows the next status filter.
+    pub fn cycle_status_filter(&mut self, page: usize) {
+        self.status_filter = self.status_filter.next();
         let keep = self.selected_index();
         self.refilter();
         self.restore_selection(keep, page);
@@ -366,9 +329,10 @@ impl SiteList {
         self.sorted = order;
     }
 
-    /// The rows of `candidates` (in their order) the status view and the filter keep.
+    /// The rows of `candidates` (in their order) the status filter and the filter keep.
     fn matching(&self, candidates: Vec<usize>) -> Vec<usize> {
-        let (rows, lower, filter, view) = (&self.rows, &self.lower, &self.filter, self.view);
+        let (rows, lower, filter, status) =
+            (&self.rows, &self.lower, &self.filter, self.status_filter);
         match filter {
             // One searcher for the whole list, not one per field.
             Filter::Plain { needle, invert } => {
@@ -377,7 +341,7 @@ impl SiteList {
                     .into_iter()
                     .filter(|&i| {
                         let hit = lower[i].iter().any(|f| finder.find(f.as_bytes()).is_some());
-                        view.includes(&rows[i]) && hit != *invert
+                        status.includes(&rows[i]) && hit != *invert
                     })
                     .collect()
             }
@@ -385,18 +349,18 @@ impl SiteList {
                 .into_iter()
                 .filter(|&i| {
                     let row = &rows[i];
-                    view.includes(row) && filter.matches_fields(&fields(row), &lower[i])
+                    status.includes(row) && filter.matches_fields(&fields(row), &lower[i])
                 })
                 .collect(),
         }
     }
 
     fn refilter(&mut self) {
-        let view = self.view;
+        let status = self.status_filter;
         let rows = &self.rows;
         self.visible = self.matching(self.sorted.clone());
         // The onboarding queue: the site waiting longest first (the column sort breaks ties).
-        if view == StatusView::Unauthorised {
+        if status == StatusFilter::Unauthorised {
             self.visible.sort_by_key(|&i| {
                 let since = rows[i].waiting_since;
                 (since.is_none(), since)

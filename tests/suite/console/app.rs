@@ -259,7 +259,7 @@ fn a_cycles_status_views() {
     let mut got = Vec::new();
     for _ in 0..5 {
         ch(&mut app, 'a');
-        got.push((app.sites().view().label(), names(&app)));
+        got.push((app.sites().status_filter().label(), names(&app)));
     }
     assert_eq!(got[0].0, "authorised");
     assert_eq!(got[0].1.len(), 4);
@@ -359,11 +359,11 @@ fn navigation_on_an_empty_list_is_harmless() {
 fn enter_opens_the_site_and_esc_goes_back() {
     let mut app = app();
     open_st_marys(&mut app);
-    let view = app.site_view().unwrap();
+    let view = app.site_screen().unwrap();
     assert_eq!(view.credentials().len(), 2);
     ch(&mut app, 'j');
     assert_eq!(
-        app.site_view()
+        app.site_screen()
             .unwrap()
             .selected_credential()
             .unwrap()
@@ -371,7 +371,7 @@ fn enter_opens_the_site_and_esc_goes_back() {
         BACKUP_CLIENT
     );
     ch(&mut app, 'j');
-    assert_eq!(app.site_view().unwrap().cursor.selected(), 1, "bounded");
+    assert_eq!(app.site_screen().unwrap().cursor.selected(), 1, "bounded");
     key(&mut app, KeyCode::Esc);
     assert!(matches!(app.screen(), Screen::Sites));
     assert_eq!(
@@ -443,7 +443,7 @@ fn reveal_any_other_key_cancels() {
         let fx = key(&mut app, code);
         assert!(fx.is_empty(), "{code:?}");
         assert!(app.confirm().is_none());
-        assert!(app.site_view().unwrap().revealed.is_none());
+        assert!(app.site_screen().unwrap().revealed.is_none());
         assert!(
             matches!(app.screen(), Screen::Site(_)),
             "{code:?} only closes the dialog"
@@ -457,15 +457,19 @@ fn revealed_secret_hides_after_30_seconds() {
     app.update(Action::Tick(t0() + secs(100)));
     open_st_marys(&mut app);
     reveal_main(&mut app);
-    assert!(app.site_view().unwrap().revealed_for(MAIN_CLIENT).is_some());
+    assert!(app
+        .site_screen()
+        .unwrap()
+        .revealed_for(MAIN_CLIENT)
+        .is_some());
     app.update(Action::Tick(t0() + secs(129)));
     assert!(
-        app.site_view().unwrap().revealed.is_some(),
+        app.site_screen().unwrap().revealed.is_some(),
         "still shown at 29 s"
     );
     app.update(Action::Tick(t0() + secs(130)));
     assert!(
-        app.site_view().unwrap().revealed.is_none(),
+        app.site_screen().unwrap().revealed.is_none(),
         "hidden at 30 s"
     );
 }
@@ -481,12 +485,12 @@ fn leaving_the_site_screen_masks() {
         org: org(ST_MARYS),
         result: Ok(Some(st_marys_detail())),
     });
-    assert!(app.site_view().unwrap().revealed.is_none());
+    assert!(app.site_screen().unwrap().revealed.is_none());
     // Covering the site with another screen masks too.
     reveal_main(&mut app);
     ch(&mut app, '?');
     ch(&mut app, '?');
-    assert!(app.site_view().unwrap().revealed.is_none());
+    assert!(app.site_screen().unwrap().revealed.is_none());
 }
 
 #[test]
@@ -512,7 +516,7 @@ fn r_on_a_revealed_secret_hides_it() {
     reveal_main(&mut app);
     assert!(ch(&mut app, 'r').is_empty());
     assert!(app.confirm().is_none());
-    assert!(app.site_view().unwrap().revealed.is_none());
+    assert!(app.site_screen().unwrap().revealed.is_none());
 }
 
 #[test]
@@ -520,7 +524,7 @@ fn app_debug_never_shows_a_revealed_secret() {
     let mut app = app();
     open_st_marys(&mut app);
     reveal_main(&mut app);
-    assert!(app.site_view().unwrap().revealed.is_some());
+    assert!(app.site_screen().unwrap().revealed.is_some());
     assert!(!format!("{app:?}").contains(SECRET));
 }
 
@@ -574,7 +578,10 @@ fn verify_shows_results_per_credential() {
     let mut app = app();
     open_st_marys(&mut app);
     assert_eq!(ch(&mut app, 'v'), vec![Effect::Verify(org(ST_MARYS))]);
-    assert_eq!(app.site_view().unwrap().verify_for(MAIN_CLIENT), Some(None));
+    assert_eq!(
+        app.site_screen().unwrap().verify_for(MAIN_CLIENT),
+        Some(None)
+    );
     app.update(Action::Verified {
         org: org(ST_MARYS),
         result: Ok(vec![
@@ -592,7 +599,7 @@ fn verify_shows_results_per_credential() {
             },
         ]),
     });
-    let view = app.site_view().unwrap();
+    let view = app.site_screen().unwrap();
     assert!(view.verify_for(MAIN_CLIENT).unwrap().unwrap().ok);
     assert!(!view.verify_for(BACKUP_CLIENT).unwrap().unwrap().ok);
     assert_eq!(
@@ -604,7 +611,7 @@ fn verify_shows_results_per_credential() {
     assert!(text.contains("refused: invalid_client"), "{text}");
 }
 
-/// Issue 23 item 7: a credential the STS could not be asked about (the vault refused us,
+/// A credential the STS could not be asked about (the vault refused us,
 /// the network, the configuration) is an error, never counted as refused.
 #[test]
 fn verify_summary_separates_ok_refused_and_error() {
@@ -655,7 +662,7 @@ fn readonly_blocks_reveal_copy_verify_and_harvest() {
     typed(&mut app, "harvest");
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(app.confirm().is_none());
-    assert!(app.site_view().unwrap().verify.is_none());
+    assert!(app.site_screen().unwrap().verify.is_none());
 }
 
 // ---------- harvest ----------
@@ -1032,7 +1039,7 @@ fn key_table_covers_every_key_of_cli_md_and_help_lists_them() {
         ("R", UserCommand::Harvest),
         ("s", UserCommand::SortNext),
         ("S", UserCommand::SortReverse),
-        ("a", UserCommand::ViewNext),
+        ("a", UserCommand::StatusFilterNext),
         ("/", UserCommand::Filter),
         ("q", UserCommand::Quit),
         ("x", UserCommand::CancelHarvest),
@@ -1161,7 +1168,7 @@ fn a_readonly_viewer_still_pulls_and_a_harvesting_profile_does_not_pull_at_start
     assert_eq!(local.confirm(), Some(&Confirm::Harvest));
 }
 
-/// Issue 23 item 6: the footer says `R pull`; once the vault said this identity may not
+/// The footer says `R pull`; once the vault said this identity may not
 /// read secrets, reveal, copy and verify are no longer offered, and pressing them says why
 /// (nothing is asked of the vault).
 #[test]
@@ -1224,7 +1231,7 @@ fn a_viewer_learns_from_a_refused_reveal() {
     assert!(ch(&mut app, 'c').is_empty());
 }
 
-/// Issue 23 item 9: inside tmux that passes no clipboard write on, `c` reads nothing and
+/// Inside tmux that passes no clipboard write on, `c` reads nothing and
 /// says which tmux setting is needed; with a route, it copies and the site's exposure
 /// line is reloaded at once.
 #[test]
@@ -1254,7 +1261,7 @@ fn copy_inside_tmux_without_the_setting_says_so_and_reads_nothing() {
     );
 }
 
-/// Issue 23 item 2: the first frame is drawn from the first screen of sites and the totals;
+/// The first frame is drawn from the first screen of sites and the totals;
 /// the whole list is asked for at start, and keys pressed before it arrives are applied to
 /// it, in order, once it has.
 #[test]

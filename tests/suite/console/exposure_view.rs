@@ -56,7 +56,7 @@ fn rows_are_grouped_by_user_and_enter_opens_the_site() {
         org: org(ST_MARYS),
         result: Ok(st_marys_exposures()),
     });
-    let view = app.site_view().unwrap();
+    let view = app.site_screen().unwrap();
     assert!(view.exposure_of(MAIN_CLIENT).unwrap().live);
     assert!(view.exposure_of(BACKUP_CLIENT).unwrap().rotated_since());
     // Esc goes back to the exposure view.
@@ -79,7 +79,7 @@ fn v_verifies_each_listed_credential_once_with_progress() {
     assert!(ch(&mut app, 'v').is_empty(), "one verify at a time");
     let checks = listed_checks(&want);
     app.update(Action::ListedVerifyProgress(
-        simsid::ops::verify_many::Tally::of(2, &checks[..1]),
+        simsid::ops::verify::Tally::of(2, &checks[..1]),
     ));
     assert!(screen_text(&app, 80, 24).contains("verifying 1/2"));
     app.update(Action::ListedVerified(Ok(checks)));

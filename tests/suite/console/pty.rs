@@ -75,8 +75,8 @@ impl Services for PanickingServices {
     fn verify_listed(
         &self,
         list: Vec<(OrgId, String)>,
-        progress: UnboundedSender<simsid::ops::verify_many::Tally>,
-    ) -> BoxFuture<'static, anyhow::Result<Vec<simsid::ops::verify_many::CredentialCheck>>> {
+        progress: UnboundedSender<simsid::ops::verify::Tally>,
+    ) -> BoxFuture<'static, anyhow::Result<Vec<simsid::ops::verify::CredentialCheck>>> {
         self.0.verify_listed(list, progress)
     }
 }

@@ -299,7 +299,7 @@ fn exposure_view_verifying_and_verified() {
     };
     let checks = listed_checks(&list);
     app.update(Action::ListedVerifyProgress(
-        simsid::ops::verify_many::Tally::of(list.len(), &checks[..1]),
+        simsid::ops::verify::Tally::of(list.len(), &checks[..1]),
     ));
     assert_snapshot!("exposure_verifying", render(&app, 80, 24).backend());
     app.update(Action::ListedVerified(Ok(checks)));

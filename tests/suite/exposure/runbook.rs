@@ -16,8 +16,10 @@ use common::*;
 use serde_json::Value;
 use simsid::config::{self, Dirs, Flags};
 use simsid::domain::AuditAction;
-use simsid::ops::secrets::{self};
-use simsid::ops::Context;
+use simsid::domain::OrgId;
+use simsid::ops::{Context, OpResult, ReadRequest};
+use simsid::store::Store;
+use std::sync::Mutex;
 
 /// The context of the binary's settings, acting as `user`.
 fn context_as(env: &BTreeMap<String, String>, dir: &Path, user: &str) -> Context {
@@ -27,9 +29,23 @@ fn context_as(env: &BTreeMap<String, String>, dir: &Path, user: &str) -> Context
         state_dir: dir.join("state"),
     };
     let settings = config::resolve(&Flags::default(), env, &dirs).unwrap();
-    let mut ctx = Context::new(settings);
-    ctx.user = user.to_string();
-    ctx
+    Context::acting_as(settings, user.to_string())
+}
+
+/// A reveal or copy through the profile's keeper, as the console makes one.
+async fn read(
+    ctx: &Context,
+    store: &Mutex<Store>,
+    action: AuditAction,
+    org: &OrgId,
+    client_id: &str,
+) -> OpResult<()> {
+    let request = ReadRequest {
+        action,
+        org,
+        client_id,
+    };
+    ctx.keeper().read(store, request).await.map(drop)
 }
 
 fn results_by_client(v: &Value) -> BTreeMap<String, Value> {
@@ -53,13 +69,21 @@ async fn after_a_suspected_compromise_runbook() {
     let creds = credentials(&sim, 3);
     let (a, b, c) = (&creds[0], &creds[1], &creds[2]);
     {
-        let mut store = ts.open();
+        let store = Mutex::new(ts.open());
         let alice = context_as(&env, ts.dir.path(), "alice");
         let bob = context_as(&env, ts.dir.path(), "bob");
-        secrets::unseal_audited(&mut store, &alice, AuditAction::Reveal, &a.0, &a.1).unwrap();
-        secrets::unseal_audited(&mut store, &alice, AuditAction::Copy, &b.0, &b.1).unwrap();
-        secrets::unseal_audited(&mut store, &alice, AuditAction::Reveal, &b.0, &b.1).unwrap();
-        secrets::unseal_audited(&mut store, &bob, AuditAction::Reveal, &c.0, &c.1).unwrap();
+        read(&alice, &store, AuditAction::Reveal, &a.0, &a.1)
+            .await
+            .unwrap();
+        read(&alice, &store, AuditAction::Copy, &b.0, &b.1)
+            .await
+            .unwrap();
+        read(&alice, &store, AuditAction::Reveal, &b.0, &b.1)
+            .await
+            .unwrap();
+        read(&bob, &store, AuditAction::Reveal, &c.0, &c.1)
+            .await
+            .unwrap();
     }
 
     // 1. Alice leaves: what did she see that is still live? And the list for the vendor.
@@ -255,10 +279,10 @@ async fn nothing_is_revealed_when_the_audit_record_cannot_be_written() {
     .unwrap();
     drop(conn);
     // The library: no secret comes back.
-    let mut store = ts.open();
+    let store = Mutex::new(ts.open());
     let ctx = context_as(&env, ts.dir.path(), "alice");
     for action in [AuditAction::Reveal, AuditAction::Copy] {
-        let r = secrets::unseal_audited(&mut store, &ctx, action, &org, &client);
+        let r = read(&ctx, &store, action, &org, &client).await;
         assert!(r.is_err(), "{action:?} without its audit record");
     }
     drop(store);

@@ -19,10 +19,10 @@ use simsid::domain::{
 use simsid::exposure::{Exposure, PersonExposures};
 use simsid::harvest::{HarvestEnd, HarvestEvent};
 use simsid::ops::secrets::CheckOutcome;
-use simsid::ops::verify_many::{CredentialCheck, Tally};
+use simsid::ops::verify::{CredentialCheck, Tally};
 use simsid::tui::theme::Theme;
 use simsid::tui::{
-    views, Action, App, Capabilities, ConsoleOptions, Effect, Overview, Services, UserCommand,
+    draw, Action, App, Capabilities, ConsoleOptions, Effect, Overview, Services, UserCommand,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -358,7 +358,7 @@ pub fn reveal_main(app: &mut App) {
 /// Draws the app into a test terminal of the given size.
 pub fn render(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| views::draw(app, f)).unwrap();
+    terminal.draw(|f| draw::draw(app, f)).unwrap();
     terminal
 }
 

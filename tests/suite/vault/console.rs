@@ -26,11 +26,11 @@ use secrecy::ExposeSecret;
 use simsid::cli::console::ConsoleServices;
 use simsid::config::{Dirs, Flags};
 use simsid::domain::{AuditAction, OrgId};
-use simsid::ops::verify_many::CredentialCheck;
+use simsid::ops::verify::CredentialCheck;
 use simsid::ops::Context;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
-use simsid::tui::{osc52, strings, views, Action, App, ConsoleOptions, Effect, Services};
+use simsid::tui::{draw, osc52, strings, Action, App, ConsoleOptions, Effect, Services};
 use simsid_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
@@ -217,7 +217,7 @@ impl Console {
     /// The screen as text.
     fn screen(&self) -> String {
         let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        terminal.draw(|f| views::draw(&self.app, f)).unwrap();
+        terminal.draw(|f| draw::draw(&self.app, f)).unwrap();
         let buffer = terminal.backend().buffer().clone();
         let mut out = String::new();
         for y in 0..buffer.area.height {
@@ -248,7 +248,7 @@ impl Console {
         self.key(KeyCode::Enter).await;
         self.key(KeyCode::Enter).await;
         assert_eq!(
-            self.app.site_view().map(|v| v.org.clone()),
+            self.app.site_screen().map(|v| v.org.clone()),
             Some(org.clone()),
             "{}",
             self.screen()
@@ -349,7 +349,7 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     assert!(console.ran.contains(&Effect::Verify(org.clone())));
     let verified = console
         .app
-        .site_view()
+        .site_screen()
         .and_then(|v| v.verify.clone())
         .unwrap();
     match verified {
@@ -430,7 +430,7 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
     console.ch('r').await;
     console.ch('y').await;
     assert!(console.flash().contains(may_not), "{}", console.flash());
-    assert!(console.app.site_view().unwrap().revealed.is_none());
+    assert!(console.app.site_screen().unwrap().revealed.is_none());
     console.ch('c').await;
     assert!(console.flash().contains(may_not), "{}", console.flash());
     assert!(console.clipboard.is_empty(), "nothing was copied");

@@ -501,7 +501,7 @@ fn viewer_keeper(env: &BTreeMap<String, String>) -> (Keeper, tempfile::TempDir) 
         state_dir: home.path().join("state"),
     };
     let settings = simsid::config::resolve(&simsid::config::Flags::default(), env, &dirs).unwrap();
-    (Keeper::new(&settings, "tester".into()), home)
+    (Keeper::new(settings, "tester".into()), home)
 }
 
 /// A pull through `keeper`: what it brought, and the store it wrote (its lock released).

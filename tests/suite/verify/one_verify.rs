@@ -18,7 +18,7 @@ use serde_json::Value;
 use simsid::domain::{AppId, Fingerprint, OrgId};
 use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::CheckOutcome;
-use simsid::ops::verify_many::{self, Tally, Target};
+use simsid::ops::verify::{self, Tally, Target};
 use simsid::sims::{SimsClient, SimsSettings};
 use simsid_simulator::Simulator;
 
@@ -52,7 +52,7 @@ fn target(org: &OrgId, client_id: &str) -> Target {
 /// Secrets given by the test, by client id (the keeper's place in the one verify loop).
 struct Given(BTreeMap<String, SecretString>);
 
-impl verify_many::SecretSource for Given {
+impl verify::SecretSource for Given {
     fn secret<'a>(
         &'a self,
         _org: &'a OrgId,
@@ -106,14 +106,14 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
     let real = client_for(sim.env().sts_url.clone(), &sim, Duration::from_secs(10));
     let targets = vec![target(&site.org_id.to_domain(), &client_id)];
     let given = Given(BTreeMap::from([(client_id.clone(), secret.clone())]));
-    let checks = verify_many::verify_many(&real, &given, &targets, 4, fast, None)
+    let checks = verify::run(&real, &given, &targets, 4, fast, None)
         .await
         .checks;
     assert_eq!(checks[0].outcome, CheckOutcome::Ok);
     assert!(sim.control().suspend_client(&site.org_id, &client_id));
     let before = real.token_requests();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let checks = verify_many::verify_many(&real, &given, &targets, 4, fast, Some(tx))
+    let checks = verify::run(&real, &given, &targets, 4, fast, Some(tx))
         .await
         .checks;
     assert!(
@@ -144,7 +144,7 @@ async fn a_refusal_is_told_apart_from_a_timeout() {
             .map(|i| (format!("sas-{i}"), SecretString::from(format!("s-{i}"))))
             .collect(),
     );
-    let checks = verify_many::verify_many(&silent, &given, &many, 2, fast, None)
+    let checks = verify::run(&silent, &given, &many, 2, fast, None)
         .await
         .checks;
     assert_eq!(checks.len(), 6);

@@ -121,6 +121,60 @@ fn fetched() -> HarvestData {
     data
 }
 
+/// One executor run's set-up: a real store's fingerprint key and the run's progress channel.
+struct Harness {
+    _dir: tempfile::TempDir,
+    fp: Fingerprinter,
+    tx: UnboundedSender<HarvestEvent>,
+    events: tokio::sync::mpsc::UnboundedReceiver<HarvestEvent>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let fp = fingerprinter(&dir);
+        let (tx, events) = unbounded_channel();
+        Harness {
+            _dir: dir,
+            fp,
+            tx,
+            events,
+        }
+    }
+
+    /// What the run writes for `client_id` of site 1 (see [`job`]).
+    fn job(&self, client_id: &str, secret: &str, cas: u64) -> Job {
+        job(&self.fp, client_id, secret, cas)
+    }
+
+    /// Carries out `plan` through `client` from `marks` (site 1 fetched, nothing held),
+    /// recording into `summary`: what it synced and its counts.
+    async fn run(
+        &self,
+        client: VaultClient,
+        plan: SyncPlan,
+        marks: VaultMarks,
+        summary: &mut RunSummary,
+    ) -> (OpResult<Synced>, VaultCounts) {
+        let mut x = executor(client, self.fp.clone(), &self.tx);
+        let synced = x
+            .run(plan, marks, &fetched(), &HeldRemovals::default(), summary)
+            .await;
+        (synced, x.counts)
+    }
+
+    /// [`Harness::run`] against `stub`, from no marks.
+    async fn run_on(
+        &self,
+        stub: &Stub,
+        plan: SyncPlan,
+        summary: &mut RunSummary,
+    ) -> (OpResult<Synced>, VaultCounts) {
+        self.run(client_for(&[&stub.addr]), plan, VaultMarks::new(), summary)
+            .await
+    }
+}
+
 /// The answer to the session's own requests; any other request a test does not expect is
 /// refused at once (not retried), naming it.
 fn unexpected(seen: &Seen) -> (u16, String) {
@@ -155,29 +209,19 @@ async fn a_refusal_whose_read_back_shows_our_own_write_counts_as_written() {
         _ => unexpected(seen),
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let fp = fingerprinter(&dir);
-    let (tx, mut events) = unbounded_channel();
-    let mut x = executor(client_for(&[&stub.addr]), fp.clone(), &tx);
+    let mut h = Harness::new();
     let mut summary = crate::ops::vault_sync::test_summary();
-    let synced = x
-        .run(
-            writes(vec![job(&fp, "c1", SECRET, 3)], vec![]),
-            VaultMarks::new(),
-            &fetched(),
-            &HeldRemovals::default(),
-            &mut summary,
-        )
-        .await
-        .unwrap();
+    let plan = writes(vec![h.job("c1", SECRET, 3)], vec![]);
+    let (synced, counts) = h.run_on(&stub, plan, &mut summary).await;
+    let synced = synced.unwrap();
     let mark = &synced.marks.unwrap()[&(org(1), "c1".to_string())];
     assert_eq!(mark.version, 7, "the version the read-back shows");
     assert_eq!(
         mark.fingerprint,
-        fp.fingerprint(&SecretString::from(SECRET))
+        h.fp.fingerprint(&SecretString::from(SECRET))
     );
     assert_eq!(
-        x.counts,
+        counts,
         VaultCounts {
             written: 1,
             ..VaultCounts::default()
@@ -190,7 +234,7 @@ async fn a_refusal_whose_read_back_shows_our_own_write_counts_as_written() {
     assert_eq!(requests(&stub, &Method::POST, &metadata_path("c1")), 1);
     assert_eq!(summary.status, RunStatus::Complete);
     let mut last = None;
-    while let Ok(e) = events.try_recv() {
+    while let Ok(e) = h.events.try_recv() {
         last = Some(e);
     }
     assert!(
@@ -216,26 +260,16 @@ async fn a_read_back_that_lags_behind_the_refusal_is_read_again() {
         },
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let fp = fingerprinter(&dir);
-    let (tx, _events) = unbounded_channel();
-    let mut x = executor(client_for(&[&stub.addr]), fp.clone(), &tx);
-    let synced = x
-        .run(
-            writes(vec![job(&fp, "c1", SECRET, 3)], vec![]),
-            VaultMarks::new(),
-            &fetched(),
-            &HeldRemovals::default(),
-            &mut crate::ops::vault_sync::test_summary(),
-        )
-        .await
-        .unwrap();
+    let h = Harness::new();
+    let plan = writes(vec![h.job("c1", SECRET, 3)], vec![]);
+    let mut summary = crate::ops::vault_sync::test_summary();
+    let (synced, counts) = h.run_on(&stub, plan, &mut summary).await;
     assert_eq!(
-        synced.marks.unwrap()[&(org(1), "c1".to_string())].version,
+        synced.unwrap().marks.unwrap()[&(org(1), "c1".to_string())].version,
         4
     );
     assert_eq!(reads.load(Ordering::SeqCst), 2);
-    assert_eq!(x.counts.written, 1);
+    assert_eq!(counts.written, 1);
     assert_eq!(requests(&stub, &Method::POST, &data_path("c1")), 1);
 }
 
@@ -252,28 +286,18 @@ async fn another_writers_key_fails_its_site_and_nothing_of_the_site_is_removed()
         _ => unexpected(seen),
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let fp = fingerprinter(&dir);
-    let (tx, _events) = unbounded_channel();
-    let mut x = executor(client_for(&[&stub.addr]), fp.clone(), &tx);
+    let h = Harness::new();
     let mut summary = crate::ops::vault_sync::test_summary();
-    let synced = x
-        .run(
-            writes(
-                vec![job(&fp, "c1", SECRET, 3)],
-                vec![(org(1), "gone".to_string())],
-            ),
-            VaultMarks::new(),
-            &fetched(),
-            &HeldRemovals::default(),
-            &mut summary,
-        )
-        .await
-        .unwrap();
+    let plan = writes(
+        vec![h.job("c1", SECRET, 3)],
+        vec![(org(1), "gone".to_string())],
+    );
+    let (synced, counts) = h.run_on(&stub, plan, &mut summary).await;
+    let synced = synced.unwrap();
     let why = &synced.failed_sites[&org(1)];
     assert!(why.contains("another writer"), "{why}");
     assert_eq!(
-        x.counts,
+        counts,
         VaultCounts {
             errors: 1,
             ..VaultCounts::default()
@@ -300,23 +324,19 @@ async fn an_outage_fails_the_whole_run_within_the_retry_budget() {
         },
     );
     s.retry_budget = Some(std::time::Duration::from_millis(300));
-    let dir = tempfile::tempdir().unwrap();
-    let fp = fingerprinter(&dir);
-    let (tx, _events) = unbounded_channel();
-    let mut x = executor(VaultClient::new(&s).unwrap(), fp.clone(), &tx);
+    let h = Harness::new();
     let mut summary = crate::ops::vault_sync::test_summary();
     let plan = writes(
-        vec![job(&fp, "c1", SECRET, 0), job(&fp, "c2", "other", 2)],
+        vec![h.job("c1", SECRET, 0), h.job("c2", "other", 2)],
         vec![(org(1), "gone".to_string())],
     );
     // A bound on the test itself: the run ends by its retry budget, far inside this.
-    let result = tokio::time::timeout(
+    let (result, counts) = tokio::time::timeout(
         std::time::Duration::from_secs(60),
-        x.run(
+        h.run(
+            VaultClient::new(&s).unwrap(),
             plan,
             VaultMarks::new(),
-            &fetched(),
-            &HeldRemovals::default(),
             &mut summary,
         ),
     )
@@ -329,7 +349,7 @@ async fn an_outage_fails_the_whole_run_within_the_retry_budget() {
     assert!(err.contains("vault write failed for 2 of 2"), "{err}");
     assert!(err.contains("the local store was not committed"), "{err}");
     assert_eq!(
-        x.counts,
+        counts,
         VaultCounts {
             errors: 2,
             ..VaultCounts::default()
@@ -350,14 +370,11 @@ fn only_an_unusable_vault_fails_the_run() {
 #[tokio::test]
 async fn an_unchanged_harvest_makes_no_request_and_keeps_its_marks() {
     let stub = Stub::start(unexpected).await;
-    let dir = tempfile::tempdir().unwrap();
-    let fp = fingerprinter(&dir);
-    let (tx, _events) = unbounded_channel();
-    let mut x = executor(client_for(&[&stub.addr]), fp.clone(), &tx);
+    let h = Harness::new();
     let marks = VaultMarks::from([(
         (org(1), "c1".to_string()),
         VaultMark {
-            fingerprint: fp.fingerprint(&SecretString::from(SECRET)),
+            fingerprint: h.fp.fingerprint(&SecretString::from(SECRET)),
             version: 2,
         },
     )]);
@@ -365,19 +382,13 @@ async fn an_unchanged_harvest_makes_no_request_and_keeps_its_marks() {
         unchanged: 1,
         ..writes(vec![], vec![])
     };
-    let synced = x
-        .run(
-            plan,
-            marks.clone(),
-            &fetched(),
-            &HeldRemovals::default(),
-            &mut crate::ops::vault_sync::test_summary(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(synced.marks, Some(marks));
+    let mut summary = crate::ops::vault_sync::test_summary();
+    let (synced, counts) = h
+        .run(client_for(&[&stub.addr]), plan, marks.clone(), &mut summary)
+        .await;
+    assert_eq!(synced.unwrap().marks, Some(marks));
     assert_eq!(
-        x.counts,
+        counts,
         VaultCounts {
             unchanged: 1,
             ..VaultCounts::default()

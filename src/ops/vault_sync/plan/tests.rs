@@ -90,17 +90,32 @@ fn harvest() -> (HarvestData, VaultMarks) {
     (data, marks)
 }
 
-#[test]
-fn added_and_rotated_are_written_unchanged_asks_nothing_and_dropped_are_removed() {
+/// The plan of `data` against `marks` with no removal held back.
+fn unheld(
+    data: &HarvestData,
+    marks: &VaultMarks,
+    sealed: Vec<SealedCredential>,
+    scope: RunScope,
+) -> SyncPlan {
+    plan(data, &HeldRemovals::default(), marks, sealed, scope, false)
+}
+
+/// The plan of the sample harvest (a full run, nothing held back, nothing sealed).
+fn sample_plan(reconcile: bool) -> SyncPlan {
     let (data, marks) = harvest();
-    let p = plan(
+    plan(
         &data,
         &HeldRemovals::default(),
         &marks,
         vec![],
         RunScope::Full,
-        false,
-    );
+        reconcile,
+    )
+}
+
+#[test]
+fn added_and_rotated_are_written_unchanged_asks_nothing_and_dropped_are_removed() {
+    let p = sample_plan(false);
     assert_eq!(p.unchanged, 1);
     // The rotated key is written over the version last written, the added one must not exist.
     assert_eq!(ids(&p.writes), [("rotated", 2), ("added", 0)]);
@@ -112,15 +127,7 @@ fn added_and_rotated_are_written_unchanged_asks_nothing_and_dropped_are_removed(
 
 #[test]
 fn a_written_record_carries_the_site_list_names() {
-    let (data, marks) = harvest();
-    let p = plan(
-        &data,
-        &HeldRemovals::default(),
-        &marks,
-        vec![],
-        RunScope::Full,
-        false,
-    );
+    let p = sample_plan(false);
     let added = p.writes.iter().find(|j| j.client_id == "added").unwrap();
     assert_eq!(added.record.organisation_id, org(1).as_str());
     assert_eq!(added.record.school_name, "s1");
@@ -141,15 +148,7 @@ fn the_guard_holds_removals_in_the_vault_too() {
 
 #[test]
 fn reconcile_checks_every_fetched_credential_and_counts_nothing_unchanged_yet() {
-    let (data, marks) = harvest();
-    let p = plan(
-        &data,
-        &HeldRemovals::default(),
-        &marks,
-        vec![],
-        RunScope::Full,
-        true,
-    );
+    let p = sample_plan(true);
     assert_eq!(p.unchanged, 0);
     assert_eq!(ids(&p.writes), [("same", 0), ("rotated", 0), ("added", 0)]);
     assert_eq!(removed(&p), ["dropped", "gone", "withdrawn"]);
@@ -161,23 +160,9 @@ fn sealed_secrets_move_unless_this_run_writes_them_and_never_in_a_one_school_run
     // 1/added is fetched (written anyway); 3/stale moves over its mark's version; 5/new
     // moves as a new key.
     let store = || vec![sealed(1, "added"), sealed(3, "stale"), sealed(5, "new")];
-    let p = plan(
-        &data,
-        &HeldRemovals::default(),
-        &marks,
-        store(),
-        RunScope::Full,
-        false,
-    );
+    let p = unheld(&data, &marks, store(), RunScope::Full);
     assert_eq!(ids(&p.moves), [("stale", 1), ("new", 0)]);
-    let p = plan(
-        &data,
-        &HeldRemovals::default(),
-        &marks,
-        store(),
-        RunScope::Site,
-        false,
-    );
+    let p = unheld(&data, &marks, store(), RunScope::Site);
     assert!(p.moves.is_empty());
 }
 
@@ -191,14 +176,7 @@ fn a_one_school_run_sees_only_its_schools_marks() {
     summary.scope = RunScope::Site;
     let scoped = scoped_marks(marks.clone(), &data, &summary);
     assert!(scoped.keys().all(|(o, _)| *o == org(1)));
-    let p = plan(
-        &data,
-        &HeldRemovals::default(),
-        &scoped,
-        vec![],
-        RunScope::Site,
-        false,
-    );
+    let p = unheld(&data, &scoped, vec![], RunScope::Site);
     // Every other school is absent from a one-school run's list, and stays in the vault.
     assert_eq!(removed(&p), ["dropped"]);
     summary.scope = RunScope::Full;

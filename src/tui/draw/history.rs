@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::tui::app::cursor::window;
 use crate::tui::app::diff::DiffList;
-use crate::tui::app::history::{HistoryView, RunView};
+use crate::tui::app::history::{HistoryScreen, RunScreen};
 use crate::tui::app::site::Load;
 use crate::tui::app::App;
 use crate::tui::{format, strings};
@@ -16,8 +16,8 @@ use super::fit::{self, Col};
 use super::{diff, note};
 
 /// Runs on top, the selected run's summary and changes below.
-pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
-    let runs = match &view.runs {
+pub fn draw(app: &App, screen: &HistoryScreen, frame: &mut Frame, area: Rect) {
+    let runs = match &screen.runs {
         Load::Ready(runs) if !runs.is_empty() => runs,
         Load::Ready(_) | Load::Missing => {
             return note(frame, area, strings::NO_RUNS, app.theme.dim)
@@ -36,7 +36,7 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         .unwrap_or(u16::MAX)
         .min(area.height / 2)
         .max(2);
-    let summary_h = view
+    let summary_h = screen
         .selected()
         .map_or(0, |run| diff::summary_lines(app, run).len());
     let summary_h = u16::try_from(summary_h).unwrap_or(u16::MAX);
@@ -47,8 +47,8 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
     fit::take_top(&mut changes, 1);
     let height = usize::from(top.height.saturating_sub(1));
     app.drew_rows(height);
-    let selected = view.cursor.selected();
-    let offset = window(selected, view.cursor.offset(), runs.len(), height);
+    let selected = screen.cursor.selected();
+    let offset = window(selected, screen.cursor.offset(), runs.len(), height);
     let end = (offset + height).min(runs.len());
     let rows: Vec<Row> = runs[offset..end]
         .iter()
@@ -96,16 +96,16 @@ pub fn draw(app: &App, view: &HistoryView, frame: &mut Frame, area: Rect) {
         .highlight_symbol("▌");
     let mut state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, top, &mut state);
-    if let Some(run) = view.selected() {
+    if let Some(run) = screen.selected() {
         frame.render_widget(Paragraph::new(diff::summary_lines(app, run)), summary);
         diff::draw_changes(app, &DiffList::new(&run.diff), false, frame, changes);
     }
 }
 
 /// One run opened from the history: its summary and selectable changes.
-pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
-    let mut lines = diff::summary_lines(app, &view.run);
-    for f in view.run.failures.iter().take(3) {
+pub fn draw_run(app: &App, screen: &RunScreen, frame: &mut Frame, area: Rect) {
+    let mut lines = diff::summary_lines(app, &screen.run);
+    for f in screen.run.failures.iter().take(3) {
         lines.push(Line::from(vec![
             Span::raw(" "),
             Span::styled(format!("{} ", strings::FAILED), app.theme.error),
@@ -119,5 +119,5 @@ pub fn draw_run(app: &App, view: &RunView, frame: &mut Frame, area: Rect) {
     let mut rest = area;
     let top = fit::take_top(&mut rest, n);
     frame.render_widget(Paragraph::new(lines), top);
-    diff::draw_changes(app, &view.changes, true, frame, rest);
+    diff::draw_changes(app, &screen.changes, true, frame, rest);
 }

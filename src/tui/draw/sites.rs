@@ -298,7 +298,9 @@ fn row<'a>(app: &App, r: &'a SiteRow, wide: bool, shown: &[(SortColumn, &str, u1
     let org = format::truncate(r.site.org_id.as_str(), org_w);
     // The onboarding queue shows how long each unauthorised site has waited for approval.
     let changed = match (&r.waiting_since, &r.last_changed, wide) {
-        (Some(since), _, _) if app.sites().view() == crate::filter::StatusView::Unauthorised => {
+        (Some(since), _, _)
+            if app.sites().status_filter() == crate::filter::StatusFilter::Unauthorised =>
+        {
             strings::waiting(&crate::words::age(chrono::Utc::now() - *since))
         }
         (_, Some(at), true) => format::time(at),

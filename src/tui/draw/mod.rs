@@ -41,11 +41,11 @@ pub fn draw(app: &App, frame: &mut Frame) {
     chrome::title(app, frame, title);
     match app.screen() {
         Screen::Sites => sites::draw(app, frame, body),
-        Screen::Site(view) => site::draw(app, view, frame, body),
+        Screen::Site(screen) => site::draw(app, screen, frame, body),
         Screen::Harvest => harvest::draw(app, frame, body),
-        Screen::History(view) => history::draw(app, view, frame, body),
-        Screen::Run(view) => history::draw_run(app, view, frame, body),
-        Screen::Exposure(view) => exposure::draw(app, view, frame, body),
+        Screen::History(screen) => history::draw(app, screen, frame, body),
+        Screen::Run(screen) => history::draw_run(app, screen, frame, body),
+        Screen::Exposure(screen) => exposure::draw(app, screen, frame, body),
         Screen::Help(cursor) => help::draw(app, cursor, frame, body),
     }
     chrome::status(app, frame, status);
@@ -57,9 +57,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     scrub(frame.buffer_mut());
 }
 
-/// The last line of defence against terminal injection: every view sanitises remote text
+/// The last line of defence against terminal injection: every screen sanitises remote text
 /// ([`crate::tui::format::clean`]), and any cell that still holds a control or bidi character
-/// (a view that forgot) is drawn as `�` instead of reaching the terminal.
+/// (a screen that forgot) is drawn as `�` instead of reaching the terminal.
 fn scrub(buffer: &mut ratatui::buffer::Buffer) {
     for cell in buffer.content.iter_mut() {
         if cell.symbol().chars().any(crate::sanitize::is_unsafe_char) {

@@ -90,7 +90,7 @@ pub fn status(app: &App, frame: &mut Frame, area: Rect) {
                 let (listed, of) = list.listed_of();
                 spans.push(Span::raw(format!(
                     "{listed} of {of} · view {} · sort {} {arrow}",
-                    list.view().label(),
+                    list.status_filter().label(),
                     col.label(),
                 )));
                 if !list.filter_text().is_empty() {

@@ -1,5 +1,5 @@
 //! The one verify: `verify ORG`, `verify --exposed [--user U]`, `verify --all`, and the
-//! console's `v` on a site and on the exposure view: a token request with each selected
+//! console's `v` on a site and on the exposure screen: a token request with each selected
 //! credential, at most `concurrency` in flight, each retried as the harvest retries (a `429`
 //! honours `Retry-After`), progress on a channel, one audit record each in one wording,
 //! and one exit-code rule for the commands (`cli::exit::of_verify`).
@@ -31,7 +31,7 @@ pub enum Selection {
     /// Every credential of the exposure report (optionally one person's) whose exposed
     /// secret the store still holds.
     Exposed { user: Option<String> },
-    /// These credentials (the console's exposure view).
+    /// These credentials (the console's exposure screen).
     Listed(Vec<(OrgId, String)>),
     /// The live entries of an exposure report the caller made (`--vault-audit`); the
     /// others count as no longer held.
@@ -147,7 +147,7 @@ pub struct Verified {
 /// The one verify loop: for every target, its secret from `source` just before its token
 /// request (dropped, and zeroised, when that request ends), at most `concurrency` at once,
 /// each with the harvest's retries; sends the running tally after each.
-pub async fn verify_many(
+pub async fn run(
     client: &SimsClient,
     source: &(impl SecretSource + ?Sized),
     targets: &[Target],
@@ -227,7 +227,7 @@ where
     checks
 }
 
-/// The one-site view of checks (`verify ORG`'s results, the console's verify column).
+/// The one-site list of checks (`verify ORG`'s results, the console's verify column).
 pub fn results_of(checks: &[CredentialCheck]) -> Vec<VerifyResult> {
     checks
         .iter()

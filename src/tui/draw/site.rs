@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 
 use crate::domain::{CredentialRow, SiteDetail};
 use crate::tui::app::cursor::window;
-use crate::tui::app::site::{Load, SiteView, VerifyState};
+use crate::tui::app::site::{Load, SiteScreen, VerifyState};
 use crate::tui::app::App;
 use crate::tui::{format, strings};
 
@@ -23,8 +23,8 @@ const WIDE: u16 = 120;
 const SECRET_W: u16 = 25;
 
 /// Details, credentials table, selected credential.
-pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
-    let detail = match &view.detail {
+pub fn draw(app: &App, screen: &SiteScreen, frame: &mut Frame, area: Rect) {
+    let detail = match &screen.detail {
         Load::Ready(d) => d,
         Load::Loading => return note(frame, area, strings::LOADING, app.theme.dim),
         Load::Missing => return note(frame, area, strings::SITE_MISSING, app.theme.warning),
@@ -44,9 +44,9 @@ pub fn draw(app: &App, view: &SiteView, frame: &mut Frame, area: Rect) {
         note(frame, table, strings::NO_CREDENTIALS, app.theme.dim);
         return;
     }
-    draw_table(app, view, &detail.credentials, frame, table);
-    if let Some(cred) = view.selected_credential().filter(|_| !panel.is_empty()) {
-        draw_panel(app, view, cred, frame, panel);
+    draw_table(app, screen, &detail.credentials, frame, table);
+    if let Some(cred) = screen.selected_credential().filter(|_| !panel.is_empty()) {
+        draw_panel(app, screen, cred, frame, panel);
     }
 }
 
@@ -128,8 +128,8 @@ fn draw_info(app: &App, d: &SiteDetail, frame: &mut Frame, area: Rect) {
 }
 
 #[allow(clippy::disallowed_methods)] // draws a secret the user asked to reveal
-fn secret_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
-    match view.revealed_for(&c.client_id) {
+fn secret_cell<'a>(app: &App, screen: &SiteScreen, c: &CredentialRow) -> Cell<'a> {
+    match screen.revealed_for(&c.client_id) {
         Some(r) => Cell::from(format::truncate(
             r.secret.expose_secret(),
             usize::from(SECRET_W),
@@ -143,8 +143,8 @@ fn secret_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
     }
 }
 
-fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
-    match view.verify_for(&c.client_id) {
+fn verify_cell<'a>(app: &App, screen: &SiteScreen, c: &CredentialRow) -> Cell<'a> {
+    match screen.verify_for(&c.client_id) {
         None => Cell::from(strings::NONE),
         Some(None) => Cell::from(strings::VERIFY_PENDING).style(app.theme.dim),
         Some(Some(r)) if r.ok => Cell::from(strings::VERIFY_OK).style(app.theme.ok),
@@ -154,8 +154,8 @@ fn verify_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow) -> Cell<'a> {
 }
 
 /// Whether a credential was revealed or copied, and whether it rotated since.
-fn exposed_cell<'a>(app: &App, view: &SiteView, c: &CredentialRow, wide: bool) -> Cell<'a> {
-    match view.exposure_of(&c.client_id) {
+fn exposed_cell<'a>(app: &App, screen: &SiteScreen, c: &CredentialRow, wide: bool) -> Cell<'a> {
+    match screen.exposure_of(&c.client_id) {
         None => Cell::from(strings::NONE),
         Some(x) if x.live => Cell::from(strings::EXPOSED_LIVE).style(app.theme.warning),
         Some(_) if wide => Cell::from(strings::EXPOSED_ROTATED).style(app.theme.dim),
@@ -180,7 +180,7 @@ enum CredCol {
 /// One cell of the credential table.
 fn cred_cell<'a>(
     app: &App,
-    view: &SiteView,
+    screen: &SiteScreen,
     c: &CredentialRow,
     col: CredCol,
     wide: bool,
@@ -188,7 +188,7 @@ fn cred_cell<'a>(
     let t = &app.theme;
     match col {
         CredCol::Client => Cell::from(format::clean(&c.client_id)),
-        CredCol::Secret => secret_cell(app, view, c),
+        CredCol::Secret => secret_cell(app, screen, c),
         CredCol::Description => Cell::from(format::opt(c.description.as_deref()).to_string()),
         CredCol::FirstSeen => Cell::from(format::time(&c.first_seen)),
         CredCol::Changed if wide => Cell::from(format::time(&c.last_changed)),
@@ -198,8 +198,8 @@ fn cred_cell<'a>(
         } else {
             Style::new()
         }),
-        CredCol::Verify => verify_cell(app, view, c),
-        CredCol::Exposed => exposed_cell(app, view, c, wide),
+        CredCol::Verify => verify_cell(app, screen, c),
+        CredCol::Exposed => exposed_cell(app, screen, c, wide),
         CredCol::Error => {
             Cell::from(format::opt(c.last_error.as_deref()).to_string()).style(t.error)
         }
@@ -221,13 +221,19 @@ fn client_column(creds: &[CredentialRow]) -> Col {
     Col::fixed(pref, pref.min(12), u8::MAX - 1)
 }
 
-fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut Frame, area: Rect) {
+fn draw_table(
+    app: &App,
+    screen: &SiteScreen,
+    creds: &[CredentialRow],
+    frame: &mut Frame,
+    area: Rect,
+) {
     let t = &app.theme;
     let wide = area.width >= WIDE;
     let height = usize::from(area.height.saturating_sub(1));
     app.drew_rows(height);
-    let selected = view.cursor.selected();
-    let offset = window(selected, view.cursor.offset(), creds.len(), height);
+    let selected = screen.cursor.selected();
+    let offset = window(selected, screen.cursor.offset(), creds.len(), height);
     let end = (offset + height).min(creds.len());
     // Client ids are shown whole: the description gives way first, then whole columns
     // (dates, then stale) rather than any header being cut; the id only once every other
@@ -289,7 +295,7 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
             Row::new(
                 shown
                     .iter()
-                    .map(|(k, _, _)| cred_cell(app, view, c, *k, wide))
+                    .map(|(k, _, _)| cred_cell(app, screen, c, *k, wide))
                     .collect::<Vec<_>>(),
             )
         })
@@ -309,11 +315,11 @@ fn draw_table(app: &App, view: &SiteView, creds: &[CredentialRow], frame: &mut F
 }
 
 #[allow(clippy::disallowed_methods)] // draws a secret the user asked to reveal
-fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, area: Rect) {
+fn draw_panel(app: &App, screen: &SiteScreen, c: &CredentialRow, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let plain = Style::new();
     let label = |s: &'static str| Span::styled(format!("{s:<13}"), t.label);
-    let secret_line = match view.revealed_for(&c.client_id) {
+    let secret_line = match screen.revealed_for(&c.client_id) {
         Some(r) => {
             let left = r.until.saturating_duration_since(app.now).as_secs();
             Line::from(vec![
@@ -334,7 +340,7 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
             Span::raw(c.fingerprint.to_string()),
         ]),
     };
-    let verify = match (&view.verify, view.verify_for(&c.client_id)) {
+    let verify = match (&screen.verify, screen.verify_for(&c.client_id)) {
         (Some(VerifyState::Failed(e)), _) => {
             Span::styled(format::clean(&strings::failed("verify", e)), t.error)
         }
@@ -398,7 +404,7 @@ fn draw_panel(app: &App, view: &SiteView, c: &CredentialRow, frame: &mut Frame, 
         Line::from(vec![
             Span::raw(" "),
             label(strings::EXPOSED),
-            match view.exposure_of(&c.client_id) {
+            match screen.exposure_of(&c.client_id) {
                 None => Span::styled(strings::NOT_EXPOSED, t.dim),
                 Some(x) => Span::styled(
                     strings::exposed_to(

@@ -5,8 +5,8 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::app::App;
+use crate::tui::draw::{MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::strings;
-use crate::tui::views::{MIN_HEIGHT, MIN_WIDTH};
 
 /// "terminal too small (need 60×12)", wrapped into whatever space there is.
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {

@@ -1,4 +1,4 @@
-//! The exposure view: every secret revealed or copied and not rotated since, grouped by the
+//! The exposure screen: every secret revealed or copied and not rotated since, grouped by the
 //! user it was shown to; the verify of the listed credentials (`v`) above the table.
 
 use ratatui::layout::Rect;
@@ -9,7 +9,7 @@ use ratatui::Frame;
 use crate::domain::CheckOutcome;
 use crate::sanitize::for_terminal;
 use crate::tui::app::cursor::window;
-use crate::tui::app::exposure::ExposureView;
+use crate::tui::app::exposure::ExposureScreen;
 use crate::tui::app::site::Load;
 use crate::tui::app::App;
 use crate::tui::{format, strings};
@@ -21,9 +21,9 @@ use super::note;
 const WIDE: u16 = 100;
 
 /// Summary and verify lines, a blank, then the table.
-pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
+pub fn draw(app: &App, screen: &ExposureScreen, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let people = match &view.people {
+    let people = match &screen.people {
         Load::Ready(people) => people,
         Load::Loading => return note(frame, area, strings::LOADING, t.dim),
         Load::Missing => return note(frame, area, strings::NO_EXPOSURES, t.dim),
@@ -38,11 +38,11 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     let mut lines = vec![Line::from(vec![
         Span::raw(" "),
         Span::raw(strings::exposure_summary(
-            view.credentials().len(),
+            screen.credentials().len(),
             people.len(),
         )),
     ])];
-    if let Some(v) = &view.verify {
+    if let Some(v) = &screen.verify {
         let style = match &v.results {
             None => t.accent,
             Some(Err(_)) => t.error,
@@ -64,11 +64,11 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines), head);
 
     let wide = table.width >= WIDE;
-    let rows = view.rows();
+    let rows = screen.rows();
     let height = usize::from(table.height.saturating_sub(1));
     app.drew_rows(height);
-    let selected = view.cursor.selected();
-    let offset = window(selected, view.cursor.offset(), rows.len(), height);
+    let selected = screen.cursor.selected();
+    let offset = window(selected, screen.cursor.offset(), rows.len(), height);
     let end = (offset + height).min(rows.len());
     let body: Vec<Row> = rows[offset..end]
         .iter()
@@ -78,8 +78,8 @@ pub fn draw(app: &App, view: &ExposureView, frame: &mut Frame, area: Rect) {
                 |n| for_terminal(n).into_owned(),
             );
             let actions: Vec<&str> = x.actions.iter().map(|a| a.as_str()).collect();
-            let verify = match view.outcome(&x.organisation_id, &x.client_id) {
-                None if view.verify.as_ref().is_some_and(|v| v.running()) => {
+            let verify = match screen.outcome(&x.organisation_id, &x.client_id) {
+                None if screen.verify.as_ref().is_some_and(|v| v.running()) => {
                     Cell::from(strings::VERIFY_PENDING).style(t.dim)
                 }
                 None => Cell::from(strings::NONE),
