@@ -19,7 +19,6 @@ use simsid::ops::{Keeper, OpError, PullRequest};
 use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
 use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -473,24 +472,6 @@ async fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_holding_it()
     assert_eq!(changed(&viewer).await, on_host);
 }
 
-/// A vault client for `prefix` with `token` (a harvest host's session, publishing).
-fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultSettings) {
-    let settings = VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(secrecy::SecretString::from(token.to_string())),
-            token_file: std::path::PathBuf::from("/nonexistent"),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    };
-    (Arc::new(VaultClient::new(&settings).unwrap()), settings)
-}
-
 /// A viewer's keeper for `env` (its one vault session shared by every pull), and the
 /// directory its settings resolve in.
 fn viewer_keeper(env: &BTreeMap<String, String>) -> (Keeper, tempfile::TempDir) {
@@ -585,32 +566,21 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     let cluster = Cluster::start().await;
     let leader = cluster.wait_leader().await;
     let prefix = "t/team-ha";
-    // The host's view (a local harvest is enough: the view is the store's), published into
-    // the cluster.
+    // The harvest host harvests into the cluster and publishes its view there.
     let sim = simulator(1_500, 919).await;
     let host_store = TempStore::new();
-    let mut store = host_store.open();
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    simsid::ops::harvest_and_commit(
-        &mut store,
-        common::client(&sim, std::time::Duration::from_secs(10)),
-        simsid::harvest::HarvestOptions::default(),
-        "tester",
-        tx,
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    let run_id = store.last_run().unwrap().unwrap().run_id;
-    let (host, host_settings) = {
-        let mut s = client_for(cluster.node(leader), prefix, &cluster.root_token).1;
-        s.addrs = cluster.addrs.clone();
-        (Arc::new(VaultClient::new(&s).unwrap()), s)
-    };
-    let published = simsid::team::publish::publish(&host, &host_settings, &store, run_id, false)
-        .await
-        .unwrap();
-    assert!(published.chunks > 10, "{published:?}");
+    let mut host = host_env(&sim, &host_store, cluster.node(leader), prefix);
+    host.remove("VAULT_ADDR");
+    host.insert("SIMSID_VAULT_ADDR".into(), cluster.addrs.join(","));
+    host.insert("VAULT_TOKEN".into(), cluster.root_token.clone());
+    let harvested = json(&run(&host, &["harvest", "--json"], 0).await);
+    assert!(
+        harvested["view"]["chunks"].as_u64().unwrap() > 10,
+        "{}",
+        harvested["view"]
+    );
+    let run_id = harvested["run_id"].as_str().unwrap().to_string();
+    let store = host_store.open();
 
     // The viewer talks to a standby first; the active node is killed once its pull began.
     let standby = (leader + 1) % 3;
@@ -671,7 +641,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     let (fresh, _home) = viewer_keeper(&env);
     let (pulled, again_store) = pull(&fresh).await;
     let pulled = pulled.expect("a pull after the kill completes");
-    assert_eq!(pulled.run_id, Some(run_id.to_string()));
+    assert_eq!(pulled.run_id, Some(run_id));
     assert_eq!(again_store.view_rows().unwrap(), viewer_view);
 }
 
