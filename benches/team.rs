@@ -178,7 +178,8 @@ fn main() {
         out.insert("view_chunks", json!(first.chunks));
         out.insert("credentials", json!(store.credential_count().unwrap()));
 
-        // Unchanged re-harvests: each publish's requests (the first settles the badges).
+        // Unchanged re-harvests: each publish's requests (the first clears every "added"
+        // badge, which a site's line does not carry: format 3).
         let mut again = Vec::new();
         for _ in 0..4 {
             let (_, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
