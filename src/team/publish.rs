@@ -41,7 +41,7 @@ async fn read_manifest(
     Ok(read.map(|r| (r.version, r.data.body)))
 }
 
-/// The vault half of a publish: writes `view` (from [`Store::view`]) after `previous`
+/// The vault half of a publish: writes `view` (from [`Store::view_rows`]) after `previous`
 /// (from [`Store::published`]; `None`: read from the vault). Chunks the previous manifest
 /// did not name are written first, then the manifest with check-and-set on the previous
 /// version (another publisher in between: read again, once), then the chunks the previous
