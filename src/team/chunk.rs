@@ -403,7 +403,8 @@ impl Manifest {
 
 /// Reassembles and verifies a view: every chunk the manifest names must be in `bodies` and
 /// match its SHA-256 and length; the stream must match its SHA-256 and parse, and its
-/// counts must be the manifest's. What a line does not carry is derived (the badges from the runs).
+/// counts must be the manifest's. What a line does not carry is derived (the badges from
+/// the runs).
 pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result<View, ViewError> {
     let mut stream = String::new();
     for c in &manifest.chunks {
