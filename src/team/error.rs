@@ -8,7 +8,7 @@ use crate::vault::VaultError;
 /// Why a publish, a pull or a check failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
-    /// The vault, the view or the store failed.
+    /// The vault failed, or the view is not one a harvest host writes.
     #[error("{0}")]
     Failed(String),
     /// Held back by the removal guard, nothing changed (`pull --accept-removals` takes it).
