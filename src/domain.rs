@@ -148,6 +148,21 @@ impl OrgId {
     }
 }
 
+impl OrgId {
+    /// [`OrgId::deserialize_canonical`] of an optional id (`null` when absent).
+    pub fn deserialize_canonical_option<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OrgId>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| {
+                OrgId::parse_canonical(&s).map_err(|e| {
+                    serde::de::Error::custom(crate::sanitize::for_terminal(&e.to_string()))
+                })
+            })
+            .transpose()
+    }
+}
+
 impl TryFrom<String> for OrgId {
     type Error = GuidError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -674,6 +689,10 @@ pub struct RunRecord {
     pub summary: RunSummary,
     /// The vault identity of the harvest host for this run.
     pub identity: Option<String>,
+    /// The school a one-school run that committed harvested (`None` for a full run, and
+    /// for one recorded before the store kept it). Absent from the line when `None`.
+    #[serde(default, deserialize_with = "OrgId::deserialize_canonical_option")]
+    pub site: Option<OrgId>,
 }
 
 impl Serialize for RunRecord {
@@ -691,6 +710,9 @@ impl Serialize for RunRecord {
             nanos(&self.summary.finished_at).into(),
         );
         fields.insert("identity".into(), self.identity.clone().into());
+        if let Some(site) = &self.site {
+            fields.insert("site".into(), site.as_str().into());
+        }
         line.serialize(s)
     }
 }

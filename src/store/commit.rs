@@ -316,7 +316,8 @@ fn apply(
         }
     }
 
-    insert_run(tx, summary)?;
+    let school = data.sites.first().filter(|_| one_site);
+    insert_run_by(tx, summary, None, school.map(|s| s.org_id.as_str()))?;
     Ok(())
 }
 
@@ -343,14 +344,16 @@ fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String
 
 /// Adds a run to the history.
 pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), StoreError> {
-    insert_run_by(conn, summary, None)
+    insert_run_by(conn, summary, None, None)
 }
 
-/// Records a run with the vault identity that harvested it (a pulled view's run).
+/// Records a run with the vault identity that harvested it (a pulled view's run) and, for
+/// a one-school run that committed, the school it harvested.
 pub(crate) fn insert_run_by(
     conn: &Connection,
     summary: &RunSummary,
     identity: Option<&str>,
+    site: Option<&str>,
 ) -> Result<(), StoreError> {
     let diff = serde_json::to_string(&summary.diff)
         .map_err(|_| StoreError::InvalidData("run diff cannot be encoded".into()))?;
@@ -359,7 +362,8 @@ pub(crate) fn insert_run_by(
     conn.prepare_cached(
         "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
          sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
-         signal, identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         signal, identity, site) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         summary.run_id.to_string(),
@@ -376,6 +380,7 @@ pub(crate) fn insert_run_by(
         summary.scope.as_str(),
         summary.signal.map(|s| s.name()),
         identity,
+        site,
     ])?;
     Ok(())
 }

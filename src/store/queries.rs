@@ -282,7 +282,7 @@ pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
 
 const RUN_SELECT: &str = "SELECT run_id, status, started_at, finished_at, sites_total, \
      sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, signal, \
-     identity FROM runs";
+     identity, site FROM runs";
 
 fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
     let run_id = row.get_ref(0)?.as_str()?;
@@ -337,6 +337,11 @@ pub(crate) fn run_records(conn: &Connection) -> Result<Vec<RunRecord>, StoreErro
         out.push(RunRecord {
             summary: run_from_row(row)?,
             identity: row.get(13)?,
+            site: row
+                .get_ref(14)?
+                .as_str_or_null()?
+                .map(org_from_sql)
+                .transpose()?,
         });
     }
     Ok(out)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{badge_to_sql, time_to_sql};
 use super::{commit, queries, Store, StoreError};
-use crate::domain::{Fingerprint, RunRecord, SiteDetail};
+use crate::domain::{Fingerprint, OrgId, RunRecord, SiteDetail};
 
 /// The `meta` row holding what this host last published (its manifest and KV version).
 const PUBLISHED: &str = "view_published";
@@ -123,7 +123,8 @@ fn write_view(tx: &Connection, sites: &[SiteDetail], runs: &[RunRecord]) -> Resu
         }
     }
     for r in runs {
-        commit::insert_run_by(tx, &r.summary, r.identity.as_deref())?;
+        let site = r.site.as_ref().map(OrgId::as_str);
+        commit::insert_run_by(tx, &r.summary, r.identity.as_deref(), site)?;
     }
     Ok(())
 }
@@ -298,6 +299,7 @@ mod tests {
         let run = RunRecord {
             summary,
             identity: Some("approle".into()),
+            site: None,
         };
         (vec![site], vec![run])
     }

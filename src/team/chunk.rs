@@ -512,6 +512,7 @@ mod tests {
         RunRecord {
             summary,
             identity: Some("approle".into()),
+            site: None,
         }
     }
 

@@ -52,12 +52,14 @@ impl View {
 
 /// The badge of each site after `runs` (oldest first), as the host's store set them: a
 /// committed full run clears every badge and sets those of its diff; a committed
-/// one-school run clears that school's and sets those of its diff; a run that did not
-/// commit changes none. A one-school run that changed nothing and failed nothing does not
-/// name its school, so the badge it cleared on the host stays here until the next full run.
+/// one-school run clears that school's (its `site`) and sets those of its diff; a run that
+/// did not commit changes none. A one-school run recorded before the host's store kept its
+/// school (schema 7) is known by the schools its diff and failures name: one that changed
+/// and failed nothing cleared a badge on the host that stays here until the next full run.
 pub fn badges(runs: &[RunRecord]) -> BTreeMap<OrgId, ChangeBadge> {
     let mut out: BTreeMap<OrgId, ChangeBadge> = BTreeMap::new();
-    for run in runs.iter().map(|r| &r.summary) {
+    for record in runs {
+        let run = &record.summary;
         if !run.status.committed() {
             continue;
         }
@@ -82,7 +84,7 @@ pub fn badges(runs: &[RunRecord]) -> BTreeMap<OrgId, ChangeBadge> {
                             .map(|c| &c.organisation_id),
                     )
                     .chain(run.failures.iter().map(|f| &f.organisation_id));
-                for org in named {
+                for org in named.chain(record.site.as_ref()) {
                     out.remove(org);
                 }
             }
@@ -119,6 +121,7 @@ mod tests {
         RunRecord {
             summary,
             identity: None,
+            site: None,
         }
     }
 
@@ -159,6 +162,13 @@ mod tests {
         });
         runs.push(failed);
         assert!(!badges(&runs).contains_key(&org(3)));
+        // One that changed nothing clears its school's badge: the school it names.
+        let mut unchanged = run(RunScope::Site, RunStatus::Complete, Diff::default());
+        unchanged.site = Some(org(2));
+        runs.push(unchanged);
+        let b = badges(&runs);
+        assert!(!b.contains_key(&org(2)));
+        assert_eq!(b[&org(1)], ChangeBadge::Added);
         // A full run starts again from its own diff.
         runs.push(run(RunScope::Full, RunStatus::Partial, rotated(1)));
         let b = badges(&runs);

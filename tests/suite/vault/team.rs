@@ -470,6 +470,22 @@ async fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_holding_it()
     assert_eq!(on_host.as_array().unwrap().len(), 1, "{on_host}");
     assert_eq!(on_host[0]["organisation_id"], json!(org.as_str()));
     assert_eq!(changed(&viewer).await, on_host);
+    // That school harvested alone, unchanged: its badge goes, on the host and the viewer.
+    let one = json(&run(&host, &["harvest", "--site", org.as_str(), "--json"], 0).await);
+    assert!(
+        one["diff"]["credentials_rotated"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{one}"
+    );
+    assert_eq!(changed(&host).await, json!([]));
+    run(&viewer, &["pull"], 0).await;
+    assert_eq!(changed(&viewer).await, json!([]));
+    assert_eq!(
+        json(&run(&viewer, &["sites", "--json"], 0).await),
+        json(&run(&host, &["sites", "--json"], 0).await)
+    );
 }
 
 /// A viewer's keeper for `env` (its one vault session shared by every pull), and the
