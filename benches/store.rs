@@ -1,69 +1,27 @@
 //! Store benchmarks: committing a large harvest and listing its sites. Measures only.
 
-use std::collections::BTreeMap;
-
-use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use secrecy::SecretString;
-use simsid::domain::{Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site};
+use simsid::domain::{Credential, HarvestData};
 use simsid::store::{Store, StoreKey};
+use simsid_testkit::fixtures::{complete_summary, harvest_of, site};
 
 const SITES: u32 = 25_000;
 
+/// 25,000 schools with two credentials each.
 fn data(store: &Store) -> HarvestData {
-    let mut fetched = BTreeMap::new();
-    let mut sites = Vec::new();
-    for i in 0..SITES {
-        let org = OrgId::parse(&format!("{i:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let creds = (0..2)
-            .map(|k| {
-                let secret = SecretString::from(format!("bench-secret-{i}-{k}"));
-                let fp = store.fingerprint(&secret);
-                (
-                    Credential {
-                        client_id: format!("sas-{i}-{k}"),
-                        secret,
-                        description: None,
-                    },
-                    fp,
-                )
+    let sites = (0..SITES)
+        .map(|i| site(i, &format!("School {i}"), Some(true)))
+        .collect();
+    harvest_of(store, sites, |i, _| {
+        (0..2)
+            .map(|k| Credential {
+                client_id: format!("sas-{i}-{k}"),
+                secret: SecretString::from(format!("bench-secret-{i}-{k}")),
+                description: None,
             })
-            .collect::<Vec<_>>();
-        fetched.insert(org.clone(), creds);
-        sites.push(Site {
-            org_id: org,
-            name: format!("School {i}"),
-            dfe_code: Some(format!("{}/{}", 800 + i % 100, 1000 + i)),
-            deni_number: None,
-            authorised: Some(true),
-        });
-    }
-    HarvestData {
-        sites,
-        fetched,
-        failed: BTreeMap::new(),
-    }
-}
-
-fn summary() -> RunSummary {
-    let now = Utc::now();
-    RunSummary {
-        run_id: uuid::Uuid::new_v4(),
-        status: RunStatus::Complete,
-        started_at: now,
-        finished_at: now,
-        sites_total: SITES as usize,
-        sites_harvested: SITES as usize,
-        sites_failed: 0,
-        credentials_total: 2 * SITES as usize,
-        diff: Diff::default(),
-        failures: Vec::new(),
-        stats: Default::default(),
-        error: None,
-        scope: Default::default(),
-        signal: None,
-    }
+            .collect()
+    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -75,7 +33,7 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("commit_harvest 25k sites x 2 credentials", |b| {
         b.iter_batched(
-            summary,
+            || complete_summary(&harvest),
             |s| {
                 store
                     .commit_harvest(&harvest, &s)

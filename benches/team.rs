@@ -6,161 +6,41 @@
 //! from the same store), and the requests of an unchanged pull.
 //!
 //! `cargo bench --bench team` (release); `cargo test --bench team` runs it in a debug build
-//! (slower: the output says which). Needs nothing but the suite's own `bao` (tests/tools).
-#![allow(clippy::disallowed_methods)]
-
-#[path = "../tests/suite/support/tools.rs"]
-mod tools;
-#[path = "../tests/suite/support/vault_support.rs"]
-mod vault_support;
+//! (slower: the output says which). Needs nothing but the `bao` the test kit provisions
+//! (crates/simsid-testkit).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use serde_json::json;
-use simsid::domain::{AppId, OrgId, RunSummary};
-use simsid::harvest::HarvestOptions;
-use simsid::ops::vault_sync::VaultSink;
-use simsid::ops::{harvest_and_commit_via, CommitSink, OpResult, Synced};
-use simsid::sims::{SimsClient, SimsSettings};
 use simsid::store::{Store, StoreKey};
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-use simsid_simulator::{SimConfig, Simulator};
-use tokio_util::sync::CancellationToken;
-use vault_support::{Bao, Cluster, ROOT_TOKEN};
+use simsid::vault::VaultClient;
+use simsid_testkit::bench::{self, vault_harvest};
+use simsid_testkit::sims;
+use simsid_testkit::vault::{Bao, Cluster, ROOT_TOKEN};
+use simsid_testkit::vault_env;
 
-/// Times the inner sink's sync (the vault phase of a harvest).
-struct Timed<K> {
-    inner: K,
-    took: Duration,
-}
-
-impl<K: CommitSink> CommitSink for Timed<K> {
-    async fn sync(
-        &mut self,
-        run: simsid::ops::ToSync<'_>,
-        summary: &mut RunSummary,
-    ) -> OpResult<Synced> {
-        let start = Instant::now();
-        let r = self.inner.sync(run, summary).await;
-        self.took = start.elapsed();
-        r
-    }
-}
-
-fn sims(sim: &Simulator) -> SimsClient {
-    let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .unwrap()
-}
-
-fn settings(addrs: Vec<String>, token: &str) -> VaultSettings {
-    VaultSettings {
-        addrs,
-        mount: "secret".into(),
-        prefix: "bench/team".into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(SecretString::from(token.to_string())),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    }
-}
-
-/// A vault-mode harvest; returns the vault phase's time and the run id.
-async fn harvest(
-    sim: &Simulator,
-    store: &mut Store,
-    client: Arc<VaultClient>,
-    settings: &VaultSettings,
-) -> (Duration, uuid::Uuid) {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = Timed {
-        inner: VaultSink::new(client, settings, false),
-        took: Duration::ZERO,
-    };
-    let end = harvest_and_commit_via(
-        store,
-        sims(sim),
-        simsid::ops::Run {
-            options: HarvestOptions {
-                concurrency: 64,
-                ..HarvestOptions::default()
-            },
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "bench",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .unwrap();
-    let run_id = match end {
-        simsid::harvest::HarvestEnd::Finished(s) => s.run_id,
-        simsid::harvest::HarvestEnd::Cancelled(_) => panic!("cancelled"),
-    };
-    (sink.took, run_id)
-}
+/// Where the bench publishes in each vault.
+const PREFIX: &str = "bench/team";
 
 fn main() {
-    let sites: usize = std::env::var("SIMSID_BENCH_SITES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let sites = bench::sites_from_env(25_000);
+    bench::runtime().block_on(async move {
         let mut out = BTreeMap::new();
-        out.insert(
-            "build",
-            json!(if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            }),
-        );
+        out.insert("build", json!(bench::build()));
         out.insert("sites", json!(sites));
         let bao = Bao::dev().await;
-        let sim = Simulator::start(
-            SimConfig {
-                sites,
-                seed: 9,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = sims::simulator(sites, 9).await;
         let dir = tempfile::tempdir().unwrap();
         let mut store =
             Store::open(&dir.path().join("host.sqlite3"), StoreKey::generate()).unwrap();
-        let host = settings(vec![bao.addr.clone()], ROOT_TOKEN);
+        let host = vault_env::settings(vec![bao.addr.clone()], PREFIX, ROOT_TOKEN);
         let client = Arc::new(VaultClient::new(&host).unwrap());
 
         // The first sync, then the first publish of its view.
-        let (vault_phase, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
+        let first_run = vault_harvest(&sim, &mut store, client.clone(), &host).await;
+        let (vault_phase, run_id) = (first_run.vault_phase, first_run.run_id);
         let t = Instant::now();
         let first = simsid::team::publish::publish(&client, &host, &store, run_id, false)
             .await
@@ -182,7 +62,9 @@ fn main() {
         // badge, which a site's line does not carry: format 3).
         let mut again = Vec::new();
         for _ in 0..4 {
-            let (_, run_id) = harvest(&sim, &mut store, client.clone(), &host).await;
+            let run_id = vault_harvest(&sim, &mut store, client.clone(), &host)
+                .await
+                .run_id;
             let before = client.requests();
             let p = simsid::team::publish::publish(&client, &host, &store, run_id, false)
                 .await
@@ -199,14 +81,18 @@ fn main() {
         let cluster = Cluster::start().await;
         let leader = cluster.wait_leader().await;
         let standby = (leader + 1) % 3;
-        let into = settings(cluster.addrs.clone(), &cluster.root_token);
+        let into = vault_env::settings(cluster.addrs.clone(), PREFIX, &cluster.root_token);
         let cluster_client = VaultClient::new(&into).unwrap();
         simsid::team::publish::publish(&cluster_client, &into, &store, run_id, true)
             .await
             .unwrap();
         // Let the standby apply the writes before timing reads from it.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let through = settings(vec![cluster.addrs[standby].clone()], &cluster.root_token);
+        let through = vault_env::settings(
+            vec![cluster.addrs[standby].clone()],
+            PREFIX,
+            &cluster.root_token,
+        );
         let viewer = VaultClient::new(&through).unwrap();
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();

@@ -3,19 +3,16 @@
 //!
 //! `cargo bench --bench throughput` (set `SIMSID_BENCH_SITES` to change the harvest size).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use secrecy::SecretString;
-use simsid::domain::{
-    AppId, Credential, Diff, HarvestData, OrgId, RunStatus, RunSummary, Site, SiteRow,
-};
+use simsid::domain::{Credential, HarvestData, OrgId, RunSummary, Site, SiteRow};
 use simsid::filter::Filter;
 use simsid::harvest::{HarvestEnd, HarvestOptions};
-use simsid::sims::{SimsClient, SimsSettings};
 use simsid::store::{Store, StoreKey};
-use simsid_simulator::{SimConfig, Simulator};
+use simsid_testkit::fixtures::{complete_summary, harvest_of};
+use simsid_testkit::{bench, sims};
 use tokio_util::sync::CancellationToken;
 
 fn org(i: usize) -> OrgId {
@@ -75,54 +72,19 @@ fn bench_filter(c: &mut Criterion) {
 }
 
 fn harvest_data(n: usize) -> (HarvestData, RunSummary) {
-    let sites = sites(n);
-    let key = StoreKey::generate();
     let tmp = tempfile::tempdir().expect("tmp");
-    let store = Store::open(&tmp.path().join("fp.sqlite3"), key).expect("store");
-    let mut fetched = BTreeMap::new();
-    for s in &sites {
-        let creds = (0..2)
-            .map(|j| {
-                let secret =
-                    SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id));
-                let fp = store.fingerprint(&secret);
-                (
-                    Credential {
-                        client_id: format!("sas-simsprimary-{j}"),
-                        secret,
-                        description: Some("Primary".into()),
-                    },
-                    fp,
-                )
+    let store = Store::open(&tmp.path().join("fp.sqlite3"), StoreKey::generate()).expect("store");
+    let data = harvest_of(&store, sites(n), |_, s| {
+        (0..2)
+            .map(|j| Credential {
+                client_id: format!("sas-simsprimary-{j}"),
+                secret: SecretString::from(format!("secret-{}-{j}-abcdefghijklmnop", s.org_id)),
+                description: Some("Primary".into()),
             })
-            .collect();
-        fetched.insert(s.org_id.clone(), creds);
-    }
-    let now = chrono::Utc::now();
-    let summary = RunSummary {
-        run_id: uuid::Uuid::new_v4(),
-        status: RunStatus::Complete,
-        started_at: now,
-        finished_at: now,
-        sites_total: n,
-        sites_harvested: n,
-        sites_failed: 0,
-        credentials_total: 2 * n,
-        diff: Diff::default(),
-        failures: Vec::new(),
-        stats: Default::default(),
-        error: None,
-        scope: Default::default(),
-        signal: None,
-    };
-    (
-        HarvestData {
-            sites,
-            fetched,
-            failed: BTreeMap::new(),
-        },
-        summary,
-    )
+            .collect()
+    });
+    let summary = complete_summary(&data);
+    (data, summary)
 }
 
 fn bench_store(c: &mut Criterion) {
@@ -157,38 +119,10 @@ fn bench_store(c: &mut Criterion) {
 }
 
 fn bench_harvest(c: &mut Criterion) {
-    let n: usize = std::env::var("SIMSID_BENCH_SITES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
+    let n = bench::sites_from_env(2_000);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sim = rt
-        .block_on(Simulator::start(
-            SimConfig {
-                sites: n,
-                seed: 1,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().expect("addr"),
-        ))
-        .expect("simulator");
-    let env = sim.env();
-    let client = SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).expect("guid"),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).expect("guid"),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .expect("client");
+    let sim = rt.block_on(sims::simulator(n, 1));
+    let client = sims::client(&sim, Duration::from_secs(30));
     let mut g = c.benchmark_group("harvest_loopback");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));

@@ -6,120 +6,22 @@
 //! `cargo bench --bench vault_sync`
 #![allow(clippy::disallowed_methods)]
 
-#[path = "../tests/suite/support/tools.rs"]
-mod tools;
-#[path = "../tests/suite/support/vault_support.rs"]
-mod vault_support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::json;
-use simsid::domain::{AppId, OrgId, RunSummary};
-use simsid::harvest::HarvestOptions;
-use simsid::ops::vault_sync::{VaultSink, SYNC_CONCURRENCY};
-use simsid::ops::{harvest_and_commit, harvest_and_commit_via, CommitSink, OpResult, Synced};
-use simsid::sims::{SimsClient, SimsSettings};
+use simsid::ops::vault_sync::SYNC_CONCURRENCY;
 use simsid::store::{Store, StoreKey};
 use simsid::vault::path::credential_key;
-use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
-use simsid_simulator::{SimConfig, Simulator};
-use tokio_util::sync::CancellationToken;
-use vault_support::{Bao, ROOT_TOKEN};
-
-/// Times the inner sink's sync (the vault phase of a harvest).
-struct Timed<K> {
-    inner: K,
-    took: Duration,
-}
-
-impl<K: CommitSink> CommitSink for Timed<K> {
-    async fn sync(
-        &mut self,
-        run: simsid::ops::ToSync<'_>,
-        summary: &mut RunSummary,
-    ) -> OpResult<Synced> {
-        let start = Instant::now();
-        let r = self.inner.sync(run, summary).await;
-        self.took = start.elapsed();
-        r
-    }
-}
-
-fn sims(sim: &Simulator) -> SimsClient {
-    let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .unwrap()
-}
-
-fn options() -> HarvestOptions {
-    HarvestOptions {
-        concurrency: 64,
-        ..HarvestOptions::default()
-    }
-}
-
-async fn local_harvest(sim: &Simulator, store: &mut Store) -> Duration {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let start = Instant::now();
-    harvest_and_commit(
-        store,
-        sims(sim),
-        options(),
-        "bench",
-        tx,
-        CancellationToken::new(),
-    )
-    .await
-    .unwrap();
-    start.elapsed()
-}
-
-async fn vault_harvest(
-    sim: &Simulator,
-    store: &mut Store,
-    client: Arc<VaultClient>,
-    settings: &VaultSettings,
-) -> (Duration, Duration, usize) {
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut sink = Timed {
-        inner: VaultSink::new(client, settings, false),
-        took: Duration::ZERO,
-    };
-    let start = Instant::now();
-    harvest_and_commit_via(
-        store,
-        sims(sim),
-        simsid::ops::Run {
-            options: options(),
-            policy: simsid::ops::HarvestPolicy::default(),
-            user: "bench",
-        },
-        tx,
-        CancellationToken::new(),
-        &mut sink,
-    )
-    .await
-    .unwrap();
-    (start.elapsed(), sink.took, sink.inner.counts.written)
-}
+use simsid::vault::VaultClient;
+use simsid_simulator::Simulator;
+use simsid_testkit::bench::{self, local_harvest, vault_harvest};
+use simsid_testkit::sims::{self, ToDomain};
+use simsid_testkit::vault::{Bao, ROOT_TOKEN};
+use simsid_testkit::vault_env;
 
 /// A plain concurrent writer of the same payloads: data then custom metadata per key.
 async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, usize) {
@@ -127,8 +29,8 @@ async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, us
     let mut jobs = Vec::new();
     for site in sim.control().sites() {
         for c in site.visible_clients() {
-            let org = OrgId::parse(site.org_id.as_str()).expect("the simulator serves GUIDs");
-            let key = credential_key(prefix, &org, &c.client_id).replace('%', "%25");
+            let key =
+                credential_key(prefix, &site.org_id.to_domain(), &c.client_id).replace('%', "%25");
             let data = json!({"data": {
                 "client_id": c.client_id, "secret": c.secret.expose_secret(),
                 "organisation_id": site.org_id.as_str(), "school_name": site.name,
@@ -169,48 +71,20 @@ async fn plain_writer(bao: &Bao, sim: &Simulator, prefix: &str) -> (Duration, us
 }
 
 fn main() {
-    let sites: usize = std::env::var("SIMSID_BENCH_SITES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(25_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    let sites = bench::sites_from_env(25_000);
+    bench::runtime().block_on(async move {
         let bao = Bao::dev().await;
-        let sim = Simulator::start(
-            SimConfig {
-                sites,
-                seed: 5,
-                ..SimConfig::default()
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let sim = sims::simulator(sites, 5).await;
         let dir = tempfile::tempdir().unwrap();
         let open = |name: &str| Store::open(&dir.path().join(name), StoreKey::generate()).unwrap();
-        let settings = VaultSettings {
-            addrs: vec![bao.addr.clone()],
-            mount: "secret".into(),
-            prefix: "bench/simsid".into(),
-            namespace: None,
-            ca_file: None,
-            auth: VaultAuth::Token {
-                token: Some(SecretString::from(ROOT_TOKEN.to_string())),
-                token_file: "/nonexistent".into(),
-            },
-            on_remove: Default::default(),
-            retry_budget: None,
-        };
+        let settings = vault_env::settings(vec![bao.addr.clone()], "bench/simsid", ROOT_TOKEN);
 
         // Plain writer first, then simsid (both into an empty prefix of the same server).
         let (plain, keys) = plain_writer(&bao, &sim, "bench/plain").await;
         let client = Arc::new(VaultClient::new(&settings).unwrap());
         let mut vault_store = open("vault.sqlite3");
-        let (first_total, first_sync, written) =
-            vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+        let first = vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+        let (first_total, first_sync, written) = (first.total, first.vault_phase, first.written);
         let mut local_store = open("local.sqlite3");
         local_harvest(&sim, &mut local_store).await;
 
@@ -223,10 +97,9 @@ fn main() {
         let mut vault_again_sync = Vec::new();
         let mut local_again = Vec::new();
         for _ in 0..ROUNDS {
-            let (total, sync, _) =
-                vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
-            vault_again.push(total.as_secs_f64());
-            vault_again_sync.push(sync.as_secs_f64());
+            let again = vault_harvest(&sim, &mut vault_store, client.clone(), &settings).await;
+            vault_again.push(again.total.as_secs_f64());
+            vault_again_sync.push(again.vault_phase.as_secs_f64());
             local_again.push(local_harvest(&sim, &mut local_store).await.as_secs_f64());
         }
         let requests_again = client.requests() - requests_before;

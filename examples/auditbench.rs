@@ -15,7 +15,7 @@
 //! eighth the size, to show it flat. Needs `jq` and `/usr/bin/time` on PATH.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(1024)
     };
-    let bin = release_bin();
+    let bin = simsid_testkit::process::binary_beside_example();
     let dir = tempfile::tempdir().unwrap();
     // The store refuses a directory others may change (mode 0700; owner-only on Windows).
     simsid::platform::create_private_dir(dir.path()).unwrap();
@@ -106,22 +106,6 @@ fn main() {
         best_simsid.1,
         best_jq.1
     );
-}
-
-/// The release binary beside this example.
-fn release_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("simsid"))
-        .unwrap();
-    assert!(
-        bin.is_file(),
-        "build the binary first: cargo build --release ({} is missing)",
-        bin.display()
-    );
-    bin
 }
 
 /// Runs `cmd` (under `/usr/bin/time -f %M`): wall time, peak KiB, stdout.

@@ -19,7 +19,7 @@
 //! - JSON nested 10,000 deep.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use simsid::store::{default_key_path, Store, StoreKey};
@@ -34,7 +34,7 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
-    let bin = release_bin();
+    let bin = simsid_testkit::process::binary_beside_example();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/audithostile");
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("audit.log");
@@ -81,22 +81,6 @@ fn main() {
     if !args.iter().any(|a| a == "--keep") {
         let _ = std::fs::remove_file(&log);
     }
-}
-
-/// The release binary beside this example.
-fn release_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("simsid"))
-        .unwrap();
-    assert!(
-        bin.is_file(),
-        "build the binary first: cargo build --release --bin simsid ({} is missing)",
-        bin.display()
-    );
-    bin
 }
 
 const HMAC: &str = "hmac-sha256:5d8954c7e1e3cdad60809f344f5f525b5bc7a80c591d9caf59201cf0887b1e8b";

@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use secrecy::ExposeSecret;
-use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{self, FetchOutcome, HarvestEvent, HarvestOptions};
-use simsid::sims::{SimsClient, SimsError, SimsSettings};
+use simsid::sims::{SimsClient, SimsError};
 use simsid_simulator::{SimConfig, Simulator};
+use simsid_testkit::sims;
 use tokio_util::sync::CancellationToken;
 
 /// The ceiling of every run.
@@ -48,38 +48,18 @@ struct Outcome {
 }
 
 fn client(sim: &Simulator) -> SimsClient {
-    let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).expect("application id"),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).expect("organisation id"),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(30),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .expect("client")
+    sims::client(sim, Duration::from_secs(30))
 }
 
 async fn simulator(sites: usize, latency_ms: u64, rate: Option<u32>) -> Simulator {
-    Simulator::start(
-        SimConfig {
-            sites,
-            seed: 7,
-            latency: Duration::from_millis(latency_ms),
-            rate_limit: rate,
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
+    sims::start(SimConfig {
+        sites,
+        seed: 7,
+        latency: Duration::from_millis(latency_ms),
+        rate_limit: rate,
+        ..SimConfig::default()
+    })
     .await
-    .expect("simulator")
 }
 
 /// One harvest; `lift_at` lifts the rate limit through `/_sim/` once that many sites are done.

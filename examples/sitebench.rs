@@ -10,32 +10,16 @@
 
 use std::time::{Duration, Instant};
 
-use simsid::domain::{AppId, OrgId};
 use simsid::harvest::{HarvestEnd, HarvestOptions};
 use simsid::ops::{self, SiteEnd};
-use simsid::sims::{SimsClient, SimsSettings};
+use simsid::sims::SimsClient;
 use simsid::store::{Store, StoreKey};
 use simsid_simulator::{SimConfig, Simulator};
+use simsid_testkit::sims;
 use tokio_util::sync::CancellationToken;
 
 fn client(sim: &Simulator) -> SimsClient {
-    let env = sim.env();
-    SimsClient::new(SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).expect("application id"),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).expect("organisation id"),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(30),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
-    })
-    .expect("client")
+    sims::client(sim, Duration::from_secs(30))
 }
 
 #[tokio::main]
@@ -43,18 +27,14 @@ async fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let sites = if quick { 5_000 } else { 25_000 };
     let rate = 500;
-    let sim = Simulator::start(
-        SimConfig {
-            sites,
-            seed: 17,
-            latency: Duration::from_millis(20),
-            rate_limit: Some(rate),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().expect("address"),
-    )
-    .await
-    .expect("simulator");
+    let sim = sims::start(SimConfig {
+        sites,
+        seed: 17,
+        latency: Duration::from_millis(20),
+        rate_limit: Some(rate),
+        ..SimConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut store =
         Store::open(&dir.path().join("store.sqlite3"), StoreKey::generate()).expect("store");

@@ -222,17 +222,7 @@ async fn commands_json_and_exit_codes() {
     assert!(csv.starts_with("organisation_id,name,"));
     assert!(!csv.contains(&revealed));
     let out_file = ts.dir.path().join("inventory.json");
-    let o = simsid(
-        &env,
-        &[
-            "export",
-            "--format",
-            "json",
-            "--output",
-            out_file.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let o = export_to(&env, "json", &out_file).await;
     assert_eq!(o.status.code(), Some(0));
     let inv: Value = serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
     assert!(inv.as_array().unwrap().len() >= 29);

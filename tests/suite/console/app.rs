@@ -534,19 +534,7 @@ fn app_debug_never_shows_a_revealed_secret() {
 fn copy_clears_the_clipboard_after_30_seconds() {
     let mut app = app();
     open_st_marys(&mut app);
-    let fx = ch(&mut app, 'c');
-    assert_eq!(
-        fx,
-        vec![Effect::Copy {
-            org: org(ST_MARYS),
-            client_id: MAIN_CLIENT.into()
-        }]
-    );
-    app.update(Action::Copied {
-        org: org(ST_MARYS),
-        client_id: MAIN_CLIENT.into(),
-        result: Ok(()),
-    });
+    copy_main(&mut app);
     assert!(app.flash().unwrap().text.contains("clears in 30 s"));
     assert!(app.clipboard_pending());
     assert!(app.update(Action::Tick(t0() + secs(29))).is_empty());
@@ -562,12 +550,7 @@ fn copy_clears_the_clipboard_after_30_seconds() {
 fn quitting_clears_a_pending_clipboard() {
     let mut app = app();
     open_st_marys(&mut app);
-    ch(&mut app, 'c');
-    app.update(Action::Copied {
-        org: org(ST_MARYS),
-        client_id: MAIN_CLIENT.into(),
-        result: Ok(()),
-    });
+    copy_main(&mut app);
     let fx = ch(&mut app, 'q');
     assert_eq!(fx, vec![Effect::ClearClipboard, Effect::Quit]);
     assert!(app.should_quit());

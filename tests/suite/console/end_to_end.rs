@@ -1,5 +1,5 @@
 //! End to end: the real `simsid` binary's console in a real pseudo-terminal read by a terminal
-//! emulator (`support/terminal.rs`), on a store harvested from the in-process simulator. Open,
+//! emulator (the kit's `terminal`, crates/simsid-testkit), on a store harvested from the in-process simulator. Open,
 //! filter, open a site, the secret is not on screen; reveal with `r` `y`, it is; quit; the
 //! terminal is restored.
 // Tests compare secrets with what the simulator served.
@@ -10,7 +10,7 @@ use crate::support::terminal;
 
 use common::*;
 use secrecy::ExposeSecret;
-use terminal::Terminal;
+use terminal::{console_script, script, Terminal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
@@ -37,19 +37,7 @@ async fn browse_filter_open_reveal_quit_in_a_real_terminal() {
     sim.control().reset_stats();
 
     // The console runs from a private script (the environment holds the integrator secret).
-    let script = ts.dir.path().join("console.sh");
-    let mut text = String::from("#!/bin/sh\n");
-    for (k, v) in &env {
-        text.push_str(&format!("export {k}='{v}'\n"));
-    }
-    text.push_str(&format!(
-        "export HOME='{}'\n'{}' tui\necho \"EXIT:$?\"\nstty -a\nsleep 60\n",
-        ts.dir.path().display(),
-        assert_cmd::cargo::cargo_bin("simsid").display()
-    ));
-    std::fs::write(&script, text).unwrap();
-
-    let cmd = format!("exec sh '{}'", script.display());
+    let cmd = console_script(&ts, &env, "", "", "echo \"EXIT:$?\"\nstty -a\nsleep 60\n");
     let term = Terminal::start(110, 32, &[("NO_COLOR", "1")], &cmd);
     let screen = term.wait_for("30 of 30");
     assert!(term.alternate_screen(), "console on the alternate screen");
@@ -148,23 +136,13 @@ async fn the_harvest_progress_bar_on_a_terminal_rounds_its_rate() {
     let sim = slow_simulator(40, 33, 60).await;
     let ts = TempStore::new();
     let env = env_for(&sim, &ts);
-    let script = ts.dir.path().join("harvest.sh");
-    let mut text = String::from("#!/bin/sh\n");
-    for (k, v) in &env {
-        text.push_str(&format!("export {k}='{v}'\n"));
-    }
-    text.push_str(&format!(
-        "export HOME='{}'\n'{}' harvest\necho \"EXIT:$?\"\nsleep 60\n",
-        ts.dir.path().display(),
-        assert_cmd::cargo::cargo_bin("simsid").display()
-    ));
-    std::fs::write(&script, text).unwrap();
-    let term = Terminal::start(
-        140,
-        10,
-        &[("NO_COLOR", "1")],
-        &format!("exec sh '{}'", script.display()),
+    let simsid = binary();
+    let body = format!(
+        "'{}' harvest\necho \"EXIT:$?\"\nsleep 60\n",
+        simsid.display()
     );
+    let cmd = script(&ts, "harvest.sh", &env, &body);
+    let term = Terminal::start(140, 10, &[("NO_COLOR", "1")], &cmd);
     term.wait_for("EXIT:0");
     let raw = term.raw();
     let rates: Vec<&str> = raw

@@ -5,8 +5,6 @@
 
 use crate::support::tui_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -14,29 +12,6 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use simsid::tui::{run_headless, ConsoleOptions};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tui_support::*;
-
-/// A writer the test can read while the console writes to it.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn bytes(&self) -> Vec<u8> {
-        self.0.lock().unwrap().clone()
-    }
-    fn contains(&self, needle: &[u8]) -> bool {
-        self.bytes().windows(needle.len()).any(|w| w == needle)
-    }
-}
 
 fn press(keys: &UnboundedSender<Event>, code: KeyCode) {
     keys.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))

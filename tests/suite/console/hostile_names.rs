@@ -1,5 +1,5 @@
 //! A hostile school name served by the simulator reaches the console in a real
-//! pseudo-terminal read by a terminal emulator (`support/terminal.rs`, which records every
+//! pseudo-terminal read by a terminal emulator (the kit's `terminal`, crates/simsid-testkit, which records every
 //! clipboard write and title change it is sent) and leaves the clipboard, the window title
 //! and the screen untouched; the name shows as visible escapes.
 
@@ -8,7 +8,7 @@ use crate::support::terminal;
 
 use common::*;
 use simsid_simulator::SiteText;
-use terminal::Terminal;
+use terminal::{console_script, Terminal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_school_name_leaves_clipboard_title_and_screen_untouched() {
@@ -33,24 +33,8 @@ async fn a_hostile_school_name_leaves_clipboard_title_and_screen_untouched() {
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    let script = ts.dir.path().join("console.sh");
-    let mut text = String::from("#!/bin/sh\n");
-    for (k, v) in &env {
-        text.push_str(&format!("export {k}='{v}'\n"));
-    }
-    text.push_str(&format!(
-        "export HOME='{}'\nexec '{}' tui\n",
-        ts.dir.path().display(),
-        assert_cmd::cargo::cargo_bin("simsid").display()
-    ));
-    std::fs::write(&script, text).unwrap();
-
-    let term = Terminal::start(
-        140,
-        30,
-        &[("NO_COLOR", "1")],
-        &format!("exec sh '{}'", script.display()),
-    );
+    let cmd = console_script(&ts, &env, "", "exec ", "");
+    let term = Terminal::start(140, 30, &[("NO_COLOR", "1")], &cmd);
     let screen = term.wait_for("12 of 12");
     // Sorted by name, the hostile site is first; its name shows as visible escapes.
     let screen = if screen.contains("Evil \\u{1b}]52") {

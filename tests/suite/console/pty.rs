@@ -1,5 +1,5 @@
 //! The real console in a real pseudo-terminal read by a terminal emulator
-//! (`support/terminal.rs`): keys, screens, OSC 52 copy, reveal, harvest, quit, and terminal
+//! (the kit's `terminal`, crates/simsid-testkit): keys, screens, OSC 52 copy, reveal, harvest, quit, and terminal
 //! restore on quit and on panic.
 
 use crate::support::child;

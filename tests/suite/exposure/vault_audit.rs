@@ -11,26 +11,13 @@ use crate::support::vault_support;
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use crate::support::team_env::host_env_as;
 use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
-use simsid_simulator::Simulator;
-use vault_support::{served, Bao, ROOT_TOKEN};
+use vault_support::{audit_log_when, served, Bao, ROOT_TOKEN};
 
 const PREFIX: &str = "t/audit";
-
-fn vault_env(sim: &Simulator, ts: &TempStore, bao: &Bao, token: &str) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), PREFIX.into());
-    e
-}
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 /// The report's entries by client id.
 fn by_client(v: &Value) -> BTreeMap<String, Value> {
@@ -41,29 +28,16 @@ fn by_client(v: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Waits until the audit log has at least `lines` lines (the device writes synchronously,
-/// but the test reads a file another process appends to).
-async fn audit_lines(path: &std::path::Path, lines: usize) -> String {
-    for _ in 0..100 {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.lines().count() >= lines {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the audit log {} stayed short", path.display());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let dir = tempfile::tempdir().unwrap();
-    let audit_log = dir.path().join("audit.log");
-    let bao = Bao::dev_with_audit(&audit_log).await;
+    let bao = Bao::dev_audited().await;
+    let audit_log = bao.audit_log();
     let sim = simulator(5, 77).await;
     let ts = TempStore::new();
 
     // The harvest host writes every credential (root token).
-    let host = vault_env(&sim, &ts, &bao, ROOT_TOKEN);
+    let host = host_env_as(&sim, &ts, &bao, PREFIX, ROOT_TOKEN);
     let o = simsid(&host, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
@@ -80,7 +54,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     let (get_org, get_client, get_secret) = creds[1].clone();
 
     // 1. alice reveals one through simsid (her own identity) …
-    let mine = vault_env(&sim, &ts, &bao, &alice);
+    let mine = host_env_as(&sim, &ts, &bao, PREFIX, &alice);
     let o = simsid(&mine, &["show", rev_org.as_str(), "--reveal", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // … and reads another straight from the vault, as `bao kv get` would: no simsid record.
@@ -94,7 +68,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     // The harvester's own read-back (reconcile reads every key back) is not an exposure.
     let o = simsid(&host, &["harvest", "--reconcile", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let text = audit_lines(&audit_log, 10).await;
+    let text = audit_log_when(audit_log, "held 10 lines", |t| t.lines().count() >= 10).await;
     assert!(!text.contains(&get_secret), "the audit device HMACs values");
     let file = audit_log.display().to_string();
 
@@ -107,12 +81,7 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
 
     // With it, the direct read shows, by her userpass identity, live, from the vault's log.
     for user in ["alice", "userpass-alice", "ALICE"] {
-        let o = simsid(
-            &host,
-            &["exposure", "--user", user, "--json", "--vault-audit", &file],
-        )
-        .await;
-        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let o = with_vault_audit(&host, &["exposure", "--user", user], &file, 0).await;
         let got = by_client(&json(&o));
         assert_eq!(got.len(), 2, "--user {user}: {got:?}");
         let direct = &got[&get_client];
@@ -132,49 +101,20 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     }
 
     // The harvester (root) read every key back under --reconcile: left out unless asked.
-    let o = simsid(&host, &["exposure", "--json", "--vault-audit", &file]).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let everyone = by_client(&json(&o));
     assert_eq!(everyone.len(), 2, "{everyone:?}");
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--include-harvester",
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--include-harvester"], &file, 0).await;
     let with_host = by_client(&json(&o));
     assert_eq!(with_host.len(), creds.len(), "{with_host:?}");
     // The harvest's audit record names the identity that wrote and read back.
-    let trail = json(&simsid(&host, &["audit", "--json"]).await);
-    let harvester = trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|r| r["action"] == json!("harvest"))
-        .map(|r| r["identity"].clone())
-        .unwrap();
-    assert!(harvester.is_string(), "{trail}");
+    let harvester = last_harvest_identity(&host).await;
+    assert!(harvester.is_string(), "{harvester}");
     assert!(
         with_host.values().any(|x| x["users"] == json!([harvester])),
         "{with_host:?}"
     );
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--exclude-user",
-            "alice",
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--exclude-user", "alice"], &file, 0).await;
     assert_eq!(json(&o), json!([]));
 
     // Rotated copies (.gz), standard input and junk lines: the same reads, junk counted.
@@ -187,19 +127,13 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
             .unwrap();
         enc.finish().unwrap();
     }
-    let o = simsid(
+    let o = with_vault_audit(
         &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            gz.to_str().unwrap(),
-        ],
+        &["exposure", "--user", "alice"],
+        gz.to_str().unwrap(),
+        0,
     )
     .await;
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(by_client(&json(&o)).len(), 2);
     let lines = text.lines().count() + 2;
     assert!(
@@ -217,27 +151,14 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
             "--vault-audit",
             "-",
         ])
-        .stdin(std::fs::File::open(&audit_log).unwrap())
+        .stdin(std::fs::File::open(audit_log).unwrap())
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(by_client(&json(&o)).len(), 2);
 
     // verify --exposed with the vault's reads: alice's two credentials, both valid.
-    let o = simsid(
-        &mine,
-        &[
-            "verify",
-            "--exposed",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = with_vault_audit(&mine, &["verify", "--exposed", "--user", "alice"], &file, 0).await;
     let v = json(&o);
     assert_eq!(v["ok"], json!(2), "{v}");
 
@@ -245,33 +166,10 @@ async fn every_read_of_a_credential_in_the_vault_audit_log_is_an_exposure() {
     assert!(sim.control().rotate_secret(&get_org.to_sim(), &get_client));
     let o = simsid(&host, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--live",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice", "--live"], &file, 0).await;
     let live = by_client(&json(&o));
     assert_eq!(live.keys().collect::<Vec<_>>(), [&rev_client], "{live:?}");
-    let o = simsid(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     let all = by_client(&json(&o));
     assert_eq!(all[&get_client]["live"], json!(false));
     assert_eq!(all[&get_client]["fingerprint"], Value::Null);

@@ -18,7 +18,7 @@ use common::*;
 use serde_json::{json, Value};
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use vault_support::{bao_bin, served, Bao, ROOT_TOKEN};
+use vault_support::{audit_log_when, bao_bin, served, Bao, ROOT_TOKEN};
 
 /// The report's entries by client id.
 fn by_client(o: &std::process::Output) -> BTreeMap<String, Value> {
@@ -30,37 +30,11 @@ fn by_client(o: &std::process::Output) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Waits (bounded) until the audit log holds a line containing `needle`.
-async fn audit_holds(path: &Path, needle: &str) {
-    for _ in 0..100 {
-        if std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .contains(needle)
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the audit log {} never held {needle}", path.display());
-}
-
 fn audit_line_count(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .count()
-}
-
-/// Waits (bounded) until the audit log holds a response to a request made after it held
-/// `before` lines (a request record and its response: two more lines).
-async fn audit_grows(path: &Path, before: usize) {
-    for _ in 0..100 {
-        if audit_line_count(path) >= before + 2 {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the audit log {} did not grow", path.display());
 }
 
 /// `bao kv get -wrap-ttl=5m` of `key` with `token`: the wrapping token.
@@ -138,9 +112,8 @@ async fn read_as(bao: &Bao, token: &str, key: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_back() {
     let prefix = "t/wrapped";
-    let dir = tempfile::tempdir().unwrap();
-    let audit_log = dir.path().join("audit.log");
-    let bao = Bao::dev_with_audit(&audit_log).await;
+    let bao = Bao::dev_audited().await;
+    let audit_log = bao.audit_log();
     let sim = simulator(4, 91).await;
     let ts = TempStore::new();
     let host = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
@@ -170,10 +143,10 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
         .unwrap();
     assert_eq!(s, 200, "{v}");
     assert!(v["data"]["data"]["secret"].is_string(), "{v}");
-    audit_holds(&audit_log, "sys/wrapping/unwrap").await;
+    audit_log_when(audit_log, "held it", |t| t.contains("sys/wrapping/unwrap")).await;
     let file = audit_log.display().to_string();
 
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     let entry = &got[&client];
@@ -194,34 +167,9 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     );
 
     // --user names her; verify --exposed checks what she read wrapped.
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["users"], json!(["userpass-alice"]));
-    let o = run(
-        &host,
-        &[
-            "verify",
-            "--exposed",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["verify", "--exposed", "--user", "alice"], &file, 0).await;
     let v = json(&o);
     assert_eq!(v["ok"], json!(1), "{v}");
     assert_eq!(v["results"][0]["client_id"], json!(client), "{v}");
@@ -249,12 +197,12 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
     // The credential rotates after the wrapped read: it is no longer live.
     assert!(sim.control().rotate_secret(&org.to_sim(), &client));
     run(&host, &["harvest", "--json"], 0).await;
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(false));
 
     // Every KV v2 path that returns the value is a read: an older version (`?version=1`)
     // is an exposure, not live; the current one is live.
-    let before = audit_line_count(&audit_log);
+    let before = audit_line_count(audit_log);
     let (s, v) = bao
         .try_api(
             "GET",
@@ -269,20 +217,8 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
         (200, &json!(1)),
         "{v}"
     );
-    audit_grows(&audit_log, before).await;
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    audit_log_when(audit_log, "grew", |t| t.lines().count() >= before + 2).await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     let entry = &by_client(&o)[&client];
     assert_eq!(
         entry["actions"],
@@ -290,22 +226,10 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
         "{entry}"
     );
     assert_eq!(entry["live"], json!(false), "{entry}");
-    let before = audit_line_count(&audit_log);
+    let before = audit_line_count(audit_log);
     read_as(&bao, &alice, &key).await;
-    audit_grows(&audit_log, before).await;
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--user",
-            "alice",
-            "--json",
-            "--vault-audit",
-            &file,
-        ],
-        0,
-    )
-    .await;
+    audit_log_when(audit_log, "grew", |t| t.lines().count() >= before + 2).await;
+    let o = with_vault_audit(&host, &["exposure", "--user", "alice"], &file, 0).await;
     assert_eq!(by_client(&o)[&client]["live"], json!(true));
     sim.shutdown().await;
 }
@@ -314,9 +238,8 @@ async fn a_wrapped_read_by_an_operator_is_an_exposure_and_its_unwrap_is_tied_bac
 async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_forged_view_hides_nobody(
 ) {
     let prefix = "t/identities";
-    let dir = tempfile::tempdir().unwrap();
-    let audit_log = dir.path().join("audit.log");
-    let bao = Bao::dev_with_audit(&audit_log).await;
+    let bao = Bao::dev_audited().await;
+    let audit_log = bao.audit_log();
     let sim = simulator(4, 92).await;
 
     // The four roles; the harvest host and the product are both AppRole logins (display
@@ -349,41 +272,25 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     run(&host, &["harvest", "--json"], 0).await;
     // Reconcile reads every key back: the harvest's own read-back.
     run(&host, &["harvest", "--reconcile", "--json"], 0).await;
-    let trail = json(&run(&host, &["audit", "--json"], 0).await);
-    let recorded = trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|r| r["action"] == json!("harvest"))
-        .map(|r| r["identity"].clone())
-        .unwrap();
-    assert_eq!(recorded, json!("approle:simsid-harvester"), "{trail}");
+    let recorded = last_harvest_identity(&host).await;
+    assert_eq!(recorded, json!("approle:simsid-harvester"));
 
     let creds = served(&sim);
     let (org, client, _) = creds[0].clone();
     read_as(&bao, &product, &credential_key(prefix, &org, &client)).await;
-    audit_holds(&audit_log, "\"role_name\":\"product\"").await;
+    audit_log_when(audit_log, "held it", |t| {
+        t.contains("\"role_name\":\"product\"")
+    })
+    .await;
     let file = audit_log.display().to_string();
 
     // By default the product's read is there, named by its role; the host's is not.
-    let o = run(&host, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&host, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     assert_eq!(got[&client]["users"], json!(["approle:product"]));
     assert_eq!(got[&client]["actions"], json!(["vault-read"]));
-    let o = run(
-        &host,
-        &[
-            "exposure",
-            "--json",
-            "--vault-audit",
-            &file,
-            "--include-harvester",
-        ],
-        0,
-    )
-    .await;
+    let o = with_vault_audit(&host, &["exposure", "--include-harvester"], &file, 0).await;
     let all = by_client(&o);
     assert_eq!(all.len(), creds.len(), "{all:?}");
     assert_eq!(
@@ -393,19 +300,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     // --exclude-user by role name leaves the product out; by the shared display name,
     // every AppRole.
     for who in ["product", "approle:PRODUCT"] {
-        let o = run(
-            &host,
-            &[
-                "exposure",
-                "--json",
-                "--vault-audit",
-                &file,
-                "--exclude-user",
-                who,
-            ],
-            0,
-        )
-        .await;
+        let o = with_vault_audit(&host, &["exposure", "--exclude-user", who], &file, 0).await;
         assert_eq!(json(&o), json!([]), "--exclude-user {who}");
     }
 
@@ -415,7 +310,7 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     let viewer_store = TempStore::new();
     let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, &olga);
     run(&viewer, &["pull"], 0).await;
-    let o = run(&viewer, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    let o = with_vault_audit(&viewer, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert_eq!(got.keys().collect::<Vec<_>>(), [&client], "{got:?}");
     assert_eq!(got[&client]["users"], json!(["approle:product"]));
@@ -432,8 +327,8 @@ async fn an_approle_service_is_reported_beside_an_approle_harvest_host_and_a_for
     let forger = host_env_as(&sim, &forger_store, &bao, prefix, &xena);
     run(&forger, &["harvest", "--json"], 0).await;
     run(&viewer, &["pull"], 0).await;
-    audit_holds(&audit_log, "userpass-xena").await;
-    let o = run(&viewer, &["exposure", "--json", "--vault-audit", &file], 0).await;
+    audit_log_when(audit_log, "held it", |t| t.contains("userpass-xena")).await;
+    let o = with_vault_audit(&viewer, &["exposure"], &file, 0).await;
     let got = by_client(&o);
     assert!(
         got.get(&client2).is_some_and(|x| x["users"]

@@ -16,16 +16,6 @@ use common::*;
 use secrecy::SecretString;
 use simsid_simulator::{Fault, StsMode};
 
-async fn store_credential_count(env: &BTreeMap<String, String>) -> u64 {
-    let o = simsid(env, &["sites", "--json"]).await;
-    json(&o)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["credential_count"].as_u64().unwrap())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_client_ids_fail_the_site_exact_duplicates_count_once() {
     let sim = simulator(10, 806).await;
@@ -58,7 +48,7 @@ async fn duplicate_client_ids_fail_the_site_exact_duplicates_count_once() {
     );
     assert_eq!(
         run["credentials_total"].as_u64().unwrap(),
-        store_credential_count(&env).await,
+        cached_credentials(&env).await,
         "credentials_total equals what the store holds"
     );
     let o = simsid(&env, &["show", clash.org_id.as_str(), "--json"]).await;
@@ -145,7 +135,7 @@ async fn a_redirect_is_reported_as_a_redirect_not_followed() {
 /// A harvest on a store harvested in full before: the run fails (exit 1, `failed`) and the
 /// store keeps every credential. Returns the run's error.
 async fn harvest_fails_and_keeps_the_cache(env: &BTreeMap<String, String>) -> String {
-    let before = store_credential_count(env).await;
+    let before = cached_credentials(env).await;
     assert!(before > 5);
     let o = simsid(env, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -155,7 +145,7 @@ async fn harvest_fails_and_keeps_the_cache(env: &BTreeMap<String, String>) -> St
         .as_array()
         .unwrap()
         .is_empty());
-    assert_eq!(store_credential_count(env).await, before, "cache kept");
+    assert_eq!(cached_credentials(env).await, before, "cache kept");
     run["error"].as_str().unwrap().to_string()
 }
 

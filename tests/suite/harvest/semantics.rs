@@ -228,21 +228,10 @@ async fn a_failing_site_list_leaves_the_store_unchanged() {
 
     // Wrong integrator secret: failed too, store unchanged, error names the refusal.
     sim.control().clear_site_list_fault();
-    let env = sim.env();
     let bad = simsid::sims::SimsClient::new(simsid::sims::SimsSettings {
-        sts_url: env.sts_url.clone(),
-        api_base: env.api_base.clone(),
-        application_id: simsid::domain::AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
         client_secret: "not-the-secret".to_string().into(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
         scopes: "rapapi".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(5),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
+        ..settings(&sim, Duration::from_secs(5))
     })
     .unwrap();
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();

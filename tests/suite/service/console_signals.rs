@@ -5,7 +5,7 @@ use crate::support::common;
 use crate::support::terminal;
 
 use common::*;
-use terminal::Terminal;
+use terminal::{console_script, Terminal};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_the_console_with_143_and_the_terminal_restored() {
@@ -15,18 +15,7 @@ async fn sigterm_ends_the_console_with_143_and_the_terminal_restored() {
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    let script = ts.dir.path().join("console.sh");
-    let mut text = String::from("#!/bin/sh\n");
-    for (k, v) in &env {
-        text.push_str(&format!("export {k}='{v}'\n"));
-    }
-    text.push_str(&format!(
-        "export HOME='{}'\n'{}' tui\necho \"EXIT:$?\"\nstty -a\nsleep 60\n",
-        ts.dir.path().display(),
-        assert_cmd::cargo::cargo_bin("simsid").display()
-    ));
-    std::fs::write(&script, text).unwrap();
-    let cmd = format!("exec sh '{}'", script.display());
+    let cmd = console_script(&ts, &env, "", "", "echo \"EXIT:$?\"\nstty -a\nsleep 60\n");
     let term = Terminal::start(110, 32, &[("NO_COLOR", "1")], &cmd);
     term.wait_for("30 of 30");
     assert!(term.alternate_screen());
@@ -53,30 +42,6 @@ async fn sigterm_ends_the_console_with_143_and_the_terminal_restored() {
         "raw mode off:\n{stty}"
     );
     sim.shutdown().await;
-}
-
-/// A shell script running the real console with `env` (and a HOME of its own): `before`
-/// it, the console's line starting with `launch` (`exec ` makes the console the session
-/// leader), then `after`.
-fn console_script(
-    ts: &TempStore,
-    env: &std::collections::BTreeMap<String, String>,
-    before: &str,
-    launch: &str,
-    after: &str,
-) -> String {
-    let script = ts.dir.path().join("console.sh");
-    let mut text = String::from("#!/bin/sh\n");
-    for (k, v) in env {
-        text.push_str(&format!("export {k}='{v}'\n"));
-    }
-    text.push_str(&format!(
-        "export HOME='{}'\n{before}{launch}'{}' tui\n{after}",
-        ts.dir.path().display(),
-        assert_cmd::cargo::cargo_bin("simsid").display()
-    ));
-    std::fs::write(&script, text).unwrap();
-    format!("exec sh '{}'", script.display())
 }
 
 /// The terminal closes under an idle console that is not the session leader: no SIGHUP

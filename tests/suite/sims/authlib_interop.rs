@@ -2,7 +2,7 @@
 //! scope fails the run and keeps the cache; a client refused `client_secret_post` reports
 //! the OAuth error and Basic works): Authlib's client-credentials grant and bearer
 //! validation (`tests/authlib/server.py`), started on a free loopback port. Authlib and
-//! Flask are provisioned by the suite on first use (`support/tools.rs`); a failure to
+//! Flask are provisioned by the suite on first use (the kit's `tools`, crates/simsid-testkit); a failure to
 //! provision fails the tests rather than skipping them.
 
 use crate::support::common;
@@ -27,7 +27,7 @@ struct Authlib {
 
 impl Authlib {
     fn start() -> Authlib {
-        // Authlib and Flask are provisioned by the suite on first use (`support/tools.rs`).
+        // Authlib and Flask are provisioned by the suite on first use (the kit's `tools`, crates/simsid-testkit).
         let (python, pythonpath) = tools::python_with_authlib();
         let check = Command::new(&python)
             .args(["-c", "import authlib, flask"])
@@ -99,15 +99,22 @@ impl Drop for Authlib {
     }
 }
 
-async fn credential_count(env: &BTreeMap<String, String>) -> u64 {
-    let o = simsid(env, &["sites", "--json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    json(&o)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["credential_count"].as_u64().unwrap())
-        .sum()
+/// A harvest with `env` fails (exit 1) naming `reason`, and the 24 credentials the store
+/// behind `full` cached stay.
+async fn fails_keeping_the_cache(
+    env: &BTreeMap<String, String>,
+    reason: &str,
+    full: &BTreeMap<String, String>,
+) {
+    let run = json(&run(env, &["harvest", "--json"], 1).await);
+    assert_eq!(run["status"], "failed", "{run}");
+    let error = run["error"].as_str().unwrap();
+    assert!(error.contains(reason), "{run}");
+    assert_eq!(
+        cached_credentials(full).await,
+        24,
+        "the cache is not emptied"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,46 +125,16 @@ async fn a_narrowed_scope_from_authlib_fails_the_harvest_and_keeps_the_cache() {
     let o = simsid(&full, &["harvest", "--json"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&o)["credentials_total"], 24);
-    assert_eq!(credential_count(&full).await, 24);
+    assert_eq!(cached_credentials(&full).await, 24);
 
     // Allowed only `rapapi partner`: Authlib grants that much (RFC 6749 §3.3).
     let narrow = server.env(&ts, "narrow", "narrow-secret");
-    let o = simsid(&narrow, &["harvest", "--json"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let run = json(&o);
-    assert_eq!(run["status"], "failed", "{run}");
-    assert!(
-        run["error"]
-            .as_str()
-            .unwrap()
-            .contains("partner-read partner-write"),
-        "{run}"
-    );
-    assert_eq!(
-        credential_count(&full).await,
-        24,
-        "the cache is not emptied"
-    );
+    fails_keeping_the_cache(&narrow, "partner-read partner-write", &full).await;
 
     // Asking only for what it gets: every Clients call is Authlib's 403 insufficient_scope.
     let mut asks_less = narrow.clone();
     asks_less.insert("SIMSID_SCOPES".into(), "rapapi partner".into());
-    let o = simsid(&asks_less, &["harvest", "--json"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let run = json(&o);
-    assert_eq!(run["status"], "failed", "{run}");
-    assert!(
-        run["error"]
-            .as_str()
-            .unwrap()
-            .contains("insufficient_scope"),
-        "{run}"
-    );
-    assert_eq!(
-        credential_count(&full).await,
-        24,
-        "the cache is not emptied"
-    );
+    fails_keeping_the_cache(&asks_less, "insufficient_scope", &full).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,31 +10,13 @@ use simsid::domain::{AppId, OrgId};
 use simsid::sims::{SimsClient, SimsError, SimsSettings};
 use simsid_simulator::{Fault, SimConfig, SimSite, Simulator};
 
-use crate::support::common::ToDomain;
-
-async fn start_sim(config: SimConfig) -> Simulator {
-    Simulator::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
+use crate::support::common::{settings, start, ToDomain};
 
 /// Client settings that reach `sim` as its integrator.
 fn sim_settings(sim: &Simulator) -> SimsSettings {
-    let env = sim.env();
     SimsSettings {
-        sts_url: env.sts_url,
-        api_base: env.api_base,
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id,
-        client_secret: env.client_secret,
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
-        scopes: "rapapi partner partner-read partner-write".into(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(2),
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
+        ..settings(sim, Duration::from_secs(10))
     }
 }
 
@@ -49,7 +31,7 @@ fn sites_with_clients(sim: &Simulator) -> Vec<SimSite> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_calls_share_one_token() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 40,
         seed: 11,
         // Every answer takes 10–30 ms, so all sixteen callers wait on the one token request.
@@ -101,7 +83,7 @@ async fn sixteen_concurrent_calls_share_one_token() {
 
 #[tokio::test]
 async fn a_token_that_stops_working_is_renewed_once_and_the_call_succeeds() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 10,
         seed: 12,
         ..SimConfig::default()
@@ -127,7 +109,7 @@ async fn a_token_that_stops_working_is_renewed_once_and_the_call_succeeds() {
 
 #[tokio::test]
 async fn a_token_that_the_api_refuses_even_when_fresh_is_unauthorized() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 5,
         seed: 13,
         ..SimConfig::default()
@@ -143,7 +125,7 @@ async fn a_token_that_the_api_refuses_even_when_fresh_is_unauthorized() {
 
 #[tokio::test]
 async fn a_token_is_renewed_before_it_expires() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 5,
         seed: 14,
         token_ttl_secs: 2,
@@ -164,7 +146,7 @@ async fn a_token_is_renewed_before_it_expires() {
 
 #[tokio::test]
 async fn the_site_list_matches_the_simulator() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 30,
         seed: 15,
         ..SimConfig::default()
@@ -186,7 +168,7 @@ async fn the_site_list_matches_the_simulator() {
 
 #[tokio::test]
 async fn simulator_faults_map_to_typed_errors() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 10,
         seed: 16,
         ..SimConfig::default()
@@ -228,7 +210,7 @@ async fn simulator_faults_map_to_typed_errors() {
 
 #[tokio::test]
 async fn a_wrong_integrator_secret_is_refused_without_quoting_it() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 5,
         seed: 17,
         ..SimConfig::default()
@@ -252,7 +234,7 @@ async fn a_wrong_integrator_secret_is_refused_without_quoting_it() {
 
 #[tokio::test]
 async fn verify_accepts_a_real_credential_and_refuses_wrong_or_withdrawn_ones() {
-    let sim = start_sim(SimConfig {
+    let sim = start(SimConfig {
         sites: 10,
         seed: 18,
         ..SimConfig::default()

@@ -17,18 +17,30 @@ use simsid_simulator::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 async fn limited(sites: usize, per_second: u32) -> Simulator {
-    Simulator::start(
-        SimConfig {
-            sites,
-            seed: 5,
-            latency: Duration::from_millis(5),
-            rate_limit: Some(per_second),
-            ..SimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
+    start(SimConfig {
+        sites,
+        seed: 5,
+        latency: Duration::from_millis(5),
+        rate_limit: Some(per_second),
+        ..SimConfig::default()
+    })
     .await
-    .expect("simulator starts")
+}
+
+/// A call to `/_sim/rate-limit` with the control token.
+async fn rate_limit_call(
+    sim: &Simulator,
+    method: reqwest::Method,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let url = format!("http://{}/_sim/rate-limit", sim.addr());
+    let mut request = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(sim.control_token().expose_secret());
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
 }
 
 fn site_list_url(sim: &Simulator) -> String {
@@ -94,38 +106,20 @@ async fn the_gateway_answers_429_beyond_its_burst_and_the_control_lifts_it() {
 
     // `/_sim/rate-limit` reads, lifts and sets the limit (with the control token only).
     let control = format!("http://{}/_sim/rate-limit", sim.addr());
-    let admin = sim.control_token().expose_secret().to_string();
     let anonymous = http.delete(&control).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
-    let now: serde_json::Value = http
-        .get(&control)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let now = rate_limit_call(&sim, reqwest::Method::GET, None).await;
+    let now: serde_json::Value = now.json().await.unwrap();
     assert_eq!(now["per_second"], 20);
-    let lifted = http
-        .delete(&control)
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let lifted = rate_limit_call(&sim, reqwest::Method::DELETE, None).await;
     assert_eq!(lifted.status(), 204);
     assert_eq!(sim.control().rate_limit(), None);
     for _ in 0..10 {
         let r = http.get(&url).bearer_auth(&bearer).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    let set = http
-        .post(&control)
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"per_second": 7}))
-        .send()
-        .await
-        .unwrap();
+    let body = serde_json::json!({"per_second": 7});
+    let set = rate_limit_call(&sim, reqwest::Method::POST, Some(body)).await;
     assert_eq!(set.status(), 204);
     assert_eq!(sim.control().rate_limit(), Some(7));
     sim.shutdown().await;

@@ -4,18 +4,14 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
-use serde_json::Value;
+use serde_json::{json, Value};
 use simsid::domain::OrgId;
 use simsid_simulator::{Fault, SimConfig, SimEnv, SimSite, Simulator};
-
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
+use simsid_testkit::sims::{authorised_site, start};
 
 fn config(sites: usize, seed: u64) -> SimConfig {
     SimConfig {
@@ -25,8 +21,14 @@ fn config(sites: usize, seed: u64) -> SimConfig {
     }
 }
 
-async fn start(config: SimConfig) -> Simulator {
-    Simulator::start(config, loopback()).await.unwrap()
+/// A simulator with `sites` schools from `seed`, and a client of its API: its settings,
+/// an HTTP client, a token.
+async fn api(sites: usize, seed: u64) -> (Simulator, SimEnv, reqwest::Client, String) {
+    let sim = start(config(sites, seed)).await;
+    let env = sim.env();
+    let http = http();
+    let token = token(&http, &env).await;
+    (sim, env, http, token)
 }
 
 fn http() -> reqwest::Client {
@@ -76,6 +78,11 @@ fn clients_url(env: &SimEnv, org: &str) -> String {
 
 async fn get(http: &reqwest::Client, url: &str, token: &str) -> reqwest::Response {
     http.get(url).bearer_auth(token).send().await.unwrap()
+}
+
+/// The status of a GET of `url` with `token`.
+async fn status(http: &reqwest::Client, url: &str, token: &str) -> StatusCode {
+    get(http, url, token).await.status()
 }
 
 fn authorised_with_clients(sites: &[SimSite]) -> SimSite {
@@ -226,13 +233,13 @@ async fn api_refuses_missing_unknown_and_expired_tokens() {
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert!(missing.headers().contains_key("www-authenticate"));
     assert_eq!(
-        get(&http, &url, "not-a-token").await.status(),
+        status(&http, &url, "not-a-token").await,
         StatusCode::UNAUTHORIZED
     );
     // A token that lives zero seconds is expired when it is first used.
     let expired = token(&http, &env).await;
     assert_eq!(
-        get(&http, &url, &expired).await.status(),
+        status(&http, &url, &expired).await,
         StatusCode::UNAUTHORIZED
     );
     sim.shutdown().await;
@@ -246,16 +253,13 @@ async fn tokens_stop_working_after_n_calls() {
     sim.control().expire_tokens_after(Some(2));
     let token = token(&http, &env).await;
     let url = site_list_url(&env);
-    assert_eq!(get(&http, &url, &token).await.status(), StatusCode::OK);
-    assert_eq!(get(&http, &url, &token).await.status(), StatusCode::OK);
-    assert_eq!(
-        get(&http, &url, &token).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(status(&http, &url, &token).await, StatusCode::OK);
+    assert_eq!(status(&http, &url, &token).await, StatusCode::OK);
+    assert_eq!(status(&http, &url, &token).await, StatusCode::UNAUTHORIZED);
     let fresh = self::token(&http, &env).await;
-    assert_eq!(get(&http, &url, &fresh).await.status(), StatusCode::OK);
+    assert_eq!(status(&http, &url, &fresh).await, StatusCode::OK);
     sim.control().expire_tokens_after(None);
-    assert_eq!(get(&http, &url, &token).await.status(), StatusCode::OK);
+    assert_eq!(status(&http, &url, &token).await, StatusCode::OK);
     sim.shutdown().await;
 }
 
@@ -350,10 +354,7 @@ async fn sts_accepts_school_credentials_until_rotated_or_withdrawn() {
 
 #[tokio::test]
 async fn unauthorised_sites_answer_empty_403_or_404() {
-    let sim = start(config(120, 2)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(120, 2).await;
     let mut seen = BTreeSet::new();
     for site in sim.control().sites().iter().filter(|s| !s.authorised) {
         let answer = get(&http, &clients_url(&env, site.org_id.as_str()), &token).await;
@@ -378,21 +379,18 @@ async fn unauthorised_sites_answer_empty_403_or_404() {
 
 #[tokio::test]
 async fn each_fault_kind_is_observable() {
-    let sim = start(config(20, 4)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(20, 4).await;
     let site = authorised_with_clients(&sim.control().sites());
     let url = clients_url(&env, site.org_id.as_str());
     let control = sim.control();
 
     control.set_site_fault(&site.org_id, Fault::Status500, Some(1));
     assert_eq!(
-        get(&http, &url, &token).await.status(),
+        status(&http, &url, &token).await,
         StatusCode::INTERNAL_SERVER_ERROR
     );
     assert_eq!(
-        get(&http, &url, &token).await.status(),
+        status(&http, &url, &token).await,
         StatusCode::OK,
         "times=1 clears"
     );
@@ -409,7 +407,7 @@ async fn each_fault_kind_is_observable() {
         assert!(answer.text().await.unwrap().contains("<html>"));
     }
     control.clear_site_fault(&site.org_id);
-    assert_eq!(get(&http, &url, &token).await.status(), StatusCode::OK);
+    assert_eq!(status(&http, &url, &token).await, StatusCode::OK);
 
     control.set_site_fault(
         &site.org_id,
@@ -423,18 +421,12 @@ async fn each_fault_kind_is_observable() {
     assert_eq!(limited.headers()["retry-after"], "7");
 
     control.set_site_fault(&site.org_id, Fault::Forbidden, Some(1));
-    assert_eq!(
-        get(&http, &url, &token).await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(status(&http, &url, &token).await, StatusCode::FORBIDDEN);
     control.set_site_fault(&site.org_id, Fault::NotFound, Some(1));
-    assert_eq!(
-        get(&http, &url, &token).await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(status(&http, &url, &token).await, StatusCode::NOT_FOUND);
     control.set_site_fault(&site.org_id, Fault::Unavailable503, Some(1));
     assert_eq!(
-        get(&http, &url, &token).await.status(),
+        status(&http, &url, &token).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
 
@@ -465,32 +457,32 @@ async fn each_fault_kind_is_observable() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
     assert_eq!(
-        get(&http, &url, &token).await.status(),
+        status(&http, &url, &token).await,
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    assert_eq!(get(&http, &url, &token).await.status(), StatusCode::OK);
+    assert_eq!(status(&http, &url, &token).await, StatusCode::OK);
 
     control.fail_site_list(Some(1));
     assert_eq!(
-        get(&http, &site_list_url(&env), &token).await.status(),
+        status(&http, &site_list_url(&env), &token).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        get(&http, &site_list_url(&env), &token).await.status(),
+        status(&http, &site_list_url(&env), &token).await,
         StatusCode::OK
     );
     control.fail_site_list(None);
     assert_eq!(
-        get(&http, &site_list_url(&env), &token).await.status(),
+        status(&http, &site_list_url(&env), &token).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        get(&http, &site_list_url(&env), &token).await.status(),
+        status(&http, &site_list_url(&env), &token).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     control.clear_site_list_fault();
     assert_eq!(
-        get(&http, &site_list_url(&env), &token).await.status(),
+        status(&http, &site_list_url(&env), &token).await,
         StatusCode::OK
     );
     sim.shutdown().await;
@@ -498,10 +490,7 @@ async fn each_fault_kind_is_observable() {
 
 #[tokio::test]
 async fn a_hanging_request_never_answers_and_shutdown_still_ends() {
-    let sim = start(config(5, 1)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(5, 1).await;
     let site = sim.control().sites()[0].org_id.clone();
     sim.control().set_site_fault(&site, Fault::Hang, None);
     let hung = http
@@ -551,10 +540,7 @@ async fn a_hanging_request_never_answers_and_shutdown_still_ends() {
 
 #[tokio::test]
 async fn max_in_flight_counts_concurrent_requests() {
-    let sim = start(config(8, 6)).await;
-    let env = sim.env();
-    let http = http();
-    let token = token(&http, &env).await;
+    let (sim, env, http, token) = api(8, 6).await;
     sim.control()
         .set_global_fault(Some(Fault::Slow(Duration::from_millis(300))), None);
     sim.control().reset_stats();
@@ -634,12 +620,27 @@ async fn control_call(
     request.send().await.unwrap()
 }
 
+/// The simulator's control API (`/_sim/…`) as a test calls it: one client, one token.
+struct Control<'a> {
+    http: &'a reqwest::Client,
+    sim: &'a Simulator,
+    token: Option<&'a str>,
+}
+
+impl Control<'_> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        control_call(self.http, self.sim, method, path, body, self.token).await
+    }
+}
+
 #[tokio::test]
 async fn control_endpoints_need_the_control_token() {
-    let sim = start(config(10, 1)).await;
-    let http = http();
-    let env = sim.env();
-    let api_token = token(&http, &env).await;
+    let (sim, _, http, api_token) = api(10, 1).await;
     for wrong in [None, Some("wrong"), Some(api_token.as_str())] {
         for (method, path) in [
             (reqwest::Method::GET, "/stats"),
@@ -665,16 +666,20 @@ async fn control_endpoints_change_the_simulation() {
     let http = http();
     let env = sim.env();
     let control_token = sim.control_token();
-    let ct = Some(control_token.expose_secret());
+    let ctl = Control {
+        http: &http,
+        sim: &sim,
+        token: Some(control_token.expose_secret()),
+    };
     let api = token(&http, &env).await;
 
-    let stats = control_call(&http, &sim, Method::GET, "/stats", None, ct).await;
+    let stats = ctl.call(Method::GET, "/stats", None).await;
     assert_eq!(stats.status(), StatusCode::OK);
     let stats: Value = stats.json().await.unwrap();
     assert_eq!(stats["token_requests"], 1);
     assert!(stats.get("max_in_flight").is_some());
 
-    let added = control_call(&http, &sim, Method::POST, "/sites", None, ct).await;
+    let added = ctl.call(Method::POST, "/sites", None).await;
     assert_eq!(added.status(), StatusCode::CREATED);
     let org = added.json::<Value>().await.unwrap()["organisation_id"]
         .as_str()
@@ -689,7 +694,8 @@ async fn control_endpoints_change_the_simulation() {
         .unwrap();
     assert!((1..=2).contains(&site.clients.len()));
 
-    let listed: Value = control_call(&http, &sim, Method::GET, "/sites", None, ct)
+    let listed: Value = ctl
+        .call(Method::GET, "/sites", None)
         .await
         .json()
         .await
@@ -698,18 +704,12 @@ async fn control_endpoints_change_the_simulation() {
     let listed_text = listed.to_string();
     assert!(!listed_text.contains(site.clients[0].secret.expose_secret()));
 
-    let client: Value = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        &format!("/sites/{org}/clients"),
-        None,
-        ct,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let client: Value = ctl
+        .call(Method::POST, &format!("/sites/{org}/clients"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
     let new_client = client["client_id"].as_str().unwrap().to_string();
     let clients_now = |sim: &Simulator| {
         sim.control()
@@ -723,50 +723,42 @@ async fn control_endpoints_change_the_simulation() {
 
     let before = clients_now(&sim)[0].secret.expose_secret().to_string();
     let first = clients_now(&sim)[0].client_id.clone();
-    let rotate = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        &format!("/sites/{org}/clients/{first}/rotate"),
-        None,
-        ct,
-    )
-    .await;
+    let rotate = ctl
+        .call(
+            Method::POST,
+            &format!("/sites/{org}/clients/{first}/rotate"),
+            None,
+        )
+        .await;
     assert_eq!(rotate.status(), StatusCode::NO_CONTENT);
     assert_ne!(clients_now(&sim)[0].secret.expose_secret(), before);
 
-    let withdraw = control_call(
-        &http,
-        &sim,
-        Method::DELETE,
-        &format!("/sites/{org}/clients/{new_client}"),
-        None,
-        ct,
-    )
-    .await;
+    let withdraw = ctl
+        .call(
+            Method::DELETE,
+            &format!("/sites/{org}/clients/{new_client}"),
+            None,
+        )
+        .await;
     assert_eq!(withdraw.status(), StatusCode::NO_CONTENT);
     assert!(clients_now(&sim).iter().all(|c| c.client_id != new_client));
-    let again = control_call(
-        &http,
-        &sim,
-        Method::DELETE,
-        &format!("/sites/{org}/clients/{new_client}"),
-        None,
-        ct,
-    )
-    .await;
+    let again = ctl
+        .call(
+            Method::DELETE,
+            &format!("/sites/{org}/clients/{new_client}"),
+            None,
+        )
+        .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 
     let lower = org.to_lowercase();
-    let auth = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        &format!("/sites/{lower}/authorised"),
-        Some(serde_json::json!({"authorised": null})),
-        ct,
-    )
-    .await;
+    let auth = ctl
+        .call(
+            Method::POST,
+            &format!("/sites/{lower}/authorised"),
+            Some(serde_json::json!({"authorised": null})),
+        )
+        .await;
     assert_eq!(auth.status(), StatusCode::NO_CONTENT);
     let list: Value = get(&http, &site_list_url(&env), &api)
         .await
@@ -781,111 +773,90 @@ async fn control_endpoints_change_the_simulation() {
         .unwrap()
         .clone();
     assert!(wire["Authorised"].is_null());
-    control_call(
-        &http,
-        &sim,
+    ctl.call(
         Method::POST,
         &format!("/sites/{org}/authorised"),
         Some(serde_json::json!({"authorised": true})),
-        ct,
     )
     .await;
 
-    let fault = control_call(
-        &http,
-        &sim,
+    // Each fault set through the control API, then what the API answers to the next calls.
+    let org_clients = clients_url(&env, &org);
+    let site_list = site_list_url(&env);
+    let api_status = |url: String| {
+        let (http, api) = (&http, &api);
+        async move { status(http, &url, api).await.as_u16() }
+    };
+    let steps = [
+        (
+            Method::POST,
+            format!("/sites/{org}/fault"),
+            Some(json!({"kind": "rate_limited", "retry_after_secs": 3, "times": 1})),
+            &org_clients,
+            vec![429, 200],
+        ),
+        (
+            Method::POST,
+            "/fault".into(),
+            Some(json!({"kind": "html502"})),
+            &org_clients,
+            vec![502],
+        ),
+        (
+            Method::DELETE,
+            "/fault".into(),
+            None,
+            &org_clients,
+            vec![200],
+        ),
+        (
+            Method::POST,
+            "/site-list/fault".into(),
+            Some(json!({"times": 1})),
+            &site_list,
+            vec![503, 200],
+        ),
+        (
+            Method::POST,
+            "/tokens/expire-after".into(),
+            Some(json!({"calls": 0})),
+            &site_list,
+            vec![401],
+        ),
+        (
+            Method::POST,
+            "/tokens/expire-after".into(),
+            Some(json!({"calls": null})),
+            &site_list,
+            vec![],
+        ),
+    ];
+    for (method, path, body, url, answers) in steps {
+        let set = ctl.call(method, &path, body).await;
+        assert_eq!(set.status(), StatusCode::NO_CONTENT, "{path}");
+        for want in answers {
+            assert_eq!(api_status(url.clone()).await, want, "after {path}");
+        }
+    }
+    // The rate-limited answer says when to retry.
+    ctl.call(
         Method::POST,
         &format!("/sites/{org}/fault"),
-        Some(serde_json::json!({"kind": "rate_limited", "retry_after_secs": 3, "times": 1})),
-        ct,
+        Some(json!({"kind": "rate_limited", "retry_after_secs": 3, "times": 1})),
     )
     .await;
-    assert_eq!(fault.status(), StatusCode::NO_CONTENT);
-    let limited = get(&http, &clients_url(&env, &org), &api).await;
+    let limited = get(&http, &org_clients, &api).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers()["retry-after"], "3");
-    assert_eq!(
-        get(&http, &clients_url(&env, &org), &api).await.status(),
-        StatusCode::OK
-    );
 
-    let global = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        "/fault",
-        Some(serde_json::json!({"kind": "html502"})),
-        ct,
-    )
-    .await;
-    assert_eq!(global.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        get(&http, &clients_url(&env, &org), &api).await.status(),
-        StatusCode::BAD_GATEWAY
-    );
-    control_call(&http, &sim, Method::DELETE, "/fault", None, ct).await;
-    assert_eq!(
-        get(&http, &clients_url(&env, &org), &api).await.status(),
-        StatusCode::OK
-    );
-
-    let list_fault = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        "/site-list/fault",
-        Some(serde_json::json!({"times": 1})),
-        ct,
-    )
-    .await;
-    assert_eq!(list_fault.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        get(&http, &site_list_url(&env), &api).await.status(),
-        StatusCode::SERVICE_UNAVAILABLE
-    );
-    assert_eq!(
-        get(&http, &site_list_url(&env), &api).await.status(),
-        StatusCode::OK
-    );
-
-    let expire = control_call(
-        &http,
-        &sim,
-        Method::POST,
-        "/tokens/expire-after",
-        Some(serde_json::json!({"calls": 0})),
-        ct,
-    )
-    .await;
-    assert_eq!(expire.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        get(&http, &site_list_url(&env), &api).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
-    control_call(
-        &http,
-        &sim,
-        Method::POST,
-        "/tokens/expire-after",
-        Some(serde_json::json!({"calls": null})),
-        ct,
-    )
-    .await;
-
-    let mutated = control_call(&http, &sim, Method::POST, "/demo-mutate", None, ct).await;
+    let mutated = ctl.call(Method::POST, "/demo-mutate", None).await;
     assert_eq!(mutated.status(), StatusCode::OK);
     let changes: Value = mutated.json().await.unwrap();
     assert_eq!(changes["notes"].as_array().unwrap().len(), 4);
 
-    let removed = control_call(
-        &http,
-        &sim,
-        Method::DELETE,
-        &format!("/sites/{{{lower}}}"),
-        None,
-        ct,
-    )
-    .await;
+    let removed = ctl
+        .call(Method::DELETE, &format!("/sites/{{{lower}}}"), None)
+        .await;
     let expected = if changes["removed"] == org.as_str() {
         StatusCode::NOT_FOUND
     } else {
@@ -894,14 +865,14 @@ async fn control_endpoints_change_the_simulation() {
     assert_eq!(removed.status(), expected);
     assert!(sim.control().sites().iter().all(|s| s.org_id != org_id));
     assert_eq!(
-        get(&http, &clients_url(&env, &org), &api).await.status(),
+        status(&http, &clients_url(&env, &org), &api).await,
         StatusCode::NOT_FOUND
     );
 
-    let bad = control_call(&http, &sim, Method::DELETE, "/sites/12345", None, ct).await;
+    let bad = ctl.call(Method::DELETE, "/sites/12345", None).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let reset = control_call(&http, &sim, Method::POST, "/stats/reset", None, ct).await;
+    let reset = ctl.call(Method::POST, "/stats/reset", None).await;
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
     assert_eq!(sim.control().stats().api_requests, 0);
     sim.shutdown().await;
@@ -1085,12 +1056,7 @@ async fn hostile_controls_over_http_and_basic_client_auth() {
     let env = sim.env();
     let control_token = sim.control_token();
     let ct = Some(control_token.expose_secret());
-    let site = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| s.authorised && !s.clients.is_empty())
-        .unwrap();
+    let site = authorised_site(&sim, 0);
     let org = site.org_id.as_str().to_string();
 
     // HTTP Basic is accepted by default.

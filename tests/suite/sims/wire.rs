@@ -152,6 +152,12 @@ struct Server {
 }
 
 impl Server {
+    /// The STS issued `n` tokens, and the client counts as many.
+    fn assert_tokens(&self, client: &SimsClient, n: u64) {
+        assert_eq!(self.mock.token_requests.load(Ordering::SeqCst), n);
+        assert_eq!(client.token_requests(), n);
+    }
+
     async fn start() -> Server {
         let mock = Arc::new(Mock::default());
         let app = axum::Router::new()
@@ -287,8 +293,7 @@ async fn clients_are_parsed_and_statuses_mapped() {
         SimsError::Server { status: 503 }
     );
     // One token served every call above.
-    assert_eq!(server.mock.token_requests.load(Ordering::SeqCst), 1);
-    assert_eq!(client.token_requests(), 1);
+    server.assert_tokens(&client, 1);
 }
 
 #[tokio::test]
@@ -305,8 +310,16 @@ async fn a_refused_token_is_renewed_once_then_unauthorized() {
         client.clients(&org_id(11)).await.unwrap_err(),
         SimsError::Unauthorized
     );
-    assert_eq!(server.mock.token_requests.load(Ordering::SeqCst), 3);
-    assert_eq!(client.token_requests(), 3);
+    server.assert_tokens(&client, 3);
+}
+
+/// How listing the sites with `settings` fails.
+async fn sites_error(settings: SimsSettings) -> SimsError {
+    SimsClient::new(settings)
+        .unwrap()
+        .sites()
+        .await
+        .unwrap_err()
 }
 
 #[tokio::test]
@@ -314,40 +327,24 @@ async fn sts_refusals_redirects_and_rate_limits() {
     let server = Server::start().await;
     let mut settings = server.settings();
     settings.client_secret = SecretString::from("wrong-secret-Kd93");
-    let err = SimsClient::new(settings)
-        .unwrap()
-        .sites()
-        .await
-        .unwrap_err();
+    let err = sites_error(settings).await;
     assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("wrong-secret-Kd93"));
 
     let mut settings = server.settings();
     settings.client_id = "no-grant".into();
-    let err = SimsClient::new(settings)
-        .unwrap()
-        .sites()
-        .await
-        .unwrap_err();
+    let err = sites_error(settings).await;
     assert!(matches!(err, SimsError::CredentialsRefused(_)), "{err:?}");
 
     let mut settings = server.settings();
     settings.sts_url = format!("http://{}/redirect/token", server.addr);
-    let err = SimsClient::new(settings)
-        .unwrap()
-        .sites()
-        .await
-        .unwrap_err();
+    let err = sites_error(settings).await;
     assert_eq!(err, SimsError::Redirect { status: 302 });
     assert!(err.to_string().contains("redirect"), "{err}");
 
     let mut settings = server.settings();
     settings.sts_url = format!("http://{}/busy/token", server.addr);
-    let err = SimsClient::new(settings)
-        .unwrap()
-        .sites()
-        .await
-        .unwrap_err();
+    let err = sites_error(settings).await;
     assert_eq!(
         err,
         SimsError::RateLimited {
@@ -385,8 +382,7 @@ async fn verify_requests_a_token_with_the_school_credential() {
     assert!(!forms[0].contains_key("scope"), "{:?}", forms[0].keys());
     // Verify tokens are not cached: the integrator's own token is still fetched.
     client.sites().await.unwrap();
-    assert_eq!(server.mock.token_requests.load(Ordering::SeqCst), 3);
-    assert_eq!(client.token_requests(), 3);
+    server.assert_tokens(&client, 3);
 }
 
 #[tokio::test]
@@ -408,11 +404,7 @@ async fn a_refused_connection_is_a_transient_network_error_without_the_url() {
     let server = Server::start().await;
     let mut settings = server.settings();
     settings.sts_url = format!("http://{addr}/connect/token");
-    let err = SimsClient::new(settings)
-        .unwrap()
-        .sites()
-        .await
-        .unwrap_err();
+    let err = sites_error(settings).await;
     assert!(matches!(err, SimsError::Network(_)), "{err:?}");
     assert!(err.is_transient());
     assert!(!err.to_string().contains("/connect/token"), "{err}");

@@ -411,98 +411,25 @@ fn resolve_finds_sites_by_id_dfe_code_and_deni_number() {
         .unwrap();
 
     let id = org(1).as_str().to_owned();
-    assert_eq!(
-        store
-            .resolve(&id.to_lowercase())
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(1))
-    );
-    assert_eq!(
-        store
-            .resolve(&format!("{{{id}}}"))
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(1))
-    );
-    assert_eq!(
-        store
-            .resolve(&format!(" {} ", id.replace('-', "")))
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(1))
-    );
-    assert_eq!(
-        store
-            .resolve("801/4001")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(1))
-    );
-    assert_eq!(
-        store
-            .resolve("8014001")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(1)),
-        "slash optional"
-    );
-    assert_eq!(
-        store
-            .resolve("abc/1234")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(8)),
-        "case-insensitive"
-    );
-    assert_eq!(
-        store
-            .resolve("1-2345-6")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(7))
-    );
-    assert_eq!(
-        store
-            .resolve("123456")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        Some(org(7))
-    );
-    assert_eq!(
-        store
-            .resolve("999/9999")
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        None
-    );
-    assert_eq!(
-        store
-            .resolve(org(2).as_str())
-            .unwrap()
-            .one()
-            .map(|r| r.site.org_id),
-        None,
-        "unknown id"
-    );
-    assert_eq!(
-        store.resolve("").unwrap().one().map(|r| r.site.org_id),
-        None
-    );
-    assert_eq!(
-        store.resolve("Abbey").unwrap().one().map(|r| r.site.org_id),
-        None,
-        "names are not ids"
-    );
+    // What each query finds (a site's id), and why.
+    let cases = [
+        (id.to_lowercase(), Some(org(1)), ""),
+        (format!("{{{id}}}"), Some(org(1)), ""),
+        (format!(" {} ", id.replace('-', "")), Some(org(1)), ""),
+        ("801/4001".to_owned(), Some(org(1)), ""),
+        ("8014001".to_owned(), Some(org(1)), "slash optional"),
+        ("abc/1234".to_owned(), Some(org(8)), "case-insensitive"),
+        ("1-2345-6".to_owned(), Some(org(7)), ""),
+        ("123456".to_owned(), Some(org(7)), ""),
+        ("999/9999".to_owned(), None, ""),
+        (org(2).as_str().to_owned(), None, "unknown id"),
+        ("".to_owned(), None, ""),
+        ("Abbey".to_owned(), None, "names are not ids"),
+    ];
+    for (query, want, why) in cases {
+        let found = store.resolve(&query).unwrap().one().map(|r| r.site.org_id);
+        assert_eq!(found, want, "{query:?} {why}");
+    }
 }
 
 #[test]

@@ -26,6 +26,17 @@ fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
+/// A closed store holding [`sample`] in a temporary folder: the folder, the store's path
+/// and its key.
+fn sampled_store() -> (tempfile::TempDir, std::path::PathBuf, StoreKey) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("store.sqlite3");
+    let key = StoreKey::generate();
+    let mut store = Store::open(&path, key.clone()).unwrap();
+    sample(&mut store);
+    (tmp, path, key)
+}
+
 fn sample(store: &mut Store) {
     let data = harvest(
         store,
@@ -171,12 +182,7 @@ fn environment_style_keys_must_be_32_bytes() {
 
 #[test]
 fn wrong_key_fails_and_leaves_every_file_identical() {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("store.sqlite3");
-    let key = StoreKey::generate();
-    let mut store = Store::open(&path, key.clone()).unwrap();
-    sample(&mut store);
-    drop(store);
+    let (tmp, path, key) = sampled_store();
     let before = hash_dir(tmp.path());
     assert!(before.contains_key("store.sqlite3"));
 
@@ -390,12 +396,7 @@ fn foreign_and_newer_files_are_refused_untouched() {
 
 #[test]
 fn a_sealed_secret_moved_to_another_row_does_not_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("store.sqlite3");
-    let key = StoreKey::generate();
-    let mut store = Store::open(&path, key.clone()).unwrap();
-    sample(&mut store);
-    drop(store);
+    let (_tmp, path, key) = sampled_store();
 
     // Swap the sealed columns of two rows behind the store's back.
     let raw = Connection::open(&path).unwrap();

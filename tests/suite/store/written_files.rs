@@ -29,17 +29,7 @@ async fn export_output_never_follows_a_symlink_and_is_left_0600() {
     chmod(&victim, 0o644);
     let link = out.path().join("inventory.json");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    let o = simsid(
-        &env,
-        &[
-            "export",
-            "--format",
-            "json",
-            "--output",
-            link.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let o = export_to(&env, "json", &link).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     assert_eq!(mode(&victim), 0o644);
@@ -56,17 +46,7 @@ async fn export_output_never_follows_a_symlink_and_is_left_0600() {
     let csv = out.path().join("inventory.csv");
     fs::write(&csv, "old").unwrap();
     chmod(&csv, 0o644);
-    let o = simsid(
-        &env,
-        &[
-            "export",
-            "--format",
-            "csv",
-            "--output",
-            csv.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let o = export_to(&env, "csv", &csv).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(mode(&csv), 0o600);
     assert!(fs::read_to_string(&csv)

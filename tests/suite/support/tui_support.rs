@@ -340,19 +340,43 @@ pub fn open_st_marys(app: &mut App) {
 /// Reveals the selected credential of the open site (confirmed with `y`).
 pub fn reveal_main(app: &mut App) {
     assert!(ch(app, 'r').is_empty());
-    let fx = ch(app, 'y');
-    assert_eq!(
-        fx,
-        vec![Effect::Reveal {
-            org: org(ST_MARYS),
-            client_id: MAIN_CLIENT.into()
-        }]
+    on_main(
+        app,
+        'y',
+        |org, client_id| Effect::Reveal { org, client_id },
+        |org, client_id| Action::Revealed {
+            org,
+            client_id,
+            result: Ok(SecretString::from(SECRET.to_string())),
+        },
     );
-    app.update(Action::Revealed {
-        org: org(ST_MARYS),
-        client_id: MAIN_CLIENT.into(),
-        result: Ok(SecretString::from(SECRET.to_string())),
-    });
+}
+
+/// Copies the selected credential of the open site (`c`); the copy succeeds.
+pub fn copy_main(app: &mut App) {
+    on_main(
+        app,
+        'c',
+        |org, client_id| Effect::Copy { org, client_id },
+        |org, client_id| Action::Copied {
+            org,
+            client_id,
+            result: Ok(()),
+        },
+    );
+}
+
+/// Presses `key` on the open site, asserts the app asks for `effect` of its selected
+/// credential and nothing else, and answers with `answer`.
+fn on_main(
+    app: &mut App,
+    key: char,
+    effect: impl Fn(OrgId, String) -> Effect,
+    answer: impl Fn(OrgId, String) -> Action,
+) {
+    let fx = ch(app, key);
+    assert_eq!(fx, vec![effect(org(ST_MARYS), MAIN_CLIENT.into())]);
+    app.update(answer(org(ST_MARYS), MAIN_CLIENT.into()));
 }
 
 /// Draws the app into a test terminal of the given size.
@@ -673,4 +697,53 @@ impl Services for FakeServices {
             Ok(checks)
         })
     }
+}
+
+/// A writer the test reads while the console writes to it.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    /// Everything written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Whether what was written so far contains `needle`.
+    pub fn contains(&self, needle: &[u8]) -> bool {
+        self.bytes().windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// The screen the bytes so far draw on a 120×40 terminal (a terminal emulator reads
+    /// them: a frame writes only the cells that changed).
+    pub fn screen(&self) -> String {
+        let mut terminal = vt100::Parser::new(40, 120, 0);
+        terminal.process(&self.bytes());
+        terminal.screen().contents()
+    }
+}
+
+/// The console's real services for the environment `env`, with directories under `home`.
+pub fn console_services(
+    env: &std::collections::BTreeMap<String, String>,
+    home: &std::path::Path,
+) -> Arc<simsid::cli::console::ConsoleServices> {
+    let dirs = simsid::config::Dirs {
+        config_dir: home.join("config"),
+        data_dir: home.join("data"),
+        state_dir: home.join("state"),
+    };
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), env, &dirs).unwrap();
+    let context = simsid::ops::Context::new(settings);
+    Arc::new(simsid::cli::console::ConsoleServices::new(context, None, None).unwrap())
 }

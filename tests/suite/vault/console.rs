@@ -10,10 +10,10 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::team_env::host_env_as;
+use crate::support::tui_support::{console_services, Shared};
 use crate::support::vault_support;
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,43 +24,13 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use secrecy::ExposeSecret;
 use simsid::cli::console::ConsoleServices;
-use simsid::config::{Dirs, Flags};
 use simsid::domain::{AuditAction, OrgId};
 use simsid::ops::verify::CredentialCheck;
-use simsid::ops::Context;
 use simsid::tui::app::Screen;
 use simsid::tui::theme::Theme;
 use simsid::tui::{draw, osc52, strings, Action, App, ConsoleOptions, Effect, Services};
-use simsid_simulator::Simulator;
 use tokio_util::sync::CancellationToken;
-use vault_support::{served, shared, Bao, ROOT_TOKEN};
-
-/// The environment for vault mode under `prefix` with `token`.
-fn vault_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    bao: &Bao,
-    prefix: &str,
-    token: &str,
-) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), token.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
-
-/// The console's real services for `env`, with directories under `home`.
-fn services(env: &BTreeMap<String, String>, home: &Path) -> Arc<ConsoleServices> {
-    let dirs = Dirs {
-        config_dir: home.join("config"),
-        data_dir: home.join("data"),
-        state_dir: home.join("state"),
-    };
-    let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
-    Arc::new(ConsoleServices::new(Context::new(settings), None, None).unwrap())
-}
+use vault_support::{served, shared, ROOT_TOKEN};
 
 /// The app and the services it drives, run without a terminal.
 struct Console {
@@ -283,8 +253,8 @@ async fn the_console_harvests_into_the_vault_and_reads_it_for_reveal_copy_and_ve
     let sim = simulator(5, 51).await;
     let ts = TempStore::new();
     let prefix = "t/console";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
-    let mut console = Console::new(services(&env, ts.dir.path()));
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let mut console = Console::new(console_services(&env, ts.dir.path()));
 
     // R y: the console's harvest writes every credential to the vault, none to the store.
     console.ch('R').await;
@@ -410,7 +380,7 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
     let sim = simulator(3, 52).await;
     let ts = TempStore::new();
     let prefix = "t/console403";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let all = served(&sim);
     let org = all[0].0.clone();
@@ -423,8 +393,8 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
 
     // The console with an identity that may look itself up but read nothing.
     let weak = bao.token_with(&["default"]).await;
-    let env = vault_env(&sim, &ts, &bao, prefix, &weak);
-    let mut console = Console::new(services(&env, ts.dir.path()));
+    let env = host_env_as(&sim, &ts, &bao, prefix, &weak);
+    let mut console = Console::new(console_services(&env, ts.dir.path()));
     console.open(&org).await;
     let may_not = "your vault identity may not read this credential";
     console.ch('r').await;
@@ -469,38 +439,6 @@ async fn a_console_read_the_identity_may_not_make_is_a_clear_flash_without_the_s
     assert!(!screen.contains(&weak));
 }
 
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-/// A writer the test can read while the headless console writes to it.
-#[derive(Clone, Default)]
-struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn contains(&self, needle: &[u8]) -> bool {
-        contains_bytes(&self.0.lock().unwrap(), needle)
-    }
-
-    /// The screen the bytes so far draw on a 120×40 terminal (a terminal emulator reads
-    /// them: a frame writes only the cells that changed).
-    fn screen(&self) -> String {
-        let mut terminal = vt100::Parser::new(40, 120, 0);
-        terminal.process(&self.0.lock().unwrap());
-        terminal.screen().contents()
-    }
-}
-
 /// Waits (at most 60 s, in 20 ms steps) until `done` holds: observes, never orders.
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..3000 {
@@ -519,8 +457,8 @@ async fn the_real_console_runtime_harvests_into_the_vault_and_reads_it() {
     let sim = simulator(4, 53).await;
     let ts = TempStore::new();
     let prefix = "t/consoleruntime";
-    let env = vault_env(&sim, &ts, &bao, prefix, ROOT_TOKEN);
-    let services: Arc<dyn Services> = services(&env, ts.dir.path());
+    let env = host_env_as(&sim, &ts, &bao, prefix, ROOT_TOKEN);
+    let services: Arc<dyn Services> = console_services(&env, ts.dir.path());
     let out = Shared::default();
     let (keys, input) = tokio::sync::mpsc::unbounded_channel();
     let console = tokio::spawn(simsid::tui::run_headless(
@@ -678,7 +616,7 @@ async fn the_console_keeps_answering_keys_while_the_vault_never_answers() {
     env.insert("VAULT_ADDR".into(), silent.addr.clone());
     env.insert("VAULT_TOKEN".into(), "never-checked".into());
     env.insert("SIMSID_VAULT_PREFIX".into(), "t/silent".into());
-    let services: Arc<dyn Services> = services(&env, ts.dir.path());
+    let services: Arc<dyn Services> = console_services(&env, ts.dir.path());
     let org = ts.open().sites().unwrap()[0].site.org_id.clone();
 
     let out = Shared::default();

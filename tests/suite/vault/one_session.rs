@@ -6,21 +6,17 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::tui_support::console_services;
 use crate::support::vault_support;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-use std::sync::Arc;
 
 use common::*;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use simsid::cli::console::ConsoleServices;
-use simsid::config::{Dirs, Flags};
 use simsid::domain::RunStatus;
 use simsid::harvest::HarvestEnd;
-use simsid::ops::Context;
 use simsid::tui::Services;
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao};
@@ -68,16 +64,6 @@ async fn one_use_approle(bao: &Bao, mount: &str, prefix: &str) -> (String, Strin
     (role_id, secret_id)
 }
 
-fn services(env: &BTreeMap<String, String>, home: &Path) -> Arc<ConsoleServices> {
-    let dirs = Dirs {
-        config_dir: home.join("config"),
-        data_dir: home.join("data"),
-        state_dir: home.join("state"),
-    };
-    let settings = simsid::config::resolve(&Flags::default(), env, &dirs).unwrap();
-    Arc::new(ConsoleServices::new(Context::new(settings), None, None).unwrap())
-}
-
 async fn harvest(services: &ConsoleServices) -> HarvestEnd {
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     services
@@ -107,7 +93,7 @@ async fn a_console_session_logs_in_to_the_vault_once_for_every_operation() {
         secret_id_file.display().to_string(),
     );
     let home = tempfile::tempdir().unwrap();
-    let services = services(&env, home.path());
+    let services = console_services(&env, home.path());
 
     // The harvest logs in (the secret id's one use) and writes the vault.
     match harvest(&services).await {
@@ -142,7 +128,7 @@ async fn a_console_session_logs_in_to_the_vault_once_for_every_operation() {
     // A second session of the same profile must log in again: the secret id is spent, which
     // is what every operation above would have met had it made its own session.
     let again = services.clone();
-    let fresh = self::services(&env, home.path());
+    let fresh = console_services(&env, home.path());
     let refused = fresh.reveal(&org, &client_id).await.unwrap_err();
     let message = format!("{refused:#}");
     assert!(

@@ -7,6 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::team_env::host_env_at;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -17,28 +18,9 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use simsid::domain::OrgId;
 use simsid::vault::path::credential_key;
-use simsid_simulator::{SimClient, Simulator};
+use simsid_simulator::SimClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vault_support::{free_port, served, shared, Bao, ROOT_TOKEN};
-
-/// The binary's environment for vault mode under `prefix`.
-fn vault_env(
-    sim: &Simulator,
-    ts: &TempStore,
-    addr: &str,
-    prefix: &str,
-) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), addr.into());
-    e.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 /// Writes `key` with `data` and, when given, `simsid_run` in its custom metadata.
 async fn put(bao: &Bao, key: &str, data: Value, run: Option<&str>) {
@@ -98,8 +80,8 @@ async fn reconcile_never_removes_what_this_store_did_not_write() {
     let sim_a = simulator(6, 101).await;
     let sim_b = simulator(6, 102).await;
     let (ts_a, ts_b) = (TempStore::new(), TempStore::new());
-    let env_a = vault_env(&sim_a, &ts_a, &bao.addr, prefix);
-    let env_b = vault_env(&sim_b, &ts_b, &bao.addr, prefix);
+    let env_a = host_env_at(&sim_a, &ts_a, &bao.addr, prefix, ROOT_TOKEN);
+    let env_b = host_env_at(&sim_b, &ts_b, &bao.addr, prefix, ROOT_TOKEN);
     // Two profiles (two stores, two applications' schools) share one prefix.
     assert_eq!(code(&simsid(&env_a, &["harvest"]).await), 0);
     assert_eq!(code(&simsid(&env_b, &["harvest"]).await), 0);
@@ -170,8 +152,8 @@ async fn a_fresh_store_reconcile_removes_nothing_without_accept_removals() {
     let prefix = "h/fresh";
     let sim = simulator(12, 103).await;
     let (ts_a, ts_fresh) = (TempStore::new(), TempStore::new());
-    let env_a = vault_env(&sim, &ts_a, &bao.addr, prefix);
-    let env_fresh = vault_env(&sim, &ts_fresh, &bao.addr, prefix);
+    let env_a = host_env_at(&sim, &ts_a, &bao.addr, prefix, ROOT_TOKEN);
+    let env_fresh = host_env_at(&sim, &ts_fresh, &bao.addr, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env_a, &["harvest"]).await), 0);
     let before = bao.keys(prefix).await;
     // Most sites vanish from one (truncated) site list.
@@ -235,7 +217,7 @@ async fn reconcile_holds_a_mass_of_strays_and_names_what_it_removes() {
     let prefix = "h/massstray";
     let sim = simulator(8, 104).await;
     let ts = TempStore::new();
-    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let env = host_env_at(&sim, &ts, &bao.addr, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let run = last_run(&env).await["run_id"].as_str().unwrap().to_string();
     let total = served(&sim).len();
@@ -315,7 +297,7 @@ async fn a_credential_the_vault_refuses_fails_its_site_not_the_run() {
     let prefix = "h/refused";
     let sim = simulator(8, 105).await;
     let ts = TempStore::new();
-    let env = vault_env(&sim, &ts, &limited, prefix);
+    let env = host_env_at(&sim, &ts, &limited, prefix, ROOT_TOKEN);
     let sites: Vec<OrgId> = sim
         .control()
         .sites()
@@ -389,7 +371,7 @@ async fn a_crashed_run_converges_without_reconcile_even_after_a_rotation() {
     let prefix = "h/crash";
     let sim = simulator(6, 106).await;
     let ts = TempStore::new();
-    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let env = host_env_at(&sim, &ts, &bao.addr, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let (org, client, _) = served(&sim).remove(0);
     let key = credential_key(prefix, &org, &client);
@@ -522,7 +504,7 @@ async fn fail_fast(kind: Dead, budget: Option<Duration>, seed: u64) -> Duration 
     assert!(pending >= 300, "{pending} credentials pending");
     let ts = TempStore::new();
     let addr = dead_vault(kind).await;
-    let mut env = vault_env(&sim, &ts, &addr, "h/outage");
+    let mut env = host_env_at(&sim, &ts, &addr, "h/outage", ROOT_TOKEN);
     if let Some(b) = budget {
         env.insert(
             "SIMSID_VAULT_RETRY_BUDGET_MS".into(),
@@ -584,7 +566,13 @@ async fn vault_settings_never_echo_a_secret_and_name_tls_failures() {
     let ts = TempStore::new();
 
     // User information in the address: refused (exit 2), never echoed.
-    let mut env = vault_env(&sim, &ts, "https://admin:hunter2@vault.example:8200", "h/s");
+    let mut env = host_env_at(
+        &sim,
+        &ts,
+        "https://admin:hunter2@vault.example:8200",
+        "h/s",
+        ROOT_TOKEN,
+    );
     for args in [&["vault", "check"][..], &["sites"][..]] {
         let o = simsid(&env, args).await;
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
@@ -690,7 +678,13 @@ async fn a_tls_failure_is_named_as_such() {
     assert!(ready, "bao -dev-tls did not start");
     let sim = simulator(2, 108).await;
     let ts = TempStore::new();
-    let mut env = vault_env(&sim, &ts, &format!("https://127.0.0.1:{port}"), "h/tls");
+    let mut env = host_env_at(
+        &sim,
+        &ts,
+        &format!("https://127.0.0.1:{port}"),
+        "h/tls",
+        ROOT_TOKEN,
+    );
     env.insert("SIMSID_VAULT_RETRY_BUDGET_MS".into(), "3000".into());
     let o = simsid(&env, &["vault", "check"]).await;
     let out = stdout(&o);
@@ -720,7 +714,7 @@ async fn moving_from_local_to_vault_mode_moves_every_sealed_secret() {
     let before = served(&sim);
     let sealed = ts.open().sealed_secret_count().unwrap();
     assert_eq!(sealed, before.len());
-    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let env = host_env_at(&sim, &ts, &bao.addr, prefix, ROOT_TOKEN);
     let o = simsid(&env, &["vault", "check"]).await;
     assert_eq!(code(&o), 1, "{}", stdout(&o));
     assert!(
@@ -790,7 +784,7 @@ async fn sigterm_during_the_vault_phase_cancels_at_once() {
     let ts = TempStore::new();
     // A vault that accepts and never answers: the vault phase would wait its 60 s budget.
     let addr = dead_vault(Dead::Silent).await;
-    let env = vault_env(&sim, &ts, &addr, "h/cancel");
+    let env = host_env_at(&sim, &ts, &addr, "h/cancel", ROOT_TOKEN);
     let home = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::from(sandboxed_command(home.path()));
     cmd.envs(&env)
@@ -893,7 +887,7 @@ async fn a_key_written_after_the_listing_began_is_not_a_stray() {
     let prefix = "h/slowlist";
     let sim = simulator(4, 122).await;
     let ts = TempStore::new();
-    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let env = host_env_at(&sim, &ts, &bao.addr, prefix, ROOT_TOKEN);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let run = last_run(&env).await["run_id"].as_str().unwrap().to_string();
     let org = served(&sim)[0].0.clone();
@@ -911,7 +905,7 @@ async fn a_key_written_after_the_listing_began_is_not_a_stray() {
         held.clone(),
     )
     .await;
-    let env = vault_env(&sim, &ts, &proxy, prefix);
+    let env = host_env_at(&sim, &ts, &proxy, prefix, ROOT_TOKEN);
     let reconcile = tokio::spawn({
         let env = env.clone();
         async move { simsid(&env, &["harvest", "--json", "--reconcile"]).await }
@@ -969,7 +963,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
     use simsid::harvest::{HarvestEnd, HarvestOptions};
     use simsid::ops::harvest_and_commit_via;
     use simsid::ops::vault_sync::VaultSink;
-    use simsid::vault::{VaultAuth, VaultClient, VaultSettings};
+    use simsid::vault::VaultClient;
     use std::sync::Arc;
     use tokio_util::sync::CancellationToken;
 
@@ -977,19 +971,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
     let sim = simulator(40, 131).await;
     let ts = TempStore::new();
     let prefix = "h/cancel-commit";
-    let settings = VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(ROOT_TOKEN.to_string().into()),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    };
+    let settings = simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, ROOT_TOKEN);
     let client = Arc::new(VaultClient::new(&settings).unwrap());
     let mut store = ts.open();
     let cancel = CancellationToken::new();
@@ -1021,7 +1003,7 @@ async fn a_cancel_after_the_vault_writes_converges_at_the_next_harvest() {
     );
     drop(store);
 
-    let env = vault_env(&sim, &ts, &bao.addr, prefix);
+    let env = host_env_at(&sim, &ts, &bao.addr, prefix, ROOT_TOKEN);
     assert_eq!(json(&simsid(&env, &["sites", "--json"]).await), json!([]));
     let run = last_run(&env).await;
     assert_eq!(run["status"], json!("cancelled"), "{run}");

@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
+use crate::support::team_env::host_env;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -23,16 +24,6 @@ use simsid::vault::{Route, VaultAuth, VaultClient, VaultSettings};
 use simsid_simulator::{Fault, Simulator};
 use tokio_util::sync::CancellationToken;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
-
-/// The binary's environment for vault mode under `prefix`.
-fn vault_env(sim: &Simulator, ts: &TempStore, bao: &Bao, prefix: &str) -> BTreeMap<String, String> {
-    let mut e = env_for(sim, ts);
-    e.insert("SIMSID_SECRETS".into(), "vault".into());
-    e.insert("VAULT_ADDR".into(), bao.addr.clone());
-    e.insert("VAULT_TOKEN".into(), ROOT_TOKEN.into());
-    e.insert("SIMSID_VAULT_PREFIX".into(), prefix.into());
-    e
-}
 
 /// Asserts the vault under `prefix` holds exactly what the simulator serves, each once.
 async fn assert_vault_matches(bao: &Bao, sim: &Simulator, prefix: &str) {
@@ -58,10 +49,6 @@ fn vault_counts(o: &std::process::Output) -> Value {
     json(o)["vault"].clone()
 }
 
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
 async fn versions(bao: &Bao, prefix: &str) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for k in bao.keys(prefix).await {
@@ -77,7 +64,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
     let sim = simulator(12, 31).await;
     let ts = TempStore::new();
     let prefix = "t/lifecycle";
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
 
     // First sync: every credential written once, with its fingerprint and run id.
     let o = simsid(&env, &["harvest", "--json"]).await;
@@ -161,12 +148,7 @@ async fn sync_writes_changes_only_and_removes_what_sims_withdraws() {
 
     // A partial harvest deletes nothing: the failing site's keys stay, even when its
     // clients changed meanwhile.
-    let stale = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| s.authorised && !s.clients.is_empty())
-        .unwrap();
+    let stale = authorised_site(&sim, 0);
     let stale_keys: Vec<String> = stale
         .clients
         .iter()
@@ -193,7 +175,7 @@ async fn soft_removal_keeps_the_versions() {
     let sim = simulator(6, 32).await;
     let ts = TempStore::new();
     let prefix = "t/soft";
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     let cfg = ts.dir.path().join("config.toml");
     std::fs::write(&cfg, "[profile.default]\nvault_on_remove = \"soft\"\n").unwrap();
     env.insert("SIMSID_CONFIG".into(), cfg.display().to_string());
@@ -234,7 +216,7 @@ async fn a_failed_vault_write_fails_the_run_and_the_next_harvest_converges() {
     )
     .await;
     let token = bao.token_with(&["failing-writer"]).await;
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     env.insert("VAULT_TOKEN".into(), token);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -245,7 +227,7 @@ async fn a_failed_vault_write_fails_the_run_and_the_next_harvest_converges() {
     // Some keys did land; the next harvest (allowed now) counts them written after reading
     // them back, and writes the rest.
     assert!(!bao.keys(prefix).await.is_empty());
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(vault_counts(&o)["written"], json!(served(&sim).len()));
@@ -263,7 +245,7 @@ async fn reconcile_repairs_deleted_edited_and_stray_keys() {
     let sim = simulator(8, 34).await;
     let ts = TempStore::new();
     let prefix = "t/reconcile";
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
     let o = simsid(&env, &["harvest", "--json"]).await;
     assert_eq!(code(&o), 0);
     let run_id = json(&o)["run_id"].as_str().unwrap().to_string();
@@ -344,7 +326,7 @@ async fn wrong_token_and_token_without_permission_are_clear() {
     let sim = simulator(4, 35).await;
     let ts = TempStore::new();
     let prefix = "t/auth";
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     env.insert("VAULT_TOKEN".into(), "not-a-token".into());
     let o = simsid(&env, &["harvest"]).await;
     assert_eq!(code(&o), 1);
@@ -403,7 +385,7 @@ async fn reveal_and_verify_read_the_vault_and_audit_the_identity() {
     let sim = simulator(6, 36).await;
     let ts = TempStore::new();
     let prefix = "t/reveal";
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let (org, client, secret) = served(&sim).remove(0);
     let o = simsid(&env, &["show", org.as_str(), "--reveal", "--json"]).await;
@@ -435,7 +417,7 @@ async fn integrator_secret_comes_from_the_vault() {
     let sim = simulator(4, 37).await;
     let ts = TempStore::new();
     let prefix = "t/integrator";
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     let secret = env.remove("SIMSID_CLIENT_SECRET").unwrap();
     let (s, _) = bao
         .api(
@@ -470,19 +452,7 @@ async fn integrator_secret_comes_from_the_vault() {
 }
 
 fn root_settings(bao: &Bao, prefix: &str) -> VaultSettings {
-    VaultSettings {
-        addrs: vec![bao.addr.clone()],
-        mount: "secret".into(),
-        prefix: prefix.into(),
-        namespace: None,
-        ca_file: None,
-        auth: VaultAuth::Token {
-            token: Some(ROOT_TOKEN.to_string().into()),
-            token_file: "/nonexistent".into(),
-        },
-        on_remove: Default::default(),
-        retry_budget: None,
-    }
+    simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, ROOT_TOKEN)
 }
 
 async fn harvest_into(
@@ -631,7 +601,7 @@ async fn no_secret_escapes_in_vault_mode() {
     let sim = simulator(10, 39).await;
     let ts = TempStore::new();
     let prefix = "t/leak";
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
     let org = served(&sim).remove(0).0;
     let mut outputs = Vec::new();
     for args in [
@@ -828,7 +798,7 @@ async fn bulk_verify_reads_each_secret_from_the_vault_with_the_current_identity(
     let sim = simulator(6, 40).await;
     let ts = TempStore::new();
     let prefix = "t/bulkverify";
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let all = served(&sim);
     let mut orgs: Vec<OrgId> = all.iter().map(|(o, _, _)| o.clone()).collect();
@@ -988,7 +958,7 @@ async fn reconcile_keeps_what_the_removal_guard_holds() {
     let sim = simulator(12, 41).await;
     let ts = TempStore::new();
     let prefix = "t/heldreconcile";
-    let env = vault_env(&sim, &ts, &bao, prefix);
+    let env = host_env(&sim, &ts, &bao, prefix);
     assert_eq!(code(&simsid(&env, &["harvest"]).await), 0);
     let before = bao.keys(prefix).await;
     let all = served(&sim);
@@ -1050,7 +1020,7 @@ async fn the_four_role_policies_grant_each_role_what_it_needs_and_no_more() {
     let sim = simulator(3, 41).await;
     let ts = TempStore::new();
     let prefix = "t/roles";
-    let mut env = vault_env(&sim, &ts, &bao, prefix);
+    let mut env = host_env(&sim, &ts, &bao, prefix);
     let o = simsid(&env, &["vault", "policy"]).await;
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let policies = role_policies(&stdout(&o));

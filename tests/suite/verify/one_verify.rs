@@ -15,7 +15,7 @@ use common::*;
 use secrecy::SecretString;
 #[cfg(not(windows))]
 use serde_json::Value;
-use simsid::domain::{AppId, Fingerprint, OrgId};
+use simsid::domain::{Fingerprint, OrgId};
 use simsid::harvest::RetryPolicy;
 use simsid::ops::secrets::CheckOutcome;
 use simsid::ops::verify::{self, Tally, Target};
@@ -23,21 +23,10 @@ use simsid::sims::{SimsClient, SimsSettings};
 use simsid_simulator::Simulator;
 
 fn client_for(sts_url: String, sim: &Simulator, timeout: Duration) -> SimsClient {
-    let env = sim.env();
     SimsClient::new(SimsSettings {
         sts_url,
-        api_base: env.api_base.clone(),
-        application_id: AppId::parse(&env.application_id).unwrap(),
-        client_id: env.client_id.clone(),
-        client_secret: env.client_secret.clone(),
-        organisation_id: OrgId::parse(&env.organisation_id).unwrap(),
         scopes: String::new(),
-        acr_values: "orgselect:{organisation_id}".into(),
-        apim_key: None,
-        timeout,
-        connect_timeout: timeout,
-        client_auth: Default::default(),
-        verify_scopes: String::new(),
+        ..settings(sim, timeout)
     })
     .unwrap()
 }
@@ -87,12 +76,7 @@ async fn black_hole() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_told_apart_from_a_timeout() {
     let sim = simulator(8, 3).await;
-    let site = sim
-        .control()
-        .sites()
-        .into_iter()
-        .find(|s| s.authorised && !s.clients.is_empty())
-        .unwrap();
+    let site = authorised_site(&sim, 0);
     let client_id = site.clients[0].client_id.clone();
     let secret = site.clients[0].secret.clone();
     let fast = RetryPolicy {

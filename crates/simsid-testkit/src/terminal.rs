@@ -5,18 +5,20 @@
 //! program is the session leader of its own session with the pseudo-terminal as its
 //! controlling terminal (`setsid --ctty`), so a resize reaches it as SIGWINCH. Killed when
 //! dropped.
-#![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
 use rustix::termios::{tcsetwinsize, Winsize};
+
+use crate::store::TempStore;
 
 /// What the emulator saw beside the screen: OSC 52 writes and title changes.
 #[derive(Default)]
@@ -176,6 +178,11 @@ impl Terminal {
         self.write(text.as_bytes());
     }
 
+    /// Writes `bytes` as typed, at once (no pause after an escape: see [`Terminal::keys`]).
+    pub fn send(&self, bytes: &[u8]) {
+        self.write(bytes);
+    }
+
     fn write(&self, bytes: &[u8]) {
         (self.master.as_ref().expect("the terminal is not hung up"))
             .write_all(bytes)
@@ -195,6 +202,19 @@ impl Terminal {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("timed out waiting for {want:?}; screen:\n{screen}");
+    }
+
+    /// Waits (at most `bound`, a last guard) until `ready` holds of the screen; the instant
+    /// it was seen to (checked every 0.2 ms: for a bench's clock), `None` past the bound.
+    pub fn wait_until(&self, bound: Duration, ready: impl Fn(&str) -> bool) -> Option<Instant> {
+        let start = Instant::now();
+        while start.elapsed() < bound {
+            if ready(&self.screen()) {
+                return Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        None
     }
 
     /// Everything the program wrote so far, as text (invalid UTF-8 replaced).
@@ -293,12 +313,12 @@ impl Terminal {
     /// Waits (at most `bound`, a last guard) for the program started in the terminal to
     /// end; its exit status, or `None` while it still runs.
     pub fn wait_exit(&mut self, bound: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + bound;
+        let deadline = Instant::now() + bound;
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the program") {
                 return Some(status);
             }
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -330,4 +350,36 @@ impl Drop for Terminal {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A private shell script `name` in `ts`'s folder that exports `env` (it holds the
+/// integrator's secret, so it goes on no command line), sets HOME to that folder and runs
+/// `body`; the line that starts it (for [`Terminal::start`]).
+pub fn script(ts: &TempStore, name: &str, env: &BTreeMap<String, String>, body: &str) -> String {
+    let path = ts.dir.path().join(name);
+    let mut text = String::from("#!/bin/sh\n");
+    for (k, v) in env {
+        text.push_str(&format!("export {k}='{v}'\n"));
+    }
+    text.push_str(&format!(
+        "export HOME='{}'\n{body}",
+        ts.dir.path().display()
+    ));
+    std::fs::write(&path, text).expect("the script is written");
+    format!("exec sh '{}'", path.display())
+}
+
+/// The line that starts the real console (`simsid tui`) from a [`script`] with `env`:
+/// `before` it, the console's line starting with `launch` (`exec ` makes the console the
+/// session leader), then `after`.
+pub fn console_script(
+    ts: &TempStore,
+    env: &BTreeMap<String, String>,
+    before: &str,
+    launch: &str,
+    after: &str,
+) -> String {
+    let simsid = crate::process::binary();
+    let body = format!("{before}{launch}'{}' tui\n{after}", simsid.display());
+    script(ts, "console.sh", env, &body)
 }

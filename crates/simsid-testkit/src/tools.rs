@@ -5,7 +5,6 @@
 //! `python3 -m pip install --target` under `target/tmp/test-tools/`, once for every test
 //! binary: a file lock makes the binaries running in parallel wait for the one installing.
 //! A failure to provision fails the test with the reason; nothing is skipped.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,9 +23,21 @@ const INSTALL_BOUND: Duration = Duration::from_secs(20 * 60);
 pub fn python_site() -> &'static Path {
     static SITE: OnceLock<PathBuf> = OnceLock::new();
     SITE.get_or_init(|| {
-        provision(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-tools"))
+        provision(&target_tmp().join("test-tools"))
             .unwrap_or_else(|e| panic!("could not provision the test tools: {e}"))
     })
+}
+
+/// Cargo's `target/tmp` (what `CARGO_TARGET_TMPDIR` names to an integration test; a library
+/// is not told): beside the first folder above this executable that cargo marks as its
+/// target folder (`CACHEDIR.TAG`, `.rustc_info.json`), else in the system's temporary folder.
+fn target_tmp() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.ancestors()
+        .take(8)
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file() || dir.join(".rustc_info.json").is_file())
+        .map(|target| target.join("tmp"))
+        .unwrap_or_else(|| std::env::temp_dir().join("simsid-test-tools"))
 }
 
 /// The `bao` binary (OpenBao) the vault tests start.

@@ -1,11 +1,12 @@
 //! A real OpenBao for the vault tests: `bao server -dev` on a free loopback port, started
 //! by the tests and killed on drop. `bao` is provisioned by the suite on first use
-//! (`support/tools.rs`); a failure to provision fails the test, never skips it.
-#![allow(dead_code)]
+//! ([`crate::tools`]); a failure to provision fails the test, never skips it. Also a
+//! three-node Raft cluster ([`Cluster`]) and what the simulator serves ([`served`]).
 
-use super::tools;
+use crate::sims::ToDomain;
+use crate::tools;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -22,6 +23,9 @@ pub struct Bao {
     /// The token [`Bao::api`] uses (root).
     pub token: String,
     _dir: tempfile::TempDir,
+    /// The file audit log ([`Bao::dev_audited`]).
+    audit_log: Option<PathBuf>,
+    _audit_dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Bao {
@@ -39,7 +43,32 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The `bao` binary the suite provisions itself (see `support/tools.rs`).
+/// The `-config=…` argument of a file audit device writing to `audit_log`, declared in a
+/// configuration file beside it.
+fn audit_config(audit_log: &Path) -> String {
+    let hcl = format!(
+        "audit \"file\" \"simsid-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+        audit_log.display()
+    );
+    let config = audit_log.with_extension("hcl");
+    std::fs::write(&config, hcl).unwrap();
+    format!("-config={}", config.display())
+}
+
+/// Waits (at most 5 s, a last guard) until the audit log at `path` (a file another process
+/// appends to) satisfies `ready`, named `what` in the panic; its text then.
+pub async fn audit_log_when(path: &Path, what: &str, ready: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if ready(&text) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the audit log {} never {what}", path.display());
+}
+
+/// The `bao` binary the kit provisions itself (see [`crate::tools`]).
 pub fn bao_bin() -> PathBuf {
     tools::bao()
 }
@@ -53,14 +82,25 @@ impl Bao {
     /// A dev server with a file audit device writing to `audit_log`, declared in a
     /// configuration file beside it (OpenBao refuses to enable audit devices through the
     /// API).
-    pub async fn dev_with_audit(audit_log: &std::path::Path) -> Bao {
-        let hcl = format!(
-            "audit \"file\" \"simsid-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
-            audit_log.display()
-        );
-        let config = audit_log.with_extension("hcl");
-        std::fs::write(&config, hcl).unwrap();
-        Bao::dev_with(&[format!("-config={}", config.display())]).await
+    pub async fn dev_with_audit(audit_log: &Path) -> Bao {
+        Bao::dev_with(&[audit_config(audit_log)]).await
+    }
+
+    /// A dev server with a file audit device writing to its own [`Bao::audit_log`].
+    pub async fn dev_audited() -> Bao {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.log");
+        let mut bao = Bao::dev_with(&[audit_config(&log)]).await;
+        bao.audit_log = Some(log);
+        bao._audit_dir = Some(dir);
+        bao
+    }
+
+    /// The file audit log of a server started by [`Bao::dev_audited`].
+    pub fn audit_log(&self) -> &Path {
+        self.audit_log
+            .as_deref()
+            .expect("a server started with Bao::dev_audited")
     }
 
     /// [`Bao::dev`] with more arguments (an extra `-config=…` listener, say).
@@ -90,6 +130,8 @@ impl Bao {
             addr,
             token: ROOT_TOKEN.to_string(),
             _dir: dir,
+            audit_log: None,
+            _audit_dir: None,
         };
         bao.wait_ready().await;
         bao
@@ -335,6 +377,8 @@ impl Cluster {
                 addr: addrs[i].clone(),
                 token: String::new(),
                 _dir: tempfile::tempdir().unwrap(),
+                audit_log: None,
+                _audit_dir: None,
             }));
         }
         let mut cluster = Cluster {
@@ -525,9 +569,7 @@ pub fn served(sim: &simsid_simulator::Simulator) -> Vec<(simsid::domain::OrgId, 
                 .iter()
                 .map(|c| {
                     (
-                        // The simulator's id in the product's type: the same GUID text.
-                        simsid::domain::OrgId::parse(s.org_id.as_str())
-                            .expect("the simulator serves GUIDs"),
+                        s.org_id.to_domain(),
                         c.client_id.clone(),
                         c.secret.expose_secret().to_string(),
                     )
