@@ -68,7 +68,7 @@ fn main() {
         let run_id = local_run(&local).await;
         let store = host_store.open();
         let t = Instant::now();
-        let first = simsid::ops::team::publish(&client, &host, &store, run_id, false)
+        let first = simsid::team::publish::publish(&client, &host, &store, run_id, false)
             .await
             .unwrap();
         let publish = t.elapsed();
@@ -84,12 +84,13 @@ fn main() {
         out.insert("view_chunks", json!(first.chunks));
         out.insert("credentials", json!(store.credential_count().unwrap()));
 
-        // Unchanged re-harvests: each publish's requests (the first settles the badges).
+        // Unchanged re-harvests: each publish's requests (the first clears every "added"
+        // badge, which a site's line does not carry: format 3).
         let mut again = Vec::new();
         for _ in 0..4 {
             let run_id = local_run(&local).await;
             let before = client.requests();
-            let p = simsid::ops::team::publish(&client, &host, &store, run_id, false)
+            let p = simsid::team::publish::publish(&client, &host, &store, run_id, false)
                 .await
                 .unwrap();
             again.push(json!({
@@ -106,7 +107,7 @@ fn main() {
         let standby = (leader + 1) % 3;
         let into = vault_env::settings(cluster.addrs.clone(), PREFIX, &cluster.root_token);
         let cluster_client = VaultClient::new(&into).unwrap();
-        simsid::ops::team::publish(&cluster_client, &into, &store, run_id, true)
+        simsid::team::publish::publish(&cluster_client, &into, &store, run_id, true)
             .await
             .unwrap();
         // Let the standby apply the writes before timing reads from it.
@@ -120,10 +121,15 @@ fn main() {
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();
         let t = Instant::now();
-        let pulled =
-            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
-                .await
-                .unwrap();
+        let pulled = simsid::team::pull::pull(
+            &viewer,
+            &through,
+            &mut viewer_store,
+            Default::default(),
+            "bench",
+        )
+        .await
+        .unwrap();
         out.insert(
             "pull_through_standby_secs",
             json!(t.elapsed().as_secs_f64()),
@@ -132,10 +138,15 @@ fn main() {
         out.insert("pulled_sites", json!(pulled.sites));
         let before = viewer.requests();
         let t = Instant::now();
-        let unchanged =
-            simsid::ops::team::pull(&viewer, &through, &mut viewer_store, Default::default())
-                .await
-                .unwrap();
+        let unchanged = simsid::team::pull::pull(
+            &viewer,
+            &through,
+            &mut viewer_store,
+            Default::default(),
+            "bench",
+        )
+        .await
+        .unwrap();
         assert!(!unchanged.changed);
         out.insert("unchanged_pull_requests", json!(viewer.requests() - before));
         out.insert("unchanged_pull_secs", json!(t.elapsed().as_secs_f64()));

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+mod pulled;
 pub mod vault_identity;
 mod verify;
-mod view;
+pub use pulled::{checked_time, Pulled};
 pub use verify::{CheckOutcome, CredentialCheck, Tally};
-pub use view::{checked_time, Pulled};
 
 /// How a profile's store is brought up to date: what the console's `R` does, and what
 /// `status` judges the age of. The keeper says which; no front end asks for the role.
@@ -148,6 +148,21 @@ impl OrgId {
     }
 }
 
+impl OrgId {
+    /// [`OrgId::deserialize_canonical`] of an optional id (`null` when absent).
+    pub fn deserialize_canonical_option<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OrgId>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| {
+                OrgId::parse_canonical(&s).map_err(|e| {
+                    serde::de::Error::custom(crate::sanitize::for_terminal(&e.to_string()))
+                })
+            })
+            .transpose()
+    }
+}
+
 impl TryFrom<String> for OrgId {
     type Error = GuidError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -188,9 +203,11 @@ impl fmt::Display for AppId {
     }
 }
 
-/// A school using the application, as the site list reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A school using the application, as the site list reports it. Read from a pulled view
+/// (`Deserialize`), its organisation id must be canonical (docs/reference/vault.md "Trust").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
+    #[serde(deserialize_with = "OrgId::deserialize_canonical")]
     pub org_id: OrgId,
     pub name: String,
     pub dfe_code: Option<String>,
@@ -285,23 +302,46 @@ pub enum ChangeBadge {
     CredentialsChanged,
 }
 
-/// A cached site as the store lists it (no secrets).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A cached site as the store lists it (no secrets). As a line of the team's view
+/// (`Serialize`/`Deserialize`, docs/reference/vault.md "Team mode") it carries only what the
+/// site is: the counts, the latest change and the badge are not written (a reader derives
+/// them: the badge from the view's runs), and every time read is checked ("Trust").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRow {
+    #[serde(flatten)]
     pub site: Site,
+    #[serde(skip)]
     pub credential_count: usize,
     /// The last harvest could not fetch this site's clients; its credentials are the old ones.
     pub stale: bool,
     pub last_error: Option<String>,
     /// The latest `last_changed` of its credentials, or when the site was first seen.
+    #[serde(skip)]
     pub last_changed: Option<DateTime<Utc>>,
     /// What the most recent harvest changed here, if anything.
+    #[serde(skip)]
     pub badge: Option<ChangeBadge>,
-    /// When a harvest first listed the site.
+    /// When a harvest first listed the site (always known for a cached site; a line of the
+    /// view must have it).
+    #[serde(deserialize_with = "checked_time::some")]
     pub first_seen: Option<DateTime<Utc>>,
     /// When the site's current unauthorised stretch began (installed, not yet approved:
     /// the onboarding queue); `None` while it is authorised.
+    #[serde(deserialize_with = "checked_time::option::deserialize")]
     pub waiting_since: Option<DateTime<Utc>>,
+}
+
+impl SiteRow {
+    /// Sets what is derived from the credentials (their count, the latest change: as the
+    /// store's list computes them), for a row read from a line of the team's view.
+    pub fn derive_from(&mut self, credentials: &[CredentialRow]) {
+        self.credential_count = credentials.len();
+        self.last_changed = credentials
+            .iter()
+            .map(|c| c.last_changed)
+            .max()
+            .or(self.first_seen);
+    }
 }
 
 /// How many sites there are, by state: the console header's counts and the store's totals
@@ -336,22 +376,31 @@ impl SiteTotals {
     }
 }
 
-/// A cached credential without its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A cached credential without its secret. As part of a line of the team's view every
+/// time read is checked and every fingerprint is one (docs/reference/vault.md "Trust").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CredentialRow {
     pub client_id: String,
     pub description: Option<String>,
     pub fingerprint: Fingerprint,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub first_seen: DateTime<Utc>,
+    #[serde(deserialize_with = "checked_time::deserialize")]
     pub last_changed: DateTime<Utc>,
     pub stale: bool,
     pub last_error: Option<String>,
+    /// Vault mode: the fingerprint last written to the vault (normally `fingerprint`).
+    pub vault_fingerprint: Option<Fingerprint>,
+    /// Vault mode: the KV version last written to the vault.
+    pub vault_version: Option<u64>,
 }
 
-/// One site and its credentials (no secrets).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One site and its credentials (no secrets): also one site's line of the team's view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteDetail {
+    #[serde(flatten)]
     pub row: SiteRow,
+    /// By client id.
     pub credentials: Vec<CredentialRow>,
 }
 
@@ -515,6 +564,41 @@ pub struct Diff {
 }
 
 impl Diff {
+    /// The badge each site gets from this diff (what the store sets when the run commits,
+    /// and what a viewer derives from a pulled view's runs): `Added` >
+    /// `CredentialsChanged` > `AuthorisationChanged` when several apply.
+    pub fn badges(&self) -> std::collections::BTreeMap<&OrgId, ChangeBadge> {
+        fn rank(b: ChangeBadge) -> u8 {
+            match b {
+                ChangeBadge::Added => 3,
+                ChangeBadge::CredentialsChanged => 2,
+                ChangeBadge::AuthorisationChanged => 1,
+            }
+        }
+        let mut out: std::collections::BTreeMap<&OrgId, ChangeBadge> = Default::default();
+        let mut set = |org, badge| {
+            let slot = out.entry(org).or_insert(badge);
+            if rank(badge) > rank(*slot) {
+                *slot = badge;
+            }
+        };
+        for org in &self.sites_added {
+            set(org, ChangeBadge::Added);
+        }
+        for c in self
+            .credentials_added
+            .iter()
+            .chain(&self.credentials_removed)
+            .chain(&self.credentials_rotated)
+        {
+            set(&c.organisation_id, ChangeBadge::CredentialsChanged);
+        }
+        for a in &self.authorisation_changed {
+            set(&a.organisation_id, ChangeBadge::AuthorisationChanged);
+        }
+        out
+    }
+
     /// True when the harvest changed nothing.
     pub fn is_empty(&self) -> bool {
         self.sites_added.is_empty()
@@ -539,9 +623,16 @@ pub struct SiteFailure {
 pub struct RunSummary {
     pub run_id: uuid::Uuid,
     pub status: RunStatus,
-    #[serde(with = "rfc3339")]
+    /// Read back (a run of a pulled view), a time is checked (docs/reference/vault.md "Trust").
+    #[serde(
+        serialize_with = "rfc3339::serialize",
+        deserialize_with = "checked_time::deserialize"
+    )]
     pub started_at: DateTime<Utc>,
-    #[serde(with = "rfc3339")]
+    #[serde(
+        serialize_with = "rfc3339::serialize",
+        deserialize_with = "checked_time::deserialize"
+    )]
     pub finished_at: DateTime<Utc>,
     pub sites_total: usize,
     pub sites_harvested: usize,
@@ -584,6 +675,45 @@ impl RunSummary {
         };
         self.credentials_total = credentials_in_store;
         self
+    }
+}
+
+/// A run of the history with the vault identity that harvested it (team mode: the host
+/// records it when it publishes; a viewer pulls it): one run's line of the team's view.
+/// Written as the run's summary with its times to the nanosecond (the history's own
+/// precision, not `harvest --json`'s seconds) and without `stats` (a recorded run has
+/// none), plus `identity`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RunRecord {
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// The vault identity of the harvest host for this run.
+    pub identity: Option<String>,
+    /// The school a one-school run that committed harvested (`None` for a full run, and
+    /// for one recorded before the store kept it). Absent from the line when `None`.
+    #[serde(default, deserialize_with = "OrgId::deserialize_canonical_option")]
+    pub site: Option<OrgId>,
+}
+
+impl Serialize for RunRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let nanos = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let mut line = serde_json::to_value(&self.summary).map_err(S::Error::custom)?;
+        let Some(fields) = line.as_object_mut() else {
+            return Err(S::Error::custom("a run is not an object"));
+        };
+        fields.remove("stats");
+        fields.insert("started_at".into(), nanos(&self.summary.started_at).into());
+        fields.insert(
+            "finished_at".into(),
+            nanos(&self.summary.finished_at).into(),
+        );
+        fields.insert("identity".into(), self.identity.clone().into());
+        if let Some(site) = &self.site {
+            fields.insert("site".into(), site.as_str().into());
+        }
+        line.serialize(s)
     }
 }
 
@@ -779,6 +909,80 @@ pub struct VaultMark {
 /// Vault marks by (organisation, client id).
 pub type VaultMarks = std::collections::BTreeMap<(OrgId, String), VaultMark>;
 
+/// What unit tests build the domain's rows and runs from (one copy crate-wide).
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// A complete full run at `at` that changed nothing.
+    pub(crate) fn run(run_id: uuid::Uuid, at: DateTime<Utc>) -> RunSummary {
+        RunSummary {
+            run_id,
+            status: RunStatus::Complete,
+            started_at: at,
+            finished_at: at,
+            sites_total: 0,
+            sites_harvested: 0,
+            sites_failed: 0,
+            credentials_total: 0,
+            diff: Diff::default(),
+            failures: Vec::new(),
+            stats: HarvestStats::default(),
+            error: None,
+            scope: RunScope::Full,
+            signal: None,
+        }
+    }
+
+    /// An authorised site first seen at `first_seen` with `credentials`, its derived
+    /// fields as the store lists them (no badge).
+    pub(crate) fn site(
+        org_id: OrgId,
+        name: String,
+        first_seen: DateTime<Utc>,
+        credentials: Vec<CredentialRow>,
+    ) -> SiteDetail {
+        let mut row = SiteRow {
+            site: Site {
+                org_id,
+                name,
+                dfe_code: None,
+                deni_number: None,
+                authorised: Some(true),
+            },
+            credential_count: 0,
+            stale: false,
+            last_error: None,
+            last_changed: None,
+            badge: None,
+            first_seen: Some(first_seen),
+            waiting_since: None,
+        };
+        row.derive_from(&credentials);
+        SiteDetail { row, credentials }
+    }
+
+    /// A credential whose secret has the fingerprint `fingerprint`, seen and changed at
+    /// `at`, written to the vault as version 1.
+    pub(crate) fn credential(
+        client_id: String,
+        fingerprint: &str,
+        at: DateTime<Utc>,
+    ) -> CredentialRow {
+        CredentialRow {
+            client_id,
+            description: None,
+            fingerprint: Fingerprint::local(fingerprint.into()),
+            first_seen: at,
+            last_changed: at,
+            stale: false,
+            last_error: None,
+            vault_fingerprint: Some(Fingerprint::local(fingerprint.into())),
+            vault_version: Some(1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -864,5 +1068,39 @@ mod tests {
             Err(GuidError::NotGuid(_))
         ));
         assert!(matches!(AppId::parse(""), Err(GuidError::NotGuid(_))));
+    }
+
+    fn org8(n: u8) -> OrgId {
+        OrgId::parse(&format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
+    }
+
+    #[test]
+    fn badge_priority_is_added_then_credentials_then_authorisation() {
+        let cref = |n| CredentialRef {
+            organisation_id: org8(n),
+            client_id: "c".into(),
+        };
+        let auth = |n| AuthorisationChange {
+            organisation_id: org8(n),
+            from: Some(0),
+            to: Some(1),
+        };
+        let diff = Diff {
+            sites_added: vec![org8(1)],
+            sites_removed: vec![org8(9)],
+            authorisation_changed: vec![auth(1), auth(2), auth(3)],
+            credentials_added: vec![cref(1), cref(2)],
+            credentials_removed: vec![cref(4)],
+            credentials_rotated: vec![cref(5)],
+            vault_removed: Vec::new(),
+        };
+        let b = diff.badges();
+        assert_eq!(b.len(), 5);
+        assert_eq!(b[&org8(1)], ChangeBadge::Added);
+        assert_eq!(b[&org8(2)], ChangeBadge::CredentialsChanged);
+        assert_eq!(b[&org8(3)], ChangeBadge::AuthorisationChanged);
+        assert_eq!(b[&org8(4)], ChangeBadge::CredentialsChanged);
+        assert_eq!(b[&org8(5)], ChangeBadge::CredentialsChanged);
+        assert!(!b.contains_key(&org8(9)));
     }
 }

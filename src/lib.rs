@@ -35,13 +35,13 @@ mod layers {
     pub(crate) mod signals;
     pub(crate) mod sims;
     pub(crate) mod store;
+    pub(crate) mod team;
     pub(crate) mod tui;
     pub(crate) mod vault;
-    pub(crate) mod view;
     pub(crate) mod words;
 }
 
-use layers::{logging, lookup, security, signals, view, words};
+use layers::{logging, lookup, security, signals, words};
 
 /// The command line: what `main` parses and runs.
 pub mod cli {
@@ -52,7 +52,6 @@ pub mod cli {
 
     /// The console's services over the real program.
     pub mod console {
-
         pub use crate::layers::cli::console::ConsoleServices;
     }
 }
@@ -111,19 +110,14 @@ pub mod ops {
     pub use crate::layers::ops::vault_sync::SYNC_CONCURRENCY;
     pub(crate) use crate::layers::ops::*;
     pub use crate::layers::ops::{
-        Context, HarvestRequest, Harvested, Keeper, OpResult, ReadRequest, SiteEnd, VaultCounts,
+        Context, HarvestRequest, Harvested, Keeper, OpError, OpResult, PullRequest, ReadRequest,
+        SiteEnd, VaultCounts,
     };
 
     /// What a verify found of one credential.
     pub mod secrets {
 
         pub use crate::layers::ops::secrets::CheckOutcome;
-    }
-
-    /// Team mode's publish and pull.
-    pub mod team {
-        pub(crate) use crate::layers::ops::team::*;
-        pub use crate::layers::ops::team::{publish, pull};
     }
 
     /// What a verify found (the domain's, as the keeper's verify answers).
@@ -160,6 +154,23 @@ pub mod store {
         check_permissions, default_key_path, open_for_harvest, AuditCheck, BadRecord, HarvestLock,
         KeySource, SiteTotals, Store, StoreError, StoreKey, SCHEMA_VERSION,
     };
+}
+
+/// Team mode: the team's view published and pulled (the team bench times each alone).
+pub mod team {
+    pub(crate) use crate::layers::team::*;
+
+    /// A harvest host's publish of the team's view.
+    pub mod publish {
+
+        pub use crate::layers::team::publish::publish;
+    }
+
+    /// A viewer's pull of the team's view.
+    pub mod pull {
+
+        pub use crate::layers::team::pull::pull;
+    }
 }
 
 /// The console.

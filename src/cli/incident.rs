@@ -158,7 +158,7 @@ fn audit_scope(ctx: &Context) -> Result<AuditScope, CliError> {
             )
         }
     };
-    let manifest = format!("{}/manifest", crate::ops::team::VIEW_FOLDER);
+    let manifest = format!("{}/manifest", crate::team::VIEW_FOLDER);
     Ok(AuditScope::new(&CredentialLayout {
         mount: &mount,
         prefix: &prefix,

@@ -534,6 +534,8 @@ mod tests {
                 last_changed: t,
                 stale: false,
                 last_error: None,
+                vault_fingerprint: None,
+                vault_version: None,
             }],
         }
     }

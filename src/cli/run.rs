@@ -146,7 +146,7 @@ async fn execute(cli: Cli, hardening: &[String]) -> Result<u8, CliError> {
             accept_removals,
             metrics: _,
         } => {
-            let options = crate::ops::team::PullOptions {
+            let options = crate::team::PullOptions {
                 accept_older,
                 accept_removals,
             };

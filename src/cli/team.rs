@@ -13,7 +13,7 @@ use crate::sanitize::for_terminal as clean;
 /// the local store; one request when unchanged; a missing or altered chunk, a malformed
 /// view or an older one fails (exit 1), a mass removal is held (exit 3), each leaving the
 /// store as it was.
-pub async fn pull(ctx: &Context, json: bool, options: ops::team::PullOptions) -> CmdResult {
+pub async fn pull(ctx: &Context, json: bool, options: crate::team::PullOptions) -> CmdResult {
     let started_at = chrono::Utc::now();
     // The keeper refuses a pull on a harvest host before the store is opened, then holds the
     // harvest lock (one writer of the store at a time: a pull replaces its view).
@@ -83,9 +83,10 @@ pub async fn show_check_vault(ctx: &Context, org: &str, json: bool) -> CmdResult
              team mode (`source = \"vault\"`)",
         )
     })?;
-    let client = ctx.keeper().vault()?;
-    let checks =
-        ops::team::check_against_vault(&client, settings, &org_id, &detail.credentials).await?;
+    let checks = ctx
+        .keeper()
+        .check_against_vault(settings, &org_id, &detail.credentials)
+        .await?;
     let mut out = std::io::stdout().lock();
     if json {
         let mut v = output::show_json(&detail, &[]);

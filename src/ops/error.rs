@@ -61,6 +61,17 @@ impl From<StoreError> for OpError {
     }
 }
 
+impl From<crate::team::TeamError> for OpError {
+    fn from(e: crate::team::TeamError) -> Self {
+        use crate::team::TeamError;
+        match e {
+            TeamError::Failed(m) => OpError::Failed(m),
+            TeamError::Held(m) => OpError::Held(m),
+            TeamError::Store(e) => OpError::from(e),
+        }
+    }
+}
+
 impl From<VaultError> for OpError {
     fn from(e: VaultError) -> Self {
         OpError::Failed(e.to_string())

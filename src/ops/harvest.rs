@@ -82,7 +82,7 @@ pub(crate) trait CommitSink {
     /// whatever happens here; the next harvest publishes again.
     fn publish_view(
         &mut self,
-        _view: crate::view::View,
+        _view: crate::team::View,
         _previous: Option<crate::store::PublishedMark>,
         _run_id: uuid::Uuid,
     ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
@@ -387,7 +387,9 @@ async fn publish_after_commit<K: CommitSink>(
     if !sink.publishes_view() {
         return;
     }
-    let read = store.view().and_then(|view| Ok((view, store.published()?)));
+    let read = store
+        .view_rows()
+        .and_then(|rows| Ok((crate::team::View::from_rows(rows), store.published()?)));
     let (view, previous) = match read {
         Ok(read) => read,
         Err(e) => {

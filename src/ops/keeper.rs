@@ -19,12 +19,13 @@ use super::audit::Auditor;
 use super::harvest::{CommitSink, HarvestPolicy, Run, SiteEnd, Synced, ToSync};
 use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify::{self, SecretSource, Selection, Tally, Verified};
-use super::{secrets, team, vault_ops, OpError, OpResult};
+use super::{secrets, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
 use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::sims::SimsClient;
 use crate::store::{HarvestLock, Store};
+use crate::team;
 use crate::vault::{VaultClient, VaultSettings};
 
 /// The profile's keeper of secrets. Cheap to clone: clones share the vault session.
@@ -166,6 +167,19 @@ impl Keeper {
                 vault_ops::check_harvester(client, settings).await
             }
         }
+    }
+
+    /// `show ORG --check-vault`: each of a site's `credentials` (as the store holds them)
+    /// checked against the custom metadata of its key in the vault at `settings`; one
+    /// metadata read per credential, never a secret.
+    pub async fn check_against_vault(
+        &self,
+        settings: &VaultSettings,
+        org: &OrgId,
+        credentials: &[crate::domain::CredentialRow],
+    ) -> OpResult<Vec<team::VaultAgreement>> {
+        let client = self.vault()?;
+        Ok(team::check_against_vault(&client, settings, org, credentials).await?)
     }
 
     /// In vault mode, the note for secrets still sealed in the local store (docs/reference/vault.md sync
@@ -430,7 +444,15 @@ impl Keeper {
         }
         let pulled = async {
             let client = self.vault()?;
-            team::pull(&client, self.vault_settings()?, &mut store, request.options).await
+            team::pull::pull(
+                &client,
+                self.vault_settings()?,
+                &mut store,
+                request.options,
+                &self.shared.user,
+            )
+            .await
+            .map_err(OpError::from)
         }
         .await;
         Ok(PullOutcome {
@@ -662,7 +684,7 @@ impl CommitSink for CommitPath {
 
     fn publish_view(
         &mut self,
-        view: crate::view::View,
+        view: team::View,
         previous: Option<crate::store::PublishedMark>,
         run_id: uuid::Uuid,
     ) -> impl std::future::Future<Output = Option<(crate::store::PublishedMark, Option<String>)>>
@@ -679,7 +701,7 @@ impl VaultStep {
     /// front end; the store remembers what was published (`None`: nothing was).
     async fn publish(
         &mut self,
-        view: crate::view::View,
+        view: team::View,
         previous: Option<crate::store::PublishedMark>,
         run_id: uuid::Uuid,
     ) -> Option<(crate::store::PublishedMark, Option<String>)> {

@@ -11,7 +11,6 @@ pub mod metrics;
 pub mod secrets;
 pub mod source;
 pub mod status;
-pub mod team;
 pub mod vault_ops;
 pub mod vault_sync;
 pub mod verify;

@@ -1,6 +1,6 @@
 //! Writing the store: a harvest in one transaction, run history and the audit trail.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -8,8 +8,7 @@ use super::codec::{badge_to_sql, count_to_sql, time_to_sql};
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    ChangeBadge, Diff, HarvestData, HeldRemovals, OrgId, RunScope, RunSummary, VaultMarks,
-    REMOVAL_HELD,
+    HarvestData, HeldRemovals, OrgId, RunScope, RunSummary, VaultMarks, REMOVAL_HELD,
 };
 
 /// The `meta` row counting committed harvests.
@@ -34,40 +33,6 @@ pub(crate) fn bump_generation(conn: &Connection) -> Result<(), StoreError> {
         [GENERATION],
     )?;
     Ok(())
-}
-
-/// The badge each site gets from a run's diff: Added > CredentialsChanged >
-/// AuthorisationChanged when several apply.
-pub(crate) fn badges(diff: &Diff) -> BTreeMap<&OrgId, ChangeBadge> {
-    fn rank(b: ChangeBadge) -> u8 {
-        match b {
-            ChangeBadge::Added => 3,
-            ChangeBadge::CredentialsChanged => 2,
-            ChangeBadge::AuthorisationChanged => 1,
-        }
-    }
-    let mut out: BTreeMap<&OrgId, ChangeBadge> = BTreeMap::new();
-    let mut set = |org, badge| {
-        let slot = out.entry(org).or_insert(badge);
-        if rank(badge) > rank(*slot) {
-            *slot = badge;
-        }
-    };
-    for org in &diff.sites_added {
-        set(org, ChangeBadge::Added);
-    }
-    for c in diff
-        .credentials_added
-        .iter()
-        .chain(&diff.credentials_removed)
-        .chain(&diff.credentials_rotated)
-    {
-        set(&c.organisation_id, ChangeBadge::CredentialsChanged);
-    }
-    for a in &diff.authorisation_changed {
-        set(&a.organisation_id, ChangeBadge::AuthorisationChanged);
-    }
-    out
 }
 
 /// Every site named in `fetched` or `failed` must be in the site list, and no site both; a
@@ -346,12 +311,13 @@ fn apply(
 
     {
         let mut set_badge = tx.prepare("UPDATE sites SET badge = ?2 WHERE org_id = ?1")?;
-        for (org, badge) in badges(&summary.diff) {
+        for (org, badge) in summary.diff.badges() {
             set_badge.execute(params![org.as_str(), badge_to_sql(badge)])?;
         }
     }
 
-    insert_run(tx, summary)?;
+    let school = data.sites.first().filter(|_| one_site);
+    insert_run_by(tx, summary, None, school.map(|s| s.org_id.as_str()))?;
     Ok(())
 }
 
@@ -378,6 +344,17 @@ fn key_of(org: &OrgId, credential: &crate::domain::Credential) -> (OrgId, String
 
 /// Adds a run to the history.
 pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), StoreError> {
+    insert_run_by(conn, summary, None, None)
+}
+
+/// Records a run with the vault identity that harvested it (a pulled view's run) and, for
+/// a one-school run that committed, the school it harvested.
+pub(crate) fn insert_run_by(
+    conn: &Connection,
+    summary: &RunSummary,
+    identity: Option<&str>,
+    site: Option<&str>,
+) -> Result<(), StoreError> {
     let diff = serde_json::to_string(&summary.diff)
         .map_err(|_| StoreError::InvalidData("run diff cannot be encoded".into()))?;
     let failures = serde_json::to_string(&summary.failures)
@@ -385,7 +362,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
     conn.prepare_cached(
         "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
          sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
-         signal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         signal, identity, site) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         summary.run_id.to_string(),
@@ -401,46 +379,8 @@ pub(crate) fn insert_run(conn: &Connection, summary: &RunSummary) -> Result<(), 
         summary.error,
         summary.scope.as_str(),
         summary.signal.map(|s| s.name()),
+        identity,
+        site,
     ])?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{AuthorisationChange, CredentialRef};
-
-    fn org(n: u8) -> OrgId {
-        OrgId::parse(&format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
-    }
-
-    #[test]
-    fn badge_priority_is_added_then_credentials_then_authorisation() {
-        let cref = |n| CredentialRef {
-            organisation_id: org(n),
-            client_id: "c".into(),
-        };
-        let auth = |n| AuthorisationChange {
-            organisation_id: org(n),
-            from: Some(0),
-            to: Some(1),
-        };
-        let diff = Diff {
-            sites_added: vec![org(1)],
-            sites_removed: vec![org(9)],
-            authorisation_changed: vec![auth(1), auth(2), auth(3)],
-            credentials_added: vec![cref(1), cref(2)],
-            credentials_removed: vec![cref(4)],
-            credentials_rotated: vec![cref(5)],
-            vault_removed: Vec::new(),
-        };
-        let b = badges(&diff);
-        assert_eq!(b.len(), 5);
-        assert_eq!(b[&org(1)], ChangeBadge::Added);
-        assert_eq!(b[&org(2)], ChangeBadge::CredentialsChanged);
-        assert_eq!(b[&org(3)], ChangeBadge::AuthorisationChanged);
-        assert_eq!(b[&org(4)], ChangeBadge::CredentialsChanged);
-        assert_eq!(b[&org(5)], ChangeBadge::CredentialsChanged);
-        assert!(!b.contains_key(&org(9)));
-    }
 }

@@ -26,8 +26,8 @@ mod queries;
 mod run_names;
 pub(crate) mod safety;
 mod schema;
+mod team;
 mod vault_marks;
-mod view;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -56,8 +56,8 @@ pub(crate) use lock::lock_path;
 pub use lock::HarvestLock;
 pub use metrics_mark::MetricsFailure;
 pub use schema::LATEST_VERSION as SCHEMA_VERSION;
+pub use team::{PublishedMark, PulledMark};
 pub use vault_marks::SealedCredential;
-pub use view::{PublishedMark, PulledMark};
 
 use crate::domain::{
     AuditEntry, Credential, Fingerprint, HarvestData, HeldRemovals, OrgId, RunSummary, SiteDetail,

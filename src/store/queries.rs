@@ -11,8 +11,8 @@ use super::codec::{
 use super::crypto::Crypto;
 use super::error::StoreError;
 use crate::domain::{
-    CancelSignal, Credential, CredentialRow, Fingerprint, OrgId, RunSummary, Site, SiteDetail,
-    SiteRow, SiteTotals, Snapshot, SnapshotSite,
+    CancelSignal, Credential, CredentialRow, Fingerprint, OrgId, RunRecord, RunSummary, Site,
+    SiteDetail, SiteRow, SiteTotals, Snapshot, SnapshotSite,
 };
 
 /// Sites with their credential count and latest change, aggregated in one pass.
@@ -160,7 +160,7 @@ pub(crate) fn site_details(conn: &Connection) -> Result<Vec<SiteDetail>, StoreEr
 }
 
 const CREDENTIAL_ROW_SELECT: &str = "SELECT client_id, description, fingerprint, first_seen, \
-     last_changed, stale, last_error, org_id FROM credentials";
+     last_changed, stale, last_error, org_id, vault_fingerprint, vault_version FROM credentials";
 
 /// A credential row of [`CREDENTIAL_ROW_SELECT`], with its organisation id as stored.
 fn credential_row_from_row(row: &rusqlite::Row<'_>) -> Result<(String, CredentialRow), StoreError> {
@@ -174,6 +174,8 @@ fn credential_row_from_row(row: &rusqlite::Row<'_>) -> Result<(String, Credentia
             last_changed: time_from_sql(row.get_ref(4)?.as_str()?)?,
             stale: row.get(5)?,
             last_error: row.get(6)?,
+            vault_fingerprint: row.get::<_, Option<String>>(8)?.map(Fingerprint::local),
+            vault_version: row.get::<_, Option<i64>>(9)?.map(|v| v.max(0) as u64),
         },
     ))
 }
@@ -279,9 +281,8 @@ pub(crate) fn snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
 }
 
 const RUN_SELECT: &str = "SELECT run_id, status, started_at, finished_at, sites_total, \
-     sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, signal \
-     FROM runs \
-     ORDER BY started_at DESC, seq DESC";
+     sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, signal, \
+     identity, site FROM runs";
 
 fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
     let run_id = row.get_ref(0)?.as_str()?;
@@ -315,11 +316,33 @@ fn run_from_row(row: &Row<'_>) -> Result<RunSummary, StoreError> {
 /// Harvest runs, newest first; at most `limit` of them.
 pub(crate) fn runs(conn: &Connection, limit: Option<usize>) -> Result<Vec<RunSummary>, StoreError> {
     let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut stmt = conn.prepare_cached(&format!("{RUN_SELECT} LIMIT ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{RUN_SELECT} ORDER BY started_at DESC, seq DESC LIMIT ?1"
+    ))?;
     let mut rows = stmt.query([limit])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(run_from_row(row)?);
+    }
+    Ok(out)
+}
+
+/// Every run in the order it was recorded, with the vault identity that harvested it (the
+/// runs of the team's view).
+pub(crate) fn run_records(conn: &Connection) -> Result<Vec<RunRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{RUN_SELECT} ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(RunRecord {
+            summary: run_from_row(row)?,
+            identity: row.get(13)?,
+            site: row
+                .get_ref(14)?
+                .as_str_or_null()?
+                .map(org_from_sql)
+                .transpose()?,
+        });
     }
     Ok(out)
 }

@@ -103,6 +103,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX IF NOT EXISTS sites_by_name ON sites (name COLLATE NOCASE, name, org_id);
     "#,
+    // 7: the school a one-school run (`harvest --site`) harvested: a viewer derives the
+    // badges from the team's view's runs, and such a run clears that school's badge even
+    // when it changed nothing (docs/reference/vault.md "Team mode"). Null for full runs and
+    // for one-school runs recorded before this version.
+    r#"
+    ALTER TABLE runs ADD COLUMN site TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

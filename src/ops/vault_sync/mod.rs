@@ -197,20 +197,5 @@ fn test_summary() -> RunSummary {
     let t = chrono::DateTime::parse_from_rfc3339("2026-12-02T03:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    RunSummary {
-        run_id: uuid::Uuid::from_u128(7),
-        status: crate::domain::RunStatus::Complete,
-        started_at: t,
-        finished_at: t,
-        sites_total: 0,
-        sites_harvested: 0,
-        sites_failed: 0,
-        credentials_total: 0,
-        diff: Default::default(),
-        failures: vec![],
-        stats: Default::default(),
-        error: None,
-        scope: crate::domain::RunScope::Full,
-        signal: None,
-    }
+    crate::domain::fixtures::run(uuid::Uuid::from_u128(7), t)
 }

@@ -212,10 +212,11 @@ fn a_store_from_before_the_chain_is_chained_on_migration_and_it_is_recorded() {
     drop(store);
     // Back to the schema before the chain (version 1): no mac, no identity, no head, and
     // none of the later columns either (vault, 3; runs' scope and signal, waiting_since, 4;
-    // the runs' identity and the pulled view's chunks, 5).
+    // the runs' identity and the pulled view's chunks, 5; a one-school run's site, 7).
     tamper(
         &ts,
         "ALTER TABLE audit DROP COLUMN mac;
+         ALTER TABLE runs DROP COLUMN site;
          ALTER TABLE runs DROP COLUMN identity;
          DROP TABLE view_chunks;
          ALTER TABLE audit DROP COLUMN identity;

@@ -158,6 +158,8 @@ pub fn st_marys_detail() -> SiteDetail {
                 last_changed: at(2026, 11, 27, 16, 55),
                 stale: false,
                 last_error: None,
+                vault_fingerprint: None,
+                vault_version: None,
             },
             CredentialRow {
                 client_id: BACKUP_CLIENT.into(),
@@ -167,6 +169,8 @@ pub fn st_marys_detail() -> SiteDetail {
                 last_changed: at(2026, 3, 15, 10, 30),
                 stale: false,
                 last_error: None,
+                vault_fingerprint: None,
+                vault_version: None,
             },
         ],
     }

@@ -6,7 +6,6 @@
 #![allow(clippy::disallowed_methods)]
 
 use crate::support::common;
-use crate::support::keeper_support;
 use crate::support::vault_support;
 
 use std::collections::BTreeMap;
@@ -15,9 +14,11 @@ use std::sync::Arc;
 use crate::support::team_env::{host_env, viewer_env};
 use common::*;
 use serde_json::{json, Value};
+use simsid::domain::Pulled;
+use simsid::ops::{Keeper, OpError, PullRequest};
+use simsid::store::Store;
 use simsid::vault::path::credential_key;
 use simsid::vault::policy;
-use simsid::vault::{VaultClient, VaultSettings};
 use simsid_simulator::Simulator;
 use vault_support::{served, shared, Bao, ROOT_TOKEN};
 
@@ -305,8 +306,8 @@ async fn a_viewer_sees_exactly_the_hosts_view_and_reads_secrets_only_with_its_ow
         .unwrap();
     assert_eq!(entry["live"], json!(false));
 
-    // An unchanged re-harvest adds at most 3 requests to the vault (badges settle first).
-    run(&host, &["harvest"], 0).await;
+    // An unchanged re-harvest adds at most 3 requests to the vault, right after a harvest
+    // that changed a school: a site's line carries no mark of the last run (format 3).
     let before = audit_requests(&audit_log).len();
     let o = run(&host, &["harvest", "--json"], 0).await;
     assert_eq!(json(&o)["vault"]["written"], json!(0));
@@ -438,10 +439,72 @@ async fn reconcile_never_removes_the_team_view_and_clears_orphaned_chunks() {
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
 }
 
-/// A vault client for `prefix` with `token` (the viewer's long-lived session).
-fn client_for(bao: &Bao, prefix: &str, token: &str) -> (Arc<VaultClient>, VaultSettings) {
-    let settings = simsid_testkit::vault_env::settings(vec![bao.addr.clone()], prefix, token);
-    (Arc::new(VaultClient::new(&settings).unwrap()), settings)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_holding_it() {
+    let bao = shared().await;
+    let sim = simulator(1_000, 1_212).await;
+    let prefix = "t/team-one-school";
+    let ts = TempStore::new();
+    let host = host_env(&sim, &ts, &bao, prefix);
+    // The first harvest adds every school (each marked "added" in the console).
+    let first = json(&run(&host, &["harvest", "--json"], 0).await);
+    let chunks = first["view"]["chunks"].as_u64().unwrap();
+    assert!(chunks >= 5, "{}", first["view"]);
+    // One school's credential rotates: that school's chunk and the run lines are written,
+    // not every chunk whose schools lost their "added" mark.
+    let (org, client, _) = served(&sim).remove(0);
+    assert!(sim.control().rotate_secret(&org.to_sim(), &client));
+    let second = json(&run(&host, &["harvest", "--json"], 0).await);
+    let written = second["view"]["written"].as_u64().unwrap();
+    println!("1,000 schools, {chunks} chunks: the harvest rotating one school wrote {written}");
+    assert!((1..=2).contains(&written), "{}", second["view"]);
+    // A viewer shows that school alone as changed, as the host does.
+    let viewer_store = TempStore::new();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    run(&viewer, &["pull"], 0).await;
+    let changed = |env| {
+        let env: &BTreeMap<String, String> = env;
+        async move { json(&run(env, &["sites", "--status", "changed", "--json"], 0).await) }
+    };
+    let on_host = changed(&host).await;
+    assert_eq!(on_host.as_array().unwrap().len(), 1, "{on_host}");
+    assert_eq!(on_host[0]["organisation_id"], json!(org.as_str()));
+    assert_eq!(changed(&viewer).await, on_host);
+    // That school harvested alone, unchanged: its badge goes, on the host and the viewer.
+    let one = json(&run(&host, &["harvest", "--site", org.as_str(), "--json"], 0).await);
+    assert!(
+        one["diff"]["credentials_rotated"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{one}"
+    );
+    assert_eq!(changed(&host).await, json!([]));
+    run(&viewer, &["pull"], 0).await;
+    assert_eq!(changed(&viewer).await, json!([]));
+    assert_eq!(
+        json(&run(&viewer, &["sites", "--json"], 0).await),
+        json(&run(&host, &["sites", "--json"], 0).await)
+    );
+}
+
+/// A viewer's keeper for `env` (its one vault session shared by every pull), and the
+/// directory its settings resolve in.
+fn viewer_keeper(env: &BTreeMap<String, String>) -> (Keeper, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let dirs = simsid::config::Dirs {
+        config_dir: home.path().join("config"),
+        data_dir: home.path().join("data"),
+        state_dir: home.path().join("state"),
+    };
+    let settings = simsid::config::resolve(&simsid::config::Flags::default(), env, &dirs).unwrap();
+    (Keeper::new(settings, "tester".into()), home)
+}
+
+/// A pull through `keeper`: what it brought, and the store it wrote (its lock released).
+async fn pull(keeper: &Keeper) -> (Result<Pulled, OpError>, Store) {
+    let outcome = keeper.pull(PullRequest::default()).await.unwrap();
+    (outcome.pulled, outcome.store.store)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,18 +515,15 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     let ts = TempStore::new();
     let host = host_env(&sim, &ts, &bao, prefix);
     run(&host, &["harvest"], 0).await;
-    let (client, settings) = client_for(&bao, prefix, ROOT_TOKEN);
     let viewer_store = TempStore::new();
-    let mut store = viewer_store.open();
+    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
+    let (keeper, _home) = viewer_keeper(&viewer);
 
-    let first = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
+    let first = pull(&keeper).await.0.unwrap();
     assert!(first.changed);
+    let client = keeper.vault().unwrap();
     let before = client.requests();
-    let again = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
+    let again = pull(&keeper).await.0.unwrap();
     assert!(!again.changed);
     assert_eq!(client.requests() - before, 1, "an unchanged pull");
     assert_eq!(again.run_id, first.run_id);
@@ -488,14 +548,14 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
     };
     let mut seen = Vec::new();
     for _ in 0..200 {
-        let pulled = simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-            .await
-            .unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
-        let view = store.view().unwrap();
-        assert_eq!(view.sites.len(), pulled.sites);
-        assert_eq!(view.credential_count(), pulled.credentials);
+        let (pulled, store) = pull(&keeper).await;
+        let pulled = pulled.unwrap_or_else(|e| panic!("a pull during publishes failed: {e}"));
+        let (sites, runs) = store.view_rows().unwrap();
+        assert_eq!(sites.len(), pulled.sites);
+        let credentials: usize = sites.iter().map(|s| s.credentials.len()).sum();
+        assert_eq!(credentials, pulled.credentials);
         assert_eq!(
-            Some(view.runs.last().unwrap().run_id.to_string()),
+            Some(runs.last().unwrap().summary.run_id.to_string()),
             pulled.run_id
         );
         if pulled.changed {
@@ -511,11 +571,7 @@ async fn an_unchanged_pull_is_one_request_and_a_pull_racing_publishes_sees_one_w
         assert!(runs.contains(run_id), "{run_id} is one of {runs:?}");
     }
     // The last view, whole.
-    simsid::ops::team::pull(&client, &settings, &mut store, Default::default())
-        .await
-        .unwrap();
-    let viewer = viewer_env(&sim, &viewer_store, &bao, prefix, ROOT_TOKEN);
-    drop(store);
+    pull(&keeper).await.0.unwrap();
     assert_eq!(fingerprints(&viewer).await, fingerprints(&host).await);
 }
 
@@ -526,29 +582,21 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
     let cluster = Cluster::start().await;
     let leader = cluster.wait_leader().await;
     let prefix = "t/team-ha";
-    // The host's view (a local harvest is enough: the view is the store's), published into
-    // the cluster.
+    // The harvest host harvests into the cluster and publishes its view there.
     let sim = simulator(1_500, 919).await;
     let host_store = TempStore::new();
-    let local = keeper_support::settings(&env_for(&sim, &host_store), host_store.dir.path());
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    keeper_support::harvest(
-        &keeper_support::keeper(local, "tester"),
-        tx,
-        tokio_util::sync::CancellationToken::new(),
-    )
-    .await;
+    let mut host = host_env(&sim, &host_store, cluster.node(leader), prefix);
+    host.remove("VAULT_ADDR");
+    host.insert("SIMSID_VAULT_ADDR".into(), cluster.addrs.join(","));
+    host.insert("VAULT_TOKEN".into(), cluster.root_token.clone());
+    let harvested = json(&run(&host, &["harvest", "--json"], 0).await);
+    assert!(
+        harvested["view"]["chunks"].as_u64().unwrap() > 10,
+        "{}",
+        harvested["view"]
+    );
+    let run_id = harvested["run_id"].as_str().unwrap().to_string();
     let store = host_store.open();
-    let run_id = store.last_run().unwrap().unwrap().run_id;
-    let (host, host_settings) = {
-        let mut s = client_for(cluster.node(leader), prefix, &cluster.root_token).1;
-        s.addrs = cluster.addrs.clone();
-        (Arc::new(VaultClient::new(&s).unwrap()), s)
-    };
-    let published = simsid::ops::team::publish(&host, &host_settings, &store, run_id, false)
-        .await
-        .unwrap();
-    assert!(published.chunks > 10, "{published:?}");
 
     // The viewer talks to a standby first; the active node is killed once its pull began.
     let standby = (leader + 1) % 3;
@@ -558,29 +606,23 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
             .filter(|i| *i != standby)
             .map(|i| cluster.addrs[i].clone()),
     );
-    let (_, mut settings) = client_for(cluster.node(standby), prefix, &cluster.root_token);
-    settings.addrs = addrs;
-    let viewer = Arc::new(VaultClient::new(&settings).unwrap());
     let viewer_store = TempStore::new();
+    let mut env = viewer_env(&sim, &viewer_store, cluster.node(standby), prefix, "-");
+    env.remove("VAULT_ADDR");
+    env.insert("SIMSID_VAULT_ADDR".into(), addrs.join(","));
+    env.insert("VAULT_TOKEN".into(), cluster.root_token.clone());
+    let (keeper, _home) = viewer_keeper(&env);
+    let keeper = Arc::new(keeper);
+    let viewer = keeper.vault().unwrap();
     let cluster = Arc::new(tokio::sync::Mutex::new(cluster));
-    let pull = {
-        let viewer = Arc::clone(&viewer);
-        let settings = settings.clone();
-        let path = viewer_store.path();
-        let key = viewer_store.key_b64.clone();
-        tokio::spawn(async move {
-            let mut store = simsid::store::Store::open(
-                &path,
-                simsid::store::StoreKey::from_base64(&key).unwrap(),
-            )
-            .unwrap();
-            simsid::ops::team::pull(&viewer, &settings, &mut store, Default::default()).await
-        })
+    let pulling = {
+        let keeper = Arc::clone(&keeper);
+        tokio::spawn(async move { pull(&keeper).await.0 })
     };
     let mut killed_at = None;
     for _ in 0..2_000 {
         let sent = viewer.requests();
-        if sent >= 3 || pull.is_finished() {
+        if sent >= 3 || pulling.is_finished() {
             cluster.lock().await.kill(leader);
             killed_at = Some(sent);
             break;
@@ -588,7 +630,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     let killed_at = killed_at.expect("the leader was killed");
-    let pulled = pull
+    let pulled = pulling
         .await
         .unwrap()
         .expect("the pull completes through the other nodes");
@@ -599,19 +641,24 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         viewer.requests() > killed_at,
         "killed at request {killed_at}"
     );
-    // The pulled view is the host's, whole.
-    let viewer_view = viewer_store.open().view().unwrap();
-    assert_eq!(viewer_view, store.view().unwrap());
+    // The pulled view is the host's, whole: its sites and credentials as the host's store
+    // lists them (the badges derived from the runs), and its runs.
+    let viewer_view = viewer_store.open().view_rows().unwrap();
+    assert_eq!(viewer_view, store.view_rows().unwrap());
 
     // And a pull from scratch while the cluster elects a new leader, through the others.
     let again = TempStore::new();
-    let mut again_store = again.open();
-    let fresh = VaultClient::new(&settings).unwrap();
-    let pulled = simsid::ops::team::pull(&fresh, &settings, &mut again_store, Default::default())
-        .await
-        .expect("a pull after the kill completes");
-    assert_eq!(pulled.run_id, Some(run_id.to_string()));
-    assert_eq!(again_store.view().unwrap(), viewer_view);
+    let mut env = env.clone();
+    env.insert("SIMSID_STORE".into(), again.path().display().to_string());
+    env.insert(
+        "SIMSID_STORE_KEY".into(),
+        secrecy::ExposeSecret::expose_secret(&again.key_b64).to_string(),
+    );
+    let (fresh, _home) = viewer_keeper(&env);
+    let (pulled, again_store) = pull(&fresh).await;
+    let pulled = pulled.expect("a pull after the kill completes");
+    assert_eq!(pulled.run_id, Some(run_id));
+    assert_eq!(again_store.view_rows().unwrap(), viewer_view);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

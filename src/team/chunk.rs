@@ -19,11 +19,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Line, View, ViewRun, ViewSite};
+use super::view::{Line, View};
+use crate::domain::{RunRecord, SiteDetail};
 
-/// The manifest format this build writes, and the newest it reads (2: the manifest carries
-/// its `sequence`; a format-1 manifest counts as sequence 0).
-pub const FORMAT: u32 = 2;
+/// The manifest format this build writes, and the newest it reads. 3: a site's line says
+/// what the site is and no longer what the last run did to it (its badge, which a reader
+/// derives from the runs). 2: the manifest carries its `sequence` (a format-1 manifest
+/// counts as sequence 0). Formats 1 and 2 are read too: their lines' badges are ignored
+/// and derived from the runs like format 3's.
+pub const FORMAT: u32 = 3;
 /// The most bytes a manifest may declare for its chunks and tail together (docs/reference/vault.md
 /// "Trust": a pull is bounded by what the manifest declares; 25,000 sites make about
 /// 46 MiB).
@@ -212,8 +216,8 @@ pub struct Header {
 /// by client id), runs in the order given (oldest first). Fails when the manifest's write
 /// would pass [`WRITE_MAX`].
 pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
-    let mut sites: Vec<&ViewSite> = view.sites.iter().collect();
-    sites.sort_by(|a, b| a.org_id.cmp(&b.org_id));
+    let mut sites: Vec<&SiteDetail> = view.sites.iter().collect();
+    sites.sort_by(|a, b| a.row.site.org_id.cmp(&b.row.site.org_id));
     let site_lines = sites
         .into_iter()
         .map(|s| {
@@ -225,7 +229,7 @@ pub fn build(view: &View, header: Header) -> Result<Chunks, ViewError> {
     let run_lines = view
         .runs
         .iter()
-        .map(|r: &ViewRun| encode_line(&Line::Run(r.clone())))
+        .map(|r: &RunRecord| encode_line(&Line::Run(r.clone())))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pieces = Vec::new();
     let rest = cut(&site_lines, &mut pieces);
@@ -399,7 +403,8 @@ impl Manifest {
 
 /// Reassembles and verifies a view: every chunk the manifest names must be in `bodies` and
 /// match its SHA-256 and length; the stream must match its SHA-256 and parse, and its
-/// counts must be the manifest's.
+/// counts must be the manifest's. What a line does not carry is derived (the badges from
+/// the runs).
 pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result<View, ViewError> {
     let mut stream = String::new();
     for c in &manifest.chunks {
@@ -444,6 +449,7 @@ pub fn assemble(manifest: &Manifest, bodies: &HashMap<String, String>) -> Result
             "the view's counts are not its manifest's".into(),
         ));
     }
+    view.derive();
     Ok(view)
 }
 
@@ -465,8 +471,7 @@ impl ClassifyName for serde_json::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Diff, Fingerprint, OrgId, RunScope, RunStatus};
-    use crate::view::ViewCredential;
+    use crate::domain::{fixtures, Diff, Fingerprint, OrgId};
     use chrono::TimeZone;
 
     fn t(s: i64) -> DateTime<Utc> {
@@ -477,51 +482,49 @@ mod tests {
         OrgId::parse(&format!("{n:08X}-0000-4000-8000-000000000000")).unwrap()
     }
 
-    fn site(n: u32) -> ViewSite {
-        ViewSite {
-            org_id: org(n),
-            name: format!("School {n} \"quoted\" \\ ünïcode"),
-            dfe_code: Some(format!("{n}")),
-            deni_number: None,
-            authorised: Some(!n.is_multiple_of(3)),
-            first_seen: t(n as i64),
-            badge: None,
-            stale: false,
-            last_error: None,
-            waiting_since: None,
-            credentials: (0..2)
-                .map(|c| ViewCredential {
-                    client_id: format!("client-{n}-{c}"),
-                    description: Some("a description".repeat(3)),
-                    fingerprint: Fingerprint::local(format!("{:016x}", n * 10 + c)),
-                    first_seen: t(1),
-                    last_changed: t(2),
-                    stale: false,
-                    last_error: None,
-                    vault_fingerprint: Some(Fingerprint::local(format!("{:016x}", n * 10 + c))),
-                    vault_version: Some(1),
-                })
-                .collect(),
+    /// A site as a reader derives it (two credentials, no badge).
+    fn site(n: u32) -> SiteDetail {
+        let credentials = (0..2)
+            .map(|c| {
+                let mut row = fixtures::credential(
+                    format!("client-{n}-{c}"),
+                    &format!("{:016x}", n * 10 + c),
+                    t(2),
+                );
+                row.first_seen = t(1);
+                row.description = Some("a description".repeat(3));
+                row
+            })
+            .collect();
+        let name = format!("School {n} \"quoted\" \\ ünïcode");
+        let mut site = fixtures::site(org(n), name, t(n as i64), credentials);
+        site.row.site.dfe_code = Some(format!("{n}"));
+        site.row.site.authorised = Some(!n.is_multiple_of(3));
+        site
+    }
+
+    /// A run (its times in whole seconds, as a run's line carries them).
+    fn run(n: u32, diff: Diff) -> RunRecord {
+        let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+        let mut summary = fixtures::run(uuid::Uuid::from_u128(n as u128), at(n as i64 * 100));
+        summary.finished_at = at(n as i64 * 100 + 5);
+        summary.diff = diff;
+        RunRecord {
+            summary,
+            identity: Some("approle".into()),
+            site: None,
         }
     }
 
-    fn run(n: u32, diff: Diff) -> ViewRun {
-        ViewRun {
-            run_id: uuid::Uuid::from_u128(n as u128),
-            status: RunStatus::Complete,
-            started_at: t(n as i64 * 100),
-            finished_at: t(n as i64 * 100 + 5),
-            sites_total: 10,
-            sites_harvested: 10,
-            sites_failed: 0,
-            credentials_total: 20,
-            diff,
-            failures: Vec::new(),
-            error: None,
-            scope: RunScope::Full,
-            signal: None,
-            identity: Some("approle".into()),
-        }
+    /// The whole stream of `built`: its chunks in order, then its tail.
+    fn stream_of(built: &Chunks) -> String {
+        built
+            .manifest
+            .chunks
+            .iter()
+            .map(|c| built.bodies[&c.name].as_str())
+            .chain([built.manifest.tail.as_str()])
+            .collect()
     }
 
     fn view(sites: u32, runs: u32) -> View {
@@ -563,13 +566,16 @@ mod tests {
         let back = assemble(&built.manifest, &built.bodies).unwrap();
         assert_eq!(back.runs, v.runs);
         assert_eq!(back.sites.len(), v.sites.len());
-        assert_eq!(back.sites[17], v.sites[17]);
+        // Its badge derived from the runs: the last one added every site.
+        let mut want = v.sites[17].clone();
+        want.row.badge = Some(crate::domain::ChangeBadge::Added);
+        assert_eq!(back.sites[17], want);
     }
 
     #[test]
     fn a_line_cut_inside_a_multibyte_character_is_never_made() {
         let mut s = site(1);
-        s.name = "é".repeat(CHUNK_MAX);
+        s.row.site.name = "é".repeat(CHUNK_MAX);
         let v = View {
             sites: vec![s],
             runs: Vec::new(),
@@ -598,7 +604,7 @@ mod tests {
 
         // One site changed: only the chunks around it change.
         let mut x = v.clone();
-        x.sites[700].name = "Renamed".into();
+        x.sites[700].row.site.name = "Renamed".into();
         let mut d = build(&x, header(4)).unwrap();
         let plan = d.manifest.plan_after(Some(&a.manifest), false);
         assert!(
@@ -627,12 +633,108 @@ mod tests {
         // A changed view removes everything retired at once.
         let mut y = x.clone();
         for site in y.sites.iter_mut().step_by(100) {
-            site.name.push('!');
+            site.row.site.name.push('!');
         }
         let mut f = build(&y, header(20)).unwrap();
         let plan = f.manifest.plan_after(Some(&d.manifest), false);
         assert!(plan.write.len() >= 2);
         assert_eq!(plan.remove, d.manifest.retired);
+    }
+
+    /// A site's line changes only when the site does (format 3): after a first harvest that
+    /// added 3,000 schools (each marked "added" in the console), a harvest that rotates one
+    /// school's credential rewrites the chunk(s) holding that school and the run lines
+    /// (the manifest's tail, or one chunk it closes), not every chunk whose schools lost
+    /// their mark. Format 2 carried the mark in each line: the same publish rewrote every
+    /// chunk (all 49 of the same schools as format 2 wrote them).
+    #[test]
+    fn a_harvest_that_changes_one_school_rewrites_only_the_chunks_around_it() {
+        let sites = 3_000;
+        let added = Diff {
+            sites_added: (0..sites).map(org).collect(),
+            ..Diff::default()
+        };
+        let first = View {
+            sites: (0..sites).map(site).collect(),
+            runs: vec![run(1, added)],
+        };
+        let a = build(&first, header(1)).unwrap();
+        let mut second = first.clone();
+        let school = 1_234;
+        let credential = &mut second.sites[school as usize].credentials[0];
+        credential.fingerprint = Fingerprint::local("ffffffffffffffff".into());
+        credential.last_changed = t(500);
+        second.runs.push(run(
+            2,
+            Diff {
+                credentials_rotated: vec![crate::domain::CredentialRef {
+                    organisation_id: org(school),
+                    client_id: credential.client_id.clone(),
+                }],
+                ..Diff::default()
+            },
+        ));
+        let mut b = build(&second, header(2)).unwrap();
+        let plan = b.manifest.plan_after(Some(&a.manifest), false);
+        println!(
+            "{sites} sites, {} chunks: the publish after one school changed writes {} chunk(s)",
+            a.manifest.chunks.len(),
+            plan.write.len()
+        );
+        assert!(a.manifest.chunks.len() > 30, "{}", a.manifest.chunks.len());
+        assert!((1..=2).contains(&plan.write.len()), "{plan:?}");
+        // What it wrote holds that school; every other chunk is the first publish's.
+        let line = format!("\"org_id\":\"{}\"", org(school));
+        assert!(plan.write.iter().any(|n| b.bodies[n].contains(&line)));
+        // And the viewer derives the marks: the rotated school alone.
+        let back = assemble(&b.manifest, &b.bodies).unwrap();
+        let marked: Vec<_> = back
+            .sites
+            .iter()
+            .filter(|s| s.row.badge.is_some())
+            .collect();
+        assert_eq!(marked.len(), 1);
+        assert_eq!(marked[0].row.site.org_id, org(school));
+        assert_eq!(
+            marked[0].row.badge,
+            Some(crate::domain::ChangeBadge::CredentialsChanged)
+        );
+    }
+
+    /// A format-3 viewer reads a format-2 view (a team upgrading its viewers first): its
+    /// lines' badges are ignored and derived from its runs like format 3's.
+    #[test]
+    fn a_format_2_view_is_read_and_its_lines_badges_are_derived_again() {
+        let mut v = view(3, 0);
+        v.runs.push(run(
+            1,
+            Diff {
+                sites_added: vec![org(1)],
+                ..Diff::default()
+            },
+        ));
+        let built = build(&v, header(1)).unwrap();
+        let stream = stream_of(&built);
+        // Format 2 wrote each site's badge in its line (here a wrong one, to be ignored).
+        let old = stream.replace(
+            "\"credentials\":[",
+            "\"badge\":\"authorisation_changed\",\"credentials\":[",
+        );
+        assert_eq!(old.matches("\"badge\"").count(), 3);
+        let mut m = built.manifest.clone();
+        m.format = 2;
+        m.chunks.clear();
+        m.stream_sha256 = sha256_hex(old.as_bytes());
+        m.tail = old;
+        let m = Manifest::parse(&m.to_body().unwrap()).unwrap();
+        let back = assemble(&m, &HashMap::new()).unwrap();
+        let badges: Vec<_> = back.sites.iter().map(|s| s.row.badge).collect();
+        assert_eq!(
+            badges,
+            [None, Some(crate::domain::ChangeBadge::Added), None],
+            "derived from the run, not read from the lines"
+        );
+        assert_eq!(back.runs, v.runs);
     }
 
     #[test]
@@ -710,13 +812,7 @@ mod tests {
     fn a_view_with_a_hostile_fingerprint_or_a_future_time_is_refused_whole() {
         let v = view(3, 1);
         let built = build(&v, header(1)).unwrap();
-        let stream: String = built
-            .manifest
-            .chunks
-            .iter()
-            .map(|c| built.bodies[&c.name].clone())
-            .chain([built.manifest.tail.clone()])
-            .collect();
+        let stream = stream_of(&built);
         let forge = |stream: String| {
             let mut m = built.manifest.clone();
             m.chunks.clear();
@@ -733,8 +829,8 @@ mod tests {
         let e = forge(stream.replacen("2023-", "2999-", 1)).unwrap_err();
         assert!(e.to_string().contains("out of range"), "{e}");
         // The same GUID, but not as the host writes it (braced).
-        let org = serde_json::to_string(v.sites[0].org_id.as_str()).unwrap();
-        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].org_id)).unwrap();
+        let org = serde_json::to_string(v.sites[0].row.site.org_id.as_str()).unwrap();
+        let braced = serde_json::to_string(&format!("{{{}}}", v.sites[0].row.site.org_id)).unwrap();
         let e = forge(stream.replacen(&org, &braced, 1)).unwrap_err();
         assert!(matches!(e, ViewError::Malformed(_)), "{e}");
     }

@@ -1,4 +1,6 @@
-//! A team's view, as a viewer pulled it from the vault (docs/reference/vault.md "Team mode").
+//! What a viewer's pull of the team's view brought (docs/reference/vault.md "Team mode"), and
+//! the checks of a time a harvest host wrote ("Trust"), which the domain's types apply when
+//! they are read from a pulled view.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,12 @@ pub mod checked_time {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
         parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// A time that must be there, as an `Option` (a type whose time is unknown elsewhere):
+    /// `null` is refused like a bad time.
+    pub fn some<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        deserialize(d).map(Some)
     }
 
     /// An optional time (`null` when absent).

@@ -1,5 +1,6 @@
-//! Team mode in the store (docs/reference/vault.md "Team mode"): the view a harvest host publishes, read
-//! from its tables; what it last published; and on a viewer, the pulled view written over
+//! Team mode in the store (docs/reference/vault.md "Team mode"): what the team's view a harvest
+//! host publishes is made of, read from its tables with the store's own row mappings
+//! (`queries`); what it last published; and on a viewer, the pulled view written over
 //! sites, credentials and runs in one transaction (no secret: the store is a cache of the
 //! view, its key seals only the audit chain), with the chunks it was made of.
 
@@ -9,13 +10,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::codec::{
-    badge_from_sql, badge_to_sql, count_from_sql, count_to_sql, org_from_sql, scope_from_sql,
-    status_from_sql, time_from_sql, time_to_sql,
-};
-use super::{commit, Store, StoreError};
-use crate::domain::{CancelSignal, Fingerprint};
-use crate::view::{View, ViewCredential, ViewRun, ViewSite};
+use super::codec::{badge_to_sql, time_to_sql};
+use super::{commit, queries, Store, StoreError};
+use crate::domain::{Fingerprint, OrgId, RunRecord, SiteDetail};
 
 /// The `meta` row holding what this host last published (its manifest and KV version).
 const PUBLISHED: &str = "view_published";
@@ -72,100 +69,9 @@ fn write_meta<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result<(
     Ok(())
 }
 
-fn opt_time(s: Option<&str>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    s.map(time_from_sql).transpose()
-}
-
-/// Every site with its credentials, by organisation id, and every run oldest first.
-fn read_view(conn: &Connection) -> Result<View, StoreError> {
-    let mut credentials: HashMap<String, Vec<ViewCredential>> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT org_id, client_id, description, fingerprint, first_seen, last_changed, stale, \
-         last_error, vault_fingerprint, vault_version FROM credentials \
-         ORDER BY org_id, client_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let version: Option<i64> = row.get(9)?;
-        credentials
-            .entry(row.get(0)?)
-            .or_default()
-            .push(ViewCredential {
-                client_id: row.get(1)?,
-                description: row.get(2)?,
-                fingerprint: Fingerprint::local(row.get(3)?),
-                first_seen: time_from_sql(row.get_ref(4)?.as_str()?)?,
-                last_changed: time_from_sql(row.get_ref(5)?.as_str()?)?,
-                stale: row.get(6)?,
-                last_error: row.get(7)?,
-                vault_fingerprint: row.get::<_, Option<String>>(8)?.map(Fingerprint::local),
-                vault_version: version.map(|v| v.max(0) as u64),
-            });
-    }
-    drop(rows);
-    let mut sites = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT org_id, name, dfe_code, deni_number, authorised, first_seen, badge, stale, \
-         last_error, waiting_since FROM sites ORDER BY org_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let org: String = row.get(0)?;
-        sites.push(ViewSite {
-            org_id: org_from_sql(&org)?,
-            name: row.get(1)?,
-            dfe_code: row.get(2)?,
-            deni_number: row.get(3)?,
-            authorised: row.get::<_, Option<i64>>(4)?.map(|v| v != 0),
-            first_seen: time_from_sql(row.get_ref(5)?.as_str()?)?,
-            badge: row
-                .get_ref(6)?
-                .as_str_or_null()?
-                .map(badge_from_sql)
-                .transpose()?,
-            stale: row.get(7)?,
-            last_error: row.get(8)?,
-            waiting_since: opt_time(row.get_ref(9)?.as_str_or_null()?)?,
-            credentials: credentials.remove(&org).unwrap_or_default(),
-        });
-    }
-    drop(rows);
-    let mut runs = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT run_id, status, started_at, finished_at, sites_total, sites_harvested, \
-         sites_failed, credentials_total, diff, failures, error, scope, signal, identity \
-         FROM runs ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let run_id: String = row.get(0)?;
-        let bad = |what: &str| StoreError::Corrupt(format!("bad {what} in run {run_id}"));
-        runs.push(ViewRun {
-            run_id: uuid::Uuid::parse_str(&run_id).map_err(|_| bad("id"))?,
-            status: status_from_sql(row.get_ref(1)?.as_str()?)?,
-            started_at: time_from_sql(row.get_ref(2)?.as_str()?)?,
-            finished_at: time_from_sql(row.get_ref(3)?.as_str()?)?,
-            sites_total: count_from_sql(row.get(4)?)?,
-            sites_harvested: count_from_sql(row.get(5)?)?,
-            sites_failed: count_from_sql(row.get(6)?)?,
-            credentials_total: count_from_sql(row.get(7)?)?,
-            diff: serde_json::from_str(row.get_ref(8)?.as_str()?).map_err(|_| bad("diff"))?,
-            failures: serde_json::from_str(row.get_ref(9)?.as_str()?)
-                .map_err(|_| bad("failures"))?,
-            error: row.get(10)?,
-            scope: scope_from_sql(row.get_ref(11)?.as_str()?)?,
-            signal: match row.get_ref(12)?.as_str_or_null()? {
-                None => None,
-                Some(name) => Some(CancelSignal::named(name).ok_or_else(|| bad("signal"))?),
-            },
-            identity: row.get(13)?,
-        });
-    }
-    Ok(View { sites, runs })
-}
-
-/// Writes `view` over the sites, credentials and runs of `tx` (the caller commits).
-fn write_view(tx: &Connection, view: &View) -> Result<(), StoreError> {
+/// Writes the pulled `sites` and `runs` over the sites, credentials and runs of `tx` (the
+/// caller commits).
+fn write_view(tx: &Connection, sites: &[SiteDetail], runs: &[RunRecord]) -> Result<(), StoreError> {
     tx.execute("DELETE FROM credentials", [])?;
     tx.execute("DELETE FROM sites", [])?;
     tx.execute("DELETE FROM runs", [])?;
@@ -179,26 +85,31 @@ fn write_view(tx: &Connection, view: &View) -> Result<(), StoreError> {
          first_seen, last_changed, stale, last_error, vault_fingerprint, vault_version) \
          VALUES (?1, ?2, x'', x'', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for s in &view.sites {
+    for SiteDetail { row, credentials } in sites {
+        let org = row.site.org_id.as_str();
+        let first_seen = row
+            .first_seen
+            .as_ref()
+            .ok_or_else(|| StoreError::InvalidData(format!("site {org} has no first_seen")))?;
         site.execute(params![
-            s.org_id.as_str(),
-            s.name,
-            s.dfe_code,
-            s.deni_number,
-            s.authorised.map(i64::from),
-            time_to_sql(&s.first_seen),
-            s.badge.map(badge_to_sql),
-            s.stale,
-            s.last_error,
-            s.waiting_since.as_ref().map(time_to_sql),
+            org,
+            row.site.name,
+            row.site.dfe_code,
+            row.site.deni_number,
+            row.site.authorised.map(i64::from),
+            time_to_sql(first_seen),
+            row.badge.map(badge_to_sql),
+            row.stale,
+            row.last_error,
+            row.waiting_since.as_ref().map(time_to_sql),
         ])?;
-        for c in &s.credentials {
+        for c in credentials {
             let version = c
                 .vault_version
                 .map(|v| i64::try_from(v).map_err(|_| StoreError::InvalidData("version".into())))
                 .transpose()?;
             credential.execute(params![
-                s.org_id.as_str(),
+                org,
                 c.client_id,
                 c.description,
                 c.fingerprint.as_str(),
@@ -211,45 +122,24 @@ fn write_view(tx: &Connection, view: &View) -> Result<(), StoreError> {
             ])?;
         }
     }
-    let mut run = tx.prepare(
-        "INSERT INTO runs (run_id, status, started_at, finished_at, sites_total, \
-         sites_harvested, sites_failed, credentials_total, diff, failures, error, scope, \
-         signal, identity) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?;
-    for r in &view.runs {
-        let diff = serde_json::to_string(&r.diff)
-            .map_err(|_| StoreError::InvalidData("run diff cannot be encoded".into()))?;
-        let failures = serde_json::to_string(&r.failures)
-            .map_err(|_| StoreError::InvalidData("run failures cannot be encoded".into()))?;
-        run.execute(params![
-            r.run_id.to_string(),
-            r.status.as_str(),
-            time_to_sql(&r.started_at),
-            time_to_sql(&r.finished_at),
-            count_to_sql(r.sites_total)?,
-            count_to_sql(r.sites_harvested)?,
-            count_to_sql(r.sites_failed)?,
-            count_to_sql(r.credentials_total)?,
-            diff,
-            failures,
-            r.error,
-            r.scope.as_str(),
-            r.signal.map(|s| s.name()),
-            r.identity,
-        ])?;
+    for r in runs {
+        let site = r.site.as_ref().map(OrgId::as_str);
+        commit::insert_run_by(tx, &r.summary, r.identity.as_deref(), site)?;
     }
     Ok(())
 }
 
 impl Store {
-    /// The team's view of this store: every site and credential (no secret) and every run
-    /// (oldest first, with the identity that harvested), read in one transaction.
-    pub fn view(&self) -> Result<View, StoreError> {
+    /// What the team's view of this store is made of, read in one transaction: every site
+    /// with its credentials (no secret) and every run in the order recorded, with the
+    /// identity that harvested it.
+    pub fn view_rows(&self) -> Result<(Vec<SiteDetail>, Vec<RunRecord>), StoreError> {
         (|| {
             let tx = self.conn.unchecked_transaction()?;
-            let view = read_view(&tx)?;
+            let sites = queries::site_details(&tx)?;
+            let runs = queries::run_records(&tx)?;
             tx.finish()?;
-            Ok(view)
+            Ok((sites, runs))
         })()
         .map_err(|e| self.locate(e))
     }
@@ -343,13 +233,15 @@ impl Store {
         .map_err(|e| self.locate(e))
     }
 
-    /// Replaces the sites, credentials and runs with the pulled `view`, the cached chunks
-    /// with `chunks` and the pull record with `mark`, in one transaction, with `audit`
-    /// appended to the audit trail in the same transaction (a pull that took what is
-    /// refused by default); the audit trail is kept. On any error nothing changes.
+    /// Replaces the sites, credentials and runs with the pulled view's `sites` and `runs`
+    /// (the badges as derived from the runs), the cached chunks with `chunks` and the pull
+    /// record with `mark`, in one transaction, with `audit` appended to the audit trail in
+    /// the same transaction (a pull that took what is refused by default); the audit trail
+    /// is kept. On any error nothing changes.
     pub fn replace_with_view(
         &mut self,
-        view: &View,
+        sites: &[SiteDetail],
+        runs: &[RunRecord],
         chunks: &BTreeMap<&str, &str>,
         mark: &PulledMark,
         audit: Option<&crate::domain::AuditEntry>,
@@ -358,7 +250,7 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            write_view(&tx, view)?;
+            write_view(&tx, sites, runs)?;
             tx.execute("DELETE FROM view_chunks", [])?;
             {
                 let mut insert =
@@ -382,7 +274,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Diff, OrgId, RunScope, RunStatus};
+    use crate::domain::{fixtures, OrgId};
     use crate::store::StoreKey;
     use chrono::TimeZone;
 
@@ -390,59 +282,33 @@ mod tests {
         Utc.timestamp_opt(1_700_000_000 + s, 987_654_321).unwrap()
     }
 
-    fn sample() -> View {
+    /// One site with one credential, and the run that added it: as the store lists them
+    /// (the derived fields set as its queries compute them).
+    fn sample() -> (Vec<SiteDetail>, Vec<RunRecord>) {
         let org = OrgId::parse("207A1392-E1F6-47BA-81DA-6C374971D788").unwrap();
-        View {
-            sites: vec![ViewSite {
-                org_id: org.clone(),
-                name: "Oak Primary".into(),
-                dfe_code: Some("123/4567".into()),
-                deni_number: None,
-                authorised: Some(true),
-                first_seen: t(1),
-                badge: Some(crate::domain::ChangeBadge::Added),
-                stale: false,
-                last_error: None,
-                waiting_since: None,
-                credentials: vec![ViewCredential {
-                    client_id: "c1".into(),
-                    description: Some("API".into()),
-                    fingerprint: Fingerprint::local("0123456789abcdef".into()),
-                    first_seen: t(1),
-                    last_changed: t(2),
-                    stale: false,
-                    last_error: None,
-                    vault_fingerprint: Some(Fingerprint::local("0123456789abcdef".into())),
-                    vault_version: Some(3),
-                }],
-            }],
-            runs: vec![ViewRun {
-                run_id: uuid::Uuid::from_u128(7),
-                status: RunStatus::Complete,
-                started_at: t(0),
-                finished_at: t(3),
-                sites_total: 1,
-                sites_harvested: 1,
-                sites_failed: 0,
-                credentials_total: 1,
-                diff: Diff {
-                    sites_added: vec![org],
-                    ..Diff::default()
-                },
-                failures: Vec::new(),
-                error: None,
-                scope: RunScope::Full,
-                signal: None,
-                identity: Some("approle".into()),
-            }],
-        }
+        let mut credential = fixtures::credential("c1".into(), "0123456789abcdef", t(2));
+        credential.first_seen = t(1);
+        credential.description = Some("API".into());
+        credential.vault_version = Some(3);
+        let mut site = fixtures::site(org.clone(), "Oak Primary".into(), t(1), vec![credential]);
+        site.row.site.dfe_code = Some("123/4567".into());
+        site.row.badge = Some(crate::domain::ChangeBadge::Added);
+        let mut summary = fixtures::run(uuid::Uuid::from_u128(7), t(0));
+        summary.finished_at = t(3);
+        summary.diff.sites_added = vec![org];
+        let run = RunRecord {
+            summary,
+            identity: Some("approle".into()),
+            site: None,
+        };
+        (vec![site], vec![run])
     }
 
     #[test]
     fn a_pulled_view_reads_back_exactly_and_keeps_no_secret() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db"), StoreKey::generate()).unwrap();
-        let view = sample();
+        let (sites, runs) = sample();
         let mark = PulledMark {
             manifest_sha256: "ab".repeat(32),
             run_id: uuid::Uuid::from_u128(7),
@@ -455,9 +321,9 @@ mod tests {
         };
         let chunks = BTreeMap::from([("n1", "body")]);
         store
-            .replace_with_view(&view, &chunks, &mark, None)
+            .replace_with_view(&sites, &runs, &chunks, &mark, None)
             .unwrap();
-        assert_eq!(store.view().unwrap(), view);
+        assert_eq!(store.view_rows().unwrap(), (sites, runs));
         assert_eq!(store.pulled().unwrap(), Some(mark));
         assert_eq!(store.sealed_secret_count().unwrap(), 0);
         assert_eq!(store.view_chunks().unwrap()["n1"], "body");
@@ -474,7 +340,8 @@ mod tests {
         // The next pull replaces everything.
         store
             .replace_with_view(
-                &View::default(),
+                &[],
+                &[],
                 &BTreeMap::new(),
                 &PulledMark {
                     sites: 0,

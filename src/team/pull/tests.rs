@@ -20,7 +20,7 @@ fn name(n: usize) -> String {
 /// A manifest naming `chunks` (name, declared bytes), as JSON.
 fn manifest(chunks: &[(String, usize)]) -> String {
     serde_json::json!({
-        "format": crate::view::FORMAT,
+        "format": crate::team::FORMAT,
         "sequence": 1,
         "run_id": uuid::Uuid::from_u128(1),
         "published_at": "2026-01-01T00:00:00Z",
@@ -58,7 +58,7 @@ async fn pull_from(
     case: &str,
     manifest: String,
     chunk: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
-) -> (OpResult<Fetched>, Stub) {
+) -> (TeamResult<Fetched>, Stub) {
     let stub = Stub::start(move |seen| {
         if seen.path == MANIFEST_PATH {
             (200, kv_answer(&manifest))
@@ -106,7 +106,7 @@ fn chunk_requests(stub: &Stub) -> usize {
         .count()
 }
 
-fn failure(outcome: OpResult<Fetched>) -> String {
+fn failure(outcome: TeamResult<Fetched>) -> String {
     match outcome {
         Ok(f) => panic!("the pull succeeded: {:?}", f.summary()),
         Err(e) => e.to_string(),
@@ -182,7 +182,7 @@ async fn eleven_thousand_missing_chunks_get_one_retry_pass_not_one_each() {
 async fn a_declared_total_above_the_cap_is_refused_before_any_chunk_is_asked() {
     // 2,100 chunks of 128 KiB declare about 262 MiB.
     let chunks: Vec<(String, usize)> = (0..2_100)
-        .map(|n| (name(n), crate::view::CHUNK_MAX))
+        .map(|n| (name(n), crate::team::CHUNK_MAX))
         .collect();
     let (outcome, stub) = pull_from("262 MiB declared", manifest(&chunks), |_| {
         (404, String::new())
@@ -196,8 +196,8 @@ async fn a_declared_total_above_the_cap_is_refused_before_any_chunk_is_asked() {
 #[tokio::test]
 async fn a_newer_format_asks_for_an_upgrade() {
     let body = manifest(&[]).replace(
-        &format!("\"format\":{}", crate::view::FORMAT),
-        &format!("\"format\":{}", crate::view::FORMAT + 1),
+        &format!("\"format\":{}", crate::team::FORMAT),
+        &format!("\"format\":{}", crate::team::FORMAT + 1),
     );
     let (outcome, _) = pull_from("newer format", body, |_| (404, String::new())).await;
     let message = failure(outcome);
