@@ -227,7 +227,7 @@ pub struct Credential {
 /// A keyed hash of a secret (16 lower-case hex digits): names a secret without revealing
 /// it. Made from outside text only by [`Fingerprint::parse`] (and `Deserialize`, which calls
 /// it), so a fingerprint from a pulled view, a vault's custom metadata or any JSON is always
-/// that shape; [`Fingerprint::local`] is for what this machine computed or its own store
+/// that shape; `Fingerprint::local` is for what this machine computed or its own store
 /// recorded. `Display` goes through the terminal sanitiser whatever it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

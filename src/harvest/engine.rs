@@ -64,7 +64,7 @@ pub struct Fetched {
     pub stats: HarvestStats,
 }
 
-/// What fetching produced ([`run`]): nothing (cancelled), a failed run to record, or the data to conclude and commit (which then ends as a [`HarvestEnd`]).
+/// What fetching produced ([`run`]): nothing (cancelled), a failed run to record, or the data to conclude and commit (which then ends as a [`super::HarvestEnd`]).
 #[derive(Debug)]
 pub enum FetchOutcome {
     /// Cancelled: nothing to commit; the summary (status `cancelled`, what was fetched so

@@ -339,7 +339,7 @@ impl Store {
         .map_err(|e| self.locate(e))
     }
 
-    /// Finds the cached sites `query` names, by the one rule of [`crate::lookup::find`]
+    /// Finds the cached sites `query` names, by the one rule of `lookup::find`
     /// (organisation id, DfE code or DENI number; a shared code finds several).
     pub fn resolve(&self, query: &str) -> Result<crate::lookup::Found<SiteRow>, StoreError> {
         let rows = self.sites()?;

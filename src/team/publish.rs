@@ -186,7 +186,7 @@ async fn orphans(
 }
 
 /// Publishes the view of `store` after run `run_id` committed (the CLI's harvest): the
-/// store read, [`publish_view`], and what it published remembered in the store.
+/// store read, `publish_view`, and what it published remembered in the store.
 pub async fn publish(
     client: &VaultClient,
     settings: &VaultSettings,

@@ -90,7 +90,7 @@ impl VaultClient {
     }
 
     /// The shared outage state: its budget, and a remembered failure to
-    /// [`Outage::reset`] before trying again.
+    /// `Outage::reset` before trying again.
     pub fn outage(&self) -> &Outage {
         &self.outage
     }
