@@ -36,6 +36,19 @@ async fn local_run(keeper: &simsid::ops::Keeper) -> uuid::Uuid {
     }
 }
 
+/// One pull of the team's view into `store` through `viewer`, and how long it took.
+async fn timed_pull(
+    viewer: &VaultClient,
+    through: &simsid::vault::VaultSettings,
+    store: &mut Store,
+) -> (simsid::domain::Pulled, f64) {
+    let t = Instant::now();
+    let pulled = simsid::team::pull::pull(viewer, through, store, Default::default(), "bench")
+        .await
+        .unwrap();
+    (pulled, t.elapsed().as_secs_f64())
+}
+
 fn main() {
     let sites = bench::sites_from_env(25_000);
     bench::runtime().block_on(async move {
@@ -120,36 +133,15 @@ fn main() {
         let viewer = VaultClient::new(&through).unwrap();
         let mut viewer_store =
             Store::open(&dir.path().join("viewer.sqlite3"), StoreKey::generate()).unwrap();
-        let t = Instant::now();
-        let pulled = simsid::team::pull::pull(
-            &viewer,
-            &through,
-            &mut viewer_store,
-            Default::default(),
-            "bench",
-        )
-        .await
-        .unwrap();
-        out.insert(
-            "pull_through_standby_secs",
-            json!(t.elapsed().as_secs_f64()),
-        );
+        let (pulled, secs) = timed_pull(&viewer, &through, &mut viewer_store).await;
+        out.insert("pull_through_standby_secs", json!(secs));
         out.insert("pull_requests", json!(viewer.requests()));
         out.insert("pulled_sites", json!(pulled.sites));
         let before = viewer.requests();
-        let t = Instant::now();
-        let unchanged = simsid::team::pull::pull(
-            &viewer,
-            &through,
-            &mut viewer_store,
-            Default::default(),
-            "bench",
-        )
-        .await
-        .unwrap();
+        let (unchanged, secs) = timed_pull(&viewer, &through, &mut viewer_store).await;
         assert!(!unchanged.changed);
         out.insert("unchanged_pull_requests", json!(viewer.requests() - before));
-        out.insert("unchanged_pull_secs", json!(t.elapsed().as_secs_f64()));
+        out.insert("unchanged_pull_secs", json!(secs));
         println!("{}", serde_json::to_string_pretty(&out).unwrap());
         drop(cluster);
     });

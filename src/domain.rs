@@ -654,6 +654,32 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// A full run with `status` from `started_at` to `finished_at` whose only content is
+    /// `diff`: no counts, failures or error (a start that tests and benches fill in).
+    pub fn with_diff(
+        status: RunStatus,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        diff: Diff,
+    ) -> RunSummary {
+        RunSummary {
+            run_id: uuid::Uuid::new_v4(),
+            status,
+            started_at,
+            finished_at,
+            sites_total: 0,
+            sites_harvested: 0,
+            sites_failed: 0,
+            credentials_total: 0,
+            diff,
+            failures: Vec::new(),
+            stats: HarvestStats::default(),
+            error: None,
+            scope: RunScope::Full,
+            signal: None,
+        }
+    }
+
     /// This run as recorded when it did not commit: `status` (`Failed` or `Cancelled`),
     /// `reason` as its error, no diff (nothing changed), the counts of what was fetched
     /// kept, and `credentials_total` set to what the store still holds. Record it with
@@ -918,19 +944,7 @@ pub(crate) mod fixtures {
     pub(crate) fn run(run_id: uuid::Uuid, at: DateTime<Utc>) -> RunSummary {
         RunSummary {
             run_id,
-            status: RunStatus::Complete,
-            started_at: at,
-            finished_at: at,
-            sites_total: 0,
-            sites_harvested: 0,
-            sites_failed: 0,
-            credentials_total: 0,
-            diff: Diff::default(),
-            failures: Vec::new(),
-            stats: HarvestStats::default(),
-            error: None,
-            scope: RunScope::Full,
-            signal: None,
+            ..RunSummary::with_diff(RunStatus::Complete, at, at, Diff::default())
         }
     }
 

@@ -105,20 +105,8 @@ mod tests {
     fn summary(diff: Diff, credentials_total: usize) -> RunSummary {
         let t = chrono::Utc::now();
         RunSummary {
-            run_id: uuid::Uuid::new_v4(),
-            status: RunStatus::Complete,
-            started_at: t,
-            finished_at: t,
-            sites_total: 0,
-            sites_harvested: 0,
-            sites_failed: 0,
             credentials_total,
-            diff,
-            failures: Vec::new(),
-            stats: Default::default(),
-            error: None,
-            scope: Default::default(),
-            signal: None,
+            ..RunSummary::with_diff(RunStatus::Complete, t, t, diff)
         }
     }
 

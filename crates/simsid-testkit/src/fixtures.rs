@@ -53,22 +53,8 @@ pub fn fingerprinted(store: &Store, credential: Credential) -> (Credential, Fing
 
 /// A run that finished at `finished` after 30 s, with `status` and `diff`, counting nothing.
 pub fn summary(finished: DateTime<Utc>, status: RunStatus, diff: Diff) -> RunSummary {
-    RunSummary {
-        run_id: uuid::Uuid::new_v4(),
-        status,
-        started_at: finished - chrono::Duration::seconds(30),
-        finished_at: finished,
-        sites_total: 0,
-        sites_harvested: 0,
-        sites_failed: 0,
-        credentials_total: 0,
-        diff,
-        failures: Vec::new(),
-        stats: Default::default(),
-        error: None,
-        scope: Default::default(),
-        signal: None,
-    }
+    let started = finished - chrono::Duration::seconds(30);
+    RunSummary::with_diff(status, started, finished, diff)
 }
 
 /// The complete run that harvested all of `data` now.
