@@ -8,6 +8,9 @@ pub mod child;
 pub mod common;
 pub mod disk;
 pub mod hostile;
+// Not on Windows: only the tests that start `bao` use it (see `tools`).
+#[cfg(not(windows))]
+pub mod proxy;
 pub mod store_support;
 pub mod tui_support;
 

@@ -833,53 +833,17 @@ async fn slow_listing_proxy(
     delay: Duration,
     on_hold: std::sync::Arc<tokio::sync::Notify>,
 ) -> String {
-    use axum::body::{to_bytes, Body};
-    use axum::extract::Request;
-    use axum::response::Response;
-    let upstream = bao.to_string();
-    let http = reqwest::Client::new();
-    let app = axum::Router::new().fallback(move |req: Request| {
-        let (upstream, http, slow_below, on_hold) = (
-            upstream.clone(),
-            http.clone(),
-            slow_below.clone(),
-            on_hold.clone(),
-        );
-        async move {
-            let path_q = req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default();
-            if path_q.contains("list=true") && path_q.contains(&format!("{slow_below}/")) {
+    let gate: crate::support::proxy::Gate = std::sync::Arc::new(move |_, path, _| {
+        let slow = path.contains("list=true") && path.contains(&format!("{slow_below}/"));
+        let on_hold = on_hold.clone();
+        Box::pin(async move {
+            if slow {
                 on_hold.notify_one();
                 tokio::time::sleep(delay).await;
             }
-            let method = req.method().clone();
-            let mut fwd = http.request(method, format!("{upstream}{path_q}"));
-            for (k, v) in req.headers() {
-                if k.as_str().starts_with("x-vault") || k.as_str() == "content-type" {
-                    fwd = fwd.header(k.clone(), v.clone());
-                }
-            }
-            let body = to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
-            let answer = fwd.body(body.to_vec()).send().await.expect("bao answers");
-            let mut out = Response::builder().status(answer.status().as_u16());
-            for (k, v) in answer.headers() {
-                if k.as_str() != "content-length" && k.as_str() != "transfer-encoding" {
-                    out = out.header(k.clone(), v.clone());
-                }
-            }
-            out.body(Body::from(answer.bytes().await.unwrap_or_default()))
-                .unwrap()
-        }
+        })
     });
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
-    addr
+    crate::support::proxy::start(bao, gate, std::sync::Arc::new(|_, _| {})).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -940,68 +904,34 @@ async fn proxy_holding_writes_after(
     bao: &str,
     writes: usize,
 ) -> (String, std::sync::Arc<tokio::sync::Notify>) {
-    use axum::body::{to_bytes, Body};
-    use axum::extract::Request;
     use axum::http::Method;
-    use axum::response::Response;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    let upstream = bao.to_string();
-    let http = reqwest::Client::new();
+    let is_write = |m: &Method| *m == Method::POST || *m == Method::PUT;
     let data = Arc::new(AtomicUsize::new(0));
-    let metadata = Arc::new(AtomicUsize::new(0));
-    let written = Arc::new(tokio::sync::Notify::new());
-    let notify = written.clone();
-    let app = axum::Router::new().fallback(move |req: Request| {
-        let (upstream, http, data, metadata, written) = (
-            upstream.clone(),
-            http.clone(),
-            data.clone(),
-            metadata.clone(),
-            written.clone(),
-        );
-        async move {
-            let path_q = req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_default();
-            let method = req.method().clone();
-            let write = method == Method::POST || method == Method::PUT;
-            if write
-                && path_q.starts_with("/v1/secret/data/")
-                && data.fetch_add(1, Ordering::SeqCst) >= writes
-            {
+    let gate: crate::support::proxy::Gate = Arc::new(move |method, path, _| {
+        let held = is_write(method)
+            && path.starts_with("/v1/secret/data/")
+            && data.fetch_add(1, Ordering::SeqCst) >= writes;
+        Box::pin(async move {
+            if held {
                 // Held until the harvest gives up on it (its cancel drops the request).
                 std::future::pending::<()>().await;
             }
-            let metadata_write = write && path_q.starts_with("/v1/secret/metadata/");
-            let mut fwd = http.request(method, format!("{upstream}{path_q}"));
-            for (k, v) in req.headers() {
-                if k.as_str().starts_with("x-vault") || k.as_str() == "content-type" {
-                    fwd = fwd.header(k.clone(), v.clone());
-                }
-            }
-            let body = to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
-            let answer = fwd.body(body.to_vec()).send().await.expect("bao answers");
-            let mut out = Response::builder().status(answer.status().as_u16());
-            for (k, v) in answer.headers() {
-                if k.as_str() != "content-length" && k.as_str() != "transfer-encoding" {
-                    out = out.header(k.clone(), v.clone());
-                }
-            }
-            let body = answer.bytes().await.unwrap_or_default();
-            if metadata_write && metadata.fetch_add(1, Ordering::SeqCst) + 1 == writes {
-                written.notify_one();
-            }
-            out.body(Body::from(body)).unwrap()
+        })
+    });
+    let metadata = AtomicUsize::new(0);
+    let written = Arc::new(tokio::sync::Notify::new());
+    let notify = written.clone();
+    let after = Arc::new(move |method: &Method, path: &str| {
+        if is_write(method)
+            && path.starts_with("/v1/secret/metadata/")
+            && metadata.fetch_add(1, Ordering::SeqCst) + 1 == writes
+        {
+            written.notify_one();
         }
     });
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = format!("http://{}", l.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
+    let addr = crate::support::proxy::start(bao, gate, after).await;
     (addr, notify)
 }
 

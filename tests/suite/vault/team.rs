@@ -606,6 +606,10 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
             .filter(|i| *i != standby)
             .map(|i| cluster.addrs[i].clone()),
     );
+    // The standby is reached through a proxy that holds the pull's fourth request until
+    // the active node is killed: the kill lands during the pull, however loaded the machine.
+    let release = Arc::new(tokio::sync::Notify::new());
+    addrs[0] = crate::support::proxy::holding_after(&addrs[0], 3, release.clone()).await;
     let viewer_store = TempStore::new();
     let mut env = viewer_env(&sim, &viewer_store, cluster.node(standby), prefix, "-");
     env.remove("VAULT_ADDR");
@@ -625,6 +629,7 @@ async fn a_pull_through_a_standby_completes_while_the_active_node_is_killed() {
         if sent >= 3 || pulling.is_finished() {
             cluster.lock().await.kill(leader);
             killed_at = Some(sent);
+            release.notify_one();
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
