@@ -142,12 +142,7 @@ pub(crate) fn site(conn: &Connection, org: &OrgId) -> Result<Option<SiteDetail>,
 pub(crate) fn site_details(conn: &Connection) -> Result<Vec<SiteDetail>, StoreError> {
     let mut by_org: std::collections::HashMap<String, Vec<CredentialRow>> =
         std::collections::HashMap::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "{CREDENTIAL_ROW_SELECT} ORDER BY org_id, client_id"
-    ))?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let (org, credential) = credential_row_from_row(row)?;
+    for (org, credential) in credential_rows_by_org(conn)? {
         by_org.entry(org).or_default().push(credential);
     }
     Ok(sites(conn)?
@@ -157,6 +152,51 @@ pub(crate) fn site_details(conn: &Connection) -> Result<Vec<SiteDetail>, StoreEr
             row,
         })
         .collect())
+}
+
+/// Every site with its credentials (no secrets), by organisation id (the team's view): the
+/// sites read without the join [`sites`] aggregates with (each row's count and latest change
+/// come from its credentials, [`SiteRow::derive_from`]), merged with the credentials read
+/// in the same order.
+pub(crate) fn site_details_by_org(conn: &Connection) -> Result<Vec<SiteDetail>, StoreError> {
+    let mut credentials = credential_rows_by_org(conn)?.into_iter().peekable();
+    // The columns of SITE_ROW_SELECT, with the aggregates left for `derive_from`.
+    let mut stmt = conn.prepare_cached(
+        "SELECT org_id, name, dfe_code, deni_number, authorised, first_seen, badge, stale, \
+         last_error, 0, NULL, waiting_since FROM sites ORDER BY org_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut row = site_row_from_row(row)?;
+        let org = row.site.org_id.as_str();
+        // Credentials of an organisation without a site (none in a sound store) are skipped.
+        while credentials.next_if(|(o, _)| o.as_str() < org).is_some() {}
+        let mut own = Vec::new();
+        while let Some((_, credential)) = credentials.next_if(|(o, _)| o == org) {
+            own.push(credential);
+        }
+        row.derive_from(&own);
+        out.push(SiteDetail {
+            row,
+            credentials: own,
+        });
+    }
+    Ok(out)
+}
+
+/// Every credential row (no secret) with its organisation id as stored, ordered by
+/// organisation id then client id.
+fn credential_rows_by_org(conn: &Connection) -> Result<Vec<(String, CredentialRow)>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{CREDENTIAL_ROW_SELECT} ORDER BY org_id, client_id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(credential_row_from_row(row)?);
+    }
+    Ok(out)
 }
 
 const CREDENTIAL_ROW_SELECT: &str = "SELECT client_id, description, fingerprint, first_seen, \

@@ -136,7 +136,7 @@ impl Store {
     pub fn view_rows(&self) -> Result<(Vec<SiteDetail>, Vec<RunRecord>), StoreError> {
         (|| {
             let tx = self.conn.unchecked_transaction()?;
-            let sites = queries::site_details(&tx)?;
+            let sites = queries::site_details_by_org(&tx)?;
             let runs = queries::run_records(&tx)?;
             tx.finish()?;
             Ok((sites, runs))
@@ -354,5 +354,45 @@ mod tests {
         assert!(store.sites().unwrap().is_empty());
         assert!(store.runs().unwrap().is_empty());
         assert!(store.view_chunks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_views_sites_are_the_exports_by_organisation_id() {
+        // Names sort in another order than organisation ids; one site has no credential,
+        // one has two changed at different times.
+        let org = |n: u8| OrgId::parse(&format!("{n:08X}-E1F6-47BA-81DA-6C374971D788")).unwrap();
+        let c = |id: &str, at| fixtures::credential(id.into(), "0123456789abcdef", t(at));
+        let sites = vec![
+            fixtures::site(org(3), "Ash".into(), t(1), vec![c("a", 5), c("b", 9)]),
+            fixtures::site(org(1), "Yew".into(), t(2), vec![]),
+            fixtures::site(org(2), "Elm".into(), t(3), vec![c("c", 4)]),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db"), StoreKey::generate()).unwrap();
+        let mark = PulledMark {
+            manifest_sha256: "ab".repeat(32),
+            run_id: uuid::Uuid::from_u128(7),
+            published_at: t(4),
+            identity: None,
+            sites: 3,
+            credentials: 3,
+            pulled_at: t(5),
+            sequence: 1,
+        };
+        store
+            .replace_with_view(&sites, &[], &BTreeMap::new(), &mark, None)
+            .unwrap();
+        let mut export = store.site_details().unwrap();
+        let names: Vec<_> = export.iter().map(|d| d.row.site.name.as_str()).collect();
+        assert_eq!(names, ["Ash", "Elm", "Yew"]);
+        export.sort_by(|a, b| a.row.site.org_id.cmp(&b.row.site.org_id));
+        let (view, _) = store.view_rows().unwrap();
+        assert_eq!(view, export);
+        let mut want = sites;
+        want.sort_by(|a, b| a.row.site.org_id.cmp(&b.row.site.org_id));
+        assert_eq!(view, want);
+        assert_eq!(view[2].row.credential_count, 2);
+        assert_eq!(view[2].row.last_changed, Some(t(9)));
+        assert_eq!(view[0].row.last_changed, Some(t(2)));
     }
 }
