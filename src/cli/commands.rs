@@ -83,7 +83,7 @@ pub async fn harvest(
         policy,
         reconcile,
         // The names before the run: a school the run removes is still named.
-        sites_before: true,
+        names_before: true,
         on_locked: Some(&super::store_key::say_key_notice),
         ..ops::HarvestRequest::default()
     };
@@ -144,11 +144,11 @@ fn print_harvest(
     let ops::Harvested {
         end,
         vault,
-        sites_before,
+        names_before,
         store,
     } = harvested;
     let store = &store.store;
-    let before = sites_before.map_or_else(SchoolNames::default, |rows| SchoolNames::of_rows(&rows));
+    let before = names_before.map(SchoolNames).unwrap_or_default();
     let end = match end {
         Ok(ops::SiteEnd::Ran(end)) => end,
         Ok(_) => {
@@ -178,10 +178,7 @@ fn print_harvest(
 
 /// The store's school names (none when they cannot be read: ids are shown instead).
 pub(super) fn names_in(store: &Store) -> SchoolNames {
-    store
-        .sites()
-        .map(|rows| SchoolNames::of_rows(&rows))
-        .unwrap_or_default()
+    store.site_names().map(SchoolNames).unwrap_or_default()
 }
 
 /// Prints a finished or cancelled run (text, or the JSON document with the vault's counts

@@ -12,18 +12,18 @@ use crate::ops::{self, Context, SiteEnd};
 pub async fn harvest_site(ctx: &Context, json: bool, query: &str) -> CmdResult {
     let request = ops::HarvestRequest {
         site: Some(query),
-        sites_before: true,
+        names_before: true,
         on_locked: Some(&super::store_key::say_key_notice),
         ..ops::HarvestRequest::default()
     };
     let ops::Harvested {
         end,
         vault,
-        sites_before,
+        names_before,
         store,
     } = super::commands::run_harvest(ctx, request).await?;
     let store = &store.store;
-    let before = sites_before.map_or_else(SchoolNames::default, |rows| SchoolNames::of_rows(&rows));
+    let before = names_before.map(SchoolNames).unwrap_or_default();
     let summary = match end? {
         SiteEnd::Unlisted => {
             return Err(CliError {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::domain::{OrgId, RunSummary, SiteRow};
+use crate::domain::{OrgId, RunSummary};
 use crate::sanitize::for_terminal;
 
 /// Hex digits of an organisation id shown beside a name.
@@ -15,18 +15,9 @@ const SHORT_ID: usize = 8;
 
 /// School names by organisation id.
 #[derive(Debug, Clone, Default)]
-pub struct SchoolNames(BTreeMap<OrgId, String>);
+pub struct SchoolNames(pub BTreeMap<OrgId, String>);
 
 impl SchoolNames {
-    /// The names of `rows` (a store's sites).
-    pub fn of_rows(rows: &[SiteRow]) -> Self {
-        SchoolNames(
-            rows.iter()
-                .map(|r| (r.site.org_id.clone(), r.site.name.clone()))
-                .collect(),
-        )
-    }
-
     /// Adds `other`'s names where this has none (a removed school keeps its old name).
     pub fn or(mut self, other: SchoolNames) -> Self {
         for (org, name) in other.0 {

@@ -21,7 +21,7 @@ use super::vault_sync::{VaultCounts, VaultSink, SYNC_CONCURRENCY};
 use super::verify::{self, SecretSource, Selection, Tally, Verified};
 use super::{secrets, vault_ops, OpError, OpResult};
 use crate::config::{RemoteSettings, Role, Settings};
-use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary, SiteRow};
+use crate::domain::{AuditAction, Capabilities, Fingerprint, OrgId, Refresh, RunSummary};
 use crate::harvest::{Cancel, HarvestEvent, HarvestOptions, RetryPolicy};
 use crate::sims::SimsClient;
 use crate::store::{HarvestLock, Store};
@@ -497,9 +497,9 @@ pub struct HarvestRequest<'a> {
     pub policy: HarvestPolicy,
     /// List the vault prefix and repair drift (`harvest --reconcile`; vault mode only).
     pub reconcile: bool,
-    /// Read the store's sites before the run (a front end that names a school the run
-    /// removes): [`Harvested::sites_before`].
-    pub sites_before: bool,
+    /// Read the store's school names before the run (a front end that names a school the
+    /// run removes): [`Harvested::names_before`].
+    pub names_before: bool,
     /// Runs once the store is open under the lock, before fetching.
     pub on_locked: Option<OnLocked<'a>>,
 }
@@ -521,8 +521,9 @@ pub struct Harvested {
     pub end: OpResult<SiteEnd>,
     /// What the vault side did (`None` on a local store).
     pub vault: Option<SinkReport>,
-    /// The store's sites before the run, when the request asked (`None` when unreadable).
-    pub sites_before: Option<Vec<SiteRow>>,
+    /// The store's school names before the run, by organisation id, when the request asked
+    /// (`None` when unreadable).
+    pub names_before: Option<std::collections::BTreeMap<OrgId, String>>,
     pub store: LockedStore,
 }
 
@@ -558,7 +559,10 @@ impl Keeper {
             concurrency,
         })?;
         let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
-        let sites_before = request.sites_before.then(|| store.sites().ok()).flatten();
+        let names_before = request
+            .names_before
+            .then(|| store.site_names().ok())
+            .flatten();
         if let Some(hook) = request.on_locked {
             hook(&mut store);
         }
@@ -568,7 +572,7 @@ impl Keeper {
         Ok(Harvested {
             end,
             vault: path.report(),
-            sites_before,
+            names_before,
             store: LockedStore { store, _lock: lock },
         })
     }

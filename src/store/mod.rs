@@ -306,6 +306,11 @@ impl Store {
         queries::sites(&self.conn).map_err(|e| self.locate(e))
     }
 
+    /// Every cached site's name by organisation id (no join, no sort: names for output).
+    pub fn site_names(&self) -> Result<std::collections::BTreeMap<OrgId, String>, StoreError> {
+        queries::site_names(&self.conn).map_err(|e| self.locate(e))
+    }
+
     /// The first `limit` cached sites in the order of [`Store::sites`] (a first screen).
     pub fn sites_head(&self, limit: usize) -> Result<Vec<SiteRow>, StoreError> {
         queries::sites_head(&self.conn, limit).map_err(|e| self.locate(e))

@@ -57,6 +57,18 @@ fn site_row_from_row(row: &Row<'_>) -> Result<SiteRow, StoreError> {
     })
 }
 
+/// Every cached site's name by organisation id: one pass over the sites table, no join
+/// (what a front end names schools by).
+pub(crate) fn site_names(conn: &Connection) -> Result<BTreeMap<OrgId, String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT org_id, name FROM sites")?;
+    let mut rows = stmt.query([])?;
+    let mut out = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        out.insert(org_from_sql(row.get_ref(0)?.as_str()?)?, row.get(1)?);
+    }
+    Ok(out)
+}
+
 /// All cached sites, sorted by name (case-insensitively), then organisation id.
 pub(crate) fn sites(conn: &Connection) -> Result<Vec<SiteRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
