@@ -82,8 +82,6 @@ pub async fn harvest(
     let request = ops::HarvestRequest {
         policy,
         reconcile,
-        // The names before the run: a school the run removes is still named.
-        names_before: true,
         on_locked: Some(&super::store_key::say_key_notice),
         ..ops::HarvestRequest::default()
     };
@@ -141,14 +139,8 @@ fn print_harvest(
     started_at: chrono::DateTime<chrono::Utc>,
     harvested: ops::Harvested,
 ) -> CmdResult {
-    let ops::Harvested {
-        end,
-        vault,
-        names_before,
-        store,
-    } = harvested;
+    let ops::Harvested { end, vault, store } = harvested;
     let store = &store.store;
-    let before = names_before.map(SchoolNames).unwrap_or_default();
     let end = match end {
         Ok(ops::SiteEnd::Ran(end)) => end,
         Ok(_) => {
@@ -168,12 +160,23 @@ fn print_harvest(
         HarvestEnd::Cancelled(s) | HarvestEnd::Finished(s) => s,
     };
     super::metrics::write(ctx, store, &summary, vault.as_ref().map(|v| v.counts));
-    let names = names_in(store).or(before);
-    // A removed school leaves the store: its name stays with the run, for `history`.
-    if let Err(e) = store.set_run_names(&summary.run_id, &names.removed_by(&summary)) {
-        tracing::warn!(error = %e, "the removed schools' names were not recorded");
-    }
+    let names = names_for_run(store, &summary);
     print_run(json, &summary, vault.as_ref(), &names)
+}
+
+/// The names a run's output needs: the schools it mentions as the store holds them, and
+/// those it removed as its commit recorded them (none when they cannot be read: ids are
+/// shown instead).
+pub(super) fn names_for_run(store: &Store, run: &crate::domain::RunSummary) -> SchoolNames {
+    let held = store
+        .site_names_of(&super::names::mentioned(run))
+        .map(SchoolNames)
+        .unwrap_or_default();
+    let recorded = store
+        .run_names()
+        .ok()
+        .and_then(|mut all| all.remove(&run.run_id.to_string()));
+    held.or_recorded(recorded.as_ref())
 }
 
 /// The store's school names (none when they cannot be read: ids are shown instead).

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::domain::{OrgId, RunSummary};
+use crate::domain::{OrgId, RunSummary, Site};
 use crate::sanitize::for_terminal;
 
 /// Hex digits of an organisation id shown beside a name.
@@ -18,14 +18,6 @@ const SHORT_ID: usize = 8;
 pub struct SchoolNames(pub BTreeMap<OrgId, String>);
 
 impl SchoolNames {
-    /// Adds `other`'s names where this has none (a removed school keeps its old name).
-    pub fn or(mut self, other: SchoolNames) -> Self {
-        for (org, name) in other.0 {
-            self.0.entry(org).or_insert(name);
-        }
-        self
-    }
-
     /// Adds the names of `map` (organisation id → name, as a run recorded them) where this
     /// has none; an entry whose key is not an organisation id is ignored.
     pub fn or_recorded(mut self, map: Option<&BTreeMap<String, String>>) -> Self {
@@ -37,15 +29,6 @@ impl SchoolNames {
         self
     }
 
-    /// The names of the schools `run` removed (to record them: the store forgets them).
-    pub fn removed_by(&self, run: &RunSummary) -> BTreeMap<String, String> {
-        run.diff
-            .sites_removed
-            .iter()
-            .filter_map(|org| self.get(org).map(|n| (org.to_string(), n.to_string())))
-            .collect()
-    }
-
     /// The school's name as stored (remote text: sanitise before a terminal).
     pub fn get(&self, org: &OrgId) -> Option<&str> {
         self.0.get(org).map(String::as_str)
@@ -55,7 +38,7 @@ impl SchoolNames {
     /// not known.
     pub fn label(&self, org: &OrgId) -> String {
         match self.get(org) {
-            Some(name) => format!("{} ({})", for_terminal(name), short_id(org)),
+            Some(name) => label(name, org),
             None => org.to_string(),
         }
     }
@@ -84,6 +67,15 @@ impl SchoolNames {
     }
 }
 
+/// `Name (00BDDE5C…)` for `site`, its name made safe for a terminal.
+pub fn site_label(site: &Site) -> String {
+    label(&site.name, &site.org_id)
+}
+
+fn label(name: &str, org: &OrgId) -> String {
+    format!("{} ({})", for_terminal(name), short_id(org))
+}
+
 /// `00BDDE5C…`: the first eight hex digits of an organisation id.
 pub fn short_id(org: &OrgId) -> String {
     let id = org.as_str();
@@ -91,7 +83,7 @@ pub fn short_id(org: &OrgId) -> String {
 }
 
 /// Every organisation id the run's diff or failures mention.
-fn mentioned(run: &RunSummary) -> Vec<&OrgId> {
+pub fn mentioned(run: &RunSummary) -> Vec<&OrgId> {
     let d = &run.diff;
     d.sites_added
         .iter()
@@ -118,12 +110,15 @@ mod tests {
         )]));
         assert_eq!(names.label(&org), "Ysgol\\u{1b}[31m Y Wern (00BDDE5C…)");
         assert_eq!(names.label(&other), "207A1392-E1F6-47BA-81DA-6C374971D788");
-        let old = SchoolNames(BTreeMap::from([
-            (org.clone(), "Old name".into()),
-            (other.clone(), "Gone".into()),
-        ]));
-        let both = names.or(old);
+        // A run's recorded names fill in only what the store no longer holds.
+        let recorded = BTreeMap::from([
+            (org.to_string(), "Old name".to_string()),
+            (other.to_string(), "Gone".to_string()),
+            ("not an id".to_string(), "Ignored".to_string()),
+        ]);
+        let both = names.or_recorded(Some(&recorded));
         assert_eq!(both.get(&org), Some("Ysgol\u{1b}[31m Y Wern"));
         assert_eq!(both.get(&other), Some("Gone"));
+        assert_eq!(both.0.len(), 2);
     }
 }

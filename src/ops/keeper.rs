@@ -497,9 +497,6 @@ pub struct HarvestRequest<'a> {
     pub policy: HarvestPolicy,
     /// List the vault prefix and repair drift (`harvest --reconcile`; vault mode only).
     pub reconcile: bool,
-    /// Read the store's school names before the run (a front end that names a school the
-    /// run removes): [`Harvested::names_before`].
-    pub names_before: bool,
     /// Runs once the store is open under the lock, before fetching.
     pub on_locked: Option<OnLocked<'a>>,
 }
@@ -521,9 +518,6 @@ pub struct Harvested {
     pub end: OpResult<SiteEnd>,
     /// What the vault side did (`None` on a local store).
     pub vault: Option<SinkReport>,
-    /// The store's school names before the run, by organisation id, when the request asked
-    /// (`None` when unreadable).
-    pub names_before: Option<std::collections::BTreeMap<OrgId, String>>,
     pub store: LockedStore,
 }
 
@@ -559,10 +553,6 @@ impl Keeper {
             concurrency,
         })?;
         let (lock, mut store) = super::open_for_harvest(&self.shared.settings.local)?;
-        let names_before = request
-            .names_before
-            .then(|| store.site_names().ok())
-            .flatten();
         if let Some(hook) = request.on_locked {
             hook(&mut store);
         }
@@ -572,7 +562,6 @@ impl Keeper {
         Ok(Harvested {
             end,
             vault: path.report(),
-            names_before,
             store: LockedStore { store, _lock: lock },
         })
     }

@@ -1,6 +1,6 @@
 //! Writing the store: a harvest in one transaction, run history and the audit trail.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -144,24 +144,28 @@ fn apply(
 
     // Sites no longer listed go, with their credentials.
     let listed: HashSet<&str> = data.sites.iter().map(|s| s.org_id.as_str()).collect();
-    let cached: Vec<String> = if one_site {
+    let cached: Vec<(String, String)> = if one_site {
         Vec::new()
     } else {
-        tx.prepare("SELECT org_id FROM sites")?
-            .query_map([], |row| row.get(0))?
+        tx.prepare("SELECT org_id, name FROM sites")?
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?
     };
     {
         let mut del_creds = tx.prepare("DELETE FROM credentials WHERE org_id = ?1")?;
         let mut del_site = tx.prepare("DELETE FROM sites WHERE org_id = ?1")?;
         let held_sites: HashSet<&str> = held.sites.iter().map(OrgId::as_str).collect();
-        for org in cached.iter().filter(|o| !listed.contains(o.as_str())) {
+        // A removed school leaves the store: its name stays with the run, for `history`.
+        let mut removed = BTreeMap::new();
+        for (org, name) in cached.iter().filter(|(o, _)| !listed.contains(o.as_str())) {
             if held_sites.contains(org.as_str()) {
                 continue;
             }
             del_creds.execute([org])?;
             del_site.execute([org])?;
+            removed.insert(org.clone(), name.clone());
         }
+        super::run_names::record(tx, &summary.run_id, &removed)?;
     }
 
     // Listed sites: upserted, first_seen kept, badges cleared (set again below).

@@ -311,6 +311,14 @@ impl Store {
         queries::site_names(&self.conn).map_err(|e| self.locate(e))
     }
 
+    /// The names of the cached sites among `orgs`, by organisation id (a run's output).
+    pub fn site_names_of(
+        &self,
+        orgs: &[&OrgId],
+    ) -> Result<std::collections::BTreeMap<OrgId, String>, StoreError> {
+        queries::site_names_of(&self.conn, orgs).map_err(|e| self.locate(e))
+    }
+
     /// The first `limit` cached sites in the order of [`Store::sites`] (a first screen).
     pub fn sites_head(&self, limit: usize) -> Result<Vec<SiteRow>, StoreError> {
         queries::sites_head(&self.conn, limit).map_err(|e| self.locate(e))

@@ -69,6 +69,26 @@ pub(crate) fn site_names(conn: &Connection) -> Result<BTreeMap<OrgId, String>, S
     Ok(out)
 }
 
+/// The names of the cached sites among `orgs`, by organisation id (one query; an id the
+/// store does not hold is left out).
+pub(crate) fn site_names_of(
+    conn: &Connection,
+    orgs: &[&OrgId],
+) -> Result<BTreeMap<OrgId, String>, StoreError> {
+    let ids: Vec<&str> = orgs.iter().map(|o| o.as_str()).collect();
+    let ids = serde_json::to_string(&ids)
+        .map_err(|_| StoreError::InvalidData("organisation ids cannot be encoded".into()))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT org_id, name FROM sites WHERE org_id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let mut rows = stmt.query([ids])?;
+    let mut out = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        out.insert(org_from_sql(row.get_ref(0)?.as_str()?)?, row.get(1)?);
+    }
+    Ok(out)
+}
+
 /// All cached sites, sorted by name (case-insensitively), then organisation id.
 pub(crate) fn sites(conn: &Connection) -> Result<Vec<SiteRow>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -4,34 +4,34 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::{Store, StoreError};
 
 /// The `meta` key prefix of a run's removed schools' names.
 const RUN_NAMES: &str = "run_names:";
 
-impl Store {
-    /// Records the names of the schools run `run_id` removed (organisation id → name);
-    /// nothing when there are none.
-    pub fn set_run_names(
-        &self,
-        run_id: &uuid::Uuid,
-        names: &BTreeMap<String, String>,
-    ) -> Result<(), StoreError> {
-        if names.is_empty() {
-            return Ok(());
-        }
-        let bytes = serde_json::to_vec(names)
-            .map_err(|_| StoreError::InvalidData("run names cannot be encoded".into()))?;
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![format!("{RUN_NAMES}{run_id}"), bytes],
-        )?;
-        Ok(())
+/// Records in `conn` (the commit's transaction) the names of the schools run `run_id`
+/// removed (organisation id → name); nothing when there are none.
+pub(super) fn record(
+    conn: &Connection,
+    run_id: &uuid::Uuid,
+    names: &BTreeMap<String, String>,
+) -> Result<(), StoreError> {
+    if names.is_empty() {
+        return Ok(());
     }
+    let bytes = serde_json::to_vec(names)
+        .map_err(|_| StoreError::InvalidData("run names cannot be encoded".into()))?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![format!("{RUN_NAMES}{run_id}"), bytes],
+    )?;
+    Ok(())
+}
 
+impl Store {
     /// The removed schools' names of every run that recorded some, by run id.
     pub fn run_names(&self) -> Result<BTreeMap<String, BTreeMap<String, String>>, StoreError> {
         let mut stmt = self
@@ -62,10 +62,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.sqlite3"), StoreKey::generate()).unwrap();
         let run = uuid::Uuid::from_u128(9);
-        store.set_run_names(&run, &BTreeMap::new()).unwrap();
+        record(&store.conn, &run, &BTreeMap::new()).unwrap();
         assert!(store.run_names().unwrap().is_empty());
         let names = BTreeMap::from([("ORG".to_string(), "Gone School".to_string())]);
-        store.set_run_names(&run, &names).unwrap();
+        record(&store.conn, &run, &names).unwrap();
         assert_eq!(
             store.run_names().unwrap(),
             BTreeMap::from([(run.to_string(), names)])

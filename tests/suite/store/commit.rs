@@ -156,8 +156,21 @@ fn second_harvest_removes_rotates_withdraws_adds_and_badges() {
         .clone();
     second(&mut store);
 
-    // Removal: the site and its credentials are gone.
+    // Removal: the site and its credentials are gone, its name kept with the run that
+    // removed it (for `history`), and no other run records one.
     assert_eq!(store.site(&org(3)).unwrap(), None);
+    let newest = store.runs().unwrap()[0].run_id.to_string();
+    assert_eq!(
+        store.run_names().unwrap(),
+        BTreeMap::from([(
+            newest,
+            BTreeMap::from([(org(3).to_string(), "Castle High".to_string())])
+        )])
+    );
+    assert_eq!(
+        store.site_names_of(&[&org(1), &org(3)]).unwrap(),
+        BTreeMap::from([(org(1), "Abbey Road School".to_string())])
+    );
     assert!(matches!(
         store.secret(&org(3), "c3"),
         Err(StoreError::NotFound)
