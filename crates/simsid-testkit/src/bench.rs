@@ -36,6 +36,17 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// The median of `values` (the mean of the middle two for an even count); NaN for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 /// `"debug"` or `"release"`: how the bench was built (a debug build is slower).
 pub fn build() -> &'static str {
     if cfg!(debug_assertions) {
@@ -129,5 +140,15 @@ pub async fn vault_harvest(keeper: &Keeper) -> VaultRun {
         written: vault.counts.written,
         requests: client.requests() - before - published,
         run_id: summary.run_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_median_is_the_middle_value_or_the_mean_of_the_middle_two() {
+        assert_eq!(super::median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(super::median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(super::median(&[]).is_nan());
     }
 }
