@@ -61,12 +61,8 @@ fn site_row_from_row(row: &Row<'_>) -> Result<SiteRow, StoreError> {
 /// (what a front end names schools by).
 pub(crate) fn site_names(conn: &Connection) -> Result<BTreeMap<OrgId, String>, StoreError> {
     let mut stmt = conn.prepare_cached("SELECT org_id, name FROM sites")?;
-    let mut rows = stmt.query([])?;
-    let mut out = BTreeMap::new();
-    while let Some(row) = rows.next()? {
-        out.insert(org_from_sql(row.get_ref(0)?.as_str()?)?, row.get(1)?);
-    }
-    Ok(out)
+    let names = names_by_org(stmt.query([])?);
+    names
 }
 
 /// The names of the cached sites among `orgs`, by organisation id (one query; an id the
@@ -81,7 +77,12 @@ pub(crate) fn site_names_of(
     let mut stmt = conn.prepare_cached(
         "SELECT org_id, name FROM sites WHERE org_id IN (SELECT value FROM json_each(?1))",
     )?;
-    let mut rows = stmt.query([ids])?;
+    let names = names_by_org(stmt.query([ids])?);
+    names
+}
+
+/// Rows of (organisation id, name) as a map.
+fn names_by_org(mut rows: rusqlite::Rows<'_>) -> Result<BTreeMap<OrgId, String>, StoreError> {
     let mut out = BTreeMap::new();
     while let Some(row) = rows.next()? {
         out.insert(org_from_sql(row.get_ref(0)?.as_str()?)?, row.get(1)?);
